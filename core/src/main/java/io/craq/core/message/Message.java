@@ -1,0 +1,372 @@
+package io.craq.core.message;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Every message of the CRAQ protocol. Each record has a fixed wire {@link #tag()} that is never
+ * reused; codecs dispatch with an exhaustive {@code switch}, so a new type is a compile error until
+ * every codec and handler knows it.
+ *
+ * <p>Tags 1-19: client requests and replies. 20-39: node to node. 40-59: node/client and
+ * coordinator. Client requests travel as transport requests and are answered with a reply
+ * message or {@link ErrorReply}; node-to-node messages are one-way and carry the sender's epoch
+ * and id, with correlation ids inside the message where an answer is expected.
+ */
+public sealed interface Message {
+
+  /** The fixed wire tag of this message type. */
+  int tag();
+
+  /** Version constant for {@link WriteRequest#expectedVersion()}: write unconditionally. */
+  long ANY_VERSION = -1;
+
+  // ---------------------------------------------------------------- client <-> node / coordinator
+
+  /**
+   * A write or delete. {@code expectedVersion} makes it conditional (CRAQ §4.1 test-and-set): it
+   * applies only if the key's committed version equals it ({@code 0} = key absent or deleted) and
+   * no dirty version is outstanding; {@link #ANY_VERSION} writes unconditionally.
+   */
+  record WriteRequest(String key, byte[] value, boolean delete, long expectedVersion)
+      implements Message {
+    public static final int TAG = 1;
+
+    public WriteRequest {
+      Objects.requireNonNull(key, "key");
+      Objects.requireNonNull(value, "value");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof WriteRequest w && key.equals(w.key) && Arrays.equals(value, w.value)
+          && delete == w.delete && expectedVersion == w.expectedVersion;
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(key, delete, expectedVersion) * 31 + Arrays.hashCode(value);
+    }
+
+    @Override
+    public String toString() {
+      return "WriteRequest[" + key + (delete ? " delete" : " " + value.length + " bytes")
+          + (expectedVersion == ANY_VERSION ? "" : " if-version " + expectedVersion) + "]";
+    }
+  }
+
+  /** A write or delete committed as {@code version}. */
+  record WriteReply(String key, long version) implements Message {
+    public static final int TAG = 2;
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** A read in the given mode; {@code bound} is the allowed number of dirty versions (BOUNDED). */
+  record ReadRequest(String key, ReadMode mode, long bound) implements Message {
+    public static final int TAG = 3;
+
+    public ReadRequest {
+      Objects.requireNonNull(key, "key");
+      Objects.requireNonNull(mode, "mode");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /**
+   * The answer to a read. {@code found} is false when the key was never written or its newest
+   * readable version is a delete (then {@code version} is the delete's version, or 0). {@code
+   * dirty} is true only for eventual and bounded reads that returned a dirty version.
+   */
+  record ReadReply(String key, boolean found, long version, byte[] value, boolean dirty)
+      implements Message {
+    public static final int TAG = 4;
+
+    public ReadReply {
+      Objects.requireNonNull(key, "key");
+      Objects.requireNonNull(value, "value");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof ReadReply r && key.equals(r.key) && found == r.found
+          && version == r.version && Arrays.equals(value, r.value) && dirty == r.dirty;
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(key, found, version, dirty) * 31 + Arrays.hashCode(value);
+    }
+
+    @Override
+    public String toString() {
+      return "ReadReply[" + key + (found ? "@" + version + " " + value.length + " bytes" : " absent")
+          + (dirty ? " dirty" : "") + "]";
+    }
+  }
+
+  /** One page of all committed keys after {@code afterKey} ("" = from the start), in key order. */
+  record ReadAllRequest(String afterKey, int limit) implements Message {
+    public static final int TAG = 5;
+
+    public ReadAllRequest {
+      Objects.requireNonNull(afterKey, "afterKey");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** A page of committed, non-deleted keys; {@code more} says whether another page follows. */
+  record ReadAllReply(List<VersionRecord> entries, boolean more) implements Message {
+    public static final int TAG = 6;
+
+    public ReadAllReply {
+      entries = List.copyOf(entries);
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** A refused request: a code, a human message and an optional hint (e.g. the head's address). */
+  record ErrorReply(ErrorCode code, String message, String hint) implements Message {
+    public static final int TAG = 7;
+
+    public ErrorReply {
+      Objects.requireNonNull(code, "code");
+      Objects.requireNonNull(message, "message");
+      Objects.requireNonNull(hint, "hint");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** Asks the coordinator (or any node) for the current chain configuration. */
+  record ChainRequest() implements Message {
+    public static final int TAG = 8;
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** The current chain configuration. */
+  record ChainReply(ChainConfig config) implements Message {
+    public static final int TAG = 9;
+
+    public ChainReply {
+      Objects.requireNonNull(config, "config");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  // ------------------------------------------------------------------------------ node <-> node
+
+  /** Versions sent down the chain, oldest first per key (CRAQ §2.3). */
+  record Propagate(long epoch, String from, List<VersionRecord> versions) implements Message {
+    public static final int TAG = 20;
+
+    public Propagate {
+      Objects.requireNonNull(from, "from");
+      versions = List.copyOf(versions);
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** Commits sent up the chain: each version is now committed, older ones may be dropped. */
+  record Commit(long epoch, String from, List<KeyVersion> versions) implements Message {
+    public static final int TAG = 21;
+
+    public Commit {
+      Objects.requireNonNull(from, "from");
+      versions = List.copyOf(versions);
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** Asks the tail for its committed version of each key (CRAQ §2.3, dirty read). */
+  record VersionQuery(long epoch, String from, long queryId, List<String> keys) implements Message {
+    public static final int TAG = 22;
+
+    public VersionQuery {
+      Objects.requireNonNull(from, "from");
+      keys = List.copyOf(keys);
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /**
+   * The tail's answer to a {@link VersionQuery}: committed versions (0 = none) in query order if
+   * {@code error} is null, else why it refused (not the tail in that epoch, no lease, ...).
+   */
+  record VersionReply(long epoch, String from, long queryId, List<KeyVersion> versions,
+      ErrorCode error) implements Message {
+    public static final int TAG = 23;
+
+    public VersionReply {
+      Objects.requireNonNull(from, "from");
+      versions = List.copyOf(versions);
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** Asks a neighbour for the state of up to {@code keysMax} keys after {@code afterKey}. */
+  record CatchUpRequest(long epoch, String from, long requestId, String afterKey, int keysMax)
+      implements Message {
+    public static final int TAG = 24;
+
+    public CatchUpRequest {
+      Objects.requireNonNull(from, "from");
+      Objects.requireNonNull(afterKey, "afterKey");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** One bounded page of catch-up state; {@code done} when no key follows the last one. */
+  record CatchUpBatch(long epoch, String from, long requestId, List<KeyRecord> keys, boolean done)
+      implements Message {
+    public static final int TAG = 25;
+
+    public CatchUpBatch {
+      Objects.requireNonNull(from, "from");
+      keys = List.copyOf(keys);
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  // ------------------------------------------------------------------- node/client <-> coordinator
+
+  /**
+   * A node asks to join the chain (or re-join after a restart). {@code position} is the index it
+   * wants (0 = head); {@code -1} or anything past the end means the tail.
+   */
+  record JoinRequest(String nodeId, String address, int position) implements Message {
+    public static final int TAG = 40;
+
+    public JoinRequest {
+      Objects.requireNonNull(nodeId, "nodeId");
+      Objects.requireNonNull(address, "address");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** A node tells the coordinator it is alive; {@code seq} matches the reply to the request. */
+  record Heartbeat(String nodeId, long epoch, long seq) implements Message {
+    public static final int TAG = 41;
+
+    public Heartbeat {
+      Objects.requireNonNull(nodeId, "nodeId");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /**
+   * The coordinator's answer to a heartbeat or join: the current configuration and whether the
+   * node is a member (only a member's lease is renewed).
+   */
+  record HeartbeatReply(String nodeId, long seq, boolean member, ChainConfig config)
+      implements Message {
+    public static final int TAG = 42;
+
+    public HeartbeatReply {
+      Objects.requireNonNull(nodeId, "nodeId");
+      Objects.requireNonNull(config, "config");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** A node asks to be removed from the chain (clean shutdown). */
+  record LeaveRequest(String nodeId) implements Message {
+    public static final int TAG = 43;
+
+    public LeaveRequest {
+      Objects.requireNonNull(nodeId, "nodeId");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** The coordinator pushes a new configuration to a node. */
+  record ConfigPush(ChainConfig config) implements Message {
+    public static final int TAG = 44;
+
+    public ConfigPush {
+      Objects.requireNonNull(config, "config");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+}
