@@ -293,9 +293,12 @@ public sealed interface Message {
 
   /**
    * A node asks to join the chain (or re-join after a restart). {@code position} is the index it
-   * wants (0 = head); {@code -1} or anything past the end means the tail.
+   * wants (0 = head); {@code -1} or anything past the end means the tail. {@code incarnation}
+   * differs for every start of the node process, so a duplicated request is told apart from a
+   * restart.
    */
-  record JoinRequest(String nodeId, String address, int position) implements Message {
+  record JoinRequest(String nodeId, String address, int position, long incarnation)
+      implements Message {
     public static final int TAG = 40;
 
     public JoinRequest {
@@ -309,8 +312,11 @@ public sealed interface Message {
     }
   }
 
-  /** A node tells the coordinator it is alive; {@code seq} matches the reply to the request. */
-  record Heartbeat(String nodeId, long epoch, long seq) implements Message {
+  /**
+   * A node tells the coordinator it is alive and whether it has caught up; {@code seq} matches
+   * the reply to the request.
+   */
+  record Heartbeat(String nodeId, long epoch, long seq, boolean caughtUp) implements Message {
     public static final int TAG = 41;
 
     public Heartbeat {

@@ -1,0 +1,214 @@
+package io.craq.core.coordinator;
+
+import io.craq.core.Effects;
+import io.craq.core.Effects.ClientRef;
+import io.craq.core.Effects.PersistConfig;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.Member;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.ChainReply;
+import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.ConfigPush;
+import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.Heartbeat;
+import io.craq.core.message.Message.HeartbeatReply;
+import io.craq.core.message.Message.JoinRequest;
+import io.craq.core.message.Message.LeaveRequest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The coordinator as a deterministic state machine: owns the ordered chain and its epoch,
+ * admits joins at any position, removes members it has not heard from within the failure
+ * timeout, and pushes every new configuration to every member (CRAQ §2.5, CR §3). Not
+ * thread-safe; drivers persist {@link PersistConfig} before sending anything from the same
+ * {@link #drain()}.
+ */
+public final class CoordinatorMachine {
+  private final CoordinatorSettings settings;
+  private long now;
+  private ChainConfig config;
+  private final Map<String, Long> lastHeardTick = new HashMap<>();
+  /** Which members said in their last heartbeat that they have caught up. */
+  private final Map<String, Boolean> caughtUp = new HashMap<>();
+  private Effects effects = Effects.empty();
+
+  /**
+   * A coordinator resuming {@code recovered} (or {@link ChainConfig#EMPTY}). Every member counts
+   * as just heard from, so a restart never removes a node before a full timeout has passed.
+   */
+  public CoordinatorMachine(CoordinatorSettings settings, ChainConfig recovered) {
+    this.settings = settings;
+    this.config = recovered;
+    for (Member m : recovered.members()) {
+      lastHeardTick.put(m.id(), 0L);
+      caughtUp.put(m.id(), true); // the next heartbeat corrects this within one interval
+    }
+  }
+
+  public ChainConfig config() {
+    return config;
+  }
+
+  /**
+   * Advances time by one tick and removes members silent for longer than the timeout, except the
+   * last one.
+   */
+  public void tick() {
+    now++;
+    List<String> dead = new ArrayList<>();
+    for (Member m : config.members()) {
+      long heard = lastHeardTick.getOrDefault(m.id(), now);
+      if (now - heard > settings.failureTimeoutTicks()) {
+        dead.add(m.id());
+      }
+    }
+    // Never fail out the last caught-up member: without it the chain would forget data. The
+    // chain is unavailable until that node answers again or re-joins with its store.
+    boolean caughtUpSurvives = config.members().stream()
+        .anyMatch(m -> !dead.contains(m.id()) && caughtUp.getOrDefault(m.id(), false));
+    if (!dead.isEmpty() && !caughtUpSurvives) {
+      dead.removeIf(id -> caughtUp.getOrDefault(id, false));
+      if (!dead.isEmpty() && dead.size() == config.size()) {
+        dead.remove(dead.size() - 1);
+      }
+    }
+    if (!dead.isEmpty()) {
+      List<Member> next = new ArrayList<>(config.members());
+      next.removeIf(m -> dead.contains(m.id()));
+      dead.forEach(this::forget);
+      install(next);
+    }
+  }
+
+  /** A request that expects an answer (join, heartbeat, leave, chain). */
+  public void onRequest(ClientRef ref, Message request) {
+    switch (request) {
+      case JoinRequest join -> onJoin(ref, join);
+      case Heartbeat heartbeat -> {
+        boolean isMember = config.contains(heartbeat.nodeId());
+        if (isMember) {
+          lastHeardTick.put(heartbeat.nodeId(), now);
+          boolean was = caughtUp.getOrDefault(heartbeat.nodeId(), false);
+          // A report sent before the node knew of its (re-)join says nothing about this join.
+          if (heartbeat.epoch() >= config.member(heartbeat.nodeId()).joinedEpoch()) {
+            caughtUp.put(heartbeat.nodeId(), heartbeat.caughtUp());
+          }
+          if (!was && heartbeat.caughtUp() && !headCaughtUp()) {
+            install(new ArrayList<>(config.members()));
+          }
+        }
+        reply(ref, new HeartbeatReply(heartbeat.nodeId(), heartbeat.seq(), isMember, config));
+      }
+      case LeaveRequest leave -> {
+        if (config.contains(leave.nodeId())) {
+          List<Member> next = new ArrayList<>(config.members());
+          next.removeIf(m -> m.id().equals(leave.nodeId()));
+          forget(leave.nodeId());
+          install(next);
+        }
+        reply(ref, new ChainReply(config));
+      }
+      case ChainRequest ignored -> reply(ref, new ChainReply(config));
+      default -> reply(ref, new ErrorReply(ErrorCode.UNSUPPORTED,
+          "the coordinator does not answer " + request.getClass().getSimpleName(), ""));
+    }
+  }
+
+  /**
+   * Joins at the requested position. A member asking again with a new incarnation has restarted
+   * and lost its dirty versions: it is moved to the tail with a new {@code joinedEpoch}, so it
+   * catches up from its predecessor while the rest of the chain keeps its order. The same
+   * incarnation asking again is a duplicate: it gets the current configuration.
+   */
+  private void onJoin(ClientRef ref, JoinRequest join) {
+    Member current = config.member(join.nodeId());
+    if (current != null && current.incarnation() == join.incarnation()) {
+      reply(ref, new HeartbeatReply(join.nodeId(), 0, true, config));
+      return;
+    }
+    List<Member> next = new ArrayList<>(config.members());
+    boolean rejoin = next.removeIf(m -> m.id().equals(join.nodeId()));
+    if (!rejoin && next.size() >= settings.membersMax()) {
+      reply(ref, new ErrorReply(ErrorCode.BUSY, "the chain already has "
+          + settings.membersMax() + " members", ""));
+      return;
+    }
+    for (Member m : next) {
+      if (m.address().equals(join.address())) {
+        reply(ref, new ErrorReply(ErrorCode.INVALID_REQUEST, "address " + join.address()
+            + " is already used by member " + m.id(), ""));
+        return;
+      }
+    }
+    long epoch = config.epoch() + 1;
+    int position = join.position() < 0 || join.position() > next.size() || rejoin
+        ? next.size() : join.position();
+    next.add(position, new Member(join.nodeId(), join.address(), epoch, join.incarnation()));
+    lastHeardTick.put(join.nodeId(), now);
+    // The first member of an empty chain has nothing to copy: it is caught up by definition.
+    caughtUp.put(join.nodeId(), next.size() == 1);
+    install(next);
+    reply(ref, new HeartbeatReply(join.nodeId(), 0, true, config));
+  }
+
+  private void forget(String nodeId) {
+    lastHeardTick.remove(nodeId);
+    caughtUp.remove(nodeId);
+  }
+
+  private boolean headCaughtUp() {
+    return config.size() == 0 || caughtUp.getOrDefault(config.head().id(), false);
+  }
+
+  /**
+   * The head must be caught up whenever some member is: it numbers versions from what it holds,
+   * and a syncing head would sync from a successor that syncs from it. So the first caught-up
+   * member moves to the front; the others keep their order.
+   */
+  private static List<Member> caughtUpHeadFirst(List<Member> members, Map<String, Boolean> caughtUp) {
+    if (members.isEmpty() || caughtUp.getOrDefault(members.get(0).id(), false)) {
+      return members;
+    }
+    for (int i = 1; i < members.size(); i++) {
+      if (caughtUp.getOrDefault(members.get(i).id(), false)) {
+        List<Member> reordered = new ArrayList<>(members);
+        reordered.add(0, reordered.remove(i));
+        return reordered;
+      }
+    }
+    return members;
+  }
+
+  private void install(List<Member> requested) {
+    ChainConfig previous = config;
+    List<Member> members = caughtUpHeadFirst(requested, caughtUp);
+    if (members.equals(previous.members())) {
+      return;
+    }
+    config = new ChainConfig(previous.epoch() + 1, members);
+    effects.persist().add(new PersistConfig(config));
+    List<Member> tellAll = new ArrayList<>(config.members());
+    for (Member old : previous.members()) {
+      if (!config.contains(old.id())) {
+        tellAll.add(old); // a removed node learns it is out (if it can hear us)
+      }
+    }
+    for (Member m : tellAll) {
+      effects.sends().add(new Effects.Send(m, new ConfigPush(config)));
+    }
+  }
+
+  public Effects drain() {
+    Effects out = effects;
+    effects = Effects.empty();
+    return out;
+  }
+
+  private void reply(ClientRef ref, Message message) {
+    effects.replies().add(new Effects.Reply(ref, message));
+  }
+}

@@ -1,0 +1,890 @@
+package io.craq.core.node;
+
+import static io.craq.core.Check.check;
+
+import io.craq.core.Effects;
+import io.craq.core.Effects.ClientRef;
+import io.craq.core.Effects.CommitVersion;
+import io.craq.core.Effects.DiscardAllDirty;
+import io.craq.core.Effects.PutVersion;
+import io.craq.core.Limits;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.KeyRecord;
+import io.craq.core.message.KeyVersion;
+import io.craq.core.message.Member;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.CatchUpBatch;
+import io.craq.core.message.Message.CatchUpRequest;
+import io.craq.core.message.Message.ChainReply;
+import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.Commit;
+import io.craq.core.message.Message.ConfigPush;
+import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.Heartbeat;
+import io.craq.core.message.Message.HeartbeatReply;
+import io.craq.core.message.Message.JoinRequest;
+import io.craq.core.message.Message.Propagate;
+import io.craq.core.message.Message.ReadAllReply;
+import io.craq.core.message.Message.ReadAllRequest;
+import io.craq.core.message.Message.ReadReply;
+import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.VersionQuery;
+import io.craq.core.message.Message.VersionReply;
+import io.craq.core.message.Message.WriteReply;
+import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.ReadMode;
+import io.craq.core.message.VersionRecord;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One CRAQ node as a deterministic state machine (CRAQ §2.3-2.5, Chain Replication §3). Not
+ * thread-safe: the driver calls it from one thread, then {@link #drain()}s the effects and performs
+ * them persist-first (see {@link Effects}).
+ *
+ * <p>Inputs: {@link #tick()}, {@link #onClientRequest} for requests that expect a reply, and
+ * {@link #onMessage} for one-way protocol messages from peers and the coordinator.
+ *
+ * <p>Safety rests on four rules. (1) Upstream nodes hold a superset of the versions of downstream
+ * ones, so the tail's committed version of a key is always held by every node in the same epoch.
+ * (2) A node acts only on node-to-node messages of its own epoch. (3) Strong reads, version-query
+ * answers and new writes need a lease, which ends before the coordinator may remove the node. (4)
+ * A node that (re-)joins catches up from its predecessor before serving reads.
+ */
+public final class NodeMachine {
+  private final String selfId;
+  private final String selfAddress;
+  private final NodeSettings settings;
+  private final int joinPosition;
+  private final long incarnation;
+
+  private long now;
+  private ChainConfig config = ChainConfig.EMPTY;
+  private boolean member;
+  private long joinedEpoch = -1;
+
+  private final TreeMap<String, KeyState> keys = new TreeMap<>();
+
+  /** Head only: client writes waiting for their commit, in assignment order. */
+  private final LinkedHashMap<KeyVersion, PendingWrite> pendingWrites = new LinkedHashMap<>();
+
+  /** Non-tail: dirty versions sent to the successor and when, oldest first (for retransmit). */
+  private final LinkedHashMap<KeyVersion, Long> unacked = new LinkedHashMap<>();
+
+  /** Strong reads of dirty keys waiting for the next version query, and those in flight. */
+  private final List<PendingRead> queuedReads = new ArrayList<>();
+  private final Map<Long, PendingQuery> queries = new HashMap<>();
+  private int waitingReads;
+  private long nextQueryId = 1;
+
+  private long heartbeatSeq;
+  private final LinkedHashMap<Long, Long> heartbeatSentTicks = new LinkedHashMap<>();
+  private long lastHeartbeatTick = Long.MIN_VALUE / 2;
+  private long leaseExpiryTick = Long.MIN_VALUE / 2;
+  private long lastJoinRequestTick = Long.MIN_VALUE / 2;
+
+  private boolean syncing;
+  private String syncCursor = "";
+  private long syncRequestId;
+  private long syncRequestTick;
+  private long nextSyncRequestId = 1;
+
+  private final List<VersionRecord> outPropagate = new ArrayList<>();
+  private final List<KeyVersion> outCommit = new ArrayList<>();
+  private Effects effects = Effects.empty();
+
+  private record PendingWrite(ClientRef ref, long tick) {}
+
+  private record PendingRead(ClientRef ref, String key, long tick) {}
+
+  private record PendingQuery(long epoch, long tick, List<PendingRead> reads) {}
+
+  /**
+   * A node that has not joined yet, holding the committed versions recovered from its store
+   * (dirty versions are never recovered: a restarted node catches up instead).
+   *
+   * @param joinPosition where to ask to join (0 = head, -1 = tail)
+   * @param incarnation different for every start of the process (the driver uses the start time)
+   */
+  public NodeMachine(String selfId, String selfAddress, NodeSettings settings, int joinPosition,
+      long incarnation, Iterable<VersionRecord> recoveredCommitted) {
+    this.incarnation = incarnation;
+    this.selfId = selfId;
+    this.selfAddress = selfAddress;
+    this.settings = settings;
+    this.joinPosition = joinPosition;
+    for (VersionRecord record : recoveredCommitted) {
+      KeyState state = keys.computeIfAbsent(record.key(), k -> new KeyState());
+      check(state.committed == null, "two committed versions recovered for %s", record.key());
+      state.committed = record;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ inputs
+
+  /**
+   * Advances time to {@code tick} (counted from this machine's creation), one tick at a time.
+   * Drivers call it with their monotonic clock before every input: after a process pause
+   * (SIGSTOP, GC), the clock must catch up before a buffered message is handled, or a node whose
+   * lease ran out while it was frozen would still serve reads.
+   */
+  public void advanceTo(long tick) {
+    while (now < tick) {
+      tick();
+    }
+  }
+
+  /** Advances time by one tick: heartbeats, joins, retransmits, timeouts, catch-up retries. */
+  public void tick() {
+    now++;
+    if (!member && now - lastJoinRequestTick >= settings.heartbeatIntervalTicks() * 2L) {
+      lastJoinRequestTick = now;
+      send(Effects.COORDINATOR, new JoinRequest(selfId, selfAddress, joinPosition, incarnation));
+    }
+    if (now - lastHeartbeatTick >= settings.heartbeatIntervalTicks()) {
+      sendHeartbeat();
+    }
+    if (!member) {
+      return;
+    }
+    retransmit();
+    expireWrites();
+    expireQueries();
+    if (syncing && syncRequestId != 0 && now - syncRequestTick >= settings.catchUpRetryTicks()) {
+      requestCatchUp();
+    }
+  }
+
+  /** A request that expects an answer: writes, reads, read-all, chain. */
+  public void onClientRequest(ClientRef ref, Message request) {
+    switch (request) {
+      case WriteRequest write -> onWrite(ref, write);
+      case ReadRequest read -> onRead(ref, read);
+      case ReadAllRequest readAll -> onReadAll(ref, readAll);
+      case ChainRequest ignored -> reply(ref, new ChainReply(config));
+      default -> reply(ref, error(ErrorCode.UNSUPPORTED,
+          "a node does not answer " + request.getClass().getSimpleName()));
+    }
+  }
+
+  /** A one-way message from a peer node or the coordinator. */
+  public void onMessage(Message message) {
+    switch (message) {
+      case Propagate propagate -> onPropagate(propagate);
+      case Commit commit -> onCommit(commit);
+      case VersionQuery query -> onVersionQuery(query);
+      case VersionReply versionReply -> onVersionReply(versionReply);
+      case CatchUpRequest request -> onCatchUpRequest(request);
+      case CatchUpBatch batch -> onCatchUpBatch(batch);
+      case HeartbeatReply heartbeatReply -> onHeartbeatReply(heartbeatReply);
+      case ConfigPush push -> adoptConfig(push.config());
+      default -> { } // not a node-to-node message: refused silently, the sender is broken
+    }
+  }
+
+  /** The effects produced since the last call; the caller performs them persist-first. */
+  public Effects drain() {
+    flushOutbound();
+    Effects out = effects;
+    effects = Effects.empty();
+    return out;
+  }
+
+  // ------------------------------------------------------------------------- queries (read-only)
+
+  public String id() {
+    return selfId;
+  }
+
+  public ChainConfig config() {
+    return config;
+  }
+
+  public boolean isMember() {
+    return member;
+  }
+
+  public boolean isSyncing() {
+    return syncing;
+  }
+
+  public boolean hasLease() {
+    return now < leaseExpiryTick;
+  }
+
+  public long now() {
+    return now;
+  }
+
+  /** The newest committed version of {@code key} this node holds, or null. */
+  public VersionRecord committed(String key) {
+    KeyState state = keys.get(key);
+    return state == null ? null : state.committed;
+  }
+
+  /** Number of dirty versions held, all keys. */
+  public int dirtyCount() {
+    int count = 0;
+    for (KeyState state : keys.values()) {
+      count += state.dirty.size();
+    }
+    return count;
+  }
+
+  /** Every committed version held, in key order (for convergence checks). */
+  public List<VersionRecord> committedSnapshot() {
+    List<VersionRecord> out = new ArrayList<>();
+    for (KeyState state : keys.values()) {
+      if (state.committed != null) {
+        out.add(state.committed);
+      }
+    }
+    return out;
+  }
+
+  /** Checks every internal invariant; throws {@link io.craq.core.Check.InvariantViolation}. */
+  public void checkInvariants() {
+    for (Map.Entry<String, KeyState> e : keys.entrySet()) {
+      e.getValue().checkInvariants(e.getKey());
+    }
+    if (member && isTail()) {
+      check(unacked.isEmpty(), "%s: the tail has unacknowledged versions", selfId);
+    }
+    check(pendingWrites.size() <= settings.pendingWritesMax(), "pending writes over bound");
+  }
+
+  // ---------------------------------------------------------------------------------- roles
+
+  private boolean isHead() {
+    return member && config.indexOf(selfId) == 0;
+  }
+
+  private boolean isTail() {
+    return member && config.indexOf(selfId) == config.size() - 1;
+  }
+
+  private Member successor() {
+    return config.successorOf(selfId);
+  }
+
+  private Member predecessor() {
+    return config.predecessorOf(selfId);
+  }
+
+  private boolean canServe() {
+    return member && !syncing && hasLease();
+  }
+
+  // --------------------------------------------------------------------------------- writes
+
+  private void onWrite(ClientRef ref, WriteRequest write) {
+    if (!isHead()) {
+      Member head = config.head();
+      reply(ref, new ErrorReply(ErrorCode.NOT_HEAD, selfId + " is not the head",
+          head == null ? "" : head.address()));
+      return;
+    }
+    if (!canServe()) {
+      reply(ref, error(ErrorCode.UNAVAILABLE, unavailableReason()));
+      return;
+    }
+    try {
+      Limits.checkKey(write.key());
+      if (!write.delete()) {
+        Limits.checkValue(write.value(), settings.valueBytesMax());
+      }
+    } catch (Limits.InvalidInputException e) {
+      reply(ref, error(ErrorCode.INVALID_REQUEST, e.getMessage()));
+      return;
+    }
+    if (pendingWrites.size() >= settings.pendingWritesMax()) {
+      reply(ref, error(ErrorCode.BUSY, "too many writes in flight ("
+          + settings.pendingWritesMax() + ")"));
+      return;
+    }
+    KeyState state = keys.computeIfAbsent(write.key(), k -> new KeyState());
+    if (write.expectedVersion() != Message.ANY_VERSION && !conditionHolds(state, write)) {
+      reply(ref, new ErrorReply(ErrorCode.VERSION_MISMATCH, "key " + write.key()
+          + " is at version " + state.committedVersion()
+          + (state.dirty.isEmpty() ? "" : " with writes in flight"),
+          Long.toString(state.committedVersion())));
+      dropIfEmpty(write.key(), state);
+      return;
+    }
+    // CRAQ §2.3: the head numbers from the highest version it holds, clean or dirty.
+    long version = state.highestVersion() + 1;
+    VersionRecord record = new VersionRecord(write.key(), version, write.delete(),
+        write.delete() ? new byte[0] : write.value());
+    KeyVersion id = new KeyVersion(write.key(), version);
+    pendingWrites.put(id, new PendingWrite(ref, now));
+    acceptVersion(state, record);
+  }
+
+  /** CRAQ §4.1 test-and-set: the committed version matches and nothing is in flight. */
+  private static boolean conditionHolds(KeyState state, WriteRequest write) {
+    if (!state.dirty.isEmpty()) {
+      return false;
+    }
+    long expected = write.expectedVersion();
+    if (expected == 0) {
+      return state.committed == null || state.committed.tombstone();
+    }
+    return state.committedVersion() == expected;
+  }
+
+  /** Stores a new version (head or from the predecessor), then commits it or passes it on. */
+  private void acceptVersion(KeyState state, VersionRecord record) {
+    if (isTail()) {
+      state.commit(record);
+      persist(new PutVersion(record, true));
+      committedLocally(record.key(), record.version());
+    } else {
+      state.dirty.put(record.version(), record);
+      persist(new PutVersion(record, false));
+      forward(record);
+    }
+  }
+
+  private void forward(VersionRecord record) {
+    outPropagate.add(record);
+    unacked.remove(new KeyVersion(record.key(), record.version()));
+    unacked.put(new KeyVersion(record.key(), record.version()), now);
+  }
+
+  private void onPropagate(Propagate propagate) {
+    if (!fromPeer(propagate.epoch(), propagate.from(), predecessor())) {
+      return;
+    }
+    for (VersionRecord record : propagate.versions()) {
+      KeyState state = keys.computeIfAbsent(record.key(), k -> new KeyState());
+      if (record.version() <= state.committedVersion()) {
+        // Already committed here (a resend): tell the predecessor again, it may have missed it.
+        outCommit.add(new KeyVersion(record.key(), state.committedVersion()));
+      } else if (!state.dirty.containsKey(record.version())) {
+        acceptVersion(state, record);
+      }
+    }
+  }
+
+  private void onCommit(Commit commit) {
+    if (!fromPeer(commit.epoch(), commit.from(), successor())) {
+      return;
+    }
+    for (KeyVersion kv : commit.versions()) {
+      KeyState state = keys.get(kv.key());
+      if (state == null || kv.version() <= state.committedVersion()) {
+        continue;
+      }
+      VersionRecord record = state.dirty.get(kv.version());
+      if (record == null) {
+        // Never delete on an unknown commit; catch-up will bring the version.
+        continue;
+      }
+      state.commit(record);
+      persist(new CommitVersion(kv.key(), kv.version()));
+      committedLocally(kv.key(), kv.version());
+    }
+  }
+
+  /**
+   * Version {@code version} of {@code key} became clean here: stop retransmitting it and older
+   * ones, pass the commit up, and answer the writes it completes.
+   */
+  private void committedLocally(String key, long version) {
+    Iterator<Map.Entry<KeyVersion, Long>> it = unacked.entrySet().iterator();
+    while (it.hasNext()) {
+      KeyVersion kv = it.next().getKey();
+      if (kv.key().equals(key) && kv.version() <= version) {
+        it.remove();
+      }
+    }
+    if (predecessor() != null) {
+      outCommit.add(new KeyVersion(key, version));
+    }
+    answerCommittedWrites(key, version);
+  }
+
+  private void answerCommittedWrites(String key, long version) {
+    if (pendingWrites.isEmpty()) {
+      return;
+    }
+    Iterator<Map.Entry<KeyVersion, PendingWrite>> it = pendingWrites.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<KeyVersion, PendingWrite> e = it.next();
+      KeyVersion kv = e.getKey();
+      if (kv.key().equals(key) && kv.version() <= version) {
+        // Versions of one key commit in order: an older one is superseded, so it took effect.
+        reply(e.getValue().ref(), new WriteReply(key, kv.version()));
+        it.remove();
+      }
+    }
+  }
+
+  /** Retransmits versions the successor has not acknowledged for a while (bounded per tick). */
+  private void retransmit() {
+    if (unacked.isEmpty() || successor() == null) {
+      return;
+    }
+    List<KeyVersion> due = new ArrayList<>();
+    for (Map.Entry<KeyVersion, Long> e : unacked.entrySet()) {
+      if (now - e.getValue() < settings.retransmitTicks() || due.size() >= settings.resendBatchMax()) {
+        break;
+      }
+      due.add(e.getKey());
+    }
+    for (KeyVersion kv : due) {
+      KeyState state = keys.get(kv.key());
+      VersionRecord record = state == null ? null : state.dirty.get(kv.version());
+      if (record == null) {
+        unacked.remove(kv);
+      } else {
+        forward(record);
+      }
+    }
+  }
+
+  private void expireWrites() {
+    Iterator<Map.Entry<KeyVersion, PendingWrite>> it = pendingWrites.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<KeyVersion, PendingWrite> e = it.next();
+      if (now - e.getValue().tick() < settings.writeTimeoutTicks()) {
+        break; // insertion order = age order
+      }
+      reply(e.getValue().ref(), error(ErrorCode.AMBIGUOUS,
+          "write " + e.getKey() + " not committed in time; it may still take effect"));
+      it.remove();
+    }
+  }
+
+  private void failAllWrites(String why) {
+    for (PendingWrite pending : pendingWrites.values()) {
+      reply(pending.ref(), error(ErrorCode.AMBIGUOUS, why + "; the write may still take effect"));
+    }
+    pendingWrites.clear();
+  }
+
+  // ---------------------------------------------------------------------------------- reads
+
+  private void onRead(ClientRef ref, ReadRequest read) {
+    if (!member || syncing || (read.mode() != ReadMode.EVENTUAL && !hasLease())) {
+      reply(ref, error(ErrorCode.UNAVAILABLE, unavailableReason()));
+      return;
+    }
+    try {
+      Limits.checkKey(read.key());
+    } catch (Limits.InvalidInputException e) {
+      reply(ref, error(ErrorCode.INVALID_REQUEST, e.getMessage()));
+      return;
+    }
+    KeyState state = keys.get(read.key());
+    if (state == null) {
+      reply(ref, readReply(read.key(), null, false));
+      return;
+    }
+    switch (read.mode()) {
+      case EVENTUAL -> reply(ref, readReply(read.key(), state.newest(), !state.dirty.isEmpty()));
+      case BOUNDED -> {
+        if (state.dirty.isEmpty()
+            || state.highestVersion() - state.committedVersion() <= read.bound()) {
+          reply(ref, readReply(read.key(), state.newest(), !state.dirty.isEmpty()));
+        } else {
+          strongRead(ref, read.key(), state);
+        }
+      }
+      case STRONG -> strongRead(ref, read.key(), state);
+    }
+  }
+
+  /** CRAQ §2.3: clean -> local; dirty -> ask the tail which version is committed. */
+  private void strongRead(ClientRef ref, String key, KeyState state) {
+    if (state.dirty.isEmpty() || isTail()) {
+      reply(ref, readReply(key, state.committed, false));
+      return;
+    }
+    if (waitingReads >= settings.pendingReadsMax()) {
+      reply(ref, error(ErrorCode.BUSY, "too many reads waiting for the tail"));
+      return;
+    }
+    waitingReads++;
+    queuedReads.add(new PendingRead(ref, key, now));
+  }
+
+  private void onVersionReply(VersionReply versionReply) {
+    PendingQuery query = queries.remove(versionReply.queryId());
+    if (query == null) {
+      return; // timed out or failed already
+    }
+    waitingReads -= query.reads().size();
+    if (versionReply.error() != null || query.epoch() != config.epoch()
+        || versionReply.versions().size() != query.reads().size()) {
+      for (PendingRead read : query.reads()) {
+        reply(read.ref(), error(ErrorCode.UNAVAILABLE, "the tail did not answer the version query"
+            + (versionReply.error() == null ? "" : ": " + versionReply.error())));
+      }
+      return;
+    }
+    for (int i = 0; i < query.reads().size(); i++) {
+      PendingRead read = query.reads().get(i);
+      long tailVersion = versionReply.versions().get(i).version();
+      reply(read.ref(), readAtTailVersion(read.key(), tailVersion));
+    }
+  }
+
+  /**
+   * The read answer for the tail's committed version. If this node has meanwhile learned of a
+   * newer commit it returns that one: it was committed after the query reached the tail, so
+   * within the read's interval.
+   */
+  private Message readAtTailVersion(String key, long tailVersion) {
+    KeyState state = keys.get(key);
+    long committed = state == null ? 0 : state.committedVersion();
+    if (tailVersion <= committed) {
+      return readReply(key, state == null ? null : state.committed, false);
+    }
+    VersionRecord record = state.dirty.get(tailVersion);
+    if (record == null) {
+      // Rule (1) says this cannot happen within one epoch; refuse rather than guess.
+      return error(ErrorCode.UNAVAILABLE, "tail committed " + key + "@" + tailVersion
+          + " which this node does not hold");
+    }
+    return readReply(key, record, false);
+  }
+
+  private void expireQueries() {
+    Iterator<Map.Entry<Long, PendingQuery>> it = queries.entrySet().iterator();
+    while (it.hasNext()) {
+      PendingQuery query = it.next().getValue();
+      if (now - query.tick() >= settings.versionQueryTimeoutTicks()) {
+        failReads(query.reads(), "the tail did not answer in time");
+        it.remove();
+      }
+    }
+  }
+
+  private void failReads(List<PendingRead> reads, String why) {
+    waitingReads -= reads.size();
+    for (PendingRead read : reads) {
+      reply(read.ref(), error(ErrorCode.UNAVAILABLE, why));
+    }
+  }
+
+  private void onVersionQuery(VersionQuery query) {
+    Member asker = config.member(query.from());
+    Member to = asker != null ? asker : new Member(query.from(), "");
+    ErrorCode refusal = null;
+    if (query.epoch() != config.epoch()) {
+      refusal = ErrorCode.STALE_EPOCH;
+    } else if (!isTail()) {
+      refusal = ErrorCode.NOT_TAIL; // only the real tail may answer (SPEC §4)
+    } else if (!canServe()) {
+      refusal = ErrorCode.UNAVAILABLE;
+    }
+    if (refusal != null) {
+      send(to, new VersionReply(config.epoch(), selfId, query.queryId(), List.of(), refusal));
+      return;
+    }
+    List<KeyVersion> answer = new ArrayList<>(query.keys().size());
+    for (String key : query.keys()) {
+      KeyState state = keys.get(key);
+      answer.add(new KeyVersion(key, state == null ? 0 : state.committedVersion()));
+    }
+    send(to, new VersionReply(config.epoch(), selfId, query.queryId(), answer, null));
+  }
+
+  private void onReadAll(ClientRef ref, ReadAllRequest request) {
+    if (!member || syncing) {
+      reply(ref, error(ErrorCode.UNAVAILABLE, unavailableReason()));
+      return;
+    }
+    int limit = Math.max(1, Math.min(request.limit(), settings.catchUpKeysMax()));
+    List<VersionRecord> page = new ArrayList<>();
+    boolean more = false;
+    for (Map.Entry<String, KeyState> e : keys.tailMap(request.afterKey(), false).entrySet()) {
+      VersionRecord committed = e.getValue().committed;
+      if (committed == null || committed.tombstone()) {
+        continue;
+      }
+      if (page.size() == limit) {
+        more = true;
+        break;
+      }
+      page.add(committed);
+    }
+    reply(ref, new ReadAllReply(page, more));
+  }
+
+  private static ReadReply readReply(String key, VersionRecord record, boolean dirty) {
+    if (record == null) {
+      return new ReadReply(key, false, 0, new byte[0], false);
+    }
+    if (record.tombstone()) {
+      return new ReadReply(key, false, record.version(), new byte[0], dirty);
+    }
+    return new ReadReply(key, true, record.version(), record.value(), dirty);
+  }
+
+  // ---------------------------------------------------------------------- membership and lease
+
+  private void sendHeartbeat() {
+    lastHeartbeatTick = now;
+    heartbeatSeq++;
+    heartbeatSentTicks.put(heartbeatSeq, now);
+    while (heartbeatSentTicks.size() > 64) {
+      heartbeatSentTicks.remove(heartbeatSentTicks.keySet().iterator().next());
+    }
+    send(Effects.COORDINATOR, new Heartbeat(selfId, config.epoch(), heartbeatSeq, member && !syncing));
+  }
+
+  private void onHeartbeatReply(HeartbeatReply heartbeatReply) {
+    if (!heartbeatReply.nodeId().equals(selfId)) {
+      return;
+    }
+    adoptConfig(heartbeatReply.config());
+    Long sentTick = heartbeatSentTicks.get(heartbeatReply.seq());
+    if (sentTick != null && heartbeatReply.member() && member
+        && heartbeatReply.config().epoch() == config.epoch()) {
+      // The lease runs from when the heartbeat was sent, which is before the coordinator heard
+      // it: the coordinator's failure timeout, counted from hearing it, ends later (CRAQ §2.5).
+      leaseExpiryTick = Math.max(leaseExpiryTick, sentTick + settings.leaseTicks());
+    }
+  }
+
+  /** Takes a newer configuration and performs the reconfiguration rules of CR §3 / CRAQ §2.5. */
+  private void adoptConfig(ChainConfig next) {
+    if (next.epoch() <= config.epoch()) {
+      return;
+    }
+    flushOutbound(); // what was batched for the old neighbours goes out under the old epoch
+    boolean wasTail = isTail();
+    Member self = next.member(selfId);
+    config = next;
+    if (self == null) {
+      if (member) {
+        member = false;
+        leaseExpiryTick = Long.MIN_VALUE / 2;
+        failAllWrites(selfId + " left the chain");
+        failQueries("the chain changed");
+        unacked.clear();
+      }
+      return;
+    }
+    failQueries("the chain changed");
+    if (!member || self.joinedEpoch() != joinedEpoch) {
+      startJoin(self);
+    } else if (!isHead()) {
+      failAllWrites(selfId + " is no longer the head");
+    }
+    if (isTail() && !wasTail) {
+      commitAllDirty();
+    }
+    if (successor() != null) {
+      resendAllDirty();
+    }
+  }
+
+  /**
+   * (Re-)joined: anything dirty may be stale (versions reassigned while we were out), so drop it,
+   * and catch up from the predecessor (the successor for a head) before serving reads.
+   */
+  private void startJoin(Member self) {
+    member = true;
+    joinedEpoch = self.joinedEpoch();
+    failAllWrites(selfId + " re-joined the chain");
+    unacked.clear();
+    boolean anyDirty = false;
+    for (KeyState state : keys.values()) {
+      anyDirty |= !state.dirty.isEmpty();
+      state.dirty.clear();
+    }
+    keys.values().removeIf(KeyState::isEmpty);
+    if (anyDirty) {
+      persist(new DiscardAllDirty());
+    }
+    syncing = true;
+    syncCursor = "";
+    requestCatchUp();
+  }
+
+  /** CR §3: a new tail commits what it holds and tells the chain. */
+  private void commitAllDirty() {
+    for (Map.Entry<String, KeyState> e : keys.entrySet()) {
+      KeyState state = e.getValue();
+      if (state.dirty.isEmpty()) {
+        continue;
+      }
+      VersionRecord newest = state.dirty.lastEntry().getValue();
+      state.commit(newest);
+      persist(new CommitVersion(e.getKey(), newest.version()));
+      committedLocally(e.getKey(), newest.version());
+    }
+    unacked.clear();
+  }
+
+  /** CR §3: a new successor may lack any dirty version: send them all, before anything new. */
+  private void resendAllDirty() {
+    unacked.clear();
+    for (KeyState state : keys.values()) {
+      for (VersionRecord record : state.dirty.values()) {
+        forward(record);
+      }
+    }
+  }
+
+  private void failQueries(String why) {
+    for (PendingQuery query : queries.values()) {
+      failReads(query.reads(), why);
+    }
+    queries.clear();
+    failReads(queuedReads, why);
+    queuedReads.clear();
+  }
+
+  // ---------------------------------------------------------------------------------- catch-up
+
+  private void requestCatchUp() {
+    // Catch up from the predecessor: it holds a superset of everything downstream. The
+    // coordinator keeps a caught-up node at the head whenever one exists, so a head has nothing
+    // to copy (it is the first member, or every member is new).
+    Member source = predecessor();
+    if (source == null) {
+      syncing = false;
+      syncRequestId = 0;
+      return;
+    }
+    syncRequestId = nextSyncRequestId++;
+    syncRequestTick = now;
+    send(source, new CatchUpRequest(config.epoch(), selfId, syncRequestId, syncCursor,
+        settings.catchUpKeysMax()));
+  }
+
+  private void onCatchUpRequest(CatchUpRequest request) {
+    Member asker = config.member(request.from());
+    if (request.epoch() != config.epoch() || asker == null || !member || syncing) {
+      return; // the asker retries; a syncing node has nothing reliable to give
+    }
+    int keysMax = Math.max(1, Math.min(request.keysMax(), settings.catchUpKeysMax()));
+    List<KeyRecord> page = new ArrayList<>();
+    boolean done = true;
+    for (Map.Entry<String, KeyState> e : keys.tailMap(request.afterKey(), false).entrySet()) {
+      if (page.size() == keysMax) {
+        done = false;
+        break;
+      }
+      page.add(e.getValue().toRecord(e.getKey()));
+    }
+    flushOutbound(); // versions sent before this page must arrive before it
+    send(asker, new CatchUpBatch(config.epoch(), selfId, request.requestId(), page, done));
+  }
+
+  private void onCatchUpBatch(CatchUpBatch batch) {
+    if (!syncing || batch.epoch() != config.epoch() || batch.requestId() != syncRequestId) {
+      return;
+    }
+    for (KeyRecord record : batch.keys()) {
+      applyCatchUp(record);
+    }
+    if (batch.done() || batch.keys().isEmpty()) {
+      syncing = false;
+      syncRequestId = 0;
+      return;
+    }
+    syncCursor = batch.keys().get(batch.keys().size() - 1).key();
+    requestCatchUp();
+  }
+
+  /**
+   * Merges one key from the source: the newer committed version wins, and the source's dirty
+   * versions above it are taken (they were sent to us or will be; duplicates are idempotent).
+   */
+  private void applyCatchUp(KeyRecord record) {
+    KeyState state = keys.computeIfAbsent(record.key(), k -> new KeyState());
+    VersionRecord theirs = record.committed();
+    if (theirs != null && theirs.version() > state.committedVersion()) {
+      state.commit(theirs);
+      persist(new PutVersion(theirs, true));
+      if (isTail()) {
+        committedLocally(record.key(), theirs.version());
+      }
+    }
+    for (VersionRecord dirty : record.dirty()) {
+      if (dirty.version() > state.committedVersion() && !state.dirty.containsKey(dirty.version())) {
+        acceptVersion(state, dirty);
+      }
+    }
+    dropIfEmpty(record.key(), state);
+  }
+
+  // ------------------------------------------------------------------------------- plumbing
+
+  private boolean fromPeer(long epoch, String from, Member expected) {
+    if (!member || epoch != config.epoch()) {
+      if (epoch > config.epoch()) {
+        sendHeartbeat(); // we are behind: the reply carries the newer configuration
+      }
+      return false; // CRAQ §2.5: never act on a message from another configuration
+    }
+    return expected != null && expected.id().equals(from);
+  }
+
+  private void dropIfEmpty(String key, KeyState state) {
+    if (state.isEmpty()) {
+      keys.remove(key);
+    }
+  }
+
+  private String unavailableReason() {
+    if (!member) {
+      return selfId + " is not a member of the chain";
+    }
+    if (syncing) {
+      return selfId + " is catching up";
+    }
+    return selfId + " has no lease from the coordinator";
+  }
+
+  private void flushOutbound() {
+    Member successor = successor();
+    if (!outPropagate.isEmpty() && successor != null) {
+      send(successor, new Propagate(config.epoch(), selfId, new ArrayList<>(outPropagate)));
+    }
+    outPropagate.clear();
+    Member predecessor = predecessor();
+    if (!outCommit.isEmpty() && predecessor != null) {
+      send(predecessor, new Commit(config.epoch(), selfId, new ArrayList<>(outCommit)));
+    }
+    outCommit.clear();
+    if (!queuedReads.isEmpty()) {
+      Member tail = config.tail();
+      long queryId = nextQueryId++;
+      List<String> keyList = new ArrayList<>(queuedReads.size());
+      for (PendingRead read : queuedReads) {
+        keyList.add(read.key());
+      }
+      queries.put(queryId, new PendingQuery(config.epoch(), now, new ArrayList<>(queuedReads)));
+      send(tail, new VersionQuery(config.epoch(), selfId, queryId, keyList));
+      queuedReads.clear();
+    }
+  }
+
+  private void persist(Effects.StoreOp op) {
+    effects.persist().add(op);
+  }
+
+  private void send(Member to, Message message) {
+    effects.sends().add(new Effects.Send(to, message));
+  }
+
+  private void reply(ClientRef ref, Message message) {
+    effects.replies().add(new Effects.Reply(ref, message));
+  }
+
+  private static ErrorReply error(ErrorCode code, String message) {
+    return new ErrorReply(code, message, "");
+  }
+}

@@ -1,0 +1,238 @@
+package io.craq.core.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.craq.core.Effects;
+import io.craq.core.Effects.ClientRef;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.KeyVersion;
+import io.craq.core.message.Member;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.Commit;
+import io.craq.core.message.Message.ConfigPush;
+import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.HeartbeatReply;
+import io.craq.core.message.Message.Propagate;
+import io.craq.core.message.Message.ReadReply;
+import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.VersionQuery;
+import io.craq.core.message.Message.VersionReply;
+import io.craq.core.message.Message.WriteReply;
+import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.ReadMode;
+import io.craq.core.message.VersionRecord;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/** One test per rule of the paper, on single node machines driven by hand. */
+class NodeMachineRulesTest {
+  private static final Member A = new Member("a", "a", 1, 1);
+  private static final Member B = new Member("b", "b", 1, 1);
+  private static final Member C = new Member("c", "c", 1, 1);
+  private static final ChainConfig CHAIN = new ChainConfig(5, List.of(A, B, C));
+
+  private record Ref(int id) implements ClientRef {}
+
+  /** A machine that is a caught-up member of {@link #CHAIN} with a lease. */
+  private static NodeMachine member(Member self, ChainConfig chain) {
+    NodeMachine m = new NodeMachine(self.id(), self.address(), NodeSettings.defaults(), -1, 1,
+        List.of());
+    m.tick(); // sends join + heartbeat 1
+    m.onMessage(new ConfigPush(chain));
+    // catch-up request to the predecessor (if any) answered with an empty, final page
+    Effects effects = m.drain();
+    for (Effects.Send send : effects.sends()) {
+      if (send.message() instanceof Message.CatchUpRequest request) {
+        m.onMessage(new Message.CatchUpBatch(chain.epoch(), send.to().id(), request.requestId(),
+            List.of(), true));
+      }
+    }
+    m.onMessage(new HeartbeatReply(self.id(), 1, true, chain));
+    m.drain();
+    assertTrue(m.hasLease() && m.isMember() && !m.isSyncing(), "set-up: a serving member");
+    return m;
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static <T> T only(List<?> items, Class<T> type) {
+    List<?> matching = items.stream().filter(type::isInstance).toList();
+    assertEquals(1, matching.size(), "expected one " + type.getSimpleName() + " in " + items);
+    return type.cast(matching.get(0));
+  }
+
+  private static List<Message> sent(Effects effects) {
+    return effects.sends().stream().map(Effects.Send::message).toList();
+  }
+
+  private static List<Message> replies(Effects effects) {
+    return effects.replies().stream().map(Effects.Reply::message).toList();
+  }
+
+  @Test
+  @DisplayName("CRAQ §2.3: the head numbers a write one above the highest version it holds, "
+      + "dirty included, and forwards it without waiting for the previous one to commit")
+  void headNumbersFromHighestDirtyVersion() {
+    NodeMachine head = member(A, CHAIN);
+    head.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
+    head.onClientRequest(new Ref(2), new WriteRequest("k", bytes("y"), false, -1));
+    Effects effects = head.drain();
+    Propagate propagate = only(sent(effects), Propagate.class);
+    assertEquals(List.of(1L, 2L), propagate.versions().stream().map(VersionRecord::version)
+        .toList());
+    assertTrue(effects.replies().isEmpty(), "no client is answered before the commit");
+  }
+
+  @Test
+  @DisplayName("CRAQ §2.3: a write is answered only when its commit comes back up, and the "
+      + "commit is persisted before it is passed on")
+  void writeAnsweredAfterCommit() {
+    NodeMachine head = member(A, CHAIN);
+    head.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
+    head.drain();
+    head.onMessage(new Commit(5, "b", List.of(new KeyVersion("k", 1))));
+    Effects effects = head.drain();
+    assertEquals(new WriteReply("k", 1), only(replies(effects), WriteReply.class));
+    assertInstanceOf(Effects.CommitVersion.class, effects.persist().get(0));
+  }
+
+  @Test
+  @DisplayName("CRAQ §2.3: the tail stores a version clean at once and sends the commit up")
+  void tailCommitsImmediately() {
+    NodeMachine tail = member(C, CHAIN);
+    tail.onMessage(new Propagate(5, "b", List.of(new VersionRecord("k", 1, false, bytes("x")))));
+    Effects effects = tail.drain();
+    assertEquals(new Effects.PutVersion(new VersionRecord("k", 1, false, bytes("x")), true),
+        effects.persist().get(0));
+    assertEquals(List.of(new KeyVersion("k", 1)), only(sent(effects), Commit.class).versions());
+    assertEquals(0, tail.dirtyCount());
+  }
+
+  @Test
+  @DisplayName("CRAQ §2.3: a strong read of a dirty key asks the tail and returns exactly the "
+      + "version the tail has committed, never the dirty one")
+  void dirtyStrongReadAsksTail() {
+    NodeMachine middle = member(B, CHAIN);
+    middle.onMessage(new Propagate(5, "a", List.of(
+        new VersionRecord("k", 1, false, bytes("old")),
+        new VersionRecord("k", 2, false, bytes("new")))));
+    middle.onMessage(new Commit(5, "c", List.of(new KeyVersion("k", 1))));
+    middle.drain();
+    middle.onClientRequest(new Ref(7), new ReadRequest("k", ReadMode.STRONG, 0));
+    Effects effects = middle.drain();
+    VersionQuery query = only(sent(effects), VersionQuery.class);
+    assertEquals(List.of("k"), query.keys());
+    assertTrue(effects.replies().isEmpty());
+    middle.onMessage(new VersionReply(5, "c", query.queryId(), List.of(new KeyVersion("k", 1)),
+        null));
+    ReadReply reply = only(replies(middle.drain()), ReadReply.class);
+    assertEquals("old", new String(reply.value(), StandardCharsets.UTF_8));
+    assertEquals(1, reply.version());
+  }
+
+  @Test
+  @DisplayName("CRAQ §2.4: an eventual read returns the newest version even if dirty; a bounded "
+      + "read does so only within its bound")
+  void eventualAndBoundedReads() {
+    NodeMachine middle = member(B, CHAIN);
+    middle.onMessage(new Propagate(5, "a", List.of(
+        new VersionRecord("k", 1, false, bytes("v1")),
+        new VersionRecord("k", 2, false, bytes("v2")))));
+    middle.drain();
+    middle.onClientRequest(new Ref(1), new ReadRequest("k", ReadMode.EVENTUAL, 0));
+    ReadReply eventual = only(replies(middle.drain()), ReadReply.class);
+    assertEquals(2, eventual.version());
+    assertTrue(eventual.dirty());
+    middle.onClientRequest(new Ref(2), new ReadRequest("k", ReadMode.BOUNDED, 2));
+    assertEquals(2, only(replies(middle.drain()), ReadReply.class).version());
+    middle.onClientRequest(new Ref(3), new ReadRequest("k", ReadMode.BOUNDED, 1));
+    assertInstanceOf(VersionQuery.class, sent(middle.drain()).get(0),
+        "beyond the bound the read becomes strong");
+  }
+
+  @Test
+  @DisplayName("SPEC §4: only the real tail answers a version query")
+  void nonTailRefusesVersionQuery() {
+    NodeMachine middle = member(B, CHAIN);
+    middle.onMessage(new VersionQuery(5, "a", 9, List.of("k")));
+    VersionReply reply = only(sent(middle.drain()), VersionReply.class);
+    assertEquals(ErrorCode.NOT_TAIL, reply.error());
+  }
+
+  @Test
+  @DisplayName("CRAQ §2.5: a message from an older epoch is never acted on")
+  void staleEpochIgnored() {
+    NodeMachine middle = member(B, CHAIN);
+    middle.onMessage(new Propagate(4, "a", List.of(new VersionRecord("k", 1, false, bytes("x")))));
+    Effects effects = middle.drain();
+    assertTrue(effects.persist().isEmpty() && effects.sends().isEmpty(), effects.toString());
+  }
+
+  @Test
+  @DisplayName("CR §3: when the tail fails, its predecessor commits its dirty versions and "
+      + "sends the commits up")
+  void newTailCommitsDirty() {
+    NodeMachine middle = member(B, CHAIN);
+    middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")))));
+    middle.drain();
+    middle.onMessage(new ConfigPush(new ChainConfig(6, List.of(A, B))));
+    Effects effects = middle.drain();
+    assertEquals(new Effects.CommitVersion("k", 1), effects.persist().get(0));
+    assertEquals(List.of(new KeyVersion("k", 1)), only(sent(effects), Commit.class).versions());
+  }
+
+  @Test
+  @DisplayName("CR §3: when a middle node fails, its predecessor resends every dirty version to "
+      + "the new successor")
+  void predecessorResendsToNewSuccessor() {
+    NodeMachine head = member(A, CHAIN);
+    head.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
+    head.drain();
+    head.onMessage(new ConfigPush(new ChainConfig(6, List.of(A, C))));
+    Effects effects = head.drain();
+    Propagate resend = only(sent(effects), Propagate.class);
+    assertEquals(6, resend.epoch());
+    assertEquals(1, resend.versions().get(0).version());
+  }
+
+  @Test
+  @DisplayName("A commit for a version the node never held deletes nothing")
+  void unknownCommitKeepsData() {
+    NodeMachine middle = member(B, CHAIN);
+    middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")))));
+    middle.drain();
+    middle.onMessage(new Commit(5, "c", List.of(new KeyVersion("k", 7))));
+    assertTrue(middle.drain().persist().isEmpty());
+    assertEquals(1, middle.dirtyCount());
+  }
+
+  @Test
+  @DisplayName("Lease: without a heartbeat answer for the lease period a node stops serving "
+      + "strong reads")
+  void noLeaseNoStrongRead() {
+    NodeMachine tail = member(C, CHAIN);
+    tail.advanceTo(tail.now() + NodeSettings.defaults().leaseTicks());
+    tail.drain();
+    tail.onClientRequest(new Ref(1), new ReadRequest("k", ReadMode.STRONG, 0));
+    ErrorReply reply = only(replies(tail.drain()), ErrorReply.class);
+    assertEquals(ErrorCode.UNAVAILABLE, reply.code());
+  }
+
+  @Test
+  @DisplayName("CRAQ §4.1: a conditional write is refused while the key has dirty versions")
+  void conditionalRefusedWhileDirty() {
+    NodeMachine head = member(A, CHAIN);
+    head.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
+    head.drain();
+    head.onClientRequest(new Ref(2), new WriteRequest("k", bytes("y"), false, 0));
+    ErrorReply reply = only(replies(head.drain()), ErrorReply.class);
+    assertEquals(ErrorCode.VERSION_MISMATCH, reply.code());
+  }
+}

@@ -1,0 +1,8 @@
+package io.craq.core.sim;
+
+import io.craq.core.history.History;
+import java.util.Map;
+
+/** What one simulated run produced. */
+record SimResult(long seed, History history, Map<String, Integer> faults, SimNetwork network,
+    boolean settled, boolean converged, long healToFirstWriteTicks, long ticks, String trace) {}

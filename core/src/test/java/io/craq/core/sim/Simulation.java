@@ -1,0 +1,690 @@
+package io.craq.core.sim;
+
+import io.craq.core.Effects;
+import io.craq.core.Effects.ClientRef;
+import io.craq.core.Effects.CommitVersion;
+import io.craq.core.Effects.DiscardAllDirty;
+import io.craq.core.Effects.PersistConfig;
+import io.craq.core.Effects.PutVersion;
+import io.craq.core.coordinator.CoordinatorMachine;
+import io.craq.core.coordinator.CoordinatorSettings;
+import io.craq.core.history.History;
+import io.craq.core.history.HistoryRecorder;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.Member;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.ChainReply;
+import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.ReadReply;
+import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.WriteReply;
+import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.ReadMode;
+import io.craq.core.message.VersionRecord;
+import io.craq.core.node.NodeMachine;
+import io.craq.core.node.NodeSettings;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+
+/**
+ * A whole CRAQ cluster in one thread: a coordinator, nodes and clients over a {@link SimNetwork},
+ * with crashes (storage keeps what was persisted), pauses, partitions, coordinator restarts, joins
+ * and leaves, all drawn from one seed. Clients record a history for the linearizability checker.
+ */
+final class Simulation {
+  static final String COORDINATOR = "coordinator";
+
+  final long seed;
+  final SimOptions options;
+  final Random random;
+  final SimNetwork network;
+  final NodeSettings nodeSettings = new NodeSettings(3, 12, 8, 120, 15, 8, 15, 64, 64, 64, 1024);
+  final CoordinatorSettings coordinatorSettings = new CoordinatorSettings(16, 16);
+
+  long now;
+  final HistoryRecorder recorder = new HistoryRecorder(() -> now);
+
+  // coordinator
+  CoordinatorMachine coordinator;
+  ChainConfig coordinatorDisk = ChainConfig.EMPTY;
+  boolean coordinatorUp = true;
+  long coordinatorRestartTick;
+
+  final Map<String, SimNode> nodes = new LinkedHashMap<>();
+  final List<SimClient> clients = new ArrayList<>();
+  int nextNodeNumber;
+  long incarnationCounter;
+  long nextProcess;
+
+  // fault bookkeeping
+  final Map<String, Integer> faults = new TreeMap<>();
+  final Map<String, long[]> committedValueCheck = new HashMap<>();
+  long opsStarted;
+  List<String> keys = new ArrayList<>();
+  int keyGeneration;
+
+  Simulation(long seed, SimOptions options) {
+    this.seed = seed;
+    this.options = options;
+    this.random = new Random(seed);
+    this.network = new SimNetwork(random);
+    this.coordinator = new CoordinatorMachine(coordinatorSettings, ChainConfig.EMPTY);
+    for (int i = 0; i < options.nodes(); i++) {
+      addNode(-1);
+    }
+    for (int i = 0; i < options.clients(); i++) {
+      clients.add(new SimClient(nextProcess++));
+    }
+    rotateKeys();
+  }
+
+  // ------------------------------------------------------------------------------- processes
+
+  /** One simulated node process with its durable store. */
+  final class SimNode {
+    final String id;
+    final int joinPosition;
+    NodeMachine machine;
+    final TreeMap<String, VersionRecord> diskCommitted = new TreeMap<>();
+    final Map<String, TreeMap<Long, VersionRecord>> diskDirty = new HashMap<>();
+    boolean up = true;
+    boolean paused;
+    boolean left;
+    long wakeTick;
+    long startTick;
+
+    SimNode(String id, int joinPosition) {
+      this.id = id;
+      this.joinPosition = joinPosition;
+      start();
+    }
+
+    void start() {
+      diskDirty.clear(); // a restarted node throws away dirty versions (the driver does this)
+      machine = new NodeMachine(id, id, nodeSettings, joinPosition, ++incarnationCounter,
+          new ArrayList<>(diskCommitted.values()));
+      up = true;
+      paused = false;
+      startTick = now;
+    }
+
+    /** The machine's clock follows real time, paused or not (a monotonic clock does). */
+    void catchUpClock() {
+      machine.advanceTo(now - startTick);
+    }
+
+    void apply(Effects.StoreOp op) {
+      switch (op) {
+        case PutVersion put -> {
+          VersionRecord r = put.version();
+          if (put.committed()) {
+            commitOnDisk(r);
+          } else {
+            diskDirty.computeIfAbsent(r.key(), k -> new TreeMap<>()).putIfAbsent(r.version(), r);
+          }
+        }
+        case CommitVersion commit -> {
+          TreeMap<Long, VersionRecord> dirty = diskDirty.get(commit.key());
+          VersionRecord r = dirty == null ? null : dirty.get(commit.version());
+          if (r != null) {
+            commitOnDisk(r);
+          }
+        }
+        case DiscardAllDirty ignored -> diskDirty.clear();
+        case PersistConfig ignored -> throw new AssertionError("nodes persist no config");
+      }
+    }
+
+    private void commitOnDisk(VersionRecord r) {
+      VersionRecord old = diskCommitted.get(r.key());
+      if (old == null || old.version() < r.version()) {
+        diskCommitted.put(r.key(), r);
+      }
+      TreeMap<Long, VersionRecord> dirty = diskDirty.get(r.key());
+      if (dirty != null) {
+        dirty.headMap(r.version(), true).clear();
+      }
+    }
+  }
+
+  /** A client process; an op whose outcome is unknown retires it (a new process id follows). */
+  final class SimClient {
+    long process;
+    ChainConfig known = ChainConfig.EMPTY;
+    Op op;
+    long nextRefreshTick;
+    final Map<String, Long> lastVersionSeen = new HashMap<>();
+
+    SimClient(long process) {
+      this.process = process;
+    }
+  }
+
+  /** An operation in flight. */
+  final class Op implements ClientRef {
+    final SimClient client;
+    final HistoryRecorder.Pending pending; // null for unrecorded ops (chain refresh, eventual)
+    final Message request;
+    final long deadline;
+    final String target;
+
+    Op(SimClient client, HistoryRecorder.Pending pending, Message request, String target) {
+      this.client = client;
+      this.pending = pending;
+      this.request = request;
+      this.target = target;
+      this.deadline = now + 40;
+    }
+  }
+
+  /** Routes a coordinator answer back to the node that asked. */
+  record NodeRef(String nodeId) implements ClientRef {}
+
+  private SimNode addNode(int position) {
+    String id = "n" + (++nextNodeNumber);
+    SimNode node = new SimNode(id, position);
+    nodes.put(id, node);
+    return node;
+  }
+
+  // -------------------------------------------------------------------------------- the loop
+
+  /** Runs the faulty phase, heals, lets the cluster settle, then reads every key everywhere. */
+  SimResult run() {
+    for (int i = 0; i < options.faultTicks(); i++) {
+      if (options.faults()) {
+        maybeInjectFault();
+      }
+      step(true);
+    }
+    heal();
+    long healTick = now;
+    long firstWriteAfterHeal = -1;
+    int settleTicks = 0;
+    while (settleTicks < 600 && (!settled() || clientsBusy())) {
+      step(settleTicks < 200);
+      if (firstWriteAfterHeal < 0 && lastWriteOkTick > healTick) {
+        firstWriteAfterHeal = lastWriteOkTick - healTick;
+      }
+      settleTicks++;
+    }
+    boolean settled = settled();
+    if (!settled) {
+      trace("did not settle:\n" + describe());
+    }
+    finalReads();
+    return new SimResult(seed, recorder.history(), faults, network, settled, converged(),
+        firstWriteAfterHeal, now, traceText());
+  }
+
+  long lastWriteOkTick = -1;
+
+  void step(boolean clientsActive) {
+    now++;
+    for (SimNetwork.Envelope envelope : network.due(now)) {
+      deliver(envelope);
+    }
+    if (coordinatorUp) {
+      coordinator.tick();
+      performCoordinator();
+    } else if (now >= coordinatorRestartTick && coordinatorRestartTick > 0) {
+      restartCoordinator();
+    }
+    for (SimNode node : new ArrayList<>(nodes.values())) {
+      if (!node.up && node.wakeTick > 0 && now >= node.wakeTick && !node.left) {
+        trace("restart " + node.id);
+        node.start();
+        node.wakeTick = 0;
+      }
+      if (node.paused && now >= node.wakeTick) {
+        trace("resume " + node.id);
+        node.paused = false;
+      }
+      if (node.up && !node.paused) {
+        node.catchUpClock();
+        perform(node);
+        node.machine.checkInvariants();
+      }
+    }
+    checkCommittedAgreement();
+    for (SimClient client : clients) {
+      clientStep(client, clientsActive);
+    }
+  }
+
+  private void deliver(SimNetwork.Envelope e) {
+    if (e.to().equals(COORDINATOR)) {
+      if (!coordinatorUp) {
+        return;
+      }
+      ClientRef ref = e.payload() instanceof Routed routed ? routed.ref() : null;
+      Message message = e.payload() instanceof Routed routed ? routed.message() : null;
+      coordinator.onRequest(ref, message);
+      performCoordinator();
+      return;
+    }
+    SimNode node = nodes.get(e.to());
+    if (node != null) {
+      if (!node.up) {
+        return;
+      }
+      if (node.paused) {
+        network.holdOver(now, e);
+        return;
+      }
+      node.catchUpClock();
+      if (e.payload() instanceof Routed routed) {
+        node.machine.onClientRequest(routed.ref(), routed.message());
+      } else {
+        node.machine.onMessage((Message) e.payload());
+      }
+      perform(node);
+      return;
+    }
+    if (e.payload() instanceof Answer answer && answer.ref() instanceof Op op) {
+      completeOp(op, answer.message());
+    }
+  }
+
+  /** A request and who asked, as it travels to the server. */
+  record Routed(ClientRef ref, Message message) {}
+
+  /** A reply on its way back. */
+  record Answer(ClientRef ref, Message message) {}
+
+  private void perform(SimNode node) {
+    Effects effects = node.machine.drain();
+    for (Effects.StoreOp op : effects.persist()) {
+      if (TRACE_KEY != null && op.toString().contains(TRACE_KEY)) {
+        trace(node.id + " persist " + op + (op instanceof PutVersion p
+            ? " value " + new String(p.version().value(), StandardCharsets.UTF_8) : ""));
+      }
+      node.apply(op);
+    }
+    for (Effects.Send send : effects.sends()) {
+      if (send.to() == Effects.COORDINATOR) {
+        network.send(now, node.id, COORDINATOR, new Routed(new NodeRef(node.id), send.message()));
+      } else {
+        network.send(now, node.id, send.to().id(), send.message());
+      }
+    }
+    for (Effects.Reply reply : effects.replies()) {
+      Op op = (Op) reply.ref();
+      network.send(now, node.id, "client" + op.client.process, new Answer(op, reply.message()));
+    }
+  }
+
+  private void performCoordinator() {
+    Effects effects = coordinator.drain();
+    for (Effects.StoreOp op : effects.persist()) {
+      coordinatorDisk = ((PersistConfig) op).config();
+      trace("config " + coordinatorDisk);
+    }
+    for (Effects.Send send : effects.sends()) {
+      network.send(now, COORDINATOR, send.to().id(), send.message());
+    }
+    for (Effects.Reply reply : effects.replies()) {
+      if (reply.ref() instanceof NodeRef nodeRef) {
+        network.send(now, COORDINATOR, nodeRef.nodeId(), reply.message());
+      } else if (reply.ref() instanceof Op op) {
+        network.send(now, COORDINATOR, "client" + op.client.process,
+            new Answer(op, reply.message()));
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------- clients
+
+  private void clientStep(SimClient client, boolean active) {
+    if (client.op != null) {
+      if (now >= client.op.deadline) {
+        Op op = client.op;
+        client.op = null;
+        if (op.pending != null) {
+          if (op.request instanceof ReadRequest) {
+            op.pending.fail(); // a read has no effect: a lost one simply did not happen
+          } else {
+            op.pending.info();
+            retire(client);
+          }
+        }
+      }
+      return;
+    }
+    if (client.known.size() == 0 || now >= client.nextRefreshTick) {
+      client.nextRefreshTick = now + 30;
+      issue(client, null, new ChainRequest(), COORDINATOR);
+      return;
+    }
+    if (!active || random.nextInt(3) != 0) {
+      return;
+    }
+    if (opsStarted > 0 && opsStarted % options.opsPerKeyGeneration() == 0) {
+      rotateKeys();
+    }
+    opsStarted++;
+    String key = keys.get(random.nextInt(keys.size()));
+    int dice = random.nextInt(100);
+    List<Member> members = client.known.members();
+    String anyNode = members.get(random.nextInt(members.size())).id();
+    String head = members.get(0).id();
+    if (dice < 45) {
+      issue(client, recorder.read(client.process, key), new ReadRequest(key, ReadMode.STRONG, 0),
+          anyNode);
+    } else if (dice < 50) {
+      ReadMode mode = random.nextBoolean() ? ReadMode.EVENTUAL : ReadMode.BOUNDED;
+      issue(client, null, new ReadRequest(key, mode, 1), anyNode);
+    } else if (dice < 80) {
+      String value = "v" + client.process + "-" + opsStarted;
+      issue(client, recorder.write(client.process, key, value),
+          new WriteRequest(key, bytes(value), false, Message.ANY_VERSION), head);
+    } else if (dice < 88) {
+      issue(client, recorder.delete(client.process, key),
+          new WriteRequest(key, new byte[0], true, Message.ANY_VERSION), head);
+    } else {
+      long expected = client.lastVersionSeen.getOrDefault(key, 0L);
+      String value = "c" + client.process + "-" + opsStarted;
+      issue(client, recorder.writeIfVersion(client.process, key, expected, value),
+          new WriteRequest(key, bytes(value), false, expected), head);
+    }
+  }
+
+  private void issue(SimClient client, HistoryRecorder.Pending pending, Message request,
+      String target) {
+    Op op = new Op(client, pending, request, target);
+    client.op = op;
+    network.send(now, "client" + client.process, target, new Routed(op, request));
+  }
+
+  private void completeOp(Op op, Message answer) {
+    SimClient client = op.client;
+    if (client.op != op) {
+      return; // timed out already
+    }
+    client.op = null;
+    if (answer instanceof ChainReply chain) {
+      if (chain.config().epoch() >= client.known.epoch()) {
+        client.known = chain.config();
+      }
+      return;
+    }
+    if (op.pending == null) {
+      return;
+    }
+    switch (answer) {
+      case ReadReply read -> {
+        String value = read.found() ? new String(read.value(), StandardCharsets.UTF_8) : null;
+        op.pending.okRead(value, read.version());
+        client.lastVersionSeen.put(read.key(), read.version());
+      }
+      case WriteReply write -> {
+        op.pending.ok(io.craq.core.history.Output.done(write.version()));
+        client.lastVersionSeen.put(write.key(), write.version());
+        lastWriteOkTick = now;
+      }
+      case ErrorReply error -> {
+        if (error.code() == ErrorCode.NOT_HEAD || error.code() == ErrorCode.STALE_EPOCH) {
+          client.nextRefreshTick = now;
+        }
+        if (error.code().definite()) {
+          op.pending.fail();
+        } else {
+          op.pending.info();
+          retire(client);
+        }
+      }
+      default -> throw new AssertionError("unexpected answer " + answer);
+    }
+  }
+
+  private void retire(SimClient client) {
+    client.process = nextProcess++;
+    client.lastVersionSeen.clear();
+  }
+
+  private void rotateKeys() {
+    keyGeneration++;
+    keys = new ArrayList<>();
+    for (int i = 0; i < options.keysPerGeneration(); i++) {
+      keys.add("k" + keyGeneration + "-" + i);
+    }
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  // --------------------------------------------------------------------------------- faults
+
+  private void maybeInjectFault() {
+    if (random.nextInt(options.faultEveryTicks()) != 0) {
+      return;
+    }
+    int dice = random.nextInt(100);
+    List<SimNode> upNodes = nodes.values().stream().filter(n -> n.up && !n.paused && !n.left)
+        .toList();
+    SimNode victim = upNodes.isEmpty() ? null : upNodes.get(random.nextInt(upNodes.size()));
+    // The fault model: at least one member stays caught up, running and reachable, or nothing
+    // can be promised (SPEC §5.2). Hurt the victim only if another such member remains.
+    boolean mayHurt = victim != null && healthyMembersOtherThan(victim) > 0;
+    if (dice < 20 && mayHurt) {
+      count("crash");
+      trace("crash " + victim.id);
+      persistAndCrash(victim);
+      victim.wakeTick = now + 10 + random.nextInt(60);
+    } else if (dice < 32 && mayHurt) {
+      count("pause");
+      trace("pause " + victim.id);
+      victim.paused = true;
+      victim.wakeTick = now + coordinatorSettings.failureTimeoutTicks() + random.nextInt(40);
+    } else if (dice < 45 && mayHurt) {
+      count("partition-from-coordinator");
+      trace("cut " + victim.id + " from coordinator");
+      network.cutBothWays(victim.id, COORDINATOR);
+    } else if (dice < 55 && mayHurt) {
+      count("partition-node");
+      trace("isolate " + victim.id + " from nodes");
+      network.isolate(victim.id, new ArrayList<>(nodes.keySet()));
+    } else if (dice < 62) {
+      count("heal-partitions");
+      network.healAll();
+    } else if (dice < 70 && coordinatorUp) {
+      count("coordinator-crash");
+      coordinatorUp = false;
+      coordinatorRestartTick = now + 5 + random.nextInt(30);
+      network.dropAllOf(COORDINATOR);
+    } else if (dice < 78 && nodes.size() < options.nodesMax()) {
+      count("join");
+      int position = random.nextBoolean() ? -1 : 1 + random.nextInt(Math.max(1, nodes.size()));
+      addNode(position);
+    } else if (dice < 83 && mayHurt && nodes.values().stream().filter(n -> !n.left).count() > 2) {
+      count("leave");
+      trace("leave " + victim.id);
+      victim.left = true;
+      network.send(now, victim.id, COORDINATOR,
+          new Routed(new NodeRef(victim.id), new Message.LeaveRequest(victim.id)));
+      persistAndCrash(victim);
+    } else if (dice < 91) {
+      count("lossy-network");
+      network.dropProbability = random.nextDouble() * 0.05;
+      network.duplicateProbability = random.nextDouble() * 0.05;
+    } else {
+      network.dropProbability = 0;
+      network.duplicateProbability = 0;
+    }
+  }
+
+  private long healthyMembersOtherThan(SimNode victim) {
+    ChainConfig chain = coordinator.config();
+    return nodes.values().stream()
+        .filter(n -> n != victim && n.up && !n.paused && !n.left && chain.contains(n.id)
+            && n.machine.isMember() && !n.machine.isSyncing()
+            && n.machine.config().epoch() == chain.epoch() && network.cutCountOf(n.id) == 0)
+        .count();
+  }
+
+  /** Crashes a node: what it persisted so far survives, everything in memory is lost. */
+  private void persistAndCrash(SimNode node) {
+    if (random.nextBoolean()) {
+      // crashed after the storage batch was durable but before anything was sent
+      for (Effects.StoreOp op : node.machine.drain().persist()) {
+        node.apply(op);
+      }
+    }
+    node.up = false;
+    node.machine = null;
+    network.dropAllOf(node.id);
+  }
+
+  private void restartCoordinator() {
+    coordinator = new CoordinatorMachine(coordinatorSettings, coordinatorDisk);
+    coordinatorUp = true;
+    coordinatorRestartTick = 0;
+  }
+
+  private void count(String fault) {
+    faults.merge(fault, 1, Integer::sum);
+    trace("fault " + fault);
+  }
+
+  /** Recent events, printed when a run fails (-Dcraq.sim.trace=true prints them as they come). */
+  final java.util.ArrayDeque<String> trace = new java.util.ArrayDeque<>();
+  private static final String TRACE_KEY = System.getProperty("craq.sim.traceKey");
+  private static final boolean TRACE_LIVE = Boolean.getBoolean("craq.sim.trace");
+
+  void trace(String event) {
+    String line = "t=" + now + " " + event;
+    if (TRACE_LIVE) {
+      System.out.println(line);
+    }
+    trace.addLast(line);
+    if (trace.size() > 400) {
+      trace.removeFirst();
+    }
+  }
+
+  String traceText() {
+    return String.join("\n", trace);
+  }
+
+  private void heal() {
+    network.healAll();
+    network.dropProbability = 0;
+    network.duplicateProbability = 0;
+    if (!coordinatorUp) {
+      restartCoordinator();
+    }
+    for (SimNode node : nodes.values()) {
+      if (!node.left && !node.up) {
+        node.start();
+      }
+      node.paused = false;
+    }
+  }
+
+  // --------------------------------------------------------------------------------- checks
+
+  private boolean settled() {
+    ChainConfig chain = coordinator.config();
+    for (SimNode node : nodes.values()) {
+      if (node.left) {
+        continue;
+      }
+      NodeMachine m = node.machine;
+      if (!m.isMember() || m.isSyncing() || !m.hasLease() || m.dirtyCount() > 0
+          || m.config().epoch() != chain.epoch()) {
+        return false;
+      }
+    }
+    return chain.size() > 0;
+  }
+
+  /** One line per process, for failure messages. */
+  String describe() {
+    StringBuilder out = new StringBuilder("coordinator " + (coordinatorUp ? "up " : "down ")
+        + coordinator.config() + "\n");
+    for (SimNode node : nodes.values()) {
+      out.append(node.id).append(node.left ? " left" : node.up ? "" : " down")
+          .append(node.paused ? " paused" : "");
+      if (node.machine != null) {
+        NodeMachine m = node.machine;
+        out.append(" member=").append(m.isMember()).append(" syncing=").append(m.isSyncing())
+            .append(" lease=").append(m.hasLease()).append(" dirty=").append(m.dirtyCount())
+            .append(" epoch=").append(m.config().epoch());
+      }
+      out.append('\n');
+    }
+    return out.toString();
+  }
+
+  private boolean clientsBusy() {
+    return clients.stream().anyMatch(c -> c.op != null);
+  }
+
+  /** Invariant 3: a committed (key, version) has one value, wherever it is held. */
+  private void checkCommittedAgreement() {
+    for (SimNode node : nodes.values()) {
+      if (node.machine == null) {
+        continue;
+      }
+      for (VersionRecord r : node.machine.committedSnapshot()) {
+        String id = r.key() + "@" + r.version();
+        long[] fingerprint = {java.util.Arrays.hashCode(r.value()), r.tombstone() ? 1 : 0};
+        long[] seen = committedValueCheck.putIfAbsent(id, fingerprint);
+        if (seen != null && (seen[0] != fingerprint[0] || seen[1] != fingerprint[1])) {
+          throw new AssertionError("seed " + seed + ": " + id + " committed with two values at "
+              + node.id + "\n" + traceText());
+        }
+      }
+    }
+  }
+
+  /** Invariant 5: every member holds the same committed state. */
+  private boolean converged() {
+    List<VersionRecord> reference = null;
+    for (SimNode node : nodes.values()) {
+      if (node.left || !node.machine.isMember()) {
+        continue;
+      }
+      List<VersionRecord> mine = node.machine.committedSnapshot();
+      if (reference == null) {
+        reference = mine;
+      } else if (!reference.equals(mine)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Strong reads of every key at every member, through the network, into the history. */
+  private void finalReads() {
+    List<String> allKeys = new ArrayList<>();
+    for (int g = 1; g <= keyGeneration; g++) {
+      for (int i = 0; i < options.keysPerGeneration(); i++) {
+        allKeys.add("k" + g + "-" + i);
+      }
+    }
+    SimClient reader = new SimClient(nextProcess++);
+    reader.known = coordinator.config();
+    reader.nextRefreshTick = Long.MAX_VALUE;
+    clients.clear();
+    clients.add(reader);
+    for (String key : allKeys) {
+      for (Member m : coordinator.config().members()) {
+        issue(reader, recorder.read(reader.process, key), new ReadRequest(key, ReadMode.STRONG, 0),
+            m.id());
+        for (int t = 0; t < 60 && reader.op != null; t++) {
+          step(false);
+        }
+      }
+    }
+  }
+}
