@@ -1,0 +1,181 @@
+package io.craq.transport;
+
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.Message;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One end of one link (a TCP socket, or an in-memory pair): the requests it sent that await a
+ * reply, the dispatch of inbound frames, and the way out for encoded frames. Subclasses move the
+ * bytes. Thread-safe.
+ */
+abstract class Endpoint {
+  private static final Logger log = LoggerFactory.getLogger(Endpoint.class);
+
+  final MessageCodec codec;
+  final Handler handler;
+  final PendingRequests pending;
+  final String peer;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile TransportException closeCause;
+
+  Endpoint(MessageCodec codec, Handler handler, PendingRequests pending, String peer) {
+    this.codec = codec;
+    this.handler = handler;
+    this.pending = pending;
+    this.peer = peer;
+  }
+
+  /** Queues an encoded frame for the peer; false if the outbound queue is full or closed. */
+  abstract boolean offerFrame(byte[] frame);
+
+  /** Releases the link's resources; called once, by {@link #close}. */
+  abstract void closeLink();
+
+  final boolean isClosed() {
+    return closed.get();
+  }
+
+  /**
+   * Closes the link and fails every pending request with a failure derived from {@code cause}.
+   * Idempotent: only the first cause counts.
+   */
+  final void close(TransportException cause) {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    closeCause = cause;
+    try {
+      closeLink();
+    } finally {
+      pending.failAll(this::failure);
+    }
+  }
+
+  /** A fresh exception describing why this endpoint closed. */
+  final TransportException failure() {
+    TransportException cause = closeCause;
+    if (cause instanceof ConnectFailedException) {
+      return new ConnectFailedException(cause.getMessage(), cause.getCause());
+    }
+    String why = cause == null ? "closed" : cause.getMessage();
+    return new ConnectionClosedException("connection to " + peer + " lost: " + why, cause);
+  }
+
+  /** Sends a request frame (request id still 0) and returns the future of its reply. */
+  final CompletableFuture<Message> request(byte[] frame, long timeoutNanos) {
+    CompletableFuture<Message> future = new CompletableFuture<>();
+    long id;
+    try {
+      id = pending.register(future, timeoutNanos);
+    } catch (QueueFullException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    Frames.writeLong(frame, 8, id);
+    if (!offerFrame(frame)) {
+      pending.fail(id, isClosed() ? failure() : new QueueFullException(
+          "outbound queue to " + peer + " is full"));
+    } else if (isClosed()) {
+      // Closed between register and offer: the close may not have seen this entry.
+      pending.fail(id, failure());
+    }
+    return future;
+  }
+
+  /** Queues a one-way frame. */
+  final void send(byte[] frame) {
+    if (isClosed()) {
+      throw failure();
+    }
+    if (!offerFrame(frame)) {
+      throw isClosed() ? failure() : new QueueFullException("outbound queue to " + peer
+          + " is full");
+    }
+  }
+
+  /** Handles one inbound frame whose header was already checked. */
+  final void dispatch(Frames.Header header, byte[] bytes, int offset) {
+    Message message;
+    try {
+      message = codec.decodeBody(header.type(), bytes, offset, header.bodyLength());
+    } catch (ProtocolException e) {
+      log.warn("refused a frame from {}: {}", peer, e.getMessage());
+      if (header.kind() == Frames.KIND_REQUEST) {
+        refuse(header.requestId(), e.code(), e.getMessage());
+      } else if (header.kind() == Frames.KIND_REPLY) {
+        pending.fail(header.requestId(), e);
+      }
+      return;
+    }
+    if (header.kind() == Frames.KIND_REPLY) {
+      pending.complete(header.requestId(), message);
+      return;
+    }
+    FrameResponder responder =
+        new FrameResponder(header.kind() == Frames.KIND_REQUEST, header.requestId());
+    try {
+      handler.handle(message, responder);
+    } catch (RuntimeException e) {
+      log.warn("handler failed on {} from {}", message, peer, e);
+      if (responder.expectsReply() && !responder.replied.get()) {
+        responder.reply(new Message.ErrorReply(ErrorCode.INTERNAL,
+            "handler failed: " + e.getMessage(), ""));
+      }
+    }
+  }
+
+  /** Answers request {@code requestId} with an error reply (best effort). */
+  final void refuse(long requestId, ErrorCode code, String message) {
+    offerFrame(codec.encodeFrame(Frames.KIND_REPLY, requestId,
+        new Message.ErrorReply(code, message, "")));
+  }
+
+  private final class FrameResponder implements Responder {
+    private final boolean expectsReply;
+    private final long requestId;
+    final AtomicBoolean replied = new AtomicBoolean();
+
+    FrameResponder(boolean expectsReply, long requestId) {
+      this.expectsReply = expectsReply;
+      this.requestId = requestId;
+    }
+
+    @Override
+    public boolean expectsReply() {
+      return expectsReply;
+    }
+
+    @Override
+    public boolean reply(Message reply) {
+      if (!expectsReply) {
+        throw new IllegalStateException("one-way message: there is no one to reply to");
+      }
+      if (!replied.compareAndSet(false, true)) {
+        throw new IllegalStateException("request " + requestId + " was already answered");
+      }
+      return offered(codec.encodeFrame(Frames.KIND_REPLY, requestId, reply), reply);
+    }
+
+    @Override
+    public boolean send(Message message) {
+      return offered(codec.encodeFrame(Frames.KIND_ONE_WAY, 0, message), message);
+    }
+
+    private boolean offered(byte[] frame, Message message) {
+      if (isClosed() || !offerFrame(frame)) {
+        log.debug("could not queue {} to {}: {}", message, peer,
+            isClosed() ? "connection closed" : "outbound queue full");
+        return false;
+      }
+      return true;
+    }
+
+    @Override
+    public String peer() {
+      return peer;
+    }
+  }
+}

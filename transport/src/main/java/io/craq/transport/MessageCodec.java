@@ -1,0 +1,428 @@
+package io.craq.transport;
+
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.KeyRecord;
+import io.craq.core.message.KeyVersion;
+import io.craq.core.message.Member;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.CatchUpBatch;
+import io.craq.core.message.Message.CatchUpRequest;
+import io.craq.core.message.Message.ChainReply;
+import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.Commit;
+import io.craq.core.message.Message.ConfigPush;
+import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.Heartbeat;
+import io.craq.core.message.Message.HeartbeatReply;
+import io.craq.core.message.Message.JoinRequest;
+import io.craq.core.message.Message.LeaveRequest;
+import io.craq.core.message.Message.Propagate;
+import io.craq.core.message.Message.ReadAllReply;
+import io.craq.core.message.Message.ReadAllRequest;
+import io.craq.core.message.Message.ReadReply;
+import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.VersionQuery;
+import io.craq.core.message.Message.VersionReply;
+import io.craq.core.message.Message.WriteReply;
+import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.ReadMode;
+import io.craq.core.message.VersionRecord;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Hand-written binary encoding of every {@link Message} (body layouts in docs/PROTOCOL.md §3) and
+ * of whole frames. Stateless and thread-safe.
+ *
+ * <p>Encoding checks only that the frame fits in {@code frameBytesMax}; decoding validates
+ * everything (lengths and counts against the bytes that remain, keys with {@code
+ * Limits.checkKey}, values against {@code valueBytesMax}, enum codes, no trailing bytes) and
+ * refuses bad input with {@link ProtocolException}, never with another exception.
+ */
+public final class MessageCodec {
+  /** Largest non-key text field (ids, addresses, error messages, hints), in UTF-8 bytes. */
+  public static final int TEXT_BYTES_MAX = 64 << 10;
+
+  private static final int STRING_BYTES_MIN = 4;
+  private static final int KEY_BYTES_MIN = 5;
+  private static final int VERSION_RECORD_BYTES_MIN = KEY_BYTES_MIN + 8 + 1 + 4;
+  private static final int KEY_VERSION_BYTES_MIN = KEY_BYTES_MIN + 8;
+  private static final int KEY_RECORD_BYTES_MIN = KEY_BYTES_MIN + 1 + 4;
+  private static final int MEMBER_BYTES_MIN = 2 * STRING_BYTES_MIN + 16;
+
+  private final int frameBytesMax;
+  private final int valueBytesMax;
+
+  public MessageCodec(TransportConfig config) {
+    this.frameBytesMax = config.frameBytesMax();
+    this.valueBytesMax = config.valueBytesMax();
+  }
+
+  /** A decoded frame. */
+  public record Frame(Frames.Header header, Message message) {}
+
+  // ------------------------------------------------------------------------------------ frames
+
+  /**
+   * Encodes a whole frame: header and body.
+   *
+   * @throws MessageTooLargeException if it exceeds {@code frameBytesMax}
+   */
+  public byte[] encodeFrame(int kind, long requestId, Message message) {
+    ByteWriter out = new ByteWriter(256, frameBytesMax);
+    out.skip(Frames.HEADER_BYTES);
+    encodeBody(message, out);
+    byte[] frame = out.toByteArray();
+    Frames.writeHeader(frame, kind, message.tag(), requestId, frame.length - Frames.HEADER_BYTES);
+    return frame;
+  }
+
+  /**
+   * Decodes exactly one whole frame (no bytes before or after it).
+   *
+   * @throws ProtocolException if it is malformed in any way
+   */
+  public Frame decodeFrame(byte[] frame) {
+    if (frame.length < Frames.HEADER_BYTES) {
+      throw new ProtocolException(ErrorCode.INVALID_REQUEST, true,
+          "truncated header: " + frame.length + " of " + Frames.HEADER_BYTES + " bytes");
+    }
+    Frames.Header header = Frames.parseHeader(frame, 0, frameBytesMax);
+    int available = frame.length - Frames.HEADER_BYTES;
+    if (available < header.bodyLength()) {
+      throw new ProtocolException(ErrorCode.INVALID_REQUEST, true,
+          "truncated body: " + available + " of " + header.bodyLength() + " bytes");
+    }
+    if (available > header.bodyLength()) {
+      throw new ProtocolException(ErrorCode.INVALID_REQUEST, true,
+          (available - header.bodyLength()) + " bytes after the frame");
+    }
+    return new Frame(header,
+        decodeBody(header.type(), frame, Frames.HEADER_BYTES, header.bodyLength()));
+  }
+
+  /** Encodes {@code message} as a one-way frame. */
+  public byte[] encode(Message message) {
+    return encodeFrame(Frames.KIND_ONE_WAY, 0, message);
+  }
+
+  /** Decodes a whole frame made by {@link #encode} (or any kind) and returns its message. */
+  public Message decode(byte[] frame) {
+    return decodeFrame(frame).message();
+  }
+
+  // ---------------------------------------------------------------------------------- encoding
+
+  private void encodeBody(Message message, ByteWriter out) {
+    switch (message) {
+      case WriteRequest m -> {
+        out.string(m.key());
+        out.bytes(m.value());
+        out.bool(m.delete());
+        out.i64(m.expectedVersion());
+      }
+      case WriteReply m -> {
+        out.string(m.key());
+        out.i64(m.version());
+      }
+      case ReadRequest m -> {
+        out.string(m.key());
+        out.u8(m.mode().code);
+        out.i64(m.bound());
+      }
+      case ReadReply m -> {
+        out.string(m.key());
+        out.bool(m.found());
+        out.i64(m.version());
+        out.bytes(m.value());
+        out.bool(m.dirty());
+      }
+      case ReadAllRequest m -> {
+        out.string(m.afterKey());
+        out.i32(m.limit());
+      }
+      case ReadAllReply m -> {
+        out.i32(m.entries().size());
+        m.entries().forEach(v -> versionRecord(v, out));
+        out.bool(m.more());
+      }
+      case ErrorReply m -> {
+        out.u8(m.code().code);
+        out.string(m.message());
+        out.string(m.hint());
+      }
+      case ChainRequest m -> { }
+      case ChainReply m -> chainConfig(m.config(), out);
+      case Propagate m -> {
+        epochAndSender(m.epoch(), m.from(), out);
+        out.i32(m.versions().size());
+        m.versions().forEach(v -> versionRecord(v, out));
+      }
+      case Commit m -> {
+        epochAndSender(m.epoch(), m.from(), out);
+        out.i32(m.versions().size());
+        m.versions().forEach(v -> keyVersion(v, out));
+      }
+      case VersionQuery m -> {
+        epochAndSender(m.epoch(), m.from(), out);
+        out.i64(m.queryId());
+        out.i32(m.keys().size());
+        m.keys().forEach(out::string);
+      }
+      case VersionReply m -> {
+        epochAndSender(m.epoch(), m.from(), out);
+        out.i64(m.queryId());
+        out.i32(m.versions().size());
+        m.versions().forEach(v -> keyVersion(v, out));
+        out.u8(m.error() == null ? 0 : m.error().code);
+      }
+      case CatchUpRequest m -> {
+        epochAndSender(m.epoch(), m.from(), out);
+        out.i64(m.requestId());
+        out.string(m.afterKey());
+        out.i32(m.keysMax());
+      }
+      case CatchUpBatch m -> {
+        epochAndSender(m.epoch(), m.from(), out);
+        out.i64(m.requestId());
+        out.i32(m.keys().size());
+        m.keys().forEach(k -> keyRecord(k, out));
+        out.bool(m.done());
+      }
+      case JoinRequest m -> {
+        out.string(m.nodeId());
+        out.string(m.address());
+        out.i32(m.position());
+        out.i64(m.incarnation());
+      }
+      case Heartbeat m -> {
+        out.string(m.nodeId());
+        out.i64(m.epoch());
+        out.i64(m.seq());
+        out.bool(m.caughtUp());
+      }
+      case HeartbeatReply m -> {
+        out.string(m.nodeId());
+        out.i64(m.seq());
+        out.bool(m.member());
+        chainConfig(m.config(), out);
+      }
+      case LeaveRequest m -> out.string(m.nodeId());
+      case ConfigPush m -> chainConfig(m.config(), out);
+    }
+  }
+
+  private static void epochAndSender(long epoch, String from, ByteWriter out) {
+    out.i64(epoch);
+    out.string(from);
+  }
+
+  private static void versionRecord(VersionRecord v, ByteWriter out) {
+    out.string(v.key());
+    out.i64(v.version());
+    out.bool(v.tombstone());
+    out.bytes(v.value());
+  }
+
+  private static void keyVersion(KeyVersion v, ByteWriter out) {
+    out.string(v.key());
+    out.i64(v.version());
+  }
+
+  private static void keyRecord(KeyRecord k, ByteWriter out) {
+    out.string(k.key());
+    out.bool(k.committed() != null);
+    if (k.committed() != null) {
+      versionRecord(k.committed(), out);
+    }
+    out.i32(k.dirty().size());
+    k.dirty().forEach(v -> versionRecord(v, out));
+  }
+
+  private static void chainConfig(ChainConfig config, ByteWriter out) {
+    out.i64(config.epoch());
+    out.i32(config.members().size());
+    for (Member member : config.members()) {
+      out.string(member.id());
+      out.string(member.address());
+      out.i64(member.joinedEpoch());
+      out.i64(member.incarnation());
+    }
+  }
+
+  // ---------------------------------------------------------------------------------- decoding
+
+  /** True if {@code type} is a known message tag. */
+  public static boolean knownType(int type) {
+    return switch (type) {
+      case WriteRequest.TAG, WriteReply.TAG, ReadRequest.TAG, ReadReply.TAG, ReadAllRequest.TAG,
+          ReadAllReply.TAG, ErrorReply.TAG, ChainRequest.TAG, ChainReply.TAG, Propagate.TAG,
+          Commit.TAG, VersionQuery.TAG, VersionReply.TAG, CatchUpRequest.TAG, CatchUpBatch.TAG,
+          JoinRequest.TAG, Heartbeat.TAG, HeartbeatReply.TAG, LeaveRequest.TAG,
+          ConfigPush.TAG -> true;
+      default -> false;
+    };
+  }
+
+  /**
+   * Decodes the body of a message of wire type {@code type} from {@code bytes[offset, offset +
+   * length)}.
+   *
+   * @throws ProtocolException (non-fatal) if the type is unknown or the body is malformed
+   */
+  public Message decodeBody(int type, byte[] bytes, int offset, int length) {
+    if (!knownType(type)) {
+      throw new ProtocolException(ErrorCode.UNSUPPORTED, false, "unknown message type " + type);
+    }
+    ByteReader in = new ByteReader(bytes, offset, length);
+    Message message;
+    try {
+      message = decodeKnown(type, in);
+    } catch (ProtocolException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      // A record constructor refused a value (for example a negative epoch).
+      throw ProtocolException.invalid("invalid " + typeName(type) + ": " + e.getMessage());
+    }
+    in.end();
+    return message;
+  }
+
+  private Message decodeKnown(int type, ByteReader in) {
+    return switch (type) {
+      case WriteRequest.TAG -> new WriteRequest(in.key("key"), value(in), in.bool("delete"),
+          in.i64("expectedVersion"));
+      case WriteReply.TAG -> new WriteReply(in.key("key"), in.i64("version"));
+      case ReadRequest.TAG -> new ReadRequest(in.key("key"), readMode(in), in.i64("bound"));
+      case ReadReply.TAG -> new ReadReply(in.key("key"), in.bool("found"), in.i64("version"),
+          value(in), in.bool("dirty"));
+      case ReadAllRequest.TAG -> new ReadAllRequest(optionalKey(in, "afterKey"), in.i32("limit"));
+      case ReadAllReply.TAG -> new ReadAllReply(versionRecords(in), in.bool("more"));
+      case ErrorReply.TAG -> new ErrorReply(errorCode(in, false), text(in, "message"),
+          text(in, "hint"));
+      case ChainRequest.TAG -> new ChainRequest();
+      case ChainReply.TAG -> new ChainReply(chainConfig(in));
+      case Propagate.TAG -> new Propagate(in.i64("epoch"), text(in, "from"), versionRecords(in));
+      case Commit.TAG -> new Commit(in.i64("epoch"), text(in, "from"), keyVersions(in));
+      case VersionQuery.TAG -> new VersionQuery(in.i64("epoch"), text(in, "from"),
+          in.i64("queryId"), keys(in));
+      case VersionReply.TAG -> new VersionReply(in.i64("epoch"), text(in, "from"),
+          in.i64("queryId"), keyVersions(in), errorCode(in, true));
+      case CatchUpRequest.TAG -> new CatchUpRequest(in.i64("epoch"), text(in, "from"),
+          in.i64("requestId"), optionalKey(in, "afterKey"), in.i32("keysMax"));
+      case CatchUpBatch.TAG -> new CatchUpBatch(in.i64("epoch"), text(in, "from"),
+          in.i64("requestId"), keyRecords(in), in.bool("done"));
+      case JoinRequest.TAG -> new JoinRequest(text(in, "nodeId"), text(in, "address"),
+          in.i32("position"), in.i64("incarnation"));
+      case Heartbeat.TAG -> new Heartbeat(text(in, "nodeId"), in.i64("epoch"), in.i64("seq"),
+          in.bool("caughtUp"));
+      case HeartbeatReply.TAG -> new HeartbeatReply(text(in, "nodeId"), in.i64("seq"),
+          in.bool("member"), chainConfig(in));
+      case LeaveRequest.TAG -> new LeaveRequest(text(in, "nodeId"));
+      case ConfigPush.TAG -> new ConfigPush(chainConfig(in));
+      default -> throw new ProtocolException(ErrorCode.UNSUPPORTED, false,
+          "unknown message type " + type);
+    };
+  }
+
+  private static String typeName(int type) {
+    return "message type " + type;
+  }
+
+  private byte[] value(ByteReader in) {
+    return in.bytes("value", valueBytesMax);
+  }
+
+  private static String text(ByteReader in, String what) {
+    return in.string(what, TEXT_BYTES_MAX);
+  }
+
+  /** A key, or "" meaning "from the start". */
+  private static String optionalKey(ByteReader in, String what) {
+    String key = in.string(what, io.craq.core.Limits.KEY_BYTES_MAX);
+    if (!key.isEmpty()) {
+      try {
+        io.craq.core.Limits.checkKey(key);
+      } catch (io.craq.core.Limits.InvalidInputException e) {
+        throw ProtocolException.invalid(what + ": " + e.getMessage());
+      }
+    }
+    return key;
+  }
+
+  private static ReadMode readMode(ByteReader in) {
+    int code = in.u8("mode");
+    ReadMode mode = ReadMode.ofCode(code);
+    if (mode == null) {
+      throw ProtocolException.invalid("unknown read mode " + code);
+    }
+    return mode;
+  }
+
+  /** An error code; 0 means "none" where {@code optional}. */
+  private static ErrorCode errorCode(ByteReader in, boolean optional) {
+    int code = in.u8("error code");
+    if (optional && code == 0) {
+      return null;
+    }
+    ErrorCode error = ErrorCode.ofCode(code);
+    if (error == null) {
+      throw ProtocolException.invalid("unknown error code " + code);
+    }
+    return error;
+  }
+
+  private VersionRecord versionRecord(ByteReader in) {
+    return new VersionRecord(in.key("key"), in.i64("version"), in.bool("tombstone"), value(in));
+  }
+
+  private List<VersionRecord> versionRecords(ByteReader in) {
+    int count = in.count("versions", VERSION_RECORD_BYTES_MIN);
+    List<VersionRecord> list = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      list.add(versionRecord(in));
+    }
+    return list;
+  }
+
+  private static List<KeyVersion> keyVersions(ByteReader in) {
+    int count = in.count("key versions", KEY_VERSION_BYTES_MIN);
+    List<KeyVersion> list = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      list.add(new KeyVersion(in.key("key"), in.i64("version")));
+    }
+    return list;
+  }
+
+  private static List<String> keys(ByteReader in) {
+    int count = in.count("keys", KEY_BYTES_MIN);
+    List<String> list = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      list.add(in.key("key"));
+    }
+    return list;
+  }
+
+  private List<KeyRecord> keyRecords(ByteReader in) {
+    int count = in.count("key records", KEY_RECORD_BYTES_MIN);
+    List<KeyRecord> list = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      String key = in.key("key");
+      VersionRecord committed = in.bool("has committed") ? versionRecord(in) : null;
+      list.add(new KeyRecord(key, committed, versionRecords(in)));
+    }
+    return list;
+  }
+
+  private static ChainConfig chainConfig(ByteReader in) {
+    long epoch = in.i64("epoch");
+    int count = in.count("members", MEMBER_BYTES_MIN);
+    List<Member> members = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      members.add(new Member(text(in, "member id"), text(in, "member address"),
+          in.i64("member joinedEpoch"), in.i64("member incarnation")));
+    }
+    return new ChainConfig(epoch, members);
+  }
+}

@@ -1,0 +1,198 @@
+package io.craq.transport;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The plain TCP transport: the frame format of docs/PROTOCOL.md over {@code java.net} sockets with
+ * TCP_NODELAY, two virtual threads per connection (reader, writer) and one timer thread per
+ * transport. Thread-safe.
+ */
+public final class TcpTransport implements Transport {
+  private static final Logger log = LoggerFactory.getLogger(TcpTransport.class);
+
+  private static final long CLOSE_WAIT_MILLIS = 5_000;
+  private static final long ACCEPT_RETRY_PAUSE_MILLIS = 50;
+
+  private final TransportConfig config;
+  private final MessageCodec codec;
+  private final TimeoutSweeper sweeper;
+  private final Set<TcpServer> servers = ConcurrentHashMap.newKeySet();
+  private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+  private final Set<TcpSession> sessions = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+
+  public TcpTransport(TransportConfig config) {
+    this.config = Objects.requireNonNull(config, "config");
+    this.codec = new MessageCodec(config);
+    this.sweeper = new TimeoutSweeper("craq-tcp-timer");
+  }
+
+  public TcpTransport() {
+    this(TransportConfig.DEFAULT);
+  }
+
+  TransportConfig config() {
+    return config;
+  }
+
+  MessageCodec codec() {
+    return codec;
+  }
+
+  ScheduledExecutorService timer() {
+    return sweeper.executor();
+  }
+
+  TimeoutSweeper sweeper() {
+    return sweeper;
+  }
+
+  void forget(TcpSession session) {
+    sessions.remove(session);
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new ConnectionClosedException("transport is closed");
+    }
+  }
+
+  @Override
+  public Server listen(String address, Handler handler) {
+    Objects.requireNonNull(handler, "handler");
+    Addresses.HostPort hostPort = Addresses.parse(address);
+    checkOpen();
+    ServerSocket serverSocket;
+    try {
+      serverSocket = new ServerSocket();
+      serverSocket.setReuseAddress(true);
+      serverSocket.bind(hostPort.bindAddress(), 1024);
+    } catch (IOException e) {
+      throw new TransportException("cannot listen on " + address + ": " + e.getMessage(), e);
+    }
+    TcpServer server = new TcpServer(serverSocket, hostPort, handler);
+    servers.add(server);
+    server.start();
+    return server;
+  }
+
+  @Override
+  public Connection connect(String address, Handler handler) {
+    Objects.requireNonNull(handler, "handler");
+    InetSocketAddress dial = Addresses.parse(address).dialAddress();
+    checkOpen();
+    Connection[] self = new Connection[1];
+    ReconnectingConnection connection = new ReconnectingConnection(address, codec,
+        () -> connections.remove(self[0])) {
+      @Override
+      Endpoint open() {
+        checkOpen();
+        TcpSession session = TcpSession.dial(TcpTransport.this, handler, address, dial);
+        sessions.add(session);
+        return session;
+      }
+    };
+    self[0] = connection;
+    connections.add(connection);
+    return connection;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    servers.forEach(TcpServer::close);
+    connections.forEach(Connection::close);
+    sessions.forEach(s -> s.close(new ConnectionClosedException("transport closed")));
+    sweeper.close();
+  }
+
+  private final class TcpServer implements Server {
+    private final ServerSocket serverSocket;
+    private final String address;
+    private final Handler handler;
+    private final Set<TcpSession> accepted = ConcurrentHashMap.newKeySet();
+    private volatile boolean serverClosed;
+    private volatile Thread acceptor;
+
+    TcpServer(ServerSocket serverSocket, Addresses.HostPort requested, Handler handler) {
+      this.serverSocket = serverSocket;
+      this.address = (requested.host().isEmpty() ? "" : requested.host().contains(":")
+          ? "[" + requested.host() + "]" : requested.host()) + ":" + serverSocket.getLocalPort();
+      this.handler = handler;
+    }
+
+    void start() {
+      acceptor = Thread.ofVirtual().name("craq-tcp-accept " + address).start(this::acceptLoop);
+    }
+
+    private void acceptLoop() {
+      while (!serverClosed) {
+        Socket socket;
+        try {
+          socket = serverSocket.accept();
+        } catch (IOException e) {
+          if (!serverClosed) {
+            log.warn("accept on {} failed: {}", address, e.toString());
+            pauseAfterAcceptFailure();
+          }
+          continue;
+        }
+        try {
+          socket.setTcpNoDelay(true);
+        } catch (IOException e) {
+          log.debug("TCP_NODELAY on an accepted socket failed", e);
+        }
+        TcpSession session = TcpSession.accepted(TcpTransport.this, handler, socket);
+        sessions.add(session);
+        accepted.add(session);
+        accepted.removeIf(Endpoint::isClosed);
+      }
+    }
+
+    /** Out of file descriptors, say: do not spin on a failing accept. */
+    private void pauseAfterAcceptFailure() {
+      try {
+        Thread.sleep(ACCEPT_RETRY_PAUSE_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        serverClosed = true;
+      }
+    }
+
+    @Override
+    public String address() {
+      return address;
+    }
+
+    @Override
+    public void close() {
+      serverClosed = true;
+      try {
+        serverSocket.close();
+      } catch (IOException e) {
+        log.debug("closing server socket {}", address, e);
+      }
+      accepted.forEach(s -> s.close(new ConnectionClosedException("server closed")));
+      servers.remove(this);
+      // The socket is released only when the accept thread has left accept(): wait for it, so
+      // that the address can be bound again as soon as close() returns.
+      Thread thread = acceptor;
+      if (thread != null && thread != Thread.currentThread()) {
+        try {
+          thread.join(CLOSE_WAIT_MILLIS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+  }
+}

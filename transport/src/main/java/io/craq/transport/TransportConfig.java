@@ -1,0 +1,140 @@
+package io.craq.transport;
+
+import io.craq.core.Limits;
+
+/**
+ * Immutable transport settings with named defaults; units are in the names. Validated on
+ * construction ({@link IllegalArgumentException} says which setting is wrong).
+ *
+ * @param frameBytesMax largest frame (header + body) sent or accepted; a larger announced length
+ *     closes the connection before anything is allocated
+ * @param valueBytesMax largest value inside a message (write value, version value)
+ * @param readDeadlineMillis once the first byte of a frame has arrived, the whole frame must arrive
+ *     within this time, else the connection is closed (slow senders are cut off)
+ * @param outboundQueueMessagesMax messages queued per connection for writing (requests, one-way
+ *     sends and replies together); a full queue rejects with {@link QueueFullException}
+ * @param outboundQueueBytesMax encoded bytes queued per connection for writing
+ * @param inFlightRequestsMax requests awaiting a reply per connection
+ * @param connectTimeoutMillis how long a connection attempt may take
+ * @param writeBatchBytesMax bytes written before a flush when several frames are queued
+ * @param inlineWrites when true (the default), a caller that finds its TCP connection idle writes
+ *     its frame itself instead of waking the writer thread, which saves a thread hand-off per
+ *     message; such a call can then block while the kernel's send buffer is full (the peer stopped
+ *     reading). When false, calls only ever queue and never touch the socket
+ * @param virtualThreads run each TCP connection's reader and writer on virtual threads (cheap for
+ *     thousands of connections) instead of platform threads (lower latency per message; default)
+ */
+public record TransportConfig(
+    int frameBytesMax,
+    int valueBytesMax,
+    long readDeadlineMillis,
+    int outboundQueueMessagesMax,
+    long outboundQueueBytesMax,
+    int inFlightRequestsMax,
+    long connectTimeoutMillis,
+    int writeBatchBytesMax,
+    boolean inlineWrites,
+    boolean virtualThreads) {
+
+  /** 2 MiB + 64 KiB: a 1 MiB value fits with room for the key and headers. */
+  public static final int FRAME_BYTES_MAX_DEFAULT = (2 << 20) + (64 << 10);
+
+  public static final long READ_DEADLINE_MILLIS_DEFAULT = 10_000;
+  public static final int OUTBOUND_QUEUE_MESSAGES_MAX_DEFAULT = 4096;
+  public static final long OUTBOUND_QUEUE_BYTES_MAX_DEFAULT = 64L << 20;
+  public static final int IN_FLIGHT_REQUESTS_MAX_DEFAULT = 16_384;
+  public static final long CONNECT_TIMEOUT_MILLIS_DEFAULT = 3_000;
+  public static final int WRITE_BATCH_BYTES_MAX_DEFAULT = 64 << 10;
+
+  /** The defaults. */
+  public static final TransportConfig DEFAULT =
+      new TransportConfig(
+          FRAME_BYTES_MAX_DEFAULT,
+          Limits.VALUE_BYTES_MAX_DEFAULT,
+          READ_DEADLINE_MILLIS_DEFAULT,
+          OUTBOUND_QUEUE_MESSAGES_MAX_DEFAULT,
+          OUTBOUND_QUEUE_BYTES_MAX_DEFAULT,
+          IN_FLIGHT_REQUESTS_MAX_DEFAULT,
+          CONNECT_TIMEOUT_MILLIS_DEFAULT,
+          WRITE_BATCH_BYTES_MAX_DEFAULT,
+          true,
+          false);
+
+  public TransportConfig {
+    require(frameBytesMax >= Frames.HEADER_BYTES, "frameBytesMax must be >= " + Frames.HEADER_BYTES);
+    require(valueBytesMax >= 0, "valueBytesMax must be >= 0");
+    require(valueBytesMax <= frameBytesMax, "valueBytesMax must be <= frameBytesMax");
+    require(readDeadlineMillis > 0, "readDeadlineMillis must be > 0");
+    require(outboundQueueMessagesMax > 0, "outboundQueueMessagesMax must be > 0");
+    require(outboundQueueBytesMax >= frameBytesMax, "outboundQueueBytesMax must be >= frameBytesMax");
+    require(inFlightRequestsMax > 0, "inFlightRequestsMax must be > 0");
+    require(connectTimeoutMillis > 0, "connectTimeoutMillis must be > 0");
+    require(writeBatchBytesMax > 0, "writeBatchBytesMax must be > 0");
+  }
+
+  private static void require(boolean condition, String message) {
+    if (!condition) {
+      throw new IllegalArgumentException("transport config: " + message);
+    }
+  }
+
+  public TransportConfig withFrameBytesMax(int value) {
+    return new TransportConfig(value, Math.min(valueBytesMax, value), readDeadlineMillis,
+        outboundQueueMessagesMax, Math.max(outboundQueueBytesMax, value), inFlightRequestsMax,
+        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, virtualThreads);
+  }
+
+  public TransportConfig withValueBytesMax(int value) {
+    return new TransportConfig(frameBytesMax, value, readDeadlineMillis, outboundQueueMessagesMax,
+        outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
+        inlineWrites, virtualThreads);
+  }
+
+  public TransportConfig withReadDeadlineMillis(long value) {
+    return new TransportConfig(frameBytesMax, valueBytesMax, value, outboundQueueMessagesMax,
+        outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
+        inlineWrites, virtualThreads);
+  }
+
+  public TransportConfig withOutboundQueueMessagesMax(int value) {
+    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis, value,
+        outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
+        inlineWrites, virtualThreads);
+  }
+
+  public TransportConfig withOutboundQueueBytesMax(long value) {
+    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
+        outboundQueueMessagesMax, value, inFlightRequestsMax, connectTimeoutMillis,
+        writeBatchBytesMax, inlineWrites, virtualThreads);
+  }
+
+  public TransportConfig withInFlightRequestsMax(int value) {
+    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
+        outboundQueueMessagesMax, outboundQueueBytesMax, value, connectTimeoutMillis,
+        writeBatchBytesMax, inlineWrites, virtualThreads);
+  }
+
+  public TransportConfig withConnectTimeoutMillis(long value) {
+    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
+        outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax, value,
+        writeBatchBytesMax, inlineWrites, virtualThreads);
+  }
+
+  public TransportConfig withWriteBatchBytesMax(int value) {
+    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
+        outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
+        connectTimeoutMillis, value, inlineWrites, virtualThreads);
+  }
+
+  public TransportConfig withInlineWrites(boolean value) {
+    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
+        outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
+        connectTimeoutMillis, writeBatchBytesMax, value, virtualThreads);
+  }
+
+  public TransportConfig withVirtualThreads(boolean value) {
+    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
+        outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
+        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, value);
+  }
+}

@@ -1,0 +1,195 @@
+package io.craq.transport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.craq.core.Limits;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.ReadMode;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+class MessageCodecTest {
+  private final MessageCodec codec = new MessageCodec(TransportConfig.DEFAULT);
+
+  @Test
+  @DisplayName("every message type has a sample, and the sample tags are distinct")
+  void samplesCoverEveryType() {
+    Set<Class<?>> sampled = new HashSet<>();
+    Set<Integer> tags = new HashSet<>();
+    for (Message m : Samples.all()) {
+      sampled.add(m.getClass());
+      assertTrue(tags.add(m.tag()), "duplicate tag " + m.tag());
+      assertTrue(MessageCodec.knownType(m.tag()));
+    }
+    assertEquals(Set.of(Message.class.getPermittedSubclasses()), sampled);
+  }
+
+  @Test
+  @DisplayName("every message survives encode then decode, for many seeded random contents")
+  void roundTripRandom() {
+    long seed = Long.getLong("craq.seed", System.nanoTime());
+    System.out.println("MessageCodecTest.roundTripRandom seed=" + seed + " (replay: -Dcraq.seed=" + seed + ")");
+    Random random = new Random(seed);
+    for (int i = 0; i < 2000; i++) {
+      Message m = Samples.random(random);
+      byte[] frame = codec.encodeFrame(Frames.KIND_REQUEST, i, m);
+      MessageCodec.Frame decoded = codec.decodeFrame(frame);
+      assertTrue(Samples.sameMessage(m, decoded.message()), () -> "seed " + seed + ": " + m);
+      assertEquals(m.getClass(), decoded.message().getClass());
+      assertEquals(i, decoded.header().requestId());
+      assertEquals(Frames.KIND_REQUEST, decoded.header().kind());
+    }
+  }
+
+  @Test
+  @DisplayName("records with byte arrays decode equal to the original")
+  void byteArrayRecordsEqual() {
+    WriteRequest w = new WriteRequest("k", new byte[] {1, 2, 3}, false, Message.ANY_VERSION);
+    assertEquals(w, codec.decode(codec.encode(w)));
+  }
+
+  @Test
+  @DisplayName("every strict prefix of every frame is refused with ProtocolException only")
+  void truncationRefused() {
+    for (Message m : Samples.all()) {
+      byte[] frame = codec.encode(m);
+      for (int n = 0; n < frame.length; n++) {
+        byte[] prefix = Arrays.copyOf(frame, n);
+        assertThrows(ProtocolException.class, () -> codec.decodeFrame(prefix), m + " prefix " + n);
+      }
+      // Same body, but the header claims the prefix length: body-level truncation.
+      for (int n = 0; n < frame.length - Frames.HEADER_BYTES; n++) {
+        byte[] cut = Arrays.copyOf(frame, Frames.HEADER_BYTES + n);
+        Frames.writeInt(cut, 16, n);
+        ProtocolException e = assertThrows(ProtocolException.class, () -> codec.decodeFrame(cut));
+        assertFalse(e.fatal(), "a short body inside an intact frame is not fatal");
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a key over Limits.KEY_BYTES_MAX is refused")
+  void oversizedKey() {
+    byte[] frame = codec.encode(new ReadRequest("k".repeat(Limits.KEY_BYTES_MAX + 1),
+        ReadMode.STRONG, 0));
+    ProtocolException e = assertThrows(ProtocolException.class, () -> codec.decode(frame));
+    assertEquals(ErrorCode.INVALID_REQUEST, e.code());
+    assertTrue(e.getMessage().contains("limit"), e.getMessage());
+    codec.decode(codec.encode(new ReadRequest("k".repeat(Limits.KEY_BYTES_MAX), ReadMode.STRONG,
+        0)));
+  }
+
+  @Test
+  @DisplayName("an empty key is refused")
+  void emptyKey() {
+    byte[] frame = codec.encode(new ReadRequest("", ReadMode.STRONG, 0));
+    assertThrows(ProtocolException.class, () -> codec.decode(frame));
+  }
+
+  @Test
+  @DisplayName("a value over valueBytesMax is refused; one at the limit passes")
+  void oversizedValue() {
+    MessageCodec small = new MessageCodec(TransportConfig.DEFAULT.withValueBytesMax(100));
+    small.decode(small.encode(new WriteRequest("k", new byte[100], false, 0)));
+    byte[] frame = small.encode(new WriteRequest("k", new byte[101], false, 0));
+    ProtocolException e = assertThrows(ProtocolException.class, () -> small.decode(frame));
+    assertTrue(e.getMessage().contains("value is 101 bytes"), e.getMessage());
+  }
+
+  @Test
+  @DisplayName("a message larger than frameBytesMax cannot be encoded")
+  void encodeTooLarge() {
+    MessageCodec small = new MessageCodec(TransportConfig.DEFAULT.withFrameBytesMax(1000));
+    assertThrows(MessageTooLargeException.class,
+        () -> small.encode(new WriteRequest("k", new byte[1000], false, 0)));
+  }
+
+  @Test
+  @DisplayName("unknown enum codes, bad booleans, bad UTF-8, huge counts and trailing bytes are refused")
+  void badFields() {
+    byte[] read = codec.encode(new ReadRequest("k", ReadMode.STRONG, 0));
+    int modeOffset = Frames.HEADER_BYTES + 4 + 1;
+    read[modeOffset] = 9;
+    assertRefused(read, "unknown read mode 9");
+
+    byte[] error = codec.encode(new Message.ErrorReply(ErrorCode.BUSY, "m", "h"));
+    error[Frames.HEADER_BYTES] = (byte) 200;
+    assertRefused(error, "unknown error code 200");
+
+    byte[] write = codec.encode(new WriteRequest("k", new byte[0], false, 0));
+    write[Frames.HEADER_BYTES + 4 + 1 + 4] = 2; // the delete flag
+    assertRefused(write, "boolean");
+
+    byte[] utf = codec.encode(new ReadRequest("ab", ReadMode.STRONG, 0));
+    utf[Frames.HEADER_BYTES + 4] = (byte) 0xc3;
+    utf[Frames.HEADER_BYTES + 5] = (byte) 0x28;
+    assertRefused(utf, "UTF-8");
+
+    byte[] commit = codec.encode(new Message.Commit(1, "n", List.of()));
+    Frames.writeInt(commit, commit.length - 4, Integer.MAX_VALUE);
+    assertRefused(commit, "cannot fit");
+    Frames.writeInt(commit, commit.length - 4, -1);
+    assertRefused(commit, "negative count");
+
+    byte[] chain = codec.encode(new Message.ChainRequest());
+    byte[] longer = Arrays.copyOf(chain, chain.length + 1);
+    Frames.writeInt(longer, 16, 1);
+    assertRefused(longer, "unexpected bytes");
+
+    byte[] negativeEpoch = codec.encode(new Message.ConfigPush(
+        io.craq.core.message.ChainConfig.EMPTY));
+    Frames.writeLong(negativeEpoch, Frames.HEADER_BYTES, -5);
+    assertRefused(negativeEpoch, "epoch");
+  }
+
+  @Test
+  @DisplayName("bad magic, version, kind and lengths in the header are fatal")
+  void badHeaders() {
+    byte[] good = codec.encode(new Message.ChainRequest());
+    byte[] magic = good.clone();
+    magic[0] = 'X';
+    assertFatal(magic, "magic");
+    byte[] version = good.clone();
+    version[4] = 2;
+    ProtocolException e = assertFatal(version, "version");
+    assertEquals(ErrorCode.UNSUPPORTED, e.code());
+    byte[] kind = good.clone();
+    kind[5] = 3;
+    assertFatal(kind, "kind");
+    for (int length : new int[] {-1, Integer.MIN_VALUE, Integer.MAX_VALUE,
+        TransportConfig.FRAME_BYTES_MAX_DEFAULT - Frames.HEADER_BYTES + 1}) {
+      byte[] bad = good.clone();
+      Frames.writeInt(bad, 16, length);
+      assertFatal(bad, "length");
+    }
+    byte[] type = good.clone();
+    type[6] = 0x7f;
+    ProtocolException unknown = assertThrows(ProtocolException.class, () -> codec.decode(type));
+    assertEquals(ErrorCode.UNSUPPORTED, unknown.code());
+    assertFalse(unknown.fatal(), "an unknown type can be skipped");
+  }
+
+  private void assertRefused(byte[] frame, String fragment) {
+    ProtocolException e = assertThrows(ProtocolException.class, () -> codec.decode(frame));
+    assertTrue(e.getMessage().contains(fragment), e.getMessage());
+    assertFalse(e.fatal());
+  }
+
+  private ProtocolException assertFatal(byte[] frame, String fragment) {
+    ProtocolException e = assertThrows(ProtocolException.class, () -> codec.decode(frame));
+    assertTrue(e.getMessage().contains(fragment), e.getMessage());
+    assertTrue(e.fatal());
+    return e;
+  }
+}

@@ -1,0 +1,159 @@
+package io.craq.transport;
+
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.KeyRecord;
+import io.craq.core.message.KeyVersion;
+import io.craq.core.message.Member;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.CatchUpBatch;
+import io.craq.core.message.Message.CatchUpRequest;
+import io.craq.core.message.Message.ChainReply;
+import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.Commit;
+import io.craq.core.message.Message.ConfigPush;
+import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.Heartbeat;
+import io.craq.core.message.Message.HeartbeatReply;
+import io.craq.core.message.Message.JoinRequest;
+import io.craq.core.message.Message.LeaveRequest;
+import io.craq.core.message.Message.Propagate;
+import io.craq.core.message.Message.ReadAllReply;
+import io.craq.core.message.Message.ReadAllRequest;
+import io.craq.core.message.Message.ReadReply;
+import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.VersionQuery;
+import io.craq.core.message.Message.VersionReply;
+import io.craq.core.message.Message.WriteReply;
+import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.ReadMode;
+import io.craq.core.message.VersionRecord;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/** Example messages of every type, fixed or seeded-random, for codec and transport tests. */
+public final class Samples {
+  private Samples() {}
+
+  private static final MessageCodec CODEC = new MessageCodec(TransportConfig.DEFAULT);
+
+  /** True if {@code a} and {@code b} encode to the same bytes (equality for any message). */
+  public static boolean sameMessage(Message a, Message b) {
+    return Arrays.equals(CODEC.encode(a), CODEC.encode(b));
+  }
+
+  /** One message of every type, with non-trivial contents. */
+  public static List<Message> all() {
+    return all(new Random(42));
+  }
+
+  /** One random message of every type. */
+  public static List<Message> all(Random random) {
+    List<Message> list = new ArrayList<>();
+    for (int tag : tags()) {
+      list.add(random(random, tag));
+    }
+    return list;
+  }
+
+  /** Every wire tag in use. */
+  public static int[] tags() {
+    return new int[] {WriteRequest.TAG, WriteReply.TAG, ReadRequest.TAG, ReadReply.TAG,
+        ReadAllRequest.TAG, ReadAllReply.TAG, ErrorReply.TAG, ChainRequest.TAG, ChainReply.TAG,
+        Propagate.TAG, Commit.TAG, VersionQuery.TAG, VersionReply.TAG, CatchUpRequest.TAG,
+        CatchUpBatch.TAG, JoinRequest.TAG, Heartbeat.TAG, HeartbeatReply.TAG, LeaveRequest.TAG,
+        ConfigPush.TAG};
+  }
+
+  public static Message random(Random r) {
+    int[] tags = tags();
+    return random(r, tags[r.nextInt(tags.length)]);
+  }
+
+  public static Message random(Random r, int tag) {
+    return switch (tag) {
+      case WriteRequest.TAG -> new WriteRequest(key(r), bytes(r), r.nextBoolean(), r.nextLong());
+      case WriteReply.TAG -> new WriteReply(key(r), r.nextLong());
+      case ReadRequest.TAG -> new ReadRequest(key(r),
+          ReadMode.values()[r.nextInt(ReadMode.values().length)], r.nextLong());
+      case ReadReply.TAG -> new ReadReply(key(r), r.nextBoolean(), r.nextLong(), bytes(r),
+          r.nextBoolean());
+      case ReadAllRequest.TAG -> new ReadAllRequest(r.nextBoolean() ? "" : key(r), r.nextInt());
+      case ReadAllReply.TAG -> new ReadAllReply(versions(r), r.nextBoolean());
+      case ErrorReply.TAG -> new ErrorReply(ErrorCode.values()[r.nextInt(ErrorCode.values().length)],
+          text(r), text(r));
+      case ChainRequest.TAG -> new ChainRequest();
+      case ChainReply.TAG -> new ChainReply(config(r));
+      case Propagate.TAG -> new Propagate(r.nextLong(), text(r), versions(r));
+      case Commit.TAG -> new Commit(r.nextLong(), text(r), keyVersions(r));
+      case VersionQuery.TAG -> new VersionQuery(r.nextLong(), text(r), r.nextLong(),
+          List.of(key(r), key(r)));
+      case VersionReply.TAG -> new VersionReply(r.nextLong(), text(r), r.nextLong(),
+          keyVersions(r), r.nextBoolean() ? null : ErrorCode.NOT_TAIL);
+      case CatchUpRequest.TAG -> new CatchUpRequest(r.nextLong(), text(r), r.nextLong(),
+          r.nextBoolean() ? "" : key(r), r.nextInt());
+      case CatchUpBatch.TAG -> new CatchUpBatch(r.nextLong(), text(r), r.nextLong(),
+          List.of(new KeyRecord(key(r), r.nextBoolean() ? version(r) : null, versions(r))),
+          r.nextBoolean());
+      case JoinRequest.TAG -> new JoinRequest(text(r), text(r), r.nextInt(), r.nextLong());
+      case Heartbeat.TAG -> new Heartbeat(text(r), r.nextLong(), r.nextLong(), r.nextBoolean());
+      case HeartbeatReply.TAG -> new HeartbeatReply(text(r), r.nextLong(), r.nextBoolean(),
+          config(r));
+      case LeaveRequest.TAG -> new LeaveRequest(text(r));
+      case ConfigPush.TAG -> new ConfigPush(config(r));
+      default -> throw new IllegalArgumentException("no sample for tag " + tag);
+    };
+  }
+
+  private static final String[] WORDS = {"a", "key", "clé", "ключ", "键", "🔑", "x y", "0"};
+
+  static String key(Random r) {
+    StringBuilder sb = new StringBuilder();
+    int parts = 1 + r.nextInt(4);
+    for (int i = 0; i < parts; i++) {
+      sb.append(WORDS[r.nextInt(WORDS.length)]);
+    }
+    return sb.toString();
+  }
+
+  static String text(Random r) {
+    return r.nextInt(4) == 0 ? "" : key(r);
+  }
+
+  static byte[] bytes(Random r) {
+    byte[] b = new byte[r.nextInt(4) == 0 ? 0 : r.nextInt(100)];
+    r.nextBytes(b);
+    return b;
+  }
+
+  static VersionRecord version(Random r) {
+    boolean tombstone = r.nextInt(4) == 0;
+    return new VersionRecord(key(r), r.nextLong(), tombstone, tombstone ? new byte[0] : bytes(r));
+  }
+
+  static List<VersionRecord> versions(Random r) {
+    List<VersionRecord> list = new ArrayList<>();
+    for (int i = r.nextInt(4); i > 0; i--) {
+      list.add(version(r));
+    }
+    return list;
+  }
+
+  static List<KeyVersion> keyVersions(Random r) {
+    List<KeyVersion> list = new ArrayList<>();
+    for (int i = r.nextInt(4); i > 0; i--) {
+      list.add(new KeyVersion(key(r), r.nextLong()));
+    }
+    return list;
+  }
+
+  static ChainConfig config(Random r) {
+    List<Member> members = new ArrayList<>();
+    for (int i = r.nextInt(4); i > 0; i--) {
+      members.add(new Member("n" + i, "127.0.0.1:" + (7000 + i), i, 100 + i));
+    }
+    return new ChainConfig(r.nextLong() & Long.MAX_VALUE, members);
+  }
+}
