@@ -55,6 +55,11 @@ class InMemoryFaultsTest {
           }
         }
       }
+      // With reordering on, the barrier may overtake heartbeats: wait for them (bounded).
+      long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (received.size() < count && System.nanoTime() < settle) {
+        java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+      }
       List<Long> list = new ArrayList<>();
       received.drainTo(list);
       return list;
