@@ -67,13 +67,16 @@ final class TcpSession extends Endpoint {
     return session;
   }
 
-  /** A session over a socket a server accepted. */
+  /** A session over a socket a server accepted; not running until {@link #start()}. */
   static TcpSession accepted(TcpTransport transport, Handler handler, Socket socket) {
     String peer = socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
-    TcpSession session = new TcpSession(transport, handler, peer, socket, null);
-    session.startReader();
-    session.writer.start();
-    return session;
+    return new TcpSession(transport, handler, peer, socket, null);
+  }
+
+  /** Starts reading and writing an accepted socket. */
+  void start() {
+    startReader();
+    writer.start();
   }
 
   private Thread.Builder threadBuilder() {
@@ -213,11 +216,13 @@ final class TcpSession extends Endpoint {
       batchBytes += frame.length;
       if (batchBytes >= config.writeBatchBytesMax()) {
         out.flush();
+        transport.countFlush();
         batchBytes = 0;
       }
     }
     if (batchBytes > 0) {
       out.flush();
+      transport.countFlush();
     }
   }
 

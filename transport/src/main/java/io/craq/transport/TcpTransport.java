@@ -29,6 +29,8 @@ public final class TcpTransport implements Transport {
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private final Set<TcpSession> sessions = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
+  private final java.util.concurrent.atomic.LongAdder flushes =
+      new java.util.concurrent.atomic.LongAdder();
 
   public TcpTransport(TransportConfig config) {
     this.config = Objects.requireNonNull(config, "config");
@@ -54,6 +56,15 @@ public final class TcpTransport implements Transport {
 
   TimeoutSweeper sweeper() {
     return sweeper;
+  }
+
+  /** Socket flushes so far, over all connections (each is one write system call or more). */
+  long flushCount() {
+    return flushes.sum();
+  }
+
+  void countFlush() {
+    flushes.increment();
   }
 
   void forget(TcpSession session) {
@@ -152,9 +163,15 @@ public final class TcpTransport implements Transport {
           log.debug("TCP_NODELAY on an accepted socket failed", e);
         }
         TcpSession session = TcpSession.accepted(TcpTransport.this, handler, socket);
+        // Registered before it runs, and checked against a concurrent close() afterwards, so
+        // close() never misses a session that has already served requests.
         sessions.add(session);
         accepted.add(session);
         accepted.removeIf(Endpoint::isClosed);
+        session.start();
+        if (serverClosed) {
+          session.close(new ConnectionClosedException("server closed"));
+        }
       }
     }
 

@@ -53,6 +53,16 @@ class MessageCodecTest {
   }
 
   @Test
+  @DisplayName("the Heartbeat example of docs/PROTOCOL.md §3 is byte for byte what the codec writes")
+  void documentedExample() {
+    byte[] expected = java.util.HexFormat.of().parseHex(
+        "43524151" + "01" + "00" + "0029" + "0000000000000000" + "00000017"
+        + "000000026e31" + "0000000000000003" + "0000000000000007" + "01");
+    assertEquals(java.util.HexFormat.of().formatHex(expected), java.util.HexFormat.of().formatHex(
+        codec.encode(new Message.Heartbeat("n1", 3, 7, true))));
+  }
+
+  @Test
   @DisplayName("records with byte arrays decode equal to the original")
   void byteArrayRecordsEqual() {
     WriteRequest w = new WriteRequest("k", new byte[] {1, 2, 3}, false, Message.ANY_VERSION);

@@ -71,6 +71,7 @@ public final class TransportBenchmark {
 
   private static Result rawEcho(int frameBytes, long warmupNanos, long measureNanos)
       throws Exception {
+    Result result;
     try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
       Thread echoThread = Thread.ofPlatform().daemon().start(() -> {
         try (Socket s = listener.accept()) {
@@ -108,11 +109,11 @@ public final class TransportBenchmark {
             operations++;
           }
         }
-        s.close();
-        echoThread.join(1000);
-        return new Result("(a) raw socket echo, 1 at a time", operations,
+        result = new Result("(a) raw socket echo, 1 at a time", operations,
             measureNanos / 1e9, histogram);
       }
+      echoThread.join(1000);
+      return result;
     }
   }
 
