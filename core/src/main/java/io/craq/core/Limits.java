@@ -27,6 +27,17 @@ public final class Limits {
     if (key.isEmpty()) {
       throw new InvalidInputException("key must not be empty");
     }
+    for (int i = 0; i < key.length(); i++) {
+      char c = key.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < key.length()
+          && Character.isLowSurrogate(key.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        // UTF-8 cannot encode it: it would become '?' and collide with other keys.
+        throw new InvalidInputException("key has an unpaired surrogate at index " + i
+            + " and is not valid UTF-8");
+      }
+    }
     int bytes = utf8Length(key);
     if (bytes > KEY_BYTES_MAX) {
       throw new InvalidInputException(

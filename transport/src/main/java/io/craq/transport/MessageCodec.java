@@ -49,7 +49,7 @@ public final class MessageCodec {
   private static final int VERSION_RECORD_BYTES_MIN = KEY_BYTES_MIN + 8 + 1 + 4;
   private static final int KEY_VERSION_BYTES_MIN = KEY_BYTES_MIN + 8;
   private static final int KEY_RECORD_BYTES_MIN = KEY_BYTES_MIN + 1 + 4;
-  private static final int MEMBER_BYTES_MIN = 2 * STRING_BYTES_MIN + 16;
+  private static final int MEMBER_BYTES_MIN = 2 * STRING_BYTES_MIN + 17;
 
   private final int frameBytesMax;
   private final int valueBytesMax;
@@ -248,6 +248,7 @@ public final class MessageCodec {
       out.string(member.address());
       out.i64(member.joinedEpoch());
       out.i64(member.incarnation());
+      out.bool(member.caughtUp());
     }
   }
 
@@ -421,7 +422,8 @@ public final class MessageCodec {
     List<Member> members = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       members.add(new Member(text(in, "member id"), text(in, "member address"),
-          in.i64("member joinedEpoch"), in.i64("member incarnation")));
+          in.i64("member joinedEpoch"), in.i64("member incarnation"),
+          in.bool("member caughtUp")));
     }
     return new ChainConfig(epoch, members);
   }

@@ -152,7 +152,7 @@ public final class Samples {
   static ChainConfig config(Random r) {
     List<Member> members = new ArrayList<>();
     for (int i = r.nextInt(4); i > 0; i--) {
-      members.add(new Member("n" + i, "127.0.0.1:" + (7000 + i), i, 100 + i));
+      members.add(new Member("n" + i, "127.0.0.1:" + (7000 + i), i, 100 + i, i % 2 == 0));
     }
     return new ChainConfig(r.nextLong() & Long.MAX_VALUE, members);
   }

@@ -32,7 +32,7 @@ public final class CoordinatorMachine {
   private long now;
   private ChainConfig config;
   private final Map<String, Long> lastHeardTick = new HashMap<>();
-  /** Which members said in their last heartbeat that they have caught up. */
+  /** Which members have caught up; mirrored in the persisted configuration's members. */
   private final Map<String, Boolean> caughtUp = new HashMap<>();
   private Effects effects = Effects.empty();
 
@@ -45,7 +45,7 @@ public final class CoordinatorMachine {
     this.config = recovered;
     for (Member m : recovered.members()) {
       lastHeardTick.put(m.id(), 0L);
-      caughtUp.put(m.id(), true); // the next heartbeat corrects this within one interval
+      caughtUp.put(m.id(), m.caughtUp());
     }
   }
 
@@ -97,14 +97,20 @@ public final class CoordinatorMachine {
           if (heartbeat.epoch() >= config.member(heartbeat.nodeId()).joinedEpoch()) {
             caughtUp.put(heartbeat.nodeId(), heartbeat.caughtUp());
           }
-          if (!was && heartbeat.caughtUp() && !headCaughtUp()) {
+          if (was != caughtUp.get(heartbeat.nodeId())) {
+            // Recorded in the configuration (a new epoch) so a restarted coordinator knows which
+            // members hold complete copies; may also hand the head to a caught-up node.
             install(new ArrayList<>(config.members()));
           }
         }
         reply(ref, new HeartbeatReply(heartbeat.nodeId(), heartbeat.seq(), isMember, config));
       }
       case LeaveRequest leave -> {
-        if (config.contains(leave.nodeId())) {
+        if (config.contains(leave.nodeId()) && isOnlyCompleteCopy(leave.nodeId())) {
+          reply(ref, new ErrorReply(ErrorCode.UNAVAILABLE, leave.nodeId()
+              + " holds the only complete copy of the data while the other members catch up;"
+              + " try again when they have", ""));
+        } else if (config.contains(leave.nodeId())) {
           List<Member> next = new ArrayList<>(config.members());
           next.removeIf(m -> m.id().equals(leave.nodeId()));
           forget(leave.nodeId());
@@ -121,7 +127,8 @@ public final class CoordinatorMachine {
   /**
    * Joins at the requested position. A member asking again with a new incarnation has restarted
    * and lost its dirty versions: it is moved to the tail with a new {@code joinedEpoch}, so it
-   * catches up from its predecessor while the rest of the chain keeps its order. The same
+   * catches up from its predecessor while the rest of the chain keeps its order; if no other
+   * member is caught up it goes to the head instead (its store is the only complete copy). The same
    * incarnation asking again is a duplicate: it gets the current configuration.
    */
   private void onJoin(ClientRef ref, JoinRequest join) {
@@ -145,23 +152,37 @@ public final class CoordinatorMachine {
       }
     }
     long epoch = config.epoch() + 1;
-    int position = join.position() < 0 || join.position() > next.size() || rejoin
-        ? next.size() : join.position();
-    next.add(position, new Member(join.nodeId(), join.address(), epoch, join.incarnation()));
+    boolean othersCaughtUp = next.stream().anyMatch(m -> caughtUp.getOrDefault(m.id(), false));
+    int position;
+    if (rejoin && !othersCaughtUp) {
+      // It held the only complete copy: it goes back to the head, where it copies from nobody,
+      // rather than behind nodes that are still copying (they would become head with holes).
+      position = 0;
+    } else if (rejoin || join.position() < 0 || join.position() > next.size()) {
+      position = next.size();
+    } else {
+      position = join.position();
+    }
+    next.add(position,
+        new Member(join.nodeId(), join.address(), epoch, join.incarnation(), false));
     lastHeardTick.put(join.nodeId(), now);
-    // The first member of an empty chain has nothing to copy: it is caught up by definition.
-    caughtUp.put(join.nodeId(), next.size() == 1);
+    // The first member of an empty chain, or the returning holder of the only complete copy, has
+    // nothing to copy: it is caught up by definition.
+    caughtUp.put(join.nodeId(), next.size() == 1 || (rejoin && !othersCaughtUp));
     install(next);
     reply(ref, new HeartbeatReply(join.nodeId(), 0, true, config));
+  }
+
+  /** True if {@code nodeId} is caught up, another member exists, and none of them is. */
+  private boolean isOnlyCompleteCopy(String nodeId) {
+    return config.size() > 1 && caughtUp.getOrDefault(nodeId, false)
+        && config.members().stream()
+            .noneMatch(m -> !m.id().equals(nodeId) && caughtUp.getOrDefault(m.id(), false));
   }
 
   private void forget(String nodeId) {
     lastHeardTick.remove(nodeId);
     caughtUp.remove(nodeId);
-  }
-
-  private boolean headCaughtUp() {
-    return config.size() == 0 || caughtUp.getOrDefault(config.head().id(), false);
   }
 
   /**
@@ -185,7 +206,10 @@ public final class CoordinatorMachine {
 
   private void install(List<Member> requested) {
     ChainConfig previous = config;
-    List<Member> members = caughtUpHeadFirst(requested, caughtUp);
+    List<Member> members = new ArrayList<>();
+    for (Member m : caughtUpHeadFirst(requested, caughtUp)) {
+      members.add(m.withCaughtUp(caughtUp.getOrDefault(m.id(), false)));
+    }
     if (members.equals(previous.members())) {
       return;
     }

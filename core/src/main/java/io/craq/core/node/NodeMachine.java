@@ -114,6 +114,17 @@ public final class NodeMachine {
    */
   public NodeMachine(String selfId, String selfAddress, NodeSettings settings, int joinPosition,
       long incarnation, Iterable<VersionRecord> recoveredCommitted) {
+    this(selfId, selfAddress, settings, joinPosition, incarnation, recoveredCommitted, List.of());
+  }
+
+  /**
+   * As above, also given the dirty versions the store held. They are kept only if the node
+   * re-joins as head (it then held the only complete copy, and versions it numbered may already
+   * be committed further down); anywhere else they may be stale and are dropped at join.
+   */
+  public NodeMachine(String selfId, String selfAddress, NodeSettings settings, int joinPosition,
+      long incarnation, Iterable<VersionRecord> recoveredCommitted,
+      Iterable<VersionRecord> recoveredDirty) {
     this.incarnation = incarnation;
     this.selfId = selfId;
     this.selfAddress = selfAddress;
@@ -123,6 +134,12 @@ public final class NodeMachine {
       KeyState state = keys.computeIfAbsent(record.key(), k -> new KeyState());
       check(state.committed == null, "two committed versions recovered for %s", record.key());
       state.committed = record;
+    }
+    for (VersionRecord record : recoveredDirty) {
+      KeyState state = keys.computeIfAbsent(record.key(), k -> new KeyState());
+      if (record.version() > state.committedVersion()) {
+        state.dirty.put(record.version(), record);
+      }
     }
   }
 
@@ -341,9 +358,7 @@ public final class NodeMachine {
   /** Stores a new version (head or from the predecessor), then commits it or passes it on. */
   private void acceptVersion(KeyState state, VersionRecord record) {
     if (isTail()) {
-      state.commit(record);
-      persist(new PutVersion(record, true));
-      committedLocally(record.key(), record.version());
+      commitHere(state, record, new PutVersion(record, true), true);
     } else {
       state.dirty.put(record.version(), record);
       persist(new PutVersion(record, false));
@@ -386,43 +401,33 @@ public final class NodeMachine {
         // Never delete on an unknown commit; catch-up will bring the version.
         continue;
       }
-      state.commit(record);
-      persist(new CommitVersion(kv.key(), kv.version()));
-      committedLocally(kv.key(), kv.version());
+      commitHere(state, record, new CommitVersion(kv.key(), kv.version()), true);
     }
   }
 
   /**
-   * Version {@code version} of {@code key} became clean here: stop retransmitting it and older
-   * ones, pass the commit up, and answer the writes it completes.
+   * Makes {@code record} the clean version of its key and persists it with {@code op}; then stops
+   * retransmitting it and the dirty versions it supersedes, passes the commit up if asked, and
+   * answers the client writes it completes. Costs O(versions committed), not O(in flight).
    */
-  private void committedLocally(String key, long version) {
-    Iterator<Map.Entry<KeyVersion, Long>> it = unacked.entrySet().iterator();
-    while (it.hasNext()) {
-      KeyVersion kv = it.next().getKey();
-      if (kv.key().equals(key) && kv.version() <= version) {
-        it.remove();
-      }
-    }
-    if (predecessor() != null) {
-      outCommit.add(new KeyVersion(key, version));
-    }
-    answerCommittedWrites(key, version);
-  }
-
-  private void answerCommittedWrites(String key, long version) {
-    if (pendingWrites.isEmpty()) {
-      return;
-    }
-    Iterator<Map.Entry<KeyVersion, PendingWrite>> it = pendingWrites.entrySet().iterator();
-    while (it.hasNext()) {
-      Map.Entry<KeyVersion, PendingWrite> e = it.next();
-      KeyVersion kv = e.getKey();
-      if (kv.key().equals(key) && kv.version() <= version) {
+  private void commitHere(KeyState state, VersionRecord record, Effects.StoreOp op,
+      boolean tellPredecessor) {
+    String key = record.key();
+    List<Long> superseded = new ArrayList<>(state.dirty.headMap(record.version(), false).keySet());
+    superseded.add(record.version());
+    state.commit(record);
+    persist(op);
+    for (long version : superseded) {
+      KeyVersion id = new KeyVersion(key, version);
+      unacked.remove(id);
+      PendingWrite pending = pendingWrites.remove(id);
+      if (pending != null) {
         // Versions of one key commit in order: an older one is superseded, so it took effect.
-        reply(e.getValue().ref(), new WriteReply(key, kv.version()));
-        it.remove();
+        reply(pending.ref(), new WriteReply(key, version));
       }
+    }
+    if (tellPredecessor && predecessor() != null) {
+      outCommit.add(new KeyVersion(key, record.version()));
     }
   }
 
@@ -690,13 +695,20 @@ public final class NodeMachine {
 
   /**
    * (Re-)joined: anything dirty may be stale (versions reassigned while we were out), so drop it,
-   * and catch up from the predecessor (the successor for a head) before serving reads.
+   * and catch up from the predecessor before serving reads.
    */
   private void startJoin(Member self) {
     member = true;
     joinedEpoch = self.joinedEpoch();
     failAllWrites(selfId + " re-joined the chain");
     unacked.clear();
+    if (predecessor() == null) {
+      // Head: the coordinator gives the head only to a node with a complete copy, so what it
+      // holds, dirty included, is the newest the chain has; it will resend it downstream.
+      syncing = false;
+      syncRequestId = 0;
+      return;
+    }
     boolean anyDirty = false;
     for (KeyState state : keys.values()) {
       anyDirty |= !state.dirty.isEmpty();
@@ -719,9 +731,7 @@ public final class NodeMachine {
         continue;
       }
       VersionRecord newest = state.dirty.lastEntry().getValue();
-      state.commit(newest);
-      persist(new CommitVersion(e.getKey(), newest.version()));
-      committedLocally(e.getKey(), newest.version());
+      commitHere(state, newest, new CommitVersion(e.getKey(), newest.version()), true);
     }
     unacked.clear();
   }
@@ -806,11 +816,7 @@ public final class NodeMachine {
     KeyState state = keys.computeIfAbsent(record.key(), k -> new KeyState());
     VersionRecord theirs = record.committed();
     if (theirs != null && theirs.version() > state.committedVersion()) {
-      state.commit(theirs);
-      persist(new PutVersion(theirs, true));
-      if (isTail()) {
-        committedLocally(record.key(), theirs.version());
-      }
+      commitHere(state, theirs, new PutVersion(theirs, true), isTail());
     }
     for (VersionRecord dirty : record.dirty()) {
       if (dirty.version() > state.committedVersion() && !state.dirty.containsKey(dirty.version())) {

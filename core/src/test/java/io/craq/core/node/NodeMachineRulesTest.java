@@ -31,9 +31,9 @@ import org.junit.jupiter.api.Test;
 
 /** One test per rule of the paper, on single node machines driven by hand. */
 class NodeMachineRulesTest {
-  private static final Member A = new Member("a", "a", 1, 1);
-  private static final Member B = new Member("b", "b", 1, 1);
-  private static final Member C = new Member("c", "c", 1, 1);
+  private static final Member A = new Member("a", "a", 1, 1, true);
+  private static final Member B = new Member("b", "b", 1, 1, true);
+  private static final Member C = new Member("c", "c", 1, 1, true);
   private static final ChainConfig CHAIN = new ChainConfig(5, List.of(A, B, C));
 
   private record Ref(int id) implements ClientRef {}

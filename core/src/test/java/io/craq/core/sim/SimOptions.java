@@ -11,15 +11,23 @@ package io.craq.core.sim;
  * @param faultEveryTicks on average one fault decision per this many ticks
  * @param keysPerGeneration keys in use at once
  * @param opsPerKeyGeneration operations before moving to fresh keys (short per-key histories)
+ * @param crashLastCaughtUp also crash (and later restart) the last caught-up member, beyond
+ *     the fault model of SPEC §5.2: then only its own store holds some of the data
  */
 record SimOptions(int nodes, int nodesMax, int clients, int faultTicks, boolean faults,
-    int faultEveryTicks, int keysPerGeneration, int opsPerKeyGeneration) {
+    int faultEveryTicks, int keysPerGeneration, int opsPerKeyGeneration,
+    boolean crashLastCaughtUp) {
 
   static SimOptions standard(int nodes) {
-    return new SimOptions(nodes, nodes + 2, 5, 1500, true, 40, 3, 150);
+    return new SimOptions(nodes, nodes + 2, 5, 1500, true, 40, 3, 150, false);
+  }
+
+  /** Standard faults plus crashes of the last caught-up member (it always restarts). */
+  static SimOptions harsh(int nodes) {
+    return new SimOptions(nodes, nodes + 2, 5, 1500, true, 40, 3, 150, true);
   }
 
   static SimOptions faultFree(int nodes) {
-    return new SimOptions(nodes, nodes, 5, 800, false, 40, 3, 150);
+    return new SimOptions(nodes, nodes, 5, 800, false, 40, 3, 150, false);
   }
 }

@@ -108,9 +108,10 @@ final class Simulation {
     }
 
     void start() {
-      diskDirty.clear(); // a restarted node throws away dirty versions (the driver does this)
+      List<VersionRecord> dirty = new ArrayList<>();
+      diskDirty.values().forEach(versions -> dirty.addAll(versions.values()));
       machine = new NodeMachine(id, id, nodeSettings, joinPosition, ++incarnationCounter,
-          new ArrayList<>(diskCommitted.values()));
+          new ArrayList<>(diskCommitted.values()), dirty);
       up = true;
       paused = false;
       startTick = now;
@@ -323,7 +324,10 @@ final class Simulation {
   }
 
   private void performCoordinator() {
-    Effects effects = coordinator.drain();
+    performCoordinator(coordinator.drain());
+  }
+
+  private void performCoordinator(Effects effects) {
     for (Effects.StoreOp op : effects.persist()) {
       coordinatorDisk = ((PersistConfig) op).config();
       trace("config " + coordinatorDisk);
@@ -475,7 +479,8 @@ final class Simulation {
     // The fault model: at least one member stays caught up, running and reachable, or nothing
     // can be promised (SPEC §5.2). Hurt the victim only if another such member remains.
     boolean mayHurt = victim != null && healthyMembersOtherThan(victim) > 0;
-    if (dice < 20 && mayHurt) {
+    boolean mayCrash = mayHurt || (options.crashLastCaughtUp() && victim != null);
+    if (dice < 20 && mayCrash) {
       count("crash");
       trace("crash " + victim.id);
       persistAndCrash(victim);
@@ -505,13 +510,21 @@ final class Simulation {
       count("join");
       int position = random.nextBoolean() ? -1 : 1 + random.nextInt(Math.max(1, nodes.size()));
       addNode(position);
-    } else if (dice < 83 && mayHurt && nodes.values().stream().filter(n -> !n.left).count() > 2) {
-      count("leave");
-      trace("leave " + victim.id);
-      victim.left = true;
-      network.send(now, victim.id, COORDINATOR,
-          new Routed(new NodeRef(victim.id), new Message.LeaveRequest(victim.id)));
-      persistAndCrash(victim);
+    } else if (dice < 83 && mayHurt && coordinatorUp
+        && nodes.values().stream().filter(n -> !n.left).count() > 2) {
+      // An operator decommissions the node: the request is retried until answered, so it is
+      // handed to the coordinator directly; the node stops only if the leave was accepted.
+      coordinator.onRequest(new NodeRef(victim.id), new Message.LeaveRequest(victim.id));
+      Effects effects = coordinator.drain();
+      boolean accepted = effects.replies().stream()
+          .noneMatch(r -> r.message() instanceof ErrorReply);
+      performCoordinator(effects);
+      if (accepted) {
+        count("leave");
+        trace("leave " + victim.id);
+        victim.left = true;
+        persistAndCrash(victim);
+      }
     } else if (dice < 91) {
       count("lossy-network");
       network.dropProbability = random.nextDouble() * 0.05;

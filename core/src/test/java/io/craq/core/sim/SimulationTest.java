@@ -53,6 +53,21 @@ class SimulationTest {
         + " %d unknown, faults %s%n", seeds.length, seeds[0], ops, keys, unknown, faults);
   }
 
+  @Test
+  @DisplayName("When the last caught-up member crashes and restarts with its store while the "
+      + "others are still catching up, histories stay linearizable")
+  void lastCaughtUpMemberCrashes() {
+    long ops = 0;
+    long[] seeds = seeds(Integer.getInteger("craq.sim.seeds", 100));
+    for (long seed : seeds) {
+      SimResult result = new Simulation(seed, SimOptions.harsh(3)).run();
+      assertRunOk(result);
+      ops += result.history().size();
+    }
+    System.out.printf("simulation (harsh): %d seeds, %d operations, 0 illegal%n", seeds.length,
+        ops);
+  }
+
   private static long[] seeds(int count) {
     String replay = System.getProperty("craq.seed");
     if (replay != null && !replay.isBlank()) {
