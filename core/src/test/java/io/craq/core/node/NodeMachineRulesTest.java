@@ -235,4 +235,48 @@ class NodeMachineRulesTest {
     ErrorReply reply = only(replies(head.drain()), ErrorReply.class);
     assertEquals(ErrorCode.VERSION_MISMATCH, reply.code());
   }
+
+  @Test
+  @DisplayName("CR §3 / SPEC §4: a joining node serves no reads until it has caught up from its "
+      + "predecessor, page by page, continuing after the last key it received")
+  void joinCatchesUpInPagesBeforeServing() {
+    NodeMachine joiner = new NodeMachine("c", "c", NodeSettings.defaults(), -1, 1, List.of());
+    joiner.tick();
+    joiner.onMessage(new ConfigPush(CHAIN));
+    joiner.onMessage(new HeartbeatReply("c", 1, true, CHAIN));
+    Message.CatchUpRequest first = only(sent(joiner.drain()), Message.CatchUpRequest.class);
+    assertEquals("", first.afterKey());
+    joiner.onClientRequest(new Ref(1), new ReadRequest("k1", ReadMode.STRONG, 0));
+    assertEquals(ErrorCode.UNAVAILABLE, only(replies(joiner.drain()), ErrorReply.class).code());
+
+    VersionRecord k1 = new VersionRecord("k1", 3, false, bytes("one"));
+    joiner.onMessage(new Message.CatchUpBatch(5, "b", first.requestId(),
+        List.of(new io.craq.core.message.KeyRecord("k1", k1, List.of())), false));
+    Message.CatchUpRequest second = only(sent(joiner.drain()), Message.CatchUpRequest.class);
+    assertEquals("k1", second.afterKey());
+    joiner.onMessage(new Message.CatchUpBatch(5, "b", second.requestId(), List.of(), true));
+    joiner.drain();
+    joiner.onClientRequest(new Ref(2), new ReadRequest("k1", ReadMode.STRONG, 0));
+    ReadReply reply = only(replies(joiner.drain()), ReadReply.class);
+    assertEquals(3, reply.version());
+  }
+
+  @Test
+  @DisplayName("A node answers a catch-up request with at most catchUpKeysMax keys, clean and "
+      + "dirty versions included")
+  void catchUpPagesAreBounded() {
+    NodeMachine middle = member(B, CHAIN);
+    List<VersionRecord> versions = new java.util.ArrayList<>();
+    int keysMax = NodeSettings.defaults().catchUpKeysMax();
+    for (int i = 0; i < keysMax + 5; i++) {
+      versions.add(new VersionRecord(String.format("k%05d", i), 1, false, bytes("v")));
+    }
+    middle.onMessage(new Propagate(5, "a", versions));
+    middle.drain();
+    middle.onMessage(new Message.CatchUpRequest(5, "c", 1, "", 1_000_000));
+    Message.CatchUpBatch page = only(sent(middle.drain()), Message.CatchUpBatch.class);
+    assertEquals(keysMax, page.keys().size());
+    assertTrue(!page.done());
+    assertEquals(1, page.keys().get(0).dirty().size(), "dirty versions travel with the page");
+  }
 }

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * linearizable per key and the nodes must converge after healing.
  *
  * <p>Replay one seed: {@code bin/test -pl core -Dtest=SimulationTest -Dcraq.seed=N}. Run many:
- * {@code -Dcraq.sim.seeds=5000} (see the README).
+ * {@code -Dcraq.sim.seeds=5000 -Dcraq.sim.seedBase=100000} (see the README).
  */
 class SimulationTest {
   private static final long SEED_BASE = 1000;
@@ -73,7 +73,8 @@ class SimulationTest {
     if (replay != null && !replay.isBlank()) {
       return new long[] {Long.parseLong(replay.trim())};
     }
-    return LongStream.range(SEED_BASE, SEED_BASE + count).toArray();
+    long base = Long.getLong("craq.sim.seedBase", SEED_BASE);
+    return LongStream.range(base, base + count).toArray();
   }
 
   private static CheckReport assertRunOk(SimResult result) {

@@ -1,0 +1,122 @@
+package io.craq.core.coordinator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.craq.core.Effects;
+import io.craq.core.Effects.ClientRef;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.Member;
+import io.craq.core.message.Message.ConfigPush;
+import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.Heartbeat;
+import io.craq.core.message.Message.HeartbeatReply;
+import io.craq.core.message.Message.JoinRequest;
+import io.craq.core.message.Message.LeaveRequest;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/** The coordinator's membership rules (CRAQ §2.5, CR §3), one test per rule. */
+class CoordinatorMachineRulesTest {
+  private static final CoordinatorSettings SETTINGS = new CoordinatorSettings(10, 8);
+
+  private record Ref(int id) implements ClientRef {}
+
+  private static List<String> ids(ChainConfig config) {
+    return config.members().stream().map(Member::id).toList();
+  }
+
+  /** A coordinator with members joined in order, all reported caught up. */
+  private static CoordinatorMachine chainOf(String... ids) {
+    CoordinatorMachine c = new CoordinatorMachine(SETTINGS, ChainConfig.EMPTY);
+    for (String id : ids) {
+      c.onRequest(new Ref(0), new JoinRequest(id, id + ":1", -1, 1));
+      c.onRequest(new Ref(0), new Heartbeat(id, c.config().epoch(), 1, true));
+    }
+    c.drain();
+    return c;
+  }
+
+  @Test
+  @DisplayName("Nodes join at the tail by default and at any position when asked; each change "
+      + "is a new epoch, persisted before it is pushed to every member")
+  void joinsGrowEpochAndPersistBeforePush() {
+    CoordinatorMachine c = chainOf("a", "b");
+    long before = c.config().epoch();
+    c.onRequest(new Ref(1), new JoinRequest("x", "x:1", 1, 1));
+    Effects effects = c.drain();
+    assertEquals(List.of("a", "x", "b"), ids(c.config()));
+    assertTrue(c.config().epoch() > before);
+    assertInstanceOf(Effects.PersistConfig.class, effects.persist().get(0));
+    assertEquals(3, effects.sends().stream().filter(s -> s.message() instanceof ConfigPush)
+        .count());
+    assertInstanceOf(HeartbeatReply.class, effects.replies().get(0).message());
+  }
+
+  @Test
+  @DisplayName("A member silent for longer than the failure timeout is removed")
+  void silentMemberRemoved() {
+    CoordinatorMachine c = chainOf("a", "b", "c");
+    for (int t = 0; t <= SETTINGS.failureTimeoutTicks() + 1; t++) {
+      c.tick();
+      c.onRequest(new Ref(0), new Heartbeat("a", c.config().epoch(), t, true));
+      c.onRequest(new Ref(0), new Heartbeat("c", c.config().epoch(), t, true));
+    }
+    assertEquals(List.of("a", "c"), ids(c.config()));
+  }
+
+  @Test
+  @DisplayName("The last member holding a complete copy is never failed out, nor let leave")
+  void lastCompleteCopyStays() {
+    CoordinatorMachine c = chainOf("a");
+    c.onRequest(new Ref(0), new JoinRequest("b", "b:1", -1, 1)); // b is still catching up
+    for (int t = 0; t <= SETTINGS.failureTimeoutTicks() * 3; t++) {
+      c.tick();
+      c.onRequest(new Ref(0), new Heartbeat("b", c.config().epoch(), t, false));
+    }
+    assertTrue(c.config().contains("a"), "a holds the only complete copy");
+    c.drain();
+    c.onRequest(new Ref(2), new LeaveRequest("a"));
+    ErrorReply refusal = (ErrorReply) c.drain().replies().get(0).message();
+    assertEquals(ErrorCode.UNAVAILABLE, refusal.code());
+  }
+
+  @Test
+  @DisplayName("A duplicated join is answered with the current chain; a restart (new "
+      + "incarnation) moves the member to the tail with a new joined epoch")
+  void duplicateJoinVersusRestart() {
+    CoordinatorMachine c = chainOf("a", "b", "c");
+    ChainConfig before = c.config();
+    c.onRequest(new Ref(0), new JoinRequest("a", "a:1", -1, 1));
+    assertEquals(before, c.config());
+    c.onRequest(new Ref(0), new JoinRequest("a", "a:1", -1, 2));
+    assertEquals(List.of("b", "c", "a"), ids(c.config()));
+    assertEquals(c.config().epoch(), c.config().member("a").joinedEpoch());
+  }
+
+  @Test
+  @DisplayName("The head is always a caught-up member when one exists")
+  void headIsCaughtUp() {
+    CoordinatorMachine c = chainOf("a", "b");
+    c.onRequest(new Ref(0), new JoinRequest("x", "x:1", 0, 1));
+    assertEquals("a", c.config().head().id(), "x asked for the head but has nothing yet");
+  }
+
+  @Test
+  @DisplayName("A restarted coordinator resumes the persisted chain, caught-up flags included")
+  void restartResumes() {
+    CoordinatorMachine c = chainOf("a", "b");
+    ChainConfig persisted = null;
+    c.onRequest(new Ref(0), new JoinRequest("x", "x:1", -1, 1));
+    for (Effects.StoreOp op : c.drain().persist()) {
+      persisted = ((Effects.PersistConfig) op).config();
+    }
+    CoordinatorMachine restarted = new CoordinatorMachine(SETTINGS, persisted);
+    assertEquals(persisted, restarted.config());
+    assertTrue(restarted.config().member("a").caughtUp());
+    assertTrue(!restarted.config().member("x").caughtUp());
+  }
+}
