@@ -1,0 +1,91 @@
+package io.craq.coordinator;
+
+import io.craq.core.coordinator.CoordinatorSettings;
+import io.craq.transport.Addresses;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Everything the coordinator driver needs besides its transport. Immutable, validated.
+ *
+ * @param listenAddress where nodes and clients reach the coordinator ({@code :PORT} = all
+ *     interfaces, port 0 = any free port)
+ * @param dataDirectory where the membership file lives
+ * @param tickMillis length of one state-machine tick
+ * @param failureTimeoutMillis a member not heard from for this long is removed; must exceed the
+ *     nodes' read lease (30 node ticks, 1.5 s by default)
+ * @param membersMax the longest chain accepted
+ * @param forwardTimeout how long a client write or read forwarded to a node may take; a write
+ *     unanswered by then is reported AMBIGUOUS. Longer than the nodes' own write timeout (200
+ *     ticks, 10 s by default), so the node's definite answer arrives first when there is one
+ * @param inboxMax requests waiting for the event loop before new ones are refused BUSY
+ * @param batchInputsMax requests handled per persisted batch at most
+ */
+public record CoordinatorServerSettings(
+    String listenAddress,
+    Path dataDirectory,
+    long tickMillis,
+    long failureTimeoutMillis,
+    int membersMax,
+    Duration forwardTimeout,
+    int inboxMax,
+    int batchInputsMax) {
+
+  public static final long TICK_MILLIS_DEFAULT = 50;
+  public static final long FAILURE_TIMEOUT_MILLIS_DEFAULT = 2_000;
+  public static final Duration FORWARD_TIMEOUT_DEFAULT = Duration.ofSeconds(15);
+  public static final int INBOX_MAX_DEFAULT = 16_384;
+  public static final int BATCH_INPUTS_MAX_DEFAULT = 1_024;
+
+  public CoordinatorServerSettings {
+    Addresses.parse(listenAddress);
+    Objects.requireNonNull(dataDirectory, "dataDirectory");
+    Objects.requireNonNull(forwardTimeout, "forwardTimeout");
+    require(tickMillis > 0 && tickMillis <= 10_000, "tick must be 1..10000 ms: " + tickMillis);
+    require(failureTimeoutMillis >= tickMillis, "failure timeout (" + failureTimeoutMillis
+        + " ms) must be at least one tick (" + tickMillis + " ms)");
+    require(membersMax > 0, "membersMax must be positive");
+    require(forwardTimeout.toMillis() > 0, "forwardTimeout must be positive");
+    require(inboxMax > 0, "inboxMax must be positive");
+    require(batchInputsMax > 0, "batchInputsMax must be positive");
+  }
+
+  public static CoordinatorServerSettings defaults(String listenAddress, Path dataDirectory) {
+    return new CoordinatorServerSettings(listenAddress, dataDirectory, TICK_MILLIS_DEFAULT,
+        FAILURE_TIMEOUT_MILLIS_DEFAULT, CoordinatorSettings.defaults().membersMax(),
+        FORWARD_TIMEOUT_DEFAULT, INBOX_MAX_DEFAULT, BATCH_INPUTS_MAX_DEFAULT);
+  }
+
+  /** The machine's settings: the failure timeout rounded up to whole ticks. */
+  public CoordinatorSettings machine() {
+    long ticks = (failureTimeoutMillis + tickMillis - 1) / tickMillis;
+    return new CoordinatorSettings((int) Math.min(Integer.MAX_VALUE, ticks), membersMax);
+  }
+
+  public CoordinatorServerSettings withTickMillis(long millis) {
+    return new CoordinatorServerSettings(listenAddress, dataDirectory, millis,
+        failureTimeoutMillis, membersMax, forwardTimeout, inboxMax, batchInputsMax);
+  }
+
+  public CoordinatorServerSettings withFailureTimeoutMillis(long millis) {
+    return new CoordinatorServerSettings(listenAddress, dataDirectory, tickMillis, millis,
+        membersMax, forwardTimeout, inboxMax, batchInputsMax);
+  }
+
+  public CoordinatorServerSettings withForwardTimeout(Duration timeout) {
+    return new CoordinatorServerSettings(listenAddress, dataDirectory, tickMillis,
+        failureTimeoutMillis, membersMax, timeout, inboxMax, batchInputsMax);
+  }
+
+  public CoordinatorServerSettings withListenAddress(String address) {
+    return new CoordinatorServerSettings(address, dataDirectory, tickMillis,
+        failureTimeoutMillis, membersMax, forwardTimeout, inboxMax, batchInputsMax);
+  }
+
+  private static void require(boolean condition, String message) {
+    if (!condition) {
+      throw new IllegalArgumentException(message);
+    }
+  }
+}

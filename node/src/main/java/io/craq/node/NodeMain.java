@@ -1,0 +1,219 @@
+package io.craq.node;
+
+import io.craq.core.node.NodeSettings;
+import io.craq.store.LmdbStorer;
+import io.craq.store.MemoryStorer;
+import io.craq.store.Storer;
+import io.craq.transport.Addresses;
+import io.craq.transport.TcpTransport;
+import io.craq.transport.TransportConfig;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** The {@code craq-node} executable. */
+@Command(
+    name = "craq-node",
+    mixinStandardHelpOptions = true,
+    versionProvider = NodeMain.Version.class,
+    sortOptions = false,
+    usageHelpAutoWidth = true,
+    description = {
+        "Runs one CRAQ storage node: stores versions, serves reads, forwards writes along the "
+            + "chain. It joins the chain through the coordinator and retries until the "
+            + "coordinator answers, so start order does not matter.",
+        "Addresses are host:port; ':PORT' listens on all interfaces (dialled as 127.0.0.1). "
+            + "Use 127.0.0.1:PORT to listen on loopback only."},
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {
+        "0:stopped normally",
+        "1:fatal error (cannot bind, store failure, broken invariant); see the log",
+        "2:usage error (bad flag, bad address, bad config file)",
+        "130/143:stopped by Ctrl-C / SIGTERM after a clean shutdown (JVM convention)"})
+public final class NodeMain implements Callable<Integer> {
+  /** System property holding "id role epoch"; logback.xml prints it at the start of each line. */
+  static final String LOG_CONTEXT_PROPERTY = "craq.who";
+
+  static final int EXIT_FATAL = 1;
+
+  /** Values are held in memory and sent in one frame: 16 MiB keeps both reasonable. */
+  static final int VALUE_BYTES_MAX_LIMIT = 16 << 20;
+
+  private static final Logger log = LoggerFactory.getLogger(NodeMain.class);
+
+  enum StoreKind { lmdb, memory }
+
+  @Spec CommandSpec spec;
+
+  @Option(names = {"-a", "--listen"}, defaultValue = ":1235", paramLabel = "ADDRESS",
+      description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+  String listen;
+
+  @Option(names = {"-p", "--public"}, paramLabel = "ADDRESS",
+      description = "Address other processes dial to reach this node (default: the listen "
+          + "address; 127.0.0.1 if that has no host). Set it on multi-host setups.")
+  String publicAddress;
+
+  @Option(names = {"-c", "--coordinator"}, defaultValue = ":1234", paramLabel = "ADDRESS",
+      description = "Coordinator address (default: ${DEFAULT-VALUE}, i.e. 127.0.0.1:1234).")
+  String coordinator;
+
+  @Option(names = {"-f", "--db"}, defaultValue = "craq.db", paramLabel = "PATH",
+      description = "Database directory for --store lmdb (default: ${DEFAULT-VALUE}).")
+  Path db;
+
+  @Option(names = "--store", defaultValue = "lmdb", paramLabel = "KIND",
+      description = "Storage: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). "
+          + "memory loses everything at exit.")
+  StoreKind store;
+
+  @Option(names = "--id", paramLabel = "ID",
+      description = "Stable node id (default: the public address, so a restart keeps it).")
+  String id;
+
+  @Option(names = "--position", defaultValue = "-1", paramLabel = "N",
+      description = "Position to join the chain at: 0 = head, -1 = tail (default: ${DEFAULT-VALUE}).")
+  int position;
+
+  @Option(names = "--tick-millis", defaultValue = "50", paramLabel = "MS",
+      description = "Length of a protocol tick (default: ${DEFAULT-VALUE}). Heartbeats (5 ticks) "
+          + "and the read lease (30 ticks) scale with it; keep the coordinator's failure "
+          + "timeout above the lease.")
+  long tickMillis;
+
+  @Option(names = "--value-max-bytes", defaultValue = "1048576", paramLabel = "BYTES",
+      description = "Largest value accepted (default: ${DEFAULT-VALUE}).")
+  int valueMaxBytes;
+
+  @Option(names = OptionsFile.OPTION, paramLabel = "FILE",
+      description = "Properties file with defaults for the long options above "
+          + "(e.g. listen=:1235); command-line flags win.")
+  Path config;
+
+  public static void main(String[] args) {
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /** Parses {@code args} and runs the node until it stops; returns the exit code. */
+  static int run(String[] args, PrintWriter out, PrintWriter err) {
+    if (System.getProperty(LOG_CONTEXT_PROPERTY) == null) {
+      System.setProperty(LOG_CONTEXT_PROPERTY, "craq-node");
+    }
+    CommandLine commandLine = new CommandLine(new NodeMain()).setOut(out).setErr(err);
+    try {
+      OptionsFile.install(commandLine, args);
+    } catch (ParameterException e) {
+      err.println(e.getMessage());
+      commandLine.usage(err);
+      return CommandLine.ExitCode.USAGE;
+    }
+    return commandLine.execute(args);
+  }
+
+  @Override
+  public Integer call() {
+    NodeServerSettings settings = settings();
+    Storer storer;
+    try {
+      storer = openStore();
+    } catch (RuntimeException e) {
+      log.error("cannot open the {} store at {}: {}", store, db, e.getMessage(), e);
+      return EXIT_FATAL;
+    }
+    NodeServer node;
+    try {
+      node = NodeServer.start(settings, storer, new TcpTransport(transportConfig()),
+          System::nanoTime, who -> System.setProperty(LOG_CONTEXT_PROPERTY, who));
+    } catch (RuntimeException e) {
+      log.error("cannot start: {}", e.getMessage(), e);
+      return EXIT_FATAL;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(node::close, "craq-node-shutdown"));
+    Throwable failure = node.terminated().join();
+    if (failure != null) {
+      node.close();
+      return EXIT_FATAL;
+    }
+    return CommandLine.ExitCode.OK;
+  }
+
+  private NodeServerSettings settings() {
+    checkAddress("--listen", listen);
+    checkAddress("--coordinator", coordinator);
+    if (publicAddress != null) {
+      checkAddress("--public", publicAddress);
+      if (Addresses.parse(publicAddress).host().isEmpty()) {
+        throw usage("--public must name a host others can dial, e.g. 10.0.0.5:1235");
+      }
+    }
+    if (tickMillis < 1 || tickMillis > 10_000) {
+      throw usage("--tick-millis must be 1..10000: " + tickMillis);
+    }
+    if (valueMaxBytes < 0 || valueMaxBytes > VALUE_BYTES_MAX_LIMIT) {
+      throw usage("--value-max-bytes must be 0.." + VALUE_BYTES_MAX_LIMIT + ": " + valueMaxBytes);
+    }
+    if (position < -1) {
+      throw usage("--position must be >= -1 (-1 = tail): " + position);
+    }
+    if (id != null && id.isBlank()) {
+      throw usage("--id must not be blank");
+    }
+    return NodeServerSettings.defaults(listen, coordinator)
+        .withPublicAddress(publicAddress)
+        .withNodeId(id)
+        .withJoinPosition(position)
+        .withTickMillis(tickMillis)
+        .withMachine(withValueBytesMax(NodeSettings.defaults(), valueMaxBytes));
+  }
+
+  private Storer openStore() {
+    return switch (store) {
+      case lmdb -> LmdbStorer.open(LmdbStorer.Config.defaults(db).withValueBytesMax(valueMaxBytes));
+      case memory -> new MemoryStorer(valueMaxBytes);
+    };
+  }
+
+  /** Frames must hold the largest value plus its key and headers. */
+  private TransportConfig transportConfig() {
+    int frameBytes = Math.max(TransportConfig.FRAME_BYTES_MAX_DEFAULT,
+        valueMaxBytes + (64 << 10) + 1024);
+    return TransportConfig.DEFAULT.withFrameBytesMax(frameBytes).withValueBytesMax(valueMaxBytes);
+  }
+
+  static NodeSettings withValueBytesMax(NodeSettings s, int valueBytesMax) {
+    return new NodeSettings(s.heartbeatIntervalTicks(), s.leaseTicks(), s.retransmitTicks(),
+        s.writeTimeoutTicks(), s.versionQueryTimeoutTicks(), s.catchUpKeysMax(),
+        s.catchUpRetryTicks(), s.pendingWritesMax(), s.pendingReadsMax(), s.resendBatchMax(),
+        valueBytesMax);
+  }
+
+  private void checkAddress(String option, String address) {
+    try {
+      Addresses.parse(address);
+    } catch (IllegalArgumentException e) {
+      throw usage(option + ": " + e.getMessage());
+    }
+  }
+
+  private ParameterException usage(String message) {
+    return new ParameterException(spec.commandLine(), message);
+  }
+
+  /** The version from the jar manifest (set by the build). */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String version = NodeMain.class.getPackage().getImplementationVersion();
+      return new String[] {"craq-node " + (version == null ? "(development build)" : version),
+          "Java " + System.getProperty("java.version")};
+    }
+  }
+}

@@ -1,0 +1,425 @@
+package io.craq.node;
+
+import io.craq.core.Effects;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.Member;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.VersionRecord;
+import io.craq.core.node.NodeMachine;
+import io.craq.store.Batch;
+import io.craq.store.BatchResult;
+import io.craq.store.Outcome;
+import io.craq.store.Storer;
+import io.craq.transport.Addresses;
+import io.craq.transport.Connection;
+import io.craq.transport.Responder;
+import io.craq.transport.Server;
+import io.craq.transport.Transport;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node driver: a thin shell that runs the pure {@link NodeMachine} on one event-loop thread
+ * and performs its effects. Every input (client request, peer or coordinator message, the passing
+ * of time) goes through one bounded inbox; the loop feeds a batch of inputs, drains the effects
+ * once, makes all their store changes durable in one {@link Storer#apply} (group commit, one
+ * fsync), and only then sends messages and replies (persist-before-send, see {@link Effects}).
+ *
+ * <p>A failing store or a broken invariant of the machine stops the loop: the node must not serve
+ * data it could not persist. {@link #terminated()} then completes with the cause.
+ *
+ * <p>Thread-safety: {@link #start}, {@link #close} and the accessors may be called from any thread.
+ */
+public final class NodeServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(NodeServer.class);
+
+  /**
+   * After a long pause (SIGSTOP, GC) time is caught up in steps of this many ticks, performing the
+   * effects of each step, so the effects of a long pause never pile up in memory.
+   */
+  private static final long CATCH_UP_STEP_TICKS = 256;
+
+  private static final long LOOP_JOIN_MILLIS = 5_000;
+  private static final long WARN_INTERVAL_NANOS = 1_000_000_000L;
+
+  private sealed interface Input {}
+
+  private record Request(ResponderRef ref, Message message) implements Input {}
+
+  private record OneWay(Message message) implements Input {}
+
+  private final NodeServerSettings settings;
+  private final Storer storer;
+  private final Transport transport;
+  private final TickClock clock;
+  private final Consumer<String> logContext;
+  private final BlockingQueue<Input> inbox;
+  private final Map<String, Connection> peers = new HashMap<>();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final CompletableFuture<Throwable> terminated = new CompletableFuture<>();
+  private final RateLimitedWarning droppedWarning = new RateLimitedWarning(WARN_INTERVAL_NANOS);
+  private final RateLimitedWarning coordinatorWarning = new RateLimitedWarning(WARN_INTERVAL_NANOS);
+
+  private volatile boolean running = true;
+  private Server server;
+  private Connection coordinator;
+  private NodeMachine machine;
+  private Thread loop;
+  private volatile String publicAddress;
+  private volatile String nodeId;
+  private String logPrefix = "";
+  private long knownEpoch = -1;
+
+  private NodeServer(NodeServerSettings settings, Storer storer, Transport transport,
+      LongSupplier nanoClock, Consumer<String> logContext) {
+    this.settings = settings;
+    this.storer = storer;
+    this.transport = transport;
+    this.clock = new TickClock(nanoClock, settings.tickMillis());
+    this.logContext = logContext;
+    this.inbox = new ArrayBlockingQueue<>(settings.inboxMax());
+  }
+
+  /**
+   * Recovers from {@code storer}, starts listening and runs the event loop. The server owns the
+   * store and the transport from now on and closes them in {@link #close}.
+   *
+   * @param logContext told "id role epoch" whenever one of them changes (for log prefixes)
+   * @throws io.craq.store.StoreException if recovery from the store fails
+   * @throws io.craq.transport.TransportException if the listen address cannot be bound
+   */
+  public static NodeServer start(NodeServerSettings settings, Storer storer, Transport transport,
+      LongSupplier nanoClock, Consumer<String> logContext) {
+    NodeServer node = new NodeServer(settings, storer, transport, nanoClock, logContext);
+    try {
+      node.startInternal();
+    } catch (RuntimeException e) {
+      node.closeResources();
+      throw e;
+    }
+    return node;
+  }
+
+  /** {@link #start} with the system's monotonic clock and no log context. */
+  public static NodeServer start(NodeServerSettings settings, Storer storer, Transport transport) {
+    return start(settings, storer, transport, System::nanoTime, who -> { });
+  }
+
+  private void startInternal() {
+    server = transport.listen(settings.listenAddress(), this::onInbound);
+    publicAddress = settings.publicAddress() != null
+        ? settings.publicAddress() : dialableAddress(server.address());
+    nodeId = settings.nodeId() != null ? settings.nodeId() : publicAddress;
+    long incarnation = System.currentTimeMillis() * 1000 + ThreadLocalRandom.current().nextInt(1000);
+    // Dirty versions are recovered too: the machine keeps them only if it re-joins as head (it
+    // then held the only complete copy); anywhere else it drops them when it joins (CRAQ §2.5).
+    int recoveredDirty;
+    try (Stream<VersionRecord> committed = storer.allCommitted();
+        Stream<VersionRecord> dirtyStream = storer.allDirty()) {
+      List<VersionRecord> dirty = dirtyStream.toList();
+      recoveredDirty = dirty.size();
+      machine = new NodeMachine(nodeId, publicAddress, settings.machine(),
+          settings.joinPosition(), incarnation, committed::iterator, dirty);
+    }
+    coordinator = transport.connect(settings.coordinatorAddress());
+    updateLogContext();
+    log.info("{} recovered {} committed keys and {} dirty versions, listening on {}, "
+        + "public address {}, coordinator {}", nodeId, machine.committedSnapshot().size(),
+        recoveredDirty, server.address(), publicAddress,
+        settings.coordinatorAddress());
+    loop = Thread.ofPlatform().name("craq-node-loop " + nodeId).unstarted(this::runLoop);
+    loop.start();
+  }
+
+  /** {@code :PORT} binds all interfaces, but nobody can dial an empty host from elsewhere. */
+  private static String dialableAddress(String bound) {
+    Addresses.HostPort hostPort = Addresses.parse(bound);
+    if (!hostPort.host().isEmpty() && !hostPort.host().equals("0.0.0.0")) {
+      return bound;
+    }
+    String address = "127.0.0.1:" + hostPort.port();
+    log.warn("no public address given: other processes will dial {}; set -p/--public to this "
+        + "host's reachable address on multi-host setups", address);
+    return address;
+  }
+
+  // ------------------------------------------------------------------------------- inbound
+
+  /** Runs on transport threads: only queues, never touches the machine. */
+  private void onInbound(Message message, Responder responder) {
+    if (responder.expectsReply()) {
+      if (!running) {
+        responder.reply(new ErrorReply(ErrorCode.UNAVAILABLE, "the node is stopping", ""));
+      } else if (!inbox.offer(new Request(new ResponderRef(responder), message))) {
+        responder.reply(new ErrorReply(ErrorCode.BUSY, "the node's input queue is full ("
+            + settings.inboxMax() + " entries); retry later", ""));
+      }
+    } else if (running) {
+      offerOneWay(message);
+    }
+  }
+
+  private void offerOneWay(Message message) {
+    if (!inbox.offer(new OneWay(message))) {
+      droppedWarning.warn(log, "input queue full: dropped a one-way {} (the sender retransmits)",
+          message.getClass().getSimpleName());
+    }
+  }
+
+  // ---------------------------------------------------------------------------- event loop
+
+  private void runLoop() {
+    Throwable failure = null;
+    try {
+      List<Input> batch = new ArrayList<>();
+      while (running) {
+        takeBatch(batch);
+        for (Input input : batch) {
+          catchUpClock(); // before every input: a message buffered during a pause must not be
+          feed(input);    // handled on a lease that ran out meanwhile
+        }
+        batch.clear();
+        catchUpClock();
+        perform(machine.drain());
+        updateLogContext();
+      }
+    } catch (Throwable t) {
+      failure = t;
+      log.error("stopping: {}", t.toString(), t);
+    } finally {
+      running = false;
+      refuseQueuedRequests();
+      terminated.complete(failure);
+    }
+  }
+
+  private void takeBatch(List<Input> batch) throws InterruptedException {
+    Input first = inbox.poll(clock.nanosUntilNextTick(), TimeUnit.NANOSECONDS);
+    if (first != null) {
+      batch.add(first);
+      inbox.drainTo(batch, settings.batchInputsMax() - 1);
+    }
+  }
+
+  private void catchUpClock() {
+    long target = clock.ticks();
+    while (target - machine.now() > CATCH_UP_STEP_TICKS) {
+      machine.advanceTo(machine.now() + CATCH_UP_STEP_TICKS);
+      perform(machine.drain());
+    }
+    machine.advanceTo(target);
+  }
+
+  private void feed(Input input) {
+    switch (input) {
+      case Request request -> machine.onClientRequest(request.ref(), request.message());
+      case OneWay oneWay -> machine.onMessage(oneWay.message());
+    }
+  }
+
+  // ------------------------------------------------------------------------------- effects
+
+  /** Persist first, in one storage transaction; then sends; then replies. */
+  private void perform(Effects effects) {
+    if (!effects.persist().isEmpty()) {
+      Batch batch = StoreOps.toBatch(effects.persist());
+      checkOutcomes(batch, storer.apply(batch));
+    }
+    for (Effects.Send send : effects.sends()) {
+      send(send.to(), send.message());
+    }
+    for (Effects.Reply reply : effects.replies()) {
+      reply(reply);
+    }
+  }
+
+  /**
+   * The machine's memory and the store describe the same versions, so a conflicting or unknown
+   * version means they diverged: worth a loud warning. The machine's memory stays authoritative
+   * for reads; the store only matters at the next restart, which re-joins and catches up.
+   */
+  private void checkOutcomes(Batch batch, BatchResult result) {
+    for (int i = 0; i < batch.size(); i++) {
+      Outcome outcome = result.outcome(i);
+      if (outcome == Outcome.CONFLICT || outcome == Outcome.UNKNOWN_VERSION) {
+        log.warn("store refused {} with {}: store and state machine disagree",
+            batch.ops().get(i), outcome);
+      }
+    }
+  }
+
+  private void send(Member to, Message message) {
+    if (to.equals(Effects.COORDINATOR)) {
+      requestCoordinator(message);
+      return;
+    }
+    try {
+      peers.computeIfAbsent(to.address(), transport::connect).send(message);
+    } catch (RuntimeException e) {
+      // Expected network trouble (queue full, closed link, bad pushed address): the machine
+      // retransmits what matters on its own timers.
+      droppedWarning.warn(log, "could not send {} to {} ({}): {}",
+          message.getClass().getSimpleName(), to.id(), to.address(), e.toString());
+    }
+  }
+
+  /** Joins and heartbeats are requests; their answers come back through the inbox. */
+  private void requestCoordinator(Message message) {
+    Duration timeout = settings.coordinatorTimeout();
+    coordinator.request(message, timeout).whenComplete((reply, error) -> {
+      if (error != null) {
+        coordinatorWarning.warn(log, "coordinator {} did not answer a {}: {}",
+            settings.coordinatorAddress(), message.getClass().getSimpleName(), error.toString());
+      } else if (reply instanceof ErrorReply refusal) {
+        coordinatorWarning.warn(log, "coordinator refused a {}: {} {}",
+            message.getClass().getSimpleName(), refusal.code(), refusal.message());
+      } else if (running) {
+        offerOneWay(reply);
+      }
+    });
+  }
+
+  private void reply(Effects.Reply reply) {
+    ResponderRef ref = (ResponderRef) reply.ref();
+    try {
+      ref.responder().reply(reply.message());
+    } catch (RuntimeException e) {
+      droppedWarning.warn(log, "could not reply to {}: {}", ref.responder().peer(),
+          e.toString());
+    }
+  }
+
+  /** Log prefix and connection cache follow the configuration. */
+  private void updateLogContext() {
+    ChainConfig config = machine.config();
+    String prefix = nodeId + " " + role(config) + " e" + config.epoch();
+    if (!prefix.equals(logPrefix)) {
+      logPrefix = prefix;
+      logContext.accept(prefix);
+      log.info("{}: configuration {}", nodeId, describe(config));
+    }
+    if (config.epoch() != knownEpoch) {
+      knownEpoch = config.epoch();
+      closeConnectionsToNonMembers(config);
+    }
+  }
+
+  private String role(ChainConfig config) {
+    if (!machine.isMember()) {
+      return "outside";
+    }
+    if (machine.isSyncing()) {
+      return "syncing";
+    }
+    boolean head = config.head().id().equals(nodeId);
+    boolean tail = config.tail().id().equals(nodeId);
+    return head && tail ? "head+tail" : head ? "head" : tail ? "tail" : "middle";
+  }
+
+  private static String describe(ChainConfig config) {
+    List<String> members = new ArrayList<>();
+    for (Member m : config.members()) {
+      members.add(m.id() + "@" + m.address());
+    }
+    return "epoch " + config.epoch() + " " + members;
+  }
+
+  private void closeConnectionsToNonMembers(ChainConfig config) {
+    Set<String> addresses = new HashSet<>();
+    config.members().forEach(m -> addresses.add(m.address()));
+    peers.entrySet().removeIf(e -> {
+      if (addresses.contains(e.getKey())) {
+        return false;
+      }
+      e.getValue().close();
+      return true;
+    });
+  }
+
+  private void refuseQueuedRequests() {
+    for (Input input; (input = inbox.poll()) != null; ) {
+      if (input instanceof Request request) {
+        request.ref().responder().reply(
+            new ErrorReply(ErrorCode.UNAVAILABLE, "the node is stopping", ""));
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------ lifecycle
+
+  /** Completes when the event loop has stopped: with null after {@link #close}, else the cause. */
+  public CompletableFuture<Throwable> terminated() {
+    return terminated;
+  }
+
+  /** The address other processes dial. */
+  public String publicAddress() {
+    return publicAddress;
+  }
+
+  /** The address actually bound (with the real port after binding port 0). */
+  public String listenAddress() {
+    return server.address();
+  }
+
+  public String nodeId() {
+    return nodeId;
+  }
+
+  /**
+   * Stops: no new input is accepted, the loop finishes its current batch, then the server, the
+   * transport and the store are closed in that order. A clean stop does not leave the chain: the
+   * coordinator drops the node after its failure timeout, and a restart re-joins and catches up.
+   * Idempotent.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    running = false;
+    if (server != null) {
+      server.close();
+    }
+    if (loop != null && loop != Thread.currentThread()) {
+      try {
+        loop.join(LOOP_JOIN_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      if (loop.isAlive()) {
+        log.warn("event loop still busy after {} ms; closing anyway",
+            LOOP_JOIN_MILLIS);
+      }
+    }
+    closeResources();
+    log.info("{} stopped", nodeId);
+  }
+
+  private void closeResources() {
+    if (server != null) {
+      server.close();
+    }
+    transport.close();
+    storer.close();
+    terminated.complete(null);
+  }
+}

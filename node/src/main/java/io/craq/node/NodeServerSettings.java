@@ -1,0 +1,97 @@
+package io.craq.node;
+
+import io.craq.core.node.NodeSettings;
+import io.craq.transport.Addresses;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Everything the node driver needs besides its store and transport. Immutable, validated.
+ *
+ * @param listenAddress where to accept connections ({@code :PORT} = all interfaces, port 0 = any)
+ * @param publicAddress the address other processes dial; null = derived from the bound address
+ * @param coordinatorAddress the coordinator to dial ({@code :PORT} = loopback)
+ * @param nodeId the stable identity; null = the public address, so a restart keeps it
+ * @param joinPosition where to join the chain (0 = head, -1 = tail)
+ * @param tickMillis length of one state-machine tick; {@link NodeSettings} counts in ticks
+ * @param machine the state machine's tunables
+ * @param inboxMax inputs waiting for the event loop before requests are refused BUSY
+ * @param batchInputsMax inputs handled per storage batch (group commit) at most
+ * @param coordinatorTimeout how long to wait for the coordinator's answer to a join or heartbeat
+ */
+public record NodeServerSettings(
+    String listenAddress,
+    String publicAddress,
+    String coordinatorAddress,
+    String nodeId,
+    int joinPosition,
+    long tickMillis,
+    NodeSettings machine,
+    int inboxMax,
+    int batchInputsMax,
+    Duration coordinatorTimeout) {
+
+  public static final int INBOX_MAX_DEFAULT = 16_384;
+  public static final int BATCH_INPUTS_MAX_DEFAULT = 1_024;
+  public static final long TICK_MILLIS_DEFAULT = 50;
+  public static final Duration COORDINATOR_TIMEOUT_DEFAULT = Duration.ofSeconds(2);
+
+  public NodeServerSettings {
+    Addresses.parse(listenAddress);
+    if (publicAddress != null) {
+      Addresses.parse(publicAddress);
+    }
+    Addresses.parse(coordinatorAddress);
+    Objects.requireNonNull(machine, "machine");
+    Objects.requireNonNull(coordinatorTimeout, "coordinatorTimeout");
+    require(nodeId == null || !nodeId.isBlank(), "node id must not be blank");
+    require(joinPosition >= -1, "join position must be >= -1 (-1 = tail): " + joinPosition);
+    require(tickMillis > 0 && tickMillis <= 10_000, "tick must be 1..10000 ms: " + tickMillis);
+    require(inboxMax > 0, "inboxMax must be positive");
+    require(batchInputsMax > 0, "batchInputsMax must be positive");
+    require(coordinatorTimeout.toMillis() > 0, "coordinatorTimeout must be positive");
+  }
+
+  /** Defaults around the given addresses: tail position, 50 ms ticks, default machine settings. */
+  public static NodeServerSettings defaults(String listenAddress, String coordinatorAddress) {
+    return new NodeServerSettings(listenAddress, null, coordinatorAddress, null, -1,
+        TICK_MILLIS_DEFAULT, NodeSettings.defaults(), INBOX_MAX_DEFAULT, BATCH_INPUTS_MAX_DEFAULT,
+        COORDINATOR_TIMEOUT_DEFAULT);
+  }
+
+  public NodeServerSettings withPublicAddress(String address) {
+    return new NodeServerSettings(listenAddress, address, coordinatorAddress, nodeId,
+        joinPosition, tickMillis, machine, inboxMax, batchInputsMax, coordinatorTimeout);
+  }
+
+  public NodeServerSettings withNodeId(String id) {
+    return new NodeServerSettings(listenAddress, publicAddress, coordinatorAddress, id,
+        joinPosition, tickMillis, machine, inboxMax, batchInputsMax, coordinatorTimeout);
+  }
+
+  public NodeServerSettings withJoinPosition(int position) {
+    return new NodeServerSettings(listenAddress, publicAddress, coordinatorAddress, nodeId,
+        position, tickMillis, machine, inboxMax, batchInputsMax, coordinatorTimeout);
+  }
+
+  public NodeServerSettings withTickMillis(long millis) {
+    return new NodeServerSettings(listenAddress, publicAddress, coordinatorAddress, nodeId,
+        joinPosition, millis, machine, inboxMax, batchInputsMax, coordinatorTimeout);
+  }
+
+  public NodeServerSettings withMachine(NodeSettings settings) {
+    return new NodeServerSettings(listenAddress, publicAddress, coordinatorAddress, nodeId,
+        joinPosition, tickMillis, settings, inboxMax, batchInputsMax, coordinatorTimeout);
+  }
+
+  public NodeServerSettings withInboxMax(int max) {
+    return new NodeServerSettings(listenAddress, publicAddress, coordinatorAddress, nodeId,
+        joinPosition, tickMillis, machine, max, batchInputsMax, coordinatorTimeout);
+  }
+
+  private static void require(boolean condition, String message) {
+    if (!condition) {
+      throw new IllegalArgumentException(message);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+package io.craq.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line: help, version, and usage errors with exit code 2. */
+class NodeMainTest {
+  @TempDir Path dir;
+
+  private final StringWriter out = new StringWriter();
+  private final StringWriter err = new StringWriter();
+
+  private int run(String... args) {
+    return NodeMain.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+  }
+
+  @Test
+  @DisplayName("--help lists the original one-letter flags and exits 0")
+  void help() {
+    assertEquals(0, run("--help"));
+    for (String flag : new String[] {"-a", "-p", "-c", "-f", "--store", "--id", "--position"}) {
+      assertTrue(out.toString().contains(flag), flag + " missing from help:\n" + out);
+    }
+  }
+
+  @Test
+  void version() {
+    assertEquals(0, run("--version"));
+    assertTrue(out.toString().startsWith("craq-node"), out.toString());
+  }
+
+  @Test
+  @DisplayName("a malformed address is a usage error (exit 2) that names the flag")
+  void badAddress() {
+    assertEquals(2, run("-a", "no-port"));
+    assertTrue(err.toString().contains("--listen"), err.toString());
+  }
+
+  @Test
+  void unknownStoreKind() {
+    assertEquals(2, run("--store", "floppy"));
+  }
+
+  @Test
+  @DisplayName("a config file with an unknown key is refused, so typos never fall back to "
+      + "defaults")
+  void configFileUnknownKey() throws Exception {
+    Path file = dir.resolve("node.properties");
+    Files.writeString(file, "listne=:9999\n");
+    assertEquals(2, run("--config", file.toString()));
+    assertTrue(err.toString().contains("listne"), err.toString());
+  }
+
+  @Test
+  @DisplayName("a config file's values are used, and are validated like flags")
+  void configFileValuesApply() throws Exception {
+    Path file = dir.resolve("node.properties");
+    Files.writeString(file, "coordinator=bad-address\n");
+    assertEquals(2, run("--config=" + file));
+    assertTrue(err.toString().contains("--coordinator"), err.toString());
+  }
+
+  @Test
+  void missingConfigFile() {
+    assertEquals(2, run("--config", dir.resolve("absent.properties").toString()));
+  }
+}

@@ -1,0 +1,260 @@
+package io.craq.node;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.Member;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.ReadReply;
+import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.WriteReply;
+import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.ReadMode;
+import io.craq.store.Batch;
+import io.craq.store.BatchResult;
+import io.craq.store.LmdbStorer;
+import io.craq.store.MemoryStorer;
+import io.craq.store.StoreException;
+import io.craq.transport.Connection;
+import io.craq.transport.TcpTransport;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The node driver wired to a real coordinator over TCP on 127.0.0.1, in one JVM. */
+class NodeServerTest {
+  @TempDir Path dir;
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static WriteRequest write(String key, String value) {
+    return new WriteRequest(key, bytes(value), false, Message.ANY_VERSION);
+  }
+
+  private static ReadRequest strongRead(String key) {
+    return new ReadRequest(key, ReadMode.STRONG, 0);
+  }
+
+  @Test
+  @DisplayName("three nodes form a chain; a write through the coordinator commits and every "
+      + "node returns it to a strong read")
+  void chainFormsWriteCommitsStrongReadsEverywhere() throws Exception {
+    try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
+      for (String id : List.of("n1", "n2", "n3")) {
+        cluster.startMemoryNode(id);
+      }
+      ChainConfig config = cluster.awaitChain(3);
+
+      Message written = cluster.request(cluster.coordinator.listenAddress(),
+          write("hello", "world"));
+      WriteReply reply = assertInstanceOf(WriteReply.class, written);
+      assertEquals(1, reply.version());
+      Message direct = cluster.request(config.head().address(), write("hello", "again"));
+      assertEquals(2, assertInstanceOf(WriteReply.class, direct).version());
+
+      for (Member member : config.members()) {
+        ReadReply read = assertInstanceOf(ReadReply.class,
+            cluster.request(member.address(), strongRead("hello")));
+        assertTrue(read.found(), member.id());
+        assertEquals(2, read.version(), member.id());
+        assertEquals("again", new String(read.value(), StandardCharsets.UTF_8), member.id());
+      }
+      assertEquals(config.epoch(), cluster.chainFrom(config.tail().address()).epoch());
+    }
+  }
+
+  @Test
+  @DisplayName("a node restarted on the same LMDB directory keeps its committed data")
+  void restartKeepsCommittedData() throws Exception {
+    try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
+      Path db = dir.resolve("n1.db");
+      NodeServer first = cluster.startNode("n1", LmdbStorer.open(LmdbStorer.Config.defaults(db)));
+      cluster.awaitChain(1);
+      assertInstanceOf(WriteReply.class,
+          cluster.request(first.publicAddress(), write("durable", "yes")));
+      first.close();
+
+      // The only member is never failed out (it holds the data), so the same id re-joins with a
+      // new incarnation and must serve what its store kept: nobody else has it.
+      NodeServer second = cluster.startNode("n1", LmdbStorer.open(LmdbStorer.Config.defaults(db)));
+      await().atMost(TestCluster.WAIT).until(() ->
+          cluster.request(second.publicAddress(), strongRead("durable")) instanceof ReadReply);
+      ReadReply read = assertInstanceOf(ReadReply.class,
+          cluster.request(second.publicAddress(), strongRead("durable")));
+      assertTrue(read.found());
+      assertEquals("yes", new String(read.value(), StandardCharsets.UTF_8));
+      assertEquals(1, read.version());
+    }
+  }
+
+  @Test
+  @DisplayName("persist before send: a version is durable before it is forwarded, and a commit "
+      + "before the client hears of it")
+  void persistBeforeSend() throws Exception {
+    List<String> headEvents = Collections.synchronizedList(new ArrayList<>());
+    List<String> tailEvents = Collections.synchronizedList(new ArrayList<>());
+    try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
+      NodeServer head = cluster.startNode(cluster.settings("h"), recording(headEvents),
+          new RecordingTransport(new TcpTransport(), headEvents), System::nanoTime);
+      cluster.awaitChain(1);
+      cluster.startNode(cluster.settings("t"), recording(tailEvents),
+          new RecordingTransport(new TcpTransport(), tailEvents), System::nanoTime);
+      ChainConfig config = cluster.awaitChain(2);
+      assertEquals("h", config.head().id());
+
+      assertInstanceOf(WriteReply.class, cluster.request(head.publicAddress(), write("pbs", "v")));
+
+      assertBefore(headEvents, "persist dirty pbs@1", "send propagate pbs@1");
+      assertBefore(headEvents, "persist commit pbs@1", "reply write pbs@1");
+      String tailPersist = tailEvents.stream()
+          .filter(e -> e.startsWith("persist") && e.endsWith("pbs@1")).findFirst().orElseThrow();
+      assertBefore(tailEvents, tailPersist, "send commit pbs@1");
+    }
+  }
+
+  private static void assertBefore(List<String> events, String first, String second) {
+    List<String> copy;
+    synchronized (events) {
+      copy = new ArrayList<>(events);
+    }
+    int a = copy.indexOf(first);
+    int b = copy.indexOf(second);
+    assertTrue(a >= 0, "missing '" + first + "' in " + copy);
+    assertTrue(b >= 0, "missing '" + second + "' in " + copy);
+    assertTrue(a < b, "'" + first + "' must precede '" + second + "' in " + copy);
+  }
+
+  /** A memory store that logs each operation after the batch holding it was applied. */
+  private static WrappedStorer recording(List<String> events) {
+    return new WrappedStorer(new MemoryStorer()) {
+      @Override
+      public BatchResult apply(Batch batch) {
+        BatchResult result = delegate.apply(batch);
+        for (Batch.Op op : batch.ops()) {
+          events.add(switch (op) {
+            case Batch.PutDirty p -> "persist dirty " + p.record().key() + "@"
+                + p.record().version();
+            case Batch.PutCommitted p -> "persist committed " + p.record().key() + "@"
+                + p.record().version();
+            case Batch.Commit c -> "persist commit " + c.key() + "@" + c.version();
+            case Batch.DiscardAllDirty d -> "persist discard";
+          });
+        }
+        return result;
+      }
+    };
+  }
+
+  @Test
+  @DisplayName("a failing store stops the node, and the write it could not persist is never "
+      + "acknowledged")
+  void storeFailureIsFatal() throws Exception {
+    try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
+      NodeServer node = cluster.startNode("n1", new WrappedStorer(new MemoryStorer()) {
+        @Override
+        public BatchResult apply(Batch batch) {
+          boolean boom = batch.ops().stream().anyMatch(op -> op.toString().contains("boom"));
+          if (boom) {
+            throw new StoreException("disk on fire");
+          }
+          return delegate.apply(batch);
+        }
+      });
+      cluster.awaitChain(1);
+
+      Connection connection = new TcpTransport().connect(node.publicAddress());
+      CompletableFuture<Message> answer =
+          connection.request(write("boom", "x"), Duration.ofSeconds(10));
+      Throwable failure = node.terminated().get(20, TimeUnit.SECONDS);
+      assertInstanceOf(StoreException.class, failure);
+      node.close();
+      Message reply = answer.handle((m, e) -> m).get(20, TimeUnit.SECONDS);
+      assertTrue(!(reply instanceof WriteReply), "acknowledged an unpersisted write: " + reply);
+      connection.close();
+    }
+  }
+
+  @Test
+  @DisplayName("a full input queue refuses requests with BUSY instead of growing")
+  void fullInboxAnswersBusy() throws Exception {
+    CountDownLatch blocked = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicBoolean blockNext = new AtomicBoolean();
+    try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
+      NodeServer node = cluster.startNode(cluster.settings("n1").withInboxMax(2),
+          new WrappedStorer(new MemoryStorer()) {
+            @Override
+            public BatchResult apply(Batch batch) {
+              if (blockNext.getAndSet(false)) {
+                blocked.countDown();
+                awaitLatch(release);
+              }
+              return delegate.apply(batch);
+            }
+          });
+      cluster.awaitChain(1);
+      Connection connection = new TcpTransport().connect(node.publicAddress());
+      blockNext.set(true);
+      List<CompletableFuture<Message>> answers = new ArrayList<>();
+      answers.add(connection.request(write("k0", "v"), Duration.ofSeconds(20)));
+      assertTrue(blocked.await(20, TimeUnit.SECONDS), "the loop never reached the store");
+      for (int i = 1; i <= 10; i++) {
+        answers.add(connection.request(write("k" + i, "v"), Duration.ofSeconds(20)));
+      }
+      await().atMost(TestCluster.WAIT).until(() -> answers.stream().anyMatch(a ->
+          a.getNow(null) instanceof ErrorReply e && e.code() == ErrorCode.BUSY));
+      release.countDown();
+      // The first write was accepted before the queue filled and still commits.
+      assertInstanceOf(WriteReply.class, answers.get(0).get(20, TimeUnit.SECONDS));
+      connection.close();
+    }
+  }
+
+  private static void awaitLatch(CountDownLatch latch) {
+    try {
+      if (!latch.await(30, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("test latch never released");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  @DisplayName("after a pause longer than the lease, the node catches its clock up before it "
+      + "handles the next request, and refuses a strong read")
+  void clockCatchesUpBeforeInput() throws Exception {
+    AtomicLong offsetNanos = new AtomicLong();
+    try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
+      NodeServer node = cluster.startNode(cluster.settings("n1"), new MemoryStorer(),
+          new TcpTransport(), () -> System.nanoTime() + offsetNanos.get());
+      cluster.awaitChain(1);
+      assertInstanceOf(WriteReply.class, cluster.request(node.publicAddress(), write("k", "v")));
+      cluster.coordinator.close(); // no more lease renewals
+
+      offsetNanos.addAndGet(TimeUnit.SECONDS.toNanos(60)); // as if the node was frozen for 60 s
+      Message reply = cluster.request(node.publicAddress(), strongRead("k"));
+      ErrorReply refused = assertInstanceOf(ErrorReply.class, reply);
+      assertEquals(ErrorCode.UNAVAILABLE, refused.code());
+    }
+  }
+}
