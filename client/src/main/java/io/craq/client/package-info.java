@@ -1,5 +1,5 @@
 /**
- * The CRAQ client library and the {@code craq} command-line tool. Not built yet: see the
- * executables issue.
+ * The CRAQ client library ({@link io.craq.client.CraqClient}) and the {@code craq} command-line
+ * tool ({@link io.craq.client.CraqMain}). See docs/CLIENT.md.
  */
 package io.craq.client;

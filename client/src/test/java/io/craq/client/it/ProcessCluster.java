@@ -1,0 +1,215 @@
+package io.craq.client.it;
+
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.ChainReply;
+import io.craq.core.message.Message.ChainRequest;
+import io.craq.transport.Connection;
+import io.craq.transport.TcpTransport;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * A coordinator and nodes as child JVMs on 127.0.0.1, started from the test's own class path.
+ * Every process is stopped by its own PID when the cluster is closed. Logs go to files under the
+ * cluster's directory (printed when a test fails).
+ */
+public final class ProcessCluster implements AutoCloseable {
+  private final Path directory;
+  private final String coordinatorAddress;
+  private final int failureTimeoutMillis;
+  private Process coordinator;
+  private final Map<String, NodeProcess> nodes = new LinkedHashMap<>();
+  private final TcpTransport transport = new TcpTransport();
+
+  /** A node child process and how to start it again with the same identity and data. */
+  public static final class NodeProcess {
+    final String id;
+    final String address;
+    final Path data;
+    Process process;
+
+    NodeProcess(String id, String address, Path data) {
+      this.id = id;
+      this.address = address;
+      this.data = data;
+    }
+
+    public String address() {
+      return address;
+    }
+
+    public String id() {
+      return id;
+    }
+
+    public Process process() {
+      return process;
+    }
+  }
+
+  public ProcessCluster(Path directory, int failureTimeoutMillis) throws IOException {
+    this.directory = directory;
+    this.failureTimeoutMillis = failureTimeoutMillis;
+    this.coordinatorAddress = "127.0.0.1:" + freePort();
+  }
+
+  public String coordinatorAddress() {
+    return coordinatorAddress;
+  }
+
+  public Map<String, NodeProcess> nodes() {
+    return nodes;
+  }
+
+  public Path directory() {
+    return directory;
+  }
+
+  public void startCoordinator() throws IOException {
+    coordinator = launch("coordinator", "io.craq.coordinator.CoordinatorMain",
+        "-a", coordinatorAddress, "-d", directory.resolve("coordinator").toString(),
+        "--failure-timeout-millis", Integer.toString(failureTimeoutMillis));
+  }
+
+  /** Kills the coordinator with SIGKILL and waits for it to die. */
+  public void killCoordinator() throws InterruptedException {
+    coordinator.toHandle().destroyForcibly();
+    coordinator.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  public NodeProcess startNode(String id) throws IOException {
+    NodeProcess node = nodes.get(id);
+    if (node == null) {
+      node = new NodeProcess(id, "127.0.0.1:" + freePort(), directory.resolve(id));
+      nodes.put(id, node);
+    }
+    node.process = launch(id, "io.craq.node.NodeMain", "-a", node.address, "-c",
+        coordinatorAddress, "-f", node.data.toString(), "--id", id);
+    return node;
+  }
+
+  /** Kills a node with SIGKILL (its LMDB directory stays) and waits for it to die. */
+  public void killNode(String id) throws InterruptedException {
+    Process process = nodes.get(id).process;
+    process.toHandle().destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** The chain as the coordinator sees it, or null if it does not answer. */
+  public ChainConfig chain() {
+    return askChain(coordinatorAddress);
+  }
+
+  /** The chain as {@code address} (a node or the coordinator) sees it, or null. */
+  public ChainConfig askChain(String address) {
+    try (Connection connection = transport.connect(address)) {
+      Message reply = connection.request(new ChainRequest(), Duration.ofSeconds(2))
+          .get(3, TimeUnit.SECONDS);
+      return reply instanceof ChainReply chainReply ? chainReply.config() : null;
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  /** Waits until the coordinator's chain has exactly {@code ids}, in any order, all caught up. */
+  public void awaitChain(List<String> ids, Duration timeout) {
+    awaitCondition("chain of " + ids, timeout, () -> {
+      ChainConfig chain = chain();
+      return chain != null && chain.size() == ids.size()
+          && ids.stream().allMatch(id -> chain.contains(id) && chain.member(id).caughtUp());
+    });
+  }
+
+  /** Polls {@code condition} every 50 ms until it holds; fails with the logs after timeout. */
+  public void awaitCondition(String what, Duration timeout, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for " + what + "\n" + logs());
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(50_000_000);
+    }
+  }
+
+  /** The last lines of every process log, for failure messages. */
+  public String logs() {
+    StringBuilder out = new StringBuilder();
+    try (var files = Files.list(directory)) {
+      for (Path log : files.filter(p -> p.toString().endsWith(".log")).sorted().toList()) {
+        List<String> lines = Files.readAllLines(log);
+        out.append("---- ").append(log.getFileName()).append('\n');
+        lines.subList(Math.max(0, lines.size() - 30), lines.size())
+            .forEach(l -> out.append(l).append('\n'));
+      }
+    } catch (IOException e) {
+      out.append("(logs unreadable: ").append(e).append(")");
+    }
+    return out.toString();
+  }
+
+  private Process launch(String name, String mainClass, String... args) throws IOException {
+    List<String> command = new ArrayList<>();
+    command.add(ProcessHandle.current().info().command().orElse("java"));
+    String flags = System.getProperty("craq.jvm.flags", "");
+    for (String flag : flags.split("\\s+")) {
+      if (!flag.isBlank()) {
+        command.add(flag);
+      }
+    }
+    command.add("-Xmx256m");
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(mainClass);
+    command.addAll(List.of(args));
+    Files.createDirectories(directory);
+    Path log = directory.resolve(name + ".log");
+    return new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .start();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  @Override
+  public void close() {
+    List<Process> all = new ArrayList<>();
+    nodes.values().forEach(n -> {
+      if (n.process != null) {
+        all.add(n.process);
+      }
+    });
+    if (coordinator != null) {
+      all.add(coordinator);
+    }
+    for (Process process : all) {
+      process.toHandle().destroy();
+    }
+    for (Process process : all) {
+      try {
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+          process.toHandle().destroyForcibly();
+          process.waitFor(10, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        process.toHandle().destroyForcibly();
+      }
+    }
+    transport.close();
+  }
+}
