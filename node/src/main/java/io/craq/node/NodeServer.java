@@ -1,5 +1,8 @@
 package io.craq.node;
 
+import io.craq.transport.process.TickClock;
+import io.craq.transport.process.ResponderRef;
+import io.craq.transport.process.RateLimitedWarning;
 import io.craq.core.Effects;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;

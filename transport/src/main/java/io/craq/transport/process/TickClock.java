@@ -1,4 +1,4 @@
-package io.craq.node;
+package io.craq.transport.process;
 
 import java.util.function.LongSupplier;
 
@@ -6,12 +6,12 @@ import java.util.function.LongSupplier;
  * Counts ticks since creation from a monotonic nanosecond clock ({@link System#nanoTime} in
  * production, a hand-moved clock in tests). Wall-clock time is never used: it can jump backwards.
  */
-final class TickClock {
+public final class TickClock {
   private final LongSupplier nanos;
   private final long tickNanos;
   private final long startNanos;
 
-  TickClock(LongSupplier nanos, long tickMillis) {
+  public TickClock(LongSupplier nanos, long tickMillis) {
     if (tickMillis <= 0) {
       throw new IllegalArgumentException("tick must be positive: " + tickMillis + " ms");
     }
@@ -21,12 +21,12 @@ final class TickClock {
   }
 
   /** Whole ticks elapsed since creation. */
-  long ticks() {
+  public long ticks() {
     return (nanos.getAsLong() - startNanos) / tickNanos;
   }
 
   /** Nanoseconds until the next tick starts (at least 1). */
-  long nanosUntilNextTick() {
+  public long nanosUntilNextTick() {
     long elapsed = nanos.getAsLong() - startNanos;
     return Math.max(1, tickNanos - Math.floorMod(elapsed, tickNanos));
   }

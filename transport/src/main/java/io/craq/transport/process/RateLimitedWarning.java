@@ -1,4 +1,4 @@
-package io.craq.coordinator;
+package io.craq.transport.process;
 
 import org.slf4j.Logger;
 
@@ -7,16 +7,16 @@ import org.slf4j.Logger;
  * expected network trouble (an unreachable peer, a full queue) cannot flood the log.
  * Thread-safe.
  */
-final class RateLimitedWarning {
+public final class RateLimitedWarning {
   private final long intervalNanos;
   private long lastNanos = Long.MIN_VALUE;
   private long suppressed;
 
-  RateLimitedWarning(long intervalNanos) {
+  public RateLimitedWarning(long intervalNanos) {
     this.intervalNanos = intervalNanos;
   }
 
-  void warn(Logger log, String format, Object... args) {
+  public void warn(Logger log, String format, Object... args) {
     long held;
     synchronized (this) {
       long now = System.nanoTime();

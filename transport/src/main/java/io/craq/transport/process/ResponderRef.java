@@ -1,12 +1,12 @@
-package io.craq.coordinator;
+package io.craq.transport.process;
 
 import io.craq.core.Effects.ClientRef;
 import io.craq.transport.Responder;
 import java.util.Objects;
 
 /** A client request's way back, handed to the state machine as its opaque {@link ClientRef}. */
-record ResponderRef(Responder responder) implements ClientRef {
-  ResponderRef {
+public record ResponderRef(Responder responder) implements ClientRef {
+  public ResponderRef {
     Objects.requireNonNull(responder, "responder");
   }
 }

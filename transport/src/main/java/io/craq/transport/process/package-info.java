@@ -1,0 +1,6 @@
+/**
+ * Small pieces every process built on a {@link io.craq.transport.Transport} needs: a tick clock
+ * over the monotonic clock, a responder as the state machines' client reference, and a
+ * rate-limited warning for expected network trouble. Shared by the node and the coordinator.
+ */
+package io.craq.transport.process;
