@@ -583,8 +583,10 @@ public final class NodeMachine {
   }
 
   private void onVersionQuery(VersionQuery query) {
-    Member asker = config.member(query.from());
-    Member to = asker != null ? asker : new Member(query.from(), "");
+    Member to = config.member(query.from());
+    if (to == null) {
+      return; // not a member in our epoch: we have no address to answer, and it will refresh
+    }
     ErrorCode refusal = null;
     if (query.epoch() != config.epoch()) {
       refusal = ErrorCode.STALE_EPOCH;
