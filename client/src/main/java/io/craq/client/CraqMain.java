@@ -40,6 +40,7 @@ import picocli.CommandLine.Spec;
         CraqMain.Delete.class,
         CraqMain.ReadAll.class,
         CraqMain.Chain.class,
+        io.craq.client.bench.BenchCommand.class,
     },
     exitCodeListHeading = "%nExit codes:%n",
     footer = {"", "Addresses are host:port; ':PORT' dials 127.0.0.1:PORT.%n"})

@@ -1,0 +1,200 @@
+package io.craq.client.bench;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The result of one {@code craq bench} run: the text table printed at the end and the same
+ * content as JSON ({@code --json FILE}). Pure data and formatting, so tests build it by hand.
+ */
+record BenchReport(
+    String date,
+    Map<String, Object> settings,
+    String target,
+    List<Phase> phases,
+    Load load) {
+
+  /** What is printed instead of numbers the nodes do not report yet. */
+  static final String PER_NODE_COUNTERS_TODO =
+      "per-node read counters: not yet exposed (clean vs dirty reads and version queries per node"
+          + " need node-side counters; TODO)";
+
+  /** One kind of operation, measured after the warmup. Latencies in milliseconds. */
+  record OpResult(String op, long ops, double seconds, double p50, double p95, double p99,
+      double p999, double max, long failures, Map<String, Long> failuresByKind,
+      Map<String, Long> notes) {
+
+    static OpResult of(String op, Histogram latencyMicros, double seconds, long failures,
+        Map<String, Long> failuresByKind, Map<String, Long> notes) {
+      long ops = latencyMicros.getTotalCount();
+      return new OpResult(op, ops, seconds, percentile(latencyMicros, ops, 50),
+          percentile(latencyMicros, ops, 95), percentile(latencyMicros, ops, 99),
+          percentile(latencyMicros, ops, 99.9),
+          ops == 0 ? Double.NaN : latencyMicros.getMaxValue() / 1000.0, failures, failuresByKind,
+          notes);
+    }
+
+    private static double percentile(Histogram h, long count, double p) {
+      return count == 0 ? Double.NaN : h.getValueAtPercentile(p) / 1000.0;
+    }
+
+    double opsPerSecond() {
+      return seconds > 0 ? ops / seconds : Double.NaN;
+    }
+  }
+
+  /** CPU used by one process during the measurement. */
+  record CpuRow(String process, long pid, double cpuSeconds, double per1000Ops) {}
+
+  /**
+   * One measured phase: the CRAQ workload, or the echo baseline.
+   *
+   * @param name {@code craq} or {@code echo baseline}
+   */
+  record Phase(String name, List<OpResult> ops, List<CpuRow> cpu) {
+    long totalOps() {
+      return ops.stream().mapToLong(OpResult::ops).sum();
+    }
+
+    double totalOpsPerSecond() {
+      return ops.stream().mapToDouble(OpResult::opsPerSecond).filter(Double::isFinite).sum();
+    }
+  }
+
+  /** The machine's load, so a reader can judge a noisy run. */
+  record Load(int cores, double loadAverageBefore, double loadAverageAfter) {}
+
+  /** Throughput of each CRAQ operation divided by the echo baseline's, when both ran. */
+  Map<String, Double> ratios() {
+    Map<String, Double> ratios = new LinkedHashMap<>();
+    Phase echo = phase("echo baseline");
+    Phase craq = phase("craq");
+    if (echo == null || craq == null || !(echo.totalOpsPerSecond() > 0)) {
+      return ratios;
+    }
+    for (OpResult op : craq.ops()) {
+      ratios.put(op.op(), op.opsPerSecond() / echo.totalOpsPerSecond());
+    }
+    OpResult echoOp = echo.ops().get(0);
+    OpResult first = craq.ops().isEmpty() ? null : craq.ops().get(0);
+    if (first != null && echoOp.p50() > 0) {
+      ratios.put(first.op() + " p50 latency (x echo)", first.p50() / echoOp.p50());
+    }
+    return ratios;
+  }
+
+  Phase phase(String name) {
+    return phases.stream().filter(p -> p.name().equals(name)).findFirst().orElse(null);
+  }
+
+  /** The human-readable table. */
+  void printTable(PrintWriter out) {
+    out.println();
+    out.println("craq bench, " + date + ": " + target);
+    out.println("settings: " + describeSettings());
+    for (Phase phase : phases) {
+      out.println();
+      out.printf(Locale.ROOT, "%-14s %10s %11s %8s %8s %8s %9s %8s %8s%n", phase.name(), "ops",
+          "ops/s", "p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms", "failed");
+      for (OpResult op : phase.ops()) {
+        out.printf(Locale.ROOT, "%-14s %10d %11.0f %8s %8s %8s %9s %8s %8d%n", op.op(), op.ops(),
+            op.opsPerSecond(), ms(op.p50()), ms(op.p95()), ms(op.p99()), ms(op.p999()),
+            ms(op.max()), op.failures());
+        if (!op.failuresByKind().isEmpty()) {
+          out.println("               failures: " + op.failuresByKind());
+        }
+        if (!op.notes().isEmpty()) {
+          out.println("               also: " + op.notes());
+        }
+      }
+      out.println("  CPU seconds per 1000 operations (" + phase.totalOps() + " operations):");
+      for (CpuRow row : phase.cpu()) {
+        out.printf(Locale.ROOT, "    %-20s pid %-8d %8.2f s CPU %10.4f s/1000 ops%n",
+            row.process(), row.pid(), row.cpuSeconds(), row.per1000Ops());
+      }
+    }
+    Map<String, Double> ratios = ratios();
+    if (!ratios.isEmpty()) {
+      out.println();
+      out.println("ratio to the echo baseline (same threads, in-flight and message size):");
+      ratios.forEach((op, ratio) -> out.printf(Locale.ROOT, "  %-22s %.3f%n", op, ratio));
+    }
+    out.println();
+    out.println(PER_NODE_COUNTERS_TODO);
+    out.printf(Locale.ROOT, "machine: %d cores, load average %.2f before, %.2f after%n",
+        load.cores(), load.loadAverageBefore(), load.loadAverageAfter());
+    out.flush();
+  }
+
+  private String describeSettings() {
+    List<String> parts = new ArrayList<>();
+    settings.forEach((k, v) -> parts.add(k + "=" + v));
+    return String.join(" ", parts);
+  }
+
+  private static String ms(double millis) {
+    if (!Double.isFinite(millis)) {
+      return "-";
+    }
+    return String.format(Locale.ROOT, millis < 10 ? "%.3f" : "%.1f", millis);
+  }
+
+  /** The same content as the table, as one JSON object. */
+  String toJson() {
+    Map<String, Object> root = new LinkedHashMap<>();
+    root.put("tool", "craq bench");
+    root.put("date", date);
+    root.put("target", target);
+    root.put("settings", settings);
+    List<Object> phaseList = new ArrayList<>();
+    for (Phase phase : phases) {
+      Map<String, Object> p = new LinkedHashMap<>();
+      p.put("name", phase.name());
+      List<Object> ops = new ArrayList<>();
+      for (OpResult op : phase.ops()) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("op", op.op());
+        o.put("ops", op.ops());
+        o.put("seconds", op.seconds());
+        o.put("opsPerSecond", op.opsPerSecond());
+        Map<String, Object> latency = new LinkedHashMap<>();
+        latency.put("p50", op.p50());
+        latency.put("p95", op.p95());
+        latency.put("p99", op.p99());
+        latency.put("p999", op.p999());
+        latency.put("max", op.max());
+        o.put("latencyMillis", latency);
+        o.put("failures", op.failures());
+        o.put("failuresByKind", new LinkedHashMap<>(op.failuresByKind()));
+        o.put("notes", new LinkedHashMap<>(op.notes()));
+        ops.add(o);
+      }
+      p.put("operations", ops);
+      List<Object> cpu = new ArrayList<>();
+      for (CpuRow row : phase.cpu()) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("process", row.process());
+        c.put("pid", row.pid());
+        c.put("cpuSeconds", row.cpuSeconds());
+        c.put("cpuSecondsPer1000Ops", row.per1000Ops());
+        cpu.add(c);
+      }
+      p.put("cpu", cpu);
+      phaseList.add(p);
+    }
+    root.put("phases", phaseList);
+    root.put("ratiosToEcho", new LinkedHashMap<String, Object>(ratios()));
+    root.put("perNodeReadCounters", "not yet exposed");
+    Map<String, Object> machine = new LinkedHashMap<>();
+    machine.put("cores", load.cores());
+    machine.put("loadAverageBefore", load.loadAverageBefore());
+    machine.put("loadAverageAfter", load.loadAverageAfter());
+    root.put("machine", machine);
+    return JsonOut.render(root);
+  }
+}

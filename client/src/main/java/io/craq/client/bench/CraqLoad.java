@@ -1,0 +1,297 @@
+package io.craq.client.bench;
+
+import io.craq.client.bench.BenchSettings.Mode;
+import io.craq.client.bench.BenchSettings.Workload;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.Member;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.ReadReply;
+import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.WriteReply;
+import io.craq.core.message.Message.WriteRequest;
+import io.craq.transport.Connection;
+import io.craq.transport.Transport;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The CRAQ workloads, sent as raw protocol messages over the transport so that each thread can
+ * keep {@code --in-flight} requests pipelined on its own connections (the blocking client would
+ * cost a thread per request). Writes go to the head; reads to a random member ({@code craq}) or to
+ * the tail only ({@code cr}). The chain is taken once at the start: a reconfiguration during the
+ * run shows up as failures (NOT_HEAD, STALE_EPOCH, ...), never as retries.
+ */
+final class CraqLoad implements LoadRunner {
+  /** Writes of the mixed workload that may be outstanding before the pacer skips one. */
+  static final int MIXED_WRITES_IN_FLIGHT_MAX = 1_024;
+  static final int PRELOAD_IN_FLIGHT_MAX = 256;
+  /** The pacer sends at most this much backlog at once after a stall, in seconds of sends. */
+  static final double PACER_CATCH_UP_SECONDS_MAX = 0.1;
+  static final long IDLE_POLL_MILLIS = 100;
+
+  private final BenchSettings settings;
+  private final Transport transport;
+  private final String head;
+  private final List<String> readTargets;
+  private final String[] keys;
+  private final byte[] value;
+  private final Duration timeout;
+  private final Meter reads = new Meter("read");
+  private final Meter writes = new Meter("write");
+  private final Meter cas = new Meter("cas");
+  private final List<Thread> threads = new ArrayList<>();
+  private final List<Connection> connections = new ArrayList<>();
+  private volatile boolean running;
+  private Pacer pacer;
+
+  CraqLoad(BenchSettings settings, ChainConfig chain, Transport transport) {
+    if (chain.members().isEmpty()) {
+      throw new IllegalArgumentException("the chain has no members");
+    }
+    this.settings = settings;
+    this.transport = transport;
+    this.head = chain.head().address();
+    // CR serves reads at the tail only; CRAQ at every member (CRAQ §2.3).
+    this.readTargets = settings.mode() == Mode.CR ? List.of(chain.tail().address())
+        : chain.members().stream().map(Member::address).toList();
+    this.keys = new String[settings.keys()];
+    for (int i = 0; i < keys.length; i++) {
+      keys[i] = "bench-" + i;
+    }
+    this.value = new byte[settings.valueBytes()];
+    ThreadLocalRandom.current().nextBytes(value);
+    this.timeout = Duration.ofMillis(settings.timeoutMillis());
+  }
+
+  @Override
+  public List<Meter> meters() {
+    return switch (settings.workload()) {
+      case READ -> List.of(reads);
+      case WRITE -> List.of(writes);
+      case MIXED -> List.of(reads, writes);
+      case CAS -> List.of(cas);
+    };
+  }
+
+  /** Writes every key once, so reads find values of the configured size. */
+  void preload() throws InterruptedException {
+    Connection connection = connect(head);
+    Semaphore permits = new Semaphore(PRELOAD_IN_FLIGHT_MAX);
+    Meter failures = new Meter("preload");
+    failures.startMeasuring();
+    for (String key : keys) {
+      permits.acquire();
+      connection.request(new WriteRequest(key, value, false, Message.ANY_VERSION), timeout)
+          .whenComplete((reply, failure) -> {
+            if (failure != null || !(reply instanceof WriteReply)) {
+              failures.failure(describe(reply, failure));
+            }
+            permits.release();
+          });
+    }
+    if (!permits.tryAcquire(PRELOAD_IN_FLIGHT_MAX, settings.timeoutMillis() + 1_000,
+        TimeUnit.MILLISECONDS)) {
+      throw new IllegalStateException("preload: writes still unanswered after the timeout");
+    }
+    if (failures.failureCount() > 0) {
+      throw new IllegalStateException("preload: " + failures.failureCount()
+          + " write(s) failed: " + failures.failuresByKind());
+    }
+  }
+
+  @Override
+  public void start() {
+    running = true;
+    for (int t = 0; t < settings.threads(); t++) {
+      Runnable body = switch (settings.workload()) {
+        case READ, MIXED -> () -> pipelined(true);
+        case WRITE -> () -> pipelined(false);
+        case CAS -> this::testAndSetLoop;
+      };
+      threads.add(Thread.ofPlatform().name("bench-" + t).daemon().start(body));
+    }
+    if (settings.workload() == Workload.MIXED) {
+      threads.add(Thread.ofPlatform().name("bench-writer").daemon().start(this::pacedWrites));
+    }
+  }
+
+  /** Keeps {@code --in-flight} reads (or writes) outstanding on this thread's own connections. */
+  private void pipelined(boolean read) {
+    int inFlight = settings.inFlightEffective();
+    Semaphore permits = new Semaphore(inFlight);
+    List<Connection> targets = read ? readTargets.stream().map(this::connect).toList()
+        : List.of(connect(head));
+    Meter meter = read ? reads : writes;
+    try {
+      while (running) {
+        if (!permits.tryAcquire(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+          continue;
+        }
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        Connection target = targets.get(random.nextInt(targets.size()));
+        String key = keys[random.nextInt(keys.length)];
+        Message request = read
+            ? new ReadRequest(key, settings.consistency().mode(), settings.consistency().bound())
+            : new WriteRequest(key, value, false, Message.ANY_VERSION);
+        long start = System.nanoTime();
+        target.request(request, timeout).whenComplete((reply, failure) -> {
+          record(meter, start, reply, failure);
+          permits.release();
+        });
+      }
+      permits.tryAcquire(inFlight, settings.timeoutMillis() + 1_000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Writes at {@code --write-rate}, open loop, beside the reading threads (CRAQ Fig. 6). */
+  private void pacedWrites() {
+    Connection connection = connect(head);
+    Semaphore permits = new Semaphore(MIXED_WRITES_IN_FLIGHT_MAX);
+    Pacer local = new Pacer(settings.writesPerSecond(), System.nanoTime(),
+        PACER_CATCH_UP_SECONDS_MAX);
+    synchronized (this) {
+      pacer = local;
+    }
+    long droppedSeen = 0;
+    while (running) {
+      long due = local.take(System.nanoTime());
+      for (; droppedSeen < local.dropped(); droppedSeen++) {
+        writes.note("skipped: writer fell behind the rate");
+      }
+      for (long i = 0; i < due; i++) {
+        if (!permits.tryAcquire()) {
+          writes.note("skipped: " + MIXED_WRITES_IN_FLIGHT_MAX + " writes in flight");
+          continue;
+        }
+        String key = keys[ThreadLocalRandom.current().nextInt(keys.length)];
+        long start = System.nanoTime();
+        connection.request(new WriteRequest(key, value, false, Message.ANY_VERSION), timeout)
+            .whenComplete((reply, failure) -> {
+              record(writes, start, reply, failure);
+              permits.release();
+            });
+      }
+      long waitNanos = Math.min(local.nanosUntilNext(System.nanoTime()),
+          TimeUnit.MILLISECONDS.toNanos(IDLE_POLL_MILLIS));
+      if (waitNanos > 0) {
+        LockSupport.parkNanos(waitNanos);
+      }
+    }
+  }
+
+  /**
+   * Test-and-set one at a time (CRAQ Fig. 5): a strong read of the version, then a write
+   * conditional on it. A refused write (VERSION_MISMATCH: someone else wrote in between) is
+   * counted as a conflict, not a failure; the latency covers the read and the write.
+   */
+  private void testAndSetLoop() {
+    List<Connection> targets = readTargets.stream().map(this::connect).toList();
+    Connection headConnection = connect(head);
+    while (running) {
+      ThreadLocalRandom random = ThreadLocalRandom.current();
+      String key = keys[random.nextInt(keys.length)];
+      long start = System.nanoTime();
+      try {
+        Message read = call(targets.get(random.nextInt(targets.size())),
+            new ReadRequest(key, settings.consistency().mode(), settings.consistency().bound()));
+        if (!(read instanceof ReadReply readReply)) {
+          cas.failure("read: " + describe(read, null));
+          continue;
+        }
+        long expected = readReply.found() ? readReply.version() : 0;
+        Message write = call(headConnection, new WriteRequest(key, value, false, expected));
+        if (write instanceof ErrorReply error && error.code() == ErrorCode.VERSION_MISMATCH) {
+          cas.note("conflicts (version changed between read and write)");
+        } else if (write instanceof WriteReply) {
+          cas.success(System.nanoTime() - start);
+        } else {
+          cas.failure("write: " + describe(write, null));
+        }
+      } catch (ExecutionException | TimeoutException e) {
+        cas.failure(describe(null, e));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private Message call(Connection connection, Message request)
+      throws InterruptedException, ExecutionException, TimeoutException {
+    CompletableFuture<Message> reply = connection.request(request, timeout);
+    return reply.get(settings.timeoutMillis() + 1_000, TimeUnit.MILLISECONDS);
+  }
+
+  private static void record(Meter meter, long startNanos, Message reply, Throwable failure) {
+    long nanos = System.nanoTime() - startNanos;
+    if (failure != null || reply instanceof ErrorReply) {
+      meter.failure(describe(reply, failure));
+      return;
+    }
+    if (reply instanceof ReadReply read) {
+      if (!read.found()) {
+        meter.note("not found");
+      }
+      if (read.dirty()) {
+        meter.note("dirty");
+      }
+    }
+    meter.success(nanos);
+  }
+
+  static String describe(Message reply, Throwable failure) {
+    Throwable cause = failure;
+    while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    if (cause != null) {
+      return cause.getClass().getSimpleName();
+    }
+    if (reply instanceof ErrorReply error) {
+      return error.code().name();
+    }
+    return reply == null ? "no reply" : "unexpected " + reply.getClass().getSimpleName();
+  }
+
+  private Connection connect(String address) {
+    Connection connection = transport.connect(address);
+    synchronized (connections) {
+      connections.add(connection);
+    }
+    return connection;
+  }
+
+  /** Writes skipped by the pacer because the writer fell behind (mixed workload only). */
+  synchronized long pacerDropped() {
+    return pacer == null ? 0 : pacer.dropped();
+  }
+
+  @Override
+  public void stop() throws InterruptedException {
+    running = false;
+    long deadline = System.nanoTime()
+        + TimeUnit.MILLISECONDS.toNanos(settings.timeoutMillis() + 2_000);
+    for (Thread thread : threads) {
+      long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+      thread.join(Math.max(1, left));
+    }
+    synchronized (connections) {
+      connections.forEach(Connection::close);
+      connections.clear();
+    }
+  }
+}

@@ -1,0 +1,59 @@
+package io.craq.client.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.craq.client.CraqMain;
+import io.craq.client.ExitCodes;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * One short real run: {@code craq bench --spawn 3 --store memory} starts child JVMs from the built
+ * node and coordinator jars, loads them, and writes the JSON. Speed is reported, never asserted:
+ * the claim is only that operations completed and the cluster was stopped.
+ */
+class BenchEndToEndTest {
+
+  @Test
+  @Timeout(90)
+  @DisplayName("bench --spawn 3 --store memory --duration 2s --warmup 0 writes JSON with nonzero throughput")
+  void spawnedRun(@TempDir Path folder) throws IOException {
+    try {
+      LocalCluster.findHome(null);
+    } catch (IOException e) {
+      Assumptions.abort("node and coordinator jars not built: " + e.getMessage());
+    }
+    Path json = folder.resolve("bench.json");
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine commandLine = CraqMain.newCommandLine();
+    commandLine.setOut(new PrintWriter(out));
+    commandLine.setErr(new PrintWriter(err));
+    long childrenBefore = ProcessHandle.current().children().count();
+
+    int code = commandLine.execute("bench", "--spawn", "3", "--store", "memory", "--duration",
+        "2s", "--warmup", "0", "--threads", "4", "--keys", "100", "--json", json.toString());
+
+    assertEquals(ExitCodes.OK, code, "stdout:\n" + out + "\nstderr:\n" + err);
+    String text = Files.readString(json);
+    Matcher throughput = Pattern.compile("\"opsPerSecond\": ([0-9.e+]+)").matcher(text);
+    assertTrue(throughput.find(), text);
+    assertTrue(Double.parseDouble(throughput.group(1)) > 0, text);
+    assertTrue(text.contains("\"process\": \"n3 ("), text);
+    assertTrue(out.toString().contains("per-node read counters: not yet exposed"), out.toString());
+    assertEquals(childrenBefore, ProcessHandle.current().children().filter(ProcessHandle::isAlive)
+        .count(), "every spawned process is stopped");
+  }
+}

@@ -1,0 +1,107 @@
+package io.craq.client.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.craq.client.bench.BenchReport.CpuRow;
+import io.craq.client.bench.BenchReport.Load;
+import io.craq.client.bench.BenchReport.OpResult;
+import io.craq.client.bench.BenchReport.Phase;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.HdrHistogram.Histogram;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/** The final table and its JSON twin, from hand-made results. */
+class BenchReportTest {
+
+  private static Histogram latencies(long... micros) {
+    Histogram h = new Histogram(Meter.LATENCY_MICROS_MAX, 3);
+    for (long m : micros) {
+      h.recordValue(m);
+    }
+    return h;
+  }
+
+  private static BenchReport report() {
+    Map<String, Object> settings = new LinkedHashMap<>();
+    settings.put("workload", "read");
+    settings.put("threads", 32);
+    OpResult read = OpResult.of("read", latencies(100, 200, 300, 400, 10_000), 2.0, 1,
+        Map.of("UNAVAILABLE", 1L), Map.of());
+    OpResult echo = OpResult.of("echo", latencies(50, 50, 50, 50, 50, 50, 50, 50, 50, 50), 2.0,
+        0, Map.of(), Map.of());
+    Phase craq = new Phase("craq", List.of(read),
+        List.of(new CpuRow("n1", 42, 0.5, 100.0), new CpuRow("bench (this JVM)", 7, 0.25, 50.0)));
+    Phase baseline = new Phase("echo baseline", List.of(echo),
+        List.of(new CpuRow("bench + echo server", 7, 0.1, 10.0)));
+    return new BenchReport("2026-11-26T12:00:00Z", settings, "spawned memory cluster",
+        List.of(craq, baseline), new Load(2, 1.5, Double.NaN));
+  }
+
+  @Test
+  @DisplayName("percentiles come from the histogram, in milliseconds, and throughput is ops / seconds")
+  void opResult() {
+    OpResult read = report().phases().get(0).ops().get(0);
+    assertEquals(5, read.ops());
+    assertEquals(2.5, read.opsPerSecond());
+    assertEquals(0.3, read.p50(), 0.001);
+    assertEquals(10.0, read.max(), 0.01);
+  }
+
+  @Test
+  @DisplayName("an operation that never completed has no percentiles, not zeros")
+  void emptyResult() {
+    OpResult none = OpResult.of("write", latencies(), 1.0, 3, Map.of(), Map.of());
+    assertEquals(0, none.ops());
+    assertTrue(Double.isNaN(none.p50()));
+    assertTrue(Double.isNaN(none.max()));
+  }
+
+  @Test
+  @DisplayName("ratios divide throughput by the echo baseline's, and p50 latency by echo's")
+  void ratios() {
+    Map<String, Double> ratios = report().ratios();
+    assertEquals(0.5, ratios.get("read"), 1e-9);
+    assertEquals(6.0, ratios.get("read p50 latency (x echo)"), 0.05);
+  }
+
+  @Test
+  @DisplayName("the table has every column, the CPU rows, the ratios and the per-node TODO")
+  void table() {
+    StringWriter text = new StringWriter();
+    report().printTable(new PrintWriter(text));
+    String table = text.toString();
+    for (String expected : List.of("p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms", "ops/s",
+        "read", "echo baseline", "n1", "pid 42", "s/1000 ops", "UNAVAILABLE",
+        "ratio to the echo baseline", "per-node read counters: not yet exposed", "2 cores")) {
+      assertTrue(table.contains(expected), "missing '" + expected + "' in:\n" + table);
+    }
+  }
+
+  @Test
+  @DisplayName("the JSON holds the same numbers; NaN becomes null")
+  void json() {
+    String json = report().toJson();
+    assertTrue(json.contains("\"opsPerSecond\": 2.5"), json);
+    assertTrue(json.contains("\"p50\": 0.3"), json);
+    assertTrue(json.contains("\"cpuSecondsPer1000Ops\": 100"), json);
+    assertTrue(json.contains("\"UNAVAILABLE\": 1"), json);
+    assertTrue(json.contains("\"perNodeReadCounters\": \"not yet exposed\""), json);
+    assertTrue(json.contains("\"loadAverageAfter\": null"), json);
+    assertTrue(json.contains("\"read\": 0.5"), json);
+    assertFalse(json.contains("NaN"), json);
+  }
+
+  @Test
+  @DisplayName("JSON strings are escaped")
+  void escaping() {
+    assertEquals("{\n  \"a\\\"b\": \"line\\nnext\\\\\"\n}\n",
+        JsonOut.render(Map.of("a\"b", "line\nnext\\")));
+  }
+}
