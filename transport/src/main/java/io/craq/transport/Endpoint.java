@@ -156,7 +156,16 @@ abstract class Endpoint {
       if (!replied.compareAndSet(false, true)) {
         throw new IllegalStateException("request " + requestId + " was already answered");
       }
-      return offered(codec.encodeFrame(Frames.KIND_REPLY, requestId, reply), reply);
+      if (offered(codec.encodeFrame(Frames.KIND_REPLY, requestId, reply), reply)) {
+        return true;
+      }
+      if (!isClosed()) {
+        // A reply that cannot be queued would leave the requester waiting for nothing: close
+        // the connection so every request on it fails at once and is seen as refused.
+        close(new QueueFullException("outbound queue to " + peer + " is full; reply to request "
+            + requestId + " dropped, connection closed"));
+      }
+      return false;
     }
 
     @Override

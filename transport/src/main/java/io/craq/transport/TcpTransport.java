@@ -131,6 +131,8 @@ public final class TcpTransport implements Transport {
     private final String address;
     private final Handler handler;
     private final Set<TcpSession> accepted = ConcurrentHashMap.newKeySet();
+    private final io.craq.transport.process.RateLimitedWarning refusals =
+        new io.craq.transport.process.RateLimitedWarning(1_000_000_000L);
     private volatile boolean serverClosed;
     private volatile Thread acceptor;
 
@@ -162,6 +164,14 @@ public final class TcpTransport implements Transport {
         } catch (IOException e) {
           log.debug("TCP_NODELAY on an accepted socket failed", e);
         }
+        accepted.removeIf(Endpoint::isClosed);
+        if (accepted.size() >= config.acceptedConnectionsMax()) {
+          // Bounded like every other table: refuse at once rather than run out of threads.
+          refusals.warn(log, "{} refused a connection from {}: {} connections open (limit)",
+              address, socket.getRemoteSocketAddress(), accepted.size());
+          closeQuietly(socket);
+          continue;
+        }
         TcpSession session = TcpSession.accepted(TcpTransport.this, handler, socket);
         // Registered before it runs, and checked against a concurrent close() afterwards, so
         // close() never misses a session that has already served requests.
@@ -172,6 +182,14 @@ public final class TcpTransport implements Transport {
         if (serverClosed) {
           session.close(new ConnectionClosedException("server closed"));
         }
+      }
+    }
+
+    private static void closeQuietly(Socket socket) {
+      try {
+        socket.close();
+      } catch (IOException e) {
+        log.debug("closing a refused socket failed", e);
       }
     }
 

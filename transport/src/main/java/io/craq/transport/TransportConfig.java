@@ -23,6 +23,8 @@ import io.craq.core.Limits;
  *     reading). When false, calls only ever queue and never touch the socket
  * @param virtualThreads run each TCP connection's reader and writer on virtual threads (cheap for
  *     thousands of connections) instead of platform threads (lower latency per message; default)
+ * @param acceptedConnectionsMax connections a server keeps open at once; one more is closed as
+ *     soon as it is accepted (each connection costs two threads and buffers)
  */
 public record TransportConfig(
     int frameBytesMax,
@@ -34,7 +36,8 @@ public record TransportConfig(
     long connectTimeoutMillis,
     int writeBatchBytesMax,
     boolean inlineWrites,
-    boolean virtualThreads) {
+    boolean virtualThreads,
+    int acceptedConnectionsMax) {
 
   /** 2 MiB + 64 KiB: a 1 MiB value fits with room for the key and headers. */
   public static final int FRAME_BYTES_MAX_DEFAULT = (2 << 20) + (64 << 10);
@@ -45,6 +48,7 @@ public record TransportConfig(
   public static final int IN_FLIGHT_REQUESTS_MAX_DEFAULT = 16_384;
   public static final long CONNECT_TIMEOUT_MILLIS_DEFAULT = 3_000;
   public static final int WRITE_BATCH_BYTES_MAX_DEFAULT = 64 << 10;
+  public static final int ACCEPTED_CONNECTIONS_MAX_DEFAULT = 512;
 
   /** The defaults. */
   public static final TransportConfig DEFAULT =
@@ -58,7 +62,8 @@ public record TransportConfig(
           CONNECT_TIMEOUT_MILLIS_DEFAULT,
           WRITE_BATCH_BYTES_MAX_DEFAULT,
           true,
-          false);
+          false,
+          ACCEPTED_CONNECTIONS_MAX_DEFAULT);
 
   public TransportConfig {
     require(frameBytesMax >= Frames.HEADER_BYTES, "frameBytesMax must be >= " + Frames.HEADER_BYTES);
@@ -70,6 +75,7 @@ public record TransportConfig(
     require(inFlightRequestsMax > 0, "inFlightRequestsMax must be > 0");
     require(connectTimeoutMillis > 0, "connectTimeoutMillis must be > 0");
     require(writeBatchBytesMax > 0, "writeBatchBytesMax must be > 0");
+    require(acceptedConnectionsMax > 0, "acceptedConnectionsMax must be > 0");
   }
 
   private static void require(boolean condition, String message) {
@@ -81,60 +87,66 @@ public record TransportConfig(
   public TransportConfig withFrameBytesMax(int value) {
     return new TransportConfig(value, Math.min(valueBytesMax, value), readDeadlineMillis,
         outboundQueueMessagesMax, Math.max(outboundQueueBytesMax, value), inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, virtualThreads);
+        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax);
   }
 
   public TransportConfig withValueBytesMax(int value) {
     return new TransportConfig(frameBytesMax, value, readDeadlineMillis, outboundQueueMessagesMax,
         outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
-        inlineWrites, virtualThreads);
+        inlineWrites, virtualThreads, acceptedConnectionsMax);
   }
 
   public TransportConfig withReadDeadlineMillis(long value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, value, outboundQueueMessagesMax,
         outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
-        inlineWrites, virtualThreads);
+        inlineWrites, virtualThreads, acceptedConnectionsMax);
   }
 
   public TransportConfig withOutboundQueueMessagesMax(int value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis, value,
         outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
-        inlineWrites, virtualThreads);
+        inlineWrites, virtualThreads, acceptedConnectionsMax);
   }
 
   public TransportConfig withOutboundQueueBytesMax(long value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, value, inFlightRequestsMax, connectTimeoutMillis,
-        writeBatchBytesMax, inlineWrites, virtualThreads);
+        writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax);
   }
 
   public TransportConfig withInFlightRequestsMax(int value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, value, connectTimeoutMillis,
-        writeBatchBytesMax, inlineWrites, virtualThreads);
+        writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax);
   }
 
   public TransportConfig withConnectTimeoutMillis(long value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax, value,
-        writeBatchBytesMax, inlineWrites, virtualThreads);
+        writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax);
   }
 
   public TransportConfig withWriteBatchBytesMax(int value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, value, inlineWrites, virtualThreads);
+        connectTimeoutMillis, value, inlineWrites, virtualThreads, acceptedConnectionsMax);
   }
 
   public TransportConfig withInlineWrites(boolean value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, value, virtualThreads);
+        connectTimeoutMillis, writeBatchBytesMax, value, virtualThreads, acceptedConnectionsMax);
   }
 
   public TransportConfig withVirtualThreads(boolean value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, value);
+        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, value, acceptedConnectionsMax);
+  }
+
+  public TransportConfig withAcceptedConnectionsMax(int value) {
+    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
+        outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
+        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, virtualThreads, value);
   }
 }

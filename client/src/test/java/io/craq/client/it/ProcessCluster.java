@@ -30,6 +30,7 @@ public final class ProcessCluster implements AutoCloseable {
   private Process coordinator;
   private final Map<String, NodeProcess> nodes = new LinkedHashMap<>();
   private final TcpTransport transport = new TcpTransport();
+  private boolean proxied;
 
   /** A node child process and how to start it again with the same identity and data. */
   public static final class NodeProcess {
@@ -37,11 +38,32 @@ public final class ProcessCluster implements AutoCloseable {
     final String address;
     final Path data;
     Process process;
+    /** In front of the node: the address it advertises ({@code -p}); null when not proxied. */
+    FaultProxy nodeProxy;
+    /** Between the node and the coordinator (the node dials the coordinator through it). */
+    FaultProxy coordinatorProxy;
 
     NodeProcess(String id, String address, Path data) {
       this.id = id;
       this.address = address;
       this.data = data;
+    }
+
+    /** The address the chain knows the node by: its proxy's when proxied, else its own. */
+    public String publicAddress() {
+      return nodeProxy != null ? nodeProxy.address() : address;
+    }
+
+    public FaultProxy nodeProxy() {
+      return nodeProxy;
+    }
+
+    public FaultProxy coordinatorProxy() {
+      return coordinatorProxy;
+    }
+
+    public boolean alive() {
+      return process != null && process.isAlive();
     }
 
     public String address() {
@@ -63,8 +85,35 @@ public final class ProcessCluster implements AutoCloseable {
     this.coordinatorAddress = "127.0.0.1:" + freePort();
   }
 
+  /**
+   * Puts a {@link FaultProxy} in front of every node started from now on: the node listens on its
+   * direct address, advertises its proxy's ({@code -p}), so peers and coordinator pushes pass the
+   * proxy, and dials the coordinator through a proxy of its own (one per node).
+   */
+  public ProcessCluster withProxies() {
+    this.proxied = true;
+    return this;
+  }
+
+  /** Every proxy, node proxies and coordinator proxies. */
+  public List<FaultProxy> proxies() {
+    List<FaultProxy> all = new ArrayList<>();
+    for (NodeProcess node : nodes.values()) {
+      if (node.nodeProxy != null) {
+        all.add(node.nodeProxy);
+        all.add(node.coordinatorProxy);
+      }
+    }
+    return all;
+  }
+
   public String coordinatorAddress() {
     return coordinatorAddress;
+  }
+
+  /** The coordinator's process (null before it is started). */
+  public Process coordinator() {
+    return coordinator;
   }
 
   public Map<String, NodeProcess> nodes() {
@@ -88,14 +137,50 @@ public final class ProcessCluster implements AutoCloseable {
   }
 
   public NodeProcess startNode(String id) throws IOException {
+    return startNode(id, -1);
+  }
+
+  /** Starts (or restarts, same id and data) a node joining at {@code position} (-1 = tail). */
+  public NodeProcess startNode(String id, int position) throws IOException {
     NodeProcess node = nodes.get(id);
     if (node == null) {
       node = new NodeProcess(id, "127.0.0.1:" + freePort(), directory.resolve(id));
+      if (proxied) {
+        node.nodeProxy = new FaultProxy(id, node.address);
+        node.coordinatorProxy = new FaultProxy(id + "-coordinator", coordinatorAddress);
+      }
       nodes.put(id, node);
     }
-    node.process = launch(id, "io.craq.node.NodeMain", "-a", node.address, "-c",
-        coordinatorAddress, "-f", node.data.toString(), "--id", id);
+    List<String> args = new ArrayList<>(List.of("-a", node.address, "-c",
+        node.coordinatorProxy != null ? node.coordinatorProxy.address() : coordinatorAddress,
+        "-f", node.data.toString(), "--id", id));
+    if (node.nodeProxy != null) {
+      args.addAll(List.of("-p", node.nodeProxy.address()));
+    }
+    if (position >= 0) {
+      args.addAll(List.of("--position", Integer.toString(position)));
+    }
+    node.process = launch(id, "io.craq.node.NodeMain", args.toArray(String[]::new));
     return node;
+  }
+
+  /** Stops a node with SIGSTOP (it keeps its sockets but does nothing). */
+  public void pauseNode(String id) throws IOException, InterruptedException {
+    signal(nodes.get(id).process, "-STOP");
+  }
+
+  /** Resumes a node stopped by {@link #pauseNode} with SIGCONT. */
+  public void resumeNode(String id) throws IOException, InterruptedException {
+    signal(nodes.get(id).process, "-CONT");
+  }
+
+  private static void signal(Process process, String signal)
+      throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", signal, Long.toString(process.toHandle().pid()))
+        .redirectErrorStream(true).start();
+    if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+      throw new IOException("kill " + signal + " " + process.pid() + " failed");
+    }
   }
 
   /** Kills a node with SIGKILL (its LMDB directory stays) and waits for it to die. */
@@ -103,6 +188,16 @@ public final class ProcessCluster implements AutoCloseable {
     Process process = nodes.get(id).process;
     process.toHandle().destroyForcibly();
     process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** Asks the coordinator to remove {@code id} (a clean leave); the reply, or null. */
+  public Message leave(String id) {
+    try (Connection connection = transport.connect(coordinatorAddress)) {
+      return connection.request(new Message.LeaveRequest(id), Duration.ofSeconds(2))
+          .get(3, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      return null;
+    }
   }
 
   /** The chain as the coordinator sees it, or null if it does not answer. */
@@ -197,6 +292,13 @@ public final class ProcessCluster implements AutoCloseable {
       all.add(coordinator);
     }
     for (Process process : all) {
+      try {
+        if (process.isAlive()) {
+          signal(process, "-CONT"); // a paused process cannot act on SIGTERM
+        }
+      } catch (IOException | InterruptedException e) {
+        // destroyed forcibly below if it does not stop
+      }
       process.toHandle().destroy();
     }
     for (Process process : all) {
@@ -211,5 +313,6 @@ public final class ProcessCluster implements AutoCloseable {
       }
     }
     transport.close();
+    proxies().forEach(FaultProxy::close);
   }
 }
