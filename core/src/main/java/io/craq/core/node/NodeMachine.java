@@ -56,6 +56,11 @@ import java.util.TreeMap;
  * (2) A node acts only on node-to-node messages of its own epoch. (3) Strong reads, version-query
  * answers and new writes need a lease, which ends before the coordinator may remove the node. (4)
  * A node that (re-)joins catches up from its predecessor before serving reads.
+ *
+ * <p>When every member holding a complete copy is down, the chain waits for one to return: the
+ * coordinator never fails out, nor lets leave, the last complete copy, and a returning one goes
+ * back to the head with its recovered versions. If none ever returns, the chain stays
+ * unavailable rather than serve partial data.
  */
 public final class NodeMachine {
   private final String selfId;
