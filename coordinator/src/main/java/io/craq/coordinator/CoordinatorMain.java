@@ -1,5 +1,6 @@
 package io.craq.coordinator;
 
+import io.craq.transport.process.OptionsFile;
 import io.craq.transport.Addresses;
 import io.craq.transport.TcpTransport;
 import java.io.PrintWriter;

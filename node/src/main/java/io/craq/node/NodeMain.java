@@ -1,5 +1,6 @@
 package io.craq.node;
 
+import io.craq.transport.process.OptionsFile;
 import io.craq.core.node.NodeSettings;
 import io.craq.store.LmdbStorer;
 import io.craq.store.MemoryStorer;

@@ -1,6 +1,7 @@
 /**
  * Small pieces every process built on a {@link io.craq.transport.Transport} needs: a tick clock
- * over the monotonic clock, a responder as the state machines' client reference, and a
- * rate-limited warning for expected network trouble. Shared by the node and the coordinator.
+ * over the monotonic clock, a responder as the state machines' client reference, a
+ * rate-limited warning for expected network trouble, and the {@code --config} properties file of
+ * the command lines. Shared by the node and the coordinator.
  */
 package io.craq.transport.process;

@@ -1,4 +1,4 @@
-package io.craq.coordinator;
+package io.craq.transport.process;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -18,8 +18,8 @@ import picocli.CommandLine.PropertiesDefaultProvider;
  * ({@code listen=:1235}). Its values replace the built-in defaults; flags on the command line win.
  * An unknown key is a usage error, so a typo never silently falls back to a default.
  */
-final class OptionsFile {
-  static final String OPTION = "--config";
+public final class OptionsFile {
+  public static final String OPTION = "--config";
 
   private OptionsFile() {}
 
@@ -28,7 +28,7 @@ final class OptionsFile {
    *
    * @throws ParameterException if the file cannot be read or has unknown keys
    */
-  static void install(CommandLine commandLine, String[] args) {
+  public static void install(CommandLine commandLine, String[] args) {
     Path file = find(commandLine, args);
     if (file == null) {
       return;
