@@ -120,6 +120,26 @@ final class LocalCluster implements AutoCloseable {
         + "; run from the project folder or give --home DIR");
   }
 
+  /**
+   * Environment variable with extra JVM flags for every spawned child, split on spaces, with
+   * {@code %name} replaced by the child's name ({@code coordinator}, {@code n1}, ...): e.g.
+   * {@code -XX:StartFlightRecording=filename=/tmp/%name.jfr} to profile each node.
+   */
+  static final String CHILD_JAVA_OPTS_ENV = "CRAQ_BENCH_CHILD_JAVA_OPTS";
+
+  /** The flags of {@link #CHILD_JAVA_OPTS_ENV} for the child called {@code name}. */
+  static List<String> childJavaOptions(String value, String name) {
+    List<String> options = new ArrayList<>();
+    if (value != null) {
+      for (String option : value.trim().split("\\s+")) {
+        if (!option.isEmpty()) {
+          options.add(option.replace("%name", name));
+        }
+      }
+    }
+    return options;
+  }
+
   /** The JVM flags LMDB needs (see docs/CLIENT.md), for this JVM's version. */
   static List<String> jvmFlags() {
     List<String> flags = new ArrayList<>(List.of("--add-opens", "java.base/java.nio=ALL-UNNAMED",
@@ -134,6 +154,7 @@ final class LocalCluster implements AutoCloseable {
     List<String> command = new ArrayList<>();
     command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmFlags());
+    command.addAll(childJavaOptions(System.getenv(CHILD_JAVA_OPTS_ENV), name));
     command.add("-jar");
     command.add(jar.toString());
     command.addAll(List.of(args));
