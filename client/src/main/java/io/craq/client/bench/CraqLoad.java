@@ -126,34 +126,57 @@ final class CraqLoad implements LoadRunner {
     }
   }
 
-  /** Keeps {@code --in-flight} reads (or writes) outstanding on this thread's own connections. */
+  /**
+   * Keeps {@code --in-flight} reads (or writes) outstanding on this thread's own connections. Each
+   * of the in-flight slots is a chain: a successful reply sends the slot's next request straight
+   * from the thread that received it, so a steady closed loop costs one thread wake-up per
+   * request, not two (the receiving thread, then this one). A failure, or the end of the run,
+   * hands the slot back to this thread, which restarts it; so a failing server cannot make the
+   * chain recurse.
+   */
   private void pipelined(boolean read) {
     int inFlight = settings.inFlightEffective();
-    Semaphore permits = new Semaphore(inFlight);
+    Semaphore idleSlots = new Semaphore(inFlight);
     List<Connection> targets = read ? readTargets.stream().map(this::connect).toList()
         : List.of(connect(head));
     Meter meter = read ? reads : writes;
     try {
       while (running) {
-        if (!permits.tryAcquire(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS)) {
-          continue;
+        if (idleSlots.tryAcquire(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+          sendNext(read, targets, meter, idleSlots);
         }
-        ThreadLocalRandom random = ThreadLocalRandom.current();
-        Connection target = targets.get(random.nextInt(targets.size()));
-        String key = keys[random.nextInt(keys.length)];
-        Message request = read
-            ? new ReadRequest(key, settings.consistency().mode(), settings.consistency().bound())
-            : new WriteRequest(key, value, false, Message.ANY_VERSION);
-        long start = System.nanoTime();
-        target.request(request, timeout).whenComplete((reply, failure) -> {
-          record(meter, start, reply, failure);
-          permits.release();
-        });
       }
-      permits.tryAcquire(inFlight, settings.timeoutMillis() + 1_000, TimeUnit.MILLISECONDS);
+      idleSlots.tryAcquire(inFlight, settings.timeoutMillis() + 1_000, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** Sends one request of a slot; its reply sends the next one while the run lasts. */
+  private void sendNext(boolean read, List<Connection> targets, Meter meter, Semaphore idleSlots) {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    Connection target = targets.get(random.nextInt(targets.size()));
+    String key = keys[random.nextInt(keys.length)];
+    Message request = read
+        ? new ReadRequest(key, settings.consistency().mode(), settings.consistency().bound())
+        : new WriteRequest(key, value, false, Message.ANY_VERSION);
+    long start = System.nanoTime();
+    CompletableFuture<Message> reply;
+    try {
+      reply = target.request(request, timeout);
+    } catch (RuntimeException e) {
+      record(meter, start, null, e);
+      idleSlots.release();
+      return;
+    }
+    reply.whenComplete((message, failure) -> {
+      boolean ok = record(meter, start, message, failure);
+      if (ok && running) {
+        sendNext(read, targets, meter, idleSlots);
+      } else {
+        idleSlots.release();
+      }
+    });
   }
 
   /** Writes at {@code --write-rate}, open loop, beside the reading threads (CRAQ Fig. 6). */
@@ -235,11 +258,12 @@ final class CraqLoad implements LoadRunner {
     return reply.get(settings.timeoutMillis() + 1_000, TimeUnit.MILLISECONDS);
   }
 
-  private static void record(Meter meter, long startNanos, Message reply, Throwable failure) {
+  /** Records one reply or failure; true if it was a success. */
+  private static boolean record(Meter meter, long startNanos, Message reply, Throwable failure) {
     long nanos = System.nanoTime() - startNanos;
     if (failure != null || reply instanceof ErrorReply) {
       meter.failure(describe(reply, failure));
-      return;
+      return false;
     }
     if (reply instanceof ReadReply read) {
       if (!read.found()) {
@@ -250,6 +274,7 @@ final class CraqLoad implements LoadRunner {
       }
     }
     meter.success(nanos);
+    return true;
   }
 
   static String describe(Message reply, Throwable failure) {
