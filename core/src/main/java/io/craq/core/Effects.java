@@ -12,6 +12,15 @@ import java.util.List;
  * <p>The driver's contract (persist-before-send, as etcd raft's {@code Ready}): make every entry
  * of {@link #persist()} durable, in order, before performing any entry of {@link #sends()} or
  * {@link #replies()}. The state machine's memory already reflects the persisted entries.
+ *
+ * <p>One exception: a {@link CommitVersion} may be delayed, i.e. made durable after the sends
+ * and replies that follow it, provided the delayed entries are made durable in order and before
+ * any later entry of another kind (in practice: first thing in the next storage transaction). A
+ * commit marker lost in a crash only turns a committed version back into a dirty one that every
+ * other member already holds, which a restart repairs (a re-joining node drops its dirty versions
+ * and catches up; a re-joining sole copy returns as head and commits them again). The node's
+ * drivers (NodeServer, and the simulation, which checks it) delay them so that a write costs an
+ * fsync at each node on its way down the chain, not also on the way back.
  */
 public record Effects(List<StoreOp> persist, List<Send> sends, List<Reply> replies) {
 

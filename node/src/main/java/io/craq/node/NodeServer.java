@@ -4,6 +4,8 @@ import io.craq.transport.process.TickClock;
 import io.craq.transport.process.ResponderRef;
 import io.craq.transport.process.RateLimitedWarning;
 import io.craq.core.Effects;
+import io.craq.core.Effects.CommitVersion;
+import io.craq.core.Effects.StoreOp;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
@@ -33,6 +35,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.stream.Stream;
@@ -40,11 +44,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node driver: a thin shell that runs the pure {@link NodeMachine} on one event-loop thread
- * and performs its effects. Every input (client request, peer or coordinator message, the passing
- * of time) goes through one bounded inbox; the loop feeds a batch of inputs, drains the effects
- * once, makes all their store changes durable in one {@link Storer#apply} (group commit, one
- * fsync), and only then sends messages and replies (persist-before-send, see {@link Effects}).
+ * The node driver: a thin shell that runs the pure {@link NodeMachine} and performs its effects.
+ * Every input (client request, peer or coordinator message, the passing of time) goes through one
+ * bounded inbox; a <em>round</em> feeds a batch of inputs, drains the effects once, makes all their
+ * store changes durable in one {@link Storer#apply} (group commit, one fsync), and only then sends
+ * messages and replies (persist-before-send, see {@link Effects}).
+ *
+ * <p>Rounds run one at a time, under {@link #machineLock}, on whichever thread gets there first
+ * (flat combining): the transport thread that queued an input runs the round itself if no round
+ * is running, so a request is answered without waking another thread; if a round is running, the
+ * input waits in the inbox and the running round's thread takes it next. After
+ * {@link #COMBINE_ROUNDS_MAX} rounds a transport thread hands the rest to the loop thread, which
+ * otherwise only runs rounds for the passing of time (timers). The machine is thus only ever used
+ * by one thread at a time, as before, but with one thread hand-off fewer per request.
  *
  * <p>A failing store or a broken invariant of the machine stops the loop: the node must not serve
  * data it could not persist. {@link #terminated()} then completes with the cause.
@@ -60,6 +72,10 @@ public final class NodeServer implements AutoCloseable {
    */
 
   private static final long LOOP_JOIN_MILLIS = 5_000;
+  /** Rounds a transport thread runs in a row before it leaves the rest to the loop thread. */
+  static final int COMBINE_ROUNDS_MAX = 4;
+  /** Delayed commit markers held at most; one more writes them all at once. */
+  static final int DELAYED_COMMITS_MAX = 4096;
   private static final long WARN_INTERVAL_NANOS = 1_000_000_000L;
 
   private sealed interface Input {}
@@ -81,14 +97,28 @@ public final class NodeServer implements AutoCloseable {
   private final RateLimitedWarning coordinatorWarning = new RateLimitedWarning(WARN_INTERVAL_NANOS);
 
   private volatile boolean running = true;
+  /** Held while a round runs; guards the machine, {@link #peers} and the log context. */
+  private final ReentrantLock machineLock = new ReentrantLock();
+  /** Why the rounds stopped, if they stopped on their own (store failure, broken invariant). */
+  private volatile Throwable failure;
+  private final List<Input> batch = new ArrayList<>();
+  /** Commit markers applied and passed on but not yet on disk, oldest first; see perform. */
+  private final List<StoreOp> delayedCommits = new ArrayList<>();
+  private long delayedSinceNanos;
+  private final LongSupplier nanoClock;
   private Server server;
   private Connection coordinator;
   private NodeMachine machine;
-  private Thread loop;
+  /** Set once the machine exists; until then inputs only queue. */
+  private volatile Thread loop;
   private volatile String publicAddress;
   private volatile String nodeId;
   private String logPrefix = "";
   private long knownEpoch = -1;
+  /** What the log context was last computed from (see updateLogContext). */
+  private ChainConfig contextConfig;
+  private boolean contextMember;
+  private boolean contextSyncing;
 
   private NodeServer(NodeServerSettings settings, Storer storer, Transport transport,
       LongSupplier nanoClock, Consumer<String> logContext) {
@@ -96,6 +126,7 @@ public final class NodeServer implements AutoCloseable {
     this.storer = storer;
     this.transport = transport;
     this.clock = new TickClock(nanoClock, settings.tickMillis());
+    this.nanoClock = nanoClock;
     this.logContext = logContext;
     this.inbox = new ArrayBlockingQueue<>(settings.inboxMax());
   }
@@ -147,8 +178,9 @@ public final class NodeServer implements AutoCloseable {
         + "public address {}, coordinator {}", nodeId, machine.committedSnapshot().size(),
         recoveredDirty, server.address(), publicAddress,
         settings.coordinatorAddress());
-    loop = Thread.ofPlatform().name("craq-node-loop " + nodeId).unstarted(this::runLoop);
-    loop.start();
+    Thread thread = Thread.ofPlatform().name("craq-node-loop " + nodeId).unstarted(this::runLoop);
+    loop = thread;
+    thread.start();
   }
 
   /** {@code :PORT} binds all interfaces, but nobody can dial an empty host from elsewhere. */
@@ -165,7 +197,7 @@ public final class NodeServer implements AutoCloseable {
 
   // ------------------------------------------------------------------------------- inbound
 
-  /** Runs on transport threads: only queues, never touches the machine. */
+  /** Runs on transport threads: queues, then runs rounds if no other thread is (see class doc). */
   private void onInbound(Message message, Responder responder) {
     if (responder.expectsReply()) {
       if (!running) {
@@ -173,6 +205,8 @@ public final class NodeServer implements AutoCloseable {
       } else if (!inbox.offer(new Request(new ResponderRef(responder), message))) {
         responder.reply(new ErrorReply(ErrorCode.BUSY, "the node's input queue is full ("
             + settings.inboxMax() + " entries); retry later", ""));
+      } else {
+        combine();
       }
     } else if (running) {
       offerOneWay(message);
@@ -180,45 +214,114 @@ public final class NodeServer implements AutoCloseable {
   }
 
   private void offerOneWay(Message message) {
-    if (!inbox.offer(new OneWay(message))) {
+    if (inbox.offer(new OneWay(message))) {
+      combine();
+    } else {
       droppedWarning.warn(log, "input queue full: dropped a one-way {} (the sender retransmits)",
           message.getClass().getSimpleName());
     }
   }
 
+  /**
+   * Runs rounds on this thread while input is queued and no other thread runs one. No input is
+   * left behind: a thread that fails to get the lock queued its input before trying, and the
+   * holder looks at the inbox again after it lets go. A thread already inside a round (an
+   * in-process transport delivering synchronously) only queues.
+   */
+  private void combine() {
+    if (loop == null || machineLock.isHeldByCurrentThread()) {
+      return; // not started yet (the loop's first round takes the input), or re-entered
+    }
+    for (int round = 0; running && !inbox.isEmpty(); round++) {
+      if (round == COMBINE_ROUNDS_MAX) {
+        LockSupport.unpark(loop); // busy: the loop thread takes over, this thread goes back to I/O
+        return;
+      }
+      if (!machineLock.tryLock()) {
+        return;
+      }
+      try {
+        if (running) {
+          round();
+        }
+      } catch (Throwable t) {
+        stopRounds(t);
+      } finally {
+        machineLock.unlock();
+      }
+    }
+  }
+
   // ---------------------------------------------------------------------------- event loop
 
+  /**
+   * The loop thread: runs a round at every tick (timers) and whenever a transport thread hands
+   * over; waits for the running round to end before it completes {@link #terminated()}.
+   */
   private void runLoop() {
-    Throwable failure = null;
     try {
-      List<Input> batch = new ArrayList<>();
       while (running) {
-        takeBatch(batch);
-        for (Input input : batch) {
-          catchUpClock(); // before every input: a message buffered during a pause must not be
-          feed(input);    // handled on a lease that ran out meanwhile
+        long waitNanos = clock.nanosUntilNextTick();
+        if (inbox.isEmpty() && waitNanos > 0) {
+          LockSupport.parkNanos(this, waitNanos);
         }
-        batch.clear();
-        catchUpClock();
-        perform(machine.drain());
-        updateLogContext();
+        machineLock.lock();
+        try {
+          if (running) {
+            round();
+          }
+        } finally {
+          machineLock.unlock();
+        }
       }
     } catch (Throwable t) {
-      failure = t;
-      log.error("stopping: {}", t.toString(), t);
+      stopRounds(t);
     } finally {
       running = false;
-      refuseQueuedRequests();
+      machineLock.lock(); // a transport thread may still be in a round: let it finish
+      try {
+        refuseQueuedRequests();
+        if (failure == null) {
+          writeDelayed(); // a clean stop leaves no commit marker behind
+        }
+      } catch (RuntimeException e) {
+        log.warn("could not write {} delayed commit marker(s) at stop (they are re-learnt when "
+            + "the node re-joins): {}", delayedCommits.size(), e.toString());
+      } finally {
+        machineLock.unlock();
+      }
       terminated.complete(failure);
     }
   }
 
-  private void takeBatch(List<Input> batch) throws InterruptedException {
-    Input first = inbox.poll(clock.nanosUntilNextTick(), TimeUnit.NANOSECONDS);
-    if (first != null) {
-      batch.add(first);
-      inbox.drainTo(batch, settings.batchInputsMax() - 1);
+  /**
+   * One round: the queued inputs (at most batchInputsMax), each after catching the clock up, then
+   * the effects of all of them at once. Caller holds {@link #machineLock}.
+   */
+  private void round() {
+    inbox.drainTo(batch, settings.batchInputsMax());
+    try {
+      for (Input input : batch) {
+        catchUpClock(); // before every input: a message buffered during a pause must not be
+        feed(input);    // handled on a lease that ran out meanwhile
+      }
+    } finally {
+      batch.clear();
     }
+    catchUpClock();
+    perform(machine.drain());
+    writeOldDelayedCommits();
+    updateLogContext();
+  }
+
+  /** A round failed (store failure, broken invariant): the node stops serving, loudly. */
+  private void stopRounds(Throwable t) {
+    if (failure == null) {
+      failure = t;
+      log.error("stopping: {}", t.toString(), t);
+    }
+    running = false;
+    LockSupport.unpark(loop);
   }
 
   /** The machine's clock follows the monotonic clock, even after a long pause (one jump). */
@@ -235,17 +338,57 @@ public final class NodeServer implements AutoCloseable {
 
   // ------------------------------------------------------------------------------- effects
 
-  /** Persist first, in one storage transaction; then sends; then replies. */
+  /**
+   * Persist first, in one storage transaction; then sends; then replies. Commit markers alone are
+   * not worth an fsync before the sends (see {@link Effects}): they wait in
+   * {@link #delayedCommits} and go to disk first thing in the next storage transaction.
+   */
   private void perform(Effects effects) {
-    if (!effects.persist().isEmpty()) {
-      Batch batch = StoreOps.toBatch(effects.persist());
-      checkOutcomes(batch, storer.apply(batch));
+    List<StoreOp> persist = effects.persist();
+    if (!persist.isEmpty()) {
+      if (onlyCommits(persist) && delayedCommits.size() + persist.size() <= DELAYED_COMMITS_MAX) {
+        if (delayedCommits.isEmpty()) {
+          delayedSinceNanos = nanoClock.getAsLong();
+        }
+        delayedCommits.addAll(persist);
+      } else {
+        delayedCommits.addAll(persist);
+        writeDelayed();
+      }
     }
     for (Effects.Send send : effects.sends()) {
       send(send.to(), send.message());
     }
     for (Effects.Reply reply : effects.replies()) {
       reply(reply);
+    }
+  }
+
+  private static boolean onlyCommits(List<StoreOp> ops) {
+    for (StoreOp op : ops) {
+      if (!(op instanceof CommitVersion)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Writes {@link #delayedCommits} (and whatever was appended to them) in one transaction. */
+  private void writeDelayed() {
+    if (delayedCommits.isEmpty()) {
+      return;
+    }
+    Batch batch = StoreOps.toBatch(delayedCommits);
+    delayedCommits.clear();
+    checkOutcomes(batch, storer.apply(batch));
+  }
+
+  /** Delayed commit markers go to disk once they are a tick old, with nothing else to carry them. */
+  private void writeOldDelayedCommits() {
+    if (!delayedCommits.isEmpty()
+        && nanoClock.getAsLong() - delayedSinceNanos >= TimeUnit.MILLISECONDS.toNanos(
+            settings.tickMillis())) {
+      writeDelayed();
     }
   }
 
@@ -308,6 +451,14 @@ public final class NodeServer implements AutoCloseable {
   /** Log prefix and connection cache follow the configuration. */
   private void updateLogContext() {
     ChainConfig config = machine.config();
+    boolean member = machine.isMember();
+    boolean syncing = machine.isSyncing();
+    if (config == contextConfig && member == contextMember && syncing == contextSyncing) {
+      return; // nothing changed since the last round: the common case, kept free of allocation
+    }
+    contextConfig = config;
+    contextMember = member;
+    contextSyncing = syncing;
     String prefix = nodeId + " " + role(config) + " e" + config.epoch();
     if (!prefix.equals(logPrefix)) {
       logPrefix = prefix;
@@ -396,6 +547,9 @@ public final class NodeServer implements AutoCloseable {
     running = false;
     if (server != null) {
       server.close();
+    }
+    if (loop != null) {
+      LockSupport.unpark(loop);
     }
     if (loop != null && loop != Thread.currentThread()) {
       try {

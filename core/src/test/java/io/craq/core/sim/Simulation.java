@@ -95,6 +95,11 @@ final class Simulation {
     NodeMachine machine;
     final TreeMap<String, VersionRecord> diskCommitted = new TreeMap<>();
     final Map<String, TreeMap<Long, VersionRecord>> diskDirty = new HashMap<>();
+    /**
+     * Commit markers applied in memory and sent on, but not yet on disk: the driver may delay
+     * {@link CommitVersion} entries (see {@link Effects}); a crash loses a suffix of them.
+     */
+    final List<Effects.StoreOp> unsynced = new ArrayList<>();
     boolean up = true;
     boolean paused;
     boolean left;
@@ -120,6 +125,28 @@ final class Simulation {
     /** The machine's clock follows real time, paused or not (a monotonic clock does). */
     void catchUpClock() {
       machine.advanceTo(now - startTick);
+    }
+
+    /**
+     * Persists {@code op} as the node driver does: commit markers wait (in order) until the next
+     * other entry, which writes them first, or until {@link #syncCommits}; the rest is durable at
+     * once.
+     */
+    void persist(Effects.StoreOp op) {
+      if (op instanceof CommitVersion) {
+        unsynced.add(op);
+        return;
+      }
+      syncCommits(unsynced.size());
+      apply(op);
+    }
+
+    /** Writes the first {@code count} delayed commit markers to disk. */
+    void syncCommits(int count) {
+      for (int i = 0; i < count; i++) {
+        apply(unsynced.get(i));
+      }
+      unsynced.subList(0, count).clear();
     }
 
     void apply(Effects.StoreOp op) {
@@ -308,7 +335,10 @@ final class Simulation {
         trace(node.id + " persist " + op + (op instanceof PutVersion p
             ? " value " + new String(p.version().value(), StandardCharsets.UTF_8) : ""));
       }
-      node.apply(op);
+      node.persist(op);
+    }
+    if (!node.unsynced.isEmpty() && random.nextInt(4) == 0) {
+      node.syncCommits(node.unsynced.size()); // the driver's timer writes delayed commits
     }
     for (Effects.Send send : effects.sends()) {
       if (send.to() == Effects.COORDINATOR) {
@@ -549,9 +579,12 @@ final class Simulation {
     if (random.nextBoolean()) {
       // crashed after the storage batch was durable but before anything was sent
       for (Effects.StoreOp op : node.machine.drain().persist()) {
-        node.apply(op);
+        node.persist(op);
       }
     }
+    // Delayed commit markers: some reached the disk, the rest are lost with the process.
+    node.syncCommits(random.nextInt(node.unsynced.size() + 1));
+    node.unsynced.clear();
     node.up = false;
     node.machine = null;
     network.dropAllOf(node.id);
