@@ -12,6 +12,8 @@ import io.craq.core.message.Message.ReadAllReply;
 import io.craq.core.message.Message.ReadAllRequest;
 import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.StatsReply;
+import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.ReadMode;
@@ -514,6 +516,29 @@ public final class CraqClient implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new UnavailableException("interrupted while asking " + address, null, e);
     }
+  }
+
+  // ------------------------------------------------------------------------------------- stats
+
+  /**
+   * The event counters of the node at {@code nodeAddress} (clean and dirty reads, version queries
+   * sent and served, writes, commits; see {@link NodeStats}). Idempotent, so retried at that node
+   * like a read (transport errors, UNAVAILABLE, BUSY) within {@link
+   * ClientConfig#callTimeoutMillis()}.
+   *
+   * @throws UnavailableException if the node did not answer in time or could not be reached
+   * @throws InvalidRequestException for a malformed address, or if the process there is not a
+   *     node (the coordinator refuses with UNSUPPORTED)
+   */
+  public NodeStats stats(String nodeAddress) {
+    checkAddress(nodeAddress);
+    StatsReply reply = retryingRead(nodeAddress, new StatsRequest(), "stats of " + nodeAddress,
+        StatsReply.class);
+    return new NodeStats(reply.nodeId(), reply.epoch(), reply.role(), reply.counters());
+  }
+
+  public CompletableFuture<NodeStats> statsAsync(String nodeAddress) {
+    return async(() -> stats(nodeAddress));
   }
 
   private ChainConfig refreshChain(long deadline) {

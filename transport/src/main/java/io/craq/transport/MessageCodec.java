@@ -22,6 +22,8 @@ import io.craq.core.message.Message.ReadAllReply;
 import io.craq.core.message.Message.ReadAllRequest;
 import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.StatsReply;
+import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.VersionQuery;
 import io.craq.core.message.Message.VersionReply;
 import io.craq.core.message.Message.WriteReply;
@@ -29,7 +31,9 @@ import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Hand-written binary encoding of every {@link Message} (body layouts in docs/PROTOCOL.md §3) and
@@ -50,6 +54,7 @@ public final class MessageCodec {
   private static final int KEY_VERSION_BYTES_MIN = KEY_BYTES_MIN + 8;
   private static final int KEY_RECORD_BYTES_MIN = KEY_BYTES_MIN + 1 + 4;
   private static final int MEMBER_BYTES_MIN = 2 * STRING_BYTES_MIN + 17;
+  private static final int COUNTER_BYTES_MIN = STRING_BYTES_MIN + 1 + 8;
 
   private final int frameBytesMax;
   private final int valueBytesMax;
@@ -154,6 +159,17 @@ public final class MessageCodec {
       }
       case ChainRequest m -> { }
       case ChainReply m -> chainConfig(m.config(), out);
+      case StatsRequest m -> { }
+      case StatsReply m -> {
+        out.string(m.nodeId());
+        out.i64(m.epoch());
+        out.string(m.role());
+        out.i32(m.counters().size());
+        m.counters().forEach((name, value) -> {
+          out.string(name);
+          out.i64(value);
+        });
+      }
       case Propagate m -> {
         epochAndSender(m.epoch(), m.from(), out);
         out.i32(m.versions().size());
@@ -258,7 +274,8 @@ public final class MessageCodec {
   public static boolean knownType(int type) {
     return switch (type) {
       case WriteRequest.TAG, WriteReply.TAG, ReadRequest.TAG, ReadReply.TAG, ReadAllRequest.TAG,
-          ReadAllReply.TAG, ErrorReply.TAG, ChainRequest.TAG, ChainReply.TAG, Propagate.TAG,
+          ReadAllReply.TAG, ErrorReply.TAG, ChainRequest.TAG, ChainReply.TAG, StatsRequest.TAG,
+          StatsReply.TAG, Propagate.TAG,
           Commit.TAG, VersionQuery.TAG, VersionReply.TAG, CatchUpRequest.TAG, CatchUpBatch.TAG,
           JoinRequest.TAG, Heartbeat.TAG, HeartbeatReply.TAG, LeaveRequest.TAG,
           ConfigPush.TAG -> true;
@@ -304,6 +321,9 @@ public final class MessageCodec {
           text(in, "hint"));
       case ChainRequest.TAG -> new ChainRequest();
       case ChainReply.TAG -> new ChainReply(chainConfig(in));
+      case StatsRequest.TAG -> new StatsRequest();
+      case StatsReply.TAG -> new StatsReply(text(in, "nodeId"), in.i64("epoch"), text(in, "role"),
+          counters(in));
       case Propagate.TAG -> new Propagate(in.i64("epoch"), text(in, "from"), versionRecords(in));
       case Commit.TAG -> new Commit(in.i64("epoch"), text(in, "from"), keyVersions(in));
       case VersionQuery.TAG -> new VersionQuery(in.i64("epoch"), text(in, "from"),
@@ -414,6 +434,32 @@ public final class MessageCodec {
       list.add(new KeyRecord(key, committed, versionRecords(in)));
     }
     return list;
+  }
+
+  /**
+   * At most {@link StatsReply#COUNTERS_MAX} named counters: the count and each name's length are
+   * checked before anything is allocated, a name must be printable ASCII, names are distinct.
+   */
+  private static Map<String, Long> counters(ByteReader in) {
+    int count = in.count("counters", COUNTER_BYTES_MIN);
+    if (count > StatsReply.COUNTERS_MAX) {
+      throw ProtocolException.invalid("counters: " + count + " counters, the limit is "
+          + StatsReply.COUNTERS_MAX);
+    }
+    Map<String, Long> counters = new LinkedHashMap<>();
+    for (int i = 0; i < count; i++) {
+      String name = in.string("counter name", StatsReply.COUNTER_NAME_BYTES_MAX);
+      try {
+        StatsReply.checkCounterName(name);
+      } catch (IllegalArgumentException e) {
+        throw ProtocolException.invalid(e.getMessage());
+      }
+      long value = in.i64("counter value");
+      if (counters.put(name, value) != null) {
+        throw ProtocolException.invalid("counter " + name + " appears twice");
+      }
+    }
+    return counters;
   }
 
   private static ChainConfig chainConfig(ByteReader in) {

@@ -9,11 +9,15 @@ import io.craq.core.Limits;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.StatsReply;
+import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.ReadMode;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.DisplayName;
@@ -188,6 +192,104 @@ class MessageCodecTest {
     ProtocolException unknown = assertThrows(ProtocolException.class, () -> codec.decode(type));
     assertEquals(ErrorCode.UNSUPPORTED, unknown.code());
     assertFalse(unknown.fatal(), "an unknown type can be skipped");
+  }
+
+  @Test
+  @DisplayName("StatsRequest and StatsReply have tags 10 and 11 and round-trip, counter order "
+      + "and values kept")
+  void statsRoundTrip() {
+    assertEquals(10, new StatsRequest().tag());
+    assertEquals(11, StatsReply.TAG);
+    byte[] request = codec.encodeFrame(Frames.KIND_REQUEST, 9, new StatsRequest());
+    assertEquals(Frames.HEADER_BYTES, request.length, "a StatsRequest has an empty body");
+    assertEquals(new StatsRequest(), codec.decode(request));
+
+    Map<String, Long> counters = new LinkedHashMap<>();
+    counters.put("reads_clean", 12L);
+    counters.put("reads_after_query", 0L);
+    counters.put("a", Long.MAX_VALUE);
+    StatsReply reply = new StatsReply("n1", 7, "head+tail", counters);
+    StatsReply decoded = (StatsReply) codec.decode(
+        codec.encodeFrame(Frames.KIND_REPLY, 9, reply));
+    assertEquals(reply, decoded);
+    assertEquals(List.of("reads_clean", "reads_after_query", "a"),
+        List.copyOf(decoded.counters().keySet()));
+    assertEquals(Long.MAX_VALUE, decoded.counters().get("a"));
+
+    Map<String, Long> full = new LinkedHashMap<>();
+    for (int i = 0; i < StatsReply.COUNTERS_MAX; i++) {
+      full.put("c" + i + "_" + "x".repeat(50), (long) i);
+    }
+    StatsReply largest = new StatsReply("n", 0, "tail", full);
+    assertEquals(largest, codec.decode(codec.encode(largest)));
+  }
+
+  @Test
+  @DisplayName("a StatsReply is refused past 64 counters, with a bad or repeated counter name, "
+      + "or a negative value; bounds are checked before allocating")
+  void statsBadInput() {
+    List<Map.Entry<String, Long>> tooMany = new java.util.ArrayList<>();
+    for (int i = 0; i <= StatsReply.COUNTERS_MAX; i++) {
+      tooMany.add(Map.entry("c" + i, 1L));
+    }
+    assertRefused(statsFrame(tooMany), "the limit is 64");
+    assertRefused(statsFrame(List.of(Map.entry("ok", 1L),
+        Map.entry("n".repeat(StatsReply.COUNTER_NAME_BYTES_MAX + 1), 1L))), "limit is 64");
+    assertRefused(statsFrame(List.of(Map.entry("", 1L), Map.entry("ok", 1L))), "1 to 64");
+    // Names are never empty, so a counter takes at least 13 bytes: one of 12 cannot fit.
+    assertRefused(statsFrame(List.of(Map.entry("", 1L))), "cannot fit");
+    assertRefused(statsFrame(List.of(Map.entry("two words", 1L))), "printable ASCII");
+    assertRefused(statsFrame(List.of(Map.entry("clé", 1L))), "printable ASCII");
+    assertRefused(statsFrame(List.of(Map.entry("tab	", 1L))), "printable ASCII");
+    assertRefused(statsFrame(List.of(Map.entry("x", 1L), Map.entry("x", 2L))), "twice");
+    assertRefused(statsFrame(List.of(Map.entry("x", -1L))), "negative");
+
+    // A huge count with few bytes behind it is refused before a map is sized for it.
+    byte[] huge = statsFrame(List.of());
+    Frames.writeInt(huge, huge.length - 4, Integer.MAX_VALUE);
+    assertRefused(huge, "cannot fit");
+
+    byte[] request = codec.encode(new StatsRequest());
+    byte[] longer = Arrays.copyOf(request, request.length + 1);
+    Frames.writeInt(longer, 16, 1);
+    assertRefused(longer, "unexpected bytes");
+
+    // The frame of a valid reply decodes; the same through the record constructor is refused.
+    codec.decode(statsFrame(List.of(Map.entry("x", 0L))));
+    Map<String, Long> sixtyFive = new LinkedHashMap<>();
+    tooMany.forEach(e -> sixtyFive.put(e.getKey(), e.getValue()));
+    assertThrows(IllegalArgumentException.class, () -> new StatsReply("n", 1, "head",
+        sixtyFive));
+  }
+
+  @Test
+  @DisplayName("the tag after the stats messages is unknown: skipped with UNSUPPORTED, not fatal")
+  void tagAfterStatsUnknown() {
+    assertFalse(MessageCodec.knownType(StatsReply.TAG + 1));
+    byte[] frame = codec.encode(new StatsRequest());
+    frame[6] = 0;
+    frame[7] = (byte) (StatsReply.TAG + 1);
+    ProtocolException e = assertThrows(ProtocolException.class, () -> codec.decode(frame));
+    assertEquals(ErrorCode.UNSUPPORTED, e.code());
+    assertFalse(e.fatal());
+  }
+
+  /** A StatsReply frame written field by field, so it can hold what the record would refuse. */
+  private static byte[] statsFrame(List<Map.Entry<String, Long>> counters) {
+    ByteWriter out = new ByteWriter(256, 1 << 20);
+    out.skip(Frames.HEADER_BYTES);
+    out.string("n1");
+    out.i64(3);
+    out.string("tail");
+    out.i32(counters.size());
+    for (Map.Entry<String, Long> e : counters) {
+      out.string(e.getKey());
+      out.i64(e.getValue());
+    }
+    byte[] frame = out.toByteArray();
+    Frames.writeHeader(frame, Frames.KIND_REPLY, StatsReply.TAG, 1,
+        frame.length - Frames.HEADER_BYTES);
+    return frame;
   }
 
   private void assertRefused(byte[] frame, String fragment) {

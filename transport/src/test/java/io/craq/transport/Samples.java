@@ -22,6 +22,8 @@ import io.craq.core.message.Message.ReadAllReply;
 import io.craq.core.message.Message.ReadAllRequest;
 import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.StatsReply;
+import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.VersionQuery;
 import io.craq.core.message.Message.VersionReply;
 import io.craq.core.message.Message.WriteReply;
@@ -30,7 +32,9 @@ import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /** Example messages of every type, fixed or seeded-random, for codec and transport tests. */
@@ -62,7 +66,8 @@ public final class Samples {
   public static int[] tags() {
     return new int[] {WriteRequest.TAG, WriteReply.TAG, ReadRequest.TAG, ReadReply.TAG,
         ReadAllRequest.TAG, ReadAllReply.TAG, ErrorReply.TAG, ChainRequest.TAG, ChainReply.TAG,
-        Propagate.TAG, Commit.TAG, VersionQuery.TAG, VersionReply.TAG, CatchUpRequest.TAG,
+        StatsRequest.TAG, StatsReply.TAG, Propagate.TAG, Commit.TAG, VersionQuery.TAG,
+        VersionReply.TAG, CatchUpRequest.TAG,
         CatchUpBatch.TAG, JoinRequest.TAG, Heartbeat.TAG, HeartbeatReply.TAG, LeaveRequest.TAG,
         ConfigPush.TAG};
   }
@@ -86,6 +91,9 @@ public final class Samples {
           text(r), text(r));
       case ChainRequest.TAG -> new ChainRequest();
       case ChainReply.TAG -> new ChainReply(config(r));
+      case StatsRequest.TAG -> new StatsRequest();
+      case StatsReply.TAG -> new StatsReply(text(r), r.nextLong() & Long.MAX_VALUE,
+          ROLES[r.nextInt(ROLES.length)], counters(r));
       case Propagate.TAG -> new Propagate(r.nextLong(), text(r), versions(r));
       case Commit.TAG -> new Commit(r.nextLong(), text(r), keyVersions(r));
       case VersionQuery.TAG -> new VersionQuery(r.nextLong(), text(r), r.nextLong(),
@@ -105,6 +113,22 @@ public final class Samples {
       case ConfigPush.TAG -> new ConfigPush(config(r));
       default -> throw new IllegalArgumentException("no sample for tag " + tag);
     };
+  }
+
+  private static final String[] ROLES = {"head", "middle", "tail", "head+tail", "syncing",
+      "outside"};
+
+  private static final String[] COUNTER_NAMES = {"reads_clean", "reads_after_query", "x",
+      "version_query_keys_sent", "a.b-c/d~!", "c".repeat(StatsReply.COUNTER_NAME_BYTES_MAX)};
+
+  /** Up to all of {@link #COUNTER_NAMES}, in random order, with random non-negative values. */
+  static Map<String, Long> counters(Random r) {
+    Map<String, Long> counters = new LinkedHashMap<>();
+    for (int i = r.nextInt(COUNTER_NAMES.length + 1); i > 0; i--) {
+      counters.put(COUNTER_NAMES[r.nextInt(COUNTER_NAMES.length)],
+          r.nextBoolean() ? r.nextInt(1000) : r.nextLong() & Long.MAX_VALUE);
+    }
+    return counters;
   }
 
   private static final String[] WORDS = {"a", "key", "clé", "ключ", "键", "🔑", "x y", "0"};

@@ -1,7 +1,10 @@
 package io.craq.core.message;
 
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -183,6 +186,69 @@ public sealed interface Message {
 
     public ChainReply {
       Objects.requireNonNull(config, "config");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** Asks a node for its event counters; the coordinator refuses it (UNSUPPORTED). */
+  record StatsRequest() implements Message {
+    public static final int TAG = 10;
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /**
+   * A node's event counters since it started, by name (in the node's order), with its id, epoch
+   * and role ({@code head}, {@code middle}, {@code tail}, {@code head+tail}, {@code syncing} or
+   * {@code outside}). At most {@link #COUNTERS_MAX} counters; names are 1 to {@link
+   * #COUNTER_NAME_BYTES_MAX} printable ASCII characters without spaces; values are >= 0.
+   */
+  record StatsReply(String nodeId, long epoch, String role, Map<String, Long> counters)
+      implements Message {
+    public static final int TAG = 11;
+    public static final int COUNTERS_MAX = 64;
+    public static final int COUNTER_NAME_BYTES_MAX = 64;
+
+    public StatsReply {
+      Objects.requireNonNull(nodeId, "nodeId");
+      Objects.requireNonNull(role, "role");
+      Objects.requireNonNull(counters, "counters");
+      if (counters.size() > COUNTERS_MAX) {
+        throw new IllegalArgumentException(counters.size() + " counters, at most " + COUNTERS_MAX);
+      }
+      Map<String, Long> copy = new LinkedHashMap<>();
+      for (Map.Entry<String, Long> e : counters.entrySet()) {
+        checkCounterName(e.getKey());
+        Long value = Objects.requireNonNull(e.getValue(), "counter value");
+        if (value < 0) {
+          throw new IllegalArgumentException("counter " + e.getKey() + " is negative: " + value);
+        }
+        copy.put(e.getKey(), value);
+      }
+      counters = Collections.unmodifiableMap(copy);
+    }
+
+    /** Refuses a name that is empty, too long, or not printable ASCII without spaces. */
+    public static void checkCounterName(String name) {
+      Objects.requireNonNull(name, "counter name");
+      if (name.isEmpty() || name.length() > COUNTER_NAME_BYTES_MAX) {
+        throw new IllegalArgumentException("counter name must be 1 to " + COUNTER_NAME_BYTES_MAX
+            + " characters: '" + name + "'");
+      }
+      for (int i = 0; i < name.length(); i++) {
+        char c = name.charAt(i);
+        if (c <= ' ' || c > '~') {
+          throw new IllegalArgumentException("counter name must be printable ASCII without "
+              + "spaces: '" + name + "'");
+        }
+      }
     }
 
     @Override

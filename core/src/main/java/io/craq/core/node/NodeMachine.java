@@ -29,6 +29,8 @@ import io.craq.core.message.Message.ReadAllReply;
 import io.craq.core.message.Message.ReadAllRequest;
 import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.StatsReply;
+import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.VersionQuery;
 import io.craq.core.message.Message.VersionReply;
 import io.craq.core.message.Message.WriteReply;
@@ -103,6 +105,9 @@ public final class NodeMachine {
   private final List<VersionRecord> outPropagate = new ArrayList<>();
   private final List<KeyVersion> outCommit = new ArrayList<>();
   private Effects effects = Effects.empty();
+
+  /** Event counters since creation, each moved in the one place its event happens. */
+  private final NodeCounters.Tally counts = new NodeCounters.Tally();
 
   private record PendingWrite(ClientRef ref, long tick) {}
 
@@ -186,13 +191,16 @@ public final class NodeMachine {
     }
   }
 
-  /** A request that expects an answer: writes, reads, read-all, chain. */
+  /** A request that expects an answer: writes, reads, read-all, chain, stats. */
   public void onClientRequest(ClientRef ref, Message request) {
     switch (request) {
       case WriteRequest write -> onWrite(ref, write);
       case ReadRequest read -> onRead(ref, read);
       case ReadAllRequest readAll -> onReadAll(ref, readAll);
       case ChainRequest ignored -> reply(ref, new ChainReply(config));
+      // Answered in any state (outside the chain, catching up, no lease): it is for operators.
+      case StatsRequest ignored -> reply(ref, new StatsReply(selfId, config.epoch(), role(),
+          counters().toMap()));
       default -> reply(ref, error(ErrorCode.UNSUPPORTED,
           "a node does not answer " + request.getClass().getSimpleName()));
     }
@@ -241,6 +249,28 @@ public final class NodeMachine {
 
   public boolean hasLease() {
     return now < leaseExpiryTick;
+  }
+
+  /** The event counters since this machine was created (an immutable snapshot). */
+  public NodeCounters counters() {
+    return counts.snapshot();
+  }
+
+  /**
+   * This node's role as operators see it: {@code outside} (not a member), {@code syncing}
+   * (a member still catching up), else {@code head}, {@code middle}, {@code tail} or {@code
+   * head+tail}.
+   */
+  public String role() {
+    if (!member) {
+      return "outside";
+    }
+    if (syncing) {
+      return "syncing";
+    }
+    boolean head = isHead();
+    boolean tail = isTail();
+    return head && tail ? "head+tail" : head ? "head" : tail ? "tail" : "middle";
   }
 
   public long now() {
@@ -348,6 +378,7 @@ public final class NodeMachine {
         write.delete() ? new byte[0] : write.value());
     KeyVersion id = new KeyVersion(write.key(), version);
     pendingWrites.put(id, new PendingWrite(ref, now));
+    counts.writesAccepted++;
     acceptVersion(state, record);
   }
 
@@ -384,12 +415,14 @@ public final class NodeMachine {
     if (!fromPeer(propagate.epoch(), propagate.from(), predecessor())) {
       return;
     }
+    counts.propagationsReceived++;
     for (VersionRecord record : propagate.versions()) {
       KeyState state = keys.computeIfAbsent(record.key(), k -> new KeyState());
       if (record.version() <= state.committedVersion()) {
         // Already committed here (a resend): tell the predecessor again, it may have missed it.
         outCommit.add(new KeyVersion(record.key(), state.committedVersion()));
       } else if (!state.dirty.containsKey(record.version())) {
+        counts.propagatedVersionsReceived++;
         acceptVersion(state, record);
       }
     }
@@ -425,6 +458,7 @@ public final class NodeMachine {
     superseded.add(record.version());
     state.commit(record);
     persist(op);
+    counts.versionsCommitted++;
     for (long version : superseded) {
       KeyVersion id = new KeyVersion(key, version);
       unacked.remove(id);
@@ -486,26 +520,27 @@ public final class NodeMachine {
 
   private void onRead(ClientRef ref, ReadRequest read) {
     if (!member || syncing || (read.mode() != ReadMode.EVENTUAL && !hasLease())) {
-      reply(ref, error(ErrorCode.UNAVAILABLE, unavailableReason()));
+      answerRead(ref, false, error(ErrorCode.UNAVAILABLE, unavailableReason()));
       return;
     }
     try {
       Limits.checkKey(read.key());
     } catch (Limits.InvalidInputException e) {
-      reply(ref, error(ErrorCode.INVALID_REQUEST, e.getMessage()));
+      answerRead(ref, false, error(ErrorCode.INVALID_REQUEST, e.getMessage()));
       return;
     }
     KeyState state = keys.get(read.key());
     if (state == null) {
-      reply(ref, readReply(read.key(), null, false));
+      answerRead(ref, false, readReply(read.key(), null, false));
       return;
     }
     switch (read.mode()) {
-      case EVENTUAL -> reply(ref, readReply(read.key(), state.newest(), !state.dirty.isEmpty()));
+      case EVENTUAL -> answerRead(ref, false,
+          readReply(read.key(), state.newest(), !state.dirty.isEmpty()));
       case BOUNDED -> {
         if (state.dirty.isEmpty()
             || state.highestVersion() - state.committedVersion() <= read.bound()) {
-          reply(ref, readReply(read.key(), state.newest(), !state.dirty.isEmpty()));
+          answerRead(ref, false, readReply(read.key(), state.newest(), !state.dirty.isEmpty()));
         } else {
           strongRead(ref, read.key(), state);
         }
@@ -517,11 +552,11 @@ public final class NodeMachine {
   /** CRAQ §2.3: clean -> local; dirty -> ask the tail which version is committed. */
   private void strongRead(ClientRef ref, String key, KeyState state) {
     if (state.dirty.isEmpty() || isTail()) {
-      reply(ref, readReply(key, state.committed, false));
+      answerRead(ref, false, readReply(key, state.committed, false));
       return;
     }
     if (waitingReads >= settings.pendingReadsMax()) {
-      reply(ref, error(ErrorCode.BUSY, "too many reads waiting for the tail"));
+      answerRead(ref, false, error(ErrorCode.BUSY, "too many reads waiting for the tail"));
       return;
     }
     waitingReads++;
@@ -537,15 +572,16 @@ public final class NodeMachine {
     if (versionReply.error() != null || query.epoch() != config.epoch()
         || versionReply.versions().size() != query.reads().size()) {
       for (PendingRead read : query.reads()) {
-        reply(read.ref(), error(ErrorCode.UNAVAILABLE, "the tail did not answer the version query"
-            + (versionReply.error() == null ? "" : ": " + versionReply.error())));
+        answerRead(read.ref(), true, error(ErrorCode.UNAVAILABLE,
+            "the tail did not answer the version query"
+                + (versionReply.error() == null ? "" : ": " + versionReply.error())));
       }
       return;
     }
     for (int i = 0; i < query.reads().size(); i++) {
       PendingRead read = query.reads().get(i);
       long tailVersion = versionReply.versions().get(i).version();
-      reply(read.ref(), readAtTailVersion(read.key(), tailVersion));
+      answerRead(read.ref(), true, readAtTailVersion(read.key(), tailVersion));
     }
   }
 
@@ -583,7 +619,7 @@ public final class NodeMachine {
   private void failReads(List<PendingRead> reads, String why) {
     waitingReads -= reads.size();
     for (PendingRead read : reads) {
-      reply(read.ref(), error(ErrorCode.UNAVAILABLE, why));
+      answerRead(read.ref(), true, error(ErrorCode.UNAVAILABLE, why));
     }
   }
 
@@ -601,9 +637,12 @@ public final class NodeMachine {
       refusal = ErrorCode.UNAVAILABLE;
     }
     if (refusal != null) {
+      counts.versionQueriesRefused++;
       send(to, new VersionReply(config.epoch(), selfId, query.queryId(), List.of(), refusal));
       return;
     }
+    counts.versionQueriesServed++;
+    counts.versionQueryKeysServed += query.keys().size();
     List<KeyVersion> answer = new ArrayList<>(query.keys().size());
     for (String key : query.keys()) {
       KeyState state = keys.get(key);
@@ -883,6 +922,8 @@ public final class NodeMachine {
         keyList.add(read.key());
       }
       queries.put(queryId, new PendingQuery(config.epoch(), now, new ArrayList<>(queuedReads)));
+      counts.versionQueriesSent++;
+      counts.versionQueryKeysSent += keyList.size();
       send(tail, new VersionQuery(config.epoch(), selfId, queryId, keyList));
       queuedReads.clear();
     }
@@ -894,6 +935,23 @@ public final class NodeMachine {
 
   private void send(Member to, Message message) {
     effects.sends().add(new Effects.Send(to, message));
+  }
+
+  /**
+   * Answers a read and counts how it was answered: each read is counted once, when answered.
+   * {@code afterQuery}: the read waited for a version query (then an answer is never dirty).
+   */
+  private void answerRead(ClientRef ref, boolean afterQuery, Message answer) {
+    if (!(answer instanceof ReadReply read)) {
+      counts.readsRefused++;
+    } else if (afterQuery) {
+      counts.readsAfterQuery++;
+    } else if (read.dirty()) {
+      counts.readsDirty++;
+    } else {
+      counts.readsClean++;
+    }
+    reply(ref, answer);
   }
 
   private void reply(ClientRef ref, Message message) {

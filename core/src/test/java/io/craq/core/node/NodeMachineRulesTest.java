@@ -29,17 +29,20 @@ import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-/** One test per rule of the paper, on single node machines driven by hand. */
+/**
+ * One test per rule of the paper, on single node machines driven by hand. The helpers are
+ * shared with {@link NodeCountersTest}.
+ */
 class NodeMachineRulesTest {
-  private static final Member A = new Member("a", "a", 1, 1, true);
-  private static final Member B = new Member("b", "b", 1, 1, true);
-  private static final Member C = new Member("c", "c", 1, 1, true);
-  private static final ChainConfig CHAIN = new ChainConfig(5, List.of(A, B, C));
+  static final Member A = new Member("a", "a", 1, 1, true);
+  static final Member B = new Member("b", "b", 1, 1, true);
+  static final Member C = new Member("c", "c", 1, 1, true);
+  static final ChainConfig CHAIN = new ChainConfig(5, List.of(A, B, C));
 
-  private record Ref(int id) implements ClientRef {}
+  record Ref(int id) implements ClientRef {}
 
   /** A machine that is a caught-up member of {@link #CHAIN} with a lease. */
-  private static NodeMachine member(Member self, ChainConfig chain) {
+  static NodeMachine member(Member self, ChainConfig chain) {
     NodeMachine m = new NodeMachine(self.id(), self.address(), NodeSettings.defaults(), -1, 1,
         List.of());
     m.tick(); // sends join + heartbeat 1
@@ -58,21 +61,21 @@ class NodeMachineRulesTest {
     return m;
   }
 
-  private static byte[] bytes(String s) {
+  static byte[] bytes(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  private static <T> T only(List<?> items, Class<T> type) {
+  static <T> T only(List<?> items, Class<T> type) {
     List<?> matching = items.stream().filter(type::isInstance).toList();
     assertEquals(1, matching.size(), "expected one " + type.getSimpleName() + " in " + items);
     return type.cast(matching.get(0));
   }
 
-  private static List<Message> sent(Effects effects) {
+  static List<Message> sent(Effects effects) {
     return effects.sends().stream().map(Effects.Send::message).toList();
   }
 
-  private static List<Message> replies(Effects effects) {
+  static List<Message> replies(Effects effects) {
     return effects.replies().stream().map(Effects.Reply::message).toList();
   }
 

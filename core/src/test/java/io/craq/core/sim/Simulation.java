@@ -19,10 +19,13 @@ import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.StatsReply;
+import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
+import io.craq.core.node.NodeCounters;
 import io.craq.core.node.NodeMachine;
 import io.craq.core.node.NodeSettings;
 import java.nio.charset.StandardCharsets;
@@ -105,6 +108,9 @@ final class Simulation {
     boolean left;
     long wakeTick;
     long startTick;
+    /** Reads this incarnation answered, and its counters when last checked. */
+    long readAnswers;
+    NodeCounters lastCounters = NodeCounters.ZERO;
 
     SimNode(String id, int joinPosition) {
       this.id = id;
@@ -120,6 +126,8 @@ final class Simulation {
       up = true;
       paused = false;
       startTick = now;
+      readAnswers = 0;
+      lastCounters = NodeCounters.ZERO;
     }
 
     /** The machine's clock follows real time, paused or not (a monotonic clock does). */
@@ -249,6 +257,7 @@ final class Simulation {
       trace("did not settle:\n" + describe());
     }
     finalReads();
+    checkStatsReplies();
     return new SimResult(seed, recorder.history(), faults, network, settled, converged(),
         firstWriteAfterHeal, now, traceText());
   }
@@ -349,7 +358,55 @@ final class Simulation {
     }
     for (Effects.Reply reply : effects.replies()) {
       Op op = (Op) reply.ref();
+      if (op.request instanceof ReadRequest) {
+        node.readAnswers++;
+      }
       network.send(now, node.id, "client" + op.client.process, new Answer(op, reply.message()));
+    }
+    checkCounters(node);
+  }
+
+  /**
+   * The node's counters only grow, count every answered read exactly once, and count no read
+   * answered after a version query whose key was not sent to the tail.
+   */
+  private void checkCounters(SimNode node) {
+    NodeCounters current = node.machine.counters();
+    Map<String, Long> before = node.lastCounters.toMap();
+    current.toMap().forEach((name, value) -> {
+      if (value < before.get(name)) {
+        throw new AssertionError("seed " + seed + ": " + node.id + " counter " + name
+            + " went down from " + before.get(name) + " to " + value);
+      }
+    });
+    if (current.readsAnswered() != node.readAnswers) {
+      throw new AssertionError("seed " + seed + ": " + node.id + " answered " + node.readAnswers
+          + " reads but counted " + current);
+    }
+    if (current.readsAfterQuery() > current.versionQueryKeysSent()
+        || current.versionQueryKeysSent() < current.versionQueriesSent()) {
+      throw new AssertionError("seed " + seed + ": " + node.id + " version-query counters "
+          + "disagree: " + current);
+    }
+    node.lastCounters = current;
+  }
+
+  /** After the run: each live node answers a StatsRequest with exactly its own counters. */
+  private void checkStatsReplies() {
+    for (SimNode node : nodes.values()) {
+      if (!node.up || node.left) {
+        continue;
+      }
+      perform(node);
+      node.machine.onClientRequest(new NodeRef("stats"), new StatsRequest());
+      Effects effects = node.machine.drain();
+      StatsReply expected = new StatsReply(node.id, node.machine.config().epoch(),
+          node.machine.role(), node.machine.counters().toMap());
+      if (effects.replies().size() != 1
+          || !expected.equals(effects.replies().get(0).message())) {
+        throw new AssertionError("seed " + seed + ": " + node.id + " answered a StatsRequest "
+            + "with " + effects.replies() + ", expected " + expected);
+      }
     }
   }
 
