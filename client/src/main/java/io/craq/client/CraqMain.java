@@ -40,7 +40,9 @@ import picocli.CommandLine.Spec;
         CraqMain.Delete.class,
         CraqMain.ReadAll.class,
         CraqMain.Chain.class,
+        StatsCommand.class,
         io.craq.client.bench.BenchCommand.class,
+        io.craq.client.bench.PlotCommand.class,
     },
     exitCodeListHeading = "%nExit codes:%n",
     footer = {"", "Addresses are host:port; ':PORT' dials 127.0.0.1:PORT.%n"})

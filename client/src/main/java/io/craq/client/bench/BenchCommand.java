@@ -18,6 +18,7 @@ import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
@@ -50,8 +51,6 @@ import picocli.CommandLine.Spec;
     description = {"Measure throughput and latency of a CRAQ chain (like redis-benchmark).",
         "Targets a running cluster (-c) or spawns a local one (--spawn N). See docs/BENCH.md."})
 public final class BenchCommand implements Callable<Integer> {
-  static final String PLOT_NOT_BUILT = "plotting not built yet";
-
   @Spec CommandSpec spec;
 
   @Option(names = "--spawn", paramLabel = "N", defaultValue = "0",
@@ -127,17 +126,14 @@ public final class BenchCommand implements Callable<Integer> {
       description = "With --json: also write the results as JSON to FILE (--json FILE).")
   String jsonFile;
 
-  @Option(names = "--plot", paramLabel = "FILE", description = "Chart (not built yet: exit 2).")
+  @Option(names = "--plot", paramLabel = "FILE",
+      description = "Also draw the results to FILE (PNG): throughput of each second and latency"
+          + " by percentile, per operation.")
   String plotFile;
 
   @Override
   public Integer call() throws Exception {
     PrintWriter err = spec.commandLine().getErr();
-    if (plotFile != null) {
-      err.println("craq bench: " + PLOT_NOT_BUILT + " (--plot)");
-      err.flush();
-      return ExitCodes.USAGE;
-    }
     BenchSettings settings = settings();
     try {
       return run(settings, err);
@@ -168,6 +164,19 @@ public final class BenchCommand implements Callable<Integer> {
     }
     if (spawn > 0 && coordinatorGiven()) {
       throw new ParameterException(spec.commandLine(), "give -c ADDRESS or --spawn N, not both");
+    }
+    if (plotFile != null) {
+      // Refused before the run rather than discovered after it.
+      Path folder;
+      try {
+        folder = Path.of(plotFile).toAbsolutePath().getParent();
+      } catch (InvalidPathException e) {
+        throw new ParameterException(spec.commandLine(), "--plot: " + e.getMessage());
+      }
+      if (folder != null && !Files.isDirectory(folder)) {
+        throw new ParameterException(spec.commandLine(),
+            "--plot " + plotFile + ": the folder " + folder + " does not exist");
+      }
     }
     try {
       return new BenchSettings(spawn > 0 ? null : coordinator, spawn, store, workload, mode,
@@ -252,7 +261,29 @@ public final class BenchCommand implements Callable<Integer> {
       err.println("craq bench: results written to " + settings.jsonFile());
       err.flush();
     }
-    return phases.get(0).totalOps() > 0 ? ExitCodes.OK : ExitCodes.UNAVAILABLE;
+    int code = phases.get(0).totalOps() > 0 ? ExitCodes.OK : ExitCodes.UNAVAILABLE;
+    if (plotFile != null && !writePlot(report, err) && code == ExitCodes.OK) {
+      code = ExitCodes.USAGE;
+    }
+    return code;
+  }
+
+  /**
+   * Writes the chart of {@code --plot}, after the table and the JSON so a failure loses neither.
+   *
+   * @return false, after saying why on {@code err}, if the file could not be written
+   */
+  private boolean writePlot(BenchReport report, PrintWriter err) {
+    try {
+      BenchPlot.write(report, Path.of(plotFile), Charts.WIDTH, Charts.HEIGHT);
+      err.println("craq bench: chart written to " + plotFile);
+      return true;
+    } catch (IOException e) {
+      err.println("craq bench: cannot write the chart (--plot): " + e.getMessage());
+      return false;
+    } finally {
+      err.flush();
+    }
   }
 
   /** Names spawned nodes with their place in the chain, e.g. {@code n2 (tail)}. */
@@ -299,8 +330,8 @@ public final class BenchCommand implements Callable<Integer> {
     double seconds = (measureEnd - measureStart) / 1e9;
     List<OpResult> ops = new ArrayList<>();
     for (Meter meter : meters) {
-      ops.add(OpResult.of(meter.name(), meter.total(), seconds, meter.failureCount(),
-          meter.failuresByKind(), meter.notesByKind()));
+      ops.add(OpResult.of(meter.name(), meter.total(), seconds, meter.rates(),
+          meter.failureCount(), meter.failuresByKind(), meter.notesByKind()));
     }
     long totalOps = ops.stream().mapToLong(OpResult::ops).sum();
     List<CpuRow> cpu = new ArrayList<>();

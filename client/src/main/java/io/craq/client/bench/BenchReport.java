@@ -7,10 +7,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.HdrHistogram.Histogram;
+import org.HdrHistogram.HistogramIterationValue;
 
 /**
- * The result of one {@code craq bench} run: the text table printed at the end and the same
- * content as JSON ({@code --json FILE}). Pure data and formatting, so tests build it by hand.
+ * The result of one {@code craq bench} run: the text table printed at the end, the same content as
+ * JSON ({@code --json FILE}), and what {@link BenchPlot} draws ({@code --plot FILE}). Pure data and
+ * formatting, so tests build it by hand.
  */
 record BenchReport(
     String date,
@@ -24,23 +26,61 @@ record BenchReport(
       "per-node read counters: not yet exposed (clean vs dirty reads and version queries per node"
           + " need node-side counters; TODO)";
 
-  /** One kind of operation, measured after the warmup. Latencies in milliseconds. */
+  /**
+   * Levels of the latency curve per halving of the distance to 100%: 5 gives 0, 10, ... 50, 55,
+   * ... 75, 77.5, ... percent, about 17 points per decimal nine.
+   */
+  static final int PERCENTILE_TICKS_PER_HALF_DISTANCE = 5;
+
+  /**
+   * Throughput of one interval (about a second) of the measured time.
+   *
+   * @param seconds the end of the interval, in seconds since the measurement started
+   */
+  record Rate(double seconds, double opsPerSecond) {}
+
+  /** Latency distribution: {@code percentile}% of operations took at most {@code millis}. */
+  record PercentilePoint(double percentile, double millis) {}
+
+  /**
+   * One kind of operation, measured after the warmup. Latencies in milliseconds.
+   *
+   * @param perSecond throughput of each second of the measured time
+   * @param percentiles the latency distribution, by increasing percentile below 100 (the 100th is
+   *     {@code max}); empty when nothing completed
+   */
   record OpResult(String op, long ops, double seconds, double p50, double p95, double p99,
       double p999, double max, long failures, Map<String, Long> failuresByKind,
-      Map<String, Long> notes) {
+      Map<String, Long> notes, List<Rate> perSecond, List<PercentilePoint> percentiles) {
 
-    static OpResult of(String op, Histogram latencyMicros, double seconds, long failures,
-        Map<String, Long> failuresByKind, Map<String, Long> notes) {
+    static OpResult of(String op, Histogram latencyMicros, double seconds, List<Rate> perSecond,
+        long failures, Map<String, Long> failuresByKind, Map<String, Long> notes) {
       long ops = latencyMicros.getTotalCount();
       return new OpResult(op, ops, seconds, percentile(latencyMicros, ops, 50),
           percentile(latencyMicros, ops, 95), percentile(latencyMicros, ops, 99),
           percentile(latencyMicros, ops, 99.9),
           ops == 0 ? Double.NaN : latencyMicros.getMaxValue() / 1000.0, failures, failuresByKind,
-          notes);
+          notes, List.copyOf(perSecond), percentiles(latencyMicros));
     }
 
     private static double percentile(Histogram h, long count, double p) {
       return count == 0 ? Double.NaN : h.getValueAtPercentile(p) / 1000.0;
+    }
+
+    /** HdrHistogram's percentile iteration without its last point, 100% (the max, {@code max}). */
+    private static List<PercentilePoint> percentiles(Histogram latencyMicros) {
+      List<PercentilePoint> points = new ArrayList<>();
+      if (latencyMicros.getTotalCount() == 0) {
+        return points;
+      }
+      for (HistogramIterationValue v
+          : latencyMicros.percentiles(PERCENTILE_TICKS_PER_HALF_DISTANCE)) {
+        double level = v.getPercentileLevelIteratedTo();
+        if (level < 100) {
+          points.add(new PercentilePoint(level, v.getValueIteratedTo() / 1000.0));
+        }
+      }
+      return List.copyOf(points);
     }
 
     double opsPerSecond() {
@@ -131,7 +171,8 @@ record BenchReport(
     out.flush();
   }
 
-  private String describeSettings() {
+  /** The settings as {@code key=value} words, as in the table's {@code settings:} line. */
+  String describeSettings() {
     List<String> parts = new ArrayList<>();
     settings.forEach((k, v) -> parts.add(k + "=" + v));
     return String.join(" ", parts);
@@ -172,6 +213,14 @@ record BenchReport(
         o.put("failures", op.failures());
         o.put("failuresByKind", new LinkedHashMap<>(op.failuresByKind()));
         o.put("notes", new LinkedHashMap<>(op.notes()));
+        List<Object> perSecond = new ArrayList<>();
+        for (Rate rate : op.perSecond()) {
+          Map<String, Object> r = new LinkedHashMap<>();
+          r.put("seconds", rate.seconds());
+          r.put("opsPerSecond", rate.opsPerSecond());
+          perSecond.add(r);
+        }
+        o.put("perSecond", perSecond);
         ops.add(o);
       }
       p.put("operations", ops);

@@ -1,5 +1,8 @@
 package io.craq.client.bench;
 
+import io.craq.client.bench.BenchReport.Rate;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -11,7 +14,7 @@ import org.HdrHistogram.Recorder;
  * Latencies and failures of one kind of operation ({@code read}, {@code write}, {@code cas},
  * {@code echo}). Recording is thread-safe and wait-free (completions arrive on transport threads);
  * the progress thread takes one interval per second and, once the warmup is over, adds it to the
- * total.
+ * total and keeps its throughput ({@link #rates()}, the chart's throughput over time).
  */
 final class Meter {
   /** Latencies are recorded in microseconds, up to one minute, with 3 significant digits. */
@@ -22,8 +25,12 @@ final class Meter {
   private final Histogram total = new Histogram(LATENCY_MICROS_MAX, 3);
   private final ConcurrentHashMap<String, LongAdder> failures = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, LongAdder> notes = new ConcurrentHashMap<>();
+  /** Throughput of every interval of the measured time, in order; guarded by {@code this}. */
+  private final List<Rate> rates = new ArrayList<>();
   private volatile boolean measuring;
   private Histogram interval;
+  private long intervalStartNanos = System.nanoTime();
+  private long measureStartNanos;
 
   Meter(String name) {
     this.name = name;
@@ -54,19 +61,26 @@ final class Meter {
 
   /**
    * Ends the current interval (called once a second by the progress thread only) and returns its
-   * histogram; adds it to the total while measuring.
+   * histogram; while measuring, adds it to the total and its throughput to {@link #rates()}.
    */
   synchronized Histogram endInterval() {
+    long now = System.nanoTime();
     interval = recorder.getIntervalHistogram(interval);
     if (measuring) {
       total.add(interval);
+      if (now > intervalStartNanos) {
+        rates.add(new Rate((now - measureStartNanos) / 1e9,
+            interval.getTotalCount() / ((now - intervalStartNanos) / 1e9)));
+      }
     }
+    intervalStartNanos = now;
     return interval;
   }
 
   /** Starts counting towards the result: the warmup ends. */
   synchronized void startMeasuring() {
     endInterval();
+    measureStartNanos = intervalStartNanos;
     measuring = true;
   }
 
@@ -78,6 +92,14 @@ final class Meter {
 
   synchronized Histogram total() {
     return total.copy();
+  }
+
+  /**
+   * The throughput of each interval of the measured time: one a second, the last one ending when
+   * the measurement stops (shorter if the duration is not a whole number of seconds).
+   */
+  synchronized List<Rate> rates() {
+    return List.copyOf(rates);
   }
 
   long failureCount() {

@@ -12,9 +12,11 @@ import io.craq.client.bench.BenchSettings.Workload;
 import io.craq.core.message.ReadMode;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
 
@@ -123,16 +125,20 @@ class BenchArgumentsTest {
   }
 
   @Test
-  @DisplayName("--plot is not built yet: says so and exits with code 2, without running anything")
-  void plotNotBuilt() {
+  @DisplayName("--plot into a folder that does not exist is refused before anything runs (exit 2)")
+  void plotFolderMissing(@TempDir Path folder) {
+    assertEquals(3, parse("--spawn", "3", "--plot", folder.resolve("chart.png").toString())
+        .spawnNodes());
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     CommandLine commandLine = CraqMain.newCommandLine();
     commandLine.setOut(new PrintWriter(out));
     commandLine.setErr(new PrintWriter(err));
-    int code = commandLine.execute("bench", "--spawn", "3", "--plot", "chart.png");
+    String chart = folder.resolve("missing").resolve("chart.png").toString();
+    int code = commandLine.execute("bench", "--spawn", "3", "--plot", chart);
     assertEquals(ExitCodes.USAGE, code);
-    assertTrue(err.toString().contains("plotting not built yet"), err.toString());
+    assertTrue(err.toString().contains("--plot " + chart + ": the folder "
+        + folder.resolve("missing") + " does not exist"), err.toString());
     assertEquals("", out.toString());
   }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.client.CraqMain;
 import io.craq.client.ExitCodes;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -21,14 +23,15 @@ import picocli.CommandLine;
 
 /**
  * One short real run: {@code craq bench --spawn 3 --store memory} starts child JVMs from the built
- * node and coordinator jars, loads them, and writes the JSON. Speed is reported, never asserted:
- * the claim is only that operations completed and the cluster was stopped.
+ * node and coordinator jars, loads them, and writes the JSON and the chart. Speed is reported,
+ * never asserted: the claim is only that operations completed and the cluster was stopped.
  */
 class BenchEndToEndTest {
 
   @Test
   @Timeout(90)
-  @DisplayName("bench --spawn 3 --store memory --duration 2s --warmup 0 writes JSON with nonzero throughput")
+  @DisplayName("bench --spawn 3 --store memory --duration 2s --warmup 0 writes JSON with nonzero"
+      + " throughput, a point per second, and the chart")
   void spawnedRun(@TempDir Path folder) throws IOException {
     try {
       LocalCluster.findHome(null);
@@ -36,6 +39,7 @@ class BenchEndToEndTest {
       Assumptions.abort("node and coordinator jars not built: " + e.getMessage());
     }
     Path json = folder.resolve("bench.json");
+    Path chart = folder.resolve("bench.png");
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     CommandLine commandLine = CraqMain.newCommandLine();
@@ -44,7 +48,8 @@ class BenchEndToEndTest {
     long childrenBefore = ProcessHandle.current().children().count();
 
     int code = commandLine.execute("bench", "--spawn", "3", "--store", "memory", "--duration",
-        "2s", "--warmup", "0", "--threads", "4", "--keys", "100", "--json", json.toString());
+        "2s", "--warmup", "0", "--threads", "4", "--keys", "100", "--json", json.toString(),
+        "--plot", chart.toString());
 
     assertEquals(ExitCodes.OK, code, "stdout:\n" + out + "\nstderr:\n" + err);
     String text = Files.readString(json);
@@ -52,6 +57,14 @@ class BenchEndToEndTest {
     assertTrue(throughput.find(), text);
     assertTrue(Double.parseDouble(throughput.group(1)) > 0, text);
     assertTrue(text.contains("\"process\": \"n3 ("), text);
+    // Two seconds measured: one throughput point per second.
+    Matcher perSecond = Pattern.compile("\"perSecond\": \\[\\s*\\{\\s*\"seconds\": [0-9.e+-]+,"
+        + "\\s*\"opsPerSecond\": [0-9.e+-]+\\s*},\\s*\\{\\s*\"seconds\": [0-9.e+-]+,"
+        + "\\s*\"opsPerSecond\": [0-9.e+-]+\\s*}\\s*]").matcher(text);
+    assertTrue(perSecond.find(), text);
+    BufferedImage image = ImageIO.read(chart.toFile());
+    assertEquals(1000, image.getWidth());
+    assertEquals(700, image.getHeight());
     assertTrue(out.toString().contains("per-node read counters: not yet exposed"), out.toString());
     assertEquals(childrenBefore, ProcessHandle.current().children().filter(ProcessHandle::isAlive)
         .count(), "every spawned process is stopped");

@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.craq.client.bench.BenchReport.CpuRow;
 import io.craq.client.bench.BenchReport.Load;
 import io.craq.client.bench.BenchReport.OpResult;
+import io.craq.client.bench.BenchReport.PercentilePoint;
 import io.craq.client.bench.BenchReport.Phase;
+import io.craq.client.bench.BenchReport.Rate;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.LinkedHashMap;
@@ -32,10 +34,10 @@ class BenchReportTest {
     Map<String, Object> settings = new LinkedHashMap<>();
     settings.put("workload", "read");
     settings.put("threads", 32);
-    OpResult read = OpResult.of("read", latencies(100, 200, 300, 400, 10_000), 2.0, 1,
-        Map.of("UNAVAILABLE", 1L), Map.of());
+    OpResult read = OpResult.of("read", latencies(100, 200, 300, 400, 10_000), 2.0,
+        List.of(new Rate(1.0, 3.0), new Rate(2.0, 2.0)), 1, Map.of("UNAVAILABLE", 1L), Map.of());
     OpResult echo = OpResult.of("echo", latencies(50, 50, 50, 50, 50, 50, 50, 50, 50, 50), 2.0,
-        0, Map.of(), Map.of());
+        List.of(new Rate(1.0, 5.0), new Rate(2.0, 5.0)), 0, Map.of(), Map.of());
     Phase craq = new Phase("craq", List.of(read),
         List.of(new CpuRow("n1", 42, 0.5, 100.0), new CpuRow("bench (this JVM)", 7, 0.25, 50.0)));
     Phase baseline = new Phase("echo baseline", List.of(echo),
@@ -57,10 +59,33 @@ class BenchReportTest {
   @Test
   @DisplayName("an operation that never completed has no percentiles, not zeros")
   void emptyResult() {
-    OpResult none = OpResult.of("write", latencies(), 1.0, 3, Map.of(), Map.of());
+    OpResult none = OpResult.of("write", latencies(), 1.0, List.of(), 3, Map.of(), Map.of());
     assertEquals(0, none.ops());
     assertTrue(Double.isNaN(none.p50()));
     assertTrue(Double.isNaN(none.max()));
+    assertEquals(List.of(), none.percentiles());
+  }
+
+  @Test
+  @DisplayName("the latency curve rises with the percentile, below 100%, from the histogram")
+  void percentileCurve() {
+    long[] micros = new long[1000];
+    for (int i = 0; i < micros.length; i++) {
+      micros[i] = (i + 1) * 10L; // 10 us ... 10 ms, evenly
+    }
+    List<PercentilePoint> curve = OpResult.of("read", latencies(micros), 1.0, List.of(), 0,
+        Map.of(), Map.of()).percentiles();
+    assertTrue(curve.size() > 20, curve.toString());
+    assertEquals(0.0, curve.get(0).percentile());
+    assertTrue(curve.getLast().percentile() >= 99.9 && curve.getLast().percentile() < 100,
+        curve.toString());
+    for (int i = 1; i < curve.size(); i++) {
+      assertTrue(curve.get(i).percentile() > curve.get(i - 1).percentile(), curve.toString());
+      assertTrue(curve.get(i).millis() >= curve.get(i - 1).millis(), curve.toString());
+    }
+    PercentilePoint median = curve.stream().filter(p -> p.percentile() == 50).findFirst()
+        .orElseThrow();
+    assertEquals(5.0, median.millis(), 0.01);
   }
 
   @Test
@@ -95,6 +120,8 @@ class BenchReportTest {
     assertTrue(json.contains("\"perNodeReadCounters\": \"not yet exposed\""), json);
     assertTrue(json.contains("\"loadAverageAfter\": null"), json);
     assertTrue(json.contains("\"read\": 0.5"), json);
+    assertTrue(json.replaceAll("\\s+", " ").contains("\"perSecond\": [ { \"seconds\": 1,"
+        + " \"opsPerSecond\": 3 }, { \"seconds\": 2, \"opsPerSecond\": 2 } ]"), json);
     assertFalse(json.contains("NaN"), json);
   }
 
