@@ -203,6 +203,7 @@ public final class BenchCommand implements Callable<Integer> {
     String date = ZonedDateTime.now().truncatedTo(ChronoUnit.SECONDS)
         .format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
     List<Phase> phases = new ArrayList<>();
+    NodeCounterProbe probe = null;
     String target;
     LocalCluster cluster = null;
     try {
@@ -230,7 +231,8 @@ public final class BenchCommand implements Callable<Integer> {
             + settings.valueBytes() + " bytes ...");
         err.flush();
         load.preload();
-        phases.add(measure("craq", load, settings, measured, err));
+        probe = new NodeCounterProbe(client, chain, settings.timeoutMillis());
+        phases.add(measure("craq", load, settings, measured, probe, err));
         if (load.pacerDropped() > 0) {
           err.println("craq bench: the writer fell behind; " + load.pacerDropped()
               + " paced write(s) skipped");
@@ -250,9 +252,10 @@ public final class BenchCommand implements Callable<Integer> {
       err.flush();
       phases.add(measure("echo baseline", echo, settings,
           List.of(new LocalCluster.NamedProcess("bench + echo server", ProcessHandle.current())),
-          err));
+          null, err));
     }
     BenchReport report = new BenchReport(date, describe(settings), target, phases,
+        probe == null ? List.of() : probe.rows(),
         new BenchReport.Load(Runtime.getRuntime().availableProcessors(), loadBefore,
             ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
     report.printTable(spec.commandLine().getOut());
@@ -300,9 +303,14 @@ public final class BenchCommand implements Callable<Integer> {
     return named;
   }
 
-  /** Runs {@code runner} through the warmup and the measured time, printing progress each second. */
+  /**
+   * Runs {@code runner} through the warmup and the measured time, printing progress each second;
+   * {@code probe} (if not null) snapshots the nodes' counters when the measured time starts and
+   * ends.
+   */
   private static Phase measure(String name, LoadRunner runner, BenchSettings settings,
-      List<LocalCluster.NamedProcess> processes, PrintWriter err) throws Exception {
+      List<LocalCluster.NamedProcess> processes, NodeCounterProbe probe, PrintWriter err)
+      throws Exception {
     List<Meter> meters = runner.meters();
     long start = System.nanoTime();
     runner.start();
@@ -317,6 +325,9 @@ public final class BenchCommand implements Callable<Integer> {
         meter.startMeasuring();
       }
       processes.forEach(p -> cpuStart.add(CpuSample.of(p.name(), p.handle())));
+      if (probe != null) {
+        probe.start();
+      }
       tick(name, meters, measureStart, measureStart + settings.duration().toNanos(), err);
     } finally {
       for (Meter meter : meters) {
@@ -326,6 +337,9 @@ public final class BenchCommand implements Callable<Integer> {
     }
     List<CpuSample> cpuEnd = processes.stream().map(p -> CpuSample.of(p.name(), p.handle()))
         .toList();
+    if (probe != null) {
+      probe.end();
+    }
     runner.stop();
     double seconds = (measureEnd - measureStart) / 1e9;
     List<OpResult> ops = new ArrayList<>();

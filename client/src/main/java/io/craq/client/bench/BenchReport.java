@@ -19,12 +19,30 @@ record BenchReport(
     Map<String, Object> settings,
     String target,
     List<Phase> phases,
+    List<NodeCounterRow> nodeCounters,
     Load load) {
 
-  /** What is printed instead of numbers the nodes do not report yet. */
-  static final String PER_NODE_COUNTERS_TODO =
-      "per-node read counters: not yet exposed (clean vs dirty reads and version queries per node"
-          + " need node-side counters; TODO)";
+  /** The counters of the per-node table, in its column order, with their headings. */
+  static final List<String[]> NODE_COUNTER_COLUMNS = List.of(
+      new String[] {"reads_clean", "clean"},
+      new String[] {"reads_after_query", "after query"},
+      new String[] {"reads_dirty", "dirty"},
+      new String[] {"reads_refused", "refused"},
+      new String[] {"version_queries_sent", "queries sent"},
+      new String[] {"version_queries_served", "queries served"},
+      new String[] {"writes_accepted", "writes"},
+      new String[] {"versions_committed", "committed"});
+
+  /**
+   * How one chain member's counters grew during the measured time (see NodeCounters in core), or
+   * why they are unknown ({@code error} set, {@code counters} empty).
+   */
+  record NodeCounterRow(String node, String address, String role, Map<String, Long> counters,
+      String error) {
+    static NodeCounterRow failed(String node, String address, String error) {
+      return new NodeCounterRow(node, address, "?", Map.of(), error);
+    }
+  }
 
   /**
    * Levels of the latency curve per halving of the distance to 100%: 5 gives 0, 10, ... 50, 55,
@@ -164,11 +182,38 @@ record BenchReport(
       out.println("ratio to the echo baseline (same threads, in-flight and message size):");
       ratios.forEach((op, ratio) -> out.printf(Locale.ROOT, "  %-22s %.3f%n", op, ratio));
     }
-    out.println();
-    out.println(PER_NODE_COUNTERS_TODO);
+    printNodeCounters(out);
     out.printf(Locale.ROOT, "machine: %d cores, load average %.2f before, %.2f after%n",
         load.cores(), load.loadAverageBefore(), load.loadAverageAfter());
     out.flush();
+  }
+
+  private void printNodeCounters(PrintWriter out) {
+    if (nodeCounters.isEmpty()) {
+      return;
+    }
+    out.println();
+    out.println("per-node counters during the measured time (reads by how they were answered; "
+        + "version queries; writes numbered at the head):");
+    StringBuilder heading = new StringBuilder(String.format(Locale.ROOT, "  %-12s %-10s", "node",
+        "role"));
+    for (String[] column : NODE_COUNTER_COLUMNS) {
+      heading.append(String.format(Locale.ROOT, " %14s", column[1]));
+    }
+    out.println(heading);
+    for (NodeCounterRow row : nodeCounters) {
+      StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-12s %-10s",
+          row.node(), row.role()));
+      if (row.error() != null) {
+        line.append(" unknown: ").append(row.error());
+      } else {
+        for (String[] column : NODE_COUNTER_COLUMNS) {
+          Long value = row.counters().get(column[0]);
+          line.append(String.format(Locale.ROOT, " %14s", value == null ? "-" : value));
+        }
+      }
+      out.println(line);
+    }
   }
 
   /** The settings as {@code key=value} words, as in the table's {@code settings:} line. */
@@ -238,7 +283,20 @@ record BenchReport(
     }
     root.put("phases", phaseList);
     root.put("ratiosToEcho", new LinkedHashMap<String, Object>(ratios()));
-    root.put("perNodeReadCounters", "not yet exposed");
+    List<Object> counters = new ArrayList<>();
+    for (NodeCounterRow row : nodeCounters) {
+      Map<String, Object> c = new LinkedHashMap<>();
+      c.put("node", row.node());
+      c.put("address", row.address());
+      c.put("role", row.role());
+      if (row.error() != null) {
+        c.put("error", row.error());
+      } else {
+        c.put("counters", new LinkedHashMap<String, Object>(row.counters()));
+      }
+      counters.add(c);
+    }
+    root.put("perNodeCounters", counters);
     Map<String, Object> machine = new LinkedHashMap<>();
     machine.put("cores", load.cores());
     machine.put("loadAverageBefore", load.loadAverageBefore());

@@ -1,6 +1,7 @@
 package io.craq.client.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.client.CraqMain;
@@ -65,7 +66,20 @@ class BenchEndToEndTest {
     BufferedImage image = ImageIO.read(chart.toFile());
     assertEquals(1000, image.getWidth());
     assertEquals(700, image.getHeight());
-    assertTrue(out.toString().contains("per-node read counters: not yet exposed"), out.toString());
+    // Every member reports its counters; reads were answered somewhere, and all of them clean
+    // (nothing is written during a read-only run, so no read needs a version query).
+    assertTrue(out.toString().contains("per-node counters during the measured time"),
+        out.toString());
+    Matcher clean = Pattern.compile("\"reads_clean\": (\\d+)").matcher(text);
+    long cleanReads = 0;
+    int nodes = 0;
+    while (clean.find()) {
+      cleanReads += Long.parseLong(clean.group(1));
+      nodes++;
+    }
+    assertEquals(3, nodes, text);
+    assertTrue(cleanReads > 0, text);
+    assertFalse(Pattern.compile("\"reads_after_query\": [1-9]").matcher(text).find(), text);
     assertEquals(childrenBefore, ProcessHandle.current().children().filter(ProcessHandle::isAlive)
         .count(), "every spawned process is stopped");
   }

@@ -49,7 +49,7 @@ class BenchPlotTest {
     Phase echo = new Phase("echo baseline", List.of(op("echo", 50, 9000, 9100, 9050)),
         List.of(new CpuRow("bench + echo server", 7, 0.1, 0.1)));
     return new BenchReport("2026-11-26T12:00:00Z", settings, "spawned memory cluster at :1",
-        List.of(craq, echo), new Load(2, 1.0, 1.0));
+        List.of(craq, echo), List.of(), new Load(2, 1.0, 1.0));
   }
 
   /** Pixels within a small distance of {@code color} (antialiasing blends the edges of lines). */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.client.bench.BenchReport.CpuRow;
 import io.craq.client.bench.BenchReport.Load;
+import io.craq.client.bench.BenchReport.NodeCounterRow;
 import io.craq.client.bench.BenchReport.OpResult;
 import io.craq.client.bench.BenchReport.PercentilePoint;
 import io.craq.client.bench.BenchReport.Phase;
@@ -42,8 +43,15 @@ class BenchReportTest {
         List.of(new CpuRow("n1", 42, 0.5, 100.0), new CpuRow("bench (this JVM)", 7, 0.25, 50.0)));
     Phase baseline = new Phase("echo baseline", List.of(echo),
         List.of(new CpuRow("bench + echo server", 7, 0.1, 10.0)));
+    Map<String, Long> tail = new LinkedHashMap<>();
+    tail.put("reads_clean", 120L);
+    tail.put("reads_after_query", 0L);
+    tail.put("version_queries_served", 37L);
+    List<NodeCounterRow> nodes = List.of(
+        new NodeCounterRow("n3", "127.0.0.1:3", "tail", tail, null),
+        NodeCounterRow.failed("n2", "127.0.0.1:2", "after: no answer within 5000 ms"));
     return new BenchReport("2026-11-26T12:00:00Z", settings, "spawned memory cluster",
-        List.of(craq, baseline), new Load(2, 1.5, Double.NaN));
+        List.of(craq, baseline), nodes, new Load(2, 1.5, Double.NaN));
   }
 
   @Test
@@ -97,16 +105,22 @@ class BenchReportTest {
   }
 
   @Test
-  @DisplayName("the table has every column, the CPU rows, the ratios and the per-node TODO")
+  @DisplayName("the table has every column, the CPU rows, the ratios and the per-node counters")
   void table() {
     StringWriter text = new StringWriter();
     report().printTable(new PrintWriter(text));
     String table = text.toString();
     for (String expected : List.of("p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms", "ops/s",
         "read", "echo baseline", "n1", "pid 42", "s/1000 ops", "UNAVAILABLE",
-        "ratio to the echo baseline", "per-node read counters: not yet exposed", "2 cores")) {
+        "ratio to the echo baseline", "per-node counters during the measured time",
+        "queries served", "2 cores")) {
       assertTrue(table.contains(expected), "missing '" + expected + "' in:\n" + table);
     }
+    // One row per node: the tail's numbers under their headings (absent counters as '-'), the
+    // node that did not answer with its reason.
+    assertTrue(table.matches("(?s).*\\n  n3 +tail +120 +0 +- +- +- +37 +- +-\\n.*"), table);
+    assertTrue(table.contains("  n2           ?          unknown: after: no answer within 5000 ms"),
+        table);
   }
 
   @Test
@@ -117,7 +131,10 @@ class BenchReportTest {
     assertTrue(json.contains("\"p50\": 0.3"), json);
     assertTrue(json.contains("\"cpuSecondsPer1000Ops\": 100"), json);
     assertTrue(json.contains("\"UNAVAILABLE\": 1"), json);
-    assertTrue(json.contains("\"perNodeReadCounters\": \"not yet exposed\""), json);
+    String flat = json.replaceAll("\\s+", " ");
+    assertTrue(flat.contains("\"perNodeCounters\": [ { \"node\": \"n3\", \"address\": \"127.0.0.1:3\","
+        + " \"role\": \"tail\", \"counters\": { \"reads_clean\": 120,"), json);
+    assertTrue(flat.contains("\"error\": \"after: no answer within 5000 ms\""), json);
     assertTrue(json.contains("\"loadAverageAfter\": null"), json);
     assertTrue(json.contains("\"read\": 0.5"), json);
     assertTrue(json.replaceAll("\\s+", " ").contains("\"perSecond\": [ { \"seconds\": 1,"
