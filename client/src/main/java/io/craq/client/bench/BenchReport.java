@@ -31,7 +31,8 @@ record BenchReport(
       new String[] {"version_queries_sent", "queries sent"},
       new String[] {"version_queries_served", "queries served"},
       new String[] {"writes_accepted", "writes"},
-      new String[] {"versions_committed", "committed"});
+      new String[] {"versions_committed", "committed"},
+      new String[] {"versions_resent", "resent"});
 
   /**
    * How one chain member's counters grew during the measured time (see NodeCounters in core), or

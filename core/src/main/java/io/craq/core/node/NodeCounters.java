@@ -38,6 +38,8 @@ import java.util.Map;
  *     sender)
  * @param propagatedVersionsReceived versions in them that were new here and were stored
  *     (duplicates and resends of versions held already are not counted)
+ * @param versionsResent versions sent to the successor again because no commit came back within
+ *     the retransmit timeout (lost messages; a chain that is only slow adapts its timeout)
  */
 public record NodeCounters(
     long readsClean,
@@ -52,7 +54,8 @@ public record NodeCounters(
     long writesAccepted,
     long versionsCommitted,
     long propagationsReceived,
-    long propagatedVersionsReceived) {
+    long propagatedVersionsReceived,
+    long versionsResent) {
 
   public static final String READS_CLEAN = "reads_clean";
   public static final String READS_AFTER_QUERY = "reads_after_query";
@@ -67,12 +70,13 @@ public record NodeCounters(
   public static final String VERSIONS_COMMITTED = "versions_committed";
   public static final String PROPAGATIONS_RECEIVED = "propagations_received";
   public static final String PROPAGATED_VERSIONS_RECEIVED = "propagated_versions_received";
+  public static final String VERSIONS_RESENT = "versions_resent";
 
   /** Every counter name, in the order of {@link #toMap()}. */
   public static final List<String> NAMES = List.of(READS_CLEAN, READS_AFTER_QUERY, READS_DIRTY,
       READS_REFUSED, VERSION_QUERIES_SENT, VERSION_QUERY_KEYS_SENT, VERSION_QUERIES_SERVED,
       VERSION_QUERY_KEYS_SERVED, VERSION_QUERIES_REFUSED, WRITES_ACCEPTED, VERSIONS_COMMITTED,
-      PROPAGATIONS_RECEIVED, PROPAGATED_VERSIONS_RECEIVED);
+      PROPAGATIONS_RECEIVED, PROPAGATED_VERSIONS_RECEIVED, VERSIONS_RESENT);
 
   /** All zero: a machine that has seen nothing yet. */
   public static final NodeCounters ZERO = new Tally().snapshot();
@@ -93,6 +97,7 @@ public record NodeCounters(
     map.put(VERSIONS_COMMITTED, versionsCommitted);
     map.put(PROPAGATIONS_RECEIVED, propagationsReceived);
     map.put(PROPAGATED_VERSIONS_RECEIVED, propagatedVersionsReceived);
+    map.put(VERSIONS_RESENT, versionsResent);
     return Collections.unmodifiableMap(map);
   }
 
@@ -116,12 +121,13 @@ public record NodeCounters(
     long versionsCommitted;
     long propagationsReceived;
     long propagatedVersionsReceived;
+    long versionsResent;
 
     NodeCounters snapshot() {
       return new NodeCounters(readsClean, readsAfterQuery, readsDirty, readsRefused,
           versionQueriesSent, versionQueryKeysSent, versionQueriesServed, versionQueryKeysServed,
           versionQueriesRefused, writesAccepted, versionsCommitted, propagationsReceived,
-          propagatedVersionsReceived);
+          propagatedVersionsReceived, versionsResent);
     }
   }
 }

@@ -82,7 +82,28 @@ public final class NodeMachine {
   private final LinkedHashMap<KeyVersion, PendingWrite> pendingWrites = new LinkedHashMap<>();
 
   /** Non-tail: dirty versions sent to the successor and when, oldest first (for retransmit). */
-  private final LinkedHashMap<KeyVersion, Long> unacked = new LinkedHashMap<>();
+  private final LinkedHashMap<KeyVersion, Sent> unacked = new LinkedHashMap<>();
+
+  /** When a version was last sent to the successor, and whether it had been sent before. */
+  private record Sent(long tick, boolean resent) {}
+
+  /**
+   * Smoothed ticks from sending a version to the successor until its commit came back, measured
+   * on versions sent once only (Karn); negative until the first sample. The retransmit timeout
+   * follows it, so a chain that is merely slow (a saturated link) is not flooded with copies of
+   * what is already queued on the way.
+   */
+  private double commitRoundTripTicks = -1;
+
+  /**
+   * Doublings of the retransmit timeout since the last round-trip sample (TCP's backoff): every
+   * tick that resends something doubles it, so a timeout shorter than the real round trip, whose
+   * resends give no samples, cannot keep flooding the successor.
+   */
+  private int retransmitBackoff;
+
+  /** The retransmit timeout is at most this many times {@code retransmitTicks}. */
+  static final int RETRANSMIT_TIMEOUT_FACTOR_MAX = 16;
 
   /** Strong reads of dirty keys waiting for the next version query, and those in flight. */
   private final List<PendingRead> queuedReads = new ArrayList<>();
@@ -407,8 +428,9 @@ public final class NodeMachine {
 
   private void forward(VersionRecord record) {
     outPropagate.add(record);
-    unacked.remove(new KeyVersion(record.key(), record.version()));
-    unacked.put(new KeyVersion(record.key(), record.version()), now);
+    KeyVersion id = new KeyVersion(record.key(), record.version());
+    Sent before = unacked.remove(id);
+    unacked.put(id, new Sent(now, before != null));
   }
 
   private void onPropagate(Propagate propagate) {
@@ -461,7 +483,10 @@ public final class NodeMachine {
     counts.versionsCommitted++;
     for (long version : superseded) {
       KeyVersion id = new KeyVersion(key, version);
-      unacked.remove(id);
+      Sent sent = unacked.remove(id);
+      if (sent != null && !sent.resent() && version == record.version()) {
+        sampleCommitRoundTrip(now - sent.tick());
+      }
       PendingWrite pending = pendingWrites.remove(id);
       if (pending != null) {
         // Versions of one key commit in order: an older one is superseded, so it took effect.
@@ -473,14 +498,46 @@ public final class NodeMachine {
     }
   }
 
-  /** Retransmits versions the successor has not acknowledged for a while (bounded per tick). */
+  /** Forgets every version in flight to the successor, and its round trip (a new path). */
+  private void clearUnacked() {
+    unacked.clear();
+    commitRoundTripTicks = -1;
+    retransmitBackoff = 0;
+  }
+
+  /** TCP's smoothing (RFC 6298): the new sample weighs 1/8. */
+  private void sampleCommitRoundTrip(long ticks) {
+    commitRoundTripTicks = commitRoundTripTicks < 0 ? ticks
+        : commitRoundTripTicks + (ticks - commitRoundTripTicks) / 8;
+    retransmitBackoff = 0;
+  }
+
+  /**
+   * Ticks without a commit after which a version is sent again: {@code retransmitTicks}, or four
+   * smoothed round trips if that is longer, doubled per backoff step, at most
+   * {@link #RETRANSMIT_TIMEOUT_FACTOR_MAX} times {@code retransmitTicks}.
+   */
+  long retransmitTimeoutTicks() {
+    long base = settings.retransmitTicks();
+    long max = base * RETRANSMIT_TIMEOUT_FACTOR_MAX;
+    long adaptive = commitRoundTripTicks < 0 ? base : (long) Math.ceil(4 * commitRoundTripTicks);
+    return Math.min(max, Math.max(base, Math.min(max, adaptive) << retransmitBackoff));
+  }
+
+  /**
+   * Retransmits versions the successor has not acknowledged within the retransmit timeout
+   * (bounded per tick). Entries are in the order they were last sent, so the first one not due
+   * ends the scan.
+   */
   private void retransmit() {
     if (unacked.isEmpty() || successor() == null) {
       return;
     }
+    long timeout = retransmitTimeoutTicks();
+    boolean resent = false;
     List<KeyVersion> due = new ArrayList<>();
-    for (Map.Entry<KeyVersion, Long> e : unacked.entrySet()) {
-      if (now - e.getValue() < settings.retransmitTicks() || due.size() >= settings.resendBatchMax()) {
+    for (Map.Entry<KeyVersion, Sent> e : unacked.entrySet()) {
+      if (now - e.getValue().tick() < timeout || due.size() >= settings.resendBatchMax()) {
         break;
       }
       due.add(e.getKey());
@@ -491,8 +548,14 @@ public final class NodeMachine {
       if (record == null) {
         unacked.remove(kv);
       } else {
+        counts.versionsResent++;
+        resent = true;
         forward(record);
       }
+    }
+    if (resent && (retransmitTimeoutTicks() < settings.retransmitTicks()
+        * (long) RETRANSMIT_TIMEOUT_FACTOR_MAX)) {
+      retransmitBackoff++;
     }
   }
 
@@ -724,7 +787,7 @@ public final class NodeMachine {
         leaseExpiryTick = Long.MIN_VALUE / 2;
         failAllWrites(selfId + " left the chain");
         failQueries("the chain changed");
-        unacked.clear();
+        clearUnacked();
       }
       return;
     }
@@ -750,7 +813,7 @@ public final class NodeMachine {
     member = true;
     joinedEpoch = self.joinedEpoch();
     failAllWrites(selfId + " re-joined the chain");
-    unacked.clear();
+    clearUnacked();
     if (predecessor() == null) {
       // Head: the coordinator gives the head only to a node with a complete copy, so what it
       // holds, dirty included, is the newest the chain has; it will resend it downstream.
@@ -782,12 +845,12 @@ public final class NodeMachine {
       VersionRecord newest = state.dirty.lastEntry().getValue();
       commitHere(state, newest, new CommitVersion(e.getKey(), newest.version()), true);
     }
-    unacked.clear();
+    clearUnacked();
   }
 
   /** CR §3: a new successor may lack any dirty version: send them all, before anything new. */
   private void resendAllDirty() {
-    unacked.clear();
+    clearUnacked();
     for (KeyState state : keys.values()) {
       for (VersionRecord record : state.dirty.values()) {
         forward(record);
