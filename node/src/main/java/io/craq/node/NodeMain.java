@@ -182,11 +182,16 @@ public final class NodeMain implements Callable<Integer> {
     };
   }
 
-  /** Frames must hold the largest value plus its key and headers. */
+  /**
+   * Frames must hold the largest value plus its key and headers. Every connection a node dials
+   * carries chain traffic (propagations, commits, version queries, heartbeats) and is marked
+   * low-delay, so a priority queue on a link saturated by read replies sends it first.
+   */
   private TransportConfig transportConfig() {
     int frameBytes = Math.max(TransportConfig.FRAME_BYTES_MAX_DEFAULT,
         valueMaxBytes + (64 << 10) + 1024);
-    return TransportConfig.DEFAULT.withFrameBytesMax(frameBytes).withValueBytesMax(valueMaxBytes);
+    return TransportConfig.DEFAULT.withFrameBytesMax(frameBytes).withValueBytesMax(valueMaxBytes)
+        .withDialTrafficClass(TransportConfig.TRAFFIC_CLASS_LOW_DELAY);
   }
 
   static NodeSettings withValueBytesMax(NodeSettings s, int valueBytesMax) {

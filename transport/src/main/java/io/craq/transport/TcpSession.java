@@ -163,6 +163,9 @@ final class TcpSession extends Endpoint {
     try {
       s.setTcpNoDelay(true);
       s.setKeepAlive(true);
+      if (config.dialTrafficClass() != TransportConfig.DIAL_TRAFFIC_CLASS_NONE) {
+        s.setTrafficClass(config.dialTrafficClass());
+      }
       s.connect(dialAddress, (int) Math.min(Integer.MAX_VALUE, config.connectTimeoutMillis()));
     } catch (IOException e) {
       closeQuietly(s);

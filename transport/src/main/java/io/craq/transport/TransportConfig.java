@@ -23,6 +23,10 @@ import io.craq.core.Limits;
  *     reading). When false, calls only ever queue and never touch the socket
  * @param virtualThreads run each TCP connection's reader and writer on virtual threads (cheap for
  *     thousands of connections) instead of platform threads (lower latency per message; default)
+ * @param dialTrafficClass the IP traffic class (TOS/DSCP byte, 0-255) of the connections this
+ *     transport dials, or {@link #DIAL_TRAFFIC_CLASS_NONE} to leave the system's default. A node
+ *     marks its chain traffic (propagations, commits, version queries) this way so that a
+ *     priority queue on a saturated link can send it ahead of read replies
  * @param acceptedConnectionsMax connections a server keeps open at once; one more is closed as
  *     soon as it is accepted (each connection costs two threads and buffers)
  */
@@ -37,7 +41,8 @@ public record TransportConfig(
     int writeBatchBytesMax,
     boolean inlineWrites,
     boolean virtualThreads,
-    int acceptedConnectionsMax) {
+    int acceptedConnectionsMax,
+    int dialTrafficClass) {
 
   /** 2 MiB + 64 KiB: a 1 MiB value fits with room for the key and headers. */
   public static final int FRAME_BYTES_MAX_DEFAULT = (2 << 20) + (64 << 10);
@@ -49,6 +54,10 @@ public record TransportConfig(
   public static final long CONNECT_TIMEOUT_MILLIS_DEFAULT = 3_000;
   public static final int WRITE_BATCH_BYTES_MAX_DEFAULT = 64 << 10;
   public static final int ACCEPTED_CONNECTIONS_MAX_DEFAULT = 512;
+  /** No traffic class is set on dialed connections (the default). */
+  public static final int DIAL_TRAFFIC_CLASS_NONE = -1;
+  /** IPTOS_LOWDELAY: Linux's default priomap puts it in the first band of a prio qdisc. */
+  public static final int TRAFFIC_CLASS_LOW_DELAY = 0x10;
 
   /** The defaults. */
   public static final TransportConfig DEFAULT =
@@ -63,19 +72,24 @@ public record TransportConfig(
           WRITE_BATCH_BYTES_MAX_DEFAULT,
           true,
           false,
-          ACCEPTED_CONNECTIONS_MAX_DEFAULT);
+          ACCEPTED_CONNECTIONS_MAX_DEFAULT,
+          DIAL_TRAFFIC_CLASS_NONE);
 
   public TransportConfig {
-    require(frameBytesMax >= Frames.HEADER_BYTES, "frameBytesMax must be >= " + Frames.HEADER_BYTES);
+    require(frameBytesMax >= Frames.HEADER_BYTES,
+        "frameBytesMax must be >= " + Frames.HEADER_BYTES);
     require(valueBytesMax >= 0, "valueBytesMax must be >= 0");
     require(valueBytesMax <= frameBytesMax, "valueBytesMax must be <= frameBytesMax");
     require(readDeadlineMillis > 0, "readDeadlineMillis must be > 0");
     require(outboundQueueMessagesMax > 0, "outboundQueueMessagesMax must be > 0");
-    require(outboundQueueBytesMax >= frameBytesMax, "outboundQueueBytesMax must be >= frameBytesMax");
+    require(outboundQueueBytesMax >= frameBytesMax,
+        "outboundQueueBytesMax must be >= frameBytesMax");
     require(inFlightRequestsMax > 0, "inFlightRequestsMax must be > 0");
     require(connectTimeoutMillis > 0, "connectTimeoutMillis must be > 0");
     require(writeBatchBytesMax > 0, "writeBatchBytesMax must be > 0");
     require(acceptedConnectionsMax > 0, "acceptedConnectionsMax must be > 0");
+    require(dialTrafficClass >= -1 && dialTrafficClass <= 255,
+        "dialTrafficClass must be -1 (none) or 0..255");
   }
 
   private static void require(boolean condition, String message) {
@@ -87,66 +101,78 @@ public record TransportConfig(
   public TransportConfig withFrameBytesMax(int value) {
     return new TransportConfig(value, Math.min(valueBytesMax, value), readDeadlineMillis,
         outboundQueueMessagesMax, Math.max(outboundQueueBytesMax, value), inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax);
+        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, virtualThreads,
+        acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withValueBytesMax(int value) {
     return new TransportConfig(frameBytesMax, value, readDeadlineMillis, outboundQueueMessagesMax,
         outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
-        inlineWrites, virtualThreads, acceptedConnectionsMax);
+        inlineWrites, virtualThreads, acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withReadDeadlineMillis(long value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, value, outboundQueueMessagesMax,
         outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
-        inlineWrites, virtualThreads, acceptedConnectionsMax);
+        inlineWrites, virtualThreads, acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withOutboundQueueMessagesMax(int value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis, value,
         outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
-        inlineWrites, virtualThreads, acceptedConnectionsMax);
+        inlineWrites, virtualThreads, acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withOutboundQueueBytesMax(long value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, value, inFlightRequestsMax, connectTimeoutMillis,
-        writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax);
+        writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withInFlightRequestsMax(int value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, value, connectTimeoutMillis,
-        writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax);
+        writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withConnectTimeoutMillis(long value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax, value,
-        writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax);
+        writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withWriteBatchBytesMax(int value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, value, inlineWrites, virtualThreads, acceptedConnectionsMax);
+        connectTimeoutMillis, value, inlineWrites, virtualThreads, acceptedConnectionsMax,
+        dialTrafficClass);
   }
 
   public TransportConfig withInlineWrites(boolean value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, value, virtualThreads, acceptedConnectionsMax);
+        connectTimeoutMillis, writeBatchBytesMax, value, virtualThreads, acceptedConnectionsMax,
+        dialTrafficClass);
   }
 
   public TransportConfig withVirtualThreads(boolean value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, value, acceptedConnectionsMax);
+        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, value, acceptedConnectionsMax,
+        dialTrafficClass);
   }
 
   public TransportConfig withAcceptedConnectionsMax(int value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, virtualThreads, value);
+        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, virtualThreads, value,
+        dialTrafficClass);
+  }
+
+  public TransportConfig withDialTrafficClass(int value) {
+    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
+        outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
+        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, virtualThreads,
+        acceptedConnectionsMax, value);
   }
 }

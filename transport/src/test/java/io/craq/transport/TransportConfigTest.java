@@ -16,6 +16,16 @@ class TransportConfigTest {
   }
 
   @Test
+  void dialTrafficClassIsUnsetByDefaultAndKeptByOtherWithers() {
+    assertEquals(TransportConfig.DIAL_TRAFFIC_CLASS_NONE, TransportConfig.DEFAULT.dialTrafficClass());
+    TransportConfig marked = TransportConfig.DEFAULT
+        .withDialTrafficClass(TransportConfig.TRAFFIC_CLASS_LOW_DELAY);
+    assertEquals(0x10, marked.dialTrafficClass());
+    assertEquals(0x10, marked.withFrameBytesMax(1 << 22).withValueBytesMax(1 << 20)
+        .withAcceptedConnectionsMax(8).dialTrafficClass());
+  }
+
+  @Test
   void invalidSettingsAreRefused() {
     TransportConfig d = TransportConfig.DEFAULT;
     assertThrows(IllegalArgumentException.class, () -> d.withFrameBytesMax(10));
@@ -23,6 +33,8 @@ class TransportConfigTest {
     assertThrows(IllegalArgumentException.class, () -> d.withOutboundQueueMessagesMax(0));
     assertThrows(IllegalArgumentException.class, () -> d.withInFlightRequestsMax(-1));
     assertThrows(IllegalArgumentException.class, () -> d.withConnectTimeoutMillis(0));
+    assertThrows(IllegalArgumentException.class, () -> d.withDialTrafficClass(256));
+    assertThrows(IllegalArgumentException.class, () -> d.withDialTrafficClass(-2));
     assertThrows(IllegalArgumentException.class, () -> d.withValueBytesMax(d.frameBytesMax() + 1));
     assertThrows(IllegalArgumentException.class, () -> d.withOutboundQueueBytesMax(1));
   }
