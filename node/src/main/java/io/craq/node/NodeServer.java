@@ -459,7 +459,7 @@ public final class NodeServer implements AutoCloseable {
     contextConfig = config;
     contextMember = member;
     contextSyncing = syncing;
-    String prefix = nodeId + " " + role(config) + " e" + config.epoch();
+    String prefix = nodeId + " " + machine.role() + " e" + config.epoch();
     if (!prefix.equals(logPrefix)) {
       logPrefix = prefix;
       logContext.accept(prefix);
@@ -469,18 +469,6 @@ public final class NodeServer implements AutoCloseable {
       knownEpoch = config.epoch();
       closeConnectionsToNonMembers(config);
     }
-  }
-
-  private String role(ChainConfig config) {
-    if (!machine.isMember()) {
-      return "outside";
-    }
-    if (machine.isSyncing()) {
-      return "syncing";
-    }
-    boolean head = config.head().id().equals(nodeId);
-    boolean tail = config.tail().id().equals(nodeId);
-    return head && tail ? "head+tail" : head ? "head" : tail ? "tail" : "middle";
   }
 
   private static String describe(ChainConfig config) {
