@@ -242,8 +242,11 @@ public final class CraqMain implements Callable<Integer> {
     }
   }
 
-  /** Turns --consistency text into a mode; a bad value is a usage error (exit code 2). */
-  static final class ConsistencyConverter implements CommandLine.ITypeConverter<ReadConsistency> {
+  /**
+   * Turns --consistency text into a mode; a bad value is a usage error (exit code 2). Public for
+   * {@code craq bench}, which takes the same flag.
+   */
+  public static final class ConsistencyConverter implements CommandLine.ITypeConverter<ReadConsistency> {
     @Override
     public ReadConsistency convert(String value) {
       try {

@@ -54,7 +54,8 @@ class CraqMainTest {
   /** One run of the command with captured streams. */
   record Run(int exitCode, String out, String err) {}
 
-  private static Run run(String... args) {
+  /** Runs the craq command with {@code args}, capturing stdout and stderr (shared by tests). */
+  static Run run(String... args) {
     CommandLine commandLine = CraqMain.newCommandLine();
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();

@@ -5,14 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.craq.client.CraqMainTest.Run;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
 import io.craq.transport.TcpTransport;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,7 +23,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import picocli.CommandLine;
 
 /** {@code craq stats} and {@link CraqClient#stats}, against fake nodes on 127.0.0.1. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
@@ -47,19 +45,11 @@ class StatsCommandTest {
     transport.close();
   }
 
-  record Run(int exitCode, String out, String err) {}
-
   private Run craq(String... args) {
     List<String> all = new ArrayList<>(List.of("-c", coordinator.address(),
         "--timeout-millis", "1500"));
     all.addAll(List.of(args));
-    CommandLine commandLine = CraqMain.newCommandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    commandLine.setOut(new PrintWriter(out, true));
-    commandLine.setErr(new PrintWriter(err, true));
-    int code = commandLine.execute(all.toArray(String[]::new));
-    return new Run(code, out.toString(), err.toString());
+    return CraqMainTest.run(all.toArray(String[]::new));
   }
 
   private static Map<String, Long> counters(long clean, long afterQuery) {

@@ -3,6 +3,7 @@ package io.craq.client.bench;
 import io.craq.client.ClientConfig;
 import io.craq.client.CraqClient;
 import io.craq.client.CraqException;
+import io.craq.client.CraqMain;
 import io.craq.client.ExitCodes;
 import io.craq.client.ReadConsistency;
 import io.craq.client.bench.BenchReport.CpuRow;
@@ -79,7 +80,7 @@ public final class BenchCommand implements Callable<Integer> {
   Mode mode;
 
   @Option(names = "--consistency", paramLabel = "MODE", defaultValue = "strong",
-      converter = ConsistencyConverter.class,
+      converter = CraqMain.ConsistencyConverter.class,
       description = "Reads: strong (default), eventual or bounded:N.")
   ReadConsistency consistency;
 
@@ -434,17 +435,6 @@ public final class BenchCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new CommandLine.TypeConversionException("'" + value
             + "' is not a mode; use craq or cr");
-      }
-    }
-  }
-
-  static final class ConsistencyConverter implements CommandLine.ITypeConverter<ReadConsistency> {
-    @Override
-    public ReadConsistency convert(String value) {
-      try {
-        return ReadConsistency.parse(value);
-      } catch (IllegalArgumentException e) {
-        throw new CommandLine.TypeConversionException(e.getMessage());
       }
     }
   }
