@@ -10,7 +10,12 @@ import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
+import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.StatsRequest;
+import io.craq.core.message.Message.VersionQuery;
+import io.craq.core.message.Message.VersionReply;
 import io.craq.core.message.VersionRecord;
 import io.craq.core.node.NodeMachine;
 import io.craq.store.Batch;
@@ -46,17 +51,20 @@ import org.slf4j.LoggerFactory;
 /**
  * The node driver: a thin shell that runs the pure {@link NodeMachine} and performs its effects.
  * Every input (client request, peer or coordinator message, the passing of time) goes through one
- * bounded inbox; a <em>round</em> feeds a batch of inputs, drains the effects once, makes all their
+ * of two bounded queues; a <em>round</em> feeds a batch of inputs, drains the effects once, makes all their
  * store changes durable in one {@link Storer#apply} (group commit, one fsync), and only then sends
  * messages and replies (persist-before-send, see {@link Effects}).
  *
- * <p>Rounds run one at a time, under {@link #machineLock}, on whichever thread gets there first
- * (flat combining): the transport thread that queued an input runs the round itself if no round
- * is running, so a request is answered without waking another thread; if a round is running, the
- * input waits in the inbox and the running round's thread takes it next. After
- * {@link #COMBINE_ROUNDS_MAX} rounds a transport thread hands the rest to the loop thread, which
- * otherwise only runs rounds for the passing of time (timers). The machine is thus only ever used
- * by one thread at a time, as before, but with one thread hand-off fewer per request.
+ * <p>Rounds run one at a time, under {@link #machineLock}. Inputs that only read (client reads,
+ * chain and stats requests, version queries and their replies) wait in {@link #readInbox}, and
+ * the transport thread that queued one runs the round itself if no round is running (flat
+ * combining): a read is answered without waking another thread, and the transport's event-loop
+ * thread never waits for the disk, because such a round has nothing to persist. Every other input
+ * (writes, propagations, commits, the coordinator's answers) waits in {@link #inbox} for the loop
+ * thread, which drains both queues in one round and so makes all the writes that arrived meanwhile
+ * durable with one store transaction (group commit). The loop thread also runs a round at every
+ * tick (timers). After {@link #COMBINE_ROUNDS_MAX} rounds in a row a transport thread leaves the
+ * rest to the loop thread. The machine is thus only ever used by one thread at a time.
  *
  * <p>A failing store or a broken invariant of the machine stops the loop: the node must not serve
  * data it could not persist. {@link #terminated()} then completes with the cause.
@@ -89,7 +97,10 @@ public final class NodeServer implements AutoCloseable {
   private final Transport transport;
   private final TickClock clock;
   private final Consumer<String> logContext;
+  /** Inputs that may need the store; rounds of the loop thread take them. */
   private final BlockingQueue<Input> inbox;
+  /** Inputs that only read; any thread's round takes them (see the class comment). */
+  private final BlockingQueue<Input> readInbox;
   private final Map<String, Connection> peers = new HashMap<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CompletableFuture<Throwable> terminated = new CompletableFuture<>();
@@ -129,6 +140,7 @@ public final class NodeServer implements AutoCloseable {
     this.nanoClock = nanoClock;
     this.logContext = logContext;
     this.inbox = new ArrayBlockingQueue<>(settings.inboxMax());
+    this.readInbox = new ArrayBlockingQueue<>(settings.inboxMax());
   }
 
   /**
@@ -197,16 +209,16 @@ public final class NodeServer implements AutoCloseable {
 
   // ------------------------------------------------------------------------------- inbound
 
-  /** Runs on transport threads: queues, then runs rounds if no other thread is (see class doc). */
+  /** Runs on transport threads: queues, then runs a round or wakes the loop (see class doc). */
   private void onInbound(Message message, Responder responder) {
     if (responder.expectsReply()) {
       if (!running) {
         responder.reply(new ErrorReply(ErrorCode.UNAVAILABLE, "the node is stopping", ""));
-      } else if (!inbox.offer(new Request(new ResponderRef(responder), message))) {
+      } else if (!queueFor(message).offer(new Request(new ResponderRef(responder), message))) {
         responder.reply(new ErrorReply(ErrorCode.BUSY, "the node's input queue is full ("
             + settings.inboxMax() + " entries); retry later", ""));
       } else {
-        combine();
+        wake(message);
       }
     } else if (running) {
       offerOneWay(message);
@@ -214,35 +226,56 @@ public final class NodeServer implements AutoCloseable {
   }
 
   private void offerOneWay(Message message) {
-    if (inbox.offer(new OneWay(message))) {
-      combine();
+    if (queueFor(message).offer(new OneWay(message))) {
+      wake(message);
     } else {
       droppedWarning.warn(log, "input queue full: dropped a one-way {} (the sender retransmits)",
           message.getClass().getSimpleName());
     }
   }
 
+  /** True for inputs whose handling never changes stored data (see the class comment). */
+  static boolean onlyReads(Message message) {
+    return message instanceof ReadRequest || message instanceof ChainRequest
+        || message instanceof StatsRequest || message instanceof VersionQuery
+        || message instanceof VersionReply;
+  }
+
+  private BlockingQueue<Input> queueFor(Message message) {
+    return onlyReads(message) ? readInbox : inbox;
+  }
+
+  private void wake(Message message) {
+    if (onlyReads(message)) {
+      combine();
+    } else {
+      LockSupport.unpark(loop);
+    }
+  }
+
   /**
-   * Runs rounds on this thread while input is queued and no other thread runs one. No input is
-   * left behind: a thread that fails to get the lock queued its input before trying, and the
-   * holder looks at the inbox again after it lets go. A thread already inside a round (an
+   * Runs read-only rounds on this thread while reads are queued and no other thread runs a round.
+   * No input is left behind: a thread that fails to get the lock queued its input before trying,
+   * and the holder looks at the queues again after it lets go. A thread already inside a round (an
    * in-process transport delivering synchronously) only queues.
    */
   private void combine() {
     if (loop == null || machineLock.isHeldByCurrentThread()) {
       return; // not started yet (the loop's first round takes the input), or re-entered
     }
-    for (int round = 0; running && !inbox.isEmpty(); round++) {
+    for (int round = 0; running && !readInbox.isEmpty(); round++) {
       if (round == COMBINE_ROUNDS_MAX) {
         LockSupport.unpark(loop); // busy: the loop thread takes over, this thread goes back to I/O
         return;
       }
-      if (!machineLock.tryLock()) {
+      // The loop thread waiting for the lock goes first (it also takes the queued reads): a busy
+      // transport thread must not starve the writes.
+      if (machineLock.hasQueuedThreads() || !machineLock.tryLock()) {
         return;
       }
       try {
         if (running) {
-          round();
+          round(true);
         }
       } catch (Throwable t) {
         stopRounds(t);
@@ -262,13 +295,13 @@ public final class NodeServer implements AutoCloseable {
     try {
       while (running) {
         long waitNanos = clock.nanosUntilNextTick();
-        if (inbox.isEmpty() && waitNanos > 0) {
+        if (inbox.isEmpty() && readInbox.isEmpty() && waitNanos > 0) {
           LockSupport.parkNanos(this, waitNanos);
         }
         machineLock.lock();
         try {
           if (running) {
-            round();
+            round(false);
           }
         } finally {
           machineLock.unlock();
@@ -297,9 +330,14 @@ public final class NodeServer implements AutoCloseable {
   /**
    * One round: the queued inputs (at most batchInputsMax), each after catching the clock up, then
    * the effects of all of them at once. Caller holds {@link #machineLock}.
+   *
+   * @param readsOnly take only {@link #readInbox}, and leave delayed commit markers to the loop
    */
-  private void round() {
-    inbox.drainTo(batch, settings.batchInputsMax());
+  private void round(boolean readsOnly) {
+    if (!readsOnly) {
+      inbox.drainTo(batch, settings.batchInputsMax());
+    }
+    readInbox.drainTo(batch, settings.batchInputsMax() - batch.size());
     try {
       for (Input input : batch) {
         catchUpClock(); // before every input: a message buffered during a pause must not be
@@ -310,7 +348,9 @@ public final class NodeServer implements AutoCloseable {
     }
     catchUpClock();
     perform(machine.drain());
-    writeOldDelayedCommits();
+    if (!readsOnly) {
+      writeOldDelayedCommits();
+    }
     updateLogContext();
   }
 
@@ -492,10 +532,12 @@ public final class NodeServer implements AutoCloseable {
   }
 
   private void refuseQueuedRequests() {
-    for (Input input; (input = inbox.poll()) != null; ) {
-      if (input instanceof Request request) {
-        request.ref().responder().reply(
-            new ErrorReply(ErrorCode.UNAVAILABLE, "the node is stopping", ""));
+    for (BlockingQueue<Input> queue : List.of(inbox, readInbox)) {
+      for (Input input; (input = queue.poll()) != null; ) {
+        if (input instanceof Request request) {
+          request.ref().responder().reply(
+              new ErrorReply(ErrorCode.UNAVAILABLE, "the node is stopping", ""));
+        }
       }
     }
   }

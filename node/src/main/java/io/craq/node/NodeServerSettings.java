@@ -15,7 +15,8 @@ import java.util.Objects;
  * @param joinPosition where to join the chain (0 = head, -1 = tail)
  * @param tickMillis length of one state-machine tick; {@link NodeSettings} counts in ticks
  * @param machine the state machine's tunables
- * @param inboxMax inputs waiting for the event loop before requests are refused BUSY
+ * @param inboxMax inputs waiting in each of the node's two input queues (reads, the rest) before
+ *     requests are refused BUSY
  * @param batchInputsMax inputs handled per storage batch (group commit) at most
  * @param coordinatorTimeout how long to wait for the coordinator's answer to a join or heartbeat
  */

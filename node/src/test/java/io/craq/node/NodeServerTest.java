@@ -218,9 +218,9 @@ class NodeServerTest {
       List<CompletableFuture<Message>> answers = new ArrayList<>();
       answers.add(connection.request(write("k0", "v"), Duration.ofSeconds(20)));
       assertTrue(blocked.await(20, TimeUnit.SECONDS), "the loop never reached the store");
-      // From another connection: the first one's reader thread may be the one running the
-      // blocked round (NodeServer runs rounds on the thread that queued the input), and then
-      // reads nothing more until the round ends.
+      // Writes are persisted by the node's loop thread, never by the transport's event loop: the
+      // transport keeps reading (here from another connection) while the store is stuck, and
+      // answers BUSY once the queue is full.
       Connection other = new TcpTransport().connect(node.publicAddress());
       for (int i = 1; i <= 10; i++) {
         answers.add(other.request(write("k" + i, "v"), Duration.ofSeconds(20)));
