@@ -11,7 +11,7 @@ import java.util.concurrent.CompletableFuture;
  * <p>The underlying link is opened by the first message and re-opened by the first message after
  * it was lost (no back-off: every call after a failure tries again), so a peer restart costs the
  * requests that were in flight at the time, never the connection object. Nothing here waits for
- * the peer; see {@link #send} for the one case where writing can block.
+ * the peer or blocks on a socket.
  */
 public interface Connection extends AutoCloseable {
 
@@ -39,8 +39,7 @@ public interface Connection extends AutoCloseable {
    * Queues a one-way message and returns without waiting for the peer. There is no delivery
    * guarantee: it is lost if the link is lost before it is written or the peer cannot be reached
    * (logged at debug level). With {@link TransportConfig#inlineWrites()} the frame may be written
-   * on the calling thread when the connection is idle, which blocks only while the kernel send
-   * buffer is full.
+   * on the calling thread, without blocking (what the kernel does not take is written later).
    *
    * @throws QueueFullException if the outbound queue is full (nothing queued)
    * @throws MessageTooLargeException if the message does not fit in a frame

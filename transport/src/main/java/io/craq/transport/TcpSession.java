@@ -1,232 +1,378 @@
 package io.craq.transport;
 
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
 import java.util.Arrays;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One TCP socket: a writer thread that drains the outbound queue (several frames per flush) and a
- * reader thread that reads frames under the read deadline and dispatches them. Both are virtual
- * threads. A dialing session connects from its writer thread, so nothing blocks the caller.
+ * One TCP connection, served by one {@link EventLoop}: non-blocking reads on the loop thread,
+ * complete frames dispatched there; writes from whichever thread queued the frame.
+ *
+ * <p>Writing: frames are queued in a bounded {@link OutboundQueue}. A frame queued on the loop
+ * thread (a handler's reply, a send from a handler) is written at the end of the loop's pass, with
+ * everything else queued meanwhile, in one system call. A frame queued on another thread is
+ * written at once on that thread (non-blocking; {@link TransportConfig#inlineWrites()}), or by the
+ * loop when inline writes are off. What the kernel does not take is kept and written when the
+ * socket is writable again (OP_WRITE); meanwhile frames keep queuing up to the queue's bounds.
+ *
+ * <p>Reading: one read per readiness event into a 64 KiB buffer, every complete frame in it
+ * dispatched in order straight from the buffer (the codec copies what it keeps). A frame larger
+ * than the buffer gets its own array, grown as its bytes arrive, so a header alone never makes us
+ * allocate its announced length. A frame must be complete within the read deadline of its first
+ * byte.
  */
-final class TcpSession extends Endpoint {
+final class TcpSession extends Endpoint implements EventLoop.Ready {
   private static final Logger log = LoggerFactory.getLogger(TcpSession.class);
-  /** Bodies up to this size are allocated at once; larger ones grow as their bytes arrive. */
+  /** Bodies too large for the read buffer start at this size and double as their bytes arrive. */
   private static final int BODY_CHUNK_BYTES = 64 << 10;
   private static final int READ_BUFFER_BYTES = 64 << 10;
+  /** The write buffer is writeBatchBytesMax, but never more than this. */
+  private static final int WRITE_BUFFER_BYTES_MAX = 1 << 20;
 
   private final TcpTransport transport;
   private final TransportConfig config;
+  private final EventLoop loop;
   private final OutboundQueue queue;
+  private final SocketChannel channel;
+  /** Null for an accepted connection. */
   private final InetSocketAddress dialAddress;
-  private volatile Socket socket;
-  private final Thread writer;
-  private volatile Thread reader;
-  /** Whoever holds it writes to {@link #out}: the writer thread or an inline caller. */
+  private volatile boolean connected;
+  private long connectDeadlineNanos;
+
+  // ---- loop thread only
+  private SelectionKey key;
+  /** Set by {@link EventLoop#flushLater}. */
+  boolean flushScheduled;
+  private final ByteBuffer in = ByteBuffer.allocate(READ_BUFFER_BYTES);
+  /** The header and the body read so far of a frame larger than {@link #in}. */
+  private Frames.Header largeHeader;
+  private byte[] largeBody;
+  private int largeFilled;
+  /** When the first byte of the incomplete frame arrived; 0 when no frame is incomplete. */
+  private long frameStartNanos;
+  /** After a framing error nothing more is read. */
+  private boolean readingStopped;
+
+  // ---- guarded by writeLock
   private final ReentrantLock writeLock = new ReentrantLock();
-  /** Wake-up tokens for the writer thread. */
-  private final Semaphore writerWakeups = new Semaphore(0);
-  /** The buffered socket stream, set once connected; guarded by {@link #writeLock}. */
-  private volatile OutputStream out;
-  /** Frames written inline since the last inbound frame; see {@link #writeQueued}. */
+  /** Bytes taken from the queue but not yet written, in read mode. */
+  private ByteBuffer out;
+  /** A frame too large for {@link #out}, written on its own; null if none. */
+  private ByteBuffer large;
+  /** A frame taken from the queue that did not fit in {@link #out}. */
+  private byte[] carry;
+  /** The kernel did not take everything: the loop writes the rest when the socket is writable. */
+  private volatile boolean waitingForWritable;
+
+  /** Frames written inline since the last inbound frame; see {@link #offerFrame}. */
   private final AtomicInteger inlineStreak = new AtomicInteger();
   private static final int INLINE_STREAK_MAX = 2;
+  /** A flush by the loop was asked for and has not run yet. */
+  private final AtomicBoolean loopFlushPending = new AtomicBoolean();
 
-  private TcpSession(TcpTransport transport, Handler handler, String peer, Socket socket,
-      InetSocketAddress dialAddress) {
+  private TcpSession(TcpTransport transport, EventLoop loop, Handler handler, String peer,
+      SocketChannel channel, InetSocketAddress dialAddress) {
     super(transport.codec(), handler,
         new PendingRequests(transport.config().inFlightRequestsMax(), transport.sweeper(), peer),
         peer);
     this.transport = transport;
     this.config = transport.config();
+    this.loop = loop;
     this.queue = new OutboundQueue(config.outboundQueueMessagesMax(),
         config.outboundQueueBytesMax());
-    this.socket = socket;
+    this.channel = channel;
     this.dialAddress = dialAddress;
-    this.writer = threadBuilder().name("craq-tcp-writer " + peer).unstarted(this::writeLoop);
+    this.connected = dialAddress == null;
   }
 
-  /** A session that dials {@code address} from its writer thread. */
-  static TcpSession dial(TcpTransport transport, Handler handler, String peer,
+  /** A session that connects to {@code address} without blocking the caller. */
+  static TcpSession dial(TcpTransport transport, EventLoop loop, Handler handler, String peer,
       InetSocketAddress address) {
-    TcpSession session = new TcpSession(transport, handler, peer, null, address);
-    session.writer.start();
+    SocketChannel channel;
+    try {
+      channel = SocketChannel.open();
+      channel.configureBlocking(false);
+      channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+      if (transport.config().dialTrafficClass() != TransportConfig.DIAL_TRAFFIC_CLASS_NONE) {
+        channel.setOption(StandardSocketOptions.IP_TOS, transport.config().dialTrafficClass());
+      }
+    } catch (IOException e) {
+      throw new ConnectFailedException("cannot open a socket to " + peer + ": " + e.getMessage(),
+          e);
+    }
+    TcpSession session = new TcpSession(transport, loop, handler, peer, channel, address);
+    session.connectDeadlineNanos = System.nanoTime()
+        + TimeUnit.MILLISECONDS.toNanos(transport.config().connectTimeoutMillis());
+    loop.execute(session::registerAndConnect);
     return session;
   }
 
-  /** A session over a socket a server accepted; not running until {@link #start()}. */
-  static TcpSession accepted(TcpTransport transport, Handler handler, Socket socket) {
-    String peer = socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
-    return new TcpSession(transport, handler, peer, socket, null);
+  /** A session over a channel a server accepted; served once {@link #start()} is called. */
+  static TcpSession accepted(TcpTransport transport, EventLoop loop, Handler handler,
+      SocketChannel channel) throws IOException {
+    channel.configureBlocking(false);
+    channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+    InetSocketAddress remote = (InetSocketAddress) channel.getRemoteAddress();
+    String peer = remote.getAddress().getHostAddress() + ":" + remote.getPort();
+    return new TcpSession(transport, loop, handler, peer, channel, null);
   }
 
-  /** Starts reading and writing an accepted socket. */
+  /** Starts serving an accepted channel. */
   void start() {
-    startReader();
-    writer.start();
+    loop.execute(this::register);
   }
 
-  private Thread.Builder threadBuilder() {
-    return config.virtualThreads() ? Thread.ofVirtual() : Thread.ofPlatform().daemon();
+  // ------------------------------------------------------------------------- registration
+
+  private void register() {
+    if (isClosed()) {
+      return;
+    }
+    try {
+      key = channel.register(loop.selector(), 0, this);
+    } catch (IOException | RuntimeException e) {
+      close(new ConnectionClosedException("cannot register with the event loop: " + e, e));
+      return;
+    }
+    loop.add(this);
+    updateInterest();
+    if (!queue.isEmpty()) {
+      loop.flushLater(this);
+    }
   }
+
+  private void registerAndConnect() {
+    if (isClosed()) {
+      return;
+    }
+    boolean done;
+    try {
+      done = channel.connect(dialAddress);
+    } catch (IOException | RuntimeException e) {
+      connectFailed(e);
+      return;
+    }
+    register();
+    if (done) {
+      onConnected();
+    }
+  }
+
+  private void finishConnect() {
+    try {
+      if (!channel.finishConnect()) {
+        return;
+      }
+    } catch (IOException | RuntimeException e) {
+      connectFailed(e);
+      return;
+    }
+    onConnected();
+  }
+
+  private void onConnected() {
+    connected = true;
+    updateInterest();
+    loop.flushLater(this);
+  }
+
+  private void connectFailed(Exception e) {
+    log.debug("cannot connect to {}: {}", peer, e.toString());
+    String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    close(new ConnectFailedException("cannot connect to " + peer + ": " + why, e));
+  }
+
+  /** OP_READ unless reading stopped, OP_CONNECT until connected, OP_WRITE while waiting for it. */
+  private void updateInterest() {
+    if (key == null || !key.isValid()) {
+      return;
+    }
+    int ops;
+    if (!connected) {
+      ops = SelectionKey.OP_CONNECT;
+    } else {
+      ops = (readingStopped ? 0 : SelectionKey.OP_READ)
+          | (waitingForWritable ? SelectionKey.OP_WRITE : 0);
+    }
+    if (key.interestOps() != ops) {
+      key.interestOps(ops);
+    }
+  }
+
+  @Override
+  public void onReady(SelectionKey readyKey) {
+    int ready = readyKey.readyOps();
+    if ((ready & SelectionKey.OP_CONNECT) != 0) {
+      finishConnect();
+      return;
+    }
+    if ((ready & SelectionKey.OP_WRITE) != 0) {
+      onWritable();
+    }
+    if ((ready & SelectionKey.OP_READ) != 0 && !isClosed() && !readingStopped) {
+      onReadable();
+    }
+  }
+
+  /** Connect timeout and read deadline; called by the loop now and then. */
+  void checkDeadlines(long nowNanos) {
+    if (isClosed()) {
+      loop.remove(this);
+    } else if (!connected && dialAddress != null && nowNanos - connectDeadlineNanos >= 0) {
+      connectFailed(new IOException("connect timed out after " + config.connectTimeoutMillis()
+          + " ms"));
+    } else if (frameStartNanos != 0 && nowNanos - frameStartNanos
+        >= TimeUnit.MILLISECONDS.toNanos(config.readDeadlineMillis())) {
+      log.warn("{} did not send a whole frame within {} ms; closing", peer,
+          config.readDeadlineMillis());
+      close(new ConnectionClosedException("frame not complete within the read deadline"));
+    }
+  }
+
+  // ------------------------------------------------------------------------------ writing
 
   /**
-   * Queues the frame; then, if the connection is idle, writes the queue on this thread (inline
-   * write, saving a hand-off), else wakes the writer thread. Order is kept because frames are only
-   * ever taken from the queue under {@link #writeLock}.
+   * Queues the frame and writes it now or soon (see the class comment). A thread that is not the
+   * loop's writes inline only while the connection looks like request/response traffic: fewer than
+   * {@link #INLINE_STREAK_MAX} frames since the last inbound one. A caller sending a burst thus
+   * hands it to the loop, which writes everything queued meanwhile in one system call.
    */
   @Override
   boolean offerFrame(byte[] frame) {
     if (isClosed() || !queue.offer(frame)) {
       return false;
     }
-    if (Thread.currentThread() == reader) {
-      // A handler answering on the reader thread: written when the reader runs out of buffered
-      // input (flushBeforeBlocking), so pipelined requests get their replies in one write.
-      return true;
+    if (loop.inLoop()) {
+      loop.flushLater(this);
+    } else if (config.inlineWrites() && inlineStreak.get() < INLINE_STREAK_MAX) {
+      inlineStreak.incrementAndGet();
+      flush();
+    } else if (loopFlushPending.compareAndSet(false, true)) {
+      loop.execute(() -> {
+        loopFlushPending.set(false);
+        loop.flushLater(this);
+      });
     }
-    writeQueued();
     return true;
   }
 
   /**
-   * Writes the queue inline if the connection looks idle, else leaves it to the writer thread.
-   * "Idle" means the writer lock is free and fewer than {@link #INLINE_STREAK_MAX} frames were
-   * written inline since the last inbound frame: a caller pipelining many messages then goes
-   * through the writer thread, which writes everything queued with one flush (batching), while
-   * request/response traffic keeps writing inline.
+   * Writes what is queued without blocking, on any thread. A thread that finds another writing
+   * leaves the work to it: the writer looks at the queue again after it lets go of the lock, so no
+   * frame is left behind.
    */
-  private void writeQueued() {
-    if (config.inlineWrites() && out != null && inlineStreak.get() < INLINE_STREAK_MAX
-        && writeLock.tryLock()) {
-      inlineStreak.incrementAndGet();
+  void flush() {
+    while (!isClosed() && connected && !waitingForWritable && !queue.isEmpty()) {
+      if (!writeLock.tryLock()) {
+        return;
+      }
       try {
-        drainLocked();
+        writeLocked();
       } catch (IOException e) {
         writeFailed(e);
       } finally {
         writeLock.unlock();
       }
-      if (!queue.isEmpty()) {
-        writerWakeups.release();
-      }
-    } else {
-      writerWakeups.release();
     }
   }
 
-  /** Called by the reader before it may block: sends the replies its handler queued. */
-  private void flushBeforeBlocking(ReadBuffer in, int needed) {
-    if (in.buffered() < needed && !queue.isEmpty()) {
-      writeQueued();
-    }
-  }
-
-  @Override
-  void closeLink() {
-    Socket s = socket;
-    if (s != null) {
-      try {
-        s.close();
-      } catch (IOException e) {
-        log.debug("closing socket to {}", peer, e);
-      }
-    }
-    writer.interrupt();
-    queue.clear();
-    transport.forget(this);
-  }
-
-  private void startReader() {
-    Thread thread = threadBuilder().name("craq-tcp-reader " + peer).unstarted(this::readLoop);
-    reader = thread; // assigned before it runs: offerFrame compares against it
-    thread.start();
-  }
-
-  // ------------------------------------------------------------------------------------ writing
-
-  private boolean connect() {
-    Socket s = new Socket();
+  private void onWritable() {
+    writeLock.lock();
     try {
-      s.setTcpNoDelay(true);
-      s.setKeepAlive(true);
-      if (config.dialTrafficClass() != TransportConfig.DIAL_TRAFFIC_CLASS_NONE) {
-        s.setTrafficClass(config.dialTrafficClass());
-      }
-      s.connect(dialAddress, (int) Math.min(Integer.MAX_VALUE, config.connectTimeoutMillis()));
-    } catch (IOException e) {
-      closeQuietly(s);
-      log.debug("cannot connect to {}: {}", peer, e.toString());
-      close(new ConnectFailedException("cannot connect to " + peer + ": " + e.getMessage(), e));
-      return false;
-    }
-    socket = s;
-    if (isClosed()) {
-      closeQuietly(s);
-      return false;
-    }
-    startReader();
-    return true;
-  }
-
-  private void writeLoop() {
-    if (socket == null && !connect()) {
-      return;
-    }
-    try {
-      out = new BufferedOutputStream(socket.getOutputStream(), config.writeBatchBytesMax());
-      while (!isClosed()) {
-        writerWakeups.acquire();
-        writerWakeups.drainPermits();
-        writeLock.lock();
-        try {
-          drainLocked();
-        } finally {
-          writeLock.unlock();
-        }
-      }
-    } catch (InterruptedException e) {
-      // close() interrupts the writer: nothing more to write.
+      waitingForWritable = false;
+      writeLocked();
     } catch (IOException e) {
       writeFailed(e);
+    } finally {
+      writeLock.unlock();
+    }
+    updateInterest();
+    flush();
+  }
+
+  /**
+   * Writes pending bytes, then queued frames, until the queue is empty or the kernel takes no
+   * more; in the latter case asks the loop for OP_WRITE. Caller holds {@link #writeLock}.
+   */
+  private void writeLocked() throws IOException {
+    if (out == null) {
+      out = ByteBuffer.allocateDirect(Math.min(config.writeBatchBytesMax(), WRITE_BUFFER_BYTES_MAX))
+          .flip();
+    }
+    while (!isClosed()) {
+      if (out.hasRemaining() && !writeSome(out)) {
+        return;
+      }
+      if (large != null) {
+        if (!writeSome(large)) {
+          return;
+        }
+        large = null;
+      }
+      if (!fill()) {
+        return;
+      }
     }
   }
 
-  /** Writes every queued frame, flushing every writeBatchBytesMax bytes and at the end. */
-  private void drainLocked() throws IOException {
-    int batchBytes = 0;
-    byte[] frame;
-    while ((frame = queue.poll()) != null) {
-      if (frame == OutboundQueue.CLOSE_MARKER) {
-        out.flush();
-        close(new ConnectionClosedException("closed after a protocol error"));
-        return;
-      }
-      out.write(frame);
-      batchBytes += frame.length;
-      if (batchBytes >= config.writeBatchBytesMax()) {
-        out.flush();
-        transport.countFlush();
-        batchBytes = 0;
-      }
+  /** Writes from {@code buffer}; false (and OP_WRITE requested) if some is left. */
+  private boolean writeSome(ByteBuffer buffer) throws IOException {
+    channel.write(buffer);
+    transport.countFlush();
+    if (!buffer.hasRemaining()) {
+      return true;
     }
-    if (batchBytes > 0) {
-      out.flush();
-      transport.countFlush();
+    waitingForWritable = true;
+    if (loop.inLoop()) {
+      updateInterest();
+    } else {
+      loop.execute(this::updateInterest);
     }
+    return false;
+  }
+
+  /**
+   * Takes frames from the queue into {@link #out} (or {@link #large}); false if there was nothing
+   * to take. Handles the close marker: everything before it is written first.
+   */
+  private boolean fill() {
+    out.clear();
+    if (carry == null) {
+      carry = queue.poll();
+    }
+    while (carry != null) {
+      if (carry == OutboundQueue.CLOSE_MARKER) {
+        if (out.position() == 0) {
+          carry = null;
+          out.flip();
+          close(new ConnectionClosedException("closed after a protocol error"));
+          return false;
+        }
+        break; // write what is before it first
+      }
+      if (carry.length > out.remaining()) {
+        if (out.position() == 0) {
+          large = ByteBuffer.wrap(carry);
+          carry = queue.poll();
+        }
+        break;
+      }
+      out.put(carry);
+      carry = queue.poll();
+    }
+    out.flip();
+    return out.hasRemaining() || large != null;
   }
 
   private void writeFailed(IOException e) {
@@ -239,54 +385,121 @@ final class TcpSession extends Endpoint {
   /** Writes what is queued (an error reply, say), then closes; forced after the read deadline. */
   private void closeAfterFlush() {
     queue.offerCloseMarker();
-    writerWakeups.release();
+    loop.flushLater(this);
     transport.timer().schedule(() -> close(new ConnectionClosedException(
         "closed after a protocol error")), config.readDeadlineMillis(), TimeUnit.MILLISECONDS);
   }
 
-  // ------------------------------------------------------------------------------------ reading
-
-  private void readLoop() {
-    byte[] header = new byte[Frames.HEADER_BYTES];
+  @Override
+  void closeLink() {
     try {
-      ReadBuffer in = new ReadBuffer(socket.getInputStream(), READ_BUFFER_BYTES);
-      while (!isClosed()) {
-        flushBeforeBlocking(in, 1);
-        socket.setSoTimeout(0); // an idle connection may wait for its next frame indefinitely
-        int first = in.read();
-        if (first < 0) {
-          log.debug("{} closed the connection", peer);
-          close(new ConnectionClosedException("closed by the peer"));
-          return;
-        }
-        long deadlineNanos = System.nanoTime()
-            + TimeUnit.MILLISECONDS.toNanos(config.readDeadlineMillis());
-        header[0] = (byte) first;
-        readFully(in, header, 1, Frames.HEADER_BYTES - 1, deadlineNanos);
-        Frames.Header parsed;
-        try {
-          parsed = Frames.parseHeader(header, 0, config.frameBytesMax());
-        } catch (ProtocolException e) {
-          refuseStream(header, e);
-          return;
-        }
-        byte[] body = readBody(in, parsed.bodyLength(), deadlineNanos);
-        inlineStreak.set(0);
-        dispatch(parsed, body, 0);
-      }
-    } catch (SocketTimeoutException e) {
-      log.warn("{} did not send a whole frame within {} ms; closing", peer,
-          config.readDeadlineMillis());
-      close(new ConnectionClosedException("frame not complete within the read deadline"));
-    } catch (EOFException e) {
-      log.warn("{} closed the connection in the middle of a frame", peer);
-      close(new ConnectionClosedException("closed by the peer in the middle of a frame"));
+      channel.close();
+    } catch (IOException e) {
+      log.debug("closing the socket to {}", peer, e);
+    }
+    queue.clear();
+    transport.forget(this);
+    // The selector releases the socket at its next select: wake it so the peer sees the close now.
+    loop.execute(() -> loop.remove(this));
+  }
+
+  // ------------------------------------------------------------------------------ reading
+
+  private void onReadable() {
+    int n;
+    try {
+      n = largeBody != null ? readLarge() : channel.read(in);
     } catch (IOException e) {
       if (!isClosed()) {
         log.debug("read from {} failed: {}", peer, e.toString());
         close(new ConnectionClosedException("read failed: " + e.getMessage(), e));
       }
+      return;
     }
+    if (n < 0) {
+      if (frameStartNanos != 0 || in.position() > 0) {
+        log.warn("{} closed the connection in the middle of a frame", peer);
+        close(new ConnectionClosedException("closed by the peer in the middle of a frame"));
+      } else {
+        log.debug("{} closed the connection", peer);
+        close(new ConnectionClosedException("closed by the peer"));
+      }
+      return;
+    }
+    if (largeBody == null) {
+      parseFrames();
+    }
+  }
+
+  /** Dispatches every complete frame in {@link #in}; keeps the incomplete rest. */
+  private void parseFrames() {
+    in.flip();
+    byte[] bytes = in.array();
+    boolean completed = false;
+    while (!isClosed() && !readingStopped && in.remaining() >= Frames.HEADER_BYTES) {
+      int start = in.position();
+      Frames.Header header;
+      try {
+        header = Frames.parseHeader(bytes, start, config.frameBytesMax());
+      } catch (ProtocolException e) {
+        refuseStream(Arrays.copyOfRange(bytes, start, start + Frames.HEADER_BYTES), e);
+        in.clear();
+        return;
+      }
+      int frameBytes = Frames.HEADER_BYTES + header.bodyLength();
+      if (frameBytes > in.capacity()) {
+        startLarge(header, start);
+        return;
+      }
+      if (in.remaining() < frameBytes) {
+        break;
+      }
+      in.position(start + frameBytes);
+      completed = true;
+      inlineStreak.set(0);
+      dispatch(header, bytes, start + Frames.HEADER_BYTES);
+    }
+    in.compact();
+    if (in.position() == 0) {
+      frameStartNanos = 0;
+    } else if (completed || frameStartNanos == 0) {
+      frameStartNanos = System.nanoTime();
+    }
+  }
+
+  /** A frame larger than the read buffer: its body gets an array of its own. */
+  private void startLarge(Frames.Header header, int start) {
+    int bodyStart = start + Frames.HEADER_BYTES;
+    int buffered = in.limit() - bodyStart; // < body length, since the frame exceeds the buffer
+    largeHeader = header;
+    largeBody = new byte[Math.max(buffered, Math.min(header.bodyLength(), BODY_CHUNK_BYTES))];
+    System.arraycopy(in.array(), bodyStart, largeBody, 0, buffered);
+    largeFilled = buffered;
+    in.clear();
+    if (frameStartNanos == 0 || start > 0) {
+      frameStartNanos = System.nanoTime();
+    }
+  }
+
+  private int readLarge() throws IOException {
+    int length = largeHeader.bodyLength();
+    if (largeFilled == largeBody.length) {
+      largeBody = Arrays.copyOf(largeBody, (int) Math.min(length, 2L * largeBody.length));
+    }
+    int n = channel.read(ByteBuffer.wrap(largeBody, largeFilled, largeBody.length - largeFilled));
+    if (n > 0) {
+      largeFilled += n;
+      if (largeFilled == length) {
+        byte[] body = largeBody;
+        Frames.Header header = largeHeader;
+        largeBody = null;
+        largeHeader = null;
+        frameStartNanos = 0;
+        inlineStreak.set(0);
+        dispatch(header, body, 0);
+      }
+    }
+    return n;
   }
 
   /**
@@ -295,70 +508,13 @@ final class TcpSession extends Endpoint {
    */
   private void refuseStream(byte[] header, ProtocolException e) {
     log.warn("closing the connection from {}: {}", peer, e.getMessage());
+    readingStopped = true;
+    frameStartNanos = 0;
+    updateInterest();
     boolean magicOk = Frames.readInt(header, 0) == Frames.MAGIC;
     if (magicOk && Frames.kindOf(header) == Frames.KIND_REQUEST) {
       refuse(Frames.requestIdOf(header), e.code(), e.getMessage());
     }
     closeAfterFlush();
-  }
-
-  /**
-   * Reads a body whose length was already checked against frameBytesMax. A large body grows as its
-   * bytes arrive, so a header alone cannot make us allocate frameBytesMax.
-   */
-  private byte[] readBody(ReadBuffer in, int length, long deadlineNanos) throws IOException {
-    if (length <= BODY_CHUNK_BYTES) {
-      byte[] body = new byte[length];
-      readFully(in, body, 0, length, deadlineNanos);
-      return body;
-    }
-    byte[] body = new byte[BODY_CHUNK_BYTES];
-    int filled = 0;
-    while (filled < length) {
-      if (filled == body.length) {
-        body = Arrays.copyOf(body, (int) Math.min(length, 2L * body.length));
-      }
-      int chunk = body.length - filled;
-      readFully(in, body, filled, chunk, deadlineNanos);
-      filled += chunk;
-    }
-    return body;
-  }
-
-  private void readFully(ReadBuffer in, byte[] bytes, int offset, int length, long deadlineNanos)
-      throws IOException {
-    int done = 0;
-    while (done < length) {
-      flushBeforeBlocking(in, length - done);
-      long remainingMillis = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
-      if (remainingMillis <= 0) {
-        throw new SocketTimeoutException("read deadline passed");
-      }
-      socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, remainingMillis));
-      int n = in.read(bytes, offset + done, length - done);
-      if (n < 0) {
-        throw new EOFException();
-      }
-      done += n;
-    }
-  }
-
-  /** A read buffer that tells how many bytes it holds (reading them cannot block). */
-  private static final class ReadBuffer extends BufferedInputStream {
-    ReadBuffer(InputStream in, int size) {
-      super(in, size);
-    }
-
-    synchronized int buffered() {
-      return count - pos;
-    }
-  }
-
-  private static void closeQuietly(Socket s) {
-    try {
-      s.close();
-    } catch (IOException ignored) {
-      // nothing to do
-    }
   }
 }

@@ -2,8 +2,9 @@ package io.craq.transport;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -12,9 +13,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The plain TCP transport: the frame format of docs/PROTOCOL.md over {@code java.net} sockets with
- * TCP_NODELAY, two virtual threads per connection (reader, writer) and one timer thread per
- * transport. Thread-safe.
+ * The plain TCP transport: the frame format of docs/PROTOCOL.md over non-blocking sockets with
+ * TCP_NODELAY. Connections are spread over {@link TransportConfig#ioThreads()} {@link EventLoop}s
+ * (one thread and one selector each, however many connections); each listening address has a
+ * thread blocked in accept; one timer thread per transport expires requests. Thread-safe.
  */
 public final class TcpTransport implements Transport {
   private static final Logger log = LoggerFactory.getLogger(TcpTransport.class);
@@ -25,6 +27,9 @@ public final class TcpTransport implements Transport {
   private final TransportConfig config;
   private final MessageCodec codec;
   private final TimeoutSweeper sweeper;
+  private final EventLoop[] loops;
+  private final java.util.concurrent.atomic.AtomicInteger nextLoop =
+      new java.util.concurrent.atomic.AtomicInteger();
   private final Set<TcpServer> servers = ConcurrentHashMap.newKeySet();
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private final Set<TcpSession> sessions = ConcurrentHashMap.newKeySet();
@@ -36,6 +41,10 @@ public final class TcpTransport implements Transport {
     this.config = Objects.requireNonNull(config, "config");
     this.codec = new MessageCodec(config);
     this.sweeper = new TimeoutSweeper("craq-tcp-timer");
+    this.loops = new EventLoop[config.effectiveIoThreads()];
+    for (int i = 0; i < loops.length; i++) {
+      loops[i] = new EventLoop("craq-tcp-io-" + i);
+    }
   }
 
   public TcpTransport() {
@@ -67,6 +76,19 @@ public final class TcpTransport implements Transport {
     flushes.increment();
   }
 
+  /** The loop of the next new connection: round robin. */
+  private EventLoop nextLoop() {
+    return loops[Math.floorMod(nextLoop.getAndIncrement(), loops.length)];
+  }
+
+  static void closeQuietly(java.io.Closeable closeable) {
+    try {
+      closeable.close();
+    } catch (IOException e) {
+      log.debug("closing {} failed", closeable, e);
+    }
+  }
+
   void forget(TcpSession session) {
     sessions.remove(session);
   }
@@ -82,12 +104,15 @@ public final class TcpTransport implements Transport {
     Objects.requireNonNull(handler, "handler");
     Addresses.HostPort hostPort = Addresses.parse(address);
     checkOpen();
-    ServerSocket serverSocket;
+    ServerSocketChannel serverSocket = null;
     try {
-      serverSocket = new ServerSocket();
-      serverSocket.setReuseAddress(true);
+      serverSocket = ServerSocketChannel.open();
+      serverSocket.setOption(StandardSocketOptions.SO_REUSEADDR, true);
       serverSocket.bind(hostPort.bindAddress(), 1024);
     } catch (IOException e) {
+      if (serverSocket != null) {
+        closeQuietly(serverSocket);
+      }
       throw new TransportException("cannot listen on " + address + ": " + e.getMessage(), e);
     }
     TcpServer server = new TcpServer(serverSocket, hostPort, handler);
@@ -107,7 +132,8 @@ public final class TcpTransport implements Transport {
       @Override
       Endpoint open() {
         checkOpen();
-        TcpSession session = TcpSession.dial(TcpTransport.this, handler, address, dial);
+        TcpSession session =
+            TcpSession.dial(TcpTransport.this, nextLoop(), handler, address, dial);
         sessions.add(session);
         return session;
       }
@@ -123,11 +149,14 @@ public final class TcpTransport implements Transport {
     servers.forEach(TcpServer::close);
     connections.forEach(Connection::close);
     sessions.forEach(s -> s.close(new ConnectionClosedException("transport closed")));
+    for (EventLoop loop : loops) {
+      loop.close();
+    }
     sweeper.close();
   }
 
   private final class TcpServer implements Server {
-    private final ServerSocket serverSocket;
+    private final ServerSocketChannel serverSocket;
     private final String address;
     private final Handler handler;
     private final Set<TcpSession> accepted = ConcurrentHashMap.newKeySet();
@@ -136,10 +165,11 @@ public final class TcpTransport implements Transport {
     private volatile boolean serverClosed;
     private volatile Thread acceptor;
 
-    TcpServer(ServerSocket serverSocket, Addresses.HostPort requested, Handler handler) {
+    TcpServer(ServerSocketChannel serverSocket, Addresses.HostPort requested, Handler handler) {
       this.serverSocket = serverSocket;
       this.address = (requested.host().isEmpty() ? "" : requested.host().contains(":")
-          ? "[" + requested.host() + "]" : requested.host()) + ":" + serverSocket.getLocalPort();
+          ? "[" + requested.host() + "]" : requested.host()) + ":"
+          + serverSocket.socket().getLocalPort();
       this.handler = handler;
     }
 
@@ -149,7 +179,7 @@ public final class TcpTransport implements Transport {
 
     private void acceptLoop() {
       while (!serverClosed) {
-        Socket socket;
+        SocketChannel socket;
         try {
           socket = serverSocket.accept();
         } catch (IOException e) {
@@ -159,20 +189,22 @@ public final class TcpTransport implements Transport {
           }
           continue;
         }
-        try {
-          socket.setTcpNoDelay(true);
-        } catch (IOException e) {
-          log.debug("TCP_NODELAY on an accepted socket failed", e);
-        }
         accepted.removeIf(Endpoint::isClosed);
         if (accepted.size() >= config.acceptedConnectionsMax()) {
-          // Bounded like every other table: refuse at once rather than run out of threads.
+          // Bounded like every other table: refuse at once rather than run out of descriptors.
           refusals.warn(log, "{} refused a connection from {}: {} connections open (limit)",
-              address, socket.getRemoteSocketAddress(), accepted.size());
+              address, remoteOf(socket), accepted.size());
           closeQuietly(socket);
           continue;
         }
-        TcpSession session = TcpSession.accepted(TcpTransport.this, handler, socket);
+        TcpSession session;
+        try {
+          session = TcpSession.accepted(TcpTransport.this, nextLoop(), handler, socket);
+        } catch (IOException e) {
+          log.debug("setting up an accepted socket failed: {}", e.toString());
+          closeQuietly(socket);
+          continue;
+        }
         // Registered before it runs, and checked against a concurrent close() afterwards, so
         // close() never misses a session that has already served requests.
         sessions.add(session);
@@ -185,11 +217,11 @@ public final class TcpTransport implements Transport {
       }
     }
 
-    private static void closeQuietly(Socket socket) {
+    private static String remoteOf(SocketChannel socket) {
       try {
-        socket.close();
+        return String.valueOf(socket.getRemoteAddress());
       } catch (IOException e) {
-        log.debug("closing a refused socket failed", e);
+        return "?";
       }
     }
 

@@ -16,19 +16,21 @@ import io.craq.core.Limits;
  * @param outboundQueueBytesMax encoded bytes queued per connection for writing
  * @param inFlightRequestsMax requests awaiting a reply per connection
  * @param connectTimeoutMillis how long a connection attempt may take
- * @param writeBatchBytesMax bytes written before a flush when several frames are queued
- * @param inlineWrites when true (the default), a caller that finds its TCP connection idle writes
- *     its frame itself instead of waking the writer thread, which saves a thread hand-off per
- *     message; such a call can then block while the kernel's send buffer is full (the peer stopped
- *     reading). When false, calls only ever queue and never touch the socket
- * @param virtualThreads run each TCP connection's reader and writer on virtual threads (cheap for
- *     thousands of connections) instead of platform threads (lower latency per message; default)
+ * @param writeBatchBytesMax bytes per write call when several frames are queued (the size of each
+ *     connection's write buffer, capped at 1 MiB)
+ * @param inlineWrites when true (the default), a thread other than the connection's event loop
+ *     writes its frame itself (non-blocking, what the kernel takes) instead of waking the loop,
+ *     which saves a thread hand-off per message; a burst still goes through the loop. When false,
+ *     such calls only queue and wake the loop
+ * @param ioThreads event-loop threads of a TCP transport, each serving its share of the
+ *     connections (reads, handler calls, writes queued by handlers); {@link #IO_THREADS_AUTO} (the
+ *     default) takes half the processors, at least 1 and at most 4
  * @param dialTrafficClass the IP traffic class (TOS/DSCP byte, 0-255) of the connections this
  *     transport dials, or {@link #DIAL_TRAFFIC_CLASS_NONE} to leave the system's default. A node
  *     marks its chain traffic (propagations, commits, version queries) this way so that a
  *     priority queue on a saturated link can send it ahead of read replies
  * @param acceptedConnectionsMax connections a server keeps open at once; one more is closed as
- *     soon as it is accepted (each connection costs two threads and buffers)
+ *     soon as it is accepted (each connection costs a descriptor and buffers)
  */
 public record TransportConfig(
     int frameBytesMax,
@@ -40,7 +42,7 @@ public record TransportConfig(
     long connectTimeoutMillis,
     int writeBatchBytesMax,
     boolean inlineWrites,
-    boolean virtualThreads,
+    int ioThreads,
     int acceptedConnectionsMax,
     int dialTrafficClass) {
 
@@ -54,6 +56,8 @@ public record TransportConfig(
   public static final long CONNECT_TIMEOUT_MILLIS_DEFAULT = 3_000;
   public static final int WRITE_BATCH_BYTES_MAX_DEFAULT = 64 << 10;
   public static final int ACCEPTED_CONNECTIONS_MAX_DEFAULT = 512;
+  /** {@link #ioThreads}: chosen from the processor count, see {@link #effectiveIoThreads()}. */
+  public static final int IO_THREADS_AUTO = 0;
   /** No traffic class is set on dialed connections (the default). */
   public static final int DIAL_TRAFFIC_CLASS_NONE = -1;
   /** IPTOS_LOWDELAY: Linux's default priomap puts it in the first band of a prio qdisc. */
@@ -71,7 +75,7 @@ public record TransportConfig(
           CONNECT_TIMEOUT_MILLIS_DEFAULT,
           WRITE_BATCH_BYTES_MAX_DEFAULT,
           true,
-          false,
+          IO_THREADS_AUTO,
           ACCEPTED_CONNECTIONS_MAX_DEFAULT,
           DIAL_TRAFFIC_CLASS_NONE);
 
@@ -87,6 +91,7 @@ public record TransportConfig(
     require(inFlightRequestsMax > 0, "inFlightRequestsMax must be > 0");
     require(connectTimeoutMillis > 0, "connectTimeoutMillis must be > 0");
     require(writeBatchBytesMax > 0, "writeBatchBytesMax must be > 0");
+    require(ioThreads >= 0 && ioThreads <= 256, "ioThreads must be 0 (auto) .. 256");
     require(acceptedConnectionsMax > 0, "acceptedConnectionsMax must be > 0");
     require(dialTrafficClass >= -1 && dialTrafficClass <= 255,
         "dialTrafficClass must be -1 (none) or 0..255");
@@ -98,64 +103,72 @@ public record TransportConfig(
     }
   }
 
+  /** The event-loop threads a TCP transport starts: {@link #ioThreads}, or the automatic choice. */
+  public int effectiveIoThreads() {
+    if (ioThreads != IO_THREADS_AUTO) {
+      return ioThreads;
+    }
+    return Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
+  }
+
   public TransportConfig withFrameBytesMax(int value) {
     return new TransportConfig(value, Math.min(valueBytesMax, value), readDeadlineMillis,
         outboundQueueMessagesMax, Math.max(outboundQueueBytesMax, value), inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, virtualThreads,
+        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, ioThreads,
         acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withValueBytesMax(int value) {
     return new TransportConfig(frameBytesMax, value, readDeadlineMillis, outboundQueueMessagesMax,
         outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
-        inlineWrites, virtualThreads, acceptedConnectionsMax, dialTrafficClass);
+        inlineWrites, ioThreads, acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withReadDeadlineMillis(long value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, value, outboundQueueMessagesMax,
         outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
-        inlineWrites, virtualThreads, acceptedConnectionsMax, dialTrafficClass);
+        inlineWrites, ioThreads, acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withOutboundQueueMessagesMax(int value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis, value,
         outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
-        inlineWrites, virtualThreads, acceptedConnectionsMax, dialTrafficClass);
+        inlineWrites, ioThreads, acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withOutboundQueueBytesMax(long value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, value, inFlightRequestsMax, connectTimeoutMillis,
-        writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax, dialTrafficClass);
+        writeBatchBytesMax, inlineWrites, ioThreads, acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withInFlightRequestsMax(int value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, value, connectTimeoutMillis,
-        writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax, dialTrafficClass);
+        writeBatchBytesMax, inlineWrites, ioThreads, acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withConnectTimeoutMillis(long value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax, value,
-        writeBatchBytesMax, inlineWrites, virtualThreads, acceptedConnectionsMax, dialTrafficClass);
+        writeBatchBytesMax, inlineWrites, ioThreads, acceptedConnectionsMax, dialTrafficClass);
   }
 
   public TransportConfig withWriteBatchBytesMax(int value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, value, inlineWrites, virtualThreads, acceptedConnectionsMax,
+        connectTimeoutMillis, value, inlineWrites, ioThreads, acceptedConnectionsMax,
         dialTrafficClass);
   }
 
   public TransportConfig withInlineWrites(boolean value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, value, virtualThreads, acceptedConnectionsMax,
+        connectTimeoutMillis, writeBatchBytesMax, value, ioThreads, acceptedConnectionsMax,
         dialTrafficClass);
   }
 
-  public TransportConfig withVirtualThreads(boolean value) {
+  public TransportConfig withIoThreads(int value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
         connectTimeoutMillis, writeBatchBytesMax, inlineWrites, value, acceptedConnectionsMax,
@@ -165,14 +178,14 @@ public record TransportConfig(
   public TransportConfig withAcceptedConnectionsMax(int value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, virtualThreads, value,
+        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, ioThreads, value,
         dialTrafficClass);
   }
 
   public TransportConfig withDialTrafficClass(int value) {
     return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
         outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, virtualThreads,
+        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, ioThreads,
         acceptedConnectionsMax, value);
   }
 }
