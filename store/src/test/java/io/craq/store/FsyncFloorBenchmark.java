@@ -9,9 +9,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
  * Measures the durability floor under one write on this machine (a plain main, not a test): how
@@ -109,7 +107,7 @@ public final class FsyncFloorBenchmark {
       row(6, "LmdbStorer.apply, NO_META_SYNC, 1 dirty 100 B write", 1,
           lmdbCase(root.resolve("lmdb-nometasync"), Durability.NO_META_SYNC, 1, samples));
     } finally {
-      delete(root);
+      StoreBenchmark.delete(root);
     }
     System.out.println();
     System.out.println("load average after: " + loadAverage());
@@ -217,14 +215,4 @@ public final class FsyncFloorBenchmark {
     }
   }
 
-  private static void delete(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    }
-  }
 }

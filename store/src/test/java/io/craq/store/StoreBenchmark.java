@@ -126,7 +126,8 @@ public final class StoreBenchmark {
     return all.stream().mapToDouble(f).max().orElse(0);
   }
 
-  private static void delete(Path root) throws IOException {
+  /** Deletes {@code root} and everything below it; nothing if it does not exist. */
+  static void delete(Path root) throws IOException {
     if (!Files.exists(root)) {
       return;
     }
