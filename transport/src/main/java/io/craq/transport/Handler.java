@@ -6,8 +6,10 @@ import io.craq.core.message.Message;
 /**
  * Receives inbound messages. For one connection, calls come one at a time in arrival order on a
  * transport thread; calls for different connections may run concurrently, so an implementation
- * shared by several connections must be thread-safe. A handler should not block for long: while it
- * runs, nothing more is read from that connection (which is how back-pressure reaches the sender).
+ * shared by several connections must be thread-safe. A handler must not block (no disk syncs, no
+ * waiting for replies): the TCP transport's thread serves many connections, and while a handler
+ * runs nothing more is read from any of them. Hand slow work to another thread and reply from
+ * there.
  *
  * <p>Replies are asynchronous: the handler may keep the {@link Responder} and reply later from any
  * thread (a node answers a write only after it committed). A handler that throws is logged; a
