@@ -113,7 +113,9 @@ class StatsClusterTest {
     assertEquals("middle", middleBefore.role());
     assertEquals("tail", tailBefore.role());
     assertEquals(chain.epoch(), tailBefore.epoch());
-    assertEquals(NodeCounters.NAMES, List.copyOf(headBefore.counters().keySet()));
+    List<String> names = new java.util.ArrayList<>(NodeCounters.NAMES);
+    names.addAll(NodeServer.DRIVER_COUNTERS);
+    assertEquals(names, List.copyOf(headBefore.counters().keySet()));
     // The coordinator is not a node: it refuses a StatsRequest (UNSUPPORTED).
     assertThrows(InvalidRequestException.class, () -> client.stats(coordinator.listenAddress()));
 
@@ -127,6 +129,8 @@ class StatsClusterTest {
     assertEquals(0, middleDelta.get(NodeCounters.WRITES_ACCEPTED), middleDelta.toString());
     for (Map<String, Long> delta : List.of(headDelta, middleDelta, tailDelta)) {
       assertEquals(1, delta.get(NodeCounters.VERSIONS_COMMITTED), delta.toString());
+      // Every member made the new version durable before passing it on (or committing it).
+      assertTrue(delta.get(NodeServer.STORE_TRANSACTIONS) >= 1, delta.toString());
     }
     assertEquals(1, middleDelta.get(NodeCounters.PROPAGATED_VERSIONS_RECEIVED));
     assertEquals(1, tailDelta.get(NodeCounters.PROPAGATED_VERSIONS_RECEIVED));

@@ -13,6 +13,7 @@ import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.VersionQuery;
 import io.craq.core.message.Message.VersionReply;
@@ -31,6 +32,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -86,6 +88,15 @@ public final class NodeServer implements AutoCloseable {
   static final int DELAYED_COMMITS_MAX = 4096;
   private static final long WARN_INTERVAL_NANOS = 1_000_000_000L;
 
+  /**
+   * Counters of this driver, appended to the state machine's in every {@link StatsReply}: storage
+   * transactions made durable (each one synced commit, the group commit of a round) and the time
+   * spent in them, in microseconds. Together they show how busy the disk keeps a node.
+   */
+  public static final String STORE_TRANSACTIONS = "store_transactions";
+  public static final String STORE_APPLY_MICROS = "store_apply_micros";
+  public static final List<String> DRIVER_COUNTERS = List.of(STORE_TRANSACTIONS, STORE_APPLY_MICROS);
+
   private sealed interface Input {}
 
   private record Request(ResponderRef ref, Message message) implements Input {}
@@ -116,6 +127,9 @@ public final class NodeServer implements AutoCloseable {
   /** Commit markers applied and passed on but not yet on disk, oldest first; see perform. */
   private final List<StoreOp> delayedCommits = new ArrayList<>();
   private long delayedSinceNanos;
+  /** See {@link #STORE_TRANSACTIONS}; guarded by {@link #machineLock}. */
+  private long storeTransactions;
+  private long storeApplyNanos;
   private final LongSupplier nanoClock;
   private Server server;
   private Connection coordinator;
@@ -420,7 +434,11 @@ public final class NodeServer implements AutoCloseable {
     }
     Batch batch = StoreOps.toBatch(delayedCommits);
     delayedCommits.clear();
-    checkOutcomes(batch, storer.apply(batch));
+    long start = System.nanoTime();
+    BatchResult result = storer.apply(batch);
+    storeApplyNanos += System.nanoTime() - start;
+    storeTransactions++;
+    checkOutcomes(batch, result);
   }
 
   /** Delayed commit markers go to disk once they are a tick old, with nothing else to carry them. */
@@ -480,12 +498,22 @@ public final class NodeServer implements AutoCloseable {
 
   private void reply(Effects.Reply reply) {
     ResponderRef ref = (ResponderRef) reply.ref();
+    Message message = reply.message() instanceof StatsReply stats ? withDriverCounters(stats)
+        : reply.message();
     try {
-      ref.responder().reply(reply.message());
+      ref.responder().reply(message);
     } catch (RuntimeException e) {
       droppedWarning.warn(log, "could not reply to {}: {}", ref.responder().peer(),
           e.toString());
     }
+  }
+
+  /** The machine's counters and then {@link #DRIVER_COUNTERS}. Caller holds the machine lock. */
+  private StatsReply withDriverCounters(StatsReply stats) {
+    Map<String, Long> counters = new LinkedHashMap<>(stats.counters());
+    counters.put(STORE_TRANSACTIONS, storeTransactions);
+    counters.put(STORE_APPLY_MICROS, TimeUnit.NANOSECONDS.toMicros(storeApplyNanos));
+    return new StatsReply(stats.nodeId(), stats.epoch(), stats.role(), counters);
   }
 
   /** Log prefix and connection cache follow the configuration. */

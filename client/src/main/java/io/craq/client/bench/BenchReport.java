@@ -32,7 +32,9 @@ record BenchReport(
       new String[] {"version_queries_served", "queries served"},
       new String[] {"writes_accepted", "writes"},
       new String[] {"versions_committed", "committed"},
-      new String[] {"versions_resent", "resent"});
+      new String[] {"versions_resent", "resent"},
+      new String[] {"store_transactions", "store txns"},
+      new String[] {"store_apply_micros", "store us"});
 
   /**
    * How one chain member's counters grew during the measured time (see NodeCounters in core), or

@@ -118,7 +118,7 @@ class BenchReportTest {
     }
     // One row per node: the tail's numbers under their headings (absent counters as '-'), the
     // node that did not answer with its reason.
-    assertTrue(table.matches("(?s).*\\n  n3 +tail +120 +0 +- +- +- +37 +- +- +-\\n.*"), table);
+    assertTrue(table.matches("(?s).*\\n  n3 +tail +120 +0 +- +- +- +37 +- +- +- +- +-\\n.*"), table);
     assertTrue(table.contains("  n2           ?          unknown: after: no answer within 5000 ms"),
         table);
   }
