@@ -53,9 +53,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The node driver: a thin shell that runs the pure {@link NodeMachine} and performs its effects.
  * Every input (client request, peer or coordinator message, the passing of time) goes through one
- * of two bounded queues; a <em>round</em> feeds a batch of inputs, drains the effects once, makes all their
- * store changes durable in one {@link Storer#apply} (group commit, one fsync), and only then sends
- * messages and replies (persist-before-send, see {@link Effects}).
+ * of two bounded queues; a <em>round</em> feeds a batch of inputs, drains the effects once, makes
+ * all their store changes durable in one {@link Storer#apply} (group commit, one fsync), and only
+ * then sends messages and replies (persist-before-send, see {@link Effects}).
  *
  * <p>Rounds run one at a time, under {@link #machineLock}. Inputs that only read (client reads,
  * chain and stats requests, version queries and their replies) wait in {@link #readInbox}, and
@@ -95,7 +95,8 @@ public final class NodeServer implements AutoCloseable {
    */
   public static final String STORE_TRANSACTIONS = "store_transactions";
   public static final String STORE_APPLY_MICROS = "store_apply_micros";
-  public static final List<String> DRIVER_COUNTERS = List.of(STORE_TRANSACTIONS, STORE_APPLY_MICROS);
+  public static final List<String> DRIVER_COUNTERS =
+      List.of(STORE_TRANSACTIONS, STORE_APPLY_MICROS);
 
   private sealed interface Input {}
 

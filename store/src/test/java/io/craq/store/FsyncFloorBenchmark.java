@@ -35,8 +35,8 @@ import java.util.Locale;
  *
  * <p>It prints one Markdown table row per case (p50, p90, p99, max in milliseconds, and the mean
  * CPU time of the calling thread per step, user + system: the kernel's share of a sync shows
- * there) and the load average before and after, ready to paste into docs. Figures are only comparable on the same,
- * otherwise idle machine. Run it from the repository root:
+ * there) and the load average before and after, ready to paste into docs. Figures are only
+ * comparable on the same, otherwise idle machine. Run it from the repository root:
  *
  * <pre>{@code
  * . bin/java-env && mvn -B -ntp -q -pl store -am install -DskipTests

@@ -22,8 +22,9 @@ import org.slf4j.LoggerFactory;
  * thread (a handler's reply, a send from a handler) is written at the end of the loop's pass, with
  * everything else queued meanwhile, in one system call. A frame queued on another thread is
  * written at once on that thread (non-blocking; {@link TransportConfig#inlineWrites()}), or by the
- * loop when inline writes are off or the thread is sending a burst (see {@link #offerFrame}). What the kernel does not take is kept and written when the
- * socket is writable again (OP_WRITE); meanwhile frames keep queuing up to the queue's bounds.
+ * loop when inline writes are off or the thread is sending a burst (see {@link #offerFrame}).
+ * What the kernel does not take is kept and written when the socket is writable again (OP_WRITE);
+ * meanwhile frames keep queuing up to the queue's bounds.
  *
  * <p>Reading: one read per readiness event into a 64 KiB buffer, every complete frame in it
  * dispatched in order straight from the buffer (the codec copies what it keeps). A frame larger
