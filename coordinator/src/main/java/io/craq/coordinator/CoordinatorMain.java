@@ -1,6 +1,7 @@
 package io.craq.coordinator;
 
 import io.craq.transport.process.OptionsFile;
+import io.craq.transport.process.ShutdownHook;
 import io.craq.transport.Addresses;
 import io.craq.transport.TcpTransport;
 import java.io.PrintWriter;
@@ -112,8 +113,7 @@ public final class CoordinatorMain implements Callable<Integer> {
       log.error("cannot start: {}", e.getMessage(), e);
       return EXIT_FATAL;
     }
-    Runtime.getRuntime().addShutdownHook(
-        new Thread(coordinator::close, "craq-coordinator-shutdown"));
+    ShutdownHook.install("craq-coordinator-shutdown", coordinator::close, log);
     Throwable failure = coordinator.terminated().join();
     if (failure != null) {
       coordinator.close();

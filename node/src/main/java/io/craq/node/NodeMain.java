@@ -1,6 +1,7 @@
 package io.craq.node;
 
 import io.craq.transport.process.OptionsFile;
+import io.craq.transport.process.ShutdownHook;
 import io.craq.core.node.NodeSettings;
 import io.craq.store.LmdbStorer;
 import io.craq.store.MemoryStorer;
@@ -137,7 +138,7 @@ public final class NodeMain implements Callable<Integer> {
       log.error("cannot start: {}", e.getMessage(), e);
       return EXIT_FATAL;
     }
-    Runtime.getRuntime().addShutdownHook(new Thread(node::close, "craq-node-shutdown"));
+    ShutdownHook.install("craq-node-shutdown", node::close, log);
     Throwable failure = node.terminated().join();
     if (failure != null) {
       node.close();
