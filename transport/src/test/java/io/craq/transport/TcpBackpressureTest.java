@@ -2,7 +2,6 @@ package io.craq.transport;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -57,7 +56,7 @@ class TcpBackpressureTest {
         assertTrue(sent < (int) (4 * QUEUE_BYTES_MAX / VALUE_BYTES) + 1000,
             "the queue never filled: " + sent + " sends of " + VALUE_BYTES + " bytes accepted");
         assertTrue(sent > QUEUE_BYTES_MAX / VALUE_BYTES / 2, "refused too early: " + sent);
-        assertThrows(QueueFullException.class, () -> connection.send(write(-1)));
+        // (No second send here: the kernel may take more meanwhile, so it could be accepted.)
 
         // The peer reads again: everything that was accepted arrives, in order, nothing else.
         peer.setSoTimeout((int) TimeUnit.SECONDS.toMillis(20));
