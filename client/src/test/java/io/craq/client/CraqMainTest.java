@@ -12,45 +12,20 @@ import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.ReadMode;
-import io.craq.transport.TcpTransport;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /** The craq command: parsing, output and exit codes, against fake servers on 127.0.0.1. */
-@Timeout(value = 30, unit = TimeUnit.SECONDS)
-class CraqMainTest {
-  private TcpTransport transport;
-  private final AtomicReference<ChainConfig> chainRef = new AtomicReference<>(ChainConfig.EMPTY);
-  private FakeEndpoint coordinator;
-  private final List<FakeEndpoint> nodes = new ArrayList<>();
-
-  @BeforeEach
-  void start() {
-    transport = new TcpTransport();
-    coordinator = FakeEndpoint.coordinator(transport, chainRef::get);
-  }
-
-  @AfterEach
-  void stop() {
-    nodes.forEach(FakeEndpoint::close);
-    coordinator.close();
-    transport.close();
-  }
-
+class CraqMainTest extends FakeServersTest {
   /** One run of the command with captured streams. */
   record Run(int exitCode, String out, String err) {}
 

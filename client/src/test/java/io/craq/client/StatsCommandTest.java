@@ -11,40 +11,15 @@ import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
-import io.craq.transport.TcpTransport;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
 
 /** {@code craq stats} and {@link CraqClient#stats}, against fake nodes on 127.0.0.1. */
-@Timeout(value = 30, unit = TimeUnit.SECONDS)
-class StatsCommandTest {
-  private TcpTransport transport;
-  private final AtomicReference<ChainConfig> chainRef = new AtomicReference<>(ChainConfig.EMPTY);
-  private FakeEndpoint coordinator;
-  private final List<FakeEndpoint> nodes = new ArrayList<>();
-
-  @BeforeEach
-  void start() {
-    transport = new TcpTransport();
-    coordinator = FakeEndpoint.coordinator(transport, chainRef::get);
-  }
-
-  @AfterEach
-  void stop() {
-    nodes.forEach(FakeEndpoint::close);
-    coordinator.close();
-    transport.close();
-  }
-
+class StatsCommandTest extends FakeServersTest {
   private Run craq(String... args) {
     List<String> all = new ArrayList<>(List.of("-c", coordinator.address(),
         "--timeout-millis", "1500"));
