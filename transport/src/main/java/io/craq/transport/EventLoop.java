@@ -1,6 +1,7 @@
 package io.craq.transport;
 
 import java.io.IOException;
+import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.ArrayList;
@@ -129,8 +130,12 @@ final class EventLoop implements AutoCloseable {
   }
 
   private void onReady(SelectionKey key) {
-    if (key.isValid()) {
-      ((Ready) key.attachment()).onReady(key);
+    try {
+      if (key.isValid()) {
+        ((Ready) key.attachment()).onReady(key);
+      }
+    } catch (CancelledKeyException e) {
+      // Another thread closed the channel while it was being served: nothing more to do for it.
     }
   }
 

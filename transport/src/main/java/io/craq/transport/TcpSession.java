@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.Arrays;
@@ -206,8 +207,12 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
       ops = (readingStopped ? 0 : SelectionKey.OP_READ)
           | (waitingForWritable ? SelectionKey.OP_WRITE : 0);
     }
-    if (key.interestOps() != ops) {
-      key.interestOps(ops);
+    try {
+      if (key.interestOps() != ops) {
+        key.interestOps(ops);
+      }
+    } catch (CancelledKeyException e) {
+      // closed by another thread since the check above: nothing to select for any more
     }
   }
 
