@@ -13,7 +13,19 @@ import java.util.List;
  * of {@link #persist()} durable, in order, before performing any entry of {@link #sends()} or
  * {@link #replies()}. The state machine's memory already reflects the persisted entries.
  *
- * <p>One exception: a {@link CommitVersion} may be delayed, i.e. made durable after the sends
+ * <p>Node drivers relax this for speed (parallel persistence), as {@code NodeServer} and the
+ * simulation do: (1) a drain's {@code Propagate} sends may go before its persist entries are
+ * durable, so a node's successors write a version to their stores while it writes it to its own;
+ * (2) its other sends and replies need not wait for its {@link PutVersion} entries of dirty
+ * versions either, only for its other entries (committed puts, {@link DiscardAllDirty}), and so
+ * does every later send and reply; (3) persist entries are made durable in drain order, in the
+ * background, and each completion is reported with {@code NodeMachine.onPersisted(seq)} ({@code
+ * seq} read with {@code drainSequence()} after the drain). The machine counts a version as durable
+ * at a node only once reported, and commits it only when it is durable at every member ({@code
+ * Durable} messages flow down the chain): nothing becomes visible or acknowledged before every
+ * member holds it durably, as with persist-before-send.
+ *
+ * <p>One more exception: a {@link CommitVersion} may be delayed, i.e. made durable after the sends
  * and replies that follow it, provided the delayed entries are made durable in order and before
  * any later entry of another kind (in practice: first thing in the next storage transaction). A
  * commit marker lost in a crash only turns a committed version back into a dirty one that every
@@ -30,6 +42,14 @@ public record Effects(List<StoreOp> persist, List<Send> sends, List<Reply> repli
 
   public boolean isEmpty() {
     return persist.isEmpty() && sends.isEmpty() && replies.isEmpty();
+  }
+
+  /**
+   * True if the sends and replies of the drain holding {@code op}, and all later ones, must wait
+   * until {@code op} is durable (see the class comment): all but dirty puts and commit markers.
+   */
+  public static boolean holdsSends(StoreOp op) {
+    return !(op instanceof PutVersion put && !put.committed()) && !(op instanceof CommitVersion);
   }
 
   /** A message to another process. The coordinator is addressed as {@link #COORDINATOR}. */

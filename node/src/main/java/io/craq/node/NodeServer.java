@@ -12,6 +12,7 @@ import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.Propagate;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
@@ -29,6 +30,7 @@ import io.craq.transport.Responder;
 import io.craq.transport.Server;
 import io.craq.transport.Transport;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -43,6 +45,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -53,23 +56,29 @@ import org.slf4j.LoggerFactory;
 /**
  * The node driver: a thin shell that runs the pure {@link NodeMachine} and performs its effects.
  * Every input (client request, peer or coordinator message, the passing of time) goes through one
- * of two bounded queues; a <em>round</em> feeds a batch of inputs, drains the effects once, makes
- * all their store changes durable in one {@link Storer#apply} (group commit, one fsync), and only
- * then sends messages and replies (persist-before-send, see {@link Effects}).
+ * of two bounded queues; a <em>round</em> feeds a batch of inputs, drains the effects once, sends
+ * the versions to pass down the chain at once, queues the store changes for the store thread and
+ * performs the other sends and replies (see {@link #perform} and {@link Effects} for what must
+ * wait for the store).
+ *
+ * <p>Parallel persistence: the <em>store thread</em> makes queued store changes durable, all that
+ * are queued in one {@link Storer#apply} (group commit, one fsync), without holding the machine,
+ * then tells the machine ({@link NodeMachine#onPersisted(long)}), which passes the versions on as
+ * durable or, at the tail, commits them. So the members of a chain sync a write at the same time,
+ * and a node keeps forwarding versions, passing commits up and answering reads while its disk
+ * syncs; nothing is committed before every member holds it durably.
  *
  * <p>Rounds run one at a time, under {@link #machineLock}. Inputs that only read (client reads,
  * chain and stats requests, version queries and their replies) wait in {@link #readInbox}, and
  * the transport thread that queued one runs the round itself if no round is running (flat
- * combining): a read is answered without waking another thread, and the transport's event-loop
- * thread never waits for the disk, because such a round has nothing to persist. Every other input
- * (writes, propagations, commits, the coordinator's answers) waits in {@link #inbox} for the loop
- * thread, which drains both queues in one round and so makes all the writes that arrived meanwhile
- * durable with one store transaction (group commit). The loop thread also runs a round at every
- * tick (timers). After {@link #COMBINE_ROUNDS_MAX} rounds in a row a transport thread leaves the
- * rest to the loop thread. The machine is thus only ever used by one thread at a time.
+ * combining): a read is answered without waking another thread. Every other input (writes,
+ * propagations, commits, the coordinator's answers) waits in {@link #inbox} for the loop thread,
+ * which drains both queues in one round. The loop thread also runs a round at every tick
+ * (timers). After {@link #COMBINE_ROUNDS_MAX} rounds in a row a transport thread leaves the rest
+ * to the loop thread. The machine is thus only ever used by one thread at a time.
  *
- * <p>A failing store or a broken invariant of the machine stops the loop: the node must not serve
- * data it could not persist. {@link #terminated()} then completes with the cause.
+ * <p>A failing store or a broken invariant of the machine stops the node: it must not serve data
+ * it could not persist. {@link #terminated()} then completes with the cause.
  *
  * <p>Thread-safety: {@link #start}, {@link #close} and the accessors may be called from any thread.
  */
@@ -128,6 +137,26 @@ public final class NodeServer implements AutoCloseable {
   /** Commit markers applied and passed on but not yet on disk, oldest first; see perform. */
   private final List<StoreOp> delayedCommits = new ArrayList<>();
   private long delayedSinceNanos;
+
+  /** Store changes of one or more drains, made durable together by the store thread. */
+  private record StoreGroup(long id, List<StoreOp> ops, long drainSequence) {}
+
+  /** Sends and replies that wait until store group {@code groupId} is durable. */
+  private record Held(long groupId, List<Effects.Send> sends, List<Effects.Reply> replies) {}
+
+  /** Store groups for the store thread, oldest first; guarded by {@link #machineLock}. */
+  private final ArrayDeque<StoreGroup> storeQueue = new ArrayDeque<>();
+  /** Signalled when a group is queued or the store thread should stop. */
+  private final Condition storeWork = machineLock.newCondition();
+  /** Held sends and replies, oldest first; guarded by {@link #machineLock}. */
+  private final ArrayDeque<Held> held = new ArrayDeque<>();
+  private long nextGroupId = 1;
+  /** Every group up to this one is durable; guarded by {@link #machineLock}. */
+  private long durableGroupId;
+  /** Sends and replies wait until this group is durable (see {@link Effects#holdsSends}). */
+  private long holdUntilGroupId;
+  private boolean storeStopping;
+  private Thread storeThread;
   /** See {@link #STORE_TRANSACTIONS}; guarded by {@link #machineLock}. */
   private long storeTransactions;
   private long storeApplyNanos;
@@ -205,8 +234,10 @@ public final class NodeServer implements AutoCloseable {
         + "public address {}, coordinator {}", nodeId, machine.committedSnapshot().size(),
         recoveredDirty, server.address(), publicAddress,
         settings.coordinatorAddress());
+    storeThread = Thread.ofPlatform().name("craq-node-store " + nodeId).unstarted(this::runStore);
     Thread thread = Thread.ofPlatform().name("craq-node-loop " + nodeId).unstarted(this::runLoop);
     loop = thread;
+    storeThread.start();
     thread.start();
   }
 
@@ -329,6 +360,14 @@ public final class NodeServer implements AutoCloseable {
       machineLock.lock(); // a transport thread may still be in a round: let it finish
       try {
         refuseQueuedRequests();
+        storeStopping = true; // the store thread writes what is queued, then ends
+        storeWork.signal();
+      } finally {
+        machineLock.unlock();
+      }
+      joinStoreThread();
+      machineLock.lock();
+      try {
         if (failure == null) {
           writeDelayed(); // a clean stop leaves no commit marker behind
         }
@@ -339,6 +378,83 @@ public final class NodeServer implements AutoCloseable {
         machineLock.unlock();
       }
       terminated.complete(failure);
+    }
+  }
+
+  private void joinStoreThread() {
+    try {
+      storeThread.join(LOOP_JOIN_MILLIS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (storeThread.isAlive()) {
+      log.warn("store thread still busy after {} ms; closing anyway", LOOP_JOIN_MILLIS);
+    }
+  }
+
+  /**
+   * The store thread: makes the queued store groups durable, all that are queued in one storage
+   * transaction (group commit), without the machine lock, so the loop keeps handling inputs and
+   * sending versions on meanwhile; then, under the lock, releases what waited for them and tells
+   * the machine (which may now pass versions on as durable, or commit them at the tail).
+   */
+  private void runStore() {
+    List<StoreGroup> groups = new ArrayList<>();
+    List<StoreOp> ops = new ArrayList<>();
+    try {
+      while (true) {
+        machineLock.lock();
+        try {
+          while (storeQueue.isEmpty() && !storeStopping && failure == null) {
+            storeWork.await();
+          }
+          if (storeQueue.isEmpty() || failure != null) {
+            return;
+          }
+          groups.addAll(storeQueue);
+          storeQueue.clear();
+        } finally {
+          machineLock.unlock();
+        }
+        for (StoreGroup group : groups) {
+          ops.addAll(group.ops());
+        }
+        Batch batch = StoreOps.toBatch(ops);
+        long start = System.nanoTime();
+        BatchResult result = storer.apply(batch);
+        long took = System.nanoTime() - start;
+        machineLock.lock();
+        try {
+          storeApplyNanos += took;
+          storeTransactions++;
+          checkOutcomes(batch, result);
+          StoreGroup last = groups.get(groups.size() - 1);
+          durableGroupId = last.id();
+          releaseHeld();
+          if (failure == null) {
+            machine.onPersisted(last.drainSequence());
+            Effects effects = machine.drain();
+            if (!effects.isEmpty()) {
+              perform(effects);
+            }
+          }
+        } finally {
+          machineLock.unlock();
+        }
+        groups.clear();
+        ops.clear();
+      }
+    } catch (Throwable t) {
+      stopRounds(t);
+    }
+  }
+
+  /** Performs the held sends and replies whose group is durable. Caller holds the lock. */
+  private void releaseHeld() {
+    while (!held.isEmpty() && held.peekFirst().groupId() <= durableGroupId) {
+      Held h = held.pollFirst();
+      h.sends().forEach(send -> send(send.to(), send.message()));
+      h.replies().forEach(this::reply);
     }
   }
 
@@ -377,6 +493,13 @@ public final class NodeServer implements AutoCloseable {
     }
     running = false;
     LockSupport.unpark(loop);
+    if (machineLock.tryLock()) { // else its holder looks at failure before it waits again
+      try {
+        storeWork.signal();
+      } finally {
+        machineLock.unlock();
+      }
+    }
   }
 
   /** The machine's clock follows the monotonic clock, even after a long pause (one jump). */
@@ -394,29 +517,59 @@ public final class NodeServer implements AutoCloseable {
   // ------------------------------------------------------------------------------- effects
 
   /**
-   * Persist first, in one storage transaction; then sends; then replies. Commit markers alone are
-   * not worth an fsync before the sends (see {@link Effects}): they wait in
-   * {@link #delayedCommits} and go to disk first thing in the next storage transaction.
+   * Versions sent down the chain first (the successor writes them while this node does); then the
+   * store changes are queued for the store thread (see {@link #runStore}); then the other sends and
+   * replies, at once unless they must wait for a store change ({@link Effects#holdsSends}), in
+   * which case they, and all later ones, wait until it is durable. Caller holds the lock.
+   *
+   * <p>Commit markers alone are not worth a storage transaction (see {@link Effects}): they wait
+   * in {@link #delayedCommits} and go to disk first thing in the next one.
    */
   private void perform(Effects effects) {
-    List<StoreOp> persist = effects.persist();
-    if (!persist.isEmpty()) {
-      if (onlyCommits(persist) && delayedCommits.size() + persist.size() <= DELAYED_COMMITS_MAX) {
-        if (delayedCommits.isEmpty()) {
-          delayedSinceNanos = nanoClock.getAsLong();
-        }
-        delayedCommits.addAll(persist);
+    List<Effects.Send> others = new ArrayList<>(effects.sends().size());
+    for (Effects.Send send : effects.sends()) {
+      if (send.message() instanceof Propagate) {
+        send(send.to(), send.message());
       } else {
-        delayedCommits.addAll(persist);
-        writeDelayed();
+        others.add(send);
       }
     }
-    for (Effects.Send send : effects.sends()) {
+    List<StoreOp> persist = effects.persist();
+    if (!persist.isEmpty()) {
+      if (delayedCommits.isEmpty()) {
+        delayedSinceNanos = nanoClock.getAsLong();
+      }
+      delayedCommits.addAll(persist);
+      if (!onlyCommits(persist) || delayedCommits.size() > DELAYED_COMMITS_MAX) {
+        long group = queueDelayed();
+        if (persist.stream().anyMatch(Effects::holdsSends)) {
+          holdUntilGroupId = group;
+        }
+      }
+    }
+    if (holdUntilGroupId > durableGroupId) {
+      held.addLast(new Held(holdUntilGroupId, others, effects.replies()));
+      return;
+    }
+    for (Effects.Send send : others) {
       send(send.to(), send.message());
     }
     for (Effects.Reply reply : effects.replies()) {
       reply(reply);
     }
+  }
+
+  /**
+   * Queues {@link #delayedCommits} (and whatever was appended to them) for the store thread as one
+   * group, covering every drain so far; returns its id. Caller holds the lock.
+   */
+  private long queueDelayed() {
+    StoreGroup group = new StoreGroup(nextGroupId++, new ArrayList<>(delayedCommits),
+        machine.drainSequence());
+    delayedCommits.clear();
+    storeQueue.addLast(group);
+    storeWork.signal();
+    return group.id();
   }
 
   private static boolean onlyCommits(List<StoreOp> ops) {
@@ -428,7 +581,10 @@ public final class NodeServer implements AutoCloseable {
     return true;
   }
 
-  /** Writes {@link #delayedCommits} (and whatever was appended to them) in one transaction. */
+  /**
+   * Writes {@link #delayedCommits} in one transaction on this thread (at stop, once the store
+   * thread has ended).
+   */
   private void writeDelayed() {
     if (delayedCommits.isEmpty()) {
       return;
@@ -447,7 +603,7 @@ public final class NodeServer implements AutoCloseable {
     if (!delayedCommits.isEmpty()
         && nanoClock.getAsLong() - delayedSinceNanos >= TimeUnit.MILLISECONDS.toNanos(
             settings.tickMillis())) {
-      writeDelayed();
+      queueDelayed();
     }
   }
 

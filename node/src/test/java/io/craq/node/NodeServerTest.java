@@ -106,9 +106,10 @@ class NodeServerTest {
   }
 
   @Test
-  @DisplayName("persist before send: a version is durable before it is forwarded; the commit "
-      + "marker may follow the reply (delayed) but reaches the disk within about a tick")
-  void persistBeforeSend() throws Exception {
+  @DisplayName("parallel persistence: a version may be forwarded before it is durable, but it is "
+      + "passed on as durable, committed and acknowledged only after; the commit marker may "
+      + "follow the reply (delayed) but reaches the disk within about a tick")
+  void durableBeforeCommit() throws Exception {
     List<String> headEvents = Collections.synchronizedList(new ArrayList<>());
     List<String> tailEvents = Collections.synchronizedList(new ArrayList<>());
     try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
@@ -122,13 +123,13 @@ class NodeServerTest {
 
       assertInstanceOf(WriteReply.class, cluster.request(head.publicAddress(), write("pbs", "v")));
 
-      assertBefore(headEvents, "persist dirty pbs@1", "send propagate pbs@1");
+      assertBefore(headEvents, "persist dirty pbs@1", "send durable pbs@1");
+      assertBefore(headEvents, "persist dirty pbs@1", "reply write pbs@1");
       // Delayed commit marker (see Effects): written after the reply, on its own within a tick.
       await().atMost(TestCluster.WAIT).until(() -> headEvents.contains("persist commit pbs@1"));
       assertBefore(headEvents, "reply write pbs@1", "persist commit pbs@1");
-      String tailPersist = tailEvents.stream()
-          .filter(e -> e.startsWith("persist") && e.endsWith("pbs@1")).findFirst().orElseThrow();
-      assertBefore(tailEvents, tailPersist, "send commit pbs@1");
+      assertBefore(tailEvents, "persist dirty pbs@1", "send commit pbs@1");
+      assertBefore(tailEvents, "receive durable pbs@1", "send commit pbs@1");
     }
   }
 

@@ -15,7 +15,8 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Records every outbound message (one-way sends and replies) as "send propagate k@1",
  * "send commit k@1" or "reply write k@1" in a shared event list, at the moment the driver hands
- * it to the transport.
+ * it to the transport, and every message arriving at its server as "receive durable k@1" etc.
+ * before the driver sees it.
  */
 final class RecordingTransport implements Transport {
   private final Transport delegate;
@@ -38,6 +39,11 @@ final class RecordingTransport implements Transport {
           events.add(verb + " commit " + v.key() + "@" + v.version());
         }
       }
+      case Message.Durable d -> {
+        for (KeyVersion v : d.versions()) {
+          events.add(verb + " durable " + v.key() + "@" + v.version());
+        }
+      }
       case Message.WriteReply w -> events.add(verb + " write " + w.key() + "@" + w.version());
       default -> events.add(verb + " " + message.getClass().getSimpleName());
     }
@@ -45,8 +51,9 @@ final class RecordingTransport implements Transport {
 
   @Override
   public Server listen(String address, Handler handler) {
-    return delegate.listen(address, (message, responder) ->
-        handler.handle(message, new Responder() {
+    return delegate.listen(address, (message, responder) -> {
+      describe("receive", message, events);
+      handler.handle(message, new Responder() {
           @Override
           public boolean expectsReply() {
             return responder.expectsReply();
@@ -68,7 +75,8 @@ final class RecordingTransport implements Transport {
           public String peer() {
             return responder.peer();
           }
-        }));
+        });
+    });
   }
 
   @Override

@@ -11,6 +11,7 @@ import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.Commit;
+import io.craq.core.message.Message.Durable;
 import io.craq.core.message.Message.ConfigPush;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
@@ -180,6 +181,11 @@ public final class MessageCodec {
         out.i32(m.versions().size());
         m.versions().forEach(v -> keyVersion(v, out));
       }
+      case Durable m -> {
+        epochAndSender(m.epoch(), m.from(), out);
+        out.i32(m.versions().size());
+        m.versions().forEach(v -> keyVersion(v, out));
+      }
       case VersionQuery m -> {
         epochAndSender(m.epoch(), m.from(), out);
         out.i64(m.queryId());
@@ -276,7 +282,7 @@ public final class MessageCodec {
       case WriteRequest.TAG, WriteReply.TAG, ReadRequest.TAG, ReadReply.TAG, ReadAllRequest.TAG,
           ReadAllReply.TAG, ErrorReply.TAG, ChainRequest.TAG, ChainReply.TAG, StatsRequest.TAG,
           StatsReply.TAG, Propagate.TAG,
-          Commit.TAG, VersionQuery.TAG, VersionReply.TAG, CatchUpRequest.TAG, CatchUpBatch.TAG,
+          Commit.TAG, Durable.TAG, VersionQuery.TAG, VersionReply.TAG, CatchUpRequest.TAG, CatchUpBatch.TAG,
           JoinRequest.TAG, Heartbeat.TAG, HeartbeatReply.TAG, LeaveRequest.TAG,
           ConfigPush.TAG -> true;
       default -> false;
@@ -326,6 +332,7 @@ public final class MessageCodec {
           counters(in));
       case Propagate.TAG -> new Propagate(in.i64("epoch"), text(in, "from"), versionRecords(in));
       case Commit.TAG -> new Commit(in.i64("epoch"), text(in, "from"), keyVersions(in));
+      case Durable.TAG -> new Durable(in.i64("epoch"), text(in, "from"), keyVersions(in));
       case VersionQuery.TAG -> new VersionQuery(in.i64("epoch"), text(in, "from"),
           in.i64("queryId"), keys(in));
       case VersionReply.TAG -> new VersionReply(in.i64("epoch"), text(in, "from"),

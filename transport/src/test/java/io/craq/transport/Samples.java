@@ -11,6 +11,7 @@ import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.Commit;
+import io.craq.core.message.Message.Durable;
 import io.craq.core.message.Message.ConfigPush;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
@@ -66,7 +67,7 @@ public final class Samples {
   public static int[] tags() {
     return new int[] {WriteRequest.TAG, WriteReply.TAG, ReadRequest.TAG, ReadReply.TAG,
         ReadAllRequest.TAG, ReadAllReply.TAG, ErrorReply.TAG, ChainRequest.TAG, ChainReply.TAG,
-        StatsRequest.TAG, StatsReply.TAG, Propagate.TAG, Commit.TAG, VersionQuery.TAG,
+        StatsRequest.TAG, StatsReply.TAG, Propagate.TAG, Commit.TAG, Durable.TAG, VersionQuery.TAG,
         VersionReply.TAG, CatchUpRequest.TAG,
         CatchUpBatch.TAG, JoinRequest.TAG, Heartbeat.TAG, HeartbeatReply.TAG, LeaveRequest.TAG,
         ConfigPush.TAG};
@@ -96,6 +97,7 @@ public final class Samples {
           ROLES[r.nextInt(ROLES.length)], counters(r));
       case Propagate.TAG -> new Propagate(r.nextLong(), text(r), versions(r));
       case Commit.TAG -> new Commit(r.nextLong(), text(r), keyVersions(r));
+      case Durable.TAG -> new Durable(r.nextLong(), text(r), keyVersions(r));
       case VersionQuery.TAG -> new VersionQuery(r.nextLong(), text(r), r.nextLong(),
           List.of(key(r), key(r)));
       case VersionReply.TAG -> new VersionReply(r.nextLong(), text(r), r.nextLong(),

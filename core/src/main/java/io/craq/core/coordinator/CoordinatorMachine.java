@@ -163,6 +163,12 @@ public final class CoordinatorMachine {
     } else {
       position = join.position();
     }
+    if (rejoin && !othersCaughtUp) {
+      // The others are still copying, and may hold dirty versions the returning node never made
+      // durable (a node sends a version on before its own store write): they start their copy
+      // again, dropping their dirty versions, so no version number is held with two values.
+      next.replaceAll(m -> new Member(m.id(), m.address(), epoch, m.incarnation(), false));
+    }
     next.add(position,
         new Member(join.nodeId(), join.address(), epoch, join.incarnation(), false));
     lastHeardTick.put(join.nodeId(), now);

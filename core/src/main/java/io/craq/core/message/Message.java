@@ -289,6 +289,26 @@ public sealed interface Message {
     }
   }
 
+  /**
+   * Sent down the chain: each version (sent earlier in a {@link Propagate}) is now durable in the
+   * sender's store and in the store of every node above it. A node forwards a version before its
+   * own store has made it durable, so the tail commits a version only when it has made it durable
+   * itself and this message says every node above has too.
+   */
+  record Durable(long epoch, String from, List<KeyVersion> versions) implements Message {
+    public static final int TAG = 26;
+
+    public Durable {
+      Objects.requireNonNull(from, "from");
+      versions = List.copyOf(versions);
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
   /** Asks the tail for its committed version of each key (CRAQ §2.3, dirty read). */
   record VersionQuery(long epoch, String from, long queryId, List<String> keys) implements Message {
     public static final int TAG = 22;

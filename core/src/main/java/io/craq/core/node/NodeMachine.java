@@ -20,6 +20,7 @@ import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.Commit;
 import io.craq.core.message.Message.ConfigPush;
+import io.craq.core.message.Message.Durable;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
 import io.craq.core.message.Message.HeartbeatReply;
@@ -39,10 +40,13 @@ import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -53,8 +57,12 @@ import java.util.TreeMap;
  * <p>Inputs: {@link #tick()}, {@link #onClientRequest} for requests that expect a reply, and
  * {@link #onMessage} for one-way protocol messages from peers and the coordinator.
  *
- * <p>Safety rests on four rules. (1) Upstream nodes hold a superset of the versions of downstream
+ * <p>Safety rests on five rules. (1) Upstream nodes hold a superset of the versions of downstream
  * ones, so the tail's committed version of a key is always held by every node in the same epoch.
+ * (1a) A node passes a version on before its own store has made it durable (the driver reports
+ * that later, {@link #onPersisted(long)}), but a version is committed only once it is durable at
+ * every member: each node tells its successor which versions are durable at it and above
+ * ({@link Durable}), and the tail commits what is durable there and at itself.
  * (2) A node acts only on node-to-node messages of its own epoch. (3) Strong reads, version-query
  * answers and new writes need a lease, which ends before the coordinator may remove the node. (4)
  * A node that (re-)joins catches up from its predecessor before serving reads.
@@ -83,6 +91,26 @@ public final class NodeMachine {
 
   /** Non-tail: dirty versions sent to the successor and when, oldest first (for retransmit). */
   private final LinkedHashMap<KeyVersion, Sent> unacked = new LinkedHashMap<>();
+
+  /**
+   * Dirty versions accepted here whose store write may not be durable yet, each with the
+   * {@link #acceptSeq} it was accepted at (so in that order). The driver sends a version on before
+   * its own store write is durable, and says so with {@link #onPersisted()} (parallel persistence:
+   * the nodes of the chain sync a write at the same time, not one after the other).
+   */
+  private final LinkedHashMap<KeyVersion, Long> awaitingLocal = new LinkedHashMap<>();
+
+  /**
+   * Dirty versions not yet known to be durable at every node above this one ({@link Durable}
+   * from the predecessor). Empty at the head. A version durable here and above is passed on as
+   * durable, or, at the tail, committed: so a version is committed, and visible, only once every
+   * member holds it durably, as if each node had synced it before sending it on.
+   */
+  private final Set<KeyVersion> awaitingUpstream = new HashSet<>();
+
+  /** Versions accepted so far, and accepted before the last {@link #drain()}. */
+  private long acceptSeq;
+  private long drainedSeq;
 
   /** When a version was last sent to the successor, and whether it had been sent before. */
   private record Sent(long tick, boolean resent) {}
@@ -125,6 +153,7 @@ public final class NodeMachine {
 
   private final List<VersionRecord> outPropagate = new ArrayList<>();
   private final List<KeyVersion> outCommit = new ArrayList<>();
+  private final Set<KeyVersion> outDurable = new LinkedHashSet<>();
   private Effects effects = Effects.empty();
 
   /** Event counters since creation, each moved in the one place its event happens. */
@@ -170,6 +199,8 @@ public final class NodeMachine {
       KeyState state = keys.computeIfAbsent(record.key(), k -> new KeyState());
       if (record.version() > state.committedVersion()) {
         state.dirty.put(record.version(), record);
+        // durable here; above is unknown until the node learns its place (kept only at the head)
+        awaitingUpstream.add(new KeyVersion(record.key(), record.version()));
       }
     }
   }
@@ -232,6 +263,7 @@ public final class NodeMachine {
     switch (message) {
       case Propagate propagate -> onPropagate(propagate);
       case Commit commit -> onCommit(commit);
+      case Durable durable -> onDurable(durable);
       case VersionQuery query -> onVersionQuery(query);
       case VersionReply versionReply -> onVersionReply(versionReply);
       case CatchUpRequest request -> onCatchUpRequest(request);
@@ -244,10 +276,55 @@ public final class NodeMachine {
 
   /** The effects produced since the last call; the caller performs them persist-first. */
   public Effects drain() {
+    drainedSeq = acceptSeq;
     flushOutbound();
     Effects out = effects;
     effects = Effects.empty();
     return out;
+  }
+
+  /**
+   * Identifies the store changes drained so far: pass it to {@link #onPersisted(long)} once they
+   * are durable. Read it right after the {@link #drain()} whose store changes it is to cover.
+   */
+  public long drainSequence() {
+    return drainedSeq;
+  }
+
+  /**
+   * The driver made every store change of the effects drained so far durable (except delayed
+   * commit markers, see {@link Effects}): {@link #onPersisted(long)} with the latest
+   * {@link #drainSequence()}.
+   */
+  public void onPersisted() {
+    onPersisted(drainedSeq);
+  }
+
+  /**
+   * The driver made the store changes of every drain up to the one {@code drainSequence} was read
+   * after durable. Versions they wrote may now be passed on as durable or, at the tail,
+   * committed; the effects follow at the next {@link #drain()}. A driver may persist in the
+   * background and keep draining meanwhile; it reports completions in drain order.
+   */
+  public void onPersisted(long drainSequence) {
+    if (awaitingLocal.isEmpty()) {
+      return;
+    }
+    List<KeyVersion> durable = new ArrayList<>();
+    Iterator<Map.Entry<KeyVersion, Long>> it = awaitingLocal.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<KeyVersion, Long> e = it.next();
+      if (e.getValue() > drainSequence) {
+        break; // accepted after that drain: its write was not in what the driver persisted
+      }
+      it.remove();
+      if (!awaitingUpstream.contains(e.getKey())) {
+        durable.add(e.getKey());
+      }
+    }
+    for (KeyVersion id : durable) {
+      becameDurable(id);
+    }
   }
 
   // ------------------------------------------------------------------------- queries (read-only)
@@ -332,7 +409,21 @@ public final class NodeMachine {
     if (member && isTail()) {
       check(unacked.isEmpty(), "%s: the tail has unacknowledged versions", selfId);
     }
+    if (member && predecessor() == null) {
+      check(awaitingUpstream.isEmpty(), "%s: the head waits for durability above it", selfId);
+    }
+    for (KeyVersion id : awaitingLocal.keySet()) {
+      check(holdsDirty(id), "%s: waits for the store write of %s, not held dirty", selfId, id);
+    }
+    for (KeyVersion id : awaitingUpstream) {
+      check(holdsDirty(id), "%s: waits for durability above of %s, not held dirty", selfId, id);
+    }
     check(pendingWrites.size() <= settings.pendingWritesMax(), "pending writes over bound");
+  }
+
+  private boolean holdsDirty(KeyVersion id) {
+    KeyState state = keys.get(id.key());
+    return state != null && state.dirty.containsKey(id.version());
   }
 
   // ---------------------------------------------------------------------------------- roles
@@ -415,13 +506,20 @@ public final class NodeMachine {
     return state.committedVersion() == expected;
   }
 
-  /** Stores a new version (head or from the predecessor), then commits it or passes it on. */
+  /**
+   * Stores a new version (head or from the predecessor) dirty and passes it on at once; it is
+   * committed (tail) or passed on as durable once it is durable here and above (see
+   * {@link #awaitingLocal}).
+   */
   private void acceptVersion(KeyState state, VersionRecord record) {
-    if (isTail()) {
-      commitHere(state, record, new PutVersion(record, true), true);
-    } else {
-      state.dirty.put(record.version(), record);
-      persist(new PutVersion(record, false));
+    state.dirty.put(record.version(), record);
+    persist(new PutVersion(record, false));
+    KeyVersion id = new KeyVersion(record.key(), record.version());
+    awaitingLocal.put(id, ++acceptSeq);
+    if (predecessor() != null) {
+      awaitingUpstream.add(id);
+    }
+    if (!isTail()) {
       forward(record);
     }
   }
@@ -431,6 +529,41 @@ public final class NodeMachine {
     KeyVersion id = new KeyVersion(record.key(), record.version());
     Sent before = unacked.remove(id);
     unacked.put(id, new Sent(now, before != null));
+    if (isDurableHereAndAbove(id)) {
+      outDurable.add(id); // a resend: the successor may have missed that it is durable, too
+    }
+  }
+
+  private boolean isDurableHereAndAbove(KeyVersion id) {
+    return !awaitingLocal.containsKey(id) && !awaitingUpstream.contains(id);
+  }
+
+  /**
+   * Dirty version {@code id} is now durable here and at every node above: the tail commits it,
+   * any other node tells its successor.
+   */
+  private void becameDurable(KeyVersion id) {
+    KeyState state = keys.get(id.key());
+    VersionRecord record = state == null ? null : state.dirty.get(id.version());
+    if (record == null) {
+      return; // superseded meanwhile
+    }
+    if (isTail()) {
+      commitHere(state, record, new CommitVersion(id.key(), id.version()), true);
+    } else {
+      outDurable.add(id);
+    }
+  }
+
+  private void onDurable(Durable durable) {
+    if (!fromPeer(durable.epoch(), durable.from(), predecessor())) {
+      return;
+    }
+    for (KeyVersion id : durable.versions()) {
+      if (awaitingUpstream.remove(id) && !awaitingLocal.containsKey(id)) {
+        becameDurable(id);
+      }
+    }
   }
 
   private void onPropagate(Propagate propagate) {
@@ -483,6 +616,8 @@ public final class NodeMachine {
     counts.versionsCommitted++;
     for (long version : superseded) {
       KeyVersion id = new KeyVersion(key, version);
+      awaitingLocal.remove(id);
+      awaitingUpstream.remove(id);
       Sent sent = unacked.remove(id);
       if (sent != null && !sent.resent() && version == record.version()) {
         sampleCommitRoundTrip(now - sent.tick());
@@ -797,6 +932,9 @@ public final class NodeMachine {
     } else if (!isHead()) {
       failAllWrites(selfId + " is no longer the head");
     }
+    if (predecessor() == null) {
+      releaseUpstream();
+    }
     if (isTail() && !wasTail) {
       commitAllDirty();
     }
@@ -826,6 +964,8 @@ public final class NodeMachine {
       anyDirty |= !state.dirty.isEmpty();
       state.dirty.clear();
     }
+    awaitingLocal.clear();
+    awaitingUpstream.clear();
     keys.values().removeIf(KeyState::isEmpty);
     if (anyDirty) {
       persist(new DiscardAllDirty());
@@ -835,17 +975,39 @@ public final class NodeMachine {
     requestCatchUp();
   }
 
-  /** CR §3: a new tail commits what it holds and tells the chain. */
+  /**
+   * CR §3: a new tail commits what it holds and tells the chain: per key, the newest version
+   * durable here and above at once; the others when they become so ({@link #becameDurable}).
+   */
   private void commitAllDirty() {
     for (Map.Entry<String, KeyState> e : keys.entrySet()) {
       KeyState state = e.getValue();
-      if (state.dirty.isEmpty()) {
-        continue;
+      VersionRecord newest = null;
+      for (VersionRecord record : state.dirty.descendingMap().values()) {
+        if (isDurableHereAndAbove(new KeyVersion(e.getKey(), record.version()))) {
+          newest = record;
+          break;
+        }
       }
-      VersionRecord newest = state.dirty.lastEntry().getValue();
-      commitHere(state, newest, new CommitVersion(e.getKey(), newest.version()), true);
+      if (newest != null) {
+        commitHere(state, newest, new CommitVersion(e.getKey(), newest.version()), true);
+      }
     }
     clearUnacked();
+  }
+
+  /** The head has no node above it: what waited only for durability above is durable. */
+  private void releaseUpstream() {
+    List<KeyVersion> durable = new ArrayList<>();
+    for (KeyVersion id : awaitingUpstream) {
+      if (!awaitingLocal.containsKey(id)) {
+        durable.add(id);
+      }
+    }
+    awaitingUpstream.clear();
+    for (KeyVersion id : durable) {
+      becameDurable(id);
+    }
   }
 
   /** CR §3: a new successor may lack any dirty version: send them all, before anything new. */
@@ -902,6 +1064,22 @@ public final class NodeMachine {
     }
     flushOutbound(); // versions sent before this page must arrive before it
     send(asker, new CatchUpBatch(config.epoch(), selfId, request.requestId(), page, done));
+    if (asker.equals(successor())) {
+      // The asker takes the page's dirty versions now; which of them are durable up to here
+      // went to it before it held them (or will, when they become so).
+      List<KeyVersion> durable = new ArrayList<>();
+      for (KeyRecord record : page) {
+        for (VersionRecord dirty : record.dirty()) {
+          KeyVersion id = new KeyVersion(record.key(), dirty.version());
+          if (isDurableHereAndAbove(id)) {
+            durable.add(id);
+          }
+        }
+      }
+      if (!durable.isEmpty()) {
+        send(asker, new Durable(config.epoch(), selfId, durable));
+      }
+    }
   }
 
   private void onCatchUpBatch(CatchUpBatch batch) {
@@ -977,6 +1155,10 @@ public final class NodeMachine {
       send(predecessor, new Commit(config.epoch(), selfId, new ArrayList<>(outCommit)));
     }
     outCommit.clear();
+    if (!outDurable.isEmpty() && successor != null) {
+      send(successor, new Durable(config.epoch(), selfId, new ArrayList<>(outDurable)));
+    }
+    outDurable.clear();
     if (!queuedReads.isEmpty()) {
       Member tail = config.tail();
       long queryId = nextQueryId++;

@@ -98,6 +98,28 @@ class CoordinatorMachineRulesTest {
   }
 
   @Test
+  @DisplayName("The returning holder of the only complete copy goes to the head, and the members "
+      + "still copying start again (they may hold dirty versions it never made durable)")
+  void returningCompleteCopyRestartsTheCopies() {
+    CoordinatorMachine c = chainOf("a");
+    c.onRequest(new Ref(0), new JoinRequest("b", "b:1", -1, 1)); // b is still catching up
+    c.onRequest(new Ref(0), new JoinRequest("c", "c:1", -1, 1)); // so is c
+    long bJoined = c.config().member("b").joinedEpoch();
+    c.onRequest(new Ref(0), new JoinRequest("a", "a:1", -1, 2)); // a restarted
+    assertEquals(List.of("a", "b", "c"), ids(c.config()));
+    assertTrue(c.config().member("b").joinedEpoch() > bJoined);
+    assertEquals(c.config().epoch(), c.config().member("b").joinedEpoch());
+    assertEquals(c.config().epoch(), c.config().member("c").joinedEpoch());
+    assertTrue(c.config().member("a").caughtUp() && !c.config().member("b").caughtUp());
+
+    CoordinatorMachine caughtUp = chainOf("a", "b");
+    long joined = caughtUp.config().member("b").joinedEpoch();
+    caughtUp.onRequest(new Ref(0), new JoinRequest("a", "a:1", -1, 2));
+    assertEquals(joined, caughtUp.config().member("b").joinedEpoch(),
+        "a caught-up member keeps its join when another one restarts");
+  }
+
+  @Test
   @DisplayName("The head is always a caught-up member when one exists")
   void headIsCaughtUp() {
     CoordinatorMachine c = chainOf("a", "b");

@@ -19,6 +19,7 @@ import static io.craq.core.node.NodeMachineRulesTest.B;
 import static io.craq.core.node.NodeMachineRulesTest.C;
 import static io.craq.core.node.NodeMachineRulesTest.CHAIN;
 import static io.craq.core.node.NodeMachineRulesTest.bytes;
+import static io.craq.core.node.NodeMachineRulesTest.durable;
 import static io.craq.core.node.NodeMachineRulesTest.member;
 import static io.craq.core.node.NodeMachineRulesTest.only;
 import static io.craq.core.node.NodeMachineRulesTest.replies;
@@ -212,6 +213,8 @@ class NodeCountersTest {
     NodeMachine tail = member(C, CHAIN);
     tail.onMessage(new Propagate(5, "b", List.of(version("k", 1, "x"))));
     tail.drain();
+    durable(tail, "b", new KeyVersion("k", 1));
+    tail.drain();
     NodeCounters before = tail.counters();
     tail.onMessage(new VersionQuery(5, "a", 9, List.of("k", "absent")));
     VersionReply reply = only(sent(tail.drain()), VersionReply.class);
@@ -294,6 +297,8 @@ class NodeCountersTest {
     NodeMachine tail = member(C, CHAIN);
     before = tail.counters();
     tail.onMessage(new Propagate(5, "b", List.of(version("k", 1, "x"))));
+    tail.drain();
+    durable(tail, "b", new KeyVersion("k", 1));
     only(sent(tail.drain()), Commit.class);
     assertMoved(before, tail, Map.of(PROPAGATIONS_RECEIVED, 1L, PROPAGATED_VERSIONS_RECEIVED, 1L,
         VERSIONS_COMMITTED, 1L));
@@ -304,6 +309,8 @@ class NodeCountersTest {
   void newTailCountsCommits() {
     NodeMachine middle = member(B, CHAIN);
     middle.onMessage(new Propagate(5, "a", List.of(version("k", 1, "x"), version("j", 1, "y"))));
+    middle.drain();
+    durable(middle, "a", new KeyVersion("k", 1), new KeyVersion("j", 1));
     middle.drain();
     NodeCounters before = middle.counters();
     middle.onMessage(new ConfigPush(new ChainConfig(6, List.of(A, B))));

@@ -13,6 +13,7 @@ import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.Commit;
 import io.craq.core.message.Message.ConfigPush;
+import io.craq.core.message.Message.Durable;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.HeartbeatReply;
 import io.craq.core.message.Message.Propagate;
@@ -61,6 +62,15 @@ class NodeMachineRulesTest {
     return m;
   }
 
+  /**
+   * The driver made the drained store writes durable, and the predecessor {@code from} says
+   * {@code versions} are durable up to it.
+   */
+  static void durable(NodeMachine m, String from, KeyVersion... versions) {
+    m.onPersisted();
+    m.onMessage(new Durable(m.config().epoch(), from, List.of(versions)));
+  }
+
   static byte[] bytes(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
@@ -107,15 +117,111 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("CRAQ §2.3: the tail stores a version clean at once and sends the commit up")
-  void tailCommitsImmediately() {
+  @DisplayName("CRAQ §2.3: the tail commits a version, and sends the commit up, once it is "
+      + "durable in its own store and in every store above it, whichever is known last")
+  void tailCommitsOnceDurableEverywhere() {
+    VersionRecord x = new VersionRecord("k", 1, false, bytes("x"));
     NodeMachine tail = member(C, CHAIN);
-    tail.onMessage(new Propagate(5, "b", List.of(new VersionRecord("k", 1, false, bytes("x")))));
+    tail.onMessage(new Propagate(5, "b", List.of(x)));
     Effects effects = tail.drain();
-    assertEquals(new Effects.PutVersion(new VersionRecord("k", 1, false, bytes("x")), true),
-        effects.persist().get(0));
+    assertEquals(List.of(new Effects.PutVersion(x, false)), effects.persist());
+    assertTrue(effects.sends().isEmpty(), "nothing is committed before it is durable");
+    tail.onPersisted();
+    assertTrue(tail.drain().isEmpty(), "durable here, but not yet known durable above");
+    tail.onMessage(new Durable(5, "b", List.of(new KeyVersion("k", 1))));
+    effects = tail.drain();
+    assertEquals(List.of(new Effects.CommitVersion("k", 1)), effects.persist());
     assertEquals(List.of(new KeyVersion("k", 1)), only(sent(effects), Commit.class).versions());
     assertEquals(0, tail.dirtyCount());
+
+    NodeMachine other = member(C, CHAIN); // the other order: durable above first
+    other.onMessage(new Propagate(5, "b", List.of(x)));
+    other.onMessage(new Durable(5, "b", List.of(new KeyVersion("k", 1))));
+    assertTrue(sent(other.drain()).isEmpty(), "not yet durable at the tail itself");
+    other.onPersisted();
+    assertEquals(List.of(new KeyVersion("k", 1)),
+        only(sent(other.drain()), Commit.class).versions());
+  }
+
+  @Test
+  @DisplayName("Parallel persistence: a middle node sends a version on before its own store "
+      + "write is durable, and tells its successor it is durable only when it is so here and "
+      + "at every node above")
+  void middleForwardsAtOnceAndPassesDurabilityOn() {
+    NodeMachine middle = member(B, CHAIN);
+    middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")))));
+    Effects effects = middle.drain();
+    assertEquals(1, only(sent(effects), Propagate.class).versions().size());
+    assertInstanceOf(Effects.PutVersion.class, effects.persist().get(0));
+    middle.onPersisted();
+    assertTrue(middle.drain().isEmpty(), "the head has not said it is durable there");
+    middle.onMessage(new Durable(5, "a", List.of(new KeyVersion("k", 1))));
+    Durable passed = only(sent(middle.drain()), Durable.class);
+    assertEquals(List.of(new KeyVersion("k", 1)), passed.versions());
+    assertEquals("b", passed.from());
+  }
+
+  @Test
+  @DisplayName("Parallel persistence: only the store writes drained before onPersisted count "
+      + "as durable; a version accepted after the drain waits for the next one")
+  void onlyDrainedWritesAreDurable() {
+    NodeMachine head = member(A, CHAIN);
+    head.onClientRequest(new Ref(1), new WriteRequest("a", bytes("x"), false, -1));
+    head.drain();
+    head.onClientRequest(new Ref(2), new WriteRequest("b", bytes("y"), false, -1));
+    head.onPersisted(); // the write of "b" was not drained, so not persisted
+    Effects effects = head.drain();
+    assertEquals(List.of(new KeyVersion("a", 1)), only(sent(effects), Durable.class).versions());
+    head.onPersisted();
+    assertEquals(List.of(new KeyVersion("b", 1)),
+        only(sent(head.drain()), Durable.class).versions());
+  }
+
+  @Test
+  @DisplayName("A chain of one answers a write once its store write is durable")
+  void soleNodeAnswersAfterItsWrite() {
+    Member solo = new Member("a", "a", 1, 1, true);
+    NodeMachine node = member(solo, new ChainConfig(5, List.of(solo)));
+    node.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
+    assertTrue(node.drain().replies().isEmpty());
+    node.onPersisted();
+    Effects effects = node.drain();
+    assertEquals(new WriteReply("k", 1), only(replies(effects), WriteReply.class));
+    assertEquals(List.of(new Effects.CommitVersion("k", 1)), effects.persist());
+  }
+
+  @Test
+  @DisplayName("A node that becomes head (its predecessor failed) has nothing above it: what it "
+      + "holds durably is passed on as durable")
+  void newHeadReleasesDurability() {
+    NodeMachine middle = member(B, CHAIN);
+    middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")))));
+    middle.drain();
+    middle.onPersisted();
+    middle.drain();
+    middle.onMessage(new ConfigPush(new ChainConfig(6, List.of(B, C))));
+    Effects effects = middle.drain();
+    assertEquals(List.of(new KeyVersion("k", 1)), only(sent(effects), Durable.class).versions());
+    assertEquals(1, only(sent(effects), Propagate.class).versions().size(), "resent first");
+    List<Message> order = sent(effects);
+    assertTrue(order.indexOf(only(order, Propagate.class))
+        < order.indexOf(only(order, Durable.class)), "a version before its durability");
+  }
+
+  @Test
+  @DisplayName("A catch-up page is followed by which of its dirty versions are durable up to the "
+      + "source")
+  void catchUpPageThenDurability() {
+    NodeMachine middle = member(B, CHAIN);
+    middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")),
+        new VersionRecord("j", 1, false, bytes("y")))));
+    middle.drain();
+    durable(middle, "a", new KeyVersion("k", 1));
+    middle.drain();
+    middle.onMessage(new Message.CatchUpRequest(5, "c", 1, "", 100));
+    List<Message> out = sent(middle.drain());
+    assertInstanceOf(Message.CatchUpBatch.class, out.get(0));
+    assertEquals(List.of(new KeyVersion("k", 1)), ((Durable) out.get(1)).versions());
   }
 
   @Test
@@ -183,12 +289,19 @@ class NodeMachineRulesTest {
       + "sends the commits up")
   void newTailCommitsDirty() {
     NodeMachine middle = member(B, CHAIN);
-    middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")))));
+    middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")),
+        new VersionRecord("j", 1, false, bytes("y")))));
+    middle.drain();
+    durable(middle, "a", new KeyVersion("k", 1));
     middle.drain();
     middle.onMessage(new ConfigPush(new ChainConfig(6, List.of(A, B))));
     Effects effects = middle.drain();
-    assertEquals(new Effects.CommitVersion("k", 1), effects.persist().get(0));
+    assertEquals(List.of(new Effects.CommitVersion("k", 1)), effects.persist());
     assertEquals(List.of(new KeyVersion("k", 1)), only(sent(effects), Commit.class).versions());
+    // j@1 is not known durable at the head yet: it commits when that comes
+    middle.onMessage(new Durable(6, "a", List.of(new KeyVersion("j", 1))));
+    assertEquals(List.of(new KeyVersion("j", 1)),
+        only(sent(middle.drain()), Commit.class).versions());
   }
 
   @Test

@@ -17,6 +17,7 @@ import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.Propagate;
 import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
@@ -29,6 +30,7 @@ import io.craq.core.node.NodeCounters;
 import io.craq.core.node.NodeMachine;
 import io.craq.core.node.NodeSettings;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -99,10 +101,17 @@ final class Simulation {
     final TreeMap<String, VersionRecord> diskCommitted = new TreeMap<>();
     final Map<String, TreeMap<Long, VersionRecord>> diskDirty = new HashMap<>();
     /**
-     * Commit markers applied in memory and sent on, but not yet on disk: the driver may delay
-     * {@link CommitVersion} entries (see {@link Effects}); a crash loses a suffix of them.
+     * Store changes drained but not yet queued for the store: commit markers the driver delays
+     * (see {@link Effects}) until the next other change or its timer.
      */
     final List<Effects.StoreOp> unsynced = new ArrayList<>();
+    /** Store groups queued for the node's store thread, not yet durable, oldest first. */
+    final ArrayDeque<SimGroup> pendingGroups = new ArrayDeque<>();
+    /** Sends and replies that wait for a store group (see {@link Effects#holdsSends}). */
+    final ArrayDeque<SimHeld> held = new ArrayDeque<>();
+    long nextGroup = 1;
+    long durableGroup;
+    long holdUntilGroup;
     boolean up = true;
     boolean paused;
     boolean left;
@@ -135,26 +144,25 @@ final class Simulation {
       machine.advanceTo(now - startTick);
     }
 
-    /**
-     * Persists {@code op} as the node driver does: commit markers wait (in order) until the next
-     * other entry, which writes them first, or until {@link #syncCommits}; the rest is durable at
-     * once.
-     */
-    void persist(Effects.StoreOp op) {
-      if (op instanceof CommitVersion) {
-        unsynced.add(op);
-        return;
-      }
-      syncCommits(unsynced.size());
-      apply(op);
+    /** Queues {@link #unsynced} as one store group covering every drain so far. */
+    long queueGroup() {
+      SimGroup group = new SimGroup(nextGroup++, new ArrayList<>(unsynced),
+          machine.drainSequence());
+      unsynced.clear();
+      pendingGroups.addLast(group);
+      return group.id();
     }
 
-    /** Writes the first {@code count} delayed commit markers to disk. */
-    void syncCommits(int count) {
+    /** Makes the oldest {@code count} queued groups durable, in order (the store thread). */
+    long writeGroups(int count) {
+      long drainSequence = -1;
       for (int i = 0; i < count; i++) {
-        apply(unsynced.get(i));
+        SimGroup group = pendingGroups.pollFirst();
+        group.ops().forEach(this::apply);
+        durableGroup = group.id();
+        drainSequence = group.drainSequence();
       }
-      unsynced.subList(0, count).clear();
+      return drainSequence;
     }
 
     void apply(Effects.StoreOp op) {
@@ -190,6 +198,10 @@ final class Simulation {
       }
     }
   }
+
+  record SimGroup(long id, List<Effects.StoreOp> ops, long drainSequence) {}
+
+  record SimHeld(long groupId, List<Effects.Send> sends, List<Effects.Reply> replies) {}
 
   /** A client process; an op whose outcome is unknown retires it (a new process id follows). */
   final class SimClient {
@@ -287,6 +299,9 @@ final class Simulation {
       }
       if (node.up && !node.paused) {
         node.catchUpClock();
+        if (random.nextInt(3) == 0) {
+          completeStore(node);
+        }
         perform(node);
         node.machine.checkInvariants();
       }
@@ -337,33 +352,87 @@ final class Simulation {
   /** A reply on its way back. */
   record Answer(ClientRef ref, Message message) {}
 
+  /**
+   * Performs the node's effects as its driver (NodeServer) does: versions sent on first; store
+   * changes queued for the store thread, which makes them durable later (see {@link
+   * #completeStore}); the other sends and replies at once, unless they must wait for a queued
+   * store change ({@link Effects#holdsSends}).
+   */
   private void perform(SimNode node) {
-    Effects effects = node.machine.drain();
-    for (Effects.StoreOp op : effects.persist()) {
+    performEffects(node, node.machine.drain());
+    checkCounters(node);
+  }
+
+  /** Sends the drained {@link Propagate}s: the driver sends them before its store write. */
+  private void sendPropagates(SimNode node, Effects effects) {
+    for (Effects.Send send : effects.sends()) {
+      if (send.message() instanceof Propagate) {
+        network.send(now, node.id, send.to().id(), send.message());
+      }
+    }
+  }
+
+  private void performEffects(SimNode node, Effects effects) {
+    sendPropagates(node, effects);
+    List<Effects.StoreOp> persist = effects.persist();
+    for (Effects.StoreOp op : persist) {
       if (TRACE_KEY != null && op.toString().contains(TRACE_KEY)) {
         trace(node.id + " persist " + op + (op instanceof PutVersion p
             ? " value " + new String(p.version().value(), StandardCharsets.UTF_8) : ""));
       }
-      node.persist(op);
     }
-    if (!node.unsynced.isEmpty() && random.nextInt(4) == 0) {
-      node.syncCommits(node.unsynced.size()); // the driver's timer writes delayed commits
+    node.unsynced.addAll(persist);
+    if (persist.stream().anyMatch(op -> !(op instanceof CommitVersion))) {
+      long group = node.queueGroup();
+      if (persist.stream().anyMatch(Effects::holdsSends)) {
+        node.holdUntilGroup = group;
+      }
+    } else if (!node.unsynced.isEmpty() && random.nextInt(4) == 0) {
+      node.queueGroup(); // the driver's timer writes delayed commits
     }
-    for (Effects.Send send : effects.sends()) {
+    for (Effects.Reply reply : effects.replies()) {
+      if (((Op) reply.ref()).request instanceof ReadRequest) {
+        node.readAnswers++; // answered by the machine, though the driver may hold the reply
+      }
+    }
+    List<Effects.Send> others = effects.sends().stream()
+        .filter(send -> !(send.message() instanceof Propagate)).toList();
+    if (node.holdUntilGroup > node.durableGroup) {
+      node.held.addLast(new SimHeld(node.holdUntilGroup, others, effects.replies()));
+      return;
+    }
+    sendAndReply(node, others, effects.replies());
+  }
+
+  private void sendAndReply(SimNode node, List<Effects.Send> sends, List<Effects.Reply> replies) {
+    for (Effects.Send send : sends) {
       if (send.to() == Effects.COORDINATOR) {
         network.send(now, node.id, COORDINATOR, new Routed(new NodeRef(node.id), send.message()));
       } else {
         network.send(now, node.id, send.to().id(), send.message());
       }
     }
-    for (Effects.Reply reply : effects.replies()) {
+    for (Effects.Reply reply : replies) {
       Op op = (Op) reply.ref();
-      if (op.request instanceof ReadRequest) {
-        node.readAnswers++;
-      }
       network.send(now, node.id, "client" + op.client.process, new Answer(op, reply.message()));
     }
-    checkCounters(node);
+  }
+
+  /**
+   * The node's store thread finishes: some of the queued groups (oldest first) are durable; what
+   * waited for them is released, and the machine is told.
+   */
+  private void completeStore(SimNode node) {
+    if (node.pendingGroups.isEmpty()) {
+      return;
+    }
+    long drainSequence = node.writeGroups(1 + random.nextInt(node.pendingGroups.size()));
+    while (!node.held.isEmpty() && node.held.peekFirst().groupId() <= node.durableGroup) {
+      SimHeld h = node.held.pollFirst();
+      sendAndReply(node, h.sends(), h.replies());
+    }
+    node.machine.onPersisted(drainSequence);
+    perform(node);
   }
 
   /**
@@ -634,14 +703,28 @@ final class Simulation {
   /** Crashes a node: what it persisted so far survives, everything in memory is lost. */
   private void persistAndCrash(SimNode node) {
     if (random.nextBoolean()) {
-      // crashed after the storage batch was durable but before anything was sent
-      for (Effects.StoreOp op : node.machine.drain().persist()) {
-        node.persist(op);
-      }
+      // crashed after sending versions on (the driver does that before queueing its store write)
+      Effects effects = node.machine.drain();
+      sendPropagates(node, effects);
+      node.unsynced.addAll(effects.persist());
+      node.queueGroup();
     }
-    // Delayed commit markers: some reached the disk, the rest are lost with the process.
-    node.syncCommits(random.nextInt(node.unsynced.size() + 1));
+    // The store thread wrote some of the queued groups; the rest is lost with the process. Of
+    // the delayed commit markers, some may have reached the disk with a group not modelled here.
+    int written = random.nextInt(node.pendingGroups.size() + 1);
+    boolean all = written == node.pendingGroups.size();
+    node.writeGroups(written);
+    if (all) {
+      node.unsynced.subList(random.nextInt(node.unsynced.size() + 1), node.unsynced.size())
+          .clear();
+      node.unsynced.forEach(node::apply);
+    }
     node.unsynced.clear();
+    node.pendingGroups.clear();
+    node.held.clear();
+    node.holdUntilGroup = 0;
+    node.durableGroup = 0;
+    node.nextGroup = 1;
     node.up = false;
     node.machine = null;
     network.dropAllOf(node.id);
