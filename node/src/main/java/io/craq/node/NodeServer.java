@@ -66,7 +66,8 @@ import org.slf4j.LoggerFactory;
  * then tells the machine ({@link NodeMachine#onPersisted(long)}), which passes the versions on as
  * durable or, at the tail, commits them. So the members of a chain sync a write at the same time,
  * and a node keeps forwarding versions, passing commits up and answering reads while its disk
- * syncs; nothing is committed before every member holds it durably.
+ * syncs; nothing is committed before every member holds it durably. A store that is not durable
+ * (memory) has nothing to wait for: its changes are applied on the spot, without a store thread.
  *
  * <p>Rounds run one at a time, under {@link #machineLock}. Inputs that only read (client reads,
  * chain and stats requests, version queries and their replies) wait in {@link #readInbox}, and
@@ -156,6 +157,7 @@ public final class NodeServer implements AutoCloseable {
   /** Sends and replies wait until this group is durable (see {@link Effects#holdsSends}). */
   private long holdUntilGroupId;
   private boolean storeStopping;
+  /** Null for a store that is not durable: its changes are applied inline (see perform). */
   private Thread storeThread;
   /** See {@link #STORE_TRANSACTIONS}; guarded by {@link #machineLock}. */
   private long storeTransactions;
@@ -234,10 +236,13 @@ public final class NodeServer implements AutoCloseable {
         + "public address {}, coordinator {}", nodeId, machine.committedSnapshot().size(),
         recoveredDirty, server.address(), publicAddress,
         settings.coordinatorAddress());
-    storeThread = Thread.ofPlatform().name("craq-node-store " + nodeId).unstarted(this::runStore);
+    if (storer.durable()) {
+      storeThread = Thread.ofPlatform().name("craq-node-store " + nodeId)
+          .unstarted(this::runStore);
+      storeThread.start();
+    }
     Thread thread = Thread.ofPlatform().name("craq-node-loop " + nodeId).unstarted(this::runLoop);
     loop = thread;
-    storeThread.start();
     thread.start();
   }
 
@@ -382,6 +387,9 @@ public final class NodeServer implements AutoCloseable {
   }
 
   private void joinStoreThread() {
+    if (storeThread == null) {
+      return;
+    }
     try {
       storeThread.join(LOOP_JOIN_MILLIS);
     } catch (InterruptedException e) {
@@ -400,7 +408,6 @@ public final class NodeServer implements AutoCloseable {
    */
   private void runStore() {
     List<StoreGroup> groups = new ArrayList<>();
-    List<StoreOp> ops = new ArrayList<>();
     try {
       while (true) {
         machineLock.lock();
@@ -416,36 +423,44 @@ public final class NodeServer implements AutoCloseable {
         } finally {
           machineLock.unlock();
         }
-        for (StoreGroup group : groups) {
-          ops.addAll(group.ops());
-        }
-        Batch batch = StoreOps.toBatch(ops);
-        long start = System.nanoTime();
-        BatchResult result = storer.apply(batch);
-        long took = System.nanoTime() - start;
-        machineLock.lock();
-        try {
-          storeApplyNanos += took;
-          storeTransactions++;
-          checkOutcomes(batch, result);
-          StoreGroup last = groups.get(groups.size() - 1);
-          durableGroupId = last.id();
-          releaseHeld();
-          if (failure == null) {
-            machine.onPersisted(last.drainSequence());
-            Effects effects = machine.drain();
-            if (!effects.isEmpty()) {
-              perform(effects);
-            }
-          }
-        } finally {
-          machineLock.unlock();
-        }
+        applyGroups(groups);
         groups.clear();
-        ops.clear();
       }
     } catch (Throwable t) {
       stopRounds(t);
+    }
+  }
+
+  /**
+   * Makes {@code groups} durable in one storage transaction (without the machine lock, unless the
+   * caller holds it), then, under the lock, releases what waited for them and tells the machine.
+   */
+  private void applyGroups(List<StoreGroup> groups) {
+    List<StoreOp> ops = new ArrayList<>();
+    for (StoreGroup group : groups) {
+      ops.addAll(group.ops());
+    }
+    Batch batch = StoreOps.toBatch(ops);
+    long start = System.nanoTime();
+    BatchResult result = storer.apply(batch);
+    long took = System.nanoTime() - start;
+    machineLock.lock();
+    try {
+      storeApplyNanos += took;
+      storeTransactions++;
+      checkOutcomes(batch, result);
+      StoreGroup last = groups.get(groups.size() - 1);
+      durableGroupId = last.id();
+      releaseHeld();
+      if (failure == null) {
+        machine.onPersisted(last.drainSequence());
+        Effects effects = machine.drain();
+        if (!effects.isEmpty()) {
+          perform(effects);
+        }
+      }
+    } finally {
+      machineLock.unlock();
     }
   }
 
@@ -567,6 +582,11 @@ public final class NodeServer implements AutoCloseable {
     StoreGroup group = new StoreGroup(nextGroupId++, new ArrayList<>(delayedCommits),
         machine.drainSequence());
     delayedCommits.clear();
+    if (storeThread == null) {
+      // Not durable (memory): nothing to wait for, so no hand-off to another thread.
+      applyGroups(List.of(group));
+      return group.id();
+    }
     storeQueue.addLast(group);
     storeWork.signal();
     return group.id();
