@@ -194,16 +194,26 @@ public final class CoordinatorMachine {
   /**
    * The head must be caught up whenever some member is: it numbers versions from what it holds,
    * and a syncing head would sync from a successor that syncs from it. So the first caught-up
-   * member moves to the front; the others keep their order.
+   * member moves to the front; the others keep their order. The members it passes are still
+   * copying and were upstream of it, so they may hold dirty versions it lacks and will number
+   * again: they start their copy again ({@code joinedEpoch} = {@code epoch}), dropping their
+   * dirty versions, so no version number is held with two values.
    */
-  private static List<Member> caughtUpHeadFirst(List<Member> members, Map<String, Boolean> caughtUp) {
+  private static List<Member> caughtUpHeadFirst(List<Member> members, Map<String, Boolean> caughtUp,
+      long epoch) {
     if (members.isEmpty() || caughtUp.getOrDefault(members.get(0).id(), false)) {
       return members;
     }
     for (int i = 1; i < members.size(); i++) {
       if (caughtUp.getOrDefault(members.get(i).id(), false)) {
         List<Member> reordered = new ArrayList<>(members);
-        reordered.add(0, reordered.remove(i));
+        Member head = reordered.remove(i);
+        for (int j = 0; j < i; j++) {
+          Member passed = reordered.get(j);
+          reordered.set(j, new Member(passed.id(), passed.address(), epoch, passed.incarnation(),
+              false));
+        }
+        reordered.add(0, head);
         return reordered;
       }
     }
@@ -213,7 +223,7 @@ public final class CoordinatorMachine {
   private void install(List<Member> requested) {
     ChainConfig previous = config;
     List<Member> members = new ArrayList<>();
-    for (Member m : caughtUpHeadFirst(requested, caughtUp)) {
+    for (Member m : caughtUpHeadFirst(requested, caughtUp, previous.epoch() + 1)) {
       members.add(m.withCaughtUp(caughtUp.getOrDefault(m.id(), false)));
     }
     if (members.equals(previous.members())) {

@@ -128,6 +128,24 @@ class CoordinatorMachineRulesTest {
   }
 
   @Test
+  @DisplayName("When the head leaves and a caught-up member passes members still copying to "
+      + "become head, those start their copy again (they were upstream of it and may hold "
+      + "dirty versions it lacks)")
+  void caughtUpMemberPassingCopiesRestartsThem() {
+    CoordinatorMachine c = chainOf("a");
+    c.onRequest(new Ref(0), new JoinRequest("b", "b:1", -1, 1)); // b is still catching up
+    c.onRequest(new Ref(0), new JoinRequest("c", "c:1", -1, 1));
+    c.onRequest(new Ref(0), new Heartbeat("c", c.config().epoch(), 1, true)); // c caught up
+    assertEquals(List.of("a", "b", "c"), ids(c.config()));
+    long bJoined = c.config().member("b").joinedEpoch();
+    long cJoined = c.config().member("c").joinedEpoch();
+    c.onRequest(new Ref(0), new LeaveRequest("a"));
+    assertEquals(List.of("c", "b"), ids(c.config()));
+    assertTrue(c.config().member("b").joinedEpoch() > bJoined, "b copies again");
+    assertEquals(cJoined, c.config().member("c").joinedEpoch(), "c keeps its data");
+  }
+
+  @Test
   @DisplayName("A restarted coordinator resumes the persisted chain, caught-up flags included")
   void restartResumes() {
     CoordinatorMachine c = chainOf("a", "b");
