@@ -915,6 +915,12 @@ public final class NodeMachine {
     flushOutbound(); // what was batched for the old neighbours goes out under the old epoch
     boolean wasTail = isTail();
     Member self = next.member(selfId);
+    if (self != null && self.incarnation() != incarnation) {
+      // An entry of an earlier run of this process: the coordinator has not seen our join yet.
+      // Acting on it could make us head with a store that lacks versions the earlier run sent on
+      // before they were durable; we wait until the coordinator places this run.
+      self = null;
+    }
     config = next;
     if (self == null) {
       if (member) {

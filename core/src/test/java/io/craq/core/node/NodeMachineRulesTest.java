@@ -319,6 +319,24 @@ class NodeMachineRulesTest {
   }
 
   @Test
+  @DisplayName("A restarted node does not act on its earlier run's place in the chain (it may "
+      + "have sent on versions it never made durable): it waits for the coordinator to place it")
+  void restartedNodeIgnoresItsEarlierRunsEntry() {
+    NodeMachine restarted = new NodeMachine("a", "a", NodeSettings.defaults(), -1, 2,
+        List.of()); // incarnation 2; the chain still lists incarnation 1 as head
+    restarted.tick();
+    restarted.onMessage(new ConfigPush(CHAIN));
+    restarted.onMessage(new HeartbeatReply("a", 1, true, CHAIN));
+    restarted.drain();
+    assertTrue(!restarted.isMember() && !restarted.hasLease(), restarted.role());
+    restarted.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
+    assertEquals(ErrorCode.NOT_HEAD, only(replies(restarted.drain()), ErrorReply.class).code());
+    restarted.advanceTo(restarted.now() + NodeSettings.defaults().heartbeatIntervalTicks() * 2L);
+    assertTrue(sent(restarted.drain()).stream().anyMatch(m -> m instanceof Message.JoinRequest j
+        && j.incarnation() == 2), "it keeps asking to join");
+  }
+
+  @Test
   @DisplayName("A commit for a version the node never held deletes nothing")
   void unknownCommitKeepsData() {
     NodeMachine middle = member(B, CHAIN);
