@@ -44,8 +44,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -100,8 +100,8 @@ public final class NodeServer implements AutoCloseable {
 
   /**
    * Counters of this driver, appended to the state machine's in every {@link StatsReply}: storage
-   * transactions made durable (each one synced commit, the group commit of a round) and the time
-   * spent in them, in microseconds. Together they show how busy the disk keeps a node.
+   * transactions made durable (each one synced commit, the group commit of what was queued) and
+   * the time spent in them, in microseconds. Together they show how busy the disk keeps a node.
    */
   public static final String STORE_TRANSACTIONS = "store_transactions";
   public static final String STORE_APPLY_MICROS = "store_apply_micros";
