@@ -36,6 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The node driver wired to a real coordinator over TCP on 127.0.0.1, in one JVM. */
 class NodeServerTest {
@@ -166,10 +168,11 @@ class NodeServerTest {
     };
   }
 
-  @Test
+  @ParameterizedTest(name = "durable store (store thread): {0}")
+  @ValueSource(booleans = {true, false})
   @DisplayName("a failing store stops the node, and the write it could not persist is never "
-      + "acknowledged")
-  void storeFailureIsFatal() throws Exception {
+      + "acknowledged (on the store thread of a durable store, or inline)")
+  void storeFailureIsFatal(boolean durable) throws Exception {
     try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
       NodeServer node = cluster.startNode("n1", new WrappedStorer(new MemoryStorer()) {
         @Override
@@ -179,6 +182,11 @@ class NodeServerTest {
             throw new StoreException("disk on fire");
           }
           return delegate.apply(batch);
+        }
+
+        @Override
+        public boolean durable() {
+          return durable;
         }
       });
       cluster.awaitChain(1);

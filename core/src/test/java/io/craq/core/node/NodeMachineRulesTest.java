@@ -71,6 +71,20 @@ class NodeMachineRulesTest {
     m.onMessage(new Durable(m.config().epoch(), from, List.of(versions)));
   }
 
+  /**
+   * The middle of {@link #CHAIN} holding k@1 and j@1, both durable in its store; k@1 is also known
+   * durable above it, j@1 is not.
+   */
+  static NodeMachine middleWithKDurable() {
+    NodeMachine middle = member(B, CHAIN);
+    middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")),
+        new VersionRecord("j", 1, false, bytes("y")))));
+    middle.drain();
+    durable(middle, "a", new KeyVersion("k", 1));
+    middle.drain();
+    return middle;
+  }
+
   static byte[] bytes(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
@@ -212,12 +226,7 @@ class NodeMachineRulesTest {
   @DisplayName("A catch-up page is followed by which of its dirty versions are durable up to the "
       + "source")
   void catchUpPageThenDurability() {
-    NodeMachine middle = member(B, CHAIN);
-    middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")),
-        new VersionRecord("j", 1, false, bytes("y")))));
-    middle.drain();
-    durable(middle, "a", new KeyVersion("k", 1));
-    middle.drain();
+    NodeMachine middle = middleWithKDurable();
     middle.onMessage(new Message.CatchUpRequest(5, "c", 1, "", 100));
     List<Message> out = sent(middle.drain());
     assertInstanceOf(Message.CatchUpBatch.class, out.get(0));
@@ -288,12 +297,7 @@ class NodeMachineRulesTest {
   @DisplayName("CR §3: when the tail fails, its predecessor commits its dirty versions and "
       + "sends the commits up")
   void newTailCommitsDirty() {
-    NodeMachine middle = member(B, CHAIN);
-    middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")),
-        new VersionRecord("j", 1, false, bytes("y")))));
-    middle.drain();
-    durable(middle, "a", new KeyVersion("k", 1));
-    middle.drain();
+    NodeMachine middle = middleWithKDurable();
     middle.onMessage(new ConfigPush(new ChainConfig(6, List.of(A, B))));
     Effects effects = middle.drain();
     assertEquals(List.of(new Effects.CommitVersion("k", 1)), effects.persist());
