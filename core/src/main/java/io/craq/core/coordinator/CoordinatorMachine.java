@@ -167,7 +167,7 @@ public final class CoordinatorMachine {
       // The others are still copying, and may hold dirty versions the returning node never made
       // durable (a node sends a version on before its own store write): they start their copy
       // again, dropping their dirty versions, so no version number is held with two values.
-      next.replaceAll(m -> new Member(m.id(), m.address(), epoch, m.incarnation(), false));
+      next.replaceAll(m -> m.rejoinedAt(epoch));
     }
     next.add(position,
         new Member(join.nodeId(), join.address(), epoch, join.incarnation(), false));
@@ -209,9 +209,7 @@ public final class CoordinatorMachine {
         List<Member> reordered = new ArrayList<>(members);
         Member head = reordered.remove(i);
         for (int j = 0; j < i; j++) {
-          Member passed = reordered.get(j);
-          reordered.set(j, new Member(passed.id(), passed.address(), epoch, passed.incarnation(),
-              false));
+          reordered.set(j, reordered.get(j).rejoinedAt(epoch));
         }
         reordered.add(0, head);
         return reordered;

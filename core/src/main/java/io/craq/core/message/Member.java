@@ -23,6 +23,14 @@ public record Member(String id, String address, long joinedEpoch, long incarnati
     this(id, address, 0, 0, false);
   }
 
+  /**
+   * This member as re-joined in {@code epoch}: it must catch up again (dropping its dirty
+   * versions), so it is not caught up.
+   */
+  public Member rejoinedAt(long epoch) {
+    return new Member(id, address, epoch, incarnation, false);
+  }
+
   /** This member with {@code caughtUp} set as given. */
   public Member withCaughtUp(boolean value) {
     return new Member(id, address, joinedEpoch, incarnation, value);

@@ -95,7 +95,7 @@ public final class NodeMachine {
   /**
    * Dirty versions accepted here whose store write may not be durable yet, each with the
    * {@link #acceptSeq} it was accepted at (so in that order). The driver sends a version on before
-   * its own store write is durable, and says so with {@link #onPersisted()} (parallel persistence:
+   * its own store write is durable, and says so with {@link #onPersisted(long)} (parallel persistence:
    * the nodes of the chain sync a write at the same time, not one after the other).
    */
   private final LinkedHashMap<KeyVersion, Long> awaitingLocal = new LinkedHashMap<>();
@@ -292,19 +292,11 @@ public final class NodeMachine {
   }
 
   /**
-   * The driver made every store change of the effects drained so far durable (except delayed
-   * commit markers, see {@link Effects}): {@link #onPersisted(long)} with the latest
-   * {@link #drainSequence()}.
-   */
-  public void onPersisted() {
-    onPersisted(drainedSeq);
-  }
-
-  /**
    * The driver made the store changes of every drain up to the one {@code drainSequence} was read
-   * after durable. Versions they wrote may now be passed on as durable or, at the tail,
-   * committed; the effects follow at the next {@link #drain()}. A driver may persist in the
-   * background and keep draining meanwhile; it reports completions in drain order.
+   * after durable (except delayed commit markers, see {@link Effects}). Versions they wrote may
+   * now be passed on as durable or, at the tail, committed; the effects follow at the next
+   * {@link #drain()}. A driver may persist in the background and keep draining meanwhile; it
+   * reports completions in drain order.
    */
   public void onPersisted(long drainSequence) {
     if (awaitingLocal.isEmpty()) {

@@ -67,7 +67,7 @@ class NodeMachineRulesTest {
    * {@code versions} are durable up to it.
    */
   static void durable(NodeMachine m, String from, KeyVersion... versions) {
-    m.onPersisted();
+    m.onPersisted(m.drainSequence());
     m.onMessage(new Durable(m.config().epoch(), from, List.of(versions)));
   }
 
@@ -140,7 +140,7 @@ class NodeMachineRulesTest {
     Effects effects = tail.drain();
     assertEquals(List.of(new Effects.PutVersion(x, false)), effects.persist());
     assertTrue(effects.sends().isEmpty(), "nothing is committed before it is durable");
-    tail.onPersisted();
+    tail.onPersisted(tail.drainSequence());
     assertTrue(tail.drain().isEmpty(), "durable here, but not yet known durable above");
     tail.onMessage(new Durable(5, "b", List.of(new KeyVersion("k", 1))));
     effects = tail.drain();
@@ -152,7 +152,7 @@ class NodeMachineRulesTest {
     other.onMessage(new Propagate(5, "b", List.of(x)));
     other.onMessage(new Durable(5, "b", List.of(new KeyVersion("k", 1))));
     assertTrue(sent(other.drain()).isEmpty(), "not yet durable at the tail itself");
-    other.onPersisted();
+    other.onPersisted(other.drainSequence());
     assertEquals(List.of(new KeyVersion("k", 1)),
         only(sent(other.drain()), Commit.class).versions());
   }
@@ -167,7 +167,7 @@ class NodeMachineRulesTest {
     Effects effects = middle.drain();
     assertEquals(1, only(sent(effects), Propagate.class).versions().size());
     assertInstanceOf(Effects.PutVersion.class, effects.persist().get(0));
-    middle.onPersisted();
+    middle.onPersisted(middle.drainSequence());
     assertTrue(middle.drain().isEmpty(), "the head has not said it is durable there");
     middle.onMessage(new Durable(5, "a", List.of(new KeyVersion("k", 1))));
     Durable passed = only(sent(middle.drain()), Durable.class);
@@ -183,10 +183,10 @@ class NodeMachineRulesTest {
     head.onClientRequest(new Ref(1), new WriteRequest("a", bytes("x"), false, -1));
     head.drain();
     head.onClientRequest(new Ref(2), new WriteRequest("b", bytes("y"), false, -1));
-    head.onPersisted(); // the write of "b" was not drained, so not persisted
+    head.onPersisted(head.drainSequence()); // the write of "b" was not drained, so not persisted
     Effects effects = head.drain();
     assertEquals(List.of(new KeyVersion("a", 1)), only(sent(effects), Durable.class).versions());
-    head.onPersisted();
+    head.onPersisted(head.drainSequence());
     assertEquals(List.of(new KeyVersion("b", 1)),
         only(sent(head.drain()), Durable.class).versions());
   }
@@ -198,7 +198,7 @@ class NodeMachineRulesTest {
     NodeMachine node = member(solo, new ChainConfig(5, List.of(solo)));
     node.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
     assertTrue(node.drain().replies().isEmpty());
-    node.onPersisted();
+    node.onPersisted(node.drainSequence());
     Effects effects = node.drain();
     assertEquals(new WriteReply("k", 1), only(replies(effects), WriteReply.class));
     assertEquals(List.of(new Effects.CommitVersion("k", 1)), effects.persist());
@@ -211,7 +211,7 @@ class NodeMachineRulesTest {
     NodeMachine middle = member(B, CHAIN);
     middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")))));
     middle.drain();
-    middle.onPersisted();
+    middle.onPersisted(middle.drainSequence());
     middle.drain();
     middle.onMessage(new ConfigPush(new ChainConfig(6, List.of(B, C))));
     Effects effects = middle.drain();
