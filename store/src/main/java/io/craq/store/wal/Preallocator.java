@@ -66,15 +66,38 @@ final class Preallocator {
 
   /**
    * Waits for the spare (starting it if needed) and hands it over; the caller renames it before
-   * the next {@link #start()} fills another. Blocks at most {@link #WAIT_MILLIS_MAX}.
+   * the next {@link #start()} fills another. A fill that failed in the background is tried once
+   * more before this reports it: it may have failed while the disk was full, and space may have
+   * returned since. Blocks at most twice {@link #WAIT_MILLIS_MAX}.
    *
    * @throws IOException if filling failed (the partial file is gone and the next call starts
    *     over), or the wait timed out (the next call waits for the same fill)
    */
   Path take() throws IOException {
+    boolean startedEarlier = pending != null;
     start();
+    IOException failed = await();
+    if (failed != null && startedEarlier) {
+      start();
+      failed = await();
+    }
+    if (failed != null) {
+      throw failed;
+    }
+    return spare;
+  }
+
+  /**
+   * Waits for the pending fill. Returns null if it succeeded, or why it failed; either way it is
+   * no longer pending.
+   *
+   * @throws IOException if the wait timed out (the fill stays pending) or was interrupted
+   */
+  private IOException await() throws IOException {
     try {
       pending.get(WAIT_MILLIS_MAX, TimeUnit.MILLISECONDS);
+      pending = null;
+      return null;
     } catch (TimeoutException e) {
       throw new IOException("preparing the next segment " + spare + " (" + bytes
           + " bytes of zeros) took more than " + WAIT_MILLIS_MAX + " ms", e);
@@ -83,13 +106,9 @@ final class Preallocator {
       throw new InterruptedIOException("interrupted while waiting for " + spare);
     } catch (ExecutionException e) {
       pending = null;
-      if (e.getCause() instanceof IOException io) {
-        throw io;
-      }
-      throw new IOException("preparing the next segment " + spare + " failed", e.getCause());
+      return e.getCause() instanceof IOException io ? io
+          : new IOException("preparing the next segment " + spare + " failed", e.getCause());
     }
-    pending = null;
-    return spare;
   }
 
   /** Stops the thread, waiting for a fill under way, and removes the spare. */

@@ -97,6 +97,24 @@ class WriteAheadLogSpaceTest {
   }
 
   @Test
+  @DisplayName("the next segment's preparation failed in the background while the disk was"
+      + " full: once there is room, the roll-over tries again instead of reporting it")
+  void backgroundPreparationFailedEarlier() throws Exception {
+    FaultyDisk disk = new FaultyDisk();
+    WriteAheadLog.Config config = WalFixture.smallSegments(directory);
+    disk.setSpace(config.segmentBytes()); // the first segment, not the spare prepared after it
+    SortedMap<Long, byte[]> appended = new TreeMap<>();
+    try (WriteAheadLog log = open(config, 0, disk).log()) {
+      assertTrue(disk.awaitFailedWrite(30_000), "the spare's preparation failed");
+      disk.setSpace(Long.MAX_VALUE);
+      for (int i = 0; i < 100; i++) { // several roll-overs
+        append(log, appended, 100);
+      }
+    }
+    reopenAndExpect(config, appended);
+  }
+
+  @Test
   @DisplayName("writes failing part way for want of space: retried at the same place, nothing"
       + " lost or repeated")
   void writesFailPartWay() {
