@@ -105,17 +105,16 @@ final class Recovery {
         long bytes = channel.size();
         ByteBuffer header = ByteBuffer.allocate((int) Math.min(SEGMENT_HEADER_BYTES, bytes));
         FileIo.readFully(channel, header, 0, file);
-        String[] torn = new String[1];
-        SegmentFormat.Header decoded = SegmentFormat.decodeHeader(header.flip(), file, torn);
-        if (decoded == null && !last) {
+        SegmentFormat.DecodedHeader decoded = SegmentFormat.decodeHeader(header.flip(), file);
+        if (decoded.header() == null && !last) {
           throw corrupt(file + " is not the last segment but its header is unreadable ("
-              + torn[0] + ")");
+              + decoded.tornReason() + ")");
         }
-        if (decoded != null && decoded.firstSequence() != first) {
+        if (decoded.header() != null && decoded.header().firstSequence() != first) {
           throw corrupt(file + " is named for sequence " + first + " but its header says "
-              + decoded.firstSequence());
+              + decoded.header().firstSequence());
         }
-        found.add(new Found(file, first, bytes, decoded, torn[0]));
+        found.add(new Found(file, first, bytes, decoded.header(), decoded.tornReason()));
       }
     }
     if (!found.isEmpty() && found.get(0).firstSequence() > afterSequence + 1) {

@@ -65,6 +65,16 @@ final class SegmentFormat {
   /** A segment header's fields. */
   record Header(long firstSequence, long salt) {}
 
+  /**
+   * What a segment's first bytes hold: its header, or (header null) why they are not one that
+   * was completely written.
+   */
+  record DecodedHeader(Header header, String tornReason) {
+    static DecodedHeader torn(String reason) {
+      return new DecodedHeader(null, reason);
+    }
+  }
+
   /** Writes {@code header} into a new {@link #SEGMENT_HEADER_BYTES}-byte buffer, flipped. */
   static ByteBuffer encodeHeader(Header header) {
     ByteBuffer bytes = ByteBuffer.allocate(SEGMENT_HEADER_BYTES);
@@ -78,17 +88,16 @@ final class SegmentFormat {
 
   /**
    * Reads a header from {@code bytes} (its remaining bytes, fewer than a header if the file is
-   * short). Returns the header, or null with the reason in {@code torn[0]} when the bytes look
-   * like a header that was never completely written (short, zeros, bad CRC).
+   * short): the header, or why the bytes look like a header that was never completely written
+   * (short, zeros, bad CRC).
    *
    * @throws StoreException if the header is intact but not one this code writes (another magic
    *     or format version): such a file must not be cut as if it were torn
    */
-  static Header decodeHeader(ByteBuffer bytes, Path file, String[] torn) {
+  static DecodedHeader decodeHeader(ByteBuffer bytes, Path file) {
     if (bytes.remaining() < SEGMENT_HEADER_BYTES) {
-      torn[0] = "the file has " + bytes.remaining() + " bytes, a header needs "
-          + SEGMENT_HEADER_BYTES;
-      return null;
+      return DecodedHeader.torn("the file has " + bytes.remaining() + " bytes, a header needs "
+          + SEGMENT_HEADER_BYTES);
     }
     ByteBuffer header = bytes.slice(bytes.position(), SEGMENT_HEADER_BYTES);
     boolean ours = header.getInt(0) == MAGIC;
@@ -101,15 +110,15 @@ final class SegmentFormat {
     CRC32C crc = new CRC32C();
     crc.update(header.slice(0, SEGMENT_HEADER_BYTES - 4));
     if ((int) crc.getValue() != header.getInt(SEGMENT_HEADER_BYTES - 4)) {
-      torn[0] = allZeros(header) ? "the header is zeros" : "the header's CRC does not match";
-      return null;
+      return DecodedHeader.torn(allZeros(header) ? "the header is zeros"
+          : "the header's CRC does not match");
     }
     if (!ours || header.getInt(24) != 0) {
       throw new StoreException("file " + file + " is named like a write-ahead log segment but"
           + " its intact header has magic 0x" + Integer.toHexString(header.getInt(0))
           + " (expected 0x" + Integer.toHexString(MAGIC) + ")");
     }
-    return new Header(header.getLong(8), header.getLong(16));
+    return new DecodedHeader(new Header(header.getLong(8), header.getLong(16)), null);
   }
 
   /**
@@ -130,7 +139,7 @@ final class SegmentFormat {
     return (int) crc.getValue();
   }
 
-  /** Writes a record header (with its CRC) for {@code payload} into {@code head} at its position. */
+  /** Writes the record header (with its CRC) for {@code payload} into {@code head}. */
   static void putRecordHeader(ByteBuffer head, CRC32C crc, long salt, long sequence,
       ByteBuffer payload) {
     int start = head.position();
