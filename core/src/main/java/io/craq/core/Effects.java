@@ -13,26 +13,26 @@ import java.util.List;
  * of {@link #persist()} durable, in order, before performing any entry of {@link #sends()} or
  * {@link #replies()}. The state machine's memory already reflects the persisted entries.
  *
- * <p>Node drivers relax this for speed (parallel persistence), as {@code NodeServer} and the
- * simulation do: (1) a drain's {@code Propagate} sends may go before its persist entries are
- * durable, so a node's successors write a version to their stores while it writes it to its own;
- * (2) its other sends and replies need not wait for its {@link PutVersion} entries of dirty
- * versions either, only for its other entries (committed puts, {@link DiscardAllDirty}), and so
- * does every later send and reply; (3) persist entries are made durable in drain order, in the
- * background, and each completion is reported with {@code NodeMachine.onPersisted(seq)} ({@code
- * seq} read with {@code drainSequence()} after the drain). The machine counts a version as durable
- * at a node only once reported, and commits it only when it is durable at every member ({@code
- * Durable} messages flow down the chain): nothing becomes visible or acknowledged before every
- * member holds it durably, as with persist-before-send.
+ * <p>Node drivers relax this for speed (parallel persistence), by the rules of {@code
+ * io.craq.core.node.PersistSchedule}, which {@code NodeServer} and the simulation both follow:
+ * (1) a drain's {@code Propagate} sends may go before its persist entries are durable, so a node's
+ * successors write a version to their stores while it writes it to its own; (2) its other sends
+ * and replies need not wait for its {@link PutVersion} entries of dirty versions either, only for
+ * its other entries (committed puts, {@link DiscardAllDirty}), and so does every later send and
+ * reply; (3) persist entries are written in drain order, in the background, and each completion
+ * is reported with {@code NodeMachine.onPersisted(seq)} ({@code seq} read with {@code
+ * drainSequence()} after the drain). The machine counts a version as durable at a node only once
+ * reported, and commits it only when it is durable at every member ({@code Durable} messages flow
+ * down the chain): nothing becomes visible or acknowledged before every member holds it durably,
+ * as with persist-before-send.
  *
- * <p>One more exception: a {@link CommitVersion} may be delayed, i.e. made durable after the sends
- * and replies that follow it, provided the delayed entries are made durable in order and before
- * any later entry of another kind (in practice: first thing in the next storage transaction). A
- * commit marker lost in a crash only turns a committed version back into a dirty one that every
- * other member already holds, which a restart repairs (a re-joining node drops its dirty versions
- * and catches up; a re-joining sole copy returns as head and commits them again). The node's
- * drivers (NodeServer, and the simulation, which checks it) delay them so that a write costs an
- * fsync at each node on its way down the chain, not also on the way back.
+ * <p>One more exception: a {@link CommitVersion} need not be durable when reported done, only
+ * written (visible to reads of the store), provided it becomes durable in order and before any
+ * later entry of another kind (a write-ahead log gives this: the next force covers it). A commit
+ * marker lost in a crash only turns a committed version back into a dirty one that every other
+ * member already holds, which a restart repairs (a re-joining node drops its dirty versions and
+ * catches up; a re-joining sole copy returns as head and commits them again at once). So a write
+ * costs a log force at each node on its way down the chain, not also on the way back.
  */
 public record Effects(List<StoreOp> persist, List<Send> sends, List<Reply> replies) {
 

@@ -4,7 +4,9 @@ import io.craq.transport.process.OptionsFile;
 import io.craq.transport.process.ShutdownHook;
 import io.craq.core.node.NodeSettings;
 import io.craq.store.LmdbStorer;
+import io.craq.store.LoggedStorer;
 import io.craq.store.MemoryStorer;
+import io.craq.store.StoreException;
 import io.craq.store.Storer;
 import io.craq.transport.Addresses;
 import io.craq.transport.TcpTransport;
@@ -53,6 +55,8 @@ public final class NodeMain implements Callable<Integer> {
 
   enum StoreKind { lmdb, memory }
 
+  enum SyncMode { always, none }
+
   @Spec CommandSpec spec;
 
   @Option(names = {"-a", "--listen"}, defaultValue = ":1235", paramLabel = "ADDRESS",
@@ -73,9 +77,26 @@ public final class NodeMain implements Callable<Integer> {
   Path db;
 
   @Option(names = "--store", defaultValue = "lmdb", paramLabel = "KIND",
-      description = "Storage: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). "
-          + "memory loses everything at exit.")
+      description = "Storage: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). lmdb keeps "
+          + "the data in LMDB with a write-ahead log in PATH/wal; memory loses everything at "
+          + "exit.")
   StoreKind store;
+
+  @Option(names = "--sync", defaultValue = "always", paramLabel = "MODE",
+      description = "always (default): a write is acknowledged only once every member has "
+          + "forced it to disk (fdatasync of its write-ahead log). none: nothing is forced; "
+          + "the chain trusts replication and the operating system, like etcd's "
+          + "--unsafe-no-fsync or Redis's appendfsync no. A process crash loses nothing, but a "
+          + "power loss or kernel crash of every member at once may lose the latest writes. "
+          + "Checkpoints are synced in both modes.")
+  SyncMode sync;
+
+  @Option(names = "--checkpoint-bytes", paramLabel = "BYTES",
+      defaultValue = "" + LoggedStorer.Config.CHECKPOINT_BYTES_DEFAULT,
+      description = "With --store lmdb: write the changes held in memory into LMDB (a "
+          + "checkpoint, after which the log they came from is deleted) once they reach this "
+          + "much, or are 30 s old. Memory holds up to twice this (default: ${DEFAULT-VALUE}).")
+  long checkpointBytes;
 
   @Option(names = "--id", paramLabel = "ID",
       description = "Stable node id (default: the public address, so a restart keeps it).")
@@ -126,9 +147,13 @@ public final class NodeMain implements Callable<Integer> {
     Storer storer;
     try {
       storer = openStore();
-    } catch (RuntimeException e) {
-      log.error("cannot open the {} store at {}: {}", store, db, e.getMessage(), e);
+    } catch (StoreException e) {
+      log.error("cannot open the {} store at {}: {}", store, db.toAbsolutePath(), e.getMessage());
       return EXIT_FATAL;
+    }
+    if (store == StoreKind.lmdb && sync == SyncMode.none) {
+      log.warn("--sync none: writes are not forced to disk; a power loss or kernel crash of "
+          + "every member at once may lose the latest acknowledged writes");
     }
     NodeServer node;
     try {
@@ -165,6 +190,9 @@ public final class NodeMain implements Callable<Integer> {
     if (position < -1) {
       throw usage("--position must be >= -1 (-1 = tail): " + position);
     }
+    if (checkpointBytes < 4096) {
+      throw usage("--checkpoint-bytes must be >= 4096: " + checkpointBytes);
+    }
     if (id != null && id.isBlank()) {
       throw usage("--id must not be blank");
     }
@@ -178,9 +206,22 @@ public final class NodeMain implements Callable<Integer> {
 
   private Storer openStore() {
     return switch (store) {
-      case lmdb -> LmdbStorer.open(LmdbStorer.Config.defaults(db).withValueBytesMax(valueMaxBytes));
+      case lmdb -> openLogged();
       case memory -> new MemoryStorer(valueMaxBytes);
     };
+  }
+
+  /** LMDB in {@code db}, behind a write-ahead log in {@code db/wal}. */
+  private Storer openLogged() {
+    LmdbStorer base = LmdbStorer.open(LmdbStorer.Config.defaults(db)
+        .withValueBytesMax(valueMaxBytes));
+    try {
+      return LoggedStorer.open(base, LoggedStorer.Config.defaults(db.resolve("wal"))
+          .withSyncEachApply(sync == SyncMode.always).withCheckpointBytes(checkpointBytes));
+    } catch (RuntimeException e) {
+      base.close();
+      throw e;
+    }
   }
 
   /**

@@ -1,34 +1,36 @@
 package io.craq.node;
 
-import io.craq.transport.process.TickClock;
-import io.craq.transport.process.ResponderRef;
-import io.craq.transport.process.RateLimitedWarning;
 import io.craq.core.Effects;
-import io.craq.core.Effects.CommitVersion;
-import io.craq.core.Effects.StoreOp;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.ErrorReply;
-import io.craq.core.message.Message.Propagate;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.VersionQuery;
 import io.craq.core.message.Message.VersionReply;
+import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.VersionRecord;
 import io.craq.core.node.NodeMachine;
+import io.craq.core.node.PersistSchedule;
 import io.craq.store.Batch;
 import io.craq.store.BatchResult;
+import io.craq.store.LoggedStorer;
 import io.craq.store.Outcome;
+import io.craq.store.StoreException;
+import io.craq.store.StoreFullException;
 import io.craq.store.Storer;
 import io.craq.transport.Addresses;
 import io.craq.transport.Connection;
 import io.craq.transport.Responder;
 import io.craq.transport.Server;
 import io.craq.transport.Transport;
+import io.craq.transport.process.RateLimitedWarning;
+import io.craq.transport.process.ResponderRef;
+import io.craq.transport.process.TickClock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -61,13 +63,20 @@ import org.slf4j.LoggerFactory;
  * performs the other sends and replies (see {@link #perform} and {@link Effects} for what must
  * wait for the store).
  *
- * <p>Parallel persistence: the <em>store thread</em> makes queued store changes durable, all that
- * are queued in one {@link Storer#apply} (group commit, one fsync), without holding the machine,
- * then tells the machine ({@link NodeMachine#onPersisted(long)}), which passes the versions on as
- * durable or, at the tail, commits them. So the members of a chain sync a write at the same time,
- * and a node keeps forwarding versions, passing commits up and answering reads while its disk
- * syncs; nothing is committed before every member holds it durably. A store that is not durable
- * (memory) has nothing to wait for: its changes are applied on the spot, without a store thread.
+ * <p>Parallel persistence: when to send what relative to the store is decided by {@link
+ * PersistSchedule}, the class the simulation drives too. The <em>store thread</em> writes queued
+ * store groups, all that are queued in one {@link Storer#apply} (group commit: one log force),
+ * without holding the machine, then tells the schedule and the machine ({@link
+ * NodeMachine#onPersisted(long)}), which passes the versions on as durable or, at the tail,
+ * commits them. So the members of a chain sync a write at the same time, and a node keeps
+ * forwarding versions, passing commits up and answering reads while its disk syncs; nothing is
+ * committed before every member holds it durably. Groups of commit markers only are written
+ * without a force ({@link Storer#applyWithoutSync}). A store that is not durable (memory) has
+ * nothing to wait for: its changes are applied on the spot, without a store thread.
+ *
+ * <p>A store that is full ({@link StoreFullException}) does not stop the node: the store thread
+ * keeps the groups and tries again every {@link #STORE_FULL_RETRY_MILLIS} ms, writes are refused
+ * with a clear error meanwhile, and reads go on. Nothing is acknowledged that is not durable.
  *
  * <p>Rounds run one at a time, under {@link #machineLock}. Inputs that only read (client reads,
  * chain and stats requests, version queries and their replies) wait in {@link #readInbox}, and
@@ -86,27 +95,27 @@ import org.slf4j.LoggerFactory;
 public final class NodeServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeServer.class);
 
-  /**
-   * After a long pause (SIGSTOP, GC) time is caught up in steps of this many ticks, performing the
-   * effects of each step, so the effects of a long pause never pile up in memory.
-   */
-
   private static final long LOOP_JOIN_MILLIS = 5_000;
   /** Rounds a transport thread runs in a row before it leaves the rest to the loop thread. */
   static final int COMBINE_ROUNDS_MAX = 4;
-  /** Delayed commit markers held at most; one more writes them all at once. */
-  static final int DELAYED_COMMITS_MAX = 4096;
+  /** How often a full store is tried again. */
+  static final long STORE_FULL_RETRY_MILLIS = 1_000;
   private static final long WARN_INTERVAL_NANOS = 1_000_000_000L;
 
   /**
-   * Counters of this driver, appended to the state machine's in every {@link StatsReply}: storage
-   * transactions made durable (each one synced commit, the group commit of what was queued) and
-   * the time spent in them, in microseconds. Together they show how busy the disk keeps a node.
+   * Counters of this driver, appended to the state machine's in every {@link StatsReply}: store
+   * writes (each the group commit of what was queued) and the time spent in them, in
+   * microseconds; log forces ({@code fdatasync}) and their time; checkpoints and their time.
+   * Together they show how busy the disk keeps a node. Like the machine's, they only grow.
    */
   public static final String STORE_TRANSACTIONS = "store_transactions";
   public static final String STORE_APPLY_MICROS = "store_apply_micros";
-  public static final List<String> DRIVER_COUNTERS =
-      List.of(STORE_TRANSACTIONS, STORE_APPLY_MICROS);
+  public static final String LOG_FORCES = "log_forces";
+  public static final String LOG_FORCE_MICROS = "log_force_micros";
+  public static final String CHECKPOINTS = "checkpoints";
+  public static final String CHECKPOINT_MICROS = "checkpoint_micros";
+  public static final List<String> DRIVER_COUNTERS = List.of(STORE_TRANSACTIONS,
+      STORE_APPLY_MICROS, LOG_FORCES, LOG_FORCE_MICROS, CHECKPOINTS, CHECKPOINT_MICROS);
 
   private sealed interface Input {}
 
@@ -135,34 +144,20 @@ public final class NodeServer implements AutoCloseable {
   /** Why the rounds stopped, if they stopped on their own (store failure, broken invariant). */
   private volatile Throwable failure;
   private final List<Input> batch = new ArrayList<>();
-  /** Commit markers applied and passed on but not yet on disk, oldest first; see perform. */
-  private final List<StoreOp> delayedCommits = new ArrayList<>();
-  private long delayedSinceNanos;
-
-  /** Store changes of one or more drains, made durable together by the store thread. */
-  private record StoreGroup(long id, List<StoreOp> ops, long drainSequence) {}
-
-  /** Sends and replies that wait until store group {@code groupId} is durable. */
-  private record Held(long groupId, List<Effects.Send> sends, List<Effects.Reply> replies) {}
-
+  /** When to send what relative to the store; guarded by {@link #machineLock}. */
+  private final PersistSchedule schedule = new PersistSchedule();
   /** Store groups for the store thread, oldest first; guarded by {@link #machineLock}. */
-  private final ArrayDeque<StoreGroup> storeQueue = new ArrayDeque<>();
+  private final ArrayDeque<PersistSchedule.Group> storeQueue = new ArrayDeque<>();
   /** Signalled when a group is queued or the store thread should stop. */
   private final Condition storeWork = machineLock.newCondition();
-  /** Held sends and replies, oldest first; guarded by {@link #machineLock}. */
-  private final ArrayDeque<Held> held = new ArrayDeque<>();
-  private long nextGroupId = 1;
-  /** Every group up to this one is durable; guarded by {@link #machineLock}. */
-  private long durableGroupId;
-  /** Sends and replies wait until this group is durable (see {@link Effects#holdsSends}). */
-  private long holdUntilGroupId;
   private boolean storeStopping;
+  /** Why the store refuses writes (it is full), or null; see the class comment. */
+  private volatile StoreFullException storeFull;
   /** Null for a store that is not durable: its changes are applied inline (see perform). */
   private Thread storeThread;
   /** See {@link #STORE_TRANSACTIONS}; guarded by {@link #machineLock}. */
   private long storeTransactions;
   private long storeApplyNanos;
-  private final LongSupplier nanoClock;
   private Server server;
   private Connection coordinator;
   private NodeMachine machine;
@@ -183,7 +178,6 @@ public final class NodeServer implements AutoCloseable {
     this.storer = storer;
     this.transport = transport;
     this.clock = new TickClock(nanoClock, settings.tickMillis());
-    this.nanoClock = nanoClock;
     this.logContext = logContext;
     this.inbox = new ArrayBlockingQueue<>(settings.inboxMax());
     this.readInbox = new ArrayBlockingQueue<>(settings.inboxMax());
@@ -220,21 +214,19 @@ public final class NodeServer implements AutoCloseable {
         ? settings.publicAddress() : dialableAddress(server.address());
     nodeId = settings.nodeId() != null ? settings.nodeId() : publicAddress;
     long incarnation = System.currentTimeMillis() * 1000 + ThreadLocalRandom.current().nextInt(1000);
-    // Dirty versions are recovered too: the machine keeps them only if it re-joins as head (it
-    // then held the only complete copy); anywhere else it drops them when it joins (CRAQ §2.5).
-    int recoveredDirty;
-    try (Stream<VersionRecord> committed = storer.allCommitted();
-        Stream<VersionRecord> dirtyStream = storer.allDirty()) {
-      List<VersionRecord> dirty = dirtyStream.toList();
-      recoveredDirty = dirty.size();
-      machine = new NodeMachine(nodeId, publicAddress, settings.machine(),
-          settings.joinPosition(), incarnation, committed::iterator, dirty);
+    // The store holds the data; the machine reads it as it needs it. Dirty versions are
+    // recovered into memory: the machine keeps them only if it re-joins as head (it then held
+    // the only complete copy); anywhere else it drops them when it joins (CRAQ §2.5).
+    List<VersionRecord> dirty;
+    try (Stream<VersionRecord> dirtyStream = storer.allDirty()) {
+      dirty = dirtyStream.toList();
     }
+    machine = new NodeMachine(nodeId, publicAddress, settings.machine(), settings.joinPosition(),
+        incarnation, storer, dirty);
     coordinator = transport.connect(settings.coordinatorAddress());
     updateLogContext();
-    log.info("{} recovered {} committed keys and {} dirty versions, listening on {}, "
-        + "public address {}, coordinator {}", nodeId, machine.committedSnapshot().size(),
-        recoveredDirty, server.address(), publicAddress,
+    log.info("{} recovered {} dirty versions, listening on {}, public address {}, "
+        + "coordinator {}", nodeId, dirty.size(), server.address(), publicAddress,
         settings.coordinatorAddress());
     if (storer.durable()) {
       storeThread = Thread.ofPlatform().name("craq-node-store " + nodeId)
@@ -263,8 +255,12 @@ public final class NodeServer implements AutoCloseable {
   /** Runs on transport threads: queues, then runs a round or wakes the loop (see class doc). */
   private void onInbound(Message message, Responder responder) {
     if (responder.expectsReply()) {
+      StoreFullException full = storeFull;
       if (!running) {
         responder.reply(new ErrorReply(ErrorCode.UNAVAILABLE, "the node is stopping", ""));
+      } else if (full != null && message instanceof WriteRequest) {
+        responder.reply(new ErrorReply(ErrorCode.UNAVAILABLE, nodeId + " refuses writes: "
+            + full.getMessage(), ""));
       } else if (!queueFor(message).offer(new Request(new ResponderRef(responder), message))) {
         responder.reply(new ErrorReply(ErrorCode.BUSY, "the node's input queue is full ("
             + settings.inboxMax() + " entries); retry later", ""));
@@ -371,17 +367,6 @@ public final class NodeServer implements AutoCloseable {
         machineLock.unlock();
       }
       joinStoreThread();
-      machineLock.lock();
-      try {
-        if (failure == null) {
-          writeDelayed(); // a clean stop leaves no commit marker behind
-        }
-      } catch (RuntimeException e) {
-        log.warn("could not write {} delayed commit marker(s) at stop (they are re-learnt when "
-            + "the node re-joins): {}", delayedCommits.size(), e.toString());
-      } finally {
-        machineLock.unlock();
-      }
       terminated.complete(failure);
     }
   }
@@ -401,13 +386,13 @@ public final class NodeServer implements AutoCloseable {
   }
 
   /**
-   * The store thread: makes the queued store groups durable, all that are queued in one storage
-   * transaction (group commit), without the machine lock, so the loop keeps handling inputs and
-   * sending versions on meanwhile; then, under the lock, releases what waited for them and tells
-   * the machine (which may now pass versions on as durable, or commit them at the tail).
+   * The store thread: writes the queued store groups, all that are queued in one storage write
+   * (group commit), without the machine lock, so the loop keeps handling inputs and sending
+   * versions on meanwhile; then, under the lock, releases what waited for them and tells the
+   * machine (which may now pass versions on as durable, or commit them at the tail).
    */
   private void runStore() {
-    List<StoreGroup> groups = new ArrayList<>();
+    List<PersistSchedule.Group> groups = new ArrayList<>();
     try {
       while (true) {
         machineLock.lock();
@@ -423,7 +408,7 @@ public final class NodeServer implements AutoCloseable {
         } finally {
           machineLock.unlock();
         }
-        applyGroups(groups);
+        writeGroups(PersistSchedule.merge(groups));
         groups.clear();
       }
     } catch (Throwable t) {
@@ -432,52 +417,68 @@ public final class NodeServer implements AutoCloseable {
   }
 
   /**
-   * Makes {@code groups} durable in one storage transaction (without the machine lock, unless the
-   * caller holds it), then, under the lock, releases what waited for them and tells the machine.
+   * Writes {@code group} (without the machine lock, unless the caller holds it), retrying while
+   * the store is full, then, under the lock, releases what waited for it and tells the machine.
    */
-  private void applyGroups(List<StoreGroup> groups) {
-    List<StoreOp> ops = new ArrayList<>();
-    for (StoreGroup group : groups) {
-      ops.addAll(group.ops());
-    }
-    Batch batch = StoreOps.toBatch(ops);
+  private void writeGroups(PersistSchedule.Group group) throws InterruptedException {
+    Batch batch = StoreOps.toBatch(group.ops());
     long start = System.nanoTime();
-    BatchResult result = storer.apply(batch);
+    BatchResult result = applyRetryingWhileFull(batch, group.force());
     long took = System.nanoTime() - start;
     machineLock.lock();
     try {
       storeApplyNanos += took;
       storeTransactions++;
       checkOutcomes(batch, result);
-      StoreGroup last = groups.get(groups.size() - 1);
-      durableGroupId = last.id();
-      releaseHeld();
       if (failure == null) {
-        machine.onPersisted(last.drainSequence());
-        Effects effects = machine.drain();
-        if (!effects.isEmpty()) {
-          perform(effects);
-        }
+        performRelease(schedule.done(group.id()));
+        machine.onPersisted(group.drainSequence());
+        perform(machine.drain());
       }
     } finally {
       machineLock.unlock();
     }
   }
 
-  /** Performs the held sends and replies whose group is durable. Caller holds the lock. */
-  private void releaseHeld() {
-    while (!held.isEmpty() && held.peekFirst().groupId() <= durableGroupId) {
-      Held h = held.pollFirst();
-      h.sends().forEach(send -> send(send.to(), send.message()));
-      h.replies().forEach(this::reply);
+  /**
+   * A full store keeps the batch and tries again (the node refuses new writes meanwhile, reads go
+   * on); any other store failure stops the node.
+   */
+  private BatchResult applyRetryingWhileFull(Batch batch, boolean force)
+      throws InterruptedException {
+    while (true) {
+      try {
+        BatchResult result = force ? storer.apply(batch) : storer.applyWithoutSync(batch);
+        if (storeFull != null) {
+          log.warn("{}: the store has room again; writes are accepted", nodeId);
+          storeFull = null;
+        }
+        return result;
+      } catch (StoreFullException e) {
+        if (storeFull == null) {
+          log.warn("{}: the store is full, writes are refused until it has room (tried again "
+              + "every {} ms; reads go on): {}", nodeId, STORE_FULL_RETRY_MILLIS, e.getMessage());
+        }
+        storeFull = e;
+        if (storeThread == null || !running) {
+          throw e; // inline (memory) or stopping: nobody would retry
+        }
+        Thread.sleep(STORE_FULL_RETRY_MILLIS);
+      }
     }
+  }
+
+  /** Performs sends and replies the schedule releases, in order. Caller holds the lock. */
+  private void performRelease(PersistSchedule.Release release) {
+    release.sends().forEach(send -> send(send.to(), send.message()));
+    release.replies().forEach(this::reply);
   }
 
   /**
    * One round: the queued inputs (at most batchInputsMax), each after catching the clock up, then
    * the effects of all of them at once. Caller holds {@link #machineLock}.
    *
-   * @param readsOnly take only {@link #readInbox}, and leave delayed commit markers to the loop
+   * @param readsOnly take only {@link #readInbox}
    */
   private void round(boolean readsOnly) {
     if (!readsOnly) {
@@ -494,9 +495,6 @@ public final class NodeServer implements AutoCloseable {
     }
     catchUpClock();
     perform(machine.drain());
-    if (!readsOnly) {
-      writeOldDelayedCommits();
-    }
     updateLogContext();
   }
 
@@ -532,105 +530,55 @@ public final class NodeServer implements AutoCloseable {
   // ------------------------------------------------------------------------------- effects
 
   /**
-   * Versions sent down the chain first (the successor writes them while this node does); then the
-   * store changes are queued for the store thread (see {@link #runStore}); then the other sends and
-   * replies, at once unless they must wait for a store change ({@link Effects#holdsSends}), in
-   * which case they, and all later ones, wait until it is durable. Caller holds the lock.
-   *
-   * <p>Commit markers alone are not worth a storage transaction (see {@link Effects}): they wait
-   * in {@link #delayedCommits} and go to disk first thing in the next one.
+   * Performs the machine's effects by the {@link PersistSchedule}: versions sent down the chain
+   * first (the successor writes them while this node does); then the store changes are queued for
+   * the store thread (see {@link #runStore}); then the other sends and replies, unless they wait
+   * for a store change. With a store that is not durable the changes are applied here at once,
+   * and what that completes is performed next, in order (a loop, not a recursion, so sends keep
+   * the order they were drained in). Caller holds the lock.
    */
   private void perform(Effects effects) {
-    List<Effects.Send> others = new ArrayList<>(effects.sends().size());
-    for (Effects.Send send : effects.sends()) {
-      if (send.message() instanceof Propagate) {
-        send(send.to(), send.message());
-      } else {
-        others.add(send);
+    Effects next = effects;
+    while (!next.isEmpty()) {
+      PersistSchedule.Plan plan = schedule.plan(next, machine.drainSequence());
+      plan.propagates().forEach(send -> send(send.to(), send.message()));
+      PersistSchedule.Group group = plan.group();
+      if (group != null && storeThread != null) {
+        storeQueue.addLast(group);
+        storeWork.signal();
+      } else if (group != null) {
+        applyInline(group);
       }
-    }
-    List<StoreOp> persist = effects.persist();
-    if (!persist.isEmpty()) {
-      if (delayedCommits.isEmpty()) {
-        delayedSinceNanos = nanoClock.getAsLong();
+      performRelease(plan.now());
+      if (group == null || storeThread != null) {
+        return;
       }
-      delayedCommits.addAll(persist);
-      if (!onlyCommits(persist) || delayedCommits.size() > DELAYED_COMMITS_MAX) {
-        long group = queueDelayed();
-        if (persist.stream().anyMatch(Effects::holdsSends)) {
-          holdUntilGroupId = group;
-        }
-      }
-    }
-    if (holdUntilGroupId > durableGroupId) {
-      held.addLast(new Held(holdUntilGroupId, others, effects.replies()));
-      return;
-    }
-    for (Effects.Send send : others) {
-      send(send.to(), send.message());
-    }
-    for (Effects.Reply reply : effects.replies()) {
-      reply(reply);
+      performRelease(schedule.done(group.id()));
+      machine.onPersisted(group.drainSequence());
+      next = machine.drain();
     }
   }
 
-  /**
-   * Queues {@link #delayedCommits} (and whatever was appended to them) for the store thread as one
-   * group, covering every drain so far; returns its id. Caller holds the lock.
-   */
-  private long queueDelayed() {
-    StoreGroup group = new StoreGroup(nextGroupId++, new ArrayList<>(delayedCommits),
-        machine.drainSequence());
-    delayedCommits.clear();
-    if (storeThread == null) {
-      // Not durable (memory): nothing to wait for, so no hand-off to another thread.
-      applyGroups(List.of(group));
-      return group.id();
-    }
-    storeQueue.addLast(group);
-    storeWork.signal();
-    return group.id();
-  }
-
-  private static boolean onlyCommits(List<StoreOp> ops) {
-    for (StoreOp op : ops) {
-      if (!(op instanceof CommitVersion)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /**
-   * Writes {@link #delayedCommits} in one transaction on this thread (at stop, once the store
-   * thread has ended).
-   */
-  private void writeDelayed() {
-    if (delayedCommits.isEmpty()) {
-      return;
-    }
-    Batch batch = StoreOps.toBatch(delayedCommits);
-    delayedCommits.clear();
+  /** A store that is not durable: the group is applied on this thread. Caller holds the lock. */
+  private void applyInline(PersistSchedule.Group group) {
+    Batch batch = StoreOps.toBatch(group.ops());
     long start = System.nanoTime();
-    BatchResult result = storer.apply(batch);
+    BatchResult result;
+    try {
+      result = applyRetryingWhileFull(batch, group.force());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreException("interrupted while applying to the store", e);
+    }
     storeApplyNanos += System.nanoTime() - start;
     storeTransactions++;
     checkOutcomes(batch, result);
   }
 
-  /** Delayed commit markers go to disk once they are a tick old, with nothing else to carry them. */
-  private void writeOldDelayedCommits() {
-    if (!delayedCommits.isEmpty()
-        && nanoClock.getAsLong() - delayedSinceNanos >= TimeUnit.MILLISECONDS.toNanos(
-            settings.tickMillis())) {
-      queueDelayed();
-    }
-  }
-
   /**
    * The machine's memory and the store describe the same versions, so a conflicting or unknown
    * version means they diverged: worth a loud warning. The machine's memory stays authoritative
-   * for reads; the store only matters at the next restart, which re-joins and catches up.
+   * for the keys it holds; the store answers for the others.
    */
   private void checkOutcomes(Batch batch, BatchResult result) {
     for (int i = 0; i < batch.size(); i++) {
@@ -690,6 +638,13 @@ public final class NodeServer implements AutoCloseable {
     Map<String, Long> counters = new LinkedHashMap<>(stats.counters());
     counters.put(STORE_TRANSACTIONS, storeTransactions);
     counters.put(STORE_APPLY_MICROS, TimeUnit.NANOSECONDS.toMicros(storeApplyNanos));
+    LoggedStorer.Stats logged = storer instanceof LoggedStorer l ? l.stats() : null;
+    counters.put(LOG_FORCES, logged == null ? 0 : logged.log().forces());
+    counters.put(LOG_FORCE_MICROS,
+        logged == null ? 0 : TimeUnit.NANOSECONDS.toMicros(logged.log().forceNanos()));
+    counters.put(CHECKPOINTS, logged == null ? 0 : logged.checkpoints());
+    counters.put(CHECKPOINT_MICROS,
+        logged == null ? 0 : TimeUnit.NANOSECONDS.toMicros(logged.checkpointNanos()));
     return new StatsReply(stats.nodeId(), stats.epoch(), stats.role(), counters);
   }
 
@@ -752,6 +707,11 @@ public final class NodeServer implements AutoCloseable {
   /** Completes when the event loop has stopped: with null after {@link #close}, else the cause. */
   public CompletableFuture<Throwable> terminated() {
     return terminated;
+  }
+
+  /** True while the store is full and the node refuses writes (see the class comment). */
+  boolean refusesWrites() {
+    return storeFull != null;
   }
 
   /** The address other processes dial. */

@@ -3,13 +3,19 @@ package io.craq.node;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** The command line: help, version, and usage errors with exit code 2. */
 class NodeMainTest {
@@ -66,6 +72,30 @@ class NodeMainTest {
     Files.writeString(file, "coordinator=bad-address\n");
     assertEquals(2, run("--config=" + file));
     assertTrue(err.toString().contains("--coordinator"), err.toString());
+  }
+
+  @Test
+  @DisplayName("a data directory that cannot be created: one clear log line naming it, no stack "
+      + "trace, exit 1")
+  void unusableDataDirectory() throws Exception {
+    Path file = dir.resolve("a-file");
+    Files.writeString(file, "not a directory");
+    Path db = file.resolve("craq.db");
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    Logger root = (Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME);
+    logged.start();
+    root.addAppender(logged);
+    try {
+      assertEquals(NodeMain.EXIT_FATAL, run("-a", "127.0.0.1:0", "-f", db.toString()));
+    } finally {
+      root.detachAppender(logged);
+    }
+    List<ILoggingEvent> errors = logged.list.stream()
+        .filter(e -> e.getLevel() == Level.ERROR).toList();
+    assertEquals(1, errors.size(), errors.toString());
+    assertTrue(errors.get(0).getFormattedMessage().contains(db.toString()),
+        errors.get(0).getFormattedMessage());
+    assertEquals(null, errors.get(0).getThrowableProxy(), "no stack trace for a bad directory");
   }
 
   @Test

@@ -20,6 +20,7 @@ import io.craq.store.BatchResult;
 import io.craq.store.LmdbStorer;
 import io.craq.store.MemoryStorer;
 import io.craq.store.StoreException;
+import io.craq.store.StoreFullException;
 import io.craq.transport.Connection;
 import io.craq.transport.TcpTransport;
 import java.nio.charset.StandardCharsets;
@@ -109,8 +110,8 @@ class NodeServerTest {
 
   @Test
   @DisplayName("parallel persistence: a version may be forwarded before it is durable, but it is "
-      + "passed on as durable, committed and acknowledged only after; the commit marker may "
-      + "follow the reply (delayed) but reaches the disk within about a tick")
+      + "passed on as durable, committed and acknowledged only after; commit markers are "
+      + "written without a log force of their own")
   void durableBeforeCommit() throws Exception {
     List<String> headEvents = Collections.synchronizedList(new ArrayList<>());
     List<String> tailEvents = Collections.synchronizedList(new ArrayList<>());
@@ -127,10 +128,11 @@ class NodeServerTest {
 
       assertBefore(headEvents, "persist dirty pbs@1", "send durable pbs@1");
       assertBefore(headEvents, "persist dirty pbs@1", "reply write pbs@1");
-      // Delayed commit marker (see Effects): written after the reply, on its own within a tick.
-      await().atMost(TestCluster.WAIT).until(() -> headEvents.contains("persist commit pbs@1"));
-      assertBefore(headEvents, "reply write pbs@1", "persist commit pbs@1");
+      // Commit markers ride on the next log force (see Effects): no sync of their own.
+      await().atMost(TestCluster.WAIT).until(() ->
+          headEvents.contains("persist commit pbs@1 without sync"));
       assertBefore(tailEvents, "persist dirty pbs@1", "send commit pbs@1");
+      assertTrue(tailEvents.contains("persist commit pbs@1 without sync"), tailEvents.toString());
       assertBefore(tailEvents, "receive durable pbs@1", "send commit pbs@1");
     }
   }
@@ -147,11 +149,23 @@ class NodeServerTest {
     assertTrue(a < b, "'" + first + "' must precede '" + second + "' in " + copy);
   }
 
-  /** A memory store that logs each operation after the batch holding it was applied. */
+  /**
+   * A memory store that logs each operation after the batch holding it was applied, marking those
+   * applied without a sync.
+   */
   private static WrappedStorer recording(List<String> events) {
     return new WrappedStorer(new MemoryStorer()) {
       @Override
       public BatchResult apply(Batch batch) {
+        return record(batch, "");
+      }
+
+      @Override
+      public BatchResult applyWithoutSync(Batch batch) {
+        return record(batch, " without sync");
+      }
+
+      private BatchResult record(Batch batch, String how) {
         BatchResult result = delegate.apply(batch);
         for (Batch.Op op : batch.ops()) {
           events.add(switch (op) {
@@ -161,7 +175,7 @@ class NodeServerTest {
                 + p.record().version();
             case Batch.Commit c -> "persist commit " + c.key() + "@" + c.version();
             case Batch.DiscardAllDirty d -> "persist discard";
-          });
+          } + how);
         }
         return result;
       }
@@ -199,6 +213,54 @@ class NodeServerTest {
       node.close();
       Message reply = answer.handle((m, e) -> m).get(20, TimeUnit.SECONDS);
       assertTrue(!(reply instanceof WriteReply), "acknowledged an unpersisted write: " + reply);
+      connection.close();
+    }
+  }
+
+  @Test
+  @DisplayName("a full store does not stop the node: new writes are refused with a clear error, "
+      + "reads go on, the write it could not store waits unacknowledged, and writing resumes "
+      + "once the store has room")
+  void fullStoreRefusesWritesUntilItHasRoom() throws Exception {
+    AtomicBoolean full = new AtomicBoolean();
+    try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
+      NodeServer node = cluster.startNode("n1", new WrappedStorer(new MemoryStorer()) {
+        @Override
+        public BatchResult apply(Batch batch) {
+          if (full.get()) {
+            throw new StoreFullException("no space left on the test's device", null);
+          }
+          return delegate.apply(batch);
+        }
+
+        @Override
+        public boolean durable() {
+          return true; // the store thread retries
+        }
+      });
+      cluster.awaitChain(1);
+      assertInstanceOf(WriteReply.class, cluster.request(node.publicAddress(), write("old", "v")));
+
+      full.set(true);
+      Connection connection = new TcpTransport().connect(node.publicAddress());
+      CompletableFuture<Message> stuck =
+          connection.request(write("stuck", "x"), Duration.ofSeconds(30));
+      await().atMost(TestCluster.WAIT).until(node::refusesWrites);
+      ErrorReply refused = assertInstanceOf(ErrorReply.class,
+          cluster.request(node.publicAddress(), write("refused", "y")));
+      assertEquals(ErrorCode.UNAVAILABLE, refused.code());
+      assertTrue(refused.message().contains("no space left"), refused.message());
+      ReadReply read = assertInstanceOf(ReadReply.class,
+          cluster.request(node.publicAddress(), strongRead("old")));
+      assertEquals("v", new String(read.value(), StandardCharsets.UTF_8));
+      assertTrue(!stuck.isDone(), "acknowledged a write the store could not hold: "
+          + stuck.getNow(null));
+
+      full.set(false);
+      assertInstanceOf(WriteReply.class, stuck.get(20, TimeUnit.SECONDS));
+      await().atMost(TestCluster.WAIT).until(() -> !node.refusesWrites());
+      assertInstanceOf(WriteReply.class, cluster.request(node.publicAddress(), write("new", "z")));
+      assertTrue(node.terminated().getNow(null) == null && !node.terminated().isDone());
       connection.close();
     }
   }

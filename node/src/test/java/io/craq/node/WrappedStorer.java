@@ -1,14 +1,17 @@
 package io.craq.node;
 
 import io.craq.core.message.VersionRecord;
+import io.craq.core.store.KeyPage;
 import io.craq.store.Batch;
 import io.craq.store.BatchResult;
-import io.craq.store.KeyPage;
 import io.craq.store.Newest;
 import io.craq.store.Storer;
 import java.util.Optional;
 
-/** A store that delegates everything; tests override {@link #apply} to watch or break it. */
+/**
+ * A store that delegates everything; tests override {@link #apply} to watch or break it (writes
+ * without sync go through it too).
+ */
 class WrappedStorer implements Storer {
   final Storer delegate;
 
@@ -44,6 +47,21 @@ class WrappedStorer implements Storer {
   @Override
   public void sync() {
     delegate.sync();
+  }
+
+  @Override
+  public long logSequence() {
+    return delegate.logSequence();
+  }
+
+  @Override
+  public VersionRecord committedRecord(String key) {
+    return delegate.committedRecord(key);
+  }
+
+  @Override
+  public java.util.stream.Stream<VersionRecord> allDirty() {
+    return delegate.allDirty();
   }
 
   @Override

@@ -56,7 +56,11 @@ public final class Batch {
    */
   public record DiscardAllDirty() implements Op {}
 
+  /** {@link #logSequence()} of a batch that carries none. */
+  public static final long NO_LOG_SEQUENCE = 0;
+
   private final List<Op> ops = new ArrayList<>();
+  private long logSequence = NO_LOG_SEQUENCE;
 
   /** Adds a dirty value version. */
   public Batch putDirty(String key, long version, byte[] value) {
@@ -90,6 +94,27 @@ public final class Batch {
     return add(new DiscardAllDirty());
   }
 
+  /**
+   * Marks this batch as bringing a write-ahead log's records up to sequence number {@code
+   * sequence} into the store: the store keeps the number with the batch, atomically, and
+   * reports it with {@link Storer#logSequence()}. A log in front of the store replays only the
+   * records after it (see {@link LoggedStorer}).
+   *
+   * @throws IllegalArgumentException if {@code sequence < 1}
+   */
+  public Batch logSequence(long sequence) {
+    if (sequence < 1) {
+      throw new IllegalArgumentException("log sequence must be >= 1, got " + sequence);
+    }
+    logSequence = sequence;
+    return this;
+  }
+
+  /** The log sequence number this batch carries, or {@link #NO_LOG_SEQUENCE}. */
+  public long logSequence() {
+    return logSequence;
+  }
+
   /** The operations in order (read-only view). */
   public List<Op> ops() {
     return Collections.unmodifiableList(ops);
@@ -105,9 +130,10 @@ public final class Batch {
     return ops.isEmpty();
   }
 
-  /** Removes all operations so the batch can be reused. */
+  /** Removes all operations and the log sequence number so the batch can be reused. */
   public void clear() {
     ops.clear();
+    logSequence = NO_LOG_SEQUENCE;
   }
 
   /**

@@ -3,6 +3,8 @@ package io.craq.store;
 import io.craq.core.Limits;
 import io.craq.core.message.KeyRecord;
 import io.craq.core.message.VersionRecord;
+import io.craq.core.store.KeyPage;
+import io.craq.core.store.KeyPages;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -10,12 +12,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Spliterator;
+import java.util.Spliterators;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
 import org.lmdbjava.Cursor;
 import org.lmdbjava.Dbi;
 import org.lmdbjava.DbiFlags;
@@ -33,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * a crash of the process or the machine. Reads are LMDB read transactions (snapshots) and never
  * wait for the writer.
  *
- * <p>Layout (format 1), three named databases in one environment:
+ * <p>Layout (format 2), four named databases in one environment:
  *
  * <ul>
  *   <li>{@code keys}: user key (UTF-8, 1..511 bytes, LMDB's key limit) → key id (8 bytes),
@@ -42,8 +49,13 @@ import org.slf4j.LoggerFactory;
  *       bytes stay available to user keys.
  *   <li>{@code versions}: key id (8, big-endian) + version (8, big-endian) → flags (1 byte, bit
  *       0 = tombstone) + value. Big-endian makes LMDB's byte order the numeric order.
- *   <li>{@code meta}: {@code format} → 1; {@code nextKeyId} → the next key id to hand out.
+ *   <li>{@code dirty}: user key → nothing, for every key that holds a dirty version, so that
+ *       finding or dropping the dirty versions costs what they hold, not the size of the store.
+ *   <li>{@code meta}: {@code format} → 2; {@code nextKeyId} → the next key id to hand out;
+ *       {@code logSequence} → the log sequence number of the last batch that carried one.
  * </ul>
+ *
+ * <p>A store of format 1 (no {@code dirty} table) is upgraded when opened.
  *
  * <p>Opened with {@code MDB_NOTLS} so read transactions are not tied to OS threads (virtual
  * threads may read). {@link Env#readerCheck()} runs at open to free reader slots left by killed
@@ -52,13 +64,16 @@ import org.slf4j.LoggerFactory;
 public final class LmdbStorer implements Storer {
   private static final Logger LOG = LoggerFactory.getLogger(LmdbStorer.class);
 
-  /** Storage format this code reads and writes; a different one is refused at open. */
-  public static final int FORMAT = 1;
+  /** Storage format this code reads and writes; format 1 is upgraded, others are refused. */
+  public static final int FORMAT = 2;
 
   private static final byte FLAG_TOMBSTONE = 1;
   private static final int META_BYTES = 24;
   private static final byte[] META_FORMAT = "format".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] META_NEXT_KEY_ID = "nextKeyId".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] META_LOG_SEQUENCE =
+      "logSequence".getBytes(StandardCharsets.US_ASCII);
+  private static final ByteBuffer EMPTY = ByteBuffer.allocateDirect(0);
 
   /**
    * Settings of an LMDB store; immutable. Start from {@link #defaults(Path)}.
@@ -72,8 +87,8 @@ public final class LmdbStorer implements Storer {
    */
   public record Config(Path directory, long mapSizeBytes, Durability durability,
       int valueBytesMax, int readersMax) {
-    /** 4 GiB: address space only; disk use follows the data. */
-    public static final long MAP_SIZE_BYTES_DEFAULT = 4L << 30;
+    /** 256 GiB: address space only; the file grows with the data. */
+    public static final long MAP_SIZE_BYTES_DEFAULT = 256L << 30;
     /** Enough for a node's reader threads and catch-up scans. */
     public static final int READERS_MAX_DEFAULT = 1024;
 
@@ -91,7 +106,7 @@ public final class LmdbStorer implements Storer {
       }
     }
 
-    /** Durable ({@link Durability#SYNC}), 4 GiB map, 1 MiB values, 1024 readers. */
+    /** Durable ({@link Durability#SYNC}), 256 GiB map, 1 MiB values, 1024 readers. */
     public static Config defaults(Path directory) {
       return new Config(directory, MAP_SIZE_BYTES_DEFAULT, Durability.SYNC,
           Limits.VALUE_BYTES_MAX_DEFAULT, READERS_MAX_DEFAULT);
@@ -153,6 +168,7 @@ public final class LmdbStorer implements Storer {
   private final Env<ByteBuffer> env;
   private final Dbi<ByteBuffer> keys;
   private final Dbi<ByteBuffer> versions;
+  private final Dbi<ByteBuffer> dirtyKeys;
   private final Dbi<ByteBuffer> meta;
   private final ThreadLocal<Buffers> readBuffers = ThreadLocal.withInitial(Buffers::new);
   private final Buffers writeBuffers = new Buffers();
@@ -161,14 +177,16 @@ public final class LmdbStorer implements Storer {
   private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
   private boolean closed;
   private long nextKeyId;
+  private volatile long logSequence;
 
   private LmdbStorer(Config config, Env<ByteBuffer> env) {
     this.config = config;
     this.env = env;
     this.keys = env.openDbi("keys", DbiFlags.MDB_CREATE);
     this.versions = env.openDbi("versions", DbiFlags.MDB_CREATE);
+    this.dirtyKeys = env.openDbi("dirty", DbiFlags.MDB_CREATE);
     this.meta = env.openDbi("meta", DbiFlags.MDB_CREATE);
-    this.nextKeyId = loadOrInitMeta();
+    loadOrInitMeta();
   }
 
   /**
@@ -190,7 +208,7 @@ public final class LmdbStorer implements Storer {
     try {
       env = Env.create()
           .setMapSize(config.mapSizeBytes())
-          .setMaxDbs(3)
+          .setMaxDbs(4)
           .setMaxReaders(config.readersMax())
           .open(config.directory().toFile(), envFlags(config.durability()));
     } catch (LmdbException e) {
@@ -225,7 +243,8 @@ public final class LmdbStorer implements Storer {
     };
   }
 
-  private long loadOrInitMeta() {
+  /** Reads the markers into fields; initialises an empty store and upgrades format 1. */
+  private void loadOrInitMeta() {
     try (Txn<ByteBuffer> txn = env.txnWrite()) {
       ByteBuffer format = meta.get(txn, writeBuffers.key(META_FORMAT));
       if (format == null) {
@@ -235,19 +254,52 @@ public final class LmdbStorer implements Storer {
         meta.put(txn, writeBuffers.key(META_FORMAT), writeBuffers.longValue(FORMAT));
         meta.put(txn, writeBuffers.key(META_NEXT_KEY_ID), writeBuffers.longValue(1));
         txn.commit();
-        return 1;
+        nextKeyId = 1;
+        return;
       }
       long found = format.order(ByteOrder.BIG_ENDIAN).getLong(0);
-      if (found != FORMAT) {
+      if (found == 1) {
+        long indexed = indexDirtyKeys(txn);
+        meta.put(txn, writeBuffers.key(META_FORMAT), writeBuffers.longValue(FORMAT));
+        LOG.info("store {}: upgraded from format 1 to {} ({} keys with dirty versions indexed)",
+            config.directory(), FORMAT, indexed);
+      } else if (found != FORMAT) {
         throw new StoreException("store " + config.directory() + " has format " + found
-            + ", this version reads format " + FORMAT);
+            + ", this version reads formats 1 and " + FORMAT);
       }
       ByteBuffer next = meta.get(txn, writeBuffers.key(META_NEXT_KEY_ID));
       if (next == null) {
         throw new StoreException("store " + config.directory() + " lacks its nextKeyId marker");
       }
-      return next.order(ByteOrder.BIG_ENDIAN).getLong(0);
+      nextKeyId = next.order(ByteOrder.BIG_ENDIAN).getLong(0);
+      ByteBuffer sequence = meta.get(txn, writeBuffers.key(META_LOG_SEQUENCE));
+      logSequence = sequence == null ? Batch.NO_LOG_SEQUENCE
+          : sequence.order(ByteOrder.BIG_ENDIAN).getLong(0);
+      txn.commit();
     }
+  }
+
+  /** Format 1 to 2: fills the {@code dirty} table from the key rows. */
+  private long indexDirtyKeys(Txn<ByteBuffer> txn) {
+    List<byte[]> dirty = new ArrayList<>();
+    try (Cursor<ByteBuffer> cursor = keys.openCursor(txn)) {
+      for (boolean positioned = cursor.first(); positioned; positioned = cursor.next()) {
+        Meta m = parseMeta(cursor.val());
+        if (m.newest() > m.committed()) {
+          dirty.add(bytesOf(cursor.key()));
+        }
+      }
+    }
+    for (byte[] keyBytes : dirty) {
+      dirtyKeys.put(txn, writeBuffers.key(keyBytes), EMPTY);
+    }
+    return dirty.size();
+  }
+
+  private static byte[] bytesOf(ByteBuffer buffer) {
+    byte[] bytes = new byte[buffer.remaining()];
+    buffer.get(buffer.position(), bytes);
+    return bytes;
   }
 
   /** The settings this store was opened with. */
@@ -302,6 +354,84 @@ public final class LmdbStorer implements Storer {
   }
 
   @Override
+  public VersionRecord committedRecord(String key) {
+    byte[] keyBytes = keyBytes(key);
+    return read(() -> {
+      Buffers buffers = readBuffers.get();
+      try (Txn<ByteBuffer> txn = env.txnRead()) {
+        Meta m = meta(txn, buffers, keyBytes);
+        return m == null || m.committed() == NO_VERSION ? null
+            : version(txn, buffers, key, m.keyId(), m.committed());
+      }
+    });
+  }
+
+  @Override
+  public long logSequence() {
+    return read(() -> logSequence);
+  }
+
+  /**
+   * Every dirty version, in key then version order, read from the {@code dirty} table: the cost
+   * follows the dirty versions, not the size of the store. Pages of {@link #STREAM_PAGE_KEYS}
+   * keys, each in its own read transaction.
+   */
+  @Override
+  public Stream<VersionRecord> allDirty() {
+    Iterator<List<VersionRecord>> pages = new Iterator<>() {
+      private byte[] after;
+      private boolean done;
+
+      @Override
+      public boolean hasNext() {
+        return !done;
+      }
+
+      @Override
+      public List<VersionRecord> next() {
+        List<VersionRecord> page = new ArrayList<>();
+        after = readDirtyPage(after, STREAM_PAGE_KEYS, page);
+        done = after == null;
+        return page;
+      }
+    };
+    return StreamSupport.stream(Spliterators.spliteratorUnknownSize(pages, Spliterator.ORDERED),
+        false).flatMap(List::stream);
+  }
+
+  /**
+   * Adds the dirty versions of up to {@code keysMax} keys after {@code afterKey} to {@code out};
+   * returns the last key read, or null when no dirty key follows.
+   */
+  private byte[] readDirtyPage(byte[] afterKey, int keysMax, List<VersionRecord> out) {
+    return read(() -> {
+      Buffers buffers = readBuffers.get();
+      try (Txn<ByteBuffer> txn = env.txnRead();
+          Cursor<ByteBuffer> dirtyCursor = dirtyKeys.openCursor(txn);
+          Cursor<ByteBuffer> versionCursor = versions.openCursor(txn)) {
+        boolean positioned;
+        if (afterKey == null) {
+          positioned = dirtyCursor.first();
+        } else {
+          positioned = dirtyCursor.get(buffers.key(afterKey), GetOp.MDB_SET_RANGE);
+          if (positioned && dirtyCursor.key().equals(buffers.key(afterKey))) {
+            positioned = dirtyCursor.next();
+          }
+        }
+        byte[] last = null;
+        for (int read = 0; positioned && read < keysMax; read++) {
+          last = bytesOf(dirtyCursor.key());
+          Meta m = meta(txn, buffers, last);
+          String key = new String(last, StandardCharsets.UTF_8);
+          out.addAll(keyRecord(versionCursor, buffers, key, m).dirty());
+          positioned = dirtyCursor.next();
+        }
+        return positioned ? last : null;
+      }
+    });
+  }
+
+  @Override
   public long newestVersion(String key) {
     byte[] keyBytes = keyBytes(key);
     return read(() -> {
@@ -338,7 +468,7 @@ public final class LmdbStorer implements Storer {
           Meta m = parseMeta(keyCursor.val());
           KeyRecord record = keyRecord(versionCursor, buffers, key, m);
           records.add(record);
-          bytes += valueBytes(record);
+          bytes += KeyPages.valueBytes(record);
           last = key;
           positioned = keyCursor.next();
         }
@@ -365,14 +495,6 @@ public final class LmdbStorer implements Storer {
       positioned = cursor.next();
     }
     return new KeyRecord(key, committed, dirty);
-  }
-
-  private static long valueBytes(KeyRecord record) {
-    long bytes = record.committed() == null ? 0 : record.committed().value().length;
-    for (VersionRecord version : record.dirty()) {
-      bytes += version.value().length;
-    }
-    return bytes;
   }
 
   // ---------------------------------------------------------------- writes
@@ -412,9 +534,15 @@ public final class LmdbStorer implements Storer {
       if (keyId[0] != nextKeyId) {
         meta.put(txn, buffers.key(META_NEXT_KEY_ID), buffers.longValue(keyId[0]));
       }
+      if (batch.logSequence() != Batch.NO_LOG_SEQUENCE) {
+        meta.put(txn, buffers.key(META_LOG_SEQUENCE), buffers.longValue(batch.logSequence()));
+      }
       txn.commit();
     }
     nextKeyId = keyId[0];
+    if (batch.logSequence() != Batch.NO_LOG_SEQUENCE) {
+      logSequence = batch.logSequence();
+    }
     return new BatchResult(outcomes, discarded);
   }
 
@@ -426,7 +554,7 @@ public final class LmdbStorer implements Storer {
     if (m == null) {
       long id = nextId[0]++;
       putVersion(txn, buffers, id, record);
-      keys.put(txn, buffers.key(keyBytes), buffers.meta(new Meta(id, NO_VERSION, version)));
+      writeRow(txn, buffers, keyBytes, null, new Meta(id, NO_VERSION, version));
       return Outcome.APPLIED;
     }
     if (version < m.committed()) {
@@ -438,8 +566,7 @@ public final class LmdbStorer implements Storer {
     }
     putVersion(txn, buffers, m.keyId(), record);
     if (version > m.newest()) {
-      keys.put(txn, buffers.key(keyBytes),
-          buffers.meta(new Meta(m.keyId(), m.committed(), version)));
+      writeRow(txn, buffers, keyBytes, m, new Meta(m.keyId(), m.committed(), version));
     }
     return Outcome.APPLIED;
   }
@@ -452,7 +579,7 @@ public final class LmdbStorer implements Storer {
     if (m == null) {
       long id = nextId[0]++;
       putVersion(txn, buffers, id, record);
-      keys.put(txn, buffers.key(keyBytes), buffers.meta(new Meta(id, version, version)));
+      writeRow(txn, buffers, keyBytes, null, new Meta(id, version, version));
       return Outcome.APPLIED;
     }
     if (version < m.committed()) {
@@ -469,8 +596,8 @@ public final class LmdbStorer implements Storer {
       putVersion(txn, buffers, m.keyId(), record);
     }
     dropOlder(txn, buffers, m.keyId(), version);
-    keys.put(txn, buffers.key(keyBytes),
-        buffers.meta(new Meta(m.keyId(), version, Math.max(version, m.newest()))));
+    writeRow(txn, buffers, keyBytes, m,
+        new Meta(m.keyId(), version, Math.max(version, m.newest())));
     return Outcome.APPLIED;
   }
 
@@ -494,30 +621,25 @@ public final class LmdbStorer implements Storer {
       return Outcome.UNKNOWN_VERSION;
     }
     dropOlder(txn, buffers, m.keyId(), version);
-    keys.put(txn, buffers.key(keyBytes), buffers.meta(new Meta(m.keyId(), version, m.newest())));
+    writeRow(txn, buffers, keyBytes, m, new Meta(m.keyId(), version, m.newest()));
     return Outcome.APPLIED;
   }
 
   private long discardAllDirty(Txn<ByteBuffer> txn, Buffers buffers) {
     // Collect first, change after: modifying the table under a running cursor is error-prone.
-    List<byte[]> dirtyKeys = new ArrayList<>();
-    List<Meta> dirtyMetas = new ArrayList<>();
-    try (Cursor<ByteBuffer> cursor = keys.openCursor(txn)) {
-      boolean positioned = cursor.first();
-      while (positioned) {
-        Meta m = parseMeta(cursor.val());
-        if (m.newest() > m.committed()) {
-          byte[] keyBytes = new byte[cursor.key().remaining()];
-          cursor.key().get(0, keyBytes);
-          dirtyKeys.add(keyBytes);
-          dirtyMetas.add(m);
-        }
-        positioned = cursor.next();
+    List<byte[]> dirtyKeyList = new ArrayList<>();
+    try (Cursor<ByteBuffer> cursor = dirtyKeys.openCursor(txn)) {
+      for (boolean positioned = cursor.first(); positioned; positioned = cursor.next()) {
+        dirtyKeyList.add(bytesOf(cursor.key()));
       }
     }
     long discarded = 0;
-    for (int i = 0; i < dirtyKeys.size(); i++) {
-      Meta m = dirtyMetas.get(i);
+    for (byte[] keyBytes : dirtyKeyList) {
+      Meta m = meta(txn, buffers, keyBytes);
+      if (m == null) {
+        throw new StoreException("corrupt store " + config.directory()
+            + ": the dirty index lists a key without a row");
+      }
       for (long version : versionNumbers(txn, buffers, m.keyId())) {
         if (version > m.committed()) {
           versions.delete(txn, buffers.versionKey(m.keyId(), version));
@@ -525,13 +647,31 @@ public final class LmdbStorer implements Storer {
         }
       }
       if (m.committed() == NO_VERSION) {
-        keys.delete(txn, buffers.key(dirtyKeys.get(i)));
+        keys.delete(txn, buffers.key(keyBytes));
+        dirtyKeys.delete(txn, buffers.key(keyBytes));
       } else {
-        keys.put(txn, buffers.key(dirtyKeys.get(i)),
-            buffers.meta(new Meta(m.keyId(), m.committed(), m.committed())));
+        writeRow(txn, buffers, keyBytes, m, new Meta(m.keyId(), m.committed(), m.committed()));
       }
     }
     return discarded;
+  }
+
+  /**
+   * Writes a key's row, and keeps the {@code dirty} table listing exactly the keys whose newest
+   * version is above the committed one.
+   *
+   * @param before the row it replaces, or null for a new key
+   */
+  private void writeRow(Txn<ByteBuffer> txn, Buffers buffers, byte[] keyBytes, Meta before,
+      Meta after) {
+    keys.put(txn, buffers.key(keyBytes), buffers.meta(after));
+    boolean wasDirty = before != null && before.newest() > before.committed();
+    boolean isDirty = after.newest() > after.committed();
+    if (isDirty && !wasDirty) {
+      dirtyKeys.put(txn, buffers.key(keyBytes), EMPTY);
+    } else if (wasDirty && !isDirty) {
+      dirtyKeys.delete(txn, buffers.key(keyBytes));
+    }
   }
 
   /** Deletes every version of {@code keyId} older than {@code version}. */

@@ -3,6 +3,9 @@ package io.craq.store;
 import io.craq.core.Limits;
 import io.craq.core.message.KeyRecord;
 import io.craq.core.message.VersionRecord;
+import io.craq.core.store.KeyOrder;
+import io.craq.core.store.KeyPage;
+import io.craq.core.store.KeyPages;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -11,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentNavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 
 /**
  * The reference store: everything in memory, nothing durable. Reads are lock-free (each key's
@@ -19,37 +23,12 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class MemoryStorer implements Storer {
 
-  /**
-   * Immutable state of one key: the committed version (null if none) and the dirty versions,
-   * ascending, all newer than the committed one.
-   */
-  private record KeyState(VersionRecord committed, List<VersionRecord> dirty) {
-    long committedVersion() {
-      return committed == null ? NO_VERSION : committed.version();
-    }
-
-    long newestVersion() {
-      return dirty.isEmpty() ? committedVersion() : dirty.get(dirty.size() - 1).version();
-    }
-
-    VersionRecord find(long version) {
-      if (committed != null && committed.version() == version) {
-        return committed;
-      }
-      for (VersionRecord record : dirty) {
-        if (record.version() == version) {
-          return record;
-        }
-      }
-      return null;
-    }
-  }
-
-  private final ConcurrentNavigableMap<String, KeyState> keys =
+  private final ConcurrentNavigableMap<String, KeyVersions> keys =
       new ConcurrentSkipListMap<>(KeyOrder.INSTANCE);
   private final ReentrantLock writeLock = new ReentrantLock();
   private final int valueBytesMax;
   private volatile boolean closed;
+  private volatile long logSequence;
 
   /** A store with the default value limit ({@link Limits#VALUE_BYTES_MAX_DEFAULT}). */
   public MemoryStorer() {
@@ -66,7 +45,7 @@ public final class MemoryStorer implements Storer {
 
   @Override
   public Newest readNewest(String key) {
-    KeyState state = state(key);
+    KeyVersions state = state(key);
     if (state == null) {
       return Newest.ABSENT;
     }
@@ -79,19 +58,19 @@ public final class MemoryStorer implements Storer {
 
   @Override
   public Optional<VersionRecord> readVersion(String key, long version) {
-    KeyState state = state(key);
+    KeyVersions state = state(key);
     return state == null ? Optional.empty() : Optional.ofNullable(copy(state.find(version)));
   }
 
   @Override
   public long committedVersion(String key) {
-    KeyState state = state(key);
+    KeyVersions state = state(key);
     return state == null ? NO_VERSION : state.committedVersion();
   }
 
   @Override
   public long newestVersion(String key) {
-    KeyState state = state(key);
+    KeyVersions state = state(key);
     return state == null ? NO_VERSION : state.newestVersion();
   }
 
@@ -106,14 +85,20 @@ public final class MemoryStorer implements Storer {
       long discarded = 0;
       for (Batch.Op op : batch.ops()) {
         switch (op) {
-          case Batch.PutDirty put -> outcomes.add(putDirty(copy(put.record())));
-          case Batch.PutCommitted put -> outcomes.add(putCommitted(copy(put.record())));
-          case Batch.Commit commit -> outcomes.add(commitLocked(commit.key(), commit.version()));
+          case Batch.PutDirty put -> outcomes.add(change(put.record().key(),
+              state -> state.putDirty(copy(put.record()))));
+          case Batch.PutCommitted put -> outcomes.add(change(put.record().key(),
+              state -> state.putCommitted(copy(put.record()))));
+          case Batch.Commit commit -> outcomes.add(change(commit.key(),
+              state -> state.commit(commit.version())));
           case Batch.DiscardAllDirty discard -> {
             discarded += discardAllDirty();
             outcomes.add(Outcome.APPLIED);
           }
         }
+      }
+      if (batch.logSequence() != Batch.NO_LOG_SEQUENCE) {
+        logSequence = batch.logSequence();
       }
       return new BatchResult(outcomes, discarded);
     } finally {
@@ -121,72 +106,25 @@ public final class MemoryStorer implements Storer {
     }
   }
 
-  private Outcome putDirty(VersionRecord record) {
-    KeyState state = keys.get(record.key());
-    if (state == null) {
-      keys.put(record.key(), new KeyState(null, List.of(record)));
-      return Outcome.APPLIED;
-    }
-    if (record.version() < state.committedVersion()) {
-      return Outcome.STALE;
-    }
-    VersionRecord existing = state.find(record.version());
-    if (existing != null) {
-      return existing.equals(record) ? Outcome.DUPLICATE : Outcome.CONFLICT;
-    }
-    List<VersionRecord> dirty = new ArrayList<>(state.dirty());
-    int at = 0;
-    while (at < dirty.size() && dirty.get(at).version() < record.version()) {
-      at++;
-    }
-    dirty.add(at, record);
-    keys.put(record.key(), new KeyState(state.committed(), List.copyOf(dirty)));
-    return Outcome.APPLIED;
+  @Override
+  public long logSequence() {
+    checkOpen();
+    return logSequence;
   }
 
-  private Outcome putCommitted(VersionRecord record) {
-    KeyState state = keys.get(record.key());
-    if (state == null) {
-      keys.put(record.key(), new KeyState(record, List.of()));
-      return Outcome.APPLIED;
+  /** Applies one key's operation, keeping the key only while it holds a version. */
+  private Outcome change(String key, Function<KeyVersions, KeyVersions.Change> operation) {
+    KeyVersions.Change change = operation.apply(keys.getOrDefault(key, KeyVersions.NONE));
+    if (change.outcome() == Outcome.APPLIED) {
+      keys.put(key, change.after());
     }
-    if (record.version() < state.committedVersion()) {
-      return Outcome.STALE;
-    }
-    VersionRecord existing = state.find(record.version());
-    if (existing != null && !existing.equals(record)) {
-      return Outcome.CONFLICT;
-    }
-    if (record.version() == state.committedVersion()) {
-      return Outcome.DUPLICATE;
-    }
-    keys.put(record.key(), new KeyState(record, newerThan(state.dirty(), record.version())));
-    return Outcome.APPLIED;
-  }
-
-  private Outcome commitLocked(String key, long version) {
-    KeyState state = keys.get(key);
-    if (state == null) {
-      return Outcome.UNKNOWN_VERSION;
-    }
-    if (version < state.committedVersion()) {
-      return Outcome.STALE;
-    }
-    if (version == state.committedVersion()) {
-      return Outcome.DUPLICATE;
-    }
-    VersionRecord record = state.find(version);
-    if (record == null) {
-      return Outcome.UNKNOWN_VERSION;
-    }
-    keys.put(key, new KeyState(record, newerThan(state.dirty(), version)));
-    return Outcome.APPLIED;
+    return change.outcome();
   }
 
   private long discardAllDirty() {
     long discarded = 0;
-    for (Map.Entry<String, KeyState> entry : keys.entrySet()) {
-      KeyState state = entry.getValue();
+    for (Map.Entry<String, KeyVersions> entry : keys.entrySet()) {
+      KeyVersions state = entry.getValue();
       if (state.dirty().isEmpty()) {
         continue;
       }
@@ -194,14 +132,10 @@ public final class MemoryStorer implements Storer {
       if (state.committed() == null) {
         keys.remove(entry.getKey());
       } else {
-        keys.put(entry.getKey(), new KeyState(state.committed(), List.of()));
+        keys.put(entry.getKey(), state.withoutDirty());
       }
     }
     return discarded;
-  }
-
-  private static List<VersionRecord> newerThan(List<VersionRecord> dirty, long version) {
-    return dirty.stream().filter(r -> r.version() > version).toList();
   }
 
   @Override
@@ -216,21 +150,19 @@ public final class MemoryStorer implements Storer {
     if (afterKey != null) {
       Limits.checkKey(afterKey);
     }
-    Map<String, KeyState> tail = afterKey == null ? keys : keys.tailMap(afterKey, false);
+    Map<String, KeyVersions> tail = afterKey == null ? keys : keys.tailMap(afterKey, false);
     List<KeyRecord> records = new ArrayList<>(Math.min(keysMax, 1024));
     long bytes = 0;
     String last = afterKey;
-    for (Map.Entry<String, KeyState> entry : tail.entrySet()) {
+    for (Map.Entry<String, KeyVersions> entry : tail.entrySet()) {
       if (records.size() >= keysMax || bytes >= bytesSoftMax) {
         return new KeyPage(records, last, false);
       }
-      KeyState state = entry.getValue();
+      KeyVersions state = entry.getValue();
       List<VersionRecord> dirty = state.dirty().stream().map(MemoryStorer::copy).toList();
-      records.add(new KeyRecord(entry.getKey(), copy(state.committed()), dirty));
-      bytes += state.committed() == null ? 0 : state.committed().value().length;
-      for (VersionRecord record : dirty) {
-        bytes += record.value().length;
-      }
+      KeyRecord record = new KeyRecord(entry.getKey(), copy(state.committed()), dirty);
+      records.add(record);
+      bytes += KeyPages.valueBytes(record);
       last = entry.getKey();
     }
     return new KeyPage(records, last, true);
@@ -264,7 +196,7 @@ public final class MemoryStorer implements Storer {
     }
   }
 
-  private KeyState state(String key) {
+  private KeyVersions state(String key) {
     checkOpen();
     Limits.checkKey(key);
     return keys.get(key);

@@ -2,6 +2,8 @@ package io.craq.store;
 
 import io.craq.core.message.KeyRecord;
 import io.craq.core.message.VersionRecord;
+import io.craq.core.store.KeyPage;
+import io.craq.core.store.StoreView;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -38,10 +40,7 @@ import java.util.stream.StreamSupport;
  * {@link StoreException} (unchecked; {@link StoreFullException} when out of room), after which
  * the node should stop. Using a closed store throws {@link StoreException}.
  */
-public interface Storer extends AutoCloseable {
-
-  /** Returned by version lookups when the key has no such version; versions start at 1. */
-  long NO_VERSION = 0;
+public interface Storer extends StoreView, AutoCloseable {
 
   /** Keys per page the default streams read at a time. */
   int STREAM_PAGE_KEYS = 1024;
@@ -68,18 +67,29 @@ public interface Storer extends AutoCloseable {
    * The newest committed version number of {@code key}, or {@link #NO_VERSION}. Cheap: one
    * lookup, no value is read. A committed tombstone counts.
    */
+  @Override
   long committedVersion(String key);
 
   /**
    * The highest version number held for {@code key}, clean or dirty, or {@link #NO_VERSION}. The
-   * head assigns the next version from it (SPEC §3). Cheap: one lookup.
+   * head assigns the next version from it (CRAQ §2.3). Cheap: one lookup.
    */
   long newestVersion(String key);
 
   /** The newest committed version of {@code key} with its value, if any. */
   default Optional<VersionRecord> readCommitted(String key) {
+    return Optional.ofNullable(committedRecord(key));
+  }
+
+  /**
+   * The newest committed version of {@code key} with its value, or null (what {@link
+   * #readCommitted} returns, without the Optional). The default looks the version up, then reads
+   * it; a store that can do both in one lookup or snapshot should.
+   */
+  @Override
+  default VersionRecord committedRecord(String key) {
     long version = committedVersion(key);
-    return version == NO_VERSION ? Optional.empty() : readVersion(key, version);
+    return version == NO_VERSION ? null : readVersion(key, version).orElse(null);
   }
 
   // ---------------------------------------------------------------- writes
@@ -99,6 +109,16 @@ public interface Storer extends AutoCloseable {
    */
   BatchResult apply(Batch batch);
 
+  /**
+   * As {@link #apply}, except that the batch need not be durable on return: it becomes durable
+   * with the next {@code apply} or {@link #sync()}, and a crash before then may lose it, and
+   * then every batch applied after it as well (never a batch without those before it). Reads
+   * see it at once. A store without a cheaper way to do this applies as usual (the default).
+   */
+  default BatchResult applyWithoutSync(Batch batch) {
+    return apply(batch);
+  }
+
   /** Writes one dirty version in its own storage transaction (go-craq's {@code Write}). */
   default Outcome writeDirty(String key, long version, byte[] value) {
     return apply(new Batch().putDirty(key, version, value)).outcome(0);
@@ -115,6 +135,15 @@ public interface Storer extends AutoCloseable {
    */
   void sync();
 
+  /**
+   * The log sequence number of the last applied batch that carried one ({@link
+   * Batch#logSequence(long)}), or {@link Batch#NO_LOG_SEQUENCE}. A durable store keeps it with
+   * the batch, atomically: after a crash and a reopen it matches the batches that survived. This
+   * is how a write-ahead log in front of the store ({@link LoggedStorer}) knows where its replay
+   * starts.
+   */
+  long logSequence();
+
   // ---------------------------------------------------------------- catch-up
 
   /**
@@ -126,6 +155,7 @@ public interface Storer extends AutoCloseable {
    *
    * @throws IllegalArgumentException if {@code keysMax < 1} or {@code bytesSoftMax < 1}
    */
+  @Override
   KeyPage readKeys(String afterKey, int keysMax, long bytesSoftMax);
 
   /**

@@ -12,6 +12,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.craq.core.Limits;
 import io.craq.core.message.KeyRecord;
 import io.craq.core.message.VersionRecord;
+import io.craq.core.store.KeyOrder;
+import io.craq.core.store.KeyPage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -62,6 +64,15 @@ public abstract class StorerConformanceTest {
    */
   protected Storer reopen(Path directory) throws Exception {
     return null;
+  }
+
+  /**
+   * Whether the store keeps the log sequence number batches carry ({@link Batch#logSequence}).
+   * Every store that a write-ahead log may sit in front of must; a store that is itself a log in
+   * front of another returns false.
+   */
+  protected boolean keepsLogSequence() {
+    return true;
   }
 
   @TempDir protected Path directory;
@@ -561,11 +572,66 @@ public abstract class StorerConformanceTest {
     assertEquals(key(999), page.resumeAfterKey());
   }
 
+  // ------------------------------------------------------------ what a log in front relies on
+
+  @Test
+  @DisplayName("the log sequence number a batch carries is kept with it, atomically, and "
+      + "survives a reopen")
+  void logSequenceKeptWithTheBatch() throws Exception {
+    assumeTrue(keepsLogSequence(), "this store keeps its own log position");
+    assertEquals(Batch.NO_LOG_SEQUENCE, store.logSequence());
+    store.apply(new Batch().putDirty("k", 1, bytes("a")).logSequence(7));
+    assertEquals(7, store.logSequence());
+    store.apply(new Batch().commit("k", 1));
+    assertEquals(7, store.logSequence(), "a batch without a sequence keeps the last one");
+    Batch tooLarge = new Batch().putDirty("big", 1, new byte[store.valueBytesMax() + 1])
+        .logSequence(9);
+    assertThrows(Limits.InvalidInputException.class, () -> store.apply(tooLarge));
+    assertEquals(7, store.logSequence(), "a refused batch changes nothing");
+    store.apply(new Batch().putDirty("k", 2, bytes("b")).logSequence(12));
+    assertEquals(12, store.logSequence());
+    if (store.durable()) {
+      store.close();
+      store = reopen(directory);
+      assertNotNull(store, "a durable store must override reopen(Path)");
+      assertEquals(12, store.logSequence());
+      assertEquals(2, store.newestVersion("k"));
+    }
+  }
+
+  @Test
+  @DisplayName("a batch applied without sync is read at once, and is durable after sync()")
+  void applyWithoutSyncThenSync() throws Exception {
+    store.applyWithoutSync(new Batch().putDirty("k", 1, bytes("a")).commit("k", 1)
+        .putDirty("k", 2, bytes("b")));
+    assertEquals(1, store.committedVersion("k"));
+    assertEquals(2, store.newestVersion("k"));
+    store.sync();
+    if (store.durable()) {
+      store.close();
+      store = reopen(directory);
+      assertEquals(Optional.of(value("k", 1, "a")), store.readCommitted("k"));
+      assertEquals(Optional.of(value("k", 2, "b")), store.readVersion("k", 2));
+    }
+  }
+
+  @Test
+  @DisplayName("committedRecord is readCommitted without the Optional")
+  void committedRecord() {
+    assertEquals(null, store.committedRecord("k"));
+    store.apply(new Batch().putDirty("k", 1, bytes("a")));
+    assertEquals(null, store.committedRecord("k"), "a dirty version is not committed");
+    store.apply(new Batch().commit("k", 1).putDirty("k", 2, bytes("b")));
+    assertEquals(value("k", 1, "a"), store.committedRecord("k"));
+    store.apply(new Batch().putDirtyTombstone("k", 3).commit("k", 3));
+    assertEquals(new VersionRecord("k", 3, true, new byte[0]), store.committedRecord("k"));
+  }
+
   // ------------------------------------------------------------ randomized against a model
 
   @Test
   @DisplayName("random batches behave like the reference model (seed printed, -Dcraq.store.seed)")
-  void randomBatchesMatchModel() {
+  void randomBatchesMatchModel() throws Exception {
     long seed = Long.getLong("craq.store.seed", System.nanoTime());
     System.out.println("StorerConformanceTest.randomBatchesMatchModel seed=" + seed
         + " (replay: -Dcraq.store.seed=" + seed + ")");
@@ -594,8 +660,13 @@ public abstract class StorerConformanceTest {
       }
       BatchResult expected = model.apply(batch);
       BatchResult actual = store.apply(batch);
+      if (store.durable() && random.nextInt(40) == 0) {
+        store.close(); // the model knows what a reopen must give back
+        store = reopen(directory);
+      }
       assertEquals(expected, actual, "seed " + seed + " step " + step + " ops " + batch.ops());
       assertEquals(model.records(), list(store.records(null)), "seed " + seed + " step " + step);
+      assertEquals(model.dirty(), list(store.allDirty()), "seed " + seed + " step " + step);
       for (int k = 0; k < 6; k++) {
         String key = "k" + k;
         assertEquals(model.newest(key), store.readNewest(key), "seed " + seed + " " + key);
@@ -681,6 +752,10 @@ public abstract class StorerConformanceTest {
             List.copyOf(versions.tailMap(c, false).values())));
       });
       return records;
+    }
+
+    List<VersionRecord> dirty() {
+      return records().stream().flatMap(r -> r.dirty().stream()).toList();
     }
 
     Newest newest(String key) {

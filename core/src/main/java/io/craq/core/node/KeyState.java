@@ -8,10 +8,27 @@ import java.util.ArrayList;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** What a node holds for one key: the newest clean version and every newer dirty one. */
+/**
+ * What a node holds in memory for one key while it has something in flight: the newest clean
+ * version and every newer dirty one. Keys without such state live in the store only.
+ */
 final class KeyState {
+  final String key;
+
   /** Newest committed version, or null if none is known. */
   VersionRecord committed;
+
+  /**
+   * The sequence number of the last store change asked for this key (see {@code
+   * NodeMachine.persist}); until the driver reports it done, the store may not show it, so the
+   * key stays in memory.
+   */
+  long lastPersistSeq;
+
+  KeyState(String key, VersionRecord committed) {
+    this.key = key;
+    this.committed = committed;
+  }
 
   /** Dirty versions newer than {@link #committed}, by version. */
   final TreeMap<Long, VersionRecord> dirty = new TreeMap<>();
@@ -50,12 +67,12 @@ final class KeyState {
     return committed == null && dirty.isEmpty();
   }
 
-  KeyRecord toRecord(String key) {
+  KeyRecord toRecord() {
     return new KeyRecord(key, committed, new ArrayList<>(dirty.values()));
   }
 
   /** Checks the per-key invariants: all dirty versions newer than the clean one. */
-  void checkInvariants(String key) {
+  void checkInvariants() {
     for (Map.Entry<Long, VersionRecord> e : dirty.entrySet()) {
       check(e.getKey() > committedVersion(), "key %s: dirty %d not above clean %d", key,
           e.getKey(), committedVersion());

@@ -38,6 +38,11 @@ import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
+import io.craq.core.store.KeyOrder;
+import io.craq.core.store.KeyPage;
+import io.craq.core.store.KeyPages;
+import io.craq.core.store.StoreView;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -46,6 +51,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -67,6 +73,11 @@ import java.util.TreeMap;
  * answers and new writes need a lease, which ends before the coordinator may remove the node. (4)
  * A node that (re-)joins catches up from its predecessor before serving reads.
  *
+ * <p>The store holds the data ({@link StoreView}). The machine keeps a key in memory ({@link
+ * KeyState}) only while it has something in flight for it: dirty versions, or store changes the
+ * driver has not reported done yet; every other key is read from the store. So memory follows
+ * what is in flight, not the size of the data set.
+ *
  * <p>When every member holding a complete copy is down, the chain waits for one to return: the
  * coordinator never fails out, nor lets leave, the last complete copy, and a returning one goes
  * back to the head with its recovered versions. If none ever returns, the chain stays
@@ -84,7 +95,18 @@ public final class NodeMachine {
   private boolean member;
   private long joinedEpoch = -1;
 
-  private final TreeMap<String, KeyState> keys = new TreeMap<>();
+  private final StoreView store;
+
+  /** Keys with something in flight (see the class comment), in the store's key order. */
+  private final TreeMap<String, KeyState> keys = new TreeMap<>(KeyOrder.INSTANCE);
+
+  /**
+   * Keys that may leave {@link #keys} once a store change is done: the sequence number of every
+   * change asked for, with its key, oldest first (see {@link #onPersisted}).
+   */
+  private final ArrayDeque<KeyChange> keyChanges = new ArrayDeque<>();
+
+  private record KeyChange(long seq, String key) {}
 
   /** Head only: client writes waiting for their commit, in assignment order. */
   private final LinkedHashMap<KeyVersion, PendingWrite> pendingWrites = new LinkedHashMap<>();
@@ -94,7 +116,7 @@ public final class NodeMachine {
 
   /**
    * Dirty versions accepted here whose store write may not be durable yet, each with the
-   * {@link #acceptSeq} it was accepted at (so in that order). The driver sends a version on before
+   * sequence number of that write (so in that order). The driver sends a version on before
    * its own store write is durable, and says so with {@link #onPersisted(long)} (parallel persistence:
    * the nodes of the chain sync a write at the same time, not one after the other).
    */
@@ -108,9 +130,13 @@ public final class NodeMachine {
    */
   private final Set<KeyVersion> awaitingUpstream = new HashSet<>();
 
-  /** Versions accepted so far, and accepted before the last {@link #drain()}. */
-  private long acceptSeq;
+  /**
+   * Store changes asked for so far, asked for before the last {@link #drain()}, and reported done
+   * by the driver ({@link #onPersisted}).
+   */
+  private long persistSeq;
   private long drainedSeq;
+  private long persistedSeq;
 
   /** When a version was last sent to the successor, and whether it had been sent before. */
   private record Sent(long tick, boolean resent) {}
@@ -129,6 +155,13 @@ public final class NodeMachine {
    * resends give no samples, cannot keep flooding the successor.
    */
   private int retransmitBackoff;
+
+  /**
+   * Value bytes a catch-up or read-all page, or one message of versions passed down the chain,
+   * holds before it stops early (after the key or version that passes it): messages stay well
+   * inside a frame.
+   */
+  static final long PAGE_BYTES_SOFT_MAX = 512 << 10;
 
   /** The retransmit timeout is at most this many times {@code retransmitTicks}. */
   static final int RETRANSMIT_TIMEOUT_FACTOR_MAX = 16;
@@ -166,42 +199,33 @@ public final class NodeMachine {
   private record PendingQuery(long epoch, long tick, List<PendingRead> reads) {}
 
   /**
-   * A node that has not joined yet, holding the committed versions recovered from its store
-   * (dirty versions are never recovered: a restarted node catches up instead).
+   * A node that has not joined yet, over its store.
    *
    * @param joinPosition where to ask to join (0 = head, -1 = tail)
    * @param incarnation different for every start of the process (the driver uses the start time)
+   * @param store the node's store: what it holds when the machine starts, then every change the
+   *     machine asks for (see {@link StoreView})
+   * @param recoveredDirty the dirty versions the store holds. They are kept only if the node
+   *     re-joins as head (it then held the only complete copy, and versions it numbered may
+   *     already be committed further down); anywhere else they may be stale and are dropped at
+   *     join.
    */
   public NodeMachine(String selfId, String selfAddress, NodeSettings settings, int joinPosition,
-      long incarnation, Iterable<VersionRecord> recoveredCommitted) {
-    this(selfId, selfAddress, settings, joinPosition, incarnation, recoveredCommitted, List.of());
-  }
-
-  /**
-   * As above, also given the dirty versions the store held. They are kept only if the node
-   * re-joins as head (it then held the only complete copy, and versions it numbered may already
-   * be committed further down); anywhere else they may be stale and are dropped at join.
-   */
-  public NodeMachine(String selfId, String selfAddress, NodeSettings settings, int joinPosition,
-      long incarnation, Iterable<VersionRecord> recoveredCommitted,
-      Iterable<VersionRecord> recoveredDirty) {
+      long incarnation, StoreView store, Iterable<VersionRecord> recoveredDirty) {
     this.incarnation = incarnation;
     this.selfId = selfId;
     this.selfAddress = selfAddress;
     this.settings = settings;
     this.joinPosition = joinPosition;
-    for (VersionRecord record : recoveredCommitted) {
-      KeyState state = keys.computeIfAbsent(record.key(), k -> new KeyState());
-      check(state.committed == null, "two committed versions recovered for %s", record.key());
-      state.committed = record;
-    }
+    this.store = store;
     for (VersionRecord record : recoveredDirty) {
-      KeyState state = keys.computeIfAbsent(record.key(), k -> new KeyState());
+      KeyState state = stateFor(record.key());
       if (record.version() > state.committedVersion()) {
         state.dirty.put(record.version(), record);
         // durable here; above is unknown until the node learns its place (kept only at the head)
         awaitingUpstream.add(new KeyVersion(record.key(), record.version()));
       }
+      releaseIfIdle(record.key(), state);
     }
   }
 
@@ -276,7 +300,7 @@ public final class NodeMachine {
 
   /** The effects produced since the last call; the caller performs them persist-first. */
   public Effects drain() {
-    drainedSeq = acceptSeq;
+    drainedSeq = persistSeq;
     flushOutbound();
     Effects out = effects;
     effects = Effects.empty();
@@ -293,12 +317,20 @@ public final class NodeMachine {
 
   /**
    * The driver made the store changes of every drain up to the one {@code drainSequence} was read
-   * after durable (except delayed commit markers, see {@link Effects}). Versions they wrote may
-   * now be passed on as durable or, at the tail, committed; the effects follow at the next
-   * {@link #drain()}. A driver may persist in the background and keep draining meanwhile; it
-   * reports completions in drain order.
+   * after durable (commit markers need only be applied, see {@link Effects}), and the store shows
+   * them. Versions they wrote may now be passed on as durable or, at the tail, committed; the
+   * effects follow at the next {@link #drain()}. Keys with nothing else in flight leave memory:
+   * the store answers for them from now on. A driver may persist in the background and keep
+   * draining meanwhile; it reports completions in drain order.
    */
   public void onPersisted(long drainSequence) {
+    check(drainSequence <= drainedSeq, "%s: persisted %d, but only %d was drained", selfId,
+        drainSequence, drainedSeq);
+    if (drainSequence <= persistedSeq) {
+      return;
+    }
+    persistedSeq = drainSequence;
+    releaseKeysDoneBy(drainSequence);
     if (awaitingLocal.isEmpty()) {
       return;
     }
@@ -370,7 +402,12 @@ public final class NodeMachine {
   /** The newest committed version of {@code key} this node holds, or null. */
   public VersionRecord committed(String key) {
     KeyState state = keys.get(key);
-    return state == null ? null : state.committed;
+    return state == null ? store.committedRecord(key) : state.committed;
+  }
+
+  /** Number of keys held in memory (those with something in flight). */
+  public int keysInMemory() {
+    return keys.size();
   }
 
   /** Number of dirty versions held, all keys. */
@@ -382,22 +419,36 @@ public final class NodeMachine {
     return count;
   }
 
-  /** Every committed version held, in key order (for convergence checks). */
+  /**
+   * Every committed version held, in key order. Reads the whole store: for tests and convergence
+   * checks, not for the serving path.
+   */
   public List<VersionRecord> committedSnapshot() {
     List<VersionRecord> out = new ArrayList<>();
-    for (KeyState state : keys.values()) {
-      if (state.committed != null) {
-        out.add(state.committed);
+    String after = null;
+    while (true) {
+      KeyPage page = page(after, Integer.MAX_VALUE, Long.MAX_VALUE);
+      for (KeyRecord record : page.records()) {
+        if (record.committed() != null) {
+          out.add(record.committed());
+        }
       }
+      if (page.done()) {
+        return out;
+      }
+      after = page.resumeAfterKey();
     }
-    return out;
   }
 
   /** Checks every internal invariant; throws {@link io.craq.core.Check.InvariantViolation}. */
   public void checkInvariants() {
     for (Map.Entry<String, KeyState> e : keys.entrySet()) {
-      e.getValue().checkInvariants(e.getKey());
+      e.getValue().checkInvariants();
+      check(!e.getValue().dirty.isEmpty() || e.getValue().lastPersistSeq > persistedSeq,
+          "%s: key %s is held in memory with nothing in flight", selfId, e.getKey());
     }
+    check(keyChanges.isEmpty() || keyChanges.peekFirst().seq() > persistedSeq,
+        "%s: a key change done at %d is still pending", selfId, persistedSeq);
     if (member && isTail()) {
       check(unacked.isEmpty(), "%s: the tail has unacknowledged versions", selfId);
     }
@@ -467,13 +518,13 @@ public final class NodeMachine {
           + settings.pendingWritesMax() + ")"));
       return;
     }
-    KeyState state = keys.computeIfAbsent(write.key(), k -> new KeyState());
+    KeyState state = stateFor(write.key());
     if (write.expectedVersion() != Message.ANY_VERSION && !conditionHolds(state, write)) {
       reply(ref, new ErrorReply(ErrorCode.VERSION_MISMATCH, "key " + write.key()
           + " is at version " + state.committedVersion()
           + (state.dirty.isEmpty() ? "" : " with writes in flight"),
           Long.toString(state.committedVersion())));
-      dropIfEmpty(write.key(), state);
+      releaseIfIdle(write.key(), state);
       return;
     }
     // CRAQ §2.3: the head numbers from the highest version it holds, clean or dirty.
@@ -505,9 +556,9 @@ public final class NodeMachine {
    */
   private void acceptVersion(KeyState state, VersionRecord record) {
     state.dirty.put(record.version(), record);
-    persist(new PutVersion(record, false));
+    long seq = persist(state, record.key(), new PutVersion(record, false));
     KeyVersion id = new KeyVersion(record.key(), record.version());
-    awaitingLocal.put(id, ++acceptSeq);
+    awaitingLocal.put(id, seq);
     if (predecessor() != null) {
       awaitingUpstream.add(id);
     }
@@ -564,7 +615,7 @@ public final class NodeMachine {
     }
     counts.propagationsReceived++;
     for (VersionRecord record : propagate.versions()) {
-      KeyState state = keys.computeIfAbsent(record.key(), k -> new KeyState());
+      KeyState state = stateFor(record.key());
       if (record.version() <= state.committedVersion()) {
         // Already committed here (a resend): tell the predecessor again, it may have missed it.
         outCommit.add(new KeyVersion(record.key(), state.committedVersion()));
@@ -572,6 +623,7 @@ public final class NodeMachine {
         counts.propagatedVersionsReceived++;
         acceptVersion(state, record);
       }
+      releaseIfIdle(record.key(), state);
     }
   }
 
@@ -604,7 +656,7 @@ public final class NodeMachine {
     List<Long> superseded = new ArrayList<>(state.dirty.headMap(record.version(), false).keySet());
     superseded.add(record.version());
     state.commit(record);
-    persist(op);
+    persist(state, key, op);
     counts.versionsCommitted++;
     for (long version : superseded) {
       KeyVersion id = new KeyVersion(key, version);
@@ -721,7 +773,8 @@ public final class NodeMachine {
     }
     KeyState state = keys.get(read.key());
     if (state == null) {
-      answerRead(ref, false, readReply(read.key(), null, false));
+      // Nothing in flight: the store's committed version is the newest there is, and clean.
+      answerRead(ref, false, readReply(read.key(), store.committedRecord(read.key()), false));
       return;
     }
     switch (read.mode()) {
@@ -782,9 +835,17 @@ public final class NodeMachine {
    */
   private Message readAtTailVersion(String key, long tailVersion) {
     KeyState state = keys.get(key);
-    long committed = state == null ? 0 : state.committedVersion();
-    if (tailVersion <= committed) {
-      return readReply(key, state == null ? null : state.committed, false);
+    if (state == null) {
+      // Committed meanwhile and left memory: the store holds the newest committed version.
+      VersionRecord committed = store.committedRecord(key);
+      if (tailVersion <= (committed == null ? 0 : committed.version())) {
+        return readReply(key, committed, false);
+      }
+      return error(ErrorCode.UNAVAILABLE, "tail committed " + key + "@" + tailVersion
+          + " which this node does not hold");
+    }
+    if (tailVersion <= state.committedVersion()) {
+      return readReply(key, state.committed, false);
     }
     VersionRecord record = state.dirty.get(tailVersion);
     if (record == null) {
@@ -836,31 +897,36 @@ public final class NodeMachine {
     List<KeyVersion> answer = new ArrayList<>(query.keys().size());
     for (String key : query.keys()) {
       KeyState state = keys.get(key);
-      answer.add(new KeyVersion(key, state == null ? 0 : state.committedVersion()));
+      answer.add(new KeyVersion(key,
+          state == null ? store.committedVersion(key) : state.committedVersion()));
     }
     send(to, new VersionReply(config.epoch(), selfId, query.queryId(), answer, null));
   }
 
+  /**
+   * One page of committed versions in key order, tombstones included (they let the reader move
+   * past deleted keys; clients leave them out). Keys with no committed version yet are skipped,
+   * but a page with entries is returned whenever one exists, so a reader always makes progress.
+   */
   private void onReadAll(ClientRef ref, ReadAllRequest request) {
     if (!member || syncing) {
       reply(ref, error(ErrorCode.UNAVAILABLE, unavailableReason()));
       return;
     }
     int limit = Math.max(1, Math.min(request.limit(), settings.catchUpKeysMax()));
-    List<VersionRecord> page = new ArrayList<>();
-    boolean more = false;
-    for (Map.Entry<String, KeyState> e : keys.tailMap(request.afterKey(), false).entrySet()) {
-      VersionRecord committed = e.getValue().committed;
-      if (committed == null || committed.tombstone()) {
-        continue;
+    List<VersionRecord> entries = new ArrayList<>();
+    String after = request.afterKey().isEmpty() ? null : request.afterKey();
+    KeyPage page;
+    do {
+      page = page(after, limit, PAGE_BYTES_SOFT_MAX);
+      for (KeyRecord record : page.records()) {
+        if (record.committed() != null) {
+          entries.add(record.committed());
+        }
       }
-      if (page.size() == limit) {
-        more = true;
-        break;
-      }
-      page.add(committed);
-    }
-    reply(ref, new ReadAllReply(page, more));
+      after = page.resumeAfterKey();
+    } while (entries.isEmpty() && !page.done());
+    reply(ref, new ReadAllReply(entries, !page.done()));
   }
 
   private static ReadReply readReply(String key, VersionRecord record, boolean dirty) {
@@ -957,16 +1023,23 @@ public final class NodeMachine {
       syncRequestId = 0;
       return;
     }
-    boolean anyDirty = false;
-    for (KeyState state : keys.values()) {
-      anyDirty |= !state.dirty.isEmpty();
-      state.dirty.clear();
+    List<String> hadDirty = new ArrayList<>();
+    for (Map.Entry<String, KeyState> e : keys.entrySet()) {
+      if (!e.getValue().dirty.isEmpty()) {
+        hadDirty.add(e.getKey());
+        e.getValue().dirty.clear();
+      }
     }
     awaitingLocal.clear();
     awaitingUpstream.clear();
-    keys.values().removeIf(KeyState::isEmpty);
-    if (anyDirty) {
-      persist(new DiscardAllDirty());
+    if (!hadDirty.isEmpty()) {
+      long seq = persist(new DiscardAllDirty());
+      for (String key : hadDirty) {
+        keyChanged(keys.get(key), key, seq); // in memory until the store has dropped them too
+      }
+    }
+    for (String key : new ArrayList<>(keys.keySet())) {
+      releaseIfIdle(key, keys.get(key));
     }
     syncing = true;
     syncCursor = "";
@@ -1051,17 +1124,17 @@ public final class NodeMachine {
       return; // the asker retries; a syncing node has nothing reliable to give
     }
     int keysMax = Math.max(1, Math.min(request.keysMax(), settings.catchUpKeysMax()));
-    List<KeyRecord> page = new ArrayList<>();
-    boolean done = true;
-    for (Map.Entry<String, KeyState> e : keys.tailMap(request.afterKey(), false).entrySet()) {
-      if (page.size() == keysMax) {
-        done = false;
-        break;
-      }
-      page.add(e.getValue().toRecord(e.getKey()));
-    }
+    // The asker stops at an empty page: skip past keys that turn out to be gone.
+    String after = request.afterKey().isEmpty() ? null : request.afterKey();
+    KeyPage merged;
+    do {
+      merged = page(after, keysMax, PAGE_BYTES_SOFT_MAX);
+      after = merged.resumeAfterKey();
+    } while (merged.records().isEmpty() && !merged.done());
+    List<KeyRecord> page = merged.records();
     flushOutbound(); // versions sent before this page must arrive before it
-    send(asker, new CatchUpBatch(config.epoch(), selfId, request.requestId(), page, done));
+    send(asker, new CatchUpBatch(config.epoch(), selfId, request.requestId(), page,
+        merged.done()));
     if (asker.equals(successor())) {
       // The asker takes the page's dirty versions now; which of them are durable up to here
       // went to it before it held them (or will, when they become so).
@@ -1101,7 +1174,7 @@ public final class NodeMachine {
    * versions above it are taken (they were sent to us or will be; duplicates are idempotent).
    */
   private void applyCatchUp(KeyRecord record) {
-    KeyState state = keys.computeIfAbsent(record.key(), k -> new KeyState());
+    KeyState state = stateFor(record.key());
     VersionRecord theirs = record.committed();
     if (theirs != null && theirs.version() > state.committedVersion()) {
       commitHere(state, theirs, new PutVersion(theirs, true), isTail());
@@ -1111,7 +1184,7 @@ public final class NodeMachine {
         acceptVersion(state, dirty);
       }
     }
-    dropIfEmpty(record.key(), state);
+    releaseIfIdle(record.key(), state);
   }
 
   // ------------------------------------------------------------------------------- plumbing
@@ -1126,10 +1199,41 @@ public final class NodeMachine {
     return expected != null && expected.id().equals(from);
   }
 
-  private void dropIfEmpty(String key, KeyState state) {
-    if (state.isEmpty()) {
+  /** The key's in-memory state, read from the store if the key has none yet. */
+  private KeyState stateFor(String key) {
+    KeyState state = keys.get(key);
+    if (state == null) {
+      state = new KeyState(key, store.committedRecord(key));
+      keys.put(key, state);
+    }
+    return state;
+  }
+
+  /** Lets the key leave memory if nothing is in flight for it: the store answers for it then. */
+  private void releaseIfIdle(String key, KeyState state) {
+    if (state.dirty.isEmpty() && state.lastPersistSeq <= persistedSeq) {
       keys.remove(key);
     }
+  }
+
+  /** Store changes up to {@code seq} are done: keys they kept in memory may leave. */
+  private void releaseKeysDoneBy(long seq) {
+    while (!keyChanges.isEmpty() && keyChanges.peekFirst().seq() <= seq) {
+      String key = keyChanges.pollFirst().key();
+      KeyState state = keys.get(key);
+      if (state != null) {
+        releaseIfIdle(key, state);
+      }
+    }
+  }
+
+  /**
+   * One page of keys after {@code afterKey} (from the first when null): the store's, with the
+   * state of the keys held in memory in their place (theirs is newer).
+   */
+  private KeyPage page(String afterKey, int keysMax, long bytesSoftMax) {
+    return KeyPages.overlay(store.readKeys(afterKey, keysMax, bytesSoftMax), afterKey, keys,
+        (key, state) -> state.isEmpty() ? null : state.toRecord(), keysMax, bytesSoftMax);
   }
 
   private String unavailableReason() {
@@ -1145,7 +1249,7 @@ public final class NodeMachine {
   private void flushOutbound() {
     Member successor = successor();
     if (!outPropagate.isEmpty() && successor != null) {
-      send(successor, new Propagate(config.epoch(), selfId, new ArrayList<>(outPropagate)));
+      sendPropagates(successor);
     }
     outPropagate.clear();
     Member predecessor = predecessor();
@@ -1172,8 +1276,41 @@ public final class NodeMachine {
     }
   }
 
-  private void persist(Effects.StoreOp op) {
+  /**
+   * Sends {@link #outPropagate} in messages of at most {@link #PAGE_BYTES_SOFT_MAX} value bytes
+   * (at least one version each), so a burst of large values never exceeds a frame.
+   */
+  private void sendPropagates(Member successor) {
+    List<VersionRecord> chunk = new ArrayList<>();
+    long bytes = 0;
+    for (VersionRecord record : outPropagate) {
+      if (!chunk.isEmpty() && bytes + record.value().length > PAGE_BYTES_SOFT_MAX) {
+        send(successor, new Propagate(config.epoch(), selfId, chunk));
+        chunk = new ArrayList<>();
+        bytes = 0;
+      }
+      chunk.add(record);
+      bytes += record.value().length;
+    }
+    send(successor, new Propagate(config.epoch(), selfId, chunk));
+  }
+
+  /** Asks the driver for a store change; returns its sequence number (see onPersisted). */
+  private long persist(Effects.StoreOp op) {
     effects.persist().add(op);
+    return ++persistSeq;
+  }
+
+  /** Asks for a store change of {@code key}, which stays in memory until the change is done. */
+  private long persist(KeyState state, String key, Effects.StoreOp op) {
+    long seq = persist(op);
+    keyChanged(state, key, seq);
+    return seq;
+  }
+
+  private void keyChanged(KeyState state, String key, long seq) {
+    state.lastPersistSeq = seq;
+    keyChanges.addLast(new KeyChange(seq, key));
   }
 
   private void send(Member to, Message message) {

@@ -19,6 +19,8 @@ import static io.craq.core.node.NodeMachineRulesTest.B;
 import static io.craq.core.node.NodeMachineRulesTest.C;
 import static io.craq.core.node.NodeMachineRulesTest.CHAIN;
 import static io.craq.core.node.NodeMachineRulesTest.bytes;
+import static io.craq.core.node.NodeMachineRulesTest.drain;
+import static io.craq.core.node.NodeMachineRulesTest.machine;
 import static io.craq.core.node.NodeMachineRulesTest.durable;
 import static io.craq.core.node.NodeMachineRulesTest.member;
 import static io.craq.core.node.NodeMachineRulesTest.only;
@@ -84,14 +86,14 @@ class NodeCountersTest {
     middle.onMessage(new Propagate(5, "a", List.of(version("k", 1, "old"),
         version("k", 2, "new"))));
     middle.onMessage(new Commit(5, "c", List.of(new KeyVersion("k", 1))));
-    middle.drain();
+    drain(middle);
     return middle;
   }
 
   @Test
   @DisplayName("a new machine counts nothing; the names are fixed, distinct and in record order")
   void freshMachine() {
-    NodeMachine fresh = new NodeMachine("b", "b", NodeSettings.defaults(), -1, 1, List.of());
+    NodeMachine fresh = machine("b", -1, 1);
     assertEquals(NodeCounters.ZERO, fresh.counters());
     assertEquals(NodeCounters.NAMES, List.copyOf(fresh.counters().toMap().keySet()));
     assertEquals(NodeCounters.class.getRecordComponents().length, NodeCounters.NAMES.size());
@@ -105,11 +107,11 @@ class NodeCountersTest {
   void cleanReadAtMiddle() {
     NodeMachine middle = middleWithDirtyKey();
     middle.onMessage(new Commit(5, "c", List.of(new KeyVersion("k", 2))));
-    middle.drain();
+    drain(middle);
     NodeCounters before = middle.counters();
     middle.onClientRequest(new Ref(1), new ReadRequest("k", ReadMode.STRONG, 0));
     middle.onClientRequest(new Ref(2), new ReadRequest("absent", ReadMode.STRONG, 0));
-    Effects effects = middle.drain();
+    Effects effects = drain(middle);
     assertTrue(sent(effects).isEmpty(), "no version query for a clean key");
     assertEquals(2, replies(effects).stream().filter(ReadReply.class::isInstance).count());
     assertMoved(before, middle, Map.of(READS_CLEAN, 2L));
@@ -121,11 +123,11 @@ class NodeCountersTest {
   void dirtyReadNeedsVersionQuery() {
     NodeMachine middle = middleWithDirtyKey();
     middle.onMessage(new Propagate(5, "a", List.of(version("j", 1, "j1"))));
-    middle.drain();
+    drain(middle);
     NodeCounters before = middle.counters();
     middle.onClientRequest(new Ref(1), new ReadRequest("k", ReadMode.STRONG, 0));
     middle.onClientRequest(new Ref(2), new ReadRequest("j", ReadMode.STRONG, 0));
-    Effects effects = middle.drain();
+    Effects effects = drain(middle);
     VersionQuery query = only(sent(effects), VersionQuery.class);
     assertEquals(List.of("k", "j"), query.keys());
     assertTrue(effects.replies().isEmpty());
@@ -134,7 +136,7 @@ class NodeCountersTest {
     before = middle.counters();
     middle.onMessage(new VersionReply(5, "c", query.queryId(),
         List.of(new KeyVersion("k", 1), new KeyVersion("j", 0)), null));
-    assertEquals(2, replies(middle.drain()).stream().filter(ReadReply.class::isInstance).count());
+    assertEquals(2, replies(drain(middle)).stream().filter(ReadReply.class::isInstance).count());
     assertMoved(before, middle, Map.of(READS_AFTER_QUERY, 2L));
   }
 
@@ -144,18 +146,18 @@ class NodeCountersTest {
   void failedVersionQueryRefusesRead() {
     NodeMachine middle = middleWithDirtyKey();
     middle.onClientRequest(new Ref(1), new ReadRequest("k", ReadMode.STRONG, 0));
-    VersionQuery query = only(sent(middle.drain()), VersionQuery.class);
+    VersionQuery query = only(sent(drain(middle)), VersionQuery.class);
     NodeCounters before = middle.counters();
     middle.onMessage(new VersionReply(5, "c", query.queryId(), List.of(), ErrorCode.NOT_TAIL));
-    assertInstanceOf(ErrorReply.class, only(replies(middle.drain()), ErrorReply.class));
+    assertInstanceOf(ErrorReply.class, only(replies(drain(middle)), ErrorReply.class));
     assertMoved(before, middle, Map.of(READS_REFUSED, 1L));
 
     middle.onClientRequest(new Ref(2), new ReadRequest("k", ReadMode.STRONG, 0));
-    middle.drain();
+    drain(middle);
     before = middle.counters();
     middle.advanceTo(middle.now() + NodeSettings.defaults().versionQueryTimeoutTicks());
     assertEquals(ErrorCode.UNAVAILABLE,
-        only(replies(middle.drain()), ErrorReply.class).code());
+        only(replies(drain(middle)), ErrorReply.class).code());
     // Meanwhile the successor never acknowledged k@2 either: it was sent again, once.
     assertMoved(before, middle, Map.of(READS_REFUSED, 1L, VERSIONS_RESENT, 1L));
   }
@@ -169,7 +171,7 @@ class NodeCountersTest {
     NodeCounters before = middle.counters();
     middle.onClientRequest(new Ref(1), new ReadRequest("k", ReadMode.EVENTUAL, 0));
     middle.onClientRequest(new Ref(2), new ReadRequest("k", ReadMode.BOUNDED, 1));
-    Effects effects = middle.drain();
+    Effects effects = drain(middle);
     assertTrue(sent(effects).isEmpty());
     assertTrue(replies(effects).stream().allMatch(r -> r instanceof ReadReply read
         && read.dirty() && read.version() == 2), replies(effects).toString());
@@ -177,15 +179,15 @@ class NodeCountersTest {
 
     before = middle.counters();
     middle.onClientRequest(new Ref(3), new ReadRequest("k", ReadMode.BOUNDED, 0));
-    only(sent(middle.drain()), VersionQuery.class);
+    only(sent(drain(middle)), VersionQuery.class);
     assertMoved(before, middle, Map.of(VERSION_QUERIES_SENT, 1L, VERSION_QUERY_KEYS_SENT, 1L));
 
     middle.onMessage(new Propagate(5, "a", List.of(version("clean", 1, "c"))));
     middle.onMessage(new Commit(5, "c", List.of(new KeyVersion("clean", 1))));
-    middle.drain();
+    drain(middle);
     before = middle.counters();
     middle.onClientRequest(new Ref(4), new ReadRequest("clean", ReadMode.EVENTUAL, 0));
-    middle.drain();
+    drain(middle);
     assertMoved(before, middle, Map.of(READS_CLEAN, 1L));
   }
 
@@ -195,14 +197,14 @@ class NodeCountersTest {
     NodeMachine tail = member(C, CHAIN);
     NodeCounters before = tail.counters();
     tail.onClientRequest(new Ref(1), new ReadRequest("", ReadMode.STRONG, 0));
-    assertEquals(ErrorCode.INVALID_REQUEST, only(replies(tail.drain()), ErrorReply.class).code());
+    assertEquals(ErrorCode.INVALID_REQUEST, only(replies(drain(tail)), ErrorReply.class).code());
     assertMoved(before, tail, Map.of(READS_REFUSED, 1L));
 
     tail.advanceTo(tail.now() + NodeSettings.defaults().leaseTicks());
-    tail.drain();
+    drain(tail);
     before = tail.counters();
     tail.onClientRequest(new Ref(2), new ReadRequest("k", ReadMode.STRONG, 0));
-    assertEquals(ErrorCode.UNAVAILABLE, only(replies(tail.drain()), ErrorReply.class).code());
+    assertEquals(ErrorCode.UNAVAILABLE, only(replies(drain(tail)), ErrorReply.class).code());
     assertMoved(before, tail, Map.of(READS_REFUSED, 1L));
   }
 
@@ -212,29 +214,29 @@ class NodeCountersTest {
   void tailServesVersionQueries() {
     NodeMachine tail = member(C, CHAIN);
     tail.onMessage(new Propagate(5, "b", List.of(version("k", 1, "x"))));
-    tail.drain();
+    drain(tail);
     durable(tail, "b", new KeyVersion("k", 1));
-    tail.drain();
+    drain(tail);
     NodeCounters before = tail.counters();
     tail.onMessage(new VersionQuery(5, "a", 9, List.of("k", "absent")));
-    VersionReply reply = only(sent(tail.drain()), VersionReply.class);
+    VersionReply reply = only(sent(drain(tail)), VersionReply.class);
     assertEquals(List.of(new KeyVersion("k", 1), new KeyVersion("absent", 0)), reply.versions());
     assertMoved(before, tail, Map.of(VERSION_QUERIES_SERVED, 1L, VERSION_QUERY_KEYS_SERVED, 2L));
 
     before = tail.counters();
     tail.onMessage(new VersionQuery(4, "a", 10, List.of("k")));
-    assertEquals(ErrorCode.STALE_EPOCH, only(sent(tail.drain()), VersionReply.class).error());
+    assertEquals(ErrorCode.STALE_EPOCH, only(sent(drain(tail)), VersionReply.class).error());
     assertMoved(before, tail, Map.of(VERSION_QUERIES_REFUSED, 1L));
 
     before = tail.counters();
     tail.onClientRequest(new Ref(1), new ReadRequest("k", ReadMode.STRONG, 0));
-    assertEquals(1, only(replies(tail.drain()), ReadReply.class).version());
+    assertEquals(1, only(replies(drain(tail)), ReadReply.class).version());
     assertMoved(before, tail, Map.of(READS_CLEAN, 1L));
 
     NodeMachine middle = member(B, CHAIN);
     before = middle.counters();
     middle.onMessage(new VersionQuery(5, "a", 11, List.of("k")));
-    assertEquals(ErrorCode.NOT_TAIL, only(sent(middle.drain()), VersionReply.class).error());
+    assertEquals(ErrorCode.NOT_TAIL, only(sent(drain(middle)), VersionReply.class).error());
     assertMoved(before, middle, Map.of(VERSION_QUERIES_REFUSED, 1L));
   }
 
@@ -245,29 +247,29 @@ class NodeCountersTest {
     NodeMachine head = member(A, CHAIN);
     NodeCounters before = head.counters();
     head.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
-    only(sent(head.drain()), Propagate.class);
+    only(sent(drain(head)), Propagate.class);
     assertMoved(before, head, Map.of(WRITES_ACCEPTED, 1L));
 
     before = head.counters();
     head.onClientRequest(new Ref(2), new WriteRequest("k", bytes("y"), false, 0));
     assertEquals(ErrorCode.VERSION_MISMATCH,
-        only(replies(head.drain()), ErrorReply.class).code());
+        only(replies(drain(head)), ErrorReply.class).code());
     assertNothingMoved(before, head);
 
     NodeMachine middle = member(B, CHAIN);
     NodeCounters middleBefore = middle.counters();
     middle.onClientRequest(new Ref(3), new WriteRequest("k", bytes("z"), false, -1));
-    assertEquals(ErrorCode.NOT_HEAD, only(replies(middle.drain()), ErrorReply.class).code());
+    assertEquals(ErrorCode.NOT_HEAD, only(replies(drain(middle)), ErrorReply.class).code());
     assertNothingMoved(middleBefore, middle);
 
     before = head.counters();
     head.onMessage(new Commit(5, "b", List.of(new KeyVersion("k", 1))));
-    assertEquals(new WriteReply("k", 1), only(replies(head.drain()), WriteReply.class));
+    assertEquals(new WriteReply("k", 1), only(replies(drain(head)), WriteReply.class));
     assertMoved(before, head, Map.of(VERSIONS_COMMITTED, 1L));
 
     before = head.counters();
     head.onMessage(new Commit(5, "b", List.of(new KeyVersion("k", 1))));
-    head.drain();
+    drain(head);
     assertNothingMoved(before, head);
   }
 
@@ -279,27 +281,27 @@ class NodeCountersTest {
     Propagate two = new Propagate(5, "a", List.of(version("k", 1, "x"), version("j", 1, "y")));
     NodeCounters before = middle.counters();
     middle.onMessage(two);
-    middle.drain();
+    drain(middle);
     assertMoved(before, middle, Map.of(PROPAGATIONS_RECEIVED, 1L,
         PROPAGATED_VERSIONS_RECEIVED, 2L));
 
     before = middle.counters();
     middle.onMessage(two); // a retransmission
-    middle.drain();
+    drain(middle);
     assertMoved(before, middle, Map.of(PROPAGATIONS_RECEIVED, 1L));
 
     before = middle.counters();
     middle.onMessage(new Propagate(4, "a", List.of(version("k", 2, "z"))));
     middle.onMessage(new Propagate(5, "c", List.of(version("k", 2, "z"))));
-    middle.drain();
+    drain(middle);
     assertNothingMoved(before, middle);
 
     NodeMachine tail = member(C, CHAIN);
     before = tail.counters();
     tail.onMessage(new Propagate(5, "b", List.of(version("k", 1, "x"))));
-    tail.drain();
+    drain(tail);
     durable(tail, "b", new KeyVersion("k", 1));
-    only(sent(tail.drain()), Commit.class);
+    only(sent(drain(tail)), Commit.class);
     assertMoved(before, tail, Map.of(PROPAGATIONS_RECEIVED, 1L, PROPAGATED_VERSIONS_RECEIVED, 1L,
         VERSIONS_COMMITTED, 1L));
   }
@@ -309,12 +311,12 @@ class NodeCountersTest {
   void newTailCountsCommits() {
     NodeMachine middle = member(B, CHAIN);
     middle.onMessage(new Propagate(5, "a", List.of(version("k", 1, "x"), version("j", 1, "y"))));
-    middle.drain();
+    drain(middle);
     durable(middle, "a", new KeyVersion("k", 1), new KeyVersion("j", 1));
-    middle.drain();
+    drain(middle);
     NodeCounters before = middle.counters();
     middle.onMessage(new ConfigPush(new ChainConfig(6, List.of(A, B))));
-    middle.drain();
+    drain(middle);
     assertMoved(before, middle, Map.of(VERSIONS_COMMITTED, 2L));
   }
 
@@ -322,17 +324,17 @@ class NodeCountersTest {
   @DisplayName("a StatsRequest is answered in any state with the node's id, epoch, role and "
       + "exactly its counters, and moves no counter itself")
   void statsRequest() {
-    NodeMachine outside = new NodeMachine("b", "b", NodeSettings.defaults(), -1, 1, List.of());
+    NodeMachine outside = machine("b", -1, 1);
     outside.onClientRequest(new Ref(1), new StatsRequest());
     assertEquals(new StatsReply("b", 0, "outside", NodeCounters.ZERO.toMap()),
-        only(replies(outside.drain()), StatsReply.class));
+        only(replies(drain(outside)), StatsReply.class));
 
     NodeMachine middle = middleWithDirtyKey();
     middle.onClientRequest(new Ref(2), new ReadRequest("k", ReadMode.EVENTUAL, 0));
-    middle.drain();
+    drain(middle);
     NodeCounters before = middle.counters();
     middle.onClientRequest(new Ref(3), new StatsRequest());
-    StatsReply reply = only(replies(middle.drain()), StatsReply.class);
+    StatsReply reply = only(replies(drain(middle)), StatsReply.class);
     assertEquals(new StatsReply("b", 5, "middle", before.toMap()), reply);
     assertEquals(1, reply.counters().get(READS_DIRTY));
     assertEquals(2, reply.counters().get(PROPAGATED_VERSIONS_RECEIVED));
@@ -342,13 +344,13 @@ class NodeCountersTest {
     assertEquals("tail", member(C, CHAIN).role());
     assertEquals("head+tail", member(A, new ChainConfig(5, List.of(A))).role());
 
-    NodeMachine joiner = new NodeMachine("c", "c", NodeSettings.defaults(), -1, 1, List.of());
+    NodeMachine joiner = machine("c", -1, 1);
     joiner.tick();
     joiner.onMessage(new ConfigPush(CHAIN));
     joiner.onMessage(new HeartbeatReply("c", 1, true, CHAIN));
-    joiner.drain();
+    drain(joiner);
     joiner.onClientRequest(new Ref(4), new StatsRequest());
-    StatsReply syncing = only(replies(joiner.drain()), StatsReply.class);
+    StatsReply syncing = only(replies(drain(joiner)), StatsReply.class);
     assertEquals("syncing", syncing.role());
     assertEquals(5, syncing.epoch());
   }

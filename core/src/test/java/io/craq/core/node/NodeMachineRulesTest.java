@@ -25,8 +25,10 @@ import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
+import io.craq.core.store.ModelStore;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -42,14 +44,36 @@ class NodeMachineRulesTest {
 
   record Ref(int id) implements ClientRef {}
 
+  /** Each test machine's store: what it asked for, applied as it is drained. */
+  private static final Map<NodeMachine, ModelStore> STORES =
+      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+  /** A new machine over an empty store (see {@link #drain}). */
+  static NodeMachine machine(String id, int joinPosition, long incarnation) {
+    ModelStore store = new ModelStore();
+    NodeMachine m = new NodeMachine(id, id, NodeSettings.defaults(), joinPosition, incarnation,
+        store, List.of());
+    STORES.put(m, store);
+    return m;
+  }
+
+  /**
+   * Drains the machine's effects and applies its store changes to its store at once (the driver
+   * may make them visible before they are durable).
+   */
+  static Effects drain(NodeMachine m) {
+    Effects effects = m.drain();
+    STORES.get(m).applyAll(effects.persist());
+    return effects;
+  }
+
   /** A machine that is a caught-up member of {@link #CHAIN} with a lease. */
   static NodeMachine member(Member self, ChainConfig chain) {
-    NodeMachine m = new NodeMachine(self.id(), self.address(), NodeSettings.defaults(), -1, 1,
-        List.of());
+    NodeMachine m = machine(self.id(), -1, 1);
     m.tick(); // sends join + heartbeat 1
     m.onMessage(new ConfigPush(chain));
     // catch-up request to the predecessor (if any) answered with an empty, final page
-    Effects effects = m.drain();
+    Effects effects = drain(m);
     for (Effects.Send send : effects.sends()) {
       if (send.message() instanceof Message.CatchUpRequest request) {
         m.onMessage(new Message.CatchUpBatch(chain.epoch(), send.to().id(), request.requestId(),
@@ -57,7 +81,7 @@ class NodeMachineRulesTest {
       }
     }
     m.onMessage(new HeartbeatReply(self.id(), 1, true, chain));
-    m.drain();
+    drain(m);
     assertTrue(m.hasLease() && m.isMember() && !m.isSyncing(), "set-up: a serving member");
     return m;
   }
@@ -79,9 +103,9 @@ class NodeMachineRulesTest {
     NodeMachine middle = member(B, CHAIN);
     middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")),
         new VersionRecord("j", 1, false, bytes("y")))));
-    middle.drain();
+    drain(middle);
     durable(middle, "a", new KeyVersion("k", 1));
-    middle.drain();
+    drain(middle);
     return middle;
   }
 
@@ -110,7 +134,7 @@ class NodeMachineRulesTest {
     NodeMachine head = member(A, CHAIN);
     head.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
     head.onClientRequest(new Ref(2), new WriteRequest("k", bytes("y"), false, -1));
-    Effects effects = head.drain();
+    Effects effects = drain(head);
     Propagate propagate = only(sent(effects), Propagate.class);
     assertEquals(List.of(1L, 2L), propagate.versions().stream().map(VersionRecord::version)
         .toList());
@@ -123,9 +147,9 @@ class NodeMachineRulesTest {
   void writeAnsweredAfterCommit() {
     NodeMachine head = member(A, CHAIN);
     head.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
-    head.drain();
+    drain(head);
     head.onMessage(new Commit(5, "b", List.of(new KeyVersion("k", 1))));
-    Effects effects = head.drain();
+    Effects effects = drain(head);
     assertEquals(new WriteReply("k", 1), only(replies(effects), WriteReply.class));
     assertInstanceOf(Effects.CommitVersion.class, effects.persist().get(0));
   }
@@ -137,13 +161,13 @@ class NodeMachineRulesTest {
     VersionRecord x = new VersionRecord("k", 1, false, bytes("x"));
     NodeMachine tail = member(C, CHAIN);
     tail.onMessage(new Propagate(5, "b", List.of(x)));
-    Effects effects = tail.drain();
+    Effects effects = drain(tail);
     assertEquals(List.of(new Effects.PutVersion(x, false)), effects.persist());
     assertTrue(effects.sends().isEmpty(), "nothing is committed before it is durable");
     tail.onPersisted(tail.drainSequence());
-    assertTrue(tail.drain().isEmpty(), "durable here, but not yet known durable above");
+    assertTrue(drain(tail).isEmpty(), "durable here, but not yet known durable above");
     tail.onMessage(new Durable(5, "b", List.of(new KeyVersion("k", 1))));
-    effects = tail.drain();
+    effects = drain(tail);
     assertEquals(List.of(new Effects.CommitVersion("k", 1)), effects.persist());
     assertEquals(List.of(new KeyVersion("k", 1)), only(sent(effects), Commit.class).versions());
     assertEquals(0, tail.dirtyCount());
@@ -151,10 +175,10 @@ class NodeMachineRulesTest {
     NodeMachine other = member(C, CHAIN); // the other order: durable above first
     other.onMessage(new Propagate(5, "b", List.of(x)));
     other.onMessage(new Durable(5, "b", List.of(new KeyVersion("k", 1))));
-    assertTrue(sent(other.drain()).isEmpty(), "not yet durable at the tail itself");
+    assertTrue(sent(drain(other)).isEmpty(), "not yet durable at the tail itself");
     other.onPersisted(other.drainSequence());
     assertEquals(List.of(new KeyVersion("k", 1)),
-        only(sent(other.drain()), Commit.class).versions());
+        only(sent(drain(other)), Commit.class).versions());
   }
 
   @Test
@@ -164,13 +188,13 @@ class NodeMachineRulesTest {
   void middleForwardsAtOnceAndPassesDurabilityOn() {
     NodeMachine middle = member(B, CHAIN);
     middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")))));
-    Effects effects = middle.drain();
+    Effects effects = drain(middle);
     assertEquals(1, only(sent(effects), Propagate.class).versions().size());
     assertInstanceOf(Effects.PutVersion.class, effects.persist().get(0));
     middle.onPersisted(middle.drainSequence());
-    assertTrue(middle.drain().isEmpty(), "the head has not said it is durable there");
+    assertTrue(drain(middle).isEmpty(), "the head has not said it is durable there");
     middle.onMessage(new Durable(5, "a", List.of(new KeyVersion("k", 1))));
-    Durable passed = only(sent(middle.drain()), Durable.class);
+    Durable passed = only(sent(drain(middle)), Durable.class);
     assertEquals(List.of(new KeyVersion("k", 1)), passed.versions());
     assertEquals("b", passed.from());
   }
@@ -181,14 +205,14 @@ class NodeMachineRulesTest {
   void onlyDrainedWritesAreDurable() {
     NodeMachine head = member(A, CHAIN);
     head.onClientRequest(new Ref(1), new WriteRequest("a", bytes("x"), false, -1));
-    head.drain();
+    drain(head);
     head.onClientRequest(new Ref(2), new WriteRequest("b", bytes("y"), false, -1));
     head.onPersisted(head.drainSequence()); // the write of "b" was not drained, so not persisted
-    Effects effects = head.drain();
+    Effects effects = drain(head);
     assertEquals(List.of(new KeyVersion("a", 1)), only(sent(effects), Durable.class).versions());
     head.onPersisted(head.drainSequence());
     assertEquals(List.of(new KeyVersion("b", 1)),
-        only(sent(head.drain()), Durable.class).versions());
+        only(sent(drain(head)), Durable.class).versions());
   }
 
   @Test
@@ -197,11 +221,39 @@ class NodeMachineRulesTest {
     Member solo = new Member("a", "a", 1, 1, true);
     NodeMachine node = member(solo, new ChainConfig(5, List.of(solo)));
     node.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
-    assertTrue(node.drain().replies().isEmpty());
+    assertTrue(drain(node).replies().isEmpty());
     node.onPersisted(node.drainSequence());
-    Effects effects = node.drain();
+    Effects effects = drain(node);
     assertEquals(new WriteReply("k", 1), only(replies(effects), WriteReply.class));
     assertEquals(List.of(new Effects.CommitVersion("k", 1)), effects.persist());
+  }
+
+  @Test
+  @DisplayName("The store holds the data: a key stays in memory while something is in flight "
+      + "for it and leaves once its commit is stored; reads of it then come from the store")
+  void keysLeaveMemoryOnceStored() {
+    Member solo = new Member("a", "a", 1, 1, true);
+    NodeMachine node = member(solo, new ChainConfig(5, List.of(solo)));
+    node.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
+    drain(node);
+    assertEquals(1, node.keysInMemory(), "a dirty version is in flight");
+    node.onPersisted(node.drainSequence());
+    drain(node); // the reply and the commit marker
+    assertEquals(1, node.keysInMemory(), "the commit marker is not stored yet");
+    node.onPersisted(node.drainSequence());
+    assertEquals(0, node.keysInMemory());
+    node.checkInvariants();
+
+    node.onClientRequest(new Ref(2), new ReadRequest("k", ReadMode.STRONG, 0));
+    ReadReply read = only(replies(drain(node)), ReadReply.class);
+    assertEquals(1, read.version());
+    assertEquals("x", new String(read.value(), StandardCharsets.UTF_8));
+    assertEquals(0, node.keysInMemory(), "a read does not bring a key into memory");
+    node.onClientRequest(new Ref(3), new WriteRequest("k", bytes("y"), false, 1));
+    drain(node);
+    assertEquals(1, node.keysInMemory(), "the next write numbers from the stored version");
+    node.onPersisted(node.drainSequence());
+    assertEquals(new WriteReply("k", 2), only(replies(drain(node)), WriteReply.class));
   }
 
   @Test
@@ -210,11 +262,11 @@ class NodeMachineRulesTest {
   void newHeadReleasesDurability() {
     NodeMachine middle = member(B, CHAIN);
     middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")))));
-    middle.drain();
+    drain(middle);
     middle.onPersisted(middle.drainSequence());
-    middle.drain();
+    drain(middle);
     middle.onMessage(new ConfigPush(new ChainConfig(6, List.of(B, C))));
-    Effects effects = middle.drain();
+    Effects effects = drain(middle);
     assertEquals(List.of(new KeyVersion("k", 1)), only(sent(effects), Durable.class).versions());
     assertEquals(1, only(sent(effects), Propagate.class).versions().size(), "resent first");
     List<Message> order = sent(effects);
@@ -228,7 +280,7 @@ class NodeMachineRulesTest {
   void catchUpPageThenDurability() {
     NodeMachine middle = middleWithKDurable();
     middle.onMessage(new Message.CatchUpRequest(5, "c", 1, "", 100));
-    List<Message> out = sent(middle.drain());
+    List<Message> out = sent(drain(middle));
     assertInstanceOf(Message.CatchUpBatch.class, out.get(0));
     assertEquals(List.of(new KeyVersion("k", 1)), ((Durable) out.get(1)).versions());
   }
@@ -242,15 +294,15 @@ class NodeMachineRulesTest {
         new VersionRecord("k", 1, false, bytes("old")),
         new VersionRecord("k", 2, false, bytes("new")))));
     middle.onMessage(new Commit(5, "c", List.of(new KeyVersion("k", 1))));
-    middle.drain();
+    drain(middle);
     middle.onClientRequest(new Ref(7), new ReadRequest("k", ReadMode.STRONG, 0));
-    Effects effects = middle.drain();
+    Effects effects = drain(middle);
     VersionQuery query = only(sent(effects), VersionQuery.class);
     assertEquals(List.of("k"), query.keys());
     assertTrue(effects.replies().isEmpty());
     middle.onMessage(new VersionReply(5, "c", query.queryId(), List.of(new KeyVersion("k", 1)),
         null));
-    ReadReply reply = only(replies(middle.drain()), ReadReply.class);
+    ReadReply reply = only(replies(drain(middle)), ReadReply.class);
     assertEquals("old", new String(reply.value(), StandardCharsets.UTF_8));
     assertEquals(1, reply.version());
   }
@@ -263,15 +315,15 @@ class NodeMachineRulesTest {
     middle.onMessage(new Propagate(5, "a", List.of(
         new VersionRecord("k", 1, false, bytes("v1")),
         new VersionRecord("k", 2, false, bytes("v2")))));
-    middle.drain();
+    drain(middle);
     middle.onClientRequest(new Ref(1), new ReadRequest("k", ReadMode.EVENTUAL, 0));
-    ReadReply eventual = only(replies(middle.drain()), ReadReply.class);
+    ReadReply eventual = only(replies(drain(middle)), ReadReply.class);
     assertEquals(2, eventual.version());
     assertTrue(eventual.dirty());
     middle.onClientRequest(new Ref(2), new ReadRequest("k", ReadMode.BOUNDED, 2));
-    assertEquals(2, only(replies(middle.drain()), ReadReply.class).version());
+    assertEquals(2, only(replies(drain(middle)), ReadReply.class).version());
     middle.onClientRequest(new Ref(3), new ReadRequest("k", ReadMode.BOUNDED, 1));
-    assertInstanceOf(VersionQuery.class, sent(middle.drain()).get(0),
+    assertInstanceOf(VersionQuery.class, sent(drain(middle)).get(0),
         "beyond the bound the read becomes strong");
   }
 
@@ -280,7 +332,7 @@ class NodeMachineRulesTest {
   void nonTailRefusesVersionQuery() {
     NodeMachine middle = member(B, CHAIN);
     middle.onMessage(new VersionQuery(5, "a", 9, List.of("k")));
-    VersionReply reply = only(sent(middle.drain()), VersionReply.class);
+    VersionReply reply = only(sent(drain(middle)), VersionReply.class);
     assertEquals(ErrorCode.NOT_TAIL, reply.error());
   }
 
@@ -289,7 +341,7 @@ class NodeMachineRulesTest {
   void staleEpochIgnored() {
     NodeMachine middle = member(B, CHAIN);
     middle.onMessage(new Propagate(4, "a", List.of(new VersionRecord("k", 1, false, bytes("x")))));
-    Effects effects = middle.drain();
+    Effects effects = drain(middle);
     assertTrue(effects.persist().isEmpty() && effects.sends().isEmpty(), effects.toString());
   }
 
@@ -299,13 +351,13 @@ class NodeMachineRulesTest {
   void newTailCommitsDirty() {
     NodeMachine middle = middleWithKDurable();
     middle.onMessage(new ConfigPush(new ChainConfig(6, List.of(A, B))));
-    Effects effects = middle.drain();
+    Effects effects = drain(middle);
     assertEquals(List.of(new Effects.CommitVersion("k", 1)), effects.persist());
     assertEquals(List.of(new KeyVersion("k", 1)), only(sent(effects), Commit.class).versions());
     // j@1 is not known durable at the head yet: it commits when that comes
     middle.onMessage(new Durable(6, "a", List.of(new KeyVersion("j", 1))));
     assertEquals(List.of(new KeyVersion("j", 1)),
-        only(sent(middle.drain()), Commit.class).versions());
+        only(sent(drain(middle)), Commit.class).versions());
   }
 
   @Test
@@ -314,9 +366,9 @@ class NodeMachineRulesTest {
   void predecessorResendsToNewSuccessor() {
     NodeMachine head = member(A, CHAIN);
     head.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
-    head.drain();
+    drain(head);
     head.onMessage(new ConfigPush(new ChainConfig(6, List.of(A, C))));
-    Effects effects = head.drain();
+    Effects effects = drain(head);
     Propagate resend = only(sent(effects), Propagate.class);
     assertEquals(6, resend.epoch());
     assertEquals(1, resend.versions().get(0).version());
@@ -326,17 +378,16 @@ class NodeMachineRulesTest {
   @DisplayName("A restarted node does not act on its earlier run's place in the chain (it may "
       + "have sent on versions it never made durable): it waits for the coordinator to place it")
   void restartedNodeIgnoresItsEarlierRunsEntry() {
-    NodeMachine restarted = new NodeMachine("a", "a", NodeSettings.defaults(), -1, 2,
-        List.of()); // incarnation 2; the chain still lists incarnation 1 as head
+    NodeMachine restarted = machine("a", -1, 2); // incarnation 2; the chain still lists incarnation 1 as head
     restarted.tick();
     restarted.onMessage(new ConfigPush(CHAIN));
     restarted.onMessage(new HeartbeatReply("a", 1, true, CHAIN));
-    restarted.drain();
+    drain(restarted);
     assertTrue(!restarted.isMember() && !restarted.hasLease(), restarted.role());
     restarted.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
-    assertEquals(ErrorCode.NOT_HEAD, only(replies(restarted.drain()), ErrorReply.class).code());
+    assertEquals(ErrorCode.NOT_HEAD, only(replies(drain(restarted)), ErrorReply.class).code());
     restarted.advanceTo(restarted.now() + NodeSettings.defaults().heartbeatIntervalTicks() * 2L);
-    assertTrue(sent(restarted.drain()).stream().anyMatch(m -> m instanceof Message.JoinRequest j
+    assertTrue(sent(drain(restarted)).stream().anyMatch(m -> m instanceof Message.JoinRequest j
         && j.incarnation() == 2), "it keeps asking to join");
   }
 
@@ -345,9 +396,9 @@ class NodeMachineRulesTest {
   void unknownCommitKeepsData() {
     NodeMachine middle = member(B, CHAIN);
     middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")))));
-    middle.drain();
+    drain(middle);
     middle.onMessage(new Commit(5, "c", List.of(new KeyVersion("k", 7))));
-    assertTrue(middle.drain().persist().isEmpty());
+    assertTrue(drain(middle).persist().isEmpty());
     assertEquals(1, middle.dirtyCount());
   }
 
@@ -357,9 +408,9 @@ class NodeMachineRulesTest {
   void noLeaseNoStrongRead() {
     NodeMachine tail = member(C, CHAIN);
     tail.advanceTo(tail.now() + NodeSettings.defaults().leaseTicks());
-    tail.drain();
+    drain(tail);
     tail.onClientRequest(new Ref(1), new ReadRequest("k", ReadMode.STRONG, 0));
-    ErrorReply reply = only(replies(tail.drain()), ErrorReply.class);
+    ErrorReply reply = only(replies(drain(tail)), ErrorReply.class);
     assertEquals(ErrorCode.UNAVAILABLE, reply.code());
   }
 
@@ -368,9 +419,9 @@ class NodeMachineRulesTest {
   void conditionalRefusedWhileDirty() {
     NodeMachine head = member(A, CHAIN);
     head.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
-    head.drain();
+    drain(head);
     head.onClientRequest(new Ref(2), new WriteRequest("k", bytes("y"), false, 0));
-    ErrorReply reply = only(replies(head.drain()), ErrorReply.class);
+    ErrorReply reply = only(replies(drain(head)), ErrorReply.class);
     assertEquals(ErrorCode.VERSION_MISMATCH, reply.code());
   }
 
@@ -378,24 +429,24 @@ class NodeMachineRulesTest {
   @DisplayName("CR §3 / SPEC §4: a joining node serves no reads until it has caught up from its "
       + "predecessor, page by page, continuing after the last key it received")
   void joinCatchesUpInPagesBeforeServing() {
-    NodeMachine joiner = new NodeMachine("c", "c", NodeSettings.defaults(), -1, 1, List.of());
+    NodeMachine joiner = machine("c", -1, 1);
     joiner.tick();
     joiner.onMessage(new ConfigPush(CHAIN));
     joiner.onMessage(new HeartbeatReply("c", 1, true, CHAIN));
-    Message.CatchUpRequest first = only(sent(joiner.drain()), Message.CatchUpRequest.class);
+    Message.CatchUpRequest first = only(sent(drain(joiner)), Message.CatchUpRequest.class);
     assertEquals("", first.afterKey());
     joiner.onClientRequest(new Ref(1), new ReadRequest("k1", ReadMode.STRONG, 0));
-    assertEquals(ErrorCode.UNAVAILABLE, only(replies(joiner.drain()), ErrorReply.class).code());
+    assertEquals(ErrorCode.UNAVAILABLE, only(replies(drain(joiner)), ErrorReply.class).code());
 
     VersionRecord k1 = new VersionRecord("k1", 3, false, bytes("one"));
     joiner.onMessage(new Message.CatchUpBatch(5, "b", first.requestId(),
         List.of(new io.craq.core.message.KeyRecord("k1", k1, List.of())), false));
-    Message.CatchUpRequest second = only(sent(joiner.drain()), Message.CatchUpRequest.class);
+    Message.CatchUpRequest second = only(sent(drain(joiner)), Message.CatchUpRequest.class);
     assertEquals("k1", second.afterKey());
     joiner.onMessage(new Message.CatchUpBatch(5, "b", second.requestId(), List.of(), true));
-    joiner.drain();
+    drain(joiner);
     joiner.onClientRequest(new Ref(2), new ReadRequest("k1", ReadMode.STRONG, 0));
-    ReadReply reply = only(replies(joiner.drain()), ReadReply.class);
+    ReadReply reply = only(replies(drain(joiner)), ReadReply.class);
     assertEquals(3, reply.version());
   }
 
@@ -410,9 +461,9 @@ class NodeMachineRulesTest {
       versions.add(new VersionRecord(String.format("k%05d", i), 1, false, bytes("v")));
     }
     middle.onMessage(new Propagate(5, "a", versions));
-    middle.drain();
+    drain(middle);
     middle.onMessage(new Message.CatchUpRequest(5, "c", 1, "", 1_000_000));
-    Message.CatchUpBatch page = only(sent(middle.drain()), Message.CatchUpBatch.class);
+    Message.CatchUpBatch page = only(sent(drain(middle)), Message.CatchUpBatch.class);
     assertEquals(keysMax, page.keys().size());
     assertTrue(!page.done());
     assertEquals(1, page.keys().get(0).dirty().size(), "dirty versions travel with the page");

@@ -3,6 +3,8 @@ package io.craq.core.node;
 import static io.craq.core.node.NodeMachineRulesTest.B;
 import static io.craq.core.node.NodeMachineRulesTest.CHAIN;
 import static io.craq.core.node.NodeMachineRulesTest.bytes;
+import static io.craq.core.node.NodeMachineRulesTest.drain;
+import static io.craq.core.node.NodeMachineRulesTest.machine;
 import static io.craq.core.node.NodeMachineRulesTest.member;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -31,7 +33,7 @@ class RetransmitTest {
   /** One tick with the lease kept (heartbeats answered); returns the versions sent downstream. */
   private static List<KeyVersion> tick(NodeMachine m) {
     m.tick();
-    Effects effects = m.drain();
+    Effects effects = drain(m);
     List<KeyVersion> propagated = new ArrayList<>();
     for (Effects.Send send : effects.sends()) {
       if (send.message() instanceof Heartbeat heartbeat) {
@@ -40,7 +42,7 @@ class RetransmitTest {
         propagate.versions().forEach(v -> propagated.add(new KeyVersion(v.key(), v.version())));
       }
     }
-    m.drain();
+    drain(m);
     return propagated;
   }
 
@@ -58,7 +60,7 @@ class RetransmitTest {
   private static void propagate(NodeMachine middle, String key, long version) {
     middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord(key, version, false,
         bytes(key + version)))));
-    middle.drain();
+    drain(middle);
   }
 
   @Test
@@ -94,7 +96,7 @@ class RetransmitTest {
       }
       // Commit just before the base timeout: a sample, not a resend.
       middle.onMessage(new Commit(5, "c", List.of(new KeyVersion("j", i))));
-      middle.drain();
+      drain(middle);
       tick(middle);
     }
     long timeout = middle.retransmitTimeoutTicks();

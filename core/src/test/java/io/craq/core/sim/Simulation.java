@@ -2,8 +2,6 @@ package io.craq.core.sim;
 
 import io.craq.core.Effects;
 import io.craq.core.Effects.ClientRef;
-import io.craq.core.Effects.CommitVersion;
-import io.craq.core.Effects.DiscardAllDirty;
 import io.craq.core.Effects.PersistConfig;
 import io.craq.core.Effects.PutVersion;
 import io.craq.core.coordinator.CoordinatorMachine;
@@ -29,6 +27,8 @@ import io.craq.core.message.VersionRecord;
 import io.craq.core.node.NodeCounters;
 import io.craq.core.node.NodeMachine;
 import io.craq.core.node.NodeSettings;
+import io.craq.core.node.PersistSchedule;
+import io.craq.core.store.ModelStore;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -93,25 +93,27 @@ final class Simulation {
 
   // ------------------------------------------------------------------------------- processes
 
-  /** One simulated node process with its durable store. */
+  /**
+   * One simulated node process with its store. The store is a write-ahead log in front of a
+   * checkpointed store, as the real node's: what a crash keeps is every change up to the last
+   * log force, then any prefix of what was written after it (the operating system may have put
+   * some of it on disk), never a gap. A checkpoint only ever covers forced changes, so it does
+   * not change what survives, and is not modelled.
+   */
   final class SimNode {
     final String id;
     final int joinPosition;
     NodeMachine machine;
-    final TreeMap<String, VersionRecord> diskCommitted = new TreeMap<>();
-    final Map<String, TreeMap<Long, VersionRecord>> diskDirty = new HashMap<>();
-    /**
-     * Store changes drained but not yet queued for the store: commit markers the driver delays
-     * (see {@link Effects}) until the next other change or its timer.
-     */
-    final List<Effects.StoreOp> unsynced = new ArrayList<>();
-    /** Store groups queued for the node's store thread, not yet durable, oldest first. */
-    final ArrayDeque<SimGroup> pendingGroups = new ArrayDeque<>();
-    /** Sends and replies that wait for a store group (see {@link Effects#holdsSends}). */
-    final ArrayDeque<SimHeld> held = new ArrayDeque<>();
-    long nextGroup = 1;
-    long durableGroup;
-    long holdUntilGroup;
+    /** What survives a crash for certain: every change up to the last log force. */
+    final ModelStore durable = new ModelStore();
+    /** What the store shows (the machine's view): {@link #durable} plus {@link #unforced}. */
+    ModelStore applied;
+    /** Changes written to the store after the last log force, in order. */
+    final List<Effects.StoreOp> unforced = new ArrayList<>();
+    /** The driver's schedule, the same class the real node uses. */
+    PersistSchedule schedule;
+    /** Store groups queued for the node's store thread, not yet written, oldest first. */
+    final ArrayDeque<PersistSchedule.Group> queued = new ArrayDeque<>();
     boolean up = true;
     boolean paused;
     boolean left;
@@ -127,11 +129,14 @@ final class Simulation {
       start();
     }
 
+    /** Starts a process over what its store recovers (the log replayed over the checkpoint). */
     void start() {
-      List<VersionRecord> dirty = new ArrayList<>();
-      diskDirty.values().forEach(versions -> dirty.addAll(versions.values()));
+      applied = durable.copy();
+      unforced.clear();
+      queued.clear();
+      schedule = new PersistSchedule();
       machine = new NodeMachine(id, id, nodeSettings, joinPosition, ++incarnationCounter,
-          new ArrayList<>(diskCommitted.values()), dirty);
+          applied, applied.allDirty());
       up = true;
       paused = false;
       startTick = now;
@@ -144,64 +149,25 @@ final class Simulation {
       machine.advanceTo(now - startTick);
     }
 
-    /** Queues {@link #unsynced} as one store group covering every drain so far. */
-    long queueGroup() {
-      SimGroup group = new SimGroup(nextGroup++, new ArrayList<>(unsynced),
-          machine.drainSequence());
-      unsynced.clear();
-      pendingGroups.addLast(group);
-      return group.id();
-    }
-
-    /** Makes the oldest {@code count} queued groups durable, in order (the store thread). */
-    long writeGroups(int count) {
-      long drainSequence = -1;
+    /**
+     * The store thread writes the oldest {@code count} queued groups as one (log append, then the
+     * store shows them), forcing the log if one of them asks for it.
+     */
+    PersistSchedule.Group writeGroups(int count) {
+      List<PersistSchedule.Group> groups = new ArrayList<>();
       for (int i = 0; i < count; i++) {
-        SimGroup group = pendingGroups.pollFirst();
-        group.ops().forEach(this::apply);
-        durableGroup = group.id();
-        drainSequence = group.drainSequence();
+        groups.add(queued.pollFirst());
       }
-      return drainSequence;
-    }
-
-    void apply(Effects.StoreOp op) {
-      switch (op) {
-        case PutVersion put -> {
-          VersionRecord r = put.version();
-          if (put.committed()) {
-            commitOnDisk(r);
-          } else {
-            diskDirty.computeIfAbsent(r.key(), k -> new TreeMap<>()).putIfAbsent(r.version(), r);
-          }
-        }
-        case CommitVersion commit -> {
-          TreeMap<Long, VersionRecord> dirty = diskDirty.get(commit.key());
-          VersionRecord r = dirty == null ? null : dirty.get(commit.version());
-          if (r != null) {
-            commitOnDisk(r);
-          }
-        }
-        case DiscardAllDirty ignored -> diskDirty.clear();
-        case PersistConfig ignored -> throw new AssertionError("nodes persist no config");
+      PersistSchedule.Group merged = PersistSchedule.merge(groups);
+      applied.applyAll(merged.ops());
+      unforced.addAll(merged.ops());
+      if (merged.force()) {
+        durable.applyAll(unforced);
+        unforced.clear();
       }
-    }
-
-    private void commitOnDisk(VersionRecord r) {
-      VersionRecord old = diskCommitted.get(r.key());
-      if (old == null || old.version() < r.version()) {
-        diskCommitted.put(r.key(), r);
-      }
-      TreeMap<Long, VersionRecord> dirty = diskDirty.get(r.key());
-      if (dirty != null) {
-        dirty.headMap(r.version(), true).clear();
-      }
+      return merged;
     }
   }
-
-  record SimGroup(long id, List<Effects.StoreOp> ops, long drainSequence) {}
-
-  record SimHeld(long groupId, List<Effects.Send> sends, List<Effects.Reply> replies) {}
 
   /** A client process; an op whose outcome is unknown retires it (a new process id follows). */
   final class SimClient {
@@ -353,85 +319,63 @@ final class Simulation {
   record Answer(ClientRef ref, Message message) {}
 
   /**
-   * Performs the node's effects as its driver (NodeServer) does: versions sent on first; store
-   * changes queued for the store thread, which makes them durable later (see {@link
-   * #completeStore}); the other sends and replies at once, unless they must wait for a queued
-   * store change ({@link Effects#holdsSends}).
+   * Performs the node's effects as its driver (NodeServer) does, by the same {@link
+   * PersistSchedule}: versions sent on first; store changes queued for the store thread, which
+   * writes them later (see {@link #completeStore}); the other sends and replies at once, unless
+   * they must wait for a queued store change.
    */
   private void perform(SimNode node) {
     performEffects(node, node.machine.drain());
     checkCounters(node);
   }
 
-  /** Sends the drained {@link Propagate}s: the driver sends them before its store write. */
-  private void sendPropagates(SimNode node, Effects effects) {
-    for (Effects.Send send : effects.sends()) {
-      if (send.message() instanceof Propagate) {
-        network.send(now, node.id, send.to().id(), send.message());
-      }
-    }
-  }
-
   private void performEffects(SimNode node, Effects effects) {
-    sendPropagates(node, effects);
-    List<Effects.StoreOp> persist = effects.persist();
-    for (Effects.StoreOp op : persist) {
-      if (TRACE_KEY != null && op.toString().contains(TRACE_KEY)) {
-        trace(node.id + " persist " + op + (op instanceof PutVersion p
-            ? " value " + new String(p.version().value(), StandardCharsets.UTF_8) : ""));
-      }
+    PersistSchedule.Plan plan = node.schedule.plan(effects, node.machine.drainSequence());
+    for (Effects.Send send : plan.propagates()) {
+      network.send(now, node.id, send.to().id(), send.message());
     }
-    node.unsynced.addAll(persist);
-    if (persist.stream().anyMatch(op -> !(op instanceof CommitVersion))) {
-      long group = node.queueGroup();
-      if (persist.stream().anyMatch(Effects::holdsSends)) {
-        node.holdUntilGroup = group;
+    if (plan.group() != null) {
+      for (Effects.StoreOp op : plan.group().ops()) {
+        if (TRACE_KEY != null && op.toString().contains(TRACE_KEY)) {
+          trace(node.id + " persist " + op + (op instanceof PutVersion p
+              ? " value " + new String(p.version().value(), StandardCharsets.UTF_8) : ""));
+        }
       }
-    } else if (!node.unsynced.isEmpty() && random.nextInt(4) == 0) {
-      node.queueGroup(); // the driver's timer writes delayed commits
+      node.queued.addLast(plan.group());
     }
     for (Effects.Reply reply : effects.replies()) {
       if (((Op) reply.ref()).request instanceof ReadRequest) {
         node.readAnswers++; // answered by the machine, though the driver may hold the reply
       }
     }
-    List<Effects.Send> others = effects.sends().stream()
-        .filter(send -> !(send.message() instanceof Propagate)).toList();
-    if (node.holdUntilGroup > node.durableGroup) {
-      node.held.addLast(new SimHeld(node.holdUntilGroup, others, effects.replies()));
-      return;
-    }
-    sendAndReply(node, others, effects.replies());
+    sendAndReply(node, plan.now());
   }
 
-  private void sendAndReply(SimNode node, List<Effects.Send> sends, List<Effects.Reply> replies) {
-    for (Effects.Send send : sends) {
+  private void sendAndReply(SimNode node, PersistSchedule.Release release) {
+    for (Effects.Send send : release.sends()) {
       if (send.to() == Effects.COORDINATOR) {
         network.send(now, node.id, COORDINATOR, new Routed(new NodeRef(node.id), send.message()));
       } else {
         network.send(now, node.id, send.to().id(), send.message());
       }
     }
-    for (Effects.Reply reply : replies) {
+    for (Effects.Reply reply : release.replies()) {
       Op op = (Op) reply.ref();
       network.send(now, node.id, "client" + op.client.process, new Answer(op, reply.message()));
     }
   }
 
   /**
-   * The node's store thread finishes: some of the queued groups (oldest first) are durable; what
-   * waited for them is released, and the machine is told.
+   * The node's store thread finishes a write: some of the queued groups (oldest first) are
+   * written; what waited for them is released, and the machine is told.
    */
   private void completeStore(SimNode node) {
-    if (node.pendingGroups.isEmpty()) {
+    if (node.queued.isEmpty()) {
       return;
     }
-    long drainSequence = node.writeGroups(1 + random.nextInt(node.pendingGroups.size()));
-    while (!node.held.isEmpty() && node.held.peekFirst().groupId() <= node.durableGroup) {
-      SimHeld h = node.held.pollFirst();
-      sendAndReply(node, h.sends(), h.replies());
-    }
-    node.machine.onPersisted(drainSequence);
+    PersistSchedule.Group written = node.writeGroups(1 + random.nextInt(node.queued.size()));
+    sendAndReply(node, node.schedule.done(written.id()));
+    node.machine.onPersisted(written.drainSequence());
     perform(node);
   }
 
@@ -700,31 +644,29 @@ final class Simulation {
         .count();
   }
 
-  /** Crashes a node: what it persisted so far survives, everything in memory is lost. */
+  /**
+   * Crashes a node: everything up to its last log force survives, then any prefix of what was
+   * written after it or was being written (queued groups); the rest and all memory are lost.
+   */
   private void persistAndCrash(SimNode node) {
     if (random.nextBoolean()) {
       // crashed after sending versions on (the driver does that before queueing its store write)
       Effects effects = node.machine.drain();
-      sendPropagates(node, effects);
-      node.unsynced.addAll(effects.persist());
-      node.queueGroup();
+      PersistSchedule.Plan plan = node.schedule.plan(effects, node.machine.drainSequence());
+      for (Effects.Send send : plan.propagates()) {
+        network.send(now, node.id, send.to().id(), send.message());
+      }
+      if (plan.group() != null) {
+        node.queued.addLast(plan.group());
+      }
     }
-    // The store thread wrote some of the queued groups; the rest is lost with the process. Of
-    // the delayed commit markers, some may have reached the disk with a group not modelled here.
-    int written = random.nextInt(node.pendingGroups.size() + 1);
-    boolean all = written == node.pendingGroups.size();
-    node.writeGroups(written);
-    if (all) {
-      node.unsynced.subList(random.nextInt(node.unsynced.size() + 1), node.unsynced.size())
-          .clear();
-      node.unsynced.forEach(node::apply);
-    }
-    node.unsynced.clear();
-    node.pendingGroups.clear();
-    node.held.clear();
-    node.holdUntilGroup = 0;
-    node.durableGroup = 0;
-    node.nextGroup = 1;
+    List<Effects.StoreOp> notForced = new ArrayList<>(node.unforced);
+    node.queued.forEach(group -> notForced.addAll(group.ops()));
+    int reachedDisk = random.nextInt(notForced.size() + 1);
+    node.durable.applyAll(notForced.subList(0, reachedDisk));
+    trace("crash keeps " + reachedDisk + " of " + notForced.size() + " unforced store changes");
+    node.unforced.clear();
+    node.queued.clear();
     node.up = false;
     node.machine = null;
     network.dropAllOf(node.id);

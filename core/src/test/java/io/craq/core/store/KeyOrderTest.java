@@ -1,4 +1,4 @@
-package io.craq.store;
+package io.craq.core.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

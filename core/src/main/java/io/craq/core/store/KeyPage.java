@@ -1,10 +1,10 @@
-package io.craq.store;
+package io.craq.core.store;
 
 import io.craq.core.message.KeyRecord;
 import java.util.List;
 
 /**
- * One bounded page of a key-ordered scan ({@link Storer#readKeys}).
+ * One bounded page of a key-ordered scan ({@link StoreView#readKeys}).
  *
  * @param records the keys of this page in key order, each with its committed version (or null)
  *     and its dirty versions in increasing order; never more than the requested maximum

@@ -1,14 +1,16 @@
-package io.craq.store;
+package io.craq.core.store;
 
 import java.util.Comparator;
 
 /**
  * Orders keys as unsigned UTF-8 bytes, which is Unicode code point order: the order LMDB keeps
  * keys in, so every store scans in the same order. {@link String#compareTo} differs (it compares
- * UTF-16 units, which puts U+10000.. before U+E000..U+FFFF).
+ * UTF-16 units, which puts U+10000.. before U+E000..U+FFFF). A store that scans keys, and
+ * anything that merges its pages with keys held elsewhere, must use this order.
  */
-final class KeyOrder implements Comparator<String> {
-  static final KeyOrder INSTANCE = new KeyOrder();
+public final class KeyOrder implements Comparator<String> {
+  /** The one instance. */
+  public static final KeyOrder INSTANCE = new KeyOrder();
 
   private KeyOrder() {}
 
