@@ -93,6 +93,8 @@ public final class NodeMachine {
   private long now;
   private ChainConfig config = ChainConfig.EMPTY;
   private boolean member;
+  /** Whether this process has been a member before (see {@link #startJoin}). */
+  private boolean joinedBefore;
   private long joinedEpoch = -1;
 
   private final StoreView store;
@@ -1016,11 +1018,16 @@ public final class NodeMachine {
     joinedEpoch = self.joinedEpoch();
     failAllWrites(selfId + " re-joined the chain");
     clearUnacked();
+    boolean firstJoin = !joinedBefore;
+    joinedBefore = true;
     if (predecessor() == null) {
       // Head: the coordinator gives the head only to a node with a complete copy, so what it
       // holds, dirty included, is the newest the chain has; it will resend it downstream.
       syncing = false;
       syncRequestId = 0;
+      if (firstJoin) {
+        commitRecovered();
+      }
       return;
     }
     List<String> hadDirty = new ArrayList<>();
@@ -1044,6 +1051,24 @@ public final class NodeMachine {
     syncing = true;
     syncCursor = "";
     requestCatchUp();
+  }
+
+  /**
+   * A restarted process that comes back as head held the only complete copy, and the others
+   * catch up from it afresh. The dirty versions it recovered may have been committed, and read,
+   * before the crash took the commit marker (markers are made durable lazily, see {@link
+   * Effects}); until the tail committed them again, a read could see an older version. So the head
+   * commits them at once: each is durable here, and its write's outcome was never given as a
+   * failure (a write's client is told AMBIGUOUS once its version exists), so it may take effect.
+   */
+  private void commitRecovered() {
+    for (KeyState state : new ArrayList<>(keys.values())) {
+      if (!state.dirty.isEmpty()) {
+        VersionRecord newest = state.dirty.lastEntry().getValue();
+        commitHere(state, newest, new CommitVersion(newest.key(), newest.version()), false);
+      }
+    }
+    awaitingUpstream.clear();
   }
 
   /**
