@@ -431,9 +431,11 @@ public final class NodeServer implements AutoCloseable {
       storeTransactions++;
       checkOutcomes(batch, result);
       if (failure == null) {
-        performRelease(schedule.done(group.id()));
-        machine.onPersisted(group.drainSequence());
-        perform(machine.drain());
+        transport.batchWrites(() -> {
+          performRelease(schedule.done(group.id()));
+          machine.onPersisted(group.drainSequence());
+          perform(machine.drain());
+        });
       }
     } finally {
       machineLock.unlock();
@@ -476,11 +478,16 @@ public final class NodeServer implements AutoCloseable {
 
   /**
    * One round: the queued inputs (at most batchInputsMax), each after catching the clock up, then
-   * the effects of all of them at once. Caller holds {@link #machineLock}.
+   * the effects of all of them at once, written together (one system call per connection).
+   * Caller holds {@link #machineLock}.
    *
    * @param readsOnly take only {@link #readInbox}
    */
   private void round(boolean readsOnly) {
+    transport.batchWrites(() -> roundInputs(readsOnly));
+  }
+
+  private void roundInputs(boolean readsOnly) {
     if (!readsOnly) {
       inbox.drainTo(batch, settings.batchInputsMax());
     }

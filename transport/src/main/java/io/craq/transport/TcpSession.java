@@ -7,7 +7,9 @@ import java.nio.ByteBuffer;
 import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -81,6 +83,12 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
   private static final int INLINE_STREAK_MAX = 2;
   /** A flush by the loop was asked for and has not run yet. */
   private final AtomicBoolean loopFlushPending = new AtomicBoolean();
+
+  /**
+   * The sessions this thread queued frames to while it holds its writes back ({@link
+   * #batchWrites}), in the order first used; null when it does not hold them.
+   */
+  private static final ThreadLocal<List<TcpSession>> HELD = new ThreadLocal<>();
 
   private TcpSession(TcpTransport transport, EventLoop loop, Handler handler, String peer,
       SocketChannel channel, InetSocketAddress dialAddress) {
@@ -259,6 +267,13 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
     if (isClosed() || !queue.offer(frame)) {
       return false;
     }
+    List<TcpSession> held = HELD.get();
+    if (held != null && !loop.inLoop()) {
+      if (!held.contains(this)) {
+        held.add(this);
+      }
+      return true;
+    }
     if (loop.inLoop()) {
       loop.flushLater(this);
     } else if (config.inlineWrites() && inlineStreak.get() < INLINE_STREAK_MAX) {
@@ -271,6 +286,39 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
       });
     }
     return true;
+  }
+
+  /**
+   * Runs {@code action}, holding back the frames this thread queues meanwhile, then writes each
+   * connection's in one go (see {@link Transport#batchWrites}). Nested calls join the outer one.
+   */
+  static void batchWrites(Runnable action) {
+    if (HELD.get() != null) {
+      action.run();
+      return;
+    }
+    List<TcpSession> held = new ArrayList<>();
+    HELD.set(held);
+    try {
+      action.run();
+    } finally {
+      HELD.remove();
+      for (TcpSession session : held) {
+        session.writeHeld();
+      }
+    }
+  }
+
+  /** Writes the frames a batch held back: inline if the connection allows it, else by the loop. */
+  private void writeHeld() {
+    if (config.inlineWrites()) {
+      flush();
+    } else if (loopFlushPending.compareAndSet(false, true)) {
+      loop.execute(() -> {
+        loopFlushPending.set(false);
+        loop.flushLater(this);
+      });
+    }
   }
 
   /**

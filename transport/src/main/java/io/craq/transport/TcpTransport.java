@@ -144,6 +144,11 @@ public final class TcpTransport implements Transport {
   }
 
   @Override
+  public void batchWrites(Runnable action) {
+    TcpSession.batchWrites(action);
+  }
+
+  @Override
   public void close() {
     closed = true;
     servers.forEach(TcpServer::close);

@@ -41,6 +41,16 @@ public interface Transport extends AutoCloseable {
    */
   Connection connect(String address, Handler handler);
 
+  /**
+   * Runs {@code action} and holds back the messages and replies this thread sends meanwhile, then
+   * writes them together when it ends: a connection's frames in one system call. For a caller that
+   * sends many messages at once (a node after handling a batch of inputs). Order per connection is
+   * kept. The default runs the action as it is.
+   */
+  default void batchWrites(Runnable action) {
+    action.run();
+  }
+
   /** Closes every server and connection this transport opened; pending requests fail. Idempotent. */
   @Override
   void close();
