@@ -48,6 +48,38 @@ class TcpBatchingTest {
   }
 
   @Test
+  @DisplayName("messages sent inside batchWrites to two connections go out in order, one write "
+      + "per connection")
+  void batchWritesWritesEachConnectionOnce() throws Exception {
+    LinkedBlockingQueue<Message> first = new LinkedBlockingQueue<>();
+    LinkedBlockingQueue<Message> second = new LinkedBlockingQueue<>();
+    try (TcpTransport server = new TcpTransport();
+        TcpTransport client = new TcpTransport()) {
+      Server one = server.listen("127.0.0.1:0", (m, responder) -> first.add(m));
+      Server two = server.listen("127.0.0.1:0", (m, responder) -> second.add(m));
+      Connection toOne = client.connect(one.address());
+      Connection toTwo = client.connect(two.address());
+      toOne.send(new Heartbeat("n", 1, -1, true));
+      toTwo.send(new Heartbeat("n", 1, -1, true));
+      first.poll(20, TimeUnit.SECONDS); // both connected
+      second.poll(20, TimeUnit.SECONDS);
+      long flushesBefore = client.flushCount();
+      client.batchWrites(() -> {
+        for (int i = 0; i < 10; i++) {
+          toOne.send(new Heartbeat("n", 1, i, true));
+          toTwo.send(new Heartbeat("n", 1, i, true));
+        }
+        assertEquals(flushesBefore, client.flushCount(), "nothing is written inside the batch");
+      });
+      for (int i = 0; i < 10; i++) {
+        assertEquals(i, ((Heartbeat) first.poll(20, TimeUnit.SECONDS)).seq());
+        assertEquals(i, ((Heartbeat) second.poll(20, TimeUnit.SECONDS)).seq());
+      }
+      assertEquals(2, client.flushCount() - flushesBefore);
+    }
+  }
+
+  @Test
   @DisplayName("replies to pipelined requests are batched by the server")
   void repliesAreBatched() throws Exception {
     int count = 3000; // below outboundQueueMessagesMax: all requests may be queued at once
