@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The real-process fault suites of TESTING.md: a coordinator and three nodes as child JVMs, five
+ * The real-process fault suites: a coordinator and three nodes as child JVMs, five
  * clients in this JVM recording a history, faults injected on a seeded schedule. Each suite runs
  * {@code -Dcraq.fault.seconds} (default 30) of faults, then heals, checks and prints one summary
  * line (see {@link FaultRun}); it passes on 0 illegal keys, 0 lost acknowledged writes and
@@ -39,6 +39,28 @@ class FaultSuitesTest {
         run.fault("kill-9 " + role(run.chain(), id));
         run.cluster.killNode(id);
         run.pace(500, 2500);
+        run.cluster.startNode(id);
+        run.awaitQuiet();
+      }
+      run.finish(() -> { }).assertPassed(run.cluster);
+    }
+  }
+
+  @Test
+  @DisplayName("crash points: kill -9 nodes at short random intervals while they append to their "
+      + "log, force it, apply and checkpoint (a checkpoint every 64 KiB), restart them at once; "
+      + "nothing acknowledged is lost")
+  void crashPoints() throws Exception {
+    try (FaultRun run = new FaultRun("crash-points", directory, false)) {
+      run.cluster.withNodeArgs("--checkpoint-bytes", "65536");
+      run.startCluster(IDS);
+      run.startWorkload(CLIENTS);
+      while (run.running()) {
+        run.pace(200, 1200);
+        String id = pick(run, IDS);
+        run.fault("kill-9 " + role(run.chain(), id));
+        run.cluster.killNode(id);
+        run.pace(0, 500);
         run.cluster.startNode(id);
         run.awaitQuiet();
       }

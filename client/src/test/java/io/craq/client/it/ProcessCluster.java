@@ -31,6 +31,7 @@ public final class ProcessCluster implements AutoCloseable {
   private final Map<String, NodeProcess> nodes = new LinkedHashMap<>();
   private final TcpTransport transport = new TcpTransport();
   private boolean proxied;
+  private final List<String> nodeArgs = new ArrayList<>();
 
   /** A node child process and how to start it again with the same identity and data. */
   public static final class NodeProcess {
@@ -92,6 +93,12 @@ public final class ProcessCluster implements AutoCloseable {
    */
   public ProcessCluster withProxies() {
     this.proxied = true;
+    return this;
+  }
+
+  /** Adds {@code args} to the command line of every node started from now on. */
+  public ProcessCluster withNodeArgs(String... args) {
+    nodeArgs.addAll(List.of(args));
     return this;
   }
 
@@ -160,6 +167,7 @@ public final class ProcessCluster implements AutoCloseable {
     if (position >= 0) {
       args.addAll(List.of("--position", Integer.toString(position)));
     }
+    args.addAll(nodeArgs);
     node.process = launch(id, "io.craq.node.NodeMain", args.toArray(String[]::new));
     return node;
   }
