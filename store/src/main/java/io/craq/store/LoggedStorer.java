@@ -186,21 +186,32 @@ public final class LoggedStorer implements Storer {
 
   // ---------------------------------------------------------------- writes
 
+  /** How far an apply takes its log record before it returns. */
+  private enum LogWrite {
+    /** Forced to disk: survives a power loss. */
+    FORCE,
+    /** Written to the file: survives a crash of the process. */
+    WRITE,
+    /** In the log's buffer only: written with the next write or force. */
+    BUFFER
+  }
+
   @Override
   public BatchResult apply(Batch batch) {
-    return apply(batch, config.syncEachApply());
+    return apply(batch, config.syncEachApply() ? LogWrite.FORCE : LogWrite.WRITE);
   }
 
   /**
-   * Appends the batch to the log and writes it to the file without forcing it: a process crash
-   * keeps it, a power loss may not, until the next synced apply or {@link #sync()}.
+   * Appends the batch to the log's buffer only, without a system call: it reaches the disk with
+   * the next apply, {@link #sync()} or checkpoint, and a crash before then loses it (and only
+   * what was appended after it).
    */
   @Override
   public BatchResult applyWithoutSync(Batch batch) {
-    return apply(batch, false);
+    return apply(batch, LogWrite.BUFFER);
   }
 
-  private BatchResult apply(Batch batch, boolean force) {
+  private BatchResult apply(Batch batch, LogWrite write) {
     checkOpen();
     if (batch.logSequence() != Batch.NO_LOG_SEQUENCE) {
       throw new IllegalArgumentException("a logged store keeps its own log position");
@@ -211,10 +222,10 @@ public final class LoggedStorer implements Storer {
       checkOpen();
       waitForRoom();
       long sequence = log.append(ByteBuffer.wrap(BatchCodec.encode(batch)));
-      if (force) {
-        log.force();
-      } else {
-        log.flush();
+      switch (write) {
+        case FORCE -> log.force();
+        case WRITE -> log.flush();
+        case BUFFER -> { }
       }
       BatchResult result = applyToMemory(batch, sequence);
       if (active.bytes >= config.checkpointBytes()) {
