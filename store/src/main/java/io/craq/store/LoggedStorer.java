@@ -115,14 +115,42 @@ public final class LoggedStorer implements Storer {
   public record Stats(long checkpoints, long checkpointNanos, long memoryBytes,
       WriteAheadLog.Counters log) {}
 
-  /** A store's changes since a checkpoint: every key's state after them, and the changes. */
+  /**
+   * A store's changes since a checkpoint: every key's state after them, whether they dropped all
+   * dirty versions, and an estimate of the memory they hold.
+   */
   private static final class Memtable {
     final ConcurrentSkipListMap<String, KeyVersions> keys =
         new ConcurrentSkipListMap<>(KeyOrder.INSTANCE);
-    final Batch changes = new Batch();
     final long startNanos = System.nanoTime();
+    boolean discardedAllDirty;
     long bytes;
     long lastSequence;
+
+    boolean isEmpty() {
+      return lastSequence == 0;
+    }
+
+    /**
+     * One batch that takes the base from its state before these changes to the state after them:
+     * the discard first if there was one (it dropped dirty versions of keys this table may no
+     * longer hold), then each key's final state. A checkpoint thus writes each key once, however
+     * often it changed: a version written and committed is one put, not a dirty put, a commit and
+     * two changes to the base's index of dirty keys.
+     */
+    Batch checkpointBatch() {
+      Batch batch = new Batch();
+      if (discardedAllDirty) {
+        batch.discardAllDirty();
+      }
+      keys.forEach((key, state) -> {
+        if (state.committed() != null) {
+          batch.putCommitted(state.committed());
+        }
+        state.dirty().forEach(batch::putDirty);
+      });
+      return batch.logSequence(lastSequence);
+    }
   }
 
   /** Memory per held change beyond its key and value (object headers, map entries). */
@@ -277,7 +305,7 @@ public final class LoggedStorer implements Storer {
           outcomes.add(Outcome.APPLIED);
         }
       }
-      addChange(table, op);
+      table.bytes += bytes(op);
     }
     table.lastSequence = sequence;
     return new BatchResult(outcomes, discarded);
@@ -304,32 +332,22 @@ public final class LoggedStorer implements Storer {
       KeyVersions kept = entry.getValue().withoutDirty();
       table.keys.put(entry.getKey(), kept.isEmpty() ? KeyVersions.NONE : kept);
     }
+    table.discardedAllDirty = true;
     return discarded;
   }
 
-  private static void addChange(Memtable table, Batch.Op op) {
-    switch (op) {
-      case Batch.PutDirty put -> {
-        table.changes.putDirty(put.record());
-        table.bytes += bytes(put.record());
-      }
-      case Batch.PutCommitted put -> {
-        table.changes.putCommitted(put.record());
-        table.bytes += bytes(put.record());
-      }
-      case Batch.Commit commit -> {
-        table.changes.commit(commit.key(), commit.version());
-        table.bytes += commit.key().length() + CHANGE_OVERHEAD_BYTES;
-      }
-      case Batch.DiscardAllDirty discard -> {
-        table.changes.discardAllDirty();
-        table.bytes += CHANGE_OVERHEAD_BYTES;
-      }
-    }
+  /** What an operation adds to the memory a table holds, roughly. */
+  private static long bytes(Batch.Op op) {
+    return CHANGE_OVERHEAD_BYTES + switch (op) {
+      case Batch.PutDirty put -> bytes(put.record());
+      case Batch.PutCommitted put -> bytes(put.record());
+      case Batch.Commit commit -> commit.key().length();
+      case Batch.DiscardAllDirty discard -> 0;
+    };
   }
 
   private static long bytes(VersionRecord record) {
-    return record.key().length() + record.value().length + CHANGE_OVERHEAD_BYTES;
+    return record.key().length() + record.value().length;
   }
 
   @Override
@@ -360,7 +378,7 @@ public final class LoggedStorer implements Storer {
       writeLock.lock();
       try {
         if (frozen == null) {
-          if (active.changes.isEmpty()) {
+          if (active.isEmpty()) {
             return;
           }
           log.force(); // a checkpoint only covers records on disk: the log never has a gap
@@ -373,8 +391,7 @@ public final class LoggedStorer implements Storer {
         writeLock.unlock();
       }
       long start = System.nanoTime();
-      table.changes.logSequence(table.lastSequence);
-      base.apply(table.changes);
+      base.apply(table.checkpointBatch());
       base.sync();
       frozen = null;
       checkpointFull = null;
@@ -431,7 +448,7 @@ public final class LoggedStorer implements Storer {
       if (frozen == null && table.bytes < config.checkpointBytes()) {
         long ageNanos = System.nanoTime() - table.startNanos;
         long intervalNanos = TimeUnit.MILLISECONDS.toNanos(config.checkpointIntervalMillis());
-        if (table.changes.isEmpty() || ageNanos < intervalNanos) {
+        if (table.isEmpty() || ageNanos < intervalNanos) {
           roomOrCheckpoint.await(Math.max(1, intervalNanos / 10), TimeUnit.NANOSECONDS);
           return false;
         }
