@@ -43,6 +43,7 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -66,12 +67,13 @@ import org.slf4j.LoggerFactory;
  * <p>Parallel persistence: when to send what relative to the store is decided by {@link
  * PersistSchedule}, the class the simulation drives too. The <em>store thread</em> writes queued
  * store groups, all that are queued in one {@link Storer#apply} (group commit: one log force),
- * without holding the machine, then tells the schedule and the machine ({@link
- * NodeMachine#onPersisted(long)}), which passes the versions on as durable or, at the tail,
- * commits them. So the members of a chain sync a write at the same time, and a node keeps
+ * without holding the machine, and hands them back to the loop thread, whose next round tells
+ * the schedule and the machine ({@link NodeMachine#onPersisted(long)}), which passes the versions
+ * on as durable or, at the tail, commits them. So the members of a chain sync a write at the same time, and a node keeps
  * forwarding versions, passing commits up and answering reads while its disk syncs; nothing is
  * committed before every member holds it durably. Groups of commit markers only are written
- * without a force ({@link Storer#applyWithoutSync}). A store that is not durable (memory) has
+ * without a force ({@link Storer#applyWithoutSync}), with the next forced group or after a tick,
+ * so they do not wake the store thread on their own. A store that is not durable (memory) has
  * nothing to wait for: its changes are applied on the spot, without a store thread.
  *
  * <p>A store that is full ({@link StoreFullException}) does not stop the node: the store thread
@@ -148,6 +150,18 @@ public final class NodeServer implements AutoCloseable {
   private final PersistSchedule schedule = new PersistSchedule();
   /** Store groups for the store thread, oldest first; guarded by {@link #machineLock}. */
   private final ArrayDeque<PersistSchedule.Group> storeQueue = new ArrayDeque<>();
+  /**
+   * The tick at which the store thread is woken for queued groups that need no force (commit
+   * markers); they usually go with the next forced group before that. Guarded by the lock.
+   */
+  private long lazyGroupsDueTick = Long.MAX_VALUE;
+
+  /** A store group the store thread has written, for the loop to complete. */
+  private record Written(PersistSchedule.Group group, Batch batch, BatchResult result,
+      long nanos) {}
+
+  /** Written groups, oldest first, from the store thread to the loop. */
+  private final ConcurrentLinkedQueue<Written> written = new ConcurrentLinkedQueue<>();
   /** Signalled when a group is queued or the store thread should stop. */
   private final Condition storeWork = machineLock.newCondition();
   private boolean storeStopping;
@@ -342,7 +356,7 @@ public final class NodeServer implements AutoCloseable {
     try {
       while (running) {
         long waitNanos = clock.nanosUntilNextTick();
-        if (inbox.isEmpty() && readInbox.isEmpty() && waitNanos > 0) {
+        if (inbox.isEmpty() && readInbox.isEmpty() && written.isEmpty() && waitNanos > 0) {
           LockSupport.parkNanos(this, waitNanos);
         }
         machineLock.lock();
@@ -388,8 +402,9 @@ public final class NodeServer implements AutoCloseable {
   /**
    * The store thread: writes the queued store groups, all that are queued in one storage write
    * (group commit), without the machine lock, so the loop keeps handling inputs and sending
-   * versions on meanwhile; then, under the lock, releases what waited for them and tells the
-   * machine (which may now pass versions on as durable, or commit them at the tail).
+   * versions on meanwhile; then hands them back to the loop thread, which releases what waited
+   * for them and tells the machine (which may now pass versions on as durable, or commit them at
+   * the tail).
    */
   private void runStore() {
     List<PersistSchedule.Group> groups = new ArrayList<>();
@@ -417,28 +432,44 @@ public final class NodeServer implements AutoCloseable {
   }
 
   /**
-   * Writes {@code group} (without the machine lock, unless the caller holds it), retrying while
-   * the store is full, then, under the lock, releases what waited for it and tells the machine.
+   * Writes {@code group} without the machine lock, retrying while the store is full, then
+   * completes it ({@link #completeWritten}): on this thread if the machine is free, which keeps an
+   * idle chain's latency down, else in the loop thread's next round, so a busy node does not wait
+   * for its lock.
    */
   private void writeGroups(PersistSchedule.Group group) throws InterruptedException {
     Batch batch = StoreOps.toBatch(group.ops());
     long start = System.nanoTime();
     BatchResult result = applyRetryingWhileFull(batch, group.force());
-    long took = System.nanoTime() - start;
-    machineLock.lock();
+    written.add(new Written(group, batch, result, System.nanoTime() - start));
+    if (!machineLock.tryLock()) {
+      LockSupport.unpark(loop);
+      return;
+    }
     try {
-      storeApplyNanos += took;
-      storeTransactions++;
-      checkOutcomes(batch, result);
-      if (failure == null) {
+      if (running) {
         transport.batchWrites(() -> {
-          performRelease(schedule.done(group.id()));
-          machine.onPersisted(group.drainSequence());
+          completeWritten();
           perform(machine.drain());
         });
       }
     } finally {
       machineLock.unlock();
+    }
+  }
+
+  /**
+   * The loop's part of a store write: counts it, checks its outcomes, releases the sends and
+   * replies that waited for it and tells the machine, for every group the store thread finished.
+   * Caller holds the lock.
+   */
+  private void completeWritten() {
+    for (Written done; (done = written.poll()) != null; ) {
+      storeApplyNanos += done.nanos();
+      storeTransactions++;
+      checkOutcomes(done.batch(), done.result());
+      performRelease(schedule.done(done.group().id()));
+      machine.onPersisted(done.group().drainSequence());
     }
   }
 
@@ -484,11 +515,17 @@ public final class NodeServer implements AutoCloseable {
    * @param readsOnly take only {@link #readInbox}
    */
   private void round(boolean readsOnly) {
-    transport.batchWrites(() -> roundInputs(readsOnly));
+    if (readsOnly) {
+      roundInputs(true); // replies to different connections: nothing to write together
+    } else {
+      transport.batchWrites(() -> roundInputs(false));
+    }
   }
 
   private void roundInputs(boolean readsOnly) {
     if (!readsOnly) {
+      completeWritten();
+      wakeStoreForLazyGroups();
       inbox.drainTo(batch, settings.batchInputsMax());
     }
     readInbox.drainTo(batch, settings.batchInputsMax() - batch.size());
@@ -551,8 +588,7 @@ public final class NodeServer implements AutoCloseable {
       plan.propagates().forEach(send -> send(send.to(), send.message()));
       PersistSchedule.Group group = plan.group();
       if (group != null && storeThread != null) {
-        storeQueue.addLast(group);
-        storeWork.signal();
+        queueForStore(group);
       } else if (group != null) {
         applyInline(group);
       }
@@ -563,6 +599,29 @@ public final class NodeServer implements AutoCloseable {
       performRelease(schedule.done(group.id()));
       machine.onPersisted(group.drainSequence());
       next = machine.drain();
+    }
+  }
+
+  /**
+   * Queues a group for the store thread. A group that must be forced wakes it at once; one of
+   * commit markers only waits for the next forced group, or the next tick at the latest, so the
+   * store thread is not woken twice per write. Caller holds the lock.
+   */
+  private void queueForStore(PersistSchedule.Group group) {
+    storeQueue.addLast(group);
+    if (group.force()) {
+      storeWork.signal();
+      lazyGroupsDueTick = Long.MAX_VALUE;
+    } else if (lazyGroupsDueTick == Long.MAX_VALUE) {
+      lazyGroupsDueTick = clock.ticks() + 1;
+    }
+  }
+
+  /** Wakes the store thread for groups of commit markers that waited a tick. */
+  private void wakeStoreForLazyGroups() {
+    if (clock.ticks() >= lazyGroupsDueTick) {
+      lazyGroupsDueTick = Long.MAX_VALUE;
+      storeWork.signal();
     }
   }
 

@@ -487,7 +487,8 @@ public final class LoggedStorer implements Storer {
 
   /** The key's state in the tables in memory, newest first, or null if neither holds it. */
   private KeyVersions held(String key) {
-    KeyVersions state = active.keys.get(key); // active before frozen: see the class comment
+    Memtable activeTable = active; // active before frozen: see the class comment
+    KeyVersions state = activeTable.keys.isEmpty() ? null : activeTable.keys.get(key);
     if (state != null) {
       return state;
     }
