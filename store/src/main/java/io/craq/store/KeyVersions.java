@@ -123,6 +123,10 @@ record KeyVersions(VersionRecord committed, List<VersionRecord> dirty) {
   }
 
   private List<VersionRecord> newerThan(long version) {
-    return dirty.stream().filter(r -> r.version() > version).toList();
+    int from = 0;
+    while (from < dirty.size() && dirty.get(from).version() <= version) {
+      from++; // ascending: the newer ones are a suffix
+    }
+    return dirty.subList(from, dirty.size());
   }
 }

@@ -16,7 +16,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -120,8 +121,10 @@ public final class LoggedStorer implements Storer {
    * dirty versions, and an estimate of the memory they hold.
    */
   private static final class Memtable {
-    final ConcurrentSkipListMap<String, KeyVersions> keys =
-        new ConcurrentSkipListMap<>(KeyOrder.INSTANCE);
+    /** Each changed key's state: looked up by hash on every read and write. */
+    final ConcurrentHashMap<String, KeyVersions> states = new ConcurrentHashMap<>();
+    /** The same keys in order, for pages; a key enters once, after its state. */
+    final ConcurrentSkipListSet<String> order = new ConcurrentSkipListSet<>(KeyOrder.INSTANCE);
     final long startNanos = System.nanoTime();
     boolean discardedAllDirty;
     long bytes;
@@ -129,6 +132,22 @@ public final class LoggedStorer implements Storer {
 
     boolean isEmpty() {
       return lastSequence == 0;
+    }
+
+    KeyVersions get(String key) {
+      return states.isEmpty() ? null : states.get(key);
+    }
+
+    void put(String key, KeyVersions state) {
+      if (states.put(key, state) == null) {
+        order.add(key);
+      }
+    }
+
+    /** The key's record, or null if it does not exist (for pages). */
+    KeyRecord record(String key) {
+      KeyVersions state = states.get(key);
+      return state.isEmpty() ? null : copy(state.toRecord(key));
     }
 
     /**
@@ -143,12 +162,13 @@ public final class LoggedStorer implements Storer {
       if (discardedAllDirty) {
         batch.discardAllDirty();
       }
-      keys.forEach((key, state) -> {
+      for (String key : order) { // in key order: LMDB inserts in order fastest
+        KeyVersions state = states.get(key);
         if (state.committed() != null) {
           batch.putCommitted(state.committed());
         }
         state.dirty().forEach(batch::putDirty);
-      });
+      }
       return batch.logSequence(lastSequence);
     }
   }
@@ -315,7 +335,7 @@ public final class LoggedStorer implements Storer {
       Function<KeyVersions, KeyVersions.Change> operation) {
     KeyVersions.Change change = operation.apply(current(key));
     if (change.outcome() == Outcome.APPLIED) {
-      table.keys.put(key, change.after());
+      table.put(key, change.after());
     }
     return change.outcome();
   }
@@ -330,7 +350,7 @@ public final class LoggedStorer implements Storer {
     for (Map.Entry<String, KeyVersions> entry : dirtyKeys.entrySet()) {
       discarded += entry.getValue().dirty().size();
       KeyVersions kept = entry.getValue().withoutDirty();
-      table.keys.put(entry.getKey(), kept.isEmpty() ? KeyVersions.NONE : kept);
+      table.put(entry.getKey(), kept.isEmpty() ? KeyVersions.NONE : kept);
     }
     table.discardedAllDirty = true;
     return discarded;
@@ -487,13 +507,12 @@ public final class LoggedStorer implements Storer {
 
   /** The key's state in the tables in memory, newest first, or null if neither holds it. */
   private KeyVersions held(String key) {
-    Memtable activeTable = active; // active before frozen: see the class comment
-    KeyVersions state = activeTable.keys.isEmpty() ? null : activeTable.keys.get(key);
+    KeyVersions state = active.get(key); // active before frozen: see the class comment
     if (state != null) {
       return state;
     }
     Memtable frozenTable = frozen;
-    return frozenTable == null ? null : frozenTable.keys.get(key);
+    return frozenTable == null ? null : frozenTable.get(key);
   }
 
   /** The key's versions in the base, one lookup per version held. */
@@ -573,9 +592,7 @@ public final class LoggedStorer implements Storer {
 
   private static KeyPage overlay(KeyPage below, String afterKey, Memtable table, int keysMax,
       long bytesSoftMax) {
-    return KeyPages.overlay(below, afterKey, table.keys,
-        (key, state) -> state.isEmpty() ? null : copy(state.toRecord(key)), keysMax,
-        bytesSoftMax);
+    return KeyPages.overlay(below, afterKey, table.order, table::record, keysMax, bytesSoftMax);
   }
 
   /**
@@ -593,7 +610,7 @@ public final class LoggedStorer implements Storer {
     }
     for (Memtable table : frozenTable == null ? List.of(activeTable)
         : List.of(frozenTable, activeTable)) {
-      table.keys.forEach((key, state) -> {
+      table.states.forEach((key, state) -> {
         if (state.dirty().isEmpty()) {
           byKey.remove(key);
         } else {

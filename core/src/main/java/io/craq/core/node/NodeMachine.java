@@ -51,9 +51,8 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.NavigableMap;
 import java.util.Set;
-import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * One CRAQ node as a deterministic state machine (CRAQ §2.3-2.5, Chain Replication §3). Not
@@ -99,8 +98,11 @@ public final class NodeMachine {
 
   private final StoreView store;
 
-  /** Keys with something in flight (see the class comment), in the store's key order. */
-  private final TreeMap<String, KeyState> keys = new TreeMap<>(KeyOrder.INSTANCE);
+  /**
+   * Keys with something in flight (see the class comment). A hash map: lookups are per message,
+   * key order is needed only for the pages of a catch-up or read-all ({@link #page}).
+   */
+  private final HashMap<String, KeyState> keys = new HashMap<>();
 
   /**
    * Keys that may leave {@link #keys} once a store change is done: the sequence number of every
@@ -1257,8 +1259,11 @@ public final class NodeMachine {
    * state of the keys held in memory in their place (theirs is newer).
    */
   private KeyPage page(String afterKey, int keysMax, long bytesSoftMax) {
-    return KeyPages.overlay(store.readKeys(afterKey, keysMax, bytesSoftMax), afterKey, keys,
-        (key, state) -> state.isEmpty() ? null : state.toRecord(), keysMax, bytesSoftMax);
+    TreeSet<String> held = new TreeSet<>(KeyOrder.INSTANCE);
+    held.addAll(keys.keySet());
+    return KeyPages.overlay(store.readKeys(afterKey, keysMax, bytesSoftMax), afterKey, held,
+        key -> keys.get(key).isEmpty() ? null : keys.get(key).toRecord(), keysMax,
+        bytesSoftMax);
   }
 
   private String unavailableReason() {

@@ -4,9 +4,8 @@ import io.craq.core.message.KeyRecord;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
-import java.util.NavigableMap;
-import java.util.function.BiFunction;
+import java.util.NavigableSet;
+import java.util.function.Function;
 
 /** Pages of a key-ordered scan laid over one another. */
 public final class KeyPages {
@@ -24,33 +23,31 @@ public final class KeyPages {
    * once their values reach {@code bytesSoftMax}; it may hold fewer, even none, without being
    * done, when keys below were hidden: read on from its {@link KeyPage#resumeAfterKey()}.
    *
-   * @param above newer state by key, ordered by {@link KeyOrder}
-   * @param record the record of one key of {@code above}, or null if that key does not exist
+   * @param above the keys that have newer state, ordered by {@link KeyOrder}
+   * @param record the newer record of one key of {@code above}, or null if it does not exist
    */
-  public static <V> KeyPage overlay(KeyPage below, String afterKey,
-      NavigableMap<String, V> above, BiFunction<String, V, KeyRecord> record, int keysMax,
-      long bytesSoftMax) {
-    NavigableMap<String, V> within = afterKey == null ? above : above.tailMap(afterKey, false);
+  public static KeyPage overlay(KeyPage below, String afterKey, NavigableSet<String> above,
+      Function<String, KeyRecord> record, int keysMax, long bytesSoftMax) {
+    NavigableSet<String> within = afterKey == null ? above : above.tailSet(afterKey, false);
     if (!below.done()) {
-      within = within.headMap(below.resumeAfterKey(), true);
+      within = within.headSet(below.resumeAfterKey(), true);
     }
-    if (within.isEmpty()) {
+    Iterator<String> upper = within.iterator();
+    if (!upper.hasNext()) {
       return below;
     }
-    List<KeyRecord> records = new ArrayList<>(below.records().size() + within.size());
+    List<KeyRecord> records = new ArrayList<>(below.records().size() + 16);
     Iterator<KeyRecord> lower = below.records().iterator();
-    Iterator<Map.Entry<String, V>> upper = within.entrySet().iterator();
     KeyRecord nextLower = lower.hasNext() ? lower.next() : null;
-    Map.Entry<String, V> nextUpper = upper.hasNext() ? upper.next() : null;
+    String nextUpper = upper.next();
     long bytes = 0;
     while (nextLower != null || nextUpper != null) {
       if (records.size() == keysMax || bytes >= bytesSoftMax) {
         return new KeyPage(records, records.get(records.size() - 1).key(), false);
       }
       int order = nextLower == null ? 1 : nextUpper == null ? -1
-          : KeyOrder.INSTANCE.compare(nextLower.key(), nextUpper.getKey());
-      KeyRecord taken = order < 0 ? nextLower
-          : record.apply(nextUpper.getKey(), nextUpper.getValue());
+          : KeyOrder.INSTANCE.compare(nextLower.key(), nextUpper);
+      KeyRecord taken = order < 0 ? nextLower : record.apply(nextUpper);
       if (taken != null) {
         records.add(taken);
         bytes += valueBytes(taken);

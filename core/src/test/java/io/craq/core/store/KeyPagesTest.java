@@ -50,7 +50,8 @@ class KeyPagesTest {
       String after = null;
       for (int pages = 0; ; pages++) {
         KeyPage page = KeyPages.overlay(below.readKeys(after, keysMax, Long.MAX_VALUE), after,
-            above, (key, version) -> version == 0 ? null : record(key, version), keysMax,
+            above.navigableKeySet(),
+            key -> above.get(key) == 0 ? null : record(key, above.get(key)), keysMax,
             Long.MAX_VALUE);
         assertEquals(true, page.records().size() <= keysMax, "seed " + seed);
         paged.addAll(page.records());
