@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
  * transport's few other delayed tasks. Thread-safe.
  */
 final class TimeoutSweeper implements AutoCloseable {
-  static final long TICK_MILLIS = 5;
+  static final long TICK_MILLIS = 20;
 
   private final Set<PendingRequests> tracked = ConcurrentHashMap.newKeySet();
   private final ScheduledThreadPoolExecutor executor;
