@@ -197,13 +197,23 @@ public final class CoordinatorServer implements AutoCloseable {
     }
   }
 
+  /** The coordinator's own requests go to its machine; client reads and writes to the chain. */
   private void feed(Request request) {
     switch (request.message()) {
       case WriteRequest ignored -> forwards.add(request);
       case ReadRequest ignored -> forwards.add(request);
       case ReadAllRequest ignored -> forwards.add(request);
-      default -> machine.onRequest(request.ref(), request.message());
+      case Message.CoordinatorRequest own -> machine.onRequest(request.ref(), own);
+      case Message.StatsRequest ignored -> refuse(request, "the coordinator keeps no counters; "
+          + "ask a node");
+      case Message.NodeMessage ignored -> refuse(request, "the coordinator does not answer");
+      case Message.Reply ignored -> refuse(request, "the coordinator does not answer");
     }
+  }
+
+  private static void refuse(Request request, String why) {
+    request.ref().responder().reply(new ErrorReply(ErrorCode.UNSUPPORTED, why + " "
+        + request.message().getClass().getSimpleName(), ""));
   }
 
   // ------------------------------------------------------------------------------- effects

@@ -5,8 +5,16 @@ import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
+import io.craq.core.message.Message.CatchUpBatch;
+import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.Commit;
+import io.craq.core.message.Message.ConfigPush;
+import io.craq.core.message.Message.Durable;
 import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.HeartbeatReply;
+import io.craq.core.message.Message.Propagate;
+import io.craq.core.message.Message.ReadAllRequest;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
@@ -121,9 +129,9 @@ public final class NodeServer implements AutoCloseable {
 
   private sealed interface Input {}
 
-  private record Request(ResponderRef ref, Message message) implements Input {}
+  private record Request(ResponderRef ref, Message.NodeRequest message) implements Input {}
 
-  private record OneWay(Message message) implements Input {}
+  private record OneWay(Message.NodeMessage message) implements Input {}
 
   private final NodeServerSettings settings;
   private final Storer storer;
@@ -268,6 +276,30 @@ public final class NodeServer implements AutoCloseable {
 
   /** Runs on transport threads: queues, then runs a round or wakes the loop (see class doc). */
   private void onInbound(Message message, Responder responder) {
+    switch (message) {
+      case Message.NodeRequest request -> onRequest(request, responder);
+      case Message.NodeMessage oneWay -> {
+        if (running) {
+          offerOneWay(oneWay);
+        }
+      }
+      case Message.CoordinatorRequest other -> refuse(other, responder);
+      case Message.Reply other -> refuse(other, responder);
+    }
+  }
+
+  /** Bad input: what a node does not handle is refused, or dropped if it expects no answer. */
+  private void refuse(Message message, Responder responder) {
+    if (responder.expectsReply()) {
+      responder.reply(new ErrorReply(ErrorCode.UNSUPPORTED, "a node does not answer "
+          + message.getClass().getSimpleName(), ""));
+    } else {
+      droppedWarning.warn(log, "dropped a one-way {} from {}: nodes do not take it",
+          message.getClass().getSimpleName(), responder.peer());
+    }
+  }
+
+  private void onRequest(Message.NodeRequest message, Responder responder) {
     if (responder.expectsReply()) {
       StoreFullException full = storeFull;
       if (!running) {
@@ -281,12 +313,12 @@ public final class NodeServer implements AutoCloseable {
       } else {
         wake(message);
       }
-    } else if (running) {
-      offerOneWay(message);
+    } else {
+      refuse(message, responder); // a request sent one-way: nobody would see the answer
     }
   }
 
-  private void offerOneWay(Message message) {
+  private void offerOneWay(Message.NodeMessage message) {
     if (queueFor(message).offer(new OneWay(message))) {
       wake(message);
     } else {
@@ -297,9 +329,28 @@ public final class NodeServer implements AutoCloseable {
 
   /** True for inputs whose handling never changes stored data (see the class comment). */
   static boolean onlyReads(Message message) {
-    return message instanceof ReadRequest || message instanceof ChainRequest
-        || message instanceof StatsRequest || message instanceof VersionQuery
-        || message instanceof VersionReply;
+    return switch (message) {
+      case Message.NodeRequest request -> switch (request) {
+        case ReadRequest read -> true;
+        case ChainRequest chain -> true;
+        case StatsRequest stats -> true;
+        case WriteRequest write -> false;
+        case ReadAllRequest readAll -> false; // pages the store: left to the loop thread
+      };
+      case Message.NodeMessage oneWay -> switch (oneWay) {
+        case VersionQuery query -> true;
+        case VersionReply reply -> true;
+        case Propagate propagate -> false;
+        case Commit commit -> false;
+        case Durable durable -> false;
+        case CatchUpRequest request -> false;
+        case CatchUpBatch batch -> false;
+        case ConfigPush push -> false;
+        case HeartbeatReply reply -> false;
+      };
+      case Message.CoordinatorRequest other -> false;
+      case Message.Reply other -> false;
+    };
   }
 
   private BlockingQueue<Input> queueFor(Message message) {
@@ -681,8 +732,8 @@ public final class NodeServer implements AutoCloseable {
       } else if (reply instanceof ErrorReply refusal) {
         coordinatorWarning.warn(log, "coordinator refused a {}: {} {}",
             message.getClass().getSimpleName(), refusal.code(), refusal.message());
-      } else if (running) {
-        offerOneWay(reply);
+      } else if (reply instanceof Message.NodeMessage push && running) {
+        offerOneWay(push);
       }
     });
   }

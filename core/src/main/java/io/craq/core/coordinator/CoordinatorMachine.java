@@ -85,7 +85,7 @@ public final class CoordinatorMachine {
   }
 
   /** A request that expects an answer (join, heartbeat, leave, chain). */
-  public void onRequest(ClientRef ref, Message request) {
+  public void onRequest(ClientRef ref, Message.CoordinatorRequest request) {
     switch (request) {
       case JoinRequest join -> onJoin(ref, join);
       case Heartbeat heartbeat -> {
@@ -119,8 +119,6 @@ public final class CoordinatorMachine {
         reply(ref, new ChainReply(config));
       }
       case ChainRequest ignored -> reply(ref, new ChainReply(config));
-      default -> reply(ref, new ErrorReply(ErrorCode.UNSUPPORTED,
-          "the coordinator does not answer " + request.getClass().getSimpleName(), ""));
     }
   }
 

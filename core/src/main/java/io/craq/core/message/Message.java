@@ -17,10 +17,42 @@ import java.util.Objects;
  * message or {@link ErrorReply}; node-to-node messages are one-way and carry the sender's epoch
  * and id, with correlation ids inside the message where an answer is expected.
  */
-public sealed interface Message {
+public sealed interface Message
+    permits Message.NodeRequest, Message.NodeMessage, Message.CoordinatorRequest, Message.Reply {
 
   /** The fixed wire tag of this message type. */
   int tag();
+
+  // ---------------------------------------------------------------- families
+  // A handler switches over its family without a default branch: a new message type of the
+  // family is a compile error in every handler until it is handled.
+
+  /** A request a node answers (from a client, or forwarded by the coordinator). */
+  sealed interface NodeRequest extends Message
+      permits WriteRequest, ReadRequest, ReadAllRequest, ChainRequest, StatsRequest {}
+
+  /** A one-way message a node acts on: from a peer, or pushed by the coordinator. */
+  sealed interface NodeMessage extends Message permits PeerMessage, CoordinatorPush {}
+
+  /** A one-way message between the nodes of a chain; carries the sender's epoch and id. */
+  sealed interface PeerMessage extends NodeMessage
+      permits Propagate, Commit, Durable, VersionQuery, VersionReply, CatchUpRequest,
+          CatchUpBatch {}
+
+  /** What the coordinator tells a node: a new configuration, or its answer to a heartbeat. */
+  sealed interface CoordinatorPush extends NodeMessage permits ConfigPush, HeartbeatReply {}
+
+  /**
+   * A request the coordinator's state machine answers (writes sent to the coordinator are
+   * forwarded to the head by its driver, as {@link NodeRequest}s).
+   */
+  sealed interface CoordinatorRequest extends Message
+      permits JoinRequest, Heartbeat, LeaveRequest, ChainRequest {}
+
+  /** The answer to a request. */
+  sealed interface Reply extends Message
+      permits WriteReply, ReadReply, ReadAllReply, ErrorReply, ChainReply, StatsReply,
+          HeartbeatReply {}
 
   /** Version constant for {@link WriteRequest#expectedVersion()}: write unconditionally. */
   long ANY_VERSION = -1;
@@ -33,7 +65,7 @@ public sealed interface Message {
    * no dirty version is outstanding; {@link #ANY_VERSION} writes unconditionally.
    */
   record WriteRequest(String key, byte[] value, boolean delete, long expectedVersion)
-      implements Message {
+      implements NodeRequest {
     public static final int TAG = 1;
 
     public WriteRequest {
@@ -65,7 +97,7 @@ public sealed interface Message {
   }
 
   /** A write or delete committed as {@code version}. */
-  record WriteReply(String key, long version) implements Message {
+  record WriteReply(String key, long version) implements Reply {
     public static final int TAG = 2;
 
     @Override
@@ -75,7 +107,7 @@ public sealed interface Message {
   }
 
   /** A read in the given mode; {@code bound} is the allowed number of dirty versions (BOUNDED). */
-  record ReadRequest(String key, ReadMode mode, long bound) implements Message {
+  record ReadRequest(String key, ReadMode mode, long bound) implements NodeRequest {
     public static final int TAG = 3;
 
     public ReadRequest {
@@ -95,7 +127,7 @@ public sealed interface Message {
    * dirty} is true only for eventual and bounded reads that returned a dirty version.
    */
   record ReadReply(String key, boolean found, long version, byte[] value, boolean dirty)
-      implements Message {
+      implements Reply {
     public static final int TAG = 4;
 
     public ReadReply {
@@ -127,7 +159,7 @@ public sealed interface Message {
   }
 
   /** One page of all committed keys after {@code afterKey} ("" = from the start), in key order. */
-  record ReadAllRequest(String afterKey, int limit) implements Message {
+  record ReadAllRequest(String afterKey, int limit) implements NodeRequest {
     public static final int TAG = 5;
 
     public ReadAllRequest {
@@ -141,7 +173,7 @@ public sealed interface Message {
   }
 
   /** A page of committed, non-deleted keys; {@code more} says whether another page follows. */
-  record ReadAllReply(List<VersionRecord> entries, boolean more) implements Message {
+  record ReadAllReply(List<VersionRecord> entries, boolean more) implements Reply {
     public static final int TAG = 6;
 
     public ReadAllReply {
@@ -155,7 +187,7 @@ public sealed interface Message {
   }
 
   /** A refused request: a code, a human message and an optional hint (e.g. the head's address). */
-  record ErrorReply(ErrorCode code, String message, String hint) implements Message {
+  record ErrorReply(ErrorCode code, String message, String hint) implements Reply {
     public static final int TAG = 7;
 
     public ErrorReply {
@@ -171,7 +203,7 @@ public sealed interface Message {
   }
 
   /** Asks the coordinator (or any node) for the current chain configuration. */
-  record ChainRequest() implements Message {
+  record ChainRequest() implements NodeRequest, CoordinatorRequest {
     public static final int TAG = 8;
 
     @Override
@@ -181,7 +213,7 @@ public sealed interface Message {
   }
 
   /** The current chain configuration. */
-  record ChainReply(ChainConfig config) implements Message {
+  record ChainReply(ChainConfig config) implements Reply {
     public static final int TAG = 9;
 
     public ChainReply {
@@ -195,7 +227,7 @@ public sealed interface Message {
   }
 
   /** Asks a node for its event counters; the coordinator refuses it (UNSUPPORTED). */
-  record StatsRequest() implements Message {
+  record StatsRequest() implements NodeRequest {
     public static final int TAG = 10;
 
     @Override
@@ -211,7 +243,7 @@ public sealed interface Message {
    * #COUNTER_NAME_BYTES_MAX} printable ASCII characters without spaces; values are >= 0.
    */
   record StatsReply(String nodeId, long epoch, String role, Map<String, Long> counters)
-      implements Message {
+      implements Reply {
     public static final int TAG = 11;
     public static final int COUNTERS_MAX = 64;
     public static final int COUNTER_NAME_BYTES_MAX = 64;
@@ -260,7 +292,7 @@ public sealed interface Message {
   // ------------------------------------------------------------------------------ node <-> node
 
   /** Versions sent down the chain, oldest first per key (CRAQ §2.3). */
-  record Propagate(long epoch, String from, List<VersionRecord> versions) implements Message {
+  record Propagate(long epoch, String from, List<VersionRecord> versions) implements PeerMessage {
     public static final int TAG = 20;
 
     public Propagate {
@@ -275,7 +307,7 @@ public sealed interface Message {
   }
 
   /** Commits sent up the chain: each version is now committed, older ones may be dropped. */
-  record Commit(long epoch, String from, List<KeyVersion> versions) implements Message {
+  record Commit(long epoch, String from, List<KeyVersion> versions) implements PeerMessage {
     public static final int TAG = 21;
 
     public Commit {
@@ -295,7 +327,7 @@ public sealed interface Message {
    * own store has made it durable, so the tail commits a version only when it has made it durable
    * itself and this message says every node above has too.
    */
-  record Durable(long epoch, String from, List<KeyVersion> versions) implements Message {
+  record Durable(long epoch, String from, List<KeyVersion> versions) implements PeerMessage {
     public static final int TAG = 26;
 
     public Durable {
@@ -310,7 +342,8 @@ public sealed interface Message {
   }
 
   /** Asks the tail for its committed version of each key (CRAQ §2.3, dirty read). */
-  record VersionQuery(long epoch, String from, long queryId, List<String> keys) implements Message {
+  record VersionQuery(long epoch, String from, long queryId, List<String> keys)
+      implements PeerMessage {
     public static final int TAG = 22;
 
     public VersionQuery {
@@ -329,7 +362,7 @@ public sealed interface Message {
    * {@code error} is null, else why it refused (not the tail in that epoch, no lease, ...).
    */
   record VersionReply(long epoch, String from, long queryId, List<KeyVersion> versions,
-      ErrorCode error) implements Message {
+      ErrorCode error) implements PeerMessage {
     public static final int TAG = 23;
 
     public VersionReply {
@@ -345,7 +378,7 @@ public sealed interface Message {
 
   /** Asks a neighbour for the state of up to {@code keysMax} keys after {@code afterKey}. */
   record CatchUpRequest(long epoch, String from, long requestId, String afterKey, int keysMax)
-      implements Message {
+      implements PeerMessage {
     public static final int TAG = 24;
 
     public CatchUpRequest {
@@ -361,7 +394,7 @@ public sealed interface Message {
 
   /** One bounded page of catch-up state; {@code done} when no key follows the last one. */
   record CatchUpBatch(long epoch, String from, long requestId, List<KeyRecord> keys, boolean done)
-      implements Message {
+      implements PeerMessage {
     public static final int TAG = 25;
 
     public CatchUpBatch {
@@ -384,7 +417,7 @@ public sealed interface Message {
    * restart.
    */
   record JoinRequest(String nodeId, String address, int position, long incarnation)
-      implements Message {
+      implements CoordinatorRequest {
     public static final int TAG = 40;
 
     public JoinRequest {
@@ -402,7 +435,8 @@ public sealed interface Message {
    * A node tells the coordinator it is alive and whether it has caught up; {@code seq} matches
    * the reply to the request.
    */
-  record Heartbeat(String nodeId, long epoch, long seq, boolean caughtUp) implements Message {
+  record Heartbeat(String nodeId, long epoch, long seq, boolean caughtUp)
+      implements CoordinatorRequest {
     public static final int TAG = 41;
 
     public Heartbeat {
@@ -420,7 +454,7 @@ public sealed interface Message {
    * node is a member (only a member's lease is renewed).
    */
   record HeartbeatReply(String nodeId, long seq, boolean member, ChainConfig config)
-      implements Message {
+      implements Reply, CoordinatorPush {
     public static final int TAG = 42;
 
     public HeartbeatReply {
@@ -435,7 +469,7 @@ public sealed interface Message {
   }
 
   /** A node asks to be removed from the chain (clean shutdown). */
-  record LeaveRequest(String nodeId) implements Message {
+  record LeaveRequest(String nodeId) implements CoordinatorRequest {
     public static final int TAG = 43;
 
     public LeaveRequest {
@@ -449,7 +483,7 @@ public sealed interface Message {
   }
 
   /** The coordinator pushes a new configuration to a node. */
-  record ConfigPush(ChainConfig config) implements Message {
+  record ConfigPush(ChainConfig config) implements CoordinatorPush {
     public static final int TAG = 44;
 
     public ConfigPush {

@@ -272,7 +272,7 @@ public final class NodeMachine {
   }
 
   /** A request that expects an answer: writes, reads, read-all, chain, stats. */
-  public void onClientRequest(ClientRef ref, Message request) {
+  public void onClientRequest(ClientRef ref, Message.NodeRequest request) {
     switch (request) {
       case WriteRequest write -> onWrite(ref, write);
       case ReadRequest read -> onRead(ref, read);
@@ -281,13 +281,11 @@ public final class NodeMachine {
       // Answered in any state (outside the chain, catching up, no lease): it is for operators.
       case StatsRequest ignored -> reply(ref, new StatsReply(selfId, config.epoch(), role(),
           counters().toMap()));
-      default -> reply(ref, error(ErrorCode.UNSUPPORTED,
-          "a node does not answer " + request.getClass().getSimpleName()));
     }
   }
 
   /** A one-way message from a peer node or the coordinator. */
-  public void onMessage(Message message) {
+  public void onMessage(Message.NodeMessage message) {
     switch (message) {
       case Propagate propagate -> onPropagate(propagate);
       case Commit commit -> onCommit(commit);
@@ -298,7 +296,6 @@ public final class NodeMachine {
       case CatchUpBatch batch -> onCatchUpBatch(batch);
       case HeartbeatReply heartbeatReply -> onHeartbeatReply(heartbeatReply);
       case ConfigPush push -> adoptConfig(push.config());
-      default -> { } // not a node-to-node message: refused silently, the sender is broken
     }
   }
 

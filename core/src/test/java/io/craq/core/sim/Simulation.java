@@ -283,9 +283,8 @@ final class Simulation {
       if (!coordinatorUp) {
         return;
       }
-      ClientRef ref = e.payload() instanceof Routed routed ? routed.ref() : null;
-      Message message = e.payload() instanceof Routed routed ? routed.message() : null;
-      coordinator.onRequest(ref, message);
+      Routed routed = (Routed) e.payload();
+      coordinator.onRequest(routed.ref(), (Message.CoordinatorRequest) routed.message());
       performCoordinator();
       return;
     }
@@ -300,10 +299,10 @@ final class Simulation {
       }
       node.catchUpClock();
       if (e.payload() instanceof Routed routed) {
-        node.machine.onClientRequest(routed.ref(), routed.message());
-      } else {
-        node.machine.onMessage((Message) e.payload());
-      }
+        node.machine.onClientRequest(routed.ref(), (Message.NodeRequest) routed.message());
+      } else if (e.payload() instanceof Message.NodeMessage message) {
+        node.machine.onMessage(message);
+      } // else a refusal from the coordinator: the node's driver only logs it
       perform(node);
       return;
     }
