@@ -13,7 +13,7 @@ import java.util.Objects;
  *
  * @param nodeId the node's id
  * @param epoch the configuration epoch the node is in
- * @param role {@code head}, {@code middle}, {@code tail}, {@code head+tail}, {@code syncing}
+ * @param role {@code head}, {@code middle}, {@code tail}, {@code head+tail}, {@code catching-up}
  *     (a member still catching up) or {@code outside} (not a member)
  * @param counters counter name to value, unmodifiable
  */

@@ -44,7 +44,7 @@ final class StatsCommand implements Callable<Integer> {
     }
 
     String role() {
-      // The node's own view wins: it may still be syncing while the coordinator lists it.
+      // The node's own view wins: it may still be catching up while the coordinator lists it.
       return answered() ? stats.role() : target.chainRole() == null ? "?" : target.chainRole();
     }
   }

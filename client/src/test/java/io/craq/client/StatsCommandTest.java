@@ -68,7 +68,7 @@ class StatsCommandTest extends FakeServersTest {
       + "unreachable one reported in its row, then the counters of those that answered")
   void everyMember() {
     FakeEndpoint head = statsNode("n1", "head", counters(10, 0));
-    FakeEndpoint middle = statsNode("n2", "syncing", counters(1234567, 3));
+    FakeEndpoint middle = statsNode("n2", "catching-up", counters(1234567, 3));
     FakeEndpoint tail = statsNode("n3", "tail", counters(0, 0));
     chainRef.set(chain(7, head.member("n1"), middle.member("n2"), tail.member("n3")));
     tail.stop();
@@ -79,7 +79,7 @@ class StatsCommandTest extends FakeServersTest {
     assertEquals("epoch 7, 3 members", lines[0]);
     assertTrue(lines[1].matches("ROLE\\s+ID\\s+ADDRESS\\s+EPOCH\\s+STATUS"), lines[1]);
     assertTrue(lines[2].matches("head\\s+n1\\s+\\S+\\s+7\\s+ok"), lines[2]);
-    assertTrue(lines[3].matches("syncing\\s+n2\\s+\\S+\\s+7\\s+ok"), lines[3]);
+    assertTrue(lines[3].matches("catching-up\\s+n2\\s+\\S+\\s+7\\s+ok"), lines[3]);
     assertTrue(lines[4].matches("tail\\s+n3\\s+\\S+\\s+-\\s+unreachable: .*"), lines[4]);
     assertEquals("", lines[5]);
     assertEquals("COUNTER            n1       n2", lines[6]);

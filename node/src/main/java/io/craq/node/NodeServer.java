@@ -192,7 +192,7 @@ public final class NodeServer implements AutoCloseable {
   /** What the log context was last computed from (see updateLogContext). */
   private ChainConfig contextConfig;
   private boolean contextMember;
-  private boolean contextSyncing;
+  private boolean contextCatchingUp;
 
   private NodeServer(NodeServerSettings settings, Storer storer, Transport transport,
       LongSupplier nanoClock, Consumer<String> logContext) {
@@ -769,13 +769,13 @@ public final class NodeServer implements AutoCloseable {
   private void updateLogContext() {
     ChainConfig config = machine.config();
     boolean member = machine.isMember();
-    boolean syncing = machine.isSyncing();
-    if (config == contextConfig && member == contextMember && syncing == contextSyncing) {
+    boolean catchingUp = machine.isCatchingUp();
+    if (config == contextConfig && member == contextMember && catchingUp == contextCatchingUp) {
       return; // nothing changed since the last round: the common case, kept free of allocation
     }
     contextConfig = config;
     contextMember = member;
-    contextSyncing = syncing;
+    contextCatchingUp = catchingUp;
     String prefix = nodeId + " " + machine.role() + " e" + config.epoch();
     if (!prefix.equals(logPrefix)) {
       logPrefix = prefix;

@@ -117,7 +117,7 @@ public final class Samples {
     };
   }
 
-  private static final String[] ROLES = {"head", "middle", "tail", "head+tail", "syncing",
+  private static final String[] ROLES = {"head", "middle", "tail", "head+tail", "catching-up",
       "outside"};
 
   private static final String[] COUNTER_NAMES = {"reads_clean", "reads_after_query", "x",

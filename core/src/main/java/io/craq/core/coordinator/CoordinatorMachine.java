@@ -1,5 +1,7 @@
 package io.craq.core.coordinator;
 
+import static io.craq.core.Check.check;
+
 import io.craq.core.Effects;
 import io.craq.core.Effects.ClientRef;
 import io.craq.core.Effects.PersistConfig;
@@ -17,8 +19,10 @@ import io.craq.core.message.Message.JoinRequest;
 import io.craq.core.message.Message.LeaveRequest;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The coordinator as a deterministic state machine: owns the ordered chain and its epoch,
@@ -34,6 +38,8 @@ public final class CoordinatorMachine {
   private final Map<String, Long> lastHeardTick = new HashMap<>();
   /** Which members have caught up; mirrored in the persisted configuration's members. */
   private final Map<String, Boolean> caughtUp = new HashMap<>();
+  /** The newest epoch {@link #checkInvariants} has seen: epochs never go back. */
+  private long configEpochSeen;
   private Effects effects = Effects.empty();
 
   /**
@@ -191,8 +197,8 @@ public final class CoordinatorMachine {
 
   /**
    * The head must be caught up whenever some member is: it numbers versions from what it holds,
-   * and a syncing head would sync from a successor that syncs from it. So the first caught-up
-   * member moves to the front; the others keep their order. The members it passes are still
+   * and a head still catching up would copy from a successor that copies from it. So the first
+   * caught-up member moves to the front; the others keep their order. The members it passes are still
    * copying and were upstream of it, so they may hold dirty versions it lacks and will number
    * again: they start their copy again ({@code joinedEpoch} = {@code epoch}), dropping their
    * dirty versions, so no version number is held with two values.
@@ -239,9 +245,38 @@ public final class CoordinatorMachine {
   }
 
   public Effects drain() {
+    checkInvariants();
     Effects out = effects;
     effects = Effects.empty();
     return out;
+  }
+
+  /**
+   * Checked at every {@link #drain()}, in production too (a broken one stops the coordinator):
+   * epochs only grow; member ids and addresses are unique and within the bound; the tables of
+   * when members were heard from and whether they caught up cover the members and nothing else;
+   * the head is caught up whenever some member is (it numbers versions from what it holds).
+   */
+  private void checkInvariants() {
+    check(config.epoch() >= configEpochSeen, "epoch went back from %d to %d", configEpochSeen,
+        config.epoch());
+    configEpochSeen = config.epoch();
+    check(config.size() <= settings.membersMax() || config.size() == 0,
+        "%d members, the bound is %d", config.size(), settings.membersMax());
+    Set<String> ids = new HashSet<>();
+    Set<String> addresses = new HashSet<>();
+    for (Member m : config.members()) {
+      check(ids.add(m.id()), "member %s listed twice", m.id());
+      check(addresses.add(m.address()), "address %s listed twice", m.address());
+      check(m.caughtUp() == caughtUp.getOrDefault(m.id(), false),
+          "member %s caught up %s in the configuration, %s in the table", m.id(), m.caughtUp(),
+          caughtUp.get(m.id()));
+    }
+    check(ids.containsAll(caughtUp.keySet()) && ids.containsAll(lastHeardTick.keySet()),
+        "tables hold nodes outside the chain: %s, %s", caughtUp.keySet(), lastHeardTick.keySet());
+    boolean anyCaughtUp = config.members().stream().anyMatch(Member::caughtUp);
+    check(!anyCaughtUp || config.head().caughtUp(), "head %s is not caught up while %s is",
+        config.head(), config.members());
   }
 
   private void reply(ClientRef ref, Message message) {

@@ -238,7 +238,7 @@ public sealed interface Message
 
   /**
    * A node's event counters since it started, by name (in the node's order), with its id, epoch
-   * and role ({@code head}, {@code middle}, {@code tail}, {@code head+tail}, {@code syncing} or
+   * and role ({@code head}, {@code middle}, {@code tail}, {@code head+tail}, {@code catching-up} or
    * {@code outside}). At most {@link #COUNTERS_MAX} counters; names are 1 to {@link
    * #COUNTER_NAME_BYTES_MAX} printable ASCII characters without spaces; values are >= 0.
    */

@@ -45,7 +45,6 @@ import io.craq.core.store.StoreView;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -115,24 +114,11 @@ public final class NodeMachine {
   /** Head only: client writes waiting for their commit, in assignment order. */
   private final LinkedHashMap<KeyVersion, PendingWrite> pendingWrites = new LinkedHashMap<>();
 
-  /** Non-tail: dirty versions sent to the successor and when, oldest first (for retransmit). */
-  private final LinkedHashMap<KeyVersion, Sent> unacked = new LinkedHashMap<>();
+  /** Non-tail: dirty versions sent to the successor and not yet committed, and when to resend. */
+  private final Retransmits retransmits;
 
-  /**
-   * Dirty versions accepted here whose store write may not be durable yet, each with the
-   * sequence number of that write (so in that order). The driver sends a version on before
-   * its own store write is durable, and says so with {@link #onPersisted(long)} (parallel persistence:
-   * the nodes of the chain sync a write at the same time, not one after the other).
-   */
-  private final LinkedHashMap<KeyVersion, Long> awaitingLocal = new LinkedHashMap<>();
-
-  /**
-   * Dirty versions not yet known to be durable at every node above this one ({@link Durable}
-   * from the predecessor). Empty at the head. A version durable here and above is passed on as
-   * durable, or, at the tail, committed: so a version is committed, and visible, only once every
-   * member holds it durably, as if each node had synced it before sending it on.
-   */
-  private final Set<KeyVersion> awaitingUpstream = new HashSet<>();
+  /** Which dirty versions are durable here and above (parallel persistence). */
+  private final DurabilityTracker durability = new DurabilityTracker();
 
   /**
    * Store changes asked for so far, asked for before the last {@link #drain()}, and reported done
@@ -142,24 +128,6 @@ public final class NodeMachine {
   private long drainedSeq;
   private long persistedSeq;
 
-  /** When a version was last sent to the successor, and whether it had been sent before. */
-  private record Sent(long tick, boolean resent) {}
-
-  /**
-   * Smoothed ticks from sending a version to the successor until its commit came back, measured
-   * on versions sent once only (Karn); negative until the first sample. The retransmit timeout
-   * follows it, so a chain that is merely slow (a saturated link) is not flooded with copies of
-   * what is already queued on the way.
-   */
-  private double commitRoundTripTicks = -1;
-
-  /**
-   * Doublings of the retransmit timeout since the last round-trip sample (TCP's backoff): every
-   * tick that resends something doubles it, so a timeout shorter than the real round trip, whose
-   * resends give no samples, cannot keep flooding the successor.
-   */
-  private int retransmitBackoff;
-
   /**
    * Value bytes a catch-up or read-all page, or one message of versions passed down the chain,
    * holds before it stops early (after the key or version that passes it): messages stay well
@@ -168,13 +136,10 @@ public final class NodeMachine {
   static final long PAGE_BYTES_SOFT_MAX = 512 << 10;
 
   /** The retransmit timeout is at most this many times {@code retransmitTicks}. */
-  static final int RETRANSMIT_TIMEOUT_FACTOR_MAX = 16;
+  static final int RETRANSMIT_TIMEOUT_FACTOR_MAX = Retransmits.TIMEOUT_FACTOR_MAX;
 
-  /** Strong reads of dirty keys waiting for the next version query, and those in flight. */
-  private final List<PendingRead> queuedReads = new ArrayList<>();
-  private final Map<Long, PendingQuery> queries = new HashMap<>();
-  private int waitingReads;
-  private long nextQueryId = 1;
+  /** Strong reads of dirty keys waiting for the tail's committed version. */
+  private final VersionQueries versionQueries;
 
   private long heartbeatSeq;
   private final LinkedHashMap<Long, Long> heartbeatSentTicks = new LinkedHashMap<>();
@@ -182,11 +147,12 @@ public final class NodeMachine {
   private long leaseExpiryTick = Long.MIN_VALUE / 2;
   private long lastJoinRequestTick = Long.MIN_VALUE / 2;
 
-  private boolean syncing;
-  private String syncCursor = "";
-  private long syncRequestId;
-  private long syncRequestTick;
-  private long nextSyncRequestId = 1;
+  /** A member still copying from its predecessor (CR §3), which serves no reads. */
+  private boolean catchingUp;
+  private String catchUpCursor = "";
+  private long catchUpRequestId;
+  private long catchUpRequestTick;
+  private long nextCatchUpRequestId = 1;
 
   private final List<VersionRecord> outPropagate = new ArrayList<>();
   private final List<KeyVersion> outCommit = new ArrayList<>();
@@ -198,9 +164,6 @@ public final class NodeMachine {
 
   private record PendingWrite(ClientRef ref, long tick) {}
 
-  private record PendingRead(ClientRef ref, String key, long tick) {}
-
-  private record PendingQuery(long epoch, long tick, List<PendingRead> reads) {}
 
   /**
    * A node that has not joined yet, over its store.
@@ -222,12 +185,14 @@ public final class NodeMachine {
     this.settings = settings;
     this.joinPosition = joinPosition;
     this.store = store;
+    this.retransmits = new Retransmits(settings.retransmitTicks());
+    this.versionQueries = new VersionQueries(settings.pendingReadsMax());
     for (VersionRecord record : recoveredDirty) {
       KeyState state = stateFor(record.key());
       if (record.version() > state.committedVersion()) {
         state.dirty.put(record.version(), record);
         // durable here; above is unknown until the node learns its place (kept only at the head)
-        awaitingUpstream.add(new KeyVersion(record.key(), record.version()));
+        durability.recovered(new KeyVersion(record.key(), record.version()));
       }
       releaseIfIdle(record.key(), state);
     }
@@ -266,7 +231,7 @@ public final class NodeMachine {
     retransmit();
     expireWrites();
     expireQueries();
-    if (syncing && syncRequestId != 0 && now - syncRequestTick >= settings.catchUpRetryTicks()) {
+    if (catchingUp && catchUpRequestId != 0 && now - catchUpRequestTick >= settings.catchUpRetryTicks()) {
       requestCatchUp();
     }
   }
@@ -303,6 +268,7 @@ public final class NodeMachine {
   public Effects drain() {
     drainedSeq = persistSeq;
     flushOutbound();
+    checkStepInvariants();
     Effects out = effects;
     effects = Effects.empty();
     return out;
@@ -332,22 +298,7 @@ public final class NodeMachine {
     }
     persistedSeq = drainSequence;
     releaseKeysDoneBy(drainSequence);
-    if (awaitingLocal.isEmpty()) {
-      return;
-    }
-    List<KeyVersion> durable = new ArrayList<>();
-    Iterator<Map.Entry<KeyVersion, Long>> it = awaitingLocal.entrySet().iterator();
-    while (it.hasNext()) {
-      Map.Entry<KeyVersion, Long> e = it.next();
-      if (e.getValue() > drainSequence) {
-        break; // accepted after that drain: its write was not in what the driver persisted
-      }
-      it.remove();
-      if (!awaitingUpstream.contains(e.getKey())) {
-        durable.add(e.getKey());
-      }
-    }
-    for (KeyVersion id : durable) {
+    for (KeyVersion id : durability.persisted(drainSequence)) {
       becameDurable(id);
     }
   }
@@ -366,8 +317,8 @@ public final class NodeMachine {
     return member;
   }
 
-  public boolean isSyncing() {
-    return syncing;
+  public boolean isCatchingUp() {
+    return catchingUp;
   }
 
   public boolean hasLease() {
@@ -380,7 +331,7 @@ public final class NodeMachine {
   }
 
   /**
-   * This node's role as operators see it: {@code outside} (not a member), {@code syncing}
+   * This node's role as operators see it: {@code outside} (not a member), {@code catching-up}
    * (a member still catching up), else {@code head}, {@code middle}, {@code tail} or {@code
    * head+tail}.
    */
@@ -388,8 +339,8 @@ public final class NodeMachine {
     if (!member) {
       return "outside";
     }
-    if (syncing) {
-      return "syncing";
+    if (catchingUp) {
+      return "catching-up";
     }
     boolean head = isHead();
     boolean tail = isTail();
@@ -441,28 +392,39 @@ public final class NodeMachine {
     }
   }
 
-  /** Checks every internal invariant; throws {@link io.craq.core.Check.InvariantViolation}. */
+  /**
+   * The invariants that cost O(1), checked at every {@link #drain()} in production too (a
+   * broken one stops the node); the parts check their own as they change. {@link
+   * #checkInvariants()} adds the per-key ones.
+   */
+  private void checkStepInvariants() {
+    check(pendingWrites.size() <= settings.pendingWritesMax(), "%s: pending writes over bound",
+        selfId);
+    check(!member || !isTail() || retransmits.isEmpty(),
+        "%s: the tail has unacknowledged versions", selfId);
+    check(!member || predecessor() != null || !durability.waitsAbove(),
+        "%s: the head waits for durability above it", selfId);
+    check(keyChanges.isEmpty() || keyChanges.peekFirst().seq() > persistedSeq,
+        "%s: a key change done at %d is still pending", selfId, persistedSeq);
+    check(persistedSeq <= drainedSeq && drainedSeq <= persistSeq,
+        "%s: store changes persisted %d, drained %d, asked %d", selfId, persistedSeq, drainedSeq,
+        persistSeq);
+  }
+
+  /**
+   * Checks every internal invariant, per key too; throws {@link
+   * io.craq.core.Check.InvariantViolation}. O(keys in memory): for tests and the simulation.
+   */
   public void checkInvariants() {
+    checkStepInvariants();
     for (Map.Entry<String, KeyState> e : keys.entrySet()) {
       e.getValue().checkInvariants();
       check(!e.getValue().dirty.isEmpty() || e.getValue().lastPersistSeq > persistedSeq,
           "%s: key %s is held in memory with nothing in flight", selfId, e.getKey());
     }
-    check(keyChanges.isEmpty() || keyChanges.peekFirst().seq() > persistedSeq,
-        "%s: a key change done at %d is still pending", selfId, persistedSeq);
-    if (member && isTail()) {
-      check(unacked.isEmpty(), "%s: the tail has unacknowledged versions", selfId);
+    for (KeyVersion id : durability.tracked()) {
+      check(holdsDirty(id), "%s: tracks the durability of %s, not held dirty", selfId, id);
     }
-    if (member && predecessor() == null) {
-      check(awaitingUpstream.isEmpty(), "%s: the head waits for durability above it", selfId);
-    }
-    for (KeyVersion id : awaitingLocal.keySet()) {
-      check(holdsDirty(id), "%s: waits for the store write of %s, not held dirty", selfId, id);
-    }
-    for (KeyVersion id : awaitingUpstream) {
-      check(holdsDirty(id), "%s: waits for durability above of %s, not held dirty", selfId, id);
-    }
-    check(pendingWrites.size() <= settings.pendingWritesMax(), "pending writes over bound");
   }
 
   private boolean holdsDirty(KeyVersion id) {
@@ -489,7 +451,7 @@ public final class NodeMachine {
   }
 
   private boolean canServe() {
-    return member && !syncing && hasLease();
+    return member && !catchingUp && hasLease();
   }
 
   // --------------------------------------------------------------------------------- writes
@@ -553,16 +515,13 @@ public final class NodeMachine {
   /**
    * Stores a new version (head or from the predecessor) dirty and passes it on at once; it is
    * committed (tail) or passed on as durable once it is durable here and above (see
-   * {@link #awaitingLocal}).
+   * {@link DurabilityTracker}).
    */
   private void acceptVersion(KeyState state, VersionRecord record) {
     state.dirty.put(record.version(), record);
     long seq = persist(state, record.key(), new PutVersion(record, false));
     KeyVersion id = new KeyVersion(record.key(), record.version());
-    awaitingLocal.put(id, seq);
-    if (predecessor() != null) {
-      awaitingUpstream.add(id);
-    }
+    durability.accepted(id, seq, predecessor() != null);
     if (!isTail()) {
       forward(record);
     }
@@ -571,15 +530,14 @@ public final class NodeMachine {
   private void forward(VersionRecord record) {
     outPropagate.add(record);
     KeyVersion id = new KeyVersion(record.key(), record.version());
-    Sent before = unacked.remove(id);
-    unacked.put(id, new Sent(now, before != null));
+    retransmits.sent(id, now);
     if (isDurableHereAndAbove(id)) {
       outDurable.add(id); // a resend: the successor may have missed that it is durable, too
     }
   }
 
   private boolean isDurableHereAndAbove(KeyVersion id) {
-    return !awaitingLocal.containsKey(id) && !awaitingUpstream.contains(id);
+    return durability.isDurableHereAndAbove(id);
   }
 
   /**
@@ -604,7 +562,7 @@ public final class NodeMachine {
       return;
     }
     for (KeyVersion id : durable.versions()) {
-      if (awaitingUpstream.remove(id) && !awaitingLocal.containsKey(id)) {
+      if (durability.durableAbove(id)) {
         becameDurable(id);
       }
     }
@@ -661,12 +619,8 @@ public final class NodeMachine {
     counts.versionsCommitted++;
     for (long version : superseded) {
       KeyVersion id = new KeyVersion(key, version);
-      awaitingLocal.remove(id);
-      awaitingUpstream.remove(id);
-      Sent sent = unacked.remove(id);
-      if (sent != null && !sent.resent() && version == record.version()) {
-        sampleCommitRoundTrip(now - sent.tick());
-      }
+      durability.forget(id);
+      retransmits.done(id, now, version == record.version());
       PendingWrite pending = pendingWrites.remove(id);
       if (pending != null) {
         // Versions of one key commit in order: an older one is superseded, so it took effect.
@@ -678,64 +632,33 @@ public final class NodeMachine {
     }
   }
 
-  /** Forgets every version in flight to the successor, and its round trip (a new path). */
-  private void clearUnacked() {
-    unacked.clear();
-    commitRoundTripTicks = -1;
-    retransmitBackoff = 0;
-  }
-
-  /** TCP's smoothing (RFC 6298): the new sample weighs 1/8. */
-  private void sampleCommitRoundTrip(long ticks) {
-    commitRoundTripTicks = commitRoundTripTicks < 0 ? ticks
-        : commitRoundTripTicks + (ticks - commitRoundTripTicks) / 8;
-    retransmitBackoff = 0;
-  }
-
-  /**
-   * Ticks without a commit after which a version is sent again: {@code retransmitTicks}, or four
-   * smoothed round trips if that is longer, doubled per backoff step, at most
-   * {@link #RETRANSMIT_TIMEOUT_FACTOR_MAX} times {@code retransmitTicks}.
-   */
+  /** Ticks without a commit after which a version is resent (see {@link Retransmits}). */
   long retransmitTimeoutTicks() {
-    long base = settings.retransmitTicks();
-    long max = base * RETRANSMIT_TIMEOUT_FACTOR_MAX;
-    long adaptive = commitRoundTripTicks < 0 ? base : (long) Math.ceil(4 * commitRoundTripTicks);
-    return Math.min(max, Math.max(base, Math.min(max, adaptive) << retransmitBackoff));
+    return retransmits.timeoutTicks();
   }
 
   /**
    * Retransmits versions the successor has not acknowledged within the retransmit timeout
-   * (bounded per tick). Entries are in the order they were last sent, so the first one not due
-   * ends the scan.
+   * (bounded per tick).
    */
   private void retransmit() {
-    if (unacked.isEmpty() || successor() == null) {
+    if (retransmits.isEmpty() || successor() == null) {
       return;
     }
-    long timeout = retransmitTimeoutTicks();
     boolean resent = false;
-    List<KeyVersion> due = new ArrayList<>();
-    for (Map.Entry<KeyVersion, Sent> e : unacked.entrySet()) {
-      if (now - e.getValue().tick() < timeout || due.size() >= settings.resendBatchMax()) {
-        break;
-      }
-      due.add(e.getKey());
-    }
-    for (KeyVersion kv : due) {
+    for (KeyVersion kv : retransmits.due(now, settings.resendBatchMax())) {
       KeyState state = keys.get(kv.key());
       VersionRecord record = state == null ? null : state.dirty.get(kv.version());
       if (record == null) {
-        unacked.remove(kv);
+        retransmits.done(kv, now, false);
       } else {
         counts.versionsResent++;
         resent = true;
         forward(record);
       }
     }
-    if (resent && (retransmitTimeoutTicks() < settings.retransmitTicks()
-        * (long) RETRANSMIT_TIMEOUT_FACTOR_MAX)) {
-      retransmitBackoff++;
+    if (resent) {
+      retransmits.backOff();
     }
   }
 
@@ -762,7 +685,7 @@ public final class NodeMachine {
   // ---------------------------------------------------------------------------------- reads
 
   private void onRead(ClientRef ref, ReadRequest read) {
-    if (!member || syncing || (read.mode() != ReadMode.EVENTUAL && !hasLease())) {
+    if (!member || catchingUp || (read.mode() != ReadMode.EVENTUAL && !hasLease())) {
       answerRead(ref, false, error(ErrorCode.UNAVAILABLE, unavailableReason()));
       return;
     }
@@ -799,23 +722,19 @@ public final class NodeMachine {
       answerRead(ref, false, readReply(key, state.committed, false));
       return;
     }
-    if (waitingReads >= settings.pendingReadsMax()) {
+    if (!versionQueries.enqueue(ref, key, now)) {
       answerRead(ref, false, error(ErrorCode.BUSY, "too many reads waiting for the tail"));
-      return;
     }
-    waitingReads++;
-    queuedReads.add(new PendingRead(ref, key, now));
   }
 
   private void onVersionReply(VersionReply versionReply) {
-    PendingQuery query = queries.remove(versionReply.queryId());
+    VersionQueries.Query query = versionQueries.answered(versionReply.queryId());
     if (query == null) {
       return; // timed out or failed already
     }
-    waitingReads -= query.reads().size();
     if (versionReply.error() != null || query.epoch() != config.epoch()
         || versionReply.versions().size() != query.reads().size()) {
-      for (PendingRead read : query.reads()) {
+      for (VersionQueries.PendingRead read : query.reads()) {
         answerRead(read.ref(), true, error(ErrorCode.UNAVAILABLE,
             "the tail did not answer the version query"
                 + (versionReply.error() == null ? "" : ": " + versionReply.error())));
@@ -823,7 +742,7 @@ public final class NodeMachine {
       return;
     }
     for (int i = 0; i < query.reads().size(); i++) {
-      PendingRead read = query.reads().get(i);
+      VersionQueries.PendingRead read = query.reads().get(i);
       long tailVersion = versionReply.versions().get(i).version();
       answerRead(read.ref(), true, readAtTailVersion(read.key(), tailVersion));
     }
@@ -858,19 +777,12 @@ public final class NodeMachine {
   }
 
   private void expireQueries() {
-    Iterator<Map.Entry<Long, PendingQuery>> it = queries.entrySet().iterator();
-    while (it.hasNext()) {
-      PendingQuery query = it.next().getValue();
-      if (now - query.tick() >= settings.versionQueryTimeoutTicks()) {
-        failReads(query.reads(), "the tail did not answer in time");
-        it.remove();
-      }
-    }
+    failReads(versionQueries.expired(now, settings.versionQueryTimeoutTicks()),
+        "the tail did not answer in time");
   }
 
-  private void failReads(List<PendingRead> reads, String why) {
-    waitingReads -= reads.size();
-    for (PendingRead read : reads) {
+  private void failReads(List<VersionQueries.PendingRead> reads, String why) {
+    for (VersionQueries.PendingRead read : reads) {
       answerRead(read.ref(), true, error(ErrorCode.UNAVAILABLE, why));
     }
   }
@@ -910,7 +822,7 @@ public final class NodeMachine {
    * but a page with entries is returned whenever one exists, so a reader always makes progress.
    */
   private void onReadAll(ClientRef ref, ReadAllRequest request) {
-    if (!member || syncing) {
+    if (!member || catchingUp) {
       reply(ref, error(ErrorCode.UNAVAILABLE, unavailableReason()));
       return;
     }
@@ -949,7 +861,7 @@ public final class NodeMachine {
     while (heartbeatSentTicks.size() > 64) {
       heartbeatSentTicks.remove(heartbeatSentTicks.keySet().iterator().next());
     }
-    send(Effects.COORDINATOR, new Heartbeat(selfId, config.epoch(), heartbeatSeq, member && !syncing));
+    send(Effects.COORDINATOR, new Heartbeat(selfId, config.epoch(), heartbeatSeq, member && !catchingUp));
   }
 
   private void onHeartbeatReply(HeartbeatReply heartbeatReply) {
@@ -987,7 +899,7 @@ public final class NodeMachine {
         leaseExpiryTick = Long.MIN_VALUE / 2;
         failAllWrites(selfId + " left the chain");
         failQueries("the chain changed");
-        clearUnacked();
+        retransmits.clear();
       }
       return;
     }
@@ -1016,14 +928,14 @@ public final class NodeMachine {
     member = true;
     joinedEpoch = self.joinedEpoch();
     failAllWrites(selfId + " re-joined the chain");
-    clearUnacked();
+    retransmits.clear();
     boolean firstJoin = !joinedBefore;
     joinedBefore = true;
     if (predecessor() == null) {
       // Head: the coordinator gives the head only to a node with a complete copy, so what it
       // holds, dirty included, is the newest the chain has; it will resend it downstream.
-      syncing = false;
-      syncRequestId = 0;
+      catchingUp = false;
+      catchUpRequestId = 0;
       if (firstJoin) {
         commitRecovered();
       }
@@ -1036,8 +948,7 @@ public final class NodeMachine {
         e.getValue().dirty.clear();
       }
     }
-    awaitingLocal.clear();
-    awaitingUpstream.clear();
+    durability.clear();
     if (!hadDirty.isEmpty()) {
       long seq = persist(new DiscardAllDirty());
       for (String key : hadDirty) {
@@ -1047,8 +958,8 @@ public final class NodeMachine {
     for (String key : new ArrayList<>(keys.keySet())) {
       releaseIfIdle(key, keys.get(key));
     }
-    syncing = true;
-    syncCursor = "";
+    catchingUp = true;
+    catchUpCursor = "";
     requestCatchUp();
   }
 
@@ -1067,7 +978,7 @@ public final class NodeMachine {
         commitHere(state, newest, new CommitVersion(newest.key(), newest.version()), false);
       }
     }
-    awaitingUpstream.clear();
+    durability.clearAbove();
   }
 
   /**
@@ -1088,26 +999,19 @@ public final class NodeMachine {
         commitHere(state, newest, new CommitVersion(e.getKey(), newest.version()), true);
       }
     }
-    clearUnacked();
+    retransmits.clear();
   }
 
   /** The head has no node above it: what waited only for durability above is durable. */
   private void releaseUpstream() {
-    List<KeyVersion> durable = new ArrayList<>();
-    for (KeyVersion id : awaitingUpstream) {
-      if (!awaitingLocal.containsKey(id)) {
-        durable.add(id);
-      }
-    }
-    awaitingUpstream.clear();
-    for (KeyVersion id : durable) {
+    for (KeyVersion id : durability.noneAbove()) {
       becameDurable(id);
     }
   }
 
   /** CR §3: a new successor may lack any dirty version: send them all, before anything new. */
   private void resendAllDirty() {
-    clearUnacked();
+    retransmits.clear();
     for (KeyState state : keys.values()) {
       for (VersionRecord record : state.dirty.values()) {
         forward(record);
@@ -1116,12 +1020,7 @@ public final class NodeMachine {
   }
 
   private void failQueries(String why) {
-    for (PendingQuery query : queries.values()) {
-      failReads(query.reads(), why);
-    }
-    queries.clear();
-    failReads(queuedReads, why);
-    queuedReads.clear();
+    failReads(versionQueries.takeAll(), why);
   }
 
   // ---------------------------------------------------------------------------------- catch-up
@@ -1132,20 +1031,20 @@ public final class NodeMachine {
     // to copy (it is the first member, or every member is new).
     Member source = predecessor();
     if (source == null) {
-      syncing = false;
-      syncRequestId = 0;
+      catchingUp = false;
+      catchUpRequestId = 0;
       return;
     }
-    syncRequestId = nextSyncRequestId++;
-    syncRequestTick = now;
-    send(source, new CatchUpRequest(config.epoch(), selfId, syncRequestId, syncCursor,
+    catchUpRequestId = nextCatchUpRequestId++;
+    catchUpRequestTick = now;
+    send(source, new CatchUpRequest(config.epoch(), selfId, catchUpRequestId, catchUpCursor,
         settings.catchUpKeysMax()));
   }
 
   private void onCatchUpRequest(CatchUpRequest request) {
     Member asker = config.member(request.from());
-    if (request.epoch() != config.epoch() || asker == null || !member || syncing) {
-      return; // the asker retries; a syncing node has nothing reliable to give
+    if (request.epoch() != config.epoch() || asker == null || !member || catchingUp) {
+      return; // the asker retries; a node still catching up has nothing reliable to give
     }
     int keysMax = Math.max(1, Math.min(request.keysMax(), settings.catchUpKeysMax()));
     // The asker stops at an empty page: skip past keys that turn out to be gone.
@@ -1178,18 +1077,18 @@ public final class NodeMachine {
   }
 
   private void onCatchUpBatch(CatchUpBatch batch) {
-    if (!syncing || batch.epoch() != config.epoch() || batch.requestId() != syncRequestId) {
+    if (!catchingUp || batch.epoch() != config.epoch() || batch.requestId() != catchUpRequestId) {
       return;
     }
     for (KeyRecord record : batch.keys()) {
       applyCatchUp(record);
     }
     if (batch.done() || batch.keys().isEmpty()) {
-      syncing = false;
-      syncRequestId = 0;
+      catchingUp = false;
+      catchUpRequestId = 0;
       return;
     }
-    syncCursor = batch.keys().get(batch.keys().size() - 1).key();
+    catchUpCursor = batch.keys().get(batch.keys().size() - 1).key();
     requestCatchUp();
   }
 
@@ -1267,7 +1166,7 @@ public final class NodeMachine {
     if (!member) {
       return selfId + " is not a member of the chain";
     }
-    if (syncing) {
+    if (catchingUp) {
       return selfId + " is catching up";
     }
     return selfId + " has no lease from the coordinator";
@@ -1288,18 +1187,16 @@ public final class NodeMachine {
       send(successor, new Durable(config.epoch(), selfId, new ArrayList<>(outDurable)));
     }
     outDurable.clear();
-    if (!queuedReads.isEmpty()) {
-      Member tail = config.tail();
-      long queryId = nextQueryId++;
-      List<String> keyList = new ArrayList<>(queuedReads.size());
-      for (PendingRead read : queuedReads) {
+    if (versionQueries.hasQueued()) {
+      long queryId = versionQueries.takeQueued(config.epoch(), now);
+      List<VersionQueries.PendingRead> reads = versionQueries.query(queryId).reads();
+      List<String> keyList = new ArrayList<>(reads.size());
+      for (VersionQueries.PendingRead read : reads) {
         keyList.add(read.key());
       }
-      queries.put(queryId, new PendingQuery(config.epoch(), now, new ArrayList<>(queuedReads)));
       counts.versionQueriesSent++;
       counts.versionQueryKeysSent += keyList.size();
-      send(tail, new VersionQuery(config.epoch(), selfId, queryId, keyList));
-      queuedReads.clear();
+      send(config.tail(), new VersionQuery(config.epoch(), selfId, queryId, keyList));
     }
   }
 

@@ -350,8 +350,8 @@ class NodeCountersTest {
     joiner.onMessage(new HeartbeatReply("c", 1, true, CHAIN));
     drain(joiner);
     joiner.onClientRequest(new Ref(4), new StatsRequest());
-    StatsReply syncing = only(replies(drain(joiner)), StatsReply.class);
-    assertEquals("syncing", syncing.role());
-    assertEquals(5, syncing.epoch());
+    StatsReply catchingUp = only(replies(drain(joiner)), StatsReply.class);
+    assertEquals("catching-up", catchingUp.role());
+    assertEquals(5, catchingUp.epoch());
   }
 }

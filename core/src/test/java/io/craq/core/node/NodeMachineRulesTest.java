@@ -82,7 +82,7 @@ class NodeMachineRulesTest {
     }
     m.onMessage(new HeartbeatReply(self.id(), 1, true, chain));
     drain(m);
-    assertTrue(m.hasLease() && m.isMember() && !m.isSyncing(), "set-up: a serving member");
+    assertTrue(m.hasLease() && m.isMember() && !m.isCatchingUp(), "set-up: a serving member");
     return m;
   }
 

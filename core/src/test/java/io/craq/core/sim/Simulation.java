@@ -638,7 +638,7 @@ final class Simulation {
     ChainConfig chain = coordinator.config();
     return nodes.values().stream()
         .filter(n -> n != victim && n.up && !n.paused && !n.left && chain.contains(n.id)
-            && n.machine.isMember() && !n.machine.isSyncing()
+            && n.machine.isMember() && !n.machine.isCatchingUp()
             && n.machine.config().epoch() == chain.epoch() && network.cutCountOf(n.id) == 0)
         .count();
   }
@@ -726,7 +726,7 @@ final class Simulation {
         continue;
       }
       NodeMachine m = node.machine;
-      if (!m.isMember() || m.isSyncing() || !m.hasLease() || m.dirtyCount() > 0
+      if (!m.isMember() || m.isCatchingUp() || !m.hasLease() || m.dirtyCount() > 0
           || m.config().epoch() != chain.epoch()) {
         return false;
       }
@@ -743,7 +743,7 @@ final class Simulation {
           .append(node.paused ? " paused" : "");
       if (node.machine != null) {
         NodeMachine m = node.machine;
-        out.append(" member=").append(m.isMember()).append(" syncing=").append(m.isSyncing())
+        out.append(" member=").append(m.isMember()).append(" catchingUp=").append(m.isCatchingUp())
             .append(" lease=").append(m.hasLease()).append(" dirty=").append(m.dirtyCount())
             .append(" epoch=").append(m.config().epoch());
       }
