@@ -292,7 +292,8 @@ public final class CraqMain implements Callable<Integer> {
     public Integer call() throws Exception {
       return guard(spec, () -> {
         try (CraqClient client = global.openClient(spec);
-            Stream<Versioned> entries = client.readAllFrom(global.readNode())) {
+            Stream<Versioned> entries = global.readNode() == null ? client.readAll()
+                : client.readAllFrom(global.readNode(), io.craq.core.message.ReadMode.STRONG, 0)) {
           PrintWriter out = spec.commandLine().getOut();
           Iterator<Versioned> it = entries.iterator();
           while (it.hasNext()) {
