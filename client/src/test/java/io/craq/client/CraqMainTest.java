@@ -25,6 +25,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.function.Function;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -166,6 +167,23 @@ class CraqMainTest extends FakeServersTest {
     Run version = run("--version");
     assertEquals(0, version.exitCode());
     assertTrue(version.out().matches("craq \\S.*\\RJava \\S+ \\(.+\\)\\R"), version.out());
+  }
+
+  @Test
+  @DisplayName("a run builds only the subcommand its arguments name; help, --help and a"
+      + " misspelt name get all of them")
+  void onlyTheNamedSubcommandIsBuilt() {
+    assertEquals(Set.of("read"), CraqMain.forArguments(
+        new String[] {"-c", ":1", "read", "write"}).getSubcommands().keySet());
+    assertEquals(Set.of("write"), CraqMain.forArguments(
+        new String[] {"write", "--", "read"}).getSubcommands().keySet());
+    Set<String> all = CraqMain.newCommandLine().getSubcommands().keySet();
+    assertEquals(List.of("write", "read", "delete", "readall", "chain", "stats", "bench", "plot",
+        "help"), List.copyOf(all));
+    for (String[] args : List.of(new String[] {"--help"}, new String[] {"help", "read"},
+        new String[] {"raed"}, new String[0])) {
+      assertEquals(all, CraqMain.forArguments(args).getSubcommands().keySet());
+    }
   }
 
   // ------------------------------------------------------------------------- behaviour
@@ -542,17 +560,19 @@ class CraqMainTest extends FakeServersTest {
   }
 
   @Test
-  @DisplayName("a plain new CommandLine(new CraqMain()) maps failures to the same exit codes")
+  @DisplayName("a command line built without craq's handlers (picocli's own) maps failures to"
+      + " the same exit codes")
   void plainCommandLineKeepsExitCodes() {
     chainRef.set(new ChainConfig(2, List.of()));
-    CommandLine plain = new CommandLine(new CraqMain());
+    CommandLine plain = new CommandLine(new CraqMain()).addSubcommand(new WriteCommand())
+        .addSubcommand(new ReadCommand());
     StringWriter err = new StringWriter();
     plain.setErr(new PrintWriter(err, true));
     plain.setOut(new PrintWriter(new StringWriter(), true));
     assertEquals(ExitCodes.UNAVAILABLE,
         plain.execute("-c", coordinator.address(), "write", "k", "v"));
     assertTrue(err.toString().startsWith("craq: "), err.toString());
-    assertEquals(ExitCodes.USAGE, new CommandLine(new CraqMain()).execute("read"));
+    assertEquals(ExitCodes.USAGE, plain.execute("read"));
   }
 
   @Test
