@@ -183,14 +183,12 @@ class FreshCloneIT {
     return text.substring(text.indexOf('\n', start) + 1, end).stripIndent();
   }
 
-  /** The project's files as a clone has them: tracked or new, never build output or ignored. */
+  /**
+   * The project's files as a clone has them: git's tracked and new files, or without git every
+   * file outside build output and hidden folders (but .mvn and .ci).
+   */
   private static Path copySources(Path clone) throws IOException, InterruptedException {
-    Process git = new ProcessBuilder("git", "-C", Shell.ROOT.toString(), "ls-files", "--cached",
-        "--others", "--exclude-standard", "-z").redirectError(ProcessBuilder.Redirect.DISCARD)
-        .start();
-    byte[] names = git.getInputStream().readAllBytes();
-    assertEquals(0, git.waitFor(), "git ls-files");
-    for (String name : new String(names, StandardCharsets.UTF_8).split("\0")) {
+    for (String name : sourceFiles()) {
       Path from = Shell.ROOT.resolve(name);
       if (name.isEmpty() || !Files.isRegularFile(from)) {
         continue; // deleted in the working tree, not yet committed
@@ -200,6 +198,24 @@ class FreshCloneIT {
       Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES);
     }
     return clone;
+  }
+
+  private static List<String> sourceFiles() throws IOException, InterruptedException {
+    if (Files.exists(Shell.ROOT.resolve(".git"))) {
+      Process git = new ProcessBuilder("git", "-C", Shell.ROOT.toString(), "ls-files",
+          "--cached", "--others", "--exclude-standard", "-z")
+          .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      byte[] names = git.getInputStream().readAllBytes();
+      if (git.waitFor() == 0) {
+        return List.of(new String(names, StandardCharsets.UTF_8).split("\0"));
+      }
+    }
+    try (Stream<Path> walk = Files.walk(Shell.ROOT)) {
+      return walk.filter(Files::isRegularFile).map(p -> Shell.ROOT.relativize(p).toString())
+          .filter(name -> Stream.of(name.split("/")).noneMatch(part -> part.equals("target")
+              || (part.startsWith(".") && !part.equals(".mvn") && !part.equals(".ci"))))
+          .toList();
+    }
   }
 
   /** The local repository this build uses, minus io/craq: nothing of this project installed. */
