@@ -42,6 +42,12 @@ public final class CraqMain implements Callable<Integer> {
   /** The environment variable that replaces the built-in default of {@code -c}. */
   public static final String COORDINATOR_ENV = "CRAQ_COORDINATOR";
 
+  /** The largest --value-max-bytes: a value is held in memory and sent in one frame. */
+  static final int VALUE_MAX_BYTES_LIMIT = 16 << 20;
+
+  /** Every subcommand by name, in the order {@code --help} lists them. */
+  private static final Map<String, Supplier<Object>> SUBCOMMANDS = subcommands();
+
   @Spec CommandSpec spec;
 
   /** Where {@code write KEY -} reads the value; tests replace it. */
@@ -86,12 +92,6 @@ public final class CraqMain implements Callable<Integer> {
       description = "Largest value written, from VALUE, a file or stdin (default: ${DEFAULT-VALUE};"
           + " the nodes' --value-max-bytes is the real limit).")
   int valueMaxBytes;
-
-  /** The largest --value-max-bytes: a value is held in memory and sent in one frame. */
-  static final int VALUE_MAX_BYTES_LIMIT = 16 << 20;
-
-  /** Every subcommand by name, in the order {@code --help} lists them. */
-  private static final Map<String, Supplier<Object>> SUBCOMMANDS = subcommands();
 
   private static Map<String, Supplier<Object>> subcommands() {
     Map<String, Supplier<Object>> all = new LinkedHashMap<>();
