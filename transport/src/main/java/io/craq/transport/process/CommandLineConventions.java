@@ -39,7 +39,7 @@ public final class CommandLineConventions {
   }
 
   /** {@code Try 'craq read --help' for more information.} */
-  public static String helpHint(CommandSpec command) {
+  private static String helpHint(CommandSpec command) {
     return "Try '" + command.qualifiedName() + " --help' for more information.";
   }
 
