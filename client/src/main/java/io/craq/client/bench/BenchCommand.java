@@ -337,6 +337,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
       }
       try {
+        load.stop(); // a write still running after the delete would bring its key back
         load.deleteKeys();
         err.println("craq bench: deleted the bench keys " + load.keyPrefix() + "N");
       } catch (InterruptedException e) {
