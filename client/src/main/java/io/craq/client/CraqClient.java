@@ -18,6 +18,7 @@ import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
+import io.craq.core.store.KeyOrder;
 import io.craq.transport.Addresses;
 import io.craq.transport.ConnectFailedException;
 import io.craq.transport.Connection;
@@ -28,13 +29,17 @@ import io.craq.transport.TcpTransport;
 import io.craq.transport.Transport;
 import io.craq.transport.TransportConfig;
 import io.craq.transport.TransportException;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.Spliterator;
 import java.util.Spliterators;
 import java.util.concurrent.CompletableFuture;
@@ -295,20 +300,31 @@ public final class CraqClient implements AutoCloseable {
   }
 
   /**
-   * A read at a random member in {@code mode}; {@code bound} is the number of dirty versions a
-   * {@link ReadMode#BOUNDED} read accepts (ignored otherwise).
+   * A read in {@code mode} at a random member, going on at the other members if it cannot answer;
+   * {@code bound} is the number of dirty versions a {@link ReadMode#BOUNDED} read accepts (ignored
+   * otherwise).
    *
    * @throws UnavailableException if no member answered within the attempts and the deadline
    * @throws InvalidRequestException for a bad key or bound
    */
   public Optional<Versioned> read(String key, ReadMode mode, long bound) {
-    return readAt(null, key, mode, bound);
+    return readAt(Route.ANY, key, mode, bound);
   }
 
   /** A read at the node {@code nodeAddress} only (retried there); failures as {@link #read}. */
   public Optional<Versioned> readFrom(String nodeAddress, String key, ReadMode mode, long bound) {
     checkAddress(nodeAddress);
-    return readAt(nodeAddress, key, mode, bound);
+    return readAt(new Route(nodeAddress, true, ReadFallback.IGNORE), key, mode, bound);
+  }
+
+  /**
+   * A read that goes first to {@code nodeAddress} (null = a random member) and, if that node
+   * cannot answer, on to the other members, telling {@code fallback} which one answered instead.
+   * Failures as {@link #read}.
+   */
+  public Optional<Versioned> readPreferring(String nodeAddress, String key, ReadMode mode,
+      long bound, ReadFallback fallback) {
+    return readAt(preferring(nodeAddress, fallback), key, mode, bound);
   }
 
   public CompletableFuture<Optional<Versioned>> readAsync(String key, ReadMode mode, long bound) {
@@ -320,50 +336,106 @@ public final class CraqClient implements AutoCloseable {
     return async(() -> readFrom(nodeAddress, key, mode, bound));
   }
 
-  private Optional<Versioned> readAt(String nodeAddress, String key, ReadMode mode, long bound) {
+  private Optional<Versioned> readAt(Route route, String key, ReadMode mode, long bound) {
     checkKey(key);
-    Objects.requireNonNull(mode, "mode");
-    if (mode == ReadMode.BOUNDED && bound < 0) {
-      throw new InvalidRequestException("bounded read: bound must be >= 0: " + bound);
-    }
-    ReadReply reply = retryingRead(nodeAddress, new ReadRequest(key, mode, bound),
-        "read of key '" + key + "'", ReadReply.class);
+    checkMode(mode, bound);
+    ReadReply reply = retryingRead(route, new ReadRequest(key, mode, bound),
+        "read of key '" + key + "'", ReadReply.class).reply();
+    return found(reply);
+  }
+
+  private static Optional<Versioned> found(ReadReply reply) {
     if (!reply.found()) {
       return Optional.empty();
     }
-    return Optional.of(new Versioned(key, reply.version(), reply.value(), reply.dirty()));
+    return Optional.of(new Versioned(reply.key(), reply.version(), reply.value(), reply.dirty()));
   }
 
   /**
-   * Every committed, non-deleted key of a random member, in key order, fetched lazily in pages of
-   * {@link ClientConfig#readAllPageKeys()} keys. Not a snapshot: keys written while the scan runs
-   * may or may not appear. Each page may come from a different member. Iterating can throw
-   * {@link UnavailableException}.
+   * Every key with a committed version, in key order, each read in {@code mode} as {@link #read}
+   * reads it: the scan lists a page of {@link ClientConfig#readAllPageKeys()} keys at a member,
+   * then reads each of them there (pipelined on one connection). So a strong scan answers only
+   * while strong reads do (a member without its lease refuses both), and each value is one a
+   * strong read could have returned during the scan. Not a snapshot: keys written while the scan
+   * runs may or may not appear. Keys deleted or never committed are left out. Fetched lazily;
+   * iterating can throw {@link UnavailableException}.
    */
-  public Stream<Versioned> readAll() {
-    return readAllFrom(null);
+  public Stream<Versioned> readAll(ReadMode mode, long bound) {
+    return readAllPreferring(null, mode, bound, ReadFallback.IGNORE);
   }
 
-  /** As {@link #readAll()}, from the node {@code nodeAddress} only (null = a random member). */
-  public Stream<Versioned> readAllFrom(String nodeAddress) {
-    if (nodeAddress != null) {
-      checkAddress(nodeAddress);
-    }
+  /** {@link #readAll(ReadMode, long)} with strong reads. */
+  public Stream<Versioned> readAll() {
+    return readAll(ReadMode.STRONG, 0);
+  }
+
+  /** As {@link #readAll(ReadMode, long)}, at the node {@code nodeAddress} only. */
+  public Stream<Versioned> readAllFrom(String nodeAddress, ReadMode mode, long bound) {
+    checkAddress(nodeAddress);
+    return scan(new Route(nodeAddress, true, ReadFallback.IGNORE), mode, bound);
+  }
+
+  /**
+   * As {@link #readAll(ReadMode, long)}, starting at {@code nodeAddress} (null = a random member)
+   * and going on at other members when it cannot answer, as {@link #readPreferring} does; once
+   * another member answered, the rest of the scan stays there.
+   */
+  public Stream<Versioned> readAllPreferring(String nodeAddress, ReadMode mode, long bound,
+      ReadFallback fallback) {
+    return scan(preferring(nodeAddress, fallback), mode, bound);
+  }
+
+  private Stream<Versioned> scan(Route route, ReadMode mode, long bound) {
+    checkMode(mode, bound);
     checkOpen();
-    Iterator<Versioned> pages = new PageIterator(nodeAddress);
+    Iterator<Versioned> pages = new PageIterator(route, mode, bound);
     return StreamSupport.stream(Spliterators.spliteratorUnknownSize(pages,
         Spliterator.ORDERED | Spliterator.NONNULL | Spliterator.DISTINCT), false);
   }
 
+  /**
+   * The member of {@code chain} at {@code address}: the same port and host, with {@code :PORT}
+   * meaning 127.0.0.1 and host names resolved, so {@code :1235}, {@code localhost:1235} and
+   * {@code 127.0.0.1:1235} are one member.
+   *
+   * @throws InvalidRequestException for a malformed address
+   */
+  public static Optional<Member> memberAt(ChainConfig chain, String address) {
+    checkAddress(address);
+    for (Member member : chain.members()) {
+      if (sameEndpoint(member.address(), address)) {
+        return Optional.of(member);
+      }
+    }
+    return Optional.empty();
+  }
+
   /** Fetches the next page when the current one is used up; stops after a page without more. */
   private final class PageIterator implements Iterator<Versioned> {
-    private final String nodeAddress;
+    private final ReadMode mode;
+    private final long bound;
     private final ArrayDeque<Versioned> buffered = new ArrayDeque<>();
+    /** Where the next page goes first: the member that answered the last one. */
+    private Route route;
     private String afterKey = "";
     private boolean more = true;
 
-    PageIterator(String nodeAddress) {
-      this.nodeAddress = nodeAddress;
+    PageIterator(Route route, ReadMode mode, long bound) {
+      this.mode = mode;
+      this.bound = bound;
+      // The caller hears of the first fallback only, not of every page that follows it.
+      ReadFallback once = new ReadFallback() {
+        private boolean told;
+
+        @Override
+        public void answeredElsewhere(String firstTried, String reason, String answeredBy) {
+          if (!told) {
+            told = true;
+            route.fallback().answeredElsewhere(firstTried, reason, answeredBy);
+          }
+        }
+      };
+      this.route = new Route(route.first(), route.firstOnly(), once);
     }
 
     @Override
@@ -383,38 +455,89 @@ public final class CraqClient implements AutoCloseable {
     }
 
     private void fetch() {
-      ReadAllReply page = retryingRead(nodeAddress,
+      Answered<ReadAllReply> page = retryingRead(route,
           new ReadAllRequest(afterKey, config.readAllPageKeys()), "scan after key '" + afterKey
               + "'", ReadAllReply.class);
+      route = new Route(page.address(), route.firstOnly(), route.fallback());
+      List<String> keys = new ArrayList<>();
       String last = afterKey;
-      for (VersionRecord entry : page.entries()) {
+      for (VersionRecord entry : page.reply().entries()) {
         // The node's key order decides paging; a key at or before the cursor would loop forever.
-        if (entry.key().compareTo(last) <= 0) {
+        if (KeyOrder.INSTANCE.compare(entry.key(), last) <= 0) {
           throw new UnavailableException("scan: node returned key '" + entry.key()
               + "' out of order after '" + last + "'");
         }
         last = entry.key();
         if (!entry.tombstone()) {
-          buffered.addLast(new Versioned(entry.key(), entry.version(), entry.value(), false));
+          keys.add(entry.key());
         }
       }
+      readEach(keys).forEach(v -> v.ifPresent(buffered::addLast));
       afterKey = last;
       // A page without entries cannot advance the cursor; stop rather than ask forever.
-      more = page.more() && !page.entries().isEmpty();
+      more = page.reply().more() && !page.reply().entries().isEmpty();
+    }
+
+    /**
+     * Reads {@code keys} in this scan's mode at the member that listed them, all requests in
+     * flight at once; a key that member does not answer is read again as {@link #readAt} does.
+     */
+    private List<Optional<Versioned>> readEach(List<String> keys) {
+      long attemptMillis = Math.min(config.callTimeoutMillis(), config.readAttemptTimeoutMillis());
+      List<CompletableFuture<Message>> replies = new ArrayList<>(keys.size());
+      for (String key : keys) {
+        replies.add(connection(route.first())
+            .request(new ReadRequest(key, mode, bound), Duration.ofMillis(attemptMillis)));
+      }
+      List<Optional<Versioned>> values = new ArrayList<>(keys.size());
+      for (int i = 0; i < keys.size(); i++) {
+        Message reply;
+        try {
+          reply = replies.get(i).get(attemptMillis + TRANSPORT_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+          reply = null;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new UnavailableException("scan interrupted", null, e);
+        }
+        values.add(reply instanceof ReadReply read ? found(read)
+            : readAt(route, keys.get(i), mode, bound));
+      }
+      return values;
     }
   }
 
+  /** A reply and the address of the member that sent it. */
+  private record Answered<R extends Message>(R reply, String address) {}
+
   /**
-   * Sends an idempotent request until one member answers with {@code replyType}. Members are
-   * random per attempt unless {@code nodeAddress} is given.
+   * Where a read goes: {@code first} (null = a random member), then, unless {@code firstOnly},
+   * random members it has not tried yet; {@code fallback} hears when another member answered.
    */
-  private <R extends Message> R retryingRead(String nodeAddress, Message request, String what,
+  private record Route(String first, boolean firstOnly, ReadFallback fallback) {
+    static final Route ANY = new Route(null, false, ReadFallback.IGNORE);
+  }
+
+  private static Route preferring(String nodeAddress, ReadFallback fallback) {
+    if (nodeAddress != null) {
+      checkAddress(nodeAddress);
+    }
+    return new Route(nodeAddress, false, Objects.requireNonNull(fallback, "fallback"));
+  }
+
+  /**
+   * Sends an idempotent request until one member answers with {@code replyType}, at the members
+   * {@code route} names.
+   */
+  private <R extends Message> Answered<R> retryingRead(Route route, Message request, String what,
       Class<R> replyType) {
     checkOpen();
     long deadline = deadlineNanos();
     Throwable lastCause = null;
     ErrorCode lastCode = null;
-    String lastTarget = null;
+    Set<String> tried = new HashSet<>();
+    String firstTarget = null;
+    String firstFailure = null;
     int attempts = 0;
     for (int attempt = 1; attempt <= config.readAttemptsMax(); attempt++) {
       if (attempt > 1) {
@@ -424,8 +547,9 @@ public final class CraqClient implements AutoCloseable {
       if (left <= 0) {
         break;
       }
-      String target = nodeAddress != null ? nodeAddress : randomMember(deadline, lastTarget);
-      lastTarget = target;
+      String target = route.firstOnly() || (attempt == 1 && route.first() != null)
+          ? route.first() : randomMember(deadline, tried);
+      firstTarget = firstTarget == null ? target : firstTarget;
       left = millisLeft(deadline);
       if (left <= 0) {
         break;
@@ -433,7 +557,7 @@ public final class CraqClient implements AutoCloseable {
       long attemptMillis = attempt == config.readAttemptsMax() ? left
           : Math.min(left, config.readAttemptTimeoutMillis());
       attempts++;
-      Message reply;
+      Message reply = null;
       try {
         reply = call(target, request, attemptMillis);
       } catch (MessageTooLargeException e) {
@@ -442,33 +566,37 @@ public final class CraqClient implements AutoCloseable {
         log.debug("{} at {} failed: {}", what, target, e.toString());
         lastCause = e;
         lastCode = null;
-        if (nodeAddress == null && !(e instanceof RequestTimeoutException)) {
+        if (!route.firstOnly() && !(e instanceof RequestTimeoutException)) {
           refreshQuietly(deadline);
         }
-        continue;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new UnavailableException(what + " interrupted", null, e);
       }
       if (replyType.isInstance(reply)) {
-        return replyType.cast(reply);
+        if (!target.equals(firstTarget)) {
+          route.fallback().answeredElsewhere(firstTarget, firstFailure, target);
+        }
+        return new Answered<>(replyType.cast(reply), target);
       }
-      if (!(reply instanceof ErrorReply error)) {
+      if (reply instanceof ErrorReply error) {
+        lastCode = error.code();
+        lastCause = new CraqException(target + ": " + error.code() + " " + error.message(),
+            error.code(), null);
+        switch (error.code()) {
+          case INVALID_REQUEST, UNSUPPORTED -> throw new InvalidRequestException(
+              what + " refused by " + target + ": " + error.message(), error.code(), null);
+          case STALE_EPOCH, NOT_HEAD, NOT_TAIL -> refreshQuietly(deadline);
+          default -> {
+            // UNAVAILABLE, BUSY, AMBIGUOUS, INTERNAL: reads have no side effect, so try again.
+          }
+        }
+      } else if (reply != null) {
         lastCause = new CraqException(target + " answered with unexpected " + reply);
         lastCode = null;
-        continue;
       }
-      lastCode = error.code();
-      lastCause = new CraqException(target + ": " + error.code() + " " + error.message(),
-          error.code(), null);
-      switch (error.code()) {
-        case INVALID_REQUEST, UNSUPPORTED -> throw new InvalidRequestException(
-            what + " refused by " + target + ": " + error.message(), error.code(), null);
-        case STALE_EPOCH, NOT_HEAD, NOT_TAIL -> refreshQuietly(deadline);
-        default -> {
-          // UNAVAILABLE, BUSY, AMBIGUOUS, INTERNAL: reads have no side effect, so try again.
-        }
-      }
+      tried.add(target);
+      firstFailure = firstFailure == null ? lastCause.getMessage() : firstFailure;
     }
     throw new UnavailableException(what + " failed after " + attempts + " attempt(s) within "
         + config.callTimeoutMillis() + " ms: "
@@ -532,8 +660,8 @@ public final class CraqClient implements AutoCloseable {
    */
   public NodeStats stats(String nodeAddress) {
     checkAddress(nodeAddress);
-    StatsReply reply = retryingRead(nodeAddress, new StatsRequest(), "stats of " + nodeAddress,
-        StatsReply.class);
+    StatsReply reply = retryingRead(new Route(nodeAddress, true, ReadFallback.IGNORE),
+        new StatsRequest(), "stats of " + nodeAddress, StatsReply.class).reply();
     return new NodeStats(reply.nodeId(), reply.epoch(), reply.role(), reply.counters());
   }
 
@@ -599,25 +727,19 @@ public final class CraqClient implements AutoCloseable {
     return known.head().address();
   }
 
-  private String randomMember(long deadline, String avoid) {
+  /** A random member, one not in {@code tried} while there is one (CRAQ §2.3: any will do). */
+  private String randomMember(long deadline, Set<String> tried) {
     ChainConfig known = chain;
     if (known.members().isEmpty()) {
       known = refreshChain(deadline);
     }
-    List<Member> members = known.members();
-    if (members.isEmpty()) {
+    if (known.members().isEmpty()) {
       throw emptyChain(known);
     }
-    if (members.size() == 1) {
-      return members.get(0).address();
-    }
-    // Spread reads over the chain (CRAQ §2.3), but not twice in a row at a member that just failed.
-    while (true) {
-      String address = members.get(ThreadLocalRandom.current().nextInt(members.size())).address();
-      if (!address.equals(avoid)) {
-        return address;
-      }
-    }
+    List<Member> untried = known.members().stream()
+        .filter(m -> tried.stream().noneMatch(t -> sameEndpoint(t, m.address()))).toList();
+    List<Member> pool = untried.isEmpty() ? known.members() : untried;
+    return pool.get(ThreadLocalRandom.current().nextInt(pool.size())).address();
   }
 
   private UnavailableException emptyChain(ChainConfig known) {
@@ -704,6 +826,13 @@ public final class CraqClient implements AutoCloseable {
     }
   }
 
+  private static void checkMode(ReadMode mode, long bound) {
+    Objects.requireNonNull(mode, "mode");
+    if (mode == ReadMode.BOUNDED && bound < 0) {
+      throw new InvalidRequestException("bounded read: bound must be >= 0: " + bound);
+    }
+  }
+
   private static void checkAddress(String address) {
     try {
       Addresses.parse(address);
@@ -716,6 +845,21 @@ public final class CraqClient implements AutoCloseable {
     try {
       Addresses.parse(text);
       return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /** True if two addresses dial the same port on the same host (host names resolved). */
+  private static boolean sameEndpoint(String a, String b) {
+    if (a.equals(b)) {
+      return true;
+    }
+    try {
+      InetSocketAddress x = Addresses.parse(a).dialAddress();
+      InetSocketAddress y = Addresses.parse(b).dialAddress();
+      return x.getPort() == y.getPort() && (x.getHostString().equals(y.getHostString())
+          || (x.getAddress() != null && x.getAddress().equals(y.getAddress())));
     } catch (IllegalArgumentException e) {
       return false;
     }

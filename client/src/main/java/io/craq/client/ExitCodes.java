@@ -12,7 +12,10 @@ public final class ExitCodes {
   public static final int OK = 0;
   /** A read found no value: the key was never written or was deleted. */
   public static final int NOT_FOUND = 1;
-  /** The command line was wrong (unknown option, missing argument, bad value); usage is printed. */
+  /**
+   * The command line was wrong (unknown option, missing argument, bad value): the reason and a
+   * hint naming --help go to stderr.
+   */
   public static final int USAGE = 2;
   /** No answer in time: a read failed, or a write certainly was not applied. */
   public static final int UNAVAILABLE = 3;

@@ -14,7 +14,6 @@ import java.util.concurrent.Executors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 
 /**
@@ -54,14 +53,14 @@ final class StatsCommand implements Callable<Integer> {
     return CraqMain.guard(spec, () -> {
       try (CraqClient client = global.openClient(spec);
           ExecutorService askers = Executors.newVirtualThreadPerTaskExecutor()) {
-        ChainConfig chain = nodeGiven() ? null : client.chain();
+        ChainConfig chain = global.node != null ? null : client.chain();
         List<Target> targets = new ArrayList<>();
         if (chain == null) {
           targets.add(new Target(global.node, null, null));
         } else {
           for (int i = 0; i < chain.size(); i++) {
             Member member = chain.members().get(i);
-            targets.add(new Target(member.address(), member.id(), CraqMain.Chain.role(chain, i)));
+            targets.add(new Target(member.address(), member.id(), ChainCommand.role(chain, i)));
           }
         }
         List<CompletableFuture<Row>> pending = new ArrayList<>();
@@ -89,17 +88,6 @@ final class StatsCommand implements Callable<Integer> {
     } catch (CraqException e) {
       return new Row(target, null, e.getMessage(), e instanceof UnavailableException);
     }
-  }
-
-  /** True if -n/--node was given (before or after the subcommand), not just defaulted. */
-  private boolean nodeGiven() {
-    for (ParseResult result = spec.root().commandLine().getParseResult(); result != null;
-        result = result.subcommand()) {
-      if (result.hasMatchedOption("--node")) {
-        return true;
-      }
-    }
-    return false;
   }
 
   // -------------------------------------------------------------------------------- output

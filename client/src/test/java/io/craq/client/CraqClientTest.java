@@ -415,6 +415,78 @@ class CraqClientTest {
   }
 
   @Test
+  @DisplayName("readAll reads every listed key in the scan's mode (strong by default), at the"
+      + " member that listed it, and leaves out a key deleted in between")
+  void readAllReadsEachKey() {
+    FakeNode store = new FakeNode(chainRef::get);
+    FakeEndpoint only = node(store);
+    chainRef.set(chain(1, only.member("a")));
+    CraqClient client = client(config());
+    client.write("a", VALUE);
+    client.write("b", VALUE);
+    // The page lists a and b; b is deleted before it is read.
+    only.behave(m -> {
+      Message reply = store.apply(m);
+      if (m instanceof ReadAllRequest) {
+        store.apply(new WriteRequest("b", new byte[0], true, Message.ANY_VERSION));
+      }
+      return reply;
+    });
+
+    assertEquals(List.of("a"), client.readAll().map(Versioned::key).toList());
+    assertEquals(List.of(new ReadRequest("a", ReadMode.STRONG, 0),
+        new ReadRequest("b", ReadMode.STRONG, 0)), only.received(ReadRequest.class));
+    client.readAll(ReadMode.BOUNDED, 3).toList();
+    assertTrue(only.received(ReadRequest.class).contains(new ReadRequest("a", ReadMode.BOUNDED, 3)));
+  }
+
+  @Test
+  @DisplayName("readPreferring goes to the given node first; when it cannot answer, another member"
+      + " does and the fallback hears which, once; readFrom never leaves the node")
+  void readPreferringFallsBack() {
+    FakeEndpoint down = node(m -> new ErrorReply(ErrorCode.UNAVAILABLE, "no lease", ""));
+    FakeEndpoint up = node(m -> m instanceof ReadAllRequest
+        ? new Message.ReadAllReply(List.of(new io.craq.core.message.VersionRecord("k", 1, false,
+            VALUE)), false)
+        : new ReadReply("k", true, 1, VALUE, false));
+    chainRef.set(chain(1, down.member("a"), up.member("b")));
+    CraqClient client = client(config());
+    List<String> heard = new ArrayList<>();
+    ReadFallback listener = (first, reason, by) -> heard.add(first + "|" + reason + "|" + by);
+
+    assertEquals(Optional.of(new Versioned("k", 1, VALUE, false)),
+        client.readPreferring(down.address(), "k", ReadMode.STRONG, 0, listener));
+    assertEquals(List.of(down.address() + "|" + down.address() + ": UNAVAILABLE no lease|"
+        + up.address()), heard);
+
+    heard.clear();
+    assertEquals(List.of("k"), client.readAllPreferring(down.address(), ReadMode.STRONG, 0,
+        listener).map(Versioned::key).toList());
+    assertEquals(1, heard.size(), heard.toString());
+
+    heard.clear();
+    assertTrue(client.readPreferring(up.address(), "k", ReadMode.STRONG, 0, listener).isPresent());
+    assertEquals(List.of(), heard, "no fallback when the first node answers");
+
+    assertThrows(UnavailableException.class,
+        () -> client.readFrom(down.address(), "k", ReadMode.STRONG, 0));
+    assertThrows(UnavailableException.class,
+        () -> client.readAllFrom(down.address(), ReadMode.STRONG, 0).toList());
+  }
+
+  @Test
+  @DisplayName("memberAt finds a member by its address however it is spelt (:PORT, localhost)")
+  void memberAt() {
+    ChainConfig chain = new ChainConfig(1, List.of(
+        new io.craq.core.message.Member("n1", "127.0.0.1:7001", 1, 1, true)));
+    assertEquals("n1", CraqClient.memberAt(chain, ":7001").orElseThrow().id());
+    assertEquals("n1", CraqClient.memberAt(chain, "localhost:7001").orElseThrow().id());
+    assertEquals("n1", CraqClient.memberAt(chain, "127.0.0.1:7001").orElseThrow().id());
+    assertTrue(CraqClient.memberAt(chain, "127.0.0.1:7002").isEmpty());
+    assertThrows(InvalidRequestException.class, () -> CraqClient.memberAt(chain, "nope"));
+  }
+
+  @Test
   @DisplayName("the known chain never goes back to an older epoch")
   void chainIsMonotonic() {
     FakeEndpoint a = node(CraqClientTest::committed);

@@ -1,7 +1,9 @@
 package io.craq.client;
 
 import static io.craq.client.FakeEndpoint.chain;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,32 +14,70 @@ import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.ReadMode;
+import io.craq.core.message.VersionRecord;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
+import java.util.Set;
 import java.util.function.Function;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /** The craq command: parsing, output and exit codes, against fake servers on 127.0.0.1. */
 class CraqMainTest extends FakeServersTest {
-  /** One run of the command with captured streams. */
-  record Run(int exitCode, String out, String err) {}
+  /** One run of the command with captured streams ({@code raw}: bytes of {@code --output -}). */
+  record Run(int exitCode, String out, String err, byte[] raw) {
+    List<String> errLines() {
+      return err.lines().toList();
+    }
+  }
 
   /** Runs the craq command with {@code args}, capturing stdout and stderr (shared by tests). */
   static Run run(String... args) {
+    return runWithInput(new byte[0], args);
+  }
+
+  /** As {@link #run}, with {@code stdin} as standard input. */
+  static Run runWithInput(byte[] stdin, String... args) {
     CommandLine commandLine = CraqMain.newCommandLine();
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
+    ByteArrayOutputStream raw = new ByteArrayOutputStream();
+    CraqMain main = commandLine.getCommand();
+    main.stdin = new ByteArrayInputStream(stdin);
+    main.stdout = raw;
     commandLine.setOut(new PrintWriter(out, true));
     commandLine.setErr(new PrintWriter(err, true));
     int code = commandLine.execute(args);
-    return new Run(code, out.toString(), err.toString());
+    return new Run(code, out.toString(), err.toString(), raw.toByteArray());
+  }
+
+  /**
+   * A usage error: exit code 2, nothing on stdout; on stderr the reason, picocli's suggestions
+   * for a mistyped name if it has any, and one line naming --help.
+   */
+  static void assertUsageError(Run r, String reasonPart) {
+    assertEquals(ExitCodes.USAGE, r.exitCode(), r.err());
+    assertEquals("", r.out());
+    List<String> lines = r.errLines();
+    assertTrue(lines.size() >= 2, r.err());
+    assertTrue(lines.get(0).startsWith("craq: ") && lines.get(0).contains(reasonPart), r.err());
+    for (String suggestion : lines.subList(1, lines.size() - 1)) {
+      assertTrue(suggestion.matches("(Did you mean|Possible solutions): .*"), r.err());
+    }
+    assertTrue(lines.get(lines.size() - 1).matches(
+        "Try 'craq( \\S+)? --help' for more information\\."), r.err());
   }
 
   /** Runs against the fake coordinator, reading from {@code node} unless args say otherwise. */
@@ -67,24 +107,28 @@ class CraqMainTest extends FakeServersTest {
   // ----------------------------------------------------------------------------------- usage
 
   @Test
-  @DisplayName("no subcommand: usage on stderr, exit code 2")
+  @DisplayName("no subcommand: a usage error that names the subcommands")
   void noArguments() {
-    Run r = run();
-    assertEquals(ExitCodes.USAGE, r.exitCode());
-    assertTrue(r.err().contains("Usage: craq"), r.err());
-    assertEquals("", r.out());
+    assertUsageError(run(), "missing subcommand; one of: write, read, delete, readall, chain");
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"--bogus", "frobnicate", "read", "write", "write onlykey", "delete",
       "read a b", "--timeout-millis 0 read k", "--timeout-millis x read k",
-      "write --if-version -1 k v", "-c nohostport read k", "-n 127.0.0.1:99999 read k"})
-  @DisplayName("command-line misuse prints usage and exits 2")
+      "write --if-version -1 k v", "-c nohostport read k", "-n 127.0.0.1:99999 read k",
+      "--value-max-bytes -1 write k v"})
+  @DisplayName("command-line misuse: the reason and one hint line on stderr, exit 2")
   void misuseIsUsageError(String line) {
-    Run r = run(line.split(" "));
-    assertEquals(ExitCodes.USAGE, r.exitCode(), r.err());
-    assertTrue(r.err().contains("Usage: craq"), r.err());
-    assertEquals("", r.out());
+    assertUsageError(run(line.split(" ")), "");
+  }
+
+  @Test
+  @DisplayName("a mistyped subcommand gets a suggestion besides the reason and the hint")
+  void suggestion() {
+    Run r = run("readal");
+    assertUsageError(r, "'readal'");
+    assertTrue(r.err().contains("Did you mean: craq readall"), r.err());
+    assertTrue(r.err().endsWith("Try 'craq --help' for more information.\n"), r.err());
   }
 
   @ParameterizedTest
@@ -107,15 +151,39 @@ class CraqMainTest extends FakeServersTest {
   }
 
   @Test
-  @DisplayName("--help and --version exit 0 on stdout")
+  @DisplayName("--help, `craq help` and `craq help COMMAND` exit 0 on stdout; --version's format"
+      + " is the one craq-node and craq-coordinator print")
   void helpAndVersion() {
     Run help = run("--help");
     assertEquals(0, help.exitCode());
     assertTrue(help.out().contains("Exit codes:"), help.out());
     assertTrue(help.out().contains("ambiguous write"), help.out());
+    assertEquals(help.out(), run("help").out());
+    Run helpRead = run("help", "read");
+    assertEquals(0, helpRead.exitCode(), helpRead.err());
+    assertEquals(run("read", "--help").out(), helpRead.out());
+    assertTrue(helpRead.out().startsWith("Usage: craq read"), helpRead.out());
+    assertUsageError(run("help", "nope"), "nope");
     Run version = run("--version");
     assertEquals(0, version.exitCode());
-    assertTrue(version.out().startsWith("craq "), version.out());
+    assertTrue(version.out().matches("craq \\S.*\\RJava \\S+ \\(.+\\)\\R"), version.out());
+  }
+
+  @Test
+  @DisplayName("a run builds only the subcommand its arguments name; help, --help and a"
+      + " misspelt name get all of them")
+  void onlyTheNamedSubcommandIsBuilt() {
+    assertEquals(Set.of("read"), CraqMain.forArguments(
+        new String[] {"-c", ":1", "read", "write"}).getSubcommands().keySet());
+    assertEquals(Set.of("write"), CraqMain.forArguments(
+        new String[] {"write", "--", "read"}).getSubcommands().keySet());
+    Set<String> all = CraqMain.newCommandLine().getSubcommands().keySet();
+    assertEquals(List.of("write", "read", "delete", "readall", "chain", "stats", "bench", "plot",
+        "help"), List.copyOf(all));
+    for (String[] args : List.of(new String[] {"--help"}, new String[] {"help", "read"},
+        new String[] {"raed"}, new String[0])) {
+      assertEquals(all, CraqMain.forArguments(args).getSubcommands().keySet());
+    }
   }
 
   // ------------------------------------------------------------------------- behaviour
@@ -213,6 +281,107 @@ class CraqMainTest extends FakeServersTest {
   }
 
   @Test
+  @DisplayName("readall escapes tabs, newlines, backslashes and non-UTF-8 bytes: one line per key")
+  void readAllEscapes() {
+    storeNode();
+    byte[] value = {'a', '\t', 'b', '\n', 'c', '\\', 0, (byte) 0xff, (byte) 0xc3, (byte) 0xa9};
+    assertEquals(0, runWithInput(value, "-c", coordinator.address(), "-n",
+        nodes.get(0).address(), "write", "tab\tkey", "-").exitCode());
+    Run r = craq("readall");
+    assertEquals("tab\\tkey\ta\\tb\\nc\\\\\\x00\\xff\u00e9\n", r.out());
+  }
+
+  @Test
+  @DisplayName("readall is strong by default: it refuses when strong reads do (a node without"
+      + " its lease); --consistency eventual answers")
+  void readAllIsStrongByDefault() {
+    FakeEndpoint leaseless = node(m -> switch (m) {
+      case Message.ReadAllRequest scan -> new Message.ReadAllReply(List.of(new VersionRecord(
+          "k", 1, false, "v".getBytes(StandardCharsets.UTF_8))), false);
+      case ReadRequest read when read.mode() == ReadMode.STRONG ->
+          new ErrorReply(ErrorCode.UNAVAILABLE, "no lease", "");
+      case ReadRequest read -> new Message.ReadReply("k", true, 1,
+          "v".getBytes(StandardCharsets.UTF_8), false);
+      default -> new ErrorReply(ErrorCode.UNSUPPORTED, "fake", "");
+    });
+    chainRef.set(chain(1, leaseless.member("a")));
+    Run strongRead = craq("read", "k");
+    Run strongScan = craq("readall");
+    assertEquals(ExitCodes.UNAVAILABLE, strongRead.exitCode(), strongRead.err());
+    assertEquals(ExitCodes.UNAVAILABLE, strongScan.exitCode(), strongScan.err());
+    assertTrue(strongScan.err().contains("no lease"), strongScan.err());
+    assertEquals("", strongScan.out());
+
+    Run eventual = craq("readall", "--consistency", "eventual");
+    assertEquals(0, eventual.exitCode(), eventual.err());
+    assertEquals("k\tv\n", eventual.out());
+    assertTrue(leaseless.received(ReadRequest.class).stream()
+        .anyMatch(read -> read.mode() == ReadMode.EVENTUAL));
+  }
+
+  // ------------------------------------------------------------------- values from files
+
+  @Test
+  @DisplayName("write KEY - takes the value from stdin byte for byte; read --output writes"
+      + " the exact bytes (to a file, or with - to stdout)")
+  void valuesFromStdinAndToFiles(@TempDir Path dir) throws Exception {
+    FakeEndpoint node = storeNode();
+    byte[] value = new byte[300_000]; // larger than one Linux argument (128 KiB)
+    new Random(7).nextBytes(value);
+    Run write = runWithInput(value, "-c", coordinator.address(), "write", "bin", "-");
+    assertEquals(0, write.exitCode(), write.err());
+    assertArrayEquals(value, node.received(WriteRequest.class).get(0).value());
+
+    Path out = dir.resolve("out.bin");
+    Run read = craq("read", "bin", "--output", out.toString());
+    assertEquals(0, read.exitCode(), read.err());
+    assertEquals("", read.out());
+    assertArrayEquals(value, Files.readAllBytes(out));
+    assertArrayEquals(value, craq("read", "bin", "--output", "-").raw());
+
+    Run absent = craq("read", "nope", "--output", dir.resolve("absent").toString());
+    assertEquals(ExitCodes.NOT_FOUND, absent.exitCode());
+    assertFalse(Files.exists(dir.resolve("absent")));
+  }
+
+  @Test
+  @DisplayName("write --file PATH writes the file's bytes; a lone '-' among words is text")
+  void valueFromFile(@TempDir Path dir) throws Exception {
+    FakeEndpoint node = storeNode();
+    Path file = dir.resolve("value.bin");
+    byte[] bytes = {0, 1, 2, (byte) 0xfe, '\n'};
+    Files.write(file, bytes);
+    assertEquals("1\n", craq("write", "--file", file.toString(), "k").out());
+    assertArrayEquals(bytes, node.received(WriteRequest.class).get(0).value());
+    assertEquals(0, craq("write", "k2", "a", "-", "b").exitCode());
+    assertEquals("a - b", new String(node.received(WriteRequest.class).get(1).value(),
+        StandardCharsets.UTF_8));
+  }
+
+  @Test
+  @DisplayName("a value over --value-max-bytes from stdin or a file is refused (exit 6) before"
+      + " anything is sent; VALUE with --file, or neither, is a usage error")
+  void valueLimits(@TempDir Path dir) throws Exception {
+    FakeEndpoint node = storeNode();
+    Run big = runWithInput(new byte[11], "-c", coordinator.address(), "--value-max-bytes", "10",
+        "write", "k", "-");
+    assertEquals(ExitCodes.INVALID_REQUEST, big.exitCode(), big.err());
+    assertTrue(big.err().contains("larger than 10 bytes (--value-max-bytes)"), big.err());
+    Path file = dir.resolve("big");
+    Files.write(file, new byte[11]);
+    assertEquals(ExitCodes.INVALID_REQUEST,
+        craq("--value-max-bytes", "10", "write", "k", "--file", file.toString()).exitCode());
+    assertEquals(0, runWithInput(new byte[10], "-c", coordinator.address(),
+        "--value-max-bytes", "10", "write", "k", "-").exitCode());
+    assertEquals(1, node.received(WriteRequest.class).size());
+
+    assertUsageError(craq("write", "k", "v", "--file", file.toString()), "not both");
+    assertUsageError(craq("write", "k"), "missing the value");
+    assertUsageError(craq("write", "k", "--file", dir.resolve("none").toString()),
+        "no such file");
+  }
+
+  @Test
   @DisplayName("--if-version writes conditionally; a mismatch exits 5")
   void conditionalWrite() {
     storeNode();
@@ -257,6 +426,90 @@ class CraqMainTest extends FakeServersTest {
     assertTrue(r.err().startsWith("craq: "), r.err());
   }
 
+  // ----------------------------------------------------------- which node a read goes to
+
+  /** A node holding one key, k = {@code value}. */
+  private FakeEndpoint valueNode(String value) {
+    byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+    return node(m -> switch (m) {
+      case Message.ReadAllRequest scan -> new Message.ReadAllReply(
+          List.of(new VersionRecord("k", 1, false, bytes)), false);
+      case ReadRequest read -> new Message.ReadReply("k", true, 1, bytes, false);
+      default -> new ErrorReply(ErrorCode.UNSUPPORTED, "fake", "");
+    });
+  }
+
+  @Test
+  @DisplayName("without -n, a read goes to a member of the chain -c names (not to :1235)")
+  void readWithoutNodeGoesToTheChainOfC() {
+    FakeEndpoint member = valueNode("from-chain");
+    chainRef.set(chain(1, member.member("a")));
+    Run r = run("-c", coordinator.address(), "read", "k");
+    assertEquals(0, r.exitCode(), r.err());
+    assertEquals("from-chain\n", r.out());
+    assertEquals("", r.err());
+    assertEquals(1, member.received(ReadRequest.class).size());
+  }
+
+  @Test
+  @DisplayName("-n naming a node outside the chain of -c is refused (exit 2), listing the members")
+  void nodeOutsideTheChainIsRefused() {
+    FakeEndpoint member = valueNode("in");
+    FakeEndpoint stranger = valueNode("out");
+    chainRef.set(chain(1, member.member("a")));
+    Run r = run("-c", coordinator.address(), "-n", stranger.address(), "read", "k");
+    assertUsageError(r, "-n " + stranger.address() + " is not a member of the chain at"
+        + " coordinator " + coordinator.address() + " (members: a " + member.address()
+        + "); leave out -n");
+    assertTrue(stranger.received(ReadRequest.class).isEmpty());
+    assertUsageError(run("-c", coordinator.address(), "-n", stranger.address(), "readall"),
+        "is not a member");
+  }
+
+  @Test
+  @DisplayName("-n :PORT is the member at 127.0.0.1:PORT")
+  void nodeGivenAsPortOnly() {
+    FakeEndpoint member = valueNode("v");
+    chainRef.set(chain(1, member.member("a")));
+    String port = member.address().substring(member.address().lastIndexOf(':'));
+    Run r = run("-c", coordinator.address(), "-n", port, "read", "k");
+    assertEquals("v\n", r.out(), r.err());
+  }
+
+  @Test
+  @DisplayName("-n naming a member that is down: another member answers, and stderr says so")
+  void deadNodeFallsBackToAnotherMember() {
+    FakeEndpoint dead = valueNode("never");
+    FakeEndpoint alive = valueNode("alive");
+    chainRef.set(chain(1, dead.member("a"), alive.member("b")));
+    dead.stop();
+    Run r = run("-c", coordinator.address(), "-n", dead.address(), "read", "k");
+    assertEquals(0, r.exitCode(), r.err());
+    assertEquals("alive\n", r.out());
+    assertEquals(1, r.errLines().size(), r.err());
+    assertTrue(r.err().startsWith("craq: " + dead.address() + " could not answer ("), r.err());
+    assertTrue(r.err().endsWith("); read from " + alive.address() + " instead\n"), r.err());
+
+    Run all = run("-c", coordinator.address(), "-n", dead.address(), "readall");
+    assertEquals(0, all.exitCode(), all.err());
+    assertEquals("k\talive\n", all.out());
+    assertTrue(all.err().contains("read from " + alive.address() + " instead"), all.err());
+  }
+
+  @Test
+  @DisplayName("without -n, every read succeeds while one member of the chain is down")
+  void randomMemberDownIsSkipped() {
+    FakeEndpoint dead = valueNode("never");
+    FakeEndpoint alive = valueNode("alive");
+    chainRef.set(chain(1, dead.member("a"), alive.member("b")));
+    dead.stop();
+    for (int i = 0; i < 8; i++) {
+      Run r = run("-c", coordinator.address(), "read", "k");
+      assertEquals(0, r.exitCode(), r.err());
+      assertEquals("alive\n", r.out());
+    }
+  }
+
   @Test
   @DisplayName("chain lists members head first with roles and health")
   void chainCommand() {
@@ -267,7 +520,8 @@ class CraqMainTest extends FakeServersTest {
     tail.stop();
 
     Run r = craq("chain");
-    assertEquals(0, r.exitCode(), r.err());
+    assertEquals(ExitCodes.UNAVAILABLE, r.exitCode(), r.err());
+    assertEquals(List.of("craq: 1 of 3 members did not answer"), r.errLines());
     String[] lines = r.out().split("\n");
     assertEquals("epoch 7, 3 members", lines[0]);
     assertTrue(lines[1].matches("head\\s+n1\\s+\\S+\\s+reachable, epoch 7"), lines[1]);
@@ -284,17 +538,41 @@ class CraqMainTest extends FakeServersTest {
   }
 
   @Test
-  @DisplayName("a plain new CommandLine(new CraqMain()) maps failures to the same exit codes")
+  @DisplayName("chain is a health check: exit 0 when every member answers, 3 without members")
+  void chainHealth() {
+    FakeEndpoint a = node(new FakeNode(chainRef::get));
+    FakeEndpoint b = node(new FakeNode(chainRef::get));
+    chainRef.set(chain(3, a.member("n1"), b.member("n2")));
+    Run healthy = craq("chain");
+    assertEquals(0, healthy.exitCode(), healthy.err());
+    assertEquals("", healthy.err());
+
+    chainRef.set(new ChainConfig(4, List.of()));
+    Run empty = craq("chain");
+    assertEquals(ExitCodes.UNAVAILABLE, empty.exitCode());
+    assertEquals("epoch 4, 0 members (no node has joined)\n", empty.out());
+    assertTrue(empty.err().contains("no members"), empty.err());
+
+    a.stop();
+    b.stop();
+    chainRef.set(chain(5, a.member("n1"), b.member("n2")));
+    assertEquals(ExitCodes.UNAVAILABLE, craq("chain").exitCode());
+  }
+
+  @Test
+  @DisplayName("a command line built without craq's handlers (picocli's own) maps failures to"
+      + " the same exit codes")
   void plainCommandLineKeepsExitCodes() {
     chainRef.set(new ChainConfig(2, List.of()));
-    CommandLine plain = new CommandLine(new CraqMain());
+    CommandLine plain = new CommandLine(new CraqMain()).addSubcommand(new WriteCommand())
+        .addSubcommand(new ReadCommand());
     StringWriter err = new StringWriter();
     plain.setErr(new PrintWriter(err, true));
     plain.setOut(new PrintWriter(new StringWriter(), true));
     assertEquals(ExitCodes.UNAVAILABLE,
         plain.execute("-c", coordinator.address(), "write", "k", "v"));
     assertTrue(err.toString().startsWith("craq: "), err.toString());
-    assertEquals(ExitCodes.USAGE, new CommandLine(new CraqMain()).execute("read"));
+    assertEquals(ExitCodes.USAGE, plain.execute("read"));
   }
 
   @Test

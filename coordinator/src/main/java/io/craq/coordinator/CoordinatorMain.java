@@ -1,8 +1,10 @@
 package io.craq.coordinator;
 
+import io.craq.transport.process.CommandLineConventions;
 import io.craq.transport.process.OptionsFile;
 import io.craq.transport.process.ShutdownHook;
 import io.craq.transport.Addresses;
+import io.craq.transport.ListenFailedException;
 import io.craq.transport.TcpTransport;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -21,7 +23,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "craq-coordinator",
     mixinStandardHelpOptions = true,
-    versionProvider = CoordinatorMain.Version.class,
+    versionProvider = CommandLineConventions.Version.class,
     sortOptions = false,
     usageHelpAutoWidth = true,
     description = {
@@ -90,11 +92,9 @@ public final class CoordinatorMain implements Callable<Integer> {
     try {
       OptionsFile.install(commandLine, args);
     } catch (ParameterException e) {
-      err.println(e.getMessage());
-      commandLine.usage(err);
-      return CommandLine.ExitCode.USAGE;
+      return CommandLineConventions.usageError(commandLine, e);
     }
-    return commandLine.execute(args);
+    return CommandLineConventions.apply(commandLine).execute(args);
   }
 
   @Override
@@ -109,6 +109,10 @@ public final class CoordinatorMain implements Callable<Integer> {
     try {
       coordinator = CoordinatorServer.start(settings, new TcpTransport(), System::nanoTime,
           who -> System.setProperty(LOG_CONTEXT_PROPERTY, who));
+    } catch (ListenFailedException e) {
+      // A port in use is the setup's fault: one line, no stack trace.
+      log.error("cannot start: {}; choose another address with -a/--listen", e.getMessage());
+      return EXIT_FATAL;
     } catch (RuntimeException e) {
       log.error("cannot start: {}", e.getMessage(), e);
       return EXIT_FATAL;
@@ -146,16 +150,5 @@ public final class CoordinatorMain implements Callable<Integer> {
 
   private ParameterException usage(String message) {
     return new ParameterException(spec.commandLine(), message);
-  }
-
-  /** The version from the jar manifest (set by the build). */
-  static final class Version implements CommandLine.IVersionProvider {
-    @Override
-    public String[] getVersion() {
-      String version = CoordinatorMain.class.getPackage().getImplementationVersion();
-      return new String[] {
-          "craq-coordinator " + (version == null ? "(development build)" : version),
-          "Java " + System.getProperty("java.version")};
-    }
   }
 }

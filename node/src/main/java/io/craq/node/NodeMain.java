@@ -1,5 +1,6 @@
 package io.craq.node;
 
+import io.craq.transport.process.CommandLineConventions;
 import io.craq.transport.process.OptionsFile;
 import io.craq.transport.process.ShutdownHook;
 import io.craq.core.node.NodeSettings;
@@ -9,6 +10,7 @@ import io.craq.store.MemoryStorer;
 import io.craq.store.StoreException;
 import io.craq.store.Storer;
 import io.craq.transport.Addresses;
+import io.craq.transport.ListenFailedException;
 import io.craq.transport.TcpTransport;
 import io.craq.transport.TransportConfig;
 import java.io.PrintWriter;
@@ -27,7 +29,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "craq-node",
     mixinStandardHelpOptions = true,
-    versionProvider = NodeMain.Version.class,
+    versionProvider = CommandLineConventions.Version.class,
     sortOptions = false,
     usageHelpAutoWidth = true,
     description = {
@@ -134,11 +136,9 @@ public final class NodeMain implements Callable<Integer> {
     try {
       OptionsFile.install(commandLine, args);
     } catch (ParameterException e) {
-      err.println(e.getMessage());
-      commandLine.usage(err);
-      return CommandLine.ExitCode.USAGE;
+      return CommandLineConventions.usageError(commandLine, e);
     }
-    return commandLine.execute(args);
+    return CommandLineConventions.apply(commandLine).execute(args);
   }
 
   @Override
@@ -159,6 +159,10 @@ public final class NodeMain implements Callable<Integer> {
     try {
       node = NodeServer.start(settings, storer, new TcpTransport(transportConfig()),
           System::nanoTime, who -> System.setProperty(LOG_CONTEXT_PROPERTY, who));
+    } catch (ListenFailedException e) {
+      // A port in use is the setup's fault: one line, no stack trace.
+      log.error("cannot start: {}; choose another address with -a/--listen", e.getMessage());
+      return EXIT_FATAL;
     } catch (RuntimeException e) {
       log.error("cannot start: {}", e.getMessage(), e);
       return EXIT_FATAL;
@@ -253,15 +257,5 @@ public final class NodeMain implements Callable<Integer> {
 
   private ParameterException usage(String message) {
     return new ParameterException(spec.commandLine(), message);
-  }
-
-  /** The version from the jar manifest (set by the build). */
-  static final class Version implements CommandLine.IVersionProvider {
-    @Override
-    public String[] getVersion() {
-      String version = NodeMain.class.getPackage().getImplementationVersion();
-      return new String[] {"craq-node " + (version == null ? "(development build)" : version),
-          "Java " + System.getProperty("java.version")};
-    }
   }
 }

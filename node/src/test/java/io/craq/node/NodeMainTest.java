@@ -9,6 +9,8 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -38,16 +40,27 @@ class NodeMainTest {
   }
 
   @Test
+  @DisplayName("--version: the name and version, then the Java running it (as craq prints it)")
   void version() {
     assertEquals(0, run("--version"));
-    assertTrue(out.toString().startsWith("craq-node"), out.toString());
+    assertTrue(out.toString().matches("craq-node \\S.*\\RJava \\S+ \\(.+\\)\\R"), out.toString());
   }
 
   @Test
-  @DisplayName("a malformed address is a usage error (exit 2) that names the flag")
+  @DisplayName("a malformed address is a usage error (exit 2): the reason and one hint line")
   void badAddress() {
     assertEquals(2, run("-a", "no-port"));
-    assertTrue(err.toString().contains("--listen"), err.toString());
+    assertEquals(List.of(
+        "craq-node: --listen: address 'no-port' has no port; expected host:port or :port",
+        "Try 'craq-node --help' for more information."), err.toString().lines().toList());
+  }
+
+  @Test
+  @DisplayName("a port in use: exit code 1 (one log line, no stack trace; see the launcher tests)")
+  void portInUse() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      assertEquals(1, run("--store", "memory", "-a", "127.0.0.1:" + taken.getLocalPort()));
+    }
   }
 
   @Test

@@ -199,6 +199,7 @@ public final class LmdbStorer implements Storer {
    */
   public static LmdbStorer open(Config config) {
     Objects.requireNonNull(config, "config");
+    LmdbNativeLibrary.useStableCopy();
     try {
       Files.createDirectories(config.directory());
     } catch (IOException e) {

@@ -52,7 +52,7 @@ public final class InMemoryTransport implements Transport {
     checkOpen();
     MemServer server = new MemServer(address, handler);
     if (network.servers.putIfAbsent(address, server) != null) {
-      throw new TransportException("cannot listen on " + address + ": address in use");
+      throw new ListenFailedException("cannot listen on " + address + ": address in use", null);
     }
     servers.add(server);
     return server;

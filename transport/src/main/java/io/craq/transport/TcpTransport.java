@@ -113,7 +113,7 @@ public final class TcpTransport implements Transport {
       if (serverSocket != null) {
         closeQuietly(serverSocket);
       }
-      throw new TransportException("cannot listen on " + address + ": " + e.getMessage(), e);
+      throw new ListenFailedException("cannot listen on " + address + ": " + e.getMessage(), e);
     }
     TcpServer server = new TcpServer(serverSocket, hostPort, handler);
     servers.add(server);

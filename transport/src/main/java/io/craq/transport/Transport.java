@@ -16,7 +16,7 @@ public interface Transport extends AutoCloseable {
    * free port (see {@link Server#address()}).
    *
    * @throws IllegalArgumentException if the address is malformed
-   * @throws TransportException if the address cannot be bound (in use, not local)
+   * @throws ListenFailedException if the address cannot be bound (in use, not local)
    * @throws ConnectionClosedException if this transport was closed
    */
   Server listen(String address, Handler handler);

@@ -89,8 +89,14 @@ public final class BenchCommand implements Callable<Integer> {
   int valueBytes;
 
   @Option(names = "--keys", paramLabel = "N", defaultValue = "1000",
-      description = "Distinct keys, each written once before the run (default: ${DEFAULT-VALUE}).")
+      description = "Distinct keys, each written once before the run (default: ${DEFAULT-VALUE})."
+          + " They are named craq-bench/RUNID/N, hold printable values and are deleted at the"
+          + " end (see --keep-keys).")
   int keys;
+
+  @Option(names = "--keep-keys",
+      description = "Leave the bench keys in a running cluster (-c) instead of deleting them.")
+  boolean keepKeys;
 
   @Option(names = "--threads", paramLabel = "N", defaultValue = "8",
       description = "Client threads, each with its own connections (default: ${DEFAULT-VALUE}).")
@@ -228,12 +234,21 @@ public final class BenchCommand implements Callable<Integer> {
         target = (cluster != null ? "spawned " + settings.store() + " cluster" : "cluster")
             + " at " + coordinator + ", " + chain.size() + " node(s), epoch " + chain.epoch();
         CraqLoad load = new CraqLoad(settings, chain, transport);
-        err.println("craq bench: " + target + "; writing " + settings.keys() + " key(s) of "
-            + settings.valueBytes() + " bytes ...");
+        err.println("craq bench: " + target + "; writing " + settings.keys() + " key(s) "
+            + load.keyPrefix() + "N of " + settings.valueBytes() + " bytes ...");
         err.flush();
-        load.preload();
-        probe = new NodeCounterProbe(client, chain, settings.timeoutMillis());
-        phases.add(measure("craq", load, settings, measured, probe, err));
+        // A spawned cluster is thrown away; a user's cluster gets its keys deleted, even when
+        // the run fails or is interrupted with Ctrl-C.
+        KeyCleanup cleanup = cluster != null || keepKeys ? null : new KeyCleanup(load, err);
+        try {
+          load.preload();
+          probe = new NodeCounterProbe(client, chain, settings.timeoutMillis());
+          phases.add(measure("craq", load, settings, measured, probe, err));
+        } finally {
+          if (cleanup != null) {
+            cleanup.run();
+          }
+        }
         if (load.pacerDropped() > 0) {
           err.println("craq bench: the writer fell behind; " + load.pacerDropped()
               + " paced write(s) skipped");
@@ -286,6 +301,52 @@ public final class BenchCommand implements Callable<Integer> {
       err.println("craq bench: cannot write the chart (--plot): " + e.getMessage());
       return false;
     } finally {
+      err.flush();
+    }
+  }
+
+  /**
+   * Deletes the bench keys once: at the end of the run, or from a shutdown hook if the JVM is
+   * stopped first (Ctrl-C).
+   */
+  private static final class KeyCleanup implements Runnable {
+    private final CraqLoad load;
+    private final PrintWriter err;
+    private final Thread hook = new Thread(this, "craq-bench-cleanup");
+    private boolean done;
+
+    KeyCleanup(CraqLoad load, PrintWriter err) {
+      this.load = load;
+      this.err = err;
+      Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    @Override
+    public void run() {
+      synchronized (this) {
+        if (done) {
+          return;
+        }
+        done = true;
+      }
+      if (Thread.currentThread() != hook) {
+        try {
+          Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+          // The JVM is stopping: the hook will find the work done.
+        }
+      }
+      try {
+        load.stop(); // a write still running after the delete would bring its key back
+        load.deleteKeys();
+        err.println("craq bench: deleted the bench keys " + load.keyPrefix() + "N");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        err.println("craq bench: interrupted while deleting the keys " + load.keyPrefix() + "N");
+      } catch (RuntimeException e) {
+        err.println("craq bench: could not delete every key " + load.keyPrefix() + "N: "
+            + e.getMessage());
+      }
       err.flush();
     }
   }

@@ -24,6 +24,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
 
 /**
  * The CRAQ workloads, sent as raw protocol messages over the transport so that each thread can
@@ -39,11 +40,18 @@ final class CraqLoad implements LoadRunner {
   /** The pacer sends at most this much backlog at once after a stall, in seconds of sends. */
   static final double PACER_CATCH_UP_SECONDS_MAX = 0.1;
   static final long IDLE_POLL_MILLIS = 100;
+  /**
+   * Every bench key starts with this, then a random run id: {@code craq-bench/3fa9c1/17}. A user
+   * can tell them from their own keys, and two runs at once do not share (or delete) keys.
+   */
+  static final String KEY_PREFIX = "craq-bench/";
+  static final String VALUE_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
   private final BenchSettings settings;
   private final Transport transport;
   private final String head;
   private final List<String> readTargets;
+  private final String keyPrefix;
   private final String[] keys;
   private final byte[] value;
   private final Duration timeout;
@@ -65,12 +73,17 @@ final class CraqLoad implements LoadRunner {
     // CR serves reads at the tail only; CRAQ at every member (CRAQ §2.3).
     this.readTargets = settings.mode() == Mode.CR ? List.of(chain.tail().address())
         : chain.members().stream().map(Member::address).toList();
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    this.keyPrefix = KEY_PREFIX + String.format("%06x", random.nextInt(1 << 24)) + "/";
     this.keys = new String[settings.keys()];
     for (int i = 0; i < keys.length; i++) {
-      keys[i] = "bench-" + i;
+      keys[i] = keyPrefix + i;
     }
+    // Printable, so that a user's `craq readall` shows text, never binary junk.
     this.value = new byte[settings.valueBytes()];
-    ThreadLocalRandom.current().nextBytes(value);
+    for (int i = 0; i < value.length; i++) {
+      value[i] = (byte) VALUE_ALPHABET.charAt(random.nextInt(VALUE_ALPHABET.length()));
+    }
     this.timeout = Duration.ofMillis(settings.timeoutMillis());
   }
 
@@ -84,28 +97,44 @@ final class CraqLoad implements LoadRunner {
     };
   }
 
+  /** The prefix of this run's keys, {@code craq-bench/RUNID/}. */
+  String keyPrefix() {
+    return keyPrefix;
+  }
+
   /** Writes every key once, so reads find values of the configured size. */
   void preload() throws InterruptedException {
+    writeEveryKey("preload", key -> new WriteRequest(key, value, false, Message.ANY_VERSION));
+  }
+
+  /** Deletes every key of this run (each leaves a tombstone version, which no scan shows). */
+  void deleteKeys() throws InterruptedException {
+    writeEveryKey("deleting the bench keys",
+        key -> new WriteRequest(key, new byte[0], true, Message.ANY_VERSION));
+  }
+
+  /** Sends {@code request} for every key to the head, {@link #PRELOAD_IN_FLIGHT_MAX} at a time. */
+  private void writeEveryKey(String what, Function<String, WriteRequest> request)
+      throws InterruptedException {
     Connection connection = connect(head);
     Semaphore permits = new Semaphore(PRELOAD_IN_FLIGHT_MAX);
-    Meter failures = new Meter("preload");
+    Meter failures = new Meter(what);
     failures.startMeasuring();
     for (String key : keys) {
       permits.acquire();
-      connection.request(new WriteRequest(key, value, false, Message.ANY_VERSION), timeout)
-          .whenComplete((reply, failure) -> {
-            if (failure != null || !(reply instanceof WriteReply)) {
-              failures.failure(describe(reply, failure));
-            }
-            permits.release();
-          });
+      connection.request(request.apply(key), timeout).whenComplete((reply, failure) -> {
+        if (failure != null || !(reply instanceof WriteReply)) {
+          failures.failure(describe(reply, failure));
+        }
+        permits.release();
+      });
     }
     if (!permits.tryAcquire(PRELOAD_IN_FLIGHT_MAX, settings.timeoutMillis() + 1_000,
         TimeUnit.MILLISECONDS)) {
-      throw new IllegalStateException("preload: writes still unanswered after the timeout");
+      throw new IllegalStateException(what + ": writes still unanswered after the timeout");
     }
     if (failures.failureCount() > 0) {
-      throw new IllegalStateException("preload: " + failures.failureCount()
+      throw new IllegalStateException(what + ": " + failures.failureCount()
           + " write(s) failed: " + failures.failuresByKind());
     }
   }

@@ -71,7 +71,7 @@ class ProcessClusterTest {
   private static String[] craq(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine command = new CommandLine(new CraqMain());
+    CommandLine command = CraqMain.newCommandLine();
     command.setOut(new PrintWriter(out, true));
     command.setErr(new PrintWriter(err, true));
     int code = command.execute(args);

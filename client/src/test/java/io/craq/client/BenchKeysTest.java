@@ -1,0 +1,56 @@
+package io.craq.client;
+
+import static io.craq.client.FakeEndpoint.chain;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.craq.client.CraqMainTest.Run;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/** {@code craq bench -c ADDRESS} against a user's cluster: what it leaves behind. */
+class BenchKeysTest extends FakeServersTest {
+  private Run craq(String... args) {
+    List<String> all = new java.util.ArrayList<>(List.of("-c", coordinator.address()));
+    all.addAll(List.of(args));
+    return CraqMainTest.run(all.toArray(String[]::new));
+  }
+
+  private void oneNodeChain() {
+    FakeEndpoint node = new FakeEndpoint(transport, new FakeNode(chainRef::get));
+    nodes.add(node);
+    chainRef.set(chain(1, node.member("n1")));
+  }
+
+  private Run bench(String... extra) {
+    List<String> args = new java.util.ArrayList<>(List.of("bench", "--duration", "300ms",
+        "--warmup", "0", "--threads", "1", "--keys", "20", "--workload", "write"));
+    args.addAll(List.of(extra));
+    return craq(args.toArray(String[]::new));
+  }
+
+  @Test
+  @DisplayName("bench deletes its keys at the end: the user's data is as before")
+  void keysAreDeleted() {
+    oneNodeChain();
+    craq("write", "mine", "kept");
+    Run run = bench();
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(run.err().contains("deleted the bench keys craq-bench/"), run.err());
+    assertEquals("mine\tkept\n", craq("readall").out());
+  }
+
+  @Test
+  @DisplayName("--keep-keys leaves them: named craq-bench/RUNID/N, with printable values")
+  void keepKeys() {
+    oneNodeChain();
+    Run run = bench("--keep-keys", "--value-bytes", "50");
+    assertEquals(0, run.exitCode(), run.err());
+    List<String> lines = craq("readall").out().lines().toList();
+    assertEquals(20, lines.size(), lines.toString());
+    for (String line : lines) {
+      assertTrue(line.matches("craq-bench/[0-9a-f]{6}/\\d+\t[a-z0-9]{50}"), line);
+    }
+  }
+}
