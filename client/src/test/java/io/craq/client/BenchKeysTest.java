@@ -2,10 +2,17 @@ package io.craq.client;
 
 import static io.craq.client.FakeEndpoint.chain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.client.CraqMainTest.Run;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.WriteRequest;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -18,7 +25,11 @@ class BenchKeysTest extends FakeServersTest {
   }
 
   private void oneNodeChain() {
-    FakeEndpoint node = new FakeEndpoint(transport, new FakeNode(chainRef::get));
+    oneNodeChain(new FakeNode(chainRef::get));
+  }
+
+  private void oneNodeChain(Function<Message, Message> behaviour) {
+    FakeEndpoint node = new FakeEndpoint(transport, behaviour);
     nodes.add(node);
     chainRef.set(chain(1, node.member("n1")));
   }
@@ -52,5 +63,34 @@ class BenchKeysTest extends FakeServersTest {
     for (String line : lines) {
       assertTrue(line.matches("craq-bench/[0-9a-f]{6}/\\d+\t[a-z0-9]{50}"), line);
     }
+  }
+
+  @Test
+  @DisplayName("a head refusing writes for a moment (no lease yet) does not fail the preload")
+  void preloadRetriesPassingRefusals() {
+    FakeNode store = new FakeNode(chainRef::get);
+    AtomicInteger refusals = new AtomicInteger(30);
+    oneNodeChain(message -> message instanceof WriteRequest && refusals.getAndDecrement() > 0
+        ? new ErrorReply(ErrorCode.UNAVAILABLE, "no lease", "")
+        : store.apply(message));
+    Run run = bench("--keep-keys");
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(refusals.get() < 0, "every refusal was answered by a retry");
+    assertEquals(20, craq("readall").out().lines().count());
+  }
+
+  @Test
+  @DisplayName("writes the head rejects for good end the run with one line saying why")
+  void preloadFailureIsOneLine() {
+    FakeNode store = new FakeNode(chainRef::get);
+    oneNodeChain(message -> message instanceof WriteRequest write
+        && write.key().startsWith("craq-bench/")
+        ? new ErrorReply(ErrorCode.INVALID_REQUEST, "no", "")
+        : store.apply(message));
+    Run run = bench();
+    assertEquals(ExitCodes.UNAVAILABLE, run.exitCode(), run.err());
+    assertTrue(run.err().contains("preload: 20 write(s) failed: {INVALID_REQUEST=20}"),
+        run.err());
+    assertFalse(run.err().contains("\tat "), run.err());
   }
 }

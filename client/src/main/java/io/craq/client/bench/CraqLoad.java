@@ -1,5 +1,6 @@
 package io.craq.client.bench;
 
+import io.craq.client.CraqException;
 import io.craq.client.bench.BenchSettings.Mode;
 import io.craq.client.bench.BenchSettings.Workload;
 import io.craq.core.message.ChainConfig;
@@ -37,6 +38,8 @@ final class CraqLoad implements LoadRunner {
   /** Writes of the mixed workload that may be outstanding before the pacer skips one. */
   static final int MIXED_WRITES_IN_FLIGHT_MAX = 1_024;
   static final int PRELOAD_IN_FLIGHT_MAX = 256;
+  /** Pause before a refused preload or clean-up write is sent again. */
+  static final long REFUSED_RETRY_MILLIS = 20;
   /** The pacer sends at most this much backlog at once after a stall, in seconds of sends. */
   static final double PACER_CATCH_UP_SECONDS_MAX = 0.1;
   static final long IDLE_POLL_MILLIS = 100;
@@ -113,7 +116,12 @@ final class CraqLoad implements LoadRunner {
         key -> new WriteRequest(key, new byte[0], true, Message.ANY_VERSION));
   }
 
-  /** Sends {@code request} for every key to the head, {@link #PRELOAD_IN_FLIGHT_MAX} at a time. */
+  /**
+   * Sends {@code request} for every key to the head, {@link #PRELOAD_IN_FLIGHT_MAX} at a time. A
+   * refusal that passes (the head without a lease for a moment, a full queue) is retried after
+   * {@link #REFUSED_RETRY_MILLIS} until the key's deadline; any other failure ends the run with a
+   * message naming how many writes failed and why.
+   */
   private void writeEveryKey(String what, Function<String, WriteRequest> request)
       throws InterruptedException {
     Connection connection = connect(head);
@@ -122,21 +130,35 @@ final class CraqLoad implements LoadRunner {
     failures.startMeasuring();
     for (String key : keys) {
       permits.acquire();
-      connection.request(request.apply(key), timeout).whenComplete((reply, failure) -> {
-        if (failure != null || !(reply instanceof WriteReply)) {
-          failures.failure(describe(reply, failure));
-        }
-        permits.release();
-      });
+      long deadline = System.nanoTime() + timeout.toNanos();
+      writeOnce(connection, request.apply(key), deadline, failures, permits);
     }
-    if (!permits.tryAcquire(PRELOAD_IN_FLIGHT_MAX, settings.timeoutMillis() + 1_000,
+    if (!permits.tryAcquire(PRELOAD_IN_FLIGHT_MAX, 2 * settings.timeoutMillis() + 1_000,
         TimeUnit.MILLISECONDS)) {
-      throw new IllegalStateException(what + ": writes still unanswered after the timeout");
+      throw new CraqException(what + ": writes still unanswered after the timeout ("
+          + settings.timeoutMillis() + " ms)");
     }
     if (failures.failureCount() > 0) {
-      throw new IllegalStateException(what + ": " + failures.failureCount()
-          + " write(s) failed: " + failures.failuresByKind());
+      throw new CraqException(what + ": " + failures.failureCount() + " write(s) failed: "
+          + failures.failuresByKind());
     }
+  }
+
+  private void writeOnce(Connection connection, WriteRequest write, long deadline,
+      Meter failures, Semaphore permits) {
+    connection.request(write, timeout).whenComplete((reply, failure) -> {
+      if (failure == null && reply instanceof WriteReply) {
+        permits.release();
+      } else if (reply instanceof ErrorReply error
+          && (error.code() == ErrorCode.UNAVAILABLE || error.code() == ErrorCode.BUSY)
+          && System.nanoTime() + REFUSED_RETRY_MILLIS * 1_000_000L < deadline) {
+        CompletableFuture.delayedExecutor(REFUSED_RETRY_MILLIS, TimeUnit.MILLISECONDS)
+            .execute(() -> writeOnce(connection, write, deadline, failures, permits));
+      } else {
+        failures.failure(describe(reply, failure));
+        permits.release();
+      }
+    });
   }
 
   @Override
