@@ -382,8 +382,8 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
 
   /** Writes from {@code buffer}; false (and OP_WRITE requested) if some is left. */
   private boolean writeSome(ByteBuffer buffer) throws IOException {
+    transport.countFlush(); // before the write: a peer that received the bytes sees it counted
     channel.write(buffer);
-    transport.countFlush();
     if (!buffer.hasRemaining()) {
       return true;
     }
