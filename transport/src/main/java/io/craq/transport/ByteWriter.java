@@ -22,6 +22,20 @@ final class ByteWriter {
     return bytes;
   }
 
+  /** Empties the buffer for the next message, keeping its capacity. */
+  void reset() {
+    length = 0;
+  }
+
+  int capacity() {
+    return bytes.length;
+  }
+
+  /** A copy of the bytes written, at their exact length. */
+  byte[] copy() {
+    return Arrays.copyOf(bytes, length);
+  }
+
   byte[] toByteArray() {
     return length == bytes.length ? bytes : Arrays.copyOf(bytes, length);
   }

@@ -57,11 +57,23 @@ public final class MessageCodec {
   private static final int MEMBER_BYTES_MIN = 2 * STRING_BYTES_MIN + 17;
   private static final int COUNTER_BYTES_MIN = STRING_BYTES_MIN + 1 + 8;
 
+  /**
+   * Frames are encoded into one buffer per platform thread (virtual threads, which may be many
+   * and short-lived, get a small fresh one), reused, and copied out at their exact size:
+   * a frame of many versions (a propagate carrying a batch) no longer grows a fresh buffer by
+   * doubling and copying, which cost about 5% of a node's Java CPU under a write load.
+   */
+  private static final int SCRATCH_BYTES = 64 << 10;
+  /** A scratch buffer grown past this by a large frame is dropped after that frame. */
+  private static final int SCRATCH_KEEP_BYTES_MAX = 1 << 20;
+
+  private final ThreadLocal<ByteWriter> scratch;
   private final int frameBytesMax;
   private final int valueBytesMax;
 
   public MessageCodec(TransportConfig config) {
     this.frameBytesMax = config.frameBytesMax();
+    this.scratch = ThreadLocal.withInitial(() -> new ByteWriter(SCRATCH_BYTES, frameBytesMax));
     this.valueBytesMax = config.valueBytesMax();
   }
 
@@ -76,10 +88,24 @@ public final class MessageCodec {
    * @throws MessageTooLargeException if it exceeds {@code frameBytesMax}
    */
   public byte[] encodeFrame(int kind, long requestId, Message message) {
-    ByteWriter out = new ByteWriter(256, frameBytesMax);
+    if (Thread.currentThread().isVirtual()) {
+      return encodeFrame(kind, requestId, message, new ByteWriter(256, frameBytesMax));
+    }
+    ByteWriter out = scratch.get();
+    out.reset();
+    try {
+      return encodeFrame(kind, requestId, message, out);
+    } finally {
+      if (out.capacity() > SCRATCH_KEEP_BYTES_MAX) {
+        scratch.remove(); // one large frame does not pin a large buffer to the thread
+      }
+    }
+  }
+
+  private byte[] encodeFrame(int kind, long requestId, Message message, ByteWriter out) {
     out.skip(Frames.HEADER_BYTES);
     encodeBody(message, out);
-    byte[] frame = out.toByteArray();
+    byte[] frame = out.copy();
     Frames.writeHeader(frame, kind, message.tag(), requestId, frame.length - Frames.HEADER_BYTES);
     return frame;
   }

@@ -1,5 +1,7 @@
 package io.craq.transport;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -139,6 +141,29 @@ class MessageCodecTest {
     MessageCodec small = new MessageCodec(TransportConfig.DEFAULT.withFrameBytesMax(1000));
     assertThrows(MessageTooLargeException.class,
         () -> small.encode(new WriteRequest("k", new byte[1000], false, 0)));
+  }
+
+  @Test
+  @DisplayName("frames encoded one after another on a thread are each exact: a large frame, a "
+      + "refused one, then a small one carry nothing of each other")
+  void reusedEncodingBuffer() {
+    MessageCodec limited = new MessageCodec(
+        TransportConfig.DEFAULT.withFrameBytesMax(4 << 20).withValueBytesMax(4 << 20));
+    byte[] big = new byte[2 << 20];
+    java.util.Arrays.fill(big, (byte) 7);
+    WriteRequest large = new WriteRequest("large", big, false, 0);
+    WriteRequest small = new WriteRequest("s", new byte[] {1, 2, 3}, false, 0);
+    byte[] smallAlone = limited.encode(small);
+    assertEquals(large, limited.decode(limited.encode(large)));
+    assertThrows(MessageTooLargeException.class,
+        () -> limited.encode(new WriteRequest("k", new byte[4 << 20], false, 0)));
+    byte[] smallAfter = limited.encode(small);
+    assertArrayEquals(smallAlone, smallAfter);
+    assertEquals(small, limited.decode(smallAfter));
+    byte[][] onVirtual = new byte[1][];
+    Thread thread = Thread.ofVirtual().start(() -> onVirtual[0] = limited.encode(small));
+    assertDoesNotThrow(() -> thread.join());
+    assertArrayEquals(smallAlone, onVirtual[0]);
   }
 
   @Test
