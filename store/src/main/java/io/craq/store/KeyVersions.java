@@ -72,6 +72,9 @@ record KeyVersions(VersionRecord committed, List<VersionRecord> dirty) {
     if (existing != null) {
       return new Change(this, existing.equals(record) ? Outcome.DUPLICATE : Outcome.CONFLICT);
     }
+    if (dirty.isEmpty()) {
+      return new Change(new KeyVersions(committed, List.of(record)), Outcome.APPLIED);
+    }
     List<VersionRecord> newer = new ArrayList<>(dirty);
     int at = 0;
     while (at < newer.size() && newer.get(at).version() < record.version()) {
@@ -127,6 +130,7 @@ record KeyVersions(VersionRecord committed, List<VersionRecord> dirty) {
     while (from < dirty.size() && dirty.get(from).version() <= version) {
       from++; // ascending: the newer ones are a suffix
     }
-    return dirty.subList(from, dirty.size());
+    // The common commit takes the only dirty version: no copy of an empty rest.
+    return from == dirty.size() ? List.of() : dirty.subList(from, dirty.size());
   }
 }
