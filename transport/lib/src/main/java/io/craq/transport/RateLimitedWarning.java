@@ -1,4 +1,4 @@
-package io.craq.transport.process;
+package io.craq.transport;
 
 import org.slf4j.Logger;
 

@@ -165,8 +165,7 @@ public final class TcpTransport implements Transport {
     private final String address;
     private final Handler handler;
     private final Set<TcpSession> accepted = ConcurrentHashMap.newKeySet();
-    private final io.craq.transport.process.RateLimitedWarning refusals =
-        new io.craq.transport.process.RateLimitedWarning(1_000_000_000L);
+    private final RateLimitedWarning refusals = new RateLimitedWarning(1_000_000_000L);
     private volatile boolean serverClosed;
     private volatile Thread acceptor;
 
