@@ -85,14 +85,14 @@ class FreshCloneIT {
       // A source folder outside the build's modules does not make the jars stale; a module's does.
       Path stray = Files.createDirectories(clone.resolve("notes/src"));
       Files.writeString(stray.resolve("todo.txt"), "not part of the build");
-      Path jar = clone.resolve("client/target/craq.jar");
+      Path jar = clone.resolve("client/cli/target/craq.jar");
       Files.setLastModifiedTime(stray.resolve("todo.txt"),
           FileTime.from(Files.getLastModifiedTime(jar).toInstant().plusSeconds(60)));
       Shell.Result again = shell.run("bin/craq --version", BUILD);
       assertEquals(0, again.exitCode(), again.toString());
       assertFalse(again.err().contains("building"), again.toString());
-      String stale = ". bin/launcher-env && if craq_stale client/target/craq.jar; then echo stale;"
-          + " else echo current; fi";
+      String stale = ". bin/launcher-env && if craq_stale client/cli/target/craq.jar; then"
+          + " echo stale; else echo current; fi";
       assertEquals("current\n", shell.run(stale, BUILD).out());
       Path source = clone.resolve("core/src/main/java/io/craq/core/Limits.java");
       Files.setLastModifiedTime(source, FileTime.from(Instant.now().plusSeconds(60)));
