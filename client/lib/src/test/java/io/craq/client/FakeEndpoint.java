@@ -14,18 +14,19 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * A scripted server on 127.0.0.1 that plays a node or the coordinator: every request is recorded,
  * then answered with what the behaviour returns (null = never answer, to provoke timeouts).
  */
-final class FakeEndpoint implements AutoCloseable {
+public final class FakeEndpoint implements AutoCloseable {
   private final Server server;
   private final List<Message> received = new CopyOnWriteArrayList<>();
   private final Semaphore arrivals = new Semaphore(0);
   private volatile Function<Message, Message> behaviour;
 
-  FakeEndpoint(Transport transport, Function<Message, Message> behaviour) {
+  public FakeEndpoint(Transport transport, Function<Message, Message> behaviour) {
     this.behaviour = behaviour;
     this.server = transport.listen("127.0.0.1:0", (message, responder) -> {
       received.add(message);
@@ -38,29 +39,29 @@ final class FakeEndpoint implements AutoCloseable {
   }
 
   /** A coordinator (or node) that answers chain requests with whatever {@code chain} says now. */
-  static FakeEndpoint coordinator(Transport transport, java.util.function.Supplier<ChainConfig> chain) {
+  public static FakeEndpoint coordinator(Transport transport, Supplier<ChainConfig> chain) {
     return new FakeEndpoint(transport, m -> m instanceof Message.ChainRequest
         ? new ChainReply(chain.get())
         : new ErrorReply(ErrorCode.UNSUPPORTED, "fake coordinator: " + m, ""));
   }
 
-  void behave(Function<Message, Message> newBehaviour) {
+  public void behave(Function<Message, Message> newBehaviour) {
     this.behaviour = newBehaviour;
   }
 
-  String address() {
+  public String address() {
     return server.address();
   }
 
-  Member member(String id) {
+  public Member member(String id) {
     return new Member(id, address(), 1, 1, true);
   }
 
-  List<Message> received() {
+  public List<Message> received() {
     return List.copyOf(received);
   }
 
-  <T extends Message> List<T> received(Class<T> type) {
+  public <T extends Message> List<T> received(Class<T> type) {
     List<T> result = new ArrayList<>();
     for (Message message : received) {
       if (type.isInstance(message)) {
@@ -71,7 +72,7 @@ final class FakeEndpoint implements AutoCloseable {
   }
 
   /** Waits until {@code count} messages in total have arrived; false on timeout. */
-  boolean awaitReceived(int count, long timeoutMillis) throws InterruptedException {
+  public boolean awaitReceived(int count, long timeoutMillis) throws InterruptedException {
     if (!arrivals.tryAcquire(count, timeoutMillis, TimeUnit.MILLISECONDS)) {
       return false;
     }
@@ -79,7 +80,7 @@ final class FakeEndpoint implements AutoCloseable {
     return true;
   }
 
-  void stop() {
+  public void stop() {
     server.close();
   }
 
@@ -88,7 +89,7 @@ final class FakeEndpoint implements AutoCloseable {
     server.close();
   }
 
-  static ChainConfig chain(long epoch, Member... members) {
+  public static ChainConfig chain(long epoch, Member... members) {
     return new ChainConfig(epoch, List.of(members));
   }
 }

@@ -25,11 +25,11 @@ import java.util.function.Supplier;
  * (versions per key, deletes as tombstones, conditional writes, paged scans). Not CRAQ: there is
  * no replication, every version is committed at once.
  */
-final class FakeNode implements Function<Message, Message> {
+public final class FakeNode implements Function<Message, Message> {
   private final TreeMap<String, VersionRecord> data = new TreeMap<>();
   private final Supplier<ChainConfig> chain;
 
-  FakeNode(Supplier<ChainConfig> chain) {
+  public FakeNode(Supplier<ChainConfig> chain) {
     this.chain = chain;
   }
 

@@ -11,24 +11,26 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The fixture of the command-line tests: a fake coordinator on 127.0.0.1 answering with
- * {@link #chainRef}, and the fake nodes a test adds to {@link #nodes}; all closed after each test.
+ * The fixture of the client's tests and of the craq tool's (through this module's test-jar): a
+ * fake coordinator on 127.0.0.1 answering with {@link #chainRef}, and the fake nodes a test adds
+ * to {@link #nodes}; all closed after each test.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-abstract class FakeServersTest {
-  TcpTransport transport;
-  final AtomicReference<ChainConfig> chainRef = new AtomicReference<>(ChainConfig.EMPTY);
-  FakeEndpoint coordinator;
-  final List<FakeEndpoint> nodes = new ArrayList<>();
+public abstract class FakeServersTest {
+  protected TcpTransport transport;
+  protected final AtomicReference<ChainConfig> chainRef =
+      new AtomicReference<>(ChainConfig.EMPTY);
+  protected FakeEndpoint coordinator;
+  protected final List<FakeEndpoint> nodes = new ArrayList<>();
 
   @BeforeEach
-  void startFakeServers() {
+  public void startFakeServers() {
     transport = new TcpTransport();
     coordinator = FakeEndpoint.coordinator(transport, chainRef::get);
   }
 
   @AfterEach
-  void stopFakeServers() {
+  public void stopFakeServers() {
     nodes.forEach(FakeEndpoint::close);
     coordinator.close();
     transport.close();
