@@ -1,4 +1,4 @@
-package io.craq.client;
+package io.craq.cli;
 
 import static io.craq.client.FakeEndpoint.chain;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -7,6 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.craq.cli.commands.ReadCommand;
+import io.craq.cli.commands.WriteCommand;
+import io.craq.cli.common.ExitCodes;
+import io.craq.client.AmbiguousWriteException;
+import io.craq.client.CraqException;
+import io.craq.client.FakeEndpoint;
+import io.craq.client.FakeNode;
+import io.craq.client.FakeServersTest;
+import io.craq.client.InvalidRequestException;
+import io.craq.client.UnavailableException;
+import io.craq.client.VersionMismatchException;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Message;
@@ -15,8 +26,6 @@ import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -36,52 +45,20 @@ import picocli.CommandLine;
 
 /** The craq command: parsing, output and exit codes, against fake servers on 127.0.0.1. */
 class CraqMainTest extends FakeServersTest {
-  /** One run of the command with captured streams ({@code raw}: bytes of {@code --output -}). */
-  record Run(int exitCode, String out, String err, byte[] raw) {
-    List<String> errLines() {
-      return err.lines().toList();
-    }
+  private static CraqRun run(String... args) {
+    return CraqRun.of(args);
   }
 
-  /** Runs the craq command with {@code args}, capturing stdout and stderr (shared by tests). */
-  static Run run(String... args) {
-    return runWithInput(new byte[0], args);
+  private static CraqRun runWithInput(byte[] stdin, String... args) {
+    return CraqRun.withInput(stdin, args);
   }
 
-  /** As {@link #run}, with {@code stdin} as standard input. */
-  static Run runWithInput(byte[] stdin, String... args) {
-    CommandLine commandLine = CraqMain.newCommandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    ByteArrayOutputStream raw = new ByteArrayOutputStream();
-    CraqMain main = commandLine.getCommand();
-    main.stdin = new ByteArrayInputStream(stdin);
-    main.stdout = raw;
-    commandLine.setOut(new PrintWriter(out, true));
-    commandLine.setErr(new PrintWriter(err, true));
-    int code = commandLine.execute(args);
-    return new Run(code, out.toString(), err.toString(), raw.toByteArray());
-  }
-
-  /**
-   * A usage error: exit code 2, nothing on stdout; on stderr the reason, picocli's suggestions
-   * for a mistyped name if it has any, and one line naming --help.
-   */
-  static void assertUsageError(Run r, String reasonPart) {
-    assertEquals(ExitCodes.USAGE, r.exitCode(), r.err());
-    assertEquals("", r.out());
-    List<String> lines = r.errLines();
-    assertTrue(lines.size() >= 2, r.err());
-    assertTrue(lines.get(0).startsWith("craq: ") && lines.get(0).contains(reasonPart), r.err());
-    for (String suggestion : lines.subList(1, lines.size() - 1)) {
-      assertTrue(suggestion.matches("(Did you mean|Possible solutions): .*"), r.err());
-    }
-    assertTrue(lines.get(lines.size() - 1).matches(
-        "Try 'craq( \\S+)? --help' for more information\\."), r.err());
+  private static void assertUsageError(CraqRun run, String reasonPart) {
+    run.assertUsageError(reasonPart);
   }
 
   /** Runs against the fake coordinator, reading from {@code node} unless args say otherwise. */
-  private Run craq(String... args) {
+  private CraqRun craq(String... args) {
     List<String> all = new ArrayList<>(List.of("-c", coordinator.address(),
         "--timeout-millis", "2000"));
     if (!nodes.isEmpty()) {
@@ -125,7 +102,7 @@ class CraqMainTest extends FakeServersTest {
   @Test
   @DisplayName("a mistyped subcommand gets a suggestion besides the reason and the hint")
   void suggestion() {
-    Run r = run("readal");
+    CraqRun r = run("readal");
     assertUsageError(r, "'readal'");
     assertTrue(r.err().contains("Did you mean: craq readall"), r.err());
     assertTrue(r.err().endsWith("Try 'craq --help' for more information.\n"), r.err());
@@ -135,36 +112,26 @@ class CraqMainTest extends FakeServersTest {
   @ValueSource(strings = {"foo", "bounded", "bounded:", "bounded:-1", "bounded:x", "strongest", ""})
   @DisplayName("a bad --consistency is refused as a usage error")
   void badConsistency(String value) {
-    Run r = run("read", "k", "--consistency", value);
+    CraqRun r = run("read", "k", "--consistency", value);
     assertEquals(ExitCodes.USAGE, r.exitCode(), r.err());
     assertTrue(r.err().contains("--consistency"), r.err());
-  }
-
-  @Test
-  @DisplayName("consistency values parse to read modes")
-  void consistencyParsing() {
-    assertEquals(ReadConsistency.STRONG, ReadConsistency.parse("strong"));
-    assertEquals(new ReadConsistency(ReadMode.EVENTUAL, 0), ReadConsistency.parse("EVENTUAL"));
-    assertEquals(new ReadConsistency(ReadMode.BOUNDED, 3), ReadConsistency.parse("bounded:3"));
-    assertEquals("bounded:3", ReadConsistency.parse("bounded:3").toString());
-    assertThrows(IllegalArgumentException.class, () -> ReadConsistency.parse("bounded:-3"));
   }
 
   @Test
   @DisplayName("--help, `craq help` and `craq help COMMAND` exit 0 on stdout; --version's format"
       + " is the one craq-node and craq-coordinator print")
   void helpAndVersion() {
-    Run help = run("--help");
+    CraqRun help = run("--help");
     assertEquals(0, help.exitCode());
     assertTrue(help.out().contains("Exit codes:"), help.out());
     assertTrue(help.out().contains("ambiguous write"), help.out());
     assertEquals(help.out(), run("help").out());
-    Run helpRead = run("help", "read");
+    CraqRun helpRead = run("help", "read");
     assertEquals(0, helpRead.exitCode(), helpRead.err());
     assertEquals(run("read", "--help").out(), helpRead.out());
     assertTrue(helpRead.out().startsWith("Usage: craq read"), helpRead.out());
     assertUsageError(run("help", "nope"), "nope");
-    Run version = run("--version");
+    CraqRun version = run("--version");
     assertEquals(0, version.exitCode());
     assertTrue(version.out().matches("craq \\S.*\\RJava \\S+ \\(.+\\)\\R"), version.out());
   }
@@ -192,11 +159,11 @@ class CraqMainTest extends FakeServersTest {
   @DisplayName("`craq write hello \"world\"` then `craq read hello` prints world (go-craq README)")
   void writeThenRead() {
     storeNode();
-    Run write = craq("write", "hello", "world");
+    CraqRun write = craq("write", "hello", "world");
     assertEquals(0, write.exitCode(), write.err());
     assertEquals("1\n", write.out());
 
-    Run read = craq("read", "hello");
+    CraqRun read = craq("read", "hello");
     assertEquals(0, read.exitCode(), read.err());
     assertEquals("world\n", read.out());
     assertEquals("", read.err());
@@ -221,7 +188,7 @@ class CraqMainTest extends FakeServersTest {
         "from-b".getBytes(StandardCharsets.UTF_8), false));
     chainRef.set(chain(1, a.member("a"), b.member("b")));
 
-    Run r = run("read", "k", "-c", coordinator.address(), "-n", b.address(),
+    CraqRun r = run("read", "k", "-c", coordinator.address(), "-n", b.address(),
         "--consistency", "eventual");
     assertEquals("from-b\n", r.out(), r.err());
     assertEquals(new ReadRequest("k", ReadMode.EVENTUAL, 0),
@@ -235,7 +202,7 @@ class CraqMainTest extends FakeServersTest {
     FakeEndpoint member = node(m -> new Message.ReadReply("k", true, 1,
         "v".getBytes(StandardCharsets.UTF_8), false));
     chainRef.set(chain(1, member.member("a")));
-    Run r = run("-c", coordinator.address(), "-n", "127.0.0.1:1", "--any-node", "read", "k");
+    CraqRun r = run("-c", coordinator.address(), "-n", "127.0.0.1:1", "--any-node", "read", "k");
     assertEquals("v\n", r.out(), r.err());
   }
 
@@ -243,13 +210,13 @@ class CraqMainTest extends FakeServersTest {
   @DisplayName("reading an absent or deleted key exits 1 with nothing on stdout")
   void notFound() {
     storeNode();
-    Run absent = craq("read", "nope");
+    CraqRun absent = craq("read", "nope");
     assertEquals(ExitCodes.NOT_FOUND, absent.exitCode());
     assertEquals("", absent.out());
     assertTrue(absent.err().contains("not found"), absent.err());
 
     craq("write", "k", "v");
-    Run delete = craq("delete", "k");
+    CraqRun delete = craq("delete", "k");
     assertEquals(0, delete.exitCode(), delete.err());
     assertEquals("2\n", delete.out());
     assertEquals(ExitCodes.NOT_FOUND, craq("read", "k").exitCode());
@@ -262,7 +229,7 @@ class CraqMainTest extends FakeServersTest {
     assertEquals("{\"key\":\"k\",\"version\":1}\n", craq("--json", "write", "k", "a\"b").out());
     assertEquals("{\"key\":\"k\",\"found\":true,\"version\":1,\"value\":\"a\\\"b\","
         + "\"valueBase64\":\"YSJi\",\"dirty\":false}\n", craq("--json", "read", "k").out());
-    Run missing = craq("--json", "read", "x");
+    CraqRun missing = craq("--json", "read", "x");
     assertEquals(ExitCodes.NOT_FOUND, missing.exitCode());
     assertEquals("{\"key\":\"x\",\"found\":false}\n", missing.out());
     assertEquals("{\"key\":\"k\",\"version\":1,\"value\":\"a\\\"b\",\"valueBase64\":\"YSJi\"}\n",
@@ -275,7 +242,7 @@ class CraqMainTest extends FakeServersTest {
     storeNode();
     craq("write", "b", "two");
     craq("write", "a", "one", "and", "more");
-    Run r = craq("readall");
+    CraqRun r = craq("readall");
     assertEquals(0, r.exitCode(), r.err());
     assertEquals("a\tone and more\nb\ttwo\n", r.out());
   }
@@ -287,7 +254,7 @@ class CraqMainTest extends FakeServersTest {
     byte[] value = {'a', '\t', 'b', '\n', 'c', '\\', 0, (byte) 0xff, (byte) 0xc3, (byte) 0xa9};
     assertEquals(0, runWithInput(value, "-c", coordinator.address(), "-n",
         nodes.get(0).address(), "write", "tab\tkey", "-").exitCode());
-    Run r = craq("readall");
+    CraqRun r = craq("readall");
     assertEquals("tab\\tkey\ta\\tb\\nc\\\\\\x00\\xff\u00e9\n", r.out());
   }
 
@@ -305,14 +272,14 @@ class CraqMainTest extends FakeServersTest {
       default -> new ErrorReply(ErrorCode.UNSUPPORTED, "fake", "");
     });
     chainRef.set(chain(1, leaseless.member("a")));
-    Run strongRead = craq("read", "k");
-    Run strongScan = craq("readall");
+    CraqRun strongRead = craq("read", "k");
+    CraqRun strongScan = craq("readall");
     assertEquals(ExitCodes.UNAVAILABLE, strongRead.exitCode(), strongRead.err());
     assertEquals(ExitCodes.UNAVAILABLE, strongScan.exitCode(), strongScan.err());
     assertTrue(strongScan.err().contains("no lease"), strongScan.err());
     assertEquals("", strongScan.out());
 
-    Run eventual = craq("readall", "--consistency", "eventual");
+    CraqRun eventual = craq("readall", "--consistency", "eventual");
     assertEquals(0, eventual.exitCode(), eventual.err());
     assertEquals("k\tv\n", eventual.out());
     assertTrue(leaseless.received(ReadRequest.class).stream()
@@ -328,18 +295,18 @@ class CraqMainTest extends FakeServersTest {
     FakeEndpoint node = storeNode();
     byte[] value = new byte[300_000]; // larger than one Linux argument (128 KiB)
     new Random(7).nextBytes(value);
-    Run write = runWithInput(value, "-c", coordinator.address(), "write", "bin", "-");
+    CraqRun write = runWithInput(value, "-c", coordinator.address(), "write", "bin", "-");
     assertEquals(0, write.exitCode(), write.err());
     assertArrayEquals(value, node.received(WriteRequest.class).get(0).value());
 
     Path out = dir.resolve("out.bin");
-    Run read = craq("read", "bin", "--output", out.toString());
+    CraqRun read = craq("read", "bin", "--output", out.toString());
     assertEquals(0, read.exitCode(), read.err());
     assertEquals("", read.out());
     assertArrayEquals(value, Files.readAllBytes(out));
     assertArrayEquals(value, craq("read", "bin", "--output", "-").raw());
 
-    Run absent = craq("read", "nope", "--output", dir.resolve("absent").toString());
+    CraqRun absent = craq("read", "nope", "--output", dir.resolve("absent").toString());
     assertEquals(ExitCodes.NOT_FOUND, absent.exitCode());
     assertFalse(Files.exists(dir.resolve("absent")));
   }
@@ -363,7 +330,7 @@ class CraqMainTest extends FakeServersTest {
       + " anything is sent; VALUE with --file, or neither, is a usage error")
   void valueLimits(@TempDir Path dir) throws Exception {
     FakeEndpoint node = storeNode();
-    Run big = runWithInput(new byte[11], "-c", coordinator.address(), "--value-max-bytes", "10",
+    CraqRun big = runWithInput(new byte[11], "-c", coordinator.address(), "--value-max-bytes", "10",
         "write", "k", "-");
     assertEquals(ExitCodes.INVALID_REQUEST, big.exitCode(), big.err());
     assertTrue(big.err().contains("larger than 10 bytes (--value-max-bytes)"), big.err());
@@ -387,7 +354,7 @@ class CraqMainTest extends FakeServersTest {
     storeNode();
     assertEquals("1\n", craq("write", "--if-version", "0", "k", "v1").out());
     assertEquals("2\n", craq("write", "--if-version", "1", "k", "v2").out());
-    Run stale = craq("write", "--if-version", "1", "k", "v3");
+    CraqRun stale = craq("write", "--if-version", "1", "k", "v3");
     assertEquals(ExitCodes.VERSION_MISMATCH, stale.exitCode());
     assertTrue(stale.err().contains("expected version 1"), stale.err());
     assertEquals("v2\n", craq("read", "k").out());
@@ -401,7 +368,7 @@ class CraqMainTest extends FakeServersTest {
         : new ErrorReply(ErrorCode.AMBIGUOUS, "chain changed under the write", ""));
     chainRef.set(chain(1, head.member("a")));
 
-    Run ambiguous = craq("write", "k", "v");
+    CraqRun ambiguous = craq("write", "k", "v");
     assertEquals(ExitCodes.AMBIGUOUS_WRITE, ambiguous.exitCode());
     assertTrue(ambiguous.err().contains("unknown outcome"), ambiguous.err());
     assertEquals("", ambiguous.out());
@@ -411,7 +378,7 @@ class CraqMainTest extends FakeServersTest {
         craq("write", "x".repeat(600), "v").exitCode(), "client-side key limit");
 
     chainRef.set(new ChainConfig(2, List.of()));
-    Run empty = craq("write", "k", "v");
+    CraqRun empty = craq("write", "k", "v");
     assertEquals(ExitCodes.UNAVAILABLE, empty.exitCode());
     assertTrue(empty.err().contains("no members"), empty.err());
   }
@@ -421,7 +388,7 @@ class CraqMainTest extends FakeServersTest {
   void readUnavailable() {
     String dead = coordinator.address();
     coordinator.stop();
-    Run r = run("-c", dead, "-n", dead, "--timeout-millis", "500", "read", "k");
+    CraqRun r = run("-c", dead, "-n", dead, "--timeout-millis", "500", "read", "k");
     assertEquals(ExitCodes.UNAVAILABLE, r.exitCode());
     assertTrue(r.err().startsWith("craq: "), r.err());
   }
@@ -444,7 +411,7 @@ class CraqMainTest extends FakeServersTest {
   void readWithoutNodeGoesToTheChainOfC() {
     FakeEndpoint member = valueNode("from-chain");
     chainRef.set(chain(1, member.member("a")));
-    Run r = run("-c", coordinator.address(), "read", "k");
+    CraqRun r = run("-c", coordinator.address(), "read", "k");
     assertEquals(0, r.exitCode(), r.err());
     assertEquals("from-chain\n", r.out());
     assertEquals("", r.err());
@@ -457,7 +424,7 @@ class CraqMainTest extends FakeServersTest {
     FakeEndpoint member = valueNode("in");
     FakeEndpoint stranger = valueNode("out");
     chainRef.set(chain(1, member.member("a")));
-    Run r = run("-c", coordinator.address(), "-n", stranger.address(), "read", "k");
+    CraqRun r = run("-c", coordinator.address(), "-n", stranger.address(), "read", "k");
     assertUsageError(r, "-n " + stranger.address() + " is not a member of the chain at"
         + " coordinator " + coordinator.address() + " (members: a " + member.address()
         + "); leave out -n");
@@ -472,7 +439,7 @@ class CraqMainTest extends FakeServersTest {
     FakeEndpoint member = valueNode("v");
     chainRef.set(chain(1, member.member("a")));
     String port = member.address().substring(member.address().lastIndexOf(':'));
-    Run r = run("-c", coordinator.address(), "-n", port, "read", "k");
+    CraqRun r = run("-c", coordinator.address(), "-n", port, "read", "k");
     assertEquals("v\n", r.out(), r.err());
   }
 
@@ -483,14 +450,14 @@ class CraqMainTest extends FakeServersTest {
     FakeEndpoint alive = valueNode("alive");
     chainRef.set(chain(1, dead.member("a"), alive.member("b")));
     dead.stop();
-    Run r = run("-c", coordinator.address(), "-n", dead.address(), "read", "k");
+    CraqRun r = run("-c", coordinator.address(), "-n", dead.address(), "read", "k");
     assertEquals(0, r.exitCode(), r.err());
     assertEquals("alive\n", r.out());
     assertEquals(1, r.errLines().size(), r.err());
     assertTrue(r.err().startsWith("craq: " + dead.address() + " could not answer ("), r.err());
     assertTrue(r.err().endsWith("); read from " + alive.address() + " instead\n"), r.err());
 
-    Run all = run("-c", coordinator.address(), "-n", dead.address(), "readall");
+    CraqRun all = run("-c", coordinator.address(), "-n", dead.address(), "readall");
     assertEquals(0, all.exitCode(), all.err());
     assertEquals("k\talive\n", all.out());
     assertTrue(all.err().contains("read from " + alive.address() + " instead"), all.err());
@@ -504,7 +471,7 @@ class CraqMainTest extends FakeServersTest {
     chainRef.set(chain(1, dead.member("a"), alive.member("b")));
     dead.stop();
     for (int i = 0; i < 8; i++) {
-      Run r = run("-c", coordinator.address(), "read", "k");
+      CraqRun r = run("-c", coordinator.address(), "read", "k");
       assertEquals(0, r.exitCode(), r.err());
       assertEquals("alive\n", r.out());
     }
@@ -519,7 +486,7 @@ class CraqMainTest extends FakeServersTest {
     chainRef.set(chain(7, head.member("n1"), middle.member("n2"), tail.member("n3")));
     tail.stop();
 
-    Run r = craq("chain");
+    CraqRun r = craq("chain");
     assertEquals(ExitCodes.UNAVAILABLE, r.exitCode(), r.err());
     assertEquals(List.of("craq: 1 of 3 members did not answer"), r.errLines());
     String[] lines = r.out().split("\n");
@@ -530,7 +497,7 @@ class CraqMainTest extends FakeServersTest {
         lines[2]);
     assertTrue(lines[3].matches("tail\\s+n3\\s+\\S+\\s+unreachable: .*"), lines[3]);
 
-    Run json = craq("--json", "chain");
+    CraqRun json = craq("--json", "chain");
     assertTrue(json.out().startsWith("{\"epoch\":7,\"members\":[{\"id\":\"n1\",\"address\":\""
         + head.address() + "\",\"role\":\"head\",\"caughtUp\":true,\"reachable\":true,\"epoch\":7,"
         + "\"memberInOwnView\":true},"), json.out());
@@ -543,12 +510,12 @@ class CraqMainTest extends FakeServersTest {
     FakeEndpoint a = node(new FakeNode(chainRef::get));
     FakeEndpoint b = node(new FakeNode(chainRef::get));
     chainRef.set(chain(3, a.member("n1"), b.member("n2")));
-    Run healthy = craq("chain");
+    CraqRun healthy = craq("chain");
     assertEquals(0, healthy.exitCode(), healthy.err());
     assertEquals("", healthy.err());
 
     chainRef.set(new ChainConfig(4, List.of()));
-    Run empty = craq("chain");
+    CraqRun empty = craq("chain");
     assertEquals(ExitCodes.UNAVAILABLE, empty.exitCode());
     assertEquals("epoch 4, 0 members (no node has joined)\n", empty.out());
     assertTrue(empty.err().contains("no members"), empty.err());

@@ -1,16 +1,19 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
+import io.craq.cli.bench.BenchReport.CpuRow;
+import io.craq.cli.bench.BenchReport.OpResult;
+import io.craq.cli.bench.BenchReport.Phase;
+import io.craq.cli.bench.BenchSettings.Mode;
+import io.craq.cli.bench.BenchSettings.Workload;
+import io.craq.cli.common.ChainRoles;
+import io.craq.cli.common.ClientOptions;
+import io.craq.cli.common.ConsistencyConverter;
+import io.craq.cli.common.ExitCodes;
+import io.craq.cli.common.JsonOption;
 import io.craq.client.ClientConfig;
 import io.craq.client.CraqClient;
 import io.craq.client.CraqException;
-import io.craq.client.CraqMain;
-import io.craq.client.ExitCodes;
 import io.craq.client.ReadConsistency;
-import io.craq.client.bench.BenchReport.CpuRow;
-import io.craq.client.bench.BenchReport.OpResult;
-import io.craq.client.bench.BenchReport.Phase;
-import io.craq.client.bench.BenchSettings.Mode;
-import io.craq.client.bench.BenchSettings.Workload;
 import io.craq.core.message.ChainConfig;
 import io.craq.transport.TcpTransport;
 import io.craq.transport.TransportConfig;
@@ -36,11 +39,10 @@ import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 
 /**
@@ -53,6 +55,8 @@ import picocli.CommandLine.Spec;
         "Targets a running cluster (-c) or spawns a local one (--spawn N). See docs/BENCH.md."})
 public final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
+  @Mixin ClientOptions client;
+  @Mixin JsonOption json;
 
   @Option(names = "--spawn", paramLabel = "N", defaultValue = "0",
       description = "Start a local cluster of N nodes and a coordinator on 127.0.0.1 free ports"
@@ -80,7 +84,7 @@ public final class BenchCommand implements Callable<Integer> {
   Mode mode;
 
   @Option(names = "--consistency", paramLabel = "MODE", defaultValue = "strong",
-      converter = CraqMain.ConsistencyConverter.class,
+      converter = ConsistencyConverter.class,
       description = "Reads: strong (default), eventual or bounded:N.")
   ReadConsistency consistency;
 
@@ -124,13 +128,9 @@ public final class BenchCommand implements Callable<Integer> {
           + " message size, and print ratios to it.")
   String baseline;
 
-  /**
-   * The FILE of {@code --json FILE}. The craq command's global {@code --json} is a flag inherited
-   * by every subcommand, so picocli cannot also give bench a {@code --json} option with a value:
-   * the flag is read here and its FILE arrives as the one positional parameter.
-   */
-  @Parameters(arity = "0..1", paramLabel = "FILE",
-      description = "With --json: also write the results as JSON to FILE (--json FILE).")
+  @Option(names = "--json-file", paramLabel = "FILE",
+      description = "Also write the results as JSON to FILE (--json prints them on stdout"
+          + " instead of the table).")
   String jsonFile;
 
   @Option(names = "--plot", paramLabel = "FILE",
@@ -161,15 +161,7 @@ public final class BenchCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(),
           "--baseline must be 'echo', got '" + baseline + "'");
     }
-    String coordinator = (String) spec.findOption("--coordinator").getValue();
-    long timeoutMillis = ((Number) spec.findOption("--timeout-millis").getValue()).longValue();
-    boolean jsonFlag = Boolean.TRUE.equals(spec.findOption("--json").getValue());
-    if (jsonFlag != (jsonFile != null)) {
-      throw new ParameterException(spec.commandLine(), jsonFlag
-          ? "--json needs a FILE: craq bench --json FILE"
-          : "unexpected argument '" + jsonFile + "' (did you mean --json " + jsonFile + "?)");
-    }
-    if (spawn > 0 && coordinatorGiven()) {
+    if (spawn > 0 && client.coordinatorGiven()) {
       throw new ParameterException(spec.commandLine(), "give -c ADDRESS or --spawn N, not both");
     }
     if (plotFile != null) {
@@ -186,23 +178,13 @@ public final class BenchCommand implements Callable<Integer> {
       }
     }
     try {
-      return new BenchSettings(spawn > 0 ? null : coordinator, spawn, store, workload, mode,
-          consistency, valueBytes, keys, threads, inFlight, writeRate,
+      return new BenchSettings(spawn > 0 ? null : client.coordinator(), spawn, store, workload,
+          mode, consistency, valueBytes, keys, threads, inFlight, writeRate,
           BenchSettings.parseDuration(duration), BenchSettings.parseDuration(warmup),
-          baseline != null, jsonFile, timeoutMillis);
+          baseline != null, jsonFile, client.timeoutMillis());
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
-  }
-
-  private boolean coordinatorGiven() {
-    for (CommandLine c = spec.commandLine(); c != null; c = c.getParent()) {
-      ParseResult result = c.getParseResult();
-      if (result != null && result.hasMatchedOption("--coordinator")) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private int run(BenchSettings settings, PrintWriter err) throws Exception {
@@ -274,7 +256,13 @@ public final class BenchCommand implements Callable<Integer> {
         probe == null ? List.of() : probe.rows(),
         new BenchReport.Load(Runtime.getRuntime().availableProcessors(), loadBefore,
             ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
-    report.printTable(spec.commandLine().getOut());
+    PrintWriter out = spec.commandLine().getOut();
+    if (json.enabled()) {
+      out.println(report.toJson());
+      out.flush();
+    } else {
+      report.printTable(out);
+    }
     if (settings.jsonFile() != null) {
       Files.writeString(Paths.get(settings.jsonFile()), report.toJson(), StandardCharsets.UTF_8);
       err.println("craq bench: results written to " + settings.jsonFile());
@@ -357,10 +345,8 @@ public final class BenchCommand implements Callable<Integer> {
     List<LocalCluster.NamedProcess> named = new ArrayList<>();
     for (LocalCluster.NamedProcess p : processes) {
       int index = chain.indexOf(p.name());
-      String role = index < 0 ? null : chain.size() == 1 ? "head+tail" : index == 0 ? "head"
-          : index == chain.size() - 1 ? "tail" : "middle";
-      named.add(role == null ? p : new LocalCluster.NamedProcess(p.name() + " (" + role + ")",
-          p.handle()));
+      named.add(index < 0 ? p : new LocalCluster.NamedProcess(
+          p.name() + " (" + ChainRoles.of(chain, index) + ")", p.handle()));
     }
     return named;
   }

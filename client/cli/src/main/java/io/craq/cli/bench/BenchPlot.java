@@ -1,9 +1,9 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
-import io.craq.client.bench.BenchReport.OpResult;
-import io.craq.client.bench.BenchReport.PercentilePoint;
-import io.craq.client.bench.BenchReport.Phase;
-import io.craq.client.bench.BenchReport.Rate;
+import io.craq.cli.bench.BenchReport.OpResult;
+import io.craq.cli.bench.BenchReport.PercentilePoint;
+import io.craq.cli.bench.BenchReport.Phase;
+import io.craq.cli.bench.BenchReport.Rate;
 import java.awt.Graphics2D;
 import java.awt.Paint;
 import java.awt.Stroke;

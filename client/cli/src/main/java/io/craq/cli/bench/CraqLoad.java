@@ -1,7 +1,7 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
-import io.craq.client.bench.BenchSettings.Mode;
-import io.craq.client.bench.BenchSettings.Workload;
+import io.craq.cli.bench.BenchSettings.Mode;
+import io.craq.cli.bench.BenchSettings.Workload;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;

@@ -1,4 +1,4 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
 import io.craq.client.ClientConfig;
 import io.craq.client.CraqClient;

@@ -1,6 +1,6 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
-import io.craq.client.bench.BenchReport.Rate;
+import io.craq.cli.bench.BenchReport.Rate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

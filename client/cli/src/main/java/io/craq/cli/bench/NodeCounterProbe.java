@@ -1,8 +1,8 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
 import io.craq.client.CraqClient;
 import io.craq.client.NodeStats;
-import io.craq.client.bench.BenchReport.NodeCounterRow;
+import io.craq.cli.bench.BenchReport.NodeCounterRow;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.Member;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
 /**
  * Paces an open-loop stream of operations at a fixed rate (the write rate of the mixed workload,

@@ -1,9 +1,9 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
-import io.craq.client.ExitCodes;
-import io.craq.client.bench.ResultsTable.Point;
-import io.craq.client.bench.ResultsTable.Series;
-import io.craq.client.bench.ResultsTable.TableException;
+import io.craq.cli.bench.ResultsTable.Point;
+import io.craq.cli.bench.ResultsTable.Series;
+import io.craq.cli.bench.ResultsTable.TableException;
+import io.craq.cli.common.ExitCodes;
 import java.awt.Color;
 import java.io.IOException;
 import java.io.PrintWriter;

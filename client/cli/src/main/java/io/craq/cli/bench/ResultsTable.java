@@ -1,4 +1,4 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,12 @@
-package io.craq.client;
+package io.craq.cli.commands;
 
+import io.craq.cli.common.ChainRoles;
+import io.craq.cli.common.ClientOptions;
+import io.craq.cli.common.Diagnostics;
+import io.craq.cli.common.ExitCodes;
+import io.craq.cli.common.JsonOption;
+import io.craq.client.CraqClient;
+import io.craq.client.CraqException;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.Member;
 import java.io.PrintWriter;
@@ -11,8 +18,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -24,29 +31,30 @@ import picocli.CommandLine.Spec;
     description = {"Show the chain (head first) with each member's role and health.",
         "Exit code 0 when every member answered, 3 when the chain has no members, a member did"
             + " not answer, or the coordinator cannot be reached."})
-final class ChainCommand implements Callable<Integer> {
+public final class ChainCommand implements Callable<Integer> {
   /** A health probe must not hold up the listing for long. */
   static final long PROBE_TIMEOUT_MILLIS_MAX = 1_000;
 
   @Spec CommandSpec spec;
-  @ParentCommand CraqMain global;
+  @Mixin ClientOptions client;
+  @Mixin JsonOption json;
 
   @Override
   public Integer call() throws Exception {
-    return CraqMain.guard(spec, () -> {
-      try (CraqClient client = global.openClient(spec);
+    return Diagnostics.guard(spec, () -> {
+      try (CraqClient craq = client.openClient();
           ExecutorService probes = Executors.newVirtualThreadPerTaskExecutor()) {
-        ChainConfig chain = client.chain();
+        ChainConfig chain = craq.chain();
         Duration probeTimeout = Duration.ofMillis(
-            Math.min(global.timeoutMillis, PROBE_TIMEOUT_MILLIS_MAX));
+            Math.min(client.timeoutMillis(), PROBE_TIMEOUT_MILLIS_MAX));
         List<CompletableFuture<Probe>> pending = new ArrayList<>();
         for (Member member : chain.members()) {
           pending.add(CompletableFuture.supplyAsync(
-              () -> probe(client, member, probeTimeout), probes));
+              () -> probe(craq, member, probeTimeout), probes));
         }
         List<Probe> results = pending.stream().map(CompletableFuture::join).toList();
         PrintWriter out = spec.commandLine().getOut();
-        if (global.json) {
+        if (json.enabled()) {
           out.println(new Json().field("epoch", chain.epoch())
               .raw("members", membersJson(chain, results)));
         } else {
@@ -62,11 +70,11 @@ final class ChainCommand implements Callable<Integer> {
   private int healthCode(ChainConfig chain, List<Probe> probes) {
     long unreachable = probes.stream().filter(p -> !p.reachable()).count();
     if (chain.size() == 0) {
-      CraqMain.warn(spec, "the chain has no members: it cannot serve reads or writes");
+      Diagnostics.warn(spec, "the chain has no members: it cannot serve reads or writes");
       return ExitCodes.UNAVAILABLE;
     }
     if (unreachable > 0) {
-      CraqMain.warn(spec, unreachable + " of " + chain.size() + " member"
+      Diagnostics.warn(spec, unreachable + " of " + chain.size() + " member"
           + (chain.size() == 1 ? "" : "s") + " did not answer");
       return ExitCodes.UNAVAILABLE;
     }
@@ -82,20 +90,13 @@ final class ChainCommand implements Callable<Integer> {
     }
   }
 
-  static String role(ChainConfig chain, int index) {
-    if (chain.size() == 1) {
-      return "head+tail";
-    }
-    return index == 0 ? "head" : index == chain.size() - 1 ? "tail" : "middle";
-  }
-
   private static String membersJson(ChainConfig chain, List<Probe> probes) {
     StringBuilder array = new StringBuilder("[");
     for (int i = 0; i < chain.size(); i++) {
       Member member = chain.members().get(i);
       Probe probe = probes.get(i);
       Json object = new Json().field("id", member.id()).field("address", member.address())
-          .field("role", role(chain, i)).field("caughtUp", member.caughtUp())
+          .field("role", ChainRoles.of(chain, i)).field("caughtUp", member.caughtUp())
           .field("reachable", probe.reachable());
       if (probe.reachable()) {
         object.field("epoch", probe.epoch()).field("memberInOwnView", probe.memberInOwnView());
@@ -123,7 +124,7 @@ final class ChainCommand implements Callable<Integer> {
       }
       // A member still copying state from its neighbours serves no reads yet.
       String copy = member.caughtUp() ? "" : " [catching up]";
-      out.println(String.format("%-9s %-12s %-21s %s", role(chain, i), member.id(),
+      out.println(String.format("%-9s %-12s %-21s %s", ChainRoles.of(chain, i), member.id(),
           member.address(), health + copy));
     }
   }

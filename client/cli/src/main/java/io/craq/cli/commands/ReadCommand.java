@@ -1,5 +1,14 @@
-package io.craq.client;
+package io.craq.cli.commands;
 
+import io.craq.cli.common.ClientOptions;
+import io.craq.cli.common.ConsistencyConverter;
+import io.craq.cli.common.Diagnostics;
+import io.craq.cli.common.ExitCodes;
+import io.craq.cli.common.JsonOption;
+import io.craq.cli.common.StandardStreams;
+import io.craq.client.CraqClient;
+import io.craq.client.ReadConsistency;
+import io.craq.client.Versioned;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -8,11 +17,11 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -22,18 +31,21 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "read", mixinStandardHelpOptions = true,
     description = "Print the value of KEY (exit code 1 if absent or deleted).")
-final class ReadCommand implements Callable<Integer> {
+public final class ReadCommand implements Callable<Integer> {
   /** {@code --output -}: the raw bytes to standard output. */
   static final String STDOUT = "-";
 
+  private final OutputStream stdout;
+
   @Spec CommandSpec spec;
-  @ParentCommand CraqMain global;
+  @Mixin ClientOptions client;
+  @Mixin JsonOption json;
 
   @Parameters(index = "0", paramLabel = "KEY", description = "The key.")
   String key;
 
   @Option(names = "--consistency", defaultValue = "strong", paramLabel = "MODE",
-      converter = CraqMain.ConsistencyConverter.class,
+      converter = ConsistencyConverter.class,
       description = "strong (default), eventual, or bounded:N (at most N dirty versions).")
   ReadConsistency consistency;
 
@@ -42,14 +54,24 @@ final class ReadCommand implements Callable<Integer> {
           + " newline; nothing is written if the key is absent.")
   String output;
 
+  /** Writes {@code --output -} to the process's stdout. */
+  public ReadCommand() {
+    this(StandardStreams.SYSTEM);
+  }
+
+  /** Writes {@code --output -} to {@code streams.out()}. */
+  public ReadCommand(StandardStreams streams) {
+    this.stdout = streams.out();
+  }
+
   @Override
   public Integer call() throws Exception {
-    return CraqMain.guard(spec, () -> {
-      try (CraqClient client = global.openClient(spec)) {
-        Optional<Versioned> result = client.readPreferring(global.firstReadNode(client, spec), key,
-            consistency.mode(), consistency.bound(), global.fallbackNotice(spec));
+    return Diagnostics.guard(spec, () -> {
+      try (CraqClient craq = client.openClient()) {
+        Optional<Versioned> result = craq.readPreferring(client.firstReadNode(craq), key,
+            consistency.mode(), consistency.bound(), client.fallbackNotice());
         PrintWriter out = spec.commandLine().getOut();
-        if (global.json) {
+        if (json.enabled()) {
           Json object = new Json().field("key", key).field("found", result.isPresent());
           result.ifPresent(v -> object.field("version", v.version()).value(v.value())
               .field("dirty", v.dirty()));
@@ -57,15 +79,15 @@ final class ReadCommand implements Callable<Integer> {
         }
         if (result.isEmpty()) {
           out.flush();
-          if (!global.json) {
-            CraqMain.warn(spec, "key '" + key + "' not found");
+          if (!json.enabled()) {
+            Diagnostics.warn(spec, "key '" + key + "' not found");
           }
           return ExitCodes.NOT_FOUND;
         }
         if (output != null) {
           out.flush();
           writeOutput(result.get().value());
-        } else if (!global.json) {
+        } else if (!json.enabled()) {
           out.println(result.get().valueAsString());
         }
         out.flush();
@@ -77,9 +99,8 @@ final class ReadCommand implements Callable<Integer> {
   private void writeOutput(byte[] value) {
     try {
       if (output.equals(STDOUT)) {
-        OutputStream raw = global.stdout;
-        raw.write(value);
-        raw.flush();
+        stdout.write(value);
+        stdout.flush();
       } else {
         Files.write(Path.of(output), value);
       }

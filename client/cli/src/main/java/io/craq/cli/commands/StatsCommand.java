@@ -1,5 +1,14 @@
-package io.craq.client;
+package io.craq.cli.commands;
 
+import io.craq.cli.common.ChainRoles;
+import io.craq.cli.common.ClientOptions;
+import io.craq.cli.common.Diagnostics;
+import io.craq.cli.common.ExitCodes;
+import io.craq.cli.common.JsonOption;
+import io.craq.client.CraqClient;
+import io.craq.client.CraqException;
+import io.craq.client.NodeStats;
+import io.craq.client.UnavailableException;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.Member;
 import java.io.PrintWriter;
@@ -12,8 +21,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -25,9 +34,10 @@ import picocli.CommandLine.Spec;
     description = {"Show each chain member's counters since it started: clean and dirty reads,"
         + " version queries sent and served, writes accepted, versions committed.",
         "Asks every member the coordinator lists, or only the node given with -n ADDRESS."})
-final class StatsCommand implements Callable<Integer> {
+public final class StatsCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
-  @ParentCommand CraqMain global;
+  @Mixin ClientOptions client;
+  @Mixin JsonOption json;
 
   /** Whom to ask: from the chain (id and role known) or from -n (both null). */
   record Target(String address, String id, String chainRole) {}
@@ -50,31 +60,29 @@ final class StatsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    return CraqMain.guard(spec, () -> {
-      try (CraqClient client = global.openClient(spec);
+    return Diagnostics.guard(spec, () -> {
+      try (CraqClient craq = client.openClient();
           ExecutorService askers = Executors.newVirtualThreadPerTaskExecutor()) {
-        ChainConfig chain = global.node != null ? null : client.chain();
+        ChainConfig chain = client.node() != null ? null : craq.chain();
         List<Target> targets = new ArrayList<>();
         if (chain == null) {
-          targets.add(new Target(global.node, null, null));
+          targets.add(new Target(client.node(), null, null));
         } else {
           for (int i = 0; i < chain.size(); i++) {
             Member member = chain.members().get(i);
-            targets.add(new Target(member.address(), member.id(), ChainCommand.role(chain, i)));
+            targets.add(new Target(member.address(), member.id(), ChainRoles.of(chain, i)));
           }
         }
         List<CompletableFuture<Row>> pending = new ArrayList<>();
         for (Target target : targets) {
-          pending.add(CompletableFuture.supplyAsync(() -> ask(client, target), askers));
+          pending.add(CompletableFuture.supplyAsync(() -> ask(craq, target), askers));
         }
         List<Row> rows = pending.stream().map(CompletableFuture::join).toList();
         PrintWriter out = spec.commandLine().getOut();
-        out.println(global.json ? json(chain, rows) : text(chain, rows));
+        out.println(json.enabled() ? json(chain, rows) : text(chain, rows));
         out.flush();
         if (!rows.isEmpty() && rows.stream().noneMatch(Row::answered)) {
-          PrintWriter err = spec.commandLine().getErr();
-          err.println("craq: no node answered the stats request");
-          err.flush();
+          Diagnostics.warn(spec, "no node answered the stats request");
           return ExitCodes.UNAVAILABLE;
         }
         return ExitCodes.OK;

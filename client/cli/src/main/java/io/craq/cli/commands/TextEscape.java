@@ -1,4 +1,4 @@
-package io.craq.client;
+package io.craq.cli.commands;
 
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;

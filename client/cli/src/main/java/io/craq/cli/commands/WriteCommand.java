@@ -1,5 +1,12 @@
-package io.craq.client;
+package io.craq.cli.commands;
 
+import io.craq.cli.common.ClientOptions;
+import io.craq.cli.common.Diagnostics;
+import io.craq.cli.common.ExitCodes;
+import io.craq.cli.common.JsonOption;
+import io.craq.cli.common.StandardStreams;
+import io.craq.client.CraqClient;
+import io.craq.client.InvalidRequestException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -10,11 +17,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -24,12 +31,15 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "write", mixinStandardHelpOptions = true,
     description = "Write VALUE under KEY; prints the committed version.")
-final class WriteCommand implements Callable<Integer> {
+public final class WriteCommand implements Callable<Integer> {
   /** What {@code write KEY -} reads the value from. */
   static final String STDIN = "-";
 
+  private final InputStream stdin;
+
   @Spec CommandSpec spec;
-  @ParentCommand CraqMain global;
+  @Mixin ClientOptions client;
+  @Mixin JsonOption json;
 
   @Option(names = "--if-version", paramLabel = "N",
       description = "Write only if the key's committed version is N (0 = absent or deleted).")
@@ -48,18 +58,29 @@ final class WriteCommand implements Callable<Integer> {
           "Use -- before a value that starts with '-'."})
   List<String> words;
 
+  /** Reads {@code write KEY -} from the process's stdin. */
+  public WriteCommand() {
+    this(StandardStreams.SYSTEM);
+  }
+
+  /** Reads {@code write KEY -} from {@code streams.in()}. */
+  public WriteCommand(StandardStreams streams) {
+    this.stdin = streams.in();
+  }
+
   @Override
   public Integer call() throws Exception {
-    return CraqMain.guard(spec, () -> {
+    return Diagnostics.guard(spec, () -> {
       if (ifVersion != null && ifVersion < 0) {
         throw new ParameterException(spec.commandLine(), "--if-version must be >= 0");
       }
       byte[] value = value();
-      try (CraqClient client = global.openClient(spec)) {
-        long version = ifVersion == null ? client.write(key, value)
-            : client.writeIfVersion(key, value, ifVersion);
+      try (CraqClient craq = client.openClient()) {
+        long version = ifVersion == null ? craq.write(key, value)
+            : craq.writeIfVersion(key, value, ifVersion);
         PrintWriter out = spec.commandLine().getOut();
-        out.println(global.json ? new Json().field("key", key).field("version", version) : version);
+        out.println(json.enabled() ? new Json().field("key", key).field("version", version)
+            : version);
         out.flush();
         return ExitCodes.OK;
       }
@@ -85,7 +106,7 @@ final class WriteCommand implements Callable<Integer> {
       }
     }
     if (words.equals(List.of(STDIN))) {
-      return readLimited(global.stdin, "standard input");
+      return readLimited(stdin, "standard input");
     }
     // go-craq joins the remaining arguments with single spaces: `craq write k hello world`.
     return String.join(" ", words).getBytes(StandardCharsets.UTF_8);
@@ -93,7 +114,7 @@ final class WriteCommand implements Callable<Integer> {
 
   /** Reads all of {@code in}, refusing (before sending anything) more than the value limit. */
   private byte[] readLimited(InputStream in, String source) throws IOException {
-    int limit = global.valueMaxBytes(spec);
+    int limit = client.valueMaxBytes();
     byte[] value = in.readNBytes(limit + 1);
     if (value.length > limit) {
       throw new InvalidRequestException("the value from " + source + " is larger than " + limit

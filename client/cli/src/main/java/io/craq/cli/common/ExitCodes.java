@@ -1,4 +1,11 @@
-package io.craq.client;
+package io.craq.cli.common;
+
+import io.craq.client.AmbiguousWriteException;
+import io.craq.client.CraqException;
+import io.craq.client.InvalidRequestException;
+import io.craq.client.VersionMismatchException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The exit codes of the {@code craq} command, in one place (documented in docs/CLIENT.md and in
@@ -47,8 +54,8 @@ public final class ExitCodes {
   }
 
   /** Code to description, for {@code craq --help}. */
-  static java.util.Map<String, String> descriptions() {
-    java.util.Map<String, String> lines = new java.util.LinkedHashMap<>();
+  public static Map<String, String> descriptions() {
+    Map<String, String> lines = new LinkedHashMap<>();
     lines.put(Integer.toString(OK), "success");
     lines.put(Integer.toString(NOT_FOUND), "not found (read of an absent or deleted key)");
     lines.put(Integer.toString(USAGE), "usage error");

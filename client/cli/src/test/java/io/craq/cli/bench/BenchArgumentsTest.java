@@ -1,14 +1,15 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.craq.client.CraqMain;
-import io.craq.client.ExitCodes;
-import io.craq.client.bench.BenchSettings.Mode;
-import io.craq.client.bench.BenchSettings.Workload;
+import io.craq.cli.CraqMain;
+import io.craq.cli.bench.BenchSettings.Mode;
+import io.craq.cli.bench.BenchSettings.Workload;
+import io.craq.cli.common.ExitCodes;
 import io.craq.core.message.ReadMode;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -24,12 +25,21 @@ import picocli.CommandLine.ParameterException;
 class BenchArgumentsTest {
 
   private static BenchSettings parse(String... args) {
+    return command(args).settings();
+  }
+
+  /** The bench command after parsing {@code craq bench ARGS}. */
+  private static BenchCommand command(String... args) {
     String[] all = new String[args.length + 1];
     all[0] = "bench";
     System.arraycopy(args, 0, all, 1, args.length);
-    CommandLine.ParseResult result = CraqMain.newCommandLine().parseArgs(all);
-    BenchCommand command = (BenchCommand) result.subcommand().commandSpec().userObject();
-    return command.settings();
+    return commandOf(all);
+  }
+
+  /** The bench command after parsing {@code craq ARGS}, ARGS naming bench somewhere. */
+  private static BenchCommand commandOf(String... args) {
+    CommandLine.ParseResult result = CraqMain.newCommandLine().parseArgs(args);
+    return (BenchCommand) result.subcommand().commandSpec().userObject();
   }
 
   @Test
@@ -57,7 +67,8 @@ class BenchArgumentsTest {
     BenchSettings s = parse("--spawn", "5", "--store", "memory", "--workload", "mixed",
         "--write-rate", "250", "--mode", "cr", "--consistency", "bounded:3", "--value-bytes",
         "4096", "--keys", "77", "--threads", "32", "--in-flight", "16", "--duration", "1500ms",
-        "--warmup", "0", "--baseline", "echo", "--json", "out.json", "--timeout-millis", "900");
+        "--warmup", "0", "--baseline", "echo", "--json-file", "out.json", "--timeout-millis",
+        "900");
     assertNull(s.coordinator());
     assertEquals(5, s.spawnNodes());
     assertEquals("memory", s.store());
@@ -107,13 +118,33 @@ class BenchArgumentsTest {
         {"--duration", "0s"},
         {"--store", "rocksdb", "--spawn", "1"},
         {"--baseline", "nginx"},
-        {"--json"},
+        {"--json-file"},
         {"stray.json"},
+        {"--json", "out.json"},
         {"--spawn", "21"},
     };
     for (String[] args : bad) {
       assertThrows(ParameterException.class, () -> parse(args), String.join(" ", args));
     }
+  }
+
+  @Test
+  @DisplayName("the options craq shares come before or after bench's name alike: -c,"
+      + " --timeout-millis and --json (the results on stdout), the nearest one winning")
+  void sharedOptionsEitherSide() {
+    BenchSettings before = commandOf("-c", "127.0.0.1:7000", "--timeout-millis", "700", "bench")
+        .settings();
+    assertEquals("127.0.0.1:7000", before.coordinator());
+    assertEquals(700, before.timeoutMillis());
+    BenchSettings after = commandOf("-c", "127.0.0.1:7000", "bench", "-c", "127.0.0.1:7001")
+        .settings();
+    assertEquals("127.0.0.1:7001", after.coordinator());
+    assertTrue(commandOf("--json", "bench").json.enabled());
+    assertTrue(command("--json").json.enabled());
+    assertFalse(command().json.enabled());
+    assertThrows(ParameterException.class,
+        () -> commandOf("-c", "127.0.0.1:7000", "bench", "--spawn", "3").settings(),
+        "-c before bench is refused with --spawn as after it is");
   }
 
   @Test

@@ -1,11 +1,11 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.craq.client.CraqMain;
-import io.craq.client.ExitCodes;
+import io.craq.cli.CraqMain;
+import io.craq.cli.common.ExitCodes;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -49,7 +49,7 @@ class BenchEndToEndTest {
     long childrenBefore = ProcessHandle.current().children().count();
 
     int code = commandLine.execute("bench", "--spawn", "3", "--store", "memory", "--duration",
-        "2s", "--warmup", "0", "--threads", "4", "--keys", "100", "--json", json.toString(),
+        "2s", "--warmup", "0", "--threads", "4", "--keys", "100", "--json-file", json.toString(),
         "--plot", chart.toString());
 
     assertEquals(ExitCodes.OK, code, "stdout:\n" + out + "\nstderr:\n" + err);

@@ -1,20 +1,23 @@
-package io.craq.client;
+package io.craq.cli.bench;
 
 import static io.craq.client.FakeEndpoint.chain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.craq.client.CraqMainTest.Run;
+import io.craq.cli.CraqRun;
+import io.craq.client.FakeEndpoint;
+import io.craq.client.FakeNode;
+import io.craq.client.FakeServersTest;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /** {@code craq bench -c ADDRESS} against a user's cluster: what it leaves behind. */
 class BenchKeysTest extends FakeServersTest {
-  private Run craq(String... args) {
+  private CraqRun craq(String... args) {
     List<String> all = new java.util.ArrayList<>(List.of("-c", coordinator.address()));
     all.addAll(List.of(args));
-    return CraqMainTest.run(all.toArray(String[]::new));
+    return CraqRun.of(all.toArray(String[]::new));
   }
 
   private void oneNodeChain() {
@@ -23,7 +26,7 @@ class BenchKeysTest extends FakeServersTest {
     chainRef.set(chain(1, node.member("n1")));
   }
 
-  private Run bench(String... extra) {
+  private CraqRun bench(String... extra) {
     List<String> args = new java.util.ArrayList<>(List.of("bench", "--duration", "300ms",
         "--warmup", "0", "--threads", "1", "--keys", "20", "--workload", "write"));
     args.addAll(List.of(extra));
@@ -35,7 +38,7 @@ class BenchKeysTest extends FakeServersTest {
   void keysAreDeleted() {
     oneNodeChain();
     craq("write", "mine", "kept");
-    Run run = bench();
+    CraqRun run = bench();
     assertEquals(0, run.exitCode(), run.err());
     assertTrue(run.err().contains("deleted the bench keys craq-bench/"), run.err());
     assertEquals("mine\tkept\n", craq("readall").out());
@@ -45,7 +48,7 @@ class BenchKeysTest extends FakeServersTest {
   @DisplayName("--keep-keys leaves them: named craq-bench/RUNID/N, with printable values")
   void keepKeys() {
     oneNodeChain();
-    Run run = bench("--keep-keys", "--value-bytes", "50");
+    CraqRun run = bench("--keep-keys", "--value-bytes", "50");
     assertEquals(0, run.exitCode(), run.err());
     List<String> lines = craq("readall").out().lines().toList();
     assertEquals(20, lines.size(), lines.toString());

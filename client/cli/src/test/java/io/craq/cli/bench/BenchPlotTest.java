@@ -1,15 +1,15 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.craq.client.bench.BenchReport.CpuRow;
-import io.craq.client.bench.BenchReport.Load;
-import io.craq.client.bench.BenchReport.OpResult;
-import io.craq.client.bench.BenchReport.Phase;
-import io.craq.client.bench.BenchReport.Rate;
+import io.craq.cli.bench.BenchReport.CpuRow;
+import io.craq.cli.bench.BenchReport.Load;
+import io.craq.cli.bench.BenchReport.OpResult;
+import io.craq.cli.bench.BenchReport.Phase;
+import io.craq.cli.bench.BenchReport.Rate;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.io.IOException;

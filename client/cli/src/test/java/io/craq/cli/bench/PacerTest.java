@@ -1,4 +1,4 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

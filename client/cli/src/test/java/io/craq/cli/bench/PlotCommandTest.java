@@ -1,12 +1,12 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.craq.client.CraqMain;
-import io.craq.client.ExitCodes;
-import io.craq.client.bench.ResultsTable.Point;
-import io.craq.client.bench.ResultsTable.Series;
+import io.craq.cli.CraqMain;
+import io.craq.cli.bench.ResultsTable.Point;
+import io.craq.cli.bench.ResultsTable.Series;
+import io.craq.cli.common.ExitCodes;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;

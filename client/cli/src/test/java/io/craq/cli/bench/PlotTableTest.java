@@ -1,12 +1,12 @@
-package io.craq.client.bench;
+package io.craq.cli.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.craq.client.bench.ResultsTable.Point;
-import io.craq.client.bench.ResultsTable.Series;
-import io.craq.client.bench.ResultsTable.TableException;
+import io.craq.cli.bench.ResultsTable.Point;
+import io.craq.cli.bench.ResultsTable.Series;
+import io.craq.cli.bench.ResultsTable.TableException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;

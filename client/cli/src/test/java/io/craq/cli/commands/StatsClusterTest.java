@@ -1,9 +1,16 @@
-package io.craq.client;
+package io.craq.cli.commands;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.craq.cli.CraqMain;
+import io.craq.cli.common.ExitCodes;
+import io.craq.client.ClientConfig;
+import io.craq.client.CraqClient;
+import io.craq.client.CraqException;
+import io.craq.client.InvalidRequestException;
+import io.craq.client.NodeStats;
 import io.craq.coordinator.CoordinatorServer;
 import io.craq.coordinator.CoordinatorServerSettings;
 import io.craq.core.message.ChainConfig;

@@ -1,11 +1,13 @@
-package io.craq.client;
+package io.craq.cli.commands;
 
 import static io.craq.client.FakeEndpoint.chain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.craq.client.CraqMainTest.Run;
+import io.craq.cli.CraqRun;
+import io.craq.cli.common.ExitCodes;
+import io.craq.client.FakeEndpoint;
+import io.craq.client.FakeServersTest;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainRequest;
@@ -18,13 +20,13 @@ import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-/** {@code craq stats} and {@link CraqClient#stats}, against fake nodes on 127.0.0.1. */
+/** {@code craq stats}, against fake nodes on 127.0.0.1. */
 class StatsCommandTest extends FakeServersTest {
-  private Run craq(String... args) {
+  private CraqRun craq(String... args) {
     List<String> all = new ArrayList<>(List.of("-c", coordinator.address(),
         "--timeout-millis", "1500"));
     all.addAll(List.of(args));
-    return CraqMainTest.run(all.toArray(String[]::new));
+    return CraqRun.of(all.toArray(String[]::new));
   }
 
   private static Map<String, Long> counters(long clean, long afterQuery) {
@@ -44,26 +46,6 @@ class StatsCommandTest extends FakeServersTest {
   }
 
   @Test
-  @DisplayName("CraqClient.stats returns the node's id, epoch, role and counters in its order")
-  void clientStats() {
-    FakeEndpoint node = statsNode("n1", "tail", counters(5, 2));
-    try (CraqClient client = new CraqClient(ClientConfig.defaults(coordinator.address())
-        .withCallTimeoutMillis(1500), transport)) {
-      NodeStats stats = client.stats(node.address());
-      assertEquals(new NodeStats("n1", 7, "tail", counters(5, 2)), stats);
-      assertEquals(List.of("reads_clean", "reads_after_query"),
-          List.copyOf(stats.counters().keySet()));
-      assertEquals(5, stats.counter("reads_clean"));
-      assertEquals(0, stats.counter("no_such_counter"));
-      assertEquals(Map.of("reads_clean", 3L, "reads_after_query", 2L),
-          stats.since(new NodeStats("n1", 7, "tail", Map.of("reads_clean", 2L))));
-      // The coordinator is not a node: it refuses, and that is not worth retrying.
-      assertThrows(InvalidRequestException.class, () -> client.stats(coordinator.address()));
-      assertThrows(InvalidRequestException.class, () -> client.stats("no-port"));
-    }
-  }
-
-  @Test
   @DisplayName("craq stats asks every member the coordinator lists: a status row each, the "
       + "unreachable one reported in its row, then the counters of those that answered")
   void everyMember() {
@@ -73,7 +55,7 @@ class StatsCommandTest extends FakeServersTest {
     chainRef.set(chain(7, head.member("n1"), middle.member("n2"), tail.member("n3")));
     tail.stop();
 
-    Run r = craq("stats");
+    CraqRun r = craq("stats");
     assertEquals(ExitCodes.OK, r.exitCode(), r.err());
     String[] lines = r.out().split("\n");
     assertEquals("epoch 7, 3 members", lines[0]);
@@ -89,7 +71,7 @@ class StatsCommandTest extends FakeServersTest {
     assertEquals(1, head.received(StatsRequest.class).size());
     assertEquals(1, coordinator.received(ChainRequest.class).size());
 
-    Run json = craq("stats", "--json");
+    CraqRun json = craq("stats", "--json");
     assertEquals(ExitCodes.OK, json.exitCode(), json.err());
     assertEquals(1, json.out().split("\n").length, "one line");
     assertTrue(json.out().startsWith("{\"epoch\":7,\"nodes\":[{\"id\":\"n1\",\"address\":\""
@@ -103,7 +85,7 @@ class StatsCommandTest extends FakeServersTest {
   @DisplayName("craq stats -n ADDRESS asks only that node, not the coordinator")
   void oneNode() {
     FakeEndpoint node = statsNode("n9", "middle", counters(4, 1));
-    Run r = craq("stats", "-n", node.address());
+    CraqRun r = craq("stats", "-n", node.address());
     assertEquals(ExitCodes.OK, r.exitCode(), r.err());
     String[] lines = r.out().split("\n");
     assertTrue(lines[0].startsWith("ROLE"), r.out());
@@ -111,7 +93,7 @@ class StatsCommandTest extends FakeServersTest {
     assertEquals("reads_clean         4", lines[4]);
     assertTrue(coordinator.received().isEmpty(), "the chain is not asked with -n");
 
-    Run json = craq("-n", node.address(), "--json", "stats");
+    CraqRun json = craq("-n", node.address(), "--json", "stats");
     assertEquals("{\"nodes\":[{\"id\":\"n9\",\"address\":\"" + node.address()
         + "\",\"role\":\"middle\",\"reachable\":true,\"epoch\":7,\"counters\":"
         + "{\"reads_clean\":4,\"reads_after_query\":1}}]}\n", json.out());
@@ -124,12 +106,12 @@ class StatsCommandTest extends FakeServersTest {
     FakeEndpoint gone = statsNode("n1", "head", counters(0, 0));
     chainRef.set(chain(3, gone.member("n1")));
     gone.stop();
-    Run r = craq("stats");
+    CraqRun r = craq("stats");
     assertEquals(ExitCodes.UNAVAILABLE, r.exitCode(), r.out());
     assertTrue(r.out().contains("unreachable: "), r.out());
     assertTrue(r.err().contains("craq: no node answered"), r.err());
 
-    Run coordinatorAsNode = craq("stats", "-n", coordinator.address());
+    CraqRun coordinatorAsNode = craq("stats", "-n", coordinator.address());
     assertEquals(ExitCodes.UNAVAILABLE, coordinatorAsNode.exitCode());
     assertTrue(coordinatorAsNode.out().matches("(?s).*\\?\\s+\\?\\s+\\S+\\s+-\\s+error: .*"),
         coordinatorAsNode.out());
@@ -140,11 +122,11 @@ class StatsCommandTest extends FakeServersTest {
       + "be reached is UNAVAILABLE")
   void emptyChainAndNoCoordinator() {
     chainRef.set(new ChainConfig(2, List.of()));
-    Run r = craq("stats");
+    CraqRun r = craq("stats");
     assertEquals(ExitCodes.OK, r.exitCode(), r.err());
     assertEquals("epoch 2, 0 members (no node has joined)\n", r.out());
     coordinator.stop();
-    Run down = craq("stats");
+    CraqRun down = craq("stats");
     assertEquals(ExitCodes.UNAVAILABLE, down.exitCode());
     assertTrue(down.err().startsWith("craq: "), down.err());
   }

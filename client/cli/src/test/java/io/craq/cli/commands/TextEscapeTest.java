@@ -1,4 +1,4 @@
-package io.craq.client;
+package io.craq.cli.commands;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

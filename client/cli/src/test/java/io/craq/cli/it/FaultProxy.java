@@ -1,4 +1,4 @@
-package io.craq.client.it;
+package io.craq.cli.it;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package io.craq.client.it;
+package io.craq.cli.it;
 
 import io.craq.client.AmbiguousWriteException;
 import io.craq.client.ClientConfig;

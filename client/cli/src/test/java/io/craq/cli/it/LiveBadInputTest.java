@@ -1,4 +1,4 @@
-package io.craq.client.it;
+package io.craq.cli.it;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,13 +1,13 @@
-package io.craq.client.it;
+package io.craq.cli.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.craq.cli.CraqMain;
+import io.craq.cli.common.ExitCodes;
 import io.craq.client.ClientConfig;
 import io.craq.client.CraqClient;
-import io.craq.client.CraqMain;
-import io.craq.client.ExitCodes;
 import io.craq.client.Versioned;
 import io.craq.core.history.CheckReport;
 import io.craq.core.history.HistoryLog;

@@ -1,4 +1,4 @@
-package io.craq.client.scripts;
+package io.craq.cli.scripts;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package io.craq.client.scripts;
+package io.craq.cli.scripts;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
