@@ -23,8 +23,8 @@ import java.util.function.Predicate;
  * stopped by its own PID when it outlives its time.
  */
 final class Shell {
-  /** The project's root folder (the failsafe configuration passes it). */
-  static final Path ROOT = Path.of(System.getProperty("craq.root", "..")).toAbsolutePath()
+  /** The project's root folder: the failsafe configuration passes it; else two up from here. */
+  static final Path ROOT = Path.of(System.getProperty("craq.root", "../..")).toAbsolutePath()
       .normalize();
 
   private final Path folder;
