@@ -303,7 +303,7 @@ public final class CoordinatorServer implements AutoCloseable {
   /**
    * What the client is told when the node could not be asked or did not answer. Only failures
    * that prove the request never left are definite; anything after sending is AMBIGUOUS for a
-   * write (SPEC §5.4: an unknown outcome is never reported as a failure).
+   * write (an unknown outcome is never reported as a failure: the write may still take effect).
    */
   static ErrorReply forwardFailure(Throwable error, boolean write, Member target) {
     Throwable cause = error instanceof CompletionException && error.getCause() != null

@@ -231,7 +231,8 @@ public final class NodeMachine {
     retransmit();
     expireWrites();
     expireQueries();
-    if (catchingUp && catchUpRequestId != 0 && now - catchUpRequestTick >= settings.catchUpRetryTicks()) {
+    if (catchingUp && catchUpRequestId != 0
+        && now - catchUpRequestTick >= settings.catchUpRetryTicks()) {
       requestCatchUp();
     }
   }
@@ -796,7 +797,7 @@ public final class NodeMachine {
     if (query.epoch() != config.epoch()) {
       refusal = ErrorCode.STALE_EPOCH;
     } else if (!isTail()) {
-      refusal = ErrorCode.NOT_TAIL; // only the real tail may answer (SPEC §4)
+      refusal = ErrorCode.NOT_TAIL; // only the real tail may answer: its commits are the truth
     } else if (!canServe()) {
       refusal = ErrorCode.UNAVAILABLE;
     }
@@ -861,7 +862,8 @@ public final class NodeMachine {
     while (heartbeatSentTicks.size() > 64) {
       heartbeatSentTicks.remove(heartbeatSentTicks.keySet().iterator().next());
     }
-    send(Effects.COORDINATOR, new Heartbeat(selfId, config.epoch(), heartbeatSeq, member && !catchingUp));
+    send(Effects.COORDINATOR,
+        new Heartbeat(selfId, config.epoch(), heartbeatSeq, member && !catchingUp));
   }
 
   private void onHeartbeatReply(HeartbeatReply heartbeatReply) {

@@ -328,7 +328,7 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("SPEC §4: only the real tail answers a version query")
+  @DisplayName("CRAQ §2.3: only the real tail answers a version query")
   void nonTailRefusesVersionQuery() {
     NodeMachine middle = member(B, CHAIN);
     middle.onMessage(new VersionQuery(5, "a", 9, List.of("k")));
@@ -426,7 +426,7 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("CR §3 / SPEC §4: a joining node serves no reads until it has caught up from its "
+  @DisplayName("CR §3: a joining node serves no reads until it has caught up from its "
       + "predecessor, page by page, continuing after the last key it received")
   void joinCatchesUpInPagesBeforeServing() {
     NodeMachine joiner = machine("c", -1, 1);

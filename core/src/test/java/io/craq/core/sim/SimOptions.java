@@ -12,7 +12,8 @@ package io.craq.core.sim;
  * @param keysPerGeneration keys in use at once
  * @param opsPerKeyGeneration operations before moving to fresh keys (short per-key histories)
  * @param crashLastCaughtUp also crash (and later restart) the last caught-up member, beyond
- *     the fault model of SPEC §5.2: then only its own store holds some of the data
+ *     the fault model (one member with a complete copy stays up): then only its own store holds
+ *     some of the data
  */
 record SimOptions(int nodes, int nodesMax, int clients, int faultTicks, boolean faults,
     int faultEveryTicks, int keysPerGeneration, int opsPerKeyGeneration,

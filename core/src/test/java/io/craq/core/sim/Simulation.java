@@ -576,7 +576,8 @@ final class Simulation {
         .toList();
     SimNode victim = upNodes.isEmpty() ? null : upNodes.get(random.nextInt(upNodes.size()));
     // The fault model: at least one member stays caught up, running and reachable, or nothing
-    // can be promised (SPEC §5.2). Hurt the victim only if another such member remains.
+    // can be promised (no acknowledged write is lost while one complete copy survives). Hurt the
+    // victim only if another such member remains.
     boolean mayHurt = victim != null && healthyMembersOtherThan(victim) > 0;
     boolean mayCrash = mayHurt || (options.crashLastCaughtUp() && victim != null);
     if (dice < 20 && mayCrash) {

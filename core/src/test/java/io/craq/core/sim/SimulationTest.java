@@ -13,7 +13,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * The deterministic cluster simulation (ARCHITECTURE.md): every run's history must be
+ * The deterministic cluster simulation (see the README): every run's history must be
  * linearizable per key and the nodes must converge after healing.
  *
  * <p>Replay one seed: {@code bin/test -pl core -Dtest=SimulationTest -Dcraq.seed=N}. Run many:
@@ -84,7 +84,7 @@ class SimulationTest {
     assertTrue(report.noneIllegal(), "seed " + result.seed() + " not linearizable" + replay
         + "\n" + report.failureMessage());
     if (report.count(Verdict.UNKNOWN) > 0) {
-      // TESTING.md: unknown (budget exceeded) is reported apart from illegal; only illegal fails.
+      // Unknown (the checker's budget ran out) is reported apart from illegal; only illegal fails.
       System.out.println("seed " + result.seed() + ": " + report.count(Verdict.UNKNOWN)
           + " key(s) unknown (checker budget exceeded)");
     }

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * Hand-made malformed frames sent over a raw socket (TESTING.md "Bad input"). Each must get an
+ * Hand-made malformed frames sent over a raw socket. Each must get an
  * error reply or a closed connection; afterwards the server is still up and a valid request on a
  * new connection succeeds.
  */

@@ -223,7 +223,13 @@ public final class BenchCommand implements Callable<Integer> {
         // the run fails or is interrupted with Ctrl-C.
         KeyCleanup cleanup = cluster != null || keepKeys ? null : new KeyCleanup(load, err);
         try {
+          long preloadStart = System.nanoTime();
           load.preload();
+          double seconds = (System.nanoTime() - preloadStart) / 1e9;
+          err.printf("craq bench: wrote %d key(s) in %.1f s (%.0f writes/s, %.1f MB/s of "
+              + "values)%n", settings.keys(), seconds, settings.keys() / seconds,
+              settings.keys() * (double) settings.valueBytes() / seconds / 1e6);
+          err.flush();
           probe = new NodeCounterProbe(client, chain, settings.timeoutMillis());
           phases.add(measure("craq", load, settings, measured, probe, err));
         } finally {
