@@ -1,6 +1,7 @@
 package io.craq.cli;
 
 import io.craq.cli.bench.BenchCommand;
+import io.craq.cli.bench.PaperSummaryCommand;
 import io.craq.cli.bench.PlotCommand;
 import io.craq.cli.commands.ChainCommand;
 import io.craq.cli.commands.DeleteCommand;
@@ -61,6 +62,7 @@ public final class CraqMain implements Callable<Integer> {
     all.put("stats", streams -> new StatsCommand());
     all.put("bench", streams -> new BenchCommand());
     all.put("plot", streams -> new PlotCommand());
+    all.put("paper-summary", streams -> new PaperSummaryCommand());
     all.put("help", streams -> new CommandLine.HelpCommand());
     return Collections.unmodifiableMap(all);
   }
@@ -123,10 +125,12 @@ public final class CraqMain implements Callable<Integer> {
     System.exit(forArguments(args).execute(args));
   }
 
-  /** Without a subcommand there is nothing to do: a usage error naming the subcommands. */
+  /** Without a subcommand there is nothing to do: a usage error naming those --help lists. */
   @Override
   public Integer call() {
     throw new ParameterException(spec.commandLine(), "missing subcommand; one of: "
-        + String.join(", ", spec.subcommands().keySet()));
+        + String.join(", ", spec.subcommands().entrySet().stream()
+            .filter(e -> !e.getValue().getCommandSpec().usageMessage().hidden())
+            .map(Map.Entry::getKey).toList()));
   }
 }
