@@ -3,6 +3,7 @@ package io.craq.cli;
 import io.craq.cli.bench.BenchCommand;
 import io.craq.cli.bench.PaperSummaryCommand;
 import io.craq.cli.bench.PlotCommand;
+import io.craq.cli.cluster.AwaitChainCommand;
 import io.craq.cli.commands.ChainCommand;
 import io.craq.cli.commands.DeleteCommand;
 import io.craq.cli.commands.ReadAllCommand;
@@ -63,6 +64,7 @@ public final class CraqMain implements Callable<Integer> {
     all.put("bench", streams -> new BenchCommand());
     all.put("plot", streams -> new PlotCommand());
     all.put("paper-summary", streams -> new PaperSummaryCommand());
+    all.put("await-chain", streams -> new AwaitChainCommand());
     all.put("help", streams -> new CommandLine.HelpCommand());
     return Collections.unmodifiableMap(all);
   }

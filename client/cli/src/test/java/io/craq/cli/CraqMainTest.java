@@ -146,7 +146,7 @@ class CraqMainTest extends FakeServersTest {
         new String[] {"write", "--", "read"}).getSubcommands().keySet());
     Set<String> all = CraqMain.newCommandLine().getSubcommands().keySet();
     assertEquals(List.of("write", "read", "delete", "readall", "chain", "stats", "bench", "plot",
-        "paper-summary", "help"), List.copyOf(all));
+        "paper-summary", "await-chain", "help"), List.copyOf(all));
     for (String[] args : List.of(new String[] {"--help"}, new String[] {"help", "read"},
         new String[] {"raed"}, new String[0])) {
       assertEquals(all, CraqMain.forArguments(args).getSubcommands().keySet());

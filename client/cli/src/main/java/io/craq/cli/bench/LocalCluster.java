@@ -1,14 +1,9 @@
 package io.craq.cli.bench;
 
-import io.craq.client.ClientConfig;
-import io.craq.client.CraqClient;
-import io.craq.client.CraqException;
-import io.craq.core.message.ChainConfig;
-import io.craq.core.message.Member;
+import io.craq.cli.cluster.LocalProcesses;
+import io.craq.cli.cluster.LocalProcesses.Role;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -16,28 +11,26 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * A coordinator and N nodes started as child JVMs on 127.0.0.1 free ports, data and logs in a
- * temporary folder, for {@code craq bench --spawn N}. {@link #close()} stops them by PID (nodes
- * first, SIGTERM, then SIGKILL after {@link #STOP_WAIT_MILLIS}) and deletes the folder; a
- * shutdown hook does the same on Ctrl-C.
+ * A coordinator and N nodes started as child JVMs ({@link LocalProcesses}, from the project's
+ * jars) on 127.0.0.1 free ports, data and logs in a temporary folder, for {@code craq bench
+ * --spawn N}. {@link #close()} stops them by PID and deletes the folder; a shutdown hook does the
+ * same on Ctrl-C.
  */
 final class LocalCluster implements AutoCloseable {
-  static final long STOP_WAIT_MILLIS = 10_000;
   static final long CHAIN_WAIT_MILLIS = 60_000;
 
   private final Path folder;
-  private final List<String> names = new ArrayList<>();
-  private final List<Process> processes = new ArrayList<>();
+  private final LocalProcesses processes;
   private final Thread shutdownHook = new Thread(this::stopAll, "craq-bench-cluster-stop");
   private String coordinatorAddress;
   private boolean closed;
 
-  private LocalCluster(Path folder) {
+  private LocalCluster(Path folder, LocalProcesses processes) {
     this.folder = folder;
+    this.processes = processes;
   }
 
   /**
@@ -50,30 +43,31 @@ final class LocalCluster implements AutoCloseable {
    */
   static LocalCluster start(Path home, int nodes, String store, PrintWriter err)
       throws IOException, InterruptedException {
-    Path nodeJar = home.resolve("node/target/craq-node.jar");
-    Path coordinatorJar = home.resolve("coordinator/target/craq-coordinator.jar");
-    for (Path jar : List.of(nodeJar, coordinatorJar)) {
-      if (!Files.isRegularFile(jar)) {
-        throw new IOException(jar + " is missing; build with: mvn -B -ntp -q -DskipTests install");
-      }
-    }
-    LocalCluster cluster = new LocalCluster(Files.createTempDirectory("craq-bench-"));
+    LocalProcesses.Program program = LocalProcesses.jars(home);
+    Path folder = Files.createTempDirectory("craq-bench-");
+    LocalCluster cluster = new LocalCluster(folder,
+        new LocalProcesses(program, folder.resolve("logs")));
     Runtime.getRuntime().addShutdownHook(cluster.shutdownHook);
     try {
-      Files.createDirectories(cluster.folder.resolve("logs"));
-      cluster.coordinatorAddress = "127.0.0.1:" + freePort();
-      cluster.spawn("coordinator", coordinatorJar, "-a", cluster.coordinatorAddress, "-d",
-          cluster.folder.resolve("coordinator").toString());
+      cluster.coordinatorAddress = "127.0.0.1:" + LocalProcesses.freePort();
+      cluster.processes.start("coordinator", Role.COORDINATOR, LocalProcesses.coordinatorArgs(
+          cluster.coordinatorAddress, folder.resolve("coordinator")));
       for (int i = 1; i <= nodes; i++) {
-        String address = "127.0.0.1:" + freePort();
-        cluster.spawn("n" + i, nodeJar, "--id", "n" + i, "-a", address, "-p", address, "-c",
-            cluster.coordinatorAddress, "--store", store, "-f",
-            cluster.folder.resolve("n" + i).toString());
+        String address = "127.0.0.1:" + LocalProcesses.freePort();
+        List<String> args = new ArrayList<>(LocalProcesses.nodeArgs("n" + i, address, address,
+            cluster.coordinatorAddress, folder.resolve("n" + i)));
+        args.addAll(List.of("--store", store));
+        cluster.processes.start("n" + i, Role.NODE, args);
       }
       err.println("craq bench: started a coordinator and " + nodes + " " + store
-          + " node(s) in " + cluster.folder + "; waiting for the chain ...");
+          + " node(s) in " + folder + "; waiting for the chain ...");
       err.flush();
-      cluster.awaitChain(nodes);
+      try {
+        LocalProcesses.awaitChain(cluster.coordinatorAddress, LocalProcesses.caughtUp(nodes),
+            Duration.ofMillis(CHAIN_WAIT_MILLIS), 200, cluster.processes::checkAlive);
+      } catch (IOException e) {
+        throw new IOException(e.getMessage() + "; logs in " + folder.resolve("logs"), e);
+      }
       return cluster;
     } catch (IOException | InterruptedException | RuntimeException e) {
       cluster.close();
@@ -88,9 +82,8 @@ final class LocalCluster implements AutoCloseable {
   /** Each process's name and handle, coordinator first. */
   List<NamedProcess> processes() {
     List<NamedProcess> out = new ArrayList<>();
-    for (int i = 0; i < processes.size(); i++) {
-      out.add(new NamedProcess(names.get(i), processes.get(i).toHandle()));
-    }
+    processes.processes().forEach((name, process) ->
+        out.add(new NamedProcess(name, process.toHandle())));
     return out;
   }
 
@@ -111,140 +104,23 @@ final class LocalCluster implements AutoCloseable {
     }
     for (Path start : starts) {
       for (Path p = start; p != null; p = p.getParent()) {
-        if (Files.isRegularFile(p.resolve("node/target/craq-node.jar"))) {
+        if (Files.isRegularFile(p.resolve(Role.NODE.jar()))) {
           return p;
         }
       }
     }
-    throw new IOException("cannot find node/target/craq-node.jar from " + starts
+    throw new IOException("cannot find " + Role.NODE.jar() + " from " + starts
         + "; run from the project folder or give --home DIR");
   }
 
-  /**
-   * Environment variable with extra JVM flags for every spawned child, split on spaces, with
-   * {@code %name} replaced by the child's name ({@code coordinator}, {@code n1}, ...): e.g.
-   * {@code -XX:StartFlightRecording=filename=/tmp/%name.jfr} to profile each node.
-   */
-  static final String CHILD_JAVA_OPTS_ENV = "CRAQ_BENCH_CHILD_JAVA_OPTS";
-
-  /** The flags of {@link #CHILD_JAVA_OPTS_ENV} for the child called {@code name}. */
-  static List<String> childJavaOptions(String value, String name) {
-    List<String> options = new ArrayList<>();
-    if (value != null) {
-      for (String option : value.trim().split("\\s+")) {
-        if (!option.isEmpty()) {
-          options.add(option.replace("%name", name));
-        }
-      }
-    }
-    return options;
-  }
-
-  /** The JVM flags LMDB needs (see docs/CLIENT.md), for this JVM's version. */
-  static List<String> jvmFlags() {
-    List<String> flags = new ArrayList<>(List.of("--add-opens", "java.base/java.nio=ALL-UNNAMED",
-        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED"));
-    if (Runtime.version().feature() >= 24) {
-      flags.add("--sun-misc-unsafe-memory-access=allow");
-    }
-    return flags;
-  }
-
-  private void spawn(String name, Path jar, String... args) throws IOException {
-    List<String> command = new ArrayList<>();
-    command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(jvmFlags());
-    command.addAll(childJavaOptions(System.getenv(CHILD_JAVA_OPTS_ENV), name));
-    command.add("-jar");
-    command.add(jar.toString());
-    command.addAll(List.of(args));
-    Path log = folder.resolve("logs").resolve(name + ".log");
-    Process process = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(
-            Paths.get("/dev/null").toFile()))
-        .start();
-    names.add(name);
-    processes.add(process);
-  }
-
-  private void awaitChain(int nodes) throws IOException, InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CHAIN_WAIT_MILLIS);
-    String last = "no answer yet";
-    try (CraqClient client = CraqClient.connect(ClientConfig.defaults(coordinatorAddress)
-        .withCallTimeoutMillis(1_000))) {
-      while (System.nanoTime() < deadline) {
-        checkAlive();
-        try {
-          ChainConfig chain = client.chain();
-          long caughtUp = chain.members().stream().filter(Member::caughtUp).count();
-          if (chain.size() == nodes && caughtUp == nodes) {
-            return;
-          }
-          last = chain.size() + " member(s), " + caughtUp + " caught up";
-        } catch (CraqException e) {
-          last = e.getMessage();
-        }
-        Thread.sleep(200);
-      }
-    }
-    throw new IOException("the chain did not reach " + nodes + " caught-up member(s) in "
-        + CHAIN_WAIT_MILLIS / 1000 + " s (" + last + "); logs in " + folder.resolve("logs"));
-  }
-
-  /** @throws IOException naming a process that exited, with the end of its log */
-  void checkAlive() throws IOException {
-    for (int i = 0; i < processes.size(); i++) {
-      if (!processes.get(i).isAlive()) {
-        throw new IOException(names.get(i) + " exited with status " + processes.get(i).exitValue()
-            + "; end of its log:\n" + logTail(names.get(i)));
-      }
-    }
-  }
-
-  private String logTail(String name) {
-    try (Stream<String> lines = Files.lines(folder.resolve("logs").resolve(name + ".log"))) {
-      List<String> all = lines.toList();
-      return String.join("\n", all.subList(Math.max(0, all.size() - 20), all.size()));
-    } catch (IOException | RuntimeException e) {
-      return "(cannot read the log: " + e + ")";
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
-  }
-
-  /** Stops nodes (last first), then the coordinator, each by PID; deletes the folder. */
+  /** Stops the processes by PID (nodes first); deletes the folder. */
   private synchronized void stopAll() {
     if (closed) {
       return;
     }
     closed = true;
-    for (int i = processes.size() - 1; i >= 1; i--) {
-      processes.get(i).toHandle().destroy();
-    }
-    for (int i = processes.size() - 1; i >= 1; i--) {
-      awaitStopped(processes.get(i));
-    }
-    if (!processes.isEmpty()) {
-      processes.get(0).toHandle().destroy();
-      awaitStopped(processes.get(0));
-    }
+    processes.close();
     deleteFolder();
-  }
-
-  private static void awaitStopped(Process process) {
-    try {
-      if (!process.waitFor(STOP_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
-        process.toHandle().destroyForcibly();
-        process.waitFor(STOP_WAIT_MILLIS, TimeUnit.MILLISECONDS);
-      }
-    } catch (InterruptedException e) {
-      process.toHandle().destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
   }
 
   private void deleteFolder() {
@@ -264,5 +140,4 @@ final class LocalCluster implements AutoCloseable {
       // already shutting down: the hook is running or has run
     }
   }
-
 }

@@ -1,5 +1,7 @@
 package io.craq.cli.it;
 
+import io.craq.cli.cluster.LocalProcesses;
+import io.craq.cli.cluster.LocalProcesses.Role;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
@@ -7,7 +9,6 @@ import io.craq.core.message.Message.ChainRequest;
 import io.craq.transport.Connection;
 import io.craq.transport.TcpTransport;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,14 +20,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
- * A coordinator and nodes as child JVMs on 127.0.0.1, started from the test's own class path.
- * Every process is stopped by its own PID when the cluster is closed. Logs go to files under the
- * cluster's directory (printed when a test fails).
+ * A coordinator and nodes as child JVMs on 127.0.0.1, started by the tool's launcher ({@link
+ * LocalProcesses}) from the test's own class path, with what the fault tests add on top: proxies
+ * in front of the nodes, pauses (SIGSTOP), kills, restarts. Every process is stopped by its own
+ * PID when the cluster is closed. Logs go to files under the cluster's directory (printed when a
+ * test fails).
  */
 public final class ProcessCluster implements AutoCloseable {
   private final Path directory;
   private final String coordinatorAddress;
   private final int failureTimeoutMillis;
+  private final LocalProcesses processes;
   private Process coordinator;
   private final Map<String, NodeProcess> nodes = new LinkedHashMap<>();
   private final TcpTransport transport = new TcpTransport();
@@ -83,7 +87,16 @@ public final class ProcessCluster implements AutoCloseable {
   public ProcessCluster(Path directory, int failureTimeoutMillis) throws IOException {
     this.directory = directory;
     this.failureTimeoutMillis = failureTimeoutMillis;
-    this.coordinatorAddress = "127.0.0.1:" + freePort();
+    this.coordinatorAddress = "127.0.0.1:" + LocalProcesses.freePort();
+    List<String> flags = new ArrayList<>();
+    for (String flag : System.getProperty("craq.jvm.flags", "").split("\\s+")) {
+      if (!flag.isBlank()) {
+        flags.add(flag);
+      }
+    }
+    flags.add("-Xmx256m");
+    this.processes = new LocalProcesses(
+        LocalProcesses.classPath(System.getProperty("java.class.path"), flags), directory);
   }
 
   /**
@@ -132,9 +145,10 @@ public final class ProcessCluster implements AutoCloseable {
   }
 
   public void startCoordinator() throws IOException {
-    coordinator = launch("coordinator", "io.craq.coordinator.CoordinatorMain",
-        "-a", coordinatorAddress, "-d", directory.resolve("coordinator").toString(),
-        "--failure-timeout-millis", Integer.toString(failureTimeoutMillis));
+    List<String> args = new ArrayList<>(LocalProcesses.coordinatorArgs(coordinatorAddress,
+        directory.resolve("coordinator")));
+    args.addAll(List.of("--failure-timeout-millis", Integer.toString(failureTimeoutMillis)));
+    coordinator = processes.start("coordinator", Role.COORDINATOR, args);
   }
 
   /** Kills the coordinator with SIGKILL and waits for it to die. */
@@ -151,24 +165,23 @@ public final class ProcessCluster implements AutoCloseable {
   public NodeProcess startNode(String id, int position) throws IOException {
     NodeProcess node = nodes.get(id);
     if (node == null) {
-      node = new NodeProcess(id, "127.0.0.1:" + freePort(), directory.resolve(id));
+      node = new NodeProcess(id, "127.0.0.1:" + LocalProcesses.freePort(),
+          directory.resolve(id));
       if (proxied) {
         node.nodeProxy = new FaultProxy(id, node.address);
         node.coordinatorProxy = new FaultProxy(id + "-coordinator", coordinatorAddress);
       }
       nodes.put(id, node);
     }
-    List<String> args = new ArrayList<>(List.of("-a", node.address, "-c",
+    List<String> args = new ArrayList<>(LocalProcesses.nodeArgs(id, node.address,
+        node.publicAddress(),
         node.coordinatorProxy != null ? node.coordinatorProxy.address() : coordinatorAddress,
-        "-f", node.data.toString(), "--id", id));
-    if (node.nodeProxy != null) {
-      args.addAll(List.of("-p", node.nodeProxy.address()));
-    }
+        node.data));
     if (position >= 0) {
       args.addAll(List.of("--position", Integer.toString(position)));
     }
     args.addAll(nodeArgs);
-    node.process = launch(id, "io.craq.node.NodeMain", args.toArray(String[]::new));
+    node.process = processes.start(id, Role.NODE, args);
     return node;
   }
 
@@ -260,66 +273,9 @@ public final class ProcessCluster implements AutoCloseable {
     return out.toString();
   }
 
-  private Process launch(String name, String mainClass, String... args) throws IOException {
-    List<String> command = new ArrayList<>();
-    command.add(ProcessHandle.current().info().command().orElse("java"));
-    String flags = System.getProperty("craq.jvm.flags", "");
-    for (String flag : flags.split("\\s+")) {
-      if (!flag.isBlank()) {
-        command.add(flag);
-      }
-    }
-    command.add("-Xmx256m");
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add(mainClass);
-    command.addAll(List.of(args));
-    Files.createDirectories(directory);
-    Path log = directory.resolve(name + ".log");
-    return new ProcessBuilder(command)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .start();
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
-  }
-
   @Override
   public void close() {
-    List<Process> all = new ArrayList<>();
-    nodes.values().forEach(n -> {
-      if (n.process != null) {
-        all.add(n.process);
-      }
-    });
-    if (coordinator != null) {
-      all.add(coordinator);
-    }
-    for (Process process : all) {
-      try {
-        if (process.isAlive()) {
-          signal(process, "-CONT"); // a paused process cannot act on SIGTERM
-        }
-      } catch (IOException | InterruptedException e) {
-        // destroyed forcibly below if it does not stop
-      }
-      process.toHandle().destroy();
-    }
-    for (Process process : all) {
-      try {
-        if (!process.waitFor(10, TimeUnit.SECONDS)) {
-          process.toHandle().destroyForcibly();
-          process.waitFor(10, TimeUnit.SECONDS);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        process.toHandle().destroyForcibly();
-      }
-    }
+    processes.close();
     transport.close();
     proxies().forEach(FaultProxy::close);
   }
