@@ -2,7 +2,6 @@ package io.craq.coordinator;
 
 import io.craq.transport.process.TickClock;
 import io.craq.transport.process.ResponderRef;
-import io.craq.transport.process.RateLimitedWarning;
 import io.craq.core.Effects;
 import io.craq.core.Effects.PersistConfig;
 import io.craq.core.coordinator.CoordinatorMachine;
@@ -18,6 +17,7 @@ import io.craq.transport.ConnectFailedException;
 import io.craq.transport.Connection;
 import io.craq.transport.MessageTooLargeException;
 import io.craq.transport.QueueFullException;
+import io.craq.transport.RateLimitedWarning;
 import io.craq.transport.Responder;
 import io.craq.transport.Server;
 import io.craq.transport.Transport;

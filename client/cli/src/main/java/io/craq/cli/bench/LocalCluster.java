@@ -1,0 +1,143 @@
+package io.craq.cli.bench;
+
+import io.craq.cli.cluster.LocalProcesses;
+import io.craq.cli.cluster.LocalProcesses.Role;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * A coordinator and N nodes started as child JVMs ({@link LocalProcesses}, from the project's
+ * jars) on 127.0.0.1 free ports, data and logs in a temporary folder, for {@code craq bench
+ * --spawn N}. {@link #close()} stops them by PID and deletes the folder; a shutdown hook does the
+ * same on Ctrl-C.
+ */
+final class LocalCluster implements AutoCloseable {
+  static final long CHAIN_WAIT_MILLIS = 60_000;
+
+  private final Path folder;
+  private final LocalProcesses processes;
+  private final Thread shutdownHook = new Thread(this::stopAll, "craq-bench-cluster-stop");
+  private String coordinatorAddress;
+  private boolean closed;
+
+  private LocalCluster(Path folder, LocalProcesses processes) {
+    this.folder = folder;
+    this.processes = processes;
+  }
+
+  /**
+   * Starts the processes and waits until the coordinator lists all {@code nodes} as caught up.
+   *
+   * @param home the project folder holding node/target/craq-node.jar and
+   *     coordinator/target/craq-coordinator.jar
+   * @throws IOException if a process cannot be started, exits, or the chain does not form in
+   *     {@link #CHAIN_WAIT_MILLIS}; every process started is stopped first
+   */
+  static LocalCluster start(Path home, int nodes, String store, PrintWriter err)
+      throws IOException, InterruptedException {
+    LocalProcesses.Program program = LocalProcesses.jars(home);
+    Path folder = Files.createTempDirectory("craq-bench-");
+    LocalCluster cluster = new LocalCluster(folder,
+        new LocalProcesses(program, folder.resolve("logs")));
+    Runtime.getRuntime().addShutdownHook(cluster.shutdownHook);
+    try {
+      cluster.coordinatorAddress = "127.0.0.1:" + LocalProcesses.freePort();
+      cluster.processes.start("coordinator", Role.COORDINATOR, LocalProcesses.coordinatorArgs(
+          cluster.coordinatorAddress, folder.resolve("coordinator")));
+      for (int i = 1; i <= nodes; i++) {
+        String address = "127.0.0.1:" + LocalProcesses.freePort();
+        List<String> args = new ArrayList<>(LocalProcesses.nodeArgs("n" + i, address, address,
+            cluster.coordinatorAddress, folder.resolve("n" + i)));
+        args.addAll(List.of("--store", store));
+        cluster.processes.start("n" + i, Role.NODE, args);
+      }
+      err.println("craq bench: started a coordinator and " + nodes + " " + store
+          + " node(s) in " + folder + "; waiting for the chain ...");
+      err.flush();
+      try {
+        LocalProcesses.awaitChain(cluster.coordinatorAddress, LocalProcesses.caughtUp(nodes),
+            Duration.ofMillis(CHAIN_WAIT_MILLIS), 200, cluster.processes::checkAlive);
+      } catch (IOException e) {
+        throw new IOException(e.getMessage() + "; logs in " + folder.resolve("logs"), e);
+      }
+      return cluster;
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      cluster.close();
+      throw e;
+    }
+  }
+
+  String coordinatorAddress() {
+    return coordinatorAddress;
+  }
+
+  /** Each process's name and handle, coordinator first. */
+  List<NamedProcess> processes() {
+    List<NamedProcess> out = new ArrayList<>();
+    processes.processes().forEach((name, process) ->
+        out.add(new NamedProcess(name, process.toHandle())));
+    return out;
+  }
+
+  record NamedProcess(String name, ProcessHandle handle) {}
+
+  /** The project folder: {@code --home}, else the first of the working folder, its parents and the folders around this code's jar that hold node/target/craq-node.jar. */
+  static Path findHome(String given) throws IOException {
+    if (given != null) {
+      return Paths.get(given).toAbsolutePath();
+    }
+    List<Path> starts = new ArrayList<>();
+    starts.add(Paths.get("").toAbsolutePath());
+    try {
+      starts.add(Paths.get(LocalCluster.class.getProtectionDomain().getCodeSource().getLocation()
+          .toURI()).toAbsolutePath());
+    } catch (Exception e) {
+      // no code source: the working folder is the only guess
+    }
+    for (Path start : starts) {
+      for (Path p = start; p != null; p = p.getParent()) {
+        if (Files.isRegularFile(p.resolve(Role.NODE.jar()))) {
+          return p;
+        }
+      }
+    }
+    throw new IOException("cannot find " + Role.NODE.jar() + " from " + starts
+        + "; run from the project folder or give --home DIR");
+  }
+
+  /** Stops the processes by PID (nodes first); deletes the folder. */
+  private synchronized void stopAll() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    processes.close();
+    deleteFolder();
+  }
+
+  private void deleteFolder() {
+    try (Stream<Path> paths = Files.walk(folder)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException | RuntimeException e) {
+      // a leftover temporary folder is harmless
+    }
+  }
+
+  @Override
+  public void close() {
+    stopAll();
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException e) {
+      // already shutting down: the hook is running or has run
+    }
+  }
+}

@@ -1,0 +1,337 @@
+package io.craq.cli.cluster;
+
+import io.craq.client.ClientConfig;
+import io.craq.client.CraqClient;
+import io.craq.client.CraqException;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.Member;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Starts the coordinator and nodes of a local cluster as child JVMs and stops them by their own
+ * PID: their command lines, ports, data folders, logs (one file per process, appended) and the
+ * wait until the chain has formed. {@link #close()} stops the nodes (SIGCONT first, for a paused
+ * one, then SIGTERM, then SIGKILL after {@link #STOP_WAIT_MILLIS}), then the coordinator, so that
+ * it does not reconfigure the chain for nothing.
+ */
+public final class LocalProcesses implements AutoCloseable {
+  /** How long a process has to stop after SIGTERM before it gets SIGKILL. */
+  public static final long STOP_WAIT_MILLIS = 10_000;
+
+  /** The programs of a cluster: each one's main class and, in a built project, its jar. */
+  public enum Role {
+    COORDINATOR("io.craq.coordinator.CoordinatorMain", "coordinator/target/craq-coordinator.jar"),
+    NODE("io.craq.node.NodeMain", "node/target/craq-node.jar");
+
+    private final String mainClass;
+    private final String jar;
+
+    Role(String mainClass, String jar) {
+      this.mainClass = mainClass;
+      this.jar = jar;
+    }
+
+    /** The jar of this program, relative to the project folder. */
+    public String jar() {
+      return jar;
+    }
+  }
+
+  /** The command line that starts a child JVM running {@code role}, before its arguments. */
+  @FunctionalInterface
+  public interface Program {
+    List<String> command(Role role, String name);
+  }
+
+  /**
+   * Environment variable with extra JVM flags for every child started from the jars, split on
+   * spaces, with {@code %name} replaced by the child's name ({@code coordinator}, {@code n1}, ...):
+   * e.g. {@code -XX:StartFlightRecording=filename=/tmp/%name.jfr} to profile each node.
+   */
+  public static final String CHILD_JAVA_OPTS_ENV = "CRAQ_BENCH_CHILD_JAVA_OPTS";
+
+  /**
+   * The built jars of the project in {@code home} ({@code java -jar}), run by this JVM's java
+   * with the flags LMDB needs and those of {@link #CHILD_JAVA_OPTS_ENV}.
+   *
+   * @throws IOException if a jar is missing
+   */
+  public static Program jars(Path home) throws IOException {
+    for (Role role : Role.values()) {
+      Path jar = home.resolve(role.jar);
+      if (!Files.isRegularFile(jar)) {
+        throw new IOException(jar + " is missing; build with: ./mvnw -B -ntp -q -DskipTests"
+            + " package");
+      }
+    }
+    String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+    return (role, name) -> {
+      List<String> command = new ArrayList<>();
+      command.add(java);
+      command.addAll(jvmFlags());
+      command.addAll(childJavaOptions(System.getenv(CHILD_JAVA_OPTS_ENV), name));
+      command.add("-jar");
+      command.add(home.resolve(role.jar).toString());
+      return command;
+    };
+  }
+
+  /**
+   * The main classes on {@code classPath} (a test's own class path), run by this JVM's java with
+   * {@code jvmFlags}.
+   */
+  public static Program classPath(String classPath, List<String> jvmFlags) {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    return (role, name) -> {
+      List<String> command = new ArrayList<>();
+      command.add(java);
+      command.addAll(jvmFlags);
+      command.add("-cp");
+      command.add(classPath);
+      command.add(role.mainClass);
+      return command;
+    };
+  }
+
+  /** The JVM flags LMDB needs (see docs/CLIENT.md), for this JVM's version. */
+  public static List<String> jvmFlags() {
+    List<String> flags = new ArrayList<>(List.of("--add-opens", "java.base/java.nio=ALL-UNNAMED",
+        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED"));
+    if (Runtime.version().feature() >= 24) {
+      flags.add("--sun-misc-unsafe-memory-access=allow");
+    }
+    return flags;
+  }
+
+  /** The flags of {@link #CHILD_JAVA_OPTS_ENV} ({@code value}) for the child {@code name}. */
+  public static List<String> childJavaOptions(String value, String name) {
+    List<String> options = new ArrayList<>();
+    if (value != null) {
+      for (String option : value.trim().split("\\s+")) {
+        if (!option.isEmpty()) {
+          options.add(option.replace("%name", name));
+        }
+      }
+    }
+    return options;
+  }
+
+  /** The arguments of a coordinator listening on {@code address}, membership in {@code data}. */
+  public static List<String> coordinatorArgs(String address, Path data) {
+    return List.of("-a", address, "-d", data.toString());
+  }
+
+  /**
+   * The arguments of node {@code id} listening on {@code listen}, known to the others as {@code
+   * advertised}, joining the coordinator at {@code coordinator}, its store in {@code data}.
+   */
+  public static List<String> nodeArgs(String id, String listen, String advertised,
+      String coordinator, Path data) {
+    return List.of("--id", id, "-a", listen, "-p", advertised, "-c", coordinator, "-f",
+        data.toString());
+  }
+
+  /** A port of 127.0.0.1 that nothing listened on a moment ago. */
+  public static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  private record Child(String name, Role role, Process process) {}
+
+  private final Program program;
+  private final Path logs;
+  /** By name, in the order first started; a restart replaces the process under its name. */
+  private final Map<String, Child> children = new LinkedHashMap<>();
+  private boolean closed;
+
+  /** Children run by {@code program}, each logging to {@code logs/NAME.log}. */
+  public LocalProcesses(Program program, Path logs) {
+    this.program = program;
+    this.logs = logs;
+  }
+
+  /**
+   * Starts {@code name} (again, if it ran before) as {@code role} with {@code args}; its output
+   * is appended to its log, its standard input is empty.
+   */
+  public synchronized Process start(String name, Role role, List<String> args)
+      throws IOException {
+    if (closed) {
+      throw new IllegalStateException("stopped");
+    }
+    List<String> command = new ArrayList<>(program.command(role, name));
+    command.addAll(args);
+    Files.createDirectories(logs);
+    Process process = new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log(name).toFile()))
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        .start();
+    children.put(name, new Child(name, role, process));
+    return process;
+  }
+
+  /** The log file of {@code name}. */
+  public Path log(String name) {
+    return logs.resolve(name + ".log");
+  }
+
+  /** The process now running under {@code name}, or null. */
+  public synchronized Process process(String name) {
+    Child child = children.get(name);
+    return child == null ? null : child.process();
+  }
+
+  /** Each child's name and process, in the order first started. */
+  public synchronized Map<String, Process> processes() {
+    Map<String, Process> all = new LinkedHashMap<>();
+    children.forEach((name, child) -> all.put(name, child.process()));
+    return all;
+  }
+
+  /** @throws IOException naming a child that exited, with the end of its log */
+  public synchronized void checkAlive() throws IOException {
+    for (Child child : children.values()) {
+      if (!child.process().isAlive()) {
+        throw new IOException(child.name() + " exited with status "
+            + child.process().exitValue() + "; end of its log:\n" + logTail(child.name(), 20));
+      }
+    }
+  }
+
+  /** The last {@code lines} lines of the log of {@code name}. */
+  public String logTail(String name, int lines) {
+    try (Stream<String> all = Files.lines(log(name))) {
+      List<String> list = all.toList();
+      return String.join("\n", list.subList(Math.max(0, list.size() - lines), list.size()));
+    } catch (IOException | RuntimeException e) {
+      return "(cannot read the log: " + e + ")";
+    }
+  }
+
+  /** What {@link #awaitChain} is waiting for, checked against each chain the coordinator sends. */
+  @FunctionalInterface
+  public interface Readiness {
+    boolean ready(ChainConfig chain);
+  }
+
+  /** Ready when the chain has exactly {@code nodes} members, all caught up. */
+  public static Readiness caughtUp(int nodes) {
+    return chain -> chain.size() == nodes
+        && chain.members().stream().allMatch(Member::caughtUp);
+  }
+
+  /**
+   * Asks the coordinator at {@code coordinator} for the chain every {@code pollMillis} until it is
+   * {@code ready}; before each question {@code alive} may throw to give up (a process exited).
+   *
+   * @return the chain that was ready
+   * @throws IOException from {@code alive}, or if the chain is not ready within {@code timeout}
+   *     (the message says what the coordinator last answered)
+   */
+  public static ChainConfig awaitChain(String coordinator, Readiness ready, Duration timeout,
+      long pollMillis, AliveCheck alive) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String last = "no answer yet";
+    try (CraqClient client = CraqClient.connect(ClientConfig.defaults(coordinator)
+        .withCallTimeoutMillis(1_000))) {
+      while (true) {
+        alive.check();
+        try {
+          ChainConfig chain = client.chain();
+          if (ready.ready(chain)) {
+            return chain;
+          }
+          last = chain.size() + " member(s), "
+              + chain.members().stream().filter(Member::caughtUp).count() + " caught up";
+        } catch (CraqException e) {
+          last = e.getMessage();
+        }
+        if (System.nanoTime() >= deadline) {
+          throw new IOException("the chain at " + coordinator + " was not ready in "
+              + timeout.toSeconds() + " s (" + last + ")");
+        }
+        Thread.sleep(pollMillis);
+      }
+    }
+  }
+
+  /** A check made before each question of {@link #awaitChain}. */
+  @FunctionalInterface
+  public interface AliveCheck {
+    void check() throws IOException;
+  }
+
+  /**
+   * Stops every child by its PID: the nodes (all at once), then the coordinator; each gets
+   * SIGCONT (a paused process cannot act on SIGTERM), SIGTERM, and SIGKILL if it has not stopped
+   * after {@link #STOP_WAIT_MILLIS}. Children started afterwards are refused.
+   */
+  @Override
+  public void close() {
+    List<Child> nodes = new ArrayList<>();
+    List<Child> coordinators = new ArrayList<>();
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      for (Child child : children.values()) {
+        (child.role() == Role.COORDINATOR ? coordinators : nodes).add(child);
+      }
+    }
+    stop(nodes.reversed());
+    stop(coordinators);
+  }
+
+  private static void stop(List<Child> group) {
+    for (Child child : group) {
+      if (child.process().isAlive()) {
+        resume(child.process().toHandle());
+        child.process().toHandle().destroy();
+      }
+    }
+    for (Child child : group) {
+      Process process = child.process();
+      try {
+        if (!process.waitFor(STOP_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+          process.toHandle().destroyForcibly();
+          process.waitFor(STOP_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        }
+      } catch (InterruptedException e) {
+        process.toHandle().destroyForcibly();
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** Sends SIGCONT to {@code process} (there is no Java API for it); harmless if it runs. */
+  private static void resume(ProcessHandle process) {
+    try {
+      Process kill = new ProcessBuilder("kill", "-CONT", Long.toString(process.pid()))
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      if (!kill.waitFor(10, TimeUnit.SECONDS)) {
+        kill.destroyForcibly();
+      }
+    } catch (IOException e) {
+      // without kill(1) a paused process is killed after STOP_WAIT_MILLIS
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

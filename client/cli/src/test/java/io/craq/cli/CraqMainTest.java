@@ -1,0 +1,557 @@
+package io.craq.cli;
+
+import static io.craq.client.FakeEndpoint.chain;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.craq.cli.commands.ReadCommand;
+import io.craq.cli.commands.WriteCommand;
+import io.craq.cli.common.ExitCodes;
+import io.craq.client.AmbiguousWriteException;
+import io.craq.client.CraqException;
+import io.craq.client.FakeEndpoint;
+import io.craq.client.FakeNode;
+import io.craq.client.FakeServersTest;
+import io.craq.client.InvalidRequestException;
+import io.craq.client.UnavailableException;
+import io.craq.client.VersionMismatchException;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.ReadMode;
+import io.craq.core.message.VersionRecord;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.function.Function;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
+
+/** The craq command: parsing, output and exit codes, against fake servers on 127.0.0.1. */
+class CraqMainTest extends FakeServersTest {
+  private static CraqRun run(String... args) {
+    return CraqRun.of(args);
+  }
+
+  private static CraqRun runWithInput(byte[] stdin, String... args) {
+    return CraqRun.withInput(stdin, args);
+  }
+
+  private static void assertUsageError(CraqRun run, String reasonPart) {
+    run.assertUsageError(reasonPart);
+  }
+
+  /** Runs against the fake coordinator, reading from {@code node} unless args say otherwise. */
+  private CraqRun craq(String... args) {
+    List<String> all = new ArrayList<>(List.of("-c", coordinator.address(),
+        "--timeout-millis", "2000"));
+    if (!nodes.isEmpty()) {
+      all.addAll(List.of("-n", nodes.get(0).address()));
+    }
+    all.addAll(List.of(args));
+    return run(all.toArray(String[]::new));
+  }
+
+  private FakeEndpoint node(Function<Message, Message> behaviour) {
+    FakeEndpoint node = new FakeEndpoint(transport, behaviour);
+    nodes.add(node);
+    return node;
+  }
+
+  /** A single-node chain backed by a map. */
+  private FakeEndpoint storeNode() {
+    FakeEndpoint node = node(new FakeNode(chainRef::get));
+    chainRef.set(chain(1, node.member("n1")));
+    return node;
+  }
+
+  // ----------------------------------------------------------------------------------- usage
+
+  @Test
+  @DisplayName("no subcommand: a usage error that names the subcommands")
+  void noArguments() {
+    assertUsageError(run(), "missing subcommand; one of: write, read, delete, readall, chain");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"--bogus", "frobnicate", "read", "write", "write onlykey", "delete",
+      "read a b", "--timeout-millis 0 read k", "--timeout-millis x read k",
+      "write --if-version -1 k v", "-c nohostport read k", "-n 127.0.0.1:99999 read k",
+      "--value-max-bytes -1 write k v"})
+  @DisplayName("command-line misuse: the reason and one hint line on stderr, exit 2")
+  void misuseIsUsageError(String line) {
+    assertUsageError(run(line.split(" ")), "");
+  }
+
+  @Test
+  @DisplayName("a mistyped subcommand gets a suggestion besides the reason and the hint")
+  void suggestion() {
+    CraqRun r = run("readal");
+    assertUsageError(r, "'readal'");
+    assertTrue(r.err().contains("Did you mean: craq readall"), r.err());
+    assertTrue(r.err().endsWith("Try 'craq --help' for more information.\n"), r.err());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"foo", "bounded", "bounded:", "bounded:-1", "bounded:x", "strongest", ""})
+  @DisplayName("a bad --consistency is refused as a usage error")
+  void badConsistency(String value) {
+    CraqRun r = run("read", "k", "--consistency", value);
+    assertEquals(ExitCodes.USAGE, r.exitCode(), r.err());
+    assertTrue(r.err().contains("--consistency"), r.err());
+  }
+
+  @Test
+  @DisplayName("--help, `craq help` and `craq help COMMAND` exit 0 on stdout; --version's format"
+      + " is the one craq-node and craq-coordinator print")
+  void helpAndVersion() {
+    CraqRun help = run("--help");
+    assertEquals(0, help.exitCode());
+    assertTrue(help.out().contains("Exit codes:"), help.out());
+    assertTrue(help.out().contains("ambiguous write"), help.out());
+    assertEquals(help.out(), run("help").out());
+    CraqRun helpRead = run("help", "read");
+    assertEquals(0, helpRead.exitCode(), helpRead.err());
+    assertEquals(run("read", "--help").out(), helpRead.out());
+    assertTrue(helpRead.out().startsWith("Usage: craq read"), helpRead.out());
+    assertUsageError(run("help", "nope"), "nope");
+    CraqRun version = run("--version");
+    assertEquals(0, version.exitCode());
+    assertTrue(version.out().matches("craq \\S.*\\RJava \\S+ \\(.+\\)\\R"), version.out());
+  }
+
+  @Test
+  @DisplayName("a run builds only the subcommand its arguments name; help, --help and a"
+      + " misspelt name get all of them")
+  void onlyTheNamedSubcommandIsBuilt() {
+    assertEquals(Set.of("read"), CraqMain.forArguments(
+        new String[] {"-c", ":1", "read", "write"}).getSubcommands().keySet());
+    assertEquals(Set.of("write"), CraqMain.forArguments(
+        new String[] {"write", "--", "read"}).getSubcommands().keySet());
+    Set<String> all = CraqMain.newCommandLine().getSubcommands().keySet();
+    assertEquals(List.of("write", "read", "delete", "readall", "chain", "stats", "bench", "plot",
+        "paper-summary", "await-chain", "help"), List.copyOf(all));
+    for (String[] args : List.of(new String[] {"--help"}, new String[] {"help", "read"},
+        new String[] {"raed"}, new String[0])) {
+      assertEquals(all, CraqMain.forArguments(args).getSubcommands().keySet());
+    }
+  }
+
+  // ------------------------------------------------------------------------- behaviour
+
+  @Test
+  @DisplayName("`craq write hello \"world\"` then `craq read hello` prints world (go-craq README)")
+  void writeThenRead() {
+    storeNode();
+    CraqRun write = craq("write", "hello", "world");
+    assertEquals(0, write.exitCode(), write.err());
+    assertEquals("1\n", write.out());
+
+    CraqRun read = craq("read", "hello");
+    assertEquals(0, read.exitCode(), read.err());
+    assertEquals("world\n", read.out());
+    assertEquals("", read.err());
+  }
+
+  @Test
+  @DisplayName("several value words are joined with single spaces, as go-craq does")
+  void multiWordValue() {
+    FakeEndpoint node = storeNode();
+    assertEquals(0, craq("write", "k", "hello", "big", "world").exitCode());
+    WriteRequest sent = node.received(WriteRequest.class).get(0);
+    assertEquals("hello big world", new String(sent.value(), StandardCharsets.UTF_8));
+    assertEquals("hello big world\n", craq("read", "k").out());
+  }
+
+  @Test
+  @DisplayName("global options work after the subcommand too, and reads go to --node")
+  void globalOptionsAfterSubcommand() {
+    FakeEndpoint a = node(m -> new Message.ReadReply("k", true, 1,
+        "from-a".getBytes(StandardCharsets.UTF_8), false));
+    FakeEndpoint b = node(m -> new Message.ReadReply("k", true, 1,
+        "from-b".getBytes(StandardCharsets.UTF_8), false));
+    chainRef.set(chain(1, a.member("a"), b.member("b")));
+
+    CraqRun r = run("read", "k", "-c", coordinator.address(), "-n", b.address(),
+        "--consistency", "eventual");
+    assertEquals("from-b\n", r.out(), r.err());
+    assertEquals(new ReadRequest("k", ReadMode.EVENTUAL, 0),
+        b.received(ReadRequest.class).get(0));
+    assertTrue(a.received().isEmpty());
+  }
+
+  @Test
+  @DisplayName("--any-node reads from a chain member learned from the coordinator")
+  void anyNode() {
+    FakeEndpoint member = node(m -> new Message.ReadReply("k", true, 1,
+        "v".getBytes(StandardCharsets.UTF_8), false));
+    chainRef.set(chain(1, member.member("a")));
+    CraqRun r = run("-c", coordinator.address(), "-n", "127.0.0.1:1", "--any-node", "read", "k");
+    assertEquals("v\n", r.out(), r.err());
+  }
+
+  @Test
+  @DisplayName("reading an absent or deleted key exits 1 with nothing on stdout")
+  void notFound() {
+    storeNode();
+    CraqRun absent = craq("read", "nope");
+    assertEquals(ExitCodes.NOT_FOUND, absent.exitCode());
+    assertEquals("", absent.out());
+    assertTrue(absent.err().contains("not found"), absent.err());
+
+    craq("write", "k", "v");
+    CraqRun delete = craq("delete", "k");
+    assertEquals(0, delete.exitCode(), delete.err());
+    assertEquals("2\n", delete.out());
+    assertEquals(ExitCodes.NOT_FOUND, craq("read", "k").exitCode());
+  }
+
+  @Test
+  @DisplayName("--json gives one object per line with the value as text and base64")
+  void jsonOutput() {
+    storeNode();
+    assertEquals("{\"key\":\"k\",\"version\":1}\n", craq("--json", "write", "k", "a\"b").out());
+    assertEquals("{\"key\":\"k\",\"found\":true,\"version\":1,\"value\":\"a\\\"b\","
+        + "\"valueBase64\":\"YSJi\",\"dirty\":false}\n", craq("--json", "read", "k").out());
+    CraqRun missing = craq("--json", "read", "x");
+    assertEquals(ExitCodes.NOT_FOUND, missing.exitCode());
+    assertEquals("{\"key\":\"x\",\"found\":false}\n", missing.out());
+    assertEquals("{\"key\":\"k\",\"version\":1,\"value\":\"a\\\"b\",\"valueBase64\":\"YSJi\"}\n",
+        craq("--json", "readall").out());
+  }
+
+  @Test
+  @DisplayName("readall prints KEY<TAB>VALUE lines in key order")
+  void readAll() {
+    storeNode();
+    craq("write", "b", "two");
+    craq("write", "a", "one", "and", "more");
+    CraqRun r = craq("readall");
+    assertEquals(0, r.exitCode(), r.err());
+    assertEquals("a\tone and more\nb\ttwo\n", r.out());
+  }
+
+  @Test
+  @DisplayName("readall escapes tabs, newlines, backslashes and non-UTF-8 bytes: one line per key")
+  void readAllEscapes() {
+    storeNode();
+    byte[] value = {'a', '\t', 'b', '\n', 'c', '\\', 0, (byte) 0xff, (byte) 0xc3, (byte) 0xa9};
+    assertEquals(0, runWithInput(value, "-c", coordinator.address(), "-n",
+        nodes.get(0).address(), "write", "tab\tkey", "-").exitCode());
+    CraqRun r = craq("readall");
+    assertEquals("tab\\tkey\ta\\tb\\nc\\\\\\x00\\xff\u00e9\n", r.out());
+  }
+
+  @Test
+  @DisplayName("readall is strong by default: it refuses when strong reads do (a node without"
+      + " its lease); --consistency eventual answers")
+  void readAllIsStrongByDefault() {
+    FakeEndpoint leaseless = node(m -> switch (m) {
+      case Message.ReadAllRequest scan -> new Message.ReadAllReply(List.of(new VersionRecord(
+          "k", 1, false, "v".getBytes(StandardCharsets.UTF_8))), false);
+      case ReadRequest read when read.mode() == ReadMode.STRONG ->
+          new ErrorReply(ErrorCode.UNAVAILABLE, "no lease", "");
+      case ReadRequest read -> new Message.ReadReply("k", true, 1,
+          "v".getBytes(StandardCharsets.UTF_8), false);
+      default -> new ErrorReply(ErrorCode.UNSUPPORTED, "fake", "");
+    });
+    chainRef.set(chain(1, leaseless.member("a")));
+    CraqRun strongRead = craq("read", "k");
+    CraqRun strongScan = craq("readall");
+    assertEquals(ExitCodes.UNAVAILABLE, strongRead.exitCode(), strongRead.err());
+    assertEquals(ExitCodes.UNAVAILABLE, strongScan.exitCode(), strongScan.err());
+    assertTrue(strongScan.err().contains("no lease"), strongScan.err());
+    assertEquals("", strongScan.out());
+
+    CraqRun eventual = craq("readall", "--consistency", "eventual");
+    assertEquals(0, eventual.exitCode(), eventual.err());
+    assertEquals("k\tv\n", eventual.out());
+    assertTrue(leaseless.received(ReadRequest.class).stream()
+        .anyMatch(read -> read.mode() == ReadMode.EVENTUAL));
+  }
+
+  // ------------------------------------------------------------------- values from files
+
+  @Test
+  @DisplayName("write KEY - takes the value from stdin byte for byte; read --output writes"
+      + " the exact bytes (to a file, or with - to stdout)")
+  void valuesFromStdinAndToFiles(@TempDir Path dir) throws Exception {
+    FakeEndpoint node = storeNode();
+    byte[] value = new byte[300_000]; // larger than one Linux argument (128 KiB)
+    new Random(7).nextBytes(value);
+    CraqRun write = runWithInput(value, "-c", coordinator.address(), "write", "bin", "-");
+    assertEquals(0, write.exitCode(), write.err());
+    assertArrayEquals(value, node.received(WriteRequest.class).get(0).value());
+
+    Path out = dir.resolve("out.bin");
+    CraqRun read = craq("read", "bin", "--output", out.toString());
+    assertEquals(0, read.exitCode(), read.err());
+    assertEquals("", read.out());
+    assertArrayEquals(value, Files.readAllBytes(out));
+    assertArrayEquals(value, craq("read", "bin", "--output", "-").raw());
+
+    CraqRun absent = craq("read", "nope", "--output", dir.resolve("absent").toString());
+    assertEquals(ExitCodes.NOT_FOUND, absent.exitCode());
+    assertFalse(Files.exists(dir.resolve("absent")));
+  }
+
+  @Test
+  @DisplayName("write --file PATH writes the file's bytes; a lone '-' among words is text")
+  void valueFromFile(@TempDir Path dir) throws Exception {
+    FakeEndpoint node = storeNode();
+    Path file = dir.resolve("value.bin");
+    byte[] bytes = {0, 1, 2, (byte) 0xfe, '\n'};
+    Files.write(file, bytes);
+    assertEquals("1\n", craq("write", "--file", file.toString(), "k").out());
+    assertArrayEquals(bytes, node.received(WriteRequest.class).get(0).value());
+    assertEquals(0, craq("write", "k2", "a", "-", "b").exitCode());
+    assertEquals("a - b", new String(node.received(WriteRequest.class).get(1).value(),
+        StandardCharsets.UTF_8));
+  }
+
+  @Test
+  @DisplayName("a value over --value-max-bytes from stdin or a file is refused (exit 6) before"
+      + " anything is sent; VALUE with --file, or neither, is a usage error")
+  void valueLimits(@TempDir Path dir) throws Exception {
+    FakeEndpoint node = storeNode();
+    CraqRun big = runWithInput(new byte[11], "-c", coordinator.address(), "--value-max-bytes", "10",
+        "write", "k", "-");
+    assertEquals(ExitCodes.INVALID_REQUEST, big.exitCode(), big.err());
+    assertTrue(big.err().contains("larger than 10 bytes (--value-max-bytes)"), big.err());
+    Path file = dir.resolve("big");
+    Files.write(file, new byte[11]);
+    assertEquals(ExitCodes.INVALID_REQUEST,
+        craq("--value-max-bytes", "10", "write", "k", "--file", file.toString()).exitCode());
+    assertEquals(0, runWithInput(new byte[10], "-c", coordinator.address(),
+        "--value-max-bytes", "10", "write", "k", "-").exitCode());
+    assertEquals(1, node.received(WriteRequest.class).size());
+
+    assertUsageError(craq("write", "k", "v", "--file", file.toString()), "not both");
+    assertUsageError(craq("write", "k"), "missing the value");
+    assertUsageError(craq("write", "k", "--file", dir.resolve("none").toString()),
+        "no such file");
+  }
+
+  @Test
+  @DisplayName("--if-version writes conditionally; a mismatch exits 5")
+  void conditionalWrite() {
+    storeNode();
+    assertEquals("1\n", craq("write", "--if-version", "0", "k", "v1").out());
+    assertEquals("2\n", craq("write", "--if-version", "1", "k", "v2").out());
+    CraqRun stale = craq("write", "--if-version", "1", "k", "v3");
+    assertEquals(ExitCodes.VERSION_MISMATCH, stale.exitCode());
+    assertTrue(stale.err().contains("expected version 1"), stale.err());
+    assertEquals("v2\n", craq("read", "k").out());
+  }
+
+  @Test
+  @DisplayName("an ambiguous write exits 4, an unavailable chain 3, an invalid request 6")
+  void failureExitCodes() {
+    FakeEndpoint head = node(m -> m instanceof WriteRequest w && w.key().equals("bad")
+        ? new ErrorReply(ErrorCode.INVALID_REQUEST, "refused", "")
+        : new ErrorReply(ErrorCode.AMBIGUOUS, "chain changed under the write", ""));
+    chainRef.set(chain(1, head.member("a")));
+
+    CraqRun ambiguous = craq("write", "k", "v");
+    assertEquals(ExitCodes.AMBIGUOUS_WRITE, ambiguous.exitCode());
+    assertTrue(ambiguous.err().contains("unknown outcome"), ambiguous.err());
+    assertEquals("", ambiguous.out());
+
+    assertEquals(ExitCodes.INVALID_REQUEST, craq("write", "bad", "v").exitCode());
+    assertEquals(ExitCodes.INVALID_REQUEST,
+        craq("write", "x".repeat(600), "v").exitCode(), "client-side key limit");
+
+    chainRef.set(new ChainConfig(2, List.of()));
+    CraqRun empty = craq("write", "k", "v");
+    assertEquals(ExitCodes.UNAVAILABLE, empty.exitCode());
+    assertTrue(empty.err().contains("no members"), empty.err());
+  }
+
+  @Test
+  @DisplayName("a read with no node reachable exits 3")
+  void readUnavailable() {
+    String dead = coordinator.address();
+    coordinator.stop();
+    CraqRun r = run("-c", dead, "-n", dead, "--timeout-millis", "500", "read", "k");
+    assertEquals(ExitCodes.UNAVAILABLE, r.exitCode());
+    assertTrue(r.err().startsWith("craq: "), r.err());
+  }
+
+  // ----------------------------------------------------------- which node a read goes to
+
+  /** A node holding one key, k = {@code value}. */
+  private FakeEndpoint valueNode(String value) {
+    byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+    return node(m -> switch (m) {
+      case Message.ReadAllRequest scan -> new Message.ReadAllReply(
+          List.of(new VersionRecord("k", 1, false, bytes)), false);
+      case ReadRequest read -> new Message.ReadReply("k", true, 1, bytes, false);
+      default -> new ErrorReply(ErrorCode.UNSUPPORTED, "fake", "");
+    });
+  }
+
+  @Test
+  @DisplayName("without -n, a read goes to a member of the chain -c names (not to :1235)")
+  void readWithoutNodeGoesToTheChainOfC() {
+    FakeEndpoint member = valueNode("from-chain");
+    chainRef.set(chain(1, member.member("a")));
+    CraqRun r = run("-c", coordinator.address(), "read", "k");
+    assertEquals(0, r.exitCode(), r.err());
+    assertEquals("from-chain\n", r.out());
+    assertEquals("", r.err());
+    assertEquals(1, member.received(ReadRequest.class).size());
+  }
+
+  @Test
+  @DisplayName("-n naming a node outside the chain of -c is refused (exit 2), listing the members")
+  void nodeOutsideTheChainIsRefused() {
+    FakeEndpoint member = valueNode("in");
+    FakeEndpoint stranger = valueNode("out");
+    chainRef.set(chain(1, member.member("a")));
+    CraqRun r = run("-c", coordinator.address(), "-n", stranger.address(), "read", "k");
+    assertUsageError(r, "-n " + stranger.address() + " is not a member of the chain at"
+        + " coordinator " + coordinator.address() + " (members: a " + member.address()
+        + "); leave out -n");
+    assertTrue(stranger.received(ReadRequest.class).isEmpty());
+    assertUsageError(run("-c", coordinator.address(), "-n", stranger.address(), "readall"),
+        "is not a member");
+  }
+
+  @Test
+  @DisplayName("-n :PORT is the member at 127.0.0.1:PORT")
+  void nodeGivenAsPortOnly() {
+    FakeEndpoint member = valueNode("v");
+    chainRef.set(chain(1, member.member("a")));
+    String port = member.address().substring(member.address().lastIndexOf(':'));
+    CraqRun r = run("-c", coordinator.address(), "-n", port, "read", "k");
+    assertEquals("v\n", r.out(), r.err());
+  }
+
+  @Test
+  @DisplayName("-n naming a member that is down: another member answers, and stderr says so")
+  void deadNodeFallsBackToAnotherMember() {
+    FakeEndpoint dead = valueNode("never");
+    FakeEndpoint alive = valueNode("alive");
+    chainRef.set(chain(1, dead.member("a"), alive.member("b")));
+    dead.stop();
+    CraqRun r = run("-c", coordinator.address(), "-n", dead.address(), "read", "k");
+    assertEquals(0, r.exitCode(), r.err());
+    assertEquals("alive\n", r.out());
+    assertEquals(1, r.errLines().size(), r.err());
+    assertTrue(r.err().startsWith("craq: " + dead.address() + " could not answer ("), r.err());
+    assertTrue(r.err().endsWith("); read from " + alive.address() + " instead\n"), r.err());
+
+    CraqRun all = run("-c", coordinator.address(), "-n", dead.address(), "readall");
+    assertEquals(0, all.exitCode(), all.err());
+    assertEquals("k\talive\n", all.out());
+    assertTrue(all.err().contains("read from " + alive.address() + " instead"), all.err());
+  }
+
+  @Test
+  @DisplayName("without -n, every read succeeds while one member of the chain is down")
+  void randomMemberDownIsSkipped() {
+    FakeEndpoint dead = valueNode("never");
+    FakeEndpoint alive = valueNode("alive");
+    chainRef.set(chain(1, dead.member("a"), alive.member("b")));
+    dead.stop();
+    for (int i = 0; i < 8; i++) {
+      CraqRun r = run("-c", coordinator.address(), "read", "k");
+      assertEquals(0, r.exitCode(), r.err());
+      assertEquals("alive\n", r.out());
+    }
+  }
+
+  @Test
+  @DisplayName("chain lists members head first with roles and health")
+  void chainCommand() {
+    FakeEndpoint head = node(new FakeNode(chainRef::get));
+    FakeEndpoint middle = node(new FakeNode(() -> chain(6, head.member("n1"))));
+    FakeEndpoint tail = node(new FakeNode(chainRef::get));
+    chainRef.set(chain(7, head.member("n1"), middle.member("n2"), tail.member("n3")));
+    tail.stop();
+
+    CraqRun r = craq("chain");
+    assertEquals(ExitCodes.UNAVAILABLE, r.exitCode(), r.err());
+    assertEquals(List.of("craq: 1 of 3 members did not answer"), r.errLines());
+    String[] lines = r.out().split("\n");
+    assertEquals("epoch 7, 3 members", lines[0]);
+    assertTrue(lines[1].matches("head\\s+n1\\s+\\S+\\s+reachable, epoch 7"), lines[1]);
+    assertTrue(lines[2].matches(
+        "middle\\s+n2\\s+\\S+\\s+reachable, epoch 6 \\(behind\\) \\(not a member in its own view\\)"),
+        lines[2]);
+    assertTrue(lines[3].matches("tail\\s+n3\\s+\\S+\\s+unreachable: .*"), lines[3]);
+
+    CraqRun json = craq("--json", "chain");
+    assertTrue(json.out().startsWith("{\"epoch\":7,\"members\":[{\"id\":\"n1\",\"address\":\""
+        + head.address() + "\",\"role\":\"head\",\"caughtUp\":true,\"reachable\":true,\"epoch\":7,"
+        + "\"memberInOwnView\":true},"), json.out());
+    assertTrue(json.out().contains("\"role\":\"tail\",\"caughtUp\":true,\"reachable\":false,\"error\":"), json.out());
+  }
+
+  @Test
+  @DisplayName("chain is a health check: exit 0 when every member answers, 3 without members")
+  void chainHealth() {
+    FakeEndpoint a = node(new FakeNode(chainRef::get));
+    FakeEndpoint b = node(new FakeNode(chainRef::get));
+    chainRef.set(chain(3, a.member("n1"), b.member("n2")));
+    CraqRun healthy = craq("chain");
+    assertEquals(0, healthy.exitCode(), healthy.err());
+    assertEquals("", healthy.err());
+
+    chainRef.set(new ChainConfig(4, List.of()));
+    CraqRun empty = craq("chain");
+    assertEquals(ExitCodes.UNAVAILABLE, empty.exitCode());
+    assertEquals("epoch 4, 0 members (no node has joined)\n", empty.out());
+    assertTrue(empty.err().contains("no members"), empty.err());
+
+    a.stop();
+    b.stop();
+    chainRef.set(chain(5, a.member("n1"), b.member("n2")));
+    assertEquals(ExitCodes.UNAVAILABLE, craq("chain").exitCode());
+  }
+
+  @Test
+  @DisplayName("a command line built without craq's handlers (picocli's own) maps failures to"
+      + " the same exit codes")
+  void plainCommandLineKeepsExitCodes() {
+    chainRef.set(new ChainConfig(2, List.of()));
+    CommandLine plain = new CommandLine(new CraqMain()).addSubcommand(new WriteCommand())
+        .addSubcommand(new ReadCommand());
+    StringWriter err = new StringWriter();
+    plain.setErr(new PrintWriter(err, true));
+    plain.setOut(new PrintWriter(new StringWriter(), true));
+    assertEquals(ExitCodes.UNAVAILABLE,
+        plain.execute("-c", coordinator.address(), "write", "k", "v"));
+    assertTrue(err.toString().startsWith("craq: "), err.toString());
+    assertEquals(ExitCodes.USAGE, plain.execute("read"));
+  }
+
+  @Test
+  @DisplayName("the exit-code mapping")
+  void exitCodeMapping() {
+    assertEquals(4, ExitCodes.of(new AmbiguousWriteException("k", "m", null, null)));
+    assertEquals(5, ExitCodes.of(new VersionMismatchException("k", 1, 2, "m")));
+    assertEquals(6, ExitCodes.of(new InvalidRequestException("m")));
+    assertEquals(3, ExitCodes.of(new UnavailableException("m")));
+    assertEquals(3, ExitCodes.of(new CraqException("m")));
+    assertEquals(70, ExitCodes.of(new IllegalStateException("bug")));
+    assertEquals(List.of("0", "1", "2", "3", "4", "5", "6", "70"),
+        List.copyOf(ExitCodes.descriptions().keySet()));
+  }
+}

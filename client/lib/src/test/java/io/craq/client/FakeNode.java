@@ -1,0 +1,80 @@
+package io.craq.client;
+
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ErrorCode;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.ChainReply;
+import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.ReadAllReply;
+import io.craq.core.message.Message.ReadAllRequest;
+import io.craq.core.message.Message.ReadReply;
+import io.craq.core.message.Message.ReadRequest;
+import io.craq.core.message.Message.WriteReply;
+import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.VersionRecord;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * A one-node "chain" with a map for storage: enough of a node to drive the client end to end
+ * (versions per key, deletes as tombstones, conditional writes, paged scans). Not CRAQ: there is
+ * no replication, every version is committed at once.
+ */
+public final class FakeNode implements Function<Message, Message> {
+  private final TreeMap<String, VersionRecord> data = new TreeMap<>();
+  private final Supplier<ChainConfig> chain;
+
+  public FakeNode(Supplier<ChainConfig> chain) {
+    this.chain = chain;
+  }
+
+  @Override
+  public synchronized Message apply(Message message) {
+    return switch (message) {
+      case ChainRequest ignored -> new ChainReply(chain.get());
+      case WriteRequest write -> write(write);
+      case ReadRequest read -> {
+        VersionRecord record = data.get(read.key());
+        if (record == null || record.tombstone()) {
+          yield new ReadReply(read.key(), false, record == null ? 0 : record.version(),
+              new byte[0], false);
+        }
+        yield new ReadReply(read.key(), true, record.version(), record.value(), false);
+      }
+      case ReadAllRequest scan -> {
+        List<VersionRecord> page = new ArrayList<>();
+        boolean more = false;
+        for (Map.Entry<String, VersionRecord> e : data.tailMap(scan.afterKey(), false).entrySet()) {
+          if (e.getValue().tombstone()) {
+            continue;
+          }
+          if (page.size() == scan.limit()) {
+            more = true;
+            break;
+          }
+          page.add(e.getValue());
+        }
+        yield new ReadAllReply(page, more);
+      }
+      default -> new ErrorReply(ErrorCode.UNSUPPORTED, "fake node: " + message, "");
+    };
+  }
+
+  private Message write(WriteRequest write) {
+    VersionRecord old = data.get(write.key());
+    long committed = old == null || old.tombstone() ? 0 : old.version();
+    if (write.expectedVersion() != Message.ANY_VERSION && write.expectedVersion() != committed) {
+      return new ErrorReply(ErrorCode.VERSION_MISMATCH, "key is at version " + committed,
+          Long.toString(committed));
+    }
+    long version = (old == null ? 0 : old.version()) + 1;
+    data.put(write.key(), new VersionRecord(write.key(), version, write.delete(),
+        write.delete() ? new byte[0] : write.value()));
+    return new WriteReply(write.key(), version);
+  }
+}
