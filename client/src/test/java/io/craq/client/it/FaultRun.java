@@ -1,16 +1,16 @@
 package io.craq.client.it;
 
+import io.craq.check.CheckReport;
+import io.craq.check.HistoryLog;
+import io.craq.check.HistoryRecorder;
+import io.craq.check.LinearizabilityChecker;
+import io.craq.check.Output;
+import io.craq.check.RegisterModel;
 import io.craq.client.AmbiguousWriteException;
 import io.craq.client.ClientConfig;
 import io.craq.client.CraqClient;
 import io.craq.client.CraqException;
 import io.craq.client.Versioned;
-import io.craq.core.history.CheckReport;
-import io.craq.core.history.HistoryLog;
-import io.craq.core.history.HistoryRecorder;
-import io.craq.core.history.LinearizabilityChecker;
-import io.craq.core.history.Output;
-import io.craq.core.history.RegisterModel;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ReadMode;
 import java.io.IOException;

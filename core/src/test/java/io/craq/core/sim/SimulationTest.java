@@ -2,11 +2,11 @@ package io.craq.core.sim;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.craq.core.history.CheckReport;
-import io.craq.core.history.LinearizabilityChecker;
-import io.craq.core.history.Outcome;
-import io.craq.core.history.RegisterModel;
-import io.craq.core.history.Verdict;
+import io.craq.check.CheckReport;
+import io.craq.check.LinearizabilityChecker;
+import io.craq.check.Outcome;
+import io.craq.check.RegisterModel;
+import io.craq.check.Verdict;
 import java.time.Duration;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.DisplayName;

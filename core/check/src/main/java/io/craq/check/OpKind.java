@@ -1,4 +1,4 @@
-package io.craq.core.history;
+package io.craq.check;
 
 /** What a client asked the store to do with one key. */
 public enum OpKind {

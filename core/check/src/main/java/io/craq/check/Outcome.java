@@ -1,4 +1,4 @@
-package io.craq.core.history;
+package io.craq.check;
 
 /** How an operation ended, as far as its client knows. */
 public enum Outcome {

@@ -1,4 +1,4 @@
-package io.craq.core.history;
+package io.craq.check;
 
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package io.craq.core.history;
+package io.craq.check;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package io.craq.core.history;
+package io.craq.check;
 
 /** What the checker concluded about one key. A suite may only pass on zero {@link #ILLEGAL}. */
 public enum Verdict {

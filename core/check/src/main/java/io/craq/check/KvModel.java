@@ -1,4 +1,4 @@
-package io.craq.core.history;
+package io.craq.check;
 
 /**
  * The model of the kv reference histories: get ({@link OpKind#READ}), put ({@link OpKind#WRITE})

@@ -1,8 +1,8 @@
-package io.craq.core.history;
+package io.craq.check;
 
-import static io.craq.core.history.Verdict.ILLEGAL;
-import static io.craq.core.history.Verdict.LINEARIZABLE;
-import static io.craq.core.history.Verdict.UNKNOWN;
+import static io.craq.check.Verdict.ILLEGAL;
+import static io.craq.check.Verdict.LINEARIZABLE;
+import static io.craq.check.Verdict.UNKNOWN;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

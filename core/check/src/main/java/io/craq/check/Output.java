@@ -1,4 +1,4 @@
-package io.craq.core.history;
+package io.craq.check;
 
 /**
  * What an operation that completed {@link Outcome#OK} returned.

@@ -1,9 +1,9 @@
-package io.craq.core.history;
+package io.craq.check;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.craq.core.history.RandomRegisterHistories.Shell;
+import io.craq.check.RandomRegisterHistories.Shell;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
