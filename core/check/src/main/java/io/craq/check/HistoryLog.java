@@ -5,6 +5,9 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,6 +60,8 @@ public final class HistoryLog {
 
   private static final String JEPSEN_MARKER = "jepsen.util - ";
   private static final Pattern BARE = Pattern.compile("[A-Za-z0-9_.+-]+");
+  /** How much of a malformed line an error message quotes. */
+  private static final int EXCERPT_MAX = 200;
 
   private HistoryLog() {}
 
@@ -212,10 +217,42 @@ public final class HistoryLog {
 
   // ---------------------------------------------------------------- reading
 
+  /**
+   * Reads the log at {@code path}, as {@link #read(BufferedReader, String)} does.
+   *
+   * @throws IllegalArgumentException on a malformed event line or bytes that are not UTF-8, with
+   *     the path and the line number
+   */
   public static History read(Path path) throws IOException {
     try (BufferedReader in = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
       return read(in, path.toString());
+    } catch (CharacterCodingException e) {
+      throw new IllegalArgumentException(
+          path + ":" + firstLineNotUtf8(path) + ": not UTF-8 text", e);
     }
+  }
+
+  /**
+   * The number of the first line of {@code path} that is not UTF-8. The reader decodes ahead of
+   * the line it returns, so its own count is only a lower bound.
+   */
+  private static long firstLineNotUtf8(Path path) throws IOException {
+    byte[] bytes = Files.readAllBytes(path);
+    CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder();
+    long line = 1;
+    int start = 0;
+    for (int i = 0; i <= bytes.length; i++) {
+      if (i == bytes.length || bytes[i] == '\n') {
+        try {
+          decoder.decode(ByteBuffer.wrap(bytes, start, i - start));
+        } catch (CharacterCodingException e) {
+          return line;
+        }
+        start = i + 1;
+        line++;
+      }
+    }
+    return line - 1;
   }
 
   /**
@@ -237,10 +274,15 @@ public final class HistoryLog {
         }
       } catch (RuntimeException e) {
         throw new IllegalArgumentException(
-            sourceName + ":" + lineNumber + ": " + e.getMessage() + ": " + text, e);
+            sourceName + ":" + lineNumber + ": " + e.getMessage() + ": " + excerpt(text), e);
       }
     }
     return pairing.finish();
+  }
+
+  /** A line for an error message: whole when short, else its start. */
+  private static String excerpt(String text) {
+    return text.length() <= EXCERPT_MAX ? text : text.substring(0, EXCERPT_MAX) + "...";
   }
 
   /** One parsed line. */
@@ -256,7 +298,7 @@ public final class HistoryLog {
         throw new IllegalArgumentException("not a map");
       }
       Map<String, Object> fields = new HashMap<>();
-      map.forEach((k, v) -> fields.put(((Keyword) k).name(), v));
+      map.forEach((k, v) -> fields.put(keyword(k, "a map key"), v));
       return event(fields, lineNumber);
     }
     int marker = text.indexOf(JEPSEN_MARKER);
@@ -273,23 +315,41 @@ public final class HistoryLog {
     fields.put("f", tokens.get(2));
     fields.put("value", tokens.get(3));
     for (int i = 4; i < tokens.size(); i += 2) {
-      fields.put(((Keyword) tokens.get(i)).name(), tokens.get(i + 1));
+      fields.put(keyword(tokens.get(i), "a field name"), tokens.get(i + 1));
     }
     return event(fields, lineNumber);
   }
 
   private static Event event(Map<String, Object> fields, int lineNumber) {
-    long process = Long.parseLong(string(fields.get("process"), "process"));
-    String type = ((Keyword) fields.get("type")).name();
-    String operation = ((Keyword) fields.get("f")).name();
+    long process = number(fields.get("process"), "process");
+    String type = keyword(fields.get("type"), "the type");
+    if (!List.of("invoke", "ok", "fail", "info").contains(type)) {
+      throw new IllegalArgumentException("unknown event type :" + type);
+    }
+    String operation = keyword(fields.get("f"), "the operation");
     Object key = fields.getOrDefault("key", DEFAULT_KEY);
-    long time = fields.containsKey("time")
-        ? Long.parseLong(string(fields.get("time"), "time")) : lineNumber;
+    long time = fields.containsKey("time") ? number(fields.get("time"), "time") : lineNumber;
     long version = fields.containsKey("version")
-        ? Long.parseLong(string(fields.get("version"), "version")) : Output.UNKNOWN_VERSION;
+        ? number(fields.get("version"), "version") : Output.UNKNOWN_VERSION;
     boolean applied = !"false".equals(fields.get("applied"));
     return new Event(process, type, operation, fields.get("value"), string(key, "key"), time,
         version, applied);
+  }
+
+  private static String keyword(Object value, String what) {
+    if (value instanceof Keyword keyword) {
+      return keyword.name();
+    }
+    throw new IllegalArgumentException(what + " is not a :keyword: " + value);
+  }
+
+  private static long number(Object value, String what) {
+    String text = string(value, what);
+    try {
+      return Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(what + " is not a whole number: " + text);
+    }
   }
 
   private static String string(Object value, String what) {
@@ -347,7 +407,7 @@ public final class HistoryLog {
         case "delete" -> Input.delete();
         case "cas" -> Input.cas(pair(value).get(0), pair(value).get(1));
         case "cas-version" ->
-            Input.writeIfVersion(Long.parseLong(pair(value).get(0)), pair(value).get(1));
+            Input.writeIfVersion(number(pair(value).get(0), "the version"), pair(value).get(1));
         default -> throw new IllegalArgumentException("unknown operation :" + invoke.operation);
       };
     }
