@@ -33,13 +33,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One fault-suite run (TESTING.md "Fault suites"): a cluster of child JVMs, clients in this JVM
- * recording a history by the rules of TESTING.md, a fault counter, and the end of every run: heal,
+ * One fault-suite run: a cluster of child JVMs, clients in this JVM recording a history (an
+ * operation certainly not applied is {@code fail}, one that may have been is {@code info}, as
+ * docs/CHECK.md describes), a fault counter, and the end of every run: heal,
  * quiet, final reads of every key at every node, the linearizability check, the lost-write and
  * convergence figures, and one summary line.
  *
  * <p>The history is written to {@code target/fault-histories/<suite>-<timestamp>.log} (relative
- * to the module directory surefire runs in) in {@link HistoryLog}'s format.
+ * to the module directory surefire runs in) in {@link HistoryLog}'s format, which {@code craq
+ * check} reads.
  */
 final class FaultRun implements AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(60);
