@@ -5,6 +5,7 @@ import io.craq.cli.bench.PaperSummaryCommand;
 import io.craq.cli.bench.PlotCommand;
 import io.craq.cli.cluster.AwaitChainCommand;
 import io.craq.cli.commands.ChainCommand;
+import io.craq.cli.commands.CheckCommand;
 import io.craq.cli.commands.DeleteCommand;
 import io.craq.cli.commands.ReadAllCommand;
 import io.craq.cli.commands.ReadCommand;
@@ -61,6 +62,7 @@ public final class CraqMain implements Callable<Integer> {
     all.put("readall", streams -> new ReadAllCommand());
     all.put("chain", streams -> new ChainCommand());
     all.put("stats", streams -> new StatsCommand());
+    all.put("check", streams -> new CheckCommand());
     all.put("bench", streams -> new BenchCommand());
     all.put("plot", streams -> new PlotCommand());
     all.put("paper-summary", streams -> new PaperSummaryCommand());

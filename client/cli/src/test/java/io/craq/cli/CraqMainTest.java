@@ -145,8 +145,8 @@ class CraqMainTest extends FakeServersTest {
     assertEquals(Set.of("write"), CraqMain.forArguments(
         new String[] {"write", "--", "read"}).getSubcommands().keySet());
     Set<String> all = CraqMain.newCommandLine().getSubcommands().keySet();
-    assertEquals(List.of("write", "read", "delete", "readall", "chain", "stats", "bench", "plot",
-        "paper-summary", "await-chain", "help"), List.copyOf(all));
+    assertEquals(List.of("write", "read", "delete", "readall", "chain", "stats", "check", "bench",
+        "plot", "paper-summary", "await-chain", "help"), List.copyOf(all));
     for (String[] args : List.of(new String[] {"--help"}, new String[] {"help", "read"},
         new String[] {"raed"}, new String[0])) {
       assertEquals(all, CraqMain.forArguments(args).getSubcommands().keySet());

@@ -1,6 +1,6 @@
 package io.craq.core.sim;
 
-import io.craq.core.history.History;
+import io.craq.check.History;
 import java.util.Map;
 
 /** What one simulated run produced. */

@@ -1,13 +1,13 @@
 package io.craq.core.sim;
 
+import io.craq.check.History;
+import io.craq.check.HistoryRecorder;
 import io.craq.core.Effects;
 import io.craq.core.Effects.ClientRef;
 import io.craq.core.Effects.PersistConfig;
 import io.craq.core.Effects.PutVersion;
 import io.craq.core.coordinator.CoordinatorMachine;
 import io.craq.core.coordinator.CoordinatorSettings;
-import io.craq.core.history.History;
-import io.craq.core.history.HistoryRecorder;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
@@ -529,7 +529,7 @@ final class Simulation {
         client.lastVersionSeen.put(read.key(), read.version());
       }
       case WriteReply write -> {
-        op.pending.ok(io.craq.core.history.Output.done(write.version()));
+        op.pending.ok(io.craq.check.Output.done(write.version()));
         client.lastVersionSeen.put(write.key(), write.version());
         lastWriteOkTick = now;
       }

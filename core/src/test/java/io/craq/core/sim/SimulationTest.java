@@ -2,22 +2,24 @@ package io.craq.core.sim;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.craq.core.history.CheckReport;
-import io.craq.core.history.LinearizabilityChecker;
-import io.craq.core.history.Outcome;
-import io.craq.core.history.RegisterModel;
-import io.craq.core.history.Verdict;
+import io.craq.check.CheckReport;
+import io.craq.check.LinearizabilityChecker;
+import io.craq.check.Outcome;
+import io.craq.check.RegisterModel;
+import io.craq.check.Verdict;
 import java.time.Duration;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * The deterministic cluster simulation (see the README): every run's history must be
- * linearizable per key and the nodes must converge after healing.
+ * The deterministic cluster simulation: a whole cluster in one thread over a seeded network with
+ * faults. Every run's history must be linearizable per key and the nodes must converge after
+ * healing.
  *
- * <p>Replay one seed: {@code bin/test -pl core -Dtest=SimulationTest -Dcraq.seed=N}. Run many:
- * {@code -Dcraq.sim.seeds=5000 -Dcraq.sim.seedBase=100000} (see the README).
+ * <p>Replay one seed: {@code bin/test -pl core -am -Dtest=SimulationTest
+ * -Dsurefire.failIfNoSpecifiedTests=false -Dcraq.seed=N}. Run many: {@code -Dcraq.sim.seeds=5000
+ * -Dcraq.sim.seedBase=100000} (see the README).
  */
 class SimulationTest {
   private static final long SEED_BASE = 1000;
@@ -84,7 +86,7 @@ class SimulationTest {
     assertTrue(report.noneIllegal(), "seed " + result.seed() + " not linearizable" + replay
         + "\n" + report.failureMessage());
     if (report.count(Verdict.UNKNOWN) > 0) {
-      // Unknown (the checker's budget ran out) is reported apart from illegal; only illegal fails.
+      // Unknown (budget exceeded) says nothing either way: reported apart; only illegal fails.
       System.out.println("seed " + result.seed() + ": " + report.count(Verdict.UNKNOWN)
           + " key(s) unknown (checker budget exceeded)");
     }

@@ -1,16 +1,16 @@
 package io.craq.cli.it;
 
+import io.craq.check.CheckReport;
+import io.craq.check.HistoryLog;
+import io.craq.check.HistoryRecorder;
+import io.craq.check.LinearizabilityChecker;
+import io.craq.check.Output;
+import io.craq.check.RegisterModel;
 import io.craq.client.AmbiguousWriteException;
 import io.craq.client.ClientConfig;
 import io.craq.client.CraqClient;
 import io.craq.client.CraqException;
 import io.craq.client.Versioned;
-import io.craq.core.history.CheckReport;
-import io.craq.core.history.HistoryLog;
-import io.craq.core.history.HistoryRecorder;
-import io.craq.core.history.LinearizabilityChecker;
-import io.craq.core.history.Output;
-import io.craq.core.history.RegisterModel;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ReadMode;
 import java.io.IOException;
@@ -33,13 +33,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One fault-suite run (TESTING.md "Fault suites"): a cluster of child JVMs, clients in this JVM
- * recording a history by the rules of TESTING.md, a fault counter, and the end of every run: heal,
+ * One fault-suite run: a cluster of child JVMs, clients in this JVM recording a history (an
+ * operation certainly not applied is {@code fail}, one that may have been is {@code info}, as
+ * docs/CHECK.md describes), a fault counter, and the end of every run: heal,
  * quiet, final reads of every key at every node, the linearizability check, the lost-write and
  * convergence figures, and one summary line.
  *
  * <p>The history is written to {@code target/fault-histories/<suite>-<timestamp>.log} (relative
- * to the module directory surefire runs in) in {@link HistoryLog}'s format.
+ * to the module directory surefire runs in) in {@link HistoryLog}'s format, which {@code craq
+ * check} reads.
  */
 final class FaultRun implements AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(60);
