@@ -9,8 +9,10 @@ import io.craq.check.RegisterModel;
 import io.craq.check.Verdict;
 import java.time.Duration;
 import java.util.stream.LongStream;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The deterministic cluster simulation: a whole cluster in one thread over a seeded network with
@@ -21,6 +23,8 @@ import org.junit.jupiter.api.Test;
  * -Dsurefire.failIfNoSpecifiedTests=false -Dcraq.seed=N}. Run many: {@code -Dcraq.sim.seeds=5000
  * -Dcraq.sim.seedBase=100000} (see the README).
  */
+// Long runs (-Dcraq.sim.seeds) last as long as asked: the build's default timeout does not apply.
+@Timeout(value = 12, unit = TimeUnit.HOURS)
 class SimulationTest {
   private static final long SEED_BASE = 1000;
 

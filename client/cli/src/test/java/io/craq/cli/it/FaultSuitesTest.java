@@ -6,8 +6,10 @@ import io.craq.core.message.Message;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -17,6 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
  * line (see {@link FaultRun}); it passes on 0 illegal keys, 0 lost acknowledged writes and
  * convergence. Replay a schedule with {@code -Dcraq.seed}. See docs/FAULTS.md.
  */
+// Long runs (-Dcraq.fault.seconds) last as long as asked: the build's default timeout does not apply.
+@Timeout(value = 12, unit = TimeUnit.HOURS)
 class FaultSuitesTest {
   private static final List<String> IDS = List.of("n1", "n2", "n3");
   private static final int CLIENTS = 5;
