@@ -436,7 +436,8 @@ class CraqClientTest {
     assertEquals(List.of("a"), client.readAll().map(Versioned::key).toList());
     assertEquals(List.of(new ReadRequest("a", ReadMode.STRONG, 0),
         new ReadRequest("b", ReadMode.STRONG, 0)), only.received(ReadRequest.class));
-    client.readAll(ReadMode.BOUNDED, 3).toList();
+    assertEquals(List.of("a"),
+        client.readAll(ReadMode.BOUNDED, 3).map(Versioned::key).toList());
     assertTrue(only.received(ReadRequest.class).contains(new ReadRequest("a", ReadMode.BOUNDED, 3)));
   }
 
