@@ -468,7 +468,11 @@ public sealed interface Message
     }
   }
 
-  /** A node asks to be removed from the chain (clean shutdown). */
+  /**
+   * Asks the coordinator to remove a node from the chain at once, for a planned removal. No
+   * process sends it on its own today (a stopping node does not; it is removed when its
+   * heartbeats stop); the membership fault suite sends it before stopping a node.
+   */
   record LeaveRequest(String nodeId) implements CoordinatorRequest {
     public static final int TAG = 43;
 
