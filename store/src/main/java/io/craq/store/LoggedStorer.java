@@ -465,7 +465,10 @@ public final class LoggedStorer implements Storer {
     writeLock.lock();
     try {
       Memtable table = active;
-      if (frozen == null && table.bytes < config.checkpointBytes()) {
+      // A frozen table left by a failed checkpoint is due again; one a running checkpoint is
+      // writing is not (checking it would start a second checkpoint right after that one).
+      boolean failedLeftover = frozen != null && !checkpointLock.isLocked();
+      if (!failedLeftover && table.bytes < config.checkpointBytes()) {
         long ageNanos = System.nanoTime() - table.startNanos;
         long intervalNanos = TimeUnit.MILLISECONDS.toNanos(config.checkpointIntervalMillis());
         if (table.isEmpty() || ageNanos < intervalNanos) {
