@@ -1,7 +1,5 @@
 package io.craq.coordinator;
 
-import io.craq.transport.process.TickClock;
-import io.craq.transport.process.ResponderRef;
 import io.craq.core.Effects;
 import io.craq.core.Effects.PersistConfig;
 import io.craq.core.coordinator.CoordinatorMachine;
@@ -21,6 +19,8 @@ import io.craq.transport.RateLimitedWarning;
 import io.craq.transport.Responder;
 import io.craq.transport.Server;
 import io.craq.transport.Transport;
+import io.craq.transport.process.ResponderRef;
+import io.craq.transport.process.TickClock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -41,12 +41,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The coordinator driver: runs the pure {@link CoordinatorMachine} on one event-loop thread.
- * Requests go through one bounded inbox; after each batch the loop writes the newest
- * configuration durably ({@link MembershipFile}) before it pushes it to members or answers anyone
+ * Requests go through one bounded inbox; after each batch the loop writes the newest configuration
+ * durably ({@link MembershipFile}) before it pushes it to members or answers anyone
  * (persist-before-send), then forwards client writes to the head and reads to a member.
  *
- * <p>A failing disk or a broken invariant stops the loop; {@link #terminated()} completes with
- * the cause. Thread-safe lifecycle methods.
+ * <p>A failing disk or a broken invariant stops the loop; {@link #terminated()} completes with the
+ * cause. Thread-safe lifecycle methods.
  */
 public final class CoordinatorServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorServer.class);
@@ -77,8 +77,11 @@ public final class CoordinatorServer implements AutoCloseable {
   private String lastLogContext = "";
   private volatile ChainConfig published = ChainConfig.EMPTY;
 
-  private CoordinatorServer(CoordinatorServerSettings settings, Transport transport,
-      LongSupplier nanoClock, Consumer<String> logContext) {
+  private CoordinatorServer(
+      CoordinatorServerSettings settings,
+      Transport transport,
+      LongSupplier nanoClock,
+      Consumer<String> logContext) {
     this.settings = settings;
     this.transport = transport;
     this.membership = new MembershipFile(settings.dataDirectory());
@@ -96,8 +99,11 @@ public final class CoordinatorServer implements AutoCloseable {
    * @throws java.io.UncheckedIOException if it cannot be read
    * @throws io.craq.transport.TransportException if the address cannot be bound
    */
-  public static CoordinatorServer start(CoordinatorServerSettings settings, Transport transport,
-      LongSupplier nanoClock, Consumer<String> logContext) {
+  public static CoordinatorServer start(
+      CoordinatorServerSettings settings,
+      Transport transport,
+      LongSupplier nanoClock,
+      Consumer<String> logContext) {
     CoordinatorServer coordinator;
     try {
       coordinator = new CoordinatorServer(settings, transport, nanoClock, logContext);
@@ -111,7 +117,7 @@ public final class CoordinatorServer implements AutoCloseable {
 
   /** {@link #start} with the system's monotonic clock and no log context. */
   public static CoordinatorServer start(CoordinatorServerSettings settings, Transport transport) {
-    return start(settings, transport, System::nanoTime, who -> { });
+    return start(settings, transport, System::nanoTime, who -> {});
   }
 
   private void startInternal() {
@@ -120,8 +126,11 @@ public final class CoordinatorServer implements AutoCloseable {
     published = recovered;
     server = transport.listen(settings.listenAddress(), this::onInbound);
     updateLogContext();
-    log.info("coordinator resumed {} from {}, listening on {}", describe(recovered),
-        membership.path(), server.address());
+    log.info(
+        "coordinator resumed {} from {}, listening on {}",
+        describe(recovered),
+        membership.path(),
+        server.address());
     loop = Thread.ofPlatform().name("craq-coordinator-loop").unstarted(this::runLoop);
     loop.start();
   }
@@ -129,13 +138,18 @@ public final class CoordinatorServer implements AutoCloseable {
   /** Runs on transport threads: only queues. Nothing one-way is addressed to the coordinator. */
   private void onInbound(Message message, Responder responder) {
     if (!responder.expectsReply()) {
-      log.debug("dropped a one-way {} from {}", message.getClass().getSimpleName(),
-          responder.peer());
+      log.debug(
+          "dropped a one-way {} from {}", message.getClass().getSimpleName(), responder.peer());
     } else if (!running) {
       responder.reply(new ErrorReply(ErrorCode.UNAVAILABLE, "the coordinator is stopping", ""));
     } else if (!inbox.offer(new Request(new ResponderRef(responder), message))) {
-      responder.reply(new ErrorReply(ErrorCode.BUSY, "the coordinator's input queue is full ("
-          + settings.inboxMax() + " entries); retry later", ""));
+      responder.reply(
+          new ErrorReply(
+              ErrorCode.BUSY,
+              "the coordinator's input queue is full ("
+                  + settings.inboxMax()
+                  + " entries); retry later",
+              ""));
     }
   }
 
@@ -161,8 +175,10 @@ public final class CoordinatorServer implements AutoCloseable {
     } finally {
       running = false;
       for (Request request; (request = inbox.poll()) != null; ) {
-        request.ref().responder().reply(
-            new ErrorReply(ErrorCode.UNAVAILABLE, "the coordinator is stopping", ""));
+        request
+            .ref()
+            .responder()
+            .reply(new ErrorReply(ErrorCode.UNAVAILABLE, "the coordinator is stopping", ""));
       }
       terminated.complete(failure);
     }
@@ -179,15 +195,17 @@ public final class CoordinatorServer implements AutoCloseable {
   /**
    * Ticks until the machine has caught up with the clock. A gap of more than half the failure
    * timeout means this process was paused (SIGSTOP, a long GC): it is not counted, because the
-   * heartbeats sent meanwhile are still in the queue and counting the gap would remove every
-   * member at once. Counting time slower is always safe: a node's lease runs on its own clock and
-   * ends before the coordinator may remove it either way (CRAQ §2.5).
+   * heartbeats sent meanwhile are still in the queue and counting the gap would remove every member
+   * at once. Counting time slower is always safe: a node's lease runs on its own clock and ends
+   * before the coordinator may remove it either way (CRAQ §2.5).
    */
   private void catchUpClock() {
     long behind = clock.ticks() - ticksSkipped - ticksDone;
     if (behind > pauseTicks) {
-      log.warn("clock jumped {} ms ahead (was the coordinator paused?); not counting the gap "
-          + "towards failure timeouts", behind * settings.tickMillis());
+      log.warn(
+          "clock jumped {} ms ahead (was the coordinator paused?); not counting the gap "
+              + "towards failure timeouts",
+          behind * settings.tickMillis());
       ticksSkipped += behind - 1;
       behind = 1;
     }
@@ -204,16 +222,22 @@ public final class CoordinatorServer implements AutoCloseable {
       case ReadRequest ignored -> forwards.add(request);
       case ReadAllRequest ignored -> forwards.add(request);
       case Message.CoordinatorRequest own -> machine.onRequest(request.ref(), own);
-      case Message.StatsRequest ignored -> refuse(request, "the coordinator keeps no counters; "
-          + "ask a node");
+      case Message.StatsRequest ignored ->
+          refuse(request, "the coordinator keeps no counters; " + "ask a node");
       case Message.NodeMessage ignored -> refuse(request, "the coordinator does not answer");
       case Message.Reply ignored -> refuse(request, "the coordinator does not answer");
     }
   }
 
   private static void refuse(Request request, String why) {
-    request.ref().responder().reply(new ErrorReply(ErrorCode.UNSUPPORTED, why + " "
-        + request.message().getClass().getSimpleName(), ""));
+    request
+        .ref()
+        .responder()
+        .reply(
+            new ErrorReply(
+                ErrorCode.UNSUPPORTED,
+                why + " " + request.message().getClass().getSimpleName(),
+                ""));
   }
 
   // ------------------------------------------------------------------------------- effects
@@ -246,8 +270,13 @@ public final class CoordinatorServer implements AutoCloseable {
       connection(to.address()).send(message);
     } catch (RuntimeException e) {
       // A member that misses a push learns the configuration from its next heartbeat reply.
-      sendWarning.warn(log, "could not push {} to {} ({}): {}",
-          message.getClass().getSimpleName(), to.id(), to.address(), e.toString());
+      sendWarning.warn(
+          log,
+          "could not push {} to {} ({}): {}",
+          message.getClass().getSimpleName(),
+          to.id(),
+          to.address(),
+          e.toString());
     }
   }
 
@@ -259,13 +288,15 @@ public final class CoordinatorServer implements AutoCloseable {
     Set<String> keep = new HashSet<>();
     machine.config().members().forEach(m -> keep.add(m.address()));
     sends.forEach(s -> keep.add(s.to().address()));
-    connections.entrySet().removeIf(e -> {
-      if (keep.contains(e.getKey())) {
-        return false;
-      }
-      e.getValue().close();
-      return true;
-    });
+    connections
+        .entrySet()
+        .removeIf(e -> {
+          if (keep.contains(e.getKey())) {
+            return false;
+          }
+          e.getValue().close();
+          return true;
+        });
   }
 
   private static void reply(Responder responder, Message message) {
@@ -279,8 +310,8 @@ public final class CoordinatorServer implements AutoCloseable {
   // ------------------------------------------------------------------------ client requests
 
   /**
-   * Client writes go to the head and reads to a random member, as go-craq's coordinator does,
-   * so a client needs to know only the coordinator. The node's answer is relayed as it is.
+   * Client writes go to the head and reads to a random member, as go-craq's coordinator does, so a
+   * client needs to know only the coordinator. The node's answer is relayed as it is.
    */
   private void forwardClientRequests() {
     ChainConfig config = machine.config();
@@ -291,36 +322,47 @@ public final class CoordinatorServer implements AutoCloseable {
         continue;
       }
       boolean write = request.message() instanceof WriteRequest;
-      Member target = write ? config.head()
-          : config.members().get(ThreadLocalRandom.current().nextInt(config.size()));
-      connection(target.address()).request(request.message(), settings.forwardTimeout())
-          .whenComplete((answer, error) -> reply(responder,
-              answer != null ? answer : forwardFailure(error, write, target)));
+      Member target =
+          write
+              ? config.head()
+              : config.members().get(ThreadLocalRandom.current().nextInt(config.size()));
+      connection(target.address())
+          .request(request.message(), settings.forwardTimeout())
+          .whenComplete((answer, error) ->
+              reply(responder, answer != null ? answer : forwardFailure(error, write, target)));
     }
     forwards.clear();
   }
 
   /**
-   * What the client is told when the node could not be asked or did not answer. Only failures
-   * that prove the request never left are definite; anything after sending is AMBIGUOUS for a
-   * write (an unknown outcome is never reported as a failure: the write may still take effect).
+   * What the client is told when the node could not be asked or did not answer. Only failures that
+   * prove the request never left are definite; anything after sending is AMBIGUOUS for a write (an
+   * unknown outcome is never reported as a failure: the write may still take effect).
    */
   static ErrorReply forwardFailure(Throwable error, boolean write, Member target) {
-    Throwable cause = error instanceof CompletionException && error.getCause() != null
-        ? error.getCause() : error;
+    Throwable cause =
+        error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     String where = (write ? "head " : "node ") + target.id() + " at " + target.address();
     return switch (cause) {
-      case ConnectFailedException e -> new ErrorReply(ErrorCode.UNAVAILABLE,
-          "cannot reach " + where + ": " + e.getMessage(), "");
-      case QueueFullException e -> new ErrorReply(ErrorCode.BUSY,
-          "too many requests queued for " + where, "");
-      case MessageTooLargeException e -> new ErrorReply(ErrorCode.INVALID_REQUEST,
-          e.getMessage(), "");
-      default -> write
-          ? new ErrorReply(ErrorCode.AMBIGUOUS, "no answer from " + where + " (" + cause
-              + "); the write may or may not have happened", "")
-          : new ErrorReply(ErrorCode.UNAVAILABLE, "no answer from " + where + " (" + cause + ")",
-              "");
+      case ConnectFailedException e ->
+          new ErrorReply(
+              ErrorCode.UNAVAILABLE, "cannot reach " + where + ": " + e.getMessage(), "");
+      case QueueFullException e ->
+          new ErrorReply(ErrorCode.BUSY, "too many requests queued for " + where, "");
+      case MessageTooLargeException e ->
+          new ErrorReply(ErrorCode.INVALID_REQUEST, e.getMessage(), "");
+      default ->
+          write
+              ? new ErrorReply(
+                  ErrorCode.AMBIGUOUS,
+                  "no answer from "
+                      + where
+                      + " ("
+                      + cause
+                      + "); the write may or may not have happened",
+                  "")
+              : new ErrorReply(
+                  ErrorCode.UNAVAILABLE, "no answer from " + where + " (" + cause + ")", "");
     };
   }
 

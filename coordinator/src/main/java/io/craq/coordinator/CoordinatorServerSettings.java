@@ -43,8 +43,13 @@ public record CoordinatorServerSettings(
     Objects.requireNonNull(dataDirectory, "dataDirectory");
     Objects.requireNonNull(forwardTimeout, "forwardTimeout");
     require(tickMillis > 0 && tickMillis <= 10_000, "tick must be 1..10000 ms: " + tickMillis);
-    require(failureTimeoutMillis >= tickMillis, "failure timeout (" + failureTimeoutMillis
-        + " ms) must be at least one tick (" + tickMillis + " ms)");
+    require(
+        failureTimeoutMillis >= tickMillis,
+        "failure timeout ("
+            + failureTimeoutMillis
+            + " ms) must be at least one tick ("
+            + tickMillis
+            + " ms)");
     require(membersMax > 0, "membersMax must be positive");
     require(forwardTimeout.toMillis() > 0, "forwardTimeout must be positive");
     require(inboxMax > 0, "inboxMax must be positive");
@@ -52,9 +57,15 @@ public record CoordinatorServerSettings(
   }
 
   public static CoordinatorServerSettings defaults(String listenAddress, Path dataDirectory) {
-    return new CoordinatorServerSettings(listenAddress, dataDirectory, TICK_MILLIS_DEFAULT,
-        FAILURE_TIMEOUT_MILLIS_DEFAULT, CoordinatorSettings.defaults().membersMax(),
-        FORWARD_TIMEOUT_DEFAULT, INBOX_MAX_DEFAULT, BATCH_INPUTS_MAX_DEFAULT);
+    return new CoordinatorServerSettings(
+        listenAddress,
+        dataDirectory,
+        TICK_MILLIS_DEFAULT,
+        FAILURE_TIMEOUT_MILLIS_DEFAULT,
+        CoordinatorSettings.defaults().membersMax(),
+        FORWARD_TIMEOUT_DEFAULT,
+        INBOX_MAX_DEFAULT,
+        BATCH_INPUTS_MAX_DEFAULT);
   }
 
   /** The machine's settings: the failure timeout rounded up to whole ticks. */
@@ -64,23 +75,51 @@ public record CoordinatorServerSettings(
   }
 
   public CoordinatorServerSettings withTickMillis(long millis) {
-    return new CoordinatorServerSettings(listenAddress, dataDirectory, millis,
-        failureTimeoutMillis, membersMax, forwardTimeout, inboxMax, batchInputsMax);
+    return new CoordinatorServerSettings(
+        listenAddress,
+        dataDirectory,
+        millis,
+        failureTimeoutMillis,
+        membersMax,
+        forwardTimeout,
+        inboxMax,
+        batchInputsMax);
   }
 
   public CoordinatorServerSettings withFailureTimeoutMillis(long millis) {
-    return new CoordinatorServerSettings(listenAddress, dataDirectory, tickMillis, millis,
-        membersMax, forwardTimeout, inboxMax, batchInputsMax);
+    return new CoordinatorServerSettings(
+        listenAddress,
+        dataDirectory,
+        tickMillis,
+        millis,
+        membersMax,
+        forwardTimeout,
+        inboxMax,
+        batchInputsMax);
   }
 
   public CoordinatorServerSettings withForwardTimeout(Duration timeout) {
-    return new CoordinatorServerSettings(listenAddress, dataDirectory, tickMillis,
-        failureTimeoutMillis, membersMax, timeout, inboxMax, batchInputsMax);
+    return new CoordinatorServerSettings(
+        listenAddress,
+        dataDirectory,
+        tickMillis,
+        failureTimeoutMillis,
+        membersMax,
+        timeout,
+        inboxMax,
+        batchInputsMax);
   }
 
   public CoordinatorServerSettings withListenAddress(String address) {
-    return new CoordinatorServerSettings(address, dataDirectory, tickMillis,
-        failureTimeoutMillis, membersMax, forwardTimeout, inboxMax, batchInputsMax);
+    return new CoordinatorServerSettings(
+        address,
+        dataDirectory,
+        tickMillis,
+        failureTimeoutMillis,
+        membersMax,
+        forwardTimeout,
+        inboxMax,
+        batchInputsMax);
   }
 
   private static void require(boolean condition, String message) {

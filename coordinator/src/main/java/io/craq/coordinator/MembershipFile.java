@@ -19,13 +19,13 @@ import java.util.List;
 import java.util.zip.CRC32;
 
 /**
- * The coordinator's durable state: the chain configuration (epoch and ordered members) in one
- * small text file, {@code membership} in the data directory. Each write replaces the file
- * atomically (temporary file, fsync, rename, fsync of the directory), so after a crash the file
- * holds either the old or the new configuration, never a mix.
+ * The coordinator's durable state: the chain configuration (epoch and ordered members) in one small
+ * text file, {@code membership} in the data directory. Each write replaces the file atomically
+ * (temporary file, fsync, rename, fsync of the directory), so after a crash the file holds either
+ * the old or the new configuration, never a mix.
  *
- * <p>Format 1, UTF-8 lines; ids and addresses are URL-encoded so any character survives; the
- * last line is the CRC-32 of every byte before it, so a damaged file is refused, not misread:
+ * <p>Format 1, UTF-8 lines; ids and addresses are URL-encoded so any character survives; the last
+ * line is the CRC-32 of every byte before it, so a damaged file is refused, not misread:
  *
  * <pre>
  * craq-coordinator-membership 1
@@ -82,8 +82,12 @@ final class MembershipFile {
     try {
       return decode(text);
     } catch (RuntimeException e) {
-      throw new IllegalStateException("membership file " + file + " is damaged or not ours ("
-          + e.getMessage() + "); restore it from a backup or remove it to start an empty chain",
+      throw new IllegalStateException(
+          "membership file "
+              + file
+              + " is damaged or not ours ("
+              + e.getMessage()
+              + "); restore it from a backup or remove it to start an empty chain",
           e);
     }
   }
@@ -96,16 +100,20 @@ final class MembershipFile {
   void write(ChainConfig config) {
     byte[] bytes = encode(config).getBytes(StandardCharsets.UTF_8);
     try {
-      try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE,
-          StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+      try (FileChannel channel =
+          FileChannel.open(
+              temporary,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.TRUNCATE_EXISTING,
+              StandardOpenOption.WRITE)) {
         ByteBuffer buffer = ByteBuffer.wrap(bytes);
         while (buffer.hasRemaining()) {
           channel.write(buffer);
         }
         channel.force(true);
       }
-      Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE,
-          StandardCopyOption.REPLACE_EXISTING);
+      Files.move(
+          temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       // The rename lives in the directory: without this fsync a crash could bring back the old
       // file after nodes were told the new epoch.
       try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
@@ -122,8 +130,16 @@ final class MembershipFile {
     body.append("epoch ").append(config.epoch()).append('\n');
     body.append("members ").append(config.size()).append('\n');
     for (Member m : config.members()) {
-      body.append("member ").append(m.joinedEpoch()).append(' ').append(m.incarnation())
-          .append(' ').append(m.caughtUp() ? 1 : 0).append(' ').append(escape(m.id())).append(' ').append(escape(m.address()))
+      body.append("member ")
+          .append(m.joinedEpoch())
+          .append(' ')
+          .append(m.incarnation())
+          .append(' ')
+          .append(m.caughtUp() ? 1 : 0)
+          .append(' ')
+          .append(escape(m.id()))
+          .append(' ')
+          .append(escape(m.address()))
           .append('\n');
     }
     return body + "crc32 " + crc(body.toString()) + "\n";
@@ -137,12 +153,18 @@ final class MembershipFile {
     require(stored.equals(crc(body)), "checksum mismatch");
     String[] lines = body.split("\n", -1);
     require(lines.length >= 4 && lines[lines.length - 1].isEmpty(), "truncated");
-    require(lines[0].equals(HEADER + " " + FORMAT), "unknown header or format '" + lines[0]
-        + "' (this coordinator reads format " + FORMAT + ")");
+    require(
+        lines[0].equals(HEADER + " " + FORMAT),
+        "unknown header or format '"
+            + lines[0]
+            + "' (this coordinator reads format "
+            + FORMAT
+            + ")");
     long epoch = Long.parseLong(field(lines[1], "epoch"));
     int count = Integer.parseInt(field(lines[2], "members"));
-    require(count == lines.length - 4, "member count " + count + " but "
-        + (lines.length - 4) + " member lines");
+    require(
+        count == lines.length - 4,
+        "member count " + count + " but " + (lines.length - 4) + " member lines");
     List<Member> members = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       members.add(member(lines[3 + i]));
@@ -152,10 +174,17 @@ final class MembershipFile {
 
   private static Member member(String line) {
     String[] parts = line.split(" ", -1);
-    require(parts.length == 6 && parts[0].equals("member")
-        && (parts[3].equals("0") || parts[3].equals("1")), "bad member line '" + line + "'");
-    return new Member(unescape(parts[4]), unescape(parts[5]), Long.parseLong(parts[1]),
-        Long.parseLong(parts[2]), parts[3].equals("1"));
+    require(
+        parts.length == 6
+            && parts[0].equals("member")
+            && (parts[3].equals("0") || parts[3].equals("1")),
+        "bad member line '" + line + "'");
+    return new Member(
+        unescape(parts[4]),
+        unescape(parts[5]),
+        Long.parseLong(parts[1]),
+        Long.parseLong(parts[2]),
+        parts[3].equals("1"));
   }
 
   private static String field(String line, String name) {

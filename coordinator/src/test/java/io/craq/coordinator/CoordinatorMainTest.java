@@ -29,7 +29,8 @@ class CoordinatorMainTest {
   @DisplayName("--help lists the original one-letter flags and exits 0")
   void help() {
     assertEquals(0, run("--help"));
-    for (String flag : new String[] {"-a", "-d", "--failure-timeout-millis", "--tick-millis", "--config"}) {
+    for (String flag :
+        new String[] {"-a", "-d", "--failure-timeout-millis", "--tick-millis", "--config"}) {
       assertTrue(out.toString().contains(flag), flag + " missing from help:\n" + out);
     }
   }
@@ -38,23 +39,32 @@ class CoordinatorMainTest {
   @DisplayName("--version: the name and version, then the Java running it (as craq prints it)")
   void version() {
     assertEquals(0, run("--version"));
-    assertTrue(out.toString().matches("craq-coordinator \\S.*\\RJava \\S+ \\(.+\\)\\R"), out.toString());
+    assertTrue(
+        out.toString().matches("craq-coordinator \\S.*\\RJava \\S+ \\(.+\\)\\R"), out.toString());
   }
 
   @Test
   @DisplayName("a malformed address is a usage error (exit 2): the reason and one hint line")
   void badAddress() {
     assertEquals(2, run("-a", "no-port"));
-    assertEquals(List.of(
-        "craq-coordinator: --listen: address 'no-port' has no port; expected host:port or :port",
-        "Try 'craq-coordinator --help' for more information."), err.toString().lines().toList());
+    assertEquals(
+        List.of(
+            "craq-coordinator: --listen: address 'no-port' has no port; expected host:port or :port",
+            "Try 'craq-coordinator --help' for more information."),
+        err.toString().lines().toList());
   }
 
   @Test
   @DisplayName("a port in use: exit code 1 (one log line, no stack trace; see the launcher tests)")
   void portInUse() throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      assertEquals(1, run("-d", dir.resolve("coordinator").toString(), "-a", "127.0.0.1:" + taken.getLocalPort()));
+      assertEquals(
+          1,
+          run(
+              "-d",
+              dir.resolve("coordinator").toString(),
+              "-a",
+              "127.0.0.1:" + taken.getLocalPort()));
     }
   }
 
@@ -64,8 +74,8 @@ class CoordinatorMainTest {
   }
 
   @Test
-  @DisplayName("a config file with an unknown key is refused, so typos never fall back to "
-      + "defaults")
+  @DisplayName(
+      "a config file with an unknown key is refused, so typos never fall back to " + "defaults")
   void configFileUnknownKey() throws Exception {
     Path file = dir.resolve("coordinator.properties");
     Files.writeString(file, "listne=:9999\n");

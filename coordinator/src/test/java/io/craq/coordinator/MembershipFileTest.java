@@ -16,9 +16,12 @@ import org.junit.jupiter.api.io.TempDir;
 class MembershipFileTest {
   @TempDir Path dir;
 
-  private static final ChainConfig CONFIG = new ChainConfig(42, List.of(
-      new Member("n1", "10.0.0.1:1235", 3, 1234567890123L, true),
-      new Member("odd id with spaces ünd %+", "[::1]:7000", 41, 7, false)));
+  private static final ChainConfig CONFIG =
+      new ChainConfig(
+          42,
+          List.of(
+              new Member("n1", "10.0.0.1:1235", 3, 1234567890123L, true),
+              new Member("odd id with spaces ünd %+", "[::1]:7000", 41, 7, false)));
 
   @Test
   @DisplayName("what is written is read back exactly, including odd ids and the caught-up flag")
@@ -66,10 +69,11 @@ class MembershipFileTest {
     String body = text.substring(0, text.lastIndexOf("crc32 "));
     java.util.zip.CRC32 crc = new java.util.zip.CRC32();
     crc.update(body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    Files.writeString(dir.resolve(MembershipFile.FILE_NAME),
+    Files.writeString(
+        dir.resolve(MembershipFile.FILE_NAME),
         body + "crc32 " + String.format("%08x", crc.getValue()) + "\n");
-    IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> new MembershipFile(dir).read());
+    IllegalStateException e =
+        assertThrows(IllegalStateException.class, () -> new MembershipFile(dir).read());
     assertTrue(e.getMessage().contains("format"), e.getMessage());
   }
 }

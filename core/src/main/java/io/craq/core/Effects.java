@@ -9,22 +9,22 @@ import java.util.List;
 /**
  * What a state machine asks its driver to do, collected since the last {@code drain()}.
  *
- * <p>The driver's contract (persist-before-send, as etcd raft's {@code Ready}): make every entry
- * of {@link #persist()} durable, in order, before performing any entry of {@link #sends()} or
- * {@link #replies()}. The state machine's memory already reflects the persisted entries.
+ * <p>The driver's contract (persist-before-send, as etcd raft's {@code Ready}): make every entry of
+ * {@link #persist()} durable, in order, before performing any entry of {@link #sends()} or {@link
+ * #replies()}. The state machine's memory already reflects the persisted entries.
  *
  * <p>Node drivers relax this for speed (parallel persistence), by the rules of {@code
- * io.craq.core.node.PersistSchedule}, which {@code NodeServer} and the simulation both follow:
- * (1) a drain's {@code Propagate} sends may go before its persist entries are durable, so a node's
- * successors write a version to their stores while it writes it to its own; (2) its other sends
- * and replies need not wait for its {@link PutVersion} entries of dirty versions either, only for
- * its other entries (committed puts, {@link DiscardAllDirty}), and so does every later send and
- * reply; (3) persist entries are written in drain order, in the background, and each completion
- * is reported with {@code NodeMachine.onPersisted(seq)} ({@code seq} read with {@code
- * drainSequence()} after the drain). The machine counts a version as durable at a node only once
- * reported, and commits it only when it is durable at every member ({@code Durable} messages flow
- * down the chain): nothing becomes visible or acknowledged before every member holds it durably,
- * as with persist-before-send.
+ * io.craq.core.node.PersistSchedule}, which {@code NodeServer} and the simulation both follow: (1)
+ * a drain's {@code Propagate} sends may go before its persist entries are durable, so a node's
+ * successors write a version to their stores while it writes it to its own; (2) its other sends and
+ * replies need not wait for its {@link PutVersion} entries of dirty versions either, only for its
+ * other entries (committed puts, {@link DiscardAllDirty}), and so does every later send and reply;
+ * (3) persist entries are written in drain order, in the background, and each completion is
+ * reported with {@code NodeMachine.onPersisted(seq)} ({@code seq} read with {@code drainSequence()}
+ * after the drain). The machine counts a version as durable at a node only once reported, and
+ * commits it only when it is durable at every member ({@code Durable} messages flow down the
+ * chain): nothing becomes visible or acknowledged before every member holds it durably, as with
+ * persist-before-send.
  *
  * <p>One more exception: a {@link CommitVersion} need not be durable when reported done, only
  * written (visible to reads of the store), provided it becomes durable in order and before any

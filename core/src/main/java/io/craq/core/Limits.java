@@ -29,13 +29,14 @@ public final class Limits {
     }
     for (int i = 0; i < key.length(); i++) {
       char c = key.charAt(i);
-      if (Character.isHighSurrogate(c) && i + 1 < key.length()
+      if (Character.isHighSurrogate(c)
+          && i + 1 < key.length()
           && Character.isLowSurrogate(key.charAt(i + 1))) {
         i++;
       } else if (Character.isSurrogate(c)) {
         // UTF-8 cannot encode it: it would become '?' and collide with other keys.
-        throw new InvalidInputException("key has an unpaired surrogate at index " + i
-            + " and is not valid UTF-8");
+        throw new InvalidInputException(
+            "key has an unpaired surrogate at index " + i + " and is not valid UTF-8");
       }
     }
     int bytes = utf8Length(key);
@@ -69,7 +70,8 @@ public final class Limits {
         bytes += 1;
       } else if (c < 0x800) {
         bytes += 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < s.length()
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
           && Character.isLowSurrogate(s.charAt(i + 1))) {
         bytes += 4;
         i++;

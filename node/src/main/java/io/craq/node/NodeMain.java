@@ -1,8 +1,5 @@
 package io.craq.node;
 
-import io.craq.transport.process.CommandLineConventions;
-import io.craq.transport.process.OptionsFile;
-import io.craq.transport.process.ShutdownHook;
 import io.craq.core.node.NodeSettings;
 import io.craq.store.LmdbStorer;
 import io.craq.store.LoggedStorer;
@@ -13,6 +10,9 @@ import io.craq.transport.Addresses;
 import io.craq.transport.ListenFailedException;
 import io.craq.transport.TcpTransport;
 import io.craq.transport.TransportConfig;
+import io.craq.transport.process.CommandLineConventions;
+import io.craq.transport.process.OptionsFile;
+import io.craq.transport.process.ShutdownHook;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -33,17 +33,19 @@ import picocli.CommandLine.Spec;
     sortOptions = false,
     usageHelpAutoWidth = true,
     description = {
-        "Runs one CRAQ storage node: stores versions, serves reads, forwards writes along the "
-            + "chain. It joins the chain through the coordinator and retries until the "
-            + "coordinator answers, so start order does not matter.",
-        "Addresses are host:port; ':PORT' listens on all interfaces (dialled as 127.0.0.1). "
-            + "Use 127.0.0.1:PORT to listen on loopback only."},
+      "Runs one CRAQ storage node: stores versions, serves reads, forwards writes along the "
+          + "chain. It joins the chain through the coordinator and retries until the "
+          + "coordinator answers, so start order does not matter.",
+      "Addresses are host:port; ':PORT' listens on all interfaces (dialled as 127.0.0.1). "
+          + "Use 127.0.0.1:PORT to listen on loopback only."
+    },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
-        "0:stopped normally",
-        "1:fatal error (cannot bind, store failure, broken invariant); see the log",
-        "2:usage error (bad flag, bad address, bad config file)",
-        "130/143:stopped by Ctrl-C / SIGTERM after a clean shutdown (JVM convention)"})
+      "0:stopped normally",
+      "1:fatal error (cannot bind, store failure, broken invariant); see the log",
+      "2:usage error (bad flag, bad address, bad config file)",
+      "130/143:stopped by Ctrl-C / SIGTERM after a clean shutdown (JVM convention)"
+    })
 public final class NodeMain implements Callable<Integer> {
   /** System property holding "id role epoch"; logback.xml prints it at the start of each line. */
   static final String LOG_CONTEXT_PROPERTY = "craq.who";
@@ -55,72 +57,117 @@ public final class NodeMain implements Callable<Integer> {
 
   private static final Logger log = LoggerFactory.getLogger(NodeMain.class);
 
-  enum StoreKind { lmdb, memory }
+  enum StoreKind {
+    lmdb,
+    memory
+  }
 
-  enum SyncMode { always, none }
+  enum SyncMode {
+    always,
+    none
+  }
 
   @Spec CommandSpec spec;
 
-  @Option(names = {"-a", "--listen"}, defaultValue = ":1235", paramLabel = "ADDRESS",
+  @Option(
+      names = {"-a", "--listen"},
+      defaultValue = ":1235",
+      paramLabel = "ADDRESS",
       description = "Address to listen on (default: ${DEFAULT-VALUE}).")
   String listen;
 
-  @Option(names = {"-p", "--public"}, paramLabel = "ADDRESS",
-      description = "Address other processes dial to reach this node (default: the listen "
-          + "address; 127.0.0.1 if that has no host). Set it on multi-host setups.")
+  @Option(
+      names = {"-p", "--public"},
+      paramLabel = "ADDRESS",
+      description =
+          "Address other processes dial to reach this node (default: the listen "
+              + "address; 127.0.0.1 if that has no host). Set it on multi-host setups.")
   String publicAddress;
 
-  @Option(names = {"-c", "--coordinator"}, defaultValue = ":1234", paramLabel = "ADDRESS",
+  @Option(
+      names = {"-c", "--coordinator"},
+      defaultValue = ":1234",
+      paramLabel = "ADDRESS",
       description = "Coordinator address (default: ${DEFAULT-VALUE}, i.e. 127.0.0.1:1234).")
   String coordinator;
 
-  @Option(names = {"-f", "--db"}, defaultValue = "craq.db", paramLabel = "PATH",
+  @Option(
+      names = {"-f", "--db"},
+      defaultValue = "craq.db",
+      paramLabel = "PATH",
       description = "Database directory for --store lmdb (default: ${DEFAULT-VALUE}).")
   Path db;
 
-  @Option(names = "--store", defaultValue = "lmdb", paramLabel = "KIND",
-      description = "Storage: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). lmdb keeps "
-          + "the data in LMDB with a write-ahead log in PATH/wal; memory loses everything at "
-          + "exit.")
+  @Option(
+      names = "--store",
+      defaultValue = "lmdb",
+      paramLabel = "KIND",
+      description =
+          "Storage: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). lmdb keeps "
+              + "the data in LMDB with a write-ahead log in PATH/wal; memory loses everything at "
+              + "exit.")
   StoreKind store;
 
-  @Option(names = "--sync", defaultValue = "always", paramLabel = "MODE",
-      description = "always (default): a write is acknowledged only once every member has "
-          + "forced it to disk (fdatasync of its write-ahead log). none: nothing is forced; "
-          + "the chain trusts replication and the operating system, like etcd's "
-          + "--unsafe-no-fsync or Redis's appendfsync no. A process crash loses nothing, but a "
-          + "power loss or kernel crash of every member at once may lose the latest writes. "
-          + "Checkpoints are synced in both modes.")
+  @Option(
+      names = "--sync",
+      defaultValue = "always",
+      paramLabel = "MODE",
+      description =
+          "always (default): a write is acknowledged only once every member has "
+              + "forced it to disk (fdatasync of its write-ahead log). none: nothing is forced; "
+              + "the chain trusts replication and the operating system, like etcd's "
+              + "--unsafe-no-fsync or Redis's appendfsync no. A process crash loses nothing, but a "
+              + "power loss or kernel crash of every member at once may lose the latest writes. "
+              + "Checkpoints are synced in both modes.")
   SyncMode sync;
 
-  @Option(names = "--checkpoint-bytes", paramLabel = "BYTES",
+  @Option(
+      names = "--checkpoint-bytes",
+      paramLabel = "BYTES",
       defaultValue = "" + LoggedStorer.Config.CHECKPOINT_BYTES_DEFAULT,
-      description = "With --store lmdb: write the changes held in memory into LMDB (a "
-          + "checkpoint, after which the log they came from is deleted) once they reach this "
-          + "much, or are 30 s old. Memory holds up to twice this (default: ${DEFAULT-VALUE}).")
+      description =
+          "With --store lmdb: write the changes held in memory into LMDB (a "
+              + "checkpoint, after which the log they came from is deleted) once they reach this "
+              + "much, or are 30 s old. Memory holds up to twice this (default: ${DEFAULT-VALUE}).")
   long checkpointBytes;
 
-  @Option(names = "--id", paramLabel = "ID",
+  @Option(
+      names = "--id",
+      paramLabel = "ID",
       description = "Stable node id (default: the public address, so a restart keeps it).")
   String id;
 
-  @Option(names = "--position", defaultValue = "-1", paramLabel = "N",
-      description = "Position to join the chain at: 0 = head, -1 = tail (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--position",
+      defaultValue = "-1",
+      paramLabel = "N",
+      description =
+          "Position to join the chain at: 0 = head, -1 = tail (default: ${DEFAULT-VALUE}).")
   int position;
 
-  @Option(names = "--tick-millis", defaultValue = "50", paramLabel = "MS",
-      description = "Length of a protocol tick (default: ${DEFAULT-VALUE}). Heartbeats (5 ticks) "
-          + "and the read lease (30 ticks) scale with it; keep the coordinator's failure "
-          + "timeout above the lease.")
+  @Option(
+      names = "--tick-millis",
+      defaultValue = "50",
+      paramLabel = "MS",
+      description =
+          "Length of a protocol tick (default: ${DEFAULT-VALUE}). Heartbeats (5 ticks) "
+              + "and the read lease (30 ticks) scale with it; keep the coordinator's failure "
+              + "timeout above the lease.")
   long tickMillis;
 
-  @Option(names = "--value-max-bytes", defaultValue = "1048576", paramLabel = "BYTES",
+  @Option(
+      names = "--value-max-bytes",
+      defaultValue = "1048576",
+      paramLabel = "BYTES",
       description = "Largest value accepted (default: ${DEFAULT-VALUE}).")
   int valueMaxBytes;
 
-  @Option(names = OptionsFile.OPTION, paramLabel = "FILE",
-      description = "Properties file with defaults for the long options above "
-          + "(e.g. listen=:1235); command-line flags win.")
+  @Option(
+      names = OptionsFile.OPTION,
+      paramLabel = "FILE",
+      description =
+          "Properties file with defaults for the long options above "
+              + "(e.g. listen=:1235); command-line flags win.")
   Path config;
 
   public static void main(String[] args) {
@@ -152,13 +199,19 @@ public final class NodeMain implements Callable<Integer> {
       return EXIT_FATAL;
     }
     if (store == StoreKind.lmdb && sync == SyncMode.none) {
-      log.warn("--sync none: writes are not forced to disk; a power loss or kernel crash of "
-          + "every member at once may lose the latest acknowledged writes");
+      log.warn(
+          "--sync none: writes are not forced to disk; a power loss or kernel crash of "
+              + "every member at once may lose the latest acknowledged writes");
     }
     NodeServer node;
     try {
-      node = NodeServer.start(settings, storer, new TcpTransport(transportConfig()),
-          System::nanoTime, who -> System.setProperty(LOG_CONTEXT_PROPERTY, who));
+      node =
+          NodeServer.start(
+              settings,
+              storer,
+              new TcpTransport(transportConfig()),
+              System::nanoTime,
+              who -> System.setProperty(LOG_CONTEXT_PROPERTY, who));
     } catch (ListenFailedException e) {
       // A port in use is the setup's fault: one line, no stack trace.
       log.error("cannot start: {}; choose another address with -a/--listen", e.getMessage());
@@ -217,11 +270,14 @@ public final class NodeMain implements Callable<Integer> {
 
   /** LMDB in {@code db}, behind a write-ahead log in {@code db/wal}. */
   private Storer openLogged() {
-    LmdbStorer base = LmdbStorer.open(LmdbStorer.Config.defaults(db)
-        .withValueBytesMax(valueMaxBytes));
+    LmdbStorer base =
+        LmdbStorer.open(LmdbStorer.Config.defaults(db).withValueBytesMax(valueMaxBytes));
     try {
-      return LoggedStorer.open(base, LoggedStorer.Config.defaults(db.resolve("wal"))
-          .withSyncEachApply(sync == SyncMode.always).withCheckpointBytes(checkpointBytes));
+      return LoggedStorer.open(
+          base,
+          LoggedStorer.Config.defaults(db.resolve("wal"))
+              .withSyncEachApply(sync == SyncMode.always)
+              .withCheckpointBytes(checkpointBytes));
     } catch (RuntimeException e) {
       base.close();
       throw e;
@@ -234,16 +290,26 @@ public final class NodeMain implements Callable<Integer> {
    * low-delay, so a priority queue on a link saturated by read replies sends it first.
    */
   private TransportConfig transportConfig() {
-    int frameBytes = Math.max(TransportConfig.FRAME_BYTES_MAX_DEFAULT,
-        valueMaxBytes + (64 << 10) + 1024);
-    return TransportConfig.DEFAULT.withFrameBytesMax(frameBytes).withValueBytesMax(valueMaxBytes)
+    int frameBytes =
+        Math.max(TransportConfig.FRAME_BYTES_MAX_DEFAULT, valueMaxBytes + (64 << 10) + 1024);
+    return TransportConfig.DEFAULT
+        .withFrameBytesMax(frameBytes)
+        .withValueBytesMax(valueMaxBytes)
         .withDialTrafficClass(TransportConfig.TRAFFIC_CLASS_LOW_DELAY);
   }
 
   static NodeSettings withValueBytesMax(NodeSettings s, int valueBytesMax) {
-    return new NodeSettings(s.heartbeatIntervalTicks(), s.leaseTicks(), s.retransmitTicks(),
-        s.writeTimeoutTicks(), s.versionQueryTimeoutTicks(), s.catchUpKeysMax(),
-        s.catchUpRetryTicks(), s.pendingWritesMax(), s.pendingReadsMax(), s.resendBatchMax(),
+    return new NodeSettings(
+        s.heartbeatIntervalTicks(),
+        s.leaseTicks(),
+        s.retransmitTicks(),
+        s.writeTimeoutTicks(),
+        s.versionQueryTimeoutTicks(),
+        s.catchUpKeysMax(),
+        s.catchUpRetryTicks(),
+        s.pendingWritesMax(),
+        s.pendingReadsMax(),
+        s.resendBatchMax(),
         valueBytesMax);
   }
 

@@ -69,36 +69,36 @@ import org.slf4j.LoggerFactory;
  * Every input (client request, peer or coordinator message, the passing of time) goes through one
  * of two bounded queues; a <em>round</em> feeds a batch of inputs, drains the effects once, sends
  * the versions to pass down the chain at once, queues the store changes for the store thread and
- * performs the other sends and replies (see {@link #perform} and {@link Effects} for what must
- * wait for the store).
+ * performs the other sends and replies (see {@link #perform} and {@link Effects} for what must wait
+ * for the store).
  *
  * <p>Parallel persistence: when to send what relative to the store is decided by {@link
  * PersistSchedule}, the class the simulation drives too. The <em>store thread</em> writes queued
  * store groups, all that are queued in one {@link Storer#apply} (group commit: one log force),
- * without holding the machine, and hands them back to the loop thread, whose next round tells
- * the schedule and the machine ({@link NodeMachine#onPersisted(long)}), which passes the versions
- * on as durable or, at the tail, commits them. So the members of a chain sync a write at the same time, and a node keeps
- * forwarding versions, passing commits up and answering reads while its disk syncs; nothing is
- * committed before every member holds it durably. Groups of commit markers only are written
- * without a force ({@link Storer#applyWithoutSync}), with the next forced group or after a tick,
- * so they do not wake the store thread on their own. A store that is not durable (memory) has
- * nothing to wait for: its changes are applied on the spot, without a store thread.
+ * without holding the machine, and hands them back to the loop thread, whose next round tells the
+ * schedule and the machine ({@link NodeMachine#onPersisted(long)}), which passes the versions on as
+ * durable or, at the tail, commits them. So the members of a chain sync a write at the same time,
+ * and a node keeps forwarding versions, passing commits up and answering reads while its disk
+ * syncs; nothing is committed before every member holds it durably. Groups of commit markers only
+ * are written without a force ({@link Storer#applyWithoutSync}), with the next forced group or
+ * after a tick, so they do not wake the store thread on their own. A store that is not durable
+ * (memory) has nothing to wait for: its changes are applied on the spot, without a store thread.
  *
  * <p>A store that is full ({@link StoreFullException}) does not stop the node: the store thread
  * keeps the groups and tries again every {@link #STORE_FULL_RETRY_MILLIS} ms, writes are refused
  * with a clear error meanwhile, and reads go on. Nothing is acknowledged that is not durable.
  *
  * <p>Rounds run one at a time, under {@link #machineLock}. Inputs that only read (client reads,
- * chain and stats requests, version queries and their replies) wait in {@link #readInbox}, and
- * the transport thread that queued one runs the round itself if no round is running (flat
- * combining): a read is answered without waking another thread. Every other input (writes,
- * propagations, commits, the coordinator's answers) waits in {@link #inbox} for the loop thread,
- * which drains both queues in one round. The loop thread also runs a round at every tick
- * (timers). After {@link #COMBINE_ROUNDS_MAX} rounds in a row a transport thread leaves the rest
- * to the loop thread. The machine is thus only ever used by one thread at a time.
+ * chain and stats requests, version queries and their replies) wait in {@link #readInbox}, and the
+ * transport thread that queued one runs the round itself if no round is running (flat combining): a
+ * read is answered without waking another thread. Every other input (writes, propagations, commits,
+ * the coordinator's answers) waits in {@link #inbox} for the loop thread, which drains both queues
+ * in one round. The loop thread also runs a round at every tick (timers). After {@link
+ * #COMBINE_ROUNDS_MAX} rounds in a row a transport thread leaves the rest to the loop thread. The
+ * machine is thus only ever used by one thread at a time.
  *
- * <p>A failing store or a broken invariant of the machine stops the node: it must not serve data
- * it could not persist. {@link #terminated()} then completes with the cause.
+ * <p>A failing store or a broken invariant of the machine stops the node: it must not serve data it
+ * could not persist. {@link #terminated()} then completes with the cause.
  *
  * <p>Thread-safety: {@link #start}, {@link #close} and the accessors may be called from any thread.
  */
@@ -106,26 +106,36 @@ public final class NodeServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeServer.class);
 
   private static final long LOOP_JOIN_MILLIS = 5_000;
+
   /** Rounds a transport thread runs in a row before it leaves the rest to the loop thread. */
   static final int COMBINE_ROUNDS_MAX = 4;
+
   /** How often a full store is tried again. */
   static final long STORE_FULL_RETRY_MILLIS = 1_000;
+
   private static final long WARN_INTERVAL_NANOS = 1_000_000_000L;
 
   /**
    * Counters of this driver, appended to the state machine's in every {@link StatsReply}: store
-   * writes (each the group commit of what was queued) and the time spent in them, in
-   * microseconds; log forces ({@code fdatasync}) and their time; checkpoints and their time.
-   * Together they show how busy the disk keeps a node. Like the machine's, they only grow.
+   * writes (each the group commit of what was queued) and the time spent in them, in microseconds;
+   * log forces ({@code fdatasync}) and their time; checkpoints and their time. Together they show
+   * how busy the disk keeps a node. Like the machine's, they only grow.
    */
   public static final String STORE_TRANSACTIONS = "store_transactions";
+
   public static final String STORE_APPLY_MICROS = "store_apply_micros";
   public static final String LOG_FORCES = "log_forces";
   public static final String LOG_FORCE_MICROS = "log_force_micros";
   public static final String CHECKPOINTS = "checkpoints";
   public static final String CHECKPOINT_MICROS = "checkpoint_micros";
-  public static final List<String> DRIVER_COUNTERS = List.of(STORE_TRANSACTIONS,
-      STORE_APPLY_MICROS, LOG_FORCES, LOG_FORCE_MICROS, CHECKPOINTS, CHECKPOINT_MICROS);
+  public static final List<String> DRIVER_COUNTERS =
+      List.of(
+          STORE_TRANSACTIONS,
+          STORE_APPLY_MICROS,
+          LOG_FORCES,
+          LOG_FORCE_MICROS,
+          CHECKPOINTS,
+          CHECKPOINT_MICROS);
 
   private sealed interface Input {}
 
@@ -138,10 +148,13 @@ public final class NodeServer implements AutoCloseable {
   private final Transport transport;
   private final TickClock clock;
   private final Consumer<String> logContext;
+
   /** Inputs that may need the store; rounds of the loop thread take them. */
   private final BlockingQueue<Input> inbox;
+
   /** Inputs that only read; any thread's round takes them (see the class comment). */
   private final BlockingQueue<Input> readInbox;
+
   private final Map<String, Connection> peers = new HashMap<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CompletableFuture<Throwable> terminated = new CompletableFuture<>();
@@ -149,15 +162,21 @@ public final class NodeServer implements AutoCloseable {
   private final RateLimitedWarning coordinatorWarning = new RateLimitedWarning(WARN_INTERVAL_NANOS);
 
   private volatile boolean running = true;
+
   /** Held while a round runs; guards the machine, {@link #peers} and the log context. */
   private final ReentrantLock machineLock = new ReentrantLock();
+
   /** Why the rounds stopped, if they stopped on their own (store failure, broken invariant). */
   private volatile Throwable failure;
+
   private final List<Input> batch = new ArrayList<>();
+
   /** When to send what relative to the store; guarded by {@link #machineLock}. */
   private final PersistSchedule schedule = new PersistSchedule();
+
   /** Store groups for the store thread, oldest first; guarded by {@link #machineLock}. */
   private final ArrayDeque<PersistSchedule.Group> storeQueue = new ArrayDeque<>();
+
   /**
    * The tick at which the store thread is woken for queued groups that need no force (commit
    * markers); they usually go with the next forced group before that. Guarded by the lock.
@@ -165,37 +184,51 @@ public final class NodeServer implements AutoCloseable {
   private long lazyGroupsDueTick = Long.MAX_VALUE;
 
   /** A store group the store thread has written, for the loop to complete. */
-  private record Written(PersistSchedule.Group group, Batch batch, BatchResult result,
-      long nanos) {}
+  private record Written(
+      PersistSchedule.Group group, Batch batch, BatchResult result, long nanos) {}
 
   /** Written groups, oldest first, from the store thread to the loop. */
   private final ConcurrentLinkedQueue<Written> written = new ConcurrentLinkedQueue<>();
+
   /** Signalled when a group is queued or the store thread should stop. */
   private final Condition storeWork = machineLock.newCondition();
+
   private boolean storeStopping;
+
   /** Why the store refuses writes (it is full), or null; see the class comment. */
   private volatile StoreFullException storeFull;
+
   /** Null for a store that is not durable: its changes are applied inline (see perform). */
   private Thread storeThread;
+
   /** See {@link #STORE_TRANSACTIONS}; guarded by {@link #machineLock}. */
   private long storeTransactions;
+
   private long storeApplyNanos;
   private Server server;
   private Connection coordinator;
   private NodeMachine machine;
+
   /** Set once the machine exists; until then inputs only queue. */
   private volatile Thread loop;
+
   private volatile String publicAddress;
   private volatile String nodeId;
   private String logPrefix = "";
   private long knownEpoch = -1;
+
   /** What the log context was last computed from (see updateLogContext). */
   private ChainConfig contextConfig;
+
   private boolean contextMember;
   private boolean contextCatchingUp;
 
-  private NodeServer(NodeServerSettings settings, Storer storer, Transport transport,
-      LongSupplier nanoClock, Consumer<String> logContext) {
+  private NodeServer(
+      NodeServerSettings settings,
+      Storer storer,
+      Transport transport,
+      LongSupplier nanoClock,
+      Consumer<String> logContext) {
     this.settings = settings;
     this.storer = storer;
     this.transport = transport;
@@ -213,8 +246,12 @@ public final class NodeServer implements AutoCloseable {
    * @throws io.craq.store.StoreException if recovery from the store fails
    * @throws io.craq.transport.TransportException if the listen address cannot be bound
    */
-  public static NodeServer start(NodeServerSettings settings, Storer storer, Transport transport,
-      LongSupplier nanoClock, Consumer<String> logContext) {
+  public static NodeServer start(
+      NodeServerSettings settings,
+      Storer storer,
+      Transport transport,
+      LongSupplier nanoClock,
+      Consumer<String> logContext) {
     NodeServer node = new NodeServer(settings, storer, transport, nanoClock, logContext);
     try {
       node.startInternal();
@@ -227,15 +264,18 @@ public final class NodeServer implements AutoCloseable {
 
   /** {@link #start} with the system's monotonic clock and no log context. */
   public static NodeServer start(NodeServerSettings settings, Storer storer, Transport transport) {
-    return start(settings, storer, transport, System::nanoTime, who -> { });
+    return start(settings, storer, transport, System::nanoTime, who -> {});
   }
 
   private void startInternal() {
     server = transport.listen(settings.listenAddress(), this::onInbound);
-    publicAddress = settings.publicAddress() != null
-        ? settings.publicAddress() : dialableAddress(server.address());
+    publicAddress =
+        settings.publicAddress() != null
+            ? settings.publicAddress()
+            : dialableAddress(server.address());
     nodeId = settings.nodeId() != null ? settings.nodeId() : publicAddress;
-    long incarnation = System.currentTimeMillis() * 1000 + ThreadLocalRandom.current().nextInt(1000);
+    long incarnation =
+        System.currentTimeMillis() * 1000 + ThreadLocalRandom.current().nextInt(1000);
     // The store holds the data; the machine reads it as it needs it. Dirty versions are
     // recovered into memory: the machine keeps them only if it re-joins as head (it then held
     // the only complete copy); anywhere else it drops them when it joins (CRAQ §2.5).
@@ -243,16 +283,26 @@ public final class NodeServer implements AutoCloseable {
     try (Stream<VersionRecord> dirtyStream = storer.allDirty()) {
       dirty = dirtyStream.toList();
     }
-    machine = new NodeMachine(nodeId, publicAddress, settings.machine(), settings.joinPosition(),
-        incarnation, storer, dirty);
+    machine =
+        new NodeMachine(
+            nodeId,
+            publicAddress,
+            settings.machine(),
+            settings.joinPosition(),
+            incarnation,
+            storer,
+            dirty);
     coordinator = transport.connect(settings.coordinatorAddress());
     updateLogContext();
-    log.info("{} recovered {} dirty versions, listening on {}, public address {}, "
-        + "coordinator {}", nodeId, dirty.size(), server.address(), publicAddress,
+    log.info(
+        "{} recovered {} dirty versions, listening on {}, public address {}, " + "coordinator {}",
+        nodeId,
+        dirty.size(),
+        server.address(),
+        publicAddress,
         settings.coordinatorAddress());
     if (storer.durable()) {
-      storeThread = Thread.ofPlatform().name("craq-node-store " + nodeId)
-          .unstarted(this::runStore);
+      storeThread = Thread.ofPlatform().name("craq-node-store " + nodeId).unstarted(this::runStore);
       storeThread.start();
     }
     Thread thread = Thread.ofPlatform().name("craq-node-loop " + nodeId).unstarted(this::runLoop);
@@ -267,8 +317,10 @@ public final class NodeServer implements AutoCloseable {
       return bound;
     }
     String address = "127.0.0.1:" + hostPort.port();
-    log.warn("no public address given: other processes will dial {}; set -p/--public to this "
-        + "host's reachable address on multi-host setups", address);
+    log.warn(
+        "no public address given: other processes will dial {}; set -p/--public to this "
+            + "host's reachable address on multi-host setups",
+        address);
     return address;
   }
 
@@ -291,11 +343,17 @@ public final class NodeServer implements AutoCloseable {
   /** Bad input: what a node does not handle is refused, or dropped if it expects no answer. */
   private void refuse(Message message, Responder responder) {
     if (responder.expectsReply()) {
-      responder.reply(new ErrorReply(ErrorCode.UNSUPPORTED, "a node does not answer "
-          + message.getClass().getSimpleName(), ""));
+      responder.reply(
+          new ErrorReply(
+              ErrorCode.UNSUPPORTED,
+              "a node does not answer " + message.getClass().getSimpleName(),
+              ""));
     } else {
-      droppedWarning.warn(log, "dropped a one-way {} from {}: nodes do not take it",
-          message.getClass().getSimpleName(), responder.peer());
+      droppedWarning.warn(
+          log,
+          "dropped a one-way {} from {}: nodes do not take it",
+          message.getClass().getSimpleName(),
+          responder.peer());
     }
   }
 
@@ -305,11 +363,15 @@ public final class NodeServer implements AutoCloseable {
       if (!running) {
         responder.reply(new ErrorReply(ErrorCode.UNAVAILABLE, "the node is stopping", ""));
       } else if (full != null && message instanceof WriteRequest) {
-        responder.reply(new ErrorReply(ErrorCode.UNAVAILABLE, nodeId + " refuses writes: "
-            + full.getMessage(), ""));
+        responder.reply(
+            new ErrorReply(
+                ErrorCode.UNAVAILABLE, nodeId + " refuses writes: " + full.getMessage(), ""));
       } else if (!queueFor(message).offer(new Request(new ResponderRef(responder), message))) {
-        responder.reply(new ErrorReply(ErrorCode.BUSY, "the node's input queue is full ("
-            + settings.inboxMax() + " entries); retry later", ""));
+        responder.reply(
+            new ErrorReply(
+                ErrorCode.BUSY,
+                "the node's input queue is full (" + settings.inboxMax() + " entries); retry later",
+                ""));
       } else {
         wake(message);
       }
@@ -322,7 +384,9 @@ public final class NodeServer implements AutoCloseable {
     if (queueFor(message).offer(new OneWay(message))) {
       wake(message);
     } else {
-      droppedWarning.warn(log, "input queue full: dropped a one-way {} (the sender retransmits)",
+      droppedWarning.warn(
+          log,
+          "input queue full: dropped a one-way {} (the sender retransmits)",
           message.getClass().getSimpleName());
     }
   }
@@ -330,24 +394,26 @@ public final class NodeServer implements AutoCloseable {
   /** True for inputs whose handling never changes stored data (see the class comment). */
   static boolean onlyReads(Message message) {
     return switch (message) {
-      case Message.NodeRequest request -> switch (request) {
-        case ReadRequest read -> true;
-        case ChainRequest chain -> true;
-        case StatsRequest stats -> true;
-        case WriteRequest write -> false;
-        case ReadAllRequest readAll -> false; // pages the store: left to the loop thread
-      };
-      case Message.NodeMessage oneWay -> switch (oneWay) {
-        case VersionQuery query -> true;
-        case VersionReply reply -> true;
-        case Propagate propagate -> false;
-        case Commit commit -> false;
-        case Durable durable -> false;
-        case CatchUpRequest request -> false;
-        case CatchUpBatch batch -> false;
-        case ConfigPush push -> false;
-        case HeartbeatReply reply -> false;
-      };
+      case Message.NodeRequest request ->
+          switch (request) {
+            case ReadRequest read -> true;
+            case ChainRequest chain -> true;
+            case StatsRequest stats -> true;
+            case WriteRequest write -> false;
+            case ReadAllRequest readAll -> false; // pages the store: left to the loop thread
+          };
+      case Message.NodeMessage oneWay ->
+          switch (oneWay) {
+            case VersionQuery query -> true;
+            case VersionReply reply -> true;
+            case Propagate propagate -> false;
+            case Commit commit -> false;
+            case Durable durable -> false;
+            case CatchUpRequest request -> false;
+            case CatchUpBatch batch -> false;
+            case ConfigPush push -> false;
+            case HeartbeatReply reply -> false;
+          };
       case Message.CoordinatorRequest other -> false;
       case Message.Reply other -> false;
     };
@@ -453,9 +519,9 @@ public final class NodeServer implements AutoCloseable {
   /**
    * The store thread: writes the queued store groups, all that are queued in one storage write
    * (group commit), without the machine lock, so the loop keeps handling inputs and sending
-   * versions on meanwhile; then hands them back to the loop thread, which releases what waited
-   * for them and tells the machine (which may now pass versions on as durable, or commit them at
-   * the tail).
+   * versions on meanwhile; then hands them back to the loop thread, which releases what waited for
+   * them and tells the machine (which may now pass versions on as durable, or commit them at the
+   * tail).
    */
   private void runStore() {
     List<PersistSchedule.Group> groups = new ArrayList<>();
@@ -483,10 +549,10 @@ public final class NodeServer implements AutoCloseable {
   }
 
   /**
-   * Writes {@code group} without the machine lock, retrying while the store is full, then
-   * completes it ({@link #completeWritten}): on this thread if the machine is free, which keeps an
-   * idle chain's latency down, else in the loop thread's next round, so a busy node does not wait
-   * for its lock.
+   * Writes {@code group} without the machine lock, retrying while the store is full, then completes
+   * it ({@link #completeWritten}): on this thread if the machine is free, which keeps an idle
+   * chain's latency down, else in the loop thread's next round, so a busy node does not wait for
+   * its lock.
    */
   private void writeGroups(PersistSchedule.Group group) throws InterruptedException {
     Batch batch = StoreOps.toBatch(group.ops());
@@ -540,8 +606,12 @@ public final class NodeServer implements AutoCloseable {
         return result;
       } catch (StoreFullException e) {
         if (storeFull == null) {
-          log.warn("{}: the store is full, writes are refused until it has room (tried again "
-              + "every {} ms; reads go on): {}", nodeId, STORE_FULL_RETRY_MILLIS, e.getMessage());
+          log.warn(
+              "{}: the store is full, writes are refused until it has room (tried again "
+                  + "every {} ms; reads go on): {}",
+              nodeId,
+              STORE_FULL_RETRY_MILLIS,
+              e.getMessage());
         }
         storeFull = e;
         if (storeThread == null || !running) {
@@ -560,8 +630,8 @@ public final class NodeServer implements AutoCloseable {
 
   /**
    * One round: the queued inputs (at most batchInputsMax), each after catching the clock up, then
-   * the effects of all of them at once, written together (one system call per connection).
-   * Caller holds {@link #machineLock}.
+   * the effects of all of them at once, written together (one system call per connection). Caller
+   * holds {@link #machineLock}.
    *
    * @param readsOnly take only {@link #readInbox}
    */
@@ -583,7 +653,7 @@ public final class NodeServer implements AutoCloseable {
     try {
       for (Input input : batch) {
         catchUpClock(); // before every input: a message buffered during a pause must not be
-        feed(input);    // handled on a lease that ran out meanwhile
+        feed(input); // handled on a lease that ran out meanwhile
       }
     } finally {
       batch.clear();
@@ -628,9 +698,9 @@ public final class NodeServer implements AutoCloseable {
    * Performs the machine's effects by the {@link PersistSchedule}: versions sent down the chain
    * first (the successor writes them while this node does); then the store changes are queued for
    * the store thread (see {@link #runStore}); then the other sends and replies, unless they wait
-   * for a store change. With a store that is not durable the changes are applied here at once,
-   * and what that completes is performed next, in order (a loop, not a recursion, so sends keep
-   * the order they were drained in). Caller holds the lock.
+   * for a store change. With a store that is not durable the changes are applied here at once, and
+   * what that completes is performed next, in order (a loop, not a recursion, so sends keep the
+   * order they were drained in). Caller holds the lock.
    */
   private void perform(Effects effects) {
     Effects next = effects;
@@ -694,15 +764,17 @@ public final class NodeServer implements AutoCloseable {
 
   /**
    * The machine's memory and the store describe the same versions, so a conflicting or unknown
-   * version means they diverged: worth a loud warning. The machine's memory stays authoritative
-   * for the keys it holds; the store answers for the others.
+   * version means they diverged: worth a loud warning. The machine's memory stays authoritative for
+   * the keys it holds; the store answers for the others.
    */
   private void checkOutcomes(Batch batch, BatchResult result) {
     for (int i = 0; i < batch.size(); i++) {
       Outcome outcome = result.outcome(i);
       if (outcome == Outcome.CONFLICT || outcome == Outcome.UNKNOWN_VERSION) {
-        log.warn("store refused {} with {}: store and state machine disagree",
-            batch.ops().get(i), outcome);
+        log.warn(
+            "store refused {} with {}: store and state machine disagree",
+            batch.ops().get(i),
+            outcome);
       }
     }
   }
@@ -717,36 +789,50 @@ public final class NodeServer implements AutoCloseable {
     } catch (RuntimeException e) {
       // Expected network trouble (queue full, closed link, bad pushed address): the machine
       // retransmits what matters on its own timers.
-      droppedWarning.warn(log, "could not send {} to {} ({}): {}",
-          message.getClass().getSimpleName(), to.id(), to.address(), e.toString());
+      droppedWarning.warn(
+          log,
+          "could not send {} to {} ({}): {}",
+          message.getClass().getSimpleName(),
+          to.id(),
+          to.address(),
+          e.toString());
     }
   }
 
   /** Joins and heartbeats are requests; their answers come back through the inbox. */
   private void requestCoordinator(Message message) {
     Duration timeout = settings.coordinatorTimeout();
-    coordinator.request(message, timeout).whenComplete((reply, error) -> {
-      if (error != null) {
-        coordinatorWarning.warn(log, "coordinator {} did not answer a {}: {}",
-            settings.coordinatorAddress(), message.getClass().getSimpleName(), error.toString());
-      } else if (reply instanceof ErrorReply refusal) {
-        coordinatorWarning.warn(log, "coordinator refused a {}: {} {}",
-            message.getClass().getSimpleName(), refusal.code(), refusal.message());
-      } else if (reply instanceof Message.NodeMessage push && running) {
-        offerOneWay(push);
-      }
-    });
+    coordinator
+        .request(message, timeout)
+        .whenComplete((reply, error) -> {
+          if (error != null) {
+            coordinatorWarning.warn(
+                log,
+                "coordinator {} did not answer a {}: {}",
+                settings.coordinatorAddress(),
+                message.getClass().getSimpleName(),
+                error.toString());
+          } else if (reply instanceof ErrorReply refusal) {
+            coordinatorWarning.warn(
+                log,
+                "coordinator refused a {}: {} {}",
+                message.getClass().getSimpleName(),
+                refusal.code(),
+                refusal.message());
+          } else if (reply instanceof Message.NodeMessage push && running) {
+            offerOneWay(push);
+          }
+        });
   }
 
   private void reply(Effects.Reply reply) {
     ResponderRef ref = (ResponderRef) reply.ref();
-    Message message = reply.message() instanceof StatsReply stats ? withDriverCounters(stats)
-        : reply.message();
+    Message message =
+        reply.message() instanceof StatsReply stats ? withDriverCounters(stats) : reply.message();
     try {
       ref.responder().reply(message);
     } catch (RuntimeException e) {
-      droppedWarning.warn(log, "could not reply to {}: {}", ref.responder().peer(),
-          e.toString());
+      droppedWarning.warn(log, "could not reply to {}: {}", ref.responder().peer(), e.toString());
     }
   }
 
@@ -757,10 +843,12 @@ public final class NodeServer implements AutoCloseable {
     counters.put(STORE_APPLY_MICROS, TimeUnit.NANOSECONDS.toMicros(storeApplyNanos));
     LoggedStorer.Stats logged = storer instanceof LoggedStorer l ? l.stats() : null;
     counters.put(LOG_FORCES, logged == null ? 0 : logged.log().forces());
-    counters.put(LOG_FORCE_MICROS,
+    counters.put(
+        LOG_FORCE_MICROS,
         logged == null ? 0 : TimeUnit.NANOSECONDS.toMicros(logged.log().forceNanos()));
     counters.put(CHECKPOINTS, logged == null ? 0 : logged.checkpoints());
-    counters.put(CHECKPOINT_MICROS,
+    counters.put(
+        CHECKPOINT_MICROS,
         logged == null ? 0 : TimeUnit.NANOSECONDS.toMicros(logged.checkpointNanos()));
     return new StatsReply(stats.nodeId(), stats.epoch(), stats.role(), counters);
   }
@@ -799,21 +887,25 @@ public final class NodeServer implements AutoCloseable {
   private void closeConnectionsToNonMembers(ChainConfig config) {
     Set<String> addresses = new HashSet<>();
     config.members().forEach(m -> addresses.add(m.address()));
-    peers.entrySet().removeIf(e -> {
-      if (addresses.contains(e.getKey())) {
-        return false;
-      }
-      e.getValue().close();
-      return true;
-    });
+    peers
+        .entrySet()
+        .removeIf(e -> {
+          if (addresses.contains(e.getKey())) {
+            return false;
+          }
+          e.getValue().close();
+          return true;
+        });
   }
 
   private void refuseQueuedRequests() {
     for (BlockingQueue<Input> queue : List.of(inbox, readInbox)) {
       for (Input input; (input = queue.poll()) != null; ) {
         if (input instanceof Request request) {
-          request.ref().responder().reply(
-              new ErrorReply(ErrorCode.UNAVAILABLE, "the node is stopping", ""));
+          request
+              .ref()
+              .responder()
+              .reply(new ErrorReply(ErrorCode.UNAVAILABLE, "the node is stopping", ""));
         }
       }
     }
@@ -870,8 +962,7 @@ public final class NodeServer implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
       if (loop.isAlive()) {
-        log.warn("event loop still busy after {} ms; closing anyway",
-            LOOP_JOIN_MILLIS);
+        log.warn("event loop still busy after {} ms; closing anyway", LOOP_JOIN_MILLIS);
       }
     }
     closeResources();

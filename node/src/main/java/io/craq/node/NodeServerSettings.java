@@ -55,39 +55,101 @@ public record NodeServerSettings(
 
   /** Defaults around the given addresses: tail position, 50 ms ticks, default machine settings. */
   public static NodeServerSettings defaults(String listenAddress, String coordinatorAddress) {
-    return new NodeServerSettings(listenAddress, null, coordinatorAddress, null, -1,
-        TICK_MILLIS_DEFAULT, NodeSettings.defaults(), INBOX_MAX_DEFAULT, BATCH_INPUTS_MAX_DEFAULT,
+    return new NodeServerSettings(
+        listenAddress,
+        null,
+        coordinatorAddress,
+        null,
+        -1,
+        TICK_MILLIS_DEFAULT,
+        NodeSettings.defaults(),
+        INBOX_MAX_DEFAULT,
+        BATCH_INPUTS_MAX_DEFAULT,
         COORDINATOR_TIMEOUT_DEFAULT);
   }
 
   public NodeServerSettings withPublicAddress(String address) {
-    return new NodeServerSettings(listenAddress, address, coordinatorAddress, nodeId,
-        joinPosition, tickMillis, machine, inboxMax, batchInputsMax, coordinatorTimeout);
+    return new NodeServerSettings(
+        listenAddress,
+        address,
+        coordinatorAddress,
+        nodeId,
+        joinPosition,
+        tickMillis,
+        machine,
+        inboxMax,
+        batchInputsMax,
+        coordinatorTimeout);
   }
 
   public NodeServerSettings withNodeId(String id) {
-    return new NodeServerSettings(listenAddress, publicAddress, coordinatorAddress, id,
-        joinPosition, tickMillis, machine, inboxMax, batchInputsMax, coordinatorTimeout);
+    return new NodeServerSettings(
+        listenAddress,
+        publicAddress,
+        coordinatorAddress,
+        id,
+        joinPosition,
+        tickMillis,
+        machine,
+        inboxMax,
+        batchInputsMax,
+        coordinatorTimeout);
   }
 
   public NodeServerSettings withJoinPosition(int position) {
-    return new NodeServerSettings(listenAddress, publicAddress, coordinatorAddress, nodeId,
-        position, tickMillis, machine, inboxMax, batchInputsMax, coordinatorTimeout);
+    return new NodeServerSettings(
+        listenAddress,
+        publicAddress,
+        coordinatorAddress,
+        nodeId,
+        position,
+        tickMillis,
+        machine,
+        inboxMax,
+        batchInputsMax,
+        coordinatorTimeout);
   }
 
   public NodeServerSettings withTickMillis(long millis) {
-    return new NodeServerSettings(listenAddress, publicAddress, coordinatorAddress, nodeId,
-        joinPosition, millis, machine, inboxMax, batchInputsMax, coordinatorTimeout);
+    return new NodeServerSettings(
+        listenAddress,
+        publicAddress,
+        coordinatorAddress,
+        nodeId,
+        joinPosition,
+        millis,
+        machine,
+        inboxMax,
+        batchInputsMax,
+        coordinatorTimeout);
   }
 
   public NodeServerSettings withMachine(NodeSettings settings) {
-    return new NodeServerSettings(listenAddress, publicAddress, coordinatorAddress, nodeId,
-        joinPosition, tickMillis, settings, inboxMax, batchInputsMax, coordinatorTimeout);
+    return new NodeServerSettings(
+        listenAddress,
+        publicAddress,
+        coordinatorAddress,
+        nodeId,
+        joinPosition,
+        tickMillis,
+        settings,
+        inboxMax,
+        batchInputsMax,
+        coordinatorTimeout);
   }
 
   public NodeServerSettings withInboxMax(int max) {
-    return new NodeServerSettings(listenAddress, publicAddress, coordinatorAddress, nodeId,
-        joinPosition, tickMillis, machine, max, batchInputsMax, coordinatorTimeout);
+    return new NodeServerSettings(
+        listenAddress,
+        publicAddress,
+        coordinatorAddress,
+        nodeId,
+        joinPosition,
+        tickMillis,
+        machine,
+        max,
+        batchInputsMax,
+        coordinatorTimeout);
   }
 
   private static void require(boolean condition, String message) {

@@ -29,8 +29,9 @@ final class StoreOps {
       case CommitVersion commit -> batch.commit(commit.key(), commit.version());
       case DiscardAllDirty ignored -> batch.discardAllDirty();
       // Only the coordinator's machine emits this; a node emitting it is a bug in the core.
-      case PersistConfig ignored -> throw new IllegalStateException(
-          "a node state machine asked to persist a chain configuration");
+      case PersistConfig ignored ->
+          throw new IllegalStateException(
+              "a node state machine asked to persist a chain configuration");
     }
   }
 

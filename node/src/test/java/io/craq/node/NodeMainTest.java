@@ -50,9 +50,11 @@ class NodeMainTest {
   @DisplayName("a malformed address is a usage error (exit 2): the reason and one hint line")
   void badAddress() {
     assertEquals(2, run("-a", "no-port"));
-    assertEquals(List.of(
-        "craq-node: --listen: address 'no-port' has no port; expected host:port or :port",
-        "Try 'craq-node --help' for more information."), err.toString().lines().toList());
+    assertEquals(
+        List.of(
+            "craq-node: --listen: address 'no-port' has no port; expected host:port or :port",
+            "Try 'craq-node --help' for more information."),
+        err.toString().lines().toList());
   }
 
   @Test
@@ -69,8 +71,8 @@ class NodeMainTest {
   }
 
   @Test
-  @DisplayName("a config file with an unknown key is refused, so typos never fall back to "
-      + "defaults")
+  @DisplayName(
+      "a config file with an unknown key is refused, so typos never fall back to " + "defaults")
   void configFileUnknownKey() throws Exception {
     Path file = dir.resolve("node.properties");
     Files.writeString(file, "listne=:9999\n");
@@ -88,8 +90,9 @@ class NodeMainTest {
   }
 
   @Test
-  @DisplayName("a data directory that cannot be created: one clear log line naming it, no stack "
-      + "trace, exit 1")
+  @DisplayName(
+      "a data directory that cannot be created: one clear log line naming it, no stack "
+          + "trace, exit 1")
   void unusableDataDirectory() throws Exception {
     Path file = dir.resolve("a-file");
     Files.writeString(file, "not a directory");
@@ -103,10 +106,11 @@ class NodeMainTest {
     } finally {
       root.detachAppender(logged);
     }
-    List<ILoggingEvent> errors = logged.list.stream()
-        .filter(e -> e.getLevel() == Level.ERROR).toList();
+    List<ILoggingEvent> errors =
+        logged.list.stream().filter(e -> e.getLevel() == Level.ERROR).toList();
     assertEquals(1, errors.size(), errors.toString());
-    assertTrue(errors.get(0).getFormattedMessage().contains(db.toString()),
+    assertTrue(
+        errors.get(0).getFormattedMessage().contains(db.toString()),
         errors.get(0).getFormattedMessage());
     assertEquals(null, errors.get(0).getThrowableProxy(), "no stack trace for a bad directory");
   }

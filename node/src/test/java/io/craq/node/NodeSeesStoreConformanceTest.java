@@ -21,8 +21,8 @@ import org.junit.platform.launcher.listeners.TestExecutionSummary;
 /**
  * The store conformance suite is usable from outside the store module, through the craq-store
  * test-jar, as a store author uses it: a class of another module extends it with a factory, its
- * cases are found, and they run. The store module runs every case against its stores; here two
- * run, against the LMDB store the node ships with.
+ * cases are found, and they run. The store module runs every case against its stores; here two run,
+ * against the LMDB store the node ships with.
  */
 class NodeSeesStoreConformanceTest {
   /** What a store author writes (not run on its own: its name does not end in Test). */
@@ -42,16 +42,21 @@ class NodeSeesStoreConformanceTest {
   @DisplayName("the suite's cases are found through the test-jar, and two of them run and pass")
   void suiteFromTheTestJar() {
     Launcher launcher = LauncherFactory.create();
-    long cases = launcher.discover(request().selectors(selectClass(LmdbFromAnotherModule.class))
-        .build()).countTestIdentifiers(TestIdentifier::isTest);
+    long cases =
+        launcher
+            .discover(request().selectors(selectClass(LmdbFromAnotherModule.class)).build())
+            .countTestIdentifiers(TestIdentifier::isTest);
     assertTrue(cases >= 20, "only " + cases + " conformance cases found");
 
     SummaryGeneratingListener listener = new SummaryGeneratingListener();
-    launcher.execute(request().selectors(
-        selectMethod(LmdbFromAnotherModule.class, "basicWriteCommitRead"),
-        selectMethod(LmdbFromAnotherModule.class, "reopenKeepsVersions")).build(), listener);
+    launcher.execute(
+        request()
+            .selectors(
+                selectMethod(LmdbFromAnotherModule.class, "basicWriteCommitRead"),
+                selectMethod(LmdbFromAnotherModule.class, "reopenKeepsVersions"))
+            .build(),
+        listener);
     TestExecutionSummary summary = listener.getSummary();
-    assertEquals(2, summary.getTestsSucceededCount(),
-        () -> summary.getFailures().toString());
+    assertEquals(2, summary.getTestsSucceededCount(), () -> summary.getFailures().toString());
   }
 }

@@ -57,8 +57,9 @@ class NodeServerTest {
   }
 
   @Test
-  @DisplayName("three nodes form a chain; a write through the coordinator commits and every "
-      + "node returns it to a strong read")
+  @DisplayName(
+      "three nodes form a chain; a write through the coordinator commits and every "
+          + "node returns it to a strong read")
   void chainFormsWriteCommitsStrongReadsEverywhere() throws Exception {
     try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
       for (String id : List.of("n1", "n2", "n3")) {
@@ -66,16 +67,17 @@ class NodeServerTest {
       }
       ChainConfig config = cluster.awaitChain(3);
 
-      Message written = cluster.request(cluster.coordinator.listenAddress(),
-          write("hello", "world"));
+      Message written =
+          cluster.request(cluster.coordinator.listenAddress(), write("hello", "world"));
       WriteReply reply = assertInstanceOf(WriteReply.class, written);
       assertEquals(1, reply.version());
       Message direct = cluster.request(config.head().address(), write("hello", "again"));
       assertEquals(2, assertInstanceOf(WriteReply.class, direct).version());
 
       for (Member member : config.members()) {
-        ReadReply read = assertInstanceOf(ReadReply.class,
-            cluster.request(member.address(), strongRead("hello")));
+        ReadReply read =
+            assertInstanceOf(
+                ReadReply.class, cluster.request(member.address(), strongRead("hello")));
         assertTrue(read.found(), member.id());
         assertEquals(2, read.version(), member.id());
         assertEquals("again", new String(read.value(), StandardCharsets.UTF_8), member.id());
@@ -91,17 +93,20 @@ class NodeServerTest {
       Path db = dir.resolve("n1.db");
       NodeServer first = cluster.startNode("n1", LmdbStorer.open(LmdbStorer.Config.defaults(db)));
       cluster.awaitChain(1);
-      assertInstanceOf(WriteReply.class,
-          cluster.request(first.publicAddress(), write("durable", "yes")));
+      assertInstanceOf(
+          WriteReply.class, cluster.request(first.publicAddress(), write("durable", "yes")));
       first.close();
 
       // The only member is never failed out (it holds the data), so the same id re-joins with a
       // new incarnation and must serve what its store kept: nobody else has it.
       NodeServer second = cluster.startNode("n1", LmdbStorer.open(LmdbStorer.Config.defaults(db)));
-      await().atMost(TestCluster.WAIT).until(() ->
-          cluster.request(second.publicAddress(), strongRead("durable")) instanceof ReadReply);
-      ReadReply read = assertInstanceOf(ReadReply.class,
-          cluster.request(second.publicAddress(), strongRead("durable")));
+      await()
+          .atMost(TestCluster.WAIT)
+          .until(() ->
+              cluster.request(second.publicAddress(), strongRead("durable")) instanceof ReadReply);
+      ReadReply read =
+          assertInstanceOf(
+              ReadReply.class, cluster.request(second.publicAddress(), strongRead("durable")));
       assertTrue(read.found());
       assertEquals("yes", new String(read.value(), StandardCharsets.UTF_8));
       assertEquals(1, read.version());
@@ -109,18 +114,26 @@ class NodeServerTest {
   }
 
   @Test
-  @DisplayName("parallel persistence: a version may be forwarded before it is durable, but it is "
-      + "passed on as durable, committed and acknowledged only after; commit markers are "
-      + "written without a log force of their own")
+  @DisplayName(
+      "parallel persistence: a version may be forwarded before it is durable, but it is "
+          + "passed on as durable, committed and acknowledged only after; commit markers are "
+          + "written without a log force of their own")
   void durableBeforeCommit() throws Exception {
     List<String> headEvents = Collections.synchronizedList(new ArrayList<>());
     List<String> tailEvents = Collections.synchronizedList(new ArrayList<>());
     try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
-      NodeServer head = cluster.startNode(cluster.settings("h"), recording(headEvents),
-          new RecordingTransport(new TcpTransport(), headEvents), System::nanoTime);
+      NodeServer head =
+          cluster.startNode(
+              cluster.settings("h"),
+              recording(headEvents),
+              new RecordingTransport(new TcpTransport(), headEvents),
+              System::nanoTime);
       cluster.awaitChain(1);
-      cluster.startNode(cluster.settings("t"), recording(tailEvents),
-          new RecordingTransport(new TcpTransport(), tailEvents), System::nanoTime);
+      cluster.startNode(
+          cluster.settings("t"),
+          recording(tailEvents),
+          new RecordingTransport(new TcpTransport(), tailEvents),
+          System::nanoTime);
       ChainConfig config = cluster.awaitChain(2);
       assertEquals("h", config.head().id());
 
@@ -129,8 +142,9 @@ class NodeServerTest {
       assertBefore(headEvents, "persist dirty pbs@1", "send durable pbs@1");
       assertBefore(headEvents, "persist dirty pbs@1", "reply write pbs@1");
       // Commit markers ride on the next log force (see Effects): no sync of their own.
-      await().atMost(TestCluster.WAIT).until(() ->
-          headEvents.contains("persist commit pbs@1 without sync"));
+      await()
+          .atMost(TestCluster.WAIT)
+          .until(() -> headEvents.contains("persist commit pbs@1 without sync"));
       assertBefore(tailEvents, "persist dirty pbs@1", "send commit pbs@1");
       assertTrue(tailEvents.contains("persist commit pbs@1 without sync"), tailEvents.toString());
       assertBefore(tailEvents, "receive durable pbs@1", "send commit pbs@1");
@@ -168,14 +182,16 @@ class NodeServerTest {
       private BatchResult record(Batch batch, String how) {
         BatchResult result = delegate.apply(batch);
         for (Batch.Op op : batch.ops()) {
-          events.add(switch (op) {
-            case Batch.PutDirty p -> "persist dirty " + p.record().key() + "@"
-                + p.record().version();
-            case Batch.PutCommitted p -> "persist committed " + p.record().key() + "@"
-                + p.record().version();
-            case Batch.Commit c -> "persist commit " + c.key() + "@" + c.version();
-            case Batch.DiscardAllDirty d -> "persist discard";
-          } + how);
+          events.add(
+              switch (op) {
+                    case Batch.PutDirty p ->
+                        "persist dirty " + p.record().key() + "@" + p.record().version();
+                    case Batch.PutCommitted p ->
+                        "persist committed " + p.record().key() + "@" + p.record().version();
+                    case Batch.Commit c -> "persist commit " + c.key() + "@" + c.version();
+                    case Batch.DiscardAllDirty d -> "persist discard";
+                  }
+                  + how);
         }
         return result;
       }
@@ -184,25 +200,30 @@ class NodeServerTest {
 
   @ParameterizedTest(name = "durable store (store thread): {0}")
   @ValueSource(booleans = {true, false})
-  @DisplayName("a failing store stops the node, and the write it could not persist is never "
-      + "acknowledged (on the store thread of a durable store, or inline)")
+  @DisplayName(
+      "a failing store stops the node, and the write it could not persist is never "
+          + "acknowledged (on the store thread of a durable store, or inline)")
   void storeFailureIsFatal(boolean durable) throws Exception {
     try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
-      NodeServer node = cluster.startNode("n1", new WrappedStorer(new MemoryStorer()) {
-        @Override
-        public BatchResult apply(Batch batch) {
-          boolean boom = batch.ops().stream().anyMatch(op -> op.toString().contains("boom"));
-          if (boom) {
-            throw new StoreException("disk on fire");
-          }
-          return delegate.apply(batch);
-        }
+      NodeServer node =
+          cluster.startNode(
+              "n1",
+              new WrappedStorer(new MemoryStorer()) {
+                @Override
+                public BatchResult apply(Batch batch) {
+                  boolean boom =
+                      batch.ops().stream().anyMatch(op -> op.toString().contains("boom"));
+                  if (boom) {
+                    throw new StoreException("disk on fire");
+                  }
+                  return delegate.apply(batch);
+                }
 
-        @Override
-        public boolean durable() {
-          return durable;
-        }
-      });
+                @Override
+                public boolean durable() {
+                  return durable;
+                }
+              });
       cluster.awaitChain(1);
 
       Connection connection = new TcpTransport().connect(node.publicAddress());
@@ -218,26 +239,30 @@ class NodeServerTest {
   }
 
   @Test
-  @DisplayName("a full store does not stop the node: new writes are refused with a clear error, "
-      + "reads go on, the write it could not store waits unacknowledged, and writing resumes "
-      + "once the store has room")
+  @DisplayName(
+      "a full store does not stop the node: new writes are refused with a clear error, "
+          + "reads go on, the write it could not store waits unacknowledged, and writing resumes "
+          + "once the store has room")
   void fullStoreRefusesWritesUntilItHasRoom() throws Exception {
     AtomicBoolean full = new AtomicBoolean();
     try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
-      NodeServer node = cluster.startNode("n1", new WrappedStorer(new MemoryStorer()) {
-        @Override
-        public BatchResult apply(Batch batch) {
-          if (full.get()) {
-            throw new StoreFullException("no space left on the test's device", null);
-          }
-          return delegate.apply(batch);
-        }
+      NodeServer node =
+          cluster.startNode(
+              "n1",
+              new WrappedStorer(new MemoryStorer()) {
+                @Override
+                public BatchResult apply(Batch batch) {
+                  if (full.get()) {
+                    throw new StoreFullException("no space left on the test's device", null);
+                  }
+                  return delegate.apply(batch);
+                }
 
-        @Override
-        public boolean durable() {
-          return true; // the store thread retries
-        }
-      });
+                @Override
+                public boolean durable() {
+                  return true; // the store thread retries
+                }
+              });
       cluster.awaitChain(1);
       assertInstanceOf(WriteReply.class, cluster.request(node.publicAddress(), write("old", "v")));
 
@@ -246,15 +271,17 @@ class NodeServerTest {
       CompletableFuture<Message> stuck =
           connection.request(write("stuck", "x"), Duration.ofSeconds(30));
       await().atMost(TestCluster.WAIT).until(node::refusesWrites);
-      ErrorReply refused = assertInstanceOf(ErrorReply.class,
-          cluster.request(node.publicAddress(), write("refused", "y")));
+      ErrorReply refused =
+          assertInstanceOf(
+              ErrorReply.class, cluster.request(node.publicAddress(), write("refused", "y")));
       assertEquals(ErrorCode.UNAVAILABLE, refused.code());
       assertTrue(refused.message().contains("no space left"), refused.message());
-      ReadReply read = assertInstanceOf(ReadReply.class,
-          cluster.request(node.publicAddress(), strongRead("old")));
+      ReadReply read =
+          assertInstanceOf(
+              ReadReply.class, cluster.request(node.publicAddress(), strongRead("old")));
       assertEquals("v", new String(read.value(), StandardCharsets.UTF_8));
-      assertTrue(!stuck.isDone(), "acknowledged a write the store could not hold: "
-          + stuck.getNow(null));
+      assertTrue(
+          !stuck.isDone(), "acknowledged a write the store could not hold: " + stuck.getNow(null));
 
       full.set(false);
       assertInstanceOf(WriteReply.class, stuck.get(20, TimeUnit.SECONDS));
@@ -272,17 +299,19 @@ class NodeServerTest {
     CountDownLatch release = new CountDownLatch(1);
     AtomicBoolean blockNext = new AtomicBoolean();
     try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
-      NodeServer node = cluster.startNode(cluster.settings("n1").withInboxMax(2),
-          new WrappedStorer(new MemoryStorer()) {
-            @Override
-            public BatchResult apply(Batch batch) {
-              if (blockNext.getAndSet(false)) {
-                blocked.countDown();
-                awaitLatch(release);
-              }
-              return delegate.apply(batch);
-            }
-          });
+      NodeServer node =
+          cluster.startNode(
+              cluster.settings("n1").withInboxMax(2),
+              new WrappedStorer(new MemoryStorer()) {
+                @Override
+                public BatchResult apply(Batch batch) {
+                  if (blockNext.getAndSet(false)) {
+                    blocked.countDown();
+                    awaitLatch(release);
+                  }
+                  return delegate.apply(batch);
+                }
+              });
       cluster.awaitChain(1);
       Connection connection = new TcpTransport().connect(node.publicAddress());
       blockNext.set(true);
@@ -296,8 +325,12 @@ class NodeServerTest {
       for (int i = 1; i <= 10; i++) {
         answers.add(other.request(write("k" + i, "v"), Duration.ofSeconds(20)));
       }
-      await().atMost(TestCluster.WAIT).until(() -> answers.stream().anyMatch(a ->
-          a.getNow(null) instanceof ErrorReply e && e.code() == ErrorCode.BUSY));
+      await()
+          .atMost(TestCluster.WAIT)
+          .until(() ->
+              answers.stream()
+                  .anyMatch(
+                      a -> a.getNow(null) instanceof ErrorReply e && e.code() == ErrorCode.BUSY));
       release.countDown();
       // The first write was accepted before the queue filled and still commits.
       assertInstanceOf(WriteReply.class, answers.get(0).get(20, TimeUnit.SECONDS));
@@ -318,13 +351,18 @@ class NodeServerTest {
   }
 
   @Test
-  @DisplayName("after a pause longer than the lease, the node catches its clock up before it "
-      + "handles the next request, and refuses a strong read")
+  @DisplayName(
+      "after a pause longer than the lease, the node catches its clock up before it "
+          + "handles the next request, and refuses a strong read")
   void clockCatchesUpBeforeInput() throws Exception {
     AtomicLong offsetNanos = new AtomicLong();
     try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
-      NodeServer node = cluster.startNode(cluster.settings("n1"), new MemoryStorer(),
-          new TcpTransport(), () -> System.nanoTime() + offsetNanos.get());
+      NodeServer node =
+          cluster.startNode(
+              cluster.settings("n1"),
+              new MemoryStorer(),
+              new TcpTransport(),
+              () -> System.nanoTime() + offsetNanos.get());
       cluster.awaitChain(1);
       assertInstanceOf(WriteReply.class, cluster.request(node.publicAddress(), write("k", "v")));
       cluster.coordinator.close(); // no more lease renewals

@@ -13,10 +13,10 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Records every outbound message (one-way sends and replies) as "send propagate k@1",
- * "send commit k@1" or "reply write k@1" in a shared event list, at the moment the driver hands
- * it to the transport, and every message arriving at its server as "receive durable k@1" etc.
- * before the driver sees it.
+ * Records every outbound message (one-way sends and replies) as "send propagate k@1", "send commit
+ * k@1" or "reply write k@1" in a shared event list, at the moment the driver hands it to the
+ * transport, and every message arriving at its server as "receive durable k@1" etc. before the
+ * driver sees it.
  */
 final class RecordingTransport implements Transport {
   private final Transport delegate;
@@ -51,32 +51,36 @@ final class RecordingTransport implements Transport {
 
   @Override
   public Server listen(String address, Handler handler) {
-    return delegate.listen(address, (message, responder) -> {
-      describe("receive", message, events);
-      handler.handle(message, new Responder() {
-          @Override
-          public boolean expectsReply() {
-            return responder.expectsReply();
-          }
+    return delegate.listen(
+        address,
+        (message, responder) -> {
+          describe("receive", message, events);
+          handler.handle(
+              message,
+              new Responder() {
+                @Override
+                public boolean expectsReply() {
+                  return responder.expectsReply();
+                }
 
-          @Override
-          public boolean reply(Message reply) {
-            describe("reply", reply, events);
-            return responder.reply(reply);
-          }
+                @Override
+                public boolean reply(Message reply) {
+                  describe("reply", reply, events);
+                  return responder.reply(reply);
+                }
 
-          @Override
-          public boolean send(Message oneWay) {
-            describe("send", oneWay, events);
-            return responder.send(oneWay);
-          }
+                @Override
+                public boolean send(Message oneWay) {
+                  describe("send", oneWay, events);
+                  return responder.send(oneWay);
+                }
 
-          @Override
-          public String peer() {
-            return responder.peer();
-          }
+                @Override
+                public String peer() {
+                  return responder.peer();
+                }
+              });
         });
-    });
   }
 
   @Override

@@ -33,8 +33,9 @@ final class TestCluster implements AutoCloseable {
   private final Transport client = new TcpTransport();
 
   TestCluster(Path coordinatorData) {
-    coordinator = CoordinatorServer.start(
-        CoordinatorServerSettings.defaults("127.0.0.1:0", coordinatorData), new TcpTransport());
+    coordinator =
+        CoordinatorServer.start(
+            CoordinatorServerSettings.defaults("127.0.0.1:0", coordinatorData), new TcpTransport());
   }
 
   NodeServer startNode(String id, Storer storer) {
@@ -45,9 +46,9 @@ final class TestCluster implements AutoCloseable {
     return startNode(settings, storer, new TcpTransport(), System::nanoTime);
   }
 
-  NodeServer startNode(NodeServerSettings settings, Storer storer, Transport transport,
-      LongSupplier nanoClock) {
-    NodeServer node = NodeServer.start(settings, storer, transport, nanoClock, who -> { });
+  NodeServer startNode(
+      NodeServerSettings settings, Storer storer, Transport transport, LongSupplier nanoClock) {
+    NodeServer node = NodeServer.start(settings, storer, transport, nanoClock, who -> {});
     nodes.add(node);
     return node;
   }
@@ -73,8 +74,10 @@ final class TestCluster implements AutoCloseable {
     }
     // A member serves reads only once it caught up and holds a lease: ask each one.
     for (var member : config.members()) {
-      Message reply = request(member.address(),
-          new Message.ReadRequest("readiness-probe", io.craq.core.message.ReadMode.STRONG, 0));
+      Message reply =
+          request(
+              member.address(),
+              new Message.ReadRequest("readiness-probe", io.craq.core.message.ReadMode.STRONG, 0));
       if (!(reply instanceof Message.ReadReply)) {
         return false;
       }
@@ -85,7 +88,8 @@ final class TestCluster implements AutoCloseable {
   Message request(String address, Message message) throws Exception {
     Connection connection = client.connect(address);
     try {
-      return connection.request(message, REQUEST_TIMEOUT)
+      return connection
+          .request(message, REQUEST_TIMEOUT)
           .get(REQUEST_TIMEOUT.toMillis() + 1000, TimeUnit.MILLISECONDS);
     } finally {
       connection.close();

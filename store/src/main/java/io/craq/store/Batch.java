@@ -8,16 +8,16 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Operations applied together by {@link Storer#apply(Batch)} in one storage transaction: one
- * fsync for all of them (group commit). Operations apply in the order they were added, and each
- * sees the effect of the ones before it.
+ * Operations applied together by {@link Storer#apply(Batch)} in one storage transaction: one fsync
+ * for all of them (group commit). Operations apply in the order they were added, and each sees the
+ * effect of the ones before it.
  *
  * <p>Keys, versions and the tombstone rule (a tombstone has an empty value) are checked when an
- * operation is added, and value sizes against the store's limit when the batch is applied, so a
- * bad operation is refused with {@link Limits.InvalidInputException} before anything is changed.
+ * operation is added, and value sizes against the store's limit when the batch is applied, so a bad
+ * operation is refused with {@link Limits.InvalidInputException} before anything is changed.
  *
- * <p>Not thread-safe: one thread builds a batch and hands it over. Value arrays are not copied;
- * do not modify them until {@code apply} has returned.
+ * <p>Not thread-safe: one thread builds a batch and hands it over. Value arrays are not copied; do
+ * not modify them until {@code apply} has returned.
  */
 public final class Batch {
 
@@ -25,34 +25,34 @@ public final class Batch {
   public sealed interface Op {}
 
   /**
-   * Store {@code record} as a dirty version. Outcomes: {@link Outcome#APPLIED};
-   * {@link Outcome#DUPLICATE} or {@link Outcome#CONFLICT} if that version is already stored;
-   * {@link Outcome#STALE} if it is older than the committed version.
+   * Store {@code record} as a dirty version. Outcomes: {@link Outcome#APPLIED}; {@link
+   * Outcome#DUPLICATE} or {@link Outcome#CONFLICT} if that version is already stored; {@link
+   * Outcome#STALE} if it is older than the committed version.
    */
   public record PutDirty(VersionRecord record) implements Op {}
 
   /**
-   * Store {@code record} as the committed version (catch-up from a neighbour) and drop every
-   * older version of the key; newer dirty versions stay. Outcomes: {@link Outcome#APPLIED};
-   * {@link Outcome#DUPLICATE} if it is the committed version already; {@link Outcome#STALE} if
-   * older than the committed version; {@link Outcome#CONFLICT} if that version is stored with
-   * different content.
+   * Store {@code record} as the committed version (catch-up from a neighbour) and drop every older
+   * version of the key; newer dirty versions stay. Outcomes: {@link Outcome#APPLIED}; {@link
+   * Outcome#DUPLICATE} if it is the committed version already; {@link Outcome#STALE} if older than
+   * the committed version; {@link Outcome#CONFLICT} if that version is stored with different
+   * content.
    */
   public record PutCommitted(VersionRecord record) implements Op {}
 
   /**
-   * Commit {@code version} of {@code key}: it becomes the clean version and every older version
-   * of the key is dropped (CRAQ §2.3). Outcomes: {@link Outcome#APPLIED};
-   * {@link Outcome#DUPLICATE} if already committed; {@link Outcome#STALE} if older than the
-   * committed version; {@link Outcome#UNKNOWN_VERSION} if the store does not hold that version,
-   * in which case nothing is deleted.
+   * Commit {@code version} of {@code key}: it becomes the clean version and every older version of
+   * the key is dropped (CRAQ §2.3). Outcomes: {@link Outcome#APPLIED}; {@link Outcome#DUPLICATE} if
+   * already committed; {@link Outcome#STALE} if older than the committed version; {@link
+   * Outcome#UNKNOWN_VERSION} if the store does not hold that version, in which case nothing is
+   * deleted.
    */
   public record Commit(String key, long version) implements Op {}
 
   /**
    * Drop every dirty version of every key; committed versions stay, and keys left without any
-   * version disappear. A restarting node does this before it catches up. Outcome: always
-   * {@link Outcome#APPLIED}; the count is in {@link BatchResult#dirtyVersionsDiscarded()}.
+   * version disappear. A restarting node does this before it catches up. Outcome: always {@link
+   * Outcome#APPLIED}; the count is in {@link BatchResult#dirtyVersionsDiscarded()}.
    */
   public record DiscardAllDirty() implements Op {}
 
@@ -95,10 +95,10 @@ public final class Batch {
   }
 
   /**
-   * Marks this batch as bringing a write-ahead log's records up to sequence number {@code
-   * sequence} into the store: the store keeps the number with the batch, atomically, and
-   * reports it with {@link Storer#logSequence()}. A log in front of the store replays only the
-   * records after it (see {@link LoggedStorer}).
+   * Marks this batch as bringing a write-ahead log's records up to sequence number {@code sequence}
+   * into the store: the store keeps the number with the batch, atomically, and reports it with
+   * {@link Storer#logSequence()}. A log in front of the store replays only the records after it
+   * (see {@link LoggedStorer}).
    *
    * @throws IllegalArgumentException if {@code sequence < 1}
    */
@@ -137,23 +137,31 @@ public final class Batch {
   }
 
   /**
-   * Checks every value against {@code valueBytesMax}; stores call this before they change
-   * anything.
+   * Checks every value against {@code valueBytesMax}; stores call this before they change anything.
    *
    * @throws Limits.InvalidInputException naming the first operation that is too large
    */
   public void checkValues(int valueBytesMax) {
     for (int i = 0; i < ops.size(); i++) {
-      VersionRecord record = switch (ops.get(i)) {
-        case PutDirty put -> put.record();
-        case PutCommitted put -> put.record();
-        case Commit commit -> null;
-        case DiscardAllDirty discard -> null;
-      };
+      VersionRecord record =
+          switch (ops.get(i)) {
+            case PutDirty put -> put.record();
+            case PutCommitted put -> put.record();
+            case Commit commit -> null;
+            case DiscardAllDirty discard -> null;
+          };
       if (record != null && record.value().length > valueBytesMax) {
-        throw new Limits.InvalidInputException("operation " + i + " (" + record.key() + "@"
-            + record.version() + "): value is " + record.value().length
-            + " bytes, the limit is " + valueBytesMax);
+        throw new Limits.InvalidInputException(
+            "operation "
+                + i
+                + " ("
+                + record.key()
+                + "@"
+                + record.version()
+                + "): value is "
+                + record.value().length
+                + " bytes, the limit is "
+                + valueBytesMax);
       }
     }
   }
@@ -175,8 +183,14 @@ public final class Batch {
     Limits.checkKey(record.key());
     checkVersion(record.version());
     if (record.tombstone() && record.value().length != 0) {
-      throw new Limits.InvalidInputException("tombstone " + record.key() + "@" + record.version()
-          + " must have an empty value, it has " + record.value().length + " bytes");
+      throw new Limits.InvalidInputException(
+          "tombstone "
+              + record.key()
+              + "@"
+              + record.version()
+              + " must have an empty value, it has "
+              + record.value().length
+              + " bytes");
     }
     return record;
   }

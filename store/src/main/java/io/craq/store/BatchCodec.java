@@ -9,9 +9,9 @@ import java.nio.charset.StandardCharsets;
 /**
  * A {@link Batch} as the bytes of one write-ahead log record, and back.
  *
- * <p>Format 1, big-endian: format (1 byte) = 1, operation count (4), then each operation: its
- * kind (1 byte: 1 dirty put, 2 committed put, 3 commit, 4 discard all dirty), then for puts the
- * key (2-byte length + UTF-8), version (8), tombstone (1 byte, 0 or 1) and value (4-byte length +
+ * <p>Format 1, big-endian: format (1 byte) = 1, operation count (4), then each operation: its kind
+ * (1 byte: 1 dirty put, 2 committed put, 3 commit, 4 discard all dirty), then for puts the key
+ * (2-byte length + UTF-8), version (8), tombstone (1 byte, 0 or 1) and value (4-byte length +
  * bytes); for a commit the key and the version; nothing for a discard.
  */
 final class BatchCodec {
@@ -41,8 +41,8 @@ final class BatchCodec {
   /**
    * The batch a record holds.
    *
-   * @throws StoreException if the record is not a batch of this format (the log's checksum
-   *     passed, so this is a bug or a record from another program, never a torn write)
+   * @throws StoreException if the record is not a batch of this format (the log's checksum passed,
+   *     so this is a bug or a record from another program, never a torn write)
    */
   static Batch decode(ByteBuffer record) {
     try {
@@ -52,8 +52,8 @@ final class BatchCodec {
       }
       int count = record.getInt();
       if (count < 0 || count > record.remaining()) {
-        throw new StoreException("log record announces " + count + " operations in "
-            + record.remaining() + " bytes");
+        throw new StoreException(
+            "log record announces " + count + " operations in " + record.remaining() + " bytes");
       }
       Batch batch = new Batch();
       for (int i = 0; i < count; i++) {
@@ -63,13 +63,13 @@ final class BatchCodec {
           case PUT_COMMITTED -> batch.putCommitted(version(record));
           case COMMIT -> batch.commit(key(record), record.getLong());
           case DISCARD_ALL_DIRTY -> batch.discardAllDirty();
-          default -> throw new StoreException("log record holds an operation of unknown kind "
-              + kind);
+          default ->
+              throw new StoreException("log record holds an operation of unknown kind " + kind);
         }
       }
       if (record.hasRemaining()) {
-        throw new StoreException("log record has " + record.remaining() + " bytes after its "
-            + count + " operations");
+        throw new StoreException(
+            "log record has " + record.remaining() + " bytes after its " + count + " operations");
       }
       return batch;
     } catch (BufferUnderflowException | Limits.InvalidInputException e) {
@@ -80,12 +80,13 @@ final class BatchCodec {
   private static int encodedBytes(Batch batch) {
     long bytes = 5;
     for (Batch.Op op : batch.ops()) {
-      bytes += switch (op) {
-        case Batch.PutDirty put -> versionBytes(put.record());
-        case Batch.PutCommitted put -> versionBytes(put.record());
-        case Batch.Commit commit -> 1 + 2 + Limits.keyBytes(commit.key()).length + 8;
-        case Batch.DiscardAllDirty discard -> 1;
-      };
+      bytes +=
+          switch (op) {
+            case Batch.PutDirty put -> versionBytes(put.record());
+            case Batch.PutCommitted put -> versionBytes(put.record());
+            case Batch.Commit commit -> 1 + 2 + Limits.keyBytes(commit.key()).length + 8;
+            case Batch.DiscardAllDirty discard -> 1;
+          };
     }
     if (bytes > Integer.MAX_VALUE - 8) {
       throw new Limits.InvalidInputException("batch of " + bytes + " bytes is too large");
@@ -98,8 +99,11 @@ final class BatchCodec {
   }
 
   private static void putVersion(ByteBuffer out, VersionRecord record) {
-    putKey(out, record.key()).putLong(record.version()).put((byte) (record.tombstone() ? 1 : 0))
-        .putInt(record.value().length).put(record.value());
+    putKey(out, record.key())
+        .putLong(record.version())
+        .put((byte) (record.tombstone() ? 1 : 0))
+        .putInt(record.value().length)
+        .put(record.value());
   }
 
   private static ByteBuffer putKey(ByteBuffer out, String key) {

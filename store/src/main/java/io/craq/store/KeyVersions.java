@@ -6,9 +6,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The versions one key holds, as an immutable value, and what each {@link Batch} operation does
- * to them: the meaning every store gives the operations, written once for the stores that keep
- * keys in memory ({@link MemoryStorer}, and the changes {@link LoggedStorer} holds since its last
+ * The versions one key holds, as an immutable value, and what each {@link Batch} operation does to
+ * them: the meaning every store gives the operations, written once for the stores that keep keys in
+ * memory ({@link MemoryStorer}, and the changes {@link LoggedStorer} holds since its last
  * checkpoint).
  *
  * @param committed the newest committed version, or null

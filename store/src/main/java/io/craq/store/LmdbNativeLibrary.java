@@ -24,16 +24,16 @@ import org.slf4j.LoggerFactory;
  * the fresh temporary file lmdbjava extracts in every JVM, which stays behind whenever the JVM is
  * killed: dozens of {@code lmdbjava-native-library-*.so} in /tmp after one test run.
  *
- * <p>The copy lives in {@code java.io.tmpdir/craq-lmdb-USER/}, a folder only its owner may
- * write, named by the SHA-256 of its bytes, and is handed to lmdbjava through its own system
- * property {@value #NATIVE_LIBRARY_PROPERTY}. A JVM that finds the copy checks its bytes and
- * uses it. Anything unusual (the property already set, an embedded library chosen, an
- * unsupported platform, a folder owned by someone else, no POSIX permissions) leaves lmdbjava's
- * own extraction in charge.
+ * <p>The copy lives in {@code java.io.tmpdir/craq-lmdb-USER/}, a folder only its owner may write,
+ * named by the SHA-256 of its bytes, and is handed to lmdbjava through its own system property
+ * {@value #NATIVE_LIBRARY_PROPERTY}. A JVM that finds the copy checks its bytes and uses it.
+ * Anything unusual (the property already set, an embedded library chosen, an unsupported platform,
+ * a folder owned by someone else, no POSIX permissions) leaves lmdbjava's own extraction in charge.
  */
 final class LmdbNativeLibrary {
   /** lmdbjava's property: the path of the native library to load instead of its own copy. */
   static final String NATIVE_LIBRARY_PROPERTY = "lmdbjava.native.lib";
+
   /** lmdbjava's property naming another library bundled in its jar; we leave that case alone. */
   static final String EMBEDDED_LIBRARY_PROPERTY = "lmdbjava.embedded.lib";
 
@@ -58,8 +58,8 @@ final class LmdbNativeLibrary {
         || !FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
       return;
     }
-    String resource = bundledLibrary(System.getProperty("os.arch", ""),
-        System.getProperty("os.name", ""));
+    String resource =
+        bundledLibrary(System.getProperty("os.arch", ""), System.getProperty("os.name", ""));
     if (resource == null) {
       return;
     }
@@ -67,8 +67,10 @@ final class LmdbNativeLibrary {
       if (in == null) {
         return;
       }
-      Path folder = Path.of(System.getProperty("java.io.tmpdir"),
-          "craq-lmdb-" + System.getProperty("user.name", "user"));
+      Path folder =
+          Path.of(
+              System.getProperty("java.io.tmpdir"),
+              "craq-lmdb-" + System.getProperty("user.name", "user"));
       Path copy = install(in.readAllBytes(), folder, resource);
       System.setProperty(NATIVE_LIBRARY_PROPERTY, copy.toString());
     } catch (IOException | RuntimeException e) {
@@ -83,20 +85,26 @@ final class LmdbNativeLibrary {
   static String bundledLibrary(String osArch, String osName) {
     String arch = osArch.toLowerCase(Locale.ROOT);
     String os = osName.toLowerCase(Locale.ROOT);
-    String archName = arch.startsWith("aarch64") ? "aarch64"
-        : arch.startsWith("x86_64") || arch.startsWith("amd64") ? "x86_64" : null;
-    String target = os.startsWith("linux") ? "linux-gnu.so"
-        : os.startsWith("mac os") ? "macos-none.so"
-        : os.startsWith("windows") ? "windows-gnu.dll" : null;
-    return archName == null || target == null ? null
+    String archName =
+        arch.startsWith("aarch64")
+            ? "aarch64"
+            : arch.startsWith("x86_64") || arch.startsWith("amd64") ? "x86_64" : null;
+    String target =
+        os.startsWith("linux")
+            ? "linux-gnu.so"
+            : os.startsWith("mac os")
+                ? "macos-none.so"
+                : os.startsWith("windows") ? "windows-gnu.dll" : null;
+    return archName == null || target == null
+        ? null
         : "org/lmdbjava/native/" + archName + "-" + target;
   }
 
   /**
    * Returns the copy of {@code library} in {@code folder}, writing it there first if it is not
-   * there with these exact bytes. The name carries the bytes' hash, so different lmdbjava
-   * versions never share a file; writing goes through a temporary file and an atomic rename, so
-   * a JVM never sees a half-written copy.
+   * there with these exact bytes. The name carries the bytes' hash, so different lmdbjava versions
+   * never share a file; writing goes through a temporary file and an atomic rename, so a JVM never
+   * sees a half-written copy.
    *
    * @throws IOException if the folder is not this user's alone, or cannot be written
    */
@@ -105,8 +113,12 @@ final class LmdbNativeLibrary {
     byte[] digest = sha256(library);
     String name = Path.of(resource).getFileName().toString();
     int dot = name.lastIndexOf('.');
-    Path copy = folder.resolve(name.substring(0, dot) + "-"
-        + HexFormat.of().formatHex(digest, 0, 8) + name.substring(dot));
+    Path copy =
+        folder.resolve(
+            name.substring(0, dot)
+                + "-"
+                + HexFormat.of().formatHex(digest, 0, 8)
+                + name.substring(dot));
     if (Files.isRegularFile(copy, LinkOption.NOFOLLOW_LINKS)
         && Arrays.equals(sha256(Files.readAllBytes(copy)), digest)) {
       return copy;
@@ -114,8 +126,8 @@ final class LmdbNativeLibrary {
     Path partial = Files.createTempFile(folder, name, ".partial");
     try {
       Files.write(partial, library);
-      Files.move(partial, copy, StandardCopyOption.ATOMIC_MOVE,
-          StandardCopyOption.REPLACE_EXISTING);
+      Files.move(
+          partial, copy, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } finally {
       Files.deleteIfExists(partial);
     }

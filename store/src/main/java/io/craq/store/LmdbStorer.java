@@ -35,31 +35,30 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A durable store on LMDB (lmdbjava). One {@link #apply(Batch)} is one LMDB write transaction
- * and, with {@link Durability#SYNC} (the default), one fsync: when it returns, the batch survives
- * a crash of the process or the machine. Reads are LMDB read transactions (snapshots) and never
- * wait for the writer.
+ * A durable store on LMDB (lmdbjava). One {@link #apply(Batch)} is one LMDB write transaction and,
+ * with {@link Durability#SYNC} (the default), one fsync: when it returns, the batch survives a
+ * crash of the process or the machine. Reads are LMDB read transactions (snapshots) and never wait
+ * for the writer.
  *
  * <p>Layout (format 2), four named databases in one environment:
  *
  * <ul>
  *   <li>{@code keys}: user key (UTF-8, 1..511 bytes, LMDB's key limit) → key id (8 bytes),
- *       committed version (8), newest version (8). Learning a key's committed or newest version
- *       is one lookup. The key id keeps the version table's keys at 16 bytes, so the full 511
- *       bytes stay available to user keys.
- *   <li>{@code versions}: key id (8, big-endian) + version (8, big-endian) → flags (1 byte, bit
- *       0 = tombstone) + value. Big-endian makes LMDB's byte order the numeric order.
+ *       committed version (8), newest version (8). Learning a key's committed or newest version is
+ *       one lookup. The key id keeps the version table's keys at 16 bytes, so the full 511 bytes
+ *       stay available to user keys.
+ *   <li>{@code versions}: key id (8, big-endian) + version (8, big-endian) → flags (1 byte, bit 0 =
+ *       tombstone) + value. Big-endian makes LMDB's byte order the numeric order.
  *   <li>{@code dirty}: user key → nothing, for every key that holds a dirty version, so that
  *       finding or dropping the dirty versions costs what they hold, not the size of the store.
- *   <li>{@code meta}: {@code format} → 2; {@code nextKeyId} → the next key id to hand out;
- *       {@code logSequence} → the log sequence number of the last batch that carried one.
+ *   <li>{@code meta}: {@code format} → 2; {@code nextKeyId} → the next key id to hand out; {@code
+ *       logSequence} → the log sequence number of the last batch that carried one.
  * </ul>
  *
  * <p>A store of format 1 (no {@code dirty} table) is upgraded when opened.
  *
- * <p>Opened with {@code MDB_NOTLS} so read transactions are not tied to OS threads (virtual
- * threads may read). {@link Env#readerCheck()} runs at open to free reader slots left by killed
- * processes.
+ * <p>Opened with {@code MDB_NOTLS} so read transactions are not tied to OS threads (virtual threads
+ * may read). {@link Env#readerCheck()} runs at open to free reader slots left by killed processes.
  */
 public final class LmdbStorer implements Storer {
   private static final Logger LOG = LoggerFactory.getLogger(LmdbStorer.class);
@@ -71,24 +70,24 @@ public final class LmdbStorer implements Storer {
   private static final int META_BYTES = 24;
   private static final byte[] META_FORMAT = "format".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] META_NEXT_KEY_ID = "nextKeyId".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] META_LOG_SEQUENCE =
-      "logSequence".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] META_LOG_SEQUENCE = "logSequence".getBytes(StandardCharsets.US_ASCII);
   private static final ByteBuffer EMPTY = ByteBuffer.allocateDirect(0);
 
   /**
    * Settings of an LMDB store; immutable. Start from {@link #defaults(Path)}.
    *
    * @param directory where the LMDB files live (created if missing)
-   * @param mapSizeBytes the LMDB map size: the most the store can ever hold; the file grows
-   *     only as needed. When it is full, {@code apply} throws {@link StoreFullException}.
+   * @param mapSizeBytes the LMDB map size: the most the store can ever hold; the file grows only as
+   *     needed. When it is full, {@code apply} throws {@link StoreFullException}.
    * @param durability what {@code apply} guarantees on return
    * @param valueBytesMax the largest value accepted
    * @param readersMax the most concurrent read transactions (LMDB reader slots)
    */
-  public record Config(Path directory, long mapSizeBytes, Durability durability,
-      int valueBytesMax, int readersMax) {
+  public record Config(
+      Path directory, long mapSizeBytes, Durability durability, int valueBytesMax, int readersMax) {
     /** 256 GiB: address space only; the file grows with the data. */
     public static final long MAP_SIZE_BYTES_DEFAULT = 256L << 30;
+
     /** Enough for a node's reader threads and catch-up scans. */
     public static final int READERS_MAX_DEFAULT = 1024;
 
@@ -108,8 +107,12 @@ public final class LmdbStorer implements Storer {
 
     /** Durable ({@link Durability#SYNC}), 256 GiB map, 1 MiB values, 1024 readers. */
     public static Config defaults(Path directory) {
-      return new Config(directory, MAP_SIZE_BYTES_DEFAULT, Durability.SYNC,
-          Limits.VALUE_BYTES_MAX_DEFAULT, READERS_MAX_DEFAULT);
+      return new Config(
+          directory,
+          MAP_SIZE_BYTES_DEFAULT,
+          Durability.SYNC,
+          Limits.VALUE_BYTES_MAX_DEFAULT,
+          READERS_MAX_DEFAULT);
     }
 
     public Config withMapSizeBytes(long bytes) {
@@ -173,8 +176,10 @@ public final class LmdbStorer implements Storer {
   private final ThreadLocal<Buffers> readBuffers = ThreadLocal.withInitial(Buffers::new);
   private final Buffers writeBuffers = new Buffers();
   private final ReentrantLock writeLock = new ReentrantLock();
+
   /** Read side: any call using the env; write side: close. So close never pulls the env away. */
   private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+
   private boolean closed;
   private long nextKeyId;
   private volatile long logSequence;
@@ -194,8 +199,8 @@ public final class LmdbStorer implements Storer {
    * earlier {@code apply} is there; dirty versions are too (a restarting node discards them with
    * {@link Batch#discardAllDirty()}).
    *
-   * @throws StoreException if the directory cannot be used, is not an LMDB store of this format,
-   *     or LMDB fails
+   * @throws StoreException if the directory cannot be used, is not an LMDB store of this format, or
+   *     LMDB fails
    */
   public static LmdbStorer open(Config config) {
     Objects.requireNonNull(config, "config");
@@ -207,14 +212,15 @@ public final class LmdbStorer implements Storer {
     }
     Env<ByteBuffer> env;
     try {
-      env = Env.create()
-          .setMapSize(config.mapSizeBytes())
-          .setMaxDbs(4)
-          .setMaxReaders(config.readersMax())
-          .open(config.directory().toFile(), envFlags(config.durability()));
+      env =
+          Env.create()
+              .setMapSize(config.mapSizeBytes())
+              .setMaxDbs(4)
+              .setMaxReaders(config.readersMax())
+              .open(config.directory().toFile(), envFlags(config.durability()));
     } catch (LmdbException e) {
-      throw new StoreException("cannot open LMDB store in " + config.directory() + ": "
-          + e.getMessage(), e);
+      throw new StoreException(
+          "cannot open LMDB store in " + config.directory() + ": " + e.getMessage(), e);
     }
     try {
       int stale = env.readerCheck();
@@ -222,15 +228,18 @@ public final class LmdbStorer implements Storer {
         LOG.info("store {}: cleared {} stale LMDB reader slots", config.directory(), stale);
       }
       if (env.getMaxKeySize() < Limits.KEY_BYTES_MAX) {
-        throw new StoreException("this LMDB build allows keys of " + env.getMaxKeySize()
-            + " bytes, the store needs " + Limits.KEY_BYTES_MAX);
+        throw new StoreException(
+            "this LMDB build allows keys of "
+                + env.getMaxKeySize()
+                + " bytes, the store needs "
+                + Limits.KEY_BYTES_MAX);
       }
       return new LmdbStorer(config, env);
     } catch (RuntimeException e) {
       env.close();
       if (e instanceof LmdbException lmdb) {
-        throw new StoreException("cannot open LMDB store in " + config.directory() + ": "
-            + lmdb.getMessage(), lmdb);
+        throw new StoreException(
+            "cannot open LMDB store in " + config.directory() + ": " + lmdb.getMessage(), lmdb);
       }
       throw e;
     }
@@ -250,7 +259,8 @@ public final class LmdbStorer implements Storer {
       ByteBuffer format = meta.get(txn, writeBuffers.key(META_FORMAT));
       if (format == null) {
         if (keys.stat(txn).entries != 0 || versions.stat(txn).entries != 0) {
-          throw new StoreException("store " + config.directory() + " has data but no format marker");
+          throw new StoreException(
+              "store " + config.directory() + " has data but no format marker");
         }
         meta.put(txn, writeBuffers.key(META_FORMAT), writeBuffers.longValue(FORMAT));
         meta.put(txn, writeBuffers.key(META_NEXT_KEY_ID), writeBuffers.longValue(1));
@@ -262,11 +272,19 @@ public final class LmdbStorer implements Storer {
       if (found == 1) {
         long indexed = indexDirtyKeys(txn);
         meta.put(txn, writeBuffers.key(META_FORMAT), writeBuffers.longValue(FORMAT));
-        LOG.info("store {}: upgraded from format 1 to {} ({} keys with dirty versions indexed)",
-            config.directory(), FORMAT, indexed);
+        LOG.info(
+            "store {}: upgraded from format 1 to {} ({} keys with dirty versions indexed)",
+            config.directory(),
+            FORMAT,
+            indexed);
       } else if (found != FORMAT) {
-        throw new StoreException("store " + config.directory() + " has format " + found
-            + ", this version reads formats 1 and " + FORMAT);
+        throw new StoreException(
+            "store "
+                + config.directory()
+                + " has format "
+                + found
+                + ", this version reads formats 1 and "
+                + FORMAT);
       }
       ByteBuffer next = meta.get(txn, writeBuffers.key(META_NEXT_KEY_ID));
       if (next == null) {
@@ -274,8 +292,10 @@ public final class LmdbStorer implements Storer {
       }
       nextKeyId = next.order(ByteOrder.BIG_ENDIAN).getLong(0);
       ByteBuffer sequence = meta.get(txn, writeBuffers.key(META_LOG_SEQUENCE));
-      logSequence = sequence == null ? Batch.NO_LOG_SEQUENCE
-          : sequence.order(ByteOrder.BIG_ENDIAN).getLong(0);
+      logSequence =
+          sequence == null
+              ? Batch.NO_LOG_SEQUENCE
+              : sequence.order(ByteOrder.BIG_ENDIAN).getLong(0);
       txn.commit();
     }
   }
@@ -361,7 +381,8 @@ public final class LmdbStorer implements Storer {
       Buffers buffers = readBuffers.get();
       try (Txn<ByteBuffer> txn = env.txnRead()) {
         Meta m = meta(txn, buffers, keyBytes);
-        return m == null || m.committed() == NO_VERSION ? null
+        return m == null || m.committed() == NO_VERSION
+            ? null
             : version(txn, buffers, key, m.keyId(), m.committed());
       }
     });
@@ -374,30 +395,32 @@ public final class LmdbStorer implements Storer {
 
   /**
    * Every dirty version, in key then version order, read from the {@code dirty} table: the cost
-   * follows the dirty versions, not the size of the store. Pages of {@link #STREAM_PAGE_KEYS}
-   * keys, each in its own read transaction.
+   * follows the dirty versions, not the size of the store. Pages of {@link #STREAM_PAGE_KEYS} keys,
+   * each in its own read transaction.
    */
   @Override
   public Stream<VersionRecord> allDirty() {
-    Iterator<List<VersionRecord>> pages = new Iterator<>() {
-      private byte[] after;
-      private boolean done;
+    Iterator<List<VersionRecord>> pages =
+        new Iterator<>() {
+          private byte[] after;
+          private boolean done;
 
-      @Override
-      public boolean hasNext() {
-        return !done;
-      }
+          @Override
+          public boolean hasNext() {
+            return !done;
+          }
 
-      @Override
-      public List<VersionRecord> next() {
-        List<VersionRecord> page = new ArrayList<>();
-        after = readDirtyPage(after, STREAM_PAGE_KEYS, page);
-        done = after == null;
-        return page;
-      }
-    };
-    return StreamSupport.stream(Spliterators.spliteratorUnknownSize(pages, Spliterator.ORDERED),
-        false).flatMap(List::stream);
+          @Override
+          public List<VersionRecord> next() {
+            List<VersionRecord> page = new ArrayList<>();
+            after = readDirtyPage(after, STREAM_PAGE_KEYS, page);
+            done = after == null;
+            return page;
+          }
+        };
+    return StreamSupport.stream(
+            Spliterators.spliteratorUnknownSize(pages, Spliterator.ORDERED), false)
+        .flatMap(List::stream);
   }
 
   /**
@@ -547,8 +570,8 @@ public final class LmdbStorer implements Storer {
     return new BatchResult(outcomes, discarded);
   }
 
-  private Outcome putDirty(Txn<ByteBuffer> txn, Buffers buffers, VersionRecord record,
-      long[] nextId) {
+  private Outcome putDirty(
+      Txn<ByteBuffer> txn, Buffers buffers, VersionRecord record, long[] nextId) {
     byte[] keyBytes = Limits.keyBytes(record.key());
     Meta m = meta(txn, buffers, keyBytes);
     long version = record.version();
@@ -572,8 +595,8 @@ public final class LmdbStorer implements Storer {
     return Outcome.APPLIED;
   }
 
-  private Outcome putCommitted(Txn<ByteBuffer> txn, Buffers buffers, VersionRecord record,
-      long[] nextId) {
+  private Outcome putCommitted(
+      Txn<ByteBuffer> txn, Buffers buffers, VersionRecord record, long[] nextId) {
     byte[] keyBytes = Limits.keyBytes(record.key());
     Meta m = meta(txn, buffers, keyBytes);
     long version = record.version();
@@ -597,8 +620,8 @@ public final class LmdbStorer implements Storer {
       putVersion(txn, buffers, m.keyId(), record);
     }
     dropOlder(txn, buffers, m.keyId(), version);
-    writeRow(txn, buffers, keyBytes, m,
-        new Meta(m.keyId(), version, Math.max(version, m.newest())));
+    writeRow(
+        txn, buffers, keyBytes, m, new Meta(m.keyId(), version, Math.max(version, m.newest())));
     return Outcome.APPLIED;
   }
 
@@ -606,8 +629,7 @@ public final class LmdbStorer implements Storer {
     byte[] keyBytes = Limits.keyBytes(key);
     Meta m = meta(txn, buffers, keyBytes);
     if (m == null) {
-      LOG.debug("store {}: commit of {}@{} ignored, key unknown", config.directory(), key,
-          version);
+      LOG.debug("store {}: commit of {}@{} ignored, key unknown", config.directory(), key, version);
       return Outcome.UNKNOWN_VERSION;
     }
     if (version < m.committed()) {
@@ -617,8 +639,8 @@ public final class LmdbStorer implements Storer {
       return Outcome.DUPLICATE;
     }
     if (versions.get(txn, buffers.versionKey(m.keyId(), version)) == null) {
-      LOG.debug("store {}: commit of {}@{} ignored, version unknown", config.directory(), key,
-          version);
+      LOG.debug(
+          "store {}: commit of {}@{} ignored, version unknown", config.directory(), key, version);
       return Outcome.UNKNOWN_VERSION;
     }
     dropOlder(txn, buffers, m.keyId(), version);
@@ -638,8 +660,8 @@ public final class LmdbStorer implements Storer {
     for (byte[] keyBytes : dirtyKeyList) {
       Meta m = meta(txn, buffers, keyBytes);
       if (m == null) {
-        throw new StoreException("corrupt store " + config.directory()
-            + ": the dirty index lists a key without a row");
+        throw new StoreException(
+            "corrupt store " + config.directory() + ": the dirty index lists a key without a row");
       }
       for (long version : versionNumbers(txn, buffers, m.keyId())) {
         if (version > m.committed()) {
@@ -663,8 +685,8 @@ public final class LmdbStorer implements Storer {
    *
    * @param before the row it replaces, or null for a new key
    */
-  private void writeRow(Txn<ByteBuffer> txn, Buffers buffers, byte[] keyBytes, Meta before,
-      Meta after) {
+  private void writeRow(
+      Txn<ByteBuffer> txn, Buffers buffers, byte[] keyBytes, Meta before, Meta after) {
     keys.put(txn, buffers.key(keyBytes), buffers.meta(after));
     boolean wasDirty = before != null && before.newest() > before.committed();
     boolean isDirty = after.newest() > after.committed();
@@ -701,11 +723,10 @@ public final class LmdbStorer implements Storer {
     return numbers;
   }
 
-  private void putVersion(Txn<ByteBuffer> txn, Buffers buffers, long keyId,
-      VersionRecord record) {
+  private void putVersion(Txn<ByteBuffer> txn, Buffers buffers, long keyId, VersionRecord record) {
     byte[] value = record.value();
-    ByteBuffer target = versions.reserve(txn, buffers.versionKey(keyId, record.version()),
-        1 + value.length);
+    ByteBuffer target =
+        versions.reserve(txn, buffers.versionKey(keyId, record.version()), 1 + value.length);
     target.put(0, record.tombstone() ? FLAG_TOMBSTONE : 0);
     target.put(1, value);
   }
@@ -736,14 +757,14 @@ public final class LmdbStorer implements Storer {
   private static Meta parseMeta(ByteBuffer value) {
     ByteBuffer v = value.order(ByteOrder.BIG_ENDIAN);
     if (v.remaining() != META_BYTES) {
-      throw new StoreException("corrupt key row: " + v.remaining() + " bytes, expected "
-          + META_BYTES);
+      throw new StoreException(
+          "corrupt key row: " + v.remaining() + " bytes, expected " + META_BYTES);
     }
     return new Meta(v.getLong(0), v.getLong(8), v.getLong(16));
   }
 
-  private VersionRecord version(Txn<ByteBuffer> txn, Buffers buffers, String key, long keyId,
-      long version) {
+  private VersionRecord version(
+      Txn<ByteBuffer> txn, Buffers buffers, String key, long keyId, long version) {
     ByteBuffer value = versions.get(txn, buffers.versionKey(keyId, version));
     return value == null ? null : decode(key, version, value);
   }
@@ -779,12 +800,16 @@ public final class LmdbStorer implements Storer {
 
   private StoreException translate(LmdbException e) {
     if (e instanceof Env.MapFullException) {
-      return new StoreFullException("LMDB store " + config.directory() + " is full (map size "
-          + config.mapSizeBytes() + " bytes); nothing of the batch was applied. Raise "
-          + "LmdbStorer.Config.mapSizeBytes and reopen", e);
+      return new StoreFullException(
+          "LMDB store "
+              + config.directory()
+              + " is full (map size "
+              + config.mapSizeBytes()
+              + " bytes); nothing of the batch was applied. Raise "
+              + "LmdbStorer.Config.mapSizeBytes and reopen",
+          e);
     }
-    return new StoreException("LMDB store " + config.directory() + " failed: " + e.getMessage(),
-        e);
+    return new StoreException("LMDB store " + config.directory() + " failed: " + e.getMessage(), e);
   }
 
   @Override

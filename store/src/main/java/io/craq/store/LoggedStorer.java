@@ -27,29 +27,29 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A durable store made of a write-ahead log in front of another store (the <em>base</em>, LMDB in
- * a node). {@link #apply} appends the batch to the log as one record and, with {@link
+ * A durable store made of a write-ahead log in front of another store (the <em>base</em>, LMDB in a
+ * node). {@link #apply} appends the batch to the log as one record and, with {@link
  * Config#syncEachApply()}, forces it to disk (one {@code fdatasync}: group commit is one apply of
- * everything queued); then the batch is visible to reads through an in-memory table of the
- * changes since the last checkpoint. A background <em>checkpoint</em> writes those changes into
- * the base in one storage transaction, synced, tagged with the log sequence number it reaches
- * ({@link Batch#logSequence(long)}); then the log segments it covers are deleted. So the base is
- * written once per checkpoint, not once per write, and only ever holds synced transactions.
+ * everything queued); then the batch is visible to reads through an in-memory table of the changes
+ * since the last checkpoint. A background <em>checkpoint</em> writes those changes into the base in
+ * one storage transaction, synced, tagged with the log sequence number it reaches ({@link
+ * Batch#logSequence(long)}); then the log segments it covers are deleted. So the base is written
+ * once per checkpoint, not once per write, and only ever holds synced transactions.
  *
  * <p><b>Recovery</b> ({@link #open}) opens the base as of its last checkpoint and replays the log
  * records after it; a torn or corrupt log tail ends the replay at the last good record (the log
- * cuts it off with a warning). What survives a crash is therefore every batch whose apply
- * returned (with syncing), or whose log record reached the disk before the crash (without).
+ * cuts it off with a warning). What survives a crash is therefore every batch whose apply returned
+ * (with syncing), or whose log record reached the disk before the crash (without).
  *
  * <p><b>Reads</b> look at the changes since the last checkpoint (the table being written and, while
  * a checkpoint runs, the one it writes), then at the base. They never wait for the writer or the
- * checkpoint; each key's change becomes visible atomically, as in {@link MemoryStorer}. Values
- * are copied in and out.
+ * checkpoint; each key's change becomes visible atomically, as in {@link MemoryStorer}. Values are
+ * copied in and out.
  *
  * <p><b>Memory</b> holds the changes since the last checkpoint: about {@link
  * Config#checkpointBytes()}, twice that while a checkpoint runs. If checkpoints cannot keep up,
- * {@code apply} waits for one (back-pressure); if they fail for want of space, {@code apply}
- * throws {@link StoreFullException} until one succeeds, and reads go on.
+ * {@code apply} waits for one (back-pressure); if they fail for want of space, {@code apply} throws
+ * {@link StoreFullException} until one succeeds, and reads go on.
  *
  * <p>This store keeps its own log position in the base, so batches given to it must not carry a
  * {@link Batch#logSequence(long)}, and {@link #logSequence()} reports none.
@@ -68,8 +68,12 @@ public final class LoggedStorer implements Storer {
    * @param checkpointIntervalMillis or once the oldest change held is this old
    * @param segmentBytes size of one log segment file
    */
-  public record Config(Path logDirectory, boolean syncEachApply, long checkpointBytes,
-      long checkpointIntervalMillis, long segmentBytes) {
+  public record Config(
+      Path logDirectory,
+      boolean syncEachApply,
+      long checkpointBytes,
+      long checkpointIntervalMillis,
+      long segmentBytes) {
     public static final long CHECKPOINT_BYTES_DEFAULT = 32L << 20;
     public static final long CHECKPOINT_INTERVAL_MILLIS_DEFAULT = 30_000;
     public static final long SEGMENT_BYTES_DEFAULT = 64L << 20;
@@ -77,26 +81,34 @@ public final class LoggedStorer implements Storer {
     public Config {
       Objects.requireNonNull(logDirectory, "logDirectory");
       if (checkpointBytes < 1 || checkpointIntervalMillis < 1 || segmentBytes < 4096) {
-        throw new IllegalArgumentException("checkpointBytes and checkpointIntervalMillis must be "
-            + "positive, segmentBytes >= 4096: " + checkpointBytes + ", "
-            + checkpointIntervalMillis + ", " + segmentBytes);
+        throw new IllegalArgumentException(
+            "checkpointBytes and checkpointIntervalMillis must be "
+                + "positive, segmentBytes >= 4096: "
+                + checkpointBytes
+                + ", "
+                + checkpointIntervalMillis
+                + ", "
+                + segmentBytes);
       }
     }
 
     /** Syncing each apply; checkpoints every 32 MiB or 30 s; 64 MiB segments. */
     public static Config defaults(Path logDirectory) {
-      return new Config(logDirectory, true, CHECKPOINT_BYTES_DEFAULT,
-          CHECKPOINT_INTERVAL_MILLIS_DEFAULT, SEGMENT_BYTES_DEFAULT);
+      return new Config(
+          logDirectory,
+          true,
+          CHECKPOINT_BYTES_DEFAULT,
+          CHECKPOINT_INTERVAL_MILLIS_DEFAULT,
+          SEGMENT_BYTES_DEFAULT);
     }
 
     public Config withSyncEachApply(boolean sync) {
-      return new Config(logDirectory, sync, checkpointBytes, checkpointIntervalMillis,
-          segmentBytes);
+      return new Config(
+          logDirectory, sync, checkpointBytes, checkpointIntervalMillis, segmentBytes);
     }
 
     public Config withCheckpointBytes(long bytes) {
-      return new Config(logDirectory, syncEachApply, bytes, checkpointIntervalMillis,
-          segmentBytes);
+      return new Config(logDirectory, syncEachApply, bytes, checkpointIntervalMillis, segmentBytes);
     }
 
     public Config withCheckpointIntervalMillis(long millis) {
@@ -104,17 +116,17 @@ public final class LoggedStorer implements Storer {
     }
 
     public Config withSegmentBytes(long bytes) {
-      return new Config(logDirectory, syncEachApply, checkpointBytes, checkpointIntervalMillis,
-          bytes);
+      return new Config(
+          logDirectory, syncEachApply, checkpointBytes, checkpointIntervalMillis, bytes);
     }
   }
 
   /**
-   * Counters since open: checkpoints written and the time spent in them, the changes held in
-   * memory now, and the log's own figures.
+   * Counters since open: checkpoints written and the time spent in them, the changes held in memory
+   * now, and the log's own figures.
    */
-  public record Stats(long checkpoints, long checkpointNanos, long memoryBytes,
-      WriteAheadLog.Counters log) {}
+  public record Stats(
+      long checkpoints, long checkpointNanos, long memoryBytes, WriteAheadLog.Counters log) {}
 
   /**
    * A store's changes since a checkpoint: every key's state after them, whether they dropped all
@@ -123,8 +135,10 @@ public final class LoggedStorer implements Storer {
   private static final class Memtable {
     /** Each changed key's state: looked up by hash on every read and write. */
     final ConcurrentHashMap<String, KeyVersions> states = new ConcurrentHashMap<>();
+
     /** The same keys in order, for pages; a key enters once, after its state. */
     final ConcurrentSkipListSet<String> order = new ConcurrentSkipListSet<>(KeyOrder.INSTANCE);
+
     final long startNanos = System.nanoTime();
     boolean discardedAllDirty;
     long bytes;
@@ -179,16 +193,23 @@ public final class LoggedStorer implements Storer {
   private final Storer base;
   private final Config config;
   private final WriteAheadLog log;
+
   /** Serializes apply and the hand-over of a table to a checkpoint. */
   private final ReentrantLock writeLock = new ReentrantLock();
+
   private final Condition roomOrCheckpoint = writeLock.newCondition();
+
   /** Serializes checkpoints. */
   private final ReentrantLock checkpointLock = new ReentrantLock();
+
   private volatile Memtable active = new Memtable();
+
   /** The table a running checkpoint writes into the base; null between checkpoints. */
   private volatile Memtable frozen;
+
   /** Why the last background checkpoint failed for want of space, or null. */
   private volatile StoreFullException checkpointFull;
+
   private volatile boolean closed;
   private final Thread checkpointer;
   private long checkpoints;
@@ -197,18 +218,25 @@ public final class LoggedStorer implements Storer {
   private LoggedStorer(Storer base, Config config, long afterSequence) {
     this.base = base;
     this.config = config;
-    WriteAheadLog.Config logConfig = WriteAheadLog.Config.defaults(config.logDirectory())
-        .withSegmentBytes(config.segmentBytes());
-    this.log = WriteAheadLog.open(logConfig, afterSequence,
-        record -> applyToMemory(BatchCodec.decode(record.payload()), record.sequence()));
-    this.checkpointer = Thread.ofPlatform().daemon().name("craq-checkpoint "
-        + config.logDirectory().getFileName()).unstarted(this::runCheckpoints);
+    WriteAheadLog.Config logConfig =
+        WriteAheadLog.Config.defaults(config.logDirectory())
+            .withSegmentBytes(config.segmentBytes());
+    this.log =
+        WriteAheadLog.open(
+            logConfig,
+            afterSequence,
+            record -> applyToMemory(BatchCodec.decode(record.payload()), record.sequence()));
+    this.checkpointer =
+        Thread.ofPlatform()
+            .daemon()
+            .name("craq-checkpoint " + config.logDirectory().getFileName())
+            .unstarted(this::runCheckpoints);
   }
 
   /**
-   * Opens the log in front of {@code base} and recovers: the base is as of its last checkpoint,
-   * and the log's records after it are replayed into memory, then checkpointed. The logged store
-   * owns the base from now on and closes it in {@link #close}.
+   * Opens the log in front of {@code base} and recovers: the base is as of its last checkpoint, and
+   * the log's records after it are replayed into memory, then checkpointed. The logged store owns
+   * the base from now on and closes it in {@link #close}.
    *
    * @throws StoreException if the log cannot be opened or is corrupt other than at its tail
    */
@@ -219,8 +247,11 @@ public final class LoggedStorer implements Storer {
     LoggedStorer store = new LoggedStorer(base, config, afterSequence);
     Memtable replayed = store.active;
     if (replayed.lastSequence > 0) {
-      LOG.info("store {}: replayed log records {}..{} over the checkpoint", config.logDirectory(),
-          afterSequence + 1, replayed.lastSequence);
+      LOG.info(
+          "store {}: replayed log records {}..{} over the checkpoint",
+          config.logDirectory(),
+          afterSequence + 1,
+          replayed.lastSequence);
       store.checkpoint();
     }
     store.checkpointer.start();
@@ -250,9 +281,9 @@ public final class LoggedStorer implements Storer {
   }
 
   /**
-   * Appends the batch to the log's buffer only, without a system call: it reaches the disk with
-   * the next apply, {@link #sync()} or checkpoint, and a crash before then loses it (and only
-   * what was appended after it).
+   * Appends the batch to the log's buffer only, without a system call: it reaches the disk with the
+   * next apply, {@link #sync()} or checkpoint, and a crash before then loses it (and only what was
+   * appended after it).
    */
   @Override
   public BatchResult applyWithoutSync(Batch batch) {
@@ -273,7 +304,7 @@ public final class LoggedStorer implements Storer {
       switch (write) {
         case FORCE -> log.force();
         case WRITE -> log.flush();
-        case BUFFER -> { }
+        case BUFFER -> {}
       }
       BatchResult result = applyToMemory(batch, sequence);
       if (active.bytes >= config.checkpointBytes()) {
@@ -286,15 +317,20 @@ public final class LoggedStorer implements Storer {
   }
 
   /**
-   * Waits while the changes held in memory are twice the checkpoint size and a checkpoint is on
-   * its way; refuses while checkpoints fail for want of space. Caller holds the write lock.
+   * Waits while the changes held in memory are twice the checkpoint size and a checkpoint is on its
+   * way; refuses while checkpoints fail for want of space. Caller holds the write lock.
    */
   private void waitForRoom() {
     while (active.bytes >= 2 * config.checkpointBytes()) {
       StoreFullException full = checkpointFull;
       if (full != null) {
-        throw new StoreFullException("store " + config.logDirectory() + " is full: "
-            + full.getMessage() + "; writes resume once a checkpoint succeeds", full);
+        throw new StoreFullException(
+            "store "
+                + config.logDirectory()
+                + " is full: "
+                + full.getMessage()
+                + "; writes resume once a checkpoint succeeds",
+            full);
       }
       roomOrCheckpoint.signalAll();
       try {
@@ -314,12 +350,14 @@ public final class LoggedStorer implements Storer {
     long discarded = 0;
     for (Batch.Op op : batch.ops()) {
       switch (op) {
-        case Batch.PutDirty put -> outcomes.add(change(table, put.record().key(),
-            state -> state.putDirty(copy(put.record()))));
-        case Batch.PutCommitted put -> outcomes.add(change(table, put.record().key(),
-            state -> state.putCommitted(copy(put.record()))));
-        case Batch.Commit commit -> outcomes.add(change(table, commit.key(),
-            state -> state.commit(commit.version())));
+        case Batch.PutDirty put ->
+            outcomes.add(
+                change(table, put.record().key(), state -> state.putDirty(copy(put.record()))));
+        case Batch.PutCommitted put ->
+            outcomes.add(
+                change(table, put.record().key(), state -> state.putCommitted(copy(put.record()))));
+        case Batch.Commit commit ->
+            outcomes.add(change(table, commit.key(), state -> state.commit(commit.version())));
         case Batch.DiscardAllDirty discard -> {
           discarded += discardAllDirty(table);
           outcomes.add(Outcome.APPLIED);
@@ -331,8 +369,8 @@ public final class LoggedStorer implements Storer {
     return new BatchResult(outcomes, discarded);
   }
 
-  private Outcome change(Memtable table, String key,
-      Function<KeyVersions, KeyVersions.Change> operation) {
+  private Outcome change(
+      Memtable table, String key, Function<KeyVersions, KeyVersions.Change> operation) {
     KeyVersions.Change change = operation.apply(current(key));
     if (change.outcome() == Outcome.APPLIED) {
       table.put(key, change.after());
@@ -358,12 +396,13 @@ public final class LoggedStorer implements Storer {
 
   /** What an operation adds to the memory a table holds, roughly. */
   private static long bytes(Batch.Op op) {
-    return CHANGE_OVERHEAD_BYTES + switch (op) {
-      case Batch.PutDirty put -> bytes(put.record());
-      case Batch.PutCommitted put -> bytes(put.record());
-      case Batch.Commit commit -> commit.key().length();
-      case Batch.DiscardAllDirty discard -> 0;
-    };
+    return CHANGE_OVERHEAD_BYTES
+        + switch (op) {
+          case Batch.PutDirty put -> bytes(put.record());
+          case Batch.PutCommitted put -> bytes(put.record());
+          case Batch.Commit commit -> commit.key().length();
+          case Batch.DiscardAllDirty discard -> 0;
+        };
   }
 
   private static long bytes(VersionRecord record) {
@@ -385,11 +424,11 @@ public final class LoggedStorer implements Storer {
 
   /**
    * Writes every change applied so far into the base, in one synced storage transaction, then
-   * deletes the log segments it covers. Blocks until done; runs in the background on its own
-   * as well. Does nothing when there is nothing new.
+   * deletes the log segments it covers. Blocks until done; runs in the background on its own as
+   * well. Does nothing when there is nothing new.
    *
-   * @throws StoreFullException if the base has no room (nothing is lost: the changes stay in
-   *     memory and in the log, and the next checkpoint tries again)
+   * @throws StoreFullException if the base has no room (nothing is lost: the changes stay in memory
+   *     and in the log, and the next checkpoint tries again)
    */
   public void checkpoint() {
     checkpointLock.lock();
@@ -444,16 +483,21 @@ public final class LoggedStorer implements Storer {
         checkpoint();
       } catch (StoreFullException e) {
         if (checkpointFull == null) {
-          LOG.warn("store {}: checkpoint failed, retrying every second; writes are refused "
-              + "once memory holds {} bytes of changes: {}", config.logDirectory(),
-              2 * config.checkpointBytes(), e.getMessage());
+          LOG.warn(
+              "store {}: checkpoint failed, retrying every second; writes are refused "
+                  + "once memory holds {} bytes of changes: {}",
+              config.logDirectory(),
+              2 * config.checkpointBytes(),
+              e.getMessage());
         }
         checkpointFull = e;
         sleepQuietly(retryNanos);
       } catch (RuntimeException e) {
         if (!closed) {
-          LOG.error("store {}: checkpoint failed; the log keeps every change, a restart "
-              + "replays it", config.logDirectory(), e);
+          LOG.error(
+              "store {}: checkpoint failed; the log keeps every change, a restart " + "replays it",
+              config.logDirectory(),
+              e);
           sleepQuietly(retryNanos);
         }
       }
@@ -496,8 +540,11 @@ public final class LoggedStorer implements Storer {
   /** Counters since open (see {@link Stats}). */
   public Stats stats() {
     Memtable frozenTable = frozen;
-    return new Stats(checkpoints, checkpointNanos,
-        active.bytes + (frozenTable == null ? 0 : frozenTable.bytes), log.counters());
+    return new Stats(
+        checkpoints,
+        checkpointNanos,
+        active.bytes + (frozenTable == null ? 0 : frozenTable.bytes),
+        log.counters());
   }
 
   // ---------------------------------------------------------------- reads
@@ -545,14 +592,15 @@ public final class LoggedStorer implements Storer {
     if (held.dirty().isEmpty()) {
       return new Newest.Clean(copy(held.committed()));
     }
-    return new Newest.Dirty(copy(held.dirty().get(held.dirty().size() - 1)),
-        held.committedVersion());
+    return new Newest.Dirty(
+        copy(held.dirty().get(held.dirty().size() - 1)), held.committedVersion());
   }
 
   @Override
   public Optional<VersionRecord> readVersion(String key, long version) {
     KeyVersions held = heldChecked(key);
-    return held == null ? base.readVersion(key, version)
+    return held == null
+        ? base.readVersion(key, version)
         : Optional.ofNullable(copy(held.find(version)));
   }
 
@@ -593,8 +641,8 @@ public final class LoggedStorer implements Storer {
     return overlay(page, afterKey, activeTable, keysMax, bytesSoftMax);
   }
 
-  private static KeyPage overlay(KeyPage below, String afterKey, Memtable table, int keysMax,
-      long bytesSoftMax) {
+  private static KeyPage overlay(
+      KeyPage below, String afterKey, Memtable table, int keysMax, long bytesSoftMax) {
     return KeyPages.overlay(below, afterKey, table.order, table::record, keysMax, bytesSoftMax);
   }
 
@@ -611,8 +659,8 @@ public final class LoggedStorer implements Storer {
     try (Stream<VersionRecord> below = base.allDirty()) {
       below.forEach(r -> byKey.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(r));
     }
-    for (Memtable table : frozenTable == null ? List.of(activeTable)
-        : List.of(frozenTable, activeTable)) {
+    for (Memtable table :
+        frozenTable == null ? List.of(activeTable) : List.of(frozenTable, activeTable)) {
       table.states.forEach((key, state) -> {
         if (state.dirty().isEmpty()) {
           byKey.remove(key);
@@ -643,8 +691,8 @@ public final class LoggedStorer implements Storer {
   }
 
   /**
-   * Checkpoints what memory holds (so the next open has nothing to replay), then closes the log
-   * and the base. If the checkpoint fails, the log still holds every change. Idempotent.
+   * Checkpoints what memory holds (so the next open has nothing to replay), then closes the log and
+   * the base. If the checkpoint fails, the log still holds every change. Idempotent.
    */
   @Override
   public void close() {
@@ -661,8 +709,10 @@ public final class LoggedStorer implements Storer {
     try {
       checkpointWhileClosing();
     } catch (RuntimeException e) {
-      LOG.warn("store {}: no checkpoint at close ({}); the next open replays the log",
-          config.logDirectory(), e.toString());
+      LOG.warn(
+          "store {}: no checkpoint at close ({}); the next open replays the log",
+          config.logDirectory(),
+          e.toString());
     } finally {
       log.close();
       base.close();
@@ -706,12 +756,19 @@ public final class LoggedStorer implements Storer {
   }
 
   private static VersionRecord copy(VersionRecord record) {
-    return record == null ? null : new VersionRecord(record.key(), record.version(),
-        record.tombstone(), Arrays.copyOf(record.value(), record.value().length));
+    return record == null
+        ? null
+        : new VersionRecord(
+            record.key(),
+            record.version(),
+            record.tombstone(),
+            Arrays.copyOf(record.value(), record.value().length));
   }
 
   private static KeyRecord copy(KeyRecord record) {
-    return new KeyRecord(record.key(), copy(record.committed()),
+    return new KeyRecord(
+        record.key(),
+        copy(record.committed()),
         record.dirty().stream().map(LoggedStorer::copy).toList());
   }
 }

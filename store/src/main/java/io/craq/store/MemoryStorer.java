@@ -17,9 +17,9 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
 /**
- * The reference store: everything in memory, nothing durable. Reads are lock-free (each key's
- * state is an immutable snapshot swapped atomically); writers are serialized by one lock. Values
- * are copied in and out, so callers can never change stored data through an array.
+ * The reference store: everything in memory, nothing durable. Reads are lock-free (each key's state
+ * is an immutable snapshot swapped atomically); writers are serialized by one lock. Values are
+ * copied in and out, so callers can never change stored data through an array.
  */
 public final class MemoryStorer implements Storer {
 
@@ -52,8 +52,8 @@ public final class MemoryStorer implements Storer {
     if (state.dirty().isEmpty()) {
       return new Newest.Clean(copy(state.committed()));
     }
-    return new Newest.Dirty(copy(state.dirty().get(state.dirty().size() - 1)),
-        state.committedVersion());
+    return new Newest.Dirty(
+        copy(state.dirty().get(state.dirty().size() - 1)), state.committedVersion());
   }
 
   @Override
@@ -85,12 +85,13 @@ public final class MemoryStorer implements Storer {
       long discarded = 0;
       for (Batch.Op op : batch.ops()) {
         switch (op) {
-          case Batch.PutDirty put -> outcomes.add(change(put.record().key(),
-              state -> state.putDirty(copy(put.record()))));
-          case Batch.PutCommitted put -> outcomes.add(change(put.record().key(),
-              state -> state.putCommitted(copy(put.record()))));
-          case Batch.Commit commit -> outcomes.add(change(commit.key(),
-              state -> state.commit(commit.version())));
+          case Batch.PutDirty put ->
+              outcomes.add(change(put.record().key(), state -> state.putDirty(copy(put.record()))));
+          case Batch.PutCommitted put ->
+              outcomes.add(
+                  change(put.record().key(), state -> state.putCommitted(copy(put.record()))));
+          case Batch.Commit commit ->
+              outcomes.add(change(commit.key(), state -> state.commit(commit.version())));
           case Batch.DiscardAllDirty discard -> {
             discarded += discardAllDirty();
             outcomes.add(Outcome.APPLIED);
@@ -212,7 +213,10 @@ public final class MemoryStorer implements Storer {
     if (record == null) {
       return null;
     }
-    return new VersionRecord(record.key(), record.version(), record.tombstone(),
+    return new VersionRecord(
+        record.key(),
+        record.version(),
+        record.tombstone(),
         Arrays.copyOf(record.value(), record.value().length));
   }
 }

@@ -4,10 +4,10 @@ import io.craq.core.message.VersionRecord;
 import java.util.Objects;
 
 /**
- * The newest version a store holds for one key (the answer to go-craq's {@code Read}): the key
- * is absent, its newest version is clean, or its newest version is dirty. A deleted key whose
- * tombstone is committed is {@link Clean} with {@code record().tombstone() == true}, never
- * {@link Absent}: the tombstone must keep winning over older versions held elsewhere.
+ * The newest version a store holds for one key (the answer to go-craq's {@code Read}): the key is
+ * absent, its newest version is clean, or its newest version is dirty. A deleted key whose
+ * tombstone is committed is {@link Clean} with {@code record().tombstone() == true}, never {@link
+ * Absent}: the tombstone must keep winning over older versions held elsewhere.
  */
 public sealed interface Newest {
 

@@ -2,8 +2,8 @@ package io.craq.store;
 
 /**
  * What one operation of a {@link Batch} did. Only {@link #APPLIED} changed the store; every other
- * outcome means the store is exactly as it was before that operation (idempotence, and no data
- * loss on a commit of an unknown version).
+ * outcome means the store is exactly as it was before that operation (idempotence, and no data loss
+ * on a commit of an unknown version).
  */
 public enum Outcome {
   /** The operation changed the store. */

@@ -25,20 +25,20 @@ import java.util.stream.StreamSupport;
  * <p><b>Key order.</b> Scans and streams return keys in ascending order of their UTF-8 bytes
  * (unsigned), which is the order of Unicode code points.
  *
- * <p><b>Thread-safety.</b> Every method may be called from any thread. Reads run concurrently
- * with each other and with {@code apply}; concurrent {@code apply} calls are serialized. A read
- * sees each storage transaction either completely or not at all in the LMDB store; the
- * in-memory store makes each key's change visible atomically. Call {@code apply} from platform
- * threads (LMDB's write lock belongs to an OS thread).
+ * <p><b>Thread-safety.</b> Every method may be called from any thread. Reads run concurrently with
+ * each other and with {@code apply}; concurrent {@code apply} calls are serialized. A read sees
+ * each storage transaction either completely or not at all in the LMDB store; the in-memory store
+ * makes each key's change visible atomically. Call {@code apply} from platform threads (LMDB's
+ * write lock belongs to an OS thread).
  *
- * <p><b>Blocking.</b> {@code apply} blocks until the storage transaction is done and, for a
- * durable store, flushed as its {@link Durability} says. Reads do not wait for writers.
+ * <p><b>Blocking.</b> {@code apply} blocks until the storage transaction is done and, for a durable
+ * store, flushed as its {@link Durability} says. Reads do not wait for writers.
  *
  * <p><b>Failures.</b> Bad input (empty key, key over {@link io.craq.core.Limits#KEY_BYTES_MAX}
- * bytes, value over {@link #valueBytesMax()}, null value, version below 1) throws
- * {@link io.craq.core.Limits.InvalidInputException} and changes nothing. A failing storage throws
- * {@link StoreException} (unchecked; {@link StoreFullException} when out of room), after which
- * the node should stop. Using a closed store throws {@link StoreException}.
+ * bytes, value over {@link #valueBytesMax()}, null value, version below 1) throws {@link
+ * io.craq.core.Limits.InvalidInputException} and changes nothing. A failing storage throws {@link
+ * StoreException} (unchecked; {@link StoreFullException} when out of room), after which the node
+ * should stop. Using a closed store throws {@link StoreException}.
  */
 public interface Storer extends StoreView, AutoCloseable {
 
@@ -58,14 +58,14 @@ public interface Storer extends StoreView, AutoCloseable {
   Newest readNewest(String key);
 
   /**
-   * Version {@code version} of {@code key} if the store holds it, clean or dirty (go-craq's
-   * {@code ReadVersion}).
+   * Version {@code version} of {@code key} if the store holds it, clean or dirty (go-craq's {@code
+   * ReadVersion}).
    */
   Optional<VersionRecord> readVersion(String key, long version);
 
   /**
-   * The newest committed version number of {@code key}, or {@link #NO_VERSION}. Cheap: one
-   * lookup, no value is read. A committed tombstone counts.
+   * The newest committed version number of {@code key}, or {@link #NO_VERSION}. Cheap: one lookup,
+   * no value is read. A committed tombstone counts.
    */
   @Override
   long committedVersion(String key);
@@ -98,8 +98,8 @@ public interface Storer extends StoreView, AutoCloseable {
    * Applies every operation of {@code batch} in one storage transaction (group commit). All or
    * nothing: if it throws, no operation was applied.
    *
-   * <p><b>Durability on return:</b> for a durable store, everything the batch did is on disk as
-   * its {@link Durability} says ({@link Durability#SYNC}: fsynced, survives power loss). For the
+   * <p><b>Durability on return:</b> for a durable store, everything the batch did is on disk as its
+   * {@link Durability} says ({@link Durability#SYNC}: fsynced, survives power loss). For the
    * in-memory store, nothing is durable.
    *
    * @return one {@link Outcome} per operation; only {@link Outcome#APPLIED} changed anything
@@ -110,10 +110,10 @@ public interface Storer extends StoreView, AutoCloseable {
   BatchResult apply(Batch batch);
 
   /**
-   * As {@link #apply}, except that the batch need not be durable on return: it becomes durable
-   * with the next {@code apply} or {@link #sync()}, and a crash before then may lose it, and
-   * then every batch applied after it as well (never a batch without those before it). Reads
-   * see it at once. A store without a cheaper way to do this applies as usual (the default).
+   * As {@link #apply}, except that the batch need not be durable on return: it becomes durable with
+   * the next {@code apply} or {@link #sync()}, and a crash before then may lose it, and then every
+   * batch applied after it as well (never a batch without those before it). Reads see it at once. A
+   * store without a cheaper way to do this applies as usual (the default).
    */
   default BatchResult applyWithoutSync(Batch batch) {
     return apply(batch);
@@ -137,10 +137,9 @@ public interface Storer extends StoreView, AutoCloseable {
 
   /**
    * The log sequence number of the last applied batch that carried one ({@link
-   * Batch#logSequence(long)}), or {@link Batch#NO_LOG_SEQUENCE}. A durable store keeps it with
-   * the batch, atomically: after a crash and a reopen it matches the batches that survived. This
-   * is how a write-ahead log in front of the store ({@link LoggedStorer}) knows where its replay
-   * starts.
+   * Batch#logSequence(long)}), or {@link Batch#NO_LOG_SEQUENCE}. A durable store keeps it with the
+   * batch, atomically: after a crash and a reopen it matches the batches that survived. This is how
+   * a write-ahead log in front of the store ({@link LoggedStorer}) knows where its replay starts.
    */
   long logSequence();
 
@@ -148,10 +147,10 @@ public interface Storer extends StoreView, AutoCloseable {
 
   /**
    * Reads up to {@code keysMax} keys that sort after {@code afterKey} (from the first key when
-   * null), each with its committed version and all its dirty versions with values. The page
-   * stops early, after at least one key, once its values reach {@code bytesSoftMax}. Each page is
-   * a consistent snapshot; successive pages are not one snapshot (a key written between two
-   * pages appears if it sorts after the resume key).
+   * null), each with its committed version and all its dirty versions with values. The page stops
+   * early, after at least one key, once its values reach {@code bytesSoftMax}. Each page is a
+   * consistent snapshot; successive pages are not one snapshot (a key written between two pages
+   * appears if it sorts after the resume key).
    *
    * @throws IllegalArgumentException if {@code keysMax < 1} or {@code bytesSoftMax < 1}
    */
@@ -159,9 +158,9 @@ public interface Storer extends StoreView, AutoCloseable {
   KeyPage readKeys(String afterKey, int keysMax, long bytesSoftMax);
 
   /**
-   * Every key after {@code afterKey} (from the start when null), lazily, one page of
-   * {@link #STREAM_PAGE_KEYS} keys at a time: memory use is bounded by a page, whatever the size
-   * of the store. No resources are held between pages, so closing the stream is optional.
+   * Every key after {@code afterKey} (from the start when null), lazily, one page of {@link
+   * #STREAM_PAGE_KEYS} keys at a time: memory use is bounded by a page, whatever the size of the
+   * store. No resources are held between pages, so closing the stream is optional.
    */
   default Stream<KeyRecord> records(String afterKey) {
     return StreamSupport.stream(new PageSpliterator(this, afterKey), false);
@@ -178,8 +177,8 @@ public interface Storer extends StoreView, AutoCloseable {
   }
 
   /**
-   * Every committed version whose key is not in {@code known} or is newer than
-   * {@code known.get(key)} (go-craq's {@code AllNewerCommitted}), lazily.
+   * Every committed version whose key is not in {@code known} or is newer than {@code
+   * known.get(key)} (go-craq's {@code AllNewerCommitted}), lazily.
    *
    * @param known for each key, the newest version the asking node has
    */
@@ -189,8 +188,8 @@ public interface Storer extends StoreView, AutoCloseable {
   }
 
   /**
-   * Every dirty version whose key is not in {@code known} or is newer than
-   * {@code known.get(key)} (go-craq's {@code AllNewerDirty}), lazily.
+   * Every dirty version whose key is not in {@code known} or is newer than {@code known.get(key)}
+   * (go-craq's {@code AllNewerDirty}), lazily.
    */
   default Stream<VersionRecord> allNewerDirty(Map<String, Long> known) {
     Objects.requireNonNull(known, "known");
@@ -206,8 +205,8 @@ public interface Storer extends StoreView, AutoCloseable {
   boolean durable();
 
   /**
-   * Releases the store. Waits for a running {@code apply} to finish; afterwards every call
-   * throws {@link StoreException}. Idempotent.
+   * Releases the store. Waits for a running {@code apply} to finish; afterwards every call throws
+   * {@link StoreException}. Idempotent.
    */
   @Override
   void close();

@@ -13,20 +13,20 @@ import java.util.Locale;
 
 /**
  * Measures the durability floor under one write on this machine (a plain main, not a test): how
- * long one synced step to disk takes, unloaded, one at a time. Each node of a chain does one
- * synced LMDB storage transaction before it passes a write on, so a write through three nodes
- * pays this floor three times, whatever the network costs.
+ * long one synced step to disk takes, unloaded, one at a time. Each node of a chain does one synced
+ * LMDB storage transaction before it passes a write on, so a write through three nodes pays this
+ * floor three times, whatever the network costs.
  *
- * <p>Cases, each timed {@code craq.fsync.samples} times (default 500) after a short warm-up,
- * in a temporary directory that is deleted at the end:
+ * <p>Cases, each timed {@code craq.fsync.samples} times (default 500) after a short warm-up, in a
+ * temporary directory that is deleted at the end:
  *
  * <ol>
- *   <li>{@code FileChannel.write} of 4 KiB at offset 0 of a preallocated file, then
- *       {@code force(false)} ({@code fdatasync});
+ *   <li>{@code FileChannel.write} of 4 KiB at offset 0 of a preallocated file, then {@code
+ *       force(false)} ({@code fdatasync});
  *   <li>the same with {@code force(true)} ({@code fsync}: the inode's times too);
- *   <li>{@link LmdbStorer#apply(Batch)} with {@link Durability#SYNC}, one dirty write of a
- *       100-byte value per storage transaction (LMDB syncs the data pages, then writes the meta
- *       page synchronously: two waits for the disk);
+ *   <li>{@link LmdbStorer#apply(Batch)} with {@link Durability#SYNC}, one dirty write of a 100-byte
+ *       value per storage transaction (LMDB syncs the data pages, then writes the meta page
+ *       synchronously: two waits for the disk);
  *   <li>the same with {@link Durability#NO_SYNC}: the cost without the disk;
  *   <li>the same as 3 with 32 dirty writes in one storage transaction (group commit), also shown
  *       per write;
@@ -34,9 +34,9 @@ import java.util.Locale;
  * </ol>
  *
  * <p>It prints one Markdown table row per case (p50, p90, p99, max in milliseconds, and the mean
- * CPU time of the calling thread per step, user + system: the kernel's share of a sync shows
- * there) and the load average before and after, ready to paste into docs. Figures are only
- * comparable on the same, otherwise idle machine. Run it from the repository root:
+ * CPU time of the calling thread per step, user + system: the kernel's share of a sync shows there)
+ * and the load average before and after, ready to paste into docs. Figures are only comparable on
+ * the same, otherwise idle machine. Run it from the repository root:
  *
  * <pre>{@code
  * . bin/java-env && mvn -B -ntp -q -pl store -am install -DskipTests
@@ -48,8 +48,8 @@ import java.util.Locale;
  *     io.craq.store.FsyncFloorBenchmark
  * }</pre>
  *
- * <p>{@code craq.fsync.dir} chooses where the temporary directory goes (default
- * {@code java.io.tmpdir}); it must be on the disk to measure, not on a tmpfs.
+ * <p>{@code craq.fsync.dir} chooses where the temporary directory goes (default {@code
+ * java.io.tmpdir}); it must be on the disk to measure, not on a tmpfs.
  */
 public final class FsyncFloorBenchmark {
   private static final int SAMPLES_DEFAULT = 500;
@@ -78,33 +78,58 @@ public final class FsyncFloorBenchmark {
     if (samples < 1) {
       throw new IllegalArgumentException("craq.fsync.samples must be >= 1, got " + samples);
     }
-    Path parent = Path.of(System.getProperty("craq.fsync.dir",
-        System.getProperty("java.io.tmpdir")));
+    Path parent =
+        Path.of(System.getProperty("craq.fsync.dir", System.getProperty("java.io.tmpdir")));
     Path root = Files.createTempDirectory(parent, "craq-fsync-floor");
     String loadBefore = loadAverage();
     try {
-      System.out.printf(Locale.ROOT,
+      System.out.printf(
+          Locale.ROOT,
           "Durability floor, %s: %d samples per case after %d warm-up, in %s (%s), %d CPUs,"
               + " JDK %s, Linux %s%n",
-          Instant.now().truncatedTo(ChronoUnit.SECONDS), samples, WARMUP_SAMPLES, parent,
-          Files.getFileStore(root).type(), Runtime.getRuntime().availableProcessors(),
-          Runtime.version().feature(), System.getProperty("os.version"));
+          Instant.now().truncatedTo(ChronoUnit.SECONDS),
+          samples,
+          WARMUP_SAMPLES,
+          parent,
+          Files.getFileStore(root).type(),
+          Runtime.getRuntime().availableProcessors(),
+          Runtime.version().feature(),
+          System.getProperty("os.version"));
       System.out.println("load average before: " + loadBefore);
       System.out.println();
-      System.out.println("| # | case | writes/txn | p50 ms | p90 ms | p99 ms | max ms"
-          + " | p50 ms per write | CPU ms per txn |");
+      System.out.println(
+          "| # | case | writes/txn | p50 ms | p90 ms | p99 ms | max ms"
+              + " | p50 ms per write | CPU ms per txn |");
       System.out.println("|---|---|---:|---:|---:|---:|---:|---:|---:|");
-      row(1, "FileChannel.write 4 KiB @0 + force(false) (fdatasync)", 1,
+      row(
+          1,
+          "FileChannel.write 4 KiB @0 + force(false) (fdatasync)",
+          1,
           fileCase(root.resolve("fdatasync.dat"), false, samples));
-      row(2, "FileChannel.write 4 KiB @0 + force(true) (fsync)", 1,
+      row(
+          2,
+          "FileChannel.write 4 KiB @0 + force(true) (fsync)",
+          1,
           fileCase(root.resolve("fsync.dat"), true, samples));
-      row(3, "LmdbStorer.apply, SYNC, 1 dirty 100 B write", 1,
+      row(
+          3,
+          "LmdbStorer.apply, SYNC, 1 dirty 100 B write",
+          1,
           lmdbCase(root.resolve("lmdb-sync"), Durability.SYNC, 1, samples));
-      row(4, "LmdbStorer.apply, NO_SYNC, 1 dirty 100 B write", 1,
+      row(
+          4,
+          "LmdbStorer.apply, NO_SYNC, 1 dirty 100 B write",
+          1,
           lmdbCase(root.resolve("lmdb-nosync"), Durability.NO_SYNC, 1, samples));
-      row(5, "LmdbStorer.apply, SYNC, " + GROUP_WRITES + " dirty 100 B writes", GROUP_WRITES,
+      row(
+          5,
+          "LmdbStorer.apply, SYNC, " + GROUP_WRITES + " dirty 100 B writes",
+          GROUP_WRITES,
           lmdbCase(root.resolve("lmdb-group"), Durability.SYNC, GROUP_WRITES, samples));
-      row(6, "LmdbStorer.apply, NO_META_SYNC, 1 dirty 100 B write", 1,
+      row(
+          6,
+          "LmdbStorer.apply, NO_META_SYNC, 1 dirty 100 B write",
+          1,
           lmdbCase(root.resolve("lmdb-nometasync"), Durability.NO_META_SYNC, 1, samples));
     } finally {
       StoreBenchmark.delete(root);
@@ -115,40 +140,49 @@ public final class FsyncFloorBenchmark {
 
   /** Cases 1 and 2: overwrites the first 4 KiB of a preallocated, synced file, then forces. */
   private static double[] fileCase(Path file, boolean metaData, int samples) throws IOException {
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    try (FileChannel channel =
+        FileChannel.open(
+            file,
+            StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.READ,
+            StandardOpenOption.WRITE)) {
       writeFully(channel, ByteBuffer.allocateDirect(FILE_BYTES), 0);
       channel.force(true); // the blocks exist and are on disk: the loop only overwrites them
       ByteBuffer page = ByteBuffer.allocateDirect(PAGE_BYTES);
-      return measure(samples, sample -> () -> {
-        page.clear();
-        page.putLong(0, sample); // different bytes each time, though the disk does not care
-        writeFully(channel, page, 0);
-        channel.force(metaData);
-      });
+      return measure(
+          samples,
+          sample ->
+              () -> {
+                page.clear();
+                page.putLong(0, sample); // different bytes each time, though the disk does not care
+                writeFully(channel, page, 0);
+                channel.force(metaData);
+              });
     }
   }
 
   /** Cases 3 to 6: one {@code apply} of {@code writes} new dirty versions per sample. */
-  private static double[] lmdbCase(Path directory, Durability durability, int writes,
-      int samples) throws IOException {
+  private static double[] lmdbCase(Path directory, Durability durability, int writes, int samples)
+      throws IOException {
     byte[] value = new byte[VALUE_BYTES];
     Arrays.fill(value, (byte) 'v');
     LmdbStorer.Config config = LmdbStorer.Config.defaults(directory).withDurability(durability);
     try (LmdbStorer store = LmdbStorer.open(config)) {
-      return measure(samples, sample -> {
-        Batch batch = new Batch();
-        for (int i = 0; i < writes; i++) {
-          batch.putDirty("key-" + sample + "-" + i, 1, value);
-        }
-        return () -> {
-          BatchResult result = store.apply(batch);
-          if (result.count(Outcome.APPLIED) != writes) {
-            throw new IllegalStateException("expected " + writes + " applied writes, got "
-                + result.outcomes());
-          }
-        };
-      });
+      return measure(
+          samples,
+          sample -> {
+            Batch batch = new Batch();
+            for (int i = 0; i < writes; i++) {
+              batch.putDirty("key-" + sample + "-" + i, 1, value);
+            }
+            return () -> {
+              BatchResult result = store.apply(batch);
+              if (result.count(Outcome.APPLIED) != writes) {
+                throw new IllegalStateException(
+                    "expected " + writes + " applied writes, got " + result.outcomes());
+              }
+            };
+          });
     }
   }
 
@@ -184,10 +218,18 @@ public final class FsyncFloorBenchmark {
     double[] sortedMillis = Arrays.copyOf(measured, measured.length - 1);
     double cpuMillis = measured[measured.length - 1];
     double p50 = percentile(sortedMillis, 50);
-    System.out.printf(Locale.ROOT,
+    System.out.printf(
+        Locale.ROOT,
         "| %d | %s | %d | %.3f | %.3f | %.3f | %.3f | %.4f | %.3f |%n",
-        number, name, writes, p50, percentile(sortedMillis, 90), percentile(sortedMillis, 99),
-        sortedMillis[sortedMillis.length - 1], p50 / writes, cpuMillis);
+        number,
+        name,
+        writes,
+        p50,
+        percentile(sortedMillis, 90),
+        percentile(sortedMillis, 99),
+        sortedMillis[sortedMillis.length - 1],
+        p50 / writes,
+        cpuMillis);
   }
 
   /** Nearest-rank percentile of sorted values. */
@@ -208,11 +250,9 @@ public final class FsyncFloorBenchmark {
   private static String loadAverage() {
     try {
       String[] fields = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-      return String.join(" ", Arrays.copyOf(fields, Math.min(3, fields.length)))
-          + " (1/5/15 min)";
+      return String.join(" ", Arrays.copyOf(fields, Math.min(3, fields.length))) + " (1/5/15 min)";
     } catch (IOException e) {
       return "unavailable (" + e.getMessage() + ")";
     }
   }
-
 }

@@ -32,16 +32,20 @@ class LmdbNativeLibraryTest {
   @Test
   @DisplayName("the bundled library's name follows lmdbjava's rules; none for other platforms")
   void bundledLibraryNames() {
-    assertEquals("org/lmdbjava/native/x86_64-linux-gnu.so",
+    assertEquals(
+        "org/lmdbjava/native/x86_64-linux-gnu.so",
         LmdbNativeLibrary.bundledLibrary("amd64", "Linux"));
-    assertEquals("org/lmdbjava/native/aarch64-macos-none.so",
+    assertEquals(
+        "org/lmdbjava/native/aarch64-macos-none.so",
         LmdbNativeLibrary.bundledLibrary("aarch64", "Mac OS X"));
-    assertEquals("org/lmdbjava/native/x86_64-windows-gnu.dll",
+    assertEquals(
+        "org/lmdbjava/native/x86_64-windows-gnu.dll",
         LmdbNativeLibrary.bundledLibrary("x86_64", "Windows 11"));
     assertNull(LmdbNativeLibrary.bundledLibrary("riscv64", "Linux"));
     assertNull(LmdbNativeLibrary.bundledLibrary("amd64", "FreeBSD"));
-    String here = LmdbNativeLibrary.bundledLibrary(System.getProperty("os.arch"),
-        System.getProperty("os.name"));
+    String here =
+        LmdbNativeLibrary.bundledLibrary(
+            System.getProperty("os.arch"), System.getProperty("os.name"));
     assumeTrue(here != null, "no bundled library for this platform");
     assertNotNull(getClass().getClassLoader().getResource(here), here);
   }
@@ -54,8 +58,8 @@ class LmdbNativeLibraryTest {
     Path first = LmdbNativeLibrary.install(library, folder, "org/lmdbjava/native/x-linux-gnu.so");
     Path second = LmdbNativeLibrary.install(library, folder, "org/lmdbjava/native/x-linux-gnu.so");
     assertEquals(first, second);
-    assertTrue(first.getFileName().toString().matches("x-linux-gnu-[0-9a-f]{16}\\.so"),
-        first.toString());
+    assertTrue(
+        first.getFileName().toString().matches("x-linux-gnu-[0-9a-f]{16}\\.so"), first.toString());
     assertEquals(List.of(first), list(folder));
     assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(folder)));
 
@@ -68,33 +72,44 @@ class LmdbNativeLibraryTest {
   @Test
   @DisplayName("a folder others may write is not trusted with a library this user will load")
   void sharedFolderRefused() throws IOException {
-    Path folder = Files.createDirectory(dir.resolve("shared"),
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxrwxr-x")));
+    Path folder =
+        Files.createDirectory(
+            dir.resolve("shared"),
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxrwxr-x")));
     Files.setPosixFilePermissions(folder, PosixFilePermissions.fromString("rwxrwxrwx"));
-    assertThrows(IOException.class,
+    assertThrows(
+        IOException.class,
         () -> LmdbNativeLibrary.install(new byte[] {1}, folder, "x-linux-gnu.so"));
   }
 
   @Test
   @Timeout(120)
-  @DisplayName("JVMs that open LMDB and are killed leave one shared copy of the library in the"
-      + " temporary folder, no lmdbjava-native-library-*.so each")
+  @DisplayName(
+      "JVMs that open LMDB and are killed leave one shared copy of the library in the"
+          + " temporary folder, no lmdbjava-native-library-*.so each")
   void killedJvmsLeaveNoLibraryBehind() throws Exception {
-    assumeTrue(LmdbNativeLibrary.bundledLibrary(System.getProperty("os.arch"),
-        System.getProperty("os.name")) != null, "no bundled library for this platform");
+    assumeTrue(
+        LmdbNativeLibrary.bundledLibrary(
+                System.getProperty("os.arch"), System.getProperty("os.name"))
+            != null,
+        "no bundled library for this platform");
     Path tmp = Files.createDirectory(dir.resolve("tmp"));
     for (int i = 0; i < 2; i++) {
       Process child = startStoreJvm(tmp, dir.resolve("store-" + i));
       try {
-        BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(),
-            StandardCharsets.UTF_8));
-        String line = CompletableFuture.supplyAsync(() -> {
-          try {
-            return out.readLine();
-          } catch (IOException e) {
-            return e.toString();
-          }
-        }).get(60, TimeUnit.SECONDS);
+        BufferedReader out =
+            new BufferedReader(
+                new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        String line =
+            CompletableFuture.supplyAsync(
+                    () -> {
+                      try {
+                        return out.readLine();
+                      } catch (IOException e) {
+                        return e.toString();
+                      }
+                    })
+                .get(60, TimeUnit.SECONDS);
         assertEquals(OpenLmdbStore.OPENED, line);
       } finally {
         // SIGKILL: no shutdown hook, no deleteOnExit.
@@ -117,8 +132,13 @@ class LmdbNativeLibraryTest {
         command.add(flag);
       }
     }
-    command.addAll(List.of("-Djava.io.tmpdir=" + tmp, "-cp",
-        System.getProperty("java.class.path"), OpenLmdbStore.class.getName(), store.toString()));
+    command.addAll(
+        List.of(
+            "-Djava.io.tmpdir=" + tmp,
+            "-cp",
+            System.getProperty("java.class.path"),
+            OpenLmdbStore.class.getName(),
+            store.toString()));
     return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
   }
 

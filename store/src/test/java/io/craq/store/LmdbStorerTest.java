@@ -51,8 +51,8 @@ class LmdbStorerTest {
   @DisplayName("a directory that is not an LMDB store is refused with StoreException")
   void refusesForeignFiles() throws Exception {
     Files.writeString(directory.resolve("data.mdb"), "not an LMDB file, definitely not");
-    assertThrows(StoreException.class,
-        () -> LmdbStorer.open(LmdbStorer.Config.defaults(directory)));
+    assertThrows(
+        StoreException.class, () -> LmdbStorer.open(LmdbStorer.Config.defaults(directory)));
   }
 
   @Test

@@ -17,10 +17,10 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * The conformance suite for a store behind the write-ahead log ({@link LoggedStorer}), as the
- * node runs a durable store: every case of {@link StorerConformanceTest}, plus crashes between
- * checkpoints, torn log tails and checkpoints that find the base store full. A store author
- * extends it with the two factory methods of the base store:
+ * The conformance suite for a store behind the write-ahead log ({@link LoggedStorer}), as the node
+ * runs a durable store: every case of {@link StorerConformanceTest}, plus crashes between
+ * checkpoints, torn log tails and checkpoints that find the base store full. A store author extends
+ * it with the two factory methods of the base store:
  *
  * <pre>{@code
  * class MyLoggedStorerConformanceTest extends LoggedStorerConformanceTest {
@@ -29,8 +29,8 @@ import org.junit.jupiter.api.Test;
  * }
  * }</pre>
  *
- * <p>The base store must be durable and keep {@link Batch#logSequence(long)} (its own
- * conformance test checks both). Randomized cases print their seed; rerun with {@code
+ * <p>The base store must be durable and keep {@link Batch#logSequence(long)} (its own conformance
+ * test checks both). Randomized cases print their seed; rerun with {@code
  * -Dcraq.store.seed=<seed>}.
  */
 public abstract class LoggedStorerConformanceTest extends StorerConformanceTest {
@@ -43,7 +43,8 @@ public abstract class LoggedStorerConformanceTest extends StorerConformanceTest 
 
   /** Small segments and checkpoints, so tests cross both. */
   protected LoggedStorer.Config config(Path directory) {
-    return LoggedStorer.Config.defaults(directory.resolve("wal")).withSegmentBytes(64 << 10)
+    return LoggedStorer.Config.defaults(directory.resolve("wal"))
+        .withSegmentBytes(64 << 10)
         .withCheckpointBytes(256 << 10);
   }
 
@@ -73,8 +74,9 @@ public abstract class LoggedStorerConformanceTest extends StorerConformanceTest 
   }
 
   @Test
-  @DisplayName("a crash between checkpoints loses nothing whose apply returned: the log is "
-      + "replayed over the last checkpoint")
+  @DisplayName(
+      "a crash between checkpoints loses nothing whose apply returned: the log is "
+          + "replayed over the last checkpoint")
   void crashBetweenCheckpoints() throws Exception {
     store.apply(new Batch().putDirty("a", 1, bytes("1")).commit("a", 1));
     logged().checkpoint();
@@ -83,7 +85,9 @@ public abstract class LoggedStorerConformanceTest extends StorerConformanceTest 
     List<KeyRecord> before = records();
     crashAndReopen();
     assertEquals(before, records());
-    assertEquals(0, ((LoggedStorer) store).stats().memoryBytes(),
+    assertEquals(
+        0,
+        ((LoggedStorer) store).stats().memoryBytes(),
         "the replayed records were checkpointed at open");
   }
 
@@ -102,12 +106,17 @@ public abstract class LoggedStorerConformanceTest extends StorerConformanceTest 
   }
 
   @Test
-  @DisplayName("random batches, checkpoints and crashes (with torn tails of what was not synced) "
-      + "always recover a prefix that holds every synced batch (seed printed)")
+  @DisplayName(
+      "random batches, checkpoints and crashes (with torn tails of what was not synced) "
+          + "always recover a prefix that holds every synced batch (seed printed)")
   void randomCrashesRecoverAPrefix() throws Exception {
     long seed = Long.getLong("craq.store.seed", System.nanoTime());
-    System.out.println("LoggedStorerConformanceTest.randomCrashesRecoverAPrefix seed=" + seed
-        + " (replay: -Dcraq.store.seed=" + seed + ")");
+    System.out.println(
+        "LoggedStorerConformanceTest.randomCrashesRecoverAPrefix seed="
+            + seed
+            + " (replay: -Dcraq.store.seed="
+            + seed
+            + ")");
     Random random = new Random(seed);
     MemoryStorer model = new MemoryStorer();
     // What a crash may recover: the model after the last synced batch, and after each later one.
@@ -137,8 +146,14 @@ public abstract class LoggedStorerConformanceTest extends StorerConformanceTest 
         }
         store = reopen(directory);
         List<KeyRecord> recovered = records();
-        assertTrue(states.contains(recovered), "seed " + seed + " step " + step
-            + ": recovered a state that no durable prefix gives: " + recovered);
+        assertTrue(
+            states.contains(recovered),
+            "seed "
+                + seed
+                + " step "
+                + step
+                + ": recovered a state that no durable prefix gives: "
+                + recovered);
         model = modelOf(recovered);
         states.clear();
         states.add(recovered);
@@ -169,8 +184,12 @@ public abstract class LoggedStorerConformanceTest extends StorerConformanceTest 
   static void cutLastSegment(Path logDirectory, int bytes) throws IOException {
     Path last;
     try (Stream<Path> files = Files.list(logDirectory)) {
-      last = files.filter(p -> p.getFileName().toString().endsWith(".log")).sorted()
-          .reduce((a, b) -> b).orElseThrow();
+      last =
+          files
+              .filter(p -> p.getFileName().toString().endsWith(".log"))
+              .sorted()
+              .reduce((a, b) -> b)
+              .orElseThrow();
     }
     byte[] content = Files.readAllBytes(last);
     int end = content.length;

@@ -20,16 +20,21 @@ class LoggedStorerTest {
   }
 
   private LoggedStorer open(long mapSizeBytes, long checkpointBytes) {
-    LmdbStorer base = LmdbStorer.open(LmdbStorer.Config.defaults(directory.resolve("lmdb"))
-        .withMapSizeBytes(mapSizeBytes));
-    return LoggedStorer.open(base, LoggedStorer.Config.defaults(directory.resolve("wal"))
-        .withCheckpointBytes(checkpointBytes).withSegmentBytes(1 << 20));
+    LmdbStorer base =
+        LmdbStorer.open(
+            LmdbStorer.Config.defaults(directory.resolve("lmdb")).withMapSizeBytes(mapSizeBytes));
+    return LoggedStorer.open(
+        base,
+        LoggedStorer.Config.defaults(directory.resolve("wal"))
+            .withCheckpointBytes(checkpointBytes)
+            .withSegmentBytes(1 << 20));
   }
 
   @Test
-  @DisplayName("when checkpoints find LMDB full, writes are refused with StoreFullException once "
-      + "memory holds twice the checkpoint size, reads go on, and nothing written is lost: a "
-      + "reopen with room replays the log")
+  @DisplayName(
+      "when checkpoints find LMDB full, writes are refused with StoreFullException once "
+          + "memory holds twice the checkpoint size, reads go on, and nothing written is lost: a "
+          + "reopen with room replays the log")
   void fullBaseRefusesWritesAndLosesNothing() throws Exception {
     byte[] value = new byte[64 << 10];
     int written = 0;
@@ -81,11 +86,12 @@ class LoggedStorerTest {
   }
 
   @Test
-  @DisplayName("a batch that carries a log sequence number is refused: the logged store keeps "
-      + "its own")
+  @DisplayName(
+      "a batch that carries a log sequence number is refused: the logged store keeps " + "its own")
   void refusesForeignLogSequence() {
     try (LoggedStorer store = open(64 << 20)) {
-      assertThrows(IllegalArgumentException.class,
+      assertThrows(
+          IllegalArgumentException.class,
           () -> store.apply(new Batch().putDirty("k", 1, new byte[1]).logSequence(3)));
       assertEquals(Storer.NO_VERSION, store.newestVersion("k"));
     }

@@ -14,8 +14,8 @@ import java.util.stream.Stream;
 
 /**
  * A small throughput benchmark of both stores (a plain main, not a test): synced puts with 1 and
- * with 100 versions per batch, and gets, with 100-byte values. Run it with
- * {@code store/bin/store-bench [runs]}; see docs/STORES.md.
+ * with 100 versions per batch, and gets, with 100-byte values. Run it with {@code
+ * store/bin/store-bench [runs]}; see docs/STORES.md.
  */
 public final class StoreBenchmark {
   private static final int VALUE_BYTES = 100;
@@ -24,8 +24,8 @@ public final class StoreBenchmark {
   private static final int BATCHED_PUTS = 200_000;
   private static final int GETS = 1_000_000;
 
-  private record Figures(double singlePutsPerSecond, double batchedPutsPerSecond,
-      double getsPerSecond) {}
+  private record Figures(
+      double singlePutsPerSecond, double batchedPutsPerSecond, double getsPerSecond) {}
 
   public static void main(String[] args) throws IOException {
     int runs = args.length > 0 ? Integer.parseInt(args[0]) : 3;
@@ -38,9 +38,8 @@ public final class StoreBenchmark {
     }
   }
 
-  private static void report(String name, int runs, int warmupDivisor,
-      Function<Path, Storer> factory)
-      throws IOException {
+  private static void report(
+      String name, int runs, int warmupDivisor, Function<Path, Storer> factory) throws IOException {
     Path warmupDir = Files.createTempDirectory("craq-store-bench-warmup");
     try (Storer store = factory.apply(warmupDir)) {
       measure(store, warmupDivisor); // lets the JIT compile the paths; figures discarded
@@ -53,20 +52,28 @@ public final class StoreBenchmark {
       try (Storer store = factory.apply(dir)) {
         Figures figures = measure(store, 1);
         all.add(figures);
-        System.out.printf(Locale.ROOT,
+        System.out.printf(
+            Locale.ROOT,
             "%-12s run %d: puts/s 1 per batch %,10.0f | 100 per batch %,10.0f | gets/s %,10.0f%n",
-            name, run, figures.singlePutsPerSecond(), figures.batchedPutsPerSecond(),
+            name,
+            run,
+            figures.singlePutsPerSecond(),
+            figures.batchedPutsPerSecond(),
             figures.getsPerSecond());
       } finally {
         delete(dir);
       }
     }
-    System.out.printf(Locale.ROOT,
+    System.out.printf(
+        Locale.ROOT,
         "%-12s min..max: 1/batch %,.0f..%,.0f | 100/batch %,.0f..%,.0f | gets %,.0f..%,.0f%n",
         name,
-        min(all, Figures::singlePutsPerSecond), max(all, Figures::singlePutsPerSecond),
-        min(all, Figures::batchedPutsPerSecond), max(all, Figures::batchedPutsPerSecond),
-        min(all, Figures::getsPerSecond), max(all, Figures::getsPerSecond));
+        min(all, Figures::singlePutsPerSecond),
+        max(all, Figures::singlePutsPerSecond),
+        min(all, Figures::batchedPutsPerSecond),
+        max(all, Figures::batchedPutsPerSecond),
+        min(all, Figures::getsPerSecond),
+        max(all, Figures::getsPerSecond));
   }
 
   /** Runs each part once; {@code divisor} shrinks the counts (for the warm-up). */

@@ -38,10 +38,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The store conformance suite: every {@link Storer} must pass it. The Java form of go-craq's
- * {@code storetest.Run}. To check a new store, extend this class and implement
- * {@link #newStore(Path)}; a durable store also overrides {@link #reopen(Path)}, otherwise the
- * reopen tests are skipped:
+ * The store conformance suite: every {@link Storer} must pass it. The Java form of go-craq's {@code
+ * storetest.Run}. To check a new store, extend this class and implement {@link #newStore(Path)}; a
+ * durable store also overrides {@link #reopen(Path)}, otherwise the reopen tests are skipped:
  *
  * <pre>{@code
  * class MyStorerConformanceTest extends StorerConformanceTest {
@@ -50,8 +49,8 @@ import org.junit.jupiter.api.io.TempDir;
  * }
  * }</pre>
  *
- * <p>The store must accept values of at least 1 MiB. The randomized test prints its seed; rerun
- * it with {@code -Dcraq.store.seed=<seed>}.
+ * <p>The store must accept values of at least 1 MiB. The randomized test prints its seed; rerun it
+ * with {@code -Dcraq.store.seed=<seed>}.
  */
 public abstract class StorerConformanceTest {
 
@@ -146,10 +145,11 @@ public abstract class StorerConformanceTest {
     store.writeDirty("hello", 2, bytes("another"));
     store.writeDirty("another", 1, bytes("some value"));
     store.commit("hello", 2);
-    assertEquals(List.of(value("hello", 2, "another")),
-        list(store.allNewerCommitted(Map.of("hello", 0L))));
+    assertEquals(
+        List.of(value("hello", 2, "another")), list(store.allNewerCommitted(Map.of("hello", 0L))));
     store.commit("another", 1);
-    assertEquals(List.of(value("another", 1, "some value")),
+    assertEquals(
+        List.of(value("another", 1, "some value")),
         list(store.allNewerCommitted(Map.of("hello", 2L))));
   }
 
@@ -161,7 +161,8 @@ public abstract class StorerConformanceTest {
     store.writeDirty("hello", 2, bytes("foo"));
     store.writeDirty("bizz", 1, bytes("bazz"));
     store.commit("another", 1);
-    assertEquals(List.of(value("bizz", 1, "bazz"), value("hello", 2, "foo")),
+    assertEquals(
+        List.of(value("bizz", 1, "bazz"), value("hello", 2, "foo")),
         list(store.allNewerDirty(Map.of("hello", 1L))));
   }
 
@@ -201,7 +202,8 @@ public abstract class StorerConformanceTest {
     assertEquals(Optional.empty(), store.readVersion("k", 1), "older versions are dropped");
     assertEquals(Optional.of(value("k", 2, "v2")), store.readVersion("k", 2));
     assertEquals(Optional.of(value("k", 3, "v3")), store.readVersion("k", 3));
-    assertEquals(List.of(new KeyRecord("k", value("k", 2, "v2"), List.of(value("k", 3, "v3")))),
+    assertEquals(
+        List.of(new KeyRecord("k", value("k", 2, "v2"), List.of(value("k", 3, "v3")))),
         list(store.records(null)));
     assertEquals(Outcome.APPLIED, store.commit("k", 3));
     assertEquals(new Newest.Clean(value("k", 3, "v3")), store.readNewest("k"));
@@ -241,14 +243,15 @@ public abstract class StorerConformanceTest {
     BatchResult again = store.apply(new Batch().putCommitted(value("k", 2, "c")));
     assertEquals(List.of(Outcome.DUPLICATE), again.outcomes());
     assertEquals(new Newest.Clean(value("k", 2, "c")), store.readNewest("k"));
-    assertEquals(List.of(new KeyRecord("k", value("k", 2, "c"), List.of())),
-        list(store.records(null)));
+    assertEquals(
+        List.of(new KeyRecord("k", value("k", 2, "c"), List.of())), list(store.records(null)));
   }
 
   @Test
   @DisplayName("binary values round-trip: every byte, empty, and 1 MiB")
   void binaryValues() {
-    assumeTrue(store.valueBytesMax() >= Limits.VALUE_BYTES_MAX_DEFAULT,
+    assumeTrue(
+        store.valueBytesMax() >= Limits.VALUE_BYTES_MAX_DEFAULT,
         "the suite needs stores that accept 1 MiB values");
     byte[] allBytes = new byte[256];
     for (int i = 0; i < 256; i++) {
@@ -256,11 +259,14 @@ public abstract class StorerConformanceTest {
     }
     byte[] large = new byte[Limits.VALUE_BYTES_MAX_DEFAULT];
     new Random(42).nextBytes(large);
-    store.apply(new Batch()
-        .putDirty("all", 1, allBytes)
-        .putDirty("empty", 1, new byte[0])
-        .putDirty("large", 1, large)
-        .commit("all", 1).commit("empty", 1).commit("large", 1));
+    store.apply(
+        new Batch()
+            .putDirty("all", 1, allBytes)
+            .putDirty("empty", 1, new byte[0])
+            .putDirty("large", 1, large)
+            .commit("all", 1)
+            .commit("empty", 1)
+            .commit("large", 1));
     assertArrayEquals(allBytes, store.readCommitted("all").orElseThrow().value());
     assertArrayEquals(new byte[0], store.readCommitted("empty").orElseThrow().value());
     assertFalse(store.readCommitted("empty").orElseThrow().tombstone());
@@ -283,7 +289,8 @@ public abstract class StorerConformanceTest {
   @DisplayName("a value over the store's limit is refused and nothing of its batch is applied")
   void valueOverLimit() {
     int max = store.valueBytesMax();
-    Batch batch = new Batch().putDirty("ok", 1, bytes("fine")).putDirty("big", 1, new byte[max + 1]);
+    Batch batch =
+        new Batch().putDirty("ok", 1, bytes("fine")).putDirty("big", 1, new byte[max + 1]);
     Limits.InvalidInputException e =
         assertThrows(Limits.InvalidInputException.class, () -> store.apply(batch));
     assertTrue(e.getMessage().contains(String.valueOf(max)), e.getMessage());
@@ -306,18 +313,20 @@ public abstract class StorerConformanceTest {
     assertEquals(2, store.readKeys(null, 10, Long.MAX_VALUE).records().size());
 
     String tooLong = "k".repeat(Limits.KEY_BYTES_MAX + 1);
-    Limits.InvalidInputException e = assertThrows(Limits.InvalidInputException.class,
-        () -> store.writeDirty(tooLong, 1, bytes("v")));
+    Limits.InvalidInputException e =
+        assertThrows(
+            Limits.InvalidInputException.class, () -> store.writeDirty(tooLong, 1, bytes("v")));
     assertTrue(e.getMessage().contains("511"), e.getMessage());
     assertThrows(Limits.InvalidInputException.class, () -> store.readNewest(tooLong));
-    assertThrows(Limits.InvalidInputException.class,
-        () -> store.writeDirty("é".repeat(256), 1, bytes("v")));
+    assertThrows(
+        Limits.InvalidInputException.class, () -> store.writeDirty("é".repeat(256), 1, bytes("v")));
     assertThrows(Limits.InvalidInputException.class, () -> store.writeDirty("", 1, bytes("v")));
     assertThrows(Limits.InvalidInputException.class, () -> store.readNewest(""));
     assertThrows(Limits.InvalidInputException.class, () -> store.writeDirty("k", 1, null));
     assertThrows(Limits.InvalidInputException.class, () -> store.writeDirty("k", 0, bytes("v")));
     assertThrows(Limits.InvalidInputException.class, () -> store.commit("k", -1));
-    assertThrows(Limits.InvalidInputException.class,
+    assertThrows(
+        Limits.InvalidInputException.class,
         () -> new Batch().putDirty(new VersionRecord("k", 1, true, bytes("not empty"))));
     assertInstanceOf(Newest.Absent.class, store.readNewest("k"));
   }
@@ -335,8 +344,10 @@ public abstract class StorerConformanceTest {
     assertEquals(new Newest.Clean(tombstone), store.readNewest("k"));
     assertEquals(2, store.committedVersion("k"));
     assertEquals(List.of(tombstone), list(store.allCommitted()));
-    assertEquals(Outcome.STALE, store.apply(new Batch().putCommitted(value("k", 1, "alive")))
-        .outcome(0), "catch-up must not resurrect a deleted key");
+    assertEquals(
+        Outcome.STALE,
+        store.apply(new Batch().putCommitted(value("k", 1, "alive"))).outcome(0),
+        "catch-up must not resurrect a deleted key");
     assertEquals(new Newest.Clean(tombstone), store.readNewest("k"));
   }
 
@@ -345,27 +356,34 @@ public abstract class StorerConformanceTest {
   void putCommitted() {
     store.writeDirty("k", 1, bytes("one"));
     store.writeDirty("k", 3, bytes("three"));
-    BatchResult result = store.apply(new Batch()
-        .putCommitted(value("k", 2, "two"))
-        .putCommitted(value("fresh", 7, "seven")));
+    BatchResult result =
+        store.apply(
+            new Batch()
+                .putCommitted(value("k", 2, "two"))
+                .putCommitted(value("fresh", 7, "seven")));
     assertEquals(List.of(Outcome.APPLIED, Outcome.APPLIED), result.outcomes());
     assertEquals(new Newest.Dirty(value("k", 3, "three"), 2), store.readNewest("k"));
     assertEquals(Optional.empty(), store.readVersion("k", 1));
     assertEquals(new Newest.Clean(value("fresh", 7, "seven")), store.readNewest("fresh"));
-    assertEquals(Outcome.CONFLICT,
-        store.apply(new Batch().putCommitted(value("k", 3, "other"))).outcome(0));
-    assertEquals(Outcome.APPLIED,
-        store.apply(new Batch().putCommitted(value("k", 3, "three"))).outcome(0));
+    assertEquals(
+        Outcome.CONFLICT, store.apply(new Batch().putCommitted(value("k", 3, "other"))).outcome(0));
+    assertEquals(
+        Outcome.APPLIED, store.apply(new Batch().putCommitted(value("k", 3, "three"))).outcome(0));
     assertEquals(new Newest.Clean(value("k", 3, "three")), store.readNewest("k"));
   }
 
   @Test
   @DisplayName("discardAllDirty keeps committed versions and forgets dirty-only keys")
   void discardAllDirty() {
-    store.apply(new Batch()
-        .putDirty("a", 1, bytes("a1")).commit("a", 1).putDirty("a", 2, bytes("a2"))
-        .putDirty("b", 1, bytes("b1")).putDirty("b", 2, bytes("b2"))
-        .putDirty("c", 1, bytes("c1")).commit("c", 1));
+    store.apply(
+        new Batch()
+            .putDirty("a", 1, bytes("a1"))
+            .commit("a", 1)
+            .putDirty("a", 2, bytes("a2"))
+            .putDirty("b", 1, bytes("b1"))
+            .putDirty("b", 2, bytes("b2"))
+            .putDirty("c", 1, bytes("c1"))
+            .commit("c", 1));
     BatchResult result = store.apply(new Batch().discardAllDirty());
     assertEquals(3, result.dirtyVersionsDiscarded());
     assertEquals(new Newest.Clean(value("a", 1, "a1")), store.readNewest("a"));
@@ -379,14 +397,22 @@ public abstract class StorerConformanceTest {
   @Test
   @DisplayName("operations of one batch apply in order and each reports its outcome")
   void batchOrderAndOutcomes() {
-    BatchResult result = store.apply(new Batch()
-        .putDirty("k", 1, bytes("one"))
-        .commit("k", 1)
-        .putDirty("k", 1, bytes("one"))
-        .commit("k", 9)
-        .putDirty("k", 2, bytes("two")));
-    assertEquals(List.of(Outcome.APPLIED, Outcome.APPLIED, Outcome.DUPLICATE,
-        Outcome.UNKNOWN_VERSION, Outcome.APPLIED), result.outcomes());
+    BatchResult result =
+        store.apply(
+            new Batch()
+                .putDirty("k", 1, bytes("one"))
+                .commit("k", 1)
+                .putDirty("k", 1, bytes("one"))
+                .commit("k", 9)
+                .putDirty("k", 2, bytes("two")));
+    assertEquals(
+        List.of(
+            Outcome.APPLIED,
+            Outcome.APPLIED,
+            Outcome.DUPLICATE,
+            Outcome.UNKNOWN_VERSION,
+            Outcome.APPLIED),
+        result.outcomes());
     assertEquals(new Newest.Dirty(value("k", 2, "two"), 1), store.readNewest("k"));
     assertEquals(List.of(), store.apply(new Batch()).outcomes());
   }
@@ -438,11 +464,19 @@ public abstract class StorerConformanceTest {
     assumeTrue(store.durable(), "volatile store: nothing to reopen");
     byte[] large = new byte[300_000];
     new Random(7).nextBytes(large);
-    store.apply(new Batch()
-        .putDirty("a", 1, bytes("a1")).putDirty("a", 2, bytes("a2")).commit("a", 2)
-        .putDirty("b", 1, large).commit("b", 1).putDirty("b", 2, bytes("b2"))
-        .putDirty("c", 1, bytes("c1")).commit("c", 1).putDirtyTombstone("c", 2).commit("c", 2)
-        .putDirty("d", 1, bytes("d1")));
+    store.apply(
+        new Batch()
+            .putDirty("a", 1, bytes("a1"))
+            .putDirty("a", 2, bytes("a2"))
+            .commit("a", 2)
+            .putDirty("b", 1, large)
+            .commit("b", 1)
+            .putDirty("b", 2, bytes("b2"))
+            .putDirty("c", 1, bytes("c1"))
+            .commit("c", 1)
+            .putDirtyTombstone("c", 2)
+            .commit("c", 2)
+            .putDirty("d", 1, bytes("d1")));
     List<KeyRecord> before = list(store.records(null));
     store.close();
     store = reopen(directory);
@@ -453,8 +487,11 @@ public abstract class StorerConformanceTest {
     assertTrue(store.readCommitted("c").orElseThrow().tombstone());
     // A restarted node discards dirty versions, then keeps writing new keys and versions.
     assertEquals(2, store.apply(new Batch().discardAllDirty()).dirtyVersionsDiscarded());
-    store.apply(new Batch().putDirty("e", 1, bytes("e1")).commit("e", 1)
-        .putDirty("b", 2, bytes("b2 again")));
+    store.apply(
+        new Batch()
+            .putDirty("e", 1, bytes("e1"))
+            .commit("e", 1)
+            .putDirty("b", 2, bytes("b2 again")));
     store.close();
     store = reopen(directory);
     assertEquals(new Newest.Clean(value("e", 1, "e1")), store.readNewest("e"));
@@ -478,41 +515,45 @@ public abstract class StorerConformanceTest {
       List<Future<?>> futures = new ArrayList<>();
       for (int w = 0; w < writers; w++) {
         int writer = w;
-        futures.add(pool.submit(() -> {
-          start.await();
-          for (int i = 0; i < keysPerWriter; i += 10) {
-            Batch batch = new Batch();
-            for (int j = i; j < i + 10; j++) {
-              String key = "w" + writer + "-" + j;
-              batch.putDirty(key, 1, bytes(key + "@1")).putDirty(key, 2, bytes(key + "@2"))
-                  .commit(key, 1);
-            }
-            store.apply(batch);
-          }
-          return null;
-        }));
+        futures.add(
+            pool.submit(() -> {
+              start.await();
+              for (int i = 0; i < keysPerWriter; i += 10) {
+                Batch batch = new Batch();
+                for (int j = i; j < i + 10; j++) {
+                  String key = "w" + writer + "-" + j;
+                  batch
+                      .putDirty(key, 1, bytes(key + "@1"))
+                      .putDirty(key, 2, bytes(key + "@2"))
+                      .commit(key, 1);
+                }
+                store.apply(batch);
+              }
+              return null;
+            }));
       }
-      Future<Long> reader = pool.submit(() -> {
-        start.await();
-        long checked = 0;
-        while (writing.get()) {
-          for (int w = 0; w < writers; w++) {
-            String key = "w" + w + "-" + (checked % keysPerWriter);
-            Newest newest = store.readNewest(key);
-            // The memory store shows a batch key by key, LMDB all at once: accept either,
-            // but every version seen must carry exactly the value written for it.
-            if (newest instanceof Newest.Dirty dirty) {
-              VersionRecord seen = dirty.record();
-              assertEquals(value(key, seen.version(), key + "@" + seen.version()), seen);
-              assertTrue(dirty.committedVersion() < seen.version());
-            } else {
-              assertInstanceOf(Newest.Absent.class, newest);
+      Future<Long> reader =
+          pool.submit(() -> {
+            start.await();
+            long checked = 0;
+            while (writing.get()) {
+              for (int w = 0; w < writers; w++) {
+                String key = "w" + w + "-" + (checked % keysPerWriter);
+                Newest newest = store.readNewest(key);
+                // The memory store shows a batch key by key, LMDB all at once: accept either,
+                // but every version seen must carry exactly the value written for it.
+                if (newest instanceof Newest.Dirty dirty) {
+                  VersionRecord seen = dirty.record();
+                  assertEquals(value(key, seen.version(), key + "@" + seen.version()), seen);
+                  assertTrue(dirty.committedVersion() < seen.version());
+                } else {
+                  assertInstanceOf(Newest.Absent.class, newest);
+                }
+              }
+              checked++;
             }
-          }
-          checked++;
-        }
-        return checked;
-      });
+            return checked;
+          });
       start.countDown();
       for (Future<?> future : futures) {
         future.get(60, TimeUnit.SECONDS);
@@ -575,8 +616,9 @@ public abstract class StorerConformanceTest {
   // ------------------------------------------------------------ what a log in front relies on
 
   @Test
-  @DisplayName("the log sequence number a batch carries is kept with it, atomically, and "
-      + "survives a reopen")
+  @DisplayName(
+      "the log sequence number a batch carries is kept with it, atomically, and "
+          + "survives a reopen")
   void logSequenceKeptWithTheBatch() throws Exception {
     assumeTrue(keepsLogSequence(), "this store keeps its own log position");
     assertEquals(Batch.NO_LOG_SEQUENCE, store.logSequence());
@@ -584,8 +626,8 @@ public abstract class StorerConformanceTest {
     assertEquals(7, store.logSequence());
     store.apply(new Batch().commit("k", 1));
     assertEquals(7, store.logSequence(), "a batch without a sequence keeps the last one");
-    Batch tooLarge = new Batch().putDirty("big", 1, new byte[store.valueBytesMax() + 1])
-        .logSequence(9);
+    Batch tooLarge =
+        new Batch().putDirty("big", 1, new byte[store.valueBytesMax() + 1]).logSequence(9);
     assertThrows(Limits.InvalidInputException.class, () -> store.apply(tooLarge));
     assertEquals(7, store.logSequence(), "a refused batch changes nothing");
     store.apply(new Batch().putDirty("k", 2, bytes("b")).logSequence(12));
@@ -602,8 +644,8 @@ public abstract class StorerConformanceTest {
   @Test
   @DisplayName("a batch applied without sync is read at once, and is durable after sync()")
   void applyWithoutSyncThenSync() throws Exception {
-    store.applyWithoutSync(new Batch().putDirty("k", 1, bytes("a")).commit("k", 1)
-        .putDirty("k", 2, bytes("b")));
+    store.applyWithoutSync(
+        new Batch().putDirty("k", 1, bytes("a")).commit("k", 1).putDirty("k", 2, bytes("b")));
     assertEquals(1, store.committedVersion("k"));
     assertEquals(2, store.newestVersion("k"));
     store.sync();
@@ -633,8 +675,12 @@ public abstract class StorerConformanceTest {
   @DisplayName("random batches behave like the reference model (seed printed, -Dcraq.store.seed)")
   void randomBatchesMatchModel() throws Exception {
     long seed = Long.getLong("craq.store.seed", System.nanoTime());
-    System.out.println("StorerConformanceTest.randomBatchesMatchModel seed=" + seed
-        + " (replay: -Dcraq.store.seed=" + seed + ")");
+    System.out.println(
+        "StorerConformanceTest.randomBatchesMatchModel seed="
+            + seed
+            + " (replay: -Dcraq.store.seed="
+            + seed
+            + ")");
     Random random = new Random(seed);
     Model model = new Model();
     for (int step = 0; step < 300; step++) {
@@ -645,8 +691,8 @@ public abstract class StorerConformanceTest {
         long version = 1 + random.nextInt(10);
         byte[] value = bytes("v" + version + (random.nextInt(8) == 0 ? "x" : ""));
         boolean tombstone = random.nextInt(6) == 0;
-        VersionRecord record = new VersionRecord(key, version, tombstone,
-            tombstone ? new byte[0] : value);
+        VersionRecord record =
+            new VersionRecord(key, version, tombstone, tombstone ? new byte[0] : value);
         int kind = random.nextInt(100);
         if (kind < 45) {
           batch.putDirty(record);
@@ -748,8 +794,8 @@ public abstract class StorerConformanceTest {
       List<KeyRecord> records = new ArrayList<>();
       held.forEach((key, versions) -> {
         long c = committed.getOrDefault(key, 0L);
-        records.add(new KeyRecord(key, versions.get(c),
-            List.copyOf(versions.tailMap(c, false).values())));
+        records.add(
+            new KeyRecord(key, versions.get(c), List.copyOf(versions.tailMap(c, false).values())));
       });
       return records;
     }

@@ -42,8 +42,11 @@ import picocli.CommandLine.Spec;
     versionProvider = CommandLineConventions.Version.class,
     description = "Client of a CRAQ (Chain Replication with Apportioned Queries) store.",
     exitCodeListHeading = "%nExit codes:%n",
-    footer = {"", "Addresses are host:port; ':PORT' dials 127.0.0.1:PORT.",
-        "Environment: " + ClientOptions.COORDINATOR_ENV + " is the default of -c.%n"})
+    footer = {
+      "",
+      "Addresses are host:port; ':PORT' dials 127.0.0.1:PORT.",
+      "Environment: " + ClientOptions.COORDINATOR_ENV + " is the default of -c.%n"
+    })
 public final class CraqMain implements Callable<Integer> {
   /** Every subcommand by name, in the order {@code --help} lists them. */
   private static final Map<String, Function<StandardStreams, Object>> SUBCOMMANDS = subcommands();
@@ -96,7 +99,8 @@ public final class CraqMain implements Callable<Integer> {
         break;
       }
       if (SUBCOMMANDS.containsKey(arg)) {
-        return arg.equals("help") ? newCommandLine()
+        return arg.equals("help")
+            ? newCommandLine()
             : newCommandLine(Set.of(arg), StandardStreams.SYSTEM);
       }
     }
@@ -132,9 +136,14 @@ public final class CraqMain implements Callable<Integer> {
   /** Without a subcommand there is nothing to do: a usage error naming those --help lists. */
   @Override
   public Integer call() {
-    throw new ParameterException(spec.commandLine(), "missing subcommand; one of: "
-        + String.join(", ", spec.subcommands().entrySet().stream()
-            .filter(e -> !e.getValue().getCommandSpec().usageMessage().hidden())
-            .map(Map.Entry::getKey).toList()));
+    throw new ParameterException(
+        spec.commandLine(),
+        "missing subcommand; one of: "
+            + String.join(
+                ", ",
+                spec.subcommands().entrySet().stream()
+                    .filter(e -> !e.getValue().getCommandSpec().usageMessage().hidden())
+                    .map(Map.Entry::getKey)
+                    .toList()));
   }
 }

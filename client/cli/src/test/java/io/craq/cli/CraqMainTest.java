@@ -4,7 +4,6 @@ import static io.craq.client.FakeEndpoint.chain;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.cli.commands.ReadCommand;
@@ -59,8 +58,8 @@ class CraqMainTest extends FakeServersTest {
 
   /** Runs against the fake coordinator, reading from {@code node} unless args say otherwise. */
   private CraqRun craq(String... args) {
-    List<String> all = new ArrayList<>(List.of("-c", coordinator.address(),
-        "--timeout-millis", "2000"));
+    List<String> all =
+        new ArrayList<>(List.of("-c", coordinator.address(), "--timeout-millis", "2000"));
     if (!nodes.isEmpty()) {
       all.addAll(List.of("-n", nodes.get(0).address()));
     }
@@ -90,10 +89,22 @@ class CraqMainTest extends FakeServersTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"--bogus", "frobnicate", "read", "write", "write onlykey", "delete",
-      "read a b", "--timeout-millis 0 read k", "--timeout-millis x read k",
-      "write --if-version -1 k v", "-c nohostport read k", "-n 127.0.0.1:99999 read k",
-      "--value-max-bytes -1 write k v"})
+  @ValueSource(
+      strings = {
+        "--bogus",
+        "frobnicate",
+        "read",
+        "write",
+        "write onlykey",
+        "delete",
+        "read a b",
+        "--timeout-millis 0 read k",
+        "--timeout-millis x read k",
+        "write --if-version -1 k v",
+        "-c nohostport read k",
+        "-n 127.0.0.1:99999 read k",
+        "--value-max-bytes -1 write k v"
+      })
   @DisplayName("command-line misuse: the reason and one hint line on stderr, exit 2")
   void misuseIsUsageError(String line) {
     assertUsageError(run(line.split(" ")), "");
@@ -118,8 +129,9 @@ class CraqMainTest extends FakeServersTest {
   }
 
   @Test
-  @DisplayName("--help, `craq help` and `craq help COMMAND` exit 0 on stdout; --version's format"
-      + " is the one craq-node and craq-coordinator print")
+  @DisplayName(
+      "--help, `craq help` and `craq help COMMAND` exit 0 on stdout; --version's format"
+          + " is the one craq-node and craq-coordinator print")
   void helpAndVersion() {
     CraqRun help = run("--help");
     assertEquals(0, help.exitCode());
@@ -137,18 +149,40 @@ class CraqMainTest extends FakeServersTest {
   }
 
   @Test
-  @DisplayName("a run builds only the subcommand its arguments name; help, --help and a"
-      + " misspelt name get all of them")
+  @DisplayName(
+      "a run builds only the subcommand its arguments name; help, --help and a"
+          + " misspelt name get all of them")
   void onlyTheNamedSubcommandIsBuilt() {
-    assertEquals(Set.of("read"), CraqMain.forArguments(
-        new String[] {"-c", ":1", "read", "write"}).getSubcommands().keySet());
-    assertEquals(Set.of("write"), CraqMain.forArguments(
-        new String[] {"write", "--", "read"}).getSubcommands().keySet());
+    assertEquals(
+        Set.of("read"),
+        CraqMain.forArguments(new String[] {"-c", ":1", "read", "write"})
+            .getSubcommands()
+            .keySet());
+    assertEquals(
+        Set.of("write"),
+        CraqMain.forArguments(new String[] {"write", "--", "read"}).getSubcommands().keySet());
     Set<String> all = CraqMain.newCommandLine().getSubcommands().keySet();
-    assertEquals(List.of("write", "read", "delete", "readall", "chain", "stats", "check", "bench",
-        "plot", "paper-summary", "await-chain", "help"), List.copyOf(all));
-    for (String[] args : List.of(new String[] {"--help"}, new String[] {"help", "read"},
-        new String[] {"raed"}, new String[0])) {
+    assertEquals(
+        List.of(
+            "write",
+            "read",
+            "delete",
+            "readall",
+            "chain",
+            "stats",
+            "check",
+            "bench",
+            "plot",
+            "paper-summary",
+            "await-chain",
+            "help"),
+        List.copyOf(all));
+    for (String[] args :
+        List.of(
+            new String[] {"--help"},
+            new String[] {"help", "read"},
+            new String[] {"raed"},
+            new String[0])) {
       assertEquals(all, CraqMain.forArguments(args).getSubcommands().keySet());
     }
   }
@@ -182,25 +216,34 @@ class CraqMainTest extends FakeServersTest {
   @Test
   @DisplayName("global options work after the subcommand too, and reads go to --node")
   void globalOptionsAfterSubcommand() {
-    FakeEndpoint a = node(m -> new Message.ReadReply("k", true, 1,
-        "from-a".getBytes(StandardCharsets.UTF_8), false));
-    FakeEndpoint b = node(m -> new Message.ReadReply("k", true, 1,
-        "from-b".getBytes(StandardCharsets.UTF_8), false));
+    FakeEndpoint a =
+        node(m ->
+            new Message.ReadReply("k", true, 1, "from-a".getBytes(StandardCharsets.UTF_8), false));
+    FakeEndpoint b =
+        node(m ->
+            new Message.ReadReply("k", true, 1, "from-b".getBytes(StandardCharsets.UTF_8), false));
     chainRef.set(chain(1, a.member("a"), b.member("b")));
 
-    CraqRun r = run("read", "k", "-c", coordinator.address(), "-n", b.address(),
-        "--consistency", "eventual");
+    CraqRun r =
+        run(
+            "read",
+            "k",
+            "-c",
+            coordinator.address(),
+            "-n",
+            b.address(),
+            "--consistency",
+            "eventual");
     assertEquals("from-b\n", r.out(), r.err());
-    assertEquals(new ReadRequest("k", ReadMode.EVENTUAL, 0),
-        b.received(ReadRequest.class).get(0));
+    assertEquals(new ReadRequest("k", ReadMode.EVENTUAL, 0), b.received(ReadRequest.class).get(0));
     assertTrue(a.received().isEmpty());
   }
 
   @Test
   @DisplayName("--any-node reads from a chain member learned from the coordinator")
   void anyNode() {
-    FakeEndpoint member = node(m -> new Message.ReadReply("k", true, 1,
-        "v".getBytes(StandardCharsets.UTF_8), false));
+    FakeEndpoint member =
+        node(m -> new Message.ReadReply("k", true, 1, "v".getBytes(StandardCharsets.UTF_8), false));
     chainRef.set(chain(1, member.member("a")));
     CraqRun r = run("-c", coordinator.address(), "-n", "127.0.0.1:1", "--any-node", "read", "k");
     assertEquals("v\n", r.out(), r.err());
@@ -227,12 +270,15 @@ class CraqMainTest extends FakeServersTest {
   void jsonOutput() {
     storeNode();
     assertEquals("{\"key\":\"k\",\"version\":1}\n", craq("--json", "write", "k", "a\"b").out());
-    assertEquals("{\"key\":\"k\",\"found\":true,\"version\":1,\"value\":\"a\\\"b\","
-        + "\"valueBase64\":\"YSJi\",\"dirty\":false}\n", craq("--json", "read", "k").out());
+    assertEquals(
+        "{\"key\":\"k\",\"found\":true,\"version\":1,\"value\":\"a\\\"b\","
+            + "\"valueBase64\":\"YSJi\",\"dirty\":false}\n",
+        craq("--json", "read", "k").out());
     CraqRun missing = craq("--json", "read", "x");
     assertEquals(ExitCodes.NOT_FOUND, missing.exitCode());
     assertEquals("{\"key\":\"x\",\"found\":false}\n", missing.out());
-    assertEquals("{\"key\":\"k\",\"version\":1,\"value\":\"a\\\"b\",\"valueBase64\":\"YSJi\"}\n",
+    assertEquals(
+        "{\"key\":\"k\",\"version\":1,\"value\":\"a\\\"b\",\"valueBase64\":\"YSJi\"}\n",
         craq("--json", "readall").out());
   }
 
@@ -252,25 +298,41 @@ class CraqMainTest extends FakeServersTest {
   void readAllEscapes() {
     storeNode();
     byte[] value = {'a', '\t', 'b', '\n', 'c', '\\', 0, (byte) 0xff, (byte) 0xc3, (byte) 0xa9};
-    assertEquals(0, runWithInput(value, "-c", coordinator.address(), "-n",
-        nodes.get(0).address(), "write", "tab\tkey", "-").exitCode());
+    assertEquals(
+        0,
+        runWithInput(
+                value,
+                "-c",
+                coordinator.address(),
+                "-n",
+                nodes.get(0).address(),
+                "write",
+                "tab\tkey",
+                "-")
+            .exitCode());
     CraqRun r = craq("readall");
     assertEquals("tab\\tkey\ta\\tb\\nc\\\\\\x00\\xff\u00e9\n", r.out());
   }
 
   @Test
-  @DisplayName("readall is strong by default: it refuses when strong reads do (a node without"
-      + " its lease); --consistency eventual answers")
+  @DisplayName(
+      "readall is strong by default: it refuses when strong reads do (a node without"
+          + " its lease); --consistency eventual answers")
   void readAllIsStrongByDefault() {
-    FakeEndpoint leaseless = node(m -> switch (m) {
-      case Message.ReadAllRequest scan -> new Message.ReadAllReply(List.of(new VersionRecord(
-          "k", 1, false, "v".getBytes(StandardCharsets.UTF_8))), false);
-      case ReadRequest read when read.mode() == ReadMode.STRONG ->
-          new ErrorReply(ErrorCode.UNAVAILABLE, "no lease", "");
-      case ReadRequest read -> new Message.ReadReply("k", true, 1,
-          "v".getBytes(StandardCharsets.UTF_8), false);
-      default -> new ErrorReply(ErrorCode.UNSUPPORTED, "fake", "");
-    });
+    FakeEndpoint leaseless =
+        node(m ->
+            switch (m) {
+              case Message.ReadAllRequest scan ->
+                  new Message.ReadAllReply(
+                      List.of(
+                          new VersionRecord("k", 1, false, "v".getBytes(StandardCharsets.UTF_8))),
+                      false);
+              case ReadRequest read when read.mode() == ReadMode.STRONG ->
+                  new ErrorReply(ErrorCode.UNAVAILABLE, "no lease", "");
+              case ReadRequest read ->
+                  new Message.ReadReply("k", true, 1, "v".getBytes(StandardCharsets.UTF_8), false);
+              default -> new ErrorReply(ErrorCode.UNSUPPORTED, "fake", "");
+            });
     chainRef.set(chain(1, leaseless.member("a")));
     CraqRun strongRead = craq("read", "k");
     CraqRun strongScan = craq("readall");
@@ -282,15 +344,17 @@ class CraqMainTest extends FakeServersTest {
     CraqRun eventual = craq("readall", "--consistency", "eventual");
     assertEquals(0, eventual.exitCode(), eventual.err());
     assertEquals("k\tv\n", eventual.out());
-    assertTrue(leaseless.received(ReadRequest.class).stream()
-        .anyMatch(read -> read.mode() == ReadMode.EVENTUAL));
+    assertTrue(
+        leaseless.received(ReadRequest.class).stream()
+            .anyMatch(read -> read.mode() == ReadMode.EVENTUAL));
   }
 
   // ------------------------------------------------------------------- values from files
 
   @Test
-  @DisplayName("write KEY - takes the value from stdin byte for byte; read --output writes"
-      + " the exact bytes (to a file, or with - to stdout)")
+  @DisplayName(
+      "write KEY - takes the value from stdin byte for byte; read --output writes"
+          + " the exact bytes (to a file, or with - to stdout)")
   void valuesFromStdinAndToFiles(@TempDir Path dir) throws Exception {
     FakeEndpoint node = storeNode();
     byte[] value = new byte[300_000]; // larger than one Linux argument (128 KiB)
@@ -321,31 +385,51 @@ class CraqMainTest extends FakeServersTest {
     assertEquals("1\n", craq("write", "--file", file.toString(), "k").out());
     assertArrayEquals(bytes, node.received(WriteRequest.class).get(0).value());
     assertEquals(0, craq("write", "k2", "a", "-", "b").exitCode());
-    assertEquals("a - b", new String(node.received(WriteRequest.class).get(1).value(),
-        StandardCharsets.UTF_8));
+    assertEquals(
+        "a - b",
+        new String(node.received(WriteRequest.class).get(1).value(), StandardCharsets.UTF_8));
   }
 
   @Test
-  @DisplayName("a value over --value-max-bytes from stdin or a file is refused (exit 6) before"
-      + " anything is sent; VALUE with --file, or neither, is a usage error")
+  @DisplayName(
+      "a value over --value-max-bytes from stdin or a file is refused (exit 6) before"
+          + " anything is sent; VALUE with --file, or neither, is a usage error")
   void valueLimits(@TempDir Path dir) throws Exception {
     FakeEndpoint node = storeNode();
-    CraqRun big = runWithInput(new byte[11], "-c", coordinator.address(), "--value-max-bytes", "10",
-        "write", "k", "-");
+    CraqRun big =
+        runWithInput(
+            new byte[11],
+            "-c",
+            coordinator.address(),
+            "--value-max-bytes",
+            "10",
+            "write",
+            "k",
+            "-");
     assertEquals(ExitCodes.INVALID_REQUEST, big.exitCode(), big.err());
     assertTrue(big.err().contains("larger than 10 bytes (--value-max-bytes)"), big.err());
     Path file = dir.resolve("big");
     Files.write(file, new byte[11]);
-    assertEquals(ExitCodes.INVALID_REQUEST,
+    assertEquals(
+        ExitCodes.INVALID_REQUEST,
         craq("--value-max-bytes", "10", "write", "k", "--file", file.toString()).exitCode());
-    assertEquals(0, runWithInput(new byte[10], "-c", coordinator.address(),
-        "--value-max-bytes", "10", "write", "k", "-").exitCode());
+    assertEquals(
+        0,
+        runWithInput(
+                new byte[10],
+                "-c",
+                coordinator.address(),
+                "--value-max-bytes",
+                "10",
+                "write",
+                "k",
+                "-")
+            .exitCode());
     assertEquals(1, node.received(WriteRequest.class).size());
 
     assertUsageError(craq("write", "k", "v", "--file", file.toString()), "not both");
     assertUsageError(craq("write", "k"), "missing the value");
-    assertUsageError(craq("write", "k", "--file", dir.resolve("none").toString()),
-        "no such file");
+    assertUsageError(craq("write", "k", "--file", dir.resolve("none").toString()), "no such file");
   }
 
   @Test
@@ -363,9 +447,11 @@ class CraqMainTest extends FakeServersTest {
   @Test
   @DisplayName("an ambiguous write exits 4, an unavailable chain 3, an invalid request 6")
   void failureExitCodes() {
-    FakeEndpoint head = node(m -> m instanceof WriteRequest w && w.key().equals("bad")
-        ? new ErrorReply(ErrorCode.INVALID_REQUEST, "refused", "")
-        : new ErrorReply(ErrorCode.AMBIGUOUS, "chain changed under the write", ""));
+    FakeEndpoint head =
+        node(m ->
+            m instanceof WriteRequest w && w.key().equals("bad")
+                ? new ErrorReply(ErrorCode.INVALID_REQUEST, "refused", "")
+                : new ErrorReply(ErrorCode.AMBIGUOUS, "chain changed under the write", ""));
     chainRef.set(chain(1, head.member("a")));
 
     CraqRun ambiguous = craq("write", "k", "v");
@@ -374,8 +460,10 @@ class CraqMainTest extends FakeServersTest {
     assertEquals("", ambiguous.out());
 
     assertEquals(ExitCodes.INVALID_REQUEST, craq("write", "bad", "v").exitCode());
-    assertEquals(ExitCodes.INVALID_REQUEST,
-        craq("write", "x".repeat(600), "v").exitCode(), "client-side key limit");
+    assertEquals(
+        ExitCodes.INVALID_REQUEST,
+        craq("write", "x".repeat(600), "v").exitCode(),
+        "client-side key limit");
 
     chainRef.set(new ChainConfig(2, List.of()));
     CraqRun empty = craq("write", "k", "v");
@@ -398,12 +486,13 @@ class CraqMainTest extends FakeServersTest {
   /** A node holding one key, k = {@code value}. */
   private FakeEndpoint valueNode(String value) {
     byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
-    return node(m -> switch (m) {
-      case Message.ReadAllRequest scan -> new Message.ReadAllReply(
-          List.of(new VersionRecord("k", 1, false, bytes)), false);
-      case ReadRequest read -> new Message.ReadReply("k", true, 1, bytes, false);
-      default -> new ErrorReply(ErrorCode.UNSUPPORTED, "fake", "");
-    });
+    return node(m ->
+        switch (m) {
+          case Message.ReadAllRequest scan ->
+              new Message.ReadAllReply(List.of(new VersionRecord("k", 1, false, bytes)), false);
+          case ReadRequest read -> new Message.ReadReply("k", true, 1, bytes, false);
+          default -> new ErrorReply(ErrorCode.UNSUPPORTED, "fake", "");
+        });
   }
 
   @Test
@@ -425,12 +514,19 @@ class CraqMainTest extends FakeServersTest {
     FakeEndpoint stranger = valueNode("out");
     chainRef.set(chain(1, member.member("a")));
     CraqRun r = run("-c", coordinator.address(), "-n", stranger.address(), "read", "k");
-    assertUsageError(r, "-n " + stranger.address() + " is not a member of the chain at"
-        + " coordinator " + coordinator.address() + " (members: a " + member.address()
-        + "); leave out -n");
+    assertUsageError(
+        r,
+        "-n "
+            + stranger.address()
+            + " is not a member of the chain at"
+            + " coordinator "
+            + coordinator.address()
+            + " (members: a "
+            + member.address()
+            + "); leave out -n");
     assertTrue(stranger.received(ReadRequest.class).isEmpty());
-    assertUsageError(run("-c", coordinator.address(), "-n", stranger.address(), "readall"),
-        "is not a member");
+    assertUsageError(
+        run("-c", coordinator.address(), "-n", stranger.address(), "readall"), "is not a member");
   }
 
   @Test
@@ -492,16 +588,24 @@ class CraqMainTest extends FakeServersTest {
     String[] lines = r.out().split("\n");
     assertEquals("epoch 7, 3 members", lines[0]);
     assertTrue(lines[1].matches("head\\s+n1\\s+\\S+\\s+reachable, epoch 7"), lines[1]);
-    assertTrue(lines[2].matches(
-        "middle\\s+n2\\s+\\S+\\s+reachable, epoch 6 \\(behind\\) \\(not a member in its own view\\)"),
+    assertTrue(
+        lines[2].matches(
+            "middle\\s+n2\\s+\\S+\\s+reachable, epoch 6 \\(behind\\) \\(not a member in its own view\\)"),
         lines[2]);
     assertTrue(lines[3].matches("tail\\s+n3\\s+\\S+\\s+unreachable: .*"), lines[3]);
 
     CraqRun json = craq("--json", "chain");
-    assertTrue(json.out().startsWith("{\"epoch\":7,\"members\":[{\"id\":\"n1\",\"address\":\""
-        + head.address() + "\",\"role\":\"head\",\"caughtUp\":true,\"reachable\":true,\"epoch\":7,"
-        + "\"memberInOwnView\":true},"), json.out());
-    assertTrue(json.out().contains("\"role\":\"tail\",\"caughtUp\":true,\"reachable\":false,\"error\":"), json.out());
+    assertTrue(
+        json.out()
+            .startsWith(
+                "{\"epoch\":7,\"members\":[{\"id\":\"n1\",\"address\":\""
+                    + head.address()
+                    + "\",\"role\":\"head\",\"caughtUp\":true,\"reachable\":true,\"epoch\":7,"
+                    + "\"memberInOwnView\":true},"),
+        json.out());
+    assertTrue(
+        json.out().contains("\"role\":\"tail\",\"caughtUp\":true,\"reachable\":false,\"error\":"),
+        json.out());
   }
 
   @Test
@@ -527,17 +631,20 @@ class CraqMainTest extends FakeServersTest {
   }
 
   @Test
-  @DisplayName("a command line built without craq's handlers (picocli's own) maps failures to"
-      + " the same exit codes")
+  @DisplayName(
+      "a command line built without craq's handlers (picocli's own) maps failures to"
+          + " the same exit codes")
   void plainCommandLineKeepsExitCodes() {
     chainRef.set(new ChainConfig(2, List.of()));
-    CommandLine plain = new CommandLine(new CraqMain()).addSubcommand(new WriteCommand())
-        .addSubcommand(new ReadCommand());
+    CommandLine plain =
+        new CommandLine(new CraqMain())
+            .addSubcommand(new WriteCommand())
+            .addSubcommand(new ReadCommand());
     StringWriter err = new StringWriter();
     plain.setErr(new PrintWriter(err, true));
     plain.setOut(new PrintWriter(new StringWriter(), true));
-    assertEquals(ExitCodes.UNAVAILABLE,
-        plain.execute("-c", coordinator.address(), "write", "k", "v"));
+    assertEquals(
+        ExitCodes.UNAVAILABLE, plain.execute("-c", coordinator.address(), "write", "k", "v"));
     assertTrue(err.toString().startsWith("craq: "), err.toString());
     assertEquals(ExitCodes.USAGE, plain.execute("read"));
   }
@@ -551,7 +658,8 @@ class CraqMainTest extends FakeServersTest {
     assertEquals(3, ExitCodes.of(new UnavailableException("m")));
     assertEquals(3, ExitCodes.of(new CraqException("m")));
     assertEquals(70, ExitCodes.of(new IllegalStateException("bug")));
-    assertEquals(List.of("0", "1", "2", "3", "4", "5", "6", "70"),
+    assertEquals(
+        List.of("0", "1", "2", "3", "4", "5", "6", "70"),
         List.copyOf(ExitCodes.descriptions().keySet()));
   }
 }

@@ -25,8 +25,8 @@ public record CraqRun(int exitCode, String out, String err, byte[] raw) {
   /** Runs the craq command with {@code args} and {@code stdin} as standard input. */
   public static CraqRun withInput(byte[] stdin, String... args) {
     ByteArrayOutputStream raw = new ByteArrayOutputStream();
-    CommandLine commandLine = CraqMain.newCommandLine(
-        new StandardStreams(new ByteArrayInputStream(stdin), raw));
+    CommandLine commandLine =
+        CraqMain.newCommandLine(new StandardStreams(new ByteArrayInputStream(stdin), raw));
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     commandLine.setOut(new PrintWriter(out, true));
@@ -40,8 +40,8 @@ public record CraqRun(int exitCode, String out, String err, byte[] raw) {
   }
 
   /**
-   * A usage error: exit code 2, nothing on stdout; on stderr the reason, picocli's suggestions
-   * for a mistyped name if it has any, and one line naming --help.
+   * A usage error: exit code 2, nothing on stdout; on stderr the reason, picocli's suggestions for
+   * a mistyped name if it has any, and one line naming --help.
    */
   public void assertUsageError(String reasonPart) {
     assertEquals(ExitCodes.USAGE, exitCode, err);
@@ -52,7 +52,8 @@ public record CraqRun(int exitCode, String out, String err, byte[] raw) {
     for (String suggestion : lines.subList(1, lines.size() - 1)) {
       assertTrue(suggestion.matches("(Did you mean|Possible solutions): .*"), err);
     }
-    assertTrue(lines.get(lines.size() - 1).matches(
-        "Try 'craq( \\S+)? --help' for more information\\."), err);
+    assertTrue(
+        lines.get(lines.size() - 1).matches("Try 'craq( \\S+)? --help' for more information\\."),
+        err);
   }
 }

@@ -5,8 +5,8 @@ import io.craq.transport.Addresses;
 import java.util.Objects;
 
 /**
- * Immutable client settings with named defaults; units are in the names. Validated on
- * construction ({@link IllegalArgumentException} says which setting is wrong).
+ * Immutable client settings with named defaults; units are in the names. Validated on construction
+ * ({@link IllegalArgumentException} says which setting is wrong).
  *
  * @param coordinatorAddress the coordinator, {@code host:port} ({@code :port} dials loopback)
  * @param callTimeoutMillis total time one call may take, retries included; a write still waiting
@@ -53,7 +53,8 @@ public record ClientConfig(
     require(readAttemptsMax > 0, "readAttemptsMax must be > 0");
     require(writeAttemptsMax > 0, "writeAttemptsMax must be > 0");
     require(retryBackoffMillis >= 0, "retryBackoffMillis must be >= 0");
-    require(retryBackoffMillisMax >= retryBackoffMillis,
+    require(
+        retryBackoffMillisMax >= retryBackoffMillis,
         "retryBackoffMillisMax must be >= retryBackoffMillis");
     require(valueBytesMax >= 0, "valueBytesMax must be >= 0");
     require(readAllPageKeys > 0, "readAllPageKeys must be > 0");
@@ -61,10 +62,17 @@ public record ClientConfig(
 
   /** The defaults, with the coordinator at {@code coordinatorAddress}. */
   public static ClientConfig defaults(String coordinatorAddress) {
-    return new ClientConfig(coordinatorAddress, CALL_TIMEOUT_MILLIS_DEFAULT,
-        READ_ATTEMPT_TIMEOUT_MILLIS_DEFAULT, READ_ATTEMPTS_MAX_DEFAULT, WRITE_ATTEMPTS_MAX_DEFAULT,
-        RETRY_BACKOFF_MILLIS_DEFAULT, RETRY_BACKOFF_MILLIS_MAX_DEFAULT, false,
-        Limits.VALUE_BYTES_MAX_DEFAULT, READ_ALL_PAGE_KEYS_DEFAULT);
+    return new ClientConfig(
+        coordinatorAddress,
+        CALL_TIMEOUT_MILLIS_DEFAULT,
+        READ_ATTEMPT_TIMEOUT_MILLIS_DEFAULT,
+        READ_ATTEMPTS_MAX_DEFAULT,
+        WRITE_ATTEMPTS_MAX_DEFAULT,
+        RETRY_BACKOFF_MILLIS_DEFAULT,
+        RETRY_BACKOFF_MILLIS_MAX_DEFAULT,
+        false,
+        Limits.VALUE_BYTES_MAX_DEFAULT,
+        READ_ALL_PAGE_KEYS_DEFAULT);
   }
 
   private static void require(boolean condition, String message) {
@@ -74,50 +82,114 @@ public record ClientConfig(
   }
 
   public ClientConfig withCallTimeoutMillis(long value) {
-    return new ClientConfig(coordinatorAddress, value, readAttemptTimeoutMillis, readAttemptsMax,
-        writeAttemptsMax, retryBackoffMillis, retryBackoffMillisMax, writeViaCoordinator,
-        valueBytesMax, readAllPageKeys);
+    return new ClientConfig(
+        coordinatorAddress,
+        value,
+        readAttemptTimeoutMillis,
+        readAttemptsMax,
+        writeAttemptsMax,
+        retryBackoffMillis,
+        retryBackoffMillisMax,
+        writeViaCoordinator,
+        valueBytesMax,
+        readAllPageKeys);
   }
 
   public ClientConfig withReadAttemptTimeoutMillis(long value) {
-    return new ClientConfig(coordinatorAddress, callTimeoutMillis, value, readAttemptsMax,
-        writeAttemptsMax, retryBackoffMillis, retryBackoffMillisMax, writeViaCoordinator,
-        valueBytesMax, readAllPageKeys);
+    return new ClientConfig(
+        coordinatorAddress,
+        callTimeoutMillis,
+        value,
+        readAttemptsMax,
+        writeAttemptsMax,
+        retryBackoffMillis,
+        retryBackoffMillisMax,
+        writeViaCoordinator,
+        valueBytesMax,
+        readAllPageKeys);
   }
 
   public ClientConfig withReadAttemptsMax(int value) {
-    return new ClientConfig(coordinatorAddress, callTimeoutMillis, readAttemptTimeoutMillis, value,
-        writeAttemptsMax, retryBackoffMillis, retryBackoffMillisMax, writeViaCoordinator,
-        valueBytesMax, readAllPageKeys);
+    return new ClientConfig(
+        coordinatorAddress,
+        callTimeoutMillis,
+        readAttemptTimeoutMillis,
+        value,
+        writeAttemptsMax,
+        retryBackoffMillis,
+        retryBackoffMillisMax,
+        writeViaCoordinator,
+        valueBytesMax,
+        readAllPageKeys);
   }
 
   public ClientConfig withWriteAttemptsMax(int value) {
-    return new ClientConfig(coordinatorAddress, callTimeoutMillis, readAttemptTimeoutMillis,
-        readAttemptsMax, value, retryBackoffMillis, retryBackoffMillisMax, writeViaCoordinator,
-        valueBytesMax, readAllPageKeys);
+    return new ClientConfig(
+        coordinatorAddress,
+        callTimeoutMillis,
+        readAttemptTimeoutMillis,
+        readAttemptsMax,
+        value,
+        retryBackoffMillis,
+        retryBackoffMillisMax,
+        writeViaCoordinator,
+        valueBytesMax,
+        readAllPageKeys);
   }
 
   public ClientConfig withRetryBackoffMillis(long value, long valueMax) {
-    return new ClientConfig(coordinatorAddress, callTimeoutMillis, readAttemptTimeoutMillis,
-        readAttemptsMax, writeAttemptsMax, value, valueMax, writeViaCoordinator, valueBytesMax,
+    return new ClientConfig(
+        coordinatorAddress,
+        callTimeoutMillis,
+        readAttemptTimeoutMillis,
+        readAttemptsMax,
+        writeAttemptsMax,
+        value,
+        valueMax,
+        writeViaCoordinator,
+        valueBytesMax,
         readAllPageKeys);
   }
 
   public ClientConfig withWriteViaCoordinator(boolean value) {
-    return new ClientConfig(coordinatorAddress, callTimeoutMillis, readAttemptTimeoutMillis,
-        readAttemptsMax, writeAttemptsMax, retryBackoffMillis, retryBackoffMillisMax, value,
-        valueBytesMax, readAllPageKeys);
+    return new ClientConfig(
+        coordinatorAddress,
+        callTimeoutMillis,
+        readAttemptTimeoutMillis,
+        readAttemptsMax,
+        writeAttemptsMax,
+        retryBackoffMillis,
+        retryBackoffMillisMax,
+        value,
+        valueBytesMax,
+        readAllPageKeys);
   }
 
   public ClientConfig withValueBytesMax(int value) {
-    return new ClientConfig(coordinatorAddress, callTimeoutMillis, readAttemptTimeoutMillis,
-        readAttemptsMax, writeAttemptsMax, retryBackoffMillis, retryBackoffMillisMax,
-        writeViaCoordinator, value, readAllPageKeys);
+    return new ClientConfig(
+        coordinatorAddress,
+        callTimeoutMillis,
+        readAttemptTimeoutMillis,
+        readAttemptsMax,
+        writeAttemptsMax,
+        retryBackoffMillis,
+        retryBackoffMillisMax,
+        writeViaCoordinator,
+        value,
+        readAllPageKeys);
   }
 
   public ClientConfig withReadAllPageKeys(int value) {
-    return new ClientConfig(coordinatorAddress, callTimeoutMillis, readAttemptTimeoutMillis,
-        readAttemptsMax, writeAttemptsMax, retryBackoffMillis, retryBackoffMillisMax,
-        writeViaCoordinator, valueBytesMax, value);
+    return new ClientConfig(
+        coordinatorAddress,
+        callTimeoutMillis,
+        readAttemptTimeoutMillis,
+        readAttemptsMax,
+        writeAttemptsMax,
+        retryBackoffMillis,
+        retryBackoffMillisMax,
+        writeViaCoordinator,
+        valueBytesMax,
+        value);
   }
 }

@@ -57,8 +57,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A client of a CRAQ chain. It learns the chain from the coordinator, sends writes to the head
- * (or through the coordinator, see {@link ClientConfig#writeViaCoordinator()}) and reads from any
+ * A client of a CRAQ chain. It learns the chain from the coordinator, sends writes to the head (or
+ * through the coordinator, see {@link ClientConfig#writeViaCoordinator()}) and reads from any
  * member, which CRAQ makes linearizable for strong reads (CRAQ §2.3).
  *
  * <p>Thread-safe; one instance is meant to be shared. Every call blocks for at most {@link
@@ -80,9 +80,9 @@ import org.slf4j.LoggerFactory;
  *       InvalidRequestException} for bad input (checked with {@link Limits} before sending).
  * </ul>
  *
- * <p>The chain is refreshed from the coordinator when a member answers NOT_HEAD or STALE_EPOCH
- * and when a member cannot be reached; if the coordinator cannot be reached either, the known
- * members are asked for their view (nodes answer {@link ChainRequest} too).
+ * <p>The chain is refreshed from the coordinator when a member answers NOT_HEAD or STALE_EPOCH and
+ * when a member cannot be reached; if the coordinator cannot be reached either, the known members
+ * are asked for their view (nodes answer {@link ChainRequest} too).
  */
 public final class CraqClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CraqClient.class);
@@ -117,8 +117,10 @@ public final class CraqClient implements AutoCloseable {
     TransportConfig transportConfig = TransportConfig.DEFAULT;
     if (config.valueBytesMax() > transportConfig.valueBytesMax()) {
       // Leave room in the frame for the key and the headers around a maximal value.
-      transportConfig = transportConfig.withFrameBytesMax(
-          Math.addExact(config.valueBytesMax(), 64 << 10)).withValueBytesMax(config.valueBytesMax());
+      transportConfig =
+          transportConfig
+              .withFrameBytesMax(Math.addExact(config.valueBytesMax(), 64 << 10))
+              .withValueBytesMax(config.valueBytesMax());
     }
     return new CraqClient(config, new TcpTransport(transportConfig), true);
   }
@@ -158,8 +160,8 @@ public final class CraqClient implements AutoCloseable {
   public long writeIfVersion(String key, byte[] value, long expectedVersion) {
     checkValue(key, value);
     if (expectedVersion < 0) {
-      throw new InvalidRequestException("expected version must be >= 0 (0 = key absent): "
-          + expectedVersion);
+      throw new InvalidRequestException(
+          "expected version must be >= 0 (0 = key absent): " + expectedVersion);
     }
     return submitWrite(new WriteRequest(key, value, false, expectedVersion));
   }
@@ -177,8 +179,8 @@ public final class CraqClient implements AutoCloseable {
     return async(() -> write(key, value));
   }
 
-  public CompletableFuture<Long> writeIfVersionAsync(String key, byte[] value,
-      long expectedVersion) {
+  public CompletableFuture<Long> writeIfVersionAsync(
+      String key, byte[] value, long expectedVersion) {
     return async(() -> writeIfVersion(key, value, expectedVersion));
   }
 
@@ -225,8 +227,8 @@ public final class CraqClient implements AutoCloseable {
         }
         continue;
       } catch (MessageTooLargeException e) {
-        throw new InvalidRequestException("write of key '" + request.key() + "' is too large: "
-            + e.getMessage(), null, e);
+        throw new InvalidRequestException(
+            "write of key '" + request.key() + "' is too large: " + e.getMessage(), null, e);
       } catch (TransportException e) {
         throw ambiguous(request, target, e.getMessage(), null, e);
       } catch (InterruptedException e) {
@@ -245,37 +247,58 @@ public final class CraqClient implements AutoCloseable {
         default -> throw ambiguous(request, target, "unexpected reply " + reply, null, null);
       }
     }
-    throw new UnavailableException("write of key '" + request.key() + "' was not applied: "
-        + (lastCode != null ? "refused with " + lastCode
-            : lastCause != null ? lastCause.getMessage() : "no attempt could be made")
-        + " (" + config.writeAttemptsMax() + " attempts, " + config.callTimeoutMillis() + " ms)",
-        lastCode, lastCause);
+    throw new UnavailableException(
+        "write of key '"
+            + request.key()
+            + "' was not applied: "
+            + (lastCode != null
+                ? "refused with " + lastCode
+                : lastCause != null ? lastCause.getMessage() : "no attempt could be made")
+            + " ("
+            + config.writeAttemptsMax()
+            + " attempts, "
+            + config.callTimeoutMillis()
+            + " ms)",
+        lastCode,
+        lastCause);
   }
 
   /**
-   * Handles a refused write: throws if the refusal is final, else refreshes what is needed for
-   * the next attempt and returns the head address to try next (null = the chain's head).
+   * Handles a refused write: throws if the refusal is final, else refreshes what is needed for the
+   * next attempt and returns the head address to try next (null = the chain's head).
    */
-  private String onWriteRefused(WriteRequest request, String target, ErrorReply error,
-      long deadline) {
+  private String onWriteRefused(
+      WriteRequest request, String target, ErrorReply error, long deadline) {
     ErrorCode code = error.code();
     if (!code.definite()) {
       throw ambiguous(request, target, error.message(), code, null);
     }
     switch (code) {
-      case VERSION_MISMATCH -> throw new VersionMismatchException(request.key(),
-          request.expectedVersion(), parseVersion(error.hint()),
-          "conditional write of key '" + request.key() + "' expected version "
-              + request.expectedVersion() + ": " + error.message());
-      case INVALID_REQUEST, UNSUPPORTED -> throw new InvalidRequestException(
-          "write of key '" + request.key() + "' refused by " + target + ": " + error.message(),
-          code, null);
+      case VERSION_MISMATCH ->
+          throw new VersionMismatchException(
+              request.key(),
+              request.expectedVersion(),
+              parseVersion(error.hint()),
+              "conditional write of key '"
+                  + request.key()
+                  + "' expected version "
+                  + request.expectedVersion()
+                  + ": "
+                  + error.message());
+      case INVALID_REQUEST, UNSUPPORTED ->
+          throw new InvalidRequestException(
+              "write of key '" + request.key() + "' refused by " + target + ": " + error.message(),
+              code,
+              null);
       case NOT_HEAD, STALE_EPOCH, NOT_TAIL -> {
         refreshQuietly(deadline);
         String hint = error.hint();
         // The refusing node may know a newer chain than the coordinator answered with so far.
-        boolean useHint = code == ErrorCode.NOT_HEAD && !hint.isEmpty() && !hint.equals(target)
-            && isAddress(hint);
+        boolean useHint =
+            code == ErrorCode.NOT_HEAD
+                && !hint.isEmpty()
+                && !hint.equals(target)
+                && isAddress(hint);
         return useHint ? hint : null;
       }
       default -> {
@@ -285,11 +308,19 @@ public final class CraqClient implements AutoCloseable {
     }
   }
 
-  private AmbiguousWriteException ambiguous(WriteRequest request, String target, String reason,
-      ErrorCode code, Throwable cause) {
-    return new AmbiguousWriteException(request.key(), (request.delete() ? "delete" : "write")
-        + " of key '" + request.key() + "' sent to " + target
-        + " has an unknown outcome (it may or may not be applied): " + reason, code, cause);
+  private AmbiguousWriteException ambiguous(
+      WriteRequest request, String target, String reason, ErrorCode code, Throwable cause) {
+    return new AmbiguousWriteException(
+        request.key(),
+        (request.delete() ? "delete" : "write")
+            + " of key '"
+            + request.key()
+            + "' sent to "
+            + target
+            + " has an unknown outcome (it may or may not be applied): "
+            + reason,
+        code,
+        cause);
   }
 
   // ------------------------------------------------------------------------------------- reads
@@ -318,12 +349,12 @@ public final class CraqClient implements AutoCloseable {
   }
 
   /**
-   * A read that goes first to {@code nodeAddress} (null = a random member) and, if that node
-   * cannot answer, on to the other members, telling {@code fallback} which one answered instead.
-   * Failures as {@link #read}.
+   * A read that goes first to {@code nodeAddress} (null = a random member) and, if that node cannot
+   * answer, on to the other members, telling {@code fallback} which one answered instead. Failures
+   * as {@link #read}.
    */
-  public Optional<Versioned> readPreferring(String nodeAddress, String key, ReadMode mode,
-      long bound, ReadFallback fallback) {
+  public Optional<Versioned> readPreferring(
+      String nodeAddress, String key, ReadMode mode, long bound, ReadFallback fallback) {
     return readAt(preferring(nodeAddress, fallback), key, mode, bound);
   }
 
@@ -331,16 +362,21 @@ public final class CraqClient implements AutoCloseable {
     return async(() -> read(key, mode, bound));
   }
 
-  public CompletableFuture<Optional<Versioned>> readFromAsync(String nodeAddress, String key,
-      ReadMode mode, long bound) {
+  public CompletableFuture<Optional<Versioned>> readFromAsync(
+      String nodeAddress, String key, ReadMode mode, long bound) {
     return async(() -> readFrom(nodeAddress, key, mode, bound));
   }
 
   private Optional<Versioned> readAt(Route route, String key, ReadMode mode, long bound) {
     checkKey(key);
     checkMode(mode, bound);
-    ReadReply reply = retryingRead(route, new ReadRequest(key, mode, bound),
-        "read of key '" + key + "'", ReadReply.class).reply();
+    ReadReply reply =
+        retryingRead(
+                route,
+                new ReadRequest(key, mode, bound),
+                "read of key '" + key + "'",
+                ReadReply.class)
+            .reply();
     return found(reply);
   }
 
@@ -355,10 +391,10 @@ public final class CraqClient implements AutoCloseable {
    * Every key with a committed version, in key order, each read in {@code mode} as {@link #read}
    * reads it: the scan lists a page of {@link ClientConfig#readAllPageKeys()} keys at a member,
    * then reads each of them there (pipelined on one connection). So a strong scan answers only
-   * while strong reads do (a member without its lease refuses both), and each value is one a
-   * strong read could have returned during the scan. Not a snapshot: keys written while the scan
-   * runs may or may not appear. Keys deleted or never committed are left out. Fetched lazily;
-   * iterating can throw {@link UnavailableException}.
+   * while strong reads do (a member without its lease refuses both), and each value is one a strong
+   * read could have returned during the scan. Not a snapshot: keys written while the scan runs may
+   * or may not appear. Keys deleted or never committed are left out. Fetched lazily; iterating can
+   * throw {@link UnavailableException}.
    */
   public Stream<Versioned> readAll(ReadMode mode, long bound) {
     return readAllPreferring(null, mode, bound, ReadFallback.IGNORE);
@@ -380,8 +416,8 @@ public final class CraqClient implements AutoCloseable {
    * and going on at other members when it cannot answer, as {@link #readPreferring} does; once
    * another member answered, the rest of the scan stays there.
    */
-  public Stream<Versioned> readAllPreferring(String nodeAddress, ReadMode mode, long bound,
-      ReadFallback fallback) {
+  public Stream<Versioned> readAllPreferring(
+      String nodeAddress, ReadMode mode, long bound, ReadFallback fallback) {
     return scan(preferring(nodeAddress, fallback), mode, bound);
   }
 
@@ -389,14 +425,16 @@ public final class CraqClient implements AutoCloseable {
     checkMode(mode, bound);
     checkOpen();
     Iterator<Versioned> pages = new PageIterator(route, mode, bound);
-    return StreamSupport.stream(Spliterators.spliteratorUnknownSize(pages,
-        Spliterator.ORDERED | Spliterator.NONNULL | Spliterator.DISTINCT), false);
+    return StreamSupport.stream(
+        Spliterators.spliteratorUnknownSize(
+            pages, Spliterator.ORDERED | Spliterator.NONNULL | Spliterator.DISTINCT),
+        false);
   }
 
   /**
    * The member of {@code chain} at {@code address}: the same port and host, with {@code :PORT}
-   * meaning 127.0.0.1 and host names resolved, so {@code :1235}, {@code localhost:1235} and
-   * {@code 127.0.0.1:1235} are one member.
+   * meaning 127.0.0.1 and host names resolved, so {@code :1235}, {@code localhost:1235} and {@code
+   * 127.0.0.1:1235} are one member.
    *
    * @throws InvalidRequestException for a malformed address
    */
@@ -415,8 +453,10 @@ public final class CraqClient implements AutoCloseable {
     private final ReadMode mode;
     private final long bound;
     private final ArrayDeque<Versioned> buffered = new ArrayDeque<>();
+
     /** Where the next page goes first: the member that answered the last one. */
     private Route route;
+
     private String afterKey = "";
     private boolean more = true;
 
@@ -424,17 +464,18 @@ public final class CraqClient implements AutoCloseable {
       this.mode = mode;
       this.bound = bound;
       // The caller hears of the first fallback only, not of every page that follows it.
-      ReadFallback once = new ReadFallback() {
-        private boolean told;
+      ReadFallback once =
+          new ReadFallback() {
+            private boolean told;
 
-        @Override
-        public void answeredElsewhere(String firstTried, String reason, String answeredBy) {
-          if (!told) {
-            told = true;
-            route.fallback().answeredElsewhere(firstTried, reason, answeredBy);
-          }
-        }
-      };
+            @Override
+            public void answeredElsewhere(String firstTried, String reason, String answeredBy) {
+              if (!told) {
+                told = true;
+                route.fallback().answeredElsewhere(firstTried, reason, answeredBy);
+              }
+            }
+          };
       this.route = new Route(route.first(), route.firstOnly(), once);
     }
 
@@ -455,17 +496,20 @@ public final class CraqClient implements AutoCloseable {
     }
 
     private void fetch() {
-      Answered<ReadAllReply> page = retryingRead(route,
-          new ReadAllRequest(afterKey, config.readAllPageKeys()), "scan after key '" + afterKey
-              + "'", ReadAllReply.class);
+      Answered<ReadAllReply> page =
+          retryingRead(
+              route,
+              new ReadAllRequest(afterKey, config.readAllPageKeys()),
+              "scan after key '" + afterKey + "'",
+              ReadAllReply.class);
       route = new Route(page.address(), route.firstOnly(), route.fallback());
       List<String> keys = new ArrayList<>();
       String last = afterKey;
       for (VersionRecord entry : page.reply().entries()) {
         // The node's key order decides paging; a key at or before the cursor would loop forever.
         if (KeyOrder.INSTANCE.compare(entry.key(), last) <= 0) {
-          throw new UnavailableException("scan: node returned key '" + entry.key()
-              + "' out of order after '" + last + "'");
+          throw new UnavailableException(
+              "scan: node returned key '" + entry.key() + "' out of order after '" + last + "'");
         }
         last = entry.key();
         if (!entry.tombstone()) {
@@ -479,15 +523,16 @@ public final class CraqClient implements AutoCloseable {
     }
 
     /**
-     * Reads {@code keys} in this scan's mode at the member that listed them, all requests in
-     * flight at once; a key that member does not answer is read again as {@link #readAt} does.
+     * Reads {@code keys} in this scan's mode at the member that listed them, all requests in flight
+     * at once; a key that member does not answer is read again as {@link #readAt} does.
      */
     private List<Optional<Versioned>> readEach(List<String> keys) {
       long attemptMillis = Math.min(config.callTimeoutMillis(), config.readAttemptTimeoutMillis());
       List<CompletableFuture<Message>> replies = new ArrayList<>(keys.size());
       for (String key : keys) {
-        replies.add(connection(route.first())
-            .request(new ReadRequest(key, mode, bound), Duration.ofMillis(attemptMillis)));
+        replies.add(
+            connection(route.first())
+                .request(new ReadRequest(key, mode, bound), Duration.ofMillis(attemptMillis)));
       }
       List<Optional<Versioned>> values = new ArrayList<>(keys.size());
       for (int i = 0; i < keys.size(); i++) {
@@ -500,8 +545,10 @@ public final class CraqClient implements AutoCloseable {
           Thread.currentThread().interrupt();
           throw new UnavailableException("scan interrupted", null, e);
         }
-        values.add(reply instanceof ReadReply read ? found(read)
-            : readAt(route, keys.get(i), mode, bound));
+        values.add(
+            reply instanceof ReadReply read
+                ? found(read)
+                : readAt(route, keys.get(i), mode, bound));
       }
       return values;
     }
@@ -529,8 +576,8 @@ public final class CraqClient implements AutoCloseable {
    * Sends an idempotent request until one member answers with {@code replyType}, at the members
    * {@code route} names.
    */
-  private <R extends Message> Answered<R> retryingRead(Route route, Message request, String what,
-      Class<R> replyType) {
+  private <R extends Message> Answered<R> retryingRead(
+      Route route, Message request, String what, Class<R> replyType) {
     checkOpen();
     long deadline = deadlineNanos();
     Throwable lastCause = null;
@@ -547,15 +594,19 @@ public final class CraqClient implements AutoCloseable {
       if (left <= 0) {
         break;
       }
-      String target = route.firstOnly() || (attempt == 1 && route.first() != null)
-          ? route.first() : randomMember(deadline, tried);
+      String target =
+          route.firstOnly() || (attempt == 1 && route.first() != null)
+              ? route.first()
+              : randomMember(deadline, tried);
       firstTarget = firstTarget == null ? target : firstTarget;
       left = millisLeft(deadline);
       if (left <= 0) {
         break;
       }
-      long attemptMillis = attempt == config.readAttemptsMax() ? left
-          : Math.min(left, config.readAttemptTimeoutMillis());
+      long attemptMillis =
+          attempt == config.readAttemptsMax()
+              ? left
+              : Math.min(left, config.readAttemptTimeoutMillis());
       attempts++;
       Message reply = null;
       try {
@@ -581,11 +632,13 @@ public final class CraqClient implements AutoCloseable {
       }
       if (reply instanceof ErrorReply error) {
         lastCode = error.code();
-        lastCause = new CraqException(target + ": " + error.code() + " " + error.message(),
-            error.code(), null);
+        lastCause =
+            new CraqException(
+                target + ": " + error.code() + " " + error.message(), error.code(), null);
         switch (error.code()) {
-          case INVALID_REQUEST, UNSUPPORTED -> throw new InvalidRequestException(
-              what + " refused by " + target + ": " + error.message(), error.code(), null);
+          case INVALID_REQUEST, UNSUPPORTED ->
+              throw new InvalidRequestException(
+                  what + " refused by " + target + ": " + error.message(), error.code(), null);
           case STALE_EPOCH, NOT_HEAD, NOT_TAIL -> refreshQuietly(deadline);
           default -> {
             // UNAVAILABLE, BUSY, AMBIGUOUS, INTERNAL: reads have no side effect, so try again.
@@ -598,9 +651,16 @@ public final class CraqClient implements AutoCloseable {
       tried.add(target);
       firstFailure = firstFailure == null ? lastCause.getMessage() : firstFailure;
     }
-    throw new UnavailableException(what + " failed after " + attempts + " attempt(s) within "
-        + config.callTimeoutMillis() + " ms: "
-        + (lastCause != null ? lastCause.getMessage() : "deadline passed"), lastCode, lastCause);
+    throw new UnavailableException(
+        what
+            + " failed after "
+            + attempts
+            + " attempt(s) within "
+            + config.callTimeoutMillis()
+            + " ms: "
+            + (lastCause != null ? lastCause.getMessage() : "deadline passed"),
+        lastCode,
+        lastCause);
   }
 
   // ------------------------------------------------------------------------------------- chain
@@ -655,13 +715,18 @@ public final class CraqClient implements AutoCloseable {
    * ClientConfig#callTimeoutMillis()}.
    *
    * @throws UnavailableException if the node did not answer in time or could not be reached
-   * @throws InvalidRequestException for a malformed address, or if the process there is not a
-   *     node (the coordinator refuses with UNSUPPORTED)
+   * @throws InvalidRequestException for a malformed address, or if the process there is not a node
+   *     (the coordinator refuses with UNSUPPORTED)
    */
   public NodeStats stats(String nodeAddress) {
     checkAddress(nodeAddress);
-    StatsReply reply = retryingRead(new Route(nodeAddress, true, ReadFallback.IGNORE),
-        new StatsRequest(), "stats of " + nodeAddress, StatsReply.class).reply();
+    StatsReply reply =
+        retryingRead(
+                new Route(nodeAddress, true, ReadFallback.IGNORE),
+                new StatsRequest(),
+                "stats of " + nodeAddress,
+                StatsReply.class)
+            .reply();
     return new NodeStats(reply.nodeId(), reply.epoch(), reply.role(), reply.counters());
   }
 
@@ -677,8 +742,10 @@ public final class CraqClient implements AutoCloseable {
     } catch (UnavailableException e) {
       coordinatorFailure = e.getCause() instanceof TransportException t ? t : null;
       if (coordinatorFailure == null || millisLeft(deadline) <= 0) {
-        throw new UnavailableException("cannot learn the chain from the coordinator at "
-            + coordinator + ": " + e.getMessage(), null, e);
+        throw new UnavailableException(
+            "cannot learn the chain from the coordinator at " + coordinator + ": " + e.getMessage(),
+            null,
+            e);
       }
     }
     // The coordinator is unreachable; the members know the chain too (possibly a bit late).
@@ -692,10 +759,15 @@ public final class CraqClient implements AutoCloseable {
         // try the next member
       }
     }
-    throw new UnavailableException("cannot learn the chain: the coordinator at " + coordinator
-        + " is unreachable (" + coordinatorFailure.getMessage() + ")"
-        + (chain.members().isEmpty() ? "" : " and no known member answered"),
-        null, coordinatorFailure);
+    throw new UnavailableException(
+        "cannot learn the chain: the coordinator at "
+            + coordinator
+            + " is unreachable ("
+            + coordinatorFailure.getMessage()
+            + ")"
+            + (chain.members().isEmpty() ? "" : " and no known member answered"),
+        null,
+        coordinatorFailure);
   }
 
   /** Keeps the newest configuration seen: an answer from a lagging process must not undo it. */
@@ -736,15 +808,21 @@ public final class CraqClient implements AutoCloseable {
     if (known.members().isEmpty()) {
       throw emptyChain(known);
     }
-    List<Member> untried = known.members().stream()
-        .filter(m -> tried.stream().noneMatch(t -> sameEndpoint(t, m.address()))).toList();
+    List<Member> untried =
+        known.members().stream()
+            .filter(m -> tried.stream().noneMatch(t -> sameEndpoint(t, m.address())))
+            .toList();
     List<Member> pool = untried.isEmpty() ? known.members() : untried;
     return pool.get(ThreadLocalRandom.current().nextInt(pool.size())).address();
   }
 
   private UnavailableException emptyChain(ChainConfig known) {
-    return new UnavailableException("the chain has no members (epoch " + known.epoch()
-        + "): no node has joined the coordinator at " + config.coordinatorAddress() + " yet");
+    return new UnavailableException(
+        "the chain has no members (epoch "
+            + known.epoch()
+            + "): no node has joined the coordinator at "
+            + config.coordinatorAddress()
+            + " yet");
   }
 
   // ----------------------------------------------------------------------------------- helpers
@@ -759,20 +837,20 @@ public final class CraqClient implements AutoCloseable {
     if (timeoutMillis <= 0) {
       throw new IllegalArgumentException("timeout must be > 0: " + timeoutMillis);
     }
-    CompletableFuture<Message> reply = connection(address)
-        .request(request, Duration.ofMillis(timeoutMillis));
+    CompletableFuture<Message> reply =
+        connection(address).request(request, Duration.ofMillis(timeoutMillis));
     try {
       return reply.get(timeoutMillis + TRANSPORT_GRACE_MILLIS, TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       if (e.getCause() instanceof TransportException t) {
         throw t;
       }
-      throw new TransportException("request to " + address + " failed: " + e.getCause(),
-          e.getCause());
+      throw new TransportException(
+          "request to " + address + " failed: " + e.getCause(), e.getCause());
     } catch (TimeoutException e) {
       reply.cancel(false);
-      throw new RequestTimeoutException("no reply from " + address + " within "
-          + timeoutMillis + " ms");
+      throw new RequestTimeoutException(
+          "no reply from " + address + " within " + timeoutMillis + " ms");
     }
   }
 
@@ -783,8 +861,9 @@ public final class CraqClient implements AutoCloseable {
 
   private void pause(int attempt, long deadline) {
     long backoff = config.retryBackoffMillis() << Math.min(attempt - 2, 20);
-    long millis = Math.min(Math.min(backoff, config.retryBackoffMillisMax()),
-        Math.max(0, millisLeft(deadline)));
+    long millis =
+        Math.min(
+            Math.min(backoff, config.retryBackoffMillisMax()), Math.max(0, millisLeft(deadline)));
     if (millis <= 0) {
       return;
     }
@@ -858,8 +937,9 @@ public final class CraqClient implements AutoCloseable {
     try {
       InetSocketAddress x = Addresses.parse(a).dialAddress();
       InetSocketAddress y = Addresses.parse(b).dialAddress();
-      return x.getPort() == y.getPort() && (x.getHostString().equals(y.getHostString())
-          || (x.getAddress() != null && x.getAddress().equals(y.getAddress())));
+      return x.getPort() == y.getPort()
+          && (x.getHostString().equals(y.getHostString())
+              || (x.getAddress() != null && x.getAddress().equals(y.getAddress())));
     } catch (IllegalArgumentException e) {
       return false;
     }

@@ -4,10 +4,10 @@ import io.craq.core.message.ErrorCode;
 
 /**
  * Base of every failure the CRAQ client reports. Unchecked. The subclass says what a caller may
- * conclude: {@link UnavailableException} (the operation did not happen, or a read found no
- * answer), {@link AmbiguousWriteException} (a write may or may not have happened), {@link
- * VersionMismatchException} (a conditional write was refused), {@link InvalidRequestException}
- * (the request itself is wrong; retrying will not help).
+ * conclude: {@link UnavailableException} (the operation did not happen, or a read found no answer),
+ * {@link AmbiguousWriteException} (a write may or may not have happened), {@link
+ * VersionMismatchException} (a conditional write was refused), {@link InvalidRequestException} (the
+ * request itself is wrong; retrying will not help).
  */
 public class CraqException extends RuntimeException {
   private final ErrorCode code;

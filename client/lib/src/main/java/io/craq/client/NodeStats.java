@@ -7,14 +7,14 @@ import java.util.Objects;
 
 /**
  * One node's event counters as {@link CraqClient#stats} returned them: counted since the node
- * process started, never decreasing while it runs. The names and their meanings are those of
- * {@code io.craq.core.node.NodeCounters} (also in docs/CLIENT.md), e.g. {@code reads_clean},
- * {@code reads_after_query}, {@code version_queries_served}; the map keeps the node's order.
+ * process started, never decreasing while it runs. The names and their meanings are those of {@code
+ * io.craq.core.node.NodeCounters} (also in docs/CLIENT.md), e.g. {@code reads_clean}, {@code
+ * reads_after_query}, {@code version_queries_served}; the map keeps the node's order.
  *
  * @param nodeId the node's id
  * @param epoch the configuration epoch the node is in
- * @param role {@code head}, {@code middle}, {@code tail}, {@code head+tail}, {@code catching-up}
- *     (a member still catching up) or {@code outside} (not a member)
+ * @param role {@code head}, {@code middle}, {@code tail}, {@code head+tail}, {@code catching-up} (a
+ *     member still catching up) or {@code outside} (not a member)
  * @param counters counter name to value, unmodifiable
  */
 public record NodeStats(String nodeId, long epoch, String role, Map<String, Long> counters) {
@@ -30,9 +30,9 @@ public record NodeStats(String nodeId, long epoch, String role, Map<String, Long
   }
 
   /**
-   * How much each counter grew since {@code earlier} (a snapshot of the same node taken before),
-   * in this snapshot's order; a counter {@code earlier} lacks counts from 0. A negative value
-   * means the node restarted in between.
+   * How much each counter grew since {@code earlier} (a snapshot of the same node taken before), in
+   * this snapshot's order; a counter {@code earlier} lacks counts from 0. A negative value means
+   * the node restarted in between.
    */
   public Map<String, Long> since(NodeStats earlier) {
     Map<String, Long> delta = new LinkedHashMap<>();

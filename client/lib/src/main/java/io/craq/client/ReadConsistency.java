@@ -5,8 +5,8 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * A read mode with its bound, as written on the command line: {@code strong}, {@code eventual}
- * or {@code bounded:N} (N = the number of dirty versions the read may return, CRAQ §2.4).
+ * A read mode with its bound, as written on the command line: {@code strong}, {@code eventual} or
+ * {@code bounded:N} (N = the number of dirty versions the read may return, CRAQ §2.4).
  */
 public record ReadConsistency(ReadMode mode, long bound) {
   public static final ReadConsistency STRONG = new ReadConsistency(ReadMode.STRONG, 0);
@@ -37,16 +37,16 @@ public record ReadConsistency(ReadMode mode, long bound) {
       try {
         bound = Long.parseLong(number);
       } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("'" + text + "': the bound must be a whole number of"
-            + " versions, e.g. bounded:2");
+        throw new IllegalArgumentException(
+            "'" + text + "': the bound must be a whole number of" + " versions, e.g. bounded:2");
       }
       if (bound < 0) {
         throw new IllegalArgumentException("'" + text + "': the bound must be >= 0");
       }
       return new ReadConsistency(ReadMode.BOUNDED, bound);
     }
-    throw new IllegalArgumentException("'" + text
-        + "' is not a consistency; use strong, eventual or bounded:N");
+    throw new IllegalArgumentException(
+        "'" + text + "' is not a consistency; use strong, eventual or bounded:N");
   }
 
   @Override

@@ -1,11 +1,11 @@
 package io.craq.client;
 
 /**
- * Hears that a read went on at another member because the member it tried first could not
- * answer (unreachable, timed out, not serving). Strong reads are linearizable at every member
- * (CRAQ §2.3), so the answer is as good; a caller may still want to say so, as the {@code craq}
- * command does on stderr. Called at most once per read or scan, on the calling thread, and only
- * when another member did answer.
+ * Hears that a read went on at another member because the member it tried first could not answer
+ * (unreachable, timed out, not serving). Strong reads are linearizable at every member (CRAQ §2.3),
+ * so the answer is as good; a caller may still want to say so, as the {@code craq} command does on
+ * stderr. Called at most once per read or scan, on the calling thread, and only when another member
+ * did answer.
  */
 @FunctionalInterface
 public interface ReadFallback {

@@ -15,8 +15,8 @@ public class VersionMismatchException extends CraqException {
   private final long expectedVersion;
   private final long currentVersion;
 
-  public VersionMismatchException(String key, long expectedVersion, long currentVersion,
-      String message) {
+  public VersionMismatchException(
+      String key, long expectedVersion, long currentVersion, String message) {
     super(message, ErrorCode.VERSION_MISMATCH, null);
     this.key = key;
     this.expectedVersion = expectedVersion;

@@ -7,9 +7,9 @@ import java.util.Objects;
 
 /**
  * One version of a key as a read returned it. {@code dirty} is true only for eventual and bounded
- * reads that returned a version not yet committed at the tail (CRAQ §2.4); strong reads and
- * {@link CraqClient#readAll} always return committed versions. The value array is not copied:
- * do not modify it.
+ * reads that returned a version not yet committed at the tail (CRAQ §2.4); strong reads and {@link
+ * CraqClient#readAll} always return committed versions. The value array is not copied: do not
+ * modify it.
  */
 public record Versioned(String key, long version, byte[] value, boolean dirty) {
   public Versioned {
@@ -24,8 +24,11 @@ public record Versioned(String key, long version, byte[] value, boolean dirty) {
 
   @Override
   public boolean equals(Object other) {
-    return other instanceof Versioned that && version == that.version && dirty == that.dirty
-        && key.equals(that.key) && Arrays.equals(value, that.value);
+    return other instanceof Versioned that
+        && version == that.version
+        && dirty == that.dirty
+        && key.equals(that.key)
+        && Arrays.equals(value, that.value);
   }
 
   @Override
@@ -35,8 +38,8 @@ public record Versioned(String key, long version, byte[] value, boolean dirty) {
 
   @Override
   public String toString() {
-    String shown = value.length <= 32 ? Base64.getEncoder().encodeToString(value)
-        : value.length + " bytes";
+    String shown =
+        value.length <= 32 ? Base64.getEncoder().encodeToString(value) : value.length + " bytes";
     return "Versioned[" + key + "@" + version + (dirty ? " dirty " : " ") + shown + "]";
   }
 }

@@ -81,7 +81,8 @@ class CraqClientTest {
   }
 
   private static Message committed(Message m) {
-    return m instanceof WriteRequest w ? new WriteReply(w.key(), 7)
+    return m instanceof WriteRequest w
+        ? new WriteReply(w.key(), 7)
         : new ErrorReply(ErrorCode.UNSUPPORTED, "unexpected " + m, "");
   }
 
@@ -124,8 +125,8 @@ class CraqClientTest {
   @DisplayName("NOT_HEAD with a hint is retried at the hinted head even if the coordinator lags")
   void notHeadHintIsFollowed() {
     FakeEndpoint newHead = node(CraqClientTest::committed);
-    FakeEndpoint oldHead = node(m -> new ErrorReply(ErrorCode.NOT_HEAD, "not the head",
-        newHead.address()));
+    FakeEndpoint oldHead =
+        node(m -> new ErrorReply(ErrorCode.NOT_HEAD, "not the head", newHead.address()));
     chainRef.set(chain(1, oldHead.member("a"), newHead.member("b")));
 
     assertEquals(7, client(config()).write("k", VALUE));
@@ -134,14 +135,15 @@ class CraqClientTest {
   }
 
   @Test
-  @DisplayName("a write without a reply before the deadline is ambiguous, never a failure, and is not retried")
+  @DisplayName(
+      "a write without a reply before the deadline is ambiguous, never a failure, and is not retried")
   void writeTimeoutIsAmbiguous() throws InterruptedException {
     FakeEndpoint head = node(m -> null);
     chainRef.set(chain(1, head.member("a")));
     CraqClient client = client(config().withCallTimeoutMillis(300));
 
-    AmbiguousWriteException e = assertThrows(AmbiguousWriteException.class,
-        () -> client.write("k", VALUE));
+    AmbiguousWriteException e =
+        assertThrows(AmbiguousWriteException.class, () -> client.write("k", VALUE));
 
     assertEquals("k", e.key());
     assertTrue(head.awaitReceived(1, 5_000));
@@ -149,15 +151,17 @@ class CraqClientTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = ErrorCode.class, names = {"AMBIGUOUS", "INTERNAL"})
+  @EnumSource(
+      value = ErrorCode.class,
+      names = {"AMBIGUOUS", "INTERNAL"})
   @DisplayName("a write refused with a non-definite code is ambiguous and not retried")
   void nonDefiniteErrorIsAmbiguous(ErrorCode code) {
     assertFalse(code.definite());
     FakeEndpoint head = node(m -> new ErrorReply(code, "chain changed", ""));
     chainRef.set(chain(1, head.member("a")));
 
-    AmbiguousWriteException e = assertThrows(AmbiguousWriteException.class,
-        () -> client(config()).delete("k"));
+    AmbiguousWriteException e =
+        assertThrows(AmbiguousWriteException.class, () -> client(config()).delete("k"));
 
     assertEquals(code, e.code());
     assertEquals(1, head.received(WriteRequest.class).size());
@@ -167,11 +171,12 @@ class CraqClientTest {
   @DisplayName("a write whose connection is lost after sending is ambiguous")
   void connectionLostAfterSendIsAmbiguous() {
     AtomicReference<FakeEndpoint> self = new AtomicReference<>();
-    FakeEndpoint head = node(m -> {
-      // Close from another thread: the handler runs on the connection's own reader.
-      Thread.ofVirtual().start(() -> self.get().stop());
-      return null;
-    });
+    FakeEndpoint head =
+        node(m -> {
+          // Close from another thread: the handler runs on the connection's own reader.
+          Thread.ofVirtual().start(() -> self.get().stop());
+          return null;
+        });
     self.set(head);
     chainRef.set(chain(1, head.member("a")));
 
@@ -183,8 +188,11 @@ class CraqClientTest {
   @DisplayName("UNAVAILABLE from the head is definite, so the write is retried and succeeds")
   void unavailableWriteIsRetried() {
     AtomicInteger calls = new AtomicInteger();
-    FakeEndpoint head = node(m -> calls.incrementAndGet() <= 2
-        ? new ErrorReply(ErrorCode.UNAVAILABLE, "no lease", "") : committed(m));
+    FakeEndpoint head =
+        node(m ->
+            calls.incrementAndGet() <= 2
+                ? new ErrorReply(ErrorCode.UNAVAILABLE, "no lease", "")
+                : committed(m));
     chainRef.set(chain(1, head.member("a")));
 
     assertEquals(7, client(config()).write("k", VALUE));
@@ -192,26 +200,31 @@ class CraqClientTest {
   }
 
   @Test
-  @DisplayName("a write refused every time with a definite code fails as unavailable after the attempts")
+  @DisplayName(
+      "a write refused every time with a definite code fails as unavailable after the attempts")
   void persistentRefusalIsDefiniteFailure() {
     FakeEndpoint head = node(m -> new ErrorReply(ErrorCode.BUSY, "queue full", ""));
     chainRef.set(chain(1, head.member("a")));
 
-    UnavailableException e = assertThrows(UnavailableException.class,
-        () -> client(config().withWriteAttemptsMax(3)).write("k", VALUE));
+    UnavailableException e =
+        assertThrows(
+            UnavailableException.class,
+            () -> client(config().withWriteAttemptsMax(3)).write("k", VALUE));
 
     assertEquals(ErrorCode.BUSY, e.code());
     assertEquals(3, head.received(WriteRequest.class).size());
   }
 
   @Test
-  @DisplayName("VERSION_MISMATCH gives VersionMismatchException with the current version from the hint")
+  @DisplayName(
+      "VERSION_MISMATCH gives VersionMismatchException with the current version from the hint")
   void versionMismatch() {
     FakeEndpoint head = node(m -> new ErrorReply(ErrorCode.VERSION_MISMATCH, "at 9", "9"));
     chainRef.set(chain(1, head.member("a")));
 
-    VersionMismatchException e = assertThrows(VersionMismatchException.class,
-        () -> client(config()).writeIfVersion("k", VALUE, 4));
+    VersionMismatchException e =
+        assertThrows(
+            VersionMismatchException.class, () -> client(config()).writeIfVersion("k", VALUE, 4));
 
     assertEquals(4, e.expectedVersion());
     assertEquals(9, e.currentVersion());
@@ -252,11 +265,11 @@ class CraqClientTest {
     chainRef.set(new ChainConfig(3, List.of()));
     CraqClient client = client(config());
 
-    UnavailableException e = assertThrows(UnavailableException.class,
-        () -> client.write("k", VALUE));
+    UnavailableException e =
+        assertThrows(UnavailableException.class, () -> client.write("k", VALUE));
     assertTrue(e.getMessage().contains("no members"), e.getMessage());
-    assertInstanceOf(UnavailableException.class,
-        assertThrows(CraqException.class, () -> client.read("k")));
+    assertInstanceOf(
+        UnavailableException.class, assertThrows(CraqException.class, () -> client.read("k")));
   }
 
   @Test
@@ -272,7 +285,8 @@ class CraqClientTest {
   }
 
   @Test
-  @DisplayName("a head that cannot be reached triggers a refresh; nothing was sent, so the write moves on")
+  @DisplayName(
+      "a head that cannot be reached triggers a refresh; nothing was sent, so the write moves on")
   void unreachableHeadRefreshes() {
     FakeEndpoint dead = node(CraqClientTest::committed);
     FakeEndpoint live = node(CraqClientTest::committed);
@@ -291,8 +305,10 @@ class CraqClientTest {
   void viaCoordinator() {
     FakeEndpoint head = node(CraqClientTest::committed);
     chainRef.set(chain(1, head.member("a")));
-    coordinator.behave(m -> m instanceof WriteRequest w ? new WriteReply(w.key(), 3)
-        : new Message.ChainReply(chainRef.get()));
+    coordinator.behave(m ->
+        m instanceof WriteRequest w
+            ? new WriteReply(w.key(), 3)
+            : new Message.ChainReply(chainRef.get()));
 
     assertEquals(3, client(config().withWriteViaCoordinator(true)).write("k", VALUE));
     assertEquals(1, coordinator.received(WriteRequest.class).size());
@@ -319,9 +335,11 @@ class CraqClientTest {
   @DisplayName("a read refused with UNAVAILABLE is retried until a node answers")
   void readRetriesOnUnavailable() {
     AtomicInteger calls = new AtomicInteger();
-    FakeEndpoint only = node(m -> calls.incrementAndGet() <= 2
-        ? new ErrorReply(ErrorCode.UNAVAILABLE, "catching up", "")
-        : new ReadReply("k", true, 4, VALUE, false));
+    FakeEndpoint only =
+        node(m ->
+            calls.incrementAndGet() <= 2
+                ? new ErrorReply(ErrorCode.UNAVAILABLE, "catching up", "")
+                : new ReadReply("k", true, 4, VALUE, false));
     chainRef.set(chain(1, only.member("a")));
 
     Versioned v = client(config()).read("k").orElseThrow();
@@ -337,8 +355,9 @@ class CraqClientTest {
     FakeEndpoint only = node(m -> new ErrorReply(ErrorCode.UNAVAILABLE, "no lease", ""));
     chainRef.set(chain(1, only.member("a")));
 
-    UnavailableException e = assertThrows(UnavailableException.class,
-        () -> client(config().withReadAttemptsMax(3)).read("k"));
+    UnavailableException e =
+        assertThrows(
+            UnavailableException.class, () -> client(config().withReadAttemptsMax(3)).read("k"));
 
     assertEquals(ErrorCode.UNAVAILABLE, e.code());
     assertEquals(3, only.received(ReadRequest.class).size());
@@ -365,8 +384,8 @@ class CraqClientTest {
     for (int i = 0; i < 3; i++) {
       nodes.add(node(m -> new ReadReply("k", true, 1, VALUE, true)));
     }
-    chainRef.set(chain(1, nodes.get(0).member("a"), nodes.get(1).member("b"),
-        nodes.get(2).member("c")));
+    chainRef.set(
+        chain(1, nodes.get(0).member("a"), nodes.get(1).member("b"), nodes.get(2).member("c")));
     CraqClient client = client(config());
 
     for (int i = 0; i < 60; i++) {
@@ -406,8 +425,8 @@ class CraqClientTest {
     List<String> keys = client.readAll().map(Versioned::key).collect(Collectors.toList());
 
     assertEquals(List.of("a", "b", "d", "e", "f"), keys);
-    List<String> cursors = only.received(ReadAllRequest.class).stream()
-        .map(ReadAllRequest::afterKey).toList();
+    List<String> cursors =
+        only.received(ReadAllRequest.class).stream().map(ReadAllRequest::afterKey).toList();
     assertEquals(List.of("", "b", "e"), cursors);
     Set<Integer> limits = new HashSet<>();
     only.received(ReadAllRequest.class).forEach(r -> limits.add(r.limit()));
@@ -415,8 +434,9 @@ class CraqClientTest {
   }
 
   @Test
-  @DisplayName("readAll reads every listed key in the scan's mode (strong by default), at the"
-      + " member that listed it, and leaves out a key deleted in between")
+  @DisplayName(
+      "readAll reads every listed key in the scan's mode (strong by default), at the"
+          + " member that listed it, and leaves out a key deleted in between")
   void readAllReadsEachKey() {
     FakeNode store = new FakeNode(chainRef::get);
     FakeEndpoint only = node(store);
@@ -434,52 +454,64 @@ class CraqClientTest {
     });
 
     assertEquals(List.of("a"), client.readAll().map(Versioned::key).toList());
-    assertEquals(List.of(new ReadRequest("a", ReadMode.STRONG, 0),
-        new ReadRequest("b", ReadMode.STRONG, 0)), only.received(ReadRequest.class));
-    assertEquals(List.of("a"),
-        client.readAll(ReadMode.BOUNDED, 3).map(Versioned::key).toList());
-    assertTrue(only.received(ReadRequest.class).contains(new ReadRequest("a", ReadMode.BOUNDED, 3)));
+    assertEquals(
+        List.of(new ReadRequest("a", ReadMode.STRONG, 0), new ReadRequest("b", ReadMode.STRONG, 0)),
+        only.received(ReadRequest.class));
+    assertEquals(List.of("a"), client.readAll(ReadMode.BOUNDED, 3).map(Versioned::key).toList());
+    assertTrue(
+        only.received(ReadRequest.class).contains(new ReadRequest("a", ReadMode.BOUNDED, 3)));
   }
 
   @Test
-  @DisplayName("readPreferring goes to the given node first; when it cannot answer, another member"
-      + " does and the fallback hears which, once; readFrom never leaves the node")
+  @DisplayName(
+      "readPreferring goes to the given node first; when it cannot answer, another member"
+          + " does and the fallback hears which, once; readFrom never leaves the node")
   void readPreferringFallsBack() {
     FakeEndpoint down = node(m -> new ErrorReply(ErrorCode.UNAVAILABLE, "no lease", ""));
-    FakeEndpoint up = node(m -> m instanceof ReadAllRequest
-        ? new Message.ReadAllReply(List.of(new io.craq.core.message.VersionRecord("k", 1, false,
-            VALUE)), false)
-        : new ReadReply("k", true, 1, VALUE, false));
+    FakeEndpoint up =
+        node(m ->
+            m instanceof ReadAllRequest
+                ? new Message.ReadAllReply(
+                    List.of(new io.craq.core.message.VersionRecord("k", 1, false, VALUE)), false)
+                : new ReadReply("k", true, 1, VALUE, false));
     chainRef.set(chain(1, down.member("a"), up.member("b")));
     CraqClient client = client(config());
     List<String> heard = new ArrayList<>();
     ReadFallback listener = (first, reason, by) -> heard.add(first + "|" + reason + "|" + by);
 
-    assertEquals(Optional.of(new Versioned("k", 1, VALUE, false)),
+    assertEquals(
+        Optional.of(new Versioned("k", 1, VALUE, false)),
         client.readPreferring(down.address(), "k", ReadMode.STRONG, 0, listener));
-    assertEquals(List.of(down.address() + "|" + down.address() + ": UNAVAILABLE no lease|"
-        + up.address()), heard);
+    assertEquals(
+        List.of(down.address() + "|" + down.address() + ": UNAVAILABLE no lease|" + up.address()),
+        heard);
 
     heard.clear();
-    assertEquals(List.of("k"), client.readAllPreferring(down.address(), ReadMode.STRONG, 0,
-        listener).map(Versioned::key).toList());
+    assertEquals(
+        List.of("k"),
+        client
+            .readAllPreferring(down.address(), ReadMode.STRONG, 0, listener)
+            .map(Versioned::key)
+            .toList());
     assertEquals(1, heard.size(), heard.toString());
 
     heard.clear();
     assertTrue(client.readPreferring(up.address(), "k", ReadMode.STRONG, 0, listener).isPresent());
     assertEquals(List.of(), heard, "no fallback when the first node answers");
 
-    assertThrows(UnavailableException.class,
-        () -> client.readFrom(down.address(), "k", ReadMode.STRONG, 0));
-    assertThrows(UnavailableException.class,
+    assertThrows(
+        UnavailableException.class, () -> client.readFrom(down.address(), "k", ReadMode.STRONG, 0));
+    assertThrows(
+        UnavailableException.class,
         () -> client.readAllFrom(down.address(), ReadMode.STRONG, 0).toList());
   }
 
   @Test
   @DisplayName("memberAt finds a member by its address however it is spelt (:PORT, localhost)")
   void memberAt() {
-    ChainConfig chain = new ChainConfig(1, List.of(
-        new io.craq.core.message.Member("n1", "127.0.0.1:7001", 1, 1, true)));
+    ChainConfig chain =
+        new ChainConfig(
+            1, List.of(new io.craq.core.message.Member("n1", "127.0.0.1:7001", 1, 1, true)));
     assertEquals("n1", CraqClient.memberAt(chain, ":7001").orElseThrow().id());
     assertEquals("n1", CraqClient.memberAt(chain, "localhost:7001").orElseThrow().id());
     assertEquals("n1", CraqClient.memberAt(chain, "127.0.0.1:7001").orElseThrow().id());

@@ -28,21 +28,27 @@ public final class FakeEndpoint implements AutoCloseable {
 
   public FakeEndpoint(Transport transport, Function<Message, Message> behaviour) {
     this.behaviour = behaviour;
-    this.server = transport.listen("127.0.0.1:0", (message, responder) -> {
-      received.add(message);
-      arrivals.release();
-      Message reply = this.behaviour.apply(message);
-      if (reply != null && responder.expectsReply()) {
-        responder.reply(reply);
-      }
-    });
+    this.server =
+        transport.listen(
+            "127.0.0.1:0",
+            (message, responder) -> {
+              received.add(message);
+              arrivals.release();
+              Message reply = this.behaviour.apply(message);
+              if (reply != null && responder.expectsReply()) {
+                responder.reply(reply);
+              }
+            });
   }
 
   /** A coordinator (or node) that answers chain requests with whatever {@code chain} says now. */
   public static FakeEndpoint coordinator(Transport transport, Supplier<ChainConfig> chain) {
-    return new FakeEndpoint(transport, m -> m instanceof Message.ChainRequest
-        ? new ChainReply(chain.get())
-        : new ErrorReply(ErrorCode.UNSUPPORTED, "fake coordinator: " + m, ""));
+    return new FakeEndpoint(
+        transport,
+        m ->
+            m instanceof Message.ChainRequest
+                ? new ChainReply(chain.get())
+                : new ErrorReply(ErrorCode.UNSUPPORTED, "fake coordinator: " + m, ""));
   }
 
   public void behave(Function<Message, Message> newBehaviour) {

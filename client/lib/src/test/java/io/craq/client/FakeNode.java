@@ -22,8 +22,8 @@ import java.util.function.Supplier;
 
 /**
  * A one-node "chain" with a map for storage: enough of a node to drive the client end to end
- * (versions per key, deletes as tombstones, conditional writes, paged scans). Not CRAQ: there is
- * no replication, every version is committed at once.
+ * (versions per key, deletes as tombstones, conditional writes, paged scans). Not CRAQ: there is no
+ * replication, every version is committed at once.
  */
 public final class FakeNode implements Function<Message, Message> {
   private final TreeMap<String, VersionRecord> data = new TreeMap<>();
@@ -41,8 +41,8 @@ public final class FakeNode implements Function<Message, Message> {
       case ReadRequest read -> {
         VersionRecord record = data.get(read.key());
         if (record == null || record.tombstone()) {
-          yield new ReadReply(read.key(), false, record == null ? 0 : record.version(),
-              new byte[0], false);
+          yield new ReadReply(
+              read.key(), false, record == null ? 0 : record.version(), new byte[0], false);
         }
         yield new ReadReply(read.key(), true, record.version(), record.value(), false);
       }
@@ -69,12 +69,14 @@ public final class FakeNode implements Function<Message, Message> {
     VersionRecord old = data.get(write.key());
     long committed = old == null || old.tombstone() ? 0 : old.version();
     if (write.expectedVersion() != Message.ANY_VERSION && write.expectedVersion() != committed) {
-      return new ErrorReply(ErrorCode.VERSION_MISMATCH, "key is at version " + committed,
-          Long.toString(committed));
+      return new ErrorReply(
+          ErrorCode.VERSION_MISMATCH, "key is at version " + committed, Long.toString(committed));
     }
     long version = (old == null ? 0 : old.version()) + 1;
-    data.put(write.key(), new VersionRecord(write.key(), version, write.delete(),
-        write.delete() ? new byte[0] : write.value()));
+    data.put(
+        write.key(),
+        new VersionRecord(
+            write.key(), version, write.delete(), write.delete() ? new byte[0] : write.value()));
     return new WriteReply(write.key(), version);
   }
 }

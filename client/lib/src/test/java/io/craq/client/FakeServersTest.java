@@ -11,15 +11,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The fixture of the client's tests and of the craq tool's (through this module's test-jar): a
- * fake coordinator on 127.0.0.1 answering with {@link #chainRef}, and the fake nodes a test adds
- * to {@link #nodes}; all closed after each test.
+ * The fixture of the client's tests and of the craq tool's (through this module's test-jar): a fake
+ * coordinator on 127.0.0.1 answering with {@link #chainRef}, and the fake nodes a test adds to
+ * {@link #nodes}; all closed after each test.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 public abstract class FakeServersTest {
   protected TcpTransport transport;
-  protected final AtomicReference<ChainConfig> chainRef =
-      new AtomicReference<>(ChainConfig.EMPTY);
+  protected final AtomicReference<ChainConfig> chainRef = new AtomicReference<>(ChainConfig.EMPTY);
   protected FakeEndpoint coordinator;
   protected final List<FakeEndpoint> nodes = new ArrayList<>();
 

@@ -7,9 +7,9 @@ import java.util.stream.Collectors;
 /** The sequential models a history file can be checked against, by the name the command takes. */
 public enum CheckModel {
   /**
-   * A versioned register per key ({@link RegisterModel}): read, write, delete, cas and
-   * cas-version, with the versions the store reports checked when present. The model of CRAQ's
-   * keys, of the fault suites' histories and of Jepsen's single-register logs.
+   * A versioned register per key ({@link RegisterModel}): read, write, delete, cas and cas-version,
+   * with the versions the store reports checked when present. The model of CRAQ's keys, of the
+   * fault suites' histories and of Jepsen's single-register logs.
    */
   REGISTER(new RegisterModel()),
   /** A string per key with get, put and append ({@link KvModel}); versions are not modelled. */
@@ -41,7 +41,10 @@ public enum CheckModel {
         return model;
       }
     }
-    throw new IllegalArgumentException("unknown model '" + name + "'; one of: "
-        + Arrays.stream(values()).map(CheckModel::label).collect(Collectors.joining(", ")));
+    throw new IllegalArgumentException(
+        "unknown model '"
+            + name
+            + "'; one of: "
+            + Arrays.stream(values()).map(CheckModel::label).collect(Collectors.joining(", ")));
   }
 }

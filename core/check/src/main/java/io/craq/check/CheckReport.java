@@ -34,8 +34,14 @@ public record CheckReport(List<KeyResult> results) {
 
   /** {@code keys 12: linearizable 11, illegal 1, unknown 0}. */
   public String summary() {
-    return "keys " + keysChecked() + ": linearizable " + count(Verdict.LINEARIZABLE)
-        + ", illegal " + count(Verdict.ILLEGAL) + ", unknown " + count(Verdict.UNKNOWN);
+    return "keys "
+        + keysChecked()
+        + ": linearizable "
+        + count(Verdict.LINEARIZABLE)
+        + ", illegal "
+        + count(Verdict.ILLEGAL)
+        + ", unknown "
+        + count(Verdict.UNKNOWN);
   }
 
   /** The summary then one explanation per illegal key, for a test failure message. */

@@ -30,7 +30,14 @@ public record History(List<Operation> operations) {
 
   /** {@code operations 120 (ok 100 / fail 5 / info 15)}. */
   public String summary() {
-    return "operations " + size() + " (ok " + count(Outcome.OK) + " / fail " + count(Outcome.FAIL)
-        + " / info " + count(Outcome.INFO) + ")";
+    return "operations "
+        + size()
+        + " (ok "
+        + count(Outcome.OK)
+        + " / fail "
+        + count(Outcome.FAIL)
+        + " / info "
+        + count(Outcome.INFO)
+        + ")";
   }
 }

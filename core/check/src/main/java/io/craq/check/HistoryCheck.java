@@ -26,10 +26,15 @@ import java.util.Map;
 public final class HistoryCheck {
   /** Every key is linearizable. */
   public static final int LINEARIZABLE = 0;
+
   /** At least one key is not linearizable: no order of its operations fits real time and model. */
   public static final int NOT_LINEARIZABLE = 1;
-  /** No key is illegal, but the search ran out of budget on at least one: nothing is known there. */
+
+  /**
+   * No key is illegal, but the search ran out of budget on at least one: nothing is known there.
+   */
   public static final int UNKNOWN = 3;
+
   /**
    * The file could not be checked: missing, unreadable, not UTF-8, a malformed event line, no
    * operations at all, or an operation the model does not have ({@code EX_DATAERR} of sysexits).
@@ -49,9 +54,10 @@ public final class HistoryCheck {
       List<KeyResult> results = check(historyFile, history, options);
       CheckReport report = new CheckReport(results);
       int code = exitCode(report);
-      out.println(options.json()
-          ? json(historyFile, history, report, options, code)
-          : text(historyFile, history, report, code));
+      out.println(
+          options.json()
+              ? json(historyFile, history, report, options, code)
+              : text(historyFile, history, report, code));
       out.flush();
       return code;
     } catch (BadInput e) {
@@ -88,8 +94,10 @@ public final class HistoryCheck {
       throw new BadInput(e.getMessage());
     }
     if (history.size() == 0) {
-      throw new BadInput(file + ": no operations: the file is empty or has no line in a history"
-          + " format (our log, Jepsen's register log, EDN kv maps)");
+      throw new BadInput(
+          file
+              + ": no operations: the file is empty or has no line in a history"
+              + " format (our log, Jepsen's register log, EDN kv maps)");
     }
     return history;
   }
@@ -99,12 +107,18 @@ public final class HistoryCheck {
     List<KeyResult> results = new ArrayList<>();
     for (Map.Entry<String, List<Operation>> key : history.byKey().entrySet()) {
       try {
-        results.add(LinearizabilityChecker.checkKey(
-            key.getKey(), key.getValue(), options.model().model(), options.budgetPerKey()));
+        results.add(
+            LinearizabilityChecker.checkKey(
+                key.getKey(), key.getValue(), options.model().model(), options.budgetPerKey()));
       } catch (IllegalArgumentException e) {
         // A model refuses the operation kinds it does not have.
-        throw new BadInput(file + ": key " + HistoryLog.token(key.getKey()) + ": "
-            + e.getMessage() + hint(options.model()));
+        throw new BadInput(
+            file
+                + ": key "
+                + HistoryLog.token(key.getKey())
+                + ": "
+                + e.getMessage()
+                + hint(options.model()));
       }
     }
     return results;
@@ -129,26 +143,41 @@ public final class HistoryCheck {
   private static String text(Path file, History history, CheckReport report, int code) {
     StringBuilder text = new StringBuilder();
     for (KeyResult result : report.results()) {
-      text.append("key ").append(HistoryLog.token(result.key())).append(": ")
-          .append(switch (result.verdict()) {
-            case LINEARIZABLE -> "linearizable";
-            case ILLEGAL -> "NOT LINEARIZABLE";
-            case UNKNOWN -> "unknown";
-          })
-          .append(", ").append(result.operations()).append(" operations, ")
-          .append(result.elapsed().toMillis()).append(" ms\n");
+      text.append("key ")
+          .append(HistoryLog.token(result.key()))
+          .append(": ")
+          .append(
+              switch (result.verdict()) {
+                case LINEARIZABLE -> "linearizable";
+                case ILLEGAL -> "NOT LINEARIZABLE";
+                case UNKNOWN -> "unknown";
+              })
+          .append(", ")
+          .append(result.operations())
+          .append(" operations, ")
+          .append(result.elapsed().toMillis())
+          .append(" ms\n");
       if (!result.explanation().isEmpty()) {
         text.append("    ").append(result.explanation()).append('\n');
       }
     }
-    text.append(file).append(": ").append(history.summary()).append(", ")
-        .append(report.summary()).append('\n');
-    text.append("verdict: ").append(switch (code) {
-      case NOT_LINEARIZABLE -> "NOT LINEARIZABLE (" + keys(report.count(Verdict.ILLEGAL)) + ")";
-      case UNKNOWN -> "unknown (the search budget ran out on "
-          + keys(report.count(Verdict.UNKNOWN)) + "; a larger budget may decide)";
-      default -> "linearizable";
-    });
+    text.append(file)
+        .append(": ")
+        .append(history.summary())
+        .append(", ")
+        .append(report.summary())
+        .append('\n');
+    text.append("verdict: ")
+        .append(
+            switch (code) {
+              case NOT_LINEARIZABLE ->
+                  "NOT LINEARIZABLE (" + keys(report.count(Verdict.ILLEGAL)) + ")";
+              case UNKNOWN ->
+                  "unknown (the search budget ran out on "
+                      + keys(report.count(Verdict.UNKNOWN))
+                      + "; a larger budget may decide)";
+              default -> "linearizable";
+            });
     return text.toString();
   }
 
@@ -161,31 +190,50 @@ public final class HistoryCheck {
   private static String json(
       Path file, History history, CheckReport report, CheckOptions options, int code) {
     StringBuilder json = new StringBuilder("{");
-    json.append("\"file\":").append(quote(file.toString()))
-        .append(",\"model\":").append(quote(options.model().label()))
-        .append(",\"budgetPerKeyMillis\":").append(options.budgetPerKey().toMillis())
-        .append(",\"verdict\":").append(quote(switch (code) {
-          case NOT_LINEARIZABLE -> "illegal";
-          case UNKNOWN -> "unknown";
-          default -> "linearizable";
-        }))
-        .append(",\"exitCode\":").append(code)
-        .append(",\"operations\":").append(history.size())
-        .append(",\"ok\":").append(history.count(Outcome.OK))
-        .append(",\"fail\":").append(history.count(Outcome.FAIL))
-        .append(",\"info\":").append(history.count(Outcome.INFO))
-        .append(",\"keys\":").append(report.keysChecked())
-        .append(",\"linearizable\":").append(report.count(Verdict.LINEARIZABLE))
-        .append(",\"illegal\":").append(report.count(Verdict.ILLEGAL))
-        .append(",\"unknown\":").append(report.count(Verdict.UNKNOWN))
+    json.append("\"file\":")
+        .append(quote(file.toString()))
+        .append(",\"model\":")
+        .append(quote(options.model().label()))
+        .append(",\"budgetPerKeyMillis\":")
+        .append(options.budgetPerKey().toMillis())
+        .append(",\"verdict\":")
+        .append(
+            quote(
+                switch (code) {
+                  case NOT_LINEARIZABLE -> "illegal";
+                  case UNKNOWN -> "unknown";
+                  default -> "linearizable";
+                }))
+        .append(",\"exitCode\":")
+        .append(code)
+        .append(",\"operations\":")
+        .append(history.size())
+        .append(",\"ok\":")
+        .append(history.count(Outcome.OK))
+        .append(",\"fail\":")
+        .append(history.count(Outcome.FAIL))
+        .append(",\"info\":")
+        .append(history.count(Outcome.INFO))
+        .append(",\"keys\":")
+        .append(report.keysChecked())
+        .append(",\"linearizable\":")
+        .append(report.count(Verdict.LINEARIZABLE))
+        .append(",\"illegal\":")
+        .append(report.count(Verdict.ILLEGAL))
+        .append(",\"unknown\":")
+        .append(report.count(Verdict.UNKNOWN))
         .append(",\"results\":[");
     for (int i = 0; i < report.results().size(); i++) {
       KeyResult result = report.results().get(i);
       json.append(i > 0 ? "," : "")
-          .append("{\"key\":").append(quote(result.key()))
-          .append(",\"verdict\":").append(quote(result.verdict().name().toLowerCase(Locale.ROOT)))
-          .append(",\"operations\":").append(result.operations())
-          .append(",\"millis\":").append(result.elapsed().toMillis());
+          .append("{\"key\":")
+          .append(quote(result.key()))
+          .append(",\"verdict\":")
+          .append(quote(result.verdict().name().toLowerCase(Locale.ROOT)))
+          .append(",\"operations\":")
+          .append(result.operations())
+          .append(",\"millis\":")
+          .append(result.elapsed().toMillis());
       if (!result.explanation().isEmpty()) {
         json.append(",\"explanation\":").append(quote(result.explanation()));
       }

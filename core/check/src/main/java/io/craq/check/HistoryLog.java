@@ -38,8 +38,8 @@ import java.util.regex.Pattern;
  *
  * <ul>
  *   <li>Columns: process, event type ({@code :invoke :ok :fail :info}), operation ({@code :read
- *       :write :delete :cas :cas-version :append}), value: {@code nil} (absent, or no value), a bare
- *       token ({@code [A-Za-z0-9_.+-]+}), a double-quoted string with {@code \\ \" \t \n \r}
+ *       :write :delete :cas :cas-version :append}), value: {@code nil} (absent, or no value), a
+ *       bare token ({@code [A-Za-z0-9_.+-]+}), a double-quoted string with {@code \\ \" \t \n \r}
  *       escapes, or a vector: {@code :cas [expected new]}, {@code :cas-version [version new]}. On a
  *       read's completion the value is what it read.
  *   <li>{@code :key K}: the key; without it the line belongs to {@link #DEFAULT_KEY}.
@@ -60,6 +60,7 @@ public final class HistoryLog {
 
   private static final String JEPSEN_MARKER = "jepsen.util - ";
   private static final Pattern BARE = Pattern.compile("[A-Za-z0-9_.+-]+");
+
   /** How much of a malformed line an error message quotes. */
   private static final int EXCERPT_MAX = 200;
 
@@ -74,8 +75,8 @@ public final class HistoryLog {
   }
 
   /**
-   * Writes {@code history} in our format. Each process's operations must not overlap in time
-   * (an {@code :info} one counts as ending at its invoke, as its process is then retired).
+   * Writes {@code history} in our format. Each process's operations must not overlap in time (an
+   * {@code :info} one counts as ending at its invoke, as its process is then retired).
    *
    * @throws IllegalArgumentException if two operations of one process overlap
    */
@@ -107,22 +108,37 @@ public final class HistoryLog {
       long freeFromNanos = Long.MIN_VALUE;
       for (Operation operation : operations) {
         if (operation.invokeNanos() < freeFromNanos) {
-          throw new IllegalArgumentException("process " + entry.getKey()
-              + " has overlapping operations at " + operation.describe());
+          throw new IllegalArgumentException(
+              "process "
+                  + entry.getKey()
+                  + " has overlapping operations at "
+                  + operation.describe());
         }
-        stream.add(new Line(operation.invokeNanos(), 1, sequence++, entry.getKey(),
-            line(operation, "invoke", operation.invokeNanos())));
+        stream.add(
+            new Line(
+                operation.invokeNanos(),
+                1,
+                sequence++,
+                entry.getKey(),
+                line(operation, "invoke", operation.invokeNanos())));
         boolean info = operation.outcome() == Outcome.INFO;
         long endNanos = info ? operation.invokeNanos() : operation.completeNanos();
-        stream.add(new Line(endNanos, 0, sequence++, entry.getKey(),
-            line(operation, operation.outcome().name().toLowerCase(), endNanos)));
+        stream.add(
+            new Line(
+                endNanos,
+                0,
+                sequence++,
+                entry.getKey(),
+                line(operation, operation.outcome().name().toLowerCase(), endNanos)));
         freeFromNanos = endNanos;
       }
       streams.put(entry.getKey(), stream);
     }
     // Merge: earliest time first, completions before invokes on ties.
-    Comparator<Line> order = Comparator.comparingLong(Line::timeNanos)
-        .thenComparingInt(Line::rank).thenComparingLong(Line::sequence);
+    Comparator<Line> order =
+        Comparator.comparingLong(Line::timeNanos)
+            .thenComparingInt(Line::rank)
+            .thenComparingLong(Line::sequence);
     PriorityQueue<Line> heads = new PriorityQueue<>(order);
     Map<Long, Integer> nextIndex = new HashMap<>();
     for (Map.Entry<Long, List<Line>> stream : streams.entrySet()) {
@@ -155,9 +171,15 @@ public final class HistoryLog {
       value = inputValue(input);
     }
     StringBuilder text = new StringBuilder("INFO  jepsen.util - ");
-    text.append(operation.process()).append("\t:").append(type).append("\t:")
-        .append(operationName(input.kind())).append('\t').append(value)
-        .append("\t:key\t").append(token(operation.key()));
+    text.append(operation.process())
+        .append("\t:")
+        .append(type)
+        .append("\t:")
+        .append(operationName(input.kind()))
+        .append('\t')
+        .append(value)
+        .append("\t:key\t")
+        .append(token(operation.key()));
     if (!type.equals("info")) {
       text.append("\t:time\t").append(timeNanos);
     }
@@ -233,8 +255,8 @@ public final class HistoryLog {
   }
 
   /**
-   * The number of the first line of {@code path} that is not UTF-8. The reader decodes ahead of
-   * the line it returns, so its own count is only a lower bound.
+   * The number of the first line of {@code path} that is not UTF-8. The reader decodes ahead of the
+   * line it returns, so its own count is only a lower bound.
    */
   private static long firstLineNotUtf8(Path path) throws IOException {
     byte[] bytes = Files.readAllBytes(path);
@@ -287,8 +309,14 @@ public final class HistoryLog {
 
   /** One parsed line. */
   private record Event(
-      long process, String type, String operation, Object value, String key, long timeNanos,
-      long version, boolean applied) {}
+      long process,
+      String type,
+      String operation,
+      Object value,
+      String key,
+      long timeNanos,
+      long version,
+      boolean applied) {}
 
   private static Event parse(String text, int lineNumber) {
     String trimmed = text.strip();
@@ -329,11 +357,13 @@ public final class HistoryLog {
     String operation = keyword(fields.get("f"), "the operation");
     Object key = fields.getOrDefault("key", DEFAULT_KEY);
     long time = fields.containsKey("time") ? number(fields.get("time"), "time") : lineNumber;
-    long version = fields.containsKey("version")
-        ? number(fields.get("version"), "version") : Output.UNKNOWN_VERSION;
+    long version =
+        fields.containsKey("version")
+            ? number(fields.get("version"), "version")
+            : Output.UNKNOWN_VERSION;
     boolean applied = !"false".equals(fields.get("applied"));
-    return new Event(process, type, operation, fields.get("value"), string(key, "key"), time,
-        version, applied);
+    return new Event(
+        process, type, operation, fields.get("value"), string(key, "key"), time, version, applied);
   }
 
   private static String keyword(Object value, String what) {
@@ -380,14 +410,21 @@ public final class HistoryLog {
         throw new IllegalArgumentException("completion does not match its invoke");
       }
       Input input = input(invoke);
-      Operation operation = switch (event.type) {
-        case "ok" -> Operation.ok(event.process, invoke.key, input, invoke.timeNanos,
-            event.timeNanos, output(input, event));
-        case "fail" -> Operation.fail(event.process, invoke.key, input, invoke.timeNanos,
-            event.timeNanos);
-        case "info" -> Operation.info(event.process, invoke.key, input, invoke.timeNanos);
-        default -> throw new IllegalArgumentException("unknown event type :" + event.type);
-      };
+      Operation operation =
+          switch (event.type) {
+            case "ok" ->
+                Operation.ok(
+                    event.process,
+                    invoke.key,
+                    input,
+                    invoke.timeNanos,
+                    event.timeNanos,
+                    output(input, event));
+            case "fail" ->
+                Operation.fail(event.process, invoke.key, input, invoke.timeNanos, event.timeNanos);
+            case "info" -> Operation.info(event.process, invoke.key, input, invoke.timeNanos);
+            default -> throw new IllegalArgumentException("unknown event type :" + event.type);
+          };
       operations.add(operation);
     }
 
@@ -518,12 +555,13 @@ public final class HistoryLog {
             break;
           }
           char escaped = text.charAt(position++);
-          value.append(switch (escaped) {
-            case 't' -> '\t';
-            case 'n' -> '\n';
-            case 'r' -> '\r';
-            default -> escaped;
-          });
+          value.append(
+              switch (escaped) {
+                case 't' -> '\t';
+                case 'n' -> '\n';
+                case 'r' -> '\r';
+                default -> escaped;
+              });
         } else {
           value.append(c);
         }
@@ -535,8 +573,13 @@ public final class HistoryLog {
       int start = position;
       while (position < text.length()) {
         char c = text.charAt(position);
-        if (Character.isWhitespace(c) || c == ',' || c == ']' || c == '}' || c == '"'
-            || c == '[' || c == '{') {
+        if (Character.isWhitespace(c)
+            || c == ','
+            || c == ']'
+            || c == '}'
+            || c == '"'
+            || c == '['
+            || c == '{') {
           break;
         }
         position++;

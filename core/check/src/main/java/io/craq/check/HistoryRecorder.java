@@ -27,7 +27,9 @@ public final class HistoryRecorder {
     this(System::nanoTime);
   }
 
-  /** @param clockNanos the clock stamped on invokes and completions; must not go backwards */
+  /**
+   * @param clockNanos the clock stamped on invokes and completions; must not go backwards
+   */
   public HistoryRecorder(LongSupplier clockNanos) {
     this.clockNanos = Objects.requireNonNull(clockNanos, "clockNanos");
   }
@@ -42,7 +44,8 @@ public final class HistoryRecorder {
     Objects.requireNonNull(input, "input");
     synchronized (lock) {
       if (inFlight.containsKey(process)) {
-        throw new IllegalStateException("process " + process + " already has an operation in flight");
+        throw new IllegalStateException(
+            "process " + process + " already has an operation in flight");
       }
       Pending pending = new Pending(process, key, input, clockNanos.getAsLong());
       inFlight.put(process, pending);
@@ -78,7 +81,8 @@ public final class HistoryRecorder {
     synchronized (lock) {
       List<Operation> operations = new ArrayList<>(completed);
       for (Pending pending : inFlight.values()) {
-        operations.add(Operation.info(pending.process, pending.key, pending.input, pending.invokeNanos));
+        operations.add(
+            Operation.info(pending.process, pending.key, pending.input, pending.invokeNanos));
       }
       return new History(operations);
     }
@@ -99,8 +103,14 @@ public final class HistoryRecorder {
       inFlight.remove(pending.process);
       long now = outcome == Outcome.INFO ? Operation.INFINITY : clockNanos.getAsLong();
       completed.add(
-          new Operation(pending.process, pending.key, pending.input, pending.invokeNanos, now,
-              outcome, output));
+          new Operation(
+              pending.process,
+              pending.key,
+              pending.input,
+              pending.invokeNanos,
+              now,
+              outcome,
+              output));
     }
   }
 

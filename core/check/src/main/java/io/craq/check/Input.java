@@ -24,7 +24,8 @@ public record Input(OpKind kind, String value, String expected, long expectedVer
       case WRITE, APPEND -> require(value != null && expected == null, kind + " needs a value");
       case CAS -> require(value != null, "CAS needs a new value");
       case WRITE_IF_VERSION ->
-          require(value != null && expected == null && expectedVersion >= 0,
+          require(
+              value != null && expected == null && expectedVersion >= 0,
               "WRITE_IF_VERSION needs a value and an expected version >= 0");
     }
     if (kind != OpKind.WRITE_IF_VERSION) {

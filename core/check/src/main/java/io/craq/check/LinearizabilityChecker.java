@@ -23,8 +23,8 @@ import java.util.Set;
  *       that returns a failed write's value has no write to explain it.
  *   <li>{@link Outcome#INFO} operations return at infinity and are stepped with an unknown output:
  *       they may take effect anywhere after their invoke. They are also optional: once the search
- *       reaches the (infinite) return of an unknown operation, every operation still unplaced has an
- *       unknown outcome, and the history is linearizable with those never having happened.
+ *       reaches the (infinite) return of an unknown operation, every operation still unplaced has
+ *       an unknown outcome, and the history is linearizable with those never having happened.
  * </ul>
  *
  * <p>Stateless and thread-safe; {@link #checkKey} may run for several keys in parallel.
@@ -32,8 +32,10 @@ import java.util.Set;
 public final class LinearizabilityChecker {
   /** How many search steps run between two looks at the clock. */
   private static final int STEPS_PER_CLOCK_CHECK = 256;
+
   /** How many operations of the longest prefix an explanation lists. */
   private static final int EXPLAIN_PREFIX_TAIL = 6;
+
   /** How many unplaceable candidates an explanation lists. */
   private static final int EXPLAIN_CANDIDATES_MAX = 6;
 
@@ -57,7 +59,8 @@ public final class LinearizabilityChecker {
       String key, List<Operation> operations, Model<S> model, Duration budget) {
     for (Operation operation : operations) {
       if (!operation.key().equals(key)) {
-        throw new IllegalArgumentException("operation of key " + operation.key() + " given as " + key);
+        throw new IllegalArgumentException(
+            "operation of key " + operation.key() + " given as " + key);
       }
     }
     List<Operation> live = operations.stream().filter(o -> o.outcome() != Outcome.FAIL).toList();
@@ -83,7 +86,8 @@ public final class LinearizabilityChecker {
   /** A visited configuration: which operations are placed, and the state they lead to. */
   private record Configuration(long[] placed, Object state, int hash) {
     static Configuration of(long[] placed, Object state) {
-      return new Configuration(placed.clone(), state, 31 * Arrays.hashCode(placed) + state.hashCode());
+      return new Configuration(
+          placed.clone(), state, 31 * Arrays.hashCode(placed) + state.hashCode());
     }
 
     @Override
@@ -253,7 +257,9 @@ public final class LinearizabilityChecker {
       }
       blockedOperation = ret.operation;
       List<Integer> candidates = new ArrayList<>();
-      for (Entry e = head.next; e != ret && candidates.size() < EXPLAIN_CANDIDATES_MAX; e = e.next) {
+      for (Entry e = head.next;
+          e != ret && candidates.size() < EXPLAIN_CANDIDATES_MAX;
+          e = e.next) {
         if (e.call) {
           candidates.add(e.operation);
         }
@@ -263,9 +269,13 @@ public final class LinearizabilityChecker {
 
     private String illegalExplanation() {
       StringBuilder text = new StringBuilder();
-      text.append("key ").append(key).append(": not linearizable (").append(operations.size())
+      text.append("key ")
+          .append(key)
+          .append(": not linearizable (")
+          .append(operations.size())
           .append(" operations after dropping failed ones). Longest linearizable prefix: ")
-          .append(longestPrefix.length).append(" operations");
+          .append(longestPrefix.length)
+          .append(" operations");
       int from = Math.max(0, longestPrefix.length - EXPLAIN_PREFIX_TAIL);
       if (longestPrefix.length > 0) {
         text.append(from > 0 ? ", ending ... " : ": ");
@@ -275,18 +285,26 @@ public final class LinearizabilityChecker {
       }
       text.append(". State then: ").append(model.describe(stateAfterLongestPrefix));
       if (blockedOperation >= 0) {
-        text.append(". Next, ").append(operations.get(blockedOperation).describe())
+        text.append(". Next, ")
+            .append(operations.get(blockedOperation).describe())
             .append(" must take effect before it returns, but no pending operation fits here: ");
         for (int i = 0; i < blockedCandidates.size(); i++) {
-          text.append(i > 0 ? "; " : "").append(operations.get(blockedCandidates.get(i)).describe());
+          text.append(i > 0 ? "; " : "")
+              .append(operations.get(blockedCandidates.get(i)).describe());
         }
       }
       return text.toString();
     }
 
     private String unknownExplanation() {
-      return "key " + key + ": time budget exceeded after placing at most " + longestPrefix.length
-          + " of " + operations.size() + " operations (" + visited.size()
+      return "key "
+          + key
+          + ": time budget exceeded after placing at most "
+          + longestPrefix.length
+          + " of "
+          + operations.size()
+          + " operations ("
+          + visited.size()
           + " configurations visited)";
     }
 

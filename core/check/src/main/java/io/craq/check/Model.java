@@ -19,8 +19,8 @@ public interface Model<S> {
   /**
    * Runs one operation on {@code state}.
    *
-   * @param output what the operation returned, or {@code null} when its outcome is unknown
-   *     ({@link Outcome#INFO}): then any result is accepted and only the effect is applied
+   * @param output what the operation returned, or {@code null} when its outcome is unknown ({@link
+   *     Outcome#INFO}): then any result is accepted and only the effect is applied
    * @return the state after the operation, or {@code null} when the operation cannot have returned
    *     {@code output} in {@code state}
    * @throws IllegalArgumentException for an operation kind the model does not know

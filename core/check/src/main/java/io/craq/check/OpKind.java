@@ -2,7 +2,9 @@ package io.craq.check;
 
 /** What a client asked the store to do with one key. */
 public enum OpKind {
-  /** Return the key's current value (absent = {@code null}); jepsen {@code :read} / {@code :get}. */
+  /**
+   * Return the key's current value (absent = {@code null}); jepsen {@code :read} / {@code :get}.
+   */
   READ,
   /** Set the key to a value; jepsen {@code :write} / {@code :put}. */
   WRITE,

@@ -29,7 +29,8 @@ public record Operation(
     Objects.requireNonNull(input, "input");
     Objects.requireNonNull(outcome, "outcome");
     if ((outcome == Outcome.OK) != (output != null)) {
-      throw new IllegalArgumentException("an output is required for OK and only for OK: " + outcome);
+      throw new IllegalArgumentException(
+          "an output is required for OK and only for OK: " + outcome);
     }
     if ((outcome == Outcome.INFO) != (completeNanos == INFINITY)) {
       throw new IllegalArgumentException("completion time is INFINITY for INFO and only for INFO");
@@ -38,8 +39,10 @@ public record Operation(
       throw new IllegalArgumentException(
           "completes before it is invoked: " + invokeNanos + " > " + completeNanos);
     }
-    if (output != null && !output.applied()
-        && input.kind() != OpKind.CAS && input.kind() != OpKind.WRITE_IF_VERSION) {
+    if (output != null
+        && !output.applied()
+        && input.kind() != OpKind.CAS
+        && input.kind() != OpKind.WRITE_IF_VERSION) {
       throw new IllegalArgumentException("only conditional writes can be not applied");
     }
     if (output != null && output.value() != null && input.kind() != OpKind.READ) {

@@ -5,12 +5,12 @@ package io.craq.check;
  *
  * @param value for {@link OpKind#READ}: the value read ({@code null} = absent); {@code null} for
  *     every other kind
- * @param version the key's version the store reported (the version read, or the version the
- *     write created), or {@link #UNKNOWN_VERSION} when it reported none; checked when present
+ * @param version the key's version the store reported (the version read, or the version the write
+ *     created), or {@link #UNKNOWN_VERSION} when it reported none; checked when present
  * @param applied for {@link OpKind#CAS} and {@link OpKind#WRITE_IF_VERSION}: {@code false} when the
- *     store answered that the condition did not hold (the operation happened and changed
- *     nothing). {@code true} for every other kind. A conditional write whose outcome the store
- *     does not report this way can be recorded as {@link Outcome#FAIL} instead.
+ *     store answered that the condition did not hold (the operation happened and changed nothing).
+ *     {@code true} for every other kind. A conditional write whose outcome the store does not
+ *     report this way can be recorded as {@link Outcome#FAIL} instead.
  */
 public record Output(String value, long version, boolean applied) {
   /** Marks "no version reported" in {@link #version}. */

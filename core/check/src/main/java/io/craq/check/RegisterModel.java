@@ -39,8 +39,10 @@ public final class RegisterModel implements Model<RegisterModel.State> {
   @Override
   public Model<State> forKey(List<Operation> operations) {
     for (Operation operation : operations) {
-      boolean versioned = operation.input().kind() == OpKind.WRITE_IF_VERSION
-          || (operation.output() != null && operation.output().version() != Output.UNKNOWN_VERSION);
+      boolean versioned =
+          operation.input().kind() == OpKind.WRITE_IF_VERSION
+              || (operation.output() != null
+                  && operation.output().version() != Output.UNKNOWN_VERSION);
       if (versioned) {
         return this;
       }
@@ -67,8 +69,12 @@ public final class RegisterModel implements Model<RegisterModel.State> {
       case WRITE, DELETE -> versionMatches(output, next) ? next : null;
       case CAS -> conditional(Objects.equals(input.expected(), state.value()), state, next, output);
       case WRITE_IF_VERSION ->
-          conditional(state.version() == input.expectedVersion()
-              || (input.expectedVersion() == 0 && state.value() == null), state, next, output);
+          conditional(
+              state.version() == input.expectedVersion()
+                  || (input.expectedVersion() == 0 && state.value() == null),
+              state,
+              next,
+              output);
       case APPEND -> throw new IllegalArgumentException("the register model has no APPEND");
     };
   }

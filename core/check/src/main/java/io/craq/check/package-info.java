@@ -11,13 +11,13 @@
  *       io.craq.check.HistoryLog} writes and reads it as a Jepsen-style log (and reads Jepsen's
  *       register and kv logs).
  *   <li>{@link io.craq.check.LinearizabilityChecker}: per key, the Wing &amp; Gong / Lowe search
- *       against a {@link io.craq.check.Model} ({@link io.craq.check.RegisterModel} for a
- *       versioned register such as a CRAQ key, {@link io.craq.check.KvModel} for Jepsen's kv
- *       histories), giving a {@link io.craq.check.CheckReport}.
+ *       against a {@link io.craq.check.Model} ({@link io.craq.check.RegisterModel} for a versioned
+ *       register such as a CRAQ key, {@link io.craq.check.KvModel} for Jepsen's kv histories),
+ *       giving a {@link io.craq.check.CheckReport}.
  * </ul>
  *
  * <p>A library of its own, so that the protocol library ({@code craq-core}) keeps no file I/O,
- * clocks or locks: it depends on nothing of the project, and the tests that record histories
- * (the deterministic simulation, the fault suites on real processes) use it in test scope.
+ * clocks or locks: it depends on nothing of the project, and the tests that record histories (the
+ * deterministic simulation, the fault suites on real processes) use it in test scope.
  */
 package io.craq.check;

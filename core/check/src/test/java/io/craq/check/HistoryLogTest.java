@@ -22,17 +22,19 @@ class HistoryLogTest {
   @Test
   @DisplayName("writing then reading gives back the same operations, every kind and outcome")
   void roundTrip() throws IOException {
-    History history = new History(List.of(
-        Operation.ok(1, "k 1", Input.write("a b\t\"c\"\\"), 10, 20, Output.done(1)),
-        Operation.ok(2, "k 1", Input.read(), 15, 25, Output.read("a b\t\"c\"\\", 1)),
-        Operation.ok(3, "k2", Input.read(), 15, 15, Output.read(null)),
-        Operation.ok(3, "k2", Input.write("nil"), 15, 16, Output.done()),
-        Operation.ok(4, "k2", Input.cas(null, "x"), 30, 40, Output.notApplied()),
-        Operation.ok(5, "k2", Input.writeIfVersion(0, "y"), 30, 41, Output.done(1)),
-        Operation.fail(6, "k2", Input.delete(), 50, 60),
-        Operation.info(7, "k2", Input.cas("x", "z"), 55),
-        Operation.ok(7, "k2", Input.read(), 56, 57, Output.read("")),
-        Operation.ok(8, "k3", Input.append("s"), 1, 2, Output.done())));
+    History history =
+        new History(
+            List.of(
+                Operation.ok(1, "k 1", Input.write("a b\t\"c\"\\"), 10, 20, Output.done(1)),
+                Operation.ok(2, "k 1", Input.read(), 15, 25, Output.read("a b\t\"c\"\\", 1)),
+                Operation.ok(3, "k2", Input.read(), 15, 15, Output.read(null)),
+                Operation.ok(3, "k2", Input.write("nil"), 15, 16, Output.done()),
+                Operation.ok(4, "k2", Input.cas(null, "x"), 30, 40, Output.notApplied()),
+                Operation.ok(5, "k2", Input.writeIfVersion(0, "y"), 30, 41, Output.done(1)),
+                Operation.fail(6, "k2", Input.delete(), 50, 60),
+                Operation.info(7, "k2", Input.cas("x", "z"), 55),
+                Operation.ok(7, "k2", Input.read(), 56, 57, Output.read("")),
+                Operation.ok(8, "k3", Input.append("s"), 1, 2, Output.done())));
     History back = read(HistoryLog.toText(history));
     assertEquals(sorted(history), sorted(back));
   }
@@ -42,62 +44,76 @@ class HistoryLogTest {
   void randomRoundTrip() throws IOException {
     for (int seed = 0; seed < 20; seed++) {
       Random random = new Random(seed);
-      History history = RandomRegisterHistories.realize(
-          RandomRegisterHistories.shells(random, 2, 30), null, random.nextBoolean());
+      History history =
+          RandomRegisterHistories.realize(
+              RandomRegisterHistories.shells(random, 2, 30), null, random.nextBoolean());
       assertEquals(sorted(history), sorted(read(HistoryLog.toText(history))), "seed " + seed);
     }
   }
 
   @Test
-  @DisplayName("unmodified jepsen register lines read with line numbers as time and info at infinity")
+  @DisplayName(
+      "unmodified jepsen register lines read with line numbers as time and info at infinity")
   void jepsenRegister() throws IOException {
-    History history = read("""
-        INFO  jepsen.util - 3\t:invoke\t:write\t4
-        INFO  jepsen.util - 0\t:invoke\t:cas\t[4 1]
-        INFO  jepsen.util - 3\t:ok\t:write\t4
-        INFO  jepsen.util - 0\t:info\t:cas\t:timed-out
-        INFO  jepsen.util - 5\t:invoke\t:read\tnil
-        INFO  jepsen.util - 5\t:ok\t:read\tnil
-        INFO  jepsen.util - 6\t:invoke\t:read\tnil
-        """);
-    assertEquals(List.of(
-        Operation.ok(3, HistoryLog.DEFAULT_KEY, Input.write("4"), 1, 3, Output.done()),
-        Operation.info(0, HistoryLog.DEFAULT_KEY, Input.cas("4", "1"), 2),
-        Operation.ok(5, HistoryLog.DEFAULT_KEY, Input.read(), 5, 6, Output.read(null)),
-        Operation.info(6, HistoryLog.DEFAULT_KEY, Input.read(), 7)), history.operations());
+    History history =
+        read(
+            """
+            INFO  jepsen.util - 3\t:invoke\t:write\t4
+            INFO  jepsen.util - 0\t:invoke\t:cas\t[4 1]
+            INFO  jepsen.util - 3\t:ok\t:write\t4
+            INFO  jepsen.util - 0\t:info\t:cas\t:timed-out
+            INFO  jepsen.util - 5\t:invoke\t:read\tnil
+            INFO  jepsen.util - 5\t:ok\t:read\tnil
+            INFO  jepsen.util - 6\t:invoke\t:read\tnil
+            """);
+    assertEquals(
+        List.of(
+            Operation.ok(3, HistoryLog.DEFAULT_KEY, Input.write("4"), 1, 3, Output.done()),
+            Operation.info(0, HistoryLog.DEFAULT_KEY, Input.cas("4", "1"), 2),
+            Operation.ok(5, HistoryLog.DEFAULT_KEY, Input.read(), 5, 6, Output.read(null)),
+            Operation.info(6, HistoryLog.DEFAULT_KEY, Input.read(), 7)),
+        history.operations());
   }
 
   @Test
   @DisplayName("kv EDN lines read with their keys")
   void kvLines() throws IOException {
-    History history = read("""
-        {:process 0, :type :invoke, :f :append, :key "4", :value "x 0 1 y"}
-        {:process 1, :type :invoke, :f :get, :key "4", :value nil}
-        {:process 0, :type :ok, :f :append, :key "4", :value "x 0 1 y"}
-        {:process 1, :type :ok, :f :get, :key "4", :value ""}
-        """);
-    assertEquals(List.of(
-        Operation.ok(0, "4", Input.append("x 0 1 y"), 1, 3, Output.done()),
-        Operation.ok(1, "4", Input.read(), 2, 4, Output.read(""))), history.operations());
+    History history =
+        read(
+            """
+            {:process 0, :type :invoke, :f :append, :key "4", :value "x 0 1 y"}
+            {:process 1, :type :invoke, :f :get, :key "4", :value nil}
+            {:process 0, :type :ok, :f :append, :key "4", :value "x 0 1 y"}
+            {:process 1, :type :ok, :f :get, :key "4", :value ""}
+            """);
+    assertEquals(
+        List.of(
+            Operation.ok(0, "4", Input.append("x 0 1 y"), 1, 3, Output.done()),
+            Operation.ok(1, "4", Input.read(), 2, 4, Output.read(""))),
+        history.operations());
   }
 
   @Test
   @DisplayName("a malformed event line is refused with its line number")
   void malformed() {
-    IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
-        () -> read("INFO  jepsen.util - 3\t:ok\t:write\t4\n"));
-    assertTrue(error.getMessage().startsWith("test:1: completion without invoke"),
-        error.getMessage());
-    assertThrows(IllegalArgumentException.class,
+    IllegalArgumentException error =
+        assertThrows(
+            IllegalArgumentException.class, () -> read("INFO  jepsen.util - 3\t:ok\t:write\t4\n"));
+    assertTrue(
+        error.getMessage().startsWith("test:1: completion without invoke"), error.getMessage());
+    assertThrows(
+        IllegalArgumentException.class,
         () -> read("INFO  jepsen.util - 3\t:invoke\t:write\t\"unterminated\n"));
   }
 
   @Test
   @DisplayName("overlapping operations of one process are refused by the writer")
   void overlapRefused() {
-    History history = new History(List.of(
-        Operation.ok(1, "k", Input.write("a"), 0, 10, Output.done()),
-        Operation.ok(1, "k", Input.write("b"), 5, 15, Output.done())));
+    History history =
+        new History(
+            List.of(
+                Operation.ok(1, "k", Input.write("a"), 0, 10, Output.done()),
+                Operation.ok(1, "k", Input.write("b"), 5, 15, Output.done())));
     assertThrows(IllegalArgumentException.class, () -> HistoryLog.toText(history));
   }
 

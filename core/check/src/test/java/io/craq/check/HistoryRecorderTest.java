@@ -31,7 +31,8 @@ class HistoryRecorderTest {
   }
 
   @Test
-  @DisplayName("fail is recorded as certainly not happened, info as unknown with infinite completion")
+  @DisplayName(
+      "fail is recorded as certainly not happened, info as unknown with infinite completion")
   void outcomes() {
     HistoryRecorder recorder = new HistoryRecorder(new AtomicLong()::incrementAndGet);
     recorder.write(1, "k", "a").fail();
@@ -75,11 +76,12 @@ class HistoryRecorderTest {
       List<Future<?>> futures = new ArrayList<>();
       for (int t = 0; t < 8; t++) {
         long process = t;
-        futures.add(pool.submit(() -> {
-          for (int i = 0; i < 1000; i++) {
-            recorder.write(process, "k" + process, "v" + process + "-" + i).ok();
-          }
-        }));
+        futures.add(
+            pool.submit(() -> {
+              for (int i = 0; i < 1000; i++) {
+                recorder.write(process, "k" + process, "v" + process + "-" + i).ok();
+              }
+            }));
       }
       for (Future<?> future : futures) {
         future.get(30, TimeUnit.SECONDS);
@@ -89,6 +91,7 @@ class HistoryRecorderTest {
     }
     History history = recorder.history();
     assertEquals(8000, history.size());
-    assertTrue(LinearizabilityChecker.check(history, new RegisterModel(), Ops.BUDGET).noneIllegal());
+    assertTrue(
+        LinearizabilityChecker.check(history, new RegisterModel(), Ops.BUDGET).noneIllegal());
   }
 }

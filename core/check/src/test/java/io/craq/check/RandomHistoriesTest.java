@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Randomized validation of the checker: no false alarms on histories of a correct register, and
- * every planted anomaly caught. Seeded: the base seed is printed; replay with {@code
- * -Dcraq.seed=N} (iteration i uses seed N + i, so the failing seed given in a message runs first).
+ * every planted anomaly caught. Seeded: the base seed is printed; replay with {@code -Dcraq.seed=N}
+ * (iteration i uses seed N + i, so the failing seed given in a message runs first).
  */
 class RandomHistoriesTest {
   private static final Duration BUDGET_PER_KEY = Duration.ofSeconds(10);
@@ -32,25 +32,37 @@ class RandomHistoriesTest {
   static void chooseSeed() {
     String property = System.getProperty("craq.seed");
     baseSeed = property != null ? Long.parseLong(property) : new Random().nextLong();
-    System.out.println("RandomHistoriesTest base seed " + baseSeed + " (replay: -Dcraq.seed="
-        + baseSeed + ")");
+    System.out.println(
+        "RandomHistoriesTest base seed " + baseSeed + " (replay: -Dcraq.seed=" + baseSeed + ")");
   }
 
   @Test
-  @DisplayName("histories of a correct register are linearizable, with unknown and failed operations")
+  @DisplayName(
+      "histories of a correct register are linearizable, with unknown and failed operations")
   void legalHistoriesPass() {
     int operations = 0;
     for (int i = 0; i < LEGAL_RUNS; i++) {
       long seed = baseSeed + i;
       Random random = new Random(seed);
-      History history = RandomRegisterHistories.realize(
-          RandomRegisterHistories.shells(random, 3, 40 + random.nextInt(60)), null,
-          random.nextBoolean());
+      History history =
+          RandomRegisterHistories.realize(
+              RandomRegisterHistories.shells(random, 3, 40 + random.nextInt(60)),
+              null,
+              random.nextBoolean());
       operations += history.size();
-      CheckReport report = LinearizabilityChecker.check(history, new RegisterModel(), BUDGET_PER_KEY);
-      assertEquals(0, report.count(Verdict.UNKNOWN), () -> "seed " + seed + ": " + report.unknown());
-      assertTrue(report.noneIllegal(), () -> "false alarm, replay with -Dcraq.seed=" + seed + "\n"
-          + report.failureMessage() + "\n" + HistoryLog.toText(history));
+      CheckReport report =
+          LinearizabilityChecker.check(history, new RegisterModel(), BUDGET_PER_KEY);
+      assertEquals(
+          0, report.count(Verdict.UNKNOWN), () -> "seed " + seed + ": " + report.unknown());
+      assertTrue(
+          report.noneIllegal(),
+          () ->
+              "false alarm, replay with -Dcraq.seed="
+                  + seed
+                  + "\n"
+                  + report.failureMessage()
+                  + "\n"
+                  + HistoryLog.toText(history));
     }
     System.out.println("legal: " + LEGAL_RUNS + " histories, " + operations + " operations");
   }
@@ -69,14 +81,18 @@ class RandomHistoriesTest {
       long seed = baseSeed + i;
       Random random = new Random(seed);
       List<Shell> shells = RandomRegisterHistories.shells(random, 1, 40 + random.nextInt(40));
-      List<Shell> writes = new ArrayList<>(shells.stream()
-          .filter(s -> s.outcome == Outcome.OK && s.input.kind() == OpKind.WRITE).toList());
+      List<Shell> writes =
+          new ArrayList<>(
+              shells.stream()
+                  .filter(s -> s.outcome == Outcome.OK && s.input.kind() == OpKind.WRITE)
+                  .toList());
       Collections.shuffle(writes, random);
       // Lose the first write whose loss later reads certainly show; most losses are invisible.
       History history = null;
       for (Shell lost : writes) {
         History candidate = RandomRegisterHistories.realize(shells, lost, false);
-        if (certainlyIllegalAfterLoss(candidate, candidate.operations().get(shells.indexOf(lost)))) {
+        if (certainlyIllegalAfterLoss(
+            candidate, candidate.operations().get(shells.indexOf(lost)))) {
           history = candidate;
           break;
         }
@@ -94,33 +110,41 @@ class RandomHistoriesTest {
   @Test
   @DisplayName("a read of a failed write's value is caught")
   void readOfFailedWriteCaught() {
-    assertPlantedCaught("read of failed write", (history, random) -> {
-      List<Operation> ops = history.operations();
-      List<Operation> failed = ops.stream().filter(o -> o.outcome() == Outcome.FAIL
-          && o.input().value() != null).toList();
-      if (failed.isEmpty()) {
-        return Optional.empty();
-      }
-      Operation write = failed.get(random.nextInt(failed.size()));
-      return replaceRead(history, random, r -> r.invokeNanos() > write.invokeNanos(),
-          write.input().value());
-    });
+    assertPlantedCaught(
+        "read of failed write",
+        (history, random) -> {
+          List<Operation> ops = history.operations();
+          List<Operation> failed =
+              ops.stream()
+                  .filter(o -> o.outcome() == Outcome.FAIL && o.input().value() != null)
+                  .toList();
+          if (failed.isEmpty()) {
+            return Optional.empty();
+          }
+          Operation write = failed.get(random.nextInt(failed.size()));
+          return replaceRead(
+              history, random, r -> r.invokeNanos() > write.invokeNanos(), write.input().value());
+        });
   }
 
   @Test
   @DisplayName("a read from the future (of a write invoked after the read completed) is caught")
   void futureReadCaught() {
-    assertPlantedCaught("read from the future", (history, random) -> {
-      List<Operation> ops = history.operations();
-      List<Operation> writes = ops.stream().filter(o -> o.outcome() != Outcome.FAIL
-          && o.input().value() != null).toList();
-      if (writes.isEmpty()) {
-        return Optional.empty();
-      }
-      Operation write = writes.get(random.nextInt(writes.size()));
-      return replaceRead(history, random, r -> r.completeNanos() < write.invokeNanos(),
-          write.input().value());
-    });
+    assertPlantedCaught(
+        "read from the future",
+        (history, random) -> {
+          List<Operation> ops = history.operations();
+          List<Operation> writes =
+              ops.stream()
+                  .filter(o -> o.outcome() != Outcome.FAIL && o.input().value() != null)
+                  .toList();
+          if (writes.isEmpty()) {
+            return Optional.empty();
+          }
+          Operation write = writes.get(random.nextInt(writes.size()));
+          return replaceRead(
+              history, random, r -> r.completeNanos() < write.invokeNanos(), write.input().value());
+        });
   }
 
   // ------------------------------------------------------------------ planting
@@ -131,9 +155,11 @@ class RandomHistoriesTest {
     for (int i = 0; i < ANOMALY_RUNS; i++) {
       long seed = baseSeed + i;
       Random random = new Random(seed);
-      History legal = RandomRegisterHistories.realize(
-          RandomRegisterHistories.shells(random, 1, 40 + random.nextInt(40)), null,
-          random.nextBoolean());
+      History legal =
+          RandomRegisterHistories.realize(
+              RandomRegisterHistories.shells(random, 1, 40 + random.nextInt(40)),
+              null,
+              random.nextBoolean());
       Optional<History> bad = plant.apply(legal, random);
       if (bad.isPresent()) {
         planted++;
@@ -146,8 +172,18 @@ class RandomHistoriesTest {
 
   private static void assertCaught(String anomaly, long seed, History history) {
     CheckReport report = LinearizabilityChecker.check(history, new RegisterModel(), BUDGET_PER_KEY);
-    assertEquals(1, report.count(Verdict.ILLEGAL), () -> anomaly + " missed, replay with "
-        + "-Dcraq.seed=" + seed + ": " + report.summary() + "\n" + HistoryLog.toText(history));
+    assertEquals(
+        1,
+        report.count(Verdict.ILLEGAL),
+        () ->
+            anomaly
+                + " missed, replay with "
+                + "-Dcraq.seed="
+                + seed
+                + ": "
+                + report.summary()
+                + "\n"
+                + HistoryLog.toText(history));
   }
 
   /**
@@ -156,16 +192,21 @@ class RandomHistoriesTest {
    */
   private static Optional<History> plantStaleRead(History history, Random random) {
     List<Operation> ops = history.operations();
-    List<String> written = ops.stream().filter(o -> o.outcome() != Outcome.FAIL)
-        .map(o -> o.input().value()).filter(Objects::nonNull).toList();
+    List<String> written =
+        ops.stream()
+            .filter(o -> o.outcome() != Outcome.FAIL)
+            .map(o -> o.input().value())
+            .filter(Objects::nonNull)
+            .toList();
     if (written.isEmpty()) {
       return Optional.empty();
     }
     String value = written.get(random.nextInt(written.size()));
     long producedBy = lastCompletionOfProducers(ops, value);
-    Optional<Operation> replacement = ops.stream()
-        .filter(o -> definitelyReplaces(o, value) && o.invokeNanos() > producedBy)
-        .min((a, b) -> Long.compare(a.completeNanos(), b.completeNanos()));
+    Optional<Operation> replacement =
+        ops.stream()
+            .filter(o -> definitelyReplaces(o, value) && o.invokeNanos() > producedBy)
+            .min((a, b) -> Long.compare(a.completeNanos(), b.completeNanos()));
     if (replacement.isEmpty()) {
       return Optional.empty();
     }
@@ -180,7 +221,8 @@ class RandomHistoriesTest {
   private static boolean certainlyIllegalAfterLoss(History history, Operation write) {
     List<Operation> ops = history.operations();
     for (Operation read : ops) {
-      if (read.outcome() != Outcome.OK || read.input().kind() != OpKind.READ
+      if (read.outcome() != Outcome.OK
+          || read.input().kind() != OpKind.READ
           || read.invokeNanos() <= write.completeNanos()) {
         continue;
       }
@@ -200,9 +242,10 @@ class RandomHistoriesTest {
       if (o.outcome() == Outcome.FAIL) {
         continue;
       }
-      boolean produces = value == null
-          ? o.input().kind() == OpKind.DELETE
-          : value.equals(o.input().value()) && o.input().kind() != OpKind.READ;
+      boolean produces =
+          value == null
+              ? o.input().kind() == OpKind.DELETE
+              : value.equals(o.input().value()) && o.input().kind() != OpKind.READ;
       if (produces) {
         last = Math.max(last, o.completeNanos());
       }
@@ -223,13 +266,15 @@ class RandomHistoriesTest {
   }
 
   /** Makes one OK read matching {@code which} return {@code value}; empty if there is none. */
-  private static Optional<History> replaceRead(History history, Random random,
-      Predicate<Operation> which, String value) {
+  private static Optional<History> replaceRead(
+      History history, Random random, Predicate<Operation> which, String value) {
     List<Operation> ops = new ArrayList<>(history.operations());
     List<Integer> candidates = new ArrayList<>();
     for (int i = 0; i < ops.size(); i++) {
       Operation o = ops.get(i);
-      if (o.outcome() == Outcome.OK && o.input().kind() == OpKind.READ && which.test(o)
+      if (o.outcome() == Outcome.OK
+          && o.input().kind() == OpKind.READ
+          && which.test(o)
           && !Objects.equals(o.output().value(), value)) {
         candidates.add(i);
       }
@@ -239,8 +284,15 @@ class RandomHistoriesTest {
     }
     int index = candidates.get(random.nextInt(candidates.size()));
     Operation read = ops.get(index);
-    ops.set(index, Operation.ok(read.process(), read.key(), read.input(), read.invokeNanos(),
-        read.completeNanos(), Output.read(value)));
+    ops.set(
+        index,
+        Operation.ok(
+            read.process(),
+            read.key(),
+            read.input(),
+            read.invokeNanos(),
+            read.completeNanos(),
+            Output.read(value)));
     return Optional.of(new History(ops));
   }
 }

@@ -24,10 +24,17 @@ final class RandomRegisterHistories {
     final long invoke;
     final long complete;
     final Outcome outcome;
+
     /** When it takes effect, or -1 for never. */
     final long effectAt;
 
-    Shell(long process, String key, Input input, long invoke, long complete, Outcome outcome,
+    Shell(
+        long process,
+        String key,
+        Input input,
+        long invoke,
+        long complete,
+        Outcome outcome,
         long effectAt) {
       this.process = process;
       this.key = key;
@@ -41,7 +48,9 @@ final class RandomRegisterHistories {
 
   private RandomRegisterHistories() {}
 
-  /** Shells for {@code keys} keys, each with 2..5 clients and about {@code opsPerKey} operations. */
+  /**
+   * Shells for {@code keys} keys, each with 2..5 clients and about {@code opsPerKey} operations.
+   */
   static List<Shell> shells(Random random, int keys, int opsPerKey) {
     List<Shell> shells = new ArrayList<>();
     long[] nextProcess = {0};
@@ -69,13 +78,22 @@ final class RandomRegisterHistories {
         }
         int dice = random.nextInt(100);
         Outcome outcome = dice < 85 ? Outcome.OK : dice < 94 ? Outcome.FAIL : Outcome.INFO;
-        long effectAt = switch (outcome) {
-          case OK -> invoke + random.nextInt((int) duration + 1);
-          case FAIL -> -1;
-          case INFO -> random.nextBoolean() ? invoke + random.nextInt(3 * (int) duration + 1) : -1;
-        };
-        shells.add(new Shell(process, key, input, invoke,
-            outcome == Outcome.INFO ? Operation.INFINITY : complete, outcome, effectAt));
+        long effectAt =
+            switch (outcome) {
+              case OK -> invoke + random.nextInt((int) duration + 1);
+              case FAIL -> -1;
+              case INFO ->
+                  random.nextBoolean() ? invoke + random.nextInt(3 * (int) duration + 1) : -1;
+            };
+        shells.add(
+            new Shell(
+                process,
+                key,
+                input,
+                invoke,
+                outcome == Outcome.INFO ? Operation.INFINITY : complete,
+                outcome,
+                effectAt));
         time = complete;
         if (outcome == Outcome.INFO) {
           process = nextProcess[0]++; // the client retires its id and goes on under a new one
@@ -100,8 +118,10 @@ final class RandomRegisterHistories {
     }
     if (dice < 89) {
       List<String> recent = values.subList(Math.max(0, values.size() - 4), values.size() - 1);
-      String expected = recent.isEmpty() || random.nextInt(5) == 0
-          ? null : recent.get(random.nextInt(recent.size()));
+      String expected =
+          recent.isEmpty() || random.nextInt(5) == 0
+              ? null
+              : recent.get(random.nextInt(recent.size()));
       return Input.cas(expected, value);
     }
     return Input.writeIfVersion(Math.max(0, writes - 2 + random.nextInt(4)), value);
@@ -110,13 +130,16 @@ final class RandomRegisterHistories {
   /**
    * Runs the shells against a register in effect order and records what clients saw.
    *
-   * @param lost the shell whose effect the store silently loses (its client still gets OK), or
-   *     null for a correct store
+   * @param lost the shell whose effect the store silently loses (its client still gets OK), or null
+   *     for a correct store
    * @param reportVersions whether outputs carry the versions the register assigned
    */
   static History realize(List<Shell> shells, Shell lost, boolean reportVersions) {
-    List<Shell> byEffect = shells.stream().filter(s -> s.effectAt >= 0)
-        .sorted(Comparator.comparingLong((Shell s) -> s.effectAt)).toList();
+    List<Shell> byEffect =
+        shells.stream()
+            .filter(s -> s.effectAt >= 0)
+            .sorted(Comparator.comparingLong((Shell s) -> s.effectAt))
+            .toList();
     Map<Shell, Output> outputs = new IdentityHashMap<>();
     Map<String, RegisterModel.State> registers = new HashMap<>();
     RegisterModel model = new RegisterModel();
@@ -131,9 +154,17 @@ final class RandomRegisterHistories {
     }
     List<Operation> operations = new ArrayList<>();
     for (Shell shell : shells) {
-      Output output = shell.outcome == Outcome.OK ? Objects.requireNonNull(outputs.get(shell)) : null;
-      operations.add(new Operation(shell.process, shell.key, shell.input, shell.invoke,
-          shell.complete, shell.outcome, output));
+      Output output =
+          shell.outcome == Outcome.OK ? Objects.requireNonNull(outputs.get(shell)) : null;
+      operations.add(
+          new Operation(
+              shell.process,
+              shell.key,
+              shell.input,
+              shell.invoke,
+              shell.complete,
+              shell.outcome,
+              output));
     }
     return new History(operations);
   }

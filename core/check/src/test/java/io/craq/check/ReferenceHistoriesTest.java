@@ -25,8 +25,11 @@ class ReferenceHistoriesTest {
   Stream<DynamicTest> jepsenEtcd() throws IOException {
     Path folder = folder("jepsen-etcd");
     return verdicts(folder).entrySet().stream()
-        .map(e -> DynamicTest.dynamicTest(e.getKey() + " linearizable=" + e.getValue(),
-            () -> assertVerdict(folder.resolve(e.getKey()), e.getValue(), new RegisterModel())));
+        .map(e ->
+            DynamicTest.dynamicTest(
+                e.getKey() + " linearizable=" + e.getValue(),
+                () ->
+                    assertVerdict(folder.resolve(e.getKey()), e.getValue(), new RegisterModel())));
   }
 
   @TestFactory
@@ -34,8 +37,10 @@ class ReferenceHistoriesTest {
   Stream<DynamicTest> kv() throws IOException {
     Path folder = folder("kv");
     return verdicts(folder).entrySet().stream()
-        .map(e -> DynamicTest.dynamicTest(e.getKey() + " linearizable=" + e.getValue(),
-            () -> assertVerdict(folder.resolve(e.getKey()), e.getValue(), new KvModel())));
+        .map(e ->
+            DynamicTest.dynamicTest(
+                e.getKey() + " linearizable=" + e.getValue(),
+                () -> assertVerdict(folder.resolve(e.getKey()), e.getValue(), new KvModel())));
   }
 
   private static <S> void assertVerdict(Path file, boolean linearizable, Model<S> model)
@@ -44,8 +49,9 @@ class ReferenceHistoriesTest {
     long start = System.nanoTime();
     CheckReport report = LinearizabilityChecker.check(history, model, BUDGET_PER_KEY);
     long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
-    System.out.printf("%s: %s, %s, %d ms%n", file.getFileName(), history.summary(),
-        report.summary(), elapsedMillis);
+    System.out.printf(
+        "%s: %s, %s, %d ms%n",
+        file.getFileName(), history.summary(), report.summary(), elapsedMillis);
     assertEquals(0, report.count(Verdict.UNKNOWN), () -> file + ": " + report.unknown());
     assertEquals(linearizable, report.noneIllegal(), () -> file + ": " + report.failureMessage());
     if (!linearizable) {
@@ -56,8 +62,11 @@ class ReferenceHistoriesTest {
   private static Path folder(String name) {
     Path folder = SharedHistories.find().map(h -> h.resolve(name)).orElse(null);
     boolean present = folder != null && Files.isDirectory(folder);
-    String absent = "SKIPPED: ../shared/histories/" + name + " is absent (it lives outside the"
-        + " repository; -Dcraq.shared.dir=DIR names the folder holding histories/)";
+    String absent =
+        "SKIPPED: ../shared/histories/"
+            + name
+            + " is absent (it lives outside the"
+            + " repository; -Dcraq.shared.dir=DIR names the folder holding histories/)";
     if (!present) {
       System.out.println(absent);
     }

@@ -25,26 +25,28 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The coordinator as a deterministic state machine: owns the ordered chain and its epoch,
- * admits joins at any position, removes members it has not heard from within the failure
- * timeout, and pushes every new configuration to every member (CRAQ §2.5, CR §3). Not
- * thread-safe; drivers persist {@link PersistConfig} before sending anything from the same
- * {@link #drain()}.
+ * The coordinator as a deterministic state machine: owns the ordered chain and its epoch, admits
+ * joins at any position, removes members it has not heard from within the failure timeout, and
+ * pushes every new configuration to every member (CRAQ §2.5, CR §3). Not thread-safe; drivers
+ * persist {@link PersistConfig} before sending anything from the same {@link #drain()}.
  */
 public final class CoordinatorMachine {
   private final CoordinatorSettings settings;
   private long now;
   private ChainConfig config;
   private final Map<String, Long> lastHeardTick = new HashMap<>();
+
   /** Which members have caught up; mirrored in the persisted configuration's members. */
   private final Map<String, Boolean> caughtUp = new HashMap<>();
+
   /** The newest epoch {@link #checkInvariants} has seen: epochs never go back. */
   private long configEpochSeen;
+
   private Effects effects = Effects.empty();
 
   /**
-   * A coordinator resuming {@code recovered} (or {@link ChainConfig#EMPTY}). Every member counts
-   * as just heard from, so a restart never removes a node before a full timeout has passed.
+   * A coordinator resuming {@code recovered} (or {@link ChainConfig#EMPTY}). Every member counts as
+   * just heard from, so a restart never removes a node before a full timeout has passed.
    */
   public CoordinatorMachine(CoordinatorSettings settings, ChainConfig recovered) {
     this.settings = settings;
@@ -74,8 +76,9 @@ public final class CoordinatorMachine {
     }
     // Never fail out the last caught-up member: without it the chain would forget data. The
     // chain is unavailable until that node answers again or re-joins with its store.
-    boolean caughtUpSurvives = config.members().stream()
-        .anyMatch(m -> !dead.contains(m.id()) && caughtUp.getOrDefault(m.id(), false));
+    boolean caughtUpSurvives =
+        config.members().stream()
+            .anyMatch(m -> !dead.contains(m.id()) && caughtUp.getOrDefault(m.id(), false));
     if (!dead.isEmpty() && !caughtUpSurvives) {
       dead.removeIf(id -> caughtUp.getOrDefault(id, false));
       if (!dead.isEmpty() && dead.size() == config.size()) {
@@ -113,9 +116,14 @@ public final class CoordinatorMachine {
       }
       case LeaveRequest leave -> {
         if (config.contains(leave.nodeId()) && isOnlyCompleteCopy(leave.nodeId())) {
-          reply(ref, new ErrorReply(ErrorCode.UNAVAILABLE, leave.nodeId()
-              + " holds the only complete copy of the data while the other members catch up;"
-              + " try again when they have", ""));
+          reply(
+              ref,
+              new ErrorReply(
+                  ErrorCode.UNAVAILABLE,
+                  leave.nodeId()
+                      + " holds the only complete copy of the data while the other members catch up;"
+                      + " try again when they have",
+                  ""));
         } else if (config.contains(leave.nodeId())) {
           List<Member> next = new ArrayList<>(config.members());
           next.removeIf(m -> m.id().equals(leave.nodeId()));
@@ -129,10 +137,10 @@ public final class CoordinatorMachine {
   }
 
   /**
-   * Joins at the requested position. A member asking again with a new incarnation has restarted
-   * and lost its dirty versions: it is moved to the tail with a new {@code joinedEpoch}, so it
-   * catches up from its predecessor while the rest of the chain keeps its order; if no other
-   * member is caught up it goes to the head instead (its store is the only complete copy). The same
+   * Joins at the requested position. A member asking again with a new incarnation has restarted and
+   * lost its dirty versions: it is moved to the tail with a new {@code joinedEpoch}, so it catches
+   * up from its predecessor while the rest of the chain keeps its order; if no other member is
+   * caught up it goes to the head instead (its store is the only complete copy). The same
    * incarnation asking again is a duplicate: it gets the current configuration.
    */
   private void onJoin(ClientRef ref, JoinRequest join) {
@@ -144,14 +152,20 @@ public final class CoordinatorMachine {
     List<Member> next = new ArrayList<>(config.members());
     boolean rejoin = next.removeIf(m -> m.id().equals(join.nodeId()));
     if (!rejoin && next.size() >= settings.membersMax()) {
-      reply(ref, new ErrorReply(ErrorCode.BUSY, "the chain already has "
-          + settings.membersMax() + " members", ""));
+      reply(
+          ref,
+          new ErrorReply(
+              ErrorCode.BUSY, "the chain already has " + settings.membersMax() + " members", ""));
       return;
     }
     for (Member m : next) {
       if (m.address().equals(join.address())) {
-        reply(ref, new ErrorReply(ErrorCode.INVALID_REQUEST, "address " + join.address()
-            + " is already used by member " + m.id(), ""));
+        reply(
+            ref,
+            new ErrorReply(
+                ErrorCode.INVALID_REQUEST,
+                "address " + join.address() + " is already used by member " + m.id(),
+                ""));
         return;
       }
     }
@@ -173,8 +187,7 @@ public final class CoordinatorMachine {
       // again, dropping their dirty versions, so no version number is held with two values.
       next.replaceAll(m -> m.rejoinedAt(epoch));
     }
-    next.add(position,
-        new Member(join.nodeId(), join.address(), epoch, join.incarnation(), false));
+    next.add(position, new Member(join.nodeId(), join.address(), epoch, join.incarnation(), false));
     lastHeardTick.put(join.nodeId(), now);
     // The first member of an empty chain, or the returning holder of the only complete copy, has
     // nothing to copy: it is caught up by definition.
@@ -185,7 +198,8 @@ public final class CoordinatorMachine {
 
   /** True if {@code nodeId} is caught up, another member exists, and none of them is. */
   private boolean isOnlyCompleteCopy(String nodeId) {
-    return config.size() > 1 && caughtUp.getOrDefault(nodeId, false)
+    return config.size() > 1
+        && caughtUp.getOrDefault(nodeId, false)
         && config.members().stream()
             .noneMatch(m -> !m.id().equals(nodeId) && caughtUp.getOrDefault(m.id(), false));
   }
@@ -196,15 +210,15 @@ public final class CoordinatorMachine {
   }
 
   /**
-   * The head must be caught up whenever some member is: it numbers versions from what it holds,
-   * and a head still catching up would copy from a successor that copies from it. So the first
-   * caught-up member moves to the front; the others keep their order. The members it passes are still
-   * copying and were upstream of it, so they may hold dirty versions it lacks and will number
-   * again: they start their copy again ({@code joinedEpoch} = {@code epoch}), dropping their
-   * dirty versions, so no version number is held with two values.
+   * The head must be caught up whenever some member is: it numbers versions from what it holds, and
+   * a head still catching up would copy from a successor that copies from it. So the first
+   * caught-up member moves to the front; the others keep their order. The members it passes are
+   * still copying and were upstream of it, so they may hold dirty versions it lacks and will number
+   * again: they start their copy again ({@code joinedEpoch} = {@code epoch}), dropping their dirty
+   * versions, so no version number is held with two values.
    */
-  private static List<Member> caughtUpHeadFirst(List<Member> members, Map<String, Boolean> caughtUp,
-      long epoch) {
+  private static List<Member> caughtUpHeadFirst(
+      List<Member> members, Map<String, Boolean> caughtUp, long epoch) {
     if (members.isEmpty() || caughtUp.getOrDefault(members.get(0).id(), false)) {
       return members;
     }
@@ -253,30 +267,45 @@ public final class CoordinatorMachine {
 
   /**
    * Checked at every {@link #drain()}, in production too (a broken one stops the coordinator):
-   * epochs only grow; member ids and addresses are unique and within the bound; the tables of
-   * when members were heard from and whether they caught up cover the members and nothing else;
-   * the head is caught up whenever some member is (it numbers versions from what it holds).
+   * epochs only grow; member ids and addresses are unique and within the bound; the tables of when
+   * members were heard from and whether they caught up cover the members and nothing else; the head
+   * is caught up whenever some member is (it numbers versions from what it holds).
    */
   private void checkInvariants() {
-    check(config.epoch() >= configEpochSeen, "epoch went back from %d to %d", configEpochSeen,
+    check(
+        config.epoch() >= configEpochSeen,
+        "epoch went back from %d to %d",
+        configEpochSeen,
         config.epoch());
     configEpochSeen = config.epoch();
-    check(config.size() <= settings.membersMax() || config.size() == 0,
-        "%d members, the bound is %d", config.size(), settings.membersMax());
+    check(
+        config.size() <= settings.membersMax() || config.size() == 0,
+        "%d members, the bound is %d",
+        config.size(),
+        settings.membersMax());
     Set<String> ids = new HashSet<>();
     Set<String> addresses = new HashSet<>();
     for (Member m : config.members()) {
       check(ids.add(m.id()), "member %s listed twice", m.id());
       check(addresses.add(m.address()), "address %s listed twice", m.address());
-      check(m.caughtUp() == caughtUp.getOrDefault(m.id(), false),
-          "member %s caught up %s in the configuration, %s in the table", m.id(), m.caughtUp(),
+      check(
+          m.caughtUp() == caughtUp.getOrDefault(m.id(), false),
+          "member %s caught up %s in the configuration, %s in the table",
+          m.id(),
+          m.caughtUp(),
           caughtUp.get(m.id()));
     }
-    check(ids.containsAll(caughtUp.keySet()) && ids.containsAll(lastHeardTick.keySet()),
-        "tables hold nodes outside the chain: %s, %s", caughtUp.keySet(), lastHeardTick.keySet());
+    check(
+        ids.containsAll(caughtUp.keySet()) && ids.containsAll(lastHeardTick.keySet()),
+        "tables hold nodes outside the chain: %s, %s",
+        caughtUp.keySet(),
+        lastHeardTick.keySet());
     boolean anyCaughtUp = config.members().stream().anyMatch(Member::caughtUp);
-    check(!anyCaughtUp || config.head().caughtUp(), "head %s is not caught up while %s is",
-        config.head(), config.members());
+    check(
+        !anyCaughtUp || config.head().caughtUp(),
+        "head %s is not caught up while %s is",
+        config.head(),
+        config.members());
   }
 
   private void reply(ClientRef ref, Message message) {

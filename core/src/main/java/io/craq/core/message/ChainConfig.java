@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A chain configuration: the members head first, numbered by an epoch that grows with every
- * change (CRAQ §2.5). Immutable.
+ * A chain configuration: the members head first, numbered by an epoch that grows with every change
+ * (CRAQ §2.5). Immutable.
  */
 public record ChainConfig(long epoch, List<Member> members) {
   /** Epoch 0 with no members: what a process knows before it has heard of any chain. */

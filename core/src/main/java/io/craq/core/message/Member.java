@@ -3,16 +3,15 @@ package io.craq.core.message;
 import java.util.Objects;
 
 /**
- * One node of a chain: a stable id, the address others dial ({@code host:port}), the epoch in
- * which this member (re-)joined, the incarnation (process start) it joined with, and whether it
- * has caught up (holds a complete copy). A node that finds its {@code joinedEpoch} changed knows
- * it was removed and added back, so it may have missed writes and must catch up again; the
- * incarnation lets the coordinator tell a duplicated join request from a restart; {@code
- * caughtUp} is part of the configuration so a restarted coordinator still knows which members
- * hold complete copies.
+ * One node of a chain: a stable id, the address others dial ({@code host:port}), the epoch in which
+ * this member (re-)joined, the incarnation (process start) it joined with, and whether it has
+ * caught up (holds a complete copy). A node that finds its {@code joinedEpoch} changed knows it was
+ * removed and added back, so it may have missed writes and must catch up again; the incarnation
+ * lets the coordinator tell a duplicated join request from a restart; {@code caughtUp} is part of
+ * the configuration so a restarted coordinator still knows which members hold complete copies.
  */
-public record Member(String id, String address, long joinedEpoch, long incarnation,
-    boolean caughtUp) {
+public record Member(
+    String id, String address, long joinedEpoch, long incarnation, boolean caughtUp) {
   public Member {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(address, "address");

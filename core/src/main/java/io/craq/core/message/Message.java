@@ -13,9 +13,9 @@ import java.util.Objects;
  * every codec and handler knows it.
  *
  * <p>Tags 1-19: client requests and replies. 20-39: node to node. 40-59: node/client and
- * coordinator. Client requests travel as transport requests and are answered with a reply
- * message or {@link ErrorReply}; node-to-node messages are one-way and carry the sender's epoch
- * and id, with correlation ids inside the message where an answer is expected.
+ * coordinator. Client requests travel as transport requests and are answered with a reply message
+ * or {@link ErrorReply}; node-to-node messages are one-way and carry the sender's epoch and id,
+ * with correlation ids inside the message where an answer is expected.
  */
 public sealed interface Message
     permits Message.NodeRequest, Message.NodeMessage, Message.CoordinatorRequest, Message.Reply {
@@ -36,22 +36,32 @@ public sealed interface Message
 
   /** A one-way message between the nodes of a chain; carries the sender's epoch and id. */
   sealed interface PeerMessage extends NodeMessage
-      permits Propagate, Commit, Durable, VersionQuery, VersionReply, CatchUpRequest,
+      permits Propagate,
+          Commit,
+          Durable,
+          VersionQuery,
+          VersionReply,
+          CatchUpRequest,
           CatchUpBatch {}
 
   /** What the coordinator tells a node: a new configuration, or its answer to a heartbeat. */
   sealed interface CoordinatorPush extends NodeMessage permits ConfigPush, HeartbeatReply {}
 
   /**
-   * A request the coordinator's state machine answers (writes sent to the coordinator are
-   * forwarded to the head by its driver, as {@link NodeRequest}s).
+   * A request the coordinator's state machine answers (writes sent to the coordinator are forwarded
+   * to the head by its driver, as {@link NodeRequest}s).
    */
   sealed interface CoordinatorRequest extends Message
       permits JoinRequest, Heartbeat, LeaveRequest, ChainRequest {}
 
   /** The answer to a request. */
   sealed interface Reply extends Message
-      permits WriteReply, ReadReply, ReadAllReply, ErrorReply, ChainReply, StatsReply,
+      permits WriteReply,
+          ReadReply,
+          ReadAllReply,
+          ErrorReply,
+          ChainReply,
+          StatsReply,
           HeartbeatReply {}
 
   /** Version constant for {@link WriteRequest#expectedVersion()}: write unconditionally. */
@@ -80,8 +90,11 @@ public sealed interface Message
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof WriteRequest w && key.equals(w.key) && Arrays.equals(value, w.value)
-          && delete == w.delete && expectedVersion == w.expectedVersion;
+      return o instanceof WriteRequest w
+          && key.equals(w.key)
+          && Arrays.equals(value, w.value)
+          && delete == w.delete
+          && expectedVersion == w.expectedVersion;
     }
 
     @Override
@@ -91,8 +104,11 @@ public sealed interface Message
 
     @Override
     public String toString() {
-      return "WriteRequest[" + key + (delete ? " delete" : " " + value.length + " bytes")
-          + (expectedVersion == ANY_VERSION ? "" : " if-version " + expectedVersion) + "]";
+      return "WriteRequest["
+          + key
+          + (delete ? " delete" : " " + value.length + " bytes")
+          + (expectedVersion == ANY_VERSION ? "" : " if-version " + expectedVersion)
+          + "]";
     }
   }
 
@@ -142,8 +158,12 @@ public sealed interface Message
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof ReadReply r && key.equals(r.key) && found == r.found
-          && version == r.version && Arrays.equals(value, r.value) && dirty == r.dirty;
+      return o instanceof ReadReply r
+          && key.equals(r.key)
+          && found == r.found
+          && version == r.version
+          && Arrays.equals(value, r.value)
+          && dirty == r.dirty;
     }
 
     @Override
@@ -153,8 +173,11 @@ public sealed interface Message
 
     @Override
     public String toString() {
-      return "ReadReply[" + key + (found ? "@" + version + " " + value.length + " bytes" : " absent")
-          + (dirty ? " dirty" : "") + "]";
+      return "ReadReply["
+          + key
+          + (found ? "@" + version + " " + value.length + " bytes" : " absent")
+          + (dirty ? " dirty" : "")
+          + "]";
     }
   }
 
@@ -237,8 +260,8 @@ public sealed interface Message
   }
 
   /**
-   * A node's event counters since it started, by name (in the node's order), with its id, epoch
-   * and role ({@code head}, {@code middle}, {@code tail}, {@code head+tail}, {@code catching-up} or
+   * A node's event counters since it started, by name (in the node's order), with its id, epoch and
+   * role ({@code head}, {@code middle}, {@code tail}, {@code head+tail}, {@code catching-up} or
    * {@code outside}). At most {@link #COUNTERS_MAX} counters; names are 1 to {@link
    * #COUNTER_NAME_BYTES_MAX} printable ASCII characters without spaces; values are >= 0.
    */
@@ -271,14 +294,14 @@ public sealed interface Message
     public static void checkCounterName(String name) {
       Objects.requireNonNull(name, "counter name");
       if (name.isEmpty() || name.length() > COUNTER_NAME_BYTES_MAX) {
-        throw new IllegalArgumentException("counter name must be 1 to " + COUNTER_NAME_BYTES_MAX
-            + " characters: '" + name + "'");
+        throw new IllegalArgumentException(
+            "counter name must be 1 to " + COUNTER_NAME_BYTES_MAX + " characters: '" + name + "'");
       }
       for (int i = 0; i < name.length(); i++) {
         char c = name.charAt(i);
         if (c <= ' ' || c > '~') {
-          throw new IllegalArgumentException("counter name must be printable ASCII without "
-              + "spaces: '" + name + "'");
+          throw new IllegalArgumentException(
+              "counter name must be printable ASCII without " + "spaces: '" + name + "'");
         }
       }
     }
@@ -361,8 +384,9 @@ public sealed interface Message
    * The tail's answer to a {@link VersionQuery}: committed versions (0 = none) in query order if
    * {@code error} is null, else why it refused (not the tail in that epoch, no lease, ...).
    */
-  record VersionReply(long epoch, String from, long queryId, List<KeyVersion> versions,
-      ErrorCode error) implements PeerMessage {
+  record VersionReply(
+      long epoch, String from, long queryId, List<KeyVersion> versions, ErrorCode error)
+      implements PeerMessage {
     public static final int TAG = 23;
 
     public VersionReply {
@@ -432,8 +456,8 @@ public sealed interface Message
   }
 
   /**
-   * A node tells the coordinator it is alive and whether it has caught up; {@code seq} matches
-   * the reply to the request.
+   * A node tells the coordinator it is alive and whether it has caught up; {@code seq} matches the
+   * reply to the request.
    */
   record Heartbeat(String nodeId, long epoch, long seq, boolean caughtUp)
       implements CoordinatorRequest {
@@ -450,8 +474,8 @@ public sealed interface Message
   }
 
   /**
-   * The coordinator's answer to a heartbeat or join: the current configuration and whether the
-   * node is a member (only a member's lease is renewed).
+   * The coordinator's answer to a heartbeat or join: the current configuration and whether the node
+   * is a member (only a member's lease is renewed).
    */
   record HeartbeatReply(String nodeId, long seq, boolean member, ChainConfig config)
       implements Reply, CoordinatorPush {
@@ -469,9 +493,9 @@ public sealed interface Message
   }
 
   /**
-   * Asks the coordinator to remove a node from the chain at once, for a planned removal. No
-   * process sends it on its own today (a stopping node does not; it is removed when its
-   * heartbeats stop); the membership fault suite sends it before stopping a node.
+   * Asks the coordinator to remove a node from the chain at once, for a planned removal. No process
+   * sends it on its own today (a stopping node does not; it is removed when its heartbeats stop);
+   * the membership fault suite sends it before stopping a node.
    */
   record LeaveRequest(String nodeId) implements CoordinatorRequest {
     public static final int TAG = 43;

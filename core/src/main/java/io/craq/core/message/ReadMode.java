@@ -7,8 +7,8 @@ public enum ReadMode {
   /** The newest version the node holds, even if dirty. */
   EVENTUAL(1),
   /**
-   * The newest version, dirty allowed if it is at most {@code bound} versions newer than the
-   * newest committed version the node knows; otherwise as {@link #STRONG}.
+   * The newest version, dirty allowed if it is at most {@code bound} versions newer than the newest
+   * committed version the node knows; otherwise as {@link #STRONG}.
    */
   BOUNDED(2);
 

@@ -4,8 +4,8 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * One version of a key as it travels down the chain: a value, or a tombstone for a delete.
- * A tombstone carries an empty value.
+ * One version of a key as it travels down the chain: a value, or a tombstone for a delete. A
+ * tombstone carries an empty value.
  */
 public record VersionRecord(String key, long version, boolean tombstone, byte[] value) {
   public VersionRecord {
@@ -29,7 +29,13 @@ public record VersionRecord(String key, long version, boolean tombstone, byte[] 
 
   @Override
   public String toString() {
-    return "VersionRecord[" + key + "@" + version + (tombstone ? " tombstone" : "")
-        + " " + value.length + " bytes]";
+    return "VersionRecord["
+        + key
+        + "@"
+        + version
+        + (tombstone ? " tombstone" : "")
+        + " "
+        + value.length
+        + " bytes]";
   }
 }

@@ -70,7 +70,9 @@ final class DurabilityTracker {
     return durable;
   }
 
-  /** The predecessor holds {@code id} durably, and so do all above it: true if now durable here too. */
+  /**
+   * The predecessor holds {@code id} durably, and so do all above it: true if now durable here too.
+   */
   boolean durableAbove(KeyVersion id) {
     return awaitingUpstream.remove(id) && !awaitingLocal.containsKey(id);
   }

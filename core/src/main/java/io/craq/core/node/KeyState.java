@@ -20,8 +20,8 @@ final class KeyState {
 
   /**
    * The sequence number of the last store change asked for this key (see {@code
-   * NodeMachine.persist}); until the driver reports it done, the store may not show it, so the
-   * key stays in memory.
+   * NodeMachine.persist}); until the driver reports it done, the store may not show it, so the key
+   * stays in memory.
    */
   long lastPersistSeq;
 
@@ -57,8 +57,11 @@ final class KeyState {
 
   /** Makes {@code record} the clean version and drops every older version. */
   void commit(VersionRecord record) {
-    check(record.version() > committedVersion(), "commit must move forward: %s after %s",
-        record, committed);
+    check(
+        record.version() > committedVersion(),
+        "commit must move forward: %s after %s",
+        record,
+        committed);
     committed = record;
     dirty.headMap(record.version(), true).clear();
   }
@@ -74,10 +77,18 @@ final class KeyState {
   /** Checks the per-key invariants: all dirty versions newer than the clean one. */
   void checkInvariants() {
     for (Map.Entry<Long, VersionRecord> e : dirty.entrySet()) {
-      check(e.getKey() > committedVersion(), "key %s: dirty %d not above clean %d", key,
-          e.getKey(), committedVersion());
-      check(e.getValue().version() == e.getKey() && e.getValue().key().equals(key),
-          "key %s: dirty entry %d holds %s", key, e.getKey(), e.getValue());
+      check(
+          e.getKey() > committedVersion(),
+          "key %s: dirty %d not above clean %d",
+          key,
+          e.getKey(),
+          committedVersion());
+      check(
+          e.getValue().version() == e.getKey() && e.getValue().key().equals(key),
+          "key %s: dirty entry %d holds %s",
+          key,
+          e.getKey(),
+          e.getValue());
     }
   }
 }

@@ -15,12 +15,12 @@ import java.util.Map;
  * (reads still waiting for the tail are in none yet).
  *
  * @param readsClean reads answered from local state with a committed (clean) version, without
- *     asking the tail: a key with no dirty version (or an absent key) in any mode, any read at
- *     the tail, and eventual/bounded reads whose newest version is clean (CRAQ §2.3)
- * @param readsAfterQuery reads of a dirty key answered after a version query to the tail
- *     (strong reads, and bounded reads beyond their bound; CRAQ §2.3)
- * @param readsDirty eventual or bounded reads answered with a dirty version without asking the
- *     tail (CRAQ §2.4)
+ *     asking the tail: a key with no dirty version (or an absent key) in any mode, any read at the
+ *     tail, and eventual/bounded reads whose newest version is clean (CRAQ §2.3)
+ * @param readsAfterQuery reads of a dirty key answered after a version query to the tail (strong
+ *     reads, and bounded reads beyond their bound; CRAQ §2.3)
+ * @param readsDirty eventual or bounded reads answered with a dirty version without asking the tail
+ *     (CRAQ §2.4)
  * @param readsRefused reads answered with an error: not serving (not a member, catching up, no
  *     lease), invalid key, too many reads waiting, or the version query failed or timed out
  * @param versionQueriesSent version query messages sent to the tail (one batches many reads)
@@ -32,14 +32,14 @@ import java.util.Map;
  *     are not counted)
  * @param versionsCommitted versions that became this node's clean version: commits from the
  *     successor, versions stored at the tail, commits a new tail makes, and committed versions
- *     taken over during catch-up. A commit of version v also retires older dirty versions,
- *     which are not counted again
+ *     taken over during catch-up. A commit of version v also retires older dirty versions, which
+ *     are not counted again
  * @param propagationsReceived propagate messages from the predecessor acted on (right epoch and
  *     sender)
- * @param propagatedVersionsReceived versions in them that were new here and were stored
- *     (duplicates and resends of versions held already are not counted)
- * @param versionsResent versions sent to the successor again because no commit came back within
- *     the retransmit timeout (lost messages; a chain that is only slow adapts its timeout)
+ * @param propagatedVersionsReceived versions in them that were new here and were stored (duplicates
+ *     and resends of versions held already are not counted)
+ * @param versionsResent versions sent to the successor again because no commit came back within the
+ *     retransmit timeout (lost messages; a chain that is only slow adapts its timeout)
  */
 public record NodeCounters(
     long readsClean,
@@ -73,10 +73,22 @@ public record NodeCounters(
   public static final String VERSIONS_RESENT = "versions_resent";
 
   /** Every counter name, in the order of {@link #toMap()}. */
-  public static final List<String> NAMES = List.of(READS_CLEAN, READS_AFTER_QUERY, READS_DIRTY,
-      READS_REFUSED, VERSION_QUERIES_SENT, VERSION_QUERY_KEYS_SENT, VERSION_QUERIES_SERVED,
-      VERSION_QUERY_KEYS_SERVED, VERSION_QUERIES_REFUSED, WRITES_ACCEPTED, VERSIONS_COMMITTED,
-      PROPAGATIONS_RECEIVED, PROPAGATED_VERSIONS_RECEIVED, VERSIONS_RESENT);
+  public static final List<String> NAMES =
+      List.of(
+          READS_CLEAN,
+          READS_AFTER_QUERY,
+          READS_DIRTY,
+          READS_REFUSED,
+          VERSION_QUERIES_SENT,
+          VERSION_QUERY_KEYS_SENT,
+          VERSION_QUERIES_SERVED,
+          VERSION_QUERY_KEYS_SERVED,
+          VERSION_QUERIES_REFUSED,
+          WRITES_ACCEPTED,
+          VERSIONS_COMMITTED,
+          PROPAGATIONS_RECEIVED,
+          PROPAGATED_VERSIONS_RECEIVED,
+          VERSIONS_RESENT);
 
   /** All zero: a machine that has seen nothing yet. */
   public static final NodeCounters ZERO = new Tally().snapshot();
@@ -124,10 +136,21 @@ public record NodeCounters(
     long versionsResent;
 
     NodeCounters snapshot() {
-      return new NodeCounters(readsClean, readsAfterQuery, readsDirty, readsRefused,
-          versionQueriesSent, versionQueryKeysSent, versionQueriesServed, versionQueryKeysServed,
-          versionQueriesRefused, writesAccepted, versionsCommitted, propagationsReceived,
-          propagatedVersionsReceived, versionsResent);
+      return new NodeCounters(
+          readsClean,
+          readsAfterQuery,
+          readsDirty,
+          readsRefused,
+          versionQueriesSent,
+          versionQueryKeysSent,
+          versionQueriesServed,
+          versionQueryKeysServed,
+          versionQueriesRefused,
+          writesAccepted,
+          versionsCommitted,
+          propagationsReceived,
+          propagatedVersionsReceived,
+          versionsResent);
     }
   }
 }

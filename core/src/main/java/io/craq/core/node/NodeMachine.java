@@ -58,28 +58,28 @@ import java.util.TreeSet;
  * thread-safe: the driver calls it from one thread, then {@link #drain()}s the effects and performs
  * them persist-first (see {@link Effects}).
  *
- * <p>Inputs: {@link #tick()}, {@link #onClientRequest} for requests that expect a reply, and
- * {@link #onMessage} for one-way protocol messages from peers and the coordinator.
+ * <p>Inputs: {@link #tick()}, {@link #onClientRequest} for requests that expect a reply, and {@link
+ * #onMessage} for one-way protocol messages from peers and the coordinator.
  *
  * <p>Safety rests on five rules. (1) Upstream nodes hold a superset of the versions of downstream
  * ones, so the tail's committed version of a key is always held by every node in the same epoch.
- * (1a) A node passes a version on before its own store has made it durable (the driver reports
- * that later, {@link #onPersisted(long)}), but a version is committed only once it is durable at
- * every member: each node tells its successor which versions are durable at it and above
- * ({@link Durable}), and the tail commits what is durable there and at itself.
- * (2) A node acts only on node-to-node messages of its own epoch. (3) Strong reads, version-query
- * answers and new writes need a lease, which ends before the coordinator may remove the node. (4)
- * A node that (re-)joins catches up from its predecessor before serving reads.
+ * (1a) A node passes a version on before its own store has made it durable (the driver reports that
+ * later, {@link #onPersisted(long)}), but a version is committed only once it is durable at every
+ * member: each node tells its successor which versions are durable at it and above ({@link
+ * Durable}), and the tail commits what is durable there and at itself. (2) A node acts only on
+ * node-to-node messages of its own epoch. (3) Strong reads, version-query answers and new writes
+ * need a lease, which ends before the coordinator may remove the node. (4) A node that (re-)joins
+ * catches up from its predecessor before serving reads.
  *
  * <p>The store holds the data ({@link StoreView}). The machine keeps a key in memory ({@link
  * KeyState}) only while it has something in flight for it: dirty versions, or store changes the
- * driver has not reported done yet; every other key is read from the store. So memory follows
- * what is in flight, not the size of the data set.
+ * driver has not reported done yet; every other key is read from the store. So memory follows what
+ * is in flight, not the size of the data set.
  *
  * <p>When every member holding a complete copy is down, the chain waits for one to return: the
  * coordinator never fails out, nor lets leave, the last complete copy, and a returning one goes
- * back to the head with its recovered versions. If none ever returns, the chain stays
- * unavailable rather than serve partial data.
+ * back to the head with its recovered versions. If none ever returns, the chain stays unavailable
+ * rather than serve partial data.
  */
 public final class NodeMachine {
   private final String selfId;
@@ -91,15 +91,17 @@ public final class NodeMachine {
   private long now;
   private ChainConfig config = ChainConfig.EMPTY;
   private boolean member;
+
   /** Whether this process has been a member before (see {@link #startJoin}). */
   private boolean joinedBefore;
+
   private long joinedEpoch = -1;
 
   private final StoreView store;
 
   /**
-   * Keys with something in flight (see the class comment). A hash map: lookups are per message,
-   * key order is needed only for the pages of a catch-up or read-all ({@link #page}).
+   * Keys with something in flight (see the class comment). A hash map: lookups are per message, key
+   * order is needed only for the pages of a catch-up or read-all ({@link #page}).
    */
   private final HashMap<String, KeyState> keys = new HashMap<>();
 
@@ -125,6 +127,7 @@ public final class NodeMachine {
    * by the driver ({@link #onPersisted}).
    */
   private long persistSeq;
+
   private long drainedSeq;
   private long persistedSeq;
 
@@ -149,6 +152,7 @@ public final class NodeMachine {
 
   /** A member still copying from its predecessor (CR §3), which serves no reads. */
   private boolean catchingUp;
+
   private String catchUpCursor = "";
   private long catchUpRequestId;
   private long catchUpRequestTick;
@@ -164,7 +168,6 @@ public final class NodeMachine {
 
   private record PendingWrite(ClientRef ref, long tick) {}
 
-
   /**
    * A node that has not joined yet, over its store.
    *
@@ -173,12 +176,17 @@ public final class NodeMachine {
    * @param store the node's store: what it holds when the machine starts, then every change the
    *     machine asks for (see {@link StoreView})
    * @param recoveredDirty the dirty versions the store holds. They are kept only if the node
-   *     re-joins as head (it then held the only complete copy, and versions it numbered may
-   *     already be committed further down); anywhere else they may be stale and are dropped at
-   *     join.
+   *     re-joins as head (it then held the only complete copy, and versions it numbered may already
+   *     be committed further down); anywhere else they may be stale and are dropped at join.
    */
-  public NodeMachine(String selfId, String selfAddress, NodeSettings settings, int joinPosition,
-      long incarnation, StoreView store, Iterable<VersionRecord> recoveredDirty) {
+  public NodeMachine(
+      String selfId,
+      String selfAddress,
+      NodeSettings settings,
+      int joinPosition,
+      long incarnation,
+      StoreView store,
+      Iterable<VersionRecord> recoveredDirty) {
     this.incarnation = incarnation;
     this.selfId = selfId;
     this.selfAddress = selfAddress;
@@ -201,10 +209,10 @@ public final class NodeMachine {
   // ------------------------------------------------------------------------------------ inputs
 
   /**
-   * Advances time to {@code tick} (counted from this machine's creation).
-   * Drivers call it with their monotonic clock before every input: after a process pause
-   * (SIGSTOP, GC), the clock must catch up before a buffered message is handled, or a node whose
-   * lease ran out while it was frozen would still serve reads.
+   * Advances time to {@code tick} (counted from this machine's creation). Drivers call it with
+   * their monotonic clock before every input: after a process pause (SIGSTOP, GC), the clock must
+   * catch up before a buffered message is handled, or a node whose lease ran out while it was
+   * frozen would still serve reads.
    */
   public void advanceTo(long tick) {
     if (tick > now) {
@@ -231,7 +239,8 @@ public final class NodeMachine {
     retransmit();
     expireWrites();
     expireQueries();
-    if (catchingUp && catchUpRequestId != 0
+    if (catchingUp
+        && catchUpRequestId != 0
         && now - catchUpRequestTick >= settings.catchUpRetryTicks()) {
       requestCatchUp();
     }
@@ -245,8 +254,8 @@ public final class NodeMachine {
       case ReadAllRequest readAll -> onReadAll(ref, readAll);
       case ChainRequest ignored -> reply(ref, new ChainReply(config));
       // Answered in any state (outside the chain, catching up, no lease): it is for operators.
-      case StatsRequest ignored -> reply(ref, new StatsReply(selfId, config.epoch(), role(),
-          counters().toMap()));
+      case StatsRequest ignored ->
+          reply(ref, new StatsReply(selfId, config.epoch(), role(), counters().toMap()));
     }
   }
 
@@ -287,13 +296,17 @@ public final class NodeMachine {
    * The driver made the store changes of every drain up to the one {@code drainSequence} was read
    * after durable (commit markers need only be applied, see {@link Effects}), and the store shows
    * them. Versions they wrote may now be passed on as durable or, at the tail, committed; the
-   * effects follow at the next {@link #drain()}. Keys with nothing else in flight leave memory:
-   * the store answers for them from now on. A driver may persist in the background and keep
-   * draining meanwhile; it reports completions in drain order.
+   * effects follow at the next {@link #drain()}. Keys with nothing else in flight leave memory: the
+   * store answers for them from now on. A driver may persist in the background and keep draining
+   * meanwhile; it reports completions in drain order.
    */
   public void onPersisted(long drainSequence) {
-    check(drainSequence <= drainedSeq, "%s: persisted %d, but only %d was drained", selfId,
-        drainSequence, drainedSeq);
+    check(
+        drainSequence <= drainedSeq,
+        "%s: persisted %d, but only %d was drained",
+        selfId,
+        drainSequence,
+        drainedSeq);
     if (drainSequence <= persistedSeq) {
       return;
     }
@@ -332,8 +345,8 @@ public final class NodeMachine {
   }
 
   /**
-   * This node's role as operators see it: {@code outside} (not a member), {@code catching-up}
-   * (a member still catching up), else {@code head}, {@code middle}, {@code tail} or {@code
+   * This node's role as operators see it: {@code outside} (not a member), {@code catching-up} (a
+   * member still catching up), else {@code head}, {@code middle}, {@code tail} or {@code
    * head+tail}.
    */
   public String role() {
@@ -394,21 +407,34 @@ public final class NodeMachine {
   }
 
   /**
-   * The invariants that cost O(1), checked at every {@link #drain()} in production too (a
-   * broken one stops the node); the parts check their own as they change. {@link
-   * #checkInvariants()} adds the per-key ones.
+   * The invariants that cost O(1), checked at every {@link #drain()} in production too (a broken
+   * one stops the node); the parts check their own as they change. {@link #checkInvariants()} adds
+   * the per-key ones.
    */
   private void checkStepInvariants() {
-    check(pendingWrites.size() <= settings.pendingWritesMax(), "%s: pending writes over bound",
+    check(
+        pendingWrites.size() <= settings.pendingWritesMax(),
+        "%s: pending writes over bound",
         selfId);
-    check(!member || !isTail() || retransmits.isEmpty(),
-        "%s: the tail has unacknowledged versions", selfId);
-    check(!member || predecessor() != null || !durability.waitsAbove(),
-        "%s: the head waits for durability above it", selfId);
-    check(keyChanges.isEmpty() || keyChanges.peekFirst().seq() > persistedSeq,
-        "%s: a key change done at %d is still pending", selfId, persistedSeq);
-    check(persistedSeq <= drainedSeq && drainedSeq <= persistSeq,
-        "%s: store changes persisted %d, drained %d, asked %d", selfId, persistedSeq, drainedSeq,
+    check(
+        !member || !isTail() || retransmits.isEmpty(),
+        "%s: the tail has unacknowledged versions",
+        selfId);
+    check(
+        !member || predecessor() != null || !durability.waitsAbove(),
+        "%s: the head waits for durability above it",
+        selfId);
+    check(
+        keyChanges.isEmpty() || keyChanges.peekFirst().seq() > persistedSeq,
+        "%s: a key change done at %d is still pending",
+        selfId,
+        persistedSeq);
+    check(
+        persistedSeq <= drainedSeq && drainedSeq <= persistSeq,
+        "%s: store changes persisted %d, drained %d, asked %d",
+        selfId,
+        persistedSeq,
+        drainedSeq,
         persistSeq);
   }
 
@@ -420,8 +446,11 @@ public final class NodeMachine {
     checkStepInvariants();
     for (Map.Entry<String, KeyState> e : keys.entrySet()) {
       e.getValue().checkInvariants();
-      check(!e.getValue().dirty.isEmpty() || e.getValue().lastPersistSeq > persistedSeq,
-          "%s: key %s is held in memory with nothing in flight", selfId, e.getKey());
+      check(
+          !e.getValue().dirty.isEmpty() || e.getValue().lastPersistSeq > persistedSeq,
+          "%s: key %s is held in memory with nothing in flight",
+          selfId,
+          e.getKey());
     }
     for (KeyVersion id : durability.tracked()) {
       check(holdsDirty(id), "%s: tracks the durability of %s, not held dirty", selfId, id);
@@ -460,8 +489,10 @@ public final class NodeMachine {
   private void onWrite(ClientRef ref, WriteRequest write) {
     if (!isHead()) {
       Member head = config.head();
-      reply(ref, new ErrorReply(ErrorCode.NOT_HEAD, selfId + " is not the head",
-          head == null ? "" : head.address()));
+      reply(
+          ref,
+          new ErrorReply(
+              ErrorCode.NOT_HEAD, selfId + " is not the head", head == null ? "" : head.address()));
       return;
     }
     if (!canServe()) {
@@ -478,23 +509,31 @@ public final class NodeMachine {
       return;
     }
     if (pendingWrites.size() >= settings.pendingWritesMax()) {
-      reply(ref, error(ErrorCode.BUSY, "too many writes in flight ("
-          + settings.pendingWritesMax() + ")"));
+      reply(
+          ref,
+          error(ErrorCode.BUSY, "too many writes in flight (" + settings.pendingWritesMax() + ")"));
       return;
     }
     KeyState state = stateFor(write.key());
     if (write.expectedVersion() != Message.ANY_VERSION && !conditionHolds(state, write)) {
-      reply(ref, new ErrorReply(ErrorCode.VERSION_MISMATCH, "key " + write.key()
-          + " is at version " + state.committedVersion()
-          + (state.dirty.isEmpty() ? "" : " with writes in flight"),
-          Long.toString(state.committedVersion())));
+      reply(
+          ref,
+          new ErrorReply(
+              ErrorCode.VERSION_MISMATCH,
+              "key "
+                  + write.key()
+                  + " is at version "
+                  + state.committedVersion()
+                  + (state.dirty.isEmpty() ? "" : " with writes in flight"),
+              Long.toString(state.committedVersion())));
       releaseIfIdle(write.key(), state);
       return;
     }
     // CRAQ §2.3: the head numbers from the highest version it holds, clean or dirty.
     long version = state.highestVersion() + 1;
-    VersionRecord record = new VersionRecord(write.key(), version, write.delete(),
-        write.delete() ? new byte[0] : write.value());
+    VersionRecord record =
+        new VersionRecord(
+            write.key(), version, write.delete(), write.delete() ? new byte[0] : write.value());
     KeyVersion id = new KeyVersion(write.key(), version);
     pendingWrites.put(id, new PendingWrite(ref, now));
     counts.writesAccepted++;
@@ -515,8 +554,8 @@ public final class NodeMachine {
 
   /**
    * Stores a new version (head or from the predecessor) dirty and passes it on at once; it is
-   * committed (tail) or passed on as durable once it is durable here and above (see
-   * {@link DurabilityTracker}).
+   * committed (tail) or passed on as durable once it is durable here and above (see {@link
+   * DurabilityTracker}).
    */
   private void acceptVersion(KeyState state, VersionRecord record) {
     state.dirty.put(record.version(), record);
@@ -542,8 +581,8 @@ public final class NodeMachine {
   }
 
   /**
-   * Dirty version {@code id} is now durable here and at every node above: the tail commits it,
-   * any other node tells its successor.
+   * Dirty version {@code id} is now durable here and at every node above: the tail commits it, any
+   * other node tells its successor.
    */
   private void becameDurable(KeyVersion id) {
     KeyState state = keys.get(id.key());
@@ -610,8 +649,8 @@ public final class NodeMachine {
    * retransmitting it and the dirty versions it supersedes, passes the commit up if asked, and
    * answers the client writes it completes. Costs O(versions committed), not O(in flight).
    */
-  private void commitHere(KeyState state, VersionRecord record, Effects.StoreOp op,
-      boolean tellPredecessor) {
+  private void commitHere(
+      KeyState state, VersionRecord record, Effects.StoreOp op, boolean tellPredecessor) {
     String key = record.key();
     List<Long> superseded = new ArrayList<>(state.dirty.headMap(record.version(), false).keySet());
     superseded.add(record.version());
@@ -639,8 +678,8 @@ public final class NodeMachine {
   }
 
   /**
-   * Retransmits versions the successor has not acknowledged within the retransmit timeout
-   * (bounded per tick).
+   * Retransmits versions the successor has not acknowledged within the retransmit timeout (bounded
+   * per tick).
    */
   private void retransmit() {
     if (retransmits.isEmpty() || successor() == null) {
@@ -670,8 +709,11 @@ public final class NodeMachine {
       if (now - e.getValue().tick() < settings.writeTimeoutTicks()) {
         break; // insertion order = age order
       }
-      reply(e.getValue().ref(), error(ErrorCode.AMBIGUOUS,
-          "write " + e.getKey() + " not committed in time; it may still take effect"));
+      reply(
+          e.getValue().ref(),
+          error(
+              ErrorCode.AMBIGUOUS,
+              "write " + e.getKey() + " not committed in time; it may still take effect"));
       it.remove();
     }
   }
@@ -703,8 +745,8 @@ public final class NodeMachine {
       return;
     }
     switch (read.mode()) {
-      case EVENTUAL -> answerRead(ref, false,
-          readReply(read.key(), state.newest(), !state.dirty.isEmpty()));
+      case EVENTUAL ->
+          answerRead(ref, false, readReply(read.key(), state.newest(), !state.dirty.isEmpty()));
       case BOUNDED -> {
         if (state.dirty.isEmpty()
             || state.highestVersion() - state.committedVersion() <= read.bound()) {
@@ -733,12 +775,17 @@ public final class NodeMachine {
     if (query == null) {
       return; // timed out or failed already
     }
-    if (versionReply.error() != null || query.epoch() != config.epoch()
+    if (versionReply.error() != null
+        || query.epoch() != config.epoch()
         || versionReply.versions().size() != query.reads().size()) {
       for (VersionQueries.PendingRead read : query.reads()) {
-        answerRead(read.ref(), true, error(ErrorCode.UNAVAILABLE,
-            "the tail did not answer the version query"
-                + (versionReply.error() == null ? "" : ": " + versionReply.error())));
+        answerRead(
+            read.ref(),
+            true,
+            error(
+                ErrorCode.UNAVAILABLE,
+                "the tail did not answer the version query"
+                    + (versionReply.error() == null ? "" : ": " + versionReply.error())));
       }
       return;
     }
@@ -750,9 +797,9 @@ public final class NodeMachine {
   }
 
   /**
-   * The read answer for the tail's committed version. If this node has meanwhile learned of a
-   * newer commit it returns that one: it was committed after the query reached the tail, so
-   * within the read's interval.
+   * The read answer for the tail's committed version. If this node has meanwhile learned of a newer
+   * commit it returns that one: it was committed after the query reached the tail, so within the
+   * read's interval.
    */
   private Message readAtTailVersion(String key, long tailVersion) {
     KeyState state = keys.get(key);
@@ -762,8 +809,9 @@ public final class NodeMachine {
       if (tailVersion <= (committed == null ? 0 : committed.version())) {
         return readReply(key, committed, false);
       }
-      return error(ErrorCode.UNAVAILABLE, "tail committed " + key + "@" + tailVersion
-          + " which this node does not hold");
+      return error(
+          ErrorCode.UNAVAILABLE,
+          "tail committed " + key + "@" + tailVersion + " which this node does not hold");
     }
     if (tailVersion <= state.committedVersion()) {
       return readReply(key, state.committed, false);
@@ -771,14 +819,16 @@ public final class NodeMachine {
     VersionRecord record = state.dirty.get(tailVersion);
     if (record == null) {
       // Rule (1) says this cannot happen within one epoch; refuse rather than guess.
-      return error(ErrorCode.UNAVAILABLE, "tail committed " + key + "@" + tailVersion
-          + " which this node does not hold");
+      return error(
+          ErrorCode.UNAVAILABLE,
+          "tail committed " + key + "@" + tailVersion + " which this node does not hold");
     }
     return readReply(key, record, false);
   }
 
   private void expireQueries() {
-    failReads(versionQueries.expired(now, settings.versionQueryTimeoutTicks()),
+    failReads(
+        versionQueries.expired(now, settings.versionQueryTimeoutTicks()),
         "the tail did not answer in time");
   }
 
@@ -811,16 +861,17 @@ public final class NodeMachine {
     List<KeyVersion> answer = new ArrayList<>(query.keys().size());
     for (String key : query.keys()) {
       KeyState state = keys.get(key);
-      answer.add(new KeyVersion(key,
-          state == null ? store.committedVersion(key) : state.committedVersion()));
+      answer.add(
+          new KeyVersion(
+              key, state == null ? store.committedVersion(key) : state.committedVersion()));
     }
     send(to, new VersionReply(config.epoch(), selfId, query.queryId(), answer, null));
   }
 
   /**
-   * One page of committed versions in key order, tombstones included (they let the reader move
-   * past deleted keys; clients leave them out). Keys with no committed version yet are skipped,
-   * but a page with entries is returned whenever one exists, so a reader always makes progress.
+   * One page of committed versions in key order, tombstones included (they let the reader move past
+   * deleted keys; clients leave them out). Keys with no committed version yet are skipped, but a
+   * page with entries is returned whenever one exists, so a reader always makes progress.
    */
   private void onReadAll(ClientRef ref, ReadAllRequest request) {
     if (!member || catchingUp) {
@@ -862,7 +913,8 @@ public final class NodeMachine {
     while (heartbeatSentTicks.size() > 64) {
       heartbeatSentTicks.remove(heartbeatSentTicks.keySet().iterator().next());
     }
-    send(Effects.COORDINATOR,
+    send(
+        Effects.COORDINATOR,
         new Heartbeat(selfId, config.epoch(), heartbeatSeq, member && !catchingUp));
   }
 
@@ -872,7 +924,9 @@ public final class NodeMachine {
     }
     adoptConfig(heartbeatReply.config());
     Long sentTick = heartbeatSentTicks.get(heartbeatReply.seq());
-    if (sentTick != null && heartbeatReply.member() && member
+    if (sentTick != null
+        && heartbeatReply.member()
+        && member
         && heartbeatReply.config().epoch() == config.epoch()) {
       // The lease runs from when the heartbeat was sent, which is before the coordinator heard
       // it: the coordinator's failure timeout, counted from hearing it, ends later (CRAQ §2.5).
@@ -966,12 +1020,12 @@ public final class NodeMachine {
   }
 
   /**
-   * A restarted process that comes back as head held the only complete copy, and the others
-   * catch up from it afresh. The dirty versions it recovered may have been committed, and read,
-   * before the crash took the commit marker (markers are made durable lazily, see {@link
-   * Effects}); until the tail committed them again, a read could see an older version. So the head
-   * commits them at once: each is durable here, and its write's outcome was never given as a
-   * failure (a write's client is told AMBIGUOUS once its version exists), so it may take effect.
+   * A restarted process that comes back as head held the only complete copy, and the others catch
+   * up from it afresh. The dirty versions it recovered may have been committed, and read, before
+   * the crash took the commit marker (markers are made durable lazily, see {@link Effects}); until
+   * the tail committed them again, a read could see an older version. So the head commits them at
+   * once: each is durable here, and its write's outcome was never given as a failure (a write's
+   * client is told AMBIGUOUS once its version exists), so it may take effect.
    */
   private void commitRecovered() {
     for (KeyState state : new ArrayList<>(keys.values())) {
@@ -1039,8 +1093,10 @@ public final class NodeMachine {
     }
     catchUpRequestId = nextCatchUpRequestId++;
     catchUpRequestTick = now;
-    send(source, new CatchUpRequest(config.epoch(), selfId, catchUpRequestId, catchUpCursor,
-        settings.catchUpKeysMax()));
+    send(
+        source,
+        new CatchUpRequest(
+            config.epoch(), selfId, catchUpRequestId, catchUpCursor, settings.catchUpKeysMax()));
   }
 
   private void onCatchUpRequest(CatchUpRequest request) {
@@ -1058,8 +1114,7 @@ public final class NodeMachine {
     } while (merged.records().isEmpty() && !merged.done());
     List<KeyRecord> page = merged.records();
     flushOutbound(); // versions sent before this page must arrive before it
-    send(asker, new CatchUpBatch(config.epoch(), selfId, request.requestId(), page,
-        merged.done()));
+    send(asker, new CatchUpBatch(config.epoch(), selfId, request.requestId(), page, merged.done()));
     if (asker.equals(successor())) {
       // The asker takes the page's dirty versions now; which of them are durable up to here
       // went to it before it held them (or will, when they become so).
@@ -1153,14 +1208,18 @@ public final class NodeMachine {
   }
 
   /**
-   * One page of keys after {@code afterKey} (from the first when null): the store's, with the
-   * state of the keys held in memory in their place (theirs is newer).
+   * One page of keys after {@code afterKey} (from the first when null): the store's, with the state
+   * of the keys held in memory in their place (theirs is newer).
    */
   private KeyPage page(String afterKey, int keysMax, long bytesSoftMax) {
     TreeSet<String> held = new TreeSet<>(KeyOrder.INSTANCE);
     held.addAll(keys.keySet());
-    return KeyPages.overlay(store.readKeys(afterKey, keysMax, bytesSoftMax), afterKey, held,
-        key -> keys.get(key).isEmpty() ? null : keys.get(key).toRecord(), keysMax,
+    return KeyPages.overlay(
+        store.readKeys(afterKey, keysMax, bytesSoftMax),
+        afterKey,
+        held,
+        key -> keys.get(key).isEmpty() ? null : keys.get(key).toRecord(),
+        keysMax,
         bytesSoftMax);
   }
 
@@ -1203,8 +1262,8 @@ public final class NodeMachine {
   }
 
   /**
-   * Sends {@link #outPropagate} in messages of at most {@link #PAGE_BYTES_SOFT_MAX} value bytes
-   * (at least one version each), so a burst of large values never exceeds a frame.
+   * Sends {@link #outPropagate} in messages of at most {@link #PAGE_BYTES_SOFT_MAX} value bytes (at
+   * least one version each), so a burst of large values never exceeds a frame.
    */
   private void sendPropagates(Member successor) {
     List<VersionRecord> chunk = new ArrayList<>();
@@ -1244,8 +1303,8 @@ public final class NodeMachine {
   }
 
   /**
-   * Answers a read and counts how it was answered: each read is counted once, when answered.
-   * {@code afterQuery}: the read waited for a version query (then an answer is never dirty).
+   * Answers a read and counts how it was answered: each read is counted once, when answered. {@code
+   * afterQuery}: the read waited for a version query (then an answer is never dirty).
    */
   private void answerRead(ClientRef ref, boolean afterQuery, Message answer) {
     if (!(answer instanceof ReadReply read)) {

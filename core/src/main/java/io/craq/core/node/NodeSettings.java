@@ -3,15 +3,15 @@ package io.craq.core.node;
 import io.craq.core.Limits;
 
 /**
- * Tunables of a node's state machine. Time is counted in ticks (the driver decides how long a
- * tick is); every queue and table has a bound.
+ * Tunables of a node's state machine. Time is counted in ticks (the driver decides how long a tick
+ * is); every queue and table has a bound.
  *
  * @param heartbeatIntervalTicks how often the node tells the coordinator it is alive
  * @param leaseTicks how long after sending a heartbeat that the coordinator answered the node may
  *     serve strong reads, answer version queries and accept writes; must be shorter than the
  *     coordinator's failure timeout
- * @param retransmitTicks after this long without a commit, dirty versions are sent to the
- *     successor again
+ * @param retransmitTicks after this long without a commit, dirty versions are sent to the successor
+ *     again
  * @param writeTimeoutTicks a client write not committed after this long is answered AMBIGUOUS
  * @param versionQueryTimeoutTicks a strong read waiting this long for the tail is answered
  *     UNAVAILABLE
@@ -48,15 +48,19 @@ public record NodeSettings(
     positive(resendBatchMax, "resendBatchMax");
     positive(valueBytesMax, "valueBytesMax");
     if (leaseTicks <= heartbeatIntervalTicks) {
-      throw new IllegalArgumentException("leaseTicks (" + leaseTicks
-          + ") must exceed heartbeatIntervalTicks (" + heartbeatIntervalTicks + ")");
+      throw new IllegalArgumentException(
+          "leaseTicks ("
+              + leaseTicks
+              + ") must exceed heartbeatIntervalTicks ("
+              + heartbeatIntervalTicks
+              + ")");
     }
   }
 
   /** Defaults for a 50 ms tick: heartbeat 250 ms, lease 1.5 s (coordinator timeout 2 s). */
   public static NodeSettings defaults() {
-    return new NodeSettings(5, 30, 20, 200, 40, 256, 40, 10_000, 10_000, 4096,
-        Limits.VALUE_BYTES_MAX_DEFAULT);
+    return new NodeSettings(
+        5, 30, 20, 200, 40, 256, 40, 10_000, 10_000, 4096, Limits.VALUE_BYTES_MAX_DEFAULT);
   }
 
   private static void positive(int value, String name) {

@@ -23,9 +23,9 @@ import java.util.List;
  *       group must be made durable (one log force) unless it holds commit markers only: a lost
  *       commit marker only turns a committed version back into a dirty one every member holds,
  *       which a restart repairs, so commit markers ride on the next force.
- *   <li>Other sends and replies go out at once, unless a group holding a change that they depend
- *       on ({@link Effects#holdsSends}: committed puts from catch-up, discarding dirty versions)
- *       is not done yet; then they, and every later send and reply, wait for that group, in order.
+ *   <li>Other sends and replies go out at once, unless a group holding a change that they depend on
+ *       ({@link Effects#holdsSends}: committed puts from catch-up, discarding dirty versions) is
+ *       not done yet; then they, and every later send and reply, wait for that group, in order.
  * </ol>
  *
  * <p>The driver writes the groups in order (it may merge queued ones, {@link #merge}), tells this
@@ -105,8 +105,8 @@ public final class PersistSchedule {
    * durable. Returns what waited for them, in order.
    */
   public Release done(long groupId) {
-    check(groupId < nextGroupId, "group %d done, but only %d were planned", groupId,
-        nextGroupId - 1);
+    check(
+        groupId < nextGroupId, "group %d done, but only %d were planned", groupId, nextGroupId - 1);
     if (groupId <= doneGroupId) {
       return Release.NONE;
     }

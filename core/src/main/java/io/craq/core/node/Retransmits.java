@@ -27,8 +27,10 @@ final class Retransmits {
 
   private final int baseTicks;
   private final LinkedHashMap<KeyVersion, Sent> unacked = new LinkedHashMap<>();
+
   /** Smoothed ticks from sending a version until its commit came back; negative before any. */
   private double roundTripTicks = -1;
+
   /** Doublings of the timeout since the last round-trip sample. */
   private int backoff;
 

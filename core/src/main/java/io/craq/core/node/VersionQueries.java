@@ -103,7 +103,10 @@ final class VersionQueries {
 
   private void release(int reads) {
     waiting -= reads;
-    check(waiting >= queued.size() && waiting <= waitingMax, "waiting reads %d, queued %d",
-        waiting, queued.size());
+    check(
+        waiting >= queued.size() && waiting <= waitingMax,
+        "waiting reads %d, queued %d",
+        waiting,
+        queued.size());
   }
 }

@@ -3,10 +3,10 @@ package io.craq.core.store;
 import java.util.Comparator;
 
 /**
- * Orders keys as unsigned UTF-8 bytes, which is Unicode code point order: the order LMDB keeps
- * keys in, so every store scans in the same order. {@link String#compareTo} differs (it compares
- * UTF-16 units, which puts U+10000.. before U+E000..U+FFFF). A store that scans keys, and
- * anything that merges its pages with keys held elsewhere, must use this order.
+ * Orders keys as unsigned UTF-8 bytes, which is Unicode code point order: the order LMDB keeps keys
+ * in, so every store scans in the same order. {@link String#compareTo} differs (it compares UTF-16
+ * units, which puts U+10000.. before U+E000..U+FFFF). A store that scans keys, and anything that
+ * merges its pages with keys held elsewhere, must use this order.
  */
 public final class KeyOrder implements Comparator<String> {
   /** The one instance. */

@@ -11,16 +11,15 @@ import io.craq.core.message.VersionRecord;
  *
  * <p><b>What the view must show.</b> Every store change the machine asked for ({@code
  * Effects.persist()}) that its driver has reported done ({@code NodeMachine.onPersisted}), in the
- * order asked, and nothing the machine did not ask for. Changes not yet reported may or may not
- * be visible: the machine reads this view only for keys that have no such change pending, and
- * overrides what a page shows for the other keys with what it holds itself. So a store that
- * applies changes in the background is fine, as long as a change is visible by the time it is
- * reported done.
+ * order asked, and nothing the machine did not ask for. Changes not yet reported may or may not be
+ * visible: the machine reads this view only for keys that have no such change pending, and
+ * overrides what a page shows for the other keys with what it holds itself. So a store that applies
+ * changes in the background is fine, as long as a change is visible by the time it is reported
+ * done.
  *
  * <p><b>Calls</b> come from the machine's thread, synchronously, so they should be cheap: one
  * lookup for a key, one bounded scan for a page. They must not block on the store's writer.
- * Failures throw unchecked exceptions, which stop the node (it must not serve data it cannot
- * read).
+ * Failures throw unchecked exceptions, which stop the node (it must not serve data it cannot read).
  */
 public interface StoreView {
 
@@ -28,8 +27,8 @@ public interface StoreView {
   long NO_VERSION = 0;
 
   /**
-   * The newest committed version number of {@code key}, or {@link #NO_VERSION}. Cheap: no value
-   * is read. A committed tombstone counts.
+   * The newest committed version number of {@code key}, or {@link #NO_VERSION}. Cheap: no value is
+   * read. A committed tombstone counts.
    */
   long committedVersion(String key);
 

@@ -41,8 +41,9 @@ class CoordinatorMachineRulesTest {
   }
 
   @Test
-  @DisplayName("Nodes join at the tail by default and at any position when asked; each change "
-      + "is a new epoch, persisted before it is pushed to every member")
+  @DisplayName(
+      "Nodes join at the tail by default and at any position when asked; each change "
+          + "is a new epoch, persisted before it is pushed to every member")
   void joinsGrowEpochAndPersistBeforePush() {
     CoordinatorMachine c = chainOf("a", "b");
     long before = c.config().epoch();
@@ -51,8 +52,8 @@ class CoordinatorMachineRulesTest {
     assertEquals(List.of("a", "x", "b"), ids(c.config()));
     assertTrue(c.config().epoch() > before);
     assertInstanceOf(Effects.PersistConfig.class, effects.persist().get(0));
-    assertEquals(3, effects.sends().stream().filter(s -> s.message() instanceof ConfigPush)
-        .count());
+    assertEquals(
+        3, effects.sends().stream().filter(s -> s.message() instanceof ConfigPush).count());
     assertInstanceOf(HeartbeatReply.class, effects.replies().get(0).message());
   }
 
@@ -85,8 +86,9 @@ class CoordinatorMachineRulesTest {
   }
 
   @Test
-  @DisplayName("A duplicated join is answered with the current chain; a restart (new "
-      + "incarnation) moves the member to the tail with a new joined epoch")
+  @DisplayName(
+      "A duplicated join is answered with the current chain; a restart (new "
+          + "incarnation) moves the member to the tail with a new joined epoch")
   void duplicateJoinVersusRestart() {
     CoordinatorMachine c = chainOf("a", "b", "c");
     ChainConfig before = c.config();
@@ -98,8 +100,9 @@ class CoordinatorMachineRulesTest {
   }
 
   @Test
-  @DisplayName("The returning holder of the only complete copy goes to the head, and the members "
-      + "still copying start again (they may hold dirty versions it never made durable)")
+  @DisplayName(
+      "The returning holder of the only complete copy goes to the head, and the members "
+          + "still copying start again (they may hold dirty versions it never made durable)")
   void returningCompleteCopyRestartsTheCopies() {
     CoordinatorMachine c = chainOf("a");
     c.onRequest(new Ref(0), new JoinRequest("b", "b:1", -1, 1)); // b is still catching up
@@ -115,7 +118,9 @@ class CoordinatorMachineRulesTest {
     CoordinatorMachine caughtUp = chainOf("a", "b");
     long joined = caughtUp.config().member("b").joinedEpoch();
     caughtUp.onRequest(new Ref(0), new JoinRequest("a", "a:1", -1, 2));
-    assertEquals(joined, caughtUp.config().member("b").joinedEpoch(),
+    assertEquals(
+        joined,
+        caughtUp.config().member("b").joinedEpoch(),
         "a caught-up member keeps its join when another one restarts");
   }
 
@@ -128,9 +133,10 @@ class CoordinatorMachineRulesTest {
   }
 
   @Test
-  @DisplayName("When the head leaves and a caught-up member passes members still copying to "
-      + "become head, those start their copy again (they were upstream of it and may hold "
-      + "dirty versions it lacks)")
+  @DisplayName(
+      "When the head leaves and a caught-up member passes members still copying to "
+          + "become head, those start their copy again (they were upstream of it and may hold "
+          + "dirty versions it lacks)")
   void caughtUpMemberPassingCopiesRestartsThem() {
     CoordinatorMachine c = chainOf("a");
     c.onRequest(new Ref(0), new JoinRequest("b", "b:1", -1, 1)); // b is still catching up

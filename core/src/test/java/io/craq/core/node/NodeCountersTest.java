@@ -20,8 +20,8 @@ import static io.craq.core.node.NodeMachineRulesTest.C;
 import static io.craq.core.node.NodeMachineRulesTest.CHAIN;
 import static io.craq.core.node.NodeMachineRulesTest.bytes;
 import static io.craq.core.node.NodeMachineRulesTest.drain;
-import static io.craq.core.node.NodeMachineRulesTest.machine;
 import static io.craq.core.node.NodeMachineRulesTest.durable;
+import static io.craq.core.node.NodeMachineRulesTest.machine;
 import static io.craq.core.node.NodeMachineRulesTest.member;
 import static io.craq.core.node.NodeMachineRulesTest.only;
 import static io.craq.core.node.NodeMachineRulesTest.replies;
@@ -62,12 +62,14 @@ import org.junit.jupiter.api.Test;
 class NodeCountersTest {
 
   /** Asserts that exactly the counters in {@code moved} changed, by exactly those amounts. */
-  private static void assertMoved(NodeCounters before, NodeMachine machine,
-      Map<String, Long> moved) {
+  private static void assertMoved(
+      NodeCounters before, NodeMachine machine, Map<String, Long> moved) {
     Map<String, Long> after = machine.counters().toMap();
     Map<String, Long> earlier = before.toMap();
     for (String name : NodeCounters.NAMES) {
-      assertEquals(moved.getOrDefault(name, 0L), after.get(name) - earlier.get(name),
+      assertEquals(
+          moved.getOrDefault(name, 0L),
+          after.get(name) - earlier.get(name),
           name + " moved wrongly; before " + earlier + ", after " + after);
     }
   }
@@ -83,8 +85,8 @@ class NodeCountersTest {
   /** A middle node holding k@1 committed and k@2 dirty. */
   private static NodeMachine middleWithDirtyKey() {
     NodeMachine middle = member(B, CHAIN);
-    middle.onMessage(new Propagate(5, "a", List.of(version("k", 1, "old"),
-        version("k", 2, "new"))));
+    middle.onMessage(
+        new Propagate(5, "a", List.of(version("k", 1, "old"), version("k", 2, "new"))));
     middle.onMessage(new Commit(5, "c", List.of(new KeyVersion("k", 1))));
     drain(middle);
     return middle;
@@ -102,8 +104,9 @@ class NodeCountersTest {
   }
 
   @Test
-  @DisplayName("CRAQ §2.3: a strong read of a clean key at a middle node is answered locally "
-      + "and counts as clean, and so does a read of an absent key")
+  @DisplayName(
+      "CRAQ §2.3: a strong read of a clean key at a middle node is answered locally "
+          + "and counts as clean, and so does a read of an absent key")
   void cleanReadAtMiddle() {
     NodeMachine middle = middleWithDirtyKey();
     middle.onMessage(new Commit(5, "c", List.of(new KeyVersion("k", 2))));
@@ -118,8 +121,9 @@ class NodeCountersTest {
   }
 
   @Test
-  @DisplayName("CRAQ §2.3: strong reads of dirty keys send one batched version query (counted "
-      + "once, with its keys) and count as after-query reads only when the tail has answered")
+  @DisplayName(
+      "CRAQ §2.3: strong reads of dirty keys send one batched version query (counted "
+          + "once, with its keys) and count as after-query reads only when the tail has answered")
   void dirtyReadNeedsVersionQuery() {
     NodeMachine middle = middleWithDirtyKey();
     middle.onMessage(new Propagate(5, "a", List.of(version("j", 1, "j1"))));
@@ -134,15 +138,20 @@ class NodeCountersTest {
     assertMoved(before, middle, Map.of(VERSION_QUERIES_SENT, 1L, VERSION_QUERY_KEYS_SENT, 2L));
 
     before = middle.counters();
-    middle.onMessage(new VersionReply(5, "c", query.queryId(),
-        List.of(new KeyVersion("k", 1), new KeyVersion("j", 0)), null));
+    middle.onMessage(
+        new VersionReply(
+            5,
+            "c",
+            query.queryId(),
+            List.of(new KeyVersion("k", 1), new KeyVersion("j", 0)),
+            null));
     assertEquals(2, replies(drain(middle)).stream().filter(ReadReply.class::isInstance).count());
     assertMoved(before, middle, Map.of(READS_AFTER_QUERY, 2L));
   }
 
   @Test
-  @DisplayName("a read whose version query is refused by the tail, or times out, counts as "
-      + "refused")
+  @DisplayName(
+      "a read whose version query is refused by the tail, or times out, counts as " + "refused")
   void failedVersionQueryRefusesRead() {
     NodeMachine middle = middleWithDirtyKey();
     middle.onClientRequest(new Ref(1), new ReadRequest("k", ReadMode.STRONG, 0));
@@ -156,16 +165,16 @@ class NodeCountersTest {
     drain(middle);
     before = middle.counters();
     middle.advanceTo(middle.now() + NodeSettings.defaults().versionQueryTimeoutTicks());
-    assertEquals(ErrorCode.UNAVAILABLE,
-        only(replies(drain(middle)), ErrorReply.class).code());
+    assertEquals(ErrorCode.UNAVAILABLE, only(replies(drain(middle)), ErrorReply.class).code());
     // Meanwhile the successor never acknowledged k@2 either: it was sent again, once.
     assertMoved(before, middle, Map.of(READS_REFUSED, 1L, VERSIONS_RESENT, 1L));
   }
 
   @Test
-  @DisplayName("CRAQ §2.4: eventual and bounded reads that return a dirty version count as "
-      + "dirty and ask nobody; of a clean key they count as clean; beyond the bound a bounded "
-      + "read asks the tail")
+  @DisplayName(
+      "CRAQ §2.4: eventual and bounded reads that return a dirty version count as "
+          + "dirty and ask nobody; of a clean key they count as clean; beyond the bound a bounded "
+          + "read asks the tail")
   void eventualAndBoundedReads() {
     NodeMachine middle = middleWithDirtyKey();
     NodeCounters before = middle.counters();
@@ -173,8 +182,10 @@ class NodeCountersTest {
     middle.onClientRequest(new Ref(2), new ReadRequest("k", ReadMode.BOUNDED, 1));
     Effects effects = drain(middle);
     assertTrue(sent(effects).isEmpty());
-    assertTrue(replies(effects).stream().allMatch(r -> r instanceof ReadReply read
-        && read.dirty() && read.version() == 2), replies(effects).toString());
+    assertTrue(
+        replies(effects).stream()
+            .allMatch(r -> r instanceof ReadReply read && read.dirty() && read.version() == 2),
+        replies(effects).toString());
     assertMoved(before, middle, Map.of(READS_DIRTY, 2L));
 
     before = middle.counters();
@@ -209,8 +220,9 @@ class NodeCountersTest {
   }
 
   @Test
-  @DisplayName("CRAQ §2.3: the tail serves version queries (queries and keys counted) and its "
-      + "own strong reads are clean; a non-tail or a stale-epoch query is counted as refused")
+  @DisplayName(
+      "CRAQ §2.3: the tail serves version queries (queries and keys counted) and its "
+          + "own strong reads are clean; a non-tail or a stale-epoch query is counted as refused")
   void tailServesVersionQueries() {
     NodeMachine tail = member(C, CHAIN);
     tail.onMessage(new Propagate(5, "b", List.of(version("k", 1, "x"))));
@@ -241,8 +253,9 @@ class NodeCountersTest {
   }
 
   @Test
-  @DisplayName("CRAQ §2.3: a write numbered by the head counts as accepted; refused writes count "
-      + "nothing; the commit coming back counts one committed version")
+  @DisplayName(
+      "CRAQ §2.3: a write numbered by the head counts as accepted; refused writes count "
+          + "nothing; the commit coming back counts one committed version")
   void headAcceptsAndCommits() {
     NodeMachine head = member(A, CHAIN);
     NodeCounters before = head.counters();
@@ -252,8 +265,7 @@ class NodeCountersTest {
 
     before = head.counters();
     head.onClientRequest(new Ref(2), new WriteRequest("k", bytes("y"), false, 0));
-    assertEquals(ErrorCode.VERSION_MISMATCH,
-        only(replies(drain(head)), ErrorReply.class).code());
+    assertEquals(ErrorCode.VERSION_MISMATCH, only(replies(drain(head)), ErrorReply.class).code());
     assertNothingMoved(before, head);
 
     NodeMachine middle = member(B, CHAIN);
@@ -274,16 +286,17 @@ class NodeCountersTest {
   }
 
   @Test
-  @DisplayName("propagations are counted once per message acted on, versions only when new; "
-      + "the tail also commits each new version; stale or misrouted ones count nothing")
+  @DisplayName(
+      "propagations are counted once per message acted on, versions only when new; "
+          + "the tail also commits each new version; stale or misrouted ones count nothing")
   void propagations() {
     NodeMachine middle = member(B, CHAIN);
     Propagate two = new Propagate(5, "a", List.of(version("k", 1, "x"), version("j", 1, "y")));
     NodeCounters before = middle.counters();
     middle.onMessage(two);
     drain(middle);
-    assertMoved(before, middle, Map.of(PROPAGATIONS_RECEIVED, 1L,
-        PROPAGATED_VERSIONS_RECEIVED, 2L));
+    assertMoved(
+        before, middle, Map.of(PROPAGATIONS_RECEIVED, 1L, PROPAGATED_VERSIONS_RECEIVED, 2L));
 
     before = middle.counters();
     middle.onMessage(two); // a retransmission
@@ -302,8 +315,11 @@ class NodeCountersTest {
     drain(tail);
     durable(tail, "b", new KeyVersion("k", 1));
     only(sent(drain(tail)), Commit.class);
-    assertMoved(before, tail, Map.of(PROPAGATIONS_RECEIVED, 1L, PROPAGATED_VERSIONS_RECEIVED, 1L,
-        VERSIONS_COMMITTED, 1L));
+    assertMoved(
+        before,
+        tail,
+        Map.of(
+            PROPAGATIONS_RECEIVED, 1L, PROPAGATED_VERSIONS_RECEIVED, 1L, VERSIONS_COMMITTED, 1L));
   }
 
   @Test
@@ -321,12 +337,14 @@ class NodeCountersTest {
   }
 
   @Test
-  @DisplayName("a StatsRequest is answered in any state with the node's id, epoch, role and "
-      + "exactly its counters, and moves no counter itself")
+  @DisplayName(
+      "a StatsRequest is answered in any state with the node's id, epoch, role and "
+          + "exactly its counters, and moves no counter itself")
   void statsRequest() {
     NodeMachine outside = machine("b", -1, 1);
     outside.onClientRequest(new Ref(1), new StatsRequest());
-    assertEquals(new StatsReply("b", 0, "outside", NodeCounters.ZERO.toMap()),
+    assertEquals(
+        new StatsReply("b", 0, "outside", NodeCounters.ZERO.toMap()),
         only(replies(drain(outside)), StatsReply.class));
 
     NodeMachine middle = middleWithDirtyKey();

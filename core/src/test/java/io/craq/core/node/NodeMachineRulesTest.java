@@ -33,8 +33,8 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * One test per rule of the paper, on single node machines driven by hand. The helpers are
- * shared with {@link NodeCountersTest}.
+ * One test per rule of the paper, on single node machines driven by hand. The helpers are shared
+ * with {@link NodeCountersTest}.
  */
 class NodeMachineRulesTest {
   static final Member A = new Member("a", "a", 1, 1, true);
@@ -51,15 +51,16 @@ class NodeMachineRulesTest {
   /** A new machine over an empty store (see {@link #drain}). */
   static NodeMachine machine(String id, int joinPosition, long incarnation) {
     ModelStore store = new ModelStore();
-    NodeMachine m = new NodeMachine(id, id, NodeSettings.defaults(), joinPosition, incarnation,
-        store, List.of());
+    NodeMachine m =
+        new NodeMachine(
+            id, id, NodeSettings.defaults(), joinPosition, incarnation, store, List.of());
     STORES.put(m, store);
     return m;
   }
 
   /**
-   * Drains the machine's effects and applies its store changes to its store at once (the driver
-   * may make them visible before they are durable).
+   * Drains the machine's effects and applies its store changes to its store at once (the driver may
+   * make them visible before they are durable).
    */
   static Effects drain(NodeMachine m) {
     Effects effects = m.drain();
@@ -76,8 +77,9 @@ class NodeMachineRulesTest {
     Effects effects = drain(m);
     for (Effects.Send send : effects.sends()) {
       if (send.message() instanceof Message.CatchUpRequest request) {
-        m.onMessage(new Message.CatchUpBatch(chain.epoch(), send.to().id(), request.requestId(),
-            List.of(), true));
+        m.onMessage(
+            new Message.CatchUpBatch(
+                chain.epoch(), send.to().id(), request.requestId(), List.of(), true));
       }
     }
     m.onMessage(new HeartbeatReply(self.id(), 1, true, chain));
@@ -87,8 +89,8 @@ class NodeMachineRulesTest {
   }
 
   /**
-   * The driver made the drained store writes durable, and the predecessor {@code from} says
-   * {@code versions} are durable up to it.
+   * The driver made the drained store writes durable, and the predecessor {@code from} says {@code
+   * versions} are durable up to it.
    */
   static void durable(NodeMachine m, String from, KeyVersion... versions) {
     m.onPersisted(m.drainSequence());
@@ -101,8 +103,13 @@ class NodeMachineRulesTest {
    */
   static NodeMachine middleWithKDurable() {
     NodeMachine middle = member(B, CHAIN);
-    middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")),
-        new VersionRecord("j", 1, false, bytes("y")))));
+    middle.onMessage(
+        new Propagate(
+            5,
+            "a",
+            List.of(
+                new VersionRecord("k", 1, false, bytes("x")),
+                new VersionRecord("j", 1, false, bytes("y")))));
     drain(middle);
     durable(middle, "a", new KeyVersion("k", 1));
     drain(middle);
@@ -128,22 +135,24 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("CRAQ §2.3: the head numbers a write one above the highest version it holds, "
-      + "dirty included, and forwards it without waiting for the previous one to commit")
+  @DisplayName(
+      "CRAQ §2.3: the head numbers a write one above the highest version it holds, "
+          + "dirty included, and forwards it without waiting for the previous one to commit")
   void headNumbersFromHighestDirtyVersion() {
     NodeMachine head = member(A, CHAIN);
     head.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
     head.onClientRequest(new Ref(2), new WriteRequest("k", bytes("y"), false, -1));
     Effects effects = drain(head);
     Propagate propagate = only(sent(effects), Propagate.class);
-    assertEquals(List.of(1L, 2L), propagate.versions().stream().map(VersionRecord::version)
-        .toList());
+    assertEquals(
+        List.of(1L, 2L), propagate.versions().stream().map(VersionRecord::version).toList());
     assertTrue(effects.replies().isEmpty(), "no client is answered before the commit");
   }
 
   @Test
-  @DisplayName("CRAQ §2.3: a write is answered only when its commit comes back up, and the "
-      + "commit is persisted before it is passed on")
+  @DisplayName(
+      "CRAQ §2.3: a write is answered only when its commit comes back up, and the "
+          + "commit is persisted before it is passed on")
   void writeAnsweredAfterCommit() {
     NodeMachine head = member(A, CHAIN);
     head.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
@@ -155,8 +164,9 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("CRAQ §2.3: the tail commits a version, and sends the commit up, once it is "
-      + "durable in its own store and in every store above it, whichever is known last")
+  @DisplayName(
+      "CRAQ §2.3: the tail commits a version, and sends the commit up, once it is "
+          + "durable in its own store and in every store above it, whichever is known last")
   void tailCommitsOnceDurableEverywhere() {
     VersionRecord x = new VersionRecord("k", 1, false, bytes("x"));
     NodeMachine tail = member(C, CHAIN);
@@ -177,14 +187,15 @@ class NodeMachineRulesTest {
     other.onMessage(new Durable(5, "b", List.of(new KeyVersion("k", 1))));
     assertTrue(sent(drain(other)).isEmpty(), "not yet durable at the tail itself");
     other.onPersisted(other.drainSequence());
-    assertEquals(List.of(new KeyVersion("k", 1)),
-        only(sent(drain(other)), Commit.class).versions());
+    assertEquals(
+        List.of(new KeyVersion("k", 1)), only(sent(drain(other)), Commit.class).versions());
   }
 
   @Test
-  @DisplayName("Parallel persistence: a middle node sends a version on before its own store "
-      + "write is durable, and tells its successor it is durable only when it is so here and "
-      + "at every node above")
+  @DisplayName(
+      "Parallel persistence: a middle node sends a version on before its own store "
+          + "write is durable, and tells its successor it is durable only when it is so here and "
+          + "at every node above")
   void middleForwardsAtOnceAndPassesDurabilityOn() {
     NodeMachine middle = member(B, CHAIN);
     middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")))));
@@ -200,8 +211,9 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("Parallel persistence: only the store writes drained before onPersisted count "
-      + "as durable; a version accepted after the drain waits for the next one")
+  @DisplayName(
+      "Parallel persistence: only the store writes drained before onPersisted count "
+          + "as durable; a version accepted after the drain waits for the next one")
   void onlyDrainedWritesAreDurable() {
     NodeMachine head = member(A, CHAIN);
     head.onClientRequest(new Ref(1), new WriteRequest("a", bytes("x"), false, -1));
@@ -211,8 +223,8 @@ class NodeMachineRulesTest {
     Effects effects = drain(head);
     assertEquals(List.of(new KeyVersion("a", 1)), only(sent(effects), Durable.class).versions());
     head.onPersisted(head.drainSequence());
-    assertEquals(List.of(new KeyVersion("b", 1)),
-        only(sent(drain(head)), Durable.class).versions());
+    assertEquals(
+        List.of(new KeyVersion("b", 1)), only(sent(drain(head)), Durable.class).versions());
   }
 
   @Test
@@ -229,8 +241,9 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("The store holds the data: a key stays in memory while something is in flight "
-      + "for it and leaves once its commit is stored; reads of it then come from the store")
+  @DisplayName(
+      "The store holds the data: a key stays in memory while something is in flight "
+          + "for it and leaves once its commit is stored; reads of it then come from the store")
   void keysLeaveMemoryOnceStored() {
     Member solo = new Member("a", "a", 1, 1, true);
     NodeMachine node = member(solo, new ChainConfig(5, List.of(solo)));
@@ -257,8 +270,9 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("A node that becomes head (its predecessor failed) has nothing above it: what it "
-      + "holds durably is passed on as durable")
+  @DisplayName(
+      "A node that becomes head (its predecessor failed) has nothing above it: what it "
+          + "holds durably is passed on as durable")
   void newHeadReleasesDurability() {
     NodeMachine middle = member(B, CHAIN);
     middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord("k", 1, false, bytes("x")))));
@@ -270,13 +284,15 @@ class NodeMachineRulesTest {
     assertEquals(List.of(new KeyVersion("k", 1)), only(sent(effects), Durable.class).versions());
     assertEquals(1, only(sent(effects), Propagate.class).versions().size(), "resent first");
     List<Message> order = sent(effects);
-    assertTrue(order.indexOf(only(order, Propagate.class))
-        < order.indexOf(only(order, Durable.class)), "a version before its durability");
+    assertTrue(
+        order.indexOf(only(order, Propagate.class)) < order.indexOf(only(order, Durable.class)),
+        "a version before its durability");
   }
 
   @Test
-  @DisplayName("A catch-up page is followed by which of its dirty versions are durable up to the "
-      + "source")
+  @DisplayName(
+      "A catch-up page is followed by which of its dirty versions are durable up to the "
+          + "source")
   void catchUpPageThenDurability() {
     NodeMachine middle = middleWithKDurable();
     middle.onMessage(new Message.CatchUpRequest(5, "c", 1, "", 100));
@@ -286,13 +302,18 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("CRAQ §2.3: a strong read of a dirty key asks the tail and returns exactly the "
-      + "version the tail has committed, never the dirty one")
+  @DisplayName(
+      "CRAQ §2.3: a strong read of a dirty key asks the tail and returns exactly the "
+          + "version the tail has committed, never the dirty one")
   void dirtyStrongReadAsksTail() {
     NodeMachine middle = member(B, CHAIN);
-    middle.onMessage(new Propagate(5, "a", List.of(
-        new VersionRecord("k", 1, false, bytes("old")),
-        new VersionRecord("k", 2, false, bytes("new")))));
+    middle.onMessage(
+        new Propagate(
+            5,
+            "a",
+            List.of(
+                new VersionRecord("k", 1, false, bytes("old")),
+                new VersionRecord("k", 2, false, bytes("new")))));
     middle.onMessage(new Commit(5, "c", List.of(new KeyVersion("k", 1))));
     drain(middle);
     middle.onClientRequest(new Ref(7), new ReadRequest("k", ReadMode.STRONG, 0));
@@ -300,21 +321,26 @@ class NodeMachineRulesTest {
     VersionQuery query = only(sent(effects), VersionQuery.class);
     assertEquals(List.of("k"), query.keys());
     assertTrue(effects.replies().isEmpty());
-    middle.onMessage(new VersionReply(5, "c", query.queryId(), List.of(new KeyVersion("k", 1)),
-        null));
+    middle.onMessage(
+        new VersionReply(5, "c", query.queryId(), List.of(new KeyVersion("k", 1)), null));
     ReadReply reply = only(replies(drain(middle)), ReadReply.class);
     assertEquals("old", new String(reply.value(), StandardCharsets.UTF_8));
     assertEquals(1, reply.version());
   }
 
   @Test
-  @DisplayName("CRAQ §2.4: an eventual read returns the newest version even if dirty; a bounded "
-      + "read does so only within its bound")
+  @DisplayName(
+      "CRAQ §2.4: an eventual read returns the newest version even if dirty; a bounded "
+          + "read does so only within its bound")
   void eventualAndBoundedReads() {
     NodeMachine middle = member(B, CHAIN);
-    middle.onMessage(new Propagate(5, "a", List.of(
-        new VersionRecord("k", 1, false, bytes("v1")),
-        new VersionRecord("k", 2, false, bytes("v2")))));
+    middle.onMessage(
+        new Propagate(
+            5,
+            "a",
+            List.of(
+                new VersionRecord("k", 1, false, bytes("v1")),
+                new VersionRecord("k", 2, false, bytes("v2")))));
     drain(middle);
     middle.onClientRequest(new Ref(1), new ReadRequest("k", ReadMode.EVENTUAL, 0));
     ReadReply eventual = only(replies(drain(middle)), ReadReply.class);
@@ -323,8 +349,8 @@ class NodeMachineRulesTest {
     middle.onClientRequest(new Ref(2), new ReadRequest("k", ReadMode.BOUNDED, 2));
     assertEquals(2, only(replies(drain(middle)), ReadReply.class).version());
     middle.onClientRequest(new Ref(3), new ReadRequest("k", ReadMode.BOUNDED, 1));
-    assertInstanceOf(VersionQuery.class, sent(drain(middle)).get(0),
-        "beyond the bound the read becomes strong");
+    assertInstanceOf(
+        VersionQuery.class, sent(drain(middle)).get(0), "beyond the bound the read becomes strong");
   }
 
   @Test
@@ -346,8 +372,9 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("CR §3: when the tail fails, its predecessor commits its dirty versions and "
-      + "sends the commits up")
+  @DisplayName(
+      "CR §3: when the tail fails, its predecessor commits its dirty versions and "
+          + "sends the commits up")
   void newTailCommitsDirty() {
     NodeMachine middle = middleWithKDurable();
     middle.onMessage(new ConfigPush(new ChainConfig(6, List.of(A, B))));
@@ -356,13 +383,14 @@ class NodeMachineRulesTest {
     assertEquals(List.of(new KeyVersion("k", 1)), only(sent(effects), Commit.class).versions());
     // j@1 is not known durable at the head yet: it commits when that comes
     middle.onMessage(new Durable(6, "a", List.of(new KeyVersion("j", 1))));
-    assertEquals(List.of(new KeyVersion("j", 1)),
-        only(sent(drain(middle)), Commit.class).versions());
+    assertEquals(
+        List.of(new KeyVersion("j", 1)), only(sent(drain(middle)), Commit.class).versions());
   }
 
   @Test
-  @DisplayName("CR §3: when a middle node fails, its predecessor resends every dirty version to "
-      + "the new successor")
+  @DisplayName(
+      "CR §3: when a middle node fails, its predecessor resends every dirty version to "
+          + "the new successor")
   void predecessorResendsToNewSuccessor() {
     NodeMachine head = member(A, CHAIN);
     head.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
@@ -375,10 +403,12 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("A restarted node does not act on its earlier run's place in the chain (it may "
-      + "have sent on versions it never made durable): it waits for the coordinator to place it")
+  @DisplayName(
+      "A restarted node does not act on its earlier run's place in the chain (it may "
+          + "have sent on versions it never made durable): it waits for the coordinator to place it")
   void restartedNodeIgnoresItsEarlierRunsEntry() {
-    NodeMachine restarted = machine("a", -1, 2); // incarnation 2; the chain still lists incarnation 1 as head
+    NodeMachine restarted =
+        machine("a", -1, 2); // incarnation 2; the chain still lists incarnation 1 as head
     restarted.tick();
     restarted.onMessage(new ConfigPush(CHAIN));
     restarted.onMessage(new HeartbeatReply("a", 1, true, CHAIN));
@@ -387,8 +417,10 @@ class NodeMachineRulesTest {
     restarted.onClientRequest(new Ref(1), new WriteRequest("k", bytes("x"), false, -1));
     assertEquals(ErrorCode.NOT_HEAD, only(replies(drain(restarted)), ErrorReply.class).code());
     restarted.advanceTo(restarted.now() + NodeSettings.defaults().heartbeatIntervalTicks() * 2L);
-    assertTrue(sent(drain(restarted)).stream().anyMatch(m -> m instanceof Message.JoinRequest j
-        && j.incarnation() == 2), "it keeps asking to join");
+    assertTrue(
+        sent(drain(restarted)).stream()
+            .anyMatch(m -> m instanceof Message.JoinRequest j && j.incarnation() == 2),
+        "it keeps asking to join");
   }
 
   @Test
@@ -403,8 +435,9 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("Lease: without a heartbeat answer for the lease period a node stops serving "
-      + "strong reads")
+  @DisplayName(
+      "Lease: without a heartbeat answer for the lease period a node stops serving "
+          + "strong reads")
   void noLeaseNoStrongRead() {
     NodeMachine tail = member(C, CHAIN);
     tail.advanceTo(tail.now() + NodeSettings.defaults().leaseTicks());
@@ -426,8 +459,9 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("CR §3: a joining node serves no reads until it has caught up from its "
-      + "predecessor, page by page, continuing after the last key it received")
+  @DisplayName(
+      "CR §3: a joining node serves no reads until it has caught up from its "
+          + "predecessor, page by page, continuing after the last key it received")
   void joinCatchesUpInPagesBeforeServing() {
     NodeMachine joiner = machine("c", -1, 1);
     joiner.tick();
@@ -439,8 +473,13 @@ class NodeMachineRulesTest {
     assertEquals(ErrorCode.UNAVAILABLE, only(replies(drain(joiner)), ErrorReply.class).code());
 
     VersionRecord k1 = new VersionRecord("k1", 3, false, bytes("one"));
-    joiner.onMessage(new Message.CatchUpBatch(5, "b", first.requestId(),
-        List.of(new io.craq.core.message.KeyRecord("k1", k1, List.of())), false));
+    joiner.onMessage(
+        new Message.CatchUpBatch(
+            5,
+            "b",
+            first.requestId(),
+            List.of(new io.craq.core.message.KeyRecord("k1", k1, List.of())),
+            false));
     Message.CatchUpRequest second = only(sent(drain(joiner)), Message.CatchUpRequest.class);
     assertEquals("k1", second.afterKey());
     joiner.onMessage(new Message.CatchUpBatch(5, "b", second.requestId(), List.of(), true));
@@ -451,8 +490,9 @@ class NodeMachineRulesTest {
   }
 
   @Test
-  @DisplayName("A node answers a catch-up request with at most catchUpKeysMax keys, clean and "
-      + "dirty versions included")
+  @DisplayName(
+      "A node answers a catch-up request with at most catchUpKeysMax keys, clean and "
+          + "dirty versions included")
   void catchUpPagesAreBounded() {
     NodeMachine middle = member(B, CHAIN);
     List<VersionRecord> versions = new java.util.ArrayList<>();

@@ -4,7 +4,6 @@ import static io.craq.core.node.NodeMachineRulesTest.B;
 import static io.craq.core.node.NodeMachineRulesTest.CHAIN;
 import static io.craq.core.node.NodeMachineRulesTest.bytes;
 import static io.craq.core.node.NodeMachineRulesTest.drain;
-import static io.craq.core.node.NodeMachineRulesTest.machine;
 import static io.craq.core.node.NodeMachineRulesTest.member;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,9 +21,9 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * Retransmission of versions the successor has not acknowledged: after {@code retransmitTicks}
- * at first, then backing off while nothing comes back, and following the measured commit round
- * trip, so a slow (saturated) chain is not flooded with copies of what is already on its way.
+ * Retransmission of versions the successor has not acknowledged: after {@code retransmitTicks} at
+ * first, then backing off while nothing comes back, and following the measured commit round trip,
+ * so a slow (saturated) chain is not flooded with copies of what is already on its way.
  */
 class RetransmitTest {
   private static final int BASE = NodeSettings.defaults().retransmitTicks();
@@ -58,14 +57,16 @@ class RetransmitTest {
   }
 
   private static void propagate(NodeMachine middle, String key, long version) {
-    middle.onMessage(new Propagate(5, "a", List.of(new VersionRecord(key, version, false,
-        bytes(key + version)))));
+    middle.onMessage(
+        new Propagate(
+            5, "a", List.of(new VersionRecord(key, version, false, bytes(key + version)))));
     drain(middle);
   }
 
   @Test
-  @DisplayName("an unacknowledged version is resent after retransmitTicks, then at doubling "
-      + "intervals up to 16x while nothing comes back; each resend is counted")
+  @DisplayName(
+      "an unacknowledged version is resent after retransmitTicks, then at doubling "
+          + "intervals up to 16x while nothing comes back; each resend is counted")
   void backsOffWithoutAnswers() {
     NodeMachine middle = member(B, CHAIN);
     long sent = middle.now();
@@ -73,7 +74,8 @@ class RetransmitTest {
     List<Long> at = resendTicks(middle, new KeyVersion("k", 1), 2 * MAX + 4 * BASE);
     List<Long> expected = new ArrayList<>();
     long t = sent;
-    for (long timeout = BASE; t + timeout <= sent + 2 * MAX + 4 * BASE;
+    for (long timeout = BASE;
+        t + timeout <= sent + 2 * MAX + 4 * BASE;
         timeout = Math.min(MAX, timeout * 2)) {
       t += timeout;
       expected.add(t);
@@ -84,8 +86,9 @@ class RetransmitTest {
   }
 
   @Test
-  @DisplayName("after commits come back in about R ticks, the timeout is 4R: a slow chain gets "
-      + "no resends, and a commit after a resend resets the backoff")
+  @DisplayName(
+      "after commits come back in about R ticks, the timeout is 4R: a slow chain gets "
+          + "no resends, and a commit after a resend resets the backoff")
   void followsTheCommitRoundTrip() {
     NodeMachine middle = member(B, CHAIN);
     int roundTrip = BASE; // slower than the base timeout allows for: 4R > BASE

@@ -19,9 +19,11 @@ final class SimNetwork {
   record Envelope(long deliverTick, long seq, String from, String to, Object payload) {}
 
   private final Random random;
-  private final PriorityQueue<Envelope> inFlight = new PriorityQueue<>(
-      (a, b) -> a.deliverTick != b.deliverTick ? Long.compare(a.deliverTick, b.deliverTick)
-          : Long.compare(a.seq, b.seq));
+  private final PriorityQueue<Envelope> inFlight =
+      new PriorityQueue<>((a, b) ->
+          a.deliverTick != b.deliverTick
+              ? Long.compare(a.deliverTick, b.deliverTick)
+              : Long.compare(a.seq, b.seq));
   private final Map<String, Long> lastDeliveryOnLink = new HashMap<>();
   private final Set<String> cutLinks = new HashSet<>();
   private long seq;
@@ -76,8 +78,8 @@ final class SimNetwork {
     String link = envelope.from() + ">" + envelope.to();
     long at = Math.max(now + 1, lastDeliveryOnLink.getOrDefault(link, 0L));
     lastDeliveryOnLink.put(link, at);
-    inFlight.add(new Envelope(at, envelope.seq(), envelope.from(), envelope.to(),
-        envelope.payload()));
+    inFlight.add(
+        new Envelope(at, envelope.seq(), envelope.from(), envelope.to(), envelope.payload()));
   }
 
   void cut(String from, String to) {
@@ -108,7 +110,8 @@ final class SimNetwork {
 
   /** Number of cut links from or to {@code name}. */
   long cutCountOf(String name) {
-    return cutLinks.stream().filter(l -> l.startsWith(name + ">") || l.endsWith(">" + name))
+    return cutLinks.stream()
+        .filter(l -> l.startsWith(name + ">") || l.endsWith(">" + name))
         .count();
   }
 

@@ -11,12 +11,19 @@ package io.craq.core.sim;
  * @param faultEveryTicks on average one fault decision per this many ticks
  * @param keysPerGeneration keys in use at once
  * @param opsPerKeyGeneration operations before moving to fresh keys (short per-key histories)
- * @param crashLastCaughtUp also crash (and later restart) the last caught-up member, beyond
- *     the fault model (one member with a complete copy stays up): then only its own store holds
- *     some of the data
+ * @param crashLastCaughtUp also crash (and later restart) the last caught-up member, beyond the
+ *     fault model (one member with a complete copy stays up): then only its own store holds some of
+ *     the data
  */
-record SimOptions(int nodes, int nodesMax, int clients, int faultTicks, boolean faults,
-    int faultEveryTicks, int keysPerGeneration, int opsPerKeyGeneration,
+record SimOptions(
+    int nodes,
+    int nodesMax,
+    int clients,
+    int faultTicks,
+    boolean faults,
+    int faultEveryTicks,
+    int keysPerGeneration,
+    int opsPerKeyGeneration,
     boolean crashLastCaughtUp) {
 
   static SimOptions standard(int nodes) {

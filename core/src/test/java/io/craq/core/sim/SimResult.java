@@ -4,5 +4,13 @@ import io.craq.check.History;
 import java.util.Map;
 
 /** What one simulated run produced. */
-record SimResult(long seed, History history, Map<String, Integer> faults, SimNetwork network,
-    boolean settled, boolean converged, long healToFirstWriteTicks, long ticks, String trace) {}
+record SimResult(
+    long seed,
+    History history,
+    Map<String, Integer> faults,
+    SimNetwork network,
+    boolean settled,
+    boolean converged,
+    long healToFirstWriteTicks,
+    long ticks,
+    String trace) {}

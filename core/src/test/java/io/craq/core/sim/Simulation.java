@@ -1,6 +1,5 @@
 package io.craq.core.sim;
 
-import io.craq.check.History;
 import io.craq.check.HistoryRecorder;
 import io.craq.core.Effects;
 import io.craq.core.Effects.ClientRef;
@@ -15,7 +14,6 @@ import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.ErrorReply;
-import io.craq.core.message.Message.Propagate;
 import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
@@ -95,32 +93,40 @@ final class Simulation {
 
   /**
    * One simulated node process with its store. The store is a write-ahead log in front of a
-   * checkpointed store, as the real node's: what a crash keeps is every change up to the last
-   * log force, then any prefix of what was written after it (the operating system may have put
-   * some of it on disk), never a gap. A checkpoint only ever covers forced changes, so it does
-   * not change what survives, and is not modelled.
+   * checkpointed store, as the real node's: what a crash keeps is every change up to the last log
+   * force, then any prefix of what was written after it (the operating system may have put some of
+   * it on disk), never a gap. A checkpoint only ever covers forced changes, so it does not change
+   * what survives, and is not modelled.
    */
   final class SimNode {
     final String id;
     final int joinPosition;
     NodeMachine machine;
+
     /** What survives a crash for certain: every change up to the last log force. */
     final ModelStore durable = new ModelStore();
+
     /** What the store shows (the machine's view): {@link #durable} plus {@link #unforced}. */
     ModelStore applied;
+
     /** Changes written to the store after the last log force, in order. */
     final List<Effects.StoreOp> unforced = new ArrayList<>();
+
     /** The driver's schedule, the same class the real node uses. */
     PersistSchedule schedule;
+
     /** Store groups queued for the node's store thread, not yet written, oldest first. */
     final ArrayDeque<PersistSchedule.Group> queued = new ArrayDeque<>();
+
     boolean up = true;
     boolean paused;
     boolean left;
     long wakeTick;
     long startTick;
+
     /** Reads this incarnation answered, and its counters when last checked. */
     long readAnswers;
+
     NodeCounters lastCounters = NodeCounters.ZERO;
 
     SimNode(String id, int joinPosition) {
@@ -135,8 +141,15 @@ final class Simulation {
       unforced.clear();
       queued.clear();
       schedule = new PersistSchedule();
-      machine = new NodeMachine(id, id, nodeSettings, joinPosition, ++incarnationCounter,
-          applied, applied.allDirty());
+      machine =
+          new NodeMachine(
+              id,
+              id,
+              nodeSettings,
+              joinPosition,
+              ++incarnationCounter,
+              applied,
+              applied.allDirty());
       up = true;
       paused = false;
       startTick = now;
@@ -236,8 +249,16 @@ final class Simulation {
     }
     finalReads();
     checkStatsReplies();
-    return new SimResult(seed, recorder.history(), faults, network, settled, converged(),
-        firstWriteAfterHeal, now, traceText());
+    return new SimResult(
+        seed,
+        recorder.history(),
+        faults,
+        network,
+        settled,
+        converged(),
+        firstWriteAfterHeal,
+        now,
+        traceText());
   }
 
   long lastWriteOkTick = -1;
@@ -336,8 +357,13 @@ final class Simulation {
     if (plan.group() != null) {
       for (Effects.StoreOp op : plan.group().ops()) {
         if (TRACE_KEY != null && op.toString().contains(TRACE_KEY)) {
-          trace(node.id + " persist " + op + (op instanceof PutVersion p
-              ? " value " + new String(p.version().value(), StandardCharsets.UTF_8) : ""));
+          trace(
+              node.id
+                  + " persist "
+                  + op
+                  + (op instanceof PutVersion p
+                      ? " value " + new String(p.version().value(), StandardCharsets.UTF_8)
+                      : ""));
         }
       }
       node.queued.addLast(plan.group());
@@ -365,8 +391,8 @@ final class Simulation {
   }
 
   /**
-   * The node's store thread finishes a write: some of the queued groups (oldest first) are
-   * written; what waited for them is released, and the machine is told.
+   * The node's store thread finishes a write: some of the queued groups (oldest first) are written;
+   * what waited for them is released, and the machine is told.
    */
   private void completeStore(SimNode node) {
     if (node.queued.isEmpty()) {
@@ -385,20 +411,38 @@ final class Simulation {
   private void checkCounters(SimNode node) {
     NodeCounters current = node.machine.counters();
     Map<String, Long> before = node.lastCounters.toMap();
-    current.toMap().forEach((name, value) -> {
-      if (value < before.get(name)) {
-        throw new AssertionError("seed " + seed + ": " + node.id + " counter " + name
-            + " went down from " + before.get(name) + " to " + value);
-      }
-    });
+    current
+        .toMap()
+        .forEach((name, value) -> {
+          if (value < before.get(name)) {
+            throw new AssertionError(
+                "seed "
+                    + seed
+                    + ": "
+                    + node.id
+                    + " counter "
+                    + name
+                    + " went down from "
+                    + before.get(name)
+                    + " to "
+                    + value);
+          }
+        });
     if (current.readsAnswered() != node.readAnswers) {
-      throw new AssertionError("seed " + seed + ": " + node.id + " answered " + node.readAnswers
-          + " reads but counted " + current);
+      throw new AssertionError(
+          "seed "
+              + seed
+              + ": "
+              + node.id
+              + " answered "
+              + node.readAnswers
+              + " reads but counted "
+              + current);
     }
     if (current.readsAfterQuery() > current.versionQueryKeysSent()
         || current.versionQueryKeysSent() < current.versionQueriesSent()) {
-      throw new AssertionError("seed " + seed + ": " + node.id + " version-query counters "
-          + "disagree: " + current);
+      throw new AssertionError(
+          "seed " + seed + ": " + node.id + " version-query counters " + "disagree: " + current);
     }
     node.lastCounters = current;
   }
@@ -412,12 +456,23 @@ final class Simulation {
       perform(node);
       node.machine.onClientRequest(new NodeRef("stats"), new StatsRequest());
       Effects effects = node.machine.drain();
-      StatsReply expected = new StatsReply(node.id, node.machine.config().epoch(),
-          node.machine.role(), node.machine.counters().toMap());
-      if (effects.replies().size() != 1
-          || !expected.equals(effects.replies().get(0).message())) {
-        throw new AssertionError("seed " + seed + ": " + node.id + " answered a StatsRequest "
-            + "with " + effects.replies() + ", expected " + expected);
+      StatsReply expected =
+          new StatsReply(
+              node.id,
+              node.machine.config().epoch(),
+              node.machine.role(),
+              node.machine.counters().toMap());
+      if (effects.replies().size() != 1 || !expected.equals(effects.replies().get(0).message())) {
+        throw new AssertionError(
+            "seed "
+                + seed
+                + ": "
+                + node.id
+                + " answered a StatsRequest "
+                + "with "
+                + effects.replies()
+                + ", expected "
+                + expected);
       }
     }
   }
@@ -438,8 +493,8 @@ final class Simulation {
       if (reply.ref() instanceof NodeRef nodeRef) {
         network.send(now, COORDINATOR, nodeRef.nodeId(), reply.message());
       } else if (reply.ref() instanceof Op op) {
-        network.send(now, COORDINATOR, "client" + op.client.process,
-            new Answer(op, reply.message()));
+        network.send(
+            now, COORDINATOR, "client" + op.client.process, new Answer(op, reply.message()));
       }
     }
   }
@@ -480,28 +535,40 @@ final class Simulation {
     String anyNode = members.get(random.nextInt(members.size())).id();
     String head = members.get(0).id();
     if (dice < 45) {
-      issue(client, recorder.read(client.process, key), new ReadRequest(key, ReadMode.STRONG, 0),
+      issue(
+          client,
+          recorder.read(client.process, key),
+          new ReadRequest(key, ReadMode.STRONG, 0),
           anyNode);
     } else if (dice < 50) {
       ReadMode mode = random.nextBoolean() ? ReadMode.EVENTUAL : ReadMode.BOUNDED;
       issue(client, null, new ReadRequest(key, mode, 1), anyNode);
     } else if (dice < 80) {
       String value = "v" + client.process + "-" + opsStarted;
-      issue(client, recorder.write(client.process, key, value),
-          new WriteRequest(key, bytes(value), false, Message.ANY_VERSION), head);
+      issue(
+          client,
+          recorder.write(client.process, key, value),
+          new WriteRequest(key, bytes(value), false, Message.ANY_VERSION),
+          head);
     } else if (dice < 88) {
-      issue(client, recorder.delete(client.process, key),
-          new WriteRequest(key, new byte[0], true, Message.ANY_VERSION), head);
+      issue(
+          client,
+          recorder.delete(client.process, key),
+          new WriteRequest(key, new byte[0], true, Message.ANY_VERSION),
+          head);
     } else {
       long expected = client.lastVersionSeen.getOrDefault(key, 0L);
       String value = "c" + client.process + "-" + opsStarted;
-      issue(client, recorder.writeIfVersion(client.process, key, expected, value),
-          new WriteRequest(key, bytes(value), false, expected), head);
+      issue(
+          client,
+          recorder.writeIfVersion(client.process, key, expected, value),
+          new WriteRequest(key, bytes(value), false, expected),
+          head);
     }
   }
 
-  private void issue(SimClient client, HistoryRecorder.Pending pending, Message request,
-      String target) {
+  private void issue(
+      SimClient client, HistoryRecorder.Pending pending, Message request, String target) {
     Op op = new Op(client, pending, request, target);
     client.op = op;
     network.send(now, "client" + client.process, target, new Routed(op, request));
@@ -572,8 +639,8 @@ final class Simulation {
       return;
     }
     int dice = random.nextInt(100);
-    List<SimNode> upNodes = nodes.values().stream().filter(n -> n.up && !n.paused && !n.left)
-        .toList();
+    List<SimNode> upNodes =
+        nodes.values().stream().filter(n -> n.up && !n.paused && !n.left).toList();
     SimNode victim = upNodes.isEmpty() ? null : upNodes.get(random.nextInt(upNodes.size()));
     // The fault model: at least one member stays caught up, running and reachable, or nothing
     // can be promised (no acknowledged write is lost while one complete copy survives). Hurt the
@@ -610,14 +677,16 @@ final class Simulation {
       count("join");
       int position = random.nextBoolean() ? -1 : 1 + random.nextInt(Math.max(1, nodes.size()));
       addNode(position);
-    } else if (dice < 83 && mayHurt && coordinatorUp
+    } else if (dice < 83
+        && mayHurt
+        && coordinatorUp
         && nodes.values().stream().filter(n -> !n.left).count() > 2) {
       // An operator decommissions the node: the request is retried until answered, so it is
       // handed to the coordinator directly; the node stops only if the leave was accepted.
       coordinator.onRequest(new NodeRef(victim.id), new Message.LeaveRequest(victim.id));
       Effects effects = coordinator.drain();
-      boolean accepted = effects.replies().stream()
-          .noneMatch(r -> r.message() instanceof ErrorReply);
+      boolean accepted =
+          effects.replies().stream().noneMatch(r -> r.message() instanceof ErrorReply);
       performCoordinator(effects);
       if (accepted) {
         count("leave");
@@ -638,9 +707,16 @@ final class Simulation {
   private long healthyMembersOtherThan(SimNode victim) {
     ChainConfig chain = coordinator.config();
     return nodes.values().stream()
-        .filter(n -> n != victim && n.up && !n.paused && !n.left && chain.contains(n.id)
-            && n.machine.isMember() && !n.machine.isCatchingUp()
-            && n.machine.config().epoch() == chain.epoch() && network.cutCountOf(n.id) == 0)
+        .filter(n ->
+            n != victim
+                && n.up
+                && !n.paused
+                && !n.left
+                && chain.contains(n.id)
+                && n.machine.isMember()
+                && !n.machine.isCatchingUp()
+                && n.machine.config().epoch() == chain.epoch()
+                && network.cutCountOf(n.id) == 0)
         .count();
   }
 
@@ -685,6 +761,7 @@ final class Simulation {
 
   /** Recent events, printed when a run fails (-Dcraq.sim.trace=true prints them as they come). */
   final java.util.ArrayDeque<String> trace = new java.util.ArrayDeque<>();
+
   private static final String TRACE_KEY = System.getProperty("craq.sim.traceKey");
   private static final boolean TRACE_LIVE = Boolean.getBoolean("craq.sim.trace");
 
@@ -727,7 +804,10 @@ final class Simulation {
         continue;
       }
       NodeMachine m = node.machine;
-      if (!m.isMember() || m.isCatchingUp() || !m.hasLease() || m.dirtyCount() > 0
+      if (!m.isMember()
+          || m.isCatchingUp()
+          || !m.hasLease()
+          || m.dirtyCount() > 0
           || m.config().epoch() != chain.epoch()) {
         return false;
       }
@@ -737,16 +817,25 @@ final class Simulation {
 
   /** One line per process, for failure messages. */
   String describe() {
-    StringBuilder out = new StringBuilder("coordinator " + (coordinatorUp ? "up " : "down ")
-        + coordinator.config() + "\n");
+    StringBuilder out =
+        new StringBuilder(
+            "coordinator " + (coordinatorUp ? "up " : "down ") + coordinator.config() + "\n");
     for (SimNode node : nodes.values()) {
-      out.append(node.id).append(node.left ? " left" : node.up ? "" : " down")
+      out.append(node.id)
+          .append(node.left ? " left" : node.up ? "" : " down")
           .append(node.paused ? " paused" : "");
       if (node.machine != null) {
         NodeMachine m = node.machine;
-        out.append(" member=").append(m.isMember()).append(" catchingUp=").append(m.isCatchingUp())
-            .append(" lease=").append(m.hasLease()).append(" dirty=").append(m.dirtyCount())
-            .append(" epoch=").append(m.config().epoch());
+        out.append(" member=")
+            .append(m.isMember())
+            .append(" catchingUp=")
+            .append(m.isCatchingUp())
+            .append(" lease=")
+            .append(m.hasLease())
+            .append(" dirty=")
+            .append(m.dirtyCount())
+            .append(" epoch=")
+            .append(m.config().epoch());
       }
       out.append('\n');
     }
@@ -768,8 +857,15 @@ final class Simulation {
         long[] fingerprint = {java.util.Arrays.hashCode(r.value()), r.tombstone() ? 1 : 0};
         long[] seen = committedValueCheck.putIfAbsent(id, fingerprint);
         if (seen != null && (seen[0] != fingerprint[0] || seen[1] != fingerprint[1])) {
-          throw new AssertionError("seed " + seed + ": " + id + " committed with two values at "
-              + node.id + "\n" + traceText());
+          throw new AssertionError(
+              "seed "
+                  + seed
+                  + ": "
+                  + id
+                  + " committed with two values at "
+                  + node.id
+                  + "\n"
+                  + traceText());
         }
       }
     }
@@ -807,7 +903,10 @@ final class Simulation {
     clients.add(reader);
     for (String key : allKeys) {
       for (Member m : coordinator.config().members()) {
-        issue(reader, recorder.read(reader.process, key), new ReadRequest(key, ReadMode.STRONG, 0),
+        issue(
+            reader,
+            recorder.read(reader.process, key),
+            new ReadRequest(key, ReadMode.STRONG, 0),
             m.id());
         for (int t = 0; t < 60 && reader.op != null; t++) {
           step(false);

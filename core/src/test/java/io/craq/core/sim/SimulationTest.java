@@ -8,8 +8,8 @@ import io.craq.check.Outcome;
 import io.craq.check.RegisterModel;
 import io.craq.check.Verdict;
 import java.time.Duration;
-import java.util.stream.LongStream;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -38,8 +38,9 @@ class SimulationTest {
   }
 
   @Test
-  @DisplayName("Under crashes, pauses, partitions, lossy links, coordinator restarts, joins and "
-      + "leaves, every history is linearizable and the chain converges after healing")
+  @DisplayName(
+      "Under crashes, pauses, partitions, lossy links, coordinator restarts, joins and "
+          + "leaves, every history is linearizable and the chain converges after healing")
   void faultyRuns() {
     long ops = 0;
     long keys = 0;
@@ -55,13 +56,16 @@ class SimulationTest {
       unknown += report.count(Verdict.UNKNOWN);
       result.faults().forEach((k, v) -> faults.merge(k, v, Integer::sum));
     }
-    System.out.printf("simulation: %d seeds from %d, %d operations, %d keys checked, 0 illegal,"
-        + " %d unknown, faults %s%n", seeds.length, seeds[0], ops, keys, unknown, faults);
+    System.out.printf(
+        "simulation: %d seeds from %d, %d operations, %d keys checked, 0 illegal,"
+            + " %d unknown, faults %s%n",
+        seeds.length, seeds[0], ops, keys, unknown, faults);
   }
 
   @Test
-  @DisplayName("When the last caught-up member crashes and restarts with its store while the "
-      + "others are still catching up, histories stay linearizable")
+  @DisplayName(
+      "When the last caught-up member crashes and restarts with its store while the "
+          + "others are still catching up, histories stay linearizable")
   void lastCaughtUpMemberCrashes() {
     long ops = 0;
     long[] seeds = seeds(Integer.getInteger("craq.sim.seeds", 100));
@@ -70,8 +74,8 @@ class SimulationTest {
       assertRunOk(result);
       ops += result.history().size();
     }
-    System.out.printf("simulation (harsh): %d seeds, %d operations, 0 illegal%n", seeds.length,
-        ops);
+    System.out.printf(
+        "simulation (harsh): %d seeds, %d operations, 0 illegal%n", seeds.length, ops);
   }
 
   private static long[] seeds(int count) {
@@ -85,17 +89,23 @@ class SimulationTest {
 
   private static CheckReport assertRunOk(SimResult result) {
     String replay = " (replay: -Dcraq.seed=" + result.seed() + ")";
-    CheckReport report = LinearizabilityChecker.check(result.history(), new RegisterModel(),
-        Duration.ofSeconds(10));
-    assertTrue(report.noneIllegal(), "seed " + result.seed() + " not linearizable" + replay
-        + "\n" + report.failureMessage());
+    CheckReport report =
+        LinearizabilityChecker.check(result.history(), new RegisterModel(), Duration.ofSeconds(10));
+    assertTrue(
+        report.noneIllegal(),
+        "seed " + result.seed() + " not linearizable" + replay + "\n" + report.failureMessage());
     if (report.count(Verdict.UNKNOWN) > 0) {
       // Unknown (budget exceeded) says nothing either way: reported apart; only illegal fails.
-      System.out.println("seed " + result.seed() + ": " + report.count(Verdict.UNKNOWN)
-          + " key(s) unknown (checker budget exceeded)");
+      System.out.println(
+          "seed "
+              + result.seed()
+              + ": "
+              + report.count(Verdict.UNKNOWN)
+              + " key(s) unknown (checker budget exceeded)");
     }
-    assertTrue(result.settled(), "seed " + result.seed() + " did not settle after healing"
-        + replay + "\n" + result.trace());
+    assertTrue(
+        result.settled(),
+        "seed " + result.seed() + " did not settle after healing" + replay + "\n" + result.trace());
     assertTrue(result.converged(), "seed " + result.seed() + " did not converge" + replay);
     assertTrue(result.history().count(Outcome.OK) > 0, "no operation succeeded" + replay);
     return report;

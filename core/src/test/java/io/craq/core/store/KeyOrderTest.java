@@ -15,14 +15,19 @@ class KeyOrderTest {
     long seed = Long.getLong("craq.store.seed", System.nanoTime());
     System.out.println("KeyOrderTest seed=" + seed + " (replay: -Dcraq.store.seed=" + seed + ")");
     Random random = new Random(seed);
-    int[] alphabet = {'a', 'b', 0x7f, 0x80, 0x7ff, 0x800, 0xd7ff, 0xe000, 0xffff, 0x10000,
-        0x1f600, 0x10ffff};
+    int[] alphabet = {
+      'a', 'b', 0x7f, 0x80, 0x7ff, 0x800, 0xd7ff, 0xe000, 0xffff, 0x10000, 0x1f600, 0x10ffff
+    };
     for (int i = 0; i < 20_000; i++) {
       String a = randomKey(random, alphabet);
       String b = randomKey(random, alphabet);
-      int expected = Integer.signum(Arrays.compareUnsigned(
-          a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8)));
-      assertEquals(expected, Integer.signum(KeyOrder.INSTANCE.compare(a, b)),
+      int expected =
+          Integer.signum(
+              Arrays.compareUnsigned(
+                  a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8)));
+      assertEquals(
+          expected,
+          Integer.signum(KeyOrder.INSTANCE.compare(a, b)),
           "seed " + seed + ": " + a + " vs " + b);
     }
   }

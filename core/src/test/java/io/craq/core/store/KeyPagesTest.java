@@ -14,14 +14,17 @@ import org.junit.jupiter.api.Test;
 
 class KeyPagesTest {
   private static KeyRecord record(String key, long version) {
-    return new KeyRecord(key,
-        new VersionRecord(key, version, false, key.getBytes(StandardCharsets.UTF_8)), List.of());
+    return new KeyRecord(
+        key,
+        new VersionRecord(key, version, false, key.getBytes(StandardCharsets.UTF_8)),
+        List.of());
   }
 
   @Test
-  @DisplayName("paging a store with newer state laid over it, page by page, gives exactly the "
-      + "merged key set: newer state wins, hidden keys vanish, nothing is skipped or repeated "
-      + "(seed printed, -Dcraq.seed)")
+  @DisplayName(
+      "paging a store with newer state laid over it, page by page, gives exactly the "
+          + "merged key set: newer state wins, hidden keys vanish, nothing is skipped or repeated "
+          + "(seed printed, -Dcraq.seed)")
   void pagesOfAnOverlayEqualTheMergedSet() {
     long seed = Long.getLong("craq.seed", System.nanoTime());
     System.out.println("KeyPagesTest seed=" + seed + " (replay: -Dcraq.seed=" + seed + ")");
@@ -49,10 +52,14 @@ class KeyPagesTest {
       List<KeyRecord> paged = new ArrayList<>();
       String after = null;
       for (int pages = 0; ; pages++) {
-        KeyPage page = KeyPages.overlay(below.readKeys(after, keysMax, Long.MAX_VALUE), after,
-            above.navigableKeySet(),
-            key -> above.get(key) == 0 ? null : record(key, above.get(key)), keysMax,
-            Long.MAX_VALUE);
+        KeyPage page =
+            KeyPages.overlay(
+                below.readKeys(after, keysMax, Long.MAX_VALUE),
+                after,
+                above.navigableKeySet(),
+                key -> above.get(key) == 0 ? null : record(key, above.get(key)),
+                keysMax,
+                Long.MAX_VALUE);
         assertEquals(true, page.records().size() <= keysMax, "seed " + seed);
         paged.addAll(page.records());
         if (page.done()) {

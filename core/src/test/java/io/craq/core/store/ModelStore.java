@@ -95,9 +95,11 @@ public final class ModelStore implements StoreView {
       throw new IllegalArgumentException("keysMax and bytesSoftMax must be >= 1");
     }
     TreeMap<String, Boolean> keys = new TreeMap<>(KeyOrder.INSTANCE);
-    (afterKey == null ? committed : committed.tailMap(afterKey, false)).keySet()
+    (afterKey == null ? committed : committed.tailMap(afterKey, false))
+        .keySet()
         .forEach(k -> keys.put(k, true));
-    (afterKey == null ? dirty : dirty.tailMap(afterKey, false)).keySet()
+    (afterKey == null ? dirty : dirty.tailMap(afterKey, false))
+        .keySet()
         .forEach(k -> keys.put(k, true));
     List<KeyRecord> records = new ArrayList<>();
     long bytes = 0;
@@ -107,8 +109,8 @@ public final class ModelStore implements StoreView {
         return new KeyPage(records, last, false);
       }
       VersionRecord clean = committed.get(key);
-      List<VersionRecord> versions = new ArrayList<>(dirty.getOrDefault(key, new TreeMap<>())
-          .values());
+      List<VersionRecord> versions =
+          new ArrayList<>(dirty.getOrDefault(key, new TreeMap<>()).values());
       records.add(new KeyRecord(key, clean, versions));
       bytes += clean == null ? 0 : clean.value().length;
       for (VersionRecord v : versions) {

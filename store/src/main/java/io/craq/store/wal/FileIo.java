@@ -33,8 +33,9 @@ final class FileIo {
     FileChannel lockFile;
     try {
       Files.createDirectories(directory);
-      lockFile = FileChannel.open(directory.resolve(LOCK_NAME), StandardOpenOption.CREATE,
-          StandardOpenOption.WRITE);
+      lockFile =
+          FileChannel.open(
+              directory.resolve(LOCK_NAME), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
     } catch (IOException e) {
       throw translate(directory, "creating the directory and its lock file", e, 0);
     }
@@ -49,36 +50,39 @@ final class FileIo {
     }
     if (lock == null) {
       closeQuietly(lockFile);
-      throw new StoreException("write-ahead log " + directory + " is in use: another log holds"
-          + " its " + LOCK_NAME);
+      throw new StoreException(
+          "write-ahead log " + directory + " is in use: another log holds" + " its " + LOCK_NAME);
     }
     return lockFile;
   }
 
   /**
-   * The exception for an I/O failure while doing {@code what}: {@link StoreFullException} when
-   * the disk is full (the call appended nothing), else {@link StoreException}.
+   * The exception for an I/O failure while doing {@code what}: {@link StoreFullException} when the
+   * disk is full (the call appended nothing), else {@link StoreException}.
    */
-  static StoreException translate(Path directory, String what, IOException e,
-      long bytesNeeded) {
+  static StoreException translate(Path directory, String what, IOException e, long bytesNeeded) {
     if (outOfSpace(directory, e, bytesNeeded)) {
-      return new StoreFullException("write-ahead log " + directory + " is out of disk space ("
-          + what + "); nothing was appended by this call, and writes resume when space returns",
+      return new StoreFullException(
+          "write-ahead log "
+              + directory
+              + " is out of disk space ("
+              + what
+              + "); nothing was appended by this call, and writes resume when space returns",
           e);
     }
-    return new StoreException("write-ahead log " + directory + ": " + what + " failed: " + e,
-        e);
+    return new StoreException("write-ahead log " + directory + ": " + what + " failed: " + e, e);
   }
 
   /**
-   * Whether {@code e} means the disk is full. The JDK reports ENOSPC only in the message, in
-   * the C library's words; when the message says something else the free space decides.
+   * Whether {@code e} means the disk is full. The JDK reports ENOSPC only in the message, in the C
+   * library's words; when the message says something else the free space decides.
    */
   static boolean outOfSpace(Path directory, IOException e, long bytesNeeded) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       String message = t.getMessage();
-      if (message != null && (message.contains("No space left on device")
-          || message.contains("Disk quota exceeded"))) {
+      if (message != null
+          && (message.contains("No space left on device")
+              || message.contains("Disk quota exceeded"))) {
         return true;
       }
     }
@@ -96,8 +100,7 @@ final class FileIo {
     }
   }
 
-  static void writeFully(FileChannel channel, ByteBuffer bytes, long position)
-      throws IOException {
+  static void writeFully(FileChannel channel, ByteBuffer bytes, long position) throws IOException {
     long at = position;
     while (bytes.hasRemaining()) {
       at += channel.write(bytes, at);
@@ -111,8 +114,12 @@ final class FileIo {
     while (bytes.hasRemaining()) {
       int read = channel.read(bytes, at);
       if (read < 0) {
-        throw new EOFException("write-ahead log file " + file + " ended at offset " + at
-            + " while being read: was it changed meanwhile?");
+        throw new EOFException(
+            "write-ahead log file "
+                + file
+                + " ended at offset "
+                + at
+                + " while being read: was it changed meanwhile?");
       }
       at += read;
     }

@@ -6,9 +6,8 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 
 /**
- * Opens the log's files. Every byte the log writes or reads goes through a channel opened here,
- * so tests can hand out channels that fail as a full disk does; production uses
- * {@link #DEFAULT}.
+ * Opens the log's files. Every byte the log writes or reads goes through a channel opened here, so
+ * tests can hand out channels that fail as a full disk does; production uses {@link #DEFAULT}.
  */
 @FunctionalInterface
 interface FileOpener {

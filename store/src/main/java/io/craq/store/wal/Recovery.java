@@ -18,26 +18,26 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What {@link WriteAheadLog#open} does before the log takes appends: checks the segments,
- * replays the records after the caller's checkpoint, and cuts a torn tail off the last segment.
+ * What {@link WriteAheadLog#open} does before the log takes appends: checks the segments, replays
+ * the records after the caller's checkpoint, and cuts a torn tail off the last segment.
  *
- * <p>The rule that separates a crash artefact from corruption: the log only ever writes at the
- * end of its last segment, and forces a segment completely before the next one exists. So damage
- * after the last intact record of the last segment is what a crash leaves (a record being
- * written, pages the disk had not stored yet) and is cut; anything else (a segment that is not
- * the last with a bad header, records missing between segments or before the first one) cannot
- * come from a crash and stops the open with a {@link StoreException}.
+ * <p>The rule that separates a crash artefact from corruption: the log only ever writes at the end
+ * of its last segment, and forces a segment completely before the next one exists. So damage after
+ * the last intact record of the last segment is what a crash leaves (a record being written, pages
+ * the disk had not stored yet) and is cut; anything else (a segment that is not the last with a bad
+ * header, records missing between segments or before the first one) cannot come from a crash and
+ * stops the open with a {@link StoreException}.
  */
 final class Recovery {
   private static final Logger LOG = LoggerFactory.getLogger(WriteAheadLog.class);
 
   /** A segment file found at open: its name's first sequence number and its header. */
-  private record Found(Path file, long firstSequence, long bytes, SegmentFormat.Header header,
-      String tornReason) {}
+  private record Found(
+      Path file, long firstSequence, long bytes, SegmentFormat.Header header, String tornReason) {}
 
   /**
-   * What recovery leaves: the segments kept, oldest first, and the highest sequence number the
-   * log has used (0 if none).
+   * What recovery leaves: the segments kept, oldest first, and the highest sequence number the log
+   * has used (0 if none).
    */
   record Result(List<WriteAheadLog.Segment> segments, long lastSequence, long replayed) {}
 
@@ -51,7 +51,10 @@ final class Recovery {
   private long replayed;
   private boolean removedFiles;
 
-  private Recovery(Path directory, FileOpener opener, long afterSequence,
+  private Recovery(
+      Path directory,
+      FileOpener opener,
+      long afterSequence,
       Consumer<WriteAheadLog.Record> replay) {
     this.directory = directory;
     this.opener = opener;
@@ -60,8 +63,9 @@ final class Recovery {
   }
 
   /** Runs recovery in {@code directory}; see {@link WriteAheadLog#open} for the contract. */
-  static Result run(Path directory, FileOpener opener, long afterSequence,
-      Consumer<WriteAheadLog.Record> replay) throws IOException {
+  static Result run(
+      Path directory, FileOpener opener, long afterSequence, Consumer<WriteAheadLog.Record> replay)
+      throws IOException {
     Recovery recovery = new Recovery(directory, opener, afterSequence, replay);
     List<Found> segments = recovery.readHeaders(recovery.listSegments());
     for (int i = 0; i < segments.size(); i++) {
@@ -92,8 +96,8 @@ final class Recovery {
   }
 
   /**
-   * Reads every header before any record is replayed, so that the damage headers and names can
-   * show is reported before the caller has applied anything.
+   * Reads every header before any record is replayed, so that the damage headers and names can show
+   * is reported before the caller has applied anything.
    */
   private List<Found> readHeaders(List<Path> files) throws IOException {
     List<Found> found = new ArrayList<>(files.size());
@@ -107,21 +111,35 @@ final class Recovery {
         FileIo.readFully(channel, header, 0, file);
         SegmentFormat.DecodedHeader decoded = SegmentFormat.decodeHeader(header.flip(), file);
         if (decoded.header() == null && !last) {
-          throw corrupt(file + " is not the last segment but its header is unreadable ("
-              + decoded.tornReason() + ")");
+          throw corrupt(
+              file
+                  + " is not the last segment but its header is unreadable ("
+                  + decoded.tornReason()
+                  + ")");
         }
         if (decoded.header() != null && decoded.header().firstSequence() != first) {
-          throw corrupt(file + " is named for sequence " + first + " but its header says "
-              + decoded.header().firstSequence());
+          throw corrupt(
+              file
+                  + " is named for sequence "
+                  + first
+                  + " but its header says "
+                  + decoded.header().firstSequence());
         }
         found.add(new Found(file, first, bytes, decoded.header(), decoded.tornReason()));
       }
     }
     if (!found.isEmpty() && found.get(0).firstSequence() > afterSequence + 1) {
-      throw corrupt("records " + (afterSequence + 1) + ".." + (found.get(0).firstSequence() - 1)
-          + " are missing: they are after the checkpoint (" + afterSequence
-          + ") but the oldest segment, " + found.get(0).file() + ", starts at "
-          + found.get(0).firstSequence());
+      throw corrupt(
+          "records "
+              + (afterSequence + 1)
+              + ".."
+              + (found.get(0).firstSequence() - 1)
+              + " are missing: they are after the checkpoint ("
+              + afterSequence
+              + ") but the oldest segment, "
+              + found.get(0).file()
+              + ", starts at "
+              + found.get(0).firstSequence());
     }
     return found;
   }
@@ -132,24 +150,32 @@ final class Recovery {
     segmentsSeen++;
     lastSequence = Math.max(lastSequence, segment.firstSequence() - 1);
     if (segment.header() == null) {
-      LOG.warn("wal {}: torn header in the last segment {} at offset 0: {}; it held no records"
-          + " and was removed", directory, segment.file().getFileName(), segment.tornReason());
+      LOG.warn(
+          "wal {}: torn header in the last segment {} at offset 0: {}; it held no records"
+              + " and was removed",
+          directory,
+          segment.file().getFileName(),
+          segment.tornReason());
       remove(segment.file());
       return;
     }
     if (next != null && next.firstSequence() - 1 <= afterSequence) {
       // Every record it holds is in the checkpoint: nothing to replay, nothing to read.
-      kept.add(new WriteAheadLog.Segment(segment.file(), segment.firstSequence(),
-          next.firstSequence() - 1, segment.bytes()));
+      kept.add(
+          new WriteAheadLog.Segment(
+              segment.file(), segment.firstSequence(), next.firstSequence() - 1, segment.bytes()));
       lastSequence = next.firstSequence() - 1;
       return;
     }
     boolean last = next == null;
-    try (FileChannel channel = opener.open(segment.file(), last
-        ? new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE}
-        : new StandardOpenOption[] {StandardOpenOption.READ})) {
-      SegmentReader reader = new SegmentReader(channel, segment.file(), segment.bytes(),
-          segment.header());
+    try (FileChannel channel =
+        opener.open(
+            segment.file(),
+            last
+                ? new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE}
+                : new StandardOpenOption[] {StandardOpenOption.READ})) {
+      SegmentReader reader =
+          new SegmentReader(channel, segment.file(), segment.bytes(), segment.header());
       long lastInSegment = segment.firstSequence() - 1;
       for (WriteAheadLog.Record record = reader.next(); record != null; record = reader.next()) {
         lastInSegment = record.sequence();
@@ -162,16 +188,17 @@ final class Recovery {
       if (last) {
         cutTail(segment, channel, reader, lastInSegment);
       } else {
-        kept.add(new WriteAheadLog.Segment(segment.file(), segment.firstSequence(),
-            lastInSegment, segment.bytes()));
+        kept.add(
+            new WriteAheadLog.Segment(
+                segment.file(), segment.firstSequence(), lastInSegment, segment.bytes()));
       }
     }
   }
 
   /**
-   * Checks that {@code segment} starts right after the records before it. A gap only matters
-   * when it holds records after the checkpoint: older ones are not needed (opening with a
-   * checkpoint beyond the end of the log starts the next segment past a gap on purpose).
+   * Checks that {@code segment} starts right after the records before it. A gap only matters when
+   * it holds records after the checkpoint: older ones are not needed (opening with a checkpoint
+   * beyond the end of the log starts the next segment past a gap on purpose).
    */
   private void checkFollows(Found segment) {
     if (segmentsSeen == 0) {
@@ -180,38 +207,64 @@ final class Recovery {
     long expected = lastSequence + 1;
     long first = segment.firstSequence();
     if (first > expected && first - 1 > afterSequence) {
-      throw corrupt("records " + Math.max(expected, afterSequence + 1) + ".." + (first - 1)
-          + " are missing: the segments before " + segment.file().getFileName()
-          + " end at sequence " + lastSequence + " and it starts at " + first);
+      throw corrupt(
+          "records "
+              + Math.max(expected, afterSequence + 1)
+              + ".."
+              + (first - 1)
+              + " are missing: the segments before "
+              + segment.file().getFileName()
+              + " end at sequence "
+              + lastSequence
+              + " and it starts at "
+              + first);
     }
     if (first < expected) {
-      throw corrupt("segment " + segment.file().getFileName() + " starts at sequence " + first
-          + " but the segments before it hold records up to " + lastSequence);
+      throw corrupt(
+          "segment "
+              + segment.file().getFileName()
+              + " starts at sequence "
+              + first
+              + " but the segments before it hold records up to "
+              + lastSequence);
     }
   }
 
   /**
-   * Cuts the last segment after its last intact record, so that nothing after that point can
-   * ever be read as a record, and forces it: records that outlived a process crash in the page
-   * cache are replayed now and must outlive a power loss too. A segment left without records is
-   * removed (the log starts a fresh one anyway).
+   * Cuts the last segment after its last intact record, so that nothing after that point can ever
+   * be read as a record, and forces it: records that outlived a process crash in the page cache are
+   * replayed now and must outlive a power loss too. A segment left without records is removed (the
+   * log starts a fresh one anyway).
    */
-  private void cutTail(Found segment, FileChannel channel, SegmentReader reader,
-      long lastInSegment) throws IOException {
+  private void cutTail(Found segment, FileChannel channel, SegmentReader reader, long lastInSegment)
+      throws IOException {
     SegmentReader.Stop stop = reader.stop();
     boolean empty = lastInSegment < segment.firstSequence();
     String name = segment.file().getFileName().toString();
     if (!stop.atEndOfFile() && !reader.zerosFrom(stop.offset())) {
-      LOG.warn("wal {}: torn tail in {} at offset {}: {}; cut there, {}", directory, name,
-          stop.offset(), stop.reason(), empty ? "the segment held no intact record and was"
-              + " removed" : "the last record kept is sequence " + lastInSegment);
+      LOG.warn(
+          "wal {}: torn tail in {} at offset {}: {}; cut there, {}",
+          directory,
+          name,
+          stop.offset(),
+          stop.reason(),
+          empty
+              ? "the segment held no intact record and was" + " removed"
+              : "the last record kept is sequence " + lastInSegment);
     } else if (!stop.atEndOfFile()) {
       // Zeros to the end: the unused rest of a preallocated segment. A crash leaves that, but
       // it is not damage, so it is no warning.
-      LOG.info("wal {}: {} was not closed cleanly; {}", directory, name, empty
-          ? "it held no records and was removed"
-          : "its records end at offset " + stop.offset() + " (sequence " + lastInSegment
-              + ") and the zeros after them were cut");
+      LOG.info(
+          "wal {}: {} was not closed cleanly; {}",
+          directory,
+          name,
+          empty
+              ? "it held no records and was removed"
+              : "its records end at offset "
+                  + stop.offset()
+                  + " (sequence "
+                  + lastInSegment
+                  + ") and the zeros after them were cut");
     }
     if (empty) {
       channel.close();
@@ -222,8 +275,9 @@ final class Recovery {
       channel.truncate(stop.offset());
     }
     channel.force(true);
-    kept.add(new WriteAheadLog.Segment(segment.file(), segment.firstSequence(), lastInSegment,
-        stop.offset()));
+    kept.add(
+        new WriteAheadLog.Segment(
+            segment.file(), segment.firstSequence(), lastInSegment, stop.offset()));
   }
 
   private void remove(Path file) throws IOException {
@@ -232,7 +286,11 @@ final class Recovery {
   }
 
   private StoreException corrupt(String what) {
-    return new StoreException("write-ahead log " + directory + " is corrupt (not a torn tail a"
-        + " crash could leave): " + what);
+    return new StoreException(
+        "write-ahead log "
+            + directory
+            + " is corrupt (not a torn tail a"
+            + " crash could leave): "
+            + what);
   }
 }

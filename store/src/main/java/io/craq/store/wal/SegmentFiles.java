@@ -15,9 +15,8 @@ import java.security.SecureRandom;
 
 /**
  * Brings new segment files into being. A segment is prepared under a temporary name, gets its
- * header, is forced, and only then renamed into place: a file with a segment's name always has
- * an intact header, so a bad header can only mean damage. Used by the log's writer, under its
- * lock.
+ * header, is forced, and only then renamed into place: a file with a segment's name always has an
+ * intact header, so a bad header can only mean damage. Used by the log's writer, under its lock.
  */
 final class SegmentFiles {
   private static final String OVERSIZED_NAME = "wal-oversized" + SegmentFormat.TEMPORARY_SUFFIX;
@@ -28,8 +27,13 @@ final class SegmentFiles {
    * @param capacity bytes its records may fill (an empty segment takes any one record)
    * @param fileBytes the file's size now
    */
-  record NewSegment(FileChannel channel, Path file, long firstSequence, long salt,
-      long capacity, long fileBytes) {}
+  record NewSegment(
+      FileChannel channel,
+      Path file,
+      long firstSequence,
+      long salt,
+      long capacity,
+      long fileBytes) {}
 
   private final Path directory;
   private final long segmentBytes;
@@ -51,8 +55,8 @@ final class SegmentFiles {
 
   /**
    * Creates the segment starting at {@code firstSequence}: from the preallocated spare, or, when
-   * {@code oversizedFramed > 0}, an empty file for one record of that many bytes (not
-   * preallocated: the record is its only content). The caller forces the directory.
+   * {@code oversizedFramed > 0}, an empty file for one record of that many bytes (not preallocated:
+   * the record is its only content). The caller forces the directory.
    *
    * @throws StoreFullException if the disk is full; nothing changed
    * @throws StoreException if I/O fails; nothing changed
@@ -65,25 +69,30 @@ final class SegmentFiles {
     try {
       temporary = oversized ? directory.resolve(OVERSIZED_NAME) : preallocator.take();
     } catch (IOException e) {
-      throw FileIo.translate(directory, "preparing segment " + target.getFileName(), e,
-          segmentBytes);
+      throw FileIo.translate(
+          directory, "preparing segment " + target.getFileName(), e, segmentBytes);
     }
     long salt = random.nextLong();
     FileChannel created = null;
     try {
-      created = oversized
-          ? opener.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-              StandardOpenOption.READ, StandardOpenOption.WRITE)
-          : opener.open(temporary, StandardOpenOption.READ, StandardOpenOption.WRITE);
-      FileIo.writeFully(created,
-          SegmentFormat.encodeHeader(new SegmentFormat.Header(firstSequence, salt)), 0);
+      created =
+          oversized
+              ? opener.open(
+                  temporary,
+                  StandardOpenOption.CREATE,
+                  StandardOpenOption.TRUNCATE_EXISTING,
+                  StandardOpenOption.READ,
+                  StandardOpenOption.WRITE)
+              : opener.open(temporary, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      FileIo.writeFully(
+          created, SegmentFormat.encodeHeader(new SegmentFormat.Header(firstSequence, salt)), 0);
       created.force(false);
       Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       FileIo.closeQuietly(created);
       FileIo.deleteQuietly(temporary);
-      throw FileIo.translate(directory, "creating segment " + target.getFileName(), e,
-          SEGMENT_HEADER_BYTES);
+      throw FileIo.translate(
+          directory, "creating segment " + target.getFileName(), e, SEGMENT_HEADER_BYTES);
     }
     long fileBytes = oversized ? SEGMENT_HEADER_BYTES : segmentBytes;
     long capacity = oversized ? SEGMENT_HEADER_BYTES + (long) oversizedFramed : fileBytes;

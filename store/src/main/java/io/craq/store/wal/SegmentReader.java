@@ -10,19 +10,18 @@ import java.nio.file.Path;
 import java.util.zip.CRC32C;
 
 /**
- * Reads the records of one segment in order and stops at the first one that is not intact:
- * zeros, a header or record cut short by the end of the file, a bad CRC, or a sequence number
- * other than the next one. Reads through a window of at most {@link #WINDOW_BYTES}, so a segment
- * of small records costs one {@code read} per window, not one per record. Not thread-safe: one
- * reader per scan.
+ * Reads the records of one segment in order and stops at the first one that is not intact: zeros, a
+ * header or record cut short by the end of the file, a bad CRC, or a sequence number other than the
+ * next one. Reads through a window of at most {@link #WINDOW_BYTES}, so a segment of small records
+ * costs one {@code read} per window, not one per record. Not thread-safe: one reader per scan.
  */
 final class SegmentReader {
   /** Bytes read from the file at a time. */
   static final int WINDOW_BYTES = 1 << 20;
 
   /**
-   * Where and why a scan stopped. {@code reason} is null when the segment simply ends there
-   * (end of file right after a record).
+   * Where and why a scan stopped. {@code reason} is null when the segment simply ends there (end of
+   * file right after a record).
    */
   record Stop(long offset, String reason) {
     boolean atEndOfFile() {
@@ -36,8 +35,10 @@ final class SegmentReader {
   private final long salt;
   private final CRC32C crc = new CRC32C();
   private final ByteBuffer window;
+
   /** File offset of the window's first byte; the window holds {@code window.limit()} bytes. */
   private long windowStart;
+
   private long offset = SEGMENT_HEADER_BYTES;
   private long expectedSequence;
   private Stop stop;
@@ -56,8 +57,8 @@ final class SegmentReader {
   }
 
   /**
-   * The next intact record, or null once the scan has stopped ({@link #stop()} says where and
-   * why). The record's payload is its own copy, the caller's to keep.
+   * The next intact record, or null once the scan has stopped ({@link #stop()} says where and why).
+   * The record's payload is its own copy, the caller's to keep.
    *
    * @throws IOException if reading fails (not if the bytes are bad: that stops the scan)
    */
@@ -74,23 +75,31 @@ final class SegmentReader {
       return stopHere("zeros instead of a record header");
     }
     if (remaining < RECORD_HEADER_BYTES) {
-      return stopHere("a record header cut short by the end of the file (" + remaining + " of "
-          + RECORD_HEADER_BYTES + " bytes)");
+      return stopHere(
+          "a record header cut short by the end of the file ("
+              + remaining
+              + " of "
+              + RECORD_HEADER_BYTES
+              + " bytes)");
     }
     int length = head.getInt(head.position());
     long sequence = head.getLong(head.position() + 8);
     if (length < 0 || length > remaining - RECORD_HEADER_BYTES) {
       // Checked before anything is read or allocated for the payload: garbage lengths must not
       // make recovery read or allocate beyond the file.
-      return stopHere("a record length of " + length + " bytes where only "
-          + (remaining - RECORD_HEADER_BYTES) + " remain in the file");
+      return stopHere(
+          "a record length of "
+              + length
+              + " bytes where only "
+              + (remaining - RECORD_HEADER_BYTES)
+              + " remain in the file");
     }
     ByteBuffer framed = read(offset, RECORD_HEADER_BYTES + length);
     ByteBuffer payloadBytes = framed.slice(framed.position() + RECORD_HEADER_BYTES, length);
     if (SegmentFormat.recordCrc(crc, salt, framed, payloadBytes)
         != framed.getInt(framed.position() + 4)) {
-      return stopHere("a CRC mismatch (length field " + length + ", sequence field " + sequence
-          + ")");
+      return stopHere(
+          "a CRC mismatch (length field " + length + ", sequence field " + sequence + ")");
     }
     if (sequence != expectedSequence) {
       return stopHere("sequence " + sequence + " where " + expectedSequence + " was expected");

@@ -21,27 +21,26 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A write-ahead log of numbered records (sequence numbers 1, 2, 3, ...) with group commit: many
- * {@link #append appends} are made durable by one {@link #force()}, that is one
- * {@code FileChannel.force(false)} ({@code fdatasync}). Meant to stand in front of the LMDB
- * store: one storage batch per record, LMDB synced only at checkpoints, the log's older segments
- * deleted after each checkpoint ({@link #deleteBefore}), and recovery replaying the records after
- * the checkpoint ({@link #open}).
+ * {@link #append appends} are made durable by one {@link #force()}, that is one {@code
+ * FileChannel.force(false)} ({@code fdatasync}). Meant to stand in front of the LMDB store: one
+ * storage batch per record, LMDB synced only at checkpoints, the log's older segments deleted after
+ * each checkpoint ({@link #deleteBefore}), and recovery replaying the records after the checkpoint
+ * ({@link #open}).
  *
- * <p><b>Files.</b> The log is a directory of segment files named for the sequence number of
- * their first record ({@code wal-00000000000000000001.log}, twenty digits, so names sort like
- * the numbers), plus {@code wal.lock}, which keeps a second process out while the log is open.
- * Each segment starts with a 32-byte header (magic {@code "CQWL"}, format 1, first sequence
- * number, a random salt, CRC32C) followed by records. A record is its payload length (4 bytes),
- * a CRC32C (4) over the segment's salt, the length, the sequence number and the payload, the
- * sequence number (8) and the payload, big-endian; a record never spans two segments. See
- * {@link SegmentFormat}.
+ * <p><b>Files.</b> The log is a directory of segment files named for the sequence number of their
+ * first record ({@code wal-00000000000000000001.log}, twenty digits, so names sort like the
+ * numbers), plus {@code wal.lock}, which keeps a second process out while the log is open. Each
+ * segment starts with a 32-byte header (magic {@code "CQWL"}, format 1, first sequence number, a
+ * random salt, CRC32C) followed by records. A record is its payload length (4 bytes), a CRC32C (4)
+ * over the segment's salt, the length, the sequence number and the payload, the sequence number (8)
+ * and the payload, big-endian; a record never spans two segments. See {@link SegmentFormat}.
  *
- * <p><b>Preallocation.</b> A new segment is a file already filled with zeros over its whole
- * size ({@link Config#segmentBytes()}), forced to disk before it is used, then renamed into
- * place, so appending to it never changes the file's size or block map and
- * {@code force(false)} has no metadata to flush. The next one is prepared on a background thread
- * while the current one fills, so appends do not wait for it. A record larger than a segment
- * gets a segment of its own, sized for it and not preallocated.
+ * <p><b>Preallocation.</b> A new segment is a file already filled with zeros over its whole size
+ * ({@link Config#segmentBytes()}), forced to disk before it is used, then renamed into place, so
+ * appending to it never changes the file's size or block map and {@code force(false)} has no
+ * metadata to flush. The next one is prepared on a background thread while the current one fills,
+ * so appends do not wait for it. A record larger than a segment gets a segment of its own, sized
+ * for it and not preallocated.
  *
  * <p>Why zero-filled: one write + {@code force(false)} at a time, measured 2026-12-04 on this
  * project's machines (2 cores, ext4 on a virtual disk shared with other work, JDK 25; three
@@ -50,48 +49,48 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>128-byte records: zero-filled 6,000-9,400/s (median 98-147 us), sparse file made with
  *       {@code setLength} 6,700-10,100/s (90-138 us), growing file 4,800-7,100/s (131-176 us);
- *   <li>4 KiB records: zero-filled 4,500-5,400/s (186-187 us), sparse 4,000-4,600/s
- *       (195-206 us), growing 3,800-4,300/s (196-219 us).
+ *   <li>4 KiB records: zero-filled 4,500-5,400/s (186-187 us), sparse 4,000-4,600/s (195-206 us),
+ *       growing 3,800-4,300/s (196-219 us).
  * </ul>
  *
  * <p>With 128-byte records a sparse file keeps up (it allocates a block every 32 records); once
- * each write reaches a new block, as batches of a few KiB do, it trails the zero-filled file,
- * and a growing file is slowest at both sizes. Zero-filling also moves running out of space
- * from the middle of a segment (allocating a block during a write) to the preparation of the
- * next one, where nothing is half written. It costs 53-72 ms per 64 MiB, off the append path.
- * Through this class: one 128-byte record per force 6,100-6,400/s (median 143-147 us); 32 per
- * force 170,000-186,000 records/s. Reproduce from the repository root with
- * {@code bin/test -q -pl store -am -DskipTests}, then {@code java -cp
+ * each write reaches a new block, as batches of a few KiB do, it trails the zero-filled file, and a
+ * growing file is slowest at both sizes. Zero-filling also moves running out of space from the
+ * middle of a segment (allocating a block during a write) to the preparation of the next one, where
+ * nothing is half written. It costs 53-72 ms per 64 MiB, off the append path. Through this class:
+ * one 128-byte record per force 6,100-6,400/s (median 143-147 us); 32 per force 170,000-186,000
+ * records/s. Reproduce from the repository root with {@code bin/test -q -pl store -am -DskipTests},
+ * then {@code java -cp
  * store/target/test-classes:store/target/classes:core/target/classes:<slf4j-api jar>
- * [-Dcraq.wal.bench.recordBytes=4096] io.craq.store.wal.WalPreallocationBenchmark} (see that
- * class for the options).
+ * [-Dcraq.wal.bench.recordBytes=4096] io.craq.store.wal.WalPreallocationBenchmark} (see that class
+ * for the options).
  *
- * <p><b>Durability.</b> {@link #append} only copies the record into a write buffer;
- * {@link #flush()} writes the buffer to the file (survives a crash of the process, not of the
- * machine); {@link #force()} writes and forces it (survives both). A segment is forced
- * completely before the next one is created, so records are lost only from the end of the log,
- * never from the middle.
+ * <p><b>Durability.</b> {@link #append} only copies the record into a write buffer; {@link
+ * #flush()} writes the buffer to the file (survives a crash of the process, not of the machine);
+ * {@link #force()} writes and forces it (survives both). A segment is forced completely before the
+ * next one is created, so records are lost only from the end of the log, never from the middle.
  *
- * <p><b>Threading.</b> Appending is for one thread at a time (the node's store thread):
- * {@link #append}, {@link #flush()}, {@link #force()} and {@link #close()} are serialized by a
- * lock, so a force holds out appends while the disk syncs. {@link #deleteBefore},
- * {@link #sizeBytes()}, {@link #lastSequence()}, {@link #durableSequence()} and
- * {@link #counters()} may be called from any thread at any time and do not wait for a force;
- * {@link #close()} may be called from any thread. Do not interrupt a thread inside a call: an
- * interrupted file operation closes the file, which fails the log.
+ * <p><b>Threading.</b> Appending is for one thread at a time (the node's store thread): {@link
+ * #append}, {@link #flush()}, {@link #force()} and {@link #close()} are serialized by a lock, so a
+ * force holds out appends while the disk syncs. {@link #deleteBefore}, {@link #sizeBytes()}, {@link
+ * #lastSequence()}, {@link #durableSequence()} and {@link #counters()} may be called from any
+ * thread at any time and do not wait for a force; {@link #close()} may be called from any thread.
+ * Do not interrupt a thread inside a call: an interrupted file operation closes the file, which
+ * fails the log.
  *
- * <p><b>Failures.</b> A full disk throws {@link StoreFullException}; the call appended nothing
- * and the log stays usable: a later call retries and succeeds once there is room, without
- * losing or repeating a record. A failed {@code force} (fsync) fails the log: the kernel may have
- * dropped the unwritten pages, so retrying could report durable what is not; every later call
- * then throws {@link StoreException} and the log must be reopened, which recovers what is on
- * disk. Other I/O errors throw {@link StoreException}.
+ * <p><b>Failures.</b> A full disk throws {@link StoreFullException}; the call appended nothing and
+ * the log stays usable: a later call retries and succeeds once there is room, without losing or
+ * repeating a record. A failed {@code force} (fsync) fails the log: the kernel may have dropped the
+ * unwritten pages, so retrying could report durable what is not; every later call then throws
+ * {@link StoreException} and the log must be reopened, which recovers what is on disk. Other I/O
+ * errors throw {@link StoreException}.
  */
 public final class WriteAheadLog implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WriteAheadLog.class);
 
   /** Bytes a record takes on disk besides its payload. */
   public static final int RECORD_HEADER_BYTES = SegmentFormat.RECORD_HEADER_BYTES;
+
   /** Records of up to this many bytes with their header are copied into the write buffer. */
   static final int WRITE_BUFFER_BYTES = 1 << 20;
 
@@ -104,23 +103,32 @@ public final class WriteAheadLog implements AutoCloseable {
    */
   public record Config(Path directory, long segmentBytes, int recordBytesMax) {
     public static final long SEGMENT_BYTES_DEFAULT = 64L << 20;
+
     /** Small segments are for tests; a segment holds at least its header and one record. */
     public static final long SEGMENT_BYTES_MIN = 1L << 10;
+
     /** 1 TiB: far above any sensible segment, low enough to catch a unit mistake. */
     public static final long SEGMENT_BYTES_MAX = 1L << 40;
+
     public static final int RECORD_BYTES_MAX_DEFAULT = 64 << 20;
+
     /** 1 GiB: keeps a record and its header within an int and a byte array. */
     public static final int RECORD_BYTES_MAX_LIMIT = 1 << 30;
 
     public Config {
       Objects.requireNonNull(directory, "directory");
       if (segmentBytes < SEGMENT_BYTES_MIN || segmentBytes > SEGMENT_BYTES_MAX) {
-        throw new IllegalArgumentException("segmentBytes must be in [" + SEGMENT_BYTES_MIN + ", "
-            + SEGMENT_BYTES_MAX + "], got " + segmentBytes);
+        throw new IllegalArgumentException(
+            "segmentBytes must be in ["
+                + SEGMENT_BYTES_MIN
+                + ", "
+                + SEGMENT_BYTES_MAX
+                + "], got "
+                + segmentBytes);
       }
       if (recordBytesMax < 0 || recordBytesMax > RECORD_BYTES_MAX_LIMIT) {
-        throw new IllegalArgumentException("recordBytesMax must be in [0, "
-            + RECORD_BYTES_MAX_LIMIT + "], got " + recordBytesMax);
+        throw new IllegalArgumentException(
+            "recordBytesMax must be in [0, " + RECORD_BYTES_MAX_LIMIT + "], got " + recordBytesMax);
       }
     }
 
@@ -152,8 +160,8 @@ public final class WriteAheadLog implements AutoCloseable {
   }
 
   /**
-   * What the log has done since it was opened. Each counter is exact; the four are not read at
-   * one instant.
+   * What the log has done since it was opened. Each counter is exact; the four are not read at one
+   * instant.
    *
    * @param records records appended
    * @param bytes bytes appended, record headers included
@@ -175,21 +183,30 @@ public final class WriteAheadLog implements AutoCloseable {
 
   /** Serializes append, flush, force and close; guards the fields down to {@code failure}. */
   private final ReentrantLock writeLock = new ReentrantLock();
+
   private FileChannel channel;
   private Path activeFile;
   private long activeFirstSequence;
   private long activeSalt;
+
   /** Bytes records may fill in the active segment (an empty segment takes any record). */
   private long activeCapacity;
+
   private long activeFileEnd;
+
   /** Bytes of the active segment in the file; the buffer holds what follows them. */
   private long writtenOffset;
+
   /** Bytes of the active segment forced to disk. */
   private long durableOffset;
+
   private long nextSequence;
+
   /** The last record wholly in the file (written, maybe not forced). */
   private long flushedSequence;
+
   private boolean closed;
+
   /** Set when a force failed: the log is unusable until reopened. */
   private StoreException failure;
 
@@ -202,13 +219,18 @@ public final class WriteAheadLog implements AutoCloseable {
 
   /** Guards the segments list and sizes, shared with {@link #deleteBefore} and sizeBytes. */
   private final ReentrantLock segmentsLock = new ReentrantLock();
+
   private final ArrayDeque<Segment> sealed = new ArrayDeque<>();
   private long sealedBytes;
   private long activeFileBytes;
   private boolean segmentsClosed;
 
-  private WriteAheadLog(Config config, FileOpener opener, FileChannel lockChannel,
-      Recovery.Result recovered, long nextSequence) {
+  private WriteAheadLog(
+      Config config,
+      FileOpener opener,
+      FileChannel lockChannel,
+      Recovery.Result recovered,
+      long nextSequence) {
     this.config = config;
     this.directory = config.directory();
     this.lockChannel = lockChannel;
@@ -224,26 +246,26 @@ public final class WriteAheadLog implements AutoCloseable {
   }
 
   /**
-   * Opens the log in {@code config.directory()} (creating it if needed), recovers it, and
-   * readies it for appends. Blocks for the whole recovery.
+   * Opens the log in {@code config.directory()} (creating it if needed), recovers it, and readies
+   * it for appends. Blocks for the whole recovery.
    *
    * <p>Calls {@code replay} on the calling thread, in order, for every intact record with a
-   * sequence number above {@code afterSequence} (the last one the caller's checkpoint covers).
-   * A torn or damaged tail of the last segment (a short header or record, zeros, a bad CRC, a
+   * sequence number above {@code afterSequence} (the last one the caller's checkpoint covers). A
+   * torn or damaged tail of the last segment (a short header or record, zeros, a bad CRC, a
    * sequence number out of order) ends the replay at the last intact record and is cut off, so
-   * nothing after that point can ever be read as a record; one line is logged naming the file,
-   * the offset and the reason (a warning, or info when the cut part is only the zeros of a
-   * preallocated segment). Records replayed are forced to disk before this returns.
+   * nothing after that point can ever be read as a record; one line is logged naming the file, the
+   * offset and the reason (a warning, or info when the cut part is only the zeros of a preallocated
+   * segment). Records replayed are forced to disk before this returns.
    *
-   * <p>New appends go to a fresh segment and continue from
-   * {@code max(last intact sequence, afterSequence) + 1}.
+   * <p>New appends go to a fresh segment and continue from {@code max(last intact sequence,
+   * afterSequence) + 1}.
    *
-   * @throws StoreException if the log is damaged in a way no crash explains: records after
-   *     {@code afterSequence} missing (between segments, or because the oldest segment starts
-   *     later), a segment other than the last with a bad header, a segment whose name and header
-   *     disagree, a file of another format; or the directory is in use by another log; or I/O
-   *     fails ({@link StoreFullException} when the disk is full). If it throws after
-   *     {@code replay} was called, what was replayed must be discarded.
+   * @throws StoreException if the log is damaged in a way no crash explains: records after {@code
+   *     afterSequence} missing (between segments, or because the oldest segment starts later), a
+   *     segment other than the last with a bad header, a segment whose name and header disagree, a
+   *     file of another format; or the directory is in use by another log; or I/O fails ({@link
+   *     StoreFullException} when the disk is full). If it throws after {@code replay} was called,
+   *     what was replayed must be discarded.
    * @throws IllegalArgumentException if {@code afterSequence < 0}
    */
   public static WriteAheadLog open(Config config, long afterSequence, Consumer<Record> replay) {
@@ -251,8 +273,8 @@ public final class WriteAheadLog implements AutoCloseable {
   }
 
   /** As {@link #open(Config, long, Consumer)}, with files opened by {@code opener} (tests). */
-  static WriteAheadLog open(Config config, long afterSequence, Consumer<Record> replay,
-      FileOpener opener) {
+  static WriteAheadLog open(
+      Config config, long afterSequence, Consumer<Record> replay, FileOpener opener) {
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(replay, "replay");
     if (afterSequence < 0) {
@@ -263,14 +285,24 @@ public final class WriteAheadLog implements AutoCloseable {
     WriteAheadLog log = null;
     try {
       Recovery.Result recovered = Recovery.run(config.directory(), opener, afterSequence, replay);
-      log = new WriteAheadLog(config, opener, lock,
-          recovered, Math.max(recovered.lastSequence(), afterSequence) + 1);
+      log =
+          new WriteAheadLog(
+              config,
+              opener,
+              lock,
+              recovered,
+              Math.max(recovered.lastSequence(), afterSequence) + 1);
       log.install(log.createSegment(0));
       log.segmentFiles.prepareNext();
-      LOG.info("wal {}: opened in {} ms: {} records replayed after sequence {}, {} older"
-              + " segments, next sequence {}", config.directory(),
-          (System.nanoTime() - startNanos) / 1_000_000, recovered.replayed(), afterSequence,
-          recovered.segments().size(), log.nextSequence);
+      LOG.info(
+          "wal {}: opened in {} ms: {} records replayed after sequence {}, {} older"
+              + " segments, next sequence {}",
+          config.directory(),
+          (System.nanoTime() - startNanos) / 1_000_000,
+          recovered.replayed(),
+          afterSequence,
+          recovered.segments().size(),
+          log.nextSequence);
       return log;
     } catch (IOException e) {
       closeAfterFailedOpen(log, lock);
@@ -292,14 +324,14 @@ public final class WriteAheadLog implements AutoCloseable {
   // ---------------------------------------------------------------- appending
 
   /**
-   * Appends one record and returns its sequence number (one more than the previous). Does not
-   * make it durable: see {@link #flush()} and {@link #force()}. Copies the payload's remaining
-   * bytes (its position and limit do not change). Usually returns without I/O; it writes when
-   * the buffer is full or the record is large, and when the segment is full it forces the
-   * segment and switches to the next one (waiting for its preparation if it is not ready).
+   * Appends one record and returns its sequence number (one more than the previous). Does not make
+   * it durable: see {@link #flush()} and {@link #force()}. Copies the payload's remaining bytes
+   * (its position and limit do not change). Usually returns without I/O; it writes when the buffer
+   * is full or the record is large, and when the segment is full it forces the segment and switches
+   * to the next one (waiting for its preparation if it is not ready).
    *
-   * @throws IllegalArgumentException if the payload is over {@link Config#recordBytesMax()}
-   *     bytes; nothing is written
+   * @throws IllegalArgumentException if the payload is over {@link Config#recordBytesMax()} bytes;
+   *     nothing is written
    * @throws StoreFullException if the disk is full; nothing was appended, retry later
    * @throws StoreException if the log is closed or failed, or I/O fails
    */
@@ -307,8 +339,12 @@ public final class WriteAheadLog implements AutoCloseable {
     Objects.requireNonNull(payload, "payload");
     int length = payload.remaining();
     if (length > config.recordBytesMax()) {
-      throw new IllegalArgumentException("a record of " + length + " bytes is over recordBytesMax ("
-          + config.recordBytesMax() + " bytes)");
+      throw new IllegalArgumentException(
+          "a record of "
+              + length
+              + " bytes is over recordBytesMax ("
+              + config.recordBytesMax()
+              + " bytes)");
     }
     writeLock.lock();
     try {
@@ -343,8 +379,8 @@ public final class WriteAheadLog implements AutoCloseable {
   }
 
   /**
-   * Writes every appended record to the file without forcing it: when this returns, they
-   * survive a crash of the process (kill -9) but not of the machine. Blocks for the write.
+   * Writes every appended record to the file without forcing it: when this returns, they survive a
+   * crash of the process (kill -9) but not of the machine. Blocks for the write.
    *
    * @throws StoreFullException if the disk is full; the records stay buffered, retry later
    * @throws StoreException if the log is closed or failed, or I/O fails
@@ -360,16 +396,16 @@ public final class WriteAheadLog implements AutoCloseable {
   }
 
   /**
-   * Makes every appended record durable: writes the buffer (one {@code write} as a rule) and
-   * calls {@code force(false)} once. When this returns, every record appended so far survives a
-   * crash of the process or the machine, and {@link #durableSequence()} equals
-   * {@link #lastSequence()}. Returns at once if nothing was appended since the last force.
-   * Blocks for the write and the disk sync; appends from other threads wait meanwhile.
+   * Makes every appended record durable: writes the buffer (one {@code write} as a rule) and calls
+   * {@code force(false)} once. When this returns, every record appended so far survives a crash of
+   * the process or the machine, and {@link #durableSequence()} equals {@link #lastSequence()}.
+   * Returns at once if nothing was appended since the last force. Blocks for the write and the disk
+   * sync; appends from other threads wait meanwhile.
    *
-   * @throws StoreFullException if writing failed for want of space; nothing became durable
-   *     that was not before, retry later
-   * @throws StoreException if the log is closed or failed, or I/O fails; a failed sync fails
-   *     the log (see the class comment)
+   * @throws StoreFullException if writing failed for want of space; nothing became durable that was
+   *     not before, retry later
+   * @throws StoreException if the log is closed or failed, or I/O fails; a failed sync fails the
+   *     log (see the class comment)
    */
   public void force() {
     writeLock.lock();
@@ -391,8 +427,12 @@ public final class WriteAheadLog implements AutoCloseable {
     int start = buffer.position();
     buffer.position(start + RECORD_HEADER_BYTES);
     buffer.put(payload.duplicate());
-    SegmentFormat.putRecordHeader(buffer.slice(start, RECORD_HEADER_BYTES), crc, activeSalt,
-        sequence, buffer.slice(start + RECORD_HEADER_BYTES, payload.remaining()));
+    SegmentFormat.putRecordHeader(
+        buffer.slice(start, RECORD_HEADER_BYTES),
+        crc,
+        activeSalt,
+        sequence,
+        buffer.slice(start + RECORD_HEADER_BYTES, payload.remaining()));
   }
 
   /** Writes a record too large for the buffer straight to the file (the buffer is empty). */
@@ -456,8 +496,8 @@ public final class WriteAheadLog implements AutoCloseable {
 
   /**
    * Switches to a new segment for a record of {@code framed} bytes. The old segment is forced
-   * completely first: recovery takes records missing before a later segment for corruption, so
-   * a newer segment must never hold records while an older one may still lose some.
+   * completely first: recovery takes records missing before a later segment for corruption, so a
+   * newer segment must never hold records while an older one may still lose some.
    */
   private void roll(int framed) {
     writeBuffered();
@@ -485,8 +525,8 @@ public final class WriteAheadLog implements AutoCloseable {
     segmentsLock.lock();
     try {
       if (previous != null) {
-        Segment old = new Segment(activeFile, activeFirstSequence, nextSequence - 1,
-            activeFileBytes);
+        Segment old =
+            new Segment(activeFile, activeFirstSequence, nextSequence - 1, activeFileBytes);
         sealed.addLast(old);
         sealedBytes += old.bytes();
       }
@@ -523,14 +563,14 @@ public final class WriteAheadLog implements AutoCloseable {
   }
 
   /**
-   * Deletes, oldest first, every segment whose records all have sequence numbers below
-   * {@code sequence}; never the segment appends go to. Call it once a checkpoint covers
-   * {@code sequence - 1}. Blocks for the deletions (a roll-over waits meanwhile, appends and
-   * forces do not). Any thread.
+   * Deletes, oldest first, every segment whose records all have sequence numbers below {@code
+   * sequence}; never the segment appends go to. Call it once a checkpoint covers {@code sequence -
+   * 1}. Blocks for the deletions (a roll-over waits meanwhile, appends and forces do not). Any
+   * thread.
    *
    * @return how many segments were deleted
-   * @throws StoreException if the log is closed or a file cannot be deleted (the segments before
-   *     it are gone, it and the later ones stay)
+   * @throws StoreException if the log is closed or a file cannot be deleted (the segments before it
+   *     are gone, it and the later ones stay)
    */
   public int deleteBefore(long sequence) {
     segmentsLock.lock();
@@ -544,14 +584,24 @@ public final class WriteAheadLog implements AutoCloseable {
         try {
           Files.deleteIfExists(oldest.file());
         } catch (IOException e) {
-          throw new StoreException("write-ahead log " + directory + ": cannot delete "
-              + oldest.file().getFileName() + ": " + e, e);
+          throw new StoreException(
+              "write-ahead log "
+                  + directory
+                  + ": cannot delete "
+                  + oldest.file().getFileName()
+                  + ": "
+                  + e,
+              e);
         }
         sealed.removeFirst();
         sealedBytes -= oldest.bytes();
         deleted++;
-        LOG.debug("wal {}: deleted {} (sequence {}..{})", directory, oldest.file().getFileName(),
-            oldest.firstSequence(), oldest.lastSequence());
+        LOG.debug(
+            "wal {}: deleted {} (sequence {}..{})",
+            directory,
+            oldest.file().getFileName(),
+            oldest.firstSequence(),
+            oldest.lastSequence());
       }
       return deleted;
     } finally {
@@ -572,16 +622,16 @@ public final class WriteAheadLog implements AutoCloseable {
   }
 
   /**
-   * The sequence number up to which every record is durable (forced, or recovered at open).
-   * Any thread.
+   * The sequence number up to which every record is durable (forced, or recovered at open). Any
+   * thread.
    */
   public long durableSequence() {
     return durableSequence;
   }
 
   /**
-   * Bytes of all segment files on disk, the active one counted at its full preallocated size
-   * (not the spare being prepared for the next). For checkpoint triggers and stats. Any thread.
+   * Bytes of all segment files on disk, the active one counted at its full preallocated size (not
+   * the spare being prepared for the next). For checkpoint triggers and stats. Any thread.
    */
   public long sizeBytes() {
     segmentsLock.lock();
@@ -598,12 +648,12 @@ public final class WriteAheadLog implements AutoCloseable {
   }
 
   /**
-   * Writes and forces every appended record, gives back the unused preallocated rest of the
-   * active segment, and closes the files; later calls (but this one) throw
-   * {@link StoreException}. Idempotent; any thread; waits for a call in progress.
+   * Writes and forces every appended record, gives back the unused preallocated rest of the active
+   * segment, and closes the files; later calls (but this one) throw {@link StoreException}.
+   * Idempotent; any thread; waits for a call in progress.
    *
-   * @throws StoreException if the last write or force fails (the files are closed anyway;
-   *     records appended since the last successful force may be lost)
+   * @throws StoreException if the last write or force fails (the files are closed anyway; records
+   *     appended since the last successful force may be lost)
    */
   @Override
   public void close() {
@@ -632,8 +682,8 @@ public final class WriteAheadLog implements AutoCloseable {
   }
 
   /**
-   * For tests: stops like a killed process. What was appended and not written to the file is
-   * lost; the files, the spare and the lock are released, nothing is trimmed or deleted.
+   * For tests: stops like a killed process. What was appended and not written to the file is lost;
+   * the files, the spare and the lock are released, nothing is trimmed or deleted.
    */
   void abandon() {
     writeLock.lock();
@@ -655,8 +705,12 @@ public final class WriteAheadLog implements AutoCloseable {
       channel.force(true);
     } catch (IOException e) {
       // Only space is at stake: a reopen cuts the zeros as well.
-      LOG.warn("wal {}: cannot trim {} to {} bytes: {}", directory, activeFile.getFileName(),
-          writtenOffset, e.toString());
+      LOG.warn(
+          "wal {}: cannot trim {} to {} bytes: {}",
+          directory,
+          activeFile.getFileName(),
+          writtenOffset,
+          e.toString());
       return;
     }
     activeFileEnd = writtenOffset;
@@ -681,8 +735,13 @@ public final class WriteAheadLog implements AutoCloseable {
       throw new StoreException("write-ahead log " + directory + " is closed");
     }
     if (failure != null) {
-      throw new StoreException("write-ahead log " + directory + " failed earlier and must be"
-          + " reopened: " + failure.getMessage(), failure);
+      throw new StoreException(
+          "write-ahead log "
+              + directory
+              + " failed earlier and must be"
+              + " reopened: "
+              + failure.getMessage(),
+          failure);
     }
   }
 
@@ -698,13 +757,18 @@ public final class WriteAheadLog implements AutoCloseable {
 
   /** Fails the log for good (until reopened) and returns the exception to throw. */
   private StoreException fail(String what, IOException e) {
-    failure = new StoreException("write-ahead log " + directory + ": " + what + " failed; the"
-        + " log must be reopened, and records appended since the last successful force may be"
-        + " lost: " + e, e);
+    failure =
+        new StoreException(
+            "write-ahead log "
+                + directory
+                + ": "
+                + what
+                + " failed; the"
+                + " log must be reopened, and records appended since the last successful force may be"
+                + " lost: "
+                + e,
+            e);
     LOG.error("wal {}: {} failed; the log is unusable until reopened", directory, what, e);
     return failure;
   }
-
-
-
 }

@@ -26,15 +26,15 @@ import java.util.stream.Stream;
 /**
  * A disk that fills up, fails and loses power on request, for the log's {@link FileOpener} seam.
  *
- * <p>Space is a budget of bytes that writes beyond the end of a file use up (overwriting a
- * file's existing bytes, as in a preallocated segment, is free, as on a real disk). When a write
- * needs more than is left, it writes what fits and then fails as the kernel does ("No space left
- * on device").
+ * <p>Space is a budget of bytes that writes beyond the end of a file use up (overwriting a file's
+ * existing bytes, as in a preallocated segment, is free, as on a real disk). When a write needs
+ * more than is left, it writes what fits and then fails as the kernel does ("No space left on
+ * device").
  *
  * <p>It remembers, per file (by inode, so renames do not matter), which byte ranges were written
- * since the file was last forced, and {@link #powerLoss} damages exactly those: what a machine
- * may lose when it stops with those pages not yet on disk. So a test of the log does not take
- * the log's word for what is durable.
+ * since the file was last forced, and {@link #powerLoss} damages exactly those: what a machine may
+ * lose when it stops with those pages not yet on disk. So a test of the log does not take the log's
+ * word for what is durable.
  *
  * <p>Thread-safe: the log's preallocation thread writes through it too.
  */
@@ -46,8 +46,10 @@ final class FaultyDisk implements FileOpener {
   private final AtomicBoolean forcesFail = new AtomicBoolean();
   private final AtomicLong failedWrites = new AtomicLong();
   private final CountDownLatch firstFailedWrite = new CountDownLatch(1);
+
   /** Per file key: ranges {start, end} written since the last force, and the size then. */
   private final Map<Object, List<long[]>> unforced = new HashMap<>();
+
   private final Map<Object, Long> forcedSize = new HashMap<>();
 
   /** Bytes files may still grow by; {@code Long.MAX_VALUE} for no limit. */
@@ -91,10 +93,10 @@ final class FaultyDisk implements FileOpener {
   }
 
   /**
-   * The machine stops: in every file of {@code directory}, each range written since the file
-   * was last forced is kept, zeroed in part (pages never stored), or overwritten in part with
-   * garbage, and a file that grew since it was forced may lose part of its growth. Call it after
-   * the log's files are closed. Afterwards nothing is unforced.
+   * The machine stops: in every file of {@code directory}, each range written since the file was
+   * last forced is kept, zeroed in part (pages never stored), or overwritten in part with garbage,
+   * and a file that grew since it was forced may lose part of its growth. Call it after the log's
+   * files are closed. Afterwards nothing is unforced.
    */
   synchronized void powerLoss(Path directory, Random random) throws IOException {
     try (Stream<Path> files = Files.list(directory)) {
@@ -123,7 +125,7 @@ final class FaultyDisk implements FileOpener {
         long from = start + random.nextLong(end - start);
         byte[] damage = new byte[(int) Math.min(end - from, 1 + random.nextInt(4096))];
         switch (random.nextInt(3)) {
-          case 0 -> { } // this part reached the disk
+          case 0 -> {} // this part reached the disk
           case 1 -> write(channel, damage, from);
           default -> {
             random.nextBytes(damage);

@@ -8,8 +8,8 @@ import java.util.List;
 import org.slf4j.LoggerFactory;
 
 /**
- * Records what the log writes to its logger (info and above) while open, instead of printing
- * it: the tests that capture provoke warnings on purpose.
+ * Records what the log writes to its logger (info and above) while open, instead of printing it:
+ * the tests that capture provoke warnings on purpose.
  */
 final class LogCapture implements AutoCloseable {
   private final Logger logger = (Logger) LoggerFactory.getLogger(WriteAheadLog.class);

@@ -21,14 +21,14 @@ final class WalFixture {
 
   /** Small segments, so that a few hundred records span many. */
   static WriteAheadLog.Config smallSegments(Path directory) {
-    return WriteAheadLog.Config.defaults(directory).withSegmentBytes(4096)
+    return WriteAheadLog.Config.defaults(directory)
+        .withSegmentBytes(4096)
         .withRecordBytesMax(1 << 20);
   }
 
   /**
-   * A payload of {@code bytes} bytes that depends on {@code sequence} and {@code salt}, so a
-   * record replayed with another record's payload, or an older payload under the same number,
-   * shows.
+   * A payload of {@code bytes} bytes that depends on {@code sequence} and {@code salt}, so a record
+   * replayed with another record's payload, or an older payload under the same number, shows.
    */
   static byte[] payload(long sequence, int bytes, long salt) {
     byte[] payload = new byte[bytes];
@@ -69,10 +69,14 @@ final class WalFixture {
 
   /** Asserts that {@code replayed} is exactly {@code expected}'s records, in order. */
   static void assertRecords(Map<Long, byte[]> expected, List<WriteAheadLog.Record> replayed) {
-    assertEquals(List.copyOf(expected.keySet()),
-        replayed.stream().map(WriteAheadLog.Record::sequence).toList(), "sequence numbers");
+    assertEquals(
+        List.copyOf(expected.keySet()),
+        replayed.stream().map(WriteAheadLog.Record::sequence).toList(),
+        "sequence numbers");
     for (WriteAheadLog.Record record : replayed) {
-      assertArrayEquals(expected.get(record.sequence()), record.payloadBytes(),
+      assertArrayEquals(
+          expected.get(record.sequence()),
+          record.payloadBytes(),
           "payload of record " + record.sequence());
     }
   }
@@ -80,7 +84,8 @@ final class WalFixture {
   /** The segment files in {@code directory}, oldest first. */
   static List<Path> segments(Path directory) throws IOException {
     try (Stream<Path> files = Files.list(directory)) {
-      return files.filter(file -> SegmentFormat.firstSequenceOf(file) >= 0)
+      return files
+          .filter(file -> SegmentFormat.firstSequenceOf(file) >= 0)
           .sorted(Comparator.comparingLong(SegmentFormat::firstSequenceOf))
           .toList();
     }
@@ -93,15 +98,15 @@ final class WalFixture {
 
   /** Overwrites bytes of {@code file} at {@code offset}. */
   static void overwrite(Path file, long offset, byte[] bytes) throws IOException {
-    try (var channel = java.nio.channels.FileChannel.open(file,
-        java.nio.file.StandardOpenOption.WRITE)) {
+    try (var channel =
+        java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
       FileIo.writeFully(channel, ByteBuffer.wrap(bytes), offset);
     }
   }
 
   static void truncate(Path file, long bytes) throws IOException {
-    try (var channel = java.nio.channels.FileChannel.open(file,
-        java.nio.file.StandardOpenOption.WRITE)) {
+    try (var channel =
+        java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
       channel.truncate(bytes);
     }
   }

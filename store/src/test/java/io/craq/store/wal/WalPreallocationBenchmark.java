@@ -14,27 +14,27 @@ import java.util.Locale;
 import java.util.stream.Stream;
 
 /**
- * Measures what a write-ahead log segment should look like on this disk (a plain main, not a
- * test): one 128-byte record written at the end of the data, then {@code force(false)}
- * ({@code fdatasync}), one at a time, on
+ * Measures what a write-ahead log segment should look like on this disk (a plain main, not a test):
+ * one 128-byte record written at the end of the data, then {@code force(false)} ({@code
+ * fdatasync}), one at a time, on
  *
  * <ol>
  *   <li><b>zero-filled</b>: a segment preallocated by writing zeros over its whole size, then
  *       {@code force(true)}: every block exists on disk before the first record;
- *   <li><b>sparse</b>: a segment given its size with {@code setLength} (a hole), then
- *       {@code force(true)}: the size is on disk, the blocks are not;
+ *   <li><b>sparse</b>: a segment given its size with {@code setLength} (a hole), then {@code
+ *       force(true)}: the size is on disk, the blocks are not;
  *   <li><b>growing</b>: an empty file that each record extends;
- *   <li><b>log, 1 per force</b>: {@link WriteAheadLog#append} of one record, then
- *       {@link WriteAheadLog#force()}: the component itself on a zero-filled segment;
+ *   <li><b>log, 1 per force</b>: {@link WriteAheadLog#append} of one record, then {@link
+ *       WriteAheadLog#force()}: the component itself on a zero-filled segment;
  *   <li><b>log, 32 per force</b>: 32 appends, then one force (group commit).
  * </ol>
  *
- * <p>The cases run in turn, {@code craq.wal.bench.rounds} times (default 3), each for
- * {@code craq.wal.bench.seconds} (default 5), so a passing disturbance shows as one odd round
- * instead of one odd case. Each line gives records per second, the median and 99th percentile
- * of one write + force in microseconds, and how long preparing the segment took (the zero-fill
- * is paid once per segment, ideally off the append path). Also printed: the load average, since
- * the disk and the two cores here are shared. Run from the repository root:
+ * <p>The cases run in turn, {@code craq.wal.bench.rounds} times (default 3), each for {@code
+ * craq.wal.bench.seconds} (default 5), so a passing disturbance shows as one odd round instead of
+ * one odd case. Each line gives records per second, the median and 99th percentile of one write +
+ * force in microseconds, and how long preparing the segment took (the zero-fill is paid once per
+ * segment, ideally off the append path). Also printed: the load average, since the disk and the two
+ * cores here are shared. Run from the repository root:
  *
  * <pre>{@code
  * bin/test -q -pl store -am -DskipTests     # compiles main and test classes, runs nothing
@@ -82,31 +82,45 @@ public final class WalPreallocationBenchmark {
   public static void main(String[] args) throws IOException {
     recordBytes = Integer.getInteger("craq.wal.bench.recordBytes", RECORD_BYTES_DEFAULT);
     if (recordBytes < WriteAheadLog.RECORD_HEADER_BYTES) {
-      throw new IllegalArgumentException("craq.wal.bench.recordBytes must be >= "
-          + WriteAheadLog.RECORD_HEADER_BYTES + ", got " + recordBytes);
+      throw new IllegalArgumentException(
+          "craq.wal.bench.recordBytes must be >= "
+              + WriteAheadLog.RECORD_HEADER_BYTES
+              + ", got "
+              + recordBytes);
     }
     int seconds = Integer.getInteger("craq.wal.bench.seconds", 5);
     int rounds = Integer.getInteger("craq.wal.bench.rounds", 3);
-    Path parent = Path.of(System.getProperty("craq.wal.bench.dir",
-        System.getProperty("java.io.tmpdir")));
+    Path parent =
+        Path.of(System.getProperty("craq.wal.bench.dir", System.getProperty("java.io.tmpdir")));
     Path root = Files.createTempDirectory(parent, "craq-wal-bench");
     try {
-      System.out.printf(Locale.ROOT,
+      System.out.printf(
+          Locale.ROOT,
           "WAL segment layouts, %s: %d-byte records, %d s per case, %d rounds, in %s (%s),"
               + " %d CPUs, JDK %s, Linux %s%n",
-          Instant.now().truncatedTo(ChronoUnit.SECONDS), recordBytes, seconds, rounds, parent,
-          Files.getFileStore(root).type(), Runtime.getRuntime().availableProcessors(),
-          Runtime.version().feature(), System.getProperty("os.version"));
+          Instant.now().truncatedTo(ChronoUnit.SECONDS),
+          recordBytes,
+          seconds,
+          rounds,
+          parent,
+          Files.getFileStore(root).type(),
+          Runtime.getRuntime().availableProcessors(),
+          Runtime.version().feature(),
+          System.getProperty("os.version"));
       System.out.println("load average before: " + loadAverage());
       for (int round = 1; round <= rounds; round++) {
         for (Layout layout : Layout.values()) {
           Path dir = Files.createDirectory(root.resolve(layout.name() + "-" + round));
           Result result = run(layout, dir, seconds * 1_000_000_000L);
-          System.out.printf(Locale.ROOT,
+          System.out.printf(
+              Locale.ROOT,
               "round %d  %-36s %,8.0f records/s  p50 %6.0f us  p99 %6.0f us  prepare %6.1f ms%n",
-              round, layout.title, result.recordsPerSecond(),
+              round,
+              layout.title,
+              result.recordsPerSecond(),
               percentile(result.sortedNanos(), 50) / 1e3,
-              percentile(result.sortedNanos(), 99) / 1e3, result.prepareMillis());
+              percentile(result.sortedNanos(), 99) / 1e3,
+              result.prepareMillis());
           delete(dir);
         }
       }
@@ -125,8 +139,12 @@ public final class WalPreallocationBenchmark {
   }
 
   private static Result runFile(Layout layout, Path file, long nanos) throws IOException {
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    try (FileChannel channel =
+        FileChannel.open(
+            file,
+            StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.READ,
+            StandardOpenOption.WRITE)) {
       long prepareStart = System.nanoTime();
       if (layout == Layout.ZERO_FILLED) {
         ByteBuffer zeros = ByteBuffer.allocateDirect(ZERO_CHUNK_BYTES);
@@ -145,28 +163,36 @@ public final class WalPreallocationBenchmark {
       double prepareMillis = (System.nanoTime() - prepareStart) / 1e6;
       ByteBuffer record = ByteBuffer.allocateDirect(recordBytes);
       long[] at = {0};
-      return measure(nanos, prepareMillis, 1, () -> {
-        record.clear();
-        record.putLong(0, at[0]); // different bytes each time, though the disk does not care
-        writeFully(channel, record, at[0]);
-        at[0] += recordBytes;
-        channel.force(false);
-      });
+      return measure(
+          nanos,
+          prepareMillis,
+          1,
+          () -> {
+            record.clear();
+            record.putLong(0, at[0]); // different bytes each time, though the disk does not care
+            writeFully(channel, record, at[0]);
+            at[0] += recordBytes;
+            channel.force(false);
+          });
     }
   }
 
   private static Result runLog(Path dir, long nanos, int perForce) {
     long prepareStart = System.nanoTime();
     WriteAheadLog.Config config = WriteAheadLog.Config.defaults(dir);
-    try (WriteAheadLog log = WriteAheadLog.open(config, 0, record -> { })) {
+    try (WriteAheadLog log = WriteAheadLog.open(config, 0, record -> {})) {
       double prepareMillis = (System.nanoTime() - prepareStart) / 1e6;
       byte[] payload = new byte[recordBytes - WriteAheadLog.RECORD_HEADER_BYTES];
-      return measure(nanos, prepareMillis, perForce, () -> {
-        for (int i = 0; i < perForce; i++) {
-          log.append(payload);
-        }
-        log.force();
-      });
+      return measure(
+          nanos,
+          prepareMillis,
+          perForce,
+          () -> {
+            for (int i = 0; i < perForce; i++) {
+              log.append(payload);
+            }
+            log.force();
+          });
     }
   }
 
@@ -202,8 +228,8 @@ public final class WalPreallocationBenchmark {
       }
       long[] sorted = Arrays.copyOf(latencies, steps);
       Arrays.sort(sorted);
-      return new Result(sorted, (double) steps * recordsPerStep * 1e9 / (now - start),
-          prepareMillis);
+      return new Result(
+          sorted, (double) steps * recordsPerStep * 1e9 / (now - start), prepareMillis);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
@@ -226,8 +252,7 @@ public final class WalPreallocationBenchmark {
   private static String loadAverage() {
     try {
       String[] fields = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-      return String.join(" ", Arrays.copyOf(fields, Math.min(3, fields.length)))
-          + " (1/5/15 min)";
+      return String.join(" ", Arrays.copyOf(fields, Math.min(3, fields.length))) + " (1/5/15 min)";
     } catch (IOException e) {
       return "unavailable (" + e.getMessage() + ")";
     }

@@ -18,26 +18,27 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A seeded random history of appends, forces, flushes, checkpoints (with deleteBefore), full
- * disks, clean reopens, process crashes and power losses. After every reopen: the records
- * replayed are consecutive from the checkpoint on, each was appended with exactly that payload,
- * every record the log called durable is there, and after a process crash so is every record
- * flushed. The seed is printed; {@code -Dcraq.wal.seed=N} replays it, {@code
- * -Dcraq.wal.crashes=N} makes the history longer (default 40 crashes). The seed fixes every
- * call and every fault; the log's preallocation thread keeps its own timing, so a failure that
- * hangs on when a segment was prepared may show some steps earlier or later in a replay.
+ * A seeded random history of appends, forces, flushes, checkpoints (with deleteBefore), full disks,
+ * clean reopens, process crashes and power losses. After every reopen: the records replayed are
+ * consecutive from the checkpoint on, each was appended with exactly that payload, every record the
+ * log called durable is there, and after a process crash so is every record flushed. The seed is
+ * printed; {@code -Dcraq.wal.seed=N} replays it, {@code -Dcraq.wal.crashes=N} makes the history
+ * longer (default 40 crashes). The seed fixes every call and every fault; the log's preallocation
+ * thread keeps its own timing, so a failure that hangs on when a segment was prepared may show some
+ * steps earlier or later in a replay.
  */
 class WriteAheadLogRandomizedTest {
   @TempDir Path directory;
 
   @Test
-  @DisplayName("a random history of appends, syncs, checkpoints, full disks and crashes never"
-      + " loses a durable record nor invents one")
+  @DisplayName(
+      "a random history of appends, syncs, checkpoints, full disks and crashes never"
+          + " loses a durable record nor invents one")
   void randomHistory() throws IOException {
     long seed = Long.getLong("craq.wal.seed", new SecureRandom().nextLong());
     int crashes = Integer.getInteger("craq.wal.crashes", 40);
-    System.out.println("WriteAheadLogRandomizedTest seed " + seed
-        + " (replay with -Dcraq.wal.seed=" + seed + ")");
+    System.out.println(
+        "WriteAheadLogRandomizedTest seed " + seed + " (replay with -Dcraq.wal.seed=" + seed + ")");
     try (LogCapture quiet = new LogCapture()) { // every power loss logs a torn tail on purpose
       new History(seed, directory).run(crashes);
     } catch (AssertionError | RuntimeException e) {
@@ -50,15 +51,21 @@ class WriteAheadLogRandomizedTest {
     private final Random random;
     private final FaultyDisk disk = new FaultyDisk();
     private final WriteAheadLog.Config config;
+
     /** Every record appended and not known lost, by sequence number, after the checkpoint. */
     private final TreeMap<Long, byte[]> appended = new TreeMap<>();
+
     private WriteAheadLog log;
     private long checkpoint;
+
     /** Records up to here were written to the file (they survive a process crash). */
     private long flushed;
+
     private boolean faulty;
+
     /** Changes with every reopen, so a sequence number used again gets another payload. */
     private int generation;
+
     private int steps;
 
     History(long seed, Path directory) {
@@ -102,8 +109,10 @@ class WriteAheadLogRandomizedTest {
     private void append() {
       long sequence = log.lastSequence() + 1;
       int choice = random.nextInt(10);
-      int bytes = choice < 7 ? random.nextInt(200) : choice < 9 ? 200 + random.nextInt(1300)
-          : 1500 + random.nextInt(6500);
+      int bytes =
+          choice < 7
+              ? random.nextInt(200)
+              : choice < 9 ? 200 + random.nextInt(1300) : 1500 + random.nextInt(6500);
       byte[] payload = payload(sequence, bytes, generation);
       try {
         assertEquals(sequence, log.append(payload), "step " + steps);
@@ -195,8 +204,13 @@ class WriteAheadLogRandomizedTest {
         assertArrayEquals(expected, record.payloadBytes(), "payload of " + record.sequence());
       }
       long recovered = checkpoint + replayed.size();
-      assertTrue(recovered >= mustSurvive, "records " + (recovered + 1) + ".." + mustSurvive
-          + " were durable (or flushed before a process crash) but are gone");
+      assertTrue(
+          recovered >= mustSurvive,
+          "records "
+              + (recovered + 1)
+              + ".."
+              + mustSurvive
+              + " were durable (or flushed before a process crash) but are gone");
       if (exactly >= 0) {
         assertEquals(Math.max(exactly, checkpoint), recovered, "everything after a clean close");
       }

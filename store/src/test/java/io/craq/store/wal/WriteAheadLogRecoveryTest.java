@@ -26,8 +26,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Recovery: what a crash leaves at the end of the log is cut with one log line and the log goes
- * on; damage a crash cannot explain stops the open.
+ * Recovery: what a crash leaves at the end of the log is cut with one log line and the log goes on;
+ * damage a crash cannot explain stops the open.
  */
 class WriteAheadLogRecoveryTest {
   /** Payload sizes of the records the torn-tail tests start from; one is empty. */
@@ -70,12 +70,12 @@ class WriteAheadLogRecoveryTest {
   }
 
   /**
-   * Opens {@code dir} expecting {@code expected}, with exactly one warning naming {@code file}
-   * and {@code offset} (none if {@code offset < 0}); then appends two records, reopens, and
-   * expects those too, without a warning.
+   * Opens {@code dir} expecting {@code expected}, with exactly one warning naming {@code file} and
+   * {@code offset} (none if {@code offset < 0}); then appends two records, reopens, and expects
+   * those too, without a warning.
    */
-  private void expectRecoveredAndGoingOn(Path dir, SortedMap<Long, byte[]> expected, Path file,
-      long offset) {
+  private void expectRecoveredAndGoingOn(
+      Path dir, SortedMap<Long, byte[]> expected, Path file, long offset) {
     capture.clear();
     WriteAheadLog.Config config = WalFixture.smallSegments(dir);
     WalFixture.Opened opened = open(config, 0);
@@ -88,8 +88,10 @@ class WriteAheadLogRecoveryTest {
       } else {
         assertEquals(1, warnings.size(), "one warning: " + warnings);
         String warning = warnings.get(0);
-        assertTrue(warning.contains(file.getFileName().toString())
-            && warning.contains("offset " + offset + ":"), warning);
+        assertTrue(
+            warning.contains(file.getFileName().toString())
+                && warning.contains("offset " + offset + ":"),
+            warning);
       }
       for (int i = 0; i < 2; i++) {
         long sequence = log.lastSequence() + 1;
@@ -105,8 +107,9 @@ class WriteAheadLogRecoveryTest {
   }
 
   @Test
-  @DisplayName("a segment cut at every byte offset of its last three records: the whole records"
-      + " before the cut come back, nothing after, one warning, and the log goes on")
+  @DisplayName(
+      "a segment cut at every byte offset of its last three records: the whole records"
+          + " before the cut come back, nothing after, one warning, and the log goes on")
   void tornAtEveryOffset() throws Exception {
     Path source = directory.resolve("source");
     SortedMap<Long, byte[]> appended = writeSizes(source);
@@ -141,16 +144,17 @@ class WriteAheadLogRecoveryTest {
     for (long at = ends[SIZES.length - 1]; at < ends[SIZES.length]; at++) {
       Path dir = directory.resolve("flip-" + at);
       WalFixture.copyDirectory(source, dir);
-      overwrite(dir.resolve(segment.getFileName()), at,
-          new byte[] {(byte) (original[(int) at] ^ 0x5A)});
-      expectRecoveredAndGoingOn(dir, appended.headMap((long) SIZES.length), segment,
-          ends[SIZES.length - 1]);
+      overwrite(
+          dir.resolve(segment.getFileName()), at, new byte[] {(byte) (original[(int) at] ^ 0x5A)});
+      expectRecoveredAndGoingOn(
+          dir, appended.headMap((long) SIZES.length), segment, ends[SIZES.length - 1]);
     }
   }
 
   @Test
-  @DisplayName("zeros after the last record, as a crash leaves in a preallocated segment: cut"
-      + " without a warning; zeros followed by other bytes: a warning")
+  @DisplayName(
+      "zeros after the last record, as a crash leaves in a preallocated segment: cut"
+          + " without a warning; zeros followed by other bytes: a warning")
   void zerosAfterLastRecord() throws Exception {
     Path crashed = directory.resolve("crashed");
     SortedMap<Long, byte[]> appended = new TreeMap<>();
@@ -168,7 +172,8 @@ class WriteAheadLogRecoveryTest {
     reopened.log().close();
     assertRecords(appended, reopened.replay().records);
     assertEquals(List.of(), capture.warnings());
-    assertTrue(capture.at(Level.INFO).stream().anyMatch(line -> line.contains("zeros")),
+    assertTrue(
+        capture.at(Level.INFO).stream().anyMatch(line -> line.contains("zeros")),
         capture.at(Level.INFO).toString());
 
     Path padded = directory.resolve("padded");
@@ -181,7 +186,8 @@ class WriteAheadLogRecoveryTest {
     opened.log().close();
     assertRecords(written, opened.replay().records);
     assertEquals(List.of(), capture.warnings());
-    assertTrue(capture.at(Level.INFO).stream().anyMatch(line -> line.contains("zeros")),
+    assertTrue(
+        capture.at(Level.INFO).stream().anyMatch(line -> line.contains("zeros")),
         capture.at(Level.INFO).toString());
     assertEquals(end, Files.size(last), "the zeros were cut");
 
@@ -196,8 +202,9 @@ class WriteAheadLogRecoveryTest {
   }
 
   @Test
-  @DisplayName("bytes after the last record that look like a record (plausible header, a record"
-      + " of another log with the right number, a repeated record) are cut, never replayed")
+  @DisplayName(
+      "bytes after the last record that look like a record (plausible header, a record"
+          + " of another log with the right number, a repeated record) are cut, never replayed")
   void garbageThatLooksLikeARecord() throws Exception {
     long[] ends = recordEnds();
     long next = SIZES.length + 1;
@@ -217,8 +224,11 @@ class WriteAheadLogRecoveryTest {
         log.append(sequence == next ? payload(next, 12) : appended.get(sequence));
       }
     }
-    byte[] foreign = Arrays.copyOfRange(Files.readAllBytes(WalFixture.lastSegment(other)),
-        (int) ends[SIZES.length], (int) ends[SIZES.length] + 16 + 12);
+    byte[] foreign =
+        Arrays.copyOfRange(
+            Files.readAllBytes(WalFixture.lastSegment(other)),
+            (int) ends[SIZES.length],
+            (int) ends[SIZES.length] + 16 + 12);
     Path copied = directory.resolve("copied");
     writeSizes(copied);
     Path copiedSegment = WalFixture.lastSegment(copied);
@@ -230,19 +240,22 @@ class WriteAheadLogRecoveryTest {
     writeSizes(repeated);
     Path repeatedSegment = WalFixture.lastSegment(repeated);
     byte[] bytes = Files.readAllBytes(repeatedSegment);
-    overwrite(repeatedSegment, ends[SIZES.length], Arrays.copyOfRange(bytes,
-        (int) ends[SIZES.length - 1], (int) ends[SIZES.length]));
+    overwrite(
+        repeatedSegment,
+        ends[SIZES.length],
+        Arrays.copyOfRange(bytes, (int) ends[SIZES.length - 1], (int) ends[SIZES.length]));
     capture.clear();
     WalFixture.Opened opened = open(WalFixture.smallSegments(repeated), 0);
     opened.log().close();
     assertRecords(appended, opened.replay().records);
-    assertTrue(capture.warnings().get(0).contains("sequence 4 where 5 was expected"),
+    assertTrue(
+        capture.warnings().get(0).contains("sequence 4 where 5 was expected"),
         capture.warnings().toString());
   }
 
   @Test
-  @DisplayName("a torn tail, new appends, another crash: the stale bytes after the cut never"
-      + " come back")
+  @DisplayName(
+      "a torn tail, new appends, another crash: the stale bytes after the cut never" + " come back")
   void tornTailThenAppendsThenCrash() throws Exception {
     WriteAheadLog.Config config = WalFixture.smallSegments(directory);
     SortedMap<Long, byte[]> expected = new TreeMap<>();
@@ -296,8 +309,8 @@ class WriteAheadLogRecoveryTest {
   }
 
   private StoreException openFails(long afterSequence) {
-    return assertThrows(StoreException.class,
-        () -> open(WalFixture.smallSegments(directory), afterSequence));
+    return assertThrows(
+        StoreException.class, () -> open(WalFixture.smallSegments(directory), afterSequence));
   }
 
   @Test
@@ -308,11 +321,15 @@ class WriteAheadLogRecoveryTest {
     long missingFrom = SegmentFormat.firstSequenceOf(files.get(3));
     long missingTo = SegmentFormat.firstSequenceOf(files.get(4)) - 1;
     StoreException e = openFails(0);
-    assertTrue(e.getMessage().contains("corrupt")
-        && e.getMessage().contains("records " + missingFrom + ".." + missingTo + " are missing"),
+    assertTrue(
+        e.getMessage().contains("corrupt")
+            && e.getMessage()
+                .contains("records " + missingFrom + ".." + missingTo + " are missing"),
         e.getMessage());
-    assertTrue(openFails(missingTo - 1).getMessage().contains("records " + missingTo + ".."
-        + missingTo + " are missing"));
+    assertTrue(
+        openFails(missingTo - 1)
+            .getMessage()
+            .contains("records " + missingTo + ".." + missingTo + " are missing"));
 
     WalFixture.Opened opened = open(WalFixture.smallSegments(directory), missingTo);
     opened.log().close();
@@ -327,8 +344,9 @@ class WriteAheadLogRecoveryTest {
     Files.delete(files.get(0));
     long second = SegmentFormat.firstSequenceOf(files.get(1));
     StoreException e = openFails(second - 2);
-    assertTrue(e.getMessage().contains("records " + (second - 1) + ".." + (second - 1)
-        + " are missing"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("records " + (second - 1) + ".." + (second - 1) + " are missing"),
+        e.getMessage());
     open(WalFixture.smallSegments(directory), second - 1).log().close();
   }
 
@@ -338,8 +356,10 @@ class WriteAheadLogRecoveryTest {
     List<Path> files = manySegments();
     overwrite(files.get(2), 9, new byte[] {0x55});
     StoreException e = openFails(0);
-    assertTrue(e.getMessage().contains(files.get(2).toString())
-        && e.getMessage().contains("not the last segment"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains(files.get(2).toString())
+            && e.getMessage().contains("not the last segment"),
+        e.getMessage());
   }
 
   @Test
@@ -352,12 +372,14 @@ class WriteAheadLogRecoveryTest {
   }
 
   @Test
-  @DisplayName("a segment whose name and header disagree, or that overlaps the one before, is"
-      + " corruption")
+  @DisplayName(
+      "a segment whose name and header disagree, or that overlaps the one before, is"
+          + " corruption")
   void nameAndHeaderDisagree() throws Exception {
     writeSizes(directory);
     Path segment = WalFixture.lastSegment(directory);
-    Files.write(directory.resolve(SegmentFormat.segmentName(3)),
+    Files.write(
+        directory.resolve(SegmentFormat.segmentName(3)),
         SegmentFormat.encodeHeader(new SegmentFormat.Header(3, 42)).array());
     assertTrue(openFails(0).getMessage().contains("hold records up to 4"));
     Files.delete(directory.resolve(SegmentFormat.segmentName(3)));

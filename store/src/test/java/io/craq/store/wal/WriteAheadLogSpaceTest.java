@@ -42,8 +42,8 @@ class WriteAheadLogSpaceTest {
   }
 
   /** Appends until the disk is full (at most {@code attempts}); returns the exception. */
-  private static StoreFullException appendUntilFull(WriteAheadLog log,
-      SortedMap<Long, byte[]> appended, int bytes, int attempts) {
+  private static StoreFullException appendUntilFull(
+      WriteAheadLog log, SortedMap<Long, byte[]> appended, int bytes, int attempts) {
     for (int i = 0; i < attempts; i++) {
       long before = log.lastSequence();
       try {
@@ -60,20 +60,22 @@ class WriteAheadLogSpaceTest {
   }
 
   private static void assertFullMessage(StoreFullException e, Path directory) {
-    assertTrue(e.getMessage().contains(directory.toString())
-        && e.getMessage().contains("resume when space returns"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains(directory.toString())
+            && e.getMessage().contains("resume when space returns"),
+        e.getMessage());
   }
 
-  private static void reopenAndExpect(WriteAheadLog.Config config,
-      SortedMap<Long, byte[]> appended) {
+  private static void reopenAndExpect(
+      WriteAheadLog.Config config, SortedMap<Long, byte[]> appended) {
     WalFixture.Opened reopened = open(config, 0);
     reopened.log().close();
     assertRecords(appended, reopened.replay().records);
   }
 
   @Test
-  @DisplayName("no room for the next segment: StoreFullException, then the log goes on once"
-      + " there is")
+  @DisplayName(
+      "no room for the next segment: StoreFullException, then the log goes on once" + " there is")
   void noRoomForNextSegment() {
     FaultyDisk disk = new FaultyDisk();
     WriteAheadLog.Config config = WalFixture.smallSegments(directory);
@@ -82,7 +84,9 @@ class WriteAheadLogSpaceTest {
       disk.setSpace(0);
       StoreFullException full = appendUntilFull(log, appended, 100, 200);
       assertFullMessage(full, directory);
-      assertEquals(log.lastSequence(), log.durableSequence(),
+      assertEquals(
+          log.lastSequence(),
+          log.durableSequence(),
           "the full segment was forced before the next was needed");
       long last = log.lastSequence();
       assertThrows(StoreFullException.class, () -> log.append(payload(last + 1, 100)));
@@ -97,8 +101,9 @@ class WriteAheadLogSpaceTest {
   }
 
   @Test
-  @DisplayName("the next segment's preparation failed in the background while the disk was"
-      + " full: once there is room, the roll-over tries again instead of reporting it")
+  @DisplayName(
+      "the next segment's preparation failed in the background while the disk was"
+          + " full: once there is room, the roll-over tries again instead of reporting it")
   void backgroundPreparationFailedEarlier() throws Exception {
     FaultyDisk disk = new FaultyDisk();
     WriteAheadLog.Config config = WalFixture.smallSegments(directory);
@@ -115,12 +120,12 @@ class WriteAheadLogSpaceTest {
   }
 
   @Test
-  @DisplayName("writes failing part way for want of space: retried at the same place, nothing"
-      + " lost or repeated")
+  @DisplayName(
+      "writes failing part way for want of space: retried at the same place, nothing"
+          + " lost or repeated")
   void writesFailPartWay() {
     FaultyDisk disk = new FaultyDisk();
-    WriteAheadLog.Config config = WalFixture.smallSegments(directory)
-        .withSegmentBytes(1 << 20);
+    WriteAheadLog.Config config = WalFixture.smallSegments(directory).withSegmentBytes(1 << 20);
     SortedMap<Long, byte[]> appended = new TreeMap<>();
     try (WriteAheadLog log = open(config, 0, disk).log()) {
       for (int i = 0; i < 20; i++) {
@@ -143,12 +148,12 @@ class WriteAheadLogSpaceTest {
   }
 
   @Test
-  @DisplayName("a crash after a write failed part way: a prefix of the records comes back,"
-      + " each once, and the log goes on")
+  @DisplayName(
+      "a crash after a write failed part way: a prefix of the records comes back,"
+          + " each once, and the log goes on")
   void crashAfterPartialWrite() {
     FaultyDisk disk = new FaultyDisk();
-    WriteAheadLog.Config config = WalFixture.smallSegments(directory)
-        .withSegmentBytes(1 << 20);
+    WriteAheadLog.Config config = WalFixture.smallSegments(directory).withSegmentBytes(1 << 20);
     SortedMap<Long, byte[]> appended = new TreeMap<>();
     WriteAheadLog log = open(config, 0, disk).log();
     for (int i = 0; i < 20; i++) {
@@ -173,12 +178,12 @@ class WriteAheadLogSpaceTest {
   }
 
   @Test
-  @DisplayName("a record too large for the buffer whose write fails part way is never read back"
-      + " as a record, after a retry or after a crash")
+  @DisplayName(
+      "a record too large for the buffer whose write fails part way is never read back"
+          + " as a record, after a retry or after a crash")
   void largeRecordFailsPartWay() {
     FaultyDisk disk = new FaultyDisk();
-    WriteAheadLog.Config config = WalFixture.smallSegments(directory)
-        .withRecordBytesMax(3 << 20);
+    WriteAheadLog.Config config = WalFixture.smallSegments(directory).withRecordBytesMax(3 << 20);
     SortedMap<Long, byte[]> appended = new TreeMap<>();
     try (WriteAheadLog log = open(config, 0, disk).log()) {
       append(log, appended, 10);
@@ -232,21 +237,22 @@ class WriteAheadLogSpaceTest {
   }
 
   @Test
-  @DisplayName("a real full disk (a 2 MiB tmpfs): StoreFullException, and the log goes on when"
-      + " space returns; skipped where mounting is not permitted")
+  @DisplayName(
+      "a real full disk (a 2 MiB tmpfs): StoreFullException, and the log goes on when"
+          + " space returns; skipped where mounting is not permitted")
   void realFullDisk() throws Exception {
     Path mount = Files.createDirectory(directory.resolve("tmpfs"));
     String mounted = run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mount.toString());
     if (mounted != null) {
-      System.out.println("WriteAheadLogSpaceTest.realFullDisk skipped: cannot mount a tmpfs ("
-          + mounted + ")");
+      System.out.println(
+          "WriteAheadLogSpaceTest.realFullDisk skipped: cannot mount a tmpfs (" + mounted + ")");
       Assumptions.abort("cannot mount a tmpfs: " + mounted);
     }
     try {
       Path ballast = mount.resolve("ballast");
       Files.write(ballast, new byte[1 << 20]);
-      WriteAheadLog.Config config = new WriteAheadLog.Config(mount.resolve("wal"), 256 << 10,
-          1 << 20);
+      WriteAheadLog.Config config =
+          new WriteAheadLog.Config(mount.resolve("wal"), 256 << 10, 1 << 20);
       SortedMap<Long, byte[]> appended = new TreeMap<>();
       try (WriteAheadLog log = open(config, 0).log()) {
         StoreFullException full = appendUntilFull(log, appended, 1000, 4000);
@@ -278,7 +284,8 @@ class WriteAheadLogSpaceTest {
         return String.join(" ", command) + " did not finish in 30 s";
       }
       String output = new String(process.getInputStream().readAllBytes()).trim();
-      return process.exitValue() == 0 ? null
+      return process.exitValue() == 0
+          ? null
           : String.join(" ", command) + " exited " + process.exitValue() + ": " + output;
     } catch (IOException e) {
       return e.toString();

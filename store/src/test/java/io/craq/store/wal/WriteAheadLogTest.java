@@ -123,8 +123,8 @@ class WriteAheadLogTest {
   @Test
   @DisplayName("force makes everything appended durable with one sync; counters add up")
   void forceAndCounters() {
-    try (WriteAheadLog log = open(WalFixture.smallSegments(directory)
-        .withSegmentBytes(1 << 20), 0).log()) {
+    try (WriteAheadLog log =
+        open(WalFixture.smallSegments(directory).withSegmentBytes(1 << 20), 0).log()) {
       for (int i = 0; i < 10; i++) {
         log.append(new byte[100]);
       }
@@ -147,8 +147,8 @@ class WriteAheadLogTest {
     WriteAheadLog.Config config = WalFixture.smallSegments(directory).withRecordBytesMax(100);
     try (WriteAheadLog log = open(config, 0).log()) {
       log.append(new byte[100]);
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> log.append(new byte[101]));
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> log.append(new byte[101]));
       assertTrue(e.getMessage().contains("recordBytesMax"), e.getMessage());
       assertEquals(1, log.lastSequence());
       assertEquals(2, log.append(ByteBuffer.allocate(0)), "an empty payload is a record");
@@ -161,11 +161,10 @@ class WriteAheadLogTest {
   }
 
   @Test
-  @DisplayName("a record larger than a segment gets a segment of its own; large ones skip the"
-      + " buffer")
+  @DisplayName(
+      "a record larger than a segment gets a segment of its own; large ones skip the" + " buffer")
   void largeRecords() throws Exception {
-    WriteAheadLog.Config config = WalFixture.smallSegments(directory)
-        .withRecordBytesMax(3 << 20);
+    WriteAheadLog.Config config = WalFixture.smallSegments(directory).withRecordBytesMax(3 << 20);
     SortedMap<Long, byte[]> appended = new TreeMap<>();
     try (WriteAheadLog log = open(config, 0).log()) {
       int[] sizes = {10, 10_000, 20, 3 << 20, 4000, 4096 - 32 - 16, 5};
@@ -186,8 +185,8 @@ class WriteAheadLogTest {
   }
 
   @Test
-  @DisplayName("deleteBefore removes only whole segments below the sequence, never the active"
-      + " one")
+  @DisplayName(
+      "deleteBefore removes only whole segments below the sequence, never the active" + " one")
   void deleteBefore() throws Exception {
     WriteAheadLog.Config config = WalFixture.smallSegments(directory);
     SortedMap<Long, byte[]> appended;
@@ -233,16 +232,17 @@ class WriteAheadLogTest {
     try (WriteAheadLog log = open(config, 0).log()) {
       AtomicBoolean done = new AtomicBoolean();
       CountDownLatch started = new CountDownLatch(1);
-      Future<Integer> deleter = other.submit(() -> {
-        started.countDown();
-        int deleted = 0;
-        while (!done.get()) {
-          // A checkpoint that trails the durable records by 50.
-          deleted += log.deleteBefore(Math.max(0, log.durableSequence() - 50));
-          assertTrue(log.sizeBytes() >= config.segmentBytes());
-        }
-        return deleted;
-      });
+      Future<Integer> deleter =
+          other.submit(() -> {
+            started.countDown();
+            int deleted = 0;
+            while (!done.get()) {
+              // A checkpoint that trails the durable records by 50.
+              deleted += log.deleteBefore(Math.max(0, log.durableSequence() - 50));
+              assertTrue(log.sizeBytes() >= config.segmentBytes());
+            }
+            return deleted;
+          });
       assertTrue(started.await(10, TimeUnit.SECONDS));
       for (long sequence = 1; sequence <= 2000; sequence++) {
         appended.put(sequence, payload(sequence, 60));
@@ -290,6 +290,6 @@ class WriteAheadLogTest {
     assertThrows(IllegalArgumentException.class, () -> config.withSegmentBytes(1L << 41));
     assertThrows(IllegalArgumentException.class, () -> config.withRecordBytesMax(-1));
     assertThrows(IllegalArgumentException.class, () -> config.withRecordBytesMax((1 << 30) + 1));
-    assertThrows(IllegalArgumentException.class, () -> WriteAheadLog.open(config, -1, r -> { }));
+    assertThrows(IllegalArgumentException.class, () -> WriteAheadLog.open(config, -1, r -> {}));
   }
 }

@@ -49,8 +49,8 @@ public final class Addresses {
     try {
       port = Integer.parseInt(portText);
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("address '" + address + "': port '" + portText
-          + "' is not a number");
+      throw new IllegalArgumentException(
+          "address '" + address + "': port '" + portText + "' is not a number");
     }
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("address '" + address + "': port must be 0-65535");

@@ -106,8 +106,8 @@ final class ByteReader {
       throw ProtocolException.invalid(what + ": negative count " + n);
     }
     if ((long) n * elementBytesMin > remaining()) {
-      throw ProtocolException.invalid(what + ": count " + n + " cannot fit in the "
-          + remaining() + " bytes that remain");
+      throw ProtocolException.invalid(
+          what + ": count " + n + " cannot fit in the " + remaining() + " bytes that remain");
     }
     return n;
   }
@@ -130,7 +130,8 @@ final class ByteReader {
       return new String(bytes, offset, length, StandardCharsets.ISO_8859_1);
     }
     try {
-      return StandardCharsets.UTF_8.newDecoder()
+      return StandardCharsets.UTF_8
+          .newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT)
           .decode(ByteBuffer.wrap(bytes, offset, length))

@@ -8,10 +8,10 @@ import java.util.concurrent.CompletableFuture;
  * A logical connection to one address, returned by {@link Transport#connect}. Thread-safe; many
  * requests may be in flight at once (pipelining); messages from one thread are sent in order.
  *
- * <p>The underlying link is opened by the first message and re-opened by the first message after
- * it was lost (no back-off: every call after a failure tries again), so a peer restart costs the
- * requests that were in flight at the time, never the connection object. Nothing here waits for
- * the peer or blocks on a socket.
+ * <p>The underlying link is opened by the first message and re-opened by the first message after it
+ * was lost (no back-off: every call after a failure tries again), so a peer restart costs the
+ * requests that were in flight at the time, never the connection object. Nothing here waits for the
+ * peer or blocks on a socket.
  */
 public interface Connection extends AutoCloseable {
 

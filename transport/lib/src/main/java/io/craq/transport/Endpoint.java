@@ -76,8 +76,11 @@ abstract class Endpoint {
     }
     Frames.writeLong(frame, 8, id);
     if (!offerFrame(frame)) {
-      pending.fail(id, isClosed() ? failure() : new QueueFullException(
-          "outbound queue to " + peer + " is full"));
+      pending.fail(
+          id,
+          isClosed()
+              ? failure()
+              : new QueueFullException("outbound queue to " + peer + " is full"));
     } else if (isClosed()) {
       // Closed between register and offer: the close may not have seen this entry.
       pending.fail(id, failure());
@@ -91,8 +94,9 @@ abstract class Endpoint {
       throw failure();
     }
     if (!offerFrame(frame)) {
-      throw isClosed() ? failure() : new QueueFullException("outbound queue to " + peer
-          + " is full");
+      throw isClosed()
+          ? failure()
+          : new QueueFullException("outbound queue to " + peer + " is full");
     }
   }
 
@@ -121,16 +125,16 @@ abstract class Endpoint {
     } catch (RuntimeException e) {
       log.warn("handler failed on {} from {}", message, peer, e);
       if (responder.expectsReply() && !responder.replied.get()) {
-        responder.reply(new Message.ErrorReply(ErrorCode.INTERNAL,
-            "handler failed: " + e.getMessage(), ""));
+        responder.reply(
+            new Message.ErrorReply(ErrorCode.INTERNAL, "handler failed: " + e.getMessage(), ""));
       }
     }
   }
 
   /** Answers request {@code requestId} with an error reply (best effort). */
   final void refuse(long requestId, ErrorCode code, String message) {
-    offerFrame(codec.encodeFrame(Frames.KIND_REPLY, requestId,
-        new Message.ErrorReply(code, message, "")));
+    offerFrame(
+        codec.encodeFrame(Frames.KIND_REPLY, requestId, new Message.ErrorReply(code, message, "")));
   }
 
   private final class FrameResponder implements Responder {
@@ -162,8 +166,13 @@ abstract class Endpoint {
       if (!isClosed()) {
         // A reply that cannot be queued would leave the requester waiting for nothing: close
         // the connection so every request on it fails at once and is seen as refused.
-        close(new QueueFullException("outbound queue to " + peer + " is full; reply to request "
-            + requestId + " dropped, connection closed"));
+        close(
+            new QueueFullException(
+                "outbound queue to "
+                    + peer
+                    + " is full; reply to request "
+                    + requestId
+                    + " dropped, connection closed"));
       }
       return false;
     }
@@ -175,7 +184,10 @@ abstract class Endpoint {
 
     private boolean offered(byte[] frame, Message message) {
       if (isClosed() || !offerFrame(frame)) {
-        log.debug("could not queue {} to {}: {}", message, peer,
+        log.debug(
+            "could not queue {} to {}: {}",
+            message,
+            peer,
             isClosed() ? "connection closed" : "outbound queue full");
         return false;
       }

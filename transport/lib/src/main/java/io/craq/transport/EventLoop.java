@@ -32,6 +32,7 @@ final class EventLoop implements AutoCloseable {
 
   /** Read deadlines and connect timeouts are checked this often (so enforced this late at most). */
   static final long DEADLINE_CHECK_MILLIS = 50;
+
   private static final long JOIN_MILLIS = 5_000;
 
   /** Something registered with the selector. */
@@ -43,12 +44,16 @@ final class EventLoop implements AutoCloseable {
   private final Selector selector;
   private final Thread thread;
   private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+
   /** True while a wake-up is on its way, so a burst of {@link #execute} calls wakes it once. */
   private final AtomicBoolean wakeupPending = new AtomicBoolean();
+
   /** Sessions with frames queued on this thread, written at the end of the pass. */
   private final List<TcpSession> toFlush = new ArrayList<>();
+
   /** Every session registered here, for the deadline checks. */
   private final Set<TcpSession> sessions = new HashSet<>();
+
   private volatile boolean closed;
   private long nextDeadlineCheckNanos;
 

@@ -41,12 +41,16 @@ public final class Frames {
   public static Header parseHeader(byte[] bytes, int offset, int frameBytesMax) {
     int magic = readInt(bytes, offset);
     if (magic != MAGIC) {
-      throw new ProtocolException(ErrorCode.INVALID_REQUEST, true,
+      throw new ProtocolException(
+          ErrorCode.INVALID_REQUEST,
+          true,
           String.format("bad magic 0x%08x, expected 0x%08x", magic, MAGIC));
     }
     int version = bytes[offset + 4] & 0xff;
     if (version != PROTOCOL_VERSION) {
-      throw new ProtocolException(ErrorCode.UNSUPPORTED, true,
+      throw new ProtocolException(
+          ErrorCode.UNSUPPORTED,
+          true,
           "unsupported protocol version " + version + ", this side speaks " + PROTOCOL_VERSION);
     }
     int kind = bytes[offset + 5] & 0xff;
@@ -57,7 +61,9 @@ public final class Frames {
     long requestId = readLong(bytes, offset + 8);
     int length = readInt(bytes, offset + 16);
     if (length < 0 || length > frameBytesMax - HEADER_BYTES) {
-      throw new ProtocolException(ErrorCode.INVALID_REQUEST, true,
+      throw new ProtocolException(
+          ErrorCode.INVALID_REQUEST,
+          true,
           "frame body length " + length + " outside 0.." + (frameBytesMax - HEADER_BYTES));
     }
     return new Header(version, kind, type, requestId, length);
@@ -85,7 +91,9 @@ public final class Frames {
   }
 
   static int readInt(byte[] b, int i) {
-    return ((b[i] & 0xff) << 24) | ((b[i + 1] & 0xff) << 16) | ((b[i + 2] & 0xff) << 8)
+    return ((b[i] & 0xff) << 24)
+        | ((b[i + 1] & 0xff) << 16)
+        | ((b[i + 2] & 0xff) << 8)
         | (b[i + 3] & 0xff);
   }
 

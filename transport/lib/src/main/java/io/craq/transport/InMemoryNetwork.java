@@ -7,11 +7,11 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A simulated network shared by the {@link InMemoryTransport}s of one test: a registry of listening
- * addresses and seeded faults. With no faults configured, every message is delivered in order,
- * at once. Faults apply per message: {@link #dropProbability} loses it silently, {@link
- * #delayMillis} holds it back (order per connection is kept unless {@link #reorder} is on, as TCP
- * would), and reordering lets messages of one connection overtake each other. Thread-safe; the
- * random choices are seeded, so a single-threaded test replays exactly.
+ * addresses and seeded faults. With no faults configured, every message is delivered in order, at
+ * once. Faults apply per message: {@link #dropProbability} loses it silently, {@link #delayMillis}
+ * holds it back (order per connection is kept unless {@link #reorder} is on, as TCP would), and
+ * reordering lets messages of one connection overtake each other. Thread-safe; the random choices
+ * are seeded, so a single-threaded test replays exactly.
  */
 public final class InMemoryNetwork implements AutoCloseable {
   final ConcurrentHashMap<String, InMemoryTransport.MemServer> servers = new ConcurrentHashMap<>();
@@ -27,11 +27,14 @@ public final class InMemoryNetwork implements AutoCloseable {
   public InMemoryNetwork(long seed) {
     this.seed = seed;
     this.random = new Random(seed);
-    this.scheduler = new ScheduledThreadPoolExecutor(1, runnable -> {
-      Thread thread = new Thread(runnable, "craq-mem-network");
-      thread.setDaemon(true);
-      return thread;
-    });
+    this.scheduler =
+        new ScheduledThreadPoolExecutor(
+            1,
+            runnable -> {
+              Thread thread = new Thread(runnable, "craq-mem-network");
+              thread.setDaemon(true);
+              return thread;
+            });
     scheduler.setRemoveOnCancelPolicy(true);
   }
 

@@ -12,10 +12,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A transport for tests: links between transports of one {@link InMemoryNetwork}, with the same
- * contract as {@link TcpTransport}. Messages are encoded and decoded with the real codec (so a
- * test cannot share mutable state through a message), queues are bounded by the same settings,
- * handlers run one message at a time per connection on a virtual thread, and the network can drop,
- * delay and reorder. Addresses are any {@code name:port} strings. Thread-safe.
+ * contract as {@link TcpTransport}. Messages are encoded and decoded with the real codec (so a test
+ * cannot share mutable state through a message), queues are bounded by the same settings, handlers
+ * run one message at a time per connection on a virtual thread, and the network can drop, delay and
+ * reorder. Addresses are any {@code name:port} strings. Thread-safe.
  */
 public final class InMemoryTransport implements Transport {
   private static final Logger log = LoggerFactory.getLogger(InMemoryTransport.class);
@@ -64,14 +64,14 @@ public final class InMemoryTransport implements Transport {
     Addresses.parse(address);
     checkOpen();
     Connection[] self = new Connection[1];
-    ReconnectingConnection connection = new ReconnectingConnection(address, codec,
-        () -> connections.remove(self[0])) {
-      @Override
-      Endpoint open() {
-        checkOpen();
-        return openLink(address, handler);
-      }
-    };
+    ReconnectingConnection connection =
+        new ReconnectingConnection(address, codec, () -> connections.remove(self[0])) {
+          @Override
+          Endpoint open() {
+            checkOpen();
+            return openLink(address, handler);
+          }
+        };
     self[0] = connection;
     connections.add(connection);
     return connection;
@@ -82,8 +82,9 @@ public final class InMemoryTransport implements Transport {
     MemEndpoint client = new MemEndpoint(handler, address, codec, pending(address));
     MemServer server = network.servers.get(address);
     if (server == null || !server.accept(client, clientName)) {
-      client.close(new ConnectFailedException("cannot connect to " + address
-          + ": nothing listens there", null));
+      client.close(
+          new ConnectFailedException(
+              "cannot connect to " + address + ": nothing listens there", null));
     }
     return client;
   }
@@ -153,13 +154,14 @@ public final class InMemoryTransport implements Transport {
     private final LinkedBlockingQueue<byte[]> inbox = new LinkedBlockingQueue<>();
     private final AtomicInteger inboxMessages = new AtomicInteger();
     private final AtomicLong inboxBytes = new AtomicLong();
+
     /** Delayed frames by due time, then by send order; guarded by {@code this}. */
     private final java.util.PriorityQueue<Delayed> delayed = new java.util.PriorityQueue<>();
+
     private long lastDeliveryNanos;
     private long sequence;
 
-    MemEndpoint(Handler handler, String peer, MessageCodec endpointCodec,
-        PendingRequests pending) {
+    MemEndpoint(Handler handler, String peer, MessageCodec endpointCodec, PendingRequests pending) {
       super(endpointCodec, handler, pending, peer);
     }
 

@@ -11,8 +11,8 @@ import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.Commit;
-import io.craq.core.message.Message.Durable;
 import io.craq.core.message.Message.ConfigPush;
+import io.craq.core.message.Message.Durable;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
 import io.craq.core.message.Message.HeartbeatReply;
@@ -41,9 +41,9 @@ import java.util.Map;
  * of whole frames. Stateless and thread-safe.
  *
  * <p>Encoding checks only that the frame fits in {@code frameBytesMax}; decoding validates
- * everything (lengths and counts against the bytes that remain, keys with {@code
- * Limits.checkKey}, values against {@code valueBytesMax}, enum codes, no trailing bytes) and
- * refuses bad input with {@link ProtocolException}, never with another exception.
+ * everything (lengths and counts against the bytes that remain, keys with {@code Limits.checkKey},
+ * values against {@code valueBytesMax}, enum codes, no trailing bytes) and refuses bad input with
+ * {@link ProtocolException}, never with another exception.
  */
 public final class MessageCodec {
   /** Largest non-key text field (ids, addresses, error messages, hints), in UTF-8 bytes. */
@@ -58,12 +58,13 @@ public final class MessageCodec {
   private static final int COUNTER_BYTES_MIN = STRING_BYTES_MIN + 1 + 8;
 
   /**
-   * Frames are encoded into one buffer per platform thread (virtual threads, which may be many
-   * and short-lived, get a small fresh one), reused, and copied out at their exact size:
-   * a frame of many versions (a propagate carrying a batch) no longer grows a fresh buffer by
-   * doubling and copying, which cost about 5% of a node's Java CPU under a write load.
+   * Frames are encoded into one buffer per platform thread (virtual threads, which may be many and
+   * short-lived, get a small fresh one), reused, and copied out at their exact size: a frame of
+   * many versions (a propagate carrying a batch) no longer grows a fresh buffer by doubling and
+   * copying, which cost about 5% of a node's Java CPU under a write load.
    */
   private static final int SCRATCH_BYTES = 64 << 10;
+
   /** A scratch buffer grown past this by a large frame is dropped after that frame. */
   private static final int SCRATCH_KEEP_BYTES_MAX = 1 << 20;
 
@@ -117,21 +118,27 @@ public final class MessageCodec {
    */
   public Frame decodeFrame(byte[] frame) {
     if (frame.length < Frames.HEADER_BYTES) {
-      throw new ProtocolException(ErrorCode.INVALID_REQUEST, true,
+      throw new ProtocolException(
+          ErrorCode.INVALID_REQUEST,
+          true,
           "truncated header: " + frame.length + " of " + Frames.HEADER_BYTES + " bytes");
     }
     Frames.Header header = Frames.parseHeader(frame, 0, frameBytesMax);
     int available = frame.length - Frames.HEADER_BYTES;
     if (available < header.bodyLength()) {
-      throw new ProtocolException(ErrorCode.INVALID_REQUEST, true,
+      throw new ProtocolException(
+          ErrorCode.INVALID_REQUEST,
+          true,
           "truncated body: " + available + " of " + header.bodyLength() + " bytes");
     }
     if (available > header.bodyLength()) {
-      throw new ProtocolException(ErrorCode.INVALID_REQUEST, true,
+      throw new ProtocolException(
+          ErrorCode.INVALID_REQUEST,
+          true,
           (available - header.bodyLength()) + " bytes after the frame");
     }
-    return new Frame(header,
-        decodeBody(header.type(), frame, Frames.HEADER_BYTES, header.bodyLength()));
+    return new Frame(
+        header, decodeBody(header.type(), frame, Frames.HEADER_BYTES, header.bodyLength()));
   }
 
   /** Encodes {@code message} as a one-way frame. */
@@ -184,18 +191,19 @@ public final class MessageCodec {
         out.string(m.message());
         out.string(m.hint());
       }
-      case ChainRequest m -> { }
+      case ChainRequest m -> {}
       case ChainReply m -> chainConfig(m.config(), out);
-      case StatsRequest m -> { }
+      case StatsRequest m -> {}
       case StatsReply m -> {
         out.string(m.nodeId());
         out.i64(m.epoch());
         out.string(m.role());
         out.i32(m.counters().size());
-        m.counters().forEach((name, value) -> {
-          out.string(name);
-          out.i64(value);
-        });
+        m.counters()
+            .forEach((name, value) -> {
+              out.string(name);
+              out.i64(value);
+            });
       }
       case Propagate m -> {
         epochAndSender(m.epoch(), m.from(), out);
@@ -305,12 +313,30 @@ public final class MessageCodec {
   /** True if {@code type} is a known message tag. */
   public static boolean knownType(int type) {
     return switch (type) {
-      case WriteRequest.TAG, WriteReply.TAG, ReadRequest.TAG, ReadReply.TAG, ReadAllRequest.TAG,
-          ReadAllReply.TAG, ErrorReply.TAG, ChainRequest.TAG, ChainReply.TAG, StatsRequest.TAG,
-          StatsReply.TAG, Propagate.TAG,
-          Commit.TAG, Durable.TAG, VersionQuery.TAG, VersionReply.TAG, CatchUpRequest.TAG, CatchUpBatch.TAG,
-          JoinRequest.TAG, Heartbeat.TAG, HeartbeatReply.TAG, LeaveRequest.TAG,
-          ConfigPush.TAG -> true;
+      case WriteRequest.TAG,
+          WriteReply.TAG,
+          ReadRequest.TAG,
+          ReadReply.TAG,
+          ReadAllRequest.TAG,
+          ReadAllReply.TAG,
+          ErrorReply.TAG,
+          ChainRequest.TAG,
+          ChainReply.TAG,
+          StatsRequest.TAG,
+          StatsReply.TAG,
+          Propagate.TAG,
+          Commit.TAG,
+          Durable.TAG,
+          VersionQuery.TAG,
+          VersionReply.TAG,
+          CatchUpRequest.TAG,
+          CatchUpBatch.TAG,
+          JoinRequest.TAG,
+          Heartbeat.TAG,
+          HeartbeatReply.TAG,
+          LeaveRequest.TAG,
+          ConfigPush.TAG ->
+          true;
       default -> false;
     };
   }
@@ -341,42 +367,59 @@ public final class MessageCodec {
 
   private Message decodeKnown(int type, ByteReader in) {
     return switch (type) {
-      case WriteRequest.TAG -> new WriteRequest(in.key("key"), value(in), in.bool("delete"),
-          in.i64("expectedVersion"));
+      case WriteRequest.TAG ->
+          new WriteRequest(in.key("key"), value(in), in.bool("delete"), in.i64("expectedVersion"));
       case WriteReply.TAG -> new WriteReply(in.key("key"), in.i64("version"));
       case ReadRequest.TAG -> new ReadRequest(in.key("key"), readMode(in), in.i64("bound"));
-      case ReadReply.TAG -> new ReadReply(in.key("key"), in.bool("found"), in.i64("version"),
-          value(in), in.bool("dirty"));
+      case ReadReply.TAG ->
+          new ReadReply(
+              in.key("key"), in.bool("found"), in.i64("version"), value(in), in.bool("dirty"));
       case ReadAllRequest.TAG -> new ReadAllRequest(optionalKey(in, "afterKey"), in.i32("limit"));
       case ReadAllReply.TAG -> new ReadAllReply(versionRecords(in), in.bool("more"));
-      case ErrorReply.TAG -> new ErrorReply(errorCode(in, false), text(in, "message"),
-          text(in, "hint"));
+      case ErrorReply.TAG ->
+          new ErrorReply(errorCode(in, false), text(in, "message"), text(in, "hint"));
       case ChainRequest.TAG -> new ChainRequest();
       case ChainReply.TAG -> new ChainReply(chainConfig(in));
       case StatsRequest.TAG -> new StatsRequest();
-      case StatsReply.TAG -> new StatsReply(text(in, "nodeId"), in.i64("epoch"), text(in, "role"),
-          counters(in));
+      case StatsReply.TAG ->
+          new StatsReply(text(in, "nodeId"), in.i64("epoch"), text(in, "role"), counters(in));
       case Propagate.TAG -> new Propagate(in.i64("epoch"), text(in, "from"), versionRecords(in));
       case Commit.TAG -> new Commit(in.i64("epoch"), text(in, "from"), keyVersions(in));
       case Durable.TAG -> new Durable(in.i64("epoch"), text(in, "from"), keyVersions(in));
-      case VersionQuery.TAG -> new VersionQuery(in.i64("epoch"), text(in, "from"),
-          in.i64("queryId"), keys(in));
-      case VersionReply.TAG -> new VersionReply(in.i64("epoch"), text(in, "from"),
-          in.i64("queryId"), keyVersions(in), errorCode(in, true));
-      case CatchUpRequest.TAG -> new CatchUpRequest(in.i64("epoch"), text(in, "from"),
-          in.i64("requestId"), optionalKey(in, "afterKey"), in.i32("keysMax"));
-      case CatchUpBatch.TAG -> new CatchUpBatch(in.i64("epoch"), text(in, "from"),
-          in.i64("requestId"), keyRecords(in), in.bool("done"));
-      case JoinRequest.TAG -> new JoinRequest(text(in, "nodeId"), text(in, "address"),
-          in.i32("position"), in.i64("incarnation"));
-      case Heartbeat.TAG -> new Heartbeat(text(in, "nodeId"), in.i64("epoch"), in.i64("seq"),
-          in.bool("caughtUp"));
-      case HeartbeatReply.TAG -> new HeartbeatReply(text(in, "nodeId"), in.i64("seq"),
-          in.bool("member"), chainConfig(in));
+      case VersionQuery.TAG ->
+          new VersionQuery(in.i64("epoch"), text(in, "from"), in.i64("queryId"), keys(in));
+      case VersionReply.TAG ->
+          new VersionReply(
+              in.i64("epoch"),
+              text(in, "from"),
+              in.i64("queryId"),
+              keyVersions(in),
+              errorCode(in, true));
+      case CatchUpRequest.TAG ->
+          new CatchUpRequest(
+              in.i64("epoch"),
+              text(in, "from"),
+              in.i64("requestId"),
+              optionalKey(in, "afterKey"),
+              in.i32("keysMax"));
+      case CatchUpBatch.TAG ->
+          new CatchUpBatch(
+              in.i64("epoch"),
+              text(in, "from"),
+              in.i64("requestId"),
+              keyRecords(in),
+              in.bool("done"));
+      case JoinRequest.TAG ->
+          new JoinRequest(
+              text(in, "nodeId"), text(in, "address"), in.i32("position"), in.i64("incarnation"));
+      case Heartbeat.TAG ->
+          new Heartbeat(text(in, "nodeId"), in.i64("epoch"), in.i64("seq"), in.bool("caughtUp"));
+      case HeartbeatReply.TAG ->
+          new HeartbeatReply(text(in, "nodeId"), in.i64("seq"), in.bool("member"), chainConfig(in));
       case LeaveRequest.TAG -> new LeaveRequest(text(in, "nodeId"));
       case ConfigPush.TAG -> new ConfigPush(chainConfig(in));
-      default -> throw new ProtocolException(ErrorCode.UNSUPPORTED, false,
-          "unknown message type " + type);
+      default ->
+          throw new ProtocolException(ErrorCode.UNSUPPORTED, false, "unknown message type " + type);
     };
   }
 
@@ -476,8 +519,8 @@ public final class MessageCodec {
   private static Map<String, Long> counters(ByteReader in) {
     int count = in.count("counters", COUNTER_BYTES_MIN);
     if (count > StatsReply.COUNTERS_MAX) {
-      throw ProtocolException.invalid("counters: " + count + " counters, the limit is "
-          + StatsReply.COUNTERS_MAX);
+      throw ProtocolException.invalid(
+          "counters: " + count + " counters, the limit is " + StatsReply.COUNTERS_MAX);
     }
     Map<String, Long> counters = new LinkedHashMap<>();
     for (int i = 0; i < count; i++) {
@@ -500,9 +543,13 @@ public final class MessageCodec {
     int count = in.count("members", MEMBER_BYTES_MIN);
     List<Member> members = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
-      members.add(new Member(text(in, "member id"), text(in, "member address"),
-          in.i64("member joinedEpoch"), in.i64("member incarnation"),
-          in.bool("member caughtUp")));
+      members.add(
+          new Member(
+              text(in, "member id"),
+              text(in, "member address"),
+              in.i64("member joinedEpoch"),
+              in.i64("member incarnation"),
+              in.bool("member caughtUp")));
     }
     return new ChainConfig(epoch, members);
   }

@@ -21,12 +21,14 @@ final class PendingRequests {
 
   private final ConcurrentHashMap<Long, Entry> entries = new ConcurrentHashMap<>();
   private final AtomicLong nextId = new AtomicLong(1);
+
   /**
    * No entry's deadline is before this (a lower bound, not exact): the sweeper skips the table
    * until then, instead of walking it every tick. Lowered by {@link #register}, recomputed by a
    * walk.
    */
   private final AtomicLong earliestDeadlineNanos = new AtomicLong(Long.MAX_VALUE);
+
   private final int inFlightMax;
   private final TimeoutSweeper sweeper;
   private final String peer;
@@ -73,8 +75,15 @@ final class PendingRequests {
       Entry entry = e.getValue();
       if (nowNanos - entry.deadlineNanos() >= 0) {
         if (entries.remove(e.getKey(), entry)) {
-          entry.future().completeExceptionally(new RequestTimeoutException("no reply from " + peer
-              + " within " + TimeUnit.NANOSECONDS.toMillis(entry.timeoutNanos()) + " ms"));
+          entry
+              .future()
+              .completeExceptionally(
+                  new RequestTimeoutException(
+                      "no reply from "
+                          + peer
+                          + " within "
+                          + TimeUnit.NANOSECONDS.toMillis(entry.timeoutNanos())
+                          + " ms"));
         }
       } else {
         remaining = earlier(remaining, entry.deadlineNanos());

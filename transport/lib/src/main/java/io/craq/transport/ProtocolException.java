@@ -5,8 +5,8 @@ import io.craq.core.message.ErrorCode;
 /**
  * Inbound bytes break the wire protocol (see docs/PROTOCOL.md). {@link #code()} is what the
  * receiver answers a request with; {@link #fatal()} is true when the stream can no longer be
- * trusted (bad magic, bad length, unknown protocol version) and the connection must be closed.
- * When it is false the frame boundary is intact and the connection stays open.
+ * trusted (bad magic, bad length, unknown protocol version) and the connection must be closed. When
+ * it is false the frame boundary is intact and the connection stays open.
  */
 public final class ProtocolException extends TransportException {
   private final ErrorCode code;

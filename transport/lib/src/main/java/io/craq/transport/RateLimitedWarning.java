@@ -4,8 +4,7 @@ import org.slf4j.Logger;
 
 /**
  * Logs a warning at most once per interval and counts what it held back, so that a flood of
- * expected network trouble (an unreachable peer, a full queue) cannot flood the log.
- * Thread-safe.
+ * expected network trouble (an unreachable peer, a full queue) cannot flood the log. Thread-safe.
  */
 public final class RateLimitedWarning {
   private final long intervalNanos;

@@ -3,9 +3,9 @@ package io.craq.transport;
 import io.craq.core.message.Message;
 
 /**
- * The way back to the sender of one inbound message. Thread-safe; may be kept and used after
- * {@link Handler#handle} returned. Never blocks: replies go through the connection's bounded
- * outbound queue.
+ * The way back to the sender of one inbound message. Thread-safe; may be kept and used after {@link
+ * Handler#handle} returned. Never blocks: replies go through the connection's bounded outbound
+ * queue.
  */
 public interface Responder {
 

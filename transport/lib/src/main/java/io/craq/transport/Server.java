@@ -6,7 +6,10 @@ public interface Server extends AutoCloseable {
   /** The address peers can dial, with the actual port (useful after binding port 0). */
   String address();
 
-  /** Stops accepting and closes every accepted connection; their pending replies are lost. Idempotent. */
+  /**
+   * Stops accepting and closes every accepted connection; their pending replies are lost.
+   * Idempotent.
+   */
   @Override
   void close();
 }

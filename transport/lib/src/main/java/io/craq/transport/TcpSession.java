@@ -23,11 +23,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Writing: frames are queued in a bounded {@link OutboundQueue}. A frame queued on the loop
  * thread (a handler's reply, a send from a handler) is written at the end of the loop's pass, with
- * everything else queued meanwhile, in one system call. A frame queued on another thread is
- * written at once on that thread (non-blocking; {@link TransportConfig#inlineWrites()}), or by the
- * loop when inline writes are off or the thread is sending a burst (see {@link #offerFrame}).
- * What the kernel does not take is kept and written when the socket is writable again (OP_WRITE);
- * meanwhile frames keep queuing up to the queue's bounds.
+ * everything else queued meanwhile, in one system call. A frame queued on another thread is written
+ * at once on that thread (non-blocking; {@link TransportConfig#inlineWrites()}), or by the loop
+ * when inline writes are off or the thread is sending a burst (see {@link #offerFrame}). What the
+ * kernel does not take is kept and written when the socket is writable again (OP_WRITE); meanwhile
+ * frames keep queuing up to the queue's bounds.
  *
  * <p>Reading: one read per readiness event into a 64 KiB buffer, every complete frame in it
  * dispatched in order straight from the buffer (the codec copies what it keeps). A frame larger
@@ -37,9 +37,12 @@ import org.slf4j.LoggerFactory;
  */
 final class TcpSession extends Endpoint implements EventLoop.Ready {
   private static final Logger log = LoggerFactory.getLogger(TcpSession.class);
+
   /** Bodies too large for the read buffer start at this size and double as their bytes arrive. */
   private static final int BODY_CHUNK_BYTES = 64 << 10;
+
   private static final int READ_BUFFER_BYTES = 64 << 10;
+
   /** The write buffer is writeBatchBytesMax, but never more than this. */
   private static final int WRITE_BUFFER_BYTES_MAX = 1 << 20;
 
@@ -48,39 +51,53 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
   private final EventLoop loop;
   private final OutboundQueue queue;
   private final SocketChannel channel;
+
   /** Null for an accepted connection. */
   private final InetSocketAddress dialAddress;
+
   private volatile boolean connected;
   private long connectDeadlineNanos;
 
   // ---- loop thread only
   private SelectionKey key;
+
   /** Set by {@link EventLoop#flushLater}. */
   boolean flushScheduled;
+
   private final ByteBuffer in = ByteBuffer.allocate(READ_BUFFER_BYTES);
+
   /** The header and the body read so far of a frame larger than {@link #in}. */
   private Frames.Header largeHeader;
+
   private byte[] largeBody;
   private int largeFilled;
+
   /** When the first byte of the incomplete frame arrived; 0 when no frame is incomplete. */
   private long frameStartNanos;
+
   /** After a framing error nothing more is read. */
   private boolean readingStopped;
 
   // ---- guarded by writeLock
   private final ReentrantLock writeLock = new ReentrantLock();
+
   /** Bytes taken from the queue but not yet written, in read mode. */
   private ByteBuffer out;
+
   /** A frame too large for {@link #out}, written on its own; null if none. */
   private ByteBuffer large;
+
   /** A frame taken from the queue that did not fit in {@link #out}. */
   private byte[] carry;
+
   /** The kernel did not take everything: the loop writes the rest when the socket is writable. */
   private volatile boolean waitingForWritable;
 
   /** Frames written inline since the last inbound frame; see {@link #offerFrame}. */
   private final AtomicInteger inlineStreak = new AtomicInteger();
+
   private static final int INLINE_STREAK_MAX = 2;
+
   /** A flush by the loop was asked for and has not run yet. */
   private final AtomicBoolean loopFlushPending = new AtomicBoolean();
 
@@ -90,23 +107,34 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
    */
   private static final ThreadLocal<List<TcpSession>> HELD = new ThreadLocal<>();
 
-  private TcpSession(TcpTransport transport, EventLoop loop, Handler handler, String peer,
-      SocketChannel channel, InetSocketAddress dialAddress) {
-    super(transport.codec(), handler,
+  private TcpSession(
+      TcpTransport transport,
+      EventLoop loop,
+      Handler handler,
+      String peer,
+      SocketChannel channel,
+      InetSocketAddress dialAddress) {
+    super(
+        transport.codec(),
+        handler,
         new PendingRequests(transport.config().inFlightRequestsMax(), transport.sweeper(), peer),
         peer);
     this.transport = transport;
     this.config = transport.config();
     this.loop = loop;
-    this.queue = new OutboundQueue(config.outboundQueueMessagesMax(),
-        config.outboundQueueBytesMax());
+    this.queue =
+        new OutboundQueue(config.outboundQueueMessagesMax(), config.outboundQueueBytesMax());
     this.channel = channel;
     this.dialAddress = dialAddress;
     this.connected = dialAddress == null;
   }
 
   /** A session that connects to {@code address} without blocking the caller. */
-  static TcpSession dial(TcpTransport transport, EventLoop loop, Handler handler, String peer,
+  static TcpSession dial(
+      TcpTransport transport,
+      EventLoop loop,
+      Handler handler,
+      String peer,
       InetSocketAddress address) {
     SocketChannel channel;
     try {
@@ -118,19 +146,21 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
         channel.setOption(StandardSocketOptions.IP_TOS, transport.config().dialTrafficClass());
       }
     } catch (IOException e) {
-      throw new ConnectFailedException("cannot open a socket to " + peer + ": " + e.getMessage(),
-          e);
+      throw new ConnectFailedException(
+          "cannot open a socket to " + peer + ": " + e.getMessage(), e);
     }
     TcpSession session = new TcpSession(transport, loop, handler, peer, channel, address);
-    session.connectDeadlineNanos = System.nanoTime()
-        + TimeUnit.MILLISECONDS.toNanos(transport.config().connectTimeoutMillis());
+    session.connectDeadlineNanos =
+        System.nanoTime()
+            + TimeUnit.MILLISECONDS.toNanos(transport.config().connectTimeoutMillis());
     loop.execute(session::registerAndConnect);
     return session;
   }
 
   /** A session over a channel a server accepted; served once {@link #start()} is called. */
-  static TcpSession accepted(TcpTransport transport, EventLoop loop, Handler handler,
-      SocketChannel channel) throws IOException {
+  static TcpSession accepted(
+      TcpTransport transport, EventLoop loop, Handler handler, SocketChannel channel)
+      throws IOException {
     channel.configureBlocking(false);
     channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
     InetSocketAddress remote = (InetSocketAddress) channel.getRemoteAddress();
@@ -212,8 +242,9 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
     if (!connected) {
       ops = SelectionKey.OP_CONNECT;
     } else {
-      ops = (readingStopped ? 0 : SelectionKey.OP_READ)
-          | (waitingForWritable ? SelectionKey.OP_WRITE : 0);
+      ops =
+          (readingStopped ? 0 : SelectionKey.OP_READ)
+              | (waitingForWritable ? SelectionKey.OP_WRITE : 0);
     }
     try {
       if (key.interestOps() != ops) {
@@ -244,12 +275,13 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
     if (isClosed()) {
       loop.remove(this);
     } else if (!connected && dialAddress != null && nowNanos - connectDeadlineNanos >= 0) {
-      connectFailed(new IOException("connect timed out after " + config.connectTimeoutMillis()
-          + " ms"));
-    } else if (frameStartNanos != 0 && nowNanos - frameStartNanos
-        >= TimeUnit.MILLISECONDS.toNanos(config.readDeadlineMillis())) {
-      log.warn("{} did not send a whole frame within {} ms; closing", peer,
-          config.readDeadlineMillis());
+      connectFailed(
+          new IOException("connect timed out after " + config.connectTimeoutMillis() + " ms"));
+    } else if (frameStartNanos != 0
+        && nowNanos - frameStartNanos
+            >= TimeUnit.MILLISECONDS.toNanos(config.readDeadlineMillis())) {
+      log.warn(
+          "{} did not send a whole frame within {} ms; closing", peer, config.readDeadlineMillis());
       close(new ConnectionClosedException("frame not complete within the read deadline"));
     }
   }
@@ -356,13 +388,14 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
   }
 
   /**
-   * Writes pending bytes, then queued frames, until the queue is empty or the kernel takes no
-   * more; in the latter case asks the loop for OP_WRITE. Caller holds {@link #writeLock}.
+   * Writes pending bytes, then queued frames, until the queue is empty or the kernel takes no more;
+   * in the latter case asks the loop for OP_WRITE. Caller holds {@link #writeLock}.
    */
   private void writeLocked() throws IOException {
     if (out == null) {
-      out = ByteBuffer.allocateDirect(Math.min(config.writeBatchBytesMax(), WRITE_BUFFER_BYTES_MAX))
-          .flip();
+      out =
+          ByteBuffer.allocateDirect(Math.min(config.writeBatchBytesMax(), WRITE_BUFFER_BYTES_MAX))
+              .flip();
     }
     while (!isClosed()) {
       if (out.hasRemaining() && !writeSome(out)) {
@@ -440,8 +473,12 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
   private void closeAfterFlush() {
     queue.offerCloseMarker();
     loop.flushLater(this);
-    transport.timer().schedule(() -> close(new ConnectionClosedException(
-        "closed after a protocol error")), config.readDeadlineMillis(), TimeUnit.MILLISECONDS);
+    transport
+        .timer()
+        .schedule(
+            () -> close(new ConnectionClosedException("closed after a protocol error")),
+            config.readDeadlineMillis(),
+            TimeUnit.MILLISECONDS);
   }
 
   @Override

@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The plain TCP transport: the frame format of docs/PROTOCOL.md over non-blocking sockets with
  * TCP_NODELAY. Connections are spread over {@link TransportConfig#ioThreads()} {@link EventLoop}s
- * (one thread and one selector each, however many connections); each listening address has a
- * thread blocked in accept; one timer thread per transport expires requests. Thread-safe.
+ * (one thread and one selector each, however many connections); each listening address has a thread
+ * blocked in accept; one timer thread per transport expires requests. Thread-safe.
  */
 public final class TcpTransport implements Transport {
   private static final Logger log = LoggerFactory.getLogger(TcpTransport.class);
@@ -127,17 +127,17 @@ public final class TcpTransport implements Transport {
     InetSocketAddress dial = Addresses.parse(address).dialAddress();
     checkOpen();
     Connection[] self = new Connection[1];
-    ReconnectingConnection connection = new ReconnectingConnection(address, codec,
-        () -> connections.remove(self[0])) {
-      @Override
-      Endpoint open() {
-        checkOpen();
-        TcpSession session =
-            TcpSession.dial(TcpTransport.this, nextLoop(), handler, address, dial);
-        sessions.add(session);
-        return session;
-      }
-    };
+    ReconnectingConnection connection =
+        new ReconnectingConnection(address, codec, () -> connections.remove(self[0])) {
+          @Override
+          Endpoint open() {
+            checkOpen();
+            TcpSession session =
+                TcpSession.dial(TcpTransport.this, nextLoop(), handler, address, dial);
+            sessions.add(session);
+            return session;
+          }
+        };
     self[0] = connection;
     connections.add(connection);
     return connection;
@@ -171,9 +171,14 @@ public final class TcpTransport implements Transport {
 
     TcpServer(ServerSocketChannel serverSocket, Addresses.HostPort requested, Handler handler) {
       this.serverSocket = serverSocket;
-      this.address = (requested.host().isEmpty() ? "" : requested.host().contains(":")
-          ? "[" + requested.host() + "]" : requested.host()) + ":"
-          + serverSocket.socket().getLocalPort();
+      this.address =
+          (requested.host().isEmpty()
+                  ? ""
+                  : requested.host().contains(":")
+                      ? "[" + requested.host() + "]"
+                      : requested.host())
+              + ":"
+              + serverSocket.socket().getLocalPort();
       this.handler = handler;
     }
 
@@ -196,8 +201,12 @@ public final class TcpTransport implements Transport {
         accepted.removeIf(Endpoint::isClosed);
         if (accepted.size() >= config.acceptedConnectionsMax()) {
           // Bounded like every other table: refuse at once rather than run out of descriptors.
-          refusals.warn(log, "{} refused a connection from {}: {} connections open (limit)",
-              address, remoteOf(socket), accepted.size());
+          refusals.warn(
+              log,
+              "{} refused a connection from {}: {} connections open (limit)",
+              address,
+              remoteOf(socket),
+              accepted.size());
           closeQuietly(socket);
           continue;
         }

@@ -33,8 +33,8 @@ public interface Transport extends AutoCloseable {
   }
 
   /**
-   * A connection to {@code address} whose inbound requests and one-way messages from the peer go
-   * to {@code handler}. Never blocks; the first message opens the underlying link.
+   * A connection to {@code address} whose inbound requests and one-way messages from the peer go to
+   * {@code handler}. Never blocks; the first message opens the underlying link.
    *
    * @throws IllegalArgumentException if the address is malformed
    * @throws ConnectionClosedException if this transport was closed
@@ -51,7 +51,9 @@ public interface Transport extends AutoCloseable {
     action.run();
   }
 
-  /** Closes every server and connection this transport opened; pending requests fail. Idempotent. */
+  /**
+   * Closes every server and connection this transport opened; pending requests fail. Idempotent.
+   */
   @Override
   void close();
 }

@@ -22,15 +22,15 @@ import io.craq.core.Limits;
  *     writes its frame itself (non-blocking, what the kernel takes) instead of waking the loop,
  *     which saves a thread hand-off per message; a burst still goes through the loop. When false,
  *     such calls only queue and wake the loop
- * @param ioThreads event-loop threads of a TCP transport, each serving its share of the
- *     connections (reads, handler calls, writes queued by handlers); {@link #IO_THREADS_AUTO} (the
- *     default) takes half the processors, at least 1 and at most 4
+ * @param ioThreads event-loop threads of a TCP transport, each serving its share of the connections
+ *     (reads, handler calls, writes queued by handlers); {@link #IO_THREADS_AUTO} (the default)
+ *     takes half the processors, at least 1 and at most 4
  * @param dialTrafficClass the IP traffic class (TOS/DSCP byte, 0-255) of the connections this
  *     transport dials, or {@link #DIAL_TRAFFIC_CLASS_NONE} to leave the system's default. A node
- *     marks its chain traffic (propagations, commits, version queries) this way so that a
- *     priority queue on a saturated link can send it ahead of read replies
- * @param acceptedConnectionsMax connections a server keeps open at once; one more is closed as
- *     soon as it is accepted (each connection costs a descriptor and buffers)
+ *     marks its chain traffic (propagations, commits, version queries) this way so that a priority
+ *     queue on a saturated link can send it ahead of read replies
+ * @param acceptedConnectionsMax connections a server keeps open at once; one more is closed as soon
+ *     as it is accepted (each connection costs a descriptor and buffers)
  */
 public record TransportConfig(
     int frameBytesMax,
@@ -56,10 +56,13 @@ public record TransportConfig(
   public static final long CONNECT_TIMEOUT_MILLIS_DEFAULT = 3_000;
   public static final int WRITE_BATCH_BYTES_MAX_DEFAULT = 64 << 10;
   public static final int ACCEPTED_CONNECTIONS_MAX_DEFAULT = 512;
+
   /** {@link #ioThreads}: chosen from the processor count, see {@link #effectiveIoThreads()}. */
   public static final int IO_THREADS_AUTO = 0;
+
   /** No traffic class is set on dialed connections (the default). */
   public static final int DIAL_TRAFFIC_CLASS_NONE = -1;
+
   /** IPTOS_LOWDELAY: Linux's default priomap puts it in the first band of a prio qdisc. */
   public static final int TRAFFIC_CLASS_LOW_DELAY = 0x10;
 
@@ -80,20 +83,21 @@ public record TransportConfig(
           DIAL_TRAFFIC_CLASS_NONE);
 
   public TransportConfig {
-    require(frameBytesMax >= Frames.HEADER_BYTES,
-        "frameBytesMax must be >= " + Frames.HEADER_BYTES);
+    require(
+        frameBytesMax >= Frames.HEADER_BYTES, "frameBytesMax must be >= " + Frames.HEADER_BYTES);
     require(valueBytesMax >= 0, "valueBytesMax must be >= 0");
     require(valueBytesMax <= frameBytesMax, "valueBytesMax must be <= frameBytesMax");
     require(readDeadlineMillis > 0, "readDeadlineMillis must be > 0");
     require(outboundQueueMessagesMax > 0, "outboundQueueMessagesMax must be > 0");
-    require(outboundQueueBytesMax >= frameBytesMax,
-        "outboundQueueBytesMax must be >= frameBytesMax");
+    require(
+        outboundQueueBytesMax >= frameBytesMax, "outboundQueueBytesMax must be >= frameBytesMax");
     require(inFlightRequestsMax > 0, "inFlightRequestsMax must be > 0");
     require(connectTimeoutMillis > 0, "connectTimeoutMillis must be > 0");
     require(writeBatchBytesMax > 0, "writeBatchBytesMax must be > 0");
     require(ioThreads >= 0 && ioThreads <= 256, "ioThreads must be 0 (auto) .. 256");
     require(acceptedConnectionsMax > 0, "acceptedConnectionsMax must be > 0");
-    require(dialTrafficClass >= -1 && dialTrafficClass <= 255,
+    require(
+        dialTrafficClass >= -1 && dialTrafficClass <= 255,
         "dialTrafficClass must be -1 (none) or 0..255");
   }
 
@@ -112,80 +116,194 @@ public record TransportConfig(
   }
 
   public TransportConfig withFrameBytesMax(int value) {
-    return new TransportConfig(value, Math.min(valueBytesMax, value), readDeadlineMillis,
-        outboundQueueMessagesMax, Math.max(outboundQueueBytesMax, value), inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, ioThreads,
-        acceptedConnectionsMax, dialTrafficClass);
+    return new TransportConfig(
+        value,
+        Math.min(valueBytesMax, value),
+        readDeadlineMillis,
+        outboundQueueMessagesMax,
+        Math.max(outboundQueueBytesMax, value),
+        inFlightRequestsMax,
+        connectTimeoutMillis,
+        writeBatchBytesMax,
+        inlineWrites,
+        ioThreads,
+        acceptedConnectionsMax,
+        dialTrafficClass);
   }
 
   public TransportConfig withValueBytesMax(int value) {
-    return new TransportConfig(frameBytesMax, value, readDeadlineMillis, outboundQueueMessagesMax,
-        outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
-        inlineWrites, ioThreads, acceptedConnectionsMax, dialTrafficClass);
+    return new TransportConfig(
+        frameBytesMax,
+        value,
+        readDeadlineMillis,
+        outboundQueueMessagesMax,
+        outboundQueueBytesMax,
+        inFlightRequestsMax,
+        connectTimeoutMillis,
+        writeBatchBytesMax,
+        inlineWrites,
+        ioThreads,
+        acceptedConnectionsMax,
+        dialTrafficClass);
   }
 
   public TransportConfig withReadDeadlineMillis(long value) {
-    return new TransportConfig(frameBytesMax, valueBytesMax, value, outboundQueueMessagesMax,
-        outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
-        inlineWrites, ioThreads, acceptedConnectionsMax, dialTrafficClass);
+    return new TransportConfig(
+        frameBytesMax,
+        valueBytesMax,
+        value,
+        outboundQueueMessagesMax,
+        outboundQueueBytesMax,
+        inFlightRequestsMax,
+        connectTimeoutMillis,
+        writeBatchBytesMax,
+        inlineWrites,
+        ioThreads,
+        acceptedConnectionsMax,
+        dialTrafficClass);
   }
 
   public TransportConfig withOutboundQueueMessagesMax(int value) {
-    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis, value,
-        outboundQueueBytesMax, inFlightRequestsMax, connectTimeoutMillis, writeBatchBytesMax,
-        inlineWrites, ioThreads, acceptedConnectionsMax, dialTrafficClass);
+    return new TransportConfig(
+        frameBytesMax,
+        valueBytesMax,
+        readDeadlineMillis,
+        value,
+        outboundQueueBytesMax,
+        inFlightRequestsMax,
+        connectTimeoutMillis,
+        writeBatchBytesMax,
+        inlineWrites,
+        ioThreads,
+        acceptedConnectionsMax,
+        dialTrafficClass);
   }
 
   public TransportConfig withOutboundQueueBytesMax(long value) {
-    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
-        outboundQueueMessagesMax, value, inFlightRequestsMax, connectTimeoutMillis,
-        writeBatchBytesMax, inlineWrites, ioThreads, acceptedConnectionsMax, dialTrafficClass);
+    return new TransportConfig(
+        frameBytesMax,
+        valueBytesMax,
+        readDeadlineMillis,
+        outboundQueueMessagesMax,
+        value,
+        inFlightRequestsMax,
+        connectTimeoutMillis,
+        writeBatchBytesMax,
+        inlineWrites,
+        ioThreads,
+        acceptedConnectionsMax,
+        dialTrafficClass);
   }
 
   public TransportConfig withInFlightRequestsMax(int value) {
-    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
-        outboundQueueMessagesMax, outboundQueueBytesMax, value, connectTimeoutMillis,
-        writeBatchBytesMax, inlineWrites, ioThreads, acceptedConnectionsMax, dialTrafficClass);
+    return new TransportConfig(
+        frameBytesMax,
+        valueBytesMax,
+        readDeadlineMillis,
+        outboundQueueMessagesMax,
+        outboundQueueBytesMax,
+        value,
+        connectTimeoutMillis,
+        writeBatchBytesMax,
+        inlineWrites,
+        ioThreads,
+        acceptedConnectionsMax,
+        dialTrafficClass);
   }
 
   public TransportConfig withConnectTimeoutMillis(long value) {
-    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
-        outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax, value,
-        writeBatchBytesMax, inlineWrites, ioThreads, acceptedConnectionsMax, dialTrafficClass);
+    return new TransportConfig(
+        frameBytesMax,
+        valueBytesMax,
+        readDeadlineMillis,
+        outboundQueueMessagesMax,
+        outboundQueueBytesMax,
+        inFlightRequestsMax,
+        value,
+        writeBatchBytesMax,
+        inlineWrites,
+        ioThreads,
+        acceptedConnectionsMax,
+        dialTrafficClass);
   }
 
   public TransportConfig withWriteBatchBytesMax(int value) {
-    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
-        outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, value, inlineWrites, ioThreads, acceptedConnectionsMax,
+    return new TransportConfig(
+        frameBytesMax,
+        valueBytesMax,
+        readDeadlineMillis,
+        outboundQueueMessagesMax,
+        outboundQueueBytesMax,
+        inFlightRequestsMax,
+        connectTimeoutMillis,
+        value,
+        inlineWrites,
+        ioThreads,
+        acceptedConnectionsMax,
         dialTrafficClass);
   }
 
   public TransportConfig withInlineWrites(boolean value) {
-    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
-        outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, value, ioThreads, acceptedConnectionsMax,
+    return new TransportConfig(
+        frameBytesMax,
+        valueBytesMax,
+        readDeadlineMillis,
+        outboundQueueMessagesMax,
+        outboundQueueBytesMax,
+        inFlightRequestsMax,
+        connectTimeoutMillis,
+        writeBatchBytesMax,
+        value,
+        ioThreads,
+        acceptedConnectionsMax,
         dialTrafficClass);
   }
 
   public TransportConfig withIoThreads(int value) {
-    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
-        outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, value, acceptedConnectionsMax,
+    return new TransportConfig(
+        frameBytesMax,
+        valueBytesMax,
+        readDeadlineMillis,
+        outboundQueueMessagesMax,
+        outboundQueueBytesMax,
+        inFlightRequestsMax,
+        connectTimeoutMillis,
+        writeBatchBytesMax,
+        inlineWrites,
+        value,
+        acceptedConnectionsMax,
         dialTrafficClass);
   }
 
   public TransportConfig withAcceptedConnectionsMax(int value) {
-    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
-        outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, ioThreads, value,
+    return new TransportConfig(
+        frameBytesMax,
+        valueBytesMax,
+        readDeadlineMillis,
+        outboundQueueMessagesMax,
+        outboundQueueBytesMax,
+        inFlightRequestsMax,
+        connectTimeoutMillis,
+        writeBatchBytesMax,
+        inlineWrites,
+        ioThreads,
+        value,
         dialTrafficClass);
   }
 
   public TransportConfig withDialTrafficClass(int value) {
-    return new TransportConfig(frameBytesMax, valueBytesMax, readDeadlineMillis,
-        outboundQueueMessagesMax, outboundQueueBytesMax, inFlightRequestsMax,
-        connectTimeoutMillis, writeBatchBytesMax, inlineWrites, ioThreads,
-        acceptedConnectionsMax, value);
+    return new TransportConfig(
+        frameBytesMax,
+        valueBytesMax,
+        readDeadlineMillis,
+        outboundQueueMessagesMax,
+        outboundQueueBytesMax,
+        inFlightRequestsMax,
+        connectTimeoutMillis,
+        writeBatchBytesMax,
+        inlineWrites,
+        ioThreads,
+        acceptedConnectionsMax,
+        value);
   }
 }

@@ -17,8 +17,8 @@ class AddressesTest {
 
   @Test
   void malformed() {
-    for (String bad : new String[] {"", "host", "host:", "host:x", "host:70000", "::1:80",
-        "host:-1"}) {
+    for (String bad :
+        new String[] {"", "host", "host:", "host:x", "host:70000", "::1:80", "host:-1"}) {
       assertThrows(IllegalArgumentException.class, () -> Addresses.parse(bad), bad);
     }
     assertThrows(IllegalArgumentException.class, () -> Addresses.parse(null));

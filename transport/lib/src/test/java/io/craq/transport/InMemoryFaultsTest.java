@@ -30,13 +30,16 @@ class InMemoryFaultsTest {
       throws Exception {
     BlockingQueue<Long> received = new LinkedBlockingQueue<>();
     try (Transport transport = new InMemoryTransport(network)) {
-      Server server = transport.listen("faulty:1", (m, responder) -> {
-        if (responder.expectsReply()) {
-          responder.reply(m);
-        } else {
-          received.add(((Heartbeat) m).seq());
-        }
-      });
+      Server server =
+          transport.listen(
+              "faulty:1",
+              (m, responder) -> {
+                if (responder.expectsReply()) {
+                  responder.reply(m);
+                } else {
+                  received.add(((Heartbeat) m).seq());
+                }
+              });
       Connection connection = transport.connect(server.address());
       for (int i = 0; i < count; i++) {
         connection.send(new Heartbeat("n", 1, i, true));
@@ -72,7 +75,7 @@ class InMemoryFaultsTest {
   void delaysKeepOrder() throws Exception {
     try (InMemoryNetwork network = new InMemoryNetwork(SEED)) {
       network.delayMillis(0, 5);
-      List<Long> got = exchange(network, 300, () -> { });
+      List<Long> got = exchange(network, 300, () -> {});
       assertEquals(300, got.size());
       for (int i = 0; i < got.size(); i++) {
         assertEquals(i, got.get(i), "seed " + SEED);
@@ -86,7 +89,7 @@ class InMemoryFaultsTest {
     try (InMemoryNetwork network = new InMemoryNetwork(SEED)) {
       network.delayMillis(0, 30);
       network.reorder(true);
-      List<Long> got = exchange(network, 300, () -> { });
+      List<Long> got = exchange(network, 300, () -> {});
       assertEquals(300, got.size(), "nothing lost");
       int inversions = 0;
       for (int i = 1; i < got.size(); i++) {
@@ -122,7 +125,8 @@ class InMemoryFaultsTest {
       Connection connection = transport.connect(server.address());
       network.dropProbability(1);
       try {
-        connection.request(new Message.ChainRequest(), Duration.ofMillis(200))
+        connection
+            .request(new Message.ChainRequest(), Duration.ofMillis(200))
             .get(10, TimeUnit.SECONDS);
         fail("expected a timeout");
       } catch (ExecutionException e) {

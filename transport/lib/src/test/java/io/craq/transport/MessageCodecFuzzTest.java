@@ -22,8 +22,8 @@ class MessageCodecFuzzTest {
     } catch (ProtocolException e) {
       return; // refused: the expected outcome for most inputs
     }
-    byte[] again = CODEC.encodeFrame(frame.header().kind(), frame.header().requestId(),
-        frame.message());
+    byte[] again =
+        CODEC.encodeFrame(frame.header().kind(), frame.header().requestId(), frame.message());
     assertArrayEquals(data, again, () -> "not canonical: " + frame.message());
   }
 }

@@ -57,7 +57,8 @@ class MessageCodecTest {
   @DisplayName("every message survives encode then decode, for many seeded random contents")
   void roundTripRandom() {
     long seed = Long.getLong("craq.seed", System.nanoTime());
-    System.out.println("MessageCodecTest.roundTripRandom seed=" + seed + " (replay: -Dcraq.seed=" + seed + ")");
+    System.out.println(
+        "MessageCodecTest.roundTripRandom seed=" + seed + " (replay: -Dcraq.seed=" + seed + ")");
     Random random = new Random(seed);
     for (int i = 0; i < 2000; i++) {
       Message m = Samples.random(random);
@@ -71,13 +72,25 @@ class MessageCodecTest {
   }
 
   @Test
-  @DisplayName("the Heartbeat example of docs/PROTOCOL.md §3 is byte for byte what the codec writes")
+  @DisplayName(
+      "the Heartbeat example of docs/PROTOCOL.md §3 is byte for byte what the codec writes")
   void documentedExample() {
-    byte[] expected = java.util.HexFormat.of().parseHex(
-        "43524151" + "01" + "00" + "0029" + "0000000000000000" + "00000017"
-        + "000000026e31" + "0000000000000003" + "0000000000000007" + "01");
-    assertEquals(java.util.HexFormat.of().formatHex(expected), java.util.HexFormat.of().formatHex(
-        codec.encode(new Message.Heartbeat("n1", 3, 7, true))));
+    byte[] expected =
+        java.util.HexFormat.of()
+            .parseHex(
+                "43524151"
+                    + "01"
+                    + "00"
+                    + "0029"
+                    + "0000000000000000"
+                    + "00000017"
+                    + "000000026e31"
+                    + "0000000000000003"
+                    + "0000000000000007"
+                    + "01");
+    assertEquals(
+        java.util.HexFormat.of().formatHex(expected),
+        java.util.HexFormat.of().formatHex(codec.encode(new Message.Heartbeat("n1", 3, 7, true))));
   }
 
   @Test
@@ -109,13 +122,13 @@ class MessageCodecTest {
   @Test
   @DisplayName("a key over Limits.KEY_BYTES_MAX is refused")
   void oversizedKey() {
-    byte[] frame = codec.encode(new ReadRequest("k".repeat(Limits.KEY_BYTES_MAX + 1),
-        ReadMode.STRONG, 0));
+    byte[] frame =
+        codec.encode(new ReadRequest("k".repeat(Limits.KEY_BYTES_MAX + 1), ReadMode.STRONG, 0));
     ProtocolException e = assertThrows(ProtocolException.class, () -> codec.decode(frame));
     assertEquals(ErrorCode.INVALID_REQUEST, e.code());
     assertTrue(e.getMessage().contains("limit"), e.getMessage());
-    codec.decode(codec.encode(new ReadRequest("k".repeat(Limits.KEY_BYTES_MAX), ReadMode.STRONG,
-        0)));
+    codec.decode(
+        codec.encode(new ReadRequest("k".repeat(Limits.KEY_BYTES_MAX), ReadMode.STRONG, 0)));
   }
 
   @Test
@@ -139,23 +152,27 @@ class MessageCodecTest {
   @DisplayName("a message larger than frameBytesMax cannot be encoded")
   void encodeTooLarge() {
     MessageCodec small = new MessageCodec(TransportConfig.DEFAULT.withFrameBytesMax(1000));
-    assertThrows(MessageTooLargeException.class,
+    assertThrows(
+        MessageTooLargeException.class,
         () -> small.encode(new WriteRequest("k", new byte[1000], false, 0)));
   }
 
   @Test
-  @DisplayName("frames encoded one after another on a thread are each exact: a large frame, a "
-      + "refused one, then a small one carry nothing of each other")
+  @DisplayName(
+      "frames encoded one after another on a thread are each exact: a large frame, a "
+          + "refused one, then a small one carry nothing of each other")
   void reusedEncodingBuffer() {
-    MessageCodec limited = new MessageCodec(
-        TransportConfig.DEFAULT.withFrameBytesMax(4 << 20).withValueBytesMax(4 << 20));
+    MessageCodec limited =
+        new MessageCodec(
+            TransportConfig.DEFAULT.withFrameBytesMax(4 << 20).withValueBytesMax(4 << 20));
     byte[] big = new byte[2 << 20];
     java.util.Arrays.fill(big, (byte) 7);
     WriteRequest large = new WriteRequest("large", big, false, 0);
     WriteRequest small = new WriteRequest("s", new byte[] {1, 2, 3}, false, 0);
     byte[] smallAlone = limited.encode(small);
     assertEquals(large, limited.decode(limited.encode(large)));
-    assertThrows(MessageTooLargeException.class,
+    assertThrows(
+        MessageTooLargeException.class,
         () -> limited.encode(new WriteRequest("k", new byte[4 << 20], false, 0)));
     byte[] smallAfter = limited.encode(small);
     assertArrayEquals(smallAlone, smallAfter);
@@ -167,7 +184,8 @@ class MessageCodecTest {
   }
 
   @Test
-  @DisplayName("unknown enum codes, bad booleans, bad UTF-8, huge counts and trailing bytes are refused")
+  @DisplayName(
+      "unknown enum codes, bad booleans, bad UTF-8, huge counts and trailing bytes are refused")
   void badFields() {
     byte[] read = codec.encode(new ReadRequest("k", ReadMode.STRONG, 0));
     int modeOffset = Frames.HEADER_BYTES + 4 + 1;
@@ -198,8 +216,8 @@ class MessageCodecTest {
     Frames.writeInt(longer, 16, 1);
     assertRefused(longer, "unexpected bytes");
 
-    byte[] negativeEpoch = codec.encode(new Message.ConfigPush(
-        io.craq.core.message.ChainConfig.EMPTY));
+    byte[] negativeEpoch =
+        codec.encode(new Message.ConfigPush(io.craq.core.message.ChainConfig.EMPTY));
     Frames.writeLong(negativeEpoch, Frames.HEADER_BYTES, -5);
     assertRefused(negativeEpoch, "epoch");
   }
@@ -218,8 +236,13 @@ class MessageCodecTest {
     byte[] kind = good.clone();
     kind[5] = 3;
     assertFatal(kind, "kind");
-    for (int length : new int[] {-1, Integer.MIN_VALUE, Integer.MAX_VALUE,
-        TransportConfig.FRAME_BYTES_MAX_DEFAULT - Frames.HEADER_BYTES + 1}) {
+    for (int length :
+        new int[] {
+          -1,
+          Integer.MIN_VALUE,
+          Integer.MAX_VALUE,
+          TransportConfig.FRAME_BYTES_MAX_DEFAULT - Frames.HEADER_BYTES + 1
+        }) {
       byte[] bad = good.clone();
       Frames.writeInt(bad, 16, length);
       assertFatal(bad, "length");
@@ -232,8 +255,9 @@ class MessageCodecTest {
   }
 
   @Test
-  @DisplayName("StatsRequest and StatsReply have tags 10 and 11 and round-trip, counter order "
-      + "and values kept")
+  @DisplayName(
+      "StatsRequest and StatsReply have tags 10 and 11 and round-trip, counter order "
+          + "and values kept")
   void statsRoundTrip() {
     assertEquals(10, new StatsRequest().tag());
     assertEquals(11, StatsReply.TAG);
@@ -246,11 +270,10 @@ class MessageCodecTest {
     counters.put("reads_after_query", 0L);
     counters.put("a", Long.MAX_VALUE);
     StatsReply reply = new StatsReply("n1", 7, "head+tail", counters);
-    StatsReply decoded = (StatsReply) codec.decode(
-        codec.encodeFrame(Frames.KIND_REPLY, 9, reply));
+    StatsReply decoded = (StatsReply) codec.decode(codec.encodeFrame(Frames.KIND_REPLY, 9, reply));
     assertEquals(reply, decoded);
-    assertEquals(List.of("reads_clean", "reads_after_query", "a"),
-        List.copyOf(decoded.counters().keySet()));
+    assertEquals(
+        List.of("reads_clean", "reads_after_query", "a"), List.copyOf(decoded.counters().keySet()));
     assertEquals(Long.MAX_VALUE, decoded.counters().get("a"));
 
     Map<String, Long> full = new LinkedHashMap<>();
@@ -262,16 +285,21 @@ class MessageCodecTest {
   }
 
   @Test
-  @DisplayName("a StatsReply is refused past 64 counters, with a bad or repeated counter name, "
-      + "or a negative value; bounds are checked before allocating")
+  @DisplayName(
+      "a StatsReply is refused past 64 counters, with a bad or repeated counter name, "
+          + "or a negative value; bounds are checked before allocating")
   void statsBadInput() {
     List<Map.Entry<String, Long>> tooMany = new java.util.ArrayList<>();
     for (int i = 0; i <= StatsReply.COUNTERS_MAX; i++) {
       tooMany.add(Map.entry("c" + i, 1L));
     }
     assertRefused(statsFrame(tooMany), "the limit is 64");
-    assertRefused(statsFrame(List.of(Map.entry("ok", 1L),
-        Map.entry("n".repeat(StatsReply.COUNTER_NAME_BYTES_MAX + 1), 1L))), "limit is 64");
+    assertRefused(
+        statsFrame(
+            List.of(
+                Map.entry("ok", 1L),
+                Map.entry("n".repeat(StatsReply.COUNTER_NAME_BYTES_MAX + 1), 1L))),
+        "limit is 64");
     assertRefused(statsFrame(List.of(Map.entry("", 1L), Map.entry("ok", 1L))), "1 to 64");
     // Names are never empty, so a counter takes at least 13 bytes: one of 12 cannot fit.
     assertRefused(statsFrame(List.of(Map.entry("", 1L))), "cannot fit");
@@ -295,8 +323,7 @@ class MessageCodecTest {
     codec.decode(statsFrame(List.of(Map.entry("x", 0L))));
     Map<String, Long> sixtyFive = new LinkedHashMap<>();
     tooMany.forEach(e -> sixtyFive.put(e.getKey(), e.getValue()));
-    assertThrows(IllegalArgumentException.class, () -> new StatsReply("n", 1, "head",
-        sixtyFive));
+    assertThrows(IllegalArgumentException.class, () -> new StatsReply("n", 1, "head", sixtyFive));
   }
 
   @Test
@@ -324,8 +351,8 @@ class MessageCodecTest {
       out.i64(e.getValue());
     }
     byte[] frame = out.toByteArray();
-    Frames.writeHeader(frame, Frames.KIND_REPLY, StatsReply.TAG, 1,
-        frame.length - Frames.HEADER_BYTES);
+    Frames.writeHeader(
+        frame, Frames.KIND_REPLY, StatsReply.TAG, 1, frame.length - Frames.HEADER_BYTES);
     return frame;
   }
 

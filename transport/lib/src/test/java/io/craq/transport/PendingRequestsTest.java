@@ -12,13 +12,16 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
-/** Request deadlines, driven with explicit instants (hours ahead, so real time never interferes). */
+/**
+ * Request deadlines, driven with explicit instants (hours ahead, so real time never interferes).
+ */
 class PendingRequestsTest {
   private static final long HOUR = TimeUnit.HOURS.toNanos(1);
 
   @Test
-  @DisplayName("a request fails at its deadline, not before; the skipped walks miss none, also "
-      + "for requests registered after a walk")
+  @DisplayName(
+      "a request fails at its deadline, not before; the skipped walks miss none, also "
+          + "for requests registered after a walk")
   void deadlines() throws Exception {
     try (TimeoutSweeper sweeper = new TimeoutSweeper("test-sweeper")) {
       PendingRequests pending = new PendingRequests(100, sweeper, "peer");
@@ -59,8 +62,8 @@ class PendingRequestsTest {
 
   private static void assertTimedOut(CompletableFuture<Message> future) {
     assertTrue(future.isDone(), "not failed at its deadline");
-    ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
-        ExecutionException.class, future::get);
+    ExecutionException e =
+        org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, future::get);
     assertInstanceOf(RequestTimeoutException.class, e.getCause());
   }
 }

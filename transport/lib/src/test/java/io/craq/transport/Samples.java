@@ -11,8 +11,8 @@ import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.Commit;
-import io.craq.core.message.Message.Durable;
 import io.craq.core.message.Message.ConfigPush;
+import io.craq.core.message.Message.Durable;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
 import io.craq.core.message.Message.HeartbeatReply;
@@ -65,12 +65,31 @@ public final class Samples {
 
   /** Every wire tag in use. */
   public static int[] tags() {
-    return new int[] {WriteRequest.TAG, WriteReply.TAG, ReadRequest.TAG, ReadReply.TAG,
-        ReadAllRequest.TAG, ReadAllReply.TAG, ErrorReply.TAG, ChainRequest.TAG, ChainReply.TAG,
-        StatsRequest.TAG, StatsReply.TAG, Propagate.TAG, Commit.TAG, Durable.TAG, VersionQuery.TAG,
-        VersionReply.TAG, CatchUpRequest.TAG,
-        CatchUpBatch.TAG, JoinRequest.TAG, Heartbeat.TAG, HeartbeatReply.TAG, LeaveRequest.TAG,
-        ConfigPush.TAG};
+    return new int[] {
+      WriteRequest.TAG,
+      WriteReply.TAG,
+      ReadRequest.TAG,
+      ReadReply.TAG,
+      ReadAllRequest.TAG,
+      ReadAllReply.TAG,
+      ErrorReply.TAG,
+      ChainRequest.TAG,
+      ChainReply.TAG,
+      StatsRequest.TAG,
+      StatsReply.TAG,
+      Propagate.TAG,
+      Commit.TAG,
+      Durable.TAG,
+      VersionQuery.TAG,
+      VersionReply.TAG,
+      CatchUpRequest.TAG,
+      CatchUpBatch.TAG,
+      JoinRequest.TAG,
+      Heartbeat.TAG,
+      HeartbeatReply.TAG,
+      LeaveRequest.TAG,
+      ConfigPush.TAG
+    };
   }
 
   public static Message random(Random r) {
@@ -82,52 +101,73 @@ public final class Samples {
     return switch (tag) {
       case WriteRequest.TAG -> new WriteRequest(key(r), bytes(r), r.nextBoolean(), r.nextLong());
       case WriteReply.TAG -> new WriteReply(key(r), r.nextLong());
-      case ReadRequest.TAG -> new ReadRequest(key(r),
-          ReadMode.values()[r.nextInt(ReadMode.values().length)], r.nextLong());
-      case ReadReply.TAG -> new ReadReply(key(r), r.nextBoolean(), r.nextLong(), bytes(r),
-          r.nextBoolean());
+      case ReadRequest.TAG ->
+          new ReadRequest(
+              key(r), ReadMode.values()[r.nextInt(ReadMode.values().length)], r.nextLong());
+      case ReadReply.TAG ->
+          new ReadReply(key(r), r.nextBoolean(), r.nextLong(), bytes(r), r.nextBoolean());
       case ReadAllRequest.TAG -> new ReadAllRequest(r.nextBoolean() ? "" : key(r), r.nextInt());
       case ReadAllReply.TAG -> new ReadAllReply(versions(r), r.nextBoolean());
-      case ErrorReply.TAG -> new ErrorReply(ErrorCode.values()[r.nextInt(ErrorCode.values().length)],
-          text(r), text(r));
+      case ErrorReply.TAG ->
+          new ErrorReply(
+              ErrorCode.values()[r.nextInt(ErrorCode.values().length)], text(r), text(r));
       case ChainRequest.TAG -> new ChainRequest();
       case ChainReply.TAG -> new ChainReply(config(r));
       case StatsRequest.TAG -> new StatsRequest();
-      case StatsReply.TAG -> new StatsReply(text(r), r.nextLong() & Long.MAX_VALUE,
-          ROLES[r.nextInt(ROLES.length)], counters(r));
+      case StatsReply.TAG ->
+          new StatsReply(
+              text(r), r.nextLong() & Long.MAX_VALUE, ROLES[r.nextInt(ROLES.length)], counters(r));
       case Propagate.TAG -> new Propagate(r.nextLong(), text(r), versions(r));
       case Commit.TAG -> new Commit(r.nextLong(), text(r), keyVersions(r));
       case Durable.TAG -> new Durable(r.nextLong(), text(r), keyVersions(r));
-      case VersionQuery.TAG -> new VersionQuery(r.nextLong(), text(r), r.nextLong(),
-          List.of(key(r), key(r)));
-      case VersionReply.TAG -> new VersionReply(r.nextLong(), text(r), r.nextLong(),
-          keyVersions(r), r.nextBoolean() ? null : ErrorCode.NOT_TAIL);
-      case CatchUpRequest.TAG -> new CatchUpRequest(r.nextLong(), text(r), r.nextLong(),
-          r.nextBoolean() ? "" : key(r), r.nextInt());
-      case CatchUpBatch.TAG -> new CatchUpBatch(r.nextLong(), text(r), r.nextLong(),
-          List.of(new KeyRecord(key(r), r.nextBoolean() ? version(r) : null, versions(r))),
-          r.nextBoolean());
+      case VersionQuery.TAG ->
+          new VersionQuery(r.nextLong(), text(r), r.nextLong(), List.of(key(r), key(r)));
+      case VersionReply.TAG ->
+          new VersionReply(
+              r.nextLong(),
+              text(r),
+              r.nextLong(),
+              keyVersions(r),
+              r.nextBoolean() ? null : ErrorCode.NOT_TAIL);
+      case CatchUpRequest.TAG ->
+          new CatchUpRequest(
+              r.nextLong(), text(r), r.nextLong(), r.nextBoolean() ? "" : key(r), r.nextInt());
+      case CatchUpBatch.TAG ->
+          new CatchUpBatch(
+              r.nextLong(),
+              text(r),
+              r.nextLong(),
+              List.of(new KeyRecord(key(r), r.nextBoolean() ? version(r) : null, versions(r))),
+              r.nextBoolean());
       case JoinRequest.TAG -> new JoinRequest(text(r), text(r), r.nextInt(), r.nextLong());
       case Heartbeat.TAG -> new Heartbeat(text(r), r.nextLong(), r.nextLong(), r.nextBoolean());
-      case HeartbeatReply.TAG -> new HeartbeatReply(text(r), r.nextLong(), r.nextBoolean(),
-          config(r));
+      case HeartbeatReply.TAG ->
+          new HeartbeatReply(text(r), r.nextLong(), r.nextBoolean(), config(r));
       case LeaveRequest.TAG -> new LeaveRequest(text(r));
       case ConfigPush.TAG -> new ConfigPush(config(r));
       default -> throw new IllegalArgumentException("no sample for tag " + tag);
     };
   }
 
-  private static final String[] ROLES = {"head", "middle", "tail", "head+tail", "catching-up",
-      "outside"};
+  private static final String[] ROLES = {
+    "head", "middle", "tail", "head+tail", "catching-up", "outside"
+  };
 
-  private static final String[] COUNTER_NAMES = {"reads_clean", "reads_after_query", "x",
-      "version_query_keys_sent", "a.b-c/d~!", "c".repeat(StatsReply.COUNTER_NAME_BYTES_MAX)};
+  private static final String[] COUNTER_NAMES = {
+    "reads_clean",
+    "reads_after_query",
+    "x",
+    "version_query_keys_sent",
+    "a.b-c/d~!",
+    "c".repeat(StatsReply.COUNTER_NAME_BYTES_MAX)
+  };
 
   /** Up to all of {@link #COUNTER_NAMES}, in random order, with random non-negative values. */
   static Map<String, Long> counters(Random r) {
     Map<String, Long> counters = new LinkedHashMap<>();
     for (int i = r.nextInt(COUNTER_NAMES.length + 1); i > 0; i--) {
-      counters.put(COUNTER_NAMES[r.nextInt(COUNTER_NAMES.length)],
+      counters.put(
+          COUNTER_NAMES[r.nextInt(COUNTER_NAMES.length)],
           r.nextBoolean() ? r.nextInt(1000) : r.nextLong() & Long.MAX_VALUE);
     }
     return counters;

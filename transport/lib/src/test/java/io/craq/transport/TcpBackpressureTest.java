@@ -27,33 +27,37 @@ class TcpBackpressureTest {
   private final MessageCodec codec = new MessageCodec(TransportConfig.DEFAULT);
 
   @Test
-  @DisplayName("a peer that stops reading fills the queue without blocking the sender; then all "
-      + "arrives in order")
+  @DisplayName(
+      "a peer that stops reading fills the queue without blocking the sender; then all "
+          + "arrives in order")
   void slowReaderNeverBlocksTheSender() throws Exception {
     TransportConfig config = TransportConfig.DEFAULT.withOutboundQueueBytesMax(QUEUE_BYTES_MAX);
     try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
         TcpTransport transport = new TcpTransport(config)) {
-      Connection connection =
-          transport.connect("127.0.0.1:" + listener.getLocalPort());
+      Connection connection = transport.connect("127.0.0.1:" + listener.getLocalPort());
       connection.send(write(0));
       try (Socket peer = listener.accept()) {
         DataInputStream in = new DataInputStream(peer.getInputStream());
         assertEquals(0, seqOf(readFrame(in))); // connected; from now on the peer reads nothing
         // Far more than the socket buffers and the queue hold together: sends must start to be
         // refused (queue full) instead of blocking.
-        int sent = assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
-          int n = 1;
-          int limit = (int) (4 * QUEUE_BYTES_MAX / VALUE_BYTES) + 1000;
-          for (; n < limit; n++) {
-            try {
-              connection.send(write(n));
-            } catch (QueueFullException e) {
-              return n;
-            }
-          }
-          return n;
-        });
-        assertTrue(sent < (int) (4 * QUEUE_BYTES_MAX / VALUE_BYTES) + 1000,
+        int sent =
+            assertTimeoutPreemptively(
+                Duration.ofSeconds(30),
+                () -> {
+                  int n = 1;
+                  int limit = (int) (4 * QUEUE_BYTES_MAX / VALUE_BYTES) + 1000;
+                  for (; n < limit; n++) {
+                    try {
+                      connection.send(write(n));
+                    } catch (QueueFullException e) {
+                      return n;
+                    }
+                  }
+                  return n;
+                });
+        assertTrue(
+            sent < (int) (4 * QUEUE_BYTES_MAX / VALUE_BYTES) + 1000,
             "the queue never filled: " + sent + " sends of " + VALUE_BYTES + " bytes accepted");
         assertTrue(sent > QUEUE_BYTES_MAX / VALUE_BYTES / 2, "refused too early: " + sent);
         // (No second send here: the kernel may take more meanwhile, so it could be accepted.)

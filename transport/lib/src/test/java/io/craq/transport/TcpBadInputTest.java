@@ -30,17 +30,17 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * Hand-made malformed frames sent over a raw socket. Each must get an
- * error reply or a closed connection; afterwards the server is still up and a valid request on a
- * new connection succeeds.
+ * Hand-made malformed frames sent over a raw socket. Each must get an error reply or a closed
+ * connection; afterwards the server is still up and a valid request on a new connection succeeds.
  */
 class TcpBadInputTest {
   private static final int READ_DEADLINE_MILLIS = 400;
+
   /** A large limit so that allocating it would be visible in the allocation counter. */
   private static final int BIG_FRAME_BYTES_MAX = 64 << 20;
 
-  private final TransportConfig serverConfig = TransportConfig.DEFAULT
-      .withReadDeadlineMillis(READ_DEADLINE_MILLIS).withValueBytesMax(1000);
+  private final TransportConfig serverConfig =
+      TransportConfig.DEFAULT.withReadDeadlineMillis(READ_DEADLINE_MILLIS).withValueBytesMax(1000);
   private final MessageCodec codec = new MessageCodec(TransportConfig.DEFAULT);
   private TcpTransport serverTransport;
   private TcpTransport clientTransport;
@@ -50,11 +50,14 @@ class TcpBadInputTest {
   void start() {
     serverTransport = new TcpTransport(serverConfig);
     clientTransport = new TcpTransport();
-    server = serverTransport.listen("127.0.0.1:0", (m, responder) -> {
-      if (responder.expectsReply()) {
-        responder.reply(m);
-      }
-    });
+    server =
+        serverTransport.listen(
+            "127.0.0.1:0",
+            (m, responder) -> {
+              if (responder.expectsReply()) {
+                responder.reply(m);
+              }
+            });
   }
 
   @AfterEach
@@ -141,8 +144,12 @@ class TcpBadInputTest {
   /** A fresh connection through the real client succeeds: the server stayed up. */
   private void assertServerUp() throws Exception {
     Message ping = new Message.WriteReply("after", 1);
-    assertEquals(ping, clientTransport.connect(server.address())
-        .request(ping, Duration.ofSeconds(10)).get(20, TimeUnit.SECONDS));
+    assertEquals(
+        ping,
+        clientTransport
+            .connect(server.address())
+            .request(ping, Duration.ofSeconds(10))
+            .get(20, TimeUnit.SECONDS));
   }
 
   @Test
@@ -175,8 +182,11 @@ class TcpBadInputTest {
   @DisplayName("announced lengths up to 2 GiB do not make the server allocate them")
   void memoryDoesNotJump() throws Exception {
     serverTransport.close();
-    serverTransport = new TcpTransport(TransportConfig.DEFAULT.withFrameBytesMax(BIG_FRAME_BYTES_MAX)
-        .withReadDeadlineMillis(READ_DEADLINE_MILLIS));
+    serverTransport =
+        new TcpTransport(
+            TransportConfig.DEFAULT
+                .withFrameBytesMax(BIG_FRAME_BYTES_MAX)
+                .withReadDeadlineMillis(READ_DEADLINE_MILLIS));
     server = serverTransport.listen("127.0.0.1:0", (m, responder) -> responder.reply(m));
     com.sun.management.ThreadMXBean threads =
         (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -184,7 +194,8 @@ class TcpBadInputTest {
     // Calibration: the counter does see a large allocation, so this test can fail.
     long before = threads.getTotalThreadAllocatedBytes();
     byte[] probe = new byte[BIG_FRAME_BYTES_MAX];
-    assertTrue(threads.getTotalThreadAllocatedBytes() - before >= probe.length,
+    assertTrue(
+        threads.getTotalThreadAllocatedBytes() - before >= probe.length,
         "allocation counter does not work here");
 
     before = threads.getTotalThreadAllocatedBytes();
@@ -277,8 +288,8 @@ class TcpBadInputTest {
   @DisplayName("an unknown protocol version gets UNSUPPORTED, then the connection closes")
   void unknownVersion() throws Exception {
     try (Socket s = raw()) {
-      s.getOutputStream().write(header(Frames.MAGIC, 2, Frames.KIND_REQUEST,
-          Message.ChainRequest.TAG, 3, 0));
+      s.getOutputStream()
+          .write(header(Frames.MAGIC, 2, Frames.KIND_REQUEST, Message.ChainRequest.TAG, 3, 0));
       readError(s.getInputStream(), 3, ErrorCode.UNSUPPORTED);
       assertClosedByServer(s);
     }
@@ -320,8 +331,10 @@ class TcpBadInputTest {
   @DisplayName("an oversized key or value in a valid frame gets INVALID_REQUEST; connection stays")
   void oversizedKeyAndValue() throws Exception {
     try (Socket s = raw()) {
-      s.getOutputStream().write(request(1, new ReadRequest("k".repeat(Limits.KEY_BYTES_MAX + 1),
-          ReadMode.STRONG, 0)));
+      s.getOutputStream()
+          .write(
+              request(
+                  1, new ReadRequest("k".repeat(Limits.KEY_BYTES_MAX + 1), ReadMode.STRONG, 0)));
       ErrorReply key = readError(s.getInputStream(), 1, ErrorCode.INVALID_REQUEST);
       assertTrue(key.message().contains("key"), key.message());
       s.getOutputStream().write(request(2, new WriteRequest("k", new byte[1001], false, 0)));
@@ -336,8 +349,15 @@ class TcpBadInputTest {
   @DisplayName("a malformed one-way message is dropped without a reply; the connection stays")
   void malformedOneWay() throws Exception {
     try (Socket s = raw()) {
-      s.getOutputStream().write(header(Frames.MAGIC, Frames.PROTOCOL_VERSION, Frames.KIND_ONE_WAY,
-          WriteRequest.TAG, 0, 3));
+      s.getOutputStream()
+          .write(
+              header(
+                  Frames.MAGIC,
+                  Frames.PROTOCOL_VERSION,
+                  Frames.KIND_ONE_WAY,
+                  WriteRequest.TAG,
+                  0,
+                  3));
       s.getOutputStream().write(new byte[] {0, 0, 0});
       assertStillServes(s, 4);
     }
@@ -356,16 +376,16 @@ class TcpBadInputTest {
   @Test
   @DisplayName("a client that receives a malformed reply fails that request with ProtocolException")
   void malformedReplyToClient() throws Exception {
-    try (java.net.ServerSocket fake = new java.net.ServerSocket(0, 1,
-        java.net.InetAddress.getLoopbackAddress())) {
+    try (java.net.ServerSocket fake =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       Connection connection = clientTransport.connect("127.0.0.1:" + fake.getLocalPort());
       var future = connection.request(new Message.ChainRequest(), Duration.ofSeconds(10));
       try (Socket peer = fake.accept()) {
         byte[] h = new byte[Frames.HEADER_BYTES];
         new DataInputStream(peer.getInputStream()).readFully(h);
         long id = Frames.requestIdOf(h);
-        peer.getOutputStream().write(header(Frames.MAGIC, 1, Frames.KIND_REPLY,
-            Message.WriteReply.TAG, id, 2));
+        peer.getOutputStream()
+            .write(header(Frames.MAGIC, 1, Frames.KIND_REPLY, Message.WriteReply.TAG, id, 2));
         peer.getOutputStream().write(new byte[] {0, 0});
         try {
           future.get(10, TimeUnit.SECONDS);

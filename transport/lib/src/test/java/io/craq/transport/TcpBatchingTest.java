@@ -23,15 +23,19 @@ class TcpBatchingTest {
     LinkedBlockingQueue<Message> received = new LinkedBlockingQueue<>();
     try (TcpTransport server = new TcpTransport();
         TcpTransport client = new TcpTransport()) {
-      Server listening = server.listen("127.0.0.1:0", (m, responder) -> {
-        if (responder.expectsReply()) {
-          responder.reply(m);
-        } else {
-          received.add(m);
-        }
-      });
+      Server listening =
+          server.listen(
+              "127.0.0.1:0",
+              (m, responder) -> {
+                if (responder.expectsReply()) {
+                  responder.reply(m);
+                } else {
+                  received.add(m);
+                }
+              });
       Connection connection = client.connect(listening.address());
-      connection.request(new Message.ChainRequest(), Duration.ofSeconds(10))
+      connection
+          .request(new Message.ChainRequest(), Duration.ofSeconds(10))
           .get(20, TimeUnit.SECONDS); // connected
       long flushesBefore = client.flushCount();
       for (int i = 0; i < count; i++) {
@@ -48,8 +52,9 @@ class TcpBatchingTest {
   }
 
   @Test
-  @DisplayName("messages sent inside batchWrites to two connections go out in order, one write "
-      + "per connection")
+  @DisplayName(
+      "messages sent inside batchWrites to two connections go out in order, one write "
+          + "per connection")
   void batchWritesWritesEachConnectionOnce() throws Exception {
     LinkedBlockingQueue<Message> first = new LinkedBlockingQueue<>();
     LinkedBlockingQueue<Message> second = new LinkedBlockingQueue<>();

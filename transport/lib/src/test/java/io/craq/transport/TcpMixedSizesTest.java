@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Small and large frames interleaved, from several threads at once, over two event loops on each
  * side: every reply is the request's own, byte for byte. Exercises the write buffer (frames that
- * fit, frames that do not, frames larger than the buffer written on their own, partial writes)
- * and the read side (frames split across reads, bodies larger than the read buffer grown as they
+ * fit, frames that do not, frames larger than the buffer written on their own, partial writes) and
+ * the read side (frames split across reads, bodies larger than the read buffer grown as they
  * arrive). Seeded; replay with {@code -Dcraq.seed=N}.
  */
 class TcpMixedSizesTest {
@@ -41,8 +41,8 @@ class TcpMixedSizesTest {
         TcpTransport client = new TcpTransport(config)) {
       Server listening = server.listen("127.0.0.1:0", (m, responder) -> responder.reply(m));
       // Two connections, so both client loops and both server loops carry traffic.
-      List<Connection> connections = List.of(client.connect(listening.address()),
-          client.connect(listening.address()));
+      List<Connection> connections =
+          List.of(client.connect(listening.address()), client.connect(listening.address()));
       List<Future<Integer>> done = new ArrayList<>();
       for (int t = 0; t < THREADS; t++) {
         Random random = new Random(seed + t);
@@ -81,8 +81,9 @@ class TcpMixedSizesTest {
   }
 
   /** Checks the reply at {@code index}; returns 1. */
-  private static int check(List<WriteRequest> sent, List<CompletableFuture<Message>> replies,
-      int index) throws Exception {
+  private static int check(
+      List<WriteRequest> sent, List<CompletableFuture<Message>> replies, int index)
+      throws Exception {
     Message reply = replies.get(index).get(60, TimeUnit.SECONDS);
     WriteRequest expected = sent.get(index);
     WriteRequest echoed = assertInstanceOf(WriteRequest.class, reply);

@@ -3,7 +3,6 @@ package io.craq.transport;
 import io.craq.core.message.Message;
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -19,9 +18,9 @@ import org.HdrHistogram.Histogram;
 
 /**
  * Loopback benchmark, not a test (docs/PROTOCOL.md §7): (a) a raw Java socket echo baseline, (b)
- * the TCP transport one request at a time on one connection, (c) 64 pipelined requests in flight
- * on one connection, (d) 32 connections each doing one request at a time. Prints latency
- * percentiles and request rates, then the two target ratios.
+ * the TCP transport one request at a time on one connection, (c) 64 pipelined requests in flight on
+ * one connection, (d) 32 connections each doing one request at a time. Prints latency percentiles
+ * and request rates, then the two target ratios.
  *
  * <p>Arguments: {@code [warmupSeconds=2] [measureSeconds=3]}.
  */
@@ -35,7 +34,10 @@ public final class TransportBenchmark {
     }
 
     String line() {
-      return String.format("%-34s %10.0f req/s   p50 %7.1f us   p99 %7.1f us", name, rate(),
+      return String.format(
+          "%-34s %10.0f req/s   p50 %7.1f us   p99 %7.1f us",
+          name,
+          rate(),
           latency == null ? Double.NaN : latency.getValueAtPercentile(50) / 1000.0,
           latency == null ? Double.NaN : latency.getValueAtPercentile(99) / 1000.0);
     }
@@ -45,12 +47,14 @@ public final class TransportBenchmark {
     long warmupNanos = TimeUnit.SECONDS.toNanos(args.length > 0 ? Long.parseLong(args[0]) : 2);
     long measureNanos = TimeUnit.SECONDS.toNanos(args.length > 1 ? Long.parseLong(args[1]) : 3);
     int frameBytes = new MessageCodec(TransportConfig.DEFAULT).encode(REQUEST).length;
-    System.out.printf("java %s, %d cores, frame %d bytes%n", Runtime.version(),
-        Runtime.getRuntime().availableProcessors(), frameBytes);
+    System.out.printf(
+        "java %s, %d cores, frame %d bytes%n",
+        Runtime.version(), Runtime.getRuntime().availableProcessors(), frameBytes);
 
     Result echo = rawEcho(frameBytes, warmupNanos, measureNanos);
     System.out.println(echo.line());
-    try (TcpTransport serverSide = new TcpTransport(); TcpTransport clientSide = new TcpTransport()) {
+    try (TcpTransport serverSide = new TcpTransport();
+        TcpTransport clientSide = new TcpTransport()) {
       Server server = serverSide.listen("127.0.0.1:0", (m, responder) -> responder.reply(m));
       Connection connection = clientSide.connect(server.address());
       Result serial = serial(connection, warmupNanos, measureNanos);
@@ -59,11 +63,12 @@ public final class TransportBenchmark {
       System.out.println(pipelined.line());
       Result many = manyConnections(clientSide, server.address(), 32, warmupNanos, measureNanos);
       System.out.println(many.line());
-      System.out.printf("(b)/(a) p50 latency ratio: %.2f (target <= 1.5)%n",
+      System.out.printf(
+          "(b)/(a) p50 latency ratio: %.2f (target <= 1.5)%n",
           serial.latency().getValueAtPercentile(50)
               / (double) echo.latency().getValueAtPercentile(50));
-      System.out.printf("(c)/(b) request rate ratio: %.2f (target >= 5)%n",
-          pipelined.rate() / serial.rate());
+      System.out.printf(
+          "(c)/(b) request rate ratio: %.2f (target >= 5)%n", pipelined.rate() / serial.rate());
     }
   }
 
@@ -73,20 +78,23 @@ public final class TransportBenchmark {
       throws Exception {
     Result result;
     try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-      Thread echoThread = Thread.ofPlatform().daemon().start(() -> {
-        try (Socket s = listener.accept()) {
-          s.setTcpNoDelay(true);
-          DataInputStream in = new DataInputStream(s.getInputStream());
-          OutputStream out = s.getOutputStream();
-          byte[] buffer = new byte[frameBytes];
-          while (true) {
-            in.readFully(buffer);
-            out.write(buffer);
-          }
-        } catch (IOException e) {
-          // client went away: done
-        }
-      });
+      Thread echoThread =
+          Thread.ofPlatform()
+              .daemon()
+              .start(() -> {
+                try (Socket s = listener.accept()) {
+                  s.setTcpNoDelay(true);
+                  DataInputStream in = new DataInputStream(s.getInputStream());
+                  OutputStream out = s.getOutputStream();
+                  byte[] buffer = new byte[frameBytes];
+                  while (true) {
+                    in.readFully(buffer);
+                    out.write(buffer);
+                  }
+                } catch (IOException e) {
+                  // client went away: done
+                }
+              });
       try (Socket s = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort())) {
         s.setTcpNoDelay(true);
         OutputStream out = s.getOutputStream();
@@ -109,8 +117,9 @@ public final class TransportBenchmark {
             operations++;
           }
         }
-        result = new Result("(a) raw socket echo, 1 at a time", operations,
-            measureNanos / 1e9, histogram);
+        result =
+            new Result(
+                "(a) raw socket echo, 1 at a time", operations, measureNanos / 1e9, histogram);
       }
       echoThread.join(1000);
       return result;
@@ -141,8 +150,8 @@ public final class TransportBenchmark {
 
   // ----------------------------------------------------------------- (c) transport, pipelined
 
-  private static Result pipelined(Connection connection, int inFlight, long warmupNanos,
-      long measureNanos) throws Exception {
+  private static Result pipelined(
+      Connection connection, int inFlight, long warmupNanos, long measureNanos) throws Exception {
     Semaphore permits = new Semaphore(inFlight);
     Histogram histogram = new Histogram(3);
     AtomicLong operations = new AtomicLong();
@@ -152,26 +161,32 @@ public final class TransportBenchmark {
     while (System.nanoTime() < end) {
       permits.acquire();
       long t0 = System.nanoTime();
-      connection.request(REQUEST, TIMEOUT).whenComplete((reply, failure) -> {
-        long t1 = System.nanoTime();
-        if (failure == null && t0 >= measureFrom && t1 <= end) {
-          synchronized (histogram) {
-            histogram.recordValue(t1 - t0);
-          }
-          operations.incrementAndGet();
-        }
-        permits.release();
-      });
+      connection
+          .request(REQUEST, TIMEOUT)
+          .whenComplete((reply, failure) -> {
+            long t1 = System.nanoTime();
+            if (failure == null && t0 >= measureFrom && t1 <= end) {
+              synchronized (histogram) {
+                histogram.recordValue(t1 - t0);
+              }
+              operations.incrementAndGet();
+            }
+            permits.release();
+          });
     }
     permits.acquire(inFlight);
-    return new Result("(c) transport, " + inFlight + " in flight", operations.get(),
-        measureNanos / 1e9, histogram);
+    return new Result(
+        "(c) transport, " + inFlight + " in flight",
+        operations.get(),
+        measureNanos / 1e9,
+        histogram);
   }
 
   // ---------------------------------------------------------------- (d) transport, N conns
 
-  private static Result manyConnections(Transport transport, String address, int count,
-      long warmupNanos, long measureNanos) throws Exception {
+  private static Result manyConnections(
+      Transport transport, String address, int count, long warmupNanos, long measureNanos)
+      throws Exception {
     long start = System.nanoTime();
     long measureFrom = start + warmupNanos;
     long end = measureFrom + measureNanos;
@@ -180,34 +195,39 @@ public final class TransportBenchmark {
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       Connection connection = transport.connect(address);
-      threads.add(Thread.ofVirtual().start(() -> {
-        Histogram local = new Histogram(3);
-        long done = 0;
-        long now = System.nanoTime();
-        try {
-          while (now < end) {
-            long t0 = System.nanoTime();
-            CompletableFuture<Message> f = connection.request(REQUEST, TIMEOUT);
-            f.get();
-            now = System.nanoTime();
-            if (t0 >= measureFrom) {
-              local.recordValue(now - t0);
-              done++;
-            }
-          }
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-        operations.addAndGet(done);
-        synchronized (histogram) {
-          histogram.add(local);
-        }
-      }));
+      threads.add(
+          Thread.ofVirtual()
+              .start(() -> {
+                Histogram local = new Histogram(3);
+                long done = 0;
+                long now = System.nanoTime();
+                try {
+                  while (now < end) {
+                    long t0 = System.nanoTime();
+                    CompletableFuture<Message> f = connection.request(REQUEST, TIMEOUT);
+                    f.get();
+                    now = System.nanoTime();
+                    if (t0 >= measureFrom) {
+                      local.recordValue(now - t0);
+                      done++;
+                    }
+                  }
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+                operations.addAndGet(done);
+                synchronized (histogram) {
+                  histogram.add(local);
+                }
+              }));
     }
     for (Thread thread : threads) {
       thread.join();
     }
-    return new Result("(d) transport, " + count + " connections", operations.get(),
-        measureNanos / 1e9, histogram);
+    return new Result(
+        "(d) transport, " + count + " connections",
+        operations.get(),
+        measureNanos / 1e9,
+        histogram);
   }
 }

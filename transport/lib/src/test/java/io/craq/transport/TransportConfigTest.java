@@ -17,12 +17,18 @@ class TransportConfigTest {
 
   @Test
   void dialTrafficClassIsUnsetByDefaultAndKeptByOtherWithers() {
-    assertEquals(TransportConfig.DIAL_TRAFFIC_CLASS_NONE, TransportConfig.DEFAULT.dialTrafficClass());
-    TransportConfig marked = TransportConfig.DEFAULT
-        .withDialTrafficClass(TransportConfig.TRAFFIC_CLASS_LOW_DELAY);
+    assertEquals(
+        TransportConfig.DIAL_TRAFFIC_CLASS_NONE, TransportConfig.DEFAULT.dialTrafficClass());
+    TransportConfig marked =
+        TransportConfig.DEFAULT.withDialTrafficClass(TransportConfig.TRAFFIC_CLASS_LOW_DELAY);
     assertEquals(0x10, marked.dialTrafficClass());
-    assertEquals(0x10, marked.withFrameBytesMax(1 << 22).withValueBytesMax(1 << 20)
-        .withAcceptedConnectionsMax(8).dialTrafficClass());
+    assertEquals(
+        0x10,
+        marked
+            .withFrameBytesMax(1 << 22)
+            .withValueBytesMax(1 << 20)
+            .withAcceptedConnectionsMax(8)
+            .dialTrafficClass());
   }
 
   @Test

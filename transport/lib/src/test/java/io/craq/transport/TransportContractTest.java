@@ -33,8 +33,8 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * The contract every {@link Transport} keeps, written once and run against each implementation
- * (a subclass supplies the transport and fresh addresses). Shipped in the transport test-jar.
+ * The contract every {@link Transport} keeps, written once and run against each implementation (a
+ * subclass supplies the transport and fresh addresses). Shipped in the transport test-jar.
  */
 public abstract class TransportContractTest {
   protected static final Duration TIMEOUT = Duration.ofSeconds(10);
@@ -168,13 +168,14 @@ public abstract class TransportContractTest {
       List<Future<?>> done = new ArrayList<>();
       for (int t = 0; t < 8; t++) {
         int thread = t;
-        done.add(pool.submit(() -> {
-          for (int i = 0; i < 300; i++) {
-            WriteReply m = new WriteReply("t" + thread, i);
-            assertEquals(m, await(connection.request(m, TIMEOUT)));
-          }
-          return null;
-        }));
+        done.add(
+            pool.submit(() -> {
+              for (int i = 0; i < 300; i++) {
+                WriteReply m = new WriteReply("t" + thread, i);
+                assertEquals(m, await(connection.request(m, TIMEOUT)));
+              }
+              return null;
+            }));
       }
       for (Future<?> f : done) {
         f.get(60, TimeUnit.SECONDS);
@@ -187,15 +188,21 @@ public abstract class TransportContractTest {
   @Test
   @DisplayName("a request without a reply fails with RequestTimeoutException after its timeout")
   void requestTimesOut() throws Exception {
-    Server server = transport().listen(freshListenAddress(), (m, responder) -> {
-      if (!(m instanceof ReadRequest r && r.key().equals("silent"))) {
-        responder.reply(m);
-      }
-    });
+    Server server =
+        transport()
+            .listen(
+                freshListenAddress(),
+                (m, responder) -> {
+                  if (!(m instanceof ReadRequest r && r.key().equals("silent"))) {
+                    responder.reply(m);
+                  }
+                });
     Connection connection = transport().connect(server.address());
     long start = System.nanoTime();
-    Throwable failure = failureOf(connection.request(
-        new ReadRequest("silent", ReadMode.STRONG, 0), Duration.ofMillis(300)));
+    Throwable failure =
+        failureOf(
+            connection.request(
+                new ReadRequest("silent", ReadMode.STRONG, 0), Duration.ofMillis(300)));
     long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     assertInstanceOf(RequestTimeoutException.class, failure);
     assertTrue(elapsedMillis >= 290 && elapsedMillis < 10_000, "took " + elapsedMillis + " ms");
@@ -214,10 +221,12 @@ public abstract class TransportContractTest {
     Responder r1 = held.poll(10, TimeUnit.SECONDS);
     Responder r2 = held.poll(10, TimeUnit.SECONDS);
     // Answer in the opposite order, from another thread.
-    Thread.ofPlatform().start(() -> {
-      r2.reply(new WriteReply("b", 20));
-      r1.reply(new WriteReply("a", 10));
-    }).join();
+    Thread.ofPlatform()
+        .start(() -> {
+          r2.reply(new WriteReply("b", 20));
+          r1.reply(new WriteReply("a", 10));
+        })
+        .join();
     assertEquals(new WriteReply("a", 10), await(first));
     assertEquals(new WriteReply("b", 20), await(second));
     assertThrows(IllegalStateException.class, () -> r1.reply(new WriteReply("a", 11)));
@@ -226,11 +235,12 @@ public abstract class TransportContractTest {
   @Test
   @DisplayName("after the peer restarts, the same Connection reconnects; in-flight requests fail")
   void reconnectAfterPeerRestart() throws Exception {
-    Handler holdSilent = (m, responder) -> {
-      if (!(m instanceof ReadRequest r && r.key().equals("hold"))) {
-        responder.reply(m);
-      }
-    };
+    Handler holdSilent =
+        (m, responder) -> {
+          if (!(m instanceof ReadRequest r && r.key().equals("hold"))) {
+            responder.reply(m);
+          }
+        };
     Transport serverSide = transport();
     Server server = serverSide.listen(freshListenAddress(), holdSilent);
     String address = server.address();
@@ -269,8 +279,8 @@ public abstract class TransportContractTest {
       assertEquals(large, await(connection.request(large, TIMEOUT)));
     }
     WriteRequest tooLarge = write("huge", TransportConfig.DEFAULT.frameBytesMax());
-    assertInstanceOf(MessageTooLargeException.class,
-        failureOf(connection.request(tooLarge, TIMEOUT)));
+    assertInstanceOf(
+        MessageTooLargeException.class, failureOf(connection.request(tooLarge, TIMEOUT)));
     assertThrows(MessageTooLargeException.class, () -> connection.send(tooLarge));
     WriteReply ping = new WriteReply("ping", 1);
     assertEquals(ping, await(connection.request(ping, TIMEOUT)));
@@ -280,18 +290,23 @@ public abstract class TransportContractTest {
   @DisplayName("a full outbound queue rejects with QueueFullException instead of growing")
   void fullQueueRejects() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
-    Server server = transport().listen(freshListenAddress(), (m, responder) -> {
-      try {
-        release.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      if (responder.expectsReply()) {
-        responder.reply(m);
-      }
-    });
+    Server server =
+        transport()
+            .listen(
+                freshListenAddress(),
+                (m, responder) -> {
+                  try {
+                    release.await();
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                  if (responder.expectsReply()) {
+                    responder.reply(m);
+                  }
+                });
     Connection connection =
-        transport(TransportConfig.DEFAULT.withOutboundQueueMessagesMax(8)).connect(server.address());
+        transport(TransportConfig.DEFAULT.withOutboundQueueMessagesMax(8))
+            .connect(server.address());
     WriteRequest chunk = write("chunk", 64 << 10);
     boolean rejected = false;
     for (int i = 0; i < 20_000 && !rejected; i++) {
@@ -330,8 +345,8 @@ public abstract class TransportContractTest {
     for (int i = 0; i < 4; i++) {
       futures.add(connection.request(new WriteReply("k", i), TIMEOUT));
     }
-    assertInstanceOf(QueueFullException.class,
-        failureOf(connection.request(new WriteReply("k", 5), TIMEOUT)));
+    assertInstanceOf(
+        QueueFullException.class, failureOf(connection.request(new WriteReply("k", 5), TIMEOUT)));
     for (int i = 0; i < 4; i++) {
       held.poll(10, TimeUnit.SECONDS).reply(new WriteReply("k", i));
     }
@@ -345,45 +360,57 @@ public abstract class TransportContractTest {
   void connectFails() throws Exception {
     Connection connection =
         transport(TransportConfig.DEFAULT.withConnectTimeoutMillis(2000)).connect(deadAddress());
-    assertInstanceOf(ConnectFailedException.class,
+    assertInstanceOf(
+        ConnectFailedException.class,
         failureOf(connection.request(new Message.ChainRequest(), TIMEOUT)));
   }
 
   @Test
   @DisplayName("the server can push one-way messages back over the connection")
   void serverPushesBack() throws Exception {
-    Server server = transport().listen(freshListenAddress(), (m, responder) -> {
-      responder.send(new Heartbeat("pushed", 1, 2, false));
-      responder.reply(m);
-    });
+    Server server =
+        transport()
+            .listen(
+                freshListenAddress(),
+                (m, responder) -> {
+                  responder.send(new Heartbeat("pushed", 1, 2, false));
+                  responder.reply(m);
+                });
     Echo clientSide = new Echo();
     Connection connection = transport().connect(server.address(), clientSide);
     await(connection.request(new Message.ChainRequest(), TIMEOUT));
-    assertEquals(new Heartbeat("pushed", 1, 2, false), clientSide.oneWay.poll(10, TimeUnit.SECONDS));
+    assertEquals(
+        new Heartbeat("pushed", 1, 2, false), clientSide.oneWay.poll(10, TimeUnit.SECONDS));
   }
 
   @Test
   @DisplayName("closing a connection fails its pending requests and refuses further use")
   void closeFailsPending() throws Exception {
-    Server server = transport().listen(freshListenAddress(), (m, responder) -> { });
+    Server server = transport().listen(freshListenAddress(), (m, responder) -> {});
     Connection connection = transport().connect(server.address());
     CompletableFuture<Message> pending = connection.request(new Message.ChainRequest(), TIMEOUT);
     connection.close();
     assertInstanceOf(ConnectionClosedException.class, failureOf(pending));
-    assertThrows(ConnectionClosedException.class, () -> connection.send(new Message.ChainRequest()));
-    assertInstanceOf(ConnectionClosedException.class,
+    assertThrows(
+        ConnectionClosedException.class, () -> connection.send(new Message.ChainRequest()));
+    assertInstanceOf(
+        ConnectionClosedException.class,
         failureOf(connection.request(new Message.ChainRequest(), TIMEOUT)));
   }
 
   @Test
   @DisplayName("a handler that throws answers the request with INTERNAL and keeps the connection")
   void handlerThrows() throws Exception {
-    Server server = transport().listen(freshListenAddress(), (m, responder) -> {
-      if (m instanceof Message.ChainRequest) {
-        throw new IllegalStateException("boom");
-      }
-      responder.reply(m);
-    });
+    Server server =
+        transport()
+            .listen(
+                freshListenAddress(),
+                (m, responder) -> {
+                  if (m instanceof Message.ChainRequest) {
+                    throw new IllegalStateException("boom");
+                  }
+                  responder.reply(m);
+                });
     Connection connection = transport().connect(server.address());
     Message reply = await(connection.request(new Message.ChainRequest(), TIMEOUT));
     assertEquals(ErrorCode.INTERNAL, ((ErrorReply) reply).code());
@@ -403,7 +430,7 @@ public abstract class TransportContractTest {
   @Test
   @DisplayName("requests wait no longer than their timeout even when the peer never answers")
   void timeoutsUnderLoad() throws Exception {
-    Server server = transport().listen(freshListenAddress(), (m, responder) -> { });
+    Server server = transport().listen(freshListenAddress(), (m, responder) -> {});
     Connection connection = transport().connect(server.address());
     List<CompletableFuture<Message>> futures = new ArrayList<>();
     for (int i = 0; i < 200; i++) {
@@ -416,5 +443,5 @@ public abstract class TransportContractTest {
   }
 
   /** Keeps the compiler from flagging the unused helper in subclasses that need it. */
-  protected static void unused(TimeoutException e) { }
+  protected static void unused(TimeoutException e) {}
 }

@@ -25,7 +25,6 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
@@ -47,95 +46,152 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code craq bench}: load generator and latency/throughput report for a CRAQ chain, against a
- * running cluster ({@code -c}) or a local one it starts ({@code --spawn N}), with an optional
- * echo baseline of the machine's raw loopback capacity. See docs/BENCH.md.
+ * running cluster ({@code -c}) or a local one it starts ({@code --spawn N}), with an optional echo
+ * baseline of the machine's raw loopback capacity. See docs/BENCH.md.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-    description = {"Measure throughput and latency of a CRAQ chain (like redis-benchmark).",
-        "Targets a running cluster (-c) or spawns a local one (--spawn N). See docs/BENCH.md."})
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Measure throughput and latency of a CRAQ chain (like redis-benchmark).",
+      "Targets a running cluster (-c) or spawns a local one (--spawn N). See docs/BENCH.md."
+    })
 public final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ClientOptions client;
   @Mixin JsonOption json;
 
-  @Option(names = "--spawn", paramLabel = "N", defaultValue = "0",
-      description = "Start a local cluster of N nodes and a coordinator on 127.0.0.1 free ports"
-          + " (stopped at the end); default: use the running cluster at -c.")
+  @Option(
+      names = "--spawn",
+      paramLabel = "N",
+      defaultValue = "0",
+      description =
+          "Start a local cluster of N nodes and a coordinator on 127.0.0.1 free ports"
+              + " (stopped at the end); default: use the running cluster at -c.")
   int spawn;
 
-  @Option(names = "--store", paramLabel = "lmdb|memory", defaultValue = "lmdb",
+  @Option(
+      names = "--store",
+      paramLabel = "lmdb|memory",
+      defaultValue = "lmdb",
       description = "Store of spawned nodes (default: ${DEFAULT-VALUE}).")
   String store;
 
-  @Option(names = "--home", paramLabel = "DIR",
-      description = "Project folder with node/ and coordinator/target jars (default: found from"
-          + " the working folder).")
+  @Option(
+      names = "--home",
+      paramLabel = "DIR",
+      description =
+          "Project folder with node/ and coordinator/target jars (default: found from"
+              + " the working folder).")
   String home;
 
-  @Option(names = "--workload", paramLabel = "read|write|mixed|cas", defaultValue = "read",
+  @Option(
+      names = "--workload",
+      paramLabel = "read|write|mixed|cas",
+      defaultValue = "read",
       converter = WorkloadConverter.class,
-      description = "read, write, mixed (reads + --write-rate writes/s) or cas (read version,"
-          + " write if unchanged, one at a time). Default: ${DEFAULT-VALUE}.")
+      description =
+          "read, write, mixed (reads + --write-rate writes/s) or cas (read version,"
+              + " write if unchanged, one at a time). Default: ${DEFAULT-VALUE}.")
   Workload workload;
 
-  @Option(names = "--mode", paramLabel = "craq|cr", defaultValue = "craq",
+  @Option(
+      names = "--mode",
+      paramLabel = "craq|cr",
+      defaultValue = "craq",
       converter = ModeConverter.class,
       description = "craq: reads at every member; cr: reads at the tail only. Default: craq.")
   Mode mode;
 
-  @Option(names = "--consistency", paramLabel = "MODE", defaultValue = "strong",
+  @Option(
+      names = "--consistency",
+      paramLabel = "MODE",
+      defaultValue = "strong",
       converter = ConsistencyConverter.class,
       description = "Reads: strong (default), eventual or bounded:N.")
   ReadConsistency consistency;
 
-  @Option(names = "--value-bytes", paramLabel = "N", defaultValue = "100",
+  @Option(
+      names = "--value-bytes",
+      paramLabel = "N",
+      defaultValue = "100",
       description = "Value size in bytes (default: ${DEFAULT-VALUE}).")
   int valueBytes;
 
-  @Option(names = "--keys", paramLabel = "N", defaultValue = "1000",
-      description = "Distinct keys, each written once before the run (default: ${DEFAULT-VALUE})."
-          + " They are named craq-bench/RUNID/N, hold printable values and are deleted at the"
-          + " end (see --keep-keys).")
+  @Option(
+      names = "--keys",
+      paramLabel = "N",
+      defaultValue = "1000",
+      description =
+          "Distinct keys, each written once before the run (default: ${DEFAULT-VALUE})."
+              + " They are named craq-bench/RUNID/N, hold printable values and are deleted at the"
+              + " end (see --keep-keys).")
   int keys;
 
-  @Option(names = "--keep-keys",
+  @Option(
+      names = "--keep-keys",
       description = "Leave the bench keys in a running cluster (-c) instead of deleting them.")
   boolean keepKeys;
 
-  @Option(names = "--threads", paramLabel = "N", defaultValue = "8",
+  @Option(
+      names = "--threads",
+      paramLabel = "N",
+      defaultValue = "8",
       description = "Client threads, each with its own connections (default: ${DEFAULT-VALUE}).")
   int threads;
 
-  @Option(names = "--in-flight", paramLabel = "N", defaultValue = "1",
-      description = "Requests in flight per thread, pipelined (default: ${DEFAULT-VALUE};"
-          + " cas is always 1).")
+  @Option(
+      names = "--in-flight",
+      paramLabel = "N",
+      defaultValue = "1",
+      description =
+          "Requests in flight per thread, pipelined (default: ${DEFAULT-VALUE};"
+              + " cas is always 1).")
   int inFlight;
 
-  @Option(names = "--write-rate", paramLabel = "N", defaultValue = "0",
+  @Option(
+      names = "--write-rate",
+      paramLabel = "N",
+      defaultValue = "0",
       description = "Writes per second of the mixed workload, beside the reads.")
   double writeRate;
 
-  @Option(names = "--duration", paramLabel = "TIME", defaultValue = "10s",
+  @Option(
+      names = "--duration",
+      paramLabel = "TIME",
+      defaultValue = "10s",
       description = "Measured time: 10s, 500ms, 2m (default: ${DEFAULT-VALUE}).")
   String duration;
 
-  @Option(names = "--warmup", paramLabel = "TIME", defaultValue = "2s",
+  @Option(
+      names = "--warmup",
+      paramLabel = "TIME",
+      defaultValue = "2s",
       description = "Unmeasured load before it (default: ${DEFAULT-VALUE}).")
   String warmup;
 
-  @Option(names = "--baseline", paramLabel = "echo",
-      description = "Also measure a plain socket echo server at the same threads, in-flight and"
-          + " message size, and print ratios to it.")
+  @Option(
+      names = "--baseline",
+      paramLabel = "echo",
+      description =
+          "Also measure a plain socket echo server at the same threads, in-flight and"
+              + " message size, and print ratios to it.")
   String baseline;
 
-  @Option(names = "--json-file", paramLabel = "FILE",
-      description = "Also write the results as JSON to FILE (--json prints them on stdout"
-          + " instead of the table).")
+  @Option(
+      names = "--json-file",
+      paramLabel = "FILE",
+      description =
+          "Also write the results as JSON to FILE (--json prints them on stdout"
+              + " instead of the table).")
   String jsonFile;
 
-  @Option(names = "--plot", paramLabel = "FILE",
-      description = "Also draw the results to FILE (PNG): throughput of each second and latency"
-          + " by percentile, per operation.")
+  @Option(
+      names = "--plot",
+      paramLabel = "FILE",
+      description =
+          "Also draw the results to FILE (PNG): throughput of each second and latency"
+              + " by percentile, per operation.")
   String plotFile;
 
   @Override
@@ -158,8 +214,8 @@ public final class BenchCommand implements Callable<Integer> {
   /** The validated settings; a bad combination is a usage error (exit code 2). */
   BenchSettings settings() {
     if (baseline != null && !baseline.equals("echo")) {
-      throw new ParameterException(spec.commandLine(),
-          "--baseline must be 'echo', got '" + baseline + "'");
+      throw new ParameterException(
+          spec.commandLine(), "--baseline must be 'echo', got '" + baseline + "'");
     }
     if (spawn > 0 && client.coordinatorGiven()) {
       throw new ParameterException(spec.commandLine(), "give -c ADDRESS or --spawn N, not both");
@@ -173,15 +229,29 @@ public final class BenchCommand implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(), "--plot: " + e.getMessage());
       }
       if (folder != null && !Files.isDirectory(folder)) {
-        throw new ParameterException(spec.commandLine(),
+        throw new ParameterException(
+            spec.commandLine(),
             "--plot " + plotFile + ": the folder " + folder + " does not exist");
       }
     }
     try {
-      return new BenchSettings(spawn > 0 ? null : client.coordinator(), spawn, store, workload,
-          mode, consistency, valueBytes, keys, threads, inFlight, writeRate,
-          BenchSettings.parseDuration(duration), BenchSettings.parseDuration(warmup),
-          baseline != null, jsonFile, client.timeoutMillis());
+      return new BenchSettings(
+          spawn > 0 ? null : client.coordinator(),
+          spawn,
+          store,
+          workload,
+          mode,
+          consistency,
+          valueBytes,
+          keys,
+          threads,
+          inFlight,
+          writeRate,
+          BenchSettings.parseDuration(duration),
+          BenchSettings.parseDuration(warmup),
+          baseline != null,
+          jsonFile,
+          client.timeoutMillis());
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
@@ -189,8 +259,10 @@ public final class BenchCommand implements Callable<Integer> {
 
   private int run(BenchSettings settings, PrintWriter err) throws Exception {
     double loadBefore = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-    String date = ZonedDateTime.now().truncatedTo(ChronoUnit.SECONDS)
-        .format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
+    String date =
+        ZonedDateTime.now()
+            .truncatedTo(ChronoUnit.SECONDS)
+            .format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
     List<Phase> phases = new ArrayList<>();
     NodeCounterProbe probe = null;
     String target;
@@ -199,25 +271,43 @@ public final class BenchCommand implements Callable<Integer> {
       String coordinator = settings.coordinator();
       List<LocalCluster.NamedProcess> measured = new ArrayList<>();
       if (settings.spawnNodes() > 0) {
-        cluster = LocalCluster.start(LocalCluster.findHome(home), settings.spawnNodes(),
-            settings.store(), err);
+        cluster =
+            LocalCluster.start(
+                LocalCluster.findHome(home), settings.spawnNodes(), settings.store(), err);
         coordinator = cluster.coordinatorAddress();
         measured.addAll(cluster.processes());
       }
       measured.add(new LocalCluster.NamedProcess("bench (this JVM)", ProcessHandle.current()));
       try (TcpTransport transport = new TcpTransport(TransportConfig.DEFAULT);
-          CraqClient client = new CraqClient(ClientConfig.defaults(coordinator)
-              .withCallTimeoutMillis(settings.timeoutMillis()), transport)) {
+          CraqClient client =
+              new CraqClient(
+                  ClientConfig.defaults(coordinator)
+                      .withCallTimeoutMillis(settings.timeoutMillis()),
+                  transport)) {
         ChainConfig chain = client.chain();
         if (chain.members().isEmpty()) {
           throw new IOException("the chain at " + coordinator + " has no members");
         }
         measured = withRoles(measured, chain);
-        target = (cluster != null ? "spawned " + settings.store() + " cluster" : "cluster")
-            + " at " + coordinator + ", " + chain.size() + " node(s), epoch " + chain.epoch();
+        target =
+            (cluster != null ? "spawned " + settings.store() + " cluster" : "cluster")
+                + " at "
+                + coordinator
+                + ", "
+                + chain.size()
+                + " node(s), epoch "
+                + chain.epoch();
         CraqLoad load = new CraqLoad(settings, chain, transport);
-        err.println("craq bench: " + target + "; writing " + settings.keys() + " key(s) "
-            + load.keyPrefix() + "N of " + settings.valueBytes() + " bytes ...");
+        err.println(
+            "craq bench: "
+                + target
+                + "; writing "
+                + settings.keys()
+                + " key(s) "
+                + load.keyPrefix()
+                + "N of "
+                + settings.valueBytes()
+                + " bytes ...");
         err.flush();
         // A spawned cluster is thrown away; a user's cluster gets its keys deleted, even when
         // the run fails or is interrupted with Ctrl-C.
@@ -226,8 +316,11 @@ public final class BenchCommand implements Callable<Integer> {
           long preloadStart = System.nanoTime();
           load.preload();
           double seconds = (System.nanoTime() - preloadStart) / 1e9;
-          err.printf("craq bench: wrote %d key(s) in %.1f s (%.0f writes/s, %.1f MB/s of "
-              + "values)%n", settings.keys(), seconds, settings.keys() / seconds,
+          err.printf(
+              "craq bench: wrote %d key(s) in %.1f s (%.0f writes/s, %.1f MB/s of " + "values)%n",
+              settings.keys(),
+              seconds,
+              settings.keys() / seconds,
               settings.keys() * (double) settings.valueBytes() / seconds / 1e6);
           err.flush();
           probe = new NodeCounterProbe(client, chain, settings.timeoutMillis());
@@ -238,8 +331,10 @@ public final class BenchCommand implements Callable<Integer> {
           }
         }
         if (load.pacerDropped() > 0) {
-          err.println("craq bench: the writer fell behind; " + load.pacerDropped()
-              + " paced write(s) skipped");
+          err.println(
+              "craq bench: the writer fell behind; "
+                  + load.pacerDropped()
+                  + " paced write(s) skipped");
         }
       }
     } finally {
@@ -250,18 +345,35 @@ public final class BenchCommand implements Callable<Integer> {
       }
     }
     if (settings.echoBaseline()) {
-      EchoBaseline echo = new EchoBaseline(settings.threads(), settings.inFlightEffective(),
-          settings.valueBytes(), settings.timeoutMillis());
+      EchoBaseline echo =
+          new EchoBaseline(
+              settings.threads(),
+              settings.inFlightEffective(),
+              settings.valueBytes(),
+              settings.timeoutMillis());
       err.println("craq bench: echo baseline, " + echo.messageBytes() + "-byte messages ...");
       err.flush();
-      phases.add(measure("echo baseline", echo, settings,
-          List.of(new LocalCluster.NamedProcess("bench + echo server", ProcessHandle.current())),
-          null, err));
+      phases.add(
+          measure(
+              "echo baseline",
+              echo,
+              settings,
+              List.of(
+                  new LocalCluster.NamedProcess("bench + echo server", ProcessHandle.current())),
+              null,
+              err));
     }
-    BenchReport report = new BenchReport(date, describe(settings), target, phases,
-        probe == null ? List.of() : probe.rows(),
-        new BenchReport.Load(Runtime.getRuntime().availableProcessors(), loadBefore,
-            ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+    BenchReport report =
+        new BenchReport(
+            date,
+            describe(settings),
+            target,
+            phases,
+            probe == null ? List.of() : probe.rows(),
+            new BenchReport.Load(
+                Runtime.getRuntime().availableProcessors(),
+                loadBefore,
+                ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
     PrintWriter out = spec.commandLine().getOut();
     if (json.enabled()) {
       out.println(report.toJson());
@@ -338,21 +450,24 @@ public final class BenchCommand implements Callable<Integer> {
         Thread.currentThread().interrupt();
         err.println("craq bench: interrupted while deleting the keys " + load.keyPrefix() + "N");
       } catch (RuntimeException e) {
-        err.println("craq bench: could not delete every key " + load.keyPrefix() + "N: "
-            + e.getMessage());
+        err.println(
+            "craq bench: could not delete every key " + load.keyPrefix() + "N: " + e.getMessage());
       }
       err.flush();
     }
   }
 
   /** Names spawned nodes with their place in the chain, e.g. {@code n2 (tail)}. */
-  static List<LocalCluster.NamedProcess> withRoles(List<LocalCluster.NamedProcess> processes,
-      ChainConfig chain) {
+  static List<LocalCluster.NamedProcess> withRoles(
+      List<LocalCluster.NamedProcess> processes, ChainConfig chain) {
     List<LocalCluster.NamedProcess> named = new ArrayList<>();
     for (LocalCluster.NamedProcess p : processes) {
       int index = chain.indexOf(p.name());
-      named.add(index < 0 ? p : new LocalCluster.NamedProcess(
-          p.name() + " (" + ChainRoles.of(chain, index) + ")", p.handle()));
+      named.add(
+          index < 0
+              ? p
+              : new LocalCluster.NamedProcess(
+                  p.name() + " (" + ChainRoles.of(chain, index) + ")", p.handle()));
     }
     return named;
   }
@@ -362,8 +477,13 @@ public final class BenchCommand implements Callable<Integer> {
    * {@code probe} (if not null) snapshots the nodes' counters when the measured time starts and
    * ends.
    */
-  private static Phase measure(String name, LoadRunner runner, BenchSettings settings,
-      List<LocalCluster.NamedProcess> processes, NodeCounterProbe probe, PrintWriter err)
+  private static Phase measure(
+      String name,
+      LoadRunner runner,
+      BenchSettings settings,
+      List<LocalCluster.NamedProcess> processes,
+      NodeCounterProbe probe,
+      PrintWriter err)
       throws Exception {
     List<Meter> meters = runner.meters();
     long start = System.nanoTime();
@@ -389,8 +509,8 @@ public final class BenchCommand implements Callable<Integer> {
       }
       measureEnd = System.nanoTime();
     }
-    List<CpuSample> cpuEnd = processes.stream().map(p -> CpuSample.of(p.name(), p.handle()))
-        .toList();
+    List<CpuSample> cpuEnd =
+        processes.stream().map(p -> CpuSample.of(p.name(), p.handle())).toList();
     if (probe != null) {
       probe.end();
     }
@@ -398,22 +518,34 @@ public final class BenchCommand implements Callable<Integer> {
     double seconds = (measureEnd - measureStart) / 1e9;
     List<OpResult> ops = new ArrayList<>();
     for (Meter meter : meters) {
-      ops.add(OpResult.of(meter.name(), meter.total(), seconds, meter.rates(),
-          meter.failureCount(), meter.failuresByKind(), meter.notesByKind()));
+      ops.add(
+          OpResult.of(
+              meter.name(),
+              meter.total(),
+              seconds,
+              meter.rates(),
+              meter.failureCount(),
+              meter.failuresByKind(),
+              meter.notesByKind()));
     }
     long totalOps = ops.stream().mapToLong(OpResult::ops).sum();
     List<CpuRow> cpu = new ArrayList<>();
     for (int i = 0; i < cpuStart.size(); i++) {
       double cpuSeconds = cpuEnd.get(i).secondsSince(cpuStart.get(i));
-      cpu.add(new CpuRow(cpuStart.get(i).name(), cpuStart.get(i).pid(), cpuSeconds,
-          totalOps > 0 ? cpuSeconds * 1000 / totalOps : Double.NaN));
+      cpu.add(
+          new CpuRow(
+              cpuStart.get(i).name(),
+              cpuStart.get(i).pid(),
+              cpuSeconds,
+              totalOps > 0 ? cpuSeconds * 1000 / totalOps : Double.NaN));
     }
     return new Phase(name, ops, cpu);
   }
 
   /** Prints one progress line per second until {@code endNanos}. */
-  private static void tick(String label, List<Meter> meters, long startNanos, long endNanos,
-      PrintWriter err) throws InterruptedException {
+  private static void tick(
+      String label, List<Meter> meters, long startNanos, long endNanos, PrintWriter err)
+      throws InterruptedException {
     long next = startNanos + TimeUnit.SECONDS.toNanos(1);
     long intervalStart = startNanos;
     while (true) {
@@ -428,13 +560,19 @@ public final class BenchCommand implements Callable<Integer> {
       }
       double seconds = (now - intervalStart) / 1e9;
       intervalStart = now;
-      StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "[%s %4.0fs]", label,
-          (now - startNanos) / 1e9));
+      StringBuilder line =
+          new StringBuilder(
+              String.format(Locale.ROOT, "[%s %4.0fs]", label, (now - startNanos) / 1e9));
       for (Meter meter : meters) {
         Histogram h = meter.endInterval();
-        line.append(String.format(Locale.ROOT, "  %s %.0f/s p50 %.3f ms p99 %.3f ms",
-            meter.name(), h.getTotalCount() / seconds, h.getValueAtPercentile(50) / 1000.0,
-            h.getValueAtPercentile(99) / 1000.0));
+        line.append(
+            String.format(
+                Locale.ROOT,
+                "  %s %.0f/s p50 %.3f ms p99 %.3f ms",
+                meter.name(),
+                h.getTotalCount() / seconds,
+                h.getValueAtPercentile(50) / 1000.0,
+                h.getValueAtPercentile(99) / 1000.0));
         long failures = meter.failureCount();
         if (failures > 0) {
           line.append(" failed ").append(failures);
@@ -474,8 +612,8 @@ public final class BenchCommand implements Callable<Integer> {
       try {
         return Workload.valueOf(value.trim().toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException e) {
-        throw new CommandLine.TypeConversionException("'" + value
-            + "' is not a workload; use read, write, mixed or cas");
+        throw new CommandLine.TypeConversionException(
+            "'" + value + "' is not a workload; use read, write, mixed or cas");
       }
     }
   }
@@ -486,8 +624,8 @@ public final class BenchCommand implements Callable<Integer> {
       try {
         return Mode.valueOf(value.trim().toUpperCase(Locale.ROOT));
       } catch (IllegalArgumentException e) {
-        throw new CommandLine.TypeConversionException("'" + value
-            + "' is not a mode; use craq or cr");
+        throw new CommandLine.TypeConversionException(
+            "'" + value + "' is not a mode; use craq or cr");
       }
     }
   }

@@ -43,8 +43,10 @@ import org.jfree.data.xy.XYSeriesCollection;
 final class BenchPlot {
   /** Share of the height given to the upper chart, which also carries the title and subtitle. */
   private static final double UPPER_SHARE = 0.54;
+
   /** The lowest latency the log axis shows: the histograms' resolution, 1 microsecond. */
   static final double LATENCY_MILLIS_MIN = 0.001;
+
   /** Room right of the highest percentile, in nines, so its tick label is not cut off. */
   private static final double NINES_MARGIN = 0.15;
 
@@ -54,8 +56,8 @@ final class BenchPlot {
   private record Line(String name, Paint paint, Stroke stroke, OpResult op) {}
 
   /**
-   * Draws the chart of {@code report} and writes it to {@code file} as a PNG of
-   * {@code width} x {@code height} pixels.
+   * Draws the chart of {@code report} and writes it to {@code file} as a PNG of {@code width} x
+   * {@code height} pixels.
    *
    * @throws IOException if the file cannot be written; the message names it
    */
@@ -91,8 +93,8 @@ final class BenchPlot {
       for (OpResult op : phase.ops()) {
         String name = names.add(op.op()) ? op.op() : phase.name() + ": " + op.op();
         names.add(name);
-        lines.add(new Line(name, Charts.color(lines.size()), p == 0 ? Charts.SOLID : Charts.DASHED,
-            op));
+        lines.add(
+            new Line(name, Charts.color(lines.size()), p == 0 ? Charts.SOLID : Charts.DASHED, op));
       }
     }
     return lines;
@@ -164,12 +166,13 @@ final class BenchPlot {
   static String[] ninesLabels(int decades) {
     String[] labels = new String[decades + 1];
     for (int k = 0; k <= decades; k++) {
-      labels[k] = switch (k) {
-        case 0 -> "0%";
-        case 1 -> "90%";
-        case 2 -> "99%";
-        default -> "99." + "9".repeat(k - 2) + "%";
-      };
+      labels[k] =
+          switch (k) {
+            case 0 -> "0%";
+            case 1 -> "90%";
+            case 2 -> "99%";
+            default -> "99." + "9".repeat(k - 2) + "%";
+          };
     }
     return labels;
   }

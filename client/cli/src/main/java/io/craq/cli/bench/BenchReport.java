@@ -23,33 +23,34 @@ record BenchReport(
     Load load) {
 
   /** The counters of the per-node table, in its column order, with their headings. */
-  static final List<String[]> NODE_COUNTER_COLUMNS = List.of(
-      new String[] {"reads_clean", "clean"},
-      new String[] {"reads_after_query", "after query"},
-      new String[] {"reads_dirty", "dirty"},
-      new String[] {"reads_refused", "refused"},
-      new String[] {"version_queries_sent", "queries sent"},
-      new String[] {"version_queries_served", "queries served"},
-      new String[] {"writes_accepted", "writes"},
-      new String[] {"versions_committed", "committed"},
-      new String[] {"versions_resent", "resent"},
-      new String[] {"store_transactions", "store txns"},
-      new String[] {"store_apply_micros", "store us"});
+  static final List<String[]> NODE_COUNTER_COLUMNS =
+      List.of(
+          new String[] {"reads_clean", "clean"},
+          new String[] {"reads_after_query", "after query"},
+          new String[] {"reads_dirty", "dirty"},
+          new String[] {"reads_refused", "refused"},
+          new String[] {"version_queries_sent", "queries sent"},
+          new String[] {"version_queries_served", "queries served"},
+          new String[] {"writes_accepted", "writes"},
+          new String[] {"versions_committed", "committed"},
+          new String[] {"versions_resent", "resent"},
+          new String[] {"store_transactions", "store txns"},
+          new String[] {"store_apply_micros", "store us"});
 
   /**
    * How one chain member's counters grew during the measured time (see NodeCounters in core), or
    * why they are unknown ({@code error} set, {@code counters} empty).
    */
-  record NodeCounterRow(String node, String address, String role, Map<String, Long> counters,
-      String error) {
+  record NodeCounterRow(
+      String node, String address, String role, Map<String, Long> counters, String error) {
     static NodeCounterRow failed(String node, String address, String error) {
       return new NodeCounterRow(node, address, "?", Map.of(), error);
     }
   }
 
   /**
-   * Levels of the latency curve per halving of the distance to 100%: 5 gives 0, 10, ... 50, 55,
-   * ... 75, 77.5, ... percent, about 17 points per decimal nine.
+   * Levels of the latency curve per halving of the distance to 100%: 5 gives 0, 10, ... 50, 55, ...
+   * 75, 77.5, ... percent, about 17 points per decimal nine.
    */
   static final int PERCENTILE_TICKS_PER_HALF_DISTANCE = 5;
 
@@ -70,18 +71,44 @@ record BenchReport(
    * @param percentiles the latency distribution, by increasing percentile below 100 (the 100th is
    *     {@code max}); empty when nothing completed
    */
-  record OpResult(String op, long ops, double seconds, double p50, double p95, double p99,
-      double p999, double max, long failures, Map<String, Long> failuresByKind,
-      Map<String, Long> notes, List<Rate> perSecond, List<PercentilePoint> percentiles) {
+  record OpResult(
+      String op,
+      long ops,
+      double seconds,
+      double p50,
+      double p95,
+      double p99,
+      double p999,
+      double max,
+      long failures,
+      Map<String, Long> failuresByKind,
+      Map<String, Long> notes,
+      List<Rate> perSecond,
+      List<PercentilePoint> percentiles) {
 
-    static OpResult of(String op, Histogram latencyMicros, double seconds, List<Rate> perSecond,
-        long failures, Map<String, Long> failuresByKind, Map<String, Long> notes) {
+    static OpResult of(
+        String op,
+        Histogram latencyMicros,
+        double seconds,
+        List<Rate> perSecond,
+        long failures,
+        Map<String, Long> failuresByKind,
+        Map<String, Long> notes) {
       long ops = latencyMicros.getTotalCount();
-      return new OpResult(op, ops, seconds, percentile(latencyMicros, ops, 50),
-          percentile(latencyMicros, ops, 95), percentile(latencyMicros, ops, 99),
+      return new OpResult(
+          op,
+          ops,
+          seconds,
+          percentile(latencyMicros, ops, 50),
+          percentile(latencyMicros, ops, 95),
+          percentile(latencyMicros, ops, 99),
           percentile(latencyMicros, ops, 99.9),
-          ops == 0 ? Double.NaN : latencyMicros.getMaxValue() / 1000.0, failures, failuresByKind,
-          notes, List.copyOf(perSecond), percentiles(latencyMicros));
+          ops == 0 ? Double.NaN : latencyMicros.getMaxValue() / 1000.0,
+          failures,
+          failuresByKind,
+          notes,
+          List.copyOf(perSecond),
+          percentiles(latencyMicros));
     }
 
     private static double percentile(Histogram h, long count, double p) {
@@ -94,8 +121,8 @@ record BenchReport(
       if (latencyMicros.getTotalCount() == 0) {
         return points;
       }
-      for (HistogramIterationValue v
-          : latencyMicros.percentiles(PERCENTILE_TICKS_PER_HALF_DISTANCE)) {
+      for (HistogramIterationValue v :
+          latencyMicros.percentiles(PERCENTILE_TICKS_PER_HALF_DISTANCE)) {
         double level = v.getPercentileLevelIteratedTo();
         if (level < 100) {
           points.add(new PercentilePoint(level, v.getValueIteratedTo() / 1000.0));
@@ -160,12 +187,31 @@ record BenchReport(
     out.println("settings: " + describeSettings());
     for (Phase phase : phases) {
       out.println();
-      out.printf(Locale.ROOT, "%-14s %10s %11s %8s %8s %8s %9s %8s %8s%n", phase.name(), "ops",
-          "ops/s", "p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms", "failed");
+      out.printf(
+          Locale.ROOT,
+          "%-14s %10s %11s %8s %8s %8s %9s %8s %8s%n",
+          phase.name(),
+          "ops",
+          "ops/s",
+          "p50 ms",
+          "p95 ms",
+          "p99 ms",
+          "p99.9 ms",
+          "max ms",
+          "failed");
       for (OpResult op : phase.ops()) {
-        out.printf(Locale.ROOT, "%-14s %10d %11.0f %8s %8s %8s %9s %8s %8d%n", op.op(), op.ops(),
-            op.opsPerSecond(), ms(op.p50()), ms(op.p95()), ms(op.p99()), ms(op.p999()),
-            ms(op.max()), op.failures());
+        out.printf(
+            Locale.ROOT,
+            "%-14s %10d %11.0f %8s %8s %8s %9s %8s %8d%n",
+            op.op(),
+            op.ops(),
+            op.opsPerSecond(),
+            ms(op.p50()),
+            ms(op.p95()),
+            ms(op.p99()),
+            ms(op.p999()),
+            ms(op.max()),
+            op.failures());
         if (!op.failuresByKind().isEmpty()) {
           out.println("               failures: " + op.failuresByKind());
         }
@@ -175,8 +221,13 @@ record BenchReport(
       }
       out.println("  CPU seconds per 1000 operations (" + phase.totalOps() + " operations):");
       for (CpuRow row : phase.cpu()) {
-        out.printf(Locale.ROOT, "    %-20s pid %-8d %8.2f s CPU %10.4f s/1000 ops%n",
-            row.process(), row.pid(), row.cpuSeconds(), row.per1000Ops());
+        out.printf(
+            Locale.ROOT,
+            "    %-20s pid %-8d %8.2f s CPU %10.4f s/1000 ops%n",
+            row.process(),
+            row.pid(),
+            row.cpuSeconds(),
+            row.per1000Ops());
       }
     }
     Map<String, Double> ratios = ratios();
@@ -186,8 +237,12 @@ record BenchReport(
       ratios.forEach((op, ratio) -> out.printf(Locale.ROOT, "  %-22s %.3f%n", op, ratio));
     }
     printNodeCounters(out);
-    out.printf(Locale.ROOT, "machine: %d cores, load average %.2f before, %.2f after%n",
-        load.cores(), load.loadAverageBefore(), load.loadAverageAfter());
+    out.printf(
+        Locale.ROOT,
+        "machine: %d cores, load average %.2f before, %.2f after%n",
+        load.cores(),
+        load.loadAverageBefore(),
+        load.loadAverageAfter());
     out.flush();
   }
 
@@ -196,17 +251,18 @@ record BenchReport(
       return;
     }
     out.println();
-    out.println("per-node counters during the measured time (reads by how they were answered; "
-        + "version queries; writes numbered at the head):");
-    StringBuilder heading = new StringBuilder(String.format(Locale.ROOT, "  %-12s %-10s", "node",
-        "role"));
+    out.println(
+        "per-node counters during the measured time (reads by how they were answered; "
+            + "version queries; writes numbered at the head):");
+    StringBuilder heading =
+        new StringBuilder(String.format(Locale.ROOT, "  %-12s %-10s", "node", "role"));
     for (String[] column : NODE_COUNTER_COLUMNS) {
       heading.append(String.format(Locale.ROOT, " %14s", column[1]));
     }
     out.println(heading);
     for (NodeCounterRow row : nodeCounters) {
-      StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-12s %-10s",
-          row.node(), row.role()));
+      StringBuilder line =
+          new StringBuilder(String.format(Locale.ROOT, "  %-12s %-10s", row.node(), row.role()));
       if (row.error() != null) {
         line.append(" unknown: ").append(row.error());
       } else {

@@ -44,7 +44,10 @@ record BenchSettings(
     WRITE,
     /** Reads by every thread, plus writes at a fixed rate (CRAQ Fig. 6). */
     MIXED,
-    /** Test-and-set, one at a time per thread: read the version, write if it is still that one (CRAQ Fig. 5). */
+    /**
+     * Test-and-set, one at a time per thread: read the version, write if it is still that one (CRAQ
+     * Fig. 5).
+     */
     CAS;
 
     String label() {
@@ -65,21 +68,28 @@ record BenchSettings(
   }
 
   BenchSettings {
-    check(spawnNodes >= 0 && spawnNodes <= SPAWN_NODES_MAX,
+    check(
+        spawnNodes >= 0 && spawnNodes <= SPAWN_NODES_MAX,
         "--spawn must be 1-" + SPAWN_NODES_MAX + ", got " + spawnNodes);
     check(spawnNodes > 0 || coordinator != null, "give -c ADDRESS or --spawn N");
-    check(store.equals("lmdb") || store.equals("memory"),
+    check(
+        store.equals("lmdb") || store.equals("memory"),
         "--store must be lmdb or memory, got '" + store + "'");
-    check(valueBytes >= 0 && valueBytes <= VALUE_BYTES_MAX,
+    check(
+        valueBytes >= 0 && valueBytes <= VALUE_BYTES_MAX,
         "--value-bytes must be 0-" + VALUE_BYTES_MAX + ", got " + valueBytes);
     check(keys >= 1, "--keys must be >= 1, got " + keys);
-    check(threads >= 1 && threads <= THREADS_MAX,
+    check(
+        threads >= 1 && threads <= THREADS_MAX,
         "--threads must be 1-" + THREADS_MAX + ", got " + threads);
-    check(inFlight >= 1 && inFlight <= IN_FLIGHT_MAX,
+    check(
+        inFlight >= 1 && inFlight <= IN_FLIGHT_MAX,
         "--in-flight must be 1-" + IN_FLIGHT_MAX + ", got " + inFlight);
-    check(workload != Workload.MIXED || writesPerSecond > 0,
+    check(
+        workload != Workload.MIXED || writesPerSecond > 0,
         "the mixed workload needs --write-rate N (writes per second, > 0)");
-    check(workload == Workload.MIXED || writesPerSecond == 0,
+    check(
+        workload == Workload.MIXED || writesPerSecond == 0,
         "--write-rate applies only to --workload mixed");
     check(!duration.isNegative() && !duration.isZero(), "--duration must be > 0");
     check(!warmup.isNegative(), "--warmup must be >= 0");
@@ -116,8 +126,8 @@ record BenchSettings(
       }
       return millis(Double.parseDouble(t) * 1_000);
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("'" + text
-          + "' is not a duration; use e.g. 10s, 500ms, 2m or a number of seconds");
+      throw new IllegalArgumentException(
+          "'" + text + "' is not a duration; use e.g. 10s, 500ms, 2m or a number of seconds");
     }
   }
 

@@ -13,25 +13,26 @@ import org.jfree.chart.plot.Plot;
 import org.jfree.chart.plot.XYPlot;
 
 /**
- * What the charts of {@code craq bench --plot} ({@link BenchPlot}) and {@code craq plot}
- * ({@link PlotCommand}) share: headless drawing, the size, one palette, solid lines for measured
- * series and dashed ones for references (the echo baseline, the paper's numbers), and a plain white
- * look.
+ * What the charts of {@code craq bench --plot} ({@link BenchPlot}) and {@code craq plot} ({@link
+ * PlotCommand}) share: headless drawing, the size, one palette, solid lines for measured series and
+ * dashed ones for references (the echo baseline, the paper's numbers), and a plain white look.
  */
 final class Charts {
   /** Size of every chart file, in pixels. */
   static final int WIDTH = 1000;
+
   static final int HEIGHT = 700;
 
   static final Stroke SOLID = new BasicStroke(2f);
-  static final Stroke DASHED = new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER,
-      10f, new float[] {8f, 5f}, 0f);
+  static final Stroke DASHED =
+      new BasicStroke(
+          2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {8f, 5f}, 0f);
 
   /** Distinct colours that survive print and most colour blindness (matplotlib's "tab10"). */
   private static final Color[] PALETTE = {
-      new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0xff7f0e),
-      new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2), new Color(0x7f7f7f),
-      new Color(0xbcbd22), new Color(0x17becf),
+    new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0xff7f0e),
+    new Color(0x9467bd), new Color(0x8c564b), new Color(0xe377c2), new Color(0x7f7f7f),
+    new Color(0xbcbd22), new Color(0x17becf),
   };
 
   private Charts() {}
@@ -78,7 +79,7 @@ final class Charts {
         xy.setRangeGridlinePaint(Color.LIGHT_GRAY);
       }
       case CategoryPlot category -> category.setRangeGridlinePaint(Color.LIGHT_GRAY);
-      default -> { }
+      default -> {}
     }
     JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
     chart.setBackgroundPaint(Color.WHITE);

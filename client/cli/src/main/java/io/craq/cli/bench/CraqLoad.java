@@ -28,26 +28,32 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 
 /**
- * The CRAQ workloads, sent as raw protocol messages over the transport so that each thread can
- * keep {@code --in-flight} requests pipelined on its own connections (the blocking client would
- * cost a thread per request). Writes go to the head; reads to a random member ({@code craq}) or to
- * the tail only ({@code cr}). The chain is taken once at the start: a reconfiguration during the
- * run shows up as failures (NOT_HEAD, STALE_EPOCH, ...), never as retries.
+ * The CRAQ workloads, sent as raw protocol messages over the transport so that each thread can keep
+ * {@code --in-flight} requests pipelined on its own connections (the blocking client would cost a
+ * thread per request). Writes go to the head; reads to a random member ({@code craq}) or to the
+ * tail only ({@code cr}). The chain is taken once at the start: a reconfiguration during the run
+ * shows up as failures (NOT_HEAD, STALE_EPOCH, ...), never as retries.
  */
 final class CraqLoad implements LoadRunner {
   /** Writes of the mixed workload that may be outstanding before the pacer skips one. */
   static final int MIXED_WRITES_IN_FLIGHT_MAX = 1_024;
+
   static final int PRELOAD_IN_FLIGHT_MAX = 256;
+
   /** Pause before a refused preload or clean-up write is sent again. */
   static final long REFUSED_RETRY_MILLIS = 20;
+
   /** The pacer sends at most this much backlog at once after a stall, in seconds of sends. */
   static final double PACER_CATCH_UP_SECONDS_MAX = 0.1;
+
   static final long IDLE_POLL_MILLIS = 100;
+
   /**
    * Every bench key starts with this, then a random run id: {@code craq-bench/3fa9c1/17}. A user
    * can tell them from their own keys, and two runs at once do not share (or delete) keys.
    */
   static final String KEY_PREFIX = "craq-bench/";
+
   static final String VALUE_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
   private final BenchSettings settings;
@@ -74,8 +80,10 @@ final class CraqLoad implements LoadRunner {
     this.transport = transport;
     this.head = chain.head().address();
     // CR serves reads at the tail only; CRAQ at every member (CRAQ §2.3).
-    this.readTargets = settings.mode() == Mode.CR ? List.of(chain.tail().address())
-        : chain.members().stream().map(Member::address).toList();
+    this.readTargets =
+        settings.mode() == Mode.CR
+            ? List.of(chain.tail().address())
+            : chain.members().stream().map(Member::address).toList();
     ThreadLocalRandom random = ThreadLocalRandom.current();
     this.keyPrefix = KEY_PREFIX + String.format("%06x", random.nextInt(1 << 24)) + "/";
     this.keys = new String[settings.keys()];
@@ -112,7 +120,8 @@ final class CraqLoad implements LoadRunner {
 
   /** Deletes every key of this run (each leaves a tombstone version, which no scan shows). */
   void deleteKeys() throws InterruptedException {
-    writeEveryKey("deleting the bench keys",
+    writeEveryKey(
+        "deleting the bench keys",
         key -> new WriteRequest(key, new byte[0], true, Message.ANY_VERSION));
   }
 
@@ -133,43 +142,49 @@ final class CraqLoad implements LoadRunner {
       long deadline = System.nanoTime() + timeout.toNanos();
       writeOnce(connection, request.apply(key), deadline, failures, permits);
     }
-    if (!permits.tryAcquire(PRELOAD_IN_FLIGHT_MAX, 2 * settings.timeoutMillis() + 1_000,
-        TimeUnit.MILLISECONDS)) {
-      throw new CraqException(what + ": writes still unanswered after the timeout ("
-          + settings.timeoutMillis() + " ms)");
+    if (!permits.tryAcquire(
+        PRELOAD_IN_FLIGHT_MAX, 2 * settings.timeoutMillis() + 1_000, TimeUnit.MILLISECONDS)) {
+      throw new CraqException(
+          what
+              + ": writes still unanswered after the timeout ("
+              + settings.timeoutMillis()
+              + " ms)");
     }
     if (failures.failureCount() > 0) {
-      throw new CraqException(what + ": " + failures.failureCount() + " write(s) failed: "
-          + failures.failuresByKind());
+      throw new CraqException(
+          what + ": " + failures.failureCount() + " write(s) failed: " + failures.failuresByKind());
     }
   }
 
-  private void writeOnce(Connection connection, WriteRequest write, long deadline,
-      Meter failures, Semaphore permits) {
-    connection.request(write, timeout).whenComplete((reply, failure) -> {
-      if (failure == null && reply instanceof WriteReply) {
-        permits.release();
-      } else if (reply instanceof ErrorReply error
-          && (error.code() == ErrorCode.UNAVAILABLE || error.code() == ErrorCode.BUSY)
-          && System.nanoTime() + REFUSED_RETRY_MILLIS * 1_000_000L < deadline) {
-        CompletableFuture.delayedExecutor(REFUSED_RETRY_MILLIS, TimeUnit.MILLISECONDS)
-            .execute(() -> writeOnce(connection, write, deadline, failures, permits));
-      } else {
-        failures.failure(describe(reply, failure));
-        permits.release();
-      }
-    });
+  private void writeOnce(
+      Connection connection, WriteRequest write, long deadline, Meter failures, Semaphore permits) {
+    connection
+        .request(write, timeout)
+        .whenComplete((reply, failure) -> {
+          if (failure == null && reply instanceof WriteReply) {
+            permits.release();
+          } else if (reply instanceof ErrorReply error
+              && (error.code() == ErrorCode.UNAVAILABLE || error.code() == ErrorCode.BUSY)
+              && System.nanoTime() + REFUSED_RETRY_MILLIS * 1_000_000L < deadline) {
+            CompletableFuture.delayedExecutor(REFUSED_RETRY_MILLIS, TimeUnit.MILLISECONDS)
+                .execute(() -> writeOnce(connection, write, deadline, failures, permits));
+          } else {
+            failures.failure(describe(reply, failure));
+            permits.release();
+          }
+        });
   }
 
   @Override
   public void start() {
     running = true;
     for (int t = 0; t < settings.threads(); t++) {
-      Runnable body = switch (settings.workload()) {
-        case READ, MIXED -> () -> pipelined(true);
-        case WRITE -> () -> pipelined(false);
-        case CAS -> this::testAndSetLoop;
-      };
+      Runnable body =
+          switch (settings.workload()) {
+            case READ, MIXED -> () -> pipelined(true);
+            case WRITE -> () -> pipelined(false);
+            case CAS -> this::testAndSetLoop;
+          };
       threads.add(Thread.ofPlatform().name("bench-" + t).daemon().start(body));
     }
     if (settings.workload() == Workload.MIXED) {
@@ -180,16 +195,15 @@ final class CraqLoad implements LoadRunner {
   /**
    * Keeps {@code --in-flight} reads (or writes) outstanding on this thread's own connections. Each
    * of the in-flight slots is a chain: a successful reply sends the slot's next request straight
-   * from the thread that received it, so a steady closed loop costs one thread wake-up per
-   * request, not two (the receiving thread, then this one). A failure, or the end of the run,
-   * hands the slot back to this thread, which restarts it; so a failing server cannot make the
-   * chain recurse.
+   * from the thread that received it, so a steady closed loop costs one thread wake-up per request,
+   * not two (the receiving thread, then this one). A failure, or the end of the run, hands the slot
+   * back to this thread, which restarts it; so a failing server cannot make the chain recurse.
    */
   private void pipelined(boolean read) {
     int inFlight = settings.inFlightEffective();
     Semaphore idleSlots = new Semaphore(inFlight);
-    List<Connection> targets = read ? readTargets.stream().map(this::connect).toList()
-        : List.of(connect(head));
+    List<Connection> targets =
+        read ? readTargets.stream().map(this::connect).toList() : List.of(connect(head));
     Meter meter = read ? reads : writes;
     try {
       while (running) {
@@ -208,9 +222,10 @@ final class CraqLoad implements LoadRunner {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     Connection target = targets.get(random.nextInt(targets.size()));
     String key = keys[random.nextInt(keys.length)];
-    Message request = read
-        ? new ReadRequest(key, settings.consistency().mode(), settings.consistency().bound())
-        : new WriteRequest(key, value, false, Message.ANY_VERSION);
+    Message request =
+        read
+            ? new ReadRequest(key, settings.consistency().mode(), settings.consistency().bound())
+            : new WriteRequest(key, value, false, Message.ANY_VERSION);
     long start = System.nanoTime();
     CompletableFuture<Message> reply;
     try {
@@ -234,8 +249,8 @@ final class CraqLoad implements LoadRunner {
   private void pacedWrites() {
     Connection connection = connect(head);
     Semaphore permits = new Semaphore(MIXED_WRITES_IN_FLIGHT_MAX);
-    Pacer local = new Pacer(settings.writesPerSecond(), System.nanoTime(),
-        PACER_CATCH_UP_SECONDS_MAX);
+    Pacer local =
+        new Pacer(settings.writesPerSecond(), System.nanoTime(), PACER_CATCH_UP_SECONDS_MAX);
     synchronized (this) {
       pacer = local;
     }
@@ -252,14 +267,17 @@ final class CraqLoad implements LoadRunner {
         }
         String key = keys[ThreadLocalRandom.current().nextInt(keys.length)];
         long start = System.nanoTime();
-        connection.request(new WriteRequest(key, value, false, Message.ANY_VERSION), timeout)
+        connection
+            .request(new WriteRequest(key, value, false, Message.ANY_VERSION), timeout)
             .whenComplete((reply, failure) -> {
               record(writes, start, reply, failure);
               permits.release();
             });
       }
-      long waitNanos = Math.min(local.nanosUntilNext(System.nanoTime()),
-          TimeUnit.MILLISECONDS.toNanos(IDLE_POLL_MILLIS));
+      long waitNanos =
+          Math.min(
+              local.nanosUntilNext(System.nanoTime()),
+              TimeUnit.MILLISECONDS.toNanos(IDLE_POLL_MILLIS));
       if (waitNanos > 0) {
         LockSupport.parkNanos(waitNanos);
       }
@@ -268,8 +286,8 @@ final class CraqLoad implements LoadRunner {
 
   /**
    * Test-and-set one at a time (CRAQ Fig. 5): a strong read of the version, then a write
-   * conditional on it. A refused write (VERSION_MISMATCH: someone else wrote in between) is
-   * counted as a conflict, not a failure; the latency covers the read and the write.
+   * conditional on it. A refused write (VERSION_MISMATCH: someone else wrote in between) is counted
+   * as a conflict, not a failure; the latency covers the read and the write.
    */
   private void testAndSetLoop() {
     List<Connection> targets = readTargets.stream().map(this::connect).toList();
@@ -279,8 +297,11 @@ final class CraqLoad implements LoadRunner {
       String key = keys[random.nextInt(keys.length)];
       long start = System.nanoTime();
       try {
-        Message read = call(targets.get(random.nextInt(targets.size())),
-            new ReadRequest(key, settings.consistency().mode(), settings.consistency().bound()));
+        Message read =
+            call(
+                targets.get(random.nextInt(targets.size())),
+                new ReadRequest(
+                    key, settings.consistency().mode(), settings.consistency().bound()));
         if (!(read instanceof ReadReply readReply)) {
           cas.failure("read: " + describe(read, null));
           continue;
@@ -359,8 +380,8 @@ final class CraqLoad implements LoadRunner {
   @Override
   public void stop() throws InterruptedException {
     running = false;
-    long deadline = System.nanoTime()
-        + TimeUnit.MILLISECONDS.toNanos(settings.timeoutMillis() + 2_000);
+    long deadline =
+        System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(settings.timeoutMillis() + 2_000);
     for (Thread thread : threads) {
       long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
       thread.join(Math.max(1, left));

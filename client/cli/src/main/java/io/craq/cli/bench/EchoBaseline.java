@@ -14,10 +14,10 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The machine's raw loopback capacity at the same concurrency and message size as the CRAQ run:
- * a trivial echo server on 127.0.0.1 in this JVM (a virtual thread per connection copying bytes
- * back) and {@code --threads} client threads, each with its own socket and {@code --in-flight}
- * fixed-size messages outstanding. Every CRAQ result can then be read as a ratio to it.
+ * The machine's raw loopback capacity at the same concurrency and message size as the CRAQ run: a
+ * trivial echo server on 127.0.0.1 in this JVM (a virtual thread per connection copying bytes back)
+ * and {@code --threads} client threads, each with its own socket and {@code --in-flight} fixed-size
+ * messages outstanding. Every CRAQ result can then be read as a ratio to it.
  *
  * <p>A message is {@code --value-bytes} + {@link #HEADER_BYTES}, about the size of a write request
  * frame, sent and echoed whole. No framing and no parsing: this is the ceiling, not a model.
@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 final class EchoBaseline implements LoadRunner {
   /** Stands in for the key and the frame header of a CRAQ request. */
   static final int HEADER_BYTES = 32;
+
   static final int SERVER_BUFFER_BYTES = 64 << 10;
 
   private final int threads;
@@ -78,7 +79,8 @@ final class EchoBaseline implements LoadRunner {
 
   private static void echo(Socket socket) {
     byte[] buffer = new byte[SERVER_BUFFER_BYTES];
-    try (socket; InputStream in = socket.getInputStream();
+    try (socket;
+        InputStream in = socket.getInputStream();
         OutputStream out = socket.getOutputStream()) {
       int n;
       while ((n = in.read(buffer)) > 0) {

@@ -36,7 +36,8 @@ final class JsonOut {
     if (d == Math.rint(d) && Math.abs(d) < 1e15) {
       return Long.toString((long) d);
     }
-    return String.format(Locale.ROOT, "%.6g", d).replaceFirst("0+(e|$)", "$1")
+    return String.format(Locale.ROOT, "%.6g", d)
+        .replaceFirst("0+(e|$)", "$1")
         .replaceFirst("\\.(e|$)", "$1");
   }
 

@@ -14,10 +14,10 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * A coordinator and N nodes started as child JVMs ({@link LocalProcesses}, from the project's
- * jars) on 127.0.0.1 free ports, data and logs in a temporary folder, for {@code craq bench
- * --spawn N}. {@link #close()} stops them by PID and deletes the folder; a shutdown hook does the
- * same on Ctrl-C.
+ * A coordinator and N nodes started as child JVMs ({@link LocalProcesses}, from the project's jars)
+ * on 127.0.0.1 free ports, data and logs in a temporary folder, for {@code craq bench --spawn N}.
+ * {@link #close()} stops them by PID and deletes the folder; a shutdown hook does the same on
+ * Ctrl-C.
  */
 final class LocalCluster implements AutoCloseable {
   static final long CHAIN_WAIT_MILLIS = 60_000;
@@ -38,33 +38,52 @@ final class LocalCluster implements AutoCloseable {
    *
    * @param home the project folder holding node/target/craq-node.jar and
    *     coordinator/target/craq-coordinator.jar
-   * @throws IOException if a process cannot be started, exits, or the chain does not form in
-   *     {@link #CHAIN_WAIT_MILLIS}; every process started is stopped first
+   * @throws IOException if a process cannot be started, exits, or the chain does not form in {@link
+   *     #CHAIN_WAIT_MILLIS}; every process started is stopped first
    */
   static LocalCluster start(Path home, int nodes, String store, PrintWriter err)
       throws IOException, InterruptedException {
     LocalProcesses.Program program = LocalProcesses.jars(home);
     Path folder = Files.createTempDirectory("craq-bench-");
-    LocalCluster cluster = new LocalCluster(folder,
-        new LocalProcesses(program, folder.resolve("logs")));
+    LocalCluster cluster =
+        new LocalCluster(folder, new LocalProcesses(program, folder.resolve("logs")));
     Runtime.getRuntime().addShutdownHook(cluster.shutdownHook);
     try {
       cluster.coordinatorAddress = "127.0.0.1:" + LocalProcesses.freePort();
-      cluster.processes.start("coordinator", Role.COORDINATOR, LocalProcesses.coordinatorArgs(
-          cluster.coordinatorAddress, folder.resolve("coordinator")));
+      cluster.processes.start(
+          "coordinator",
+          Role.COORDINATOR,
+          LocalProcesses.coordinatorArgs(
+              cluster.coordinatorAddress, folder.resolve("coordinator")));
       for (int i = 1; i <= nodes; i++) {
         String address = "127.0.0.1:" + LocalProcesses.freePort();
-        List<String> args = new ArrayList<>(LocalProcesses.nodeArgs("n" + i, address, address,
-            cluster.coordinatorAddress, folder.resolve("n" + i)));
+        List<String> args =
+            new ArrayList<>(
+                LocalProcesses.nodeArgs(
+                    "n" + i,
+                    address,
+                    address,
+                    cluster.coordinatorAddress,
+                    folder.resolve("n" + i)));
         args.addAll(List.of("--store", store));
         cluster.processes.start("n" + i, Role.NODE, args);
       }
-      err.println("craq bench: started a coordinator and " + nodes + " " + store
-          + " node(s) in " + folder + "; waiting for the chain ...");
+      err.println(
+          "craq bench: started a coordinator and "
+              + nodes
+              + " "
+              + store
+              + " node(s) in "
+              + folder
+              + "; waiting for the chain ...");
       err.flush();
       try {
-        LocalProcesses.awaitChain(cluster.coordinatorAddress, LocalProcesses.caughtUp(nodes),
-            Duration.ofMillis(CHAIN_WAIT_MILLIS), 200, cluster.processes::checkAlive);
+        LocalProcesses.awaitChain(
+            cluster.coordinatorAddress,
+            LocalProcesses.caughtUp(nodes),
+            Duration.ofMillis(CHAIN_WAIT_MILLIS),
+            200,
+            cluster.processes::checkAlive);
       } catch (IOException e) {
         throw new IOException(e.getMessage() + "; logs in " + folder.resolve("logs"), e);
       }
@@ -82,14 +101,18 @@ final class LocalCluster implements AutoCloseable {
   /** Each process's name and handle, coordinator first. */
   List<NamedProcess> processes() {
     List<NamedProcess> out = new ArrayList<>();
-    processes.processes().forEach((name, process) ->
-        out.add(new NamedProcess(name, process.toHandle())));
+    processes
+        .processes()
+        .forEach((name, process) -> out.add(new NamedProcess(name, process.toHandle())));
     return out;
   }
 
   record NamedProcess(String name, ProcessHandle handle) {}
 
-  /** The project folder: {@code --home}, else the first of the working folder, its parents and the folders around this code's jar that hold node/target/craq-node.jar. */
+  /**
+   * The project folder: {@code --home}, else the first of the working folder, its parents and the
+   * folders around this code's jar that hold node/target/craq-node.jar.
+   */
   static Path findHome(String given) throws IOException {
     if (given != null) {
       return Paths.get(given).toAbsolutePath();
@@ -97,8 +120,9 @@ final class LocalCluster implements AutoCloseable {
     List<Path> starts = new ArrayList<>();
     starts.add(Paths.get("").toAbsolutePath());
     try {
-      starts.add(Paths.get(LocalCluster.class.getProtectionDomain().getCodeSource().getLocation()
-          .toURI()).toAbsolutePath());
+      starts.add(
+          Paths.get(LocalCluster.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+              .toAbsolutePath());
     } catch (Exception e) {
       // no code source: the working folder is the only guess
     }
@@ -109,8 +133,12 @@ final class LocalCluster implements AutoCloseable {
         }
       }
     }
-    throw new IOException("cannot find " + Role.NODE.jar() + " from " + starts
-        + "; run from the project folder or give --home DIR");
+    throw new IOException(
+        "cannot find "
+            + Role.NODE.jar()
+            + " from "
+            + starts
+            + "; run from the project folder or give --home DIR");
   }
 
   /** Stops the processes by PID (nodes first); deletes the folder. */

@@ -11,10 +11,10 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 /**
- * Latencies and failures of one kind of operation ({@code read}, {@code write}, {@code cas},
- * {@code echo}). Recording is thread-safe and wait-free (completions arrive on transport threads);
- * the progress thread takes one interval per second and, once the warmup is over, adds it to the
- * total and keeps its throughput ({@link #rates()}, the chart's throughput over time).
+ * Latencies and failures of one kind of operation ({@code read}, {@code write}, {@code cas}, {@code
+ * echo}). Recording is thread-safe and wait-free (completions arrive on transport threads); the
+ * progress thread takes one interval per second and, once the warmup is over, adds it to the total
+ * and keeps its throughput ({@link #rates()}, the chart's throughput over time).
  */
 final class Meter {
   /** Latencies are recorded in microseconds, up to one minute, with 3 significant digits. */
@@ -25,8 +25,10 @@ final class Meter {
   private final Histogram total = new Histogram(LATENCY_MICROS_MAX, 3);
   private final ConcurrentHashMap<String, LongAdder> failures = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, LongAdder> notes = new ConcurrentHashMap<>();
+
   /** Throughput of every interval of the measured time, in order; guarded by {@code this}. */
   private final List<Rate> rates = new ArrayList<>();
+
   private volatile boolean measuring;
   private Histogram interval;
   private long intervalStartNanos = System.nanoTime();
@@ -69,8 +71,10 @@ final class Meter {
     if (measuring) {
       total.add(interval);
       if (now > intervalStartNanos) {
-        rates.add(new Rate((now - measureStartNanos) / 1e9,
-            interval.getTotalCount() / ((now - intervalStartNanos) / 1e9)));
+        rates.add(
+            new Rate(
+                (now - measureStartNanos) / 1e9,
+                interval.getTotalCount() / ((now - intervalStartNanos) / 1e9)));
       }
     }
     intervalStartNanos = now;

@@ -1,8 +1,8 @@
 package io.craq.cli.bench;
 
+import io.craq.cli.bench.BenchReport.NodeCounterRow;
 import io.craq.client.CraqClient;
 import io.craq.client.NodeStats;
-import io.craq.cli.bench.BenchReport.NodeCounterRow;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.Member;
 import java.util.ArrayList;
@@ -16,8 +16,8 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Reads every chain member's counters ({@link CraqClient#stats}) before and after the measured
- * time, so the report can say per node how many reads were clean, how many needed a version
- * query, and how many queries each node sent and served during the measurement.
+ * time, so the report can say per node how many reads were clean, how many needed a version query,
+ * and how many queries each node sent and served during the measurement.
  */
 final class NodeCounterProbe {
   private final CraqClient client;
@@ -42,7 +42,9 @@ final class NodeCounterProbe {
     after = snapshot();
   }
 
-  /** The growth of each member's counters from {@link #start()} to {@link #end()}, or why unknown. */
+  /**
+   * The growth of each member's counters from {@link #start()} to {@link #end()}, or why unknown.
+   */
   List<NodeCounterRow> rows() {
     List<NodeCounterRow> rows = new ArrayList<>();
     for (Member member : members) {
@@ -60,8 +62,8 @@ final class NodeCounterProbe {
     }
     Map<String, Long> delta = last.since(first);
     if (delta.values().stream().anyMatch(v -> v < 0)) {
-      return NodeCounterRow.failed(member.id(), member.address(),
-          "the node restarted during the measurement");
+      return NodeCounterRow.failed(
+          member.id(), member.address(), "the node restarted during the measurement");
     }
     return new NodeCounterRow(member.id(), member.address(), last.role(), delta, null);
   }
@@ -76,8 +78,8 @@ final class NodeCounterProbe {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
     asked.forEach((address, future) -> {
       try {
-        answers.put(address, future.get(Math.max(1, deadline - System.nanoTime()),
-            TimeUnit.NANOSECONDS));
+        answers.put(
+            address, future.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
       } catch (ExecutionException e) {
         answers.put(address, String.valueOf(e.getCause().getMessage()));
       } catch (TimeoutException e) {

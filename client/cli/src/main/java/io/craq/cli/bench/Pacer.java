@@ -6,8 +6,8 @@ package io.craq.cli.bench;
  * what is due; when they fall behind by more than {@link #catchUpSecondsMax} seconds of sends, the
  * oldest are dropped (counted in {@link #dropped()}) rather than sent in one burst.
  *
- * <p>Pure arithmetic on the times it is given, so tests drive it without a clock. Not
- * thread-safe: one pacing thread owns it.
+ * <p>Pure arithmetic on the times it is given, so tests drive it without a clock. Not thread-safe:
+ * one pacing thread owns it.
  */
 final class Pacer {
   private final double perSecond;

@@ -27,15 +27,19 @@ final class PaperSummary {
    * against reads at the tail only; the paper has 2.91.
    */
   static final double FIG5_CRAQ3_TARGET = 2.8;
+
   /** What CRAQ-7 reads must reach over CR-3 in figure 5; the paper has 6.76. */
   static final double FIG5_CRAQ7_TARGET = 6.5;
+
   /**
    * What CRAQ-3 reads must reach over CR-3 in figure 6 at the highest write rate: with writes the
    * non-tail nodes must ask the tail for dirty keys; the paper has 1.95 at 250 writes/s.
    */
   static final double FIG6_LOADED_TARGET = 1.9;
+
   /** A mixed run whose writes reached less than this share of the rate asked was starved. */
   static final double WRITES_STARVED_BELOW = 0.9;
+
   /** The capacity the paper's rates are for: its nodes' 100 Mbit/s links. */
   static final double PAPER_LINK_BITS = 100_000_000;
 
@@ -53,10 +57,26 @@ final class PaperSummary {
    * @param writeRates the paper's write rates of figures 6 and 7, besides 0
    * @param failedRuns the runs that produced no results
    */
-  record Settings(String date, Map<String, String> caps, Map<String, Long> capBits, String queue,
-      boolean chainTrafficFirst, String store, String duration, String warmup, int threads,
-      int inFlight, int keys, int writeThreads, boolean scaleWrites, int cores, String loadBefore,
-      String loadAfter, Set<String> figures, List<String> chains, List<String> writeRates,
+  record Settings(
+      String date,
+      Map<String, String> caps,
+      Map<String, Long> capBits,
+      String queue,
+      boolean chainTrafficFirst,
+      String store,
+      String duration,
+      String warmup,
+      int threads,
+      int inFlight,
+      int keys,
+      int writeThreads,
+      boolean scaleWrites,
+      int cores,
+      String loadBefore,
+      String loadAfter,
+      Set<String> figures,
+      List<String> chains,
+      List<String> writeRates,
       List<String> failedRuns) {
     String cap(String figure) {
       return caps.getOrDefault(figure, "-");
@@ -69,8 +89,8 @@ final class PaperSummary {
   private final ResultsTable runs;
   private final StringBuilder text = new StringBuilder();
 
-  private PaperSummary(Settings settings, ResultsTable ours, ResultsTable paper,
-      ResultsTable runs) {
+  private PaperSummary(
+      Settings settings, ResultsTable ours, ResultsTable paper, ResultsTable runs) {
     this.settings = settings;
     this.ours = ours;
     this.paper = paper;
@@ -78,8 +98,8 @@ final class PaperSummary {
   }
 
   /** The summary of {@code ours} against {@code paper}; {@code runs} may be null (no CPU). */
-  static String render(Settings settings, ResultsTable ours, ResultsTable paper,
-      ResultsTable runs) {
+  static String render(
+      Settings settings, ResultsTable ours, ResultsTable paper, ResultsTable runs) {
     return new PaperSummary(settings, ours, paper, runs).render();
   }
 
@@ -87,20 +107,50 @@ final class PaperSummary {
     Settings s = settings;
     line("# CRAQ paper reproduction: " + s.date());
     line("");
-    line("Per-node egress cap (tc tbf, queue " + s.queue()
-        + (s.chainTrafficFirst() ? ", chain traffic first (pfifo_fast bands)" : ", one FIFO")
-        + "): **fig5 " + s.cap("fig5") + ", fig6 " + s.cap("fig6") + ", fig7 " + s.cap("fig7")
-        + ", fig9 " + s.cap("fig9") + "**; coordinator and client links uncapped.");
-    line("Store " + s.store() + ", duration " + s.duration() + ", warmup " + s.warmup()
-        + ", reads: " + s.threads() + " threads x " + s.inFlight() + " in flight, " + s.keys()
-        + " keys.");
-    line("Write rates (fig6/fig7): " + (s.scaleWrites()
-        ? "the paper's rates scaled by cap / 100 Mbit/s when run (the table gives both)"
-        : "as given, unscaled") + ".");
-    line("Machine: " + s.cores() + " cores; load average (1/5/15 min) before: " + s.loadBefore()
-        + ", after: " + s.loadAfter() + ".");
-    line("Paper: 100 Mbit/s links; compare the ratios, not the absolute numbers (ours are scaled"
-        + " by the cap).");
+    line(
+        "Per-node egress cap (tc tbf, queue "
+            + s.queue()
+            + (s.chainTrafficFirst() ? ", chain traffic first (pfifo_fast bands)" : ", one FIFO")
+            + "): **fig5 "
+            + s.cap("fig5")
+            + ", fig6 "
+            + s.cap("fig6")
+            + ", fig7 "
+            + s.cap("fig7")
+            + ", fig9 "
+            + s.cap("fig9")
+            + "**; coordinator and client links uncapped.");
+    line(
+        "Store "
+            + s.store()
+            + ", duration "
+            + s.duration()
+            + ", warmup "
+            + s.warmup()
+            + ", reads: "
+            + s.threads()
+            + " threads x "
+            + s.inFlight()
+            + " in flight, "
+            + s.keys()
+            + " keys.");
+    line(
+        "Write rates (fig6/fig7): "
+            + (s.scaleWrites()
+                ? "the paper's rates scaled by cap / 100 Mbit/s when run (the table gives both)"
+                : "as given, unscaled")
+            + ".");
+    line(
+        "Machine: "
+            + s.cores()
+            + " cores; load average (1/5/15 min) before: "
+            + s.loadBefore()
+            + ", after: "
+            + s.loadAfter()
+            + ".");
+    line(
+        "Paper: 100 Mbit/s links; compare the ratios, not the absolute numbers (ours are scaled"
+            + " by the cap).");
     if (s.figures().contains("fig5")) {
       figure5();
     }
@@ -116,11 +166,13 @@ final class PaperSummary {
     if (!s.failedRuns().isEmpty()) {
       line("**Failed runs (no results):** " + String.join(" ", s.failedRuns()));
     } else {
-      line("All runs produced results. Per-run output and JSON: runs/; machine CPU busy % per run:"
-          + " runs.tsv.");
+      line(
+          "All runs produced results. Per-run output and JSON: runs/; machine CPU busy % per run:"
+              + " runs.tsv.");
     }
-    line("Failures counted by the bench (timeouts, refusals) are in the failures column of"
-        + " results.tsv.");
+    line(
+        "Failures counted by the bench (timeouts, refusals) are in the failures column of"
+            + " results.tsv.");
     return text.toString();
   }
 
@@ -128,25 +180,41 @@ final class PaperSummary {
     String cr3 = ops(ours, "fig5", "cr", "3", "500", "0", "read");
     String paperCr3 = ops(paper, "fig5", "cr", "3", "500", "0", "read");
     line("");
-    line("## Fig. 5: read throughput, 500-byte values (egress " + settings.cap("fig5")
-        + " per node)");
+    line(
+        "## Fig. 5: read throughput, 500-byte values (egress "
+            + settings.cap("fig5")
+            + " per node)");
     line("");
-    line("| chain | CRAQ reads/s | CR reads/s | CPU busy (CRAQ run) | CRAQ-N / CR-3 |"
-        + " paper CRAQ-N / CR-3 | target |");
+    line(
+        "| chain | CRAQ reads/s | CR reads/s | CPU busy (CRAQ run) | CRAQ-N / CR-3 |"
+            + " paper CRAQ-N / CR-3 | target |");
     line("|---|---|---|---|---|---|---|");
     for (String n : settings.chains()) {
       String craq = ops(ours, "fig5", "craq", n, "500", "0", "read");
       String ratio = ratio(craq, cr3);
       String paperRatio = ratio(ops(paper, "fig5", "craq", n, "500", "0", "read"), paperCr3);
-      String target = switch (n) {
-        case "3" -> verdict(ratio, FIG5_CRAQ3_TARGET);
-        case "7" -> verdict(ratio, FIG5_CRAQ7_TARGET);
-        default -> "-";
-      };
-      line("| " + n + " | " + thousands(craq) + " | "
-          + thousands(ops(ours, "fig5", "cr", n, "500", "0", "read")) + " | "
-          + busy("fig5-craq-n" + n + "-v500-w0") + " | " + ratio + " | " + paperRatio + " | "
-          + target + " |");
+      String target =
+          switch (n) {
+            case "3" -> verdict(ratio, FIG5_CRAQ3_TARGET);
+            case "7" -> verdict(ratio, FIG5_CRAQ7_TARGET);
+            default -> "-";
+          };
+      line(
+          "| "
+              + n
+              + " | "
+              + thousands(craq)
+              + " | "
+              + thousands(ops(ours, "fig5", "cr", n, "500", "0", "read"))
+              + " | "
+              + busy("fig5-craq-n" + n + "-v500-w0")
+              + " | "
+              + ratio
+              + " | "
+              + paperRatio
+              + " | "
+              + target
+              + " |");
     }
     if (cr3 == null) {
       line("(no CR-3 run: --chains has no 3, so no ratios)");
@@ -161,40 +229,70 @@ final class PaperSummary {
       return;
     }
     line("");
-    line("## " + (figure.equals("fig6") ? "Fig. 6" : "Fig. 7") + ": reads as writes increase,"
-        + " 3 nodes, " + valueBytes + "-byte values (egress " + settings.cap(figure)
-        + " per node)");
+    line(
+        "## "
+            + (figure.equals("fig6") ? "Fig. 6" : "Fig. 7")
+            + ": reads as writes increase,"
+            + " 3 nodes, "
+            + valueBytes
+            + "-byte values (egress "
+            + settings.cap(figure)
+            + " per node)");
     line("");
-    line("| writes/s: paper's (asked here) | CRAQ-3 reads/s | CR-3 reads/s |"
-        + " writes/s done (CRAQ / CR run) | write p50 ms (CRAQ / CR run) | CRAQ-3 / CR-3 | paper"
-        + " | target |");
+    line(
+        "| writes/s: paper's (asked here) | CRAQ-3 reads/s | CR-3 reads/s |"
+            + " writes/s done (CRAQ / CR run) | write p50 ms (CRAQ / CR run) | CRAQ-3 / CR-3 | paper"
+            + " | target |");
     line("|---|---|---|---|---|---|---|---|");
     List<String> rates = new ArrayList<>();
     rates.add("0");
     rates.addAll(settings.writeRates());
-    String highest = settings.writeRates().isEmpty() ? null
-        : settings.writeRates().get(settings.writeRates().size() - 1);
+    String highest =
+        settings.writeRates().isEmpty()
+            ? null
+            : settings.writeRates().get(settings.writeRates().size() - 1);
     for (String w : rates) {
       String craq = ops(ours, figure, "craq", "3", valueBytes, w, "read");
       String cr = ops(ours, figure, "cr", "3", valueBytes, w, "read");
       String ratio = ratio(craq, cr);
-      String paperRatio = ratio(ops(paper, figure, "craq", "3", valueBytes, w, "read"),
-          ops(paper, figure, "cr", "3", valueBytes, w, "read"));
-      String target = figure.equals("fig6") && w.equals(highest)
-          ? verdict(ratio, FIG6_LOADED_TARGET) : "-";
+      String paperRatio =
+          ratio(
+              ops(paper, figure, "craq", "3", valueBytes, w, "read"),
+              ops(paper, figure, "cr", "3", valueBytes, w, "read"));
+      String target =
+          figure.equals("fig6") && w.equals(highest) ? verdict(ratio, FIG6_LOADED_TARGET) : "-";
       String writesDone = ops(ours, figure, "craq", "3", valueBytes, w, "write");
       String asked = w.equals("0") ? "0" : askedRate(figure, w);
       Optional<Double> done = number(writesDone);
-      if (!w.equals("0") && done.isPresent()
+      if (!w.equals("0")
+          && done.isPresent()
           && done.get() < WRITES_STARVED_BELOW * Double.parseDouble(asked)) {
         target += " (writes starved: " + thousands(writesDone) + " of " + asked + "/s done)";
       }
-      line("| " + w + " (" + asked + ") | " + thousands(craq) + " | " + thousands(cr) + " | "
-          + thousands(writesDone) + " / "
-          + thousands(ops(ours, figure, "cr", "3", valueBytes, w, "write")) + " | "
-          + cell(figure, "craq", "3", valueBytes, w, "write", "p50Millis") + " / "
-          + cell(figure, "cr", "3", valueBytes, w, "write", "p50Millis") + " | " + ratio + " | "
-          + paperRatio + " | " + target + " |");
+      line(
+          "| "
+              + w
+              + " ("
+              + asked
+              + ") | "
+              + thousands(craq)
+              + " | "
+              + thousands(cr)
+              + " | "
+              + thousands(writesDone)
+              + " / "
+              + thousands(ops(ours, figure, "cr", "3", valueBytes, w, "write"))
+              + " | "
+              + cell(figure, "craq", "3", valueBytes, w, "write", "p50Millis")
+              + " / "
+              + cell(figure, "cr", "3", valueBytes, w, "write", "p50Millis")
+              + " | "
+              + ratio
+              + " | "
+              + paperRatio
+              + " | "
+              + target
+              + " |");
     }
   }
 
@@ -202,20 +300,34 @@ final class PaperSummary {
     line("");
     line("## Fig. 9: writes, 500-byte values (egress " + settings.cap("fig9") + " per node)");
     line("");
-    line("| chain | writes/s (" + settings.writeThreads() + " clients) | p50 ms | p99 ms |"
-        + " unloaded (1 client) writes/s | p50 ms | p99 ms |");
+    line(
+        "| chain | writes/s ("
+            + settings.writeThreads()
+            + " clients) | p50 ms | p99 ms |"
+            + " unloaded (1 client) writes/s | p50 ms | p99 ms |");
     line("|---|---|---|---|---|---|---|");
     for (String n : settings.chains()) {
-      line("| " + n + " | " + thousands(ops(ours, "fig9", "craq", n, "500", "-", "write")) + " | "
-          + cell("fig9", "craq", n, "500", "-", "write", "p50Millis") + " | "
-          + cell("fig9", "craq", n, "500", "-", "write", "p99Millis") + " | "
-          + thousands(ops(ours, "fig9", "craq-unloaded", n, "500", "-", "write")) + " | "
-          + cell("fig9", "craq-unloaded", n, "500", "-", "write", "p50Millis") + " | "
-          + cell("fig9", "craq-unloaded", n, "500", "-", "write", "p99Millis") + " |");
+      line(
+          "| "
+              + n
+              + " | "
+              + thousands(ops(ours, "fig9", "craq", n, "500", "-", "write"))
+              + " | "
+              + cell("fig9", "craq", n, "500", "-", "write", "p50Millis")
+              + " | "
+              + cell("fig9", "craq", n, "500", "-", "write", "p99Millis")
+              + " | "
+              + thousands(ops(ours, "fig9", "craq-unloaded", n, "500", "-", "write"))
+              + " | "
+              + cell("fig9", "craq-unloaded", n, "500", "-", "write", "p50Millis")
+              + " | "
+              + cell("fig9", "craq-unloaded", n, "500", "-", "write", "p99Millis")
+              + " |");
     }
     line("");
-    line("(The paper's write figures are not in paper.tsv: no published numbers were"
-        + " transcribed.)");
+    line(
+        "(The paper's write figures are not in paper.tsv: no published numbers were"
+            + " transcribed.)");
   }
 
   /**
@@ -237,16 +349,31 @@ final class PaperSummary {
     text.append(line).append('\n');
   }
 
-  private static boolean matches(Row row, String figure, String mode, String nodes,
-      String valueBytes, String writeRate, String op) {
-    return figure.equals(row.get("figure")) && mode.equals(row.get("mode"))
-        && nodes.equals(row.get("nodes")) && valueBytes.equals(row.get("valueBytes"))
-        && writeRate.equals(row.get("writeRate")) && op.equals(row.get("op"));
+  private static boolean matches(
+      Row row,
+      String figure,
+      String mode,
+      String nodes,
+      String valueBytes,
+      String writeRate,
+      String op) {
+    return figure.equals(row.get("figure"))
+        && mode.equals(row.get("mode"))
+        && nodes.equals(row.get("nodes"))
+        && valueBytes.equals(row.get("valueBytes"))
+        && writeRate.equals(row.get("writeRate"))
+        && op.equals(row.get("op"));
   }
 
   /** The operations per second of the first row of {@code table} for a run, or null if none. */
-  static String ops(ResultsTable table, String figure, String mode, String nodes,
-      String valueBytes, String writeRate, String op) {
+  static String ops(
+      ResultsTable table,
+      String figure,
+      String mode,
+      String nodes,
+      String valueBytes,
+      String writeRate,
+      String op) {
     for (Row row : table.rows()) {
       if (matches(row, figure, mode, nodes, valueBytes, writeRate, op)) {
         return row.get("opsPerSecond");
@@ -256,8 +383,14 @@ final class PaperSummary {
   }
 
   /** A column of the last row of ours for a run, as written there, or {@code -}. */
-  private String cell(String figure, String mode, String nodes, String valueBytes,
-      String writeRate, String op, String column) {
+  private String cell(
+      String figure,
+      String mode,
+      String nodes,
+      String valueBytes,
+      String writeRate,
+      String op,
+      String column) {
     String value = null;
     for (Row row : ours.rows()) {
       if (matches(row, figure, mode, nodes, valueBytes, writeRate, op)) {
@@ -269,7 +402,8 @@ final class PaperSummary {
 
   /** The machine's CPU busy share during the run named {@code run}, or {@code -}. */
   private String busy(String run) {
-    if (runs == null || !runs.columns().contains("run")
+    if (runs == null
+        || !runs.columns().contains("run")
         || !runs.columns().contains("machineCpuBusyPct")) {
       return "-";
     }
@@ -296,8 +430,13 @@ final class PaperSummary {
 
   /** A number rounded to a whole one (half to even), with thousands separators; or {@code -}. */
   static String thousands(String text) {
-    return number(text).map(x -> String.format(Locale.ROOT, "%,d",
-        new BigDecimal(x).setScale(0, RoundingMode.HALF_EVEN).toBigInteger())).orElse("-");
+    return number(text)
+        .map(x ->
+            String.format(
+                Locale.ROOT,
+                "%,d",
+                new BigDecimal(x).setScale(0, RoundingMode.HALF_EVEN).toBigInteger()))
+        .orElse("-");
   }
 
   /** {@code a / b} with two decimals (half to even), or {@code -} without both or with b <= 0. */
@@ -316,13 +455,14 @@ final class PaperSummary {
     if (r.isEmpty()) {
       return "no data";
     }
-    return r.get() >= target ? String.format(Locale.ROOT, "PASS (>= %.1fx)", target)
+    return r.get() >= target
+        ? String.format(Locale.ROOT, "PASS (>= %.1fx)", target)
         : String.format(Locale.ROOT, "MISS (< %.1fx)", target);
   }
 
   /**
-   * {@code x} to {@code digits} significant digits without trailing zeros, in plain notation
-   * while its exponent is from -4 to digits - 1, else as {@code 1.5e+07}.
+   * {@code x} to {@code digits} significant digits without trailing zeros, in plain notation while
+   * its exponent is from -4 to digits - 1, else as {@code 1.5e+07}.
    */
   static String significant(double x, int digits) {
     if (x == 0) {
@@ -332,8 +472,8 @@ final class PaperSummary {
     int exponent = rounded.precision() - rounded.scale() - 1;
     if (exponent < -4 || exponent >= digits) {
       BigDecimal mantissa = rounded.movePointLeft(exponent).stripTrailingZeros();
-      return mantissa.toPlainString() + String.format(Locale.ROOT, "e%s%02d",
-          exponent < 0 ? "-" : "+", Math.abs(exponent));
+      return mantissa.toPlainString()
+          + String.format(Locale.ROOT, "e%s%02d", exponent < 0 ? "-" : "+", Math.abs(exponent));
     }
     return rounded.stripTrailingZeros().toPlainString();
   }

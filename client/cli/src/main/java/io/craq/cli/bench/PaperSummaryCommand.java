@@ -26,7 +26,10 @@ import picocli.CommandLine.Spec;
  * PaperSummary}), from its results tables and the settings the script ran with. Hidden: the script
  * is its user.
  */
-@Command(name = "paper-summary", hidden = true, mixinStandardHelpOptions = true,
+@Command(
+    name = "paper-summary",
+    hidden = true,
+    mixinStandardHelpOptions = true,
     description = "Print the summary of a bin/craq-paper run (Markdown) from its tables.")
 public final class PaperSummaryCommand implements Callable<Integer> {
   private static final DateTimeFormatter TITLE_DATE =
@@ -34,58 +37,100 @@ public final class PaperSummaryCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--results", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--results",
+      required = true,
+      paramLabel = "FILE",
       description = "The rows measured here (results.tsv).")
   Path results;
 
-  @Option(names = "--paper", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--paper",
+      required = true,
+      paramLabel = "FILE",
       description = "The paper's published numbers, in the same columns (paper.tsv).")
   Path paper;
 
-  @Option(names = "--runs", paramLabel = "FILE",
+  @Option(
+      names = "--runs",
+      paramLabel = "FILE",
       description = "One row per run with its machine CPU busy % (runs.tsv); skipped if absent.")
   Path runs;
 
-  @Option(names = "--figures", paramLabel = "LIST", split = ",",
-      defaultValue = "fig5,fig6,fig7,fig9", description = "Figures run (default: all).")
+  @Option(
+      names = "--figures",
+      paramLabel = "LIST",
+      split = ",",
+      defaultValue = "fig5,fig6,fig7,fig9",
+      description = "Figures run (default: all).")
   List<String> figures;
 
-  @Option(names = "--chains", paramLabel = "\"N ...\"", defaultValue = "3 5 7",
+  @Option(
+      names = "--chains",
+      paramLabel = "\"N ...\"",
+      defaultValue = "3 5 7",
       description = "Chain lengths run, space-separated (default: ${DEFAULT-VALUE}).")
   String chains;
 
-  @Option(names = "--write-rates", paramLabel = "\"R ...\"", defaultValue = "50 100 150 200 250",
+  @Option(
+      names = "--write-rates",
+      paramLabel = "\"R ...\"",
+      defaultValue = "50 100 150 200 250",
       description = "The paper's write rates of fig6/fig7 besides 0 (default: ${DEFAULT-VALUE}).")
   String writeRates;
 
-  @Option(names = "--cap", paramLabel = "FIGURE=RATE",
+  @Option(
+      names = "--cap",
+      paramLabel = "FIGURE=RATE",
       description = "A figure's per-node egress cap as tc wrote it, e.g. fig5=1mbit.")
   Map<String, String> caps = new LinkedHashMap<>();
 
-  @Option(names = "--cap-bits", paramLabel = "FIGURE=BITS",
+  @Option(
+      names = "--cap-bits",
+      paramLabel = "FIGURE=BITS",
       description = "That cap in bits per second, e.g. fig5=1000000.")
   Map<String, Long> capBits = new LinkedHashMap<>();
 
-  @Option(names = "--absolute-writes",
+  @Option(
+      names = "--absolute-writes",
       description = "The write rates ran as given, not scaled by cap / 100 Mbit/s.")
   boolean absoluteWrites;
 
-  @Option(names = "--queue", paramLabel = "TIME", defaultValue = "100ms",
+  @Option(
+      names = "--queue",
+      paramLabel = "TIME",
+      defaultValue = "100ms",
       description = "tbf queue length.")
   String queue;
 
   @Option(names = "--priority", description = "Chain traffic went first (pfifo_fast bands).")
   boolean priority;
 
-  @Option(names = "--store", defaultValue = "lmdb") String store;
-  @Option(names = "--duration", defaultValue = "10s") String duration;
-  @Option(names = "--warmup", defaultValue = "3s") String warmup;
-  @Option(names = "--threads", defaultValue = "64") int threads;
-  @Option(names = "--in-flight", defaultValue = "4") int inFlight;
-  @Option(names = "--keys", defaultValue = "100") int keys;
-  @Option(names = "--write-threads", defaultValue = "32") int writeThreads;
+  @Option(names = "--store", defaultValue = "lmdb")
+  String store;
 
-  @Option(names = "--cores", paramLabel = "N", defaultValue = "0",
+  @Option(names = "--duration", defaultValue = "10s")
+  String duration;
+
+  @Option(names = "--warmup", defaultValue = "3s")
+  String warmup;
+
+  @Option(names = "--threads", defaultValue = "64")
+  int threads;
+
+  @Option(names = "--in-flight", defaultValue = "4")
+  int inFlight;
+
+  @Option(names = "--keys", defaultValue = "100")
+  int keys;
+
+  @Option(names = "--write-threads", defaultValue = "32")
+  int writeThreads;
+
+  @Option(
+      names = "--cores",
+      paramLabel = "N",
+      defaultValue = "0",
       description = "Cores of the machine (default: those this JVM sees).")
   int cores;
 
@@ -105,13 +150,30 @@ public final class PaperSummaryCommand implements Callable<Integer> {
     try {
       ResultsTable ours = ResultsTable.read(results);
       ResultsTable published = ResultsTable.read(paper);
-      ResultsTable perRun = runs != null && Files.isRegularFile(runs)
-          ? ResultsTable.read(runs) : null;
-      PaperSummary.Settings settings = new PaperSummary.Settings(
-          ZonedDateTime.now(ZoneOffset.UTC).format(TITLE_DATE), caps, capBits, queue, priority,
-          store, duration, warmup, threads, inFlight, keys, writeThreads, !absoluteWrites,
-          cores > 0 ? cores : Runtime.getRuntime().availableProcessors(), loadBefore, loadAfter,
-          new LinkedHashSet<>(figures), words(chains), words(writeRates), failed);
+      ResultsTable perRun =
+          runs != null && Files.isRegularFile(runs) ? ResultsTable.read(runs) : null;
+      PaperSummary.Settings settings =
+          new PaperSummary.Settings(
+              ZonedDateTime.now(ZoneOffset.UTC).format(TITLE_DATE),
+              caps,
+              capBits,
+              queue,
+              priority,
+              store,
+              duration,
+              warmup,
+              threads,
+              inFlight,
+              keys,
+              writeThreads,
+              !absoluteWrites,
+              cores > 0 ? cores : Runtime.getRuntime().availableProcessors(),
+              loadBefore,
+              loadAfter,
+              new LinkedHashSet<>(figures),
+              words(chains),
+              words(writeRates),
+              failed);
       out.print(PaperSummary.render(settings, ours, published, perRun));
       out.flush();
       return ExitCodes.OK;

@@ -36,51 +36,79 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code craq plot}: draws a PNG chart from a tab-separated results table (such as the paper
- * reproduction's): one line, or one bar per group with {@code --bar}, per value of the
- * {@code --series} column, over the rows that pass {@code --where}. {@code --paper} adds the
- * paper's published numbers from a table of the same shape, dashed, on a second y axis on the
- * right: their scale differs from ours, their ratios are what compare. See docs/BENCH.md.
+ * reproduction's): one line, or one bar per group with {@code --bar}, per value of the {@code
+ * --series} column, over the rows that pass {@code --where}. {@code --paper} adds the paper's
+ * published numbers from a table of the same shape, dashed, on a second y axis on the right: their
+ * scale differs from ours, their ratios are what compare. See docs/BENCH.md.
  */
-@Command(name = "plot", mixinStandardHelpOptions = true,
-    description = {"Draw a chart (PNG) from a tab-separated results table with a header line.",
-        "One line (or bar group with --bar) per value of the --series column. See docs/BENCH.md."})
+@Command(
+    name = "plot",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Draw a chart (PNG) from a tab-separated results table with a header line.",
+      "One line (or bar group with --bar) per value of the --series column. See docs/BENCH.md."
+    })
 public final class PlotCommand implements Callable<Integer> {
   /** Appended to the names of the {@code --paper} series, and to their axis label. */
   static final String PAPER_SUFFIX = " (paper)";
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--tsv", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--tsv",
+      required = true,
+      paramLabel = "FILE",
       description = "The results: a header line of column names, then tab-separated rows.")
   Path tsv;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE",
       description = "The chart to write: PNG, " + Charts.WIDTH + "x" + Charts.HEIGHT + ".")
   Path out;
 
-  @Option(names = "--x", required = true, paramLabel = "COLUMN",
+  @Option(
+      names = "--x",
+      required = true,
+      paramLabel = "COLUMN",
       description = "Column of the x values (numbers; the points are sorted by it).")
   String x;
 
-  @Option(names = "--y", required = true, paramLabel = "COLUMN",
+  @Option(
+      names = "--y",
+      required = true,
+      paramLabel = "COLUMN",
       description = "Column of the y values (numbers).")
   String y;
 
-  @Option(names = "--series", required = true, paramLabel = "COLUMN",
+  @Option(
+      names = "--series",
+      required = true,
+      paramLabel = "COLUMN",
       description = "One line (or bar per group) per distinct value of this column.")
   String series;
 
-  @Option(names = "--where", split = ",", paramLabel = "COLUMN=VALUE",
-      description = "Keep only the rows whose COLUMN is VALUE (all of them must hold;"
-          + " e.g. --where figure=fig5,op=read).")
+  @Option(
+      names = "--where",
+      split = ",",
+      paramLabel = "COLUMN=VALUE",
+      description =
+          "Keep only the rows whose COLUMN is VALUE (all of them must hold;"
+              + " e.g. --where figure=fig5,op=read).")
   Map<String, String> where;
 
-  @Option(names = "--paper", paramLabel = "FILE",
-      description = "Also draw this table of the same shape (the paper's numbers), dashed, on a"
-          + " second y axis on the right.")
+  @Option(
+      names = "--paper",
+      paramLabel = "FILE",
+      description =
+          "Also draw this table of the same shape (the paper's numbers), dashed, on a"
+              + " second y axis on the right.")
   Path paper;
 
-  @Option(names = "--title", paramLabel = "TEXT",
+  @Option(
+      names = "--title",
+      paramLabel = "TEXT",
       description = "Title (default: Y by X, and the --where conditions).")
   String title;
 
@@ -105,13 +133,16 @@ public final class PlotCommand implements Callable<Integer> {
     List<Series> theirs;
     try {
       ours = ResultsTable.read(tsv).where(filter).series(x, y, series);
-      theirs = paper == null ? List.of()
-          : ResultsTable.read(paper).where(filter).series(x, y, series);
+      theirs =
+          paper == null ? List.of() : ResultsTable.read(paper).where(filter).series(x, y, series);
     } catch (TableException e) {
       return fail(err, e.getMessage());
     }
-    Labels labels = new Labels(title != null ? title : defaultTitle(filter),
-        xLabel != null ? xLabel : x, yLabel != null ? yLabel : y);
+    Labels labels =
+        new Labels(
+            title != null ? title : defaultTitle(filter),
+            xLabel != null ? xLabel : x,
+            yLabel != null ? yLabel : y);
     JFreeChart chart = bar ? barChart(ours, theirs, labels) : lineChart(ours, theirs, labels);
     try {
       ChartUtils.saveChartAsPNG(out.toFile(), chart, Charts.WIDTH, Charts.HEIGHT);
@@ -130,8 +161,10 @@ public final class PlotCommand implements Callable<Integer> {
   }
 
   private String defaultTitle(Map<String, String> filter) {
-    String conditions = filter.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-        .collect(Collectors.joining(", "));
+    String conditions =
+        filter.entrySet().stream()
+            .map(e -> e.getKey() + "=" + e.getValue())
+            .collect(Collectors.joining(", "));
     return y + " by " + x + (conditions.isEmpty() ? "" : " (" + conditions + ")");
   }
 
@@ -140,12 +173,14 @@ public final class PlotCommand implements Callable<Integer> {
     Map<String, Color> colors = Charts.colors(Charts.concat(names(ours), names(theirs)));
     NumberAxis xAxis = new NumberAxis(labels.x());
     xAxis.setAutoRangeIncludesZero(false);
-    if (Charts.concat(ours, theirs).stream().flatMap(s -> s.points().stream())
+    if (Charts.concat(ours, theirs).stream()
+        .flatMap(s -> s.points().stream())
         .allMatch(p -> p.x() == Math.rint(p.x()))) {
       xAxis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
     }
-    XYPlot plot = new XYPlot(xyData(ours, ""), xAxis, new NumberAxis(labels.y()),
-        xyRenderer(ours, colors, false));
+    XYPlot plot =
+        new XYPlot(
+            xyData(ours, ""), xAxis, new NumberAxis(labels.y()), xyRenderer(ours, colors, false));
     if (!theirs.isEmpty()) {
       plot.setRangeAxis(1, new NumberAxis(labels.y() + PAPER_SUFFIX));
       plot.setRangeAxisLocation(1, AxisLocation.BOTTOM_OR_RIGHT);
@@ -162,17 +197,23 @@ public final class PlotCommand implements Callable<Integer> {
    */
   static JFreeChart barChart(List<Series> ours, List<Series> theirs, Labels labels) {
     Map<String, Color> colors = Charts.colors(Charts.concat(names(ours), names(theirs)));
-    TreeSet<Double> xs = Charts.concat(ours, theirs).stream()
-        .flatMap(s -> s.points().stream()).map(Point::x)
-        .collect(Collectors.toCollection(TreeSet::new));
+    TreeSet<Double> xs =
+        Charts.concat(ours, theirs).stream()
+            .flatMap(s -> s.points().stream())
+            .map(Point::x)
+            .collect(Collectors.toCollection(TreeSet::new));
     BarRenderer bars = new BarRenderer();
     bars.setBarPainter(new StandardBarPainter());
     bars.setShadowVisible(false);
     for (int i = 0; i < ours.size(); i++) {
       bars.setSeriesPaint(i, colors.get(ours.get(i).name()));
     }
-    CategoryPlot plot = new CategoryPlot(categoryData(ours, xs, ""), new CategoryAxis(labels.x()),
-        new NumberAxis(labels.y()), bars);
+    CategoryPlot plot =
+        new CategoryPlot(
+            categoryData(ours, xs, ""),
+            new CategoryAxis(labels.x()),
+            new NumberAxis(labels.y()),
+            bars);
     if (!theirs.isEmpty()) {
       LineAndShapeRenderer lines = new LineAndShapeRenderer(true, true);
       for (int i = 0; i < theirs.size(); i++) {
@@ -203,8 +244,8 @@ public final class PlotCommand implements Callable<Integer> {
     return data;
   }
 
-  private static XYLineAndShapeRenderer xyRenderer(List<Series> series, Map<String, Color> colors,
-      boolean dashed) {
+  private static XYLineAndShapeRenderer xyRenderer(
+      List<Series> series, Map<String, Color> colors, boolean dashed) {
     XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
     for (int i = 0; i < series.size(); i++) {
       renderer.setSeriesPaint(i, colors.get(series.get(i).name()));
@@ -217,12 +258,11 @@ public final class PlotCommand implements Callable<Integer> {
    * Every x of {@code xs} as a category of every series, in numeric order, so both datasets of a
    * chart list the groups alike; an x a series lacks is an empty cell.
    */
-  private static DefaultCategoryDataset categoryData(List<Series> series, TreeSet<Double> xs,
-      String suffix) {
+  private static DefaultCategoryDataset categoryData(
+      List<Series> series, TreeSet<Double> xs, String suffix) {
     DefaultCategoryDataset data = new DefaultCategoryDataset();
     for (Series s : series) {
-      Map<Double, Double> byX = s.points().stream()
-          .collect(Collectors.toMap(Point::x, Point::y));
+      Map<Double, Double> byX = s.points().stream().collect(Collectors.toMap(Point::x, Point::y));
       for (double x : xs) {
         data.addValue(byX.get(x), s.name() + suffix, category(x));
       }

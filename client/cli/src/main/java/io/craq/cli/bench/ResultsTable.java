@@ -16,10 +16,10 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * A tab-separated results table, as {@code craq plot} reads it: a header line of column names,
- * then one row per line with as many fields (blank lines and lines starting with {@code #} are
- * skipped; fields are trimmed). The steps from rows to the series of a chart ({@link #where},
- * {@link #series}) are pure data, tested apart from the drawing.
+ * A tab-separated results table, as {@code craq plot} reads it: a header line of column names, then
+ * one row per line with as many fields (blank lines and lines starting with {@code #} are skipped;
+ * fields are trimmed). The steps from rows to the series of a chart ({@link #where}, {@link
+ * #series}) are pure data, tested apart from the drawing.
  *
  * @param source the file name, for messages
  * @param columns the header, in order
@@ -85,8 +85,15 @@ record ResultsTable(String source, List<String> columns, List<Row> rows) {
         continue;
       }
       if (fields.size() != columns.size()) {
-        throw new TableException("line " + (i + 1) + " of " + source + " has " + fields.size()
-            + " tab-separated fields, the header has " + columns.size());
+        throw new TableException(
+            "line "
+                + (i + 1)
+                + " of "
+                + source
+                + " has "
+                + fields.size()
+                + " tab-separated fields, the header has "
+                + columns.size());
       }
       Map<String, String> cells = new LinkedHashMap<>();
       for (int c = 0; c < columns.size(); c++) {
@@ -110,34 +117,43 @@ record ResultsTable(String source, List<String> columns, List<Row> rows) {
     for (String column : filter.keySet()) {
       requireColumn(column, "--where");
     }
-    List<Row> kept = rows.stream()
-        .filter(row -> filter.entrySet().stream()
-            .allMatch(e -> e.getValue().equals(row.get(e.getKey()))))
-        .toList();
+    List<Row> kept =
+        rows.stream()
+            .filter(row ->
+                filter.entrySet().stream().allMatch(e -> e.getValue().equals(row.get(e.getKey()))))
+            .toList();
     if (kept.isEmpty()) {
-      StringBuilder message = new StringBuilder("no row of " + source + " matches --where "
-          + filter.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-              .collect(Collectors.joining(",")));
+      StringBuilder message =
+          new StringBuilder(
+              "no row of "
+                  + source
+                  + " matches --where "
+                  + filter.entrySet().stream()
+                      .map(e -> e.getKey() + "=" + e.getValue())
+                      .collect(Collectors.joining(",")));
       filter.entrySet().stream()
           .filter(e -> rows.stream().noneMatch(row -> e.getValue().equals(row.get(e.getKey()))))
           .findFirst()
-          .ifPresent(e -> message.append("; column ").append(e.getKey()).append(" has: ")
-              .append(String.join(", ", distinct(e.getKey()))));
+          .ifPresent(e ->
+              message
+                  .append("; column ")
+                  .append(e.getKey())
+                  .append(" has: ")
+                  .append(String.join(", ", distinct(e.getKey()))));
       throw new TableException(message.toString());
     }
     return new ResultsTable(source, columns, kept);
   }
 
   /**
-   * One series per distinct value of {@code seriesColumn}, in order of first appearance, each
-   * with one point per row: ({@code xColumn}, {@code yColumn}), sorted by x.
+   * One series per distinct value of {@code seriesColumn}, in order of first appearance, each with
+   * one point per row: ({@code xColumn}, {@code yColumn}), sorted by x.
    *
    * @throws TableException for an unknown column, no rows, a value of x or y that is not a finite
    *     number, or two rows of one series at the same x (a missing {@code --where}: the message
    *     names the columns they differ in)
    */
-  List<Series> series(String xColumn, String yColumn, String seriesColumn)
-      throws TableException {
+  List<Series> series(String xColumn, String yColumn, String seriesColumn) throws TableException {
     requireColumn(xColumn, "--x");
     requireColumn(yColumn, "--y");
     requireColumn(seriesColumn, "--series");
@@ -151,23 +167,45 @@ record ResultsTable(String source, List<String> columns, List<Row> rows) {
       Point point = new Point(number(row, xColumn, "--x"), number(row, yColumn, "--y"));
       Row same = seen.computeIfAbsent(name, k -> new LinkedHashMap<>()).putIfAbsent(point.x(), row);
       if (same != null) {
-        throw new TableException("lines " + same.line() + " and " + row.line() + " of " + source
-            + " are both " + seriesColumn + "=" + row.get(seriesColumn) + " at " + xColumn + "="
-            + row.get(xColumn) + "; tell them apart with --where (they differ in: "
-            + differences(same, row, yColumn) + ")");
+        throw new TableException(
+            "lines "
+                + same.line()
+                + " and "
+                + row.line()
+                + " of "
+                + source
+                + " are both "
+                + seriesColumn
+                + "="
+                + row.get(seriesColumn)
+                + " at "
+                + xColumn
+                + "="
+                + row.get(xColumn)
+                + "; tell them apart with --where (they differ in: "
+                + differences(same, row, yColumn)
+                + ")");
       }
       points.computeIfAbsent(name, k -> new ArrayList<>()).add(point);
     }
     List<Series> series = new ArrayList<>();
-    points.forEach((name, list) -> series.add(new Series(name,
-        list.stream().sorted(Comparator.comparingDouble(Point::x)).toList())));
+    points.forEach((name, list) ->
+        series.add(
+            new Series(name, list.stream().sorted(Comparator.comparingDouble(Point::x)).toList())));
     return series;
   }
 
   private void requireColumn(String column, String flag) throws TableException {
     if (!columns.contains(column)) {
-      throw new TableException("unknown column '" + column + "' (" + flag + ") in " + source
-          + "; its columns: " + String.join(", ", columns));
+      throw new TableException(
+          "unknown column '"
+              + column
+              + "' ("
+              + flag
+              + ") in "
+              + source
+              + "; its columns: "
+              + String.join(", ", columns));
     }
   }
 
@@ -181,20 +219,32 @@ record ResultsTable(String source, List<String> columns, List<Row> rows) {
     } catch (NumberFormatException e) {
       // said below
     }
-    throw new TableException("line " + row.line() + " of " + source + ": " + column + " ("
-        + flag + ") is '" + text + "', not a number");
+    throw new TableException(
+        "line "
+            + row.line()
+            + " of "
+            + source
+            + ": "
+            + column
+            + " ("
+            + flag
+            + ") is '"
+            + text
+            + "', not a number");
   }
 
   private Set<String> distinct(String column) {
-    return rows.stream().map(row -> row.get(column))
+    return rows.stream()
+        .map(row -> row.get(column))
         .collect(Collectors.toCollection(LinkedHashSet::new));
   }
 
   /** The columns other than {@code ignored} where two rows differ, or "nothing" for twins. */
   private String differences(Row a, Row b, String ignored) {
-    String differing = columns.stream()
-        .filter(c -> !c.equals(ignored) && !a.get(c).equals(b.get(c)))
-        .collect(Collectors.joining(", "));
+    String differing =
+        columns.stream()
+            .filter(c -> !c.equals(ignored) && !a.get(c).equals(b.get(c)))
+            .collect(Collectors.joining(", "));
     return differing.isEmpty() ? "nothing" : differing;
   }
 }

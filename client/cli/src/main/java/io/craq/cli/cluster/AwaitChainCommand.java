@@ -19,26 +19,38 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code craq await-chain}: waits until the coordinator lists N nodes, all caught up, the
- * readiness wait of {@link LocalProcesses} for {@code bin/craq-cluster}, which starts its
- * processes itself. Hidden: the script is its user.
+ * {@code craq await-chain}: waits until the coordinator lists N nodes, all caught up, the readiness
+ * wait of {@link LocalProcesses} for {@code bin/craq-cluster}, which starts its processes itself.
+ * Hidden: the script is its user.
  */
-@Command(name = "await-chain", hidden = true, mixinStandardHelpOptions = true,
-    description = "Wait until the chain at -c has N members, all caught up (exit 0), or fail"
-        + " (exit 3) after --wait-seconds or when a --watch process exits.")
+@Command(
+    name = "await-chain",
+    hidden = true,
+    mixinStandardHelpOptions = true,
+    description =
+        "Wait until the chain at -c has N members, all caught up (exit 0), or fail"
+            + " (exit 3) after --wait-seconds or when a --watch process exits.")
 public final class AwaitChainCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ClientOptions client;
 
-  @Option(names = "--nodes", paramLabel = "N", required = true,
+  @Option(
+      names = "--nodes",
+      paramLabel = "N",
+      required = true,
       description = "Members the chain must have.")
   int nodes;
 
-  @Option(names = "--wait-seconds", paramLabel = "S", defaultValue = "60",
+  @Option(
+      names = "--wait-seconds",
+      paramLabel = "S",
+      defaultValue = "60",
       description = "How long to wait (default: ${DEFAULT-VALUE}).")
   int waitSeconds;
 
-  @Option(names = "--watch", paramLabel = "PID",
+  @Option(
+      names = "--watch",
+      paramLabel = "PID",
       description = "A process of the cluster: give up as soon as it is no longer running.")
   List<Long> watched = new ArrayList<>();
 
@@ -49,8 +61,12 @@ public final class AwaitChainCommand implements Callable<Integer> {
     }
     PrintWriter err = spec.commandLine().getErr();
     try {
-      LocalProcesses.awaitChain(client.coordinator(), LocalProcesses.caughtUp(nodes),
-          Duration.ofSeconds(waitSeconds), 200, () -> {
+      LocalProcesses.awaitChain(
+          client.coordinator(),
+          LocalProcesses.caughtUp(nodes),
+          Duration.ofSeconds(waitSeconds),
+          200,
+          () -> {
             for (long pid : watched) {
               if (!running(pid)) {
                 throw new IOException("process " + pid + " exited");

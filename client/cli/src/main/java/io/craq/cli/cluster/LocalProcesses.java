@@ -22,10 +22,10 @@ import java.util.stream.Stream;
 
 /**
  * Starts the coordinator and nodes of a local cluster as child JVMs and stops them by their own
- * PID: their command lines, ports, data folders, logs (one file per process, appended) and the
- * wait until the chain has formed. {@link #close()} stops the nodes (SIGCONT first, for a paused
- * one, then SIGTERM, then SIGKILL after {@link #STOP_WAIT_MILLIS}), then the coordinator, so that
- * it does not reconfigure the chain for nothing.
+ * PID: their command lines, ports, data folders, logs (one file per process, appended) and the wait
+ * until the chain has formed. {@link #close()} stops the nodes (SIGCONT first, for a paused one,
+ * then SIGTERM, then SIGKILL after {@link #STOP_WAIT_MILLIS}), then the coordinator, so that it
+ * does not reconfigure the chain for nothing.
  */
 public final class LocalProcesses implements AutoCloseable {
   /** How long a process has to stop after SIGTERM before it gets SIGKILL. */
@@ -64,8 +64,8 @@ public final class LocalProcesses implements AutoCloseable {
   public static final String CHILD_JAVA_OPTS_ENV = "CRAQ_BENCH_CHILD_JAVA_OPTS";
 
   /**
-   * The built jars of the project in {@code home} ({@code java -jar}), run by this JVM's java
-   * with the flags LMDB needs and those of {@link #CHILD_JAVA_OPTS_ENV}.
+   * The built jars of the project in {@code home} ({@code java -jar}), run by this JVM's java with
+   * the flags LMDB needs and those of {@link #CHILD_JAVA_OPTS_ENV}.
    *
    * @throws IOException if a jar is missing
    */
@@ -73,8 +73,8 @@ public final class LocalProcesses implements AutoCloseable {
     for (Role role : Role.values()) {
       Path jar = home.resolve(role.jar);
       if (!Files.isRegularFile(jar)) {
-        throw new IOException(jar + " is missing; build with: ./mvnw -B -ntp -q -DskipTests"
-            + " package");
+        throw new IOException(
+            jar + " is missing; build with: ./mvnw -B -ntp -q -DskipTests" + " package");
       }
     }
     String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
@@ -108,8 +108,14 @@ public final class LocalProcesses implements AutoCloseable {
 
   /** The JVM flags LMDB needs (see docs/CLIENT.md), for this JVM's version. */
   public static List<String> jvmFlags() {
-    List<String> flags = new ArrayList<>(List.of("--add-opens", "java.base/java.nio=ALL-UNNAMED",
-        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED"));
+    List<String> flags =
+        new ArrayList<>(
+            List.of(
+                "--add-opens",
+                "java.base/java.nio=ALL-UNNAMED",
+                "--add-opens",
+                "java.base/sun.nio.ch=ALL-UNNAMED",
+                "--enable-native-access=ALL-UNNAMED"));
     if (Runtime.version().feature() >= 24) {
       flags.add("--sun-misc-unsafe-memory-access=allow");
     }
@@ -138,10 +144,10 @@ public final class LocalProcesses implements AutoCloseable {
    * The arguments of node {@code id} listening on {@code listen}, known to the others as {@code
    * advertised}, joining the coordinator at {@code coordinator}, its store in {@code data}.
    */
-  public static List<String> nodeArgs(String id, String listen, String advertised,
-      String coordinator, Path data) {
-    return List.of("--id", id, "-a", listen, "-p", advertised, "-c", coordinator, "-f",
-        data.toString());
+  public static List<String> nodeArgs(
+      String id, String listen, String advertised, String coordinator, Path data) {
+    return List.of(
+        "--id", id, "-a", listen, "-p", advertised, "-c", coordinator, "-f", data.toString());
   }
 
   /** A port of 127.0.0.1 that nothing listened on a moment ago. */
@@ -155,8 +161,10 @@ public final class LocalProcesses implements AutoCloseable {
 
   private final Program program;
   private final Path logs;
+
   /** By name, in the order first started; a restart replaces the process under its name. */
   private final Map<String, Child> children = new LinkedHashMap<>();
+
   private boolean closed;
 
   /** Children run by {@code program}, each logging to {@code logs/NAME.log}. */
@@ -166,22 +174,22 @@ public final class LocalProcesses implements AutoCloseable {
   }
 
   /**
-   * Starts {@code name} (again, if it ran before) as {@code role} with {@code args}; its output
-   * is appended to its log, its standard input is empty.
+   * Starts {@code name} (again, if it ran before) as {@code role} with {@code args}; its output is
+   * appended to its log, its standard input is empty.
    */
-  public synchronized Process start(String name, Role role, List<String> args)
-      throws IOException {
+  public synchronized Process start(String name, Role role, List<String> args) throws IOException {
     if (closed) {
       throw new IllegalStateException("stopped");
     }
     List<String> command = new ArrayList<>(program.command(role, name));
     command.addAll(args);
     Files.createDirectories(logs);
-    Process process = new ProcessBuilder(command)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log(name).toFile()))
-        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-        .start();
+    Process process =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log(name).toFile()))
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+            .start();
     children.put(name, new Child(name, role, process));
     return process;
   }
@@ -204,12 +212,18 @@ public final class LocalProcesses implements AutoCloseable {
     return all;
   }
 
-  /** @throws IOException naming a child that exited, with the end of its log */
+  /**
+   * @throws IOException naming a child that exited, with the end of its log
+   */
   public synchronized void checkAlive() throws IOException {
     for (Child child : children.values()) {
       if (!child.process().isAlive()) {
-        throw new IOException(child.name() + " exited with status "
-            + child.process().exitValue() + "; end of its log:\n" + logTail(child.name(), 20));
+        throw new IOException(
+            child.name()
+                + " exited with status "
+                + child.process().exitValue()
+                + "; end of its log:\n"
+                + logTail(child.name(), 20));
       }
     }
   }
@@ -232,8 +246,7 @@ public final class LocalProcesses implements AutoCloseable {
 
   /** Ready when the chain has exactly {@code nodes} members, all caught up. */
   public static Readiness caughtUp(int nodes) {
-    return chain -> chain.size() == nodes
-        && chain.members().stream().allMatch(Member::caughtUp);
+    return chain -> chain.size() == nodes && chain.members().stream().allMatch(Member::caughtUp);
   }
 
   /**
@@ -244,12 +257,13 @@ public final class LocalProcesses implements AutoCloseable {
    * @throws IOException from {@code alive}, or if the chain is not ready within {@code timeout}
    *     (the message says what the coordinator last answered)
    */
-  public static ChainConfig awaitChain(String coordinator, Readiness ready, Duration timeout,
-      long pollMillis, AliveCheck alive) throws IOException, InterruptedException {
+  public static ChainConfig awaitChain(
+      String coordinator, Readiness ready, Duration timeout, long pollMillis, AliveCheck alive)
+      throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     String last = "no answer yet";
-    try (CraqClient client = CraqClient.connect(ClientConfig.defaults(coordinator)
-        .withCallTimeoutMillis(1_000))) {
+    try (CraqClient client =
+        CraqClient.connect(ClientConfig.defaults(coordinator).withCallTimeoutMillis(1_000))) {
       while (true) {
         alive.check();
         try {
@@ -257,14 +271,23 @@ public final class LocalProcesses implements AutoCloseable {
           if (ready.ready(chain)) {
             return chain;
           }
-          last = chain.size() + " member(s), "
-              + chain.members().stream().filter(Member::caughtUp).count() + " caught up";
+          last =
+              chain.size()
+                  + " member(s), "
+                  + chain.members().stream().filter(Member::caughtUp).count()
+                  + " caught up";
         } catch (CraqException e) {
           last = e.getMessage();
         }
         if (System.nanoTime() >= deadline) {
-          throw new IOException("the chain at " + coordinator + " was not ready in "
-              + timeout.toSeconds() + " s (" + last + ")");
+          throw new IOException(
+              "the chain at "
+                  + coordinator
+                  + " was not ready in "
+                  + timeout.toSeconds()
+                  + " s ("
+                  + last
+                  + ")");
         }
         Thread.sleep(pollMillis);
       }
@@ -278,9 +301,9 @@ public final class LocalProcesses implements AutoCloseable {
   }
 
   /**
-   * Stops every child by its PID: the nodes (all at once), then the coordinator; each gets
-   * SIGCONT (a paused process cannot act on SIGTERM), SIGTERM, and SIGKILL if it has not stopped
-   * after {@link #STOP_WAIT_MILLIS}. Children started afterwards are refused.
+   * Stops every child by its PID: the nodes (all at once), then the coordinator; each gets SIGCONT
+   * (a paused process cannot act on SIGTERM), SIGTERM, and SIGKILL if it has not stopped after
+   * {@link #STOP_WAIT_MILLIS}. Children started afterwards are refused.
    */
   @Override
   public void close() {
@@ -323,8 +346,11 @@ public final class LocalProcesses implements AutoCloseable {
   /** Sends SIGCONT to {@code process} (there is no Java API for it); harmless if it runs. */
   private static void resume(ProcessHandle process) {
     try {
-      Process kill = new ProcessBuilder("kill", "-CONT", Long.toString(process.pid()))
-          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      Process kill =
+          new ProcessBuilder("kill", "-CONT", Long.toString(process.pid()))
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start();
       if (!kill.waitFor(10, TimeUnit.SECONDS)) {
         kill.destroyForcibly();
       }

@@ -23,14 +23,18 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code craq chain}: the chain as the coordinator has it, each member asked for its own view.
- * Also a health check, as {@code etcdctl endpoint health} is: exit code 0 only when the chain has
+ * {@code craq chain}: the chain as the coordinator has it, each member asked for its own view. Also
+ * a health check, as {@code etcdctl endpoint health} is: exit code 0 only when the chain has
  * members and every one of them answered, else UNAVAILABLE.
  */
-@Command(name = "chain", mixinStandardHelpOptions = true,
-    description = {"Show the chain (head first) with each member's role and health.",
-        "Exit code 0 when every member answered, 3 when the chain has no members, a member did"
-            + " not answer, or the coordinator cannot be reached."})
+@Command(
+    name = "chain",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Show the chain (head first) with each member's role and health.",
+      "Exit code 0 when every member answered, 3 when the chain has no members, a member did"
+          + " not answer, or the coordinator cannot be reached."
+    })
 public final class ChainCommand implements Callable<Integer> {
   /** A health probe must not hold up the listing for long. */
   static final long PROBE_TIMEOUT_MILLIS_MAX = 1_000;
@@ -41,29 +45,33 @@ public final class ChainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    return Diagnostics.guard(spec, () -> {
-      try (CraqClient craq = client.openClient();
-          ExecutorService probes = Executors.newVirtualThreadPerTaskExecutor()) {
-        ChainConfig chain = craq.chain();
-        Duration probeTimeout = Duration.ofMillis(
-            Math.min(client.timeoutMillis(), PROBE_TIMEOUT_MILLIS_MAX));
-        List<CompletableFuture<Probe>> pending = new ArrayList<>();
-        for (Member member : chain.members()) {
-          pending.add(CompletableFuture.supplyAsync(
-              () -> probe(craq, member, probeTimeout), probes));
-        }
-        List<Probe> results = pending.stream().map(CompletableFuture::join).toList();
-        PrintWriter out = spec.commandLine().getOut();
-        if (json.enabled()) {
-          out.println(new Json().field("epoch", chain.epoch())
-              .raw("members", membersJson(chain, results)));
-        } else {
-          printText(out, chain, results);
-        }
-        out.flush();
-        return healthCode(chain, results);
-      }
-    });
+    return Diagnostics.guard(
+        spec,
+        () -> {
+          try (CraqClient craq = client.openClient();
+              ExecutorService probes = Executors.newVirtualThreadPerTaskExecutor()) {
+            ChainConfig chain = craq.chain();
+            Duration probeTimeout =
+                Duration.ofMillis(Math.min(client.timeoutMillis(), PROBE_TIMEOUT_MILLIS_MAX));
+            List<CompletableFuture<Probe>> pending = new ArrayList<>();
+            for (Member member : chain.members()) {
+              pending.add(
+                  CompletableFuture.supplyAsync(() -> probe(craq, member, probeTimeout), probes));
+            }
+            List<Probe> results = pending.stream().map(CompletableFuture::join).toList();
+            PrintWriter out = spec.commandLine().getOut();
+            if (json.enabled()) {
+              out.println(
+                  new Json()
+                      .field("epoch", chain.epoch())
+                      .raw("members", membersJson(chain, results)));
+            } else {
+              printText(out, chain, results);
+            }
+            out.flush();
+            return healthCode(chain, results);
+          }
+        });
   }
 
   /** OK only if the chain has members and all answered; says on stderr what is wrong. */
@@ -74,8 +82,14 @@ public final class ChainCommand implements Callable<Integer> {
       return ExitCodes.UNAVAILABLE;
     }
     if (unreachable > 0) {
-      Diagnostics.warn(spec, unreachable + " of " + chain.size() + " member"
-          + (chain.size() == 1 ? "" : "s") + " did not answer");
+      Diagnostics.warn(
+          spec,
+          unreachable
+              + " of "
+              + chain.size()
+              + " member"
+              + (chain.size() == 1 ? "" : "s")
+              + " did not answer");
       return ExitCodes.UNAVAILABLE;
     }
     return ExitCodes.OK;
@@ -95,9 +109,13 @@ public final class ChainCommand implements Callable<Integer> {
     for (int i = 0; i < chain.size(); i++) {
       Member member = chain.members().get(i);
       Probe probe = probes.get(i);
-      Json object = new Json().field("id", member.id()).field("address", member.address())
-          .field("role", ChainRoles.of(chain, i)).field("caughtUp", member.caughtUp())
-          .field("reachable", probe.reachable());
+      Json object =
+          new Json()
+              .field("id", member.id())
+              .field("address", member.address())
+              .field("role", ChainRoles.of(chain, i))
+              .field("caughtUp", member.caughtUp())
+              .field("reachable", probe.reachable());
       if (probe.reachable()) {
         object.field("epoch", probe.epoch()).field("memberInOwnView", probe.memberInOwnView());
       } else {
@@ -109,8 +127,14 @@ public final class ChainCommand implements Callable<Integer> {
   }
 
   private static void printText(PrintWriter out, ChainConfig chain, List<Probe> probes) {
-    out.println("epoch " + chain.epoch() + ", " + chain.size() + " member"
-        + (chain.size() == 1 ? "" : "s") + (chain.size() == 0 ? " (no node has joined)" : ""));
+    out.println(
+        "epoch "
+            + chain.epoch()
+            + ", "
+            + chain.size()
+            + " member"
+            + (chain.size() == 1 ? "" : "s")
+            + (chain.size() == 0 ? " (no node has joined)" : ""));
     for (int i = 0; i < chain.size(); i++) {
       Member member = chain.members().get(i);
       Probe probe = probes.get(i);
@@ -118,14 +142,18 @@ public final class ChainCommand implements Callable<Integer> {
       if (!probe.reachable()) {
         health = "unreachable: " + probe.error();
       } else {
-        health = "reachable, epoch " + probe.epoch()
-            + (probe.epoch() < chain.epoch() ? " (behind)" : "")
-            + (probe.memberInOwnView() ? "" : " (not a member in its own view)");
+        health =
+            "reachable, epoch "
+                + probe.epoch()
+                + (probe.epoch() < chain.epoch() ? " (behind)" : "")
+                + (probe.memberInOwnView() ? "" : " (not a member in its own view)");
       }
       // A member still copying state from its neighbours serves no reads yet.
       String copy = member.caughtUp() ? "" : " [catching up]";
-      out.println(String.format("%-9s %-12s %-21s %s", ChainRoles.of(chain, i), member.id(),
-          member.address(), health + copy));
+      out.println(
+          String.format(
+              "%-9s %-12s %-21s %s",
+              ChainRoles.of(chain, i), member.id(), member.address(), health + copy));
     }
   }
 

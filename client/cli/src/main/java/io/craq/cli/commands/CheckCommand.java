@@ -20,11 +20,15 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code craq check HISTORY-FILE}: is a recorded history linearizable? Needs no cluster. */
-@Command(name = "check", mixinStandardHelpOptions = true,
-    description = {"Check a history file for linearizability, key by key: the logs the fault"
-        + " suites write, or any file in the same format (see docs/CHECK.md). Needs no cluster.",
-        "Exit codes: 0 linearizable, 1 not linearizable, 2 usage error, 3 unknown (the search"
-        + " budget ran out), 65 bad input (missing file, malformed line, empty file)."})
+@Command(
+    name = "check",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Check a history file for linearizability, key by key: the logs the fault"
+          + " suites write, or any file in the same format (see docs/CHECK.md). Needs no cluster.",
+      "Exit codes: 0 linearizable, 1 not linearizable, 2 usage error, 3 unknown (the search"
+          + " budget ran out), 65 bad input (missing file, malformed line, empty file)."
+    })
 public final class CheckCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -33,22 +37,30 @@ public final class CheckCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "HISTORY-FILE", description = "The history to check.")
   Path historyFile;
 
-  @Option(names = "--model", defaultValue = "register", paramLabel = "MODEL",
-      description = "register (read, write, delete, cas, cas-version; default) or kv (get, put,"
-          + " append).")
+  @Option(
+      names = "--model",
+      defaultValue = "register",
+      paramLabel = "MODEL",
+      description =
+          "register (read, write, delete, cas, cas-version; default) or kv (get, put,"
+              + " append).")
   String model;
 
-  @Option(names = "--budget-millis", defaultValue = "10000", paramLabel = "MS",
-      description = "Search time per key before its verdict is unknown (default: "
-          + "${DEFAULT-VALUE}).")
+  @Option(
+      names = "--budget-millis",
+      defaultValue = "10000",
+      paramLabel = "MS",
+      description =
+          "Search time per key before its verdict is unknown (default: " + "${DEFAULT-VALUE}).")
   long budgetMillis;
 
   @Override
   public Integer call() {
     CheckOptions options;
     try {
-      options = new CheckOptions(CheckModel.parse(model), Duration.ofMillis(budgetMillis),
-          json.enabled());
+      options =
+          new CheckOptions(
+              CheckModel.parse(model), Duration.ofMillis(budgetMillis), json.enabled());
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
@@ -56,9 +68,12 @@ public final class CheckCommand implements Callable<Integer> {
     // command's text, so tests and callers that redirect them see it.
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = HistoryCheck.run(historyFile, options,
-        new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8));
+    int code =
+        HistoryCheck.run(
+            historyFile,
+            options,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
     print(spec.commandLine().getOut(), out);
     print(spec.commandLine().getErr(), err);
     return code;

@@ -14,7 +14,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code craq delete KEY}: writes a tombstone version; prints its version. */
-@Command(name = "delete", mixinStandardHelpOptions = true,
+@Command(
+    name = "delete",
+    mixinStandardHelpOptions = true,
     description = "Delete KEY (a tombstone version); prints its version.")
 public final class DeleteCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -26,16 +28,19 @@ public final class DeleteCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    return Diagnostics.guard(spec, () -> {
-      try (CraqClient craq = client.openClient()) {
-        long version = craq.delete(key);
-        PrintWriter out = spec.commandLine().getOut();
-        out.println(json.enabled()
-            ? new Json().field("key", key).field("version", version).field("deleted", true)
-            : version);
-        out.flush();
-        return ExitCodes.OK;
-      }
-    });
+    return Diagnostics.guard(
+        spec,
+        () -> {
+          try (CraqClient craq = client.openClient()) {
+            long version = craq.delete(key);
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(
+                json.enabled()
+                    ? new Json().field("key", key).field("version", version).field("deleted", true)
+                    : version);
+            out.flush();
+            return ExitCodes.OK;
+          }
+        });
   }
 }

@@ -26,10 +26,12 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code craq read KEY}: the value, unadorned, from the node {@code -n} names or any member (a
- * strong read is linearizable at every member, CRAQ §2.3); with {@code --output} the exact bytes
- * to a file.
+ * strong read is linearizable at every member, CRAQ §2.3); with {@code --output} the exact bytes to
+ * a file.
  */
-@Command(name = "read", mixinStandardHelpOptions = true,
+@Command(
+    name = "read",
+    mixinStandardHelpOptions = true,
     description = "Print the value of KEY (exit code 1 if absent or deleted).")
 public final class ReadCommand implements Callable<Integer> {
   /** {@code --output -}: the raw bytes to standard output. */
@@ -44,14 +46,20 @@ public final class ReadCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "KEY", description = "The key.")
   String key;
 
-  @Option(names = "--consistency", defaultValue = "strong", paramLabel = "MODE",
+  @Option(
+      names = "--consistency",
+      defaultValue = "strong",
+      paramLabel = "MODE",
       converter = ConsistencyConverter.class,
       description = "strong (default), eventual, or bounded:N (at most N dirty versions).")
   ReadConsistency consistency;
 
-  @Option(names = "--output", paramLabel = "FILE",
-      description = "Write the value's exact bytes to FILE ('-' = standard output), without a"
-          + " newline; nothing is written if the key is absent.")
+  @Option(
+      names = "--output",
+      paramLabel = "FILE",
+      description =
+          "Write the value's exact bytes to FILE ('-' = standard output), without a"
+              + " newline; nothing is written if the key is absent.")
   String output;
 
   /** Writes {@code --output -} to the process's stdout. */
@@ -66,34 +74,41 @@ public final class ReadCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    return Diagnostics.guard(spec, () -> {
-      try (CraqClient craq = client.openClient()) {
-        Optional<Versioned> result = craq.readPreferring(client.firstReadNode(craq), key,
-            consistency.mode(), consistency.bound(), client.fallbackNotice());
-        PrintWriter out = spec.commandLine().getOut();
-        if (json.enabled()) {
-          Json object = new Json().field("key", key).field("found", result.isPresent());
-          result.ifPresent(v -> object.field("version", v.version()).value(v.value())
-              .field("dirty", v.dirty()));
-          out.println(object);
-        }
-        if (result.isEmpty()) {
-          out.flush();
-          if (!json.enabled()) {
-            Diagnostics.warn(spec, "key '" + key + "' not found");
+    return Diagnostics.guard(
+        spec,
+        () -> {
+          try (CraqClient craq = client.openClient()) {
+            Optional<Versioned> result =
+                craq.readPreferring(
+                    client.firstReadNode(craq),
+                    key,
+                    consistency.mode(),
+                    consistency.bound(),
+                    client.fallbackNotice());
+            PrintWriter out = spec.commandLine().getOut();
+            if (json.enabled()) {
+              Json object = new Json().field("key", key).field("found", result.isPresent());
+              result.ifPresent(v ->
+                  object.field("version", v.version()).value(v.value()).field("dirty", v.dirty()));
+              out.println(object);
+            }
+            if (result.isEmpty()) {
+              out.flush();
+              if (!json.enabled()) {
+                Diagnostics.warn(spec, "key '" + key + "' not found");
+              }
+              return ExitCodes.NOT_FOUND;
+            }
+            if (output != null) {
+              out.flush();
+              writeOutput(result.get().value());
+            } else if (!json.enabled()) {
+              out.println(result.get().valueAsString());
+            }
+            out.flush();
+            return ExitCodes.OK;
           }
-          return ExitCodes.NOT_FOUND;
-        }
-        if (output != null) {
-          out.flush();
-          writeOutput(result.get().value());
-        } else if (!json.enabled()) {
-          out.println(result.get().valueAsString());
-        }
-        out.flush();
-        return ExitCodes.OK;
-      }
-    });
+        });
   }
 
   private void writeOutput(byte[] value) {
@@ -105,8 +120,8 @@ public final class ReadCommand implements Callable<Integer> {
         Files.write(Path.of(output), value);
       }
     } catch (IOException e) {
-      throw new ParameterException(spec.commandLine(), "--output " + output
-          + ": cannot write it: " + e.getMessage());
+      throw new ParameterException(
+          spec.commandLine(), "--output " + output + ": cannot write it: " + e.getMessage());
     }
   }
 }

@@ -26,14 +26,18 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code craq stats}: the event counters of every chain member (learned from the coordinator),
- * or of the one node given with {@code -n}, asked in parallel. A node that does not answer is
- * reported in its row; the exit code is UNAVAILABLE only if none answered. See docs/CLIENT.md.
+ * {@code craq stats}: the event counters of every chain member (learned from the coordinator), or
+ * of the one node given with {@code -n}, asked in parallel. A node that does not answer is reported
+ * in its row; the exit code is UNAVAILABLE only if none answered. See docs/CLIENT.md.
  */
-@Command(name = "stats", mixinStandardHelpOptions = true,
-    description = {"Show each chain member's counters since it started: clean and dirty reads,"
-        + " version queries sent and served, writes accepted, versions committed.",
-        "Asks every member the coordinator lists, or only the node given with -n ADDRESS."})
+@Command(
+    name = "stats",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Show each chain member's counters since it started: clean and dirty reads,"
+          + " version queries sent and served, writes accepted, versions committed.",
+      "Asks every member the coordinator lists, or only the node given with -n ADDRESS."
+    })
 public final class StatsCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ClientOptions client;
@@ -60,34 +64,36 @@ public final class StatsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    return Diagnostics.guard(spec, () -> {
-      try (CraqClient craq = client.openClient();
-          ExecutorService askers = Executors.newVirtualThreadPerTaskExecutor()) {
-        ChainConfig chain = client.node() != null ? null : craq.chain();
-        List<Target> targets = new ArrayList<>();
-        if (chain == null) {
-          targets.add(new Target(client.node(), null, null));
-        } else {
-          for (int i = 0; i < chain.size(); i++) {
-            Member member = chain.members().get(i);
-            targets.add(new Target(member.address(), member.id(), ChainRoles.of(chain, i)));
+    return Diagnostics.guard(
+        spec,
+        () -> {
+          try (CraqClient craq = client.openClient();
+              ExecutorService askers = Executors.newVirtualThreadPerTaskExecutor()) {
+            ChainConfig chain = client.node() != null ? null : craq.chain();
+            List<Target> targets = new ArrayList<>();
+            if (chain == null) {
+              targets.add(new Target(client.node(), null, null));
+            } else {
+              for (int i = 0; i < chain.size(); i++) {
+                Member member = chain.members().get(i);
+                targets.add(new Target(member.address(), member.id(), ChainRoles.of(chain, i)));
+              }
+            }
+            List<CompletableFuture<Row>> pending = new ArrayList<>();
+            for (Target target : targets) {
+              pending.add(CompletableFuture.supplyAsync(() -> ask(craq, target), askers));
+            }
+            List<Row> rows = pending.stream().map(CompletableFuture::join).toList();
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(json.enabled() ? json(chain, rows) : text(chain, rows));
+            out.flush();
+            if (!rows.isEmpty() && rows.stream().noneMatch(Row::answered)) {
+              Diagnostics.warn(spec, "no node answered the stats request");
+              return ExitCodes.UNAVAILABLE;
+            }
+            return ExitCodes.OK;
           }
-        }
-        List<CompletableFuture<Row>> pending = new ArrayList<>();
-        for (Target target : targets) {
-          pending.add(CompletableFuture.supplyAsync(() -> ask(craq, target), askers));
-        }
-        List<Row> rows = pending.stream().map(CompletableFuture::join).toList();
-        PrintWriter out = spec.commandLine().getOut();
-        out.println(json.enabled() ? json(chain, rows) : text(chain, rows));
-        out.flush();
-        if (!rows.isEmpty() && rows.stream().noneMatch(Row::answered)) {
-          Diagnostics.warn(spec, "no node answered the stats request");
-          return ExitCodes.UNAVAILABLE;
-        }
-        return ExitCodes.OK;
-      }
-    });
+        });
   }
 
   private static Row ask(CraqClient client, Target target) {
@@ -101,33 +107,40 @@ public final class StatsCommand implements Callable<Integer> {
   // -------------------------------------------------------------------------------- output
 
   /**
-   * A status row per node, then (if any answered) a counter per line with one column per node
-   * that answered, in chain order.
+   * A status row per node, then (if any answered) a counter per line with one column per node that
+   * answered, in chain order.
    */
   static String text(ChainConfig chain, List<Row> rows) {
     StringBuilder out = new StringBuilder();
     if (chain != null) {
-      out.append("epoch ").append(chain.epoch()).append(", ").append(chain.size())
-          .append(" member").append(chain.size() == 1 ? "" : "s")
-          .append(chain.size() == 0 ? " (no node has joined)" : "").append('\n');
+      out.append("epoch ")
+          .append(chain.epoch())
+          .append(", ")
+          .append(chain.size())
+          .append(" member")
+          .append(chain.size() == 1 ? "" : "s")
+          .append(chain.size() == 0 ? " (no node has joined)" : "")
+          .append('\n');
     }
     if (!rows.isEmpty()) {
-      out.append(String.format("%-9s %-12s %-21s %-6s %s%n", "ROLE", "ID", "ADDRESS", "EPOCH",
-          "STATUS"));
+      out.append(
+          String.format("%-9s %-12s %-21s %-6s %s%n", "ROLE", "ID", "ADDRESS", "EPOCH", "STATUS"));
     }
     for (Row row : rows) {
       String epoch = row.answered() ? Long.toString(row.stats().epoch()) : "-";
-      String status = row.answered() ? "ok"
-          : (row.unreachable() ? "unreachable: " : "error: ") + row.error();
-      out.append(String.format("%-9s %-12s %-21s %-6s %s%n", row.role(), row.id(),
-          row.target().address(), epoch, status));
+      String status =
+          row.answered() ? "ok" : (row.unreachable() ? "unreachable: " : "error: ") + row.error();
+      out.append(
+          String.format(
+              "%-9s %-12s %-21s %-6s %s%n",
+              row.role(), row.id(), row.target().address(), epoch, status));
     }
     List<Row> answered = rows.stream().filter(Row::answered).toList();
     if (!answered.isEmpty()) {
       Set<String> names = new LinkedHashSet<>();
       answered.forEach(row -> names.addAll(row.stats().counters().keySet()));
-      int nameWidth = Math.max("COUNTER".length(),
-          names.stream().mapToInt(String::length).max().orElse(0));
+      int nameWidth =
+          Math.max("COUNTER".length(), names.stream().mapToInt(String::length).max().orElse(0));
       List<Integer> widths = new ArrayList<>();
       for (Row row : answered) {
         int width = row.id().length();
@@ -152,21 +165,24 @@ public final class StatsCommand implements Callable<Integer> {
     }
     // println adds the last line break.
     return out.length() > 0 && out.charAt(out.length() - 1) == '\n'
-        ? out.substring(0, out.length() - 1) : out.toString();
+        ? out.substring(0, out.length() - 1)
+        : out.toString();
   }
 
   /**
-   * One line: {@code {"epoch":E,"nodes":[...]}} ({@code epoch} only when the chain was asked),
-   * each node {@code {"id","address","role","reachable",...}} with {@code epoch} and {@code
-   * counters} if it answered, else {@code error}.
+   * One line: {@code {"epoch":E,"nodes":[...]}} ({@code epoch} only when the chain was asked), each
+   * node {@code {"id","address","role","reachable",...}} with {@code epoch} and {@code counters} if
+   * it answered, else {@code error}.
    */
   static String json(ChainConfig chain, List<Row> rows) {
     StringBuilder nodes = new StringBuilder("[");
     for (Row row : rows) {
-      Json node = new Json().field("id", row.answered() ? row.stats().nodeId() : row.target().id())
-          .field("address", row.target().address())
-          .field("role", row.answered() ? row.stats().role() : row.target().chainRole())
-          .field("reachable", row.answered());
+      Json node =
+          new Json()
+              .field("id", row.answered() ? row.stats().nodeId() : row.target().id())
+              .field("address", row.target().address())
+              .field("role", row.answered() ? row.stats().role() : row.target().chainRole())
+              .field("reachable", row.answered());
       if (row.answered()) {
         Json counters = new Json();
         row.stats().counters().forEach(counters::field);

@@ -8,10 +8,10 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Keys and values as one line of text, for {@code craq readall}: UTF-8 text stays as it is,
- * except {@code \} as {@code \\}, tab, newline and carriage return as {@code \t}, {@code \n},
- * {@code \r}, other control characters and every byte that is not part of valid UTF-8 as
- * {@code \xHH}. Nothing is lost: the original bytes can be read back from the escaped form.
+ * Keys and values as one line of text, for {@code craq readall}: UTF-8 text stays as it is, except
+ * {@code \} as {@code \\}, tab, newline and carriage return as {@code \t}, {@code \n}, {@code \r},
+ * other control characters and every byte that is not part of valid UTF-8 as {@code \xHH}. Nothing
+ * is lost: the original bytes can be read back from the escaped form.
  */
 final class TextEscape {
   private TextEscape() {}
@@ -21,9 +21,11 @@ final class TextEscape {
   }
 
   static String escape(byte[] bytes) {
-    CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-        .onMalformedInput(CodingErrorAction.REPORT)
-        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    CharsetDecoder decoder =
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
     ByteBuffer in = ByteBuffer.wrap(bytes);
     CharBuffer chars = CharBuffer.allocate(Math.max(16, bytes.length));
     StringBuilder out = new StringBuilder(bytes.length + 8);

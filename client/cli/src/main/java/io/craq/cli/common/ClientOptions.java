@@ -17,52 +17,77 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The options that name the cluster and say how to talk to it: {@code -c}, {@code -n},
- * {@code --any-node}, {@code --timeout-millis}, {@code --via-coordinator},
- * {@code --value-max-bytes}. A mixin of {@code craq} and of every subcommand that talks to a
- * cluster, so that they may come before or after the subcommand's name; given in both places, the
- * one after it wins. What nobody gave has the default named in its description. A malformed
- * value is a usage error of the command this mixin belongs to.
+ * The options that name the cluster and say how to talk to it: {@code -c}, {@code -n}, {@code
+ * --any-node}, {@code --timeout-millis}, {@code --via-coordinator}, {@code --value-max-bytes}. A
+ * mixin of {@code craq} and of every subcommand that talks to a cluster, so that they may come
+ * before or after the subcommand's name; given in both places, the one after it wins. What nobody
+ * gave has the default named in its description. A malformed value is a usage error of the command
+ * this mixin belongs to.
  */
 public final class ClientOptions {
   /** The environment variable that replaces the built-in default of {@code -c}. */
   public static final String COORDINATOR_ENV = "CRAQ_COORDINATOR";
+
   /** The largest --value-max-bytes: a value is held in memory and sent in one frame. */
   public static final int VALUE_MAX_BYTES_LIMIT = 16 << 20;
 
-  @Spec(Spec.Target.MIXEE) CommandSpec mixee;
+  @Spec(Spec.Target.MIXEE)
+  CommandSpec mixee;
 
   // Each field is null unless given to this command: then a parent's value, or the default, holds.
 
-  @Option(names = {"-c", "--coordinator"}, paramLabel = "ADDRESS",
-      description = "Coordinator address (default: ${env:" + COORDINATOR_ENV + ":-"
-          + ClientConfig.COORDINATOR_ADDRESS_DEFAULT + "}, from $" + COORDINATOR_ENV
-          + " if set, else " + ClientConfig.COORDINATOR_ADDRESS_DEFAULT + ").")
+  @Option(
+      names = {"-c", "--coordinator"},
+      paramLabel = "ADDRESS",
+      description =
+          "Coordinator address (default: ${env:"
+              + COORDINATOR_ENV
+              + ":-"
+              + ClientConfig.COORDINATOR_ADDRESS_DEFAULT
+              + "}, from $"
+              + COORDINATOR_ENV
+              + " if set, else "
+              + ClientConfig.COORDINATOR_ADDRESS_DEFAULT
+              + ").")
   String coordinator;
 
-  @Option(names = {"-n", "--node"}, paramLabel = "ADDRESS",
-      description = "Node read and readall ask first; it must be a member of the chain -c names."
-          + " If it cannot answer, another member answers (said on stderr)."
-          + " Default: a random member.")
+  @Option(
+      names = {"-n", "--node"},
+      paramLabel = "ADDRESS",
+      description =
+          "Node read and readall ask first; it must be a member of the chain -c names."
+              + " If it cannot answer, another member answers (said on stderr)."
+              + " Default: a random member.")
   String node;
 
-  @Option(names = "--any-node",
+  @Option(
+      names = "--any-node",
       description = "Read from a random chain member even if -n is given.")
   Boolean anyNode;
 
-  @Option(names = "--timeout-millis", paramLabel = "MILLIS",
-      description = "Deadline of the whole operation, retries included (default: "
-          + ClientConfig.CALL_TIMEOUT_MILLIS_DEFAULT + ").")
+  @Option(
+      names = "--timeout-millis",
+      paramLabel = "MILLIS",
+      description =
+          "Deadline of the whole operation, retries included (default: "
+              + ClientConfig.CALL_TIMEOUT_MILLIS_DEFAULT
+              + ").")
   Long timeoutMillis;
 
-  @Option(names = "--via-coordinator",
-      description = "Send writes to the coordinator, which forwards them to the head"
-          + " (default: straight to the head).")
+  @Option(
+      names = "--via-coordinator",
+      description =
+          "Send writes to the coordinator, which forwards them to the head"
+              + " (default: straight to the head).")
   Boolean viaCoordinator;
 
-  @Option(names = "--value-max-bytes", paramLabel = "BYTES",
-      description = "Largest value written, from VALUE, a file or stdin (default: "
-          + Limits.VALUE_BYTES_MAX_DEFAULT + "; the nodes' --value-max-bytes is the real limit).")
+  @Option(
+      names = "--value-max-bytes",
+      paramLabel = "BYTES",
+      description =
+          "Largest value written, from VALUE, a file or stdin (default: "
+              + Limits.VALUE_BYTES_MAX_DEFAULT
+              + "; the nodes' --value-max-bytes is the real limit).")
   Integer valueMaxBytes;
 
   private <V> V given(Function<ClientOptions, V> field) {
@@ -77,7 +102,8 @@ public final class ClientOptions {
     }
     String environment = System.getenv(COORDINATOR_ENV);
     return environment == null || environment.isEmpty()
-        ? ClientConfig.COORDINATOR_ADDRESS_DEFAULT : environment;
+        ? ClientConfig.COORDINATOR_ADDRESS_DEFAULT
+        : environment;
   }
 
   /** Whether {@code -c} was given on the command line (the environment does not count). */
@@ -113,8 +139,7 @@ public final class ClientOptions {
     Integer value = given(o -> o.valueMaxBytes);
     int bytes = value == null ? Limits.VALUE_BYTES_MAX_DEFAULT : value;
     if (bytes < 0 || bytes > VALUE_MAX_BYTES_LIMIT) {
-      throw usageError("--value-max-bytes must be 0.." + VALUE_MAX_BYTES_LIMIT + ", got "
-          + bytes);
+      throw usageError("--value-max-bytes must be 0.." + VALUE_MAX_BYTES_LIMIT + ", got " + bytes);
     }
     return bytes;
   }
@@ -127,12 +152,13 @@ public final class ClientOptions {
       if (node() != null) {
         Addresses.parse(node());
       }
-      config = ClientConfig.defaults(coordinator())
-          .withCallTimeoutMillis(timeout)
-          .withReadAttemptTimeoutMillis(Math.min(timeout,
-              ClientConfig.READ_ATTEMPT_TIMEOUT_MILLIS_DEFAULT))
-          .withWriteViaCoordinator(viaCoordinator())
-          .withValueBytesMax(valueMaxBytes());
+      config =
+          ClientConfig.defaults(coordinator())
+              .withCallTimeoutMillis(timeout)
+              .withReadAttemptTimeoutMillis(
+                  Math.min(timeout, ClientConfig.READ_ATTEMPT_TIMEOUT_MILLIS_DEFAULT))
+              .withWriteViaCoordinator(viaCoordinator())
+              .withValueBytesMax(valueMaxBytes());
     } catch (IllegalArgumentException e) {
       throw usageError(e.getMessage());
     }
@@ -140,8 +166,8 @@ public final class ClientOptions {
   }
 
   /**
-   * The node reads go to first: the member {@code -n} names (by the address the chain knows it
-   * by), or null for a random member (no {@code -n}, or {@code --any-node}).
+   * The node reads go to first: the member {@code -n} names (by the address the chain knows it by),
+   * or null for a random member (no {@code -n}, or {@code --any-node}).
    *
    * @throws ParameterException if {@code -n} names no member of the chain {@code -c} names
    */
@@ -155,25 +181,40 @@ public final class ClientOptions {
       chain = client.chain();
     } catch (UnavailableException e) {
       // Without the coordinator the check cannot be made; the node itself may still answer.
-      Diagnostics.warn(mixee, "cannot check that " + node + " is a member of the chain: "
-          + e.getMessage());
+      Diagnostics.warn(
+          mixee, "cannot check that " + node + " is a member of the chain: " + e.getMessage());
       return node;
     }
-    return CraqClient.memberAt(chain, node).map(Member::address).orElseThrow(() ->
-        usageError("-n " + node + " is not a member of the chain at coordinator "
-            + coordinator() + " (members: " + describe(chain.members())
-            + "); leave out -n to read from any member"));
+    return CraqClient.memberAt(chain, node)
+        .map(Member::address)
+        .orElseThrow(() ->
+            usageError(
+                "-n "
+                    + node
+                    + " is not a member of the chain at coordinator "
+                    + coordinator()
+                    + " (members: "
+                    + describe(chain.members())
+                    + "); leave out -n to read from any member"));
   }
 
   private static String describe(List<Member> members) {
-    return members.isEmpty() ? "none" : members.stream()
-        .map(m -> m.id() + " " + m.address()).collect(Collectors.joining(", "));
+    return members.isEmpty()
+        ? "none"
+        : members.stream().map(m -> m.id() + " " + m.address()).collect(Collectors.joining(", "));
   }
 
   /** Says on stderr that a read was answered by another member than the one tried first. */
   public ReadFallback fallbackNotice() {
-    return (firstTried, reason, answeredBy) -> Diagnostics.warn(mixee, firstTried
-        + " could not answer (" + reason + "); read from " + answeredBy + " instead");
+    return (firstTried, reason, answeredBy) ->
+        Diagnostics.warn(
+            mixee,
+            firstTried
+                + " could not answer ("
+                + reason
+                + "); read from "
+                + answeredBy
+                + " instead");
   }
 
   private ParameterException usageError(String message) {

@@ -18,8 +18,8 @@ public final class Diagnostics {
 
   /**
    * Runs a subcommand's body and turns a {@link CraqException} into its exit code with a one-line
-   * diagnostic, here rather than only in the execution-exception handler, so the mapping also
-   * holds for callers that build their own command line.
+   * diagnostic, here rather than only in the execution-exception handler, so the mapping also holds
+   * for callers that build their own command line.
    */
   public static int guard(CommandSpec command, Callable<Integer> body) throws Exception {
     try {

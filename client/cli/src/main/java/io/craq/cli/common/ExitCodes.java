@@ -9,29 +9,36 @@ import java.util.Map;
 
 /**
  * The exit codes of the {@code craq} command, in one place (documented in docs/CLIENT.md and in
- * {@code craq --help}). Scripts can tell "the write certainly did not happen" (3) from "it may
- * have happened" (4).
+ * {@code craq --help}). Scripts can tell "the write certainly did not happen" (3) from "it may have
+ * happened" (4).
  */
 public final class ExitCodes {
   private ExitCodes() {}
 
   /** The command did what was asked. */
   public static final int OK = 0;
+
   /** A read found no value: the key was never written or was deleted. */
   public static final int NOT_FOUND = 1;
+
   /**
-   * The command line was wrong (unknown option, missing argument, bad value): the reason and a
-   * hint naming --help go to stderr.
+   * The command line was wrong (unknown option, missing argument, bad value): the reason and a hint
+   * naming --help go to stderr.
    */
   public static final int USAGE = 2;
+
   /** No answer in time: a read failed, or a write certainly was not applied. */
   public static final int UNAVAILABLE = 3;
+
   /** A write was sent but its outcome is unknown: it may or may not have been applied. */
   public static final int AMBIGUOUS_WRITE = 4;
+
   /** A conditional write ({@code --if-version}) was refused: the version did not match. */
   public static final int VERSION_MISMATCH = 5;
+
   /** The server or the client refused the request itself (e.g. key or value too large). */
   public static final int INVALID_REQUEST = 6;
+
   /** An unexpected failure inside the client (a bug); a stack trace goes to stderr. */
   public static final int INTERNAL_ERROR = 70;
 
@@ -59,10 +66,11 @@ public final class ExitCodes {
     lines.put(Integer.toString(OK), "success");
     lines.put(Integer.toString(NOT_FOUND), "not found (read of an absent or deleted key)");
     lines.put(Integer.toString(USAGE), "usage error");
-    lines.put(Integer.toString(UNAVAILABLE),
+    lines.put(
+        Integer.toString(UNAVAILABLE),
         "unavailable or timed out (a write was certainly not applied)");
-    lines.put(Integer.toString(AMBIGUOUS_WRITE),
-        "ambiguous write (it may or may not have been applied)");
+    lines.put(
+        Integer.toString(AMBIGUOUS_WRITE), "ambiguous write (it may or may not have been applied)");
     lines.put(Integer.toString(VERSION_MISMATCH), "version mismatch (--if-version)");
     lines.put(Integer.toString(INVALID_REQUEST), "invalid request (key or value refused)");
     lines.put(Integer.toString(INTERNAL_ERROR), "internal error (a bug in the client)");

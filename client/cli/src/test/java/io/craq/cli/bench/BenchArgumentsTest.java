@@ -64,11 +64,38 @@ class BenchArgumentsTest {
   @Test
   @DisplayName("every flag reaches the settings")
   void allFlags() {
-    BenchSettings s = parse("--spawn", "5", "--store", "memory", "--workload", "mixed",
-        "--write-rate", "250", "--mode", "cr", "--consistency", "bounded:3", "--value-bytes",
-        "4096", "--keys", "77", "--threads", "32", "--in-flight", "16", "--duration", "1500ms",
-        "--warmup", "0", "--baseline", "echo", "--json-file", "out.json", "--timeout-millis",
-        "900");
+    BenchSettings s =
+        parse(
+            "--spawn",
+            "5",
+            "--store",
+            "memory",
+            "--workload",
+            "mixed",
+            "--write-rate",
+            "250",
+            "--mode",
+            "cr",
+            "--consistency",
+            "bounded:3",
+            "--value-bytes",
+            "4096",
+            "--keys",
+            "77",
+            "--threads",
+            "32",
+            "--in-flight",
+            "16",
+            "--duration",
+            "1500ms",
+            "--warmup",
+            "0",
+            "--baseline",
+            "echo",
+            "--json-file",
+            "out.json",
+            "--timeout-millis",
+            "900");
     assertNull(s.coordinator());
     assertEquals(5, s.spawnNodes());
     assertEquals("memory", s.store());
@@ -109,19 +136,19 @@ class BenchArgumentsTest {
   @DisplayName("refused combinations are usage errors")
   void refused() {
     String[][] bad = {
-        {"--spawn", "3", "-c", "127.0.0.1:1234"},
-        {"--workload", "mixed"},
-        {"--write-rate", "10"},
-        {"--threads", "0"},
-        {"--in-flight", "0"},
-        {"--keys", "0"},
-        {"--duration", "0s"},
-        {"--store", "rocksdb", "--spawn", "1"},
-        {"--baseline", "nginx"},
-        {"--json-file"},
-        {"stray.json"},
-        {"--json", "out.json"},
-        {"--spawn", "21"},
+      {"--spawn", "3", "-c", "127.0.0.1:1234"},
+      {"--workload", "mixed"},
+      {"--write-rate", "10"},
+      {"--threads", "0"},
+      {"--in-flight", "0"},
+      {"--keys", "0"},
+      {"--duration", "0s"},
+      {"--store", "rocksdb", "--spawn", "1"},
+      {"--baseline", "nginx"},
+      {"--json-file"},
+      {"stray.json"},
+      {"--json", "out.json"},
+      {"--spawn", "21"},
     };
     for (String[] args : bad) {
       assertThrows(ParameterException.class, () -> parse(args), String.join(" ", args));
@@ -129,20 +156,22 @@ class BenchArgumentsTest {
   }
 
   @Test
-  @DisplayName("the options craq shares come before or after bench's name alike: -c,"
-      + " --timeout-millis and --json (the results on stdout), the nearest one winning")
+  @DisplayName(
+      "the options craq shares come before or after bench's name alike: -c,"
+          + " --timeout-millis and --json (the results on stdout), the nearest one winning")
   void sharedOptionsEitherSide() {
-    BenchSettings before = commandOf("-c", "127.0.0.1:7000", "--timeout-millis", "700", "bench")
-        .settings();
+    BenchSettings before =
+        commandOf("-c", "127.0.0.1:7000", "--timeout-millis", "700", "bench").settings();
     assertEquals("127.0.0.1:7000", before.coordinator());
     assertEquals(700, before.timeoutMillis());
-    BenchSettings after = commandOf("-c", "127.0.0.1:7000", "bench", "-c", "127.0.0.1:7001")
-        .settings();
+    BenchSettings after =
+        commandOf("-c", "127.0.0.1:7000", "bench", "-c", "127.0.0.1:7001").settings();
     assertEquals("127.0.0.1:7001", after.coordinator());
     assertTrue(commandOf("--json", "bench").json.enabled());
     assertTrue(command("--json").json.enabled());
     assertFalse(command().json.enabled());
-    assertThrows(ParameterException.class,
+    assertThrows(
+        ParameterException.class,
         () -> commandOf("-c", "127.0.0.1:7000", "bench", "--spawn", "3").settings(),
         "-c before bench is refused with --spawn as after it is");
   }
@@ -158,8 +187,8 @@ class BenchArgumentsTest {
   @Test
   @DisplayName("--plot into a folder that does not exist is refused before anything runs (exit 2)")
   void plotFolderMissing(@TempDir Path folder) {
-    assertEquals(3, parse("--spawn", "3", "--plot", folder.resolve("chart.png").toString())
-        .spawnNodes());
+    assertEquals(
+        3, parse("--spawn", "3", "--plot", folder.resolve("chart.png").toString()).spawnNodes());
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     CommandLine commandLine = CraqMain.newCommandLine();
@@ -168,8 +197,15 @@ class BenchArgumentsTest {
     String chart = folder.resolve("missing").resolve("chart.png").toString();
     int code = commandLine.execute("bench", "--spawn", "3", "--plot", chart);
     assertEquals(ExitCodes.USAGE, code);
-    assertTrue(err.toString().contains("--plot " + chart + ": the folder "
-        + folder.resolve("missing") + " does not exist"), err.toString());
+    assertTrue(
+        err.toString()
+            .contains(
+                "--plot "
+                    + chart
+                    + ": the folder "
+                    + folder.resolve("missing")
+                    + " does not exist"),
+        err.toString());
     assertEquals("", out.toString());
   }
 

@@ -31,8 +31,9 @@ class BenchEndToEndTest {
 
   @Test
   @Timeout(90)
-  @DisplayName("bench --spawn 3 --store memory --duration 2s --warmup 0 writes JSON with nonzero"
-      + " throughput, a point per second, and the chart")
+  @DisplayName(
+      "bench --spawn 3 --store memory --duration 2s --warmup 0 writes JSON with nonzero"
+          + " throughput, a point per second, and the chart")
   void spawnedRun(@TempDir Path folder) throws IOException {
     try {
       LocalCluster.findHome(null);
@@ -48,9 +49,25 @@ class BenchEndToEndTest {
     commandLine.setErr(new PrintWriter(err));
     long childrenBefore = ProcessHandle.current().children().count();
 
-    int code = commandLine.execute("bench", "--spawn", "3", "--store", "memory", "--duration",
-        "2s", "--warmup", "0", "--threads", "4", "--keys", "100", "--json-file", json.toString(),
-        "--plot", chart.toString());
+    int code =
+        commandLine.execute(
+            "bench",
+            "--spawn",
+            "3",
+            "--store",
+            "memory",
+            "--duration",
+            "2s",
+            "--warmup",
+            "0",
+            "--threads",
+            "4",
+            "--keys",
+            "100",
+            "--json-file",
+            json.toString(),
+            "--plot",
+            chart.toString());
 
     assertEquals(ExitCodes.OK, code, "stdout:\n" + out + "\nstderr:\n" + err);
     String text = Files.readString(json);
@@ -59,17 +76,20 @@ class BenchEndToEndTest {
     assertTrue(Double.parseDouble(throughput.group(1)) > 0, text);
     assertTrue(text.contains("\"process\": \"n3 ("), text);
     // Two seconds measured: one throughput point per second.
-    Matcher perSecond = Pattern.compile("\"perSecond\": \\[\\s*\\{\\s*\"seconds\": [0-9.e+-]+,"
-        + "\\s*\"opsPerSecond\": [0-9.e+-]+\\s*},\\s*\\{\\s*\"seconds\": [0-9.e+-]+,"
-        + "\\s*\"opsPerSecond\": [0-9.e+-]+\\s*}\\s*]").matcher(text);
+    Matcher perSecond =
+        Pattern.compile(
+                "\"perSecond\": \\[\\s*\\{\\s*\"seconds\": [0-9.e+-]+,"
+                    + "\\s*\"opsPerSecond\": [0-9.e+-]+\\s*},\\s*\\{\\s*\"seconds\": [0-9.e+-]+,"
+                    + "\\s*\"opsPerSecond\": [0-9.e+-]+\\s*}\\s*]")
+            .matcher(text);
     assertTrue(perSecond.find(), text);
     BufferedImage image = ImageIO.read(chart.toFile());
     assertEquals(1000, image.getWidth());
     assertEquals(700, image.getHeight());
     // Every member reports its counters; reads were answered somewhere, and all of them clean
     // (nothing is written during a read-only run, so no read needs a version query).
-    assertTrue(out.toString().contains("per-node counters during the measured time"),
-        out.toString());
+    assertTrue(
+        out.toString().contains("per-node counters during the measured time"), out.toString());
     Matcher clean = Pattern.compile("\"reads_clean\": (\\d+)").matcher(text);
     long cleanReads = 0;
     int nodes = 0;
@@ -80,7 +100,9 @@ class BenchEndToEndTest {
     assertEquals(3, nodes, text);
     assertTrue(cleanReads > 0, text);
     assertFalse(Pattern.compile("\"reads_after_query\": [1-9]").matcher(text).find(), text);
-    assertEquals(childrenBefore, ProcessHandle.current().children().filter(ProcessHandle::isAlive)
-        .count(), "every spawned process is stopped");
+    assertEquals(
+        childrenBefore,
+        ProcessHandle.current().children().filter(ProcessHandle::isAlive).count(),
+        "every spawned process is stopped");
   }
 }

@@ -39,8 +39,20 @@ class BenchKeysTest extends FakeServersTest {
   }
 
   private CraqRun bench(String... extra) {
-    List<String> args = new java.util.ArrayList<>(List.of("bench", "--duration", "300ms",
-        "--warmup", "0", "--threads", "1", "--keys", "20", "--workload", "write"));
+    List<String> args =
+        new java.util.ArrayList<>(
+            List.of(
+                "bench",
+                "--duration",
+                "300ms",
+                "--warmup",
+                "0",
+                "--threads",
+                "1",
+                "--keys",
+                "20",
+                "--workload",
+                "write"));
     args.addAll(List.of(extra));
     return craq(args.toArray(String[]::new));
   }
@@ -74,9 +86,10 @@ class BenchKeysTest extends FakeServersTest {
   void preloadRetriesPassingRefusals() {
     FakeNode store = new FakeNode(chainRef::get);
     AtomicInteger refusals = new AtomicInteger(30);
-    oneNodeChain(message -> message instanceof WriteRequest && refusals.getAndDecrement() > 0
-        ? new ErrorReply(ErrorCode.UNAVAILABLE, "no lease", "")
-        : store.apply(message));
+    oneNodeChain(message ->
+        message instanceof WriteRequest && refusals.getAndDecrement() > 0
+            ? new ErrorReply(ErrorCode.UNAVAILABLE, "no lease", "")
+            : store.apply(message));
     CraqRun run = bench("--keep-keys");
     assertEquals(0, run.exitCode(), run.err());
     assertTrue(refusals.get() < 0, "every refusal was answered by a retry");
@@ -87,14 +100,13 @@ class BenchKeysTest extends FakeServersTest {
   @DisplayName("writes the head rejects for good end the run with one line saying why")
   void preloadFailureIsOneLine() {
     FakeNode store = new FakeNode(chainRef::get);
-    oneNodeChain(message -> message instanceof WriteRequest write
-        && write.key().startsWith("craq-bench/")
-        ? new ErrorReply(ErrorCode.INVALID_REQUEST, "no", "")
-        : store.apply(message));
+    oneNodeChain(message ->
+        message instanceof WriteRequest write && write.key().startsWith("craq-bench/")
+            ? new ErrorReply(ErrorCode.INVALID_REQUEST, "no", "")
+            : store.apply(message));
     CraqRun run = bench();
     assertEquals(ExitCodes.UNAVAILABLE, run.exitCode(), run.err());
-    assertTrue(run.err().contains("preload: 20 write(s) failed: {INVALID_REQUEST=20}"),
-        run.err());
+    assertTrue(run.err().contains("preload: 20 write(s) failed: {INVALID_REQUEST=20}"), run.err());
     assertFalse(run.err().contains("\tat "), run.err());
   }
 }

@@ -44,12 +44,23 @@ class BenchPlotTest {
     Map<String, Object> settings = new LinkedHashMap<>();
     settings.put("workload", "mixed");
     settings.put("threads", 8);
-    Phase craq = new Phase("craq", List.of(op("read", 200, 4000, 4200, 3900),
-        op("write", 5_000, 90, 110, 100)), List.of(new CpuRow("n1", 42, 0.5, 1.0)));
-    Phase echo = new Phase("echo baseline", List.of(op("echo", 50, 9000, 9100, 9050)),
-        List.of(new CpuRow("bench + echo server", 7, 0.1, 0.1)));
-    return new BenchReport("2026-11-26T12:00:00Z", settings, "spawned memory cluster at :1",
-        List.of(craq, echo), List.of(), new Load(2, 1.0, 1.0));
+    Phase craq =
+        new Phase(
+            "craq",
+            List.of(op("read", 200, 4000, 4200, 3900), op("write", 5_000, 90, 110, 100)),
+            List.of(new CpuRow("n1", 42, 0.5, 1.0)));
+    Phase echo =
+        new Phase(
+            "echo baseline",
+            List.of(op("echo", 50, 9000, 9100, 9050)),
+            List.of(new CpuRow("bench + echo server", 7, 0.1, 0.1)));
+    return new BenchReport(
+        "2026-11-26T12:00:00Z",
+        settings,
+        "spawned memory cluster at :1",
+        List.of(craq, echo),
+        List.of(),
+        new Load(2, 1.0, 1.0));
   }
 
   /** Pixels within a small distance of {@code color} (antialiasing blends the edges of lines). */
@@ -58,8 +69,10 @@ class BenchPlotTest {
     for (int y = 0; y < image.getHeight(); y++) {
       for (int x = 0; x < image.getWidth(); x++) {
         Color c = new Color(image.getRGB(x, y));
-        if (Math.abs(c.getRed() - color.getRed()) + Math.abs(c.getGreen() - color.getGreen())
-            + Math.abs(c.getBlue() - color.getBlue()) < 30) {
+        if (Math.abs(c.getRed() - color.getRed())
+                + Math.abs(c.getGreen() - color.getGreen())
+                + Math.abs(c.getBlue() - color.getBlue())
+            < 30) {
           n++;
         }
       }
@@ -68,7 +81,8 @@ class BenchPlotTest {
   }
 
   @Test
-  @DisplayName("--plot writes a valid PNG of the asked size with a line of each operation and of echo")
+  @DisplayName(
+      "--plot writes a valid PNG of the asked size with a line of each operation and of echo")
   void writesPng(@TempDir Path folder) throws IOException {
     Path file = folder.resolve("bench.png");
     BenchPlot.write(report(), file, Charts.WIDTH, Charts.HEIGHT);
@@ -86,8 +100,9 @@ class BenchPlotTest {
   @DisplayName("a chart file that cannot be written is an IOException naming it")
   void unwritable(@TempDir Path folder) {
     Path file = folder.resolve("no such folder").resolve("bench.png");
-    IOException e = assertThrows(IOException.class,
-        () -> BenchPlot.write(report(), file, Charts.WIDTH, Charts.HEIGHT));
+    IOException e =
+        assertThrows(
+            IOException.class, () -> BenchPlot.write(report(), file, Charts.WIDTH, Charts.HEIGHT));
     assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
     assertTrue(Files.notExists(file));
   }
@@ -99,8 +114,8 @@ class BenchPlotTest {
     assertEquals(1, BenchPlot.nines(90), 1e-12);
     assertEquals(3, BenchPlot.nines(99.9), 1e-9);
     assertEquals(0.30103, BenchPlot.nines(50), 1e-5);
-    assertArrayEquals(new String[] {"0%", "90%", "99%", "99.9%", "99.99%"},
-        BenchPlot.ninesLabels(4));
+    assertArrayEquals(
+        new String[] {"0%", "90%", "99%", "99.9%", "99.99%"}, BenchPlot.ninesLabels(4));
   }
 
   @Test
@@ -138,9 +153,13 @@ class BenchPlotTest {
   @DisplayName("the per-second throughput of each operation reaches the JSON")
   void perSecondInJson() {
     String json = report().toJson().replaceAll("\\s+", " ");
-    assertTrue(json.contains("\"op\": \"write\"") && json.contains("\"perSecond\": [ {"
-        + " \"seconds\": 1, \"opsPerSecond\": 90 }, { \"seconds\": 2, \"opsPerSecond\": 110 },"
-        + " { \"seconds\": 3, \"opsPerSecond\": 100 } ]"), json);
+    assertTrue(
+        json.contains("\"op\": \"write\"")
+            && json.contains(
+                "\"perSecond\": [ {"
+                    + " \"seconds\": 1, \"opsPerSecond\": 90 }, { \"seconds\": 2, \"opsPerSecond\": 110 },"
+                    + " { \"seconds\": 3, \"opsPerSecond\": 100 } ]"),
+        json);
     assertTrue(json.contains("\"opsPerSecond\": 9050 }"), json);
   }
 }

@@ -35,27 +35,55 @@ class BenchReportTest {
     Map<String, Object> settings = new LinkedHashMap<>();
     settings.put("workload", "read");
     settings.put("threads", 32);
-    OpResult read = OpResult.of("read", latencies(100, 200, 300, 400, 10_000), 2.0,
-        List.of(new Rate(1.0, 3.0), new Rate(2.0, 2.0)), 1, Map.of("UNAVAILABLE", 1L), Map.of());
-    OpResult echo = OpResult.of("echo", latencies(50, 50, 50, 50, 50, 50, 50, 50, 50, 50), 2.0,
-        List.of(new Rate(1.0, 5.0), new Rate(2.0, 5.0)), 0, Map.of(), Map.of());
-    Phase craq = new Phase("craq", List.of(read),
-        List.of(new CpuRow("n1", 42, 0.5, 100.0), new CpuRow("bench (this JVM)", 7, 0.25, 50.0)));
-    Phase baseline = new Phase("echo baseline", List.of(echo),
-        List.of(new CpuRow("bench + echo server", 7, 0.1, 10.0)));
+    OpResult read =
+        OpResult.of(
+            "read",
+            latencies(100, 200, 300, 400, 10_000),
+            2.0,
+            List.of(new Rate(1.0, 3.0), new Rate(2.0, 2.0)),
+            1,
+            Map.of("UNAVAILABLE", 1L),
+            Map.of());
+    OpResult echo =
+        OpResult.of(
+            "echo",
+            latencies(50, 50, 50, 50, 50, 50, 50, 50, 50, 50),
+            2.0,
+            List.of(new Rate(1.0, 5.0), new Rate(2.0, 5.0)),
+            0,
+            Map.of(),
+            Map.of());
+    Phase craq =
+        new Phase(
+            "craq",
+            List.of(read),
+            List.of(
+                new CpuRow("n1", 42, 0.5, 100.0), new CpuRow("bench (this JVM)", 7, 0.25, 50.0)));
+    Phase baseline =
+        new Phase(
+            "echo baseline",
+            List.of(echo),
+            List.of(new CpuRow("bench + echo server", 7, 0.1, 10.0)));
     Map<String, Long> tail = new LinkedHashMap<>();
     tail.put("reads_clean", 120L);
     tail.put("reads_after_query", 0L);
     tail.put("version_queries_served", 37L);
-    List<NodeCounterRow> nodes = List.of(
-        new NodeCounterRow("n3", "127.0.0.1:3", "tail", tail, null),
-        NodeCounterRow.failed("n2", "127.0.0.1:2", "after: no answer within 5000 ms"));
-    return new BenchReport("2026-11-26T12:00:00Z", settings, "spawned memory cluster",
-        List.of(craq, baseline), nodes, new Load(2, 1.5, Double.NaN));
+    List<NodeCounterRow> nodes =
+        List.of(
+            new NodeCounterRow("n3", "127.0.0.1:3", "tail", tail, null),
+            NodeCounterRow.failed("n2", "127.0.0.1:2", "after: no answer within 5000 ms"));
+    return new BenchReport(
+        "2026-11-26T12:00:00Z",
+        settings,
+        "spawned memory cluster",
+        List.of(craq, baseline),
+        nodes,
+        new Load(2, 1.5, Double.NaN));
   }
 
   @Test
-  @DisplayName("percentiles come from the histogram, in milliseconds, and throughput is ops / seconds")
+  @DisplayName(
+      "percentiles come from the histogram, in milliseconds, and throughput is ops / seconds")
   void opResult() {
     OpResult read = report().phases().get(0).ops().get(0);
     assertEquals(5, read.ops());
@@ -81,18 +109,19 @@ class BenchReportTest {
     for (int i = 0; i < micros.length; i++) {
       micros[i] = (i + 1) * 10L; // 10 us ... 10 ms, evenly
     }
-    List<PercentilePoint> curve = OpResult.of("read", latencies(micros), 1.0, List.of(), 0,
-        Map.of(), Map.of()).percentiles();
+    List<PercentilePoint> curve =
+        OpResult.of("read", latencies(micros), 1.0, List.of(), 0, Map.of(), Map.of()).percentiles();
     assertTrue(curve.size() > 20, curve.toString());
     assertEquals(0.0, curve.get(0).percentile());
-    assertTrue(curve.getLast().percentile() >= 99.9 && curve.getLast().percentile() < 100,
+    assertTrue(
+        curve.getLast().percentile() >= 99.9 && curve.getLast().percentile() < 100,
         curve.toString());
     for (int i = 1; i < curve.size(); i++) {
       assertTrue(curve.get(i).percentile() > curve.get(i - 1).percentile(), curve.toString());
       assertTrue(curve.get(i).millis() >= curve.get(i - 1).millis(), curve.toString());
     }
-    PercentilePoint median = curve.stream().filter(p -> p.percentile() == 50).findFirst()
-        .orElseThrow();
+    PercentilePoint median =
+        curve.stream().filter(p -> p.percentile() == 50).findFirst().orElseThrow();
     assertEquals(5.0, median.millis(), 0.01);
   }
 
@@ -110,16 +139,32 @@ class BenchReportTest {
     StringWriter text = new StringWriter();
     report().printTable(new PrintWriter(text));
     String table = text.toString();
-    for (String expected : List.of("p50 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms", "ops/s",
-        "read", "echo baseline", "n1", "pid 42", "s/1000 ops", "UNAVAILABLE",
-        "ratio to the echo baseline", "per-node counters during the measured time",
-        "queries served", "2 cores")) {
+    for (String expected :
+        List.of(
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "p99.9 ms",
+            "max ms",
+            "ops/s",
+            "read",
+            "echo baseline",
+            "n1",
+            "pid 42",
+            "s/1000 ops",
+            "UNAVAILABLE",
+            "ratio to the echo baseline",
+            "per-node counters during the measured time",
+            "queries served",
+            "2 cores")) {
       assertTrue(table.contains(expected), "missing '" + expected + "' in:\n" + table);
     }
     // One row per node: the tail's numbers under their headings (absent counters as '-'), the
     // node that did not answer with its reason.
-    assertTrue(table.matches("(?s).*\\n  n3 +tail +120 +0 +- +- +- +37 +- +- +- +- +-\\n.*"), table);
-    assertTrue(table.contains("  n2           ?          unknown: after: no answer within 5000 ms"),
+    assertTrue(
+        table.matches("(?s).*\\n  n3 +tail +120 +0 +- +- +- +37 +- +- +- +- +-\\n.*"), table);
+    assertTrue(
+        table.contains("  n2           ?          unknown: after: no answer within 5000 ms"),
         table);
   }
 
@@ -132,20 +177,28 @@ class BenchReportTest {
     assertTrue(json.contains("\"cpuSecondsPer1000Ops\": 100"), json);
     assertTrue(json.contains("\"UNAVAILABLE\": 1"), json);
     String flat = json.replaceAll("\\s+", " ");
-    assertTrue(flat.contains("\"perNodeCounters\": [ { \"node\": \"n3\", \"address\": \"127.0.0.1:3\","
-        + " \"role\": \"tail\", \"counters\": { \"reads_clean\": 120,"), json);
+    assertTrue(
+        flat.contains(
+            "\"perNodeCounters\": [ { \"node\": \"n3\", \"address\": \"127.0.0.1:3\","
+                + " \"role\": \"tail\", \"counters\": { \"reads_clean\": 120,"),
+        json);
     assertTrue(flat.contains("\"error\": \"after: no answer within 5000 ms\""), json);
     assertTrue(json.contains("\"loadAverageAfter\": null"), json);
     assertTrue(json.contains("\"read\": 0.5"), json);
-    assertTrue(json.replaceAll("\\s+", " ").contains("\"perSecond\": [ { \"seconds\": 1,"
-        + " \"opsPerSecond\": 3 }, { \"seconds\": 2, \"opsPerSecond\": 2 } ]"), json);
+    assertTrue(
+        json.replaceAll("\\s+", " ")
+            .contains(
+                "\"perSecond\": [ { \"seconds\": 1,"
+                    + " \"opsPerSecond\": 3 }, { \"seconds\": 2, \"opsPerSecond\": 2 } ]"),
+        json);
     assertFalse(json.contains("NaN"), json);
   }
 
   @Test
   @DisplayName("JSON strings are escaped")
   void escaping() {
-    assertEquals("{\n  \"a\\\"b\": \"line\\nnext\\\\\"\n}\n",
+    assertEquals(
+        "{\n  \"a\\\"b\": \"line\\nnext\\\\\"\n}\n",
         JsonOut.render(Map.of("a\"b", "line\nnext\\")));
   }
 }

@@ -46,7 +46,8 @@ class PacerTest {
   }
 
   @Test
-  @DisplayName("a caller that stalled sends at most the catch-up window and counts the rest as dropped")
+  @DisplayName(
+      "a caller that stalled sends at most the catch-up window and counts the rest as dropped")
   void stallDropsBacklog() {
     Pacer pacer = new Pacer(1000, START, 0.1);
     assertEquals(100, pacer.take(START + 3 * SECOND));

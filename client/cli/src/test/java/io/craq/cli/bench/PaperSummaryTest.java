@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The summary of bin/craq-paper, from sample result tables. */
 class PaperSummaryTest {
   /** The paper's published numbers, as bin/craq-paper writes them to paper.tsv. */
-  static final String PAPER_TSV = """
+  static final String PAPER_TSV =
+      """
       figure\tmode\tnodes\tvalueBytes\twriteRate\top\topsPerSecond\tp50Millis\tp99Millis\tfailures
       fig5\tcr\t3\t500\t0\tread\t20552\t-\t-\t-
       fig5\tcraq\t3\t500\t0\tread\t59882\t-\t-\t-
@@ -35,18 +36,33 @@ class PaperSummaryTest {
       fig7\tcr\t3\t5000\t0\tread\t2275\t-\t-\t-
       """;
 
-  static final String HEADER = "figure\tmode\tnodes\tvalueBytes\twriteRate\top\topsPerSecond"
-      + "\tp50Millis\tp99Millis\tfailures";
+  static final String HEADER =
+      "figure\tmode\tnodes\tvalueBytes\twriteRate\top\topsPerSecond"
+          + "\tp50Millis\tp99Millis\tfailures";
 
   /** A run of bin/craq-paper with its defaults, every figure, chains 3 5 7. */
   static PaperSummary.Settings settings(List<String> chains, List<String> failed) {
-    return new PaperSummary.Settings("2026-11-26 16:10 UTC",
+    return new PaperSummary.Settings(
+        "2026-11-26 16:10 UTC",
         Map.of("fig5", "1mbit", "fig6", "2mbit", "fig7", "20mbit", "fig9", "100mbit"),
-        Map.of("fig5", 1_000_000L, "fig6", 2_000_000L, "fig7", 20_000_000L, "fig9",
-            100_000_000L),
-        "100ms", false, "lmdb", "10s", "3s", 64, 4, 100, 32, true, 2, "5.1 4.9 4.0",
-        "6.0 5.2 4.3", new LinkedHashSet<>(List.of("fig5", "fig6", "fig7", "fig9")), chains,
-        List.of("50", "100", "150", "200", "250"), failed);
+        Map.of("fig5", 1_000_000L, "fig6", 2_000_000L, "fig7", 20_000_000L, "fig9", 100_000_000L),
+        "100ms",
+        false,
+        "lmdb",
+        "10s",
+        "3s",
+        64,
+        4,
+        100,
+        32,
+        true,
+        2,
+        "5.1 4.9 4.0",
+        "6.0 5.2 4.3",
+        new LinkedHashSet<>(List.of("fig5", "fig6", "fig7", "fig9")),
+        chains,
+        List.of("50", "100", "150", "200", "250"),
+        failed);
   }
 
   static ResultsTable table(String name, String text) throws Exception {
@@ -60,7 +76,8 @@ class PaperSummaryTest {
     }
   }
 
-  static final String RUNS_TSV = """
+  static final String RUNS_TSV =
+      """
       run\tfigure\tmode\tnodes\tvalueBytes\twriteRate\tegressRate\texitCode\tseconds\tmachineCpuBusyPct\tclusterCpuSeconds\tquietWaitSeconds
       fig5-craq-n3-v500-w0\tfig5\tcraq\t3\t500\t0\t1mbit\t0\t17\t46\t9.1\t0
       fig5-craq-n5-v500-w0\tfig5\tcraq\t5\t500\t0\t1mbit\t0\t17\t52\t12.0\t0
@@ -68,12 +85,18 @@ class PaperSummaryTest {
       """;
 
   @Test
-  @DisplayName("every figure's table: our numbers, ratios beside the paper's, PASS against the"
-      + " targets, starved writes named, fig9's loaded and unloaded writes")
+  @DisplayName(
+      "every figure's table: our numbers, ratios beside the paper's, PASS against the"
+          + " targets, starved writes named, fig9's loaded and unloaded writes")
   void sampleRun() throws Exception {
-    String summary = PaperSummary.render(settings(List.of("3", "5", "7"), List.of()),
-        sampleResults(), table("paper.tsv", PAPER_TSV), table("runs.tsv", RUNS_TSV));
-    String expected = """
+    String summary =
+        PaperSummary.render(
+            settings(List.of("3", "5", "7"), List.of()),
+            sampleResults(),
+            table("paper.tsv", PAPER_TSV),
+            table("runs.tsv", RUNS_TSV));
+    String expected =
+        """
         # CRAQ paper reproduction: 2026-11-26 16:10 UTC
 
         Per-node egress cap (tc tbf, queue 100ms, one FIFO): **fig5 1mbit, fig6 2mbit, fig7 20mbit, fig9 100mbit**; coordinator and client links uncapped.
@@ -129,40 +152,54 @@ class PaperSummaryTest {
   }
 
   @Test
-  @DisplayName("a ratio under its target is a MISS; without CR-3 there are no ratios, and a"
-      + " failed run is named")
+  @DisplayName(
+      "a ratio under its target is a MISS; without CR-3 there are no ratios, and a"
+          + " failed run is named")
   void missesAndGaps() throws Exception {
-    ResultsTable ours = table("results.tsv", HEADER + "\n"
-        + "fig5\tcr\t3\t500\t0\tread\t200\t1\t2\t0\n"
-        + "fig5\tcraq\t3\t500\t0\tread\t500.5\t1\t2\t0\n"
-        + "fig5\tcraq\t7\t500\t0\tread\t1298.9\t1\t2\t0\n"
-        + "fig6\tcraq\t3\t500\t0\tread\t1000\t1\t2\t0\n"
-        + "fig6\tcr\t3\t500\t0\tread\t400\t1\t2\t0\n"
-        + "fig6\tcraq\t3\t500\t250\tread\t700\t1\t2\t0\n"
-        + "fig6\tcr\t3\t500\t250\tread\t400\t1\t2\t0\n"
-        + "fig6\tcraq\t3\t500\t250\twrite\t4.4\t9\t20\t0\n");
-    String summary = PaperSummary.render(settings(List.of("3", "7"), List.of("fig9-craq-n3-v500-w-")),
-        ours, table("paper.tsv", PAPER_TSV), null);
+    ResultsTable ours =
+        table(
+            "results.tsv",
+            HEADER
+                + "\n"
+                + "fig5\tcr\t3\t500\t0\tread\t200\t1\t2\t0\n"
+                + "fig5\tcraq\t3\t500\t0\tread\t500.5\t1\t2\t0\n"
+                + "fig5\tcraq\t7\t500\t0\tread\t1298.9\t1\t2\t0\n"
+                + "fig6\tcraq\t3\t500\t0\tread\t1000\t1\t2\t0\n"
+                + "fig6\tcr\t3\t500\t0\tread\t400\t1\t2\t0\n"
+                + "fig6\tcraq\t3\t500\t250\tread\t700\t1\t2\t0\n"
+                + "fig6\tcr\t3\t500\t250\tread\t400\t1\t2\t0\n"
+                + "fig6\tcraq\t3\t500\t250\twrite\t4.4\t9\t20\t0\n");
+    String summary =
+        PaperSummary.render(
+            settings(List.of("3", "7"), List.of("fig9-craq-n3-v500-w-")),
+            ours,
+            table("paper.tsv", PAPER_TSV),
+            null);
     assertTrue(summary.contains("| 3 | 500 | 200 | - | 2.50 | 2.91 | MISS (< 2.8x) |\n"), summary);
     assertTrue(summary.contains("| 7 | 1,299 | - | - | 6.49 | 6.76 | MISS (< 6.5x) |\n"), summary);
-    assertTrue(summary.contains("| 250 (5) | 700 | 400 | 4 / - | 9 / - | 1.75 | 1.95 |"
-        + " MISS (< 1.9x) (writes starved: 4 of 5/s done) |\n"), summary);
+    assertTrue(
+        summary.contains(
+            "| 250 (5) | 700 | 400 | 4 / - | 9 / - | 1.75 | 1.95 |"
+                + " MISS (< 1.9x) (writes starved: 4 of 5/s done) |\n"),
+        summary);
     assertTrue(summary.contains("| 100 (2) | - | - | - / - | - / - | - | - | - |\n"), summary);
     assertFalse(summary.contains("## Fig. 7"), "no fig7 rows, no fig7 table: " + summary);
     assertTrue(summary.contains("**Failed runs (no results):** fig9-craq-n3-v500-w-\n"), summary);
 
-    ResultsTable noCr3 = table("results.tsv", HEADER + "\n"
-        + "fig5\tcraq\t5\t500\t0\tread\t900\t1\t2\t0\n");
-    String without = PaperSummary.render(settings(List.of("5", "7"), List.of()), noCr3,
-        table("paper.tsv", PAPER_TSV), null);
+    ResultsTable noCr3 =
+        table("results.tsv", HEADER + "\n" + "fig5\tcraq\t5\t500\t0\tread\t900\t1\t2\t0\n");
+    String without =
+        PaperSummary.render(
+            settings(List.of("5", "7"), List.of()), noCr3, table("paper.tsv", PAPER_TSV), null);
     assertTrue(without.contains("| 5 | 900 | - | - | - | 4.84 | - |\n"), without);
     assertTrue(without.contains("| 7 | - | - | - | - | 6.76 | no data |\n"), without);
     assertTrue(without.contains("(no CR-3 run: --chains has no 3, so no ratios)\n"), without);
   }
 
   @Test
-  @DisplayName("numbers are printed as the summary always printed them: rounded half to even,"
-      + " thousands separated, asked rates to 4 significant digits")
+  @DisplayName(
+      "numbers are printed as the summary always printed them: rounded half to even,"
+          + " thousands separated, asked rates to 4 significant digits")
   void numberFormats() {
     assertEquals("1,234,568", PaperSummary.thousands("1234567.5"));
     assertEquals("2", PaperSummary.thousands("2.5"));
@@ -181,32 +218,67 @@ class PaperSummaryTest {
   }
 
   @Test
-  @DisplayName("craq paper-summary reads the tables from files; it is not listed in --help, and a"
-      + " missing table is a usage error")
+  @DisplayName(
+      "craq paper-summary reads the tables from files; it is not listed in --help, and a"
+          + " missing table is a usage error")
   void command(@TempDir Path dir) throws IOException {
     Path results = dir.resolve("results.tsv");
     Path paper = dir.resolve("paper.tsv");
-    Files.writeString(results, HEADER + "\nfig5\tcr\t3\t500\t0\tread\t200\t1\t2\t0\n"
-        + "fig5\tcraq\t3\t500\t0\tread\t600\t1\t2\t0\n");
+    Files.writeString(
+        results,
+        HEADER
+            + "\nfig5\tcr\t3\t500\t0\tread\t200\t1\t2\t0\n"
+            + "fig5\tcraq\t3\t500\t0\tread\t600\t1\t2\t0\n");
     Files.writeString(paper, PAPER_TSV);
-    CraqRun run = CraqRun.of("paper-summary", "--results", results.toString(), "--paper",
-        paper.toString(), "--runs", dir.resolve("absent.tsv").toString(), "--chains", "3",
-        "--figures", "fig5", "--cap", "fig5=1mbit", "--cap-bits", "fig5=1000000", "--cores", "2",
-        "--load-before", "0.1 0.2 0.3", "--load-after", "0.4 0.5 0.6", "--failed", "a",
-        "--failed", "b");
+    CraqRun run =
+        CraqRun.of(
+            "paper-summary",
+            "--results",
+            results.toString(),
+            "--paper",
+            paper.toString(),
+            "--runs",
+            dir.resolve("absent.tsv").toString(),
+            "--chains",
+            "3",
+            "--figures",
+            "fig5",
+            "--cap",
+            "fig5=1mbit",
+            "--cap-bits",
+            "fig5=1000000",
+            "--cores",
+            "2",
+            "--load-before",
+            "0.1 0.2 0.3",
+            "--load-after",
+            "0.4 0.5 0.6",
+            "--failed",
+            "a",
+            "--failed",
+            "b");
     assertEquals(ExitCodes.OK, run.exitCode(), run.err());
     assertTrue(run.out().startsWith("# CRAQ paper reproduction: "), run.out());
-    assertTrue(run.out().contains("Machine: 2 cores; load average (1/5/15 min) before: 0.1 0.2"
-        + " 0.3, after: 0.4 0.5 0.6.\n"), run.out());
-    assertTrue(run.out().contains("(egress 1mbit per node)"), run.out());
-    assertTrue(run.out().contains("| 3 | 600 | 200 | - | 3.00 | 2.91 | PASS (>= 2.8x) |\n"),
+    assertTrue(
+        run.out()
+            .contains(
+                "Machine: 2 cores; load average (1/5/15 min) before: 0.1 0.2"
+                    + " 0.3, after: 0.4 0.5 0.6.\n"),
         run.out());
+    assertTrue(run.out().contains("(egress 1mbit per node)"), run.out());
+    assertTrue(
+        run.out().contains("| 3 | 600 | 200 | - | 3.00 | 2.91 | PASS (>= 2.8x) |\n"), run.out());
     assertTrue(run.out().contains("**Failed runs (no results):** a b\n"), run.out());
     assertFalse(run.out().contains("## Fig. 9"), run.out());
 
     assertFalse(CraqRun.of("--help").out().contains("paper-summary"));
-    CraqRun missing = CraqRun.of("paper-summary", "--results", dir.resolve("nope").toString(),
-        "--paper", paper.toString());
+    CraqRun missing =
+        CraqRun.of(
+            "paper-summary",
+            "--results",
+            dir.resolve("nope").toString(),
+            "--paper",
+            paper.toString());
     assertEquals(ExitCodes.USAGE, missing.exitCode(), missing.err());
     assertTrue(missing.err().contains("no such file"), missing.err());
   }

@@ -39,13 +39,16 @@ class PlotCommandTest {
   void tables() throws IOException {
     results = Files.write(folder.resolve("results.tsv"), PlotTableTest.RESULTS);
     // The paper's numbers: another scale, the same shape.
-    paper = Files.write(folder.resolve("paper.tsv"), List.of(
-        "figure\tmode\tnodes\tvalueBytes\twriteRate\top\topsPerSecond\tp50Millis\tp99Millis"
-            + "\tfailures",
-        "fig4\tcraq\t3\t500\t0\tread\t120000\t0\t0\t0",
-        "fig4\tcraq\t7\t500\t0\tread\t280000\t0\t0\t0",
-        "fig4\tcr\t3\t500\t0\tread\t41000\t0\t0\t0",
-        "fig4\tcr\t7\t500\t0\tread\t41000\t0\t0\t0"));
+    paper =
+        Files.write(
+            folder.resolve("paper.tsv"),
+            List.of(
+                "figure\tmode\tnodes\tvalueBytes\twriteRate\top\topsPerSecond\tp50Millis\tp99Millis"
+                    + "\tfailures",
+                "fig4\tcraq\t3\t500\t0\tread\t120000\t0\t0\t0",
+                "fig4\tcraq\t7\t500\t0\tread\t280000\t0\t0\t0",
+                "fig4\tcr\t3\t500\t0\tread\t41000\t0\t0\t0",
+                "fig4\tcr\t7\t500\t0\tread\t41000\t0\t0\t0"));
   }
 
   private int craq(String... args) {
@@ -57,8 +60,20 @@ class PlotCommandTest {
 
   /** {@code craq plot --tsv results.tsv --out OUT --x nodes --y opsPerSecond --series mode ...}. */
   private int plot(Path chart, String... more) {
-    List<String> args = new ArrayList<>(List.of("plot", "--tsv", results.toString(), "--out",
-        chart.toString(), "--x", "nodes", "--y", "opsPerSecond", "--series", "mode"));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "plot",
+                "--tsv",
+                results.toString(),
+                "--out",
+                chart.toString(),
+                "--x",
+                "nodes",
+                "--y",
+                "opsPerSecond",
+                "--series",
+                "mode"));
     args.addAll(List.of(more));
     return craq(args.toArray(String[]::new));
   }
@@ -78,8 +93,19 @@ class PlotCommandTest {
   @DisplayName("lines, with the paper's numbers: a 1000x700 PNG and exit 0")
   void lines() throws IOException {
     Path chart = folder.resolve("fig4.png");
-    int code = plot(chart, "--where", "figure=fig4,op=read", "--paper", paper.toString(),
-        "--title", "Figure 4", "--x-label", "chain length", "--y-label", "reads/s");
+    int code =
+        plot(
+            chart,
+            "--where",
+            "figure=fig4,op=read",
+            "--paper",
+            paper.toString(),
+            "--title",
+            "Figure 4",
+            "--x-label",
+            "chain length",
+            "--y-label",
+            "reads/s");
     assertEquals(ExitCodes.OK, code, err.toString());
     assertPng(chart);
     assertTrue(err.toString().contains("chart written to " + chart), err.toString());
@@ -89,8 +115,16 @@ class PlotCommandTest {
   @DisplayName("bars, with the paper's numbers, and --where given twice: a PNG and exit 0")
   void bars() throws IOException {
     Path chart = folder.resolve("fig4-bars.png");
-    int code = plot(chart, "--bar", "--where", "figure=fig4", "--where", "op=read", "--paper",
-        paper.toString());
+    int code =
+        plot(
+            chart,
+            "--bar",
+            "--where",
+            "figure=fig4",
+            "--where",
+            "op=read",
+            "--paper",
+            paper.toString());
     assertEquals(ExitCodes.OK, code, err.toString());
     assertPng(chart);
   }
@@ -98,11 +132,13 @@ class PlotCommandTest {
   @Test
   @DisplayName("the line chart: our series on the left axis, the paper's on a right axis, dashed")
   void lineChartSeries() {
-    List<Series> ours = List.of(new Series("craq", List.of(new Point(3, 3000))),
-        new Series("cr", List.of(new Point(3, 1000))));
+    List<Series> ours =
+        List.of(
+            new Series("craq", List.of(new Point(3, 3000))),
+            new Series("cr", List.of(new Point(3, 1000))));
     List<Series> theirs = List.of(new Series("cr", List.of(new Point(3, 41000))));
-    JFreeChart chart = PlotCommand.lineChart(ours, theirs,
-        new PlotCommand.Labels("t", "nodes", "ops/s"));
+    JFreeChart chart =
+        PlotCommand.lineChart(ours, theirs, new PlotCommand.Labels("t", "nodes", "ops/s"));
     XYPlot plot = chart.getXYPlot();
     XYDataset mine = plot.getDataset(0);
     XYDataset published = plot.getDataset(1);
@@ -118,10 +154,13 @@ class PlotCommandTest {
   @Test
   @DisplayName("the bar chart: one group per x in numeric order, empty where a series has none")
   void barChartGroups() {
-    List<Series> ours = List.of(new Series("craq", List.of(new Point(3, 3), new Point(10, 10))),
-        new Series("cr", List.of(new Point(3, 1))));
-    CategoryPlot plot = PlotCommand.barChart(ours, List.of(),
-        new PlotCommand.Labels("t", "nodes", "ops/s")).getCategoryPlot();
+    List<Series> ours =
+        List.of(
+            new Series("craq", List.of(new Point(3, 3), new Point(10, 10))),
+            new Series("cr", List.of(new Point(3, 1))));
+    CategoryPlot plot =
+        PlotCommand.barChart(ours, List.of(), new PlotCommand.Labels("t", "nodes", "ops/s"))
+            .getCategoryPlot();
     CategoryDataset data = plot.getDataset(0);
     assertEquals(List.of("3", "10"), data.getColumnKeys());
     assertEquals(10.0, data.getValue("craq", "10"));
@@ -132,14 +171,16 @@ class PlotCommandTest {
   @Test
   @DisplayName("an unknown column: exit 2, naming it")
   void unknownColumn() {
-    assertUsageError(plot(folder.resolve("c.png"), "--where", "figur=fig4"),
+    assertUsageError(
+        plot(folder.resolve("c.png"), "--where", "figur=fig4"),
         "craq plot: unknown column 'figur' (--where) in " + results);
   }
 
   @Test
   @DisplayName("no rows after filtering: exit 2, saying so")
   void noRows() {
-    assertUsageError(plot(folder.resolve("c.png"), "--where", "figure=fig9"),
+    assertUsageError(
+        plot(folder.resolve("c.png"), "--where", "figure=fig9"),
         "no row of " + results + " matches --where figure=fig9; column figure has: fig4, fig5");
   }
 
@@ -147,7 +188,8 @@ class PlotCommandTest {
   @DisplayName("a y that is not a number: exit 2, naming the line and the text")
   void notANumber() throws IOException {
     Files.write(results, List.of("mode\tnodes\topsPerSecond", "craq\t3\tmany"));
-    assertUsageError(plot(folder.resolve("c.png")),
+    assertUsageError(
+        plot(folder.resolve("c.png")),
         "line 2 of " + results + ": opsPerSecond (--y) is 'many', not a number");
   }
 
@@ -156,9 +198,22 @@ class PlotCommandTest {
   void missingFiles() {
     Path chart = folder.resolve("c.png");
     Path gone = folder.resolve("gone.tsv");
-    assertUsageError(craq("plot", "--tsv", gone.toString(), "--out", chart.toString(), "--x",
-        "nodes", "--y", "opsPerSecond", "--series", "mode"), "no such file: " + gone);
-    assertUsageError(plot(chart, "--where", "op=read,figure=fig4", "--paper", gone.toString()),
+    assertUsageError(
+        craq(
+            "plot",
+            "--tsv",
+            gone.toString(),
+            "--out",
+            chart.toString(),
+            "--x",
+            "nodes",
+            "--y",
+            "opsPerSecond",
+            "--series",
+            "mode"),
+        "no such file: " + gone);
+    assertUsageError(
+        plot(chart, "--where", "op=read,figure=fig4", "--paper", gone.toString()),
         "no such file: " + gone);
     assertTrue(Files.notExists(chart));
   }
@@ -167,7 +222,8 @@ class PlotCommandTest {
   @DisplayName("a chart that cannot be written: exit 2 with the path")
   void unwritable() {
     Path chart = folder.resolve("no such folder").resolve("c.png");
-    assertUsageError(plot(chart, "--where", "figure=fig4,op=read"),
+    assertUsageError(
+        plot(chart, "--where", "figure=fig4,op=read"),
         "craq plot: cannot write the chart (--out): " + chart);
   }
 
@@ -175,7 +231,17 @@ class PlotCommandTest {
   @DisplayName("a malformed --where or a missing required flag: exit 2 with picocli's message")
   void badFlags() {
     assertUsageError(plot(folder.resolve("c.png"), "--where", "figure"), "KEY=VALUE");
-    assertUsageError(craq("plot", "--tsv", results.toString(), "--x", "nodes", "--y", "p50Millis",
-        "--series", "mode"), "Missing required option: '--out=FILE'");
+    assertUsageError(
+        craq(
+            "plot",
+            "--tsv",
+            results.toString(),
+            "--x",
+            "nodes",
+            "--y",
+            "p50Millis",
+            "--series",
+            "mode"),
+        "Missing required option: '--out=FILE'");
   }
 }

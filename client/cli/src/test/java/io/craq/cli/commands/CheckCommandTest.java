@@ -21,15 +21,18 @@ class CheckCommandTest {
     return Files.writeString(dir.resolve(name), String.join("", lines));
   }
 
-  private static String op(int process, String type, String f, String value, String key,
-      long time) {
+  private static String op(
+      int process, String type, String f, String value, String key, long time) {
     return String.format(LINE, process, type, f, value, key, time);
   }
 
   private Path good() throws IOException {
-    return history("good.log",
-        op(1, "invoke", "write", "a", "k", 10), op(1, "ok", "write", "a", "k", 20),
-        op(2, "invoke", "read", "nil", "k", 30), op(2, "ok", "read", "a", "k", 40));
+    return history(
+        "good.log",
+        op(1, "invoke", "write", "a", "k", 10),
+        op(1, "ok", "write", "a", "k", 20),
+        op(2, "invoke", "read", "nil", "k", 30),
+        op(2, "ok", "read", "a", "k", 40));
   }
 
   @Test
@@ -43,10 +46,15 @@ class CheckCommandTest {
   @Test
   @DisplayName("a stale read: exit 1, the key named")
   void stale() throws IOException {
-    Path file = history("stale.log",
-        op(1, "invoke", "write", "a", "k", 10), op(1, "ok", "write", "a", "k", 20),
-        op(1, "invoke", "write", "b", "k", 30), op(1, "ok", "write", "b", "k", 40),
-        op(2, "invoke", "read", "nil", "k", 50), op(2, "ok", "read", "a", "k", 60));
+    Path file =
+        history(
+            "stale.log",
+            op(1, "invoke", "write", "a", "k", 10),
+            op(1, "ok", "write", "a", "k", 20),
+            op(1, "invoke", "write", "b", "k", 30),
+            op(1, "ok", "write", "b", "k", 40),
+            op(2, "invoke", "read", "nil", "k", 50),
+            op(2, "ok", "read", "a", "k", 60));
     CraqRun run = CraqRun.of("check", file.toString());
     assertEquals(1, run.exitCode(), run.out());
     assertTrue(run.out().contains("key k: NOT LINEARIZABLE"), run.out());
@@ -55,8 +63,11 @@ class CheckCommandTest {
   @Test
   @DisplayName("--json after or before the subcommand: one JSON object")
   void json() throws IOException {
-    for (CraqRun run : new CraqRun[] {CraqRun.of("check", "--json", good().toString()),
-        CraqRun.of("--json", "check", good().toString())}) {
+    for (CraqRun run :
+        new CraqRun[] {
+          CraqRun.of("check", "--json", good().toString()),
+          CraqRun.of("--json", "check", good().toString())
+        }) {
       assertEquals(0, run.exitCode(), run.err());
       assertTrue(run.out().startsWith("{") && run.out().strip().endsWith("}"), run.out());
     }

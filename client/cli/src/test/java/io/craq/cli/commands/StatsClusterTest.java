@@ -62,15 +62,20 @@ class StatsClusterTest {
 
   /** Starts n1, n2, n3 one after another (so they join in that order), each until it serves. */
   private ChainConfig startChain() throws InterruptedException {
-    coordinator = CoordinatorServer.start(
-        CoordinatorServerSettings.defaults("127.0.0.1:0", data.resolve("coordinator")),
-        new TcpTransport());
-    client = CraqClient.connect(ClientConfig.defaults(coordinator.listenAddress())
-        .withCallTimeoutMillis(5_000));
+    coordinator =
+        CoordinatorServer.start(
+            CoordinatorServerSettings.defaults("127.0.0.1:0", data.resolve("coordinator")),
+            new TcpTransport());
+    client =
+        CraqClient.connect(
+            ClientConfig.defaults(coordinator.listenAddress()).withCallTimeoutMillis(5_000));
     for (int i = 1; i <= 3; i++) {
-      nodes.add(NodeServer.start(NodeServerSettings.defaults("127.0.0.1:0",
-          coordinator.listenAddress()).withNodeId("n" + i), new MemoryStorer(),
-          new TcpTransport()));
+      nodes.add(
+          NodeServer.start(
+              NodeServerSettings.defaults("127.0.0.1:0", coordinator.listenAddress())
+                  .withNodeId("n" + i),
+              new MemoryStorer(),
+              new TcpTransport()));
       awaitServing(i);
     }
     return coordinator.config();
@@ -80,14 +85,15 @@ class StatsClusterTest {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(READY_WAIT_MILLIS);
     while (System.nanoTime() < deadline) {
       ChainConfig chain = coordinator.config();
-      if (chain.size() == size && chain.members().stream().allMatch(Member::caughtUp)
+      if (chain.size() == size
+          && chain.members().stream().allMatch(Member::caughtUp)
           && chain.members().stream().allMatch(this::serves)) {
         return;
       }
       Thread.sleep(50);
     }
-    throw new AssertionError("the chain did not reach " + size + " serving members: "
-        + coordinator.config());
+    throw new AssertionError(
+        "the chain did not reach " + size + " serving members: " + coordinator.config());
   }
 
   private boolean serves(Member member) {
@@ -104,8 +110,9 @@ class StatsClusterTest {
   }
 
   @Test
-  @DisplayName("a committed write moves the head's writes_accepted and every node's "
-      + "versions_committed by one; a strong read of a clean key at the middle is clean")
+  @DisplayName(
+      "a committed write moves the head's writes_accepted and every node's "
+          + "versions_committed by one; a strong read of a clean key at the middle is clean")
   void countersOfRealNodes() throws InterruptedException {
     ChainConfig chain = startChain();
     Member head = chain.members().get(0);
@@ -152,8 +159,8 @@ class StatsClusterTest {
     CommandLine command = CraqMain.newCommandLine();
     command.setOut(new PrintWriter(out, true));
     command.setErr(new PrintWriter(err, true));
-    assertEquals(ExitCodes.OK, command.execute("-c", coordinator.listenAddress(), "stats"),
-        err.toString());
+    assertEquals(
+        ExitCodes.OK, command.execute("-c", coordinator.listenAddress(), "stats"), err.toString());
     String[] lines = out.toString().split("\n");
     assertEquals("epoch " + chain.epoch() + ", 3 members", lines[0]);
     assertTrue(lines[2].matches("head\\s+n1\\s+\\S+\\s+\\d+\\s+ok"), out.toString());

@@ -23,8 +23,8 @@ import org.junit.jupiter.api.Test;
 /** {@code craq stats}, against fake nodes on 127.0.0.1. */
 class StatsCommandTest extends FakeServersTest {
   private CraqRun craq(String... args) {
-    List<String> all = new ArrayList<>(List.of("-c", coordinator.address(),
-        "--timeout-millis", "1500"));
+    List<String> all =
+        new ArrayList<>(List.of("-c", coordinator.address(), "--timeout-millis", "1500"));
     all.addAll(List.of(args));
     return CraqRun.of(all.toArray(String[]::new));
   }
@@ -38,16 +38,22 @@ class StatsCommandTest extends FakeServersTest {
 
   /** A node answering StatsRequest as {@code id} in {@code role} with the given counters. */
   private FakeEndpoint statsNode(String id, String role, Map<String, Long> counters) {
-    FakeEndpoint node = new FakeEndpoint(transport, m -> m instanceof StatsRequest
-        ? new StatsReply(id, 7, role, counters)
-        : new Message.ErrorReply(io.craq.core.message.ErrorCode.UNSUPPORTED, "fake", ""));
+    FakeEndpoint node =
+        new FakeEndpoint(
+            transport,
+            m ->
+                m instanceof StatsRequest
+                    ? new StatsReply(id, 7, role, counters)
+                    : new Message.ErrorReply(
+                        io.craq.core.message.ErrorCode.UNSUPPORTED, "fake", ""));
     nodes.add(node);
     return node;
   }
 
   @Test
-  @DisplayName("craq stats asks every member the coordinator lists: a status row each, the "
-      + "unreachable one reported in its row, then the counters of those that answered")
+  @DisplayName(
+      "craq stats asks every member the coordinator lists: a status row each, the "
+          + "unreachable one reported in its row, then the counters of those that answered")
   void everyMember() {
     FakeEndpoint head = statsNode("n1", "head", counters(10, 0));
     FakeEndpoint middle = statsNode("n2", "catching-up", counters(1234567, 3));
@@ -74,11 +80,21 @@ class StatsCommandTest extends FakeServersTest {
     CraqRun json = craq("stats", "--json");
     assertEquals(ExitCodes.OK, json.exitCode(), json.err());
     assertEquals(1, json.out().split("\n").length, "one line");
-    assertTrue(json.out().startsWith("{\"epoch\":7,\"nodes\":[{\"id\":\"n1\",\"address\":\""
-        + head.address() + "\",\"role\":\"head\",\"reachable\":true,\"epoch\":7,\"counters\":"
-        + "{\"reads_clean\":10,\"reads_after_query\":0}},"), json.out());
-    assertTrue(json.out().contains("{\"id\":\"n3\",\"address\":\"" + tail.address()
-        + "\",\"role\":\"tail\",\"reachable\":false,\"error\":\""), json.out());
+    assertTrue(
+        json.out()
+            .startsWith(
+                "{\"epoch\":7,\"nodes\":[{\"id\":\"n1\",\"address\":\""
+                    + head.address()
+                    + "\",\"role\":\"head\",\"reachable\":true,\"epoch\":7,\"counters\":"
+                    + "{\"reads_clean\":10,\"reads_after_query\":0}},"),
+        json.out());
+    assertTrue(
+        json.out()
+            .contains(
+                "{\"id\":\"n3\",\"address\":\""
+                    + tail.address()
+                    + "\",\"role\":\"tail\",\"reachable\":false,\"error\":\""),
+        json.out());
   }
 
   @Test
@@ -94,14 +110,18 @@ class StatsCommandTest extends FakeServersTest {
     assertTrue(coordinator.received().isEmpty(), "the chain is not asked with -n");
 
     CraqRun json = craq("-n", node.address(), "--json", "stats");
-    assertEquals("{\"nodes\":[{\"id\":\"n9\",\"address\":\"" + node.address()
-        + "\",\"role\":\"middle\",\"reachable\":true,\"epoch\":7,\"counters\":"
-        + "{\"reads_clean\":4,\"reads_after_query\":1}}]}\n", json.out());
+    assertEquals(
+        "{\"nodes\":[{\"id\":\"n9\",\"address\":\""
+            + node.address()
+            + "\",\"role\":\"middle\",\"reachable\":true,\"epoch\":7,\"counters\":"
+            + "{\"reads_clean\":4,\"reads_after_query\":1}}]}\n",
+        json.out());
   }
 
   @Test
-  @DisplayName("if no node answers, craq stats reports each and exits with UNAVAILABLE; the "
-      + "coordinator asked as a node is refused")
+  @DisplayName(
+      "if no node answers, craq stats reports each and exits with UNAVAILABLE; the "
+          + "coordinator asked as a node is refused")
   void noneAnswered() {
     FakeEndpoint gone = statsNode("n1", "head", counters(0, 0));
     chainRef.set(chain(3, gone.member("n1")));
@@ -113,13 +133,15 @@ class StatsCommandTest extends FakeServersTest {
 
     CraqRun coordinatorAsNode = craq("stats", "-n", coordinator.address());
     assertEquals(ExitCodes.UNAVAILABLE, coordinatorAsNode.exitCode());
-    assertTrue(coordinatorAsNode.out().matches("(?s).*\\?\\s+\\?\\s+\\S+\\s+-\\s+error: .*"),
+    assertTrue(
+        coordinatorAsNode.out().matches("(?s).*\\?\\s+\\?\\s+\\S+\\s+-\\s+error: .*"),
         coordinatorAsNode.out());
   }
 
   @Test
-  @DisplayName("an empty chain prints its epoch and no table, exit 0; a coordinator that cannot "
-      + "be reached is UNAVAILABLE")
+  @DisplayName(
+      "an empty chain prints its epoch and no table, exit 0; a coordinator that cannot "
+          + "be reached is UNAVAILABLE")
   void emptyChainAndNoCoordinator() {
     chainRef.set(new ChainConfig(2, List.of()));
     CraqRun r = craq("stats");

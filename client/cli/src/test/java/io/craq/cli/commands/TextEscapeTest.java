@@ -25,17 +25,20 @@ class TextEscapeTest {
   @DisplayName("random bytes: one line, no replacement characters, and reversible")
   void randomBytes() {
     long seed = Long.getLong("craq.seed", System.nanoTime());
-    System.out.println("TextEscapeTest.randomBytes seed=" + seed + " (replay: -Dcraq.seed=" + seed
-        + ")");
+    System.out.println(
+        "TextEscapeTest.randomBytes seed=" + seed + " (replay: -Dcraq.seed=" + seed + ")");
     Random random = new Random(seed);
     for (int i = 0; i < 2_000; i++) {
       byte[] bytes = new byte[random.nextInt(40)];
       random.nextBytes(bytes);
       String escaped = TextEscape.escape(bytes);
-      assertFalse(escaped.chars().anyMatch(c -> c < 0x20 || c == 0x7f || c == 0xfffd),
+      assertFalse(
+          escaped.chars().anyMatch(c -> c < 0x20 || c == 0x7f || c == 0xfffd),
           "seed " + seed + ": " + escaped);
-      assertEquals(new String(bytes, StandardCharsets.ISO_8859_1),
-          new String(unescape(escaped), StandardCharsets.ISO_8859_1), "seed " + seed);
+      assertEquals(
+          new String(bytes, StandardCharsets.ISO_8859_1),
+          new String(unescape(escaped), StandardCharsets.ISO_8859_1),
+          "seed " + seed);
     }
   }
 

@@ -35,23 +35,25 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * One fault-suite run: a cluster of child JVMs, clients in this JVM recording a history (an
  * operation certainly not applied is {@code fail}, one that may have been is {@code info}, as
- * docs/CHECK.md describes), a fault counter, and the end of every run: heal,
- * quiet, final reads of every key at every node, the linearizability check, the lost-write and
- * convergence figures, and one summary line.
+ * docs/CHECK.md describes), a fault counter, and the end of every run: heal, quiet, final reads of
+ * every key at every node, the linearizability check, the lost-write and convergence figures, and
+ * one summary line.
  *
- * <p>The history is written to {@code target/fault-histories/<suite>-<timestamp>.log} (relative
- * to the module directory surefire runs in) in {@link HistoryLog}'s format, which {@code craq
- * check} reads.
+ * <p>The history is written to {@code target/fault-histories/<suite>-<timestamp>.log} (relative to
+ * the module directory surefire runs in) in {@link HistoryLog}'s format, which {@code craq check}
+ * reads.
  */
 final class FaultRun implements AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(60);
+
   /** Operations on one key before the workload moves to a fresh key. */
   private static final int OPS_PER_KEY = 200;
+
   /**
-   * A worker whose operation ended with an unknown outcome pauses this long, as a real client
-   * backs off: a node that fails every write at once (its links cut, clients included) would
-   * otherwise turn into thousands of unknown outcomes a second, more than the checker can resolve
-   * for a key (seen in a 120 s partition soak: 2,303 in 4 s, 24 keys left unknown).
+   * A worker whose operation ended with an unknown outcome pauses this long, as a real client backs
+   * off: a node that fails every write at once (its links cut, clients included) would otherwise
+   * turn into thousands of unknown outcomes a second, more than the checker can resolve for a key
+   * (seen in a 120 s partition soak: 2,303 in 4 s, 24 keys left unknown).
    */
   private static final long PAUSE_AFTER_UNKNOWN_MILLIS = 100;
 
@@ -77,8 +79,8 @@ final class FaultRun implements AutoCloseable {
     this.seed = Long.getLong("craq.seed", System.nanoTime());
     this.random = new Random(seed);
     this.runNanos = TimeUnit.SECONDS.toNanos(Long.getLong("craq.fault.seconds", 30));
-    System.out.println("fault suite " + suite + " seed " + seed + " (replay: -Dcraq.seed=" + seed
-        + ")");
+    System.out.println(
+        "fault suite " + suite + " seed " + seed + " (replay: -Dcraq.seed=" + seed + ")");
     cluster = new ProcessCluster(directory, 2000);
     if (proxies) {
       cluster.withProxies();
@@ -101,8 +103,8 @@ final class FaultRun implements AutoCloseable {
 
   synchronized void fault(String type) {
     faults.merge(type, 1, Integer::sum);
-    System.out.printf("[%s %6.1fs] fault %s%n", suite, (System.nanoTime() - startNanos) / 1e9,
-        type);
+    System.out.printf(
+        "[%s %6.1fs] fault %s%n", suite, (System.nanoTime() - startNanos) / 1e9, type);
   }
 
   /** The pacing of the fault schedule (the workload itself, not synchronisation). */
@@ -112,22 +114,29 @@ final class FaultRun implements AutoCloseable {
   }
 
   List<String> liveIds() {
-    return cluster.nodes().values().stream().filter(ProcessCluster.NodeProcess::alive)
-        .map(ProcessCluster.NodeProcess::id).toList();
+    return cluster.nodes().values().stream()
+        .filter(ProcessCluster.NodeProcess::alive)
+        .map(ProcessCluster.NodeProcess::id)
+        .toList();
   }
 
   /** Waits until the chain has every live node, all caught up. */
   void awaitQuiet() {
     cluster.awaitChain(liveIds(), WAIT);
     ChainConfig chain = chain();
-    System.out.printf("[%s %6.1fs] quiet: epoch %d, chain %s%n", suite,
-        (System.nanoTime() - startNanos) / 1e9, chain.epoch(),
+    System.out.printf(
+        "[%s %6.1fs] quiet: epoch %d, chain %s%n",
+        suite,
+        (System.nanoTime() - startNanos) / 1e9,
+        chain.epoch(),
         chain.members().stream().map(m -> m.id()).toList());
   }
 
   private CraqClient newClient() {
-    ClientConfig config = ClientConfig.defaults(cluster.coordinatorAddress())
-        .withCallTimeoutMillis(2500).withReadAttemptTimeoutMillis(1000);
+    ClientConfig config =
+        ClientConfig.defaults(cluster.coordinatorAddress())
+            .withCallTimeoutMillis(2500)
+            .withReadAttemptTimeoutMillis(1000);
     CraqClient client = CraqClient.connect(config);
     synchronized (clients) {
       clients.add(client);
@@ -141,19 +150,23 @@ final class FaultRun implements AutoCloseable {
     for (int w = 0; w < count; w++) {
       Random workerRandom = new Random(seed * 31 + w);
       CraqClient client = newClient();
-      Thread thread = Thread.ofPlatform().name(suite + "-client-" + w).start(() -> {
-        long process = nextProcess.getAndIncrement();
-        while (!stopping) {
-          long n = ops.getAndIncrement();
-          String key = suite + "-" + (n / OPS_PER_KEY);
-          if (runOne(client, workerRandom, process, key, n)) {
-            process = nextProcess.getAndIncrement(); // unknown outcome: retire the process id
-            if (!pauseAfterUnknown()) {
-              return; // interrupted: this worker stops
-            }
-          }
-        }
-      });
+      Thread thread =
+          Thread.ofPlatform()
+              .name(suite + "-client-" + w)
+              .start(() -> {
+                long process = nextProcess.getAndIncrement();
+                while (!stopping) {
+                  long n = ops.getAndIncrement();
+                  String key = suite + "-" + (n / OPS_PER_KEY);
+                  if (runOne(client, workerRandom, process, key, n)) {
+                    process =
+                        nextProcess.getAndIncrement(); // unknown outcome: retire the process id
+                    if (!pauseAfterUnknown()) {
+                      return; // interrupted: this worker stops
+                    }
+                  }
+                }
+              });
       workers.add(thread);
     }
   }
@@ -170,8 +183,10 @@ final class FaultRun implements AutoCloseable {
   }
 
   private String[] nodeAddresses() {
-    return cluster.nodes().values().stream().filter(ProcessCluster.NodeProcess::alive)
-        .map(ProcessCluster.NodeProcess::address).toArray(String[]::new);
+    return cluster.nodes().values().stream()
+        .filter(ProcessCluster.NodeProcess::alive)
+        .map(ProcessCluster.NodeProcess::address)
+        .toArray(String[]::new);
   }
 
   /** One recorded operation; returns true if its outcome is unknown. */
@@ -190,14 +205,17 @@ final class FaultRun implements AutoCloseable {
     return write(client, process, key, delete ? null : "p" + process + "-" + n) == null;
   }
 
-  /** A recorded strong read at {@code address}; empty if it failed, else the read (maybe absent). */
-  private Optional<Optional<Versioned>> read(CraqClient client, long process, String key,
-      String address) {
+  /**
+   * A recorded strong read at {@code address}; empty if it failed, else the read (maybe absent).
+   */
+  private Optional<Optional<Versioned>> read(
+      CraqClient client, long process, String key, String address) {
     HistoryRecorder.Pending pending = recorder.read(process, key);
     try {
       Optional<Versioned> read = client.readFrom(address, key, ReadMode.STRONG, 0);
-      pending.ok(read.map(v -> Output.read(new String(v.value(), StandardCharsets.UTF_8),
-          v.version())).orElse(Output.read(null)));
+      pending.ok(
+          read.map(v -> Output.read(new String(v.value(), StandardCharsets.UTF_8), v.version()))
+              .orElse(Output.read(null)));
       return Optional.of(read);
     } catch (RuntimeException e) {
       pending.fail(); // a read has no effect
@@ -206,15 +224,17 @@ final class FaultRun implements AutoCloseable {
   }
 
   /**
-   * A recorded write ({@code value} null = delete). Returns its version, -1 if it certainly
-   * failed, null if its outcome is unknown.
+   * A recorded write ({@code value} null = delete). Returns its version, -1 if it certainly failed,
+   * null if its outcome is unknown.
    */
   private Long write(CraqClient client, long process, String key, String value) {
-    HistoryRecorder.Pending pending = value == null ? recorder.delete(process, key)
-        : recorder.write(process, key, value);
+    HistoryRecorder.Pending pending =
+        value == null ? recorder.delete(process, key) : recorder.write(process, key, value);
     try {
-      long version = value == null ? client.delete(key)
-          : client.write(key, value.getBytes(StandardCharsets.UTF_8));
+      long version =
+          value == null
+              ? client.delete(key)
+              : client.write(key, value.getBytes(StandardCharsets.UTF_8));
       pending.ok(Output.done(version));
       maxAcked.merge(key, version, Math::max);
       return version;
@@ -250,35 +270,43 @@ final class FaultRun implements AutoCloseable {
     String probeKey = suite + "-heal";
     keys.add(probeKey);
     long[] firstWrite = {-1};
-    cluster.awaitCondition("a write after healing", WAIT, () -> {
-      Long version = write(client, nextProcess.getAndIncrement(), probeKey,
-          "heal-" + System.nanoTime());
-      if (version != null && version > 0) {
-        firstWrite[0] = System.nanoTime() - healed;
-        return true;
-      }
-      return false;
-    });
+    cluster.awaitCondition(
+        "a write after healing",
+        WAIT,
+        () -> {
+          Long version =
+              write(client, nextProcess.getAndIncrement(), probeKey, "heal-" + System.nanoTime());
+          if (version != null && version > 0) {
+            firstWrite[0] = System.nanoTime() - healed;
+            return true;
+          }
+          return false;
+        });
     awaitQuiet();
     List<String> live = liveIds();
     Map<String, Map<String, Optional<Versioned>>> finalReads = finalReads(client, live);
     // A key read as absent (never written, or deleted last) shows no version: a recorded probe
     // write must then get a version above every acknowledged one, and is read again everywhere.
-    List<String> absent = finalReads.entrySet().stream()
-        .filter(e -> e.getValue().values().stream().anyMatch(Optional::isEmpty))
-        .map(Map.Entry::getKey).toList();
+    List<String> absent =
+        finalReads.entrySet().stream()
+            .filter(e -> e.getValue().values().stream().anyMatch(Optional::isEmpty))
+            .map(Map.Entry::getKey)
+            .toList();
     Map<String, Long> probeVersions = new TreeMap<>();
     Map<String, Long> ackedBeforeProbes = new TreeMap<>(maxAcked);
     for (String key : absent) {
-      cluster.awaitCondition("a probe write of " + key, WAIT, () -> {
-        Long version = write(client, nextProcess.getAndIncrement(), key,
-            "probe-" + System.nanoTime());
-        if (version != null && version > 0) {
-          probeVersions.put(key, version);
-          return true;
-        }
-        return false;
-      });
+      cluster.awaitCondition(
+          "a probe write of " + key,
+          WAIT,
+          () -> {
+            Long version =
+                write(client, nextProcess.getAndIncrement(), key, "probe-" + System.nanoTime());
+            if (version != null && version > 0) {
+              probeVersions.put(key, version);
+              return true;
+            }
+            return false;
+          });
     }
     if (!absent.isEmpty()) {
       awaitQuiet();
@@ -295,15 +323,26 @@ final class FaultRun implements AutoCloseable {
       boolean keyLost = false;
       for (Map.Entry<String, Optional<Versioned>> at : entry.getValue().entrySet()) {
         Versioned v = at.getValue().orElse(null);
-        seen.add(v == null ? "absent" : v.version() + "="
-            + new String(v.value(), StandardCharsets.UTF_8));
+        seen.add(
+            v == null
+                ? "absent"
+                : v.version() + "=" + new String(v.value(), StandardCharsets.UTF_8));
         long committed = v == null ? 0 : v.version();
         boolean isLost = probe != null ? probe <= acked : committed < acked;
         if (isLost) {
           keyLost = true;
-          problems.append("LOST: key ").append(key).append(" at ").append(at.getKey())
-              .append(" final version ").append(committed).append(" probe ").append(probe)
-              .append(" < acknowledged ").append(acked).append('\n');
+          problems
+              .append("LOST: key ")
+              .append(key)
+              .append(" at ")
+              .append(at.getKey())
+              .append(" final version ")
+              .append(committed)
+              .append(" probe ")
+              .append(probe)
+              .append(" < acknowledged ")
+              .append(acked)
+              .append('\n');
         }
       }
       if (keyLost) {
@@ -311,25 +350,44 @@ final class FaultRun implements AutoCloseable {
       }
       if (seen.size() != 1) {
         diverged++;
-        problems.append("DIVERGED: key ").append(key).append(": ").append(entry.getValue())
+        problems
+            .append("DIVERGED: key ")
+            .append(key)
+            .append(": ")
+            .append(entry.getValue())
             .append('\n');
       }
     }
-    Path historyFile = Path.of("target", "fault-histories", suite + "-"
-        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".log");
+    Path historyFile =
+        Path.of(
+            "target",
+            "fault-histories",
+            suite
+                + "-"
+                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
+                + ".log");
     Files.createDirectories(historyFile.getParent());
     HistoryLog.write(recorder.history(), historyFile);
     if (HistoryLog.read(historyFile).size() != recorder.history().size()) {
       throw new AssertionError("history file " + historyFile + " does not read back whole");
     }
-    CheckReport report = LinearizabilityChecker.check(recorder.history(), new RegisterModel(),
-        Duration.ofSeconds(10));
-    String summary = String.format(
-        "FAULT SUITE %s: seed %d, %s, %s, faults %s, acknowledged writes lost %d, heal to first "
-            + "write %d ms, converged %s (%d nodes), history %s",
-        suite, seed, recorder.history().summary(), report.summary(), faultsText(), lost,
-        TimeUnit.NANOSECONDS.toMillis(firstWrite[0]), diverged == 0 ? "yes" : "NO (" + diverged
-            + " keys)", live.size(), historyFile.toAbsolutePath());
+    CheckReport report =
+        LinearizabilityChecker.check(
+            recorder.history(), new RegisterModel(), Duration.ofSeconds(10));
+    String summary =
+        String.format(
+            "FAULT SUITE %s: seed %d, %s, %s, faults %s, acknowledged writes lost %d, heal to first "
+                + "write %d ms, converged %s (%d nodes), history %s",
+            suite,
+            seed,
+            recorder.history().summary(),
+            report.summary(),
+            faultsText(),
+            lost,
+            TimeUnit.NANOSECONDS.toMillis(firstWrite[0]),
+            diverged == 0 ? "yes" : "NO (" + diverged + " keys)",
+            live.size(),
+            historyFile.toAbsolutePath());
     System.out.println(summary);
     if (!problems.isEmpty()) {
       System.out.println(problems);
@@ -341,25 +399,28 @@ final class FaultRun implements AutoCloseable {
     return faults.toString();
   }
 
-  private Map<String, Map<String, Optional<Versioned>>> finalReads(CraqClient client,
-      List<String> live) {
+  private Map<String, Map<String, Optional<Versioned>>> finalReads(
+      CraqClient client, List<String> live) {
     return finalReads(client, live, keys.stream().sorted().toList());
   }
 
   /** Reads each key at each live node (recorded), retrying a failed read until the timeout. */
-  private Map<String, Map<String, Optional<Versioned>>> finalReads(CraqClient client,
-      List<String> live, List<String> which) {
+  private Map<String, Map<String, Optional<Versioned>>> finalReads(
+      CraqClient client, List<String> live, List<String> which) {
     Map<String, Map<String, Optional<Versioned>>> reads = new TreeMap<>();
     for (String key : which) {
       Map<String, Optional<Versioned>> atNodes = new LinkedHashMap<>();
       for (String id : live) {
         String address = cluster.nodes().get(id).address();
-        cluster.awaitCondition("final read of " + key + " at " + id, WAIT, () -> {
-          Optional<Optional<Versioned>> read = read(client, nextProcess.getAndIncrement(), key,
-              address);
-          read.ifPresent(r -> atNodes.put(id, r));
-          return read.isPresent();
-        });
+        cluster.awaitCondition(
+            "final read of " + key + " at " + id,
+            WAIT,
+            () -> {
+              Optional<Optional<Versioned>> read =
+                  read(client, nextProcess.getAndIncrement(), key, address);
+              read.ifPresent(r -> atNodes.put(id, r));
+              return read.isPresent();
+            });
       }
       reads.put(key, atNodes);
     }
@@ -381,8 +442,8 @@ final class FaultRun implements AutoCloseable {
   }
 
   /**
-   * Recorded strong reads of the workload's current key at {@code id}'s direct address, right
-   * after a fault ends (a woken or reconnected node must not serve a stale value).
+   * Recorded strong reads of the workload's current key at {@code id}'s direct address, right after
+   * a fault ends (a woken or reconnected node must not serve a stale value).
    */
   void probeReads(String id, int count) {
     if (probeClient == null) {
@@ -398,7 +459,12 @@ final class FaultRun implements AutoCloseable {
   }
 
   /** What a run found. */
-  record Result(String summary, CheckReport report, int lost, int diverged, String problems,
+  record Result(
+      String summary,
+      CheckReport report,
+      int lost,
+      int diverged,
+      String problems,
       Path historyFile) {
     /** The pass criteria: no illegal key, no lost acknowledged write, convergence. */
     void assertPassed(ProcessCluster cluster) {

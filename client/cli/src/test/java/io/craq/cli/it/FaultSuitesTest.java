@@ -13,13 +13,14 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The real-process fault suites: a coordinator and three nodes as child JVMs, five
- * clients in this JVM recording a history, faults injected on a seeded schedule. Each suite runs
- * {@code -Dcraq.fault.seconds} (default 30) of faults, then heals, checks and prints one summary
- * line (see {@link FaultRun}); it passes on 0 illegal keys, 0 lost acknowledged writes and
- * convergence. Replay a schedule with {@code -Dcraq.seed}. See docs/FAULTS.md.
+ * The real-process fault suites: a coordinator and three nodes as child JVMs, five clients in this
+ * JVM recording a history, faults injected on a seeded schedule. Each suite runs {@code
+ * -Dcraq.fault.seconds} (default 30) of faults, then heals, checks and prints one summary line (see
+ * {@link FaultRun}); it passes on 0 illegal keys, 0 lost acknowledged writes and convergence.
+ * Replay a schedule with {@code -Dcraq.seed}. See docs/FAULTS.md.
  */
-// Long runs (-Dcraq.fault.seconds) last as long as asked: the build's default timeout does not apply.
+// Long runs (-Dcraq.fault.seconds) last as long as asked: the build's default timeout does not
+// apply.
 @Timeout(value = 12, unit = TimeUnit.HOURS)
 class FaultSuitesTest {
   private static final List<String> IDS = List.of("n1", "n2", "n3");
@@ -46,14 +47,15 @@ class FaultSuitesTest {
         run.cluster.startNode(id);
         run.awaitQuiet();
       }
-      run.finish(() -> { }).assertPassed(run.cluster);
+      run.finish(() -> {}).assertPassed(run.cluster);
     }
   }
 
   @Test
-  @DisplayName("crash points: kill -9 nodes at short random intervals while they append to their "
-      + "log, force it, apply and checkpoint (a checkpoint every 64 KiB), restart them at once; "
-      + "nothing acknowledged is lost")
+  @DisplayName(
+      "crash points: kill -9 nodes at short random intervals while they append to their "
+          + "log, force it, apply and checkpoint (a checkpoint every 64 KiB), restart them at once; "
+          + "nothing acknowledged is lost")
   void crashPoints() throws Exception {
     try (FaultRun run = new FaultRun("crash-points", directory, false)) {
       run.cluster.withNodeArgs("--checkpoint-bytes", "65536");
@@ -68,13 +70,14 @@ class FaultSuitesTest {
         run.cluster.startNode(id);
         run.awaitQuiet();
       }
-      run.finish(() -> { }).assertPassed(run.cluster);
+      run.finish(() -> {}).assertPassed(run.cluster);
     }
   }
 
   @Test
-  @DisplayName("pause: kill -STOP a node longer than the failure timeout, kill -CONT; the woken "
-      + "node serves no stale strong read")
+  @DisplayName(
+      "pause: kill -STOP a node longer than the failure timeout, kill -CONT; the woken "
+          + "node serves no stale strong read")
   void pause() throws Exception {
     try (FaultRun run = new FaultRun("pause", directory, false)) {
       run.startCluster(IDS);
@@ -89,19 +92,27 @@ class FaultSuitesTest {
         run.probeReads(id, 20);
         run.awaitQuiet();
       }
-      run.finish(() -> { }).assertPassed(run.cluster);
+      run.finish(() -> {}).assertPassed(run.cluster);
     }
   }
 
   @Test
-  @DisplayName("partition: cut, blackhole, delay and reset node links and node-coordinator links "
-      + "of the head, a middle node and the tail")
+  @DisplayName(
+      "partition: cut, blackhole, delay and reset node links and node-coordinator links "
+          + "of the head, a middle node and the tail")
   void partition() throws Exception {
     try (FaultRun run = new FaultRun("partition", directory, true)) {
       run.startCluster(IDS);
       run.startWorkload(CLIENTS);
-      List<String> kinds = List.of("cut-peers", "cut-coordinator", "blackhole-peers",
-          "blackhole-one-way-peers", "blackhole-coordinator", "delay-peers", "reset");
+      List<String> kinds =
+          List.of(
+              "cut-peers",
+              "cut-coordinator",
+              "blackhole-peers",
+              "blackhole-one-way-peers",
+              "blackhole-coordinator",
+              "delay-peers",
+              "reset");
       int round = 0;
       while (run.running()) {
         run.pace(1000, 2500);
@@ -138,7 +149,7 @@ class FaultSuitesTest {
         run.probeReads(id, 20);
         run.awaitQuiet();
       }
-      run.finish(() -> { }).assertPassed(run.cluster);
+      run.finish(() -> {}).assertPassed(run.cluster);
     }
   }
 
@@ -156,13 +167,14 @@ class FaultSuitesTest {
         run.cluster.startCoordinator();
         run.awaitQuiet();
       }
-      run.finish(() -> { }).assertPassed(run.cluster);
+      run.finish(() -> {}).assertPassed(run.cluster);
     }
   }
 
   @Test
-  @DisplayName("membership: nodes join at the tail and in the middle, leave and are removed "
-      + "while clients write and read")
+  @DisplayName(
+      "membership: nodes join at the tail and in the middle, leave and are removed "
+          + "while clients write and read")
   void membership() throws Exception {
     try (FaultRun run = new FaultRun("membership", directory, false)) {
       run.startCluster(IDS);
@@ -187,7 +199,9 @@ class FaultSuitesTest {
             // A clean leave through the coordinator, then the process is stopped for good.
             String id = pick(run, live);
             run.fault("leave " + role(chain, id));
-            run.cluster.awaitCondition("coordinator accepts the leave of " + id, FaultRun.WAIT,
+            run.cluster.awaitCondition(
+                "coordinator accepts the leave of " + id,
+                FaultRun.WAIT,
                 () -> {
                   Message reply = run.cluster.leave(id);
                   return reply instanceof Message.ChainReply chainReply
@@ -203,7 +217,7 @@ class FaultSuitesTest {
         }
         run.awaitQuiet();
       }
-      run.finish(() -> { }).assertPassed(run.cluster);
+      run.finish(() -> {}).assertPassed(run.cluster);
     }
   }
 

@@ -36,12 +36,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Bad input on the live system (TESTING.md "Bad input"): malformed frames over real sockets to a
- * node and the coordinator running as child JVMs, then floods of connections and of requests
- * beyond the configured bounds. Each malformed frame gets an error reply or a closed connection,
- * the processes stay up without running out of memory, and a valid request right after succeeds.
+ * node and the coordinator running as child JVMs, then floods of connections and of requests beyond
+ * the configured bounds. Each malformed frame gets an error reply or a closed connection, the
+ * processes stay up without running out of memory, and a valid request right after succeeds.
  */
 class LiveBadInputTest {
   private static final MessageCodec CODEC = new MessageCodec(TransportConfig.DEFAULT);
+
   /** The largest body the default configuration accepts, plus one. */
   private static final int MAX_PLUS_ONE =
       TransportConfig.FRAME_BYTES_MAX_DEFAULT - Frames.HEADER_BYTES + 1;
@@ -63,8 +64,14 @@ class LiveBadInputTest {
   }
 
   private static byte[] header(int magic, int version, int kind, int type, long id, int length) {
-    return ByteBuffer.allocate(Frames.HEADER_BYTES).putInt(magic).put((byte) version)
-        .put((byte) kind).putShort((short) type).putLong(id).putInt(length).array();
+    return ByteBuffer.allocate(Frames.HEADER_BYTES)
+        .putInt(magic)
+        .put((byte) version)
+        .put((byte) kind)
+        .putShort((short) type)
+        .putLong(id)
+        .putInt(length)
+        .array();
   }
 
   private static byte[] header(int type, long id, int length) {
@@ -101,12 +108,21 @@ class LiveBadInputTest {
     cases.put("length max+1", header(Message.ReadRequest.TAG, 4, MAX_PLUS_ONE));
     cases.put("truncated header", java.util.Arrays.copyOf(valid, 11));
     cases.put("truncated body", concat(header(Message.ReadRequest.TAG, 5, 100), new byte[10]));
-    cases.put("bad magic", header(0x12345678, Frames.PROTOCOL_VERSION, Frames.KIND_REQUEST,
-        Message.ChainRequest.TAG, 6, 0));
-    cases.put("unknown version", header(Frames.MAGIC, 99, Frames.KIND_REQUEST,
-        Message.ChainRequest.TAG, 7, 0));
-    cases.put("unknown kind", header(Frames.MAGIC, Frames.PROTOCOL_VERSION, 9,
-        Message.ChainRequest.TAG, 8, 0));
+    cases.put(
+        "bad magic",
+        header(
+            0x12345678,
+            Frames.PROTOCOL_VERSION,
+            Frames.KIND_REQUEST,
+            Message.ChainRequest.TAG,
+            6,
+            0));
+    cases.put(
+        "unknown version",
+        header(Frames.MAGIC, 99, Frames.KIND_REQUEST, Message.ChainRequest.TAG, 7, 0));
+    cases.put(
+        "unknown kind",
+        header(Frames.MAGIC, Frames.PROTOCOL_VERSION, 9, Message.ChainRequest.TAG, 8, 0));
     cases.put("unknown type", concat(header(0xfff0, 9, 4), new byte[4]));
     cases.put("valid frame + garbage", concat(valid, garbage));
     return cases;
@@ -116,8 +132,10 @@ class LiveBadInputTest {
   private static String send(String address, byte[] bytes) throws IOException {
     int colon = address.lastIndexOf(':');
     try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress(address.substring(0, colon),
-          Integer.parseInt(address.substring(colon + 1))), 5000);
+      socket.connect(
+          new InetSocketAddress(
+              address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))),
+          5000);
       socket.setSoTimeout(20_000); // above the 10 s read deadline that cuts truncated frames off
       socket.getOutputStream().write(bytes);
       socket.getOutputStream().flush();
@@ -146,10 +164,15 @@ class LiveBadInputTest {
   private void assertUp(String name, String address, Process process) throws IOException {
     assertTrue(process.isAlive(), name + " died");
     long start = System.nanoTime();
-    cluster.awaitCondition(name + " answers a valid request", java.time.Duration.ofSeconds(30),
+    cluster.awaitCondition(
+        name + " answers a valid request",
+        java.time.Duration.ofSeconds(30),
         () -> cluster.askChain(address) != null);
-    System.out.println(name + " answered a valid request after "
-        + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms");
+    System.out.println(
+        name
+            + " answered a valid request after "
+            + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)
+            + " ms");
     for (Path log : Files.list(directory).filter(p -> p.toString().endsWith(".log")).toList()) {
       assertFalse(Files.readString(log).contains("OutOfMemoryError"), log + " ran out of memory");
     }
@@ -167,25 +190,33 @@ class LiveBadInputTest {
   }
 
   @Test
-  @DisplayName("a node and the coordinator answer every malformed frame with an error or a close, "
-      + "stay up, and answer a valid request right after")
+  @DisplayName(
+      "a node and the coordinator answer every malformed frame with an error or a close, "
+          + "stay up, and answer a valid request right after")
   void malformedFrames() throws Exception {
     for (Map.Entry<String, String[]> target : targets().entrySet()) {
       String address = target.getValue()[0];
       // All cases at once: the truncated ones wait for the server's read deadline together.
       Map<String, CompletableFuture<String>> outcomes = new LinkedHashMap<>();
-      malformed().forEach((name, bytes) -> outcomes.put(name, CompletableFuture.supplyAsync(() -> {
-        try {
-          return send(address, bytes);
-        } catch (IOException e) {
-          return "closed (" + e.getMessage() + ")";
-        }
-      }, r -> Thread.ofVirtual().start(r))));
+      malformed()
+          .forEach((name, bytes) ->
+              outcomes.put(
+                  name,
+                  CompletableFuture.supplyAsync(
+                      () -> {
+                        try {
+                          return send(address, bytes);
+                        } catch (IOException e) {
+                          return "closed (" + e.getMessage() + ")";
+                        }
+                      },
+                      r -> Thread.ofVirtual().start(r))));
       for (Map.Entry<String, CompletableFuture<String>> outcome : outcomes.entrySet()) {
         String result = outcome.getValue().get(60, TimeUnit.SECONDS);
-        System.out.println("bad input " + target.getKey() + " / " + outcome.getKey() + ": "
-            + result);
-        assertTrue(result.startsWith("reply") || result.startsWith("closed"),
+        System.out.println(
+            "bad input " + target.getKey() + " / " + outcome.getKey() + ": " + result);
+        assertTrue(
+            result.startsWith("reply") || result.startsWith("closed"),
             target.getKey() + " / " + outcome.getKey() + ": " + result);
       }
       assertUp(target.getKey(), address, process(target.getKey()));
@@ -193,14 +224,16 @@ class LiveBadInputTest {
   }
 
   @Test
-  @DisplayName("floods of connections and of pipelined requests beyond the bounds: BUSY or "
-      + "refused, no out-of-memory, the process stays up and serves right after")
+  @DisplayName(
+      "floods of connections and of pipelined requests beyond the bounds: BUSY or "
+          + "refused, no out-of-memory, the process stays up and serves right after")
   void floods() throws Exception {
     for (Map.Entry<String, String[]> target : targets().entrySet()) {
       String address = target.getValue()[0];
       int colon = address.lastIndexOf(':');
-      InetSocketAddress socketAddress = new InetSocketAddress(address.substring(0, colon),
-          Integer.parseInt(address.substring(colon + 1)));
+      InetSocketAddress socketAddress =
+          new InetSocketAddress(
+              address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)));
       // 1. Many idle connections at once.
       List<Socket> sockets = new ArrayList<>();
       int refused = 0;
@@ -233,27 +266,36 @@ class LiveBadInputTest {
         socket.connect(socketAddress, 5000);
         socket.setSoTimeout(10_000);
         InputStream in = socket.getInputStream();
-        CompletableFuture<String> reader = CompletableFuture.supplyAsync(() -> {
-          try {
-            for (long n = 0; n < requests; n++) {
-              Message reply = readFrame(in).message();
-              if (reply instanceof Message.ErrorReply error) {
-                (error.code().name().equals("BUSY") ? busy : otherErrors).incrementAndGet();
-              } else {
-                ok.incrementAndGet();
-              }
-            }
-            return "all answered";
-          } catch (SocketTimeoutException e) {
-            return "UNANSWERED: " + (requests - ok.get() - busy.get() - otherErrors.get())
-                + " requests got neither a reply nor a close within 10 s";
-          } catch (IOException e) {
-            return "closed after " + (ok.get() + busy.get() + otherErrors.get()) + " replies ("
-                + e + ")";
-          }
-        }, r -> Thread.ofVirtual().start(r));
-        Message flood = target.getKey().equals("node")
-            ? new Message.ReadRequest("flood", ReadMode.STRONG, 0) : new Message.ChainRequest();
+        CompletableFuture<String> reader =
+            CompletableFuture.supplyAsync(
+                () -> {
+                  try {
+                    for (long n = 0; n < requests; n++) {
+                      Message reply = readFrame(in).message();
+                      if (reply instanceof Message.ErrorReply error) {
+                        (error.code().name().equals("BUSY") ? busy : otherErrors).incrementAndGet();
+                      } else {
+                        ok.incrementAndGet();
+                      }
+                    }
+                    return "all answered";
+                  } catch (SocketTimeoutException e) {
+                    return "UNANSWERED: "
+                        + (requests - ok.get() - busy.get() - otherErrors.get())
+                        + " requests got neither a reply nor a close within 10 s";
+                  } catch (IOException e) {
+                    return "closed after "
+                        + (ok.get() + busy.get() + otherErrors.get())
+                        + " replies ("
+                        + e
+                        + ")";
+                  }
+                },
+                r -> Thread.ofVirtual().start(r));
+        Message flood =
+            target.getKey().equals("node")
+                ? new Message.ReadRequest("flood", ReadMode.STRONG, 0)
+                : new Message.ChainRequest();
         OutputStream out = socket.getOutputStream();
         try {
           java.io.ByteArrayOutputStream batch = new java.io.ByteArrayOutputStream();
@@ -270,10 +312,23 @@ class LiveBadInputTest {
         }
         ending = reader.get(120, TimeUnit.SECONDS);
       }
-      System.out.println("flood " + target.getKey() + ": " + sockets.size()
-          + " connections accepted, " + refused + " refused; " + requests + " pipelined requests: "
-          + ok.get() + " answered, " + busy.get() + " BUSY, " + otherErrors.get()
-          + " other errors, " + ending);
+      System.out.println(
+          "flood "
+              + target.getKey()
+              + ": "
+              + sockets.size()
+              + " connections accepted, "
+              + refused
+              + " refused; "
+              + requests
+              + " pipelined requests: "
+              + ok.get()
+              + " answered, "
+              + busy.get()
+              + " BUSY, "
+              + otherErrors.get()
+              + " other errors, "
+              + ending);
       assertUp(target.getKey(), address, process(target.getKey()));
       // A reply that does not fit the outbound queue closes the connection: every request is
       // answered, refused BUSY, or sees the close; none waits for nothing.

@@ -21,10 +21,10 @@ import java.util.function.BooleanSupplier;
 
 /**
  * A coordinator and nodes as child JVMs on 127.0.0.1, started by the tool's launcher ({@link
- * LocalProcesses}) from the test's own class path, with what the fault tests add on top: proxies
- * in front of the nodes, pauses (SIGSTOP), kills, restarts. Every process is stopped by its own
- * PID when the cluster is closed. Logs go to files under the cluster's directory (printed when a
- * test fails).
+ * LocalProcesses}) from the test's own class path, with what the fault tests add on top: proxies in
+ * front of the nodes, pauses (SIGSTOP), kills, restarts. Every process is stopped by its own PID
+ * when the cluster is closed. Logs go to files under the cluster's directory (printed when a test
+ * fails).
  */
 public final class ProcessCluster implements AutoCloseable {
   private final Path directory;
@@ -43,8 +43,10 @@ public final class ProcessCluster implements AutoCloseable {
     final String address;
     final Path data;
     Process process;
+
     /** In front of the node: the address it advertises ({@code -p}); null when not proxied. */
     FaultProxy nodeProxy;
+
     /** Between the node and the coordinator (the node dials the coordinator through it). */
     FaultProxy coordinatorProxy;
 
@@ -95,8 +97,9 @@ public final class ProcessCluster implements AutoCloseable {
       }
     }
     flags.add("-Xmx256m");
-    this.processes = new LocalProcesses(
-        LocalProcesses.classPath(System.getProperty("java.class.path"), flags), directory);
+    this.processes =
+        new LocalProcesses(
+            LocalProcesses.classPath(System.getProperty("java.class.path"), flags), directory);
   }
 
   /**
@@ -145,8 +148,9 @@ public final class ProcessCluster implements AutoCloseable {
   }
 
   public void startCoordinator() throws IOException {
-    List<String> args = new ArrayList<>(LocalProcesses.coordinatorArgs(coordinatorAddress,
-        directory.resolve("coordinator")));
+    List<String> args =
+        new ArrayList<>(
+            LocalProcesses.coordinatorArgs(coordinatorAddress, directory.resolve("coordinator")));
     args.addAll(List.of("--failure-timeout-millis", Integer.toString(failureTimeoutMillis)));
     coordinator = processes.start("coordinator", Role.COORDINATOR, args);
   }
@@ -165,18 +169,23 @@ public final class ProcessCluster implements AutoCloseable {
   public NodeProcess startNode(String id, int position) throws IOException {
     NodeProcess node = nodes.get(id);
     if (node == null) {
-      node = new NodeProcess(id, "127.0.0.1:" + LocalProcesses.freePort(),
-          directory.resolve(id));
+      node = new NodeProcess(id, "127.0.0.1:" + LocalProcesses.freePort(), directory.resolve(id));
       if (proxied) {
         node.nodeProxy = new FaultProxy(id, node.address);
         node.coordinatorProxy = new FaultProxy(id + "-coordinator", coordinatorAddress);
       }
       nodes.put(id, node);
     }
-    List<String> args = new ArrayList<>(LocalProcesses.nodeArgs(id, node.address,
-        node.publicAddress(),
-        node.coordinatorProxy != null ? node.coordinatorProxy.address() : coordinatorAddress,
-        node.data));
+    List<String> args =
+        new ArrayList<>(
+            LocalProcesses.nodeArgs(
+                id,
+                node.address,
+                node.publicAddress(),
+                node.coordinatorProxy != null
+                    ? node.coordinatorProxy.address()
+                    : coordinatorAddress,
+                node.data));
     if (position >= 0) {
       args.addAll(List.of("--position", Integer.toString(position)));
     }
@@ -197,8 +206,10 @@ public final class ProcessCluster implements AutoCloseable {
 
   private static void signal(Process process, String signal)
       throws IOException, InterruptedException {
-    Process kill = new ProcessBuilder("kill", signal, Long.toString(process.toHandle().pid()))
-        .redirectErrorStream(true).start();
+    Process kill =
+        new ProcessBuilder("kill", signal, Long.toString(process.toHandle().pid()))
+            .redirectErrorStream(true)
+            .start();
     if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
       throw new IOException("kill " + signal + " " + process.pid() + " failed");
     }
@@ -214,7 +225,8 @@ public final class ProcessCluster implements AutoCloseable {
   /** Asks the coordinator to remove {@code id} (a clean leave); the reply, or null. */
   public Message leave(String id) {
     try (Connection connection = transport.connect(coordinatorAddress)) {
-      return connection.request(new Message.LeaveRequest(id), Duration.ofSeconds(2))
+      return connection
+          .request(new Message.LeaveRequest(id), Duration.ofSeconds(2))
           .get(3, TimeUnit.SECONDS);
     } catch (Exception e) {
       return null;
@@ -229,8 +241,8 @@ public final class ProcessCluster implements AutoCloseable {
   /** The chain as {@code address} (a node or the coordinator) sees it, or null. */
   public ChainConfig askChain(String address) {
     try (Connection connection = transport.connect(address)) {
-      Message reply = connection.request(new ChainRequest(), Duration.ofSeconds(2))
-          .get(3, TimeUnit.SECONDS);
+      Message reply =
+          connection.request(new ChainRequest(), Duration.ofSeconds(2)).get(3, TimeUnit.SECONDS);
       return reply instanceof ChainReply chainReply ? chainReply.config() : null;
     } catch (Exception e) {
       return null;
@@ -239,11 +251,15 @@ public final class ProcessCluster implements AutoCloseable {
 
   /** Waits until the coordinator's chain has exactly {@code ids}, in any order, all caught up. */
   public void awaitChain(List<String> ids, Duration timeout) {
-    awaitCondition("chain of " + ids, timeout, () -> {
-      ChainConfig chain = chain();
-      return chain != null && chain.size() == ids.size()
-          && ids.stream().allMatch(id -> chain.contains(id) && chain.member(id).caughtUp());
-    });
+    awaitCondition(
+        "chain of " + ids,
+        timeout,
+        () -> {
+          ChainConfig chain = chain();
+          return chain != null
+              && chain.size() == ids.size()
+              && ids.stream().allMatch(id -> chain.contains(id) && chain.member(id).caughtUp());
+        });
   }
 
   /** Polls {@code condition} every 50 ms until it holds; fails with the logs after timeout. */
@@ -264,7 +280,8 @@ public final class ProcessCluster implements AutoCloseable {
       for (Path log : files.filter(p -> p.toString().endsWith(".log")).sorted().toList()) {
         List<String> lines = Files.readAllLines(log);
         out.append("---- ").append(log.getFileName()).append('\n');
-        lines.subList(Math.max(0, lines.size() - 30), lines.size())
+        lines
+            .subList(Math.max(0, lines.size() - 30), lines.size())
             .forEach(l -> out.append(l).append('\n'));
       }
     } catch (IOException e) {

@@ -9,8 +9,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * A quick load against a running cluster (not a test, not the benchmark tool): each of T
- * threads does blocking writes, then strong reads at random members, for S seconds each.
+ * A quick load against a running cluster (not a test, not the benchmark tool): each of T threads
+ * does blocking writes, then strong reads at random members, for S seconds each.
  *
  * <p>{@code QuickLoad COORDINATOR THREADS SECONDS [KEYS]}; see the README for the command.
  */
@@ -26,14 +26,25 @@ public final class QuickLoad {
     ThreadLocalRandom.current().nextBytes(value);
     try (CraqClient client = CraqClient.connect(ClientConfig.defaults(coordinator))) {
       List<String> members = client.chain().members().stream().map(m -> m.address()).toList();
-      double writes = run(threads, seconds, () -> client.write(
-          "load-" + ThreadLocalRandom.current().nextInt(keys), value));
-      double reads = run(threads, seconds, () -> client.readFrom(
-          members.get(ThreadLocalRandom.current().nextInt(members.size())),
-          "load-" + ThreadLocalRandom.current().nextInt(keys), ReadMode.STRONG, 0));
-      System.out.printf("threads %d, %d s each, %d members, 100-byte values: "
-          + "writes %.0f/s, strong reads %.0f/s%n", threads, seconds, members.size(), writes,
-          reads);
+      double writes =
+          run(
+              threads,
+              seconds,
+              () -> client.write("load-" + ThreadLocalRandom.current().nextInt(keys), value));
+      double reads =
+          run(
+              threads,
+              seconds,
+              () ->
+                  client.readFrom(
+                      members.get(ThreadLocalRandom.current().nextInt(members.size())),
+                      "load-" + ThreadLocalRandom.current().nextInt(keys),
+                      ReadMode.STRONG,
+                      0));
+      System.out.printf(
+          "threads %d, %d s each, %d members, 100-byte values: "
+              + "writes %.0f/s, strong reads %.0f/s%n",
+          threads, seconds, members.size(), writes, reads);
     }
   }
 
@@ -44,16 +55,18 @@ public final class QuickLoad {
     List<Thread> workers = new ArrayList<>();
     long start = System.nanoTime();
     for (int i = 0; i < threads; i++) {
-      workers.add(Thread.ofPlatform().start(() -> {
-        while (System.nanoTime() < end) {
-          try {
-            op.run();
-            done.increment();
-          } catch (RuntimeException e) {
-            failed.increment();
-          }
-        }
-      }));
+      workers.add(
+          Thread.ofPlatform()
+              .start(() -> {
+                while (System.nanoTime() < end) {
+                  try {
+                    op.run();
+                    done.increment();
+                  } catch (RuntimeException e) {
+                    failed.increment();
+                  }
+                }
+              }));
     }
     for (Thread worker : workers) {
       worker.join();

@@ -28,8 +28,14 @@ final class ClusterScript implements AutoCloseable {
   /** Starts the cluster with {@code options} and waits until it says it is up. */
   ClusterScript(Shell shell, Path data, String... options) {
     this.basePort = Shell.freePorts(4);
-    this.script = shell.start("exec bin/craq-cluster --base-port " + basePort + " --data " + data
-        + " " + String.join(" ", options));
+    this.script =
+        shell.start(
+            "exec bin/craq-cluster --base-port "
+                + basePort
+                + " --data "
+                + data
+                + " "
+                + String.join(" ", options));
     script.awaitLine(line -> line.startsWith("CRAQ cluster is up"), UP_TIMEOUT);
     for (String line : script.err().lines().toList()) {
       Matcher m = STARTED.matcher(line);

@@ -26,13 +26,14 @@ class CraqClusterScriptIT {
   @TempDir Path dir;
 
   @Test
-  @DisplayName("--base-port, warnings in the terminal, a node stopped and started again by hand"
-      + " with its printed command line, and Ctrl-C stopping every process, that one included")
+  @DisplayName(
+      "--base-port, warnings in the terminal, a node stopped and started again by hand"
+          + " with its printed command line, and Ctrl-C stopping every process, that one included")
   void operateALocalCluster() throws Exception {
     Shell shell = new Shell(dir);
     try (ClusterScript cluster = new ClusterScript(shell, dir.resolve("data"), "--memory")) {
-      assertEquals(0, shell.run("bin/craq -c " + cluster.coordinator() + " chain", WAIT)
-          .exitCode());
+      assertEquals(
+          0, shell.run("bin/craq -c " + cluster.coordinator() + " chain", WAIT).exitCode());
 
       // A garbage line to a node: its warning reaches the script's terminal.
       try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), cluster.nodePort(1));
@@ -45,15 +46,24 @@ class CraqClusterScriptIT {
       // Stop n2, then start it again by hand with the command line the script printed.
       ClusterScript.Started n2 = cluster.started("n2");
       Shell.signal(n2.pid(), "TERM");
-      cluster.script.awaitLine(line -> line.startsWith("craq-cluster: n2 (pid " + n2.pid()
-          + ") exited"), WAIT);
+      cluster.script.awaitLine(
+          line -> line.startsWith("craq-cluster: n2 (pid " + n2.pid() + ") exited"), WAIT);
       Shell.Running again = shell.start(n2.commandLine());
-      String back = cluster.script.awaitLine(
-          line -> line.startsWith("craq-cluster: n2 is running again (pid "), WAIT);
+      String back =
+          cluster.script.awaitLine(
+              line -> line.startsWith("craq-cluster: n2 is running again (pid "), WAIT);
       long againPid = Long.parseLong(back.replaceFirst(".*\\(pid (\\d+)\\)$", "$1"));
-      Shell.waitFor("n2 back in the chain", WAIT, () -> shell.run("bin/craq -c "
-          + cluster.coordinator() + " --json chain", WAIT).out().split("\"caughtUp\":true", -1)
-          .length == 4, () -> cluster.script.err());
+      Shell.waitFor(
+          "n2 back in the chain",
+          WAIT,
+          () ->
+              shell
+                      .run("bin/craq -c " + cluster.coordinator() + " --json chain", WAIT)
+                      .out()
+                      .split("\"caughtUp\":true", -1)
+                      .length
+                  == 4,
+          () -> cluster.script.err());
 
       // Ctrl-C stops everything, the node started by hand too.
       Shell.Result stopped = cluster.interrupt();
@@ -67,23 +77,28 @@ class CraqClusterScriptIT {
   }
 
   @Test
-  @DisplayName("a usage error is the reason and one hint line (exit 2); a port in use is one"
-      + " line (exit 1)")
+  @DisplayName(
+      "a usage error is the reason and one hint line (exit 2); a port in use is one"
+          + " line (exit 1)")
   void usageErrorAndPortInUse() throws IOException {
     Shell shell = new Shell(dir);
     Shell.Result usage = shell.run("bin/craq-cluster --nodes", WAIT);
     assertEquals(2, usage.exitCode(), usage.toString());
-    assertEquals(List.of("craq-cluster: --nodes needs a value",
-        "Try 'bin/craq-cluster --help' for more information."), usage.errLines());
+    assertEquals(
+        List.of(
+            "craq-cluster: --nodes needs a value",
+            "Try 'bin/craq-cluster --help' for more information."),
+        usage.errLines());
 
     int base = Shell.freePorts(4);
     try (ServerSocket taken = new ServerSocket(base + 2, 1, InetAddress.getLoopbackAddress())) {
-      Shell.Result inUse = shell.run("bin/craq-cluster --base-port " + base + " --data "
-          + dir.resolve("data"), WAIT);
+      Shell.Result inUse =
+          shell.run(
+              "bin/craq-cluster --base-port " + base + " --data " + dir.resolve("data"), WAIT);
       assertEquals(1, inUse.exitCode(), inUse.toString());
       assertEquals(1, inUse.errLines().size(), inUse.toString());
-      assertTrue(inUse.err().contains("127.0.0.1:" + (base + 2) + " is already in use"),
-          inUse.toString());
+      assertTrue(
+          inUse.err().contains("127.0.0.1:" + (base + 2) + " is already in use"), inUse.toString());
     }
   }
 }

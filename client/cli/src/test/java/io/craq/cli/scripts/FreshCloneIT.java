@@ -30,12 +30,11 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A fresh clone on a machine without Maven: a copy of the sources, an {@code mvn} on the PATH
- * that fails if anything calls it, an empty Maven user home (so {@code ./mvnw} must fetch its
- * Maven, here from a server on 127.0.0.1 standing in for Maven Central), and a local repository
- * without this project's artifacts. The README's commands are taken from the README text.
- * Offline ({@code MAVEN_ARGS=-o}): every other artifact comes from the repository this build
- * uses.
+ * A fresh clone on a machine without Maven: a copy of the sources, an {@code mvn} on the PATH that
+ * fails if anything calls it, an empty Maven user home (so {@code ./mvnw} must fetch its Maven,
+ * here from a server on 127.0.0.1 standing in for Maven Central), and a local repository without
+ * this project's artifacts. The README's commands are taken from the README text. Offline ({@code
+ * MAVEN_ARGS=-o}): every other artifact comes from the repository this build uses.
  */
 @Timeout(900)
 class FreshCloneIT {
@@ -44,36 +43,45 @@ class FreshCloneIT {
   @TempDir Path dir;
 
   @Test
-  @DisplayName("./mvnw fetches its Maven, the README's one-module test command works on a"
-      + " never-installed clone, a launcher builds with progress and only for the build's own"
-      + " modules, and the README's store-writer steps build and pass the conformance suite")
+  @DisplayName(
+      "./mvnw fetches its Maven, the README's one-module test command works on a"
+          + " never-installed clone, a launcher builds with progress and only for the build's own"
+          + " modules, and the README's store-writer steps build and pass the conformance suite")
   void freshClone() throws Exception {
     String readme = Files.readString(Shell.ROOT.resolve("README.md"), StandardCharsets.UTF_8);
     Path clone = copySources(dir.resolve("clone"));
     Path repository = repositoryWithoutThisProject(dir.resolve("repository"));
     Path fakeBin = Files.createDirectories(dir.resolve("bin"));
-    Path mvn = Files.writeString(fakeBin.resolve("mvn"),
-        "#!/bin/sh\necho \"mvn was called: $*\" >&2\nexit 97\n");
+    Path mvn =
+        Files.writeString(
+            fakeBin.resolve("mvn"), "#!/bin/sh\necho \"mvn was called: $*\" >&2\nexit 97\n");
     Files.setPosixFilePermissions(mvn, PosixFilePermissions.fromString("rwxr-xr-x"));
 
     AtomicInteger downloads = new AtomicInteger();
     HttpServer central = mavenCentral(downloads);
     try {
-      Shell shell = new Shell(dir).in(clone).env("CRAQ_SKIP_BUILD", null)
-          .env("PATH", fakeBin + ":" + System.getenv("PATH"))
-          .env("MAVEN_USER_HOME", dir.resolve("maven-user-home").toString())
-          .env("MVNW_REPOURL", "http://127.0.0.1:" + central.getAddress().getPort() + "/maven2")
-          .env("no_proxy", "127.0.0.1,localhost").env("NO_PROXY", "127.0.0.1,localhost")
-          .env("MAVEN_OPTS", "-Dmaven.repo.local=" + repository)
-          .env("MAVEN_ARGS", "-o");
+      Shell shell =
+          new Shell(dir)
+              .in(clone)
+              .env("CRAQ_SKIP_BUILD", null)
+              .env("PATH", fakeBin + ":" + System.getenv("PATH"))
+              .env("MAVEN_USER_HOME", dir.resolve("maven-user-home").toString())
+              .env("MVNW_REPOURL", "http://127.0.0.1:" + central.getAddress().getPort() + "/maven2")
+              .env("no_proxy", "127.0.0.1,localhost")
+              .env("NO_PROXY", "127.0.0.1,localhost")
+              .env("MAVEN_OPTS", "-Dmaven.repo.local=" + repository)
+              .env("MAVEN_ARGS", "-o");
 
       // The README's one-module test command, on a clone nothing was ever installed from.
       Shell.Result oneModule = shell.run(line(readme, "bin/test -pl store"), BUILD);
       assertEquals(0, oneModule.exitCode(), oneModule.toString());
       assertTrue(oneModule.out().contains("Tests run:"), oneModule.toString());
       assertEquals(1, downloads.get(), "the wrapper fetched Maven once");
-      assertTrue(shell.run("./mvnw -v", BUILD).out().contains(
-          dir.resolve("maven-user-home").resolve("wrapper/dists").toString()));
+      assertTrue(
+          shell
+              .run("./mvnw -v", BUILD)
+              .out()
+              .contains(dir.resolve("maven-user-home").resolve("wrapper/dists").toString()));
 
       // A launcher builds the project itself, module by module, and never with mvn.
       Shell.Result firstRun = shell.run("bin/craq --version", BUILD);
@@ -86,13 +94,15 @@ class FreshCloneIT {
       Path stray = Files.createDirectories(clone.resolve("notes/src"));
       Files.writeString(stray.resolve("todo.txt"), "not part of the build");
       Path jar = clone.resolve("client/cli/target/craq.jar");
-      Files.setLastModifiedTime(stray.resolve("todo.txt"),
+      Files.setLastModifiedTime(
+          stray.resolve("todo.txt"),
           FileTime.from(Files.getLastModifiedTime(jar).toInstant().plusSeconds(60)));
       Shell.Result again = shell.run("bin/craq --version", BUILD);
       assertEquals(0, again.exitCode(), again.toString());
       assertFalse(again.err().contains("building"), again.toString());
-      String stale = ". bin/launcher-env && if craq_stale client/cli/target/craq.jar; then"
-          + " echo stale; else echo current; fi";
+      String stale =
+          ". bin/launcher-env && if craq_stale client/cli/target/craq.jar; then"
+              + " echo stale; else echo current; fi";
       assertEquals("current\n", shell.run(stale, BUILD).out());
       Path source = clone.resolve("core/src/main/java/io/craq/core/Limits.java");
       Files.setLastModifiedTime(source, FileTime.from(Instant.now().plusSeconds(60)));
@@ -112,7 +122,9 @@ class FreshCloneIT {
 
     Path project = dir.resolve("my-store");
     Path test = Files.createDirectories(project.resolve("src/test/java"));
-    Files.writeString(project.resolve("pom.xml"), """
+    Files.writeString(
+        project.resolve("pom.xml"),
+        """
         <project xmlns="http://maven.apache.org/POM/4.0.0">
           <modelVersion>4.0.0</modelVersion>
           <groupId>example</groupId>
@@ -139,12 +151,18 @@ class FreshCloneIT {
             </plugins>
           </build>
         </project>
-        """.formatted(block(section, "```xml")));
+        """
+            .formatted(block(section, "```xml")));
     // A store that keeps nothing across a restart leaves reopen out, as the README says.
-    String suite = block(section, "```java").lines().filter(l -> !l.contains("reopen"))
-        .reduce("", (a, b) -> a + b + "\n");
+    String suite =
+        block(section, "```java")
+            .lines()
+            .filter(l -> !l.contains("reopen"))
+            .reduce("", (a, b) -> a + b + "\n");
     Files.writeString(test.resolve("MyStorerConformanceTest.java"), suite);
-    Files.writeString(test.resolve("MyStorer.java"), """
+    Files.writeString(
+        test.resolve("MyStorer.java"),
+        """
         import io.craq.store.MemoryStorer;
         import io.craq.store.Storer;
         import java.nio.file.Path;
@@ -155,16 +173,17 @@ class FreshCloneIT {
           }
         }
         """);
-    Shell.Result suiteRun = shell.run(clone.resolve("mvnw") + " -B -f " + project.resolve("pom.xml")
-        + " test", BUILD);
+    Shell.Result suiteRun =
+        shell.run(clone.resolve("mvnw") + " -B -f " + project.resolve("pom.xml") + " test", BUILD);
     assertEquals(0, suiteRun.exitCode(), suiteRun.toString());
-    assertTrue(suiteRun.out().matches("(?s).*Tests run: [1-9]\\d+, Failures: 0, Errors: 0.*"),
+    assertTrue(
+        suiteRun.out().matches("(?s).*Tests run: [1-9]\\d+, Failures: 0, Errors: 0.*"),
         suiteRun.toString());
   }
 
   /**
-   * The first command in {@code text} that starts with {@code start}: to the end of its line, or
-   * of its code span when it is written inline.
+   * The first command in {@code text} that starts with {@code start}: to the end of its line, or of
+   * its code span when it is written inline.
    */
   private static String line(String text, String start) {
     int from = text.indexOf(start);
@@ -184,8 +203,8 @@ class FreshCloneIT {
   }
 
   /**
-   * The project's files as a clone has them: git's tracked and new files, or without git every
-   * file outside build output and hidden folders (but .mvn and .ci).
+   * The project's files as a clone has them: git's tracked and new files, or without git every file
+   * outside build output and hidden folders (but .mvn and .ci).
    */
   private static Path copySources(Path clone) throws IOException, InterruptedException {
     for (String name : sourceFiles()) {
@@ -202,18 +221,31 @@ class FreshCloneIT {
 
   private static List<String> sourceFiles() throws IOException, InterruptedException {
     if (Files.exists(Shell.ROOT.resolve(".git"))) {
-      Process git = new ProcessBuilder("git", "-C", Shell.ROOT.toString(), "ls-files",
-          "--cached", "--others", "--exclude-standard", "-z")
-          .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      Process git =
+          new ProcessBuilder(
+                  "git",
+                  "-C",
+                  Shell.ROOT.toString(),
+                  "ls-files",
+                  "--cached",
+                  "--others",
+                  "--exclude-standard",
+                  "-z")
+              .redirectError(ProcessBuilder.Redirect.DISCARD)
+              .start();
       byte[] names = git.getInputStream().readAllBytes();
       if (git.waitFor() == 0) {
         return List.of(new String(names, StandardCharsets.UTF_8).split("\0"));
       }
     }
     try (Stream<Path> walk = Files.walk(Shell.ROOT)) {
-      return walk.filter(Files::isRegularFile).map(p -> Shell.ROOT.relativize(p).toString())
-          .filter(name -> Stream.of(name.split("/")).noneMatch(part -> part.equals("target")
-              || (part.startsWith(".") && !part.equals(".mvn") && !part.equals(".ci"))))
+      return walk.filter(Files::isRegularFile)
+          .map(p -> Shell.ROOT.relativize(p).toString())
+          .filter(name ->
+              Stream.of(name.split("/"))
+                  .noneMatch(part ->
+                      part.equals("target")
+                          || (part.startsWith(".") && !part.equals(".mvn") && !part.equals(".ci"))))
           .toList();
     }
   }
@@ -246,25 +278,33 @@ class FreshCloneIT {
    * name the wrapper expects) on 127.0.0.1, counting downloads.
    */
   private HttpServer mavenCentral(AtomicInteger downloads) throws IOException {
-    String url = Files.readAllLines(Shell.ROOT.resolve(".mvn/wrapper/maven-wrapper.properties"))
-        .stream().filter(l -> l.startsWith("distributionUrl=")).findFirst().orElseThrow();
+    String url =
+        Files.readAllLines(Shell.ROOT.resolve(".mvn/wrapper/maven-wrapper.properties")).stream()
+            .filter(l -> l.startsWith("distributionUrl="))
+            .findFirst()
+            .orElseThrow();
     String path = "/maven2" + url.substring(url.indexOf("/org/apache/maven/"));
     String zipName = path.substring(path.lastIndexOf('/') + 1);
-    Path zip = zipDirectory(Path.of(System.getProperty("craq.maven.home")),
-        zipName.replace("-bin.zip", ""), dir.resolve(zipName));
-    HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(),
-        0), 0);
-    server.createContext("/", exchange -> {
-      boolean found = exchange.getRequestURI().getPath().equals(path);
-      if (found) {
-        downloads.incrementAndGet();
-      }
-      byte[] body = found ? Files.readAllBytes(zip) : new byte[0];
-      exchange.sendResponseHeaders(found ? 200 : 404, found ? body.length : -1);
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(body);
-      }
-    });
+    Path zip =
+        zipDirectory(
+            Path.of(System.getProperty("craq.maven.home")),
+            zipName.replace("-bin.zip", ""),
+            dir.resolve(zipName));
+    HttpServer server =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.createContext(
+        "/",
+        exchange -> {
+          boolean found = exchange.getRequestURI().getPath().equals(path);
+          if (found) {
+            downloads.incrementAndGet();
+          }
+          byte[] body = found ? Files.readAllBytes(zip) : new byte[0];
+          exchange.sendResponseHeaders(found ? 200 : 404, found ? body.length : -1);
+          try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+          }
+        });
     server.start();
     return server;
   }
@@ -272,8 +312,9 @@ class FreshCloneIT {
   /** Zips {@code folder} as {@code topName/...}, keeping permissions (bin/mvn is executable). */
   private static Path zipDirectory(Path folder, String topName, Path zip) throws IOException {
     URI uri = URI.create("jar:" + zip.toUri());
-    try (FileSystem out = FileSystems.newFileSystem(uri,
-            Map.of("create", "true", "enablePosixFileAttributes", "true"));
+    try (FileSystem out =
+            FileSystems.newFileSystem(
+                uri, Map.of("create", "true", "enablePosixFileAttributes", "true"));
         Stream<Path> walk = Files.walk(folder)) {
       for (Path file : walk.filter(Files::isRegularFile).toList()) {
         Path entry = out.getPath(topName, folder.relativize(file).toString());

@@ -30,21 +30,28 @@ class LaunchersIT {
 
   @ParameterizedTest
   @ValueSource(strings = {"craq", "craq-node", "craq-coordinator"})
-  @DisplayName("--version prints one format in all three commands; a usage error is the reason"
-      + " and one hint line, exit 2")
+  @DisplayName(
+      "--version prints one format in all three commands; a usage error is the reason"
+          + " and one hint line, exit 2")
   void versionAndUsageErrors(String command) {
     Shell shell = new Shell(dir);
     Shell.Result version = shell.run("bin/" + command + " --version", WAIT);
     assertEquals(0, version.exitCode(), version.toString());
-    assertTrue(version.out().matches(Pattern.quote(command)
-        + " \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\\nJava \\S+ \\(.+\\)\\n"), version.toString());
+    assertTrue(
+        version
+            .out()
+            .matches(
+                Pattern.quote(command) + " \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?\\nJava \\S+ \\(.+\\)\\n"),
+        version.toString());
 
     Shell.Result usage = shell.run("bin/" + command + " --no-such-flag", WAIT);
     assertEquals(2, usage.exitCode(), usage.toString());
     List<String> lines = usage.errLines();
     assertEquals(command + ": Unknown option: '--no-such-flag'", lines.get(0), usage.toString());
-    assertEquals("Try '" + command + " --help' for more information.",
-        lines.get(lines.size() - 1), usage.toString());
+    assertEquals(
+        "Try '" + command + " --help' for more information.",
+        lines.get(lines.size() - 1),
+        usage.toString());
     assertTrue(lines.size() <= 3, usage.toString());
   }
 
@@ -53,13 +60,25 @@ class LaunchersIT {
   @DisplayName("a port in use: one line on stderr and exit 1, no stack trace")
   void portInUse(String command) throws IOException {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      Shell.Result result = new Shell(dir).run("bin/" + command.replace("DATA",
-          dir.resolve("coordinator").toString()) + " -a 127.0.0.1:" + taken.getLocalPort(), WAIT);
+      Shell.Result result =
+          new Shell(dir)
+              .run(
+                  "bin/"
+                      + command.replace("DATA", dir.resolve("coordinator").toString())
+                      + " -a 127.0.0.1:"
+                      + taken.getLocalPort(),
+                  WAIT);
       assertEquals(1, result.exitCode(), result.toString());
       assertEquals(1, result.errLines().size(), result.toString());
-      assertTrue(result.err().contains("cannot start: cannot listen on 127.0.0.1:"
-          + taken.getLocalPort() + ": Address already in use; choose another address with"
-          + " -a/--listen"), result.toString());
+      assertTrue(
+          result
+              .err()
+              .contains(
+                  "cannot start: cannot listen on 127.0.0.1:"
+                      + taken.getLocalPort()
+                      + ": Address already in use; choose another address with"
+                      + " -a/--listen"),
+          result.toString());
     }
   }
 

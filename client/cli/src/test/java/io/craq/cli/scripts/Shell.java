@@ -24,8 +24,8 @@ import java.util.function.Predicate;
  */
 final class Shell {
   /** The project's root folder: the failsafe configuration passes it; else two up from here. */
-  static final Path ROOT = Path.of(System.getProperty("craq.root", "../..")).toAbsolutePath()
-      .normalize();
+  static final Path ROOT =
+      Path.of(System.getProperty("craq.root", "../..")).toAbsolutePath().normalize();
 
   private final Path folder;
   private final Map<String, String> environment = new HashMap<>();
@@ -88,15 +88,19 @@ final class Shell {
     /** Waits until stdout or stderr has a line matching {@code line}; returns that line. */
     String awaitLine(Predicate<String> line, Duration timeout) {
       String[] found = new String[1];
-      waitFor("a line in the output of pid " + process.pid(), timeout, () -> {
-        for (String l : (out() + err()).lines().toList()) {
-          if (line.test(l)) {
-            found[0] = l;
-            return true;
-          }
-        }
-        return false;
-      }, () -> "--- stdout\n" + out() + "--- stderr\n" + err());
+      waitFor(
+          "a line in the output of pid " + process.pid(),
+          timeout,
+          () -> {
+            for (String l : (out() + err()).lines().toList()) {
+              if (line.test(l)) {
+                found[0] = l;
+                return true;
+              }
+            }
+            return false;
+          },
+          () -> "--- stdout\n" + out() + "--- stderr\n" + err());
       return found[0];
     }
 
@@ -105,8 +109,13 @@ final class Shell {
       try {
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
           kill();
-          throw new AssertionError("still running after " + timeout + ":\n--- stdout\n" + out()
-              + "--- stderr\n" + err());
+          throw new AssertionError(
+              "still running after "
+                  + timeout
+                  + ":\n--- stdout\n"
+                  + out()
+                  + "--- stderr\n"
+                  + err());
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -137,9 +146,12 @@ final class Shell {
     int n = ++runs;
     Path out = folder.resolve("run-" + n + ".out");
     Path err = folder.resolve("run-" + n + ".err");
-    ProcessBuilder builder = new ProcessBuilder("bash", "-c", command).directory(
-        workingFolder.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile())
-        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+    ProcessBuilder builder =
+        new ProcessBuilder("bash", "-c", command)
+            .directory(workingFolder.toFile())
+            .redirectOutput(out.toFile())
+            .redirectError(err.toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
     builder.environment().putAll(environment);
     try {
       return new Running(builder.start(), out, err);
@@ -150,8 +162,10 @@ final class Shell {
 
   static void signal(long pid, String signal) {
     try {
-      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid))
-          .redirectErrorStream(true).start();
+      Process kill =
+          new ProcessBuilder("kill", "-" + signal, Long.toString(pid))
+              .redirectErrorStream(true)
+              .start();
       if (!kill.waitFor(10, TimeUnit.SECONDS)) {
         kill.destroyForcibly();
       }
@@ -175,21 +189,24 @@ final class Shell {
   }
 
   /** Polls {@code condition} every 100 ms; fails with {@code context} after {@code timeout}. */
-  static void waitFor(String what, Duration timeout, BooleanSupplier condition,
+  static void waitFor(
+      String what,
+      Duration timeout,
+      BooleanSupplier condition,
       java.util.function.Supplier<String> context) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + timeout + " waiting for " + what + "\n"
-            + context.get());
+        throw new AssertionError(
+            "timed out after " + timeout + " waiting for " + what + "\n" + context.get());
       }
       java.util.concurrent.locks.LockSupport.parkNanos(100_000_000);
     }
   }
 
   /**
-   * The first of {@code count} consecutive free ports on 127.0.0.1, for a cluster's
-   * {@code --base-port}: never the default 1234, which someone else's cluster may hold.
+   * The first of {@code count} consecutive free ports on 127.0.0.1, for a cluster's {@code
+   * --base-port}: never the default 1234, which someone else's cluster may hold.
    */
   static int freePorts(int count) {
     for (int attempt = 0; attempt < 200; attempt++) {

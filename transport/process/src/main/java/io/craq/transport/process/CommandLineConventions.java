@@ -44,9 +44,8 @@ public final class CommandLineConventions {
   }
 
   /**
-   * {@code --version}: the command's name and version (the jar manifest's
-   * Implementation-Version, or "(development build)" when run from classes), then the Java
-   * running it.
+   * {@code --version}: the command's name and version (the jar manifest's Implementation-Version,
+   * or "(development build)" when run from classes), then the Java running it.
    */
   public static final class Version implements IVersionProvider {
     @Spec CommandSpec spec;
@@ -57,8 +56,8 @@ public final class CommandLineConventions {
       Package owner = root.userObject().getClass().getPackage();
       String version = owner == null ? null : owner.getImplementationVersion();
       return new String[] {
-          root.name() + " " + (version == null ? "(development build)" : version),
-          "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")",
+        root.name() + " " + (version == null ? "(development build)" : version),
+        "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")",
       };
     }
   }

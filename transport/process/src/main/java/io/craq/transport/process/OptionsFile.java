@@ -14,9 +14,9 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.PropertiesDefaultProvider;
 
 /**
- * {@code --config FILE}: a properties file whose keys are long option names without dashes
- * ({@code listen=:1235}). Its values replace the built-in defaults; flags on the command line win.
- * An unknown key is a usage error, so a typo never silently falls back to a default.
+ * {@code --config FILE}: a properties file whose keys are long option names without dashes ({@code
+ * listen=:1235}). Its values replace the built-in defaults; flags on the command line win. An
+ * unknown key is a usage error, so a typo never silently falls back to a default.
  */
 public final class OptionsFile {
   public static final String OPTION = "--config";
@@ -39,10 +39,18 @@ public final class OptionsFile {
       known.add(option.longestName().replaceFirst("^-+", ""));
     }
     for (String key : properties.stringPropertyNames()) {
-      if (!known.contains(key) || key.equals("config") || key.equals("help")
+      if (!known.contains(key)
+          || key.equals("config")
+          || key.equals("help")
           || key.equals("version")) {
-        throw new ParameterException(commandLine, "config file " + file + ": unknown key '" + key
-            + "'; keys are long option names without dashes: " + known);
+        throw new ParameterException(
+            commandLine,
+            "config file "
+                + file
+                + ": unknown key '"
+                + key
+                + "'; keys are long option names without dashes: "
+                + known);
       }
     }
     commandLine.setDefaultValueProvider(new PropertiesDefaultProvider(properties));

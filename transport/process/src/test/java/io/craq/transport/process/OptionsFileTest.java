@@ -21,9 +21,16 @@ class OptionsFileTest {
 
   @Command(name = "server")
   static final class Server {
-    @Option(names = {"-a", "--listen"}, defaultValue = ":1235") String listen;
-    @Option(names = "--tick-millis", defaultValue = "50") long tickMillis;
-    @Option(names = OptionsFile.OPTION) Path config;
+    @Option(
+        names = {"-a", "--listen"},
+        defaultValue = ":1235")
+    String listen;
+
+    @Option(names = "--tick-millis", defaultValue = "50")
+    long tickMillis;
+
+    @Option(names = OptionsFile.OPTION)
+    Path config;
   }
 
   private Server parse(String... args) {
@@ -55,11 +62,11 @@ class OptionsFileTest {
   @DisplayName("an unknown key, an unreadable file or a missing file name is a usage error")
   void refusals() throws IOException {
     Path typo = config("lisen=:7000\n");
-    ParameterException unknown = assertThrows(ParameterException.class,
-        () -> parse("--config", typo.toString()));
+    ParameterException unknown =
+        assertThrows(ParameterException.class, () -> parse("--config", typo.toString()));
     assertTrue(unknown.getMessage().contains("unknown key 'lisen'"), unknown.getMessage());
-    assertThrows(ParameterException.class,
-        () -> parse("--config", folder.resolve("missing").toString()));
+    assertThrows(
+        ParameterException.class, () -> parse("--config", folder.resolve("missing").toString()));
     ParameterException noName = assertThrows(ParameterException.class, () -> parse("--config"));
     assertEquals("--config needs a file name", noName.getMessage());
   }
@@ -67,8 +74,8 @@ class OptionsFileTest {
   @Test
   @DisplayName("after --, a --config is an argument, not an option")
   void afterDoubleDash() {
-    assertEquals(":1235", new CommandLine(new Server()).getCommandSpec().findOption("-a")
-        .defaultValue());
+    assertEquals(
+        ":1235", new CommandLine(new Server()).getCommandSpec().findOption("-a").defaultValue());
     Server server = new Server();
     CommandLine commandLine = new CommandLine(server);
     OptionsFile.install(commandLine, new String[] {"--", "--config", "x"});
