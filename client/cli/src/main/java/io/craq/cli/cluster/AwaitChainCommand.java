@@ -4,9 +4,6 @@ import io.craq.cli.common.ClientOptions;
 import io.craq.cli.common.ExitCodes;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,8 +17,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code craq await-chain}: waits until the coordinator lists N nodes, all caught up, the readiness
- * wait of {@link LocalProcesses} for {@code bin/craq-cluster}, which starts its processes itself.
- * Hidden: the script is its user.
+ * wait of {@link LocalProcesses} for a script that starts its processes itself. Hidden: scripts are
+ * its users.
  */
 @Command(
     name = "await-chain",
@@ -81,20 +78,7 @@ public final class AwaitChainCommand implements Callable<Integer> {
     }
   }
 
-  /**
-   * Whether {@code pid} runs. An exited child of another process stays a zombie until its parent
-   * waits for it; it counts as exited.
-   */
   static boolean running(long pid) {
-    try {
-      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-      int end = stat.lastIndexOf(')');
-      char state = end >= 0 && end + 2 < stat.length() ? stat.charAt(end + 2) : '?';
-      return state != 'Z' && state != 'X';
-    } catch (NoSuchFileException e) {
-      return false;
-    } catch (IOException e) {
-      return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
-    }
+    return LocalProcesses.running(pid);
   }
 }

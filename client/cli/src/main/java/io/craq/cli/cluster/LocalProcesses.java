@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
@@ -17,7 +18,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -33,15 +37,25 @@ public final class LocalProcesses implements AutoCloseable {
 
   /** The programs of a cluster: each one's main class and, in a built project, its jar. */
   public enum Role {
-    COORDINATOR("io.craq.coordinator.CoordinatorMain", "coordinator/target/craq-coordinator.jar"),
-    NODE("io.craq.node.NodeMain", "node/target/craq-node.jar");
+    COORDINATOR(
+        "io.craq.coordinator.CoordinatorMain",
+        "coordinator/target/craq-coordinator.jar",
+        "bin/craq-coordinator"),
+    NODE("io.craq.node.NodeMain", "node/target/craq-node.jar", "bin/craq-node");
 
     private final String mainClass;
     private final String jar;
+    private final String launcher;
 
-    Role(String mainClass, String jar) {
+    Role(String mainClass, String jar, String launcher) {
       this.mainClass = mainClass;
       this.jar = jar;
+      this.launcher = launcher;
+    }
+
+    /** The script in bin/ that starts this program, relative to the project folder. */
+    public String launcher() {
+      return launcher;
     }
 
     /** The jar of this program, relative to the project folder. */
@@ -87,6 +101,23 @@ public final class LocalProcesses implements AutoCloseable {
       command.add(home.resolve(role.jar).toString());
       return command;
     };
+  }
+
+  /**
+   * The launchers in {@code home}'s bin/ ({@code bin/craq-node}, {@code bin/craq-coordinator}), the
+   * command lines a user types, run with SIGINT ignored, as the shell runs a background job: Ctrl-C
+   * in a terminal reaches every process of its foreground group, and it is the one that started the
+   * children that stops them, nodes first ({@link #close()}). The launchers exec the JVM, so a
+   * child's PID is that of its JVM.
+   */
+  public static Program launchers(Path home) {
+    return (role, name) ->
+        List.of(
+            "bash",
+            "-c",
+            "trap '' INT; exec \"$@\"",
+            "craq-" + name,
+            home.resolve(role.launcher).toString());
   }
 
   /**
@@ -323,23 +354,61 @@ public final class LocalProcesses implements AutoCloseable {
   }
 
   private static void stop(List<Child> group) {
-    for (Child child : group) {
-      if (child.process().isAlive()) {
-        resume(child.process().toHandle());
-        child.process().toHandle().destroy();
+    stop(group.stream().map(child -> child.process().toHandle()).toList(), process -> {});
+  }
+
+  /**
+   * Stops {@code group} at once: SIGCONT (a paused process cannot act on SIGTERM) and SIGTERM to
+   * each, up to {@link #STOP_WAIT_MILLIS} for all of them to exit, then {@code killing} is told of
+   * each one still running and it gets SIGKILL. Works for processes this JVM did not start.
+   */
+  public static void stop(List<ProcessHandle> group, Consumer<ProcessHandle> killing) {
+    List<ProcessHandle> stopping = new ArrayList<>();
+    for (ProcessHandle process : group) {
+      if (running(process.pid())) {
+        resume(process);
+        process.destroy();
+        stopping.add(process);
       }
     }
-    for (Child child : group) {
-      Process process = child.process();
-      try {
-        if (!process.waitFor(STOP_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
-          process.toHandle().destroyForcibly();
-          process.waitFor(STOP_WAIT_MILLIS, TimeUnit.MILLISECONDS);
-        }
-      } catch (InterruptedException e) {
-        process.toHandle().destroyForcibly();
-        Thread.currentThread().interrupt();
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STOP_WAIT_MILLIS);
+    try {
+      while (stopping.stream().anyMatch(process -> running(process.pid()))
+          && System.nanoTime() < deadline) {
+        Thread.sleep(100);
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (ProcessHandle process : stopping) {
+      if (running(process.pid())) {
+        killing.accept(process);
+        process.destroyForcibly();
+        try {
+          process.onExit().get(STOP_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+          // gone or unkillable: nothing more to do
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+  }
+
+  /**
+   * Whether {@code pid} runs. An exited child of another process stays a zombie until its parent
+   * waits for it; it counts as exited.
+   */
+  public static boolean running(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      int end = stat.lastIndexOf(')');
+      char state = end >= 0 && end + 2 < stat.length() ? stat.charAt(end + 2) : '?';
+      return state != 'Z' && state != 'X';
+    } catch (NoSuchFileException e) {
+      return false;
+    } catch (IOException e) {
+      return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
     }
   }
 
