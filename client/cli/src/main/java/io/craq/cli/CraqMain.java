@@ -4,6 +4,7 @@ import io.craq.cli.bench.BenchCommand;
 import io.craq.cli.bench.PaperSummaryCommand;
 import io.craq.cli.bench.PlotCommand;
 import io.craq.cli.cluster.AwaitChainCommand;
+import io.craq.cli.cluster.ClusterCommand;
 import io.craq.cli.commands.ChainCommand;
 import io.craq.cli.commands.CheckCommand;
 import io.craq.cli.commands.DeleteCommand;
@@ -69,6 +70,7 @@ public final class CraqMain implements Callable<Integer> {
     all.put("bench", streams -> new BenchCommand());
     all.put("plot", streams -> new PlotCommand());
     all.put("paper-summary", streams -> new PaperSummaryCommand());
+    all.put("cluster", streams -> new ClusterCommand());
     all.put("await-chain", streams -> new AwaitChainCommand());
     all.put("help", streams -> new CommandLine.HelpCommand());
     return Collections.unmodifiableMap(all);
@@ -125,6 +127,12 @@ public final class CraqMain implements Callable<Integer> {
       return code;
     });
     CommandLineConventions.apply(commandLine);
+    // craq cluster (bin/craq-cluster) words its usage errors as the script always has.
+    CommandLine.IParameterExceptionHandler conventions = commandLine.getParameterExceptionHandler();
+    commandLine.setParameterExceptionHandler((failure, args) ->
+        failure.getCommandLine().getCommand() instanceof ClusterCommand
+            ? ClusterCommand.usageError(failure)
+            : conventions.handleParseException(failure, args));
     commandLine.getCommandSpec().usageMessage().exitCodeList(ExitCodes.descriptions());
     return commandLine;
   }

@@ -1,0 +1,123 @@
+package io.craq.cli.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.craq.cli.CraqRun;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The parts of {@code craq cluster} that start no process. */
+class ClusterCommandTest {
+  @Test
+  @DisplayName("options: numbers in range, else the reason bin/craq-cluster has always given")
+  void settings() throws Exception {
+    assertEquals(
+        new ClusterCommand.Settings(1234, 3, 60), ClusterCommand.settings("1234", "3", "60"));
+    assertEquals(
+        "--nodes must be a number from 1 to 20, got '21'",
+        assertThrows(
+                ClusterCommand.UsageError.class, () -> ClusterCommand.settings("1234", "21", "60"))
+            .getMessage());
+    assertThrows(ClusterCommand.UsageError.class, () -> ClusterCommand.settings("1234", "x", "60"));
+    assertEquals(
+        "--wait-seconds must be a positive number, got '0'",
+        assertThrows(
+                ClusterCommand.UsageError.class, () -> ClusterCommand.settings("1234", "3", "0"))
+            .getMessage());
+    assertEquals(
+        "--base-port must be a port from 1 to 65532, got '65533'",
+        assertThrows(
+                ClusterCommand.UsageError.class, () -> ClusterCommand.settings("65533", "3", "60"))
+            .getMessage());
+  }
+
+  @Test
+  @DisplayName("a usage error is the reason and one hint line naming the command, exit 2")
+  void usageErrors() {
+    CraqRun missing = CraqRun.of("cluster", "--usage-name", "bin/craq-cluster", "--nodes");
+    assertEquals(2, missing.exitCode(), missing.err());
+    assertEquals(
+        List.of(
+            "craq-cluster: --nodes needs a value",
+            "Try 'bin/craq-cluster --help' for more information."),
+        missing.err().lines().toList());
+
+    CraqRun unknown = CraqRun.of("cluster", "--frobnicate");
+    assertEquals(2, unknown.exitCode(), unknown.err());
+    assertEquals(
+        List.of(
+            "craq-cluster: unknown argument '--frobnicate'",
+            "Try 'craq cluster --help' for more information."),
+        unknown.err().lines().toList());
+
+    CraqRun range = CraqRun.of("cluster", "--nodes", "0");
+    assertEquals(2, range.exitCode(), range.err());
+    assertEquals(2, range.err().lines().count(), range.err());
+
+    CraqRun help = CraqRun.of("cluster", "--help");
+    assertEquals(0, help.exitCode(), help.err());
+    assertTrue(help.out().contains("--base-port"), help.out());
+  }
+
+  @Test
+  @DisplayName("the port check finds the first port something listens on")
+  void portInUse() throws IOException {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      int port = taken.getLocalPort();
+      assertEquals(OptionalInt.of(port), ClusterCommand.portInUse("127.0.0.1", port - 2, 3));
+      assertFalse(ClusterCommand.portInUse("127.0.0.1", port + 1, 0).isPresent());
+    }
+  }
+
+  @Test
+  @DisplayName("command lines are printed so that a shell runs them as they were started")
+  void quoting() {
+    assertEquals(
+        "/a/bin/craq-node --id n1 -f '/data dir/n1' 'it'\\''s'",
+        ClusterCommand.quoted(
+            List.of("/a/bin/craq-node", "--id", "n1", "-f", "/data dir/n1", "it's")));
+  }
+
+  @Test
+  @DisplayName(
+      "warnings, errors and stack traces appended to a log reach the terminal with the"
+          + " process name; other lines, older lines and a partial line do not")
+  void logLines(@TempDir Path dir) throws IOException {
+    Path log = dir.resolve("n1.log");
+    Files.writeString(log, "WARN before following\n");
+    StringWriter terminal = new StringWriter();
+    LogLines lines = new LogLines(new PrintWriter(terminal));
+    lines.follow("n1", log);
+    Files.writeString(
+        log,
+        "INFO fine\n12:00 WARN slow\njava.io.IOException: boom\n\tat a.B.c(B.java:1)\nERROR half",
+        StandardOpenOption.APPEND);
+    lines.copyNew();
+    assertEquals(
+        List.of(
+            "[n1] 12:00 WARN slow", "[n1] java.io.IOException: boom", "[n1] \tat a.B.c(B.java:1)"),
+        terminal.toString().lines().toList());
+
+    Files.writeString(log, " line\n", StandardOpenOption.APPEND);
+    lines.copyNew();
+    assertTrue(terminal.toString().endsWith("[n1] ERROR half line\n"), terminal.toString());
+
+    Files.writeString(log, "ERROR after truncation\n");
+    lines.copyNew();
+    assertTrue(terminal.toString().endsWith("[n1] ERROR after truncation\n"), terminal.toString());
+  }
+}
