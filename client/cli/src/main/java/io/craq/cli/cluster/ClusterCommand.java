@@ -2,6 +2,7 @@ package io.craq.cli.cluster;
 
 import io.craq.cli.CraqMain;
 import io.craq.cli.cluster.LocalProcesses.Role;
+import io.craq.transport.process.CommandLineConventions;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -36,6 +37,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "cluster",
     mixinStandardHelpOptions = true,
+    versionProvider = CommandLineConventions.Version.class,
     usageHelpWidth = 100,
     description = {
       "Starts a coordinator on 127.0.0.1:PORT and N nodes on 127.0.0.1:PORT+1, PORT+2, ..."

@@ -71,6 +71,9 @@ class ClusterCommandTest {
     CraqRun help = CraqRun.of("cluster", "--help");
     assertEquals(0, help.exitCode(), help.err());
     assertTrue(help.out().contains("--base-port"), help.out());
+    CraqRun version = CraqRun.of("cluster", "--version");
+    assertEquals(0, version.exitCode(), version.err());
+    assertTrue(version.out().startsWith("craq "), version.out());
   }
 
   @Test
