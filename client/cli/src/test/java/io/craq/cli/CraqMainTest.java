@@ -174,6 +174,7 @@ class CraqMainTest extends FakeServersTest {
             "bench",
             "plot",
             "paper-summary",
+            "cluster",
             "await-chain",
             "help"),
         List.copyOf(all));

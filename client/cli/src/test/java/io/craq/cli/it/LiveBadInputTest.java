@@ -35,10 +35,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Bad input on the live system (TESTING.md "Bad input"): malformed frames over real sockets to a
- * node and the coordinator running as child JVMs, then floods of connections and of requests beyond
- * the configured bounds. Each malformed frame gets an error reply or a closed connection, the
- * processes stay up without running out of memory, and a valid request right after succeeds.
+ * Bad input on the live system: malformed frames over real sockets to a node and the coordinator
+ * running as child JVMs, then floods of connections and of requests beyond the configured bounds.
+ * Each malformed frame gets an error reply or a closed connection, the processes stay up without
+ * running out of memory, and a valid request right after succeeds.
  */
 class LiveBadInputTest {
   private static final MessageCodec CODEC = new MessageCodec(TransportConfig.DEFAULT);
