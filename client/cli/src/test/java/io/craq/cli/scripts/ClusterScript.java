@@ -1,5 +1,7 @@
 package io.craq.cli.scripts;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -7,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * {@code bin/craq-cluster} on free ports, started as a user starts it, stopped with Ctrl-C
@@ -25,8 +28,17 @@ final class ClusterScript implements AutoCloseable {
   final Shell.Running script;
   private final Map<String, Started> started = new LinkedHashMap<>();
 
-  /** Starts the cluster with {@code options} and waits until it says it is up. */
+  /**
+   * Starts the cluster with {@code options} and waits until it says it is up. Skips the test when
+   * Ctrl-C cannot reach the script: a process started in the background by a non-interactive shell
+   * ({@code nohup bin/test &}) ignores SIGINT, and so does everything it starts, the script
+   * included.
+   */
   ClusterScript(Shell shell, Path data, String... options) {
+    Assumptions.assumeFalse(
+        sigintIgnored(),
+        "SIGINT is ignored in this test JVM (the build was started in the background), so"
+            + " Ctrl-C cannot stop bin/craq-cluster; run bin/test in the foreground to test it");
     this.basePort = Shell.freePorts(4);
     this.script =
         shell.start(
@@ -43,6 +55,21 @@ final class ClusterScript implements AutoCloseable {
         started.put(m.group(1), new Started(Long.parseLong(m.group(2)), m.group(3)));
       }
     }
+  }
+
+  /** Whether this process ignores SIGINT (bit 2 of the SigIgn mask in /proc/self/status). */
+  static boolean sigintIgnored() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("SigIgn:")) {
+          long mask = Long.parseUnsignedLong(line.substring("SigIgn:".length()).strip(), 16);
+          return (mask & (1L << 1)) != 0; // signal n is bit n - 1; SIGINT is 2
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      return false; // no /proc: assume the default disposition
+    }
+    return false;
   }
 
   String coordinator() {
