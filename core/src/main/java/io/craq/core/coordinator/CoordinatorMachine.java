@@ -93,6 +93,15 @@ public final class CoordinatorMachine {
     }
   }
 
+  /**
+   * Starts a new epoch with the same members, pushed to all of them: what a coordinator that has
+   * just become the leader does first, so that every configuration an earlier leader may still push
+   * is older than this one and refused by the nodes (fencing).
+   */
+  public void takeOver() {
+    install(new ArrayList<>(config.members()), true);
+  }
+
   /** A request that expects an answer (join, heartbeat, leave, chain). */
   public void onRequest(ClientRef ref, Message.CoordinatorRequest request) {
     switch (request) {
@@ -237,12 +246,16 @@ public final class CoordinatorMachine {
   }
 
   private void install(List<Member> requested) {
+    install(requested, false);
+  }
+
+  private void install(List<Member> requested, boolean evenIfUnchanged) {
     ChainConfig previous = config;
     List<Member> members = new ArrayList<>();
     for (Member m : caughtUpHeadFirst(requested, caughtUp, previous.epoch() + 1)) {
       members.add(m.withCaughtUp(caughtUp.getOrDefault(m.id(), false)));
     }
-    if (members.equals(previous.members())) {
+    if (members.equals(previous.members()) && !evenIfUnchanged) {
       return;
     }
     config = new ChainConfig(previous.epoch() + 1, members);

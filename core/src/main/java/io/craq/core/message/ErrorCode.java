@@ -24,7 +24,12 @@ public enum ErrorCode {
   /** Unknown message type or protocol version. */
   UNSUPPORTED(9, true),
   /** An internal failure on the server; the outcome of a write is unknown. */
-  INTERNAL(10, false);
+  INTERNAL(10, false),
+  /**
+   * This coordinator is a standby: the hint names the leading coordinator's address, or is empty
+   * when no coordinator leads now; ask the leader, or retry later.
+   */
+  NOT_LEADER(11, true);
 
   public final int code;
   private final boolean definite;
