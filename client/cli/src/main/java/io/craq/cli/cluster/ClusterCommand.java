@@ -2,6 +2,9 @@ package io.craq.cli.cluster;
 
 import io.craq.cli.CraqMain;
 import io.craq.cli.cluster.LocalProcesses.Role;
+import io.craq.client.ClientConfig;
+import io.craq.client.CraqClient;
+import io.craq.client.CraqException;
 import io.craq.transport.process.CommandLineConventions;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -16,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
@@ -33,6 +37,12 @@ import picocli.CommandLine.Spec;
  * again by hand. It copies warnings and errors from the logs to stderr, notices a process started
  * again by hand, and stops every process by PID when the JVM shuts down (Ctrl-C, SIGTERM, or an
  * error): the nodes first, then the coordinator.
+ *
+ * <p>With {@code --zookeeper}: a local ZooKeeper ensemble of 3 servers ({@link ZooKeeperEnsemble}),
+ * 3 coordinators keeping the configuration in it (one leads, the others stand by) and the nodes, on
+ * ports from BASE+21 ({@link Layout}, apart from those of the default mode); it also says which
+ * coordinator leads, and when another takes over. Ctrl-C stops the nodes, the coordinators, then
+ * the ZooKeeper servers.
  */
 @Command(
     name = "cluster",
@@ -50,7 +60,15 @@ import picocli.CommandLine.Spec;
       "The command line of every process is printed when it starts: stop a node (kill PID) and"
           + " start it again with that line to watch it leave and re-join; Ctrl-C stops it too."
           + " Warnings and errors from the logs are copied to this terminal, prefixed with the"
-          + " process name. Extra JVM flags for every process: CRAQ_JAVA_OPTS."
+          + " process name. Extra JVM flags for every process: CRAQ_JAVA_OPTS.",
+      "",
+      "With --zookeeper (all on 127.0.0.1, apart from the ports of the default mode):"
+          + " ZooKeeper servers zk1-zk3 listen for clients on PORT+21..PORT+23, for followers on"
+          + " PORT+24..PORT+26 and for elections on PORT+27..PORT+29; coordinators c1-c3 on"
+          + " PORT+31..PORT+33 keep the configuration under the znode /craq-local; nodes on"
+          + " PORT+41, PORT+42, .... Clients and nodes get every coordinator:"
+          + " -c 127.0.0.1:PORT+31,127.0.0.1:PORT+32,127.0.0.1:PORT+33. Stop the leading"
+          + " coordinator to watch another take over."
     })
 public final class ClusterCommand implements Callable<Integer> {
   private static final String NAME = "craq-cluster: ";
@@ -63,18 +81,29 @@ public final class ClusterCommand implements Callable<Integer> {
       names = "--base-port",
       paramLabel = "PORT",
       defaultValue = "1234",
-      description = "The coordinator's port; nodes take the next N ports (default: 1234).")
+      description =
+          "The coordinator's port; nodes take the next N ports (default: 1234). With"
+              + " --zookeeper, the ports from PORT+21 (see below).")
   String basePort;
 
   @Option(
       names = "--data",
       paramLabel = "DIR",
-      defaultValue = "./craq-cluster-data",
       description =
-          "Data and logs folder (default: ./craq-cluster-data); node nI keeps its LMDB database"
-              + " in DIR/nI, the coordinator its membership in DIR/coordinator, each process logs"
-              + " to DIR/logs/NAME.log.")
+          "Data and logs folder (default: ./craq-cluster-data, with --zookeeper"
+              + " ./craq-cluster-zookeeper-data); node nI keeps its LMDB database in DIR/nI, the"
+              + " coordinator its membership in DIR/coordinator (with --zookeeper: coordinator cI"
+              + " in DIR/cI, ZooKeeper server zkI in DIR/zkI), each process logs to"
+              + " DIR/logs/NAME.log.")
   String data;
+
+  @Option(
+      names = "--zookeeper",
+      description =
+          "Coordinators on ZooKeeper: start a local 3-server ZooKeeper ensemble (from the"
+              + " project's jars), 3 coordinators that keep the configuration in it (one leads,"
+              + " the others stand by) and the nodes.")
+  boolean zookeeper;
 
   @Option(
       names = "--nodes",
@@ -111,6 +140,100 @@ public final class ClusterCommand implements Callable<Integer> {
   /** The options, checked. */
   record Settings(int basePort, int nodes, int waitSeconds) {}
 
+  /**
+   * Where each process of a cluster listens on 127.0.0.1, from the base port B. The default mode:
+   * the coordinator on B, node nI on B+I (up to B+20). With ZooKeeper, ports apart from those, so
+   * that both kinds of cluster can run side by side on one base port: ZooKeeper server zkI on
+   * B+20+I (clients), B+23+I (followers) and B+26+I (elections), coordinator cI on B+30+I, node nI
+   * on B+40+I.
+   */
+  record Layout(int basePort, int nodes, boolean zookeeper) {
+    static final int ZOOKEEPER_SERVERS = 3;
+    static final int COORDINATORS = 3;
+
+    /** The highest port offset a cluster of {@code nodes} nodes uses. */
+    static int span(int nodes, boolean zookeeper) {
+      return zookeeper ? 40 + nodes : nodes;
+    }
+
+    /** The coordinators' addresses: one, or with ZooKeeper c1, c2, c3. */
+    List<String> coordinators() {
+      if (!zookeeper) {
+        return List.of(HOST + ":" + basePort);
+      }
+      List<String> all = new ArrayList<>();
+      for (int i = 1; i <= COORDINATORS; i++) {
+        all.add(HOST + ":" + (basePort + 30 + i));
+      }
+      return all;
+    }
+
+    /** The address of node nI (1..N). */
+    String node(int i) {
+      return HOST + ":" + (basePort + (zookeeper ? 40 : 0) + i);
+    }
+
+    /** The ports of the ZooKeeper servers; none in the default mode. */
+    List<ZooKeeperEnsemble.Ports> zooKeeper() {
+      List<ZooKeeperEnsemble.Ports> all = new ArrayList<>();
+      for (int i = 1; zookeeper && i <= ZOOKEEPER_SERVERS; i++) {
+        all.add(
+            new ZooKeeperEnsemble.Ports(basePort + 20 + i, basePort + 23 + i, basePort + 26 + i));
+      }
+      return all;
+    }
+
+    /** Every port of the cluster. */
+    List<Integer> ports() {
+      List<Integer> all = new ArrayList<>();
+      for (ZooKeeperEnsemble.Ports server : zooKeeper()) {
+        all.addAll(List.of(server.client(), server.quorum(), server.election()));
+      }
+      for (String address : coordinators()) {
+        all.add(port(address));
+      }
+      for (int i = 1; i <= nodes; i++) {
+        all.add(port(node(i)));
+      }
+      return all;
+    }
+
+    /** The layout in one line, for the terminal. */
+    String describe() {
+      List<ZooKeeperEnsemble.Ports> servers = zooKeeper();
+      String nodePorts = nodes == 1 ? "" + port(node(1)) : port(node(1)) + "-" + port(node(nodes));
+      if (!zookeeper) {
+        return "coordinator " + basePort + ", nodes " + nodePorts + " (127.0.0.1)";
+      }
+      return "ZooKeeper clients "
+          + servers.getFirst().client()
+          + "-"
+          + servers.getLast().client()
+          + ", followers "
+          + servers.getFirst().quorum()
+          + "-"
+          + servers.getLast().quorum()
+          + ", elections "
+          + servers.getFirst().election()
+          + "-"
+          + servers.getLast().election()
+          + "; coordinators "
+          + port(coordinators().getFirst())
+          + "-"
+          + port(coordinators().getLast())
+          + "; nodes "
+          + nodePorts
+          + " (127.0.0.1)";
+    }
+
+    private static int port(String address) {
+      return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+    }
+  }
+
+  /** The ZooKeeper path under which the coordinators of a local cluster keep their state. */
+  static final String CHROOT = "/craq-local";
+
   /** A usage error: its reason. */
   static final class UsageError extends Exception {
     private static final long serialVersionUID = 1L;
@@ -124,6 +247,12 @@ public final class ClusterCommand implements Callable<Integer> {
 
   /** The numbers of the options, or the usage error they make. */
   static Settings settings(String basePort, String nodes, String waitSeconds) throws UsageError {
+    return settings(basePort, nodes, waitSeconds, false);
+  }
+
+  /** The numbers of the options, or the usage error they make, with or without ZooKeeper. */
+  static Settings settings(String basePort, String nodes, String waitSeconds, boolean zookeeper)
+      throws UsageError {
     if (!NUMBER.matcher(nodes).matches()
         || Integer.parseInt(nodes) < 1
         || Integer.parseInt(nodes) > 20) {
@@ -133,11 +262,17 @@ public final class ClusterCommand implements Callable<Integer> {
     if (!NUMBER.matcher(waitSeconds).matches() || Integer.parseInt(waitSeconds) < 1) {
       throw new UsageError("--wait-seconds must be a positive number, got '" + waitSeconds + "'");
     }
+    int highest = 65535 - Layout.span(n, zookeeper);
     if (!NUMBER.matcher(basePort).matches()
         || Integer.parseInt(basePort) < 1
-        || Integer.parseInt(basePort) > 65535 - n) {
+        || Integer.parseInt(basePort) > highest) {
       throw new UsageError(
-          "--base-port must be a port from 1 to " + (65535 - n) + ", got '" + basePort + "'");
+          "--base-port must be a port from 1 to "
+              + highest
+              + (zookeeper ? " with --zookeeper" : "")
+              + ", got '"
+              + basePort
+              + "'");
     }
     return new Settings(Integer.parseInt(basePort), n, Integer.parseInt(waitSeconds));
   }
@@ -174,7 +309,16 @@ public final class ClusterCommand implements Callable<Integer> {
    * port someone else holds would make a process fail after a slow start.
    */
   static OptionalInt portInUse(String host, int from, int count) {
+    List<Integer> ports = new ArrayList<>();
     for (int port = from; port < from + count; port++) {
+      ports.add(port);
+    }
+    return portInUse(host, ports);
+  }
+
+  /** The first of {@code ports} on {@code host} that something listens on. */
+  static OptionalInt portInUse(String host, List<Integer> ports) {
+    for (int port : ports) {
       try (Socket socket = new Socket()) {
         socket.connect(new InetSocketAddress(host, port), 1_000);
         return OptionalInt.of(port);
@@ -195,17 +339,28 @@ public final class ClusterCommand implements Callable<Integer> {
     return String.join(" ", quoted);
   }
 
+  /** The kinds of process of a cluster, in the order they stop. */
+  private enum Kind {
+    NODE,
+    COORDINATOR,
+    ZOOKEEPER
+  }
+
   /** A process of the cluster and what tells it from every other process. */
   private static final class Member {
     final String name;
+    final Kind kind;
+
+    /** What starts it: a launcher, or null for a ZooKeeper server (the ensemble starts it). */
     final Role role;
+
     final List<String> args;
 
-    /** The data folder, an argument of this process and of no other. */
+    /** Its data folder or configuration file, an argument of this process and of no other. */
     final String marker;
 
-    /** The jar its launcher runs. */
-    final String jar;
+    /** The jar its launcher runs, or the main class of a ZooKeeper server: also an argument. */
+    final String program;
 
     /** The process now, started here or by hand; null while down. */
     volatile ProcessHandle current;
@@ -215,12 +370,13 @@ public final class ClusterCommand implements Callable<Integer> {
 
     boolean down;
 
-    Member(String name, Role role, List<String> args, String marker, String jar) {
+    Member(String name, Kind kind, Role role, List<String> args, String marker, String program) {
       this.name = name;
+      this.kind = kind;
       this.role = role;
       this.args = args;
       this.marker = marker;
-      this.jar = jar;
+      this.program = program;
     }
   }
 
@@ -231,17 +387,27 @@ public final class ClusterCommand implements Callable<Integer> {
   private LogLines logLines;
   private Thread copier;
 
+  /** The ZooKeeper servers, with --zookeeper. */
+  private ZooKeeperEnsemble ensemble;
+
+  /** The coordinators' addresses. */
+  private List<String> coordinators;
+
+  /** Which coordinator (index) was last seen leading, -1 for none; with --zookeeper. */
+  private int leader = -1;
+
   @Override
   public Integer call() throws IOException, InterruptedException {
     err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
     Settings settings;
     try {
-      settings = settings(basePort, nodes, waitSeconds);
+      settings = settings(basePort, nodes, waitSeconds, zookeeper);
     } catch (UsageError e) {
       return usageError(err, e.getMessage(), usageName);
     }
-    OptionalInt taken = portInUse(HOST, settings.basePort(), settings.nodes() + 1);
+    Layout layout = new Layout(settings.basePort(), settings.nodes(), zookeeper);
+    OptionalInt taken = portInUse(HOST, layout.ports());
     if (taken.isPresent()) {
       err.println(
           NAME
@@ -256,21 +422,68 @@ public final class ClusterCommand implements Callable<Integer> {
     Path project = home != null ? home.toAbsolutePath().normalize() : projectFolder();
     Path realProject = project.toRealPath();
     String store = memory ? "memory" : "lmdb";
-    String coordinator = HOST + ":" + settings.basePort();
-    Files.createDirectories(Path.of(data).resolve("logs"));
-    Files.createDirectories(Path.of(data).resolve("coordinator"));
-    dataDir = Path.of(data).toAbsolutePath().normalize();
+    coordinators = layout.coordinators();
+    String folder =
+        data != null ? data : zookeeper ? "./craq-cluster-zookeeper-data" : "./craq-cluster-data";
+    dataDir = Path.of(folder).toAbsolutePath().normalize();
     Path logs = dataDir.resolve("logs");
+    Files.createDirectories(logs);
+    String coordinatorJar = realProject.resolve(Role.COORDINATOR.jar()).toString();
 
-    members.add(
-        new Member(
-            "coordinator",
-            Role.COORDINATOR,
-            LocalProcesses.coordinatorArgs(coordinator, dataDir.resolve("coordinator")),
-            dataDir.resolve("coordinator").toString(),
-            realProject.resolve(Role.COORDINATOR.jar()).toString()));
+    if (zookeeper) {
+      try {
+        ensemble =
+            new ZooKeeperEnsemble(
+                dataDir, layout.zooKeeper(), ZooKeeperEnsemble.projectClassPath(realProject));
+      } catch (IOException e) {
+        err.println(NAME + e.getMessage());
+        err.flush();
+        return 1;
+      }
+      for (int i = 1; i <= ensemble.size(); i++) {
+        members.add(
+            new Member(
+                ensemble.name(i),
+                Kind.ZOOKEEPER,
+                null,
+                ensemble.javaCommand(i),
+                ensemble.configFile(i).toString(),
+                ZooKeeperEnsemble.MAIN_CLASS));
+      }
+      for (int i = 1; i <= coordinators.size(); i++) {
+        String address = coordinators.get(i - 1);
+        Path folderOfIt = dataDir.resolve("c" + i);
+        Files.createDirectories(folderOfIt);
+        members.add(
+            new Member(
+                "c" + i,
+                Kind.COORDINATOR,
+                Role.COORDINATOR,
+                List.of(
+                    "--zookeeper",
+                    ensemble.connectString(CHROOT),
+                    "--listen",
+                    address,
+                    "--advertise",
+                    address,
+                    "-d",
+                    folderOfIt.toString()),
+                folderOfIt.toString(),
+                coordinatorJar));
+      }
+    } else {
+      Files.createDirectories(dataDir.resolve("coordinator"));
+      members.add(
+          new Member(
+              "coordinator",
+              Kind.COORDINATOR,
+              Role.COORDINATOR,
+              LocalProcesses.coordinatorArgs(coordinators.get(0), dataDir.resolve("coordinator")),
+              dataDir.resolve("coordinator").toString(),
+              coordinatorJar));
+    }
     for (int i = 1; i <= settings.nodes(); i++) {
-      String address = HOST + ":" + (settings.basePort() + i);
+      String address = layout.node(i);
       List<String> args =
           List.of(
               "--id",
@@ -280,7 +493,7 @@ public final class ClusterCommand implements Callable<Integer> {
               "-p",
               address,
               "-c",
-              coordinator,
+              String.join(",", coordinators),
               "--store",
               store,
               "-f",
@@ -288,6 +501,7 @@ public final class ClusterCommand implements Callable<Integer> {
       members.add(
           new Member(
               "n" + i,
+              Kind.NODE,
               Role.NODE,
               args,
               dataDir.resolve("n" + i).toString(),
@@ -298,7 +512,9 @@ public final class ClusterCommand implements Callable<Integer> {
     logLines = new LogLines(err);
     for (Member member : members) {
       Files.writeString(processes.log(member.name), "");
-      logLines.follow(member.name, processes.log(member.name));
+      if (member.kind != Kind.ZOOKEEPER) {
+        logLines.follow(member.name, processes.log(member.name));
+      }
     }
     copier =
         Thread.ofPlatform()
@@ -316,25 +532,54 @@ public final class ClusterCommand implements Callable<Integer> {
             });
     Runtime.getRuntime().addShutdownHook(new Thread(this::stopAll, "craq-cluster-stop"));
 
+    if (zookeeper) {
+      err.println(NAME + "ports: " + layout.describe());
+      long startedAt = System.nanoTime();
+      ensemble.start();
+      for (int i = 1; i <= ensemble.size(); i++) {
+        Member member = members.get(i - 1);
+        Process process = ensemble.process(i);
+        member.started = process;
+        member.current = process.toHandle();
+        printStarted(member, process, member.args, ensemble.log(i));
+      }
+      err.println(
+          NAME
+              + "waiting up to "
+              + settings.waitSeconds()
+              + "s for the ZooKeeper ensemble to serve ...");
+      err.flush();
+      try {
+        ensemble.awaitAllServing(Duration.ofSeconds(settings.waitSeconds()));
+      } catch (IOException e) {
+        err.println(NAME + e.getMessage());
+        err.flush();
+        return 1;
+      }
+      err.printf(
+          Locale.ROOT,
+          "%sZooKeeper serves after %.1f s (%s)%n",
+          NAME,
+          (System.nanoTime() - startedAt) / 1e9,
+          ensemble.modes());
+      err.flush();
+      // From now on its warnings are news (while it starts, the servers look for each other).
+      for (int i = 1; i <= ensemble.size(); i++) {
+        logLines.follow(ensemble.name(i), ensemble.log(i));
+      }
+    }
+
     for (Member member : members) {
+      if (member.kind == Kind.ZOOKEEPER) {
+        continue;
+      }
       Process process = processes.start(member.name, member.role, member.args);
       member.started = process;
       member.current = process.toHandle();
       List<String> line = new ArrayList<>();
       line.add(project.resolve(member.role.launcher()).toString());
       line.addAll(member.args);
-      err.println(
-          NAME
-              + "started "
-              + member.name
-              + " (pid "
-              + process.pid()
-              + "): "
-              + quoted(line)
-              + " >>"
-              + quoted(List.of(processes.log(member.name).toString()))
-              + " 2>&1");
-      err.flush();
+      printStarted(member, process, line, processes.log(member.name));
     }
 
     err.println(
@@ -345,19 +590,34 @@ public final class ClusterCommand implements Callable<Integer> {
             + settings.nodes()
             + " node(s) to join the chain ...");
     err.flush();
-    try {
-      LocalProcesses.awaitChain(
-          coordinator,
-          LocalProcesses.caughtUp(settings.nodes()),
-          Duration.ofSeconds(settings.waitSeconds()),
-          200,
-          () -> {
-            for (Member member : members) {
-              if (current(member) == null) {
-                throw new IOException(member.name + " exited");
-              }
+    LocalProcesses.AliveCheck alive =
+        () -> {
+          for (Member member : members) {
+            if (current(member) == null) {
+              throw new IOException(member.name + " exited");
             }
-          });
+          }
+        };
+    String leaderAddress = coordinators.get(0);
+    try {
+      if (zookeeper) {
+        LocalProcesses.Leading leading =
+            LocalProcesses.awaitChain(
+                coordinators,
+                LocalProcesses.caughtUp(settings.nodes()),
+                Duration.ofSeconds(settings.waitSeconds()),
+                200,
+                alive);
+        leader = leading.index();
+        leaderAddress = leading.address();
+      } else {
+        LocalProcesses.awaitChain(
+            leaderAddress,
+            LocalProcesses.caughtUp(settings.nodes()),
+            Duration.ofSeconds(settings.waitSeconds()),
+            200,
+            alive);
+      }
     } catch (IOException e) {
       for (Member member : members) {
         if (current(member) == null) {
@@ -382,19 +642,49 @@ public final class ClusterCommand implements Callable<Integer> {
       return 1;
     }
 
-    CraqMain.newCommandLine().execute("-c", coordinator, "chain");
-    String client = settings.basePort() == 1234 ? "bin/craq" : "bin/craq -c " + coordinator;
+    CraqMain.newCommandLine().execute("-c", leaderAddress, "chain");
+    String client =
+        !zookeeper && settings.basePort() == 1234
+            ? "bin/craq"
+            : "bin/craq -c " + String.join(",", coordinators);
     out.println();
-    out.println(
-        "CRAQ cluster is up (coordinator "
-            + coordinator
-            + ", "
-            + settings.nodes()
-            + " node(s), store "
-            + store
-            + ", data "
-            + dataDir
-            + ").");
+    if (zookeeper) {
+      out.println(
+          "CRAQ cluster is up on ZooKeeper ("
+              + ensemble.size()
+              + " ZooKeeper servers, "
+              + coordinators.size()
+              + " coordinators, "
+              + settings.nodes()
+              + " node(s), store "
+              + store
+              + ", data "
+              + dataDir
+              + "):");
+      for (Member member : members) {
+        out.println("  " + where(member, layout, processes.log(member.name)));
+      }
+      out.println("ZooKeeper connect string: " + ensemble.connectString(CHROOT));
+      err.println(
+          NAME
+              + "c"
+              + (leader + 1)
+              + " leads ("
+              + leaderAddress
+              + "); stop it (kill PID) to watch another take over");
+      err.flush();
+    } else {
+      out.println(
+          "CRAQ cluster is up (coordinator "
+              + leaderAddress
+              + ", "
+              + settings.nodes()
+              + " node(s), store "
+              + store
+              + ", data "
+              + dataDir
+              + ").");
+    }
     out.println("Try, in another terminal:");
     out.println("  " + client + " write hello world");
     out.println("  " + client + " read hello");
@@ -407,13 +697,71 @@ public final class ClusterCommand implements Callable<Integer> {
     return 0;
   }
 
+  private void printStarted(Member member, Process process, List<String> line, Path log) {
+    err.println(
+        NAME
+            + "started "
+            + member.name
+            + " (pid "
+            + process.pid()
+            + "): "
+            + quoted(line)
+            + " >>"
+            + quoted(List.of(log.toString()))
+            + " 2>&1");
+    err.flush();
+  }
+
+  /** One line of the table of processes: name, PID, address, log. */
+  private String where(Member member, Layout layout, Path log) {
+    ProcessHandle process = member.current;
+    String address;
+    String role = "";
+    int number = Integer.parseInt(member.name.replaceAll("[^0-9]", ""));
+    switch (member.kind) {
+      case ZOOKEEPER -> {
+        ZooKeeperEnsemble.Ports ports = layout.zooKeeper().get(number - 1);
+        address = HOST + ":" + ports.client();
+        role =
+            "ZooKeeper server, followers on "
+                + ports.quorum()
+                + ", elections on "
+                + ports.election();
+      }
+      case COORDINATOR -> {
+        address = coordinators.get(number - 1);
+        role = number - 1 == leader ? "coordinator, leads" : "coordinator, stands by";
+      }
+      default -> {
+        address = layout.node(number);
+        role = "node";
+      }
+    }
+    return String.format(
+        Locale.ROOT,
+        "%-4s pid %-8s %-16s %-36s log %s",
+        member.name,
+        process == null ? "-" : Long.toString(process.pid()),
+        address,
+        role,
+        log);
+  }
+
   /**
    * Runs until the JVM shuts down, reporting processes that exit (e.g. a node stopped to watch a
    * failover) and come back (started again by hand with the command line printed for them).
    */
   private void watch(LocalProcesses processes) throws InterruptedException {
     boolean allDown = false;
+    CraqClient client =
+        zookeeper
+            ? CraqClient.connect(
+                ClientConfig.defaults(coordinators.get(0)).withCallTimeoutMillis(1_000))
+            : null;
     while (!stopping) {
+      if (client != null) {
+        trackLeader(client);
+      }
       for (Member member : members) {
         ProcessHandle known = member.current;
         if (known != null && !LocalProcesses.running(known.pid())) {
@@ -471,6 +819,40 @@ public final class ClusterCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * Says when another coordinator leads, or none does: asks the one last seen leading, and the
+   * others when it does not answer as the leader.
+   */
+  private void trackLeader(CraqClient client) {
+    if (leader >= 0) {
+      try {
+        client.chainOf(coordinators.get(leader), Duration.ofSeconds(1));
+        return;
+      } catch (CraqException e) {
+        // it no longer leads, or is down: who does?
+      }
+    }
+    int now =
+        LocalProcesses.leading(client, coordinators, Duration.ofSeconds(1))
+            .map(LocalProcesses.Leading::index)
+            .orElse(-1);
+    if (now == leader) {
+      return;
+    }
+    leader = now;
+    synchronized (this) {
+      if (stopping) {
+        return;
+      }
+      err.println(
+          NAME
+              + (now < 0
+                  ? "no coordinator leads now"
+                  : "c" + (now + 1) + " now leads (" + coordinators.get(now) + ")"));
+      err.flush();
+    }
+  }
+
   /** The process of {@code member} now, known or found again (started by hand), or null. */
   private ProcessHandle current(Member member) {
     ProcessHandle known = member.current;
@@ -509,7 +891,7 @@ public final class ClusterCommand implements Callable<Integer> {
           continue;
         }
         if (args.contains(member.marker)
-            && args.contains(member.jar)
+            && args.contains(member.program)
             && LocalProcesses.running(pid)) {
           ProcessHandle handle = ProcessHandle.of(pid).orElse(null);
           if (handle != null) {
@@ -523,22 +905,24 @@ public final class ClusterCommand implements Callable<Integer> {
     return null;
   }
 
-  /** The shutdown hook: stops every process, nodes first, then the coordinator. */
+  /**
+   * The shutdown hook: stops every process, nodes first, then the coordinators, then the ZooKeeper
+   * servers.
+   */
   private void stopAll() {
     synchronized (this) {
       stopping = true;
     }
     err.println(NAME + "stopping ...");
     err.flush();
-    List<ProcessHandle> nodeProcesses = new ArrayList<>();
-    List<ProcessHandle> coordinators = new ArrayList<>();
-    for (Member member : members) {
-      ProcessHandle process = current(member);
-      if (process != null) {
-        (member.role == Role.COORDINATOR ? coordinators : nodeProcesses).add(process);
+    for (Kind kind : Kind.values()) {
+      List<ProcessHandle> group = new ArrayList<>();
+      for (Member member : members) {
+        ProcessHandle process = member.kind == kind ? current(member) : null;
+        if (process != null) {
+          group.add(process);
+        }
       }
-    }
-    for (List<ProcessHandle> group : List.of(nodeProcesses, coordinators)) {
       LocalProcesses.stop(
           group,
           process -> {
@@ -550,6 +934,9 @@ public final class ClusterCommand implements Callable<Integer> {
                     + ") did not stop in 10 s; killing it");
             err.flush();
           });
+    }
+    if (ensemble != null) {
+      ensemble.close();
     }
     copier.interrupt();
     logLines.copyNew();

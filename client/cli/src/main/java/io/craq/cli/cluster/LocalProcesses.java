@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -314,6 +315,79 @@ public final class LocalProcesses implements AutoCloseable {
           throw new IOException(
               "the chain at "
                   + coordinator
+                  + " was not ready in "
+                  + timeout.toSeconds()
+                  + " s ("
+                  + last
+                  + ")");
+        }
+        Thread.sleep(pollMillis);
+      }
+    }
+  }
+
+  /** The coordinator that answered as the leader: its place in the list, address and chain. */
+  public record Leading(int index, String address, ChainConfig chain) {}
+
+  /**
+   * Asks each of {@code coordinators} in turn for the chain, directly (a redirect is not followed):
+   * a standby refuses with NOT_LEADER, the leader answers.
+   *
+   * @return the first that answered within {@code perCall}, or empty if none did
+   */
+  public static Optional<Leading> leading(
+      CraqClient client, List<String> coordinators, Duration perCall) {
+    for (int i = 0; i < coordinators.size(); i++) {
+      try {
+        ChainConfig chain = client.chainOf(coordinators.get(i), perCall);
+        return Optional.of(new Leading(i, coordinators.get(i), chain));
+      } catch (CraqException e) {
+        // a standby, or down: ask the next
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * {@link #awaitChain(String, Readiness, Duration, long, AliveCheck)} for several coordinators,
+   * one of which leads: asks each in turn ({@link #leading}) until the leader's chain is {@code
+   * ready}.
+   *
+   * @return the leader and the chain that was ready
+   * @throws IOException from {@code alive}, or if no leader's chain is ready within {@code timeout}
+   */
+  public static Leading awaitChain(
+      List<String> coordinators,
+      Readiness ready,
+      Duration timeout,
+      long pollMillis,
+      AliveCheck alive)
+      throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String last = "no coordinator leads yet";
+    try (CraqClient client =
+        CraqClient.connect(
+            ClientConfig.defaults(coordinators.get(0)).withCallTimeoutMillis(1_000))) {
+      while (true) {
+        alive.check();
+        Optional<Leading> leader = leading(client, coordinators, Duration.ofSeconds(1));
+        if (leader.isPresent()) {
+          ChainConfig chain = leader.get().chain();
+          if (ready.ready(chain)) {
+            return leader.get();
+          }
+          last =
+              leader.get().address()
+                  + " leads, "
+                  + chain.size()
+                  + " member(s), "
+                  + chain.members().stream().filter(Member::caughtUp).count()
+                  + " caught up";
+        }
+        if (System.nanoTime() >= deadline) {
+          throw new IOException(
+              "the chain at "
+                  + String.join(",", coordinators)
                   + " was not ready in "
                   + timeout.toSeconds()
                   + " s ("

@@ -14,6 +14,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
 import java.util.List;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.DisplayName;
@@ -46,6 +47,50 @@ class ClusterCommandTest {
   }
 
   @Test
+  @DisplayName(
+      "with --zookeeper: every port apart from those of the default mode on the same base, none"
+          + " twice, and the base port leaves room for them")
+  void zooKeeperLayout() throws Exception {
+    ClusterCommand.Layout layout = new ClusterCommand.Layout(1234, 3, true);
+    assertEquals(
+        List.of("127.0.0.1:1265", "127.0.0.1:1266", "127.0.0.1:1267"), layout.coordinators());
+    assertEquals("127.0.0.1:1275", layout.node(1));
+    assertEquals(
+        List.of(
+            new ZooKeeperEnsemble.Ports(1255, 1258, 1261),
+            new ZooKeeperEnsemble.Ports(1256, 1259, 1262),
+            new ZooKeeperEnsemble.Ports(1257, 1260, 1263)),
+        layout.zooKeeper());
+    assertEquals(
+        "ZooKeeper clients 1255-1257, followers 1258-1260, elections 1261-1263; coordinators"
+            + " 1265-1267; nodes 1275-1277 (127.0.0.1)",
+        layout.describe());
+    List<Integer> ports = layout.ports();
+    assertEquals(9 + 3 + 3, ports.size());
+    assertEquals(ports.size(), new HashSet<>(ports).size(), ports.toString());
+    // The default mode with the most nodes on the same base: 1234..1254.
+    List<Integer> defaults = new ClusterCommand.Layout(1234, 20, false).ports();
+    assertEquals(1234, defaults.getFirst());
+    assertEquals(1254, defaults.getLast());
+    for (int port : new ClusterCommand.Layout(1234, 20, true).ports()) {
+      assertFalse(defaults.contains(port), port + " is a port of the default mode");
+    }
+    assertEquals(
+        List.of("127.0.0.1:1234"), new ClusterCommand.Layout(1234, 3, false).coordinators());
+    assertEquals(List.of(), new ClusterCommand.Layout(1234, 3, false).zooKeeper());
+
+    assertEquals(
+        new ClusterCommand.Settings(65492, 3, 60),
+        ClusterCommand.settings("65492", "3", "60", true));
+    assertEquals(
+        "--base-port must be a port from 1 to 65492 with --zookeeper, got '65493'",
+        assertThrows(
+                ClusterCommand.UsageError.class,
+                () -> ClusterCommand.settings("65493", "3", "60", true))
+            .getMessage());
+  }
+
+  @Test
   @DisplayName("a usage error is the reason and one hint line naming the command, exit 2")
   void usageErrors() {
     CraqRun missing = CraqRun.of("cluster", "--usage-name", "bin/craq-cluster", "--nodes");
@@ -71,6 +116,7 @@ class ClusterCommandTest {
     CraqRun help = CraqRun.of("cluster", "--help");
     assertEquals(0, help.exitCode(), help.err());
     assertTrue(help.out().contains("--base-port"), help.out());
+    assertTrue(help.out().contains("--zookeeper"), help.out());
     CraqRun version = CraqRun.of("cluster", "--version");
     assertEquals(0, version.exitCode(), version.err());
     assertTrue(version.out().startsWith("craq "), version.out());
