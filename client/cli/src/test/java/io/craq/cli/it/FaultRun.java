@@ -68,6 +68,8 @@ final class FaultRun implements AutoCloseable {
   private final Map<String, Long> maxAcked = new ConcurrentHashMap<>();
   private final Set<String> keys = ConcurrentHashMap.newKeySet();
   private final AtomicLong ops = new AtomicLong();
+  private final AtomicLong acknowledged = new AtomicLong();
+  private final List<String> notes = new ArrayList<>();
   private final AtomicLong nextProcess = new AtomicLong();
   private final List<Thread> workers = new ArrayList<>();
   private volatile boolean stopping;
@@ -94,6 +96,21 @@ final class FaultRun implements AutoCloseable {
       cluster.startNode(id);
     }
     cluster.awaitChain(ids, WAIT);
+  }
+
+  /** Operations of the workload answered with a result so far (reads and writes). */
+  long acknowledged() {
+    return acknowledged.get();
+  }
+
+  /** Adds {@code text} to the summary line (figures a suite measured). */
+  synchronized void note(String text) {
+    notes.add(text);
+  }
+
+  /** Seconds since the workload started, for log lines. */
+  double elapsedSeconds() {
+    return (System.nanoTime() - startNanos) / 1e9;
   }
 
   /** True while the fault schedule should go on. */
@@ -213,6 +230,7 @@ final class FaultRun implements AutoCloseable {
     HistoryRecorder.Pending pending = recorder.read(process, key);
     try {
       Optional<Versioned> read = client.readFrom(address, key, ReadMode.STRONG, 0);
+      acknowledged.incrementAndGet();
       pending.ok(
           read.map(v -> Output.read(new String(v.value(), StandardCharsets.UTF_8), v.version()))
               .orElse(Output.read(null)));
@@ -236,6 +254,7 @@ final class FaultRun implements AutoCloseable {
               ? client.delete(key)
               : client.write(key, value.getBytes(StandardCharsets.UTF_8));
       pending.ok(Output.done(version));
+      acknowledged.incrementAndGet();
       maxAcked.merge(key, version, Math::max);
       return version;
     } catch (AmbiguousWriteException e) {
@@ -377,7 +396,7 @@ final class FaultRun implements AutoCloseable {
     String summary =
         String.format(
             "FAULT SUITE %s: seed %d, %s, %s, faults %s, acknowledged writes lost %d, heal to first "
-                + "write %d ms, converged %s (%d nodes), history %s",
+                + "write %d ms, converged %s (%d nodes)%s, history %s",
             suite,
             seed,
             recorder.history().summary(),
@@ -387,12 +406,17 @@ final class FaultRun implements AutoCloseable {
             TimeUnit.NANOSECONDS.toMillis(firstWrite[0]),
             diverged == 0 ? "yes" : "NO (" + diverged + " keys)",
             live.size(),
+            notesText(),
             historyFile.toAbsolutePath());
     System.out.println(summary);
     if (!problems.isEmpty()) {
       System.out.println(problems);
     }
     return new Result(summary, report, lost, diverged, problems.toString(), historyFile);
+  }
+
+  private synchronized String notesText() {
+    return notes.isEmpty() ? "" : ", " + String.join(", ", notes);
   }
 
   private synchronized String faultsText() {

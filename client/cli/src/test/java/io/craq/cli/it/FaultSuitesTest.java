@@ -6,6 +6,8 @@ import io.craq.core.message.Message;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -13,11 +15,12 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The real-process fault suites: a coordinator and three nodes as child JVMs, five clients in this
- * JVM recording a history, faults injected on a seeded schedule. Each suite runs {@code
- * -Dcraq.fault.seconds} (default 30) of faults, then heals, checks and prints one summary line (see
- * {@link FaultRun}); it passes on 0 illegal keys, 0 lost acknowledged writes and convergence.
- * Replay a schedule with {@code -Dcraq.seed}. See docs/FAULTS.md.
+ * The real-process fault suites: a coordinator (three on a ZooKeeper ensemble in the {@code
+ * zookeeper} suite) and three nodes as child JVMs, five clients in this JVM recording a history,
+ * faults injected on a seeded schedule. Each suite runs {@code -Dcraq.fault.seconds} (default 30)
+ * of faults, then heals, checks and prints one summary line (see {@link FaultRun}); it passes on 0
+ * illegal keys, 0 lost acknowledged writes and convergence. Replay a schedule with {@code
+ * -Dcraq.seed}. See docs/FAULTS.md.
  */
 // Long runs (-Dcraq.fault.seconds) last as long as asked: the build's default timeout does not
 // apply.
@@ -219,6 +222,168 @@ class FaultSuitesTest {
       }
       run.finish(() -> {}).assertPassed(run.cluster);
     }
+  }
+
+  /** ZooKeeper mode in the suite: sessions of 2 s, a leader lease of 6 s (quiet period 4.6 s). */
+  private static final int ZK_SESSION_MILLIS = 2000;
+
+  private static final int ZK_LEASE_MILLIS = 6000;
+
+  @Test
+  @DisplayName(
+      "zookeeper: three coordinators on a 3-server ZooKeeper ensemble; kill -9 and SIGSTOP the"
+          + " leader, kill a ZooKeeper server, lose the ZooKeeper quorum, cut the leader from"
+          + " ZooKeeper but not from the nodes")
+  void zookeeper() throws Exception {
+    try (FaultRun run = new FaultRun("zookeeper", directory, false)) {
+      run.cluster.withZooKeeper(3, ZK_SESSION_MILLIS, ZK_LEASE_MILLIS);
+      run.startCluster(IDS);
+      run.startWorkload(CLIENTS);
+      List<String> kinds =
+          List.of(
+              "kill-9-leader",
+              "stop-leader",
+              "kill-9-zookeeper-server",
+              "lose-zookeeper-quorum",
+              "cut-leader-from-zookeeper");
+      Map<String, List<Long>> takeovers = new TreeMap<>();
+      long servedWithoutQuorum = 0;
+      int round = 0;
+      while (run.running() || round < kinds.size()) {
+        run.pace(1000, 2000);
+        String kind =
+            round < kinds.size() ? kinds.get(round) : kinds.get(run.random.nextInt(kinds.size()));
+        round++;
+        ProcessCluster.CoordinatorProcess leader = awaitLeader(run);
+        long epoch = nodesEpoch(run);
+        run.fault(kind);
+        long start = System.nanoTime();
+        switch (kind) {
+          case "kill-9-leader" -> {
+            run.cluster.killCoordinator(leader);
+            takeovers
+                .computeIfAbsent(kind, k -> new ArrayList<>())
+                .add(awaitNewEpoch(run, epoch, start));
+            run.pace(0, 1000);
+            run.cluster.startCoordinator(leader);
+          }
+          case "stop-leader" -> {
+            // Stopped past its session: a standby takes over; the old leader wakes with heartbeats
+            // queued and must answer none of them as leader.
+            run.cluster.pauseCoordinator(leader);
+            takeovers
+                .computeIfAbsent(kind, k -> new ArrayList<>())
+                .add(awaitNewEpoch(run, epoch, start));
+            run.pace(0, 1000);
+            run.cluster.resumeCoordinator(leader);
+          }
+          case "kill-9-zookeeper-server" -> {
+            int server = 1 + run.random.nextInt(run.cluster.ensemble().size());
+            run.cluster.ensemble().kill(server);
+            run.pace(1000, 3000);
+            run.cluster.ensemble().restart(server);
+          }
+          case "lose-zookeeper-quorum" -> {
+            // Shorter than the leader lease: the chain keeps serving, nothing is reconfigured.
+            int keep = 1 + run.random.nextInt(run.cluster.ensemble().size());
+            for (int server = 1; server <= run.cluster.ensemble().size(); server++) {
+              if (server != keep) {
+                run.cluster.ensemble().kill(server);
+              }
+            }
+            long before = run.acknowledged();
+            run.pace(2000, 3000);
+            long served = run.acknowledged() - before;
+            long epochDuring = nodesEpoch(run);
+            for (int server = 1; server <= run.cluster.ensemble().size(); server++) {
+              if (server != keep) {
+                run.cluster.ensemble().restart(server);
+              }
+            }
+            servedWithoutQuorum += served;
+            if (served == 0 || epochDuring != epoch) {
+              throw new AssertionError(
+                  "without a ZooKeeper quorum the chain must keep serving its configuration:"
+                      + " operations answered "
+                      + served
+                      + ", epoch "
+                      + epoch
+                      + " -> "
+                      + epochDuring
+                      + "\n"
+                      + run.cluster.logs());
+            }
+          }
+          default -> {
+            leader.cutFromZooKeeper(true);
+            takeovers
+                .computeIfAbsent(kind, k -> new ArrayList<>())
+                .add(awaitNewEpoch(run, epoch, start));
+            run.pace(0, 1000);
+            leader.cutFromZooKeeper(false);
+          }
+        }
+        run.cluster.ensemble().awaitQuorum(FaultRun.WAIT);
+        run.awaitQuiet();
+      }
+      takeovers.forEach(
+          (kind, millis) -> run.note("takeover after " + kind + " " + figures(millis)));
+      run.note("operations answered without a ZooKeeper quorum " + servedWithoutQuorum);
+      run.finish(() -> {}).assertPassed(run.cluster);
+    }
+  }
+
+  private static ProcessCluster.CoordinatorProcess awaitLeader(FaultRun run) {
+    ProcessCluster.CoordinatorProcess[] leader = {null};
+    run.cluster.awaitCondition(
+        "a leading coordinator", FaultRun.WAIT, () -> (leader[0] = run.cluster.leader()) != null);
+    return leader[0];
+  }
+
+  /** The newest epoch any live node holds (0 if none answers). */
+  private static long nodesEpoch(FaultRun run) {
+    long epoch = 0;
+    for (ProcessCluster.NodeProcess node : run.cluster.nodes().values()) {
+      if (node.alive()) {
+        ChainConfig chain = run.cluster.askChain(node.address());
+        if (chain != null) {
+          epoch = Math.max(epoch, chain.epoch());
+        }
+      }
+    }
+    return epoch;
+  }
+
+  /**
+   * Waits until every live node holds an epoch newer than {@code epoch} (a new leader's first
+   * configuration reached them); returns the milliseconds since {@code startNanos}.
+   */
+  private static long awaitNewEpoch(FaultRun run, long epoch, long startNanos) {
+    run.cluster.awaitCondition(
+        "every node past epoch " + epoch,
+        FaultRun.WAIT,
+        () ->
+            run.cluster.nodes().values().stream()
+                .filter(ProcessCluster.NodeProcess::alive)
+                .allMatch(node -> {
+                  ChainConfig chain = run.cluster.askChain(node.address());
+                  return chain != null && chain.epoch() > epoch;
+                }));
+    long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+    System.out.printf(
+        "[%s %6.1fs] new epoch after %d ms%n", run.suite, run.elapsedSeconds(), millis);
+    return millis;
+  }
+
+  /** "N: p50 X ms, max Y ms" of {@code millis}. */
+  static String figures(List<Long> millis) {
+    List<Long> sorted = millis.stream().sorted().toList();
+    return sorted.size()
+        + ": p50 "
+        + sorted.get((sorted.size() - 1) / 2)
+        + " ms, max "
+        + sorted.get(sorted.size() - 1)
+        + " ms";
   }
 
   private static String role(ChainConfig chain, String id) {

@@ -2,6 +2,7 @@ package io.craq.cli.it;
 
 import io.craq.cli.cluster.LocalProcesses;
 import io.craq.cli.cluster.LocalProcesses.Role;
+import io.craq.cli.cluster.ZooKeeperEnsemble;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
@@ -25,10 +26,15 @@ import java.util.function.BooleanSupplier;
  * front of the nodes, pauses (SIGSTOP), kills, restarts. Every process is stopped by its own PID
  * when the cluster is closed. Logs go to files under the cluster's directory (printed when a test
  * fails).
+ *
+ * <p>With {@link #withZooKeeper} the cluster has a local 3-server ZooKeeper ensemble and several
+ * coordinators on it instead of the one file-based coordinator; each coordinator reaches every
+ * ZooKeeper server through a {@link FaultProxy} of its own, so it can be cut from ZooKeeper while
+ * nodes still reach it.
  */
 public final class ProcessCluster implements AutoCloseable {
   private final Path directory;
-  private final String coordinatorAddress;
+  private String coordinatorAddress;
   private final int failureTimeoutMillis;
   private final LocalProcesses processes;
   private Process coordinator;
@@ -36,6 +42,49 @@ public final class ProcessCluster implements AutoCloseable {
   private final TcpTransport transport = new TcpTransport();
   private boolean proxied;
   private final List<String> nodeArgs = new ArrayList<>();
+  private ZooKeeperEnsemble ensemble;
+  private boolean ensembleStarted;
+  private final List<CoordinatorProcess> coordinators = new ArrayList<>();
+  private int sessionTimeoutMillis;
+  private int leaderLeaseMillis;
+
+  /** A coordinator in ZooKeeper mode, and the proxies it reaches the ZooKeeper servers through. */
+  public static final class CoordinatorProcess {
+    final String name;
+    final String address;
+    final Path data;
+    final List<FaultProxy> zooKeeperProxies = new ArrayList<>();
+    Process process;
+
+    CoordinatorProcess(String name, String address, Path data) {
+      this.name = name;
+      this.address = address;
+      this.data = data;
+    }
+
+    public String name() {
+      return name;
+    }
+
+    public String address() {
+      return address;
+    }
+
+    public boolean alive() {
+      return process != null && process.isAlive();
+    }
+
+    /** Cuts (or heals) every link between this coordinator and ZooKeeper. */
+    public void cutFromZooKeeper(boolean cut) {
+      for (FaultProxy proxy : zooKeeperProxies) {
+        if (cut) {
+          proxy.cut();
+        } else {
+          proxy.heal();
+        }
+      }
+    }
+  }
 
   /** A node child process and how to start it again with the same identity and data. */
   public static final class NodeProcess {
@@ -118,6 +167,47 @@ public final class ProcessCluster implements AutoCloseable {
     return this;
   }
 
+  /**
+   * ZooKeeper mode: a 3-server ensemble and {@code count} coordinators on it, with the given
+   * session timeout and leader lease; nodes and clients get the list of coordinators. Call before
+   * starting.
+   */
+  public ProcessCluster withZooKeeper(int count, int sessionTimeoutMillis, int leaderLeaseMillis)
+      throws IOException {
+    this.sessionTimeoutMillis = sessionTimeoutMillis;
+    this.leaderLeaseMillis = leaderLeaseMillis;
+    ensemble =
+        new ZooKeeperEnsemble(
+            directory.resolve("zookeeper"),
+            ZooKeeperEnsemble.freePorts(ZooKeeperEnsemble.DEFAULT_SERVERS),
+            System.getProperty("java.class.path"));
+    List<String> addresses = new ArrayList<>();
+    for (int i = 1; i <= count; i++) {
+      CoordinatorProcess c =
+          new CoordinatorProcess(
+              "c" + i, "127.0.0.1:" + LocalProcesses.freePort(), directory.resolve("c" + i));
+      for (int server = 1; server <= ensemble.size(); server++) {
+        c.zooKeeperProxies.add(
+            new FaultProxy(
+                c.name + "-zk" + server, "127.0.0.1:" + ensemble.ports(server).client()));
+      }
+      coordinators.add(c);
+      addresses.add(c.address);
+    }
+    coordinatorAddress = String.join(",", addresses);
+    return this;
+  }
+
+  /** The ZooKeeper ensemble (null unless {@link #withZooKeeper}). */
+  public ZooKeeperEnsemble ensemble() {
+    return ensemble;
+  }
+
+  /** The coordinators of ZooKeeper mode, in order (empty in the file-based mode). */
+  public List<CoordinatorProcess> coordinators() {
+    return coordinators;
+  }
+
   /** Every proxy, node proxies and coordinator proxies. */
   public List<FaultProxy> proxies() {
     List<FaultProxy> all = new ArrayList<>();
@@ -126,6 +216,9 @@ public final class ProcessCluster implements AutoCloseable {
         all.add(node.nodeProxy);
         all.add(node.coordinatorProxy);
       }
+    }
+    for (CoordinatorProcess c : coordinators) {
+      all.addAll(c.zooKeeperProxies);
     }
     return all;
   }
@@ -147,12 +240,92 @@ public final class ProcessCluster implements AutoCloseable {
     return directory;
   }
 
+  /**
+   * Starts the coordinator; in ZooKeeper mode the ensemble (waiting for its quorum) and every
+   * coordinator that is not running.
+   */
   public void startCoordinator() throws IOException {
+    if (ensemble != null) {
+      if (!ensembleStarted) {
+        ensembleStarted = true;
+        ensemble.start();
+        try {
+          ensemble.awaitQuorum(Duration.ofSeconds(60));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted while the ZooKeeper ensemble started", e);
+        }
+      }
+      for (CoordinatorProcess c : coordinators) {
+        if (!c.alive()) {
+          startCoordinator(c);
+        }
+      }
+      return;
+    }
     List<String> args =
         new ArrayList<>(
             LocalProcesses.coordinatorArgs(coordinatorAddress, directory.resolve("coordinator")));
     args.addAll(List.of("--failure-timeout-millis", Integer.toString(failureTimeoutMillis)));
     coordinator = processes.start("coordinator", Role.COORDINATOR, args);
+  }
+
+  /** Starts (or restarts, same data) coordinator {@code c} in ZooKeeper mode. */
+  public void startCoordinator(CoordinatorProcess c) throws IOException {
+    List<String> connect = new ArrayList<>();
+    for (FaultProxy proxy : c.zooKeeperProxies) {
+      connect.add(proxy.address());
+    }
+    List<String> args = new ArrayList<>(LocalProcesses.coordinatorArgs(c.address, c.data));
+    args.addAll(
+        List.of(
+            "--failure-timeout-millis",
+            Integer.toString(failureTimeoutMillis),
+            "--zookeeper",
+            String.join(",", connect) + "/craq-test",
+            "--advertise",
+            c.address,
+            "--zookeeper-session-timeout-millis",
+            Integer.toString(sessionTimeoutMillis),
+            "--leader-lease-millis",
+            Integer.toString(leaderLeaseMillis)));
+    c.process = processes.start(c.name, Role.COORDINATOR, args);
+  }
+
+  /** Kills coordinator {@code c} with SIGKILL and waits for it to die. */
+  public void killCoordinator(CoordinatorProcess c) throws InterruptedException {
+    c.process.toHandle().destroyForcibly();
+    c.process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** Stops coordinator {@code c} with SIGSTOP. */
+  public void pauseCoordinator(CoordinatorProcess c) throws IOException, InterruptedException {
+    signal(c.process, "-STOP");
+  }
+
+  /** Resumes coordinator {@code c} with SIGCONT. */
+  public void resumeCoordinator(CoordinatorProcess c) throws IOException, InterruptedException {
+    signal(c.process, "-CONT");
+  }
+
+  /**
+   * The coordinator of ZooKeeper mode that answers as leader (a chain request answered with a
+   * chain), or null if none does now.
+   */
+  public CoordinatorProcess leader() {
+    CoordinatorProcess best = null;
+    long bestEpoch = -1;
+    for (CoordinatorProcess c : coordinators) {
+      if (!c.alive()) {
+        continue;
+      }
+      ChainConfig chain = askChain(c.address);
+      if (chain != null && chain.epoch() > bestEpoch) {
+        best = c;
+        bestEpoch = chain.epoch();
+      }
+    }
+    return best;
   }
 
   /** Kills the coordinator with SIGKILL and waits for it to die. */
@@ -224,7 +397,15 @@ public final class ProcessCluster implements AutoCloseable {
 
   /** Asks the coordinator to remove {@code id} (a clean leave); the reply, or null. */
   public Message leave(String id) {
-    try (Connection connection = transport.connect(coordinatorAddress)) {
+    String address = coordinatorAddress;
+    if (ensemble != null) {
+      CoordinatorProcess leader = leader();
+      if (leader == null) {
+        return null;
+      }
+      address = leader.address;
+    }
+    try (Connection connection = transport.connect(address)) {
       return connection
           .request(new Message.LeaveRequest(id), Duration.ofSeconds(2))
           .get(3, TimeUnit.SECONDS);
@@ -235,6 +416,10 @@ public final class ProcessCluster implements AutoCloseable {
 
   /** The chain as the coordinator sees it, or null if it does not answer. */
   public ChainConfig chain() {
+    if (ensemble != null) {
+      CoordinatorProcess leader = leader();
+      return leader == null ? null : askChain(leader.address);
+    }
     return askChain(coordinatorAddress);
   }
 
@@ -292,8 +477,20 @@ public final class ProcessCluster implements AutoCloseable {
 
   @Override
   public void close() {
+    for (CoordinatorProcess c : coordinators) {
+      if (c.alive()) {
+        try {
+          resumeCoordinator(c); // a paused process would not stop on SIGTERM
+        } catch (IOException | InterruptedException | RuntimeException e) {
+          // it stops by SIGKILL below
+        }
+      }
+    }
     processes.close();
     transport.close();
     proxies().forEach(FaultProxy::close);
+    if (ensemble != null) {
+      ensemble.close();
+    }
   }
 }
