@@ -239,13 +239,17 @@ class FaultSuitesTest {
       run.cluster.withZooKeeper(3, ZK_SESSION_MILLIS, ZK_LEASE_MILLIS);
       run.startCluster(IDS);
       run.startWorkload(CLIENTS);
+      // -Dcraq.fault.kinds=kill-9-leader,... runs only those (e.g. to time many failovers).
       List<String> kinds =
           List.of(
-              "kill-9-leader",
-              "stop-leader",
-              "kill-9-zookeeper-server",
-              "lose-zookeeper-quorum",
-              "cut-leader-from-zookeeper");
+                  "kill-9-leader",
+                  "stop-leader",
+                  "kill-9-zookeeper-server",
+                  "lose-zookeeper-quorum",
+                  "cut-leader-from-zookeeper")
+              .stream()
+              .filter(kind -> System.getProperty("craq.fault.kinds", kind).contains(kind))
+              .toList();
       Map<String, List<Long>> takeovers = new TreeMap<>();
       long servedWithoutQuorum = 0;
       int round = 0;
