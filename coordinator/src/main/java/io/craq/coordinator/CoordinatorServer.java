@@ -199,6 +199,8 @@ public final class CoordinatorServer implements AutoCloseable {
 
   private void runLoop() {
     Throwable failure = null;
+    // Start-up (reading the store, connecting to ZooKeeper) is no pause: not counted as ticks.
+    ticksSkipped = clock.ticks();
     try {
       List<Request> batch = new ArrayList<>();
       while (running) {

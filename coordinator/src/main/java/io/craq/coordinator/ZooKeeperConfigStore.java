@@ -532,7 +532,7 @@ final class ZooKeeperConfigStore implements ConfigStore {
     }
     background.shutdownNow();
     try {
-      background.awaitTermination(5, TimeUnit.SECONDS);
+      background.awaitTermination(2, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
