@@ -276,9 +276,11 @@ public final class ProcessCluster implements AutoCloseable {
     for (FaultProxy proxy : c.zooKeeperProxies) {
       connect.add(proxy.address());
     }
-    List<String> args = new ArrayList<>(LocalProcesses.coordinatorArgs(c.address, c.data));
+    List<String> args = new ArrayList<>();
     args.addAll(
         List.of(
+            "--listen",
+            c.address,
             "--failure-timeout-millis",
             Integer.toString(failureTimeoutMillis),
             "--zookeeper",
