@@ -26,6 +26,7 @@ final class SimNetwork {
               : Long.compare(a.seq, b.seq));
   private final Map<String, Long> lastDeliveryOnLink = new HashMap<>();
   private final Set<String> cutLinks = new HashSet<>();
+  private final Set<String> exactlyOnce = new HashSet<>();
   private long seq;
 
   int delayTicksMax = 3;
@@ -48,9 +49,11 @@ final class SimNetwork {
     }
     enqueue(now, from, to, payload);
     // Client requests are never duplicated: a duplicate is a retry, and a retried write is a new
-    // operation in the history (our clients report ambiguity instead of retrying writes).
+    // operation in the history (our clients report ambiguity instead of retrying writes). Nor are
+    // messages to or from an exactly-once process (ZooKeeper's sessions number their requests).
     boolean clientLink = from.startsWith("client") || to.startsWith("client");
-    if (!clientLink && random.nextDouble() < duplicateProbability) {
+    boolean once = exactlyOnce.contains(from) || exactlyOnce.contains(to);
+    if (!clientLink && !once && random.nextDouble() < duplicateProbability) {
       duplicated++;
       enqueue(now, from, to, payload);
     }
@@ -80,6 +83,11 @@ final class SimNetwork {
     lastDeliveryOnLink.put(link, at);
     inFlight.add(
         new Envelope(at, envelope.seq(), envelope.from(), envelope.to(), envelope.payload()));
+  }
+
+  /** Messages to and from {@code name} are never duplicated (they may still be lost). */
+  void exactlyOnce(String name) {
+    exactlyOnce.add(name);
   }
 
   void cut(String from, String to) {

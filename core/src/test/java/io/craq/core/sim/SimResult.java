@@ -8,6 +8,7 @@ record SimResult(
     long seed,
     History history,
     Map<String, Integer> faults,
+    Map<String, Integer> events,
     SimNetwork network,
     boolean settled,
     boolean converged,

@@ -31,16 +31,29 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
  * A whole CRAQ cluster in one thread: a coordinator, nodes and clients over a {@link SimNetwork},
  * with crashes (storage keeps what was persisted), pauses, partitions, coordinator restarts, joins
  * and leaves, all drawn from one seed. Clients record a history for the linearizability checker.
+ *
+ * <p>With {@link SimOptions#zookeeper()}, the single file-based coordinator gives way to several
+ * {@link SimCoordinator}s that keep the configuration in a {@link SimZooKeeper} and elect a leader
+ * there; nodes and clients follow the leader by redirects. Further faults: coordinator crashes and
+ * pauses (the leader past its session timeout), coordinators cut from the store or from nodes, and
+ * the store losing its quorum. Further invariants, checked as the run goes: at most one
+ * configuration per epoch among all that were stored, persisted or sent by any coordinator; nothing
+ * sent before it was stored; the stored epoch only grows; no node adopts an older epoch; no member
+ * is removed while it still holds a read lease (a node cut off from every coordinator stops serving
+ * strong reads before a new leader moves the chain on without it); and no coordinator grants a
+ * lease in an older epoch to a node that a newer stored configuration left out.
  */
 final class Simulation {
   static final String COORDINATOR = "coordinator";
@@ -61,6 +74,38 @@ final class Simulation {
   boolean coordinatorUp = true;
   long coordinatorRestartTick;
 
+  // ZooKeeper mode: the store, the coordinators (in the order nodes and clients list them)
+  SimZooKeeper store;
+  final Map<String, SimCoordinator> coordinators = new LinkedHashMap<>();
+  final List<String> coordinatorNames = new ArrayList<>();
+  long nextRequestId = 1;
+
+  /** Every configuration stored, persisted or sent by any coordinator, by epoch (one per epoch). */
+  final Map<Long, ChainConfig> configsByEpoch = new HashMap<>();
+
+  /** Counts of what the coordinators did (takeovers, fencing, freezes...), for the summary. */
+  final Map<String, Integer> events = new TreeMap<>();
+
+  /** Links whose messages were held over this tick: later ones on the link wait too (FIFO). */
+  final Set<String> heldLinks = new HashSet<>();
+
+  /** When each heartbeat was sent, by node, incarnation and sequence number (ZooKeeper mode). */
+  final Map<String, Long> heartbeatSentTick = new HashMap<>();
+
+  /** When the store first left each node out of a configuration, by node and epoch. */
+  final Map<String, TreeMap<Long, Long>> leftOutTick = new HashMap<>();
+
+  /** The coordinators acting at the last step, for the trace. */
+  String actingLeaders = "";
+
+  /** A node an operator asked to leave, waiting for the coordinators' answer. */
+  SimNode pendingLeave;
+
+  long pendingLeaveUntil;
+
+  /** Ticks a node or client waits for any answer from its coordinator before trying the next. */
+  static final int COORDINATOR_SILENCE_TICKS = 10;
+
   final Map<String, SimNode> nodes = new LinkedHashMap<>();
   final List<SimClient> clients = new ArrayList<>();
   int nextNodeNumber;
@@ -80,6 +125,25 @@ final class Simulation {
     this.random = new Random(seed);
     this.network = new SimNetwork(random);
     this.coordinator = new CoordinatorMachine(coordinatorSettings, ChainConfig.EMPTY);
+    if (options.zookeeper()) {
+      store = new SimZooKeeper(this, this::onStoreWrite);
+      network.exactlyOnce(SimZooKeeper.NAME);
+      configsByEpoch.put(0L, ChainConfig.EMPTY);
+      for (int i = 1; i <= options.coordinators(); i++) {
+        String name = "coord" + i;
+        coordinatorNames.add(name);
+        coordinators.put(
+            name, new SimCoordinator(this, name, options.leaseTicks(), options.sessionTicks()));
+      }
+      trace(
+          "zookeeper mode: "
+              + options.coordinators()
+              + " coordinators, session "
+              + options.sessionTicks()
+              + " ticks, leader lease "
+              + options.leaseTicks()
+              + " ticks");
+    }
     for (int i = 0; i < options.nodes(); i++) {
       addNode(-1);
     }
@@ -121,11 +185,21 @@ final class Simulation {
     boolean up = true;
     boolean paused;
     boolean left;
+    long incarnation;
     long wakeTick;
     long startTick;
 
     /** Reads this incarnation answered, and its counters when last checked. */
     long readAnswers;
+
+    /** ZooKeeper mode: the coordinator this process talks to (index into the list it was given). */
+    int coordinatorIndex;
+
+    /** When the first request since the coordinator's last answer was sent; -1 if none waits. */
+    long awaitingSince = -1;
+
+    /** The newest epoch this incarnation held: a node never goes back to an older one. */
+    long epochSeen;
 
     NodeCounters lastCounters = NodeCounters.ZERO;
 
@@ -147,7 +221,7 @@ final class Simulation {
               id,
               nodeSettings,
               joinPosition,
-              ++incarnationCounter,
+              incarnation = ++incarnationCounter,
               applied,
               applied.allDirty());
       up = true;
@@ -155,6 +229,9 @@ final class Simulation {
       startTick = now;
       readAnswers = 0;
       lastCounters = NodeCounters.ZERO;
+      coordinatorIndex = 0;
+      awaitingSince = -1;
+      epochSeen = 0;
     }
 
     /** The machine's clock follows real time, paused or not (a monotonic clock does). */
@@ -189,6 +266,7 @@ final class Simulation {
     Op op;
     long nextRefreshTick;
     final Map<String, Long> lastVersionSeen = new HashMap<>();
+    int coordinatorIndex;
 
     SimClient(long process) {
       this.process = process;
@@ -214,6 +292,9 @@ final class Simulation {
 
   /** Routes a coordinator answer back to the node that asked. */
   record NodeRef(String nodeId) implements ClientRef {}
+
+  /** An operator's request (a leave) handed to the leading coordinator. */
+  record OperatorRef(String nodeId) implements ClientRef {}
 
   private SimNode addNode(int position) {
     String id = "n" + (++nextNodeNumber);
@@ -253,6 +334,7 @@ final class Simulation {
         seed,
         recorder.history(),
         faults,
+        events,
         network,
         settled,
         converged(),
@@ -265,10 +347,38 @@ final class Simulation {
 
   void step(boolean clientsActive) {
     now++;
+    if (options.zookeeper()) {
+      if (pendingLeave != null && now > pendingLeaveUntil) {
+        pendingLeave = null; // its request was dropped with a drain: the node stays
+      }
+      if (!store.up && now >= store.upAgainTick) {
+        store.regainQuorum();
+      }
+      // A paused coordinator wakes before its queued messages are handled: the harder case.
+      coordinators.values().forEach(SimCoordinator::wakeIfDue);
+      heldLinks.clear();
+    }
     for (SimNetwork.Envelope envelope : network.due(now)) {
       deliver(envelope);
     }
-    if (coordinatorUp) {
+    if (options.zookeeper()) {
+      store.tick();
+      coordinators.values().forEach(SimCoordinator::step);
+      String acting =
+          String.join(
+              ",",
+              coordinators.values().stream()
+                  .filter(c -> c.up && !c.paused && c.acting())
+                  .map(c -> c.name)
+                  .toList());
+      if (acting.isEmpty()) {
+        event("ticks-without-an-acting-leader");
+      }
+      if (!acting.equals(actingLeaders)) {
+        trace("acting leader(s): [" + acting + "]");
+        actingLeaders = acting;
+      }
+    } else if (coordinatorUp) {
       coordinator.tick();
       performCoordinator();
     } else if (now >= coordinatorRestartTick && coordinatorRestartTick > 0) {
@@ -286,6 +396,13 @@ final class Simulation {
       }
       if (node.up && !node.paused) {
         node.catchUpClock();
+        if (options.zookeeper()
+            && node.awaitingSince >= 0
+            && now - node.awaitingSince >= COORDINATOR_SILENCE_TICKS) {
+          node.coordinatorIndex = nextCoordinator(node.coordinatorIndex, "");
+          node.awaitingSince = -1;
+          trace(node.id + " hears nothing from its coordinator: tries " + coordinatorOf(node));
+        }
         if (random.nextInt(3) == 0) {
           completeStore(node);
         }
@@ -293,6 +410,7 @@ final class Simulation {
         node.machine.checkInvariants();
       }
     }
+    checkNodeEpochs();
     checkCommittedAgreement();
     for (SimClient client : clients) {
       clientStep(client, clientsActive);
@@ -300,6 +418,17 @@ final class Simulation {
   }
 
   private void deliver(SimNetwork.Envelope e) {
+    if (options.zookeeper()) {
+      if (e.to().equals(SimZooKeeper.NAME)) {
+        store.onRequest(e.from(), (SimZooKeeper.Request) e.payload());
+        return;
+      }
+      SimCoordinator c = coordinators.get(e.to());
+      if (c != null) {
+        deliverToCoordinator(c, e);
+        return;
+      }
+    }
     if (e.to().equals(COORDINATOR)) {
       if (!coordinatorUp) {
         return;
@@ -319,6 +448,9 @@ final class Simulation {
         return;
       }
       node.catchUpClock();
+      if (options.zookeeper() && coordinators.containsKey(e.from())) {
+        followCoordinator(node, e.from(), e.payload());
+      }
       if (e.payload() instanceof Routed routed) {
         node.machine.onClientRequest(routed.ref(), (Message.NodeRequest) routed.message());
       } else if (e.payload() instanceof Message.NodeMessage message) {
@@ -330,6 +462,51 @@ final class Simulation {
     if (e.payload() instanceof Answer answer && answer.ref() instanceof Op op) {
       completeOp(op, answer.message());
     }
+  }
+
+  /**
+   * A coordinator takes what comes from the store at once; a request from a node or client waits
+   * (held in the network, as in the kernel's buffers) while the process is paused or blocked on a
+   * store write, and so does everything after it on the same link.
+   */
+  private void deliverToCoordinator(SimCoordinator c, SimNetwork.Envelope e) {
+    if (!c.up) {
+      return;
+    }
+    String link = e.from() + ">" + e.to();
+    boolean fromStore = e.from().equals(SimZooKeeper.NAME);
+    if (c.paused || heldLinks.contains(link) || (!fromStore && !c.takesRequests())) {
+      heldLinks.add(link);
+      network.holdOver(now, e);
+      return;
+    }
+    c.onMessage(e.from(), e.payload());
+  }
+
+  /**
+   * The node's driver follows the leader: an answer from its coordinator ends the wait; a
+   * NOT_LEADER refusal sends it to the hinted leader, or to the next coordinator of its list when
+   * there is no hint. (A configuration push is no answer.)
+   */
+  private void followCoordinator(SimNode node, String from, Object payload) {
+    if (!from.equals(coordinatorOf(node)) || payload instanceof Message.ConfigPush) {
+      return;
+    }
+    node.awaitingSince = -1;
+    if (payload instanceof ErrorReply error && error.code() == ErrorCode.NOT_LEADER) {
+      node.coordinatorIndex = nextCoordinator(node.coordinatorIndex, error.hint());
+      event("node-redirect" + (error.hint().isEmpty() ? "-no-leader" : ""));
+    }
+  }
+
+  String coordinatorOf(SimNode node) {
+    return coordinatorNames.get(node.coordinatorIndex);
+  }
+
+  /** The hinted coordinator if it is another one of the list, else the next one in the list. */
+  int nextCoordinator(int current, String hint) {
+    int hinted = coordinatorNames.indexOf(hint);
+    return hinted >= 0 && hinted != current ? hinted : (current + 1) % coordinatorNames.size();
   }
 
   /** A request and who asked, as it travels to the server. */
@@ -371,6 +548,23 @@ final class Simulation {
     for (Effects.Reply reply : effects.replies()) {
       if (((Op) reply.ref()).request instanceof ReadRequest) {
         node.readAnswers++; // answered by the machine, though the driver may hold the reply
+        if (TRACE_KEY != null
+            && reply.message() instanceof ReadReply read
+            && read.key().equals(TRACE_KEY)) {
+          trace(
+              node.id
+                  + " answers a read of "
+                  + read.key()
+                  + ": "
+                  + (read.found() ? new String(read.value(), StandardCharsets.UTF_8) : "absent")
+                  + " @v"
+                  + read.version()
+                  + " (epoch "
+                  + node.machine.config().epoch()
+                  + ", "
+                  + node.machine.role()
+                  + ")");
+        }
       }
     }
     sendAndReply(node, plan.now());
@@ -378,7 +572,16 @@ final class Simulation {
 
   private void sendAndReply(SimNode node, PersistSchedule.Release release) {
     for (Effects.Send send : release.sends()) {
-      if (send.to() == Effects.COORDINATOR) {
+      if (send.to() == Effects.COORDINATOR && options.zookeeper()) {
+        if (send.message() instanceof Message.Heartbeat heartbeat) {
+          heartbeatSentTick.put(node.id + "#" + node.incarnation + "#" + heartbeat.seq(), now);
+        }
+        network.send(
+            now, node.id, coordinatorOf(node), new Routed(new NodeRef(node.id), send.message()));
+        if (node.awaitingSince < 0) {
+          node.awaitingSince = now;
+        }
+      } else if (send.to() == Effects.COORDINATOR) {
         network.send(now, node.id, COORDINATOR, new Routed(new NodeRef(node.id), send.message()));
       } else {
         network.send(now, node.id, send.to().id(), send.message());
@@ -506,6 +709,9 @@ final class Simulation {
       if (now >= client.op.deadline) {
         Op op = client.op;
         client.op = null;
+        if (coordinators.containsKey(op.target)) {
+          client.coordinatorIndex = nextCoordinator(client.coordinatorIndex, "");
+        }
         if (op.pending != null) {
           if (op.request instanceof ReadRequest) {
             op.pending.fail(); // a read has no effect: a lost one simply did not happen
@@ -519,7 +725,9 @@ final class Simulation {
     }
     if (client.known.size() == 0 || now >= client.nextRefreshTick) {
       client.nextRefreshTick = now + 30;
-      issue(client, null, new ChainRequest(), COORDINATOR);
+      String target =
+          options.zookeeper() ? coordinatorNames.get(client.coordinatorIndex) : COORDINATOR;
+      issue(client, null, new ChainRequest(), target);
       return;
     }
     if (!active || random.nextInt(3) != 0) {
@@ -580,6 +788,14 @@ final class Simulation {
       return; // timed out already
     }
     client.op = null;
+    if (answer instanceof ErrorReply error
+        && op.request instanceof ChainRequest
+        && coordinators.containsKey(op.target)) {
+      // A standby's refusal: ask the hinted leader at once, or the next one a little later.
+      client.coordinatorIndex = nextCoordinator(client.coordinatorIndex, error.hint());
+      client.nextRefreshTick = now + (error.hint().isEmpty() ? 5 : 0);
+      return;
+    }
     if (answer instanceof ChainReply chain) {
       if (chain.config().epoch() >= client.known.epoch()) {
         client.known = chain.config();
@@ -636,6 +852,10 @@ final class Simulation {
 
   private void maybeInjectFault() {
     if (random.nextInt(options.faultEveryTicks()) != 0) {
+      return;
+    }
+    if (options.zookeeper()) {
+      maybeInjectZooKeeperFault();
       return;
     }
     int dice = random.nextInt(100);
@@ -704,8 +924,131 @@ final class Simulation {
     }
   }
 
+  /**
+   * The faults of ZooKeeper mode: the node faults of the standard mode (a node is cut from every
+   * coordinator rather than from the one), and the coordinators' and the store's.
+   */
+  private void maybeInjectZooKeeperFault() {
+    int dice = random.nextInt(100);
+    List<SimNode> upNodes =
+        nodes.values().stream().filter(n -> n.up && !n.paused && !n.left).toList();
+    SimNode victim = upNodes.isEmpty() ? null : upNodes.get(random.nextInt(upNodes.size()));
+    // The fault model of the standard mode; a pending leave counts as hurting its node.
+    boolean mayHurt = victim != null && pendingLeave == null && healthyMembersOtherThan(victim) > 0;
+    List<SimCoordinator> upCoordinators =
+        coordinators.values().stream().filter(c -> c.up && !c.paused).toList();
+    SimCoordinator leader =
+        upCoordinators.stream().filter(c -> c.replica.leading()).findFirst().orElse(null);
+    SimCoordinator someCoordinator =
+        upCoordinators.isEmpty() ? null : upCoordinators.get(random.nextInt(upCoordinators.size()));
+    SimCoordinator leaderOrAny = leader != null && random.nextBoolean() ? leader : someCoordinator;
+    long lease = options.leaseTicks();
+    long session = options.sessionTicks();
+    if (dice < 12 && mayHurt) {
+      count("crash");
+      trace("crash " + victim.id);
+      persistAndCrash(victim);
+      victim.wakeTick = now + 10 + random.nextInt(60);
+    } else if (dice < 20 && mayHurt) {
+      count("pause");
+      trace("pause " + victim.id);
+      victim.paused = true;
+      victim.wakeTick = now + coordinatorSettings.failureTimeoutTicks() + random.nextInt(40);
+    } else if (dice < 26 && mayHurt) {
+      count("partition-from-coordinators");
+      trace("cut " + victim.id + " from every coordinator");
+      network.isolate(victim.id, coordinatorNames);
+    } else if (dice < 31 && mayHurt) {
+      count("partition-node");
+      trace("isolate " + victim.id + " from nodes");
+      network.isolate(victim.id, new ArrayList<>(nodes.keySet()));
+    } else if (dice < 37) {
+      count("heal-partitions");
+      network.healAll();
+    } else if (dice < 41 && nodes.size() < options.nodesMax()) {
+      count("join");
+      int position = random.nextBoolean() ? -1 : 1 + random.nextInt(Math.max(1, nodes.size()));
+      addNode(position);
+    } else if (dice < 45
+        && mayHurt
+        && leader != null
+        && leader.readyLeader()
+        && nodes.values().stream().filter(n -> !n.left).count() > 2) {
+      // An operator decommissions the node through the leader; the node stops once the
+      // configuration without it is stored (see onStoreWrite), or at the answer.
+      trace("operator asks " + leader.name + " to let " + victim.id + " leave");
+      pendingLeave = victim;
+      pendingLeaveUntil = now + 120; // beyond a write retried on a new session
+      leader.onMessage(
+          "operator", new Routed(new OperatorRef(victim.id), new Message.LeaveRequest(victim.id)));
+    } else if (dice < 50) {
+      count("lossy-network");
+      network.dropProbability = random.nextDouble() * 0.05;
+      network.duplicateProbability = random.nextDouble() * 0.05;
+    } else if (dice < 53) {
+      network.dropProbability = 0;
+      network.duplicateProbability = 0;
+    } else if (dice < 61 && leaderOrAny != null) {
+      count(leaderOrAny == leader ? "coordinator-crash-leader" : "coordinator-crash");
+      leaderOrAny.crash(now + 10 + random.nextInt(60));
+    } else if (dice < 69 && leader != null) {
+      if (random.nextInt(3) > 0) {
+        count("leader-pause-past-session");
+        leader.pause(now + session + 1 + random.nextInt((int) lease + 10), "past-session");
+      } else {
+        count("leader-pause-short");
+        leader.pause(now + 1 + random.nextInt((int) Math.max(1, session / 2)), "short");
+      }
+    } else if (dice < 75 && leaderOrAny != null) {
+      count("coordinator-cut-from-store");
+      trace("cut " + leaderOrAny.name + " from the store");
+      network.cutBothWays(leaderOrAny.name, SimZooKeeper.NAME);
+    } else if (dice < 81 && someCoordinator != null && !nodes.isEmpty()) {
+      count("coordinator-cut-from-nodes");
+      List<String> cut = new ArrayList<>();
+      for (String id : nodes.keySet()) {
+        if (random.nextBoolean()) {
+          cut.add(id);
+        }
+      }
+      trace("cut " + someCoordinator.name + " from " + cut);
+      cut.forEach(id -> network.cutBothWays(someCoordinator.name, id));
+    } else if (dice < 85 && store.up) {
+      count("store-outage-shorter-than-lease");
+      store.loseQuorum(now + 1 + random.nextInt((int) Math.max(1, lease - 2)));
+    } else if (dice < 88 && store.up) {
+      count("store-outage-longer-than-lease");
+      store.loseQuorum(now + lease + random.nextInt((int) (lease + session)));
+    }
+  }
+
+  /** The leading coordinator answered an operator's request. */
+  void onOperatorReply(OperatorRef ref, Message reply) {
+    if (pendingLeave == null || !pendingLeave.id.equals(ref.nodeId())) {
+      return;
+    }
+    SimNode victim = pendingLeave;
+    pendingLeave = null;
+    if (reply instanceof ErrorReply error) {
+      trace("leave of " + victim.id + " refused: " + error.message());
+    } else if (!victim.left
+        && reply instanceof ChainReply chain
+        && !chain.config().contains(victim.id)) {
+      leave(victim);
+    }
+  }
+
+  private void leave(SimNode victim) {
+    count("leave");
+    trace("leave " + victim.id);
+    victim.left = true;
+    if (victim.up) {
+      persistAndCrash(victim);
+    }
+  }
+
   private long healthyMembersOtherThan(SimNode victim) {
-    ChainConfig chain = coordinator.config();
+    ChainConfig chain = chainConfig();
     return nodes.values().stream()
         .filter(n ->
             n != victim
@@ -784,7 +1127,16 @@ final class Simulation {
     network.healAll();
     network.dropProbability = 0;
     network.duplicateProbability = 0;
-    if (!coordinatorUp) {
+    if (options.zookeeper()) {
+      store.regainQuorum();
+      for (SimCoordinator c : coordinators.values()) {
+        if (!c.up) {
+          trace("restart " + c.name + " as a standby");
+          c.start();
+        }
+        c.wake();
+      }
+    } else if (!coordinatorUp) {
       restartCoordinator();
     }
     for (SimNode node : nodes.values()) {
@@ -797,8 +1149,19 @@ final class Simulation {
 
   // --------------------------------------------------------------------------------- checks
 
+  /** The chain as the coordinators have it: the store's in ZooKeeper mode. */
+  ChainConfig chainConfig() {
+    return options.zookeeper() ? store.config : coordinator.config();
+  }
+
   private boolean settled() {
-    ChainConfig chain = coordinator.config();
+    ChainConfig chain = chainConfig();
+    if (options.zookeeper()
+        && coordinators.values().stream()
+            .noneMatch(
+                c -> c.readyLeader() && !c.replica.frozen() && c.replica.config().equals(chain))) {
+      return false;
+    }
     for (SimNode node : nodes.values()) {
       if (node.left) {
         continue;
@@ -817,9 +1180,13 @@ final class Simulation {
 
   /** One line per process, for failure messages. */
   String describe() {
-    StringBuilder out =
-        new StringBuilder(
-            "coordinator " + (coordinatorUp ? "up " : "down ") + coordinator.config() + "\n");
+    StringBuilder out = new StringBuilder();
+    if (options.zookeeper()) {
+      out.append(store.describe()).append('\n');
+      coordinators.values().forEach(c -> out.append(c.describe()).append('\n'));
+    } else {
+      out.append("coordinator " + (coordinatorUp ? "up " : "down ") + coordinator.config() + "\n");
+    }
     for (SimNode node : nodes.values()) {
       out.append(node.id)
           .append(node.left ? " left" : node.up ? "" : " down")
@@ -844,6 +1211,199 @@ final class Simulation {
 
   private boolean clientsBusy() {
     return clients.stream().anyMatch(c -> c.op != null);
+  }
+
+  // ------------------------------------------------------------- coordinator invariants
+
+  /**
+   * The store accepted {@code written}: the stored epoch grows; one configuration per epoch; a
+   * member removed holds no read lease any more (unless it is leaving: its operator stops it now).
+   */
+  private void onStoreWrite(ChainConfig previous, ChainConfig written, int version, String by) {
+    if (written.epoch() <= previous.epoch()) {
+      fail(
+          "the stored epoch went from "
+              + previous.epoch()
+              + " to "
+              + written.epoch()
+              + " (version "
+              + version
+              + ", written by "
+              + by
+              + ")");
+    }
+    registerConfig(written, "stored by " + by);
+    if (pendingLeave != null
+        && previous.contains(pendingLeave.id)
+        && !written.contains(pendingLeave.id)) {
+      SimNode victim = pendingLeave;
+      pendingLeave = null;
+      leave(victim);
+    }
+    for (Member m : written.members()) {
+      if (!previous.contains(m.id())) {
+        event("member-added");
+      }
+    }
+    for (Member m : previous.members()) {
+      SimNode node = nodes.get(m.id());
+      if (!written.contains(m.id())) {
+        leftOutTick
+            .computeIfAbsent(m.id(), id -> new TreeMap<>())
+            .putIfAbsent(written.epoch(), now);
+        if (node == null || !node.left) {
+          event("member-removed");
+        }
+      }
+      if (written.contains(m.id())
+          || node == null
+          || node.left
+          || !node.up
+          || node.paused
+          || node.machine == null) {
+        continue;
+      }
+      node.catchUpClock();
+      NodeMachine machine = node.machine;
+      if (machine.isMember() && machine.hasLease() && machine.config().epoch() < written.epoch()) {
+        fail(
+            by
+                + " stored epoch "
+                + written.epoch()
+                + " without "
+                + m.id()
+                + ", which still holds a read lease in epoch "
+                + machine.config().epoch());
+      }
+    }
+  }
+
+  /** A coordinator's write succeeded: every configuration of its drain is persisted. */
+  void persistedByCoordinator(String by, List<ChainConfig> configs) {
+    for (ChainConfig config : configs) {
+      registerConfig(config, "persisted by " + by);
+    }
+  }
+
+  private void registerConfig(ChainConfig config, String how) {
+    ChainConfig known = configsByEpoch.putIfAbsent(config.epoch(), config);
+    if (known != null && !known.equals(config)) {
+      fail(
+          "two configurations for epoch "
+              + config.epoch()
+              + ": "
+              + known
+              + " and, "
+              + how
+              + ", "
+              + config);
+    }
+  }
+
+  /**
+   * A coordinator sends {@code message}: a configuration in it was stored, and is that epoch's; a
+   * lease it grants is for a node that no newer stored configuration has left out.
+   */
+  void checkSentConfig(String by, Message message) {
+    ChainConfig config =
+        switch (message) {
+          case Message.ConfigPush push -> push.config();
+          case Message.HeartbeatReply reply -> reply.config();
+          case ChainReply reply -> reply.config();
+          default -> null;
+        };
+    if (config == null) {
+      return;
+    }
+    if (message instanceof Message.HeartbeatReply reply && reply.member() && reply.seq() > 0) {
+      checkLeaseGrant(by, reply);
+    }
+    ChainConfig known = configsByEpoch.get(config.epoch());
+    if (known == null) {
+      fail(by + " sent epoch " + config.epoch() + " before it was stored: " + config);
+    } else if (!known.equals(config)) {
+      fail(by + " sent " + config + " but epoch " + config.epoch() + " is " + known + " elsewhere");
+    }
+  }
+
+  /**
+   * A lease granted in an epoch must end before any newer stored configuration left the node out:
+   * once a leader moves the chain on from that configuration, a node that still holds a lease of an
+   * older epoch serves stale reads. The node counts its lease from when it sent the heartbeat the
+   * answer is for (a join's answer, sequence number 0, grants none), so a late answer to an old
+   * heartbeat grants nothing new.
+   */
+  private void checkLeaseGrant(String by, Message.HeartbeatReply reply) {
+    Member member = reply.config().member(reply.nodeId());
+    Long sent =
+        member == null
+            ? null
+            : heartbeatSentTick.get(
+                reply.nodeId() + "#" + member.incarnation() + "#" + reply.seq());
+    TreeMap<Long, Long> leftOut = leftOutTick.get(reply.nodeId());
+    if (sent == null || leftOut == null) {
+      return;
+    }
+    Map.Entry<Long, Long> newer = leftOut.higherEntry(reply.config().epoch());
+    long leaseEnd = sent + nodeSettings.leaseTicks();
+    if (newer != null && leaseEnd > newer.getValue()) {
+      fail(
+          by
+              + " grants "
+              + reply.nodeId()
+              + " a lease in epoch "
+              + reply.config().epoch()
+              + " until t="
+              + leaseEnd
+              + ", but the store left it out of epoch "
+              + newer.getKey()
+              + " at t="
+              + newer.getValue());
+    }
+  }
+
+  /** No node goes back to an older epoch; in ZooKeeper mode, each one it holds was stored. */
+  private void checkNodeEpochs() {
+    for (SimNode node : nodes.values()) {
+      if (node.machine == null) {
+        continue;
+      }
+      ChainConfig config = node.machine.config();
+      if (config.epoch() < node.epochSeen) {
+        fail(node.id + " went back from epoch " + node.epochSeen + " to " + config.epoch());
+      }
+      node.epochSeen = config.epoch();
+      if (options.zookeeper() && !config.equals(configsByEpoch.get(config.epoch()))) {
+        fail(
+            node.id
+                + " holds "
+                + config
+                + ", but epoch "
+                + config.epoch()
+                + " is "
+                + configsByEpoch.get(config.epoch()));
+      }
+    }
+  }
+
+  void event(String what) {
+    events.merge(what, 1, Integer::sum);
+  }
+
+  /** An invariant broke: stop the run loudly, with the seed and the recent events. */
+  void fail(String what) {
+    throw new AssertionError(
+        "seed "
+            + seed
+            + ": "
+            + what
+            + " at t="
+            + now
+            + " (replay: -Dcraq.seed="
+            + seed
+            + ")\n"
+            + describe()
+            + traceText());
   }
 
   /** Invariant 3: a committed (key, version) has one value, wherever it is held. */
@@ -897,12 +1457,12 @@ final class Simulation {
       }
     }
     SimClient reader = new SimClient(nextProcess++);
-    reader.known = coordinator.config();
+    reader.known = chainConfig();
     reader.nextRefreshTick = Long.MAX_VALUE;
     clients.clear();
     clients.add(reader);
     for (String key : allKeys) {
-      for (Member m : coordinator.config().members()) {
+      for (Member m : chainConfig().members()) {
         issue(
             reader,
             recorder.read(reader.process, key),

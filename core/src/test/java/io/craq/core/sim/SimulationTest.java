@@ -22,11 +22,21 @@ import org.junit.jupiter.api.Timeout;
  * <p>Replay one seed: {@code bin/test -pl core -am -Dtest=SimulationTest
  * -Dsurefire.failIfNoSpecifiedTests=false -Dcraq.seed=N}. Run many: {@code -Dcraq.sim.seeds=5000
  * -Dcraq.sim.seedBase=100000} (see the README).
+ *
+ * <p>ZooKeeper mode ({@link #zooKeeperRuns}: 2 or 3 coordinators over a simulated ZooKeeper, see
+ * {@link Simulation}) runs {@value #ZOOKEEPER_SEEDS} seeds here; a long run takes the same
+ * properties, on that test alone: {@code bin/test -pl core -am -Dtest=SimulationTest#zooKeeperRuns
+ * -Dsurefire.failIfNoSpecifiedTests=false -Dcraq.sim.seeds=5000 -Dcraq.sim.seedBase=100000} (about
+ * a tenth of a second per seed). A failure names its seed; replay it with {@code
+ * -Dtest=SimulationTest#zooKeeperRuns -Dcraq.seed=N}, and {@code -Dcraq.sim.trace=true} prints
+ * every event as it comes ({@code -Dcraq.sim.traceKey=K} adds the store writes and read answers of
+ * key K).
  */
 // Long runs (-Dcraq.sim.seeds) last as long as asked: the build's default timeout does not apply.
 @Timeout(value = 12, unit = TimeUnit.HOURS)
 class SimulationTest {
   private static final long SEED_BASE = 1000;
+  private static final int ZOOKEEPER_SEEDS = 150;
 
   @Test
   @DisplayName("Without faults, a 3-node chain is linearizable and converges")
@@ -76,6 +86,43 @@ class SimulationTest {
     }
     System.out.printf(
         "simulation (harsh): %d seeds, %d operations, 0 illegal%n", seeds.length, ops);
+  }
+
+  @Test
+  @DisplayName(
+      "With 2 or 3 coordinators over ZooKeeper, under coordinator crashes, a leader paused past"
+          + " its session, coordinators cut from the store or from nodes, store outages and the"
+          + " standard faults, every history is linearizable, the chain converges, and no epoch"
+          + " ever holds two configurations")
+  void zooKeeperRuns() {
+    long ops = 0;
+    long keys = 0;
+    long unknown = 0;
+    java.util.Map<String, Integer> faults = new java.util.TreeMap<>();
+    java.util.Map<String, Integer> events = new java.util.TreeMap<>();
+    long[] seeds = seeds(Integer.getInteger("craq.sim.seeds", ZOOKEEPER_SEEDS));
+    for (long seed : seeds) {
+      SimOptions options = zooKeeperOptions(seed);
+      SimResult result = new Simulation(seed, options).run();
+      CheckReport report = assertRunOk(result);
+      ops += result.history().size();
+      keys += report.keysChecked();
+      unknown += report.count(Verdict.UNKNOWN);
+      result.faults().forEach((k, v) -> faults.merge(k, v, Integer::sum));
+      result.events().forEach((k, v) -> events.merge(k, v, Integer::sum));
+    }
+    System.out.printf(
+        "simulation (zookeeper): %d seeds from %d, %d operations, %d keys checked, 0 illegal,"
+            + " %d unknown, 0 invariant failures, faults %s%n",
+        seeds.length, seeds[0], ops, keys, unknown, faults);
+    System.out.printf("simulation (zookeeper): coordinator events %s%n", events);
+  }
+
+  /** 3 to 5 nodes, 2 or 3 coordinators, session and lease drawn from the seed. */
+  static SimOptions zooKeeperOptions(long seed) {
+    int nodes = 3 + (int) (Math.abs(seed) % 3);
+    int coordinators = 2 + (int) (Math.abs(seed / 3) % 2);
+    return SimOptions.zookeeper(nodes, coordinators, seed);
   }
 
   private static long[] seeds(int count) {
