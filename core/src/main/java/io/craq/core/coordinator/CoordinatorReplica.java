@@ -51,7 +51,9 @@ import java.util.Objects;
  *       the last stored configuration, so the chain keeps serving while the lease runs. A lease
  *       longer than the session timeout rides out longer outages, at the price of a longer wait
  *       (rule 3) after a real failover. The driver ends the freeze by leading again ({@link #lead})
- *       once the store answers on the same leader session, or the lease ends it.
+ *       once the store answers on the same leader session, or the lease ends it. A configuration
+ *       whose write had an unknown outcome may be the stored one: a member it left out gets no
+ *       lease renewal while frozen.
  * </ol>
  */
 public final class CoordinatorReplica {
@@ -63,6 +65,10 @@ public final class CoordinatorReplica {
   private final long quietTicks;
   private CoordinatorMachine machine;
   private ChainConfig stored;
+
+  /** While frozen: the newest configuration the machine had, which may or may not be stored. */
+  private ChainConfig maybeStored;
+
   private boolean frozen;
   private long leaseEndTick = Long.MIN_VALUE / 4;
   private String leaderAddress = "";
@@ -157,6 +163,7 @@ public final class CoordinatorReplica {
   public void storeLost() {
     if (stored != null && !frozen) {
       frozen = true;
+      maybeStored = machine.config();
       machine = null;
     }
   }
@@ -210,12 +217,14 @@ public final class CoordinatorReplica {
   private void onRequestFrozen(ClientRef ref, Message.CoordinatorRequest request) {
     switch (request) {
       case Heartbeat heartbeat ->
+          // A member removed by a write whose outcome is unknown may be out of the stored
+          // configuration, which the next leader starts from: its lease must not be renewed.
           reply(
               ref,
               new HeartbeatReply(
                   heartbeat.nodeId(),
                   heartbeat.seq(),
-                  stored.contains(heartbeat.nodeId()),
+                  stored.contains(heartbeat.nodeId()) && maybeStored.contains(heartbeat.nodeId()),
                   stored));
       case ChainRequest ignored -> reply(ref, new ChainReply(stored));
       case JoinRequest ignored -> reply(ref, storeUnreachable());
@@ -268,6 +277,7 @@ public final class CoordinatorReplica {
     }
     machine = null;
     stored = null;
+    maybeStored = null;
     frozen = false;
     leaseEndTick = Long.MIN_VALUE / 4;
     standbyReason = "no coordinator leads now (" + why + ")";

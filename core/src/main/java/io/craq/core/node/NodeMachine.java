@@ -148,6 +148,13 @@ public final class NodeMachine {
   private final LinkedHashMap<Long, Long> heartbeatSentTicks = new LinkedHashMap<>();
   private long lastHeartbeatTick = Long.MIN_VALUE / 2;
   private long leaseExpiryTick = Long.MIN_VALUE / 2;
+
+  /**
+   * Keys whose dirty versions were copied while catching up, with the highest copied: see {@link
+   * #copiedDirtyPending}. Entries leave when the key commits that version or drops its dirty ones.
+   */
+  private final Map<String, Long> copiedDirty = new HashMap<>();
+
   private long lastJoinRequestTick = Long.MIN_VALUE / 2;
 
   /** A member still copying from its predecessor (CR §3), which serves no reads. */
@@ -652,6 +659,7 @@ public final class NodeMachine {
   private void commitHere(
       KeyState state, VersionRecord record, Effects.StoreOp op, boolean tellPredecessor) {
     String key = record.key();
+    copiedDirty.computeIfPresent(key, (k, copied) -> copied <= record.version() ? null : copied);
     List<Long> superseded = new ArrayList<>(state.dirty.headMap(record.version(), false).keySet());
     superseded.add(record.version());
     state.commit(record);
@@ -761,6 +769,17 @@ public final class NodeMachine {
 
   /** CRAQ §2.3: clean -> local; dirty -> ask the tail which version is committed. */
   private void strongRead(ClientRef ref, String key, KeyState state) {
+    if (isTail() && copiedDirtyPending(key, state)) {
+      answerRead(
+          ref,
+          false,
+          error(
+              ErrorCode.UNAVAILABLE,
+              selfId
+                  + " re-joined as tail and copied a version of this key that an earlier tail may"
+                  + " have committed; retry when it is committed here"));
+      return;
+    }
     if (state.dirty.isEmpty() || isTail()) {
       answerRead(ref, false, readReply(key, state.committed, false));
       return;
@@ -855,6 +874,16 @@ public final class NodeMachine {
       counts.versionQueriesRefused++;
       send(to, new VersionReply(config.epoch(), selfId, query.queryId(), List.of(), refusal));
       return;
+    }
+    for (String key : query.keys()) {
+      if (copiedDirtyPending(key, keys.get(key))) {
+        counts.versionQueriesRefused++;
+        send(
+            to,
+            new VersionReply(
+                config.epoch(), selfId, query.queryId(), List.of(), ErrorCode.UNAVAILABLE));
+        return;
+      }
     }
     counts.versionQueriesServed++;
     counts.versionQueryKeysServed += query.keys().size();
@@ -982,6 +1011,7 @@ public final class NodeMachine {
    */
   private void startJoin(Member self) {
     member = true;
+    copiedDirty.clear();
     joinedEpoch = self.joinedEpoch();
     failAllWrites(selfId + " re-joined the chain");
     retransmits.clear();
@@ -1160,11 +1190,36 @@ public final class NodeMachine {
       commitHere(state, theirs, new PutVersion(theirs, true), isTail());
     }
     for (VersionRecord dirty : record.dirty()) {
-      if (dirty.version() > state.committedVersion() && !state.dirty.containsKey(dirty.version())) {
+      if (dirty.version() <= state.committedVersion()) {
+        continue;
+      }
+      if (!state.dirty.containsKey(dirty.version())) {
         acceptVersion(state, dirty);
       }
+      // Held already or not (a restarted node may have kept it from before), it may be committed
+      // at an earlier tail.
+      copiedDirty.merge(record.key(), dirty.version(), Math::max);
     }
     releaseIfIdle(record.key(), state);
+  }
+
+  /**
+   * True if {@code key} has a dirty version copied from the predecessor while catching up that is
+   * not committed here yet. Such a version may have been committed, and read, at an earlier tail
+   * (this node before a crash took its lazily written commit marker) while the predecessor never
+   * heard of the commit: a tail must not answer with an older committed version until it has
+   * committed the copy itself (CRAQ §2.3 makes the tail's committed version the truth).
+   */
+  private boolean copiedDirtyPending(String key, KeyState state) {
+    Long copied = copiedDirty.get(key);
+    if (copied == null) {
+      return false;
+    }
+    if (state == null || state.committedVersion() >= copied || state.dirty.isEmpty()) {
+      copiedDirty.remove(key); // committed, or dropped with every dirty version
+      return false;
+    }
+    return true;
   }
 
   // ------------------------------------------------------------------------------- plumbing
