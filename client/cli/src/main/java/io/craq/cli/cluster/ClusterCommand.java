@@ -198,13 +198,10 @@ public final class ClusterCommand implements Callable<Integer> {
       return all;
     }
 
-    /** The layout in one line, for the terminal. */
+    /** The ZooKeeper layout in one line, for the terminal. */
     String describe() {
       List<ZooKeeperEnsemble.Ports> servers = zooKeeper();
       String nodePorts = nodes == 1 ? "" + port(node(1)) : port(node(1)) + "-" + port(node(nodes));
-      if (!zookeeper) {
-        return "coordinator " + basePort + ", nodes " + nodePorts + " (127.0.0.1)";
-      }
       return "ZooKeeper clients "
           + servers.getFirst().client()
           + "-"
