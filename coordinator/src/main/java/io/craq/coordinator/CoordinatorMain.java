@@ -27,18 +27,24 @@ import picocli.CommandLine.Spec;
     sortOptions = false,
     usageHelpAutoWidth = true,
     description = {
-      "Runs the CRAQ coordinator: owns the chain's membership and epoch (kept in the data "
-          + "directory, so a restart resumes the same chain), removes nodes that stop "
-          + "sending heartbeats, pushes each new configuration to the nodes, and forwards "
+      "Runs the CRAQ coordinator: owns the chain's membership and epoch, removes nodes that "
+          + "stop sending heartbeats, pushes each new configuration to the nodes, and forwards "
           + "client writes to the head and reads to a node.",
+      "Two modes. By default one coordinator keeps the configuration in its data directory "
+          + "(-d), so a restart resumes the same chain. With --zookeeper, two or three "
+          + "coordinators keep it in ZooKeeper (the data directory is unused) and elect one "
+          + "leader; the others stand by, answer with the leader's address, and take over "
+          + "when its ZooKeeper session ends.",
       "Addresses are host:port; ':PORT' listens on all interfaces. Use 127.0.0.1:PORT to "
           + "listen on loopback only."
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
       "0:stopped normally",
-      "1:fatal error (cannot bind, damaged or unwritable membership file); see the log",
-      "2:usage error (bad flag, bad address, bad config file)",
+      "1:fatal error (cannot bind, damaged or unwritable membership file, ZooKeeper "
+          + "unreachable at start-up, a chroot holding other data, a configuration in "
+          + "ZooKeeper that does not parse); see the log",
+      "2:usage error (bad flag, bad address, bad connect string, bad config file)",
       "130/143:stopped by Ctrl-C / SIGTERM after a clean shutdown (JVM convention)"
     })
 public final class CoordinatorMain implements Callable<Integer> {
@@ -65,8 +71,56 @@ public final class CoordinatorMain implements Callable<Integer> {
       names = {"-d", "--data"},
       defaultValue = "coordinator-data",
       paramLabel = "DIR",
-      description = "Directory for the membership file (default: ${DEFAULT-VALUE}).")
+      description =
+          "Directory for the membership file (default: ${DEFAULT-VALUE}). File mode only: "
+              + "unused with --zookeeper, and refused together with it.")
   Path data;
+
+  @Option(
+      names = "--zookeeper",
+      paramLabel = "CONNECT",
+      description =
+          "ZooKeeper mode: keep the configuration in ZooKeeper and elect a leader among the "
+              + "coordinators given the same CONNECT, HOST:PORT[,HOST:PORT...][/chroot]. The "
+              + "chroot (created if missing) must be empty or hold a previous run's /craq.")
+  String zookeeper;
+
+  @Option(
+      names = "--advertise",
+      paramLabel = "HOST:PORT",
+      description =
+          "Where nodes and clients reach this coordinator; standbys redirect to it (ZooKeeper "
+              + "mode; default: --listen, which then needs a host).")
+  String advertise;
+
+  @Option(
+      names = "--zookeeper-session-timeout-millis",
+      defaultValue = "4000",
+      paramLabel = "MS",
+      description =
+          "ZooKeeper session timeout: a leader that stops is replaced after about this long "
+              + "(default: ${DEFAULT-VALUE}).")
+  long sessionTimeoutMillis;
+
+  @Option(
+      names = "--zookeeper-connect-timeout-millis",
+      defaultValue = "15000",
+      paramLabel = "MS",
+      description =
+          "How long start-up waits to reach ZooKeeper before giving up (default: "
+              + "${DEFAULT-VALUE}).")
+  long connectTimeoutMillis;
+
+  @Option(
+      names = "--leader-lease-millis",
+      defaultValue = "10000",
+      paramLabel = "MS",
+      description =
+          "How long the leader keeps answering nodes without hearing from ZooKeeper, so the "
+              + "chain rides out a ZooKeeper outage that long; a new leader waits about this "
+              + "much less the session timeout before it counts any node as failed (default: "
+              + "${DEFAULT-VALUE}).")
+  long leaderLeaseMillis;
 
   @Option(
       names = "--failure-timeout-millis",
@@ -142,6 +196,10 @@ public final class CoordinatorMain implements Callable<Integer> {
       // A port in use is the setup's fault: one line, no stack trace.
       log.error("cannot start: {}; choose another address with -a/--listen", e.getMessage());
       return EXIT_FATAL;
+    } catch (ConfigStoreException e) {
+      // ZooKeeper unreachable, a chroot that is not ours, a configuration that does not parse.
+      log.error("cannot start: {}", e.getMessage());
+      return EXIT_FATAL;
     } catch (RuntimeException e) {
       log.error("cannot start: {}", e.getMessage(), e);
       return EXIT_FATAL;
@@ -175,10 +233,87 @@ public final class CoordinatorMain implements Callable<Integer> {
     if (forwardTimeoutMillis < 1) {
       throw usage("--forward-timeout-millis must be positive: " + forwardTimeoutMillis);
     }
-    return CoordinatorServerSettings.defaults(listen, data)
-        .withTickMillis(tickMillis)
-        .withFailureTimeoutMillis(failureTimeoutMillis)
-        .withForwardTimeout(Duration.ofMillis(forwardTimeoutMillis));
+    CoordinatorServerSettings settings =
+        CoordinatorServerSettings.defaults(listen, data)
+            .withTickMillis(tickMillis)
+            .withFailureTimeoutMillis(failureTimeoutMillis)
+            .withForwardTimeout(Duration.ofMillis(forwardTimeoutMillis));
+    return zookeeper == null ? fileMode(settings) : settings.withZooKeeper(zooKeeperSettings());
+  }
+
+  private CoordinatorServerSettings fileMode(CoordinatorServerSettings settings) {
+    for (String flag :
+        new String[] {
+          "--advertise",
+          "--zookeeper-session-timeout-millis",
+          "--zookeeper-connect-timeout-millis",
+          "--leader-lease-millis"
+        }) {
+      if (spec.commandLine().getParseResult().hasMatchedOption(flag)) {
+        throw usage(flag + " needs --zookeeper: the file mode has one coordinator and no election");
+      }
+    }
+    return settings;
+  }
+
+  private ZooKeeperSettings zooKeeperSettings() {
+    if (spec.commandLine().getParseResult().hasMatchedOption("--data")) {
+      throw usage(
+          "--data is not used with --zookeeper: in ZooKeeper mode the configuration lives in"
+              + " ZooKeeper, not in a data directory");
+    }
+    ZooKeeperSettings.ConnectString connect;
+    try {
+      connect = ZooKeeperSettings.parse(zookeeper);
+    } catch (IllegalArgumentException e) {
+      throw usage("--zookeeper: " + e.getMessage());
+    }
+    if (sessionTimeoutMillis < tickMillis || sessionTimeoutMillis > Integer.MAX_VALUE) {
+      throw usage(
+          "--zookeeper-session-timeout-millis must be at least one tick ("
+              + tickMillis
+              + " ms): "
+              + sessionTimeoutMillis);
+    }
+    if (connectTimeoutMillis < 1 || connectTimeoutMillis > Integer.MAX_VALUE) {
+      throw usage("--zookeeper-connect-timeout-millis must be positive: " + connectTimeoutMillis);
+    }
+    if (leaderLeaseMillis < ZooKeeperSettings.LEADER_LEASE_MILLIS_MIN) {
+      throw usage(
+          "--leader-lease-millis must be at least "
+              + ZooKeeperSettings.LEADER_LEASE_MILLIS_MIN
+              + " (the leader renews it every 250 ms): "
+              + leaderLeaseMillis);
+    }
+    if (advertise != null) {
+      Addresses.HostPort address;
+      try {
+        address = Addresses.parse(advertise);
+      } catch (IllegalArgumentException e) {
+        throw usage("--advertise: " + e.getMessage());
+      }
+      if (address.host().isEmpty() || address.port() == 0) {
+        throw usage("--advertise: '" + advertise + "' needs a host and a port other than 0");
+      }
+    } else {
+      Addresses.HostPort address = Addresses.parse(listen);
+      if (address.host().isEmpty()
+          || address.host().equals("0.0.0.0")
+          || address.host().equals("::")) {
+        throw usage(
+            "--zookeeper: --listen '"
+                + listen
+                + "' names no host, so standbys cannot tell nodes where this coordinator is;"
+                + " give --advertise HOST:PORT or a --listen with a host");
+      }
+    }
+    return new ZooKeeperSettings(
+        connect.hosts(),
+        connect.chroot(),
+        sessionTimeoutMillis,
+        connectTimeoutMillis,
+        leaderLeaseMillis,
+        advertise);
   }
 
   private ParameterException usage(String message) {

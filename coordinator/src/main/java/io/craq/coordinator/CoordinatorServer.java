@@ -3,6 +3,7 @@ package io.craq.coordinator;
 import io.craq.core.Effects;
 import io.craq.core.Effects.PersistConfig;
 import io.craq.core.coordinator.CoordinatorMachine;
+import io.craq.core.coordinator.CoordinatorReplica;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
@@ -31,6 +32,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -40,13 +42,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The coordinator driver: runs the pure {@link CoordinatorMachine} on one event-loop thread.
- * Requests go through one bounded inbox; after each batch the loop writes the newest configuration
- * durably ({@link MembershipFile}) before it pushes it to members or answers anyone
- * (persist-before-send), then forwards client writes to the head and reads to a member.
+ * The coordinator driver: runs a {@link CoordinatorReplica} (the pure {@link CoordinatorMachine}
+ * while it leads) on one event-loop thread. Requests go through one bounded inbox; after each batch
+ * the loop makes the newest configuration durable in its {@link ConfigStore} before it pushes it to
+ * members or answers anyone (persist-before-send), then forwards client writes to the head and
+ * reads to a member.
  *
- * <p>A failing disk or a broken invariant stops the loop; {@link #terminated()} completes with the
- * cause. Thread-safe lifecycle methods.
+ * <p>Two stores: the membership file of the only coordinator ({@link FileConfigStore}, the
+ * default), or ZooKeeper shared by several coordinators that elect one leader ({@link
+ * ZooKeeperConfigStore}). A standby answers every request with NOT_LEADER and the leader's address.
+ * ZooKeeper's threads only queue what they learn; the loop feeds it to the replica.
+ *
+ * <p>A failing disk, a configuration in ZooKeeper that does not parse, or a broken invariant stops
+ * the loop; {@link #terminated()} completes with the cause. Thread-safe lifecycle methods.
  */
 public final class CoordinatorServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorServer.class);
@@ -55,9 +63,11 @@ public final class CoordinatorServer implements AutoCloseable {
 
   private record Request(ResponderRef ref, Message message) {}
 
+  /** Queued to wake the loop when the store has news; carries no request. */
+  private static final Request WAKE = new Request(null, null);
+
   private final CoordinatorServerSettings settings;
   private final Transport transport;
-  private final MembershipFile membership;
   private final TickClock clock;
   private final Consumer<String> logContext;
   private final BlockingQueue<Request> inbox;
@@ -69,13 +79,15 @@ public final class CoordinatorServer implements AutoCloseable {
   private final long pauseTicks;
 
   private volatile boolean running = true;
-  private CoordinatorMachine machine;
+  private volatile CountDownLatch pausedForTest;
+  private volatile boolean leading;
+  private ConfigStore store;
+  private CoordinatorReplica replica;
   private Server server;
   private Thread loop;
   private long ticksDone;
   private long ticksSkipped;
   private String lastLogContext = "";
-  private volatile ChainConfig published = ChainConfig.EMPTY;
 
   private CoordinatorServer(
       CoordinatorServerSettings settings,
@@ -84,7 +96,6 @@ public final class CoordinatorServer implements AutoCloseable {
       Consumer<String> logContext) {
     this.settings = settings;
     this.transport = transport;
-    this.membership = new MembershipFile(settings.dataDirectory());
     this.clock = new TickClock(nanoClock, settings.tickMillis());
     this.logContext = logContext;
     this.inbox = new ArrayBlockingQueue<>(settings.inboxMax());
@@ -92,11 +103,14 @@ public final class CoordinatorServer implements AutoCloseable {
   }
 
   /**
-   * Resumes the configuration stored in the data directory, listens and runs the loop. The server
-   * owns {@code transport} from now on.
+   * Reads the stored configuration (the membership file in the data directory, or ZooKeeper),
+   * listens and runs the loop: leading at once in the file mode, standing by until elected in the
+   * ZooKeeper mode. The server owns {@code transport} from now on.
    *
    * @throws IllegalStateException if the membership file is damaged
    * @throws java.io.UncheckedIOException if it cannot be read
+   * @throws ConfigStoreException if ZooKeeper cannot be reached, its chroot holds other data, or
+   *     the configuration there does not parse
    * @throws io.craq.transport.TransportException if the address cannot be bound
    */
   public static CoordinatorServer start(
@@ -104,11 +118,14 @@ public final class CoordinatorServer implements AutoCloseable {
       Transport transport,
       LongSupplier nanoClock,
       Consumer<String> logContext) {
-    CoordinatorServer coordinator;
+    CoordinatorServer coordinator = null;
     try {
       coordinator = new CoordinatorServer(settings, transport, nanoClock, logContext);
       coordinator.startInternal();
     } catch (RuntimeException e) {
+      if (coordinator != null && coordinator.store != null) {
+        coordinator.store.close();
+      }
       transport.close();
       throw e;
     }
@@ -121,18 +138,45 @@ public final class CoordinatorServer implements AutoCloseable {
   }
 
   private void startInternal() {
-    ChainConfig recovered = membership.read();
-    machine = new CoordinatorMachine(settings.machine(), recovered);
-    published = recovered;
+    store =
+        settings.zooKeeper() == null
+            ? new FileConfigStore(settings.dataDirectory(), settings.machine())
+            : ZooKeeperConfigStore.open(settings, clock, this::wake);
+    replica = store.replica();
+    ChainConfig recovered = store.stored();
     server = transport.listen(settings.listenAddress(), this::onInbound);
+    String advertised =
+        settings.zooKeeper() != null && settings.zooKeeper().advertise() != null
+            ? settings.zooKeeper().advertise()
+            : server.address();
+    store.start(advertised);
+    leading = replica.leading();
     updateLogContext();
-    log.info(
-        "coordinator resumed {} from {}, listening on {}",
-        describe(recovered),
-        membership.path(),
-        server.address());
+    if (settings.zooKeeper() == null) {
+      log.info(
+          "coordinator resumed {} from {}, listening on {}",
+          describe(recovered),
+          store.describe(),
+          server.address());
+    } else {
+      log.info(
+          "coordinator read {} from {}, listening on {} (advertised as {}); standing by until"
+              + " elected",
+          describe(recovered),
+          store.describe(),
+          server.address(),
+          advertised);
+    }
     loop = Thread.ofPlatform().name("craq-coordinator-loop").unstarted(this::runLoop);
     loop.start();
+  }
+
+  /** Any thread: the store has news for the loop. A full inbox wakes it anyway. */
+  private void wake() {
+    boolean queued = inbox.offer(WAKE);
+    if (!queued) {
+      log.debug("inbox full; the loop is awake anyway");
+    }
   }
 
   /** Runs on transport threads: only queues. Nothing one-way is addressed to the coordinator. */
@@ -159,28 +203,66 @@ public final class CoordinatorServer implements AutoCloseable {
       List<Request> batch = new ArrayList<>();
       while (running) {
         takeBatch(batch);
+        store.poll(clock.ticks());
+        holdWhilePausedForTest(batch);
+        if (!running) {
+          break;
+        }
         for (Request request : batch) {
-          catchUpClock();
-          feed(request);
+          if (request.message() != null) { // not a WAKE
+            catchUpClock();
+            feed(request);
+          }
         }
         batch.clear();
         catchUpClock();
-        perform(machine.drain());
+        perform(replica.drain());
+        if (replica.takeReleaseRequest()) {
+          store.release();
+        }
         forwardClientRequests();
+        leading = replica.leading();
         updateLogContext();
       }
+    } catch (ConfigStoreException e) {
+      // An expected condition (a configuration in ZooKeeper that does not parse): one line.
+      failure = e;
+      log.error("stopping: {}", e.getMessage());
     } catch (Throwable t) {
       failure = t;
       log.error("stopping: {}", t.toString(), t);
     } finally {
       running = false;
+      if (failure != null) {
+        // A coordinator that cannot go on leaves the election at once, so another can lead.
+        try {
+          store.close();
+        } catch (RuntimeException e) {
+          log.warn("could not leave the election: {}", e.toString());
+        }
+      }
       for (Request request; (request = inbox.poll()) != null; ) {
-        request
-            .ref()
-            .responder()
-            .reply(new ErrorReply(ErrorCode.UNAVAILABLE, "the coordinator is stopping", ""));
+        if (request.message() != null) { // not a WAKE
+          request
+              .ref()
+              .responder()
+              .reply(new ErrorReply(ErrorCode.UNAVAILABLE, "the coordinator is stopping", ""));
+        }
       }
       terminated.complete(failure);
+    }
+  }
+
+  /**
+   * Test hook: a loop paused here has taken a batch and heard from the store, then stops as a
+   * paused process would; when resumed it handles everything that queued meanwhile before it hears
+   * from the store again (as a process woken from SIGSTOP answers its queued requests first).
+   */
+  private void holdWhilePausedForTest(List<Request> batch) throws InterruptedException {
+    CountDownLatch pause = pausedForTest;
+    if (pause != null) {
+      pause.await();
+      inbox.drainTo(batch);
     }
   }
 
@@ -209,23 +291,35 @@ public final class CoordinatorServer implements AutoCloseable {
       ticksSkipped += behind - 1;
       behind = 1;
     }
+    long now = clock.ticks();
     for (; behind > 0; behind--) {
-      machine.tick();
+      replica.tick(now);
       ticksDone++;
     }
   }
 
-  /** The coordinator's own requests go to its machine; client reads and writes to the chain. */
+  /**
+   * The coordinator's own requests go to the replica (the machine while leading, a redirect while
+   * standing by); client reads and writes to the chain while leading, else a redirect.
+   */
   private void feed(Request request) {
     switch (request.message()) {
-      case WriteRequest ignored -> forwards.add(request);
-      case ReadRequest ignored -> forwards.add(request);
-      case ReadAllRequest ignored -> forwards.add(request);
-      case Message.CoordinatorRequest own -> machine.onRequest(request.ref(), own);
+      case WriteRequest ignored -> forwardOrRedirect(request);
+      case ReadRequest ignored -> forwardOrRedirect(request);
+      case ReadAllRequest ignored -> forwardOrRedirect(request);
+      case Message.CoordinatorRequest own -> replica.onRequest(request.ref(), own, clock.ticks());
       case Message.StatsRequest ignored ->
           refuse(request, "the coordinator keeps no counters; " + "ask a node");
       case Message.NodeMessage ignored -> refuse(request, "the coordinator does not answer");
       case Message.Reply ignored -> refuse(request, "the coordinator does not answer");
+    }
+  }
+
+  private void forwardOrRedirect(Request request) {
+    if (replica.acting(clock.ticks())) {
+      forwards.add(request);
+    } else {
+      reply(request.ref().responder(), replica.notLeader());
     }
   }
 
@@ -242,7 +336,11 @@ public final class CoordinatorServer implements AutoCloseable {
 
   // ------------------------------------------------------------------------------- effects
 
-  /** The newest configuration is made durable first; then pushes; then replies. */
+  /**
+   * The newest configuration is made durable first; then pushes; then replies. If the store cannot
+   * say it is durable (fenced by another coordinator, or cut off from ZooKeeper), nothing of the
+   * drain is sent: the replica has been told and stands by or freezes.
+   */
   private void perform(Effects effects) {
     ChainConfig toPersist = null;
     for (Effects.StoreOp op : effects.persist()) {
@@ -252,8 +350,9 @@ public final class CoordinatorServer implements AutoCloseable {
       toPersist = persist.config(); // each replaces the previous: only the newest matters
     }
     if (toPersist != null) {
-      membership.write(toPersist);
-      published = toPersist;
+      if (!store.persist(toPersist)) {
+        return;
+      }
       log.info("new configuration {}", describe(toPersist));
     }
     closeUnusedConnections(effects.sends());
@@ -286,7 +385,10 @@ public final class CoordinatorServer implements AutoCloseable {
 
   private void closeUnusedConnections(List<Effects.Send> sends) {
     Set<String> keep = new HashSet<>();
-    machine.config().members().forEach(m -> keep.add(m.address()));
+    ChainConfig config = replica.config();
+    if (config != null) {
+      config.members().forEach(m -> keep.add(m.address()));
+    }
     sends.forEach(s -> keep.add(s.to().address()));
     connections
         .entrySet()
@@ -314,9 +416,13 @@ public final class CoordinatorServer implements AutoCloseable {
    * client needs to know only the coordinator. The node's answer is relayed as it is.
    */
   private void forwardClientRequests() {
-    ChainConfig config = machine.config();
+    ChainConfig config = replica.acting(clock.ticks()) ? replica.config() : null;
     for (Request request : forwards) {
       Responder responder = request.ref().responder();
+      if (config == null) {
+        reply(responder, replica.notLeader()); // stepped down since the request came in
+        continue;
+      }
       if (config.size() == 0) {
         reply(responder, new ErrorReply(ErrorCode.UNAVAILABLE, "the chain has no nodes", ""));
         continue;
@@ -369,7 +475,8 @@ public final class CoordinatorServer implements AutoCloseable {
   // ------------------------------------------------------------------------------ lifecycle
 
   private void updateLogContext() {
-    String who = "coordinator e" + machine.config().epoch();
+    ChainConfig config = replica.config();
+    String who = config != null ? "coordinator e" + config.epoch() : "coordinator standby";
     if (!who.equals(lastLogContext)) {
       lastLogContext = who;
       logContext.accept(who);
@@ -384,9 +491,20 @@ public final class CoordinatorServer implements AutoCloseable {
     return "epoch " + config.epoch() + " " + members;
   }
 
-  /** The newest configuration made durable (readable from any thread). */
+  /**
+   * The newest configuration this coordinator made durable or read from its store (readable from
+   * any thread).
+   */
   public ChainConfig config() {
-    return published;
+    return store.stored();
+  }
+
+  /**
+   * True while this coordinator leads (it may be frozen, its lease may be running out); always in
+   * the file mode. Readable from any thread; updated after each batch.
+   */
+  public boolean leading() {
+    return leading;
   }
 
   /** The address actually bound (with the real port after binding port 0). */
@@ -399,13 +517,20 @@ public final class CoordinatorServer implements AutoCloseable {
     return terminated;
   }
 
-  /** Stops accepting, lets the loop finish its batch, closes the server and transport. */
+  /**
+   * Stops accepting, lets the loop finish its batch, leaves the election (another coordinator takes
+   * over at once), closes the server and transport.
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
     running = false;
+    CountDownLatch pause = pausedForTest;
+    if (pause != null) {
+      pause.countDown();
+    }
     server.close();
     if (loop != Thread.currentThread()) {
       try {
@@ -414,8 +539,53 @@ public final class CoordinatorServer implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
+    store.close();
     transport.close();
     terminated.complete(null);
     log.info("coordinator stopped");
+  }
+
+  /**
+   * Test hook: stops the loop where it is, as SIGSTOP would (ZooKeeper's threads go on). Returns
+   * what resumes it.
+   */
+  Runnable pauseForTest() {
+    CountDownLatch pause = new CountDownLatch(1);
+    pausedForTest = pause;
+    wake();
+    return () -> {
+      pausedForTest = null;
+      pause.countDown();
+    };
+  }
+
+  /**
+   * Test hook: the process dies without a word (kill -9): the loop stops, nodes can no longer reach
+   * it, and it leaves nothing behind on purpose; its ZooKeeper session stays until the ensemble
+   * expires it (cut its connection to see that happen). {@link #close} cleans up afterwards.
+   */
+  void haltForTest() {
+    running = false;
+    CountDownLatch pause = pausedForTest;
+    if (pause != null) {
+      pause.countDown();
+    }
+    wake();
+    try {
+      loop.join(LOOP_JOIN_MILLIS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    server.close();
+  }
+
+  /** Requests waiting for the loop, for tests that pause it. */
+  long queuedForTest() {
+    return inbox.stream().filter(r -> r.message() != null).count();
+  }
+
+  /** The store, for tests that reach into ZooKeeper. */
+  ConfigStore storeForTest() {
+    return store;
   }
 }

@@ -21,6 +21,9 @@ import java.util.Objects;
  *     ticks, 10 s by default), so the node's definite answer arrives first when there is one
  * @param inboxMax requests waiting for the event loop before new ones are refused BUSY
  * @param batchInputsMax requests handled per persisted batch at most
+ * @param zooKeeper null for the file mode (one coordinator, the configuration in {@code
+ *     dataDirectory}); else the ZooKeeper mode (several coordinators, the configuration in
+ *     ZooKeeper, {@code dataDirectory} unused)
  */
 public record CoordinatorServerSettings(
     String listenAddress,
@@ -30,7 +33,8 @@ public record CoordinatorServerSettings(
     int membersMax,
     Duration forwardTimeout,
     int inboxMax,
-    int batchInputsMax) {
+    int batchInputsMax,
+    ZooKeeperSettings zooKeeper) {
 
   public static final long TICK_MILLIS_DEFAULT = 50;
   public static final long FAILURE_TIMEOUT_MILLIS_DEFAULT = 2_000;
@@ -54,6 +58,13 @@ public record CoordinatorServerSettings(
     require(forwardTimeout.toMillis() > 0, "forwardTimeout must be positive");
     require(inboxMax > 0, "inboxMax must be positive");
     require(batchInputsMax > 0, "batchInputsMax must be positive");
+    require(
+        zooKeeper == null
+            || zooKeeper.advertise() != null
+            || !Addresses.parse(listenAddress).host().isEmpty(),
+        "in ZooKeeper mode a listen address without a host ('"
+            + listenAddress
+            + "') needs an advertised address: where nodes and clients reach this coordinator");
   }
 
   public static CoordinatorServerSettings defaults(String listenAddress, Path dataDirectory) {
@@ -65,7 +76,8 @@ public record CoordinatorServerSettings(
         CoordinatorSettings.defaults().membersMax(),
         FORWARD_TIMEOUT_DEFAULT,
         INBOX_MAX_DEFAULT,
-        BATCH_INPUTS_MAX_DEFAULT);
+        BATCH_INPUTS_MAX_DEFAULT,
+        null);
   }
 
   /** The machine's settings: the failure timeout rounded up to whole ticks. */
@@ -83,7 +95,8 @@ public record CoordinatorServerSettings(
         membersMax,
         forwardTimeout,
         inboxMax,
-        batchInputsMax);
+        batchInputsMax,
+        zooKeeper);
   }
 
   public CoordinatorServerSettings withFailureTimeoutMillis(long millis) {
@@ -95,7 +108,8 @@ public record CoordinatorServerSettings(
         membersMax,
         forwardTimeout,
         inboxMax,
-        batchInputsMax);
+        batchInputsMax,
+        zooKeeper);
   }
 
   public CoordinatorServerSettings withForwardTimeout(Duration timeout) {
@@ -107,7 +121,8 @@ public record CoordinatorServerSettings(
         membersMax,
         timeout,
         inboxMax,
-        batchInputsMax);
+        batchInputsMax,
+        zooKeeper);
   }
 
   public CoordinatorServerSettings withListenAddress(String address) {
@@ -119,7 +134,22 @@ public record CoordinatorServerSettings(
         membersMax,
         forwardTimeout,
         inboxMax,
-        batchInputsMax);
+        batchInputsMax,
+        zooKeeper);
+  }
+
+  /** The ZooKeeper mode with {@code settings}; null for the file mode. */
+  public CoordinatorServerSettings withZooKeeper(ZooKeeperSettings settings) {
+    return new CoordinatorServerSettings(
+        listenAddress,
+        dataDirectory,
+        tickMillis,
+        failureTimeoutMillis,
+        membersMax,
+        forwardTimeout,
+        inboxMax,
+        batchInputsMax,
+        settings);
   }
 
   private static void require(boolean condition, String message) {

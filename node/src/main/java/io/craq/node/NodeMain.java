@@ -15,6 +15,7 @@ import io.craq.transport.process.OptionsFile;
 import io.craq.transport.process.ShutdownHook;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -87,8 +88,12 @@ public final class NodeMain implements Callable<Integer> {
   @Option(
       names = {"-c", "--coordinator"},
       defaultValue = ":1234",
-      paramLabel = "ADDRESS",
-      description = "Coordinator address (default: ${DEFAULT-VALUE}, i.e. 127.0.0.1:1234).")
+      paramLabel = "ADDRESS[,ADDRESS...]",
+      description =
+          "Coordinator address (default: ${DEFAULT-VALUE}, i.e. 127.0.0.1:1234), or the "
+              + "addresses of several coordinators separated by commas: the node asks one, and "
+              + "a standby names the leader, which the node then follows (so does the rest of "
+              + "the list when one cannot be reached).")
   String coordinator;
 
   @Option(
@@ -231,7 +236,7 @@ public final class NodeMain implements Callable<Integer> {
 
   private NodeServerSettings settings() {
     checkAddress("--listen", listen);
-    checkAddress("--coordinator", coordinator);
+    List<String> coordinators = coordinatorAddresses();
     if (publicAddress != null) {
       checkAddress("--public", publicAddress);
       if (Addresses.parse(publicAddress).host().isEmpty()) {
@@ -253,7 +258,7 @@ public final class NodeMain implements Callable<Integer> {
     if (id != null && id.isBlank()) {
       throw usage("--id must not be blank");
     }
-    return NodeServerSettings.defaults(listen, coordinator)
+    return NodeServerSettings.defaults(listen, coordinators)
         .withPublicAddress(publicAddress)
         .withNodeId(id)
         .withJoinPosition(position)
@@ -311,6 +316,14 @@ public final class NodeMain implements Callable<Integer> {
         s.pendingReadsMax(),
         s.resendBatchMax(),
         valueBytesMax);
+  }
+
+  private List<String> coordinatorAddresses() {
+    try {
+      return NodeServerSettings.parseCoordinatorAddresses(coordinator);
+    } catch (IllegalArgumentException e) {
+      throw usage("--coordinator: " + e.getMessage());
+    }
   }
 
   private void checkAddress(String option, String address) {

@@ -32,14 +32,16 @@ import io.craq.store.StoreException;
 import io.craq.store.StoreFullException;
 import io.craq.store.Storer;
 import io.craq.transport.Addresses;
+import io.craq.transport.ConnectFailedException;
 import io.craq.transport.Connection;
+import io.craq.transport.ConnectionClosedException;
 import io.craq.transport.RateLimitedWarning;
+import io.craq.transport.RequestTimeoutException;
 import io.craq.transport.Responder;
 import io.craq.transport.Server;
 import io.craq.transport.Transport;
 import io.craq.transport.process.ResponderRef;
 import io.craq.transport.process.TickClock;
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -51,6 +53,8 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -96,6 +100,13 @@ import org.slf4j.LoggerFactory;
  * in one round. The loop thread also runs a round at every tick (timers). After {@link
  * #COMBINE_ROUNDS_MAX} rounds in a row a transport thread leaves the rest to the loop thread. The
  * machine is thus only ever used by one thread at a time.
+ *
+ * <p>The machine sends joins and heartbeats to {@link Effects#COORDINATOR}; the driver decides
+ * which coordinator that is. Given several ({@link NodeServerSettings#coordinatorAddresses()}), one
+ * leads and the others stand by and refuse with NOT_LEADER, naming the leader when they know it:
+ * the driver keeps a current coordinator ({@link CoordinatorRoute}), follows such a redirect at
+ * once (sending the refused request there), and moves to the next listed coordinator when none
+ * leads, or when the current one cannot be reached or does not answer.
  *
  * <p>A failing store or a broken invariant of the machine stops the node: it must not serve data it
  * could not persist. {@link #terminated()} then completes with the cause.
@@ -146,6 +157,7 @@ public final class NodeServer implements AutoCloseable {
   private final NodeServerSettings settings;
   private final Storer storer;
   private final Transport transport;
+  private final LongSupplier nanoClock;
   private final TickClock clock;
   private final Consumer<String> logContext;
 
@@ -206,7 +218,13 @@ public final class NodeServer implements AutoCloseable {
 
   private long storeApplyNanos;
   private Server server;
-  private Connection coordinator;
+
+  /** Which coordinator joins and heartbeats go to; set before the loop starts. */
+  private CoordinatorRoute route;
+
+  /** Connections to coordinators, by address (listed, or learnt from a redirect). */
+  private final Map<String, Connection> coordinators = new ConcurrentHashMap<>();
+
   private NodeMachine machine;
 
   /** Set once the machine exists; until then inputs only queue. */
@@ -232,6 +250,7 @@ public final class NodeServer implements AutoCloseable {
     this.settings = settings;
     this.storer = storer;
     this.transport = transport;
+    this.nanoClock = nanoClock;
     this.clock = new TickClock(nanoClock, settings.tickMillis());
     this.logContext = logContext;
     this.inbox = new ArrayBlockingQueue<>(settings.inboxMax());
@@ -292,15 +311,18 @@ public final class NodeServer implements AutoCloseable {
             incarnation,
             storer,
             dirty);
-    coordinator = transport.connect(settings.coordinatorAddress());
+    route =
+        new CoordinatorRoute(
+            settings.coordinatorAddresses(), settings.coordinatorTimeout().toNanos(), nanoClock);
     updateLogContext();
     log.info(
-        "{} recovered {} dirty versions, listening on {}, public address {}, " + "coordinator {}",
+        "{} recovered {} dirty versions, listening on {}, public address {}, coordinator{} {}",
         nodeId,
         dirty.size(),
         server.address(),
         publicAddress,
-        settings.coordinatorAddress());
+        settings.coordinatorAddresses().size() == 1 ? "" : "s",
+        String.join(", ", settings.coordinatorAddresses()));
     if (storer.durable()) {
       storeThread = Thread.ofPlatform().name("craq-node-store " + nodeId).unstarted(this::runStore);
       storeThread.start();
@@ -799,30 +821,104 @@ public final class NodeServer implements AutoCloseable {
     }
   }
 
-  /** Joins and heartbeats are requests; their answers come back through the inbox. */
+  /**
+   * Joins and heartbeats are requests to the current coordinator (see {@link CoordinatorRoute});
+   * their answers come back through the inbox.
+   */
   private void requestCoordinator(Message message) {
-    Duration timeout = settings.coordinatorTimeout();
-    coordinator
-        .request(message, timeout)
-        .whenComplete((reply, error) -> {
-          if (error != null) {
-            coordinatorWarning.warn(
-                log,
-                "coordinator {} did not answer a {}: {}",
-                settings.coordinatorAddress(),
-                message.getClass().getSimpleName(),
-                error.toString());
-          } else if (reply instanceof ErrorReply refusal) {
-            coordinatorWarning.warn(
-                log,
-                "coordinator refused a {}: {} {}",
-                message.getClass().getSimpleName(),
-                refusal.code(),
-                refusal.message());
-          } else if (reply instanceof Message.NodeMessage push && running) {
-            offerOneWay(push);
-          }
-        });
+    String target = route.current();
+    requestCoordinator(message, target, new ArrayList<>(List.of(target)));
+  }
+
+  /**
+   * Sends {@code message} to {@code target}; {@code asked} lists the coordinators this message went
+   * to so far, {@code target} last. A standby's redirect and a coordinator that cannot be reached
+   * send it on to the next one at once (a join must not wait for the next retry), to each
+   * coordinator at most once and over at most {@link #coordinatorHopsMax()} hops; a timeout only
+   * moves the route on, since the machine sends again on its own timers.
+   */
+  private void requestCoordinator(Message message, String target, List<String> asked) {
+    Connection connection;
+    try {
+      connection = coordinatorConnection(target);
+    } catch (RuntimeException e) {
+      coordinatorWarning.warn(
+          log, "cannot reach coordinator {}: {}", target, e.toString()); // closed transport
+      return;
+    }
+    connection
+        .request(message, settings.coordinatorTimeout())
+        .whenComplete((reply, error) -> onCoordinatorAnswer(message, asked, reply, error));
+  }
+
+  private void onCoordinatorAnswer(
+      Message message, List<String> asked, Message reply, Throwable error) {
+    if (!running) {
+      return;
+    }
+    String target = asked.get(asked.size() - 1);
+    String what = message.getClass().getSimpleName();
+    if (error != null) {
+      Throwable cause =
+          error instanceof CompletionException c && c.getCause() != null ? c.getCause() : error;
+      coordinatorWarning.warn(
+          log, "coordinator {} did not answer a {}: {}", target, what, cause.toString());
+      boolean unreachable = cause instanceof ConnectFailedException;
+      if (unreachable
+          || cause instanceof RequestTimeoutException
+          || cause instanceof ConnectionClosedException) {
+        String next =
+            route.failed(
+                target,
+                unreachable ? "cannot be reached" : "did not answer: " + cause.getMessage());
+        if (unreachable) {
+          sendOn(message, asked, next); // nothing was sent: try the next one now
+        }
+      }
+      return;
+    }
+    route.answered(target);
+    if (reply instanceof ErrorReply refusal && refusal.code() == ErrorCode.NOT_LEADER) {
+      String next = route.redirected(target, refusal.hint());
+      if (!sendOn(message, asked, next)) {
+        coordinatorWarning.warn(
+            log,
+            "no coordinator took a {} (asked {}): {}; trying again later",
+            what,
+            String.join(", ", asked),
+            refusal.message());
+      }
+    } else if (reply instanceof ErrorReply refusal) {
+      coordinatorWarning.warn(
+          log,
+          "coordinator {} refused a {}: {} {}",
+          target,
+          what,
+          refusal.code(),
+          refusal.message());
+    } else if (reply instanceof Message.NodeMessage push) {
+      offerOneWay(push);
+    }
+  }
+
+  /** Sends {@code message} on to {@code next} unless it was asked already or the hops ran out. */
+  private boolean sendOn(Message message, List<String> asked, String next) {
+    if (asked.contains(next) || asked.size() >= coordinatorHopsMax() || !running) {
+      return false;
+    }
+    List<String> further = new ArrayList<>(asked);
+    further.add(next);
+    requestCoordinator(message, next, further);
+    return true;
+  }
+
+  /** Each listed coordinator once, and two more for redirects to addresses not listed. */
+  private int coordinatorHopsMax() {
+    return route.listedCount() + 2;
+  }
+
+  private Connection coordinatorConnection(String address) {
+    return coordinators.computeIfAbsent(address, transport::connect);
   }
 
   private void reply(Effects.Reply reply) {

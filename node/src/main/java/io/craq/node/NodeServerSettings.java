@@ -3,14 +3,19 @@ package io.craq.node;
 import io.craq.core.node.NodeSettings;
 import io.craq.transport.Addresses;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Everything the node driver needs besides its store and transport. Immutable, validated.
  *
  * @param listenAddress where to accept connections ({@code :PORT} = all interfaces, port 0 = any)
  * @param publicAddress the address other processes dial; null = derived from the bound address
- * @param coordinatorAddress the coordinator to dial ({@code :PORT} = loopback)
+ * @param coordinatorAddresses the coordinators to dial ({@code :PORT} = loopback), at least one, no
+ *     address twice; with several, the driver follows the one that leads (see {@link NodeServer})
  * @param nodeId the stable identity; null = the public address, so a restart keeps it
  * @param joinPosition where to join the chain (0 = head, -1 = tail)
  * @param tickMillis length of one state-machine tick; {@link NodeSettings} counts in ticks
@@ -23,7 +28,7 @@ import java.util.Objects;
 public record NodeServerSettings(
     String listenAddress,
     String publicAddress,
-    String coordinatorAddress,
+    List<String> coordinatorAddresses,
     String nodeId,
     int joinPosition,
     long tickMillis,
@@ -42,7 +47,7 @@ public record NodeServerSettings(
     if (publicAddress != null) {
       Addresses.parse(publicAddress);
     }
-    Addresses.parse(coordinatorAddress);
+    coordinatorAddresses = checkCoordinatorAddresses(coordinatorAddresses);
     Objects.requireNonNull(machine, "machine");
     Objects.requireNonNull(coordinatorTimeout, "coordinatorTimeout");
     require(nodeId == null || !nodeId.isBlank(), "node id must not be blank");
@@ -53,12 +58,23 @@ public record NodeServerSettings(
     require(coordinatorTimeout.toMillis() > 0, "coordinatorTimeout must be positive");
   }
 
-  /** Defaults around the given addresses: tail position, 50 ms ticks, default machine settings. */
-  public static NodeServerSettings defaults(String listenAddress, String coordinatorAddress) {
+  /**
+   * Defaults around the given addresses: tail position, 50 ms ticks, default machine settings.
+   *
+   * @param coordinatorAddresses one coordinator address, or several separated by commas
+   * @throws IllegalArgumentException naming the first malformed address
+   */
+  public static NodeServerSettings defaults(String listenAddress, String coordinatorAddresses) {
+    return defaults(listenAddress, parseCoordinatorAddresses(coordinatorAddresses));
+  }
+
+  /** As {@link #defaults(String, String)}, with the coordinators as a list. */
+  public static NodeServerSettings defaults(
+      String listenAddress, List<String> coordinatorAddresses) {
     return new NodeServerSettings(
         listenAddress,
         null,
-        coordinatorAddress,
+        coordinatorAddresses,
         null,
         -1,
         TICK_MILLIS_DEFAULT,
@@ -72,7 +88,7 @@ public record NodeServerSettings(
     return new NodeServerSettings(
         listenAddress,
         address,
-        coordinatorAddress,
+        coordinatorAddresses,
         nodeId,
         joinPosition,
         tickMillis,
@@ -86,7 +102,7 @@ public record NodeServerSettings(
     return new NodeServerSettings(
         listenAddress,
         publicAddress,
-        coordinatorAddress,
+        coordinatorAddresses,
         id,
         joinPosition,
         tickMillis,
@@ -100,7 +116,7 @@ public record NodeServerSettings(
     return new NodeServerSettings(
         listenAddress,
         publicAddress,
-        coordinatorAddress,
+        coordinatorAddresses,
         nodeId,
         position,
         tickMillis,
@@ -114,7 +130,7 @@ public record NodeServerSettings(
     return new NodeServerSettings(
         listenAddress,
         publicAddress,
-        coordinatorAddress,
+        coordinatorAddresses,
         nodeId,
         joinPosition,
         millis,
@@ -128,7 +144,7 @@ public record NodeServerSettings(
     return new NodeServerSettings(
         listenAddress,
         publicAddress,
-        coordinatorAddress,
+        coordinatorAddresses,
         nodeId,
         joinPosition,
         tickMillis,
@@ -142,7 +158,7 @@ public record NodeServerSettings(
     return new NodeServerSettings(
         listenAddress,
         publicAddress,
-        coordinatorAddress,
+        coordinatorAddresses,
         nodeId,
         joinPosition,
         tickMillis,
@@ -150,6 +166,41 @@ public record NodeServerSettings(
         max,
         batchInputsMax,
         coordinatorTimeout);
+  }
+
+  /** The coordinators as one comma-separated string, as {@code -c} takes them. */
+  public String coordinatorAddress() {
+    return String.join(",", coordinatorAddresses);
+  }
+
+  /**
+   * Splits {@code A[,B...]} into addresses and checks each one; blanks around the commas are
+   * ignored.
+   *
+   * @throws IllegalArgumentException saying which entry is wrong (malformed, empty, repeated)
+   */
+  public static List<String> parseCoordinatorAddresses(String list) {
+    Objects.requireNonNull(list, "coordinator addresses");
+    List<String> addresses = new ArrayList<>();
+    for (String part : list.split(",", -1)) {
+      addresses.add(part.strip());
+    }
+    return checkCoordinatorAddresses(addresses);
+  }
+
+  private static List<String> checkCoordinatorAddresses(List<String> addresses) {
+    Objects.requireNonNull(addresses, "coordinatorAddresses");
+    require(!addresses.isEmpty(), "no coordinator address given");
+    Set<String> seen = new HashSet<>();
+    for (String address : addresses) {
+      if (address == null || address.isEmpty()) {
+        throw new IllegalArgumentException(
+            "empty coordinator address in '" + String.join(",", addresses) + "'");
+      }
+      Addresses.parse(address);
+      require(seen.add(address), "coordinator address '" + address + "' is listed twice");
+    }
+    return List.copyOf(addresses);
   }
 
   private static void require(boolean condition, String message) {

@@ -116,6 +116,47 @@ class NodeMainTest {
   }
 
   @Test
+  @DisplayName(
+      "-c takes a list; a bad entry is a usage error in one line naming it (exit 2), also from "
+          + "the config file")
+  void badCoordinatorList() throws Exception {
+    assertEquals(2, run("-c", "127.0.0.1:1,no-port"));
+    assertEquals(
+        List.of(
+            "craq-node: --coordinator: address 'no-port' has no port; expected host:port or :port",
+            "Try 'craq-node --help' for more information."),
+        err.toString().lines().toList());
+
+    assertEquals(2, run("--coordinator", ":1,,:2"));
+    assertTrue(err.toString().contains("empty coordinator address in ':1,,:2'"), err.toString());
+    assertEquals(2, run("-c", ":1,:1"));
+    assertTrue(err.toString().contains("':1' is listed twice"), err.toString());
+
+    Path file = dir.resolve("node.properties");
+    Files.writeString(file, "coordinator=127.0.0.1:1,127.0.0.1:2,bad\n");
+    assertEquals(2, run("--config", file.toString()));
+    assertTrue(err.toString().contains("--coordinator: address 'bad"), err.toString());
+  }
+
+  @Test
+  @DisplayName("--help describes -c as a list of coordinators")
+  void helpDescribesCoordinatorList() {
+    assertEquals(0, run("--help"));
+    assertTrue(out.toString().contains("--coordinator=ADDRESS[,ADDRESS...]"), out.toString());
+  }
+
+  @Test
+  @DisplayName("the settings parse a list of coordinators; one address stays one")
+  void settingsParseList() {
+    assertEquals(
+        List.of("127.0.0.1:1", ":2"),
+        NodeServerSettings.defaults(":0", "127.0.0.1:1, :2").coordinatorAddresses());
+    NodeServerSettings one = NodeServerSettings.defaults(":0", ":1234");
+    assertEquals(List.of(":1234"), one.coordinatorAddresses());
+    assertEquals(":1234", one.coordinatorAddress());
+  }
+
+  @Test
   void missingConfigFile() {
     assertEquals(2, run("--config", dir.resolve("absent.properties").toString()));
   }

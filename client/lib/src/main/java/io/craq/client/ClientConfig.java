@@ -2,13 +2,19 @@ package io.craq.client;
 
 import io.craq.core.Limits;
 import io.craq.transport.Addresses;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * Immutable client settings with named defaults; units are in the names. Validated on construction
  * ({@link IllegalArgumentException} says which setting is wrong).
  *
- * @param coordinatorAddress the coordinator, {@code host:port} ({@code :port} dials loopback)
+ * @param coordinatorAddresses the coordinators, each {@code host:port} ({@code :port} dials
+ *     loopback), at least one and none twice; with several, requests meant for the coordinator go
+ *     to the one that leads (see {@link CraqClient})
  * @param callTimeoutMillis total time one call may take, retries included; a write still waiting
  *     for its reply when it runs out is ambiguous
  * @param readAttemptTimeoutMillis longest wait for one read attempt (the last attempt gets what is
@@ -25,7 +31,7 @@ import java.util.Objects;
  * @param readAllPageKeys keys asked for per page by {@link CraqClient#readAll}
  */
 public record ClientConfig(
-    String coordinatorAddress,
+    List<String> coordinatorAddresses,
     long callTimeoutMillis,
     long readAttemptTimeoutMillis,
     int readAttemptsMax,
@@ -46,8 +52,7 @@ public record ClientConfig(
   public static final int READ_ALL_PAGE_KEYS_DEFAULT = 256;
 
   public ClientConfig {
-    Objects.requireNonNull(coordinatorAddress, "coordinatorAddress");
-    Addresses.parse(coordinatorAddress);
+    coordinatorAddresses = checkCoordinatorAddresses(coordinatorAddresses);
     require(callTimeoutMillis > 0, "callTimeoutMillis must be > 0");
     require(readAttemptTimeoutMillis > 0, "readAttemptTimeoutMillis must be > 0");
     require(readAttemptsMax > 0, "readAttemptsMax must be > 0");
@@ -60,10 +65,20 @@ public record ClientConfig(
     require(readAllPageKeys > 0, "readAllPageKeys must be > 0");
   }
 
-  /** The defaults, with the coordinator at {@code coordinatorAddress}. */
-  public static ClientConfig defaults(String coordinatorAddress) {
+  /**
+   * The defaults, with the coordinator at {@code coordinatorAddresses}: one address, or several
+   * separated by commas.
+   *
+   * @throws IllegalArgumentException naming the first malformed address
+   */
+  public static ClientConfig defaults(String coordinatorAddresses) {
+    return defaults(parseCoordinatorAddresses(coordinatorAddresses));
+  }
+
+  /** The defaults, with the coordinators at {@code coordinatorAddresses}. */
+  public static ClientConfig defaults(List<String> coordinatorAddresses) {
     return new ClientConfig(
-        coordinatorAddress,
+        coordinatorAddresses,
         CALL_TIMEOUT_MILLIS_DEFAULT,
         READ_ATTEMPT_TIMEOUT_MILLIS_DEFAULT,
         READ_ATTEMPTS_MAX_DEFAULT,
@@ -75,15 +90,68 @@ public record ClientConfig(
         READ_ALL_PAGE_KEYS_DEFAULT);
   }
 
+  /** The coordinators as one comma-separated string, as {@code -c} takes them. */
+  public String coordinatorAddress() {
+    return String.join(",", coordinatorAddresses);
+  }
+
+  /**
+   * Splits {@code A[,B...]} into addresses and checks each one; blanks around the commas are
+   * ignored.
+   *
+   * @throws IllegalArgumentException saying which entry is wrong (malformed, empty, repeated)
+   */
+  public static List<String> parseCoordinatorAddresses(String list) {
+    Objects.requireNonNull(list, "coordinator addresses");
+    List<String> addresses = new ArrayList<>();
+    for (String part : list.split(",", -1)) {
+      addresses.add(part.strip());
+    }
+    return checkCoordinatorAddresses(addresses);
+  }
+
+  private static List<String> checkCoordinatorAddresses(List<String> addresses) {
+    Objects.requireNonNull(addresses, "coordinatorAddresses");
+    if (addresses.isEmpty()) {
+      throw new IllegalArgumentException("no coordinator address given");
+    }
+    Set<String> seen = new HashSet<>();
+    for (String address : addresses) {
+      if (address == null || address.isEmpty()) {
+        throw new IllegalArgumentException(
+            "empty coordinator address in '" + String.join(",", addresses) + "'");
+      }
+      Addresses.parse(address);
+      if (!seen.add(address)) {
+        throw new IllegalArgumentException("coordinator address '" + address + "' is listed twice");
+      }
+    }
+    return List.copyOf(addresses);
+  }
+
   private static void require(boolean condition, String message) {
     if (!condition) {
       throw new IllegalArgumentException("client config: " + message);
     }
   }
 
+  public ClientConfig withCoordinatorAddresses(List<String> value) {
+    return new ClientConfig(
+        value,
+        callTimeoutMillis,
+        readAttemptTimeoutMillis,
+        readAttemptsMax,
+        writeAttemptsMax,
+        retryBackoffMillis,
+        retryBackoffMillisMax,
+        writeViaCoordinator,
+        valueBytesMax,
+        readAllPageKeys);
+  }
+
   public ClientConfig withCallTimeoutMillis(long value) {
     return new ClientConfig(
-        coordinatorAddress,
+        coordinatorAddresses,
         value,
         readAttemptTimeoutMillis,
         readAttemptsMax,
@@ -97,7 +165,7 @@ public record ClientConfig(
 
   public ClientConfig withReadAttemptTimeoutMillis(long value) {
     return new ClientConfig(
-        coordinatorAddress,
+        coordinatorAddresses,
         callTimeoutMillis,
         value,
         readAttemptsMax,
@@ -111,7 +179,7 @@ public record ClientConfig(
 
   public ClientConfig withReadAttemptsMax(int value) {
     return new ClientConfig(
-        coordinatorAddress,
+        coordinatorAddresses,
         callTimeoutMillis,
         readAttemptTimeoutMillis,
         value,
@@ -125,7 +193,7 @@ public record ClientConfig(
 
   public ClientConfig withWriteAttemptsMax(int value) {
     return new ClientConfig(
-        coordinatorAddress,
+        coordinatorAddresses,
         callTimeoutMillis,
         readAttemptTimeoutMillis,
         readAttemptsMax,
@@ -139,7 +207,7 @@ public record ClientConfig(
 
   public ClientConfig withRetryBackoffMillis(long value, long valueMax) {
     return new ClientConfig(
-        coordinatorAddress,
+        coordinatorAddresses,
         callTimeoutMillis,
         readAttemptTimeoutMillis,
         readAttemptsMax,
@@ -153,7 +221,7 @@ public record ClientConfig(
 
   public ClientConfig withWriteViaCoordinator(boolean value) {
     return new ClientConfig(
-        coordinatorAddress,
+        coordinatorAddresses,
         callTimeoutMillis,
         readAttemptTimeoutMillis,
         readAttemptsMax,
@@ -167,7 +235,7 @@ public record ClientConfig(
 
   public ClientConfig withValueBytesMax(int value) {
     return new ClientConfig(
-        coordinatorAddress,
+        coordinatorAddresses,
         callTimeoutMillis,
         readAttemptTimeoutMillis,
         readAttemptsMax,
@@ -181,7 +249,7 @@ public record ClientConfig(
 
   public ClientConfig withReadAllPageKeys(int value) {
     return new ClientConfig(
-        coordinatorAddress,
+        coordinatorAddresses,
         callTimeoutMillis,
         readAttemptTimeoutMillis,
         readAttemptsMax,

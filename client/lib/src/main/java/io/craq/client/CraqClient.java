@@ -22,6 +22,7 @@ import io.craq.core.store.KeyOrder;
 import io.craq.transport.Addresses;
 import io.craq.transport.ConnectFailedException;
 import io.craq.transport.Connection;
+import io.craq.transport.ConnectionClosedException;
 import io.craq.transport.MessageTooLargeException;
 import io.craq.transport.QueueFullException;
 import io.craq.transport.RequestTimeoutException;
@@ -80,9 +81,19 @@ import org.slf4j.LoggerFactory;
  *       InvalidRequestException} for bad input (checked with {@link Limits} before sending).
  * </ul>
  *
- * <p>The chain is refreshed from the coordinator when a member answers NOT_HEAD or STALE_EPOCH and
- * when a member cannot be reached; if the coordinator cannot be reached either, the known members
- * are asked for their view (nodes answer {@link ChainRequest} too).
+ * <p>The chain is learnt from the coordinator at the first call and then kept: reads and writes go
+ * straight to the members and do not ask the coordinator again while the members answer. It is
+ * refreshed when a member answers NOT_HEAD or STALE_EPOCH and when a member cannot be reached; if
+ * no coordinator can answer either, the known members are asked for their view (nodes answer {@link
+ * ChainRequest} too).
+ *
+ * <p>Several coordinators ({@link ClientConfig#coordinatorAddresses()}): one leads, the others
+ * stand by and refuse with NOT_LEADER, naming the leader when they know it. Every request meant for
+ * the coordinator (chain refreshes, writes sent through it) follows that redirect, or goes on to
+ * the next listed coordinator when the hint is empty (no leader now) or a coordinator cannot be
+ * reached; each coordinator is asked at most once per request, over at most the number listed plus
+ * two. The client remembers the last coordinator that answered and asks it first next time. When
+ * none leads, the call fails with an {@link UnavailableException} saying so (code NOT_LEADER).
  */
 public final class CraqClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CraqClient.class);
@@ -99,6 +110,12 @@ public final class CraqClient implements AutoCloseable {
   private volatile boolean closed;
 
   /**
+   * The coordinator requests meant for the leader go to first: the last one that answered, or the
+   * one a failed call moved on to (see {@link #askCoordinator}).
+   */
+  private volatile String coordinator;
+
+  /**
    * A client over {@code transport}, which the caller keeps owning (closing the client closes only
    * the connections it opened).
    */
@@ -110,6 +127,7 @@ public final class CraqClient implements AutoCloseable {
     this.config = Objects.requireNonNull(config, "config");
     this.transport = Objects.requireNonNull(transport, "transport");
     this.ownsTransport = ownsTransport;
+    this.coordinator = config.coordinatorAddresses().get(0);
   }
 
   /** A client with its own TCP transport (closed with the client). Does not contact anyone yet. */
@@ -203,7 +221,7 @@ public final class CraqClient implements AutoCloseable {
       }
       String target;
       if (config.writeViaCoordinator()) {
-        target = config.coordinatorAddress();
+        target = coordinator;
       } else if (hintedHead != null) {
         target = hintedHead;
         hintedHead = null;
@@ -217,7 +235,21 @@ public final class CraqClient implements AutoCloseable {
       }
       Message reply;
       try {
-        reply = call(target, request, left);
+        if (config.writeViaCoordinator()) {
+          CoordinatorAnswer answer = askCoordinator(request, deadline, false);
+          target = answer.address();
+          if (answer.failure() != null) {
+            throw answer.failure();
+          }
+          reply = answer.reply();
+        } else {
+          reply = call(target, request, left);
+        }
+      } catch (CoordinatorUnavailableException e) {
+        // No coordinator took the write (none leads, none reachable): it certainly did not happen.
+        lastCause = e;
+        lastCode = e.code();
+        continue;
       } catch (ConnectFailedException | QueueFullException e) {
         // Nothing was sent: safe to try again, maybe at another head.
         lastCause = e;
@@ -251,9 +283,11 @@ public final class CraqClient implements AutoCloseable {
         "write of key '"
             + request.key()
             + "' was not applied: "
-            + (lastCode != null
-                ? "refused with " + lastCode
-                : lastCause != null ? lastCause.getMessage() : "no attempt could be made")
+            + (lastCause instanceof CoordinatorUnavailableException
+                ? lastCause.getMessage()
+                : lastCode != null
+                    ? "refused with " + lastCode
+                    : lastCause != null ? lastCause.getMessage() : "no attempt could be made")
             + " ("
             + config.writeAttemptsMax()
             + " attempts, "
@@ -697,7 +731,10 @@ public final class CraqClient implements AutoCloseable {
       if (reply instanceof ChainReply chainReply) {
         return chainReply.config();
       }
-      throw new UnavailableException(address + " answered the chain request with " + reply);
+      throw new UnavailableException(
+          address + " answered the chain request with " + describeReply(reply),
+          reply instanceof ErrorReply error ? error.code() : null,
+          null);
     } catch (TransportException e) {
       throw new UnavailableException(address + ": " + e.getMessage(), null, e);
     } catch (InterruptedException e) {
@@ -735,20 +772,30 @@ public final class CraqClient implements AutoCloseable {
   }
 
   private ChainConfig refreshChain(long deadline) {
-    String coordinator = config.coordinatorAddress();
-    TransportException coordinatorFailure;
+    CoordinatorUnavailableException coordinatorFailure;
     try {
-      return adopt(chainOf(coordinator, Duration.ofMillis(Math.max(1, millisLeft(deadline)))));
-    } catch (UnavailableException e) {
-      coordinatorFailure = e.getCause() instanceof TransportException t ? t : null;
-      if (coordinatorFailure == null || millisLeft(deadline) <= 0) {
-        throw new UnavailableException(
-            "cannot learn the chain from the coordinator at " + coordinator + ": " + e.getMessage(),
-            null,
-            e);
+      CoordinatorAnswer answer = askCoordinator(new ChainRequest(), deadline, true);
+      if (answer.failure() != null) {
+        throw answer.failure();
       }
+      if (answer.reply() instanceof ChainReply chainReply) {
+        return adopt(chainReply.config());
+      }
+      throw new UnavailableException(
+          "cannot learn the chain: the coordinator at "
+              + answer.address()
+              + " answered with "
+              + describeReply(answer.reply()));
+    } catch (CoordinatorUnavailableException e) {
+      coordinatorFailure = e;
+    } catch (TransportException e) {
+      throw new UnavailableException("cannot learn the chain: " + e.getMessage(), null, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UnavailableException("interrupted while asking the coordinator", null, e);
     }
-    // The coordinator is unreachable; the members know the chain too (possibly a bit late).
+    // No coordinator could answer (unreachable, or none leads now); the members know the chain too
+    // (possibly a bit late).
     for (Member member : chain.members()) {
       if (millisLeft(deadline) <= 0) {
         break;
@@ -760,14 +807,160 @@ public final class CraqClient implements AutoCloseable {
       }
     }
     throw new UnavailableException(
-        "cannot learn the chain: the coordinator at "
-            + coordinator
-            + " is unreachable ("
+        "cannot learn the chain: "
             + coordinatorFailure.getMessage()
-            + ")"
-            + (chain.members().isEmpty() ? "" : " and no known member answered"),
-        null,
+            + (chain.members().isEmpty() ? "" : ", and no known member answered"),
+        coordinatorFailure.code(),
         coordinatorFailure);
+  }
+
+  /** What the coordinator answered, as a request meant for it gets it. */
+  private record CoordinatorAnswer(Message reply, String address, TransportException failure) {}
+
+  /**
+   * No coordinator took a request meant for the leader: none could be reached, none leads now
+   * ({@link #code()} NOT_LEADER), or their redirects went round without reaching a leader. The
+   * request was not handled by any coordinator.
+   */
+  private static final class CoordinatorUnavailableException extends UnavailableException {
+    CoordinatorUnavailableException(String message, ErrorCode code, Throwable cause) {
+      super(message, code, cause);
+    }
+  }
+
+  /**
+   * Sends {@code request} to the leading coordinator: first to the one that answered last, then
+   * where a standby's NOT_LEADER hint points (the leader's address, listed or not), or, after an
+   * empty hint (no leader now) or a connection that could not be opened, to the next listed
+   * coordinator not asked yet. At most {@code listed + 2} coordinators are asked, each once. An
+   * {@code idempotent} request also moves on after a timeout or a lost connection, waiting at most
+   * {@link ClientConfig#readAttemptTimeoutMillis()} for each coordinator but the last listed one;
+   * for any other request such a failure is the caller's to judge, and is returned as the answer's
+   * {@code failure}, with the address it was sent to.
+   *
+   * @throws CoordinatorUnavailableException if no coordinator took the request within the deadline
+   *     and the hops (the request was handled by none of them)
+   */
+  private CoordinatorAnswer askCoordinator(Message request, long deadline, boolean idempotent)
+      throws InterruptedException {
+    List<String> listed = config.coordinatorAddresses();
+    int hopsMax = listed.size() + 2;
+    List<String> asked = new ArrayList<>();
+    List<String> failures = new ArrayList<>();
+    TransportException lastFailure = null;
+    ErrorReply lastRefusal = null;
+    String target = coordinator;
+    String next = null;
+    while (millisLeft(deadline) > 0) {
+      asked.add(target);
+      long left = millisLeft(deadline);
+      boolean lastListed = asked.containsAll(listed);
+      long attemptMillis =
+          idempotent && !lastListed ? Math.min(left, config.readAttemptTimeoutMillis()) : left;
+      try {
+        Message reply = call(target, request, Math.max(1, attemptMillis));
+        if (!(reply instanceof ErrorReply refusal && refusal.code() == ErrorCode.NOT_LEADER)) {
+          coordinator = target;
+          return new CoordinatorAnswer(reply, target, null);
+        }
+        lastRefusal = refusal;
+        String hint = refusal.hint();
+        next = isAddress(hint) && !asked.contains(hint) ? hint : nextListed(listed, asked, target);
+      } catch (ConnectFailedException e) {
+        lastFailure = e;
+        failures.add(target + ": " + e.getMessage());
+        next = nextListed(listed, asked, target);
+      } catch (TransportException e) {
+        boolean moveOn =
+            idempotent
+                && (e instanceof RequestTimeoutException
+                    || e instanceof ConnectionClosedException
+                    || e instanceof QueueFullException);
+        if (!moveOn) {
+          return new CoordinatorAnswer(null, target, e);
+        }
+        lastFailure = e;
+        failures.add(target + ": " + e.getMessage());
+        next = nextListed(listed, asked, target);
+      }
+      if (next == null || asked.size() >= hopsMax) {
+        break;
+      }
+      log.debug(
+          "{} goes on from coordinator {} to {}", request.getClass().getSimpleName(), target, next);
+      coordinator = next; // later calls start where this one went on
+      target = next;
+      next = null;
+    }
+    throw coordinatorUnavailable(listed, asked, failures, lastRefusal, lastFailure, next != null);
+  }
+
+  private CoordinatorUnavailableException coordinatorUnavailable(
+      List<String> listed,
+      List<String> asked,
+      List<String> failures,
+      ErrorReply lastRefusal,
+      TransportException lastFailure,
+      boolean hopsRanOut) {
+    if (hopsRanOut) {
+      return new CoordinatorUnavailableException(
+          "the coordinators' redirects reached no leader within "
+              + asked.size()
+              + " hops ("
+              + String.join(" -> ", asked)
+              + ")",
+          ErrorCode.NOT_LEADER,
+          lastFailure);
+    }
+    if (lastRefusal != null) {
+      return new CoordinatorUnavailableException(
+          "no coordinator leads now (asked "
+              + String.join(", ", asked)
+              + (failures.isEmpty() ? "" : "; " + String.join("; ", failures))
+              + "); retry later",
+          ErrorCode.NOT_LEADER,
+          lastFailure);
+    }
+    if (lastFailure == null) {
+      return new CoordinatorUnavailableException(
+          "no answer from the coordinator at " + coordinator + " before the deadline", null, null);
+    }
+    if (listed.size() == 1 && asked.size() == 1) {
+      return new CoordinatorUnavailableException(
+          "the coordinator at "
+              + asked.get(0)
+              + " is unreachable ("
+              + lastFailure.getMessage()
+              + ")",
+          null,
+          lastFailure);
+    }
+    return new CoordinatorUnavailableException(
+        "no coordinator is reachable (" + String.join("; ", failures) + ")", null, lastFailure);
+  }
+
+  /**
+   * The listed coordinator after the last listed one in {@code asked} (after {@code target}), not
+   * asked yet; null if every listed one was.
+   */
+  private static String nextListed(List<String> listed, List<String> asked, String target) {
+    int from = listed.indexOf(target);
+    for (int i = asked.size() - 1; from < 0 && i >= 0; i--) {
+      from = listed.indexOf(asked.get(i));
+    }
+    for (int step = 1; step <= listed.size(); step++) {
+      String candidate = listed.get(Math.floorMod(from + step, listed.size()));
+      if (!asked.contains(candidate)) {
+        return candidate;
+      }
+    }
+    return null;
+  }
+
+  private static String describeReply(Message reply) {
+    return reply instanceof ErrorReply error
+        ? error.code() + " " + error.message()
+        : reply.getClass().getSimpleName();
   }
 
   /** Keeps the newest configuration seen: an answer from a lagging process must not undo it. */
@@ -821,7 +1014,7 @@ public final class CraqClient implements AutoCloseable {
         "the chain has no members (epoch "
             + known.epoch()
             + "): no node has joined the coordinator at "
-            + config.coordinatorAddress()
+            + coordinator
             + " yet");
   }
 

@@ -99,6 +99,21 @@ public final class CoordinatorMachine {
    * is older than this one and refused by the nodes (fencing).
    */
   public void takeOver() {
+    takeOver(0);
+  }
+
+  /**
+   * {@link #takeOver()}, counting every member as heard from {@code quietTicks} from now: no member
+   * is removed for lack of heartbeats before a full failure timeout after that (a replaced leader
+   * may have granted read leases that long after this one was elected).
+   */
+  public void takeOver(long quietTicks) {
+    if (quietTicks < 0) {
+      throw new IllegalArgumentException("quietTicks must be >= 0: " + quietTicks);
+    }
+    for (Member m : config.members()) {
+      lastHeardTick.put(m.id(), now + quietTicks);
+    }
     install(new ArrayList<>(config.members()), true);
   }
 
@@ -109,7 +124,7 @@ public final class CoordinatorMachine {
       case Heartbeat heartbeat -> {
         boolean isMember = config.contains(heartbeat.nodeId());
         if (isMember) {
-          lastHeardTick.put(heartbeat.nodeId(), now);
+          lastHeardTick.merge(heartbeat.nodeId(), now, Math::max);
           boolean was = caughtUp.getOrDefault(heartbeat.nodeId(), false);
           // A report sent before the node knew of its (re-)join says nothing about this join.
           if (heartbeat.epoch() >= config.member(heartbeat.nodeId()).joinedEpoch()) {

@@ -5,7 +5,13 @@ import io.craq.core.Effects.ClientRef;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Message;
+import io.craq.core.message.Message.ChainReply;
+import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.Heartbeat;
+import io.craq.core.message.Message.HeartbeatReply;
+import io.craq.core.message.Message.JoinRequest;
+import io.craq.core.message.Message.LeaveRequest;
 import java.util.Objects;
 
 /**
@@ -22,21 +28,30 @@ import java.util.Objects;
  *       CoordinatorMachine#takeOver}). The driver writes every configuration with a conditional
  *       write on the version it last read or wrote; a refused write means another coordinator has
  *       written since, and the driver calls {@link #fenced} and sends nothing of that drain. Nodes
- *       ignore configurations older than the one they hold, so a deposed leader's pushes are
- *       refused too.
+ *       ignore configurations older than the one they hold, and extend their read lease only on an
+ *       answer in their own epoch, so a deposed leader is refused by every node that has heard of
+ *       its successor.
  *   <li><b>Act only under a leader lease.</b> A replica answers members only while its lease runs:
- *       until {@code leaseTicks} after sending the last store request that succeeded ({@link
- *       #confirmed}). Such a success proves the store's session was alive when it arrived, and a
- *       new leader is elected only after that session has expired, at least a session timeout after
- *       the request was sent; so with {@code leaseTicks} shorter than the session timeout, a
- *       replica stops granting node leases before another one can lead, even if it was paused and
- *       has not yet heard that it lost. The lease is counted on the driver's real clock, never on
- *       the machine's ticks, which skip a pause.
- *   <li><b>Remove no one in a hurry.</b> A new leader counts every member as just heard from, so it
- *       removes a node only a full failure timeout after it took over. A node's read lease, granted
- *       by an old leader before that leader's lease ended, has ended by then: a node cut off from
- *       every coordinator stops serving strong reads before a new leader can move the chain on
- *       without it.
+ *       until {@code leaseTicks} after sending the last request on its leader session that the
+ *       store answered ({@link #confirmed}). Such an answer proves the session was alive when the
+ *       request arrived, and another replica is elected only after that session has expired: at
+ *       least a session timeout ({@code sessionTicks}) after the request was sent. The lease is
+ *       counted on the driver's real clock, never on the machine's ticks, which skip a pause, so a
+ *       leader that was paused stops as soon as it runs again.
+ *   <li><b>A new leader waits out the old one.</b> A leader elected by the store counts every
+ *       member as heard from until the old leader's lease has certainly ended ({@code leaseTicks -
+ *       sessionTicks} plus a tenth of the lease for clock-rate differences, never less than now),
+ *       and removes a member only a full failure timeout after that. A node's read lease, granted
+ *       by the old leader before its lease ended, ends before the failure timeout does (nodes'
+ *       leases are shorter): a node cut off from every coordinator stops serving strong reads
+ *       before a new leader can move the chain on without it.
+ *   <li><b>Ride out a store outage without changing anything.</b> When the store cannot be reached
+ *       ({@link #storeLost}), the leader freezes: no membership change (joins and leaves are
+ *       refused UNAVAILABLE, no member is removed), but members' heartbeats are still answered with
+ *       the last stored configuration, so the chain keeps serving while the lease runs. A lease
+ *       longer than the session timeout rides out longer outages, at the price of a longer wait
+ *       (rule 3) after a real failover. The driver ends the freeze by leading again ({@link #lead})
+ *       once the store answers on the same leader session, or the lease ends it.
  * </ol>
  */
 public final class CoordinatorReplica {
@@ -45,7 +60,10 @@ public final class CoordinatorReplica {
 
   private final CoordinatorSettings settings;
   private final long leaseTicks;
+  private final long quietTicks;
   private CoordinatorMachine machine;
+  private ChainConfig stored;
+  private boolean frozen;
   private long leaseEndTick = Long.MIN_VALUE / 4;
   private String leaderAddress = "";
   private String standbyReason = "no coordinator leads now";
@@ -55,56 +73,91 @@ public final class CoordinatorReplica {
   /**
    * A standby replica.
    *
-   * @param leaseTicks how long after sending a store request that succeeded this replica may act;
-   *     must be shorter than the store's session timeout
+   * @param leaseTicks how long after sending a store request that succeeded this replica may act
+   *     ({@link #FOREVER} for the only coordinator there is)
+   * @param sessionTicks the store's session timeout: how long after its last request a replica's
+   *     session may expire at the earliest
    */
-  public CoordinatorReplica(CoordinatorSettings settings, long leaseTicks) {
-    if (leaseTicks <= 0) {
-      throw new IllegalArgumentException("leaseTicks must be positive: " + leaseTicks);
+  public CoordinatorReplica(CoordinatorSettings settings, long leaseTicks, long sessionTicks) {
+    if (leaseTicks <= 0 || sessionTicks <= 0) {
+      throw new IllegalArgumentException(
+          "leaseTicks and sessionTicks must be positive: " + leaseTicks + ", " + sessionTicks);
     }
     this.settings = Objects.requireNonNull(settings, "settings");
     this.leaseTicks = leaseTicks;
+    this.quietTicks =
+        leaseTicks >= FOREVER ? 0 : Math.max(0, leaseTicks + leaseTicks / 10 - sessionTicks);
   }
 
   /**
-   * Leadership granted: resume {@code stored}, read from the store by a request sent at {@code
-   * sentTick}. With {@code takeOver} the next epoch is installed at once (persist it before
-   * anything else is sent); without, the configuration is resumed as it is (a single coordinator
-   * restarting, nobody to fence).
+   * Leadership granted (or a freeze ended): resume {@code stored}, read from the store by a request
+   * sent at {@code sentTick}. With {@code takeOver} the next epoch is installed at once (persist it
+   * before anything else is sent); without, the configuration is resumed as it is (a single
+   * coordinator restarting, nobody to fence).
    */
   public void lead(ChainConfig stored, boolean takeOver, long sentTick) {
+    this.stored = Objects.requireNonNull(stored, "stored");
     machine = new CoordinatorMachine(settings, stored);
-    leaseEndTick = leaseTicks >= FOREVER ? FOREVER : sentTick + leaseTicks;
+    frozen = false;
+    leaseEndTick = leaseTicks >= FOREVER ? FOREVER : Math.max(leaseEndTick, sentTick + leaseTicks);
     releaseWanted = false;
     if (takeOver) {
-      machine.takeOver();
+      machine.takeOver(quietTicks);
     }
   }
 
-  /** True while this replica holds leadership (its lease may still have run out). */
+  /** How long a new leader counts every member as heard from (rule 3 of the class comment). */
+  public long quietTicks() {
+    return quietTicks;
+  }
+
+  /** True while this replica holds leadership, frozen or not (its lease may have run out). */
   public boolean leading() {
-    return machine != null;
+    return stored != null;
   }
 
-  /** True if this replica may act at {@code clockTick}: it leads and its lease runs. */
+  /** True while leading but unable to reach the store: nothing changes, heartbeats are answered. */
+  public boolean frozen() {
+    return frozen;
+  }
+
+  /** True if this replica may answer members at {@code clockTick}: it leads and its lease runs. */
   public boolean acting(long clockTick) {
-    return machine != null && clockTick < leaseEndTick;
+    return stored != null && clockTick < leaseEndTick;
   }
 
-  /** The leader's machine, or null while standing by. */
+  /** The leader's machine, or null while standing by or frozen. */
   public CoordinatorMachine machine() {
     return machine;
   }
 
-  /** The configuration this replica leads with, or null while standing by. */
+  /** The configuration this replica leads with (the machine's), or null while standing by. */
   public ChainConfig config() {
-    return machine == null ? null : machine.config();
+    return machine != null ? machine.config() : stored;
   }
 
-  /** A store request sent at {@code sentTick} succeeded and found our configuration unchanged. */
+  /** The driver made {@code config} durable in the store. */
+  public void persisted(ChainConfig config) {
+    if (stored != null) {
+      stored = config;
+    }
+  }
+
+  /** A request on the leader session sent at {@code sentTick} succeeded; our configuration held. */
   public void confirmed(long sentTick) {
-    if (machine != null && leaseEndTick < FOREVER) {
+    if (stored != null && leaseEndTick < FOREVER) {
       leaseEndTick = Math.max(leaseEndTick, sentTick + leaseTicks);
+    }
+  }
+
+  /**
+   * The store cannot be reached (or a write's outcome is unknown): freeze on the last stored
+   * configuration. Whatever the machine had not yet made durable is dropped with it.
+   */
+  public void storeLost() {
+    if (stored != null && !frozen) {
+      frozen = true;
+      machine = null;
     }
   }
 
@@ -116,7 +169,7 @@ public final class CoordinatorReplica {
     stepDown(why);
   }
 
-  /** The election says another replica leads (or this one's session ended). */
+  /** Another replica certainly leads, or this one's leader session has certainly ended. */
   public void lostLeadership(String why) {
     stepDown(why);
   }
@@ -131,23 +184,51 @@ public final class CoordinatorReplica {
    * the real clock: a leader whose lease ran out steps down and asks to leave the election.
    */
   public void tick(long clockTick) {
-    if (machine == null) {
+    if (stored == null) {
       return;
     }
     if (clockTick >= leaseEndTick) {
-      stepDown("no answer from the configuration store within the leader lease");
+      stepDown("the leader lease ran out without an answer from the configuration store");
       return;
     }
-    machine.tick();
+    if (machine != null) {
+      machine.tick();
+    }
   }
 
   /** A request from a node or client: handled while acting, else redirected to the leader. */
   public void onRequest(ClientRef ref, Message.CoordinatorRequest request, long clockTick) {
-    if (acting(clockTick)) {
+    if (!acting(clockTick)) {
+      reply(ref, notLeader());
+    } else if (machine != null) {
       machine.onRequest(ref, request);
     } else {
-      own.replies().add(new Effects.Reply(ref, notLeader()));
+      onRequestFrozen(ref, request);
     }
+  }
+
+  private void onRequestFrozen(ClientRef ref, Message.CoordinatorRequest request) {
+    switch (request) {
+      case Heartbeat heartbeat ->
+          reply(
+              ref,
+              new HeartbeatReply(
+                  heartbeat.nodeId(),
+                  heartbeat.seq(),
+                  stored.contains(heartbeat.nodeId()),
+                  stored));
+      case ChainRequest ignored -> reply(ref, new ChainReply(stored));
+      case JoinRequest ignored -> reply(ref, storeUnreachable());
+      case LeaveRequest ignored -> reply(ref, storeUnreachable());
+    }
+  }
+
+  private static ErrorReply storeUnreachable() {
+    return new ErrorReply(
+        ErrorCode.UNAVAILABLE,
+        "the coordinators cannot reach their configuration store; membership changes wait until"
+            + " it answers again",
+        "");
   }
 
   /** The refusal a standby gives: the leader's address as the hint when known. */
@@ -160,7 +241,7 @@ public final class CoordinatorReplica {
   }
 
   /**
-   * True once after the replica stepped down on its own (lease lapsed, fenced): the driver should
+   * True once after the replica stepped down on its own (lease ran out, fenced): the driver should
    * leave the election and enter it again, so that another replica can lead.
    */
   public boolean takeReleaseRequest() {
@@ -177,11 +258,17 @@ public final class CoordinatorReplica {
     return out;
   }
 
+  private void reply(ClientRef ref, Message message) {
+    own.replies().add(new Effects.Reply(ref, message));
+  }
+
   private void stepDown(String why) {
-    if (machine != null) {
+    if (stored != null) {
       releaseWanted = true;
     }
     machine = null;
+    stored = null;
+    frozen = false;
     leaseEndTick = Long.MIN_VALUE / 4;
     standbyReason = "no coordinator leads now (" + why + ")";
     leaderAddress = "";

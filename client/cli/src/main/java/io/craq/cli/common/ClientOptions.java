@@ -38,9 +38,10 @@ public final class ClientOptions {
 
   @Option(
       names = {"-c", "--coordinator"},
-      paramLabel = "ADDRESS",
+      paramLabel = "ADDRESS[,ADDRESS...]",
       description =
-          "Coordinator address (default: ${env:"
+          "Coordinator address, or the addresses of several coordinators separated by commas:"
+              + " a standby names the leader and the client follows it (default: ${env:"
               + COORDINATOR_ENV
               + ":-"
               + ClientConfig.COORDINATOR_ADDRESS_DEFAULT
@@ -94,7 +95,10 @@ public final class ClientOptions {
     return Mixins.nearest(mixee, ClientOptions.class, field);
   }
 
-  /** {@code -c}, else {@code $CRAQ_COORDINATOR} if set, else {@code :1234}. */
+  /**
+   * {@code -c}, else {@code $CRAQ_COORDINATOR} if set, else {@code :1234}: one address or several
+   * separated by commas, as given (see {@link #coordinatorAddresses()}).
+   */
   public String coordinator() {
     String value = given(o -> o.coordinator);
     if (value != null) {
@@ -104,6 +108,22 @@ public final class ClientOptions {
     return environment == null || environment.isEmpty()
         ? ClientConfig.COORDINATOR_ADDRESS_DEFAULT
         : environment;
+  }
+
+  /**
+   * The coordinators {@link #coordinator()} names, each checked.
+   *
+   * @throws ParameterException naming the bad address and where it came from ({@code -c} or {@code
+   *     $CRAQ_COORDINATOR})
+   */
+  public List<String> coordinatorAddresses() {
+    String value = coordinator();
+    try {
+      return ClientConfig.parseCoordinatorAddresses(value);
+    } catch (IllegalArgumentException e) {
+      String source = coordinatorGiven() ? "-c/--coordinator" : "$" + COORDINATOR_ENV;
+      throw usageError(source + ": " + e.getMessage());
+    }
   }
 
   /** Whether {@code -c} was given on the command line (the environment does not count). */
@@ -147,13 +167,14 @@ public final class ClientOptions {
   /** A client for these options; a malformed address or timeout is a usage error. */
   public CraqClient openClient() {
     long timeout = timeoutMillis();
+    List<String> coordinators = coordinatorAddresses();
     ClientConfig config;
     try {
       if (node() != null) {
         Addresses.parse(node());
       }
       config =
-          ClientConfig.defaults(coordinator())
+          ClientConfig.defaults(coordinators)
               .withCallTimeoutMillis(timeout)
               .withReadAttemptTimeoutMillis(
                   Math.min(timeout, ClientConfig.READ_ATTEMPT_TIMEOUT_MILLIS_DEFAULT))
