@@ -92,9 +92,8 @@ public final class ClusterCommand implements Callable<Integer> {
       description =
           "Data and logs folder (default: ./craq-cluster-data, with --zookeeper"
               + " ./craq-cluster-zookeeper-data); node nI keeps its LMDB database in DIR/nI, the"
-              + " coordinator its membership in DIR/coordinator (with --zookeeper: coordinator cI"
-              + " in DIR/cI, ZooKeeper server zkI in DIR/zkI), each process logs to"
-              + " DIR/logs/NAME.log.")
+              + " coordinator its membership in DIR/coordinator (with --zookeeper: ZooKeeper"
+              + " server zkI its data in DIR/zkI), each process logs to DIR/logs/NAME.log.")
   String data;
 
   @Option(
@@ -198,13 +197,10 @@ public final class ClusterCommand implements Callable<Integer> {
       return all;
     }
 
-    /** The layout in one line, for the terminal. */
+    /** The ZooKeeper layout in one line, for the terminal. */
     String describe() {
       List<ZooKeeperEnsemble.Ports> servers = zooKeeper();
       String nodePorts = nodes == 1 ? "" + port(node(1)) : port(node(1)) + "-" + port(node(nodes));
-      if (!zookeeper) {
-        return "coordinator " + basePort + ", nodes " + nodePorts + " (127.0.0.1)";
-      }
       return "ZooKeeper clients "
           + servers.getFirst().client()
           + "-"
@@ -356,7 +352,10 @@ public final class ClusterCommand implements Callable<Integer> {
 
     final List<String> args;
 
-    /** Its data folder or configuration file, an argument of this process and of no other. */
+    /**
+     * Its data folder, configuration file or (a coordinator on ZooKeeper) address: an argument of
+     * this process and of no other.
+     */
     final String marker;
 
     /** The jar its launcher runs, or the main class of a ZooKeeper server: also an argument. */
@@ -450,10 +449,9 @@ public final class ClusterCommand implements Callable<Integer> {
                 ensemble.configFile(i).toString(),
                 ZooKeeperEnsemble.MAIN_CLASS));
       }
+      // In ZooKeeper mode a coordinator keeps nothing on disk (no -d): its address tells it apart.
       for (int i = 1; i <= coordinators.size(); i++) {
         String address = coordinators.get(i - 1);
-        Path folderOfIt = dataDir.resolve("c" + i);
-        Files.createDirectories(folderOfIt);
         members.add(
             new Member(
                 "c" + i,
@@ -465,10 +463,8 @@ public final class ClusterCommand implements Callable<Integer> {
                     "--listen",
                     address,
                     "--advertise",
-                    address,
-                    "-d",
-                    folderOfIt.toString()),
-                folderOfIt.toString(),
+                    address),
+                address,
                 coordinatorJar));
       }
     } else {
@@ -722,11 +718,7 @@ public final class ClusterCommand implements Callable<Integer> {
       case ZOOKEEPER -> {
         ZooKeeperEnsemble.Ports ports = layout.zooKeeper().get(number - 1);
         address = HOST + ":" + ports.client();
-        role =
-            "ZooKeeper server, followers on "
-                + ports.quorum()
-                + ", elections on "
-                + ports.election();
+        role = "ZooKeeper, followers " + ports.quorum() + ", elections " + ports.election();
       }
       case COORDINATOR -> {
         address = coordinators.get(number - 1);
@@ -739,7 +731,7 @@ public final class ClusterCommand implements Callable<Integer> {
     }
     return String.format(
         Locale.ROOT,
-        "%-4s pid %-8s %-16s %-36s log %s",
+        "%-4s pid %-8s %-16s %-44s log %s",
         member.name,
         process == null ? "-" : Long.toString(process.pid()),
         address,

@@ -58,8 +58,13 @@ public final class ZooKeeperEnsemble implements AutoCloseable {
 
   private static final String HOST = "127.0.0.1";
 
-  /** The JVM flags of a server: a small heap and the GC with the least threads. */
-  private static final List<String> JVM_FLAGS = List.of("-Xmx256m", "-XX:+UseSerialGC");
+  /**
+   * The JVM flags of a server: a small heap, the GC with the least threads, and ZooKeeper's own log
+   * lines from INFO up in the coordinator jar's logging set-up (which keeps them to errors in a
+   * coordinator).
+   */
+  private static final List<String> JVM_FLAGS =
+      List.of("-Xmx256m", "-XX:+UseSerialGC", "-Dcraq.log.zookeeper.level=INFO");
 
   /** The ports of one server on 127.0.0.1: clients, followers to the leader, leader election. */
   public record Ports(int client, int quorum, int election) {
