@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
@@ -110,7 +111,8 @@ final class ZooKeeperConfigStore implements ConfigStore {
       int expectedVersion,
       int rc,
       String text,
-      int version)
+      int version,
+      long latchOwner)
       implements Event {}
 
   private record WriteDone(int rc, int version) {}
@@ -555,6 +557,14 @@ final class ZooKeeperConfigStore implements ConfigStore {
     if (granted.generation() != generation) {
       return;
     }
+    if (granted.session() == 0) {
+      // Curator had no ZooKeeper handle to give (a background failure): enter the election again
+      // rather than hold the latch without ever leading.
+      log.info("elected without a ZooKeeper session; entering the election again");
+      replica.lostLeadership("elected without a ZooKeeper session");
+      release();
+      return;
+    }
     leaderSession = granted.session();
     grantedNanos = granted.nanos();
     log.info(
@@ -644,6 +654,16 @@ final class ZooKeeperConfigStore implements ConfigStore {
     if (read.rc() != Code.OK.intValue()) {
       return; // connection trouble: retried while the latch stays ours
     }
+    if (read.latchOwner() != read.session()) {
+      // Elected by a node of an earlier session that ZooKeeper has not expired yet: another
+      // coordinator may be elected the moment it does, so this one must not lead on it.
+      boolean wasLeading = replica.leading();
+      fence("the election node that made this coordinator leader belongs to an earlier session");
+      if (!wasLeading) {
+        release(); // a leader's step-down asks for this itself
+      }
+      return;
+    }
     ChainConfig config =
         decode(describe(), bytes(read.text()), "not taking over, nothing was written");
     boolean resuming = replica.leading() && read.session() == ledSession;
@@ -680,7 +700,11 @@ final class ZooKeeperConfigStore implements ConfigStore {
       return;
     }
     if (read.rc() == Code.OK.intValue()) {
-      if (read.version() == read.expectedVersion()) {
+      if (read.latchOwner() != read.session()) {
+        fence("the election node of this coordinator belongs to an earlier session");
+      } else if (read.version() >= read.expectedVersion() && read.version() <= knownVersion) {
+        // Every version from the one expected when the read was sent to the one known now was
+        // written by this leader (each write conditional on the one before).
         replica.confirmed(read.sentTick());
       } else if (landed(read)) {
         knownVersion = read.version();
@@ -768,9 +792,21 @@ final class ZooKeeperConfigStore implements ConfigStore {
     int expected = knownVersion;
     long gen = generation;
     AtomicInteger syncRc = new AtomicInteger(Code.OK.intValue());
+    LeaderLatch current = latch;
+    String ourPath = current == null ? null : current.getOurPath();
+    // Which session owns our election node: after a session was lost and a new one opened, the
+    // latch may still count a node of the old session, which ZooKeeper has not expired yet.
+    AtomicLong owner = new AtomicLong(ourPath == null ? 0 : -1);
     try {
-      // Callbacks come in request order: the sync's answer before the read's.
+      // Callbacks come in request order: the sync's and the exists' answers before the read's.
       handle.sync(configPath, (rc, path, ctx) -> syncRc.set(rc), null);
+      if (ourPath != null) {
+        handle.exists(
+            zk.chroot() + ourPath,
+            false,
+            (rc, path, ctx, stat) -> owner.set(stat == null ? 0 : stat.getEphemeralOwner()),
+            null);
+      }
       handle.getData(
           configPath,
           false,
@@ -785,7 +821,8 @@ final class ZooKeeperConfigStore implements ConfigStore {
                     expected,
                     result,
                     data == null ? "" : new String(data, StandardCharsets.UTF_8),
-                    stat == null ? -1 : stat.getVersion()));
+                    stat == null ? -1 : stat.getVersion(),
+                    owner.get()));
           },
           null);
       return true;

@@ -156,9 +156,20 @@ public final class NodeMain implements Callable<Integer> {
       paramLabel = "MS",
       description =
           "Length of a protocol tick (default: ${DEFAULT-VALUE}). Heartbeats (5 ticks) "
-              + "and the read lease (30 ticks) scale with it; keep the coordinator's failure "
-              + "timeout above the lease.")
+              + "scale with it; keep the coordinator's failure timeout above the lease.")
   long tickMillis;
+
+  @Option(
+      names = "--lease-millis",
+      defaultValue = "1500",
+      paramLabel = "MS",
+      description =
+          "How long after sending a heartbeat the coordinator answered this node may serve strong"
+              + " reads and accept writes (default: ${DEFAULT-VALUE}). Keep it below the"
+              + " coordinator's failure timeout. With several coordinators on ZooKeeper, a lease"
+              + " longer than the ZooKeeper session timeout plus about 1 s keeps the chain serving"
+              + " through a coordinator failover (see docs/COORDINATION.md).")
+  long leaseMillis;
 
   @Option(
       names = "--value-max-bytes",
@@ -246,6 +257,17 @@ public final class NodeMain implements Callable<Integer> {
     if (tickMillis < 1 || tickMillis > 10_000) {
       throw usage("--tick-millis must be 1..10000: " + tickMillis);
     }
+    NodeSettings defaults = NodeSettings.defaults();
+    long leaseTicks = leaseMillis / tickMillis;
+    if (leaseTicks <= defaults.heartbeatIntervalTicks() || leaseTicks > 1_000_000) {
+      throw usage(
+          "--lease-millis must be more than "
+              + defaults.heartbeatIntervalTicks()
+              + " ticks ("
+              + defaults.heartbeatIntervalTicks() * tickMillis
+              + " ms, the heartbeat interval) and at most a million ticks: "
+              + leaseMillis);
+    }
     if (valueMaxBytes < 0 || valueMaxBytes > VALUE_BYTES_MAX_LIMIT) {
       throw usage("--value-max-bytes must be 0.." + VALUE_BYTES_MAX_LIMIT + ": " + valueMaxBytes);
     }
@@ -263,7 +285,7 @@ public final class NodeMain implements Callable<Integer> {
         .withNodeId(id)
         .withJoinPosition(position)
         .withTickMillis(tickMillis)
-        .withMachine(withValueBytesMax(NodeSettings.defaults(), valueMaxBytes));
+        .withMachine(withLease(withValueBytesMax(defaults, valueMaxBytes), (int) leaseTicks));
   }
 
   private Storer openStore() {
@@ -316,6 +338,21 @@ public final class NodeMain implements Callable<Integer> {
         s.pendingReadsMax(),
         s.resendBatchMax(),
         valueBytesMax);
+  }
+
+  static NodeSettings withLease(NodeSettings s, int leaseTicks) {
+    return new NodeSettings(
+        s.heartbeatIntervalTicks(),
+        leaseTicks,
+        s.retransmitTicks(),
+        s.writeTimeoutTicks(),
+        s.versionQueryTimeoutTicks(),
+        s.catchUpKeysMax(),
+        s.catchUpRetryTicks(),
+        s.pendingWritesMax(),
+        s.pendingReadsMax(),
+        s.resendBatchMax(),
+        s.valueBytesMax());
   }
 
   private List<String> coordinatorAddresses() {

@@ -91,7 +91,10 @@ final class Retransmits {
   long timeoutTicks() {
     long max = maxTicks();
     long adaptive = roundTripTicks < 0 ? baseTicks : (long) Math.ceil(4 * roundTripTicks);
-    return Math.min(max, Math.max(baseTicks, Math.min(max, adaptive) << backoff));
+    // The base bounds the start from below before doubling: round trips shorter than a tick
+    // measure 0, and 0 doubled stays 0 (the backoff would never lengthen the timeout).
+    long start = Math.max(baseTicks, Math.min(max, adaptive));
+    return Math.min(max, start << Math.min(backoff, 32));
   }
 
   private long maxTicks() {

@@ -230,6 +230,15 @@ public final class ClusterCommand implements Callable<Integer> {
   /** The ZooKeeper path under which the coordinators of a local cluster keep their state. */
   static final String CHROOT = "/craq-local";
 
+  /**
+   * With --zookeeper, nodes' read lease: longer than a failover (the coordinators' default session
+   * timeout of 4 s, the election and the first push), so the chain keeps serving through one.
+   */
+  static final long ZOOKEEPER_NODE_LEASE_MILLIS = 5_500;
+
+  /** With --zookeeper, the coordinators' failure timeout: above the nodes' lease. */
+  static final long ZOOKEEPER_FAILURE_TIMEOUT_MILLIS = 6_000;
+
   /** A usage error: its reason. */
   static final class UsageError extends Exception {
     private static final long serialVersionUID = 1L;
@@ -463,7 +472,9 @@ public final class ClusterCommand implements Callable<Integer> {
                     "--listen",
                     address,
                     "--advertise",
-                    address),
+                    address,
+                    "--failure-timeout-millis",
+                    Long.toString(ZOOKEEPER_FAILURE_TIMEOUT_MILLIS)),
                 address,
                 coordinatorJar));
       }
@@ -480,7 +491,13 @@ public final class ClusterCommand implements Callable<Integer> {
     }
     for (int i = 1; i <= settings.nodes(); i++) {
       String address = layout.node(i);
-      List<String> args =
+      List<String> args = new ArrayList<>();
+      if (zookeeper) {
+        // A read lease longer than a failover (the session timeout and a little): strong reads
+        // and writes go on while a standby takes over.
+        args.addAll(List.of("--lease-millis", Long.toString(ZOOKEEPER_NODE_LEASE_MILLIS)));
+      }
+      args.addAll(
           List.of(
               "--id",
               "n" + i,
@@ -493,7 +510,7 @@ public final class ClusterCommand implements Callable<Integer> {
               "--store",
               store,
               "-f",
-              dataDir.resolve("n" + i).toString());
+              dataDir.resolve("n" + i).toString()));
       members.add(
           new Member(
               "n" + i,

@@ -69,6 +69,7 @@ final class FaultRun implements AutoCloseable {
   private final Set<String> keys = ConcurrentHashMap.newKeySet();
   private final AtomicLong ops = new AtomicLong();
   private final AtomicLong acknowledged = new AtomicLong();
+  private final AtomicLong unanswered = new AtomicLong();
   private final List<String> notes = new ArrayList<>();
   private final AtomicLong nextProcess = new AtomicLong();
   private final List<Thread> workers = new ArrayList<>();
@@ -101,6 +102,11 @@ final class FaultRun implements AutoCloseable {
   /** Operations of the workload answered with a result so far (reads and writes). */
   long acknowledged() {
     return acknowledged.get();
+  }
+
+  /** Operations that failed or whose outcome is unknown so far (reads and writes). */
+  long unanswered() {
+    return unanswered.get();
   }
 
   /** Adds {@code text} to the summary line (figures a suite measured). */
@@ -237,6 +243,7 @@ final class FaultRun implements AutoCloseable {
       return Optional.of(read);
     } catch (RuntimeException e) {
       pending.fail(); // a read has no effect
+      unanswered.incrementAndGet();
       return Optional.empty();
     }
   }
@@ -259,12 +266,15 @@ final class FaultRun implements AutoCloseable {
       return version;
     } catch (AmbiguousWriteException e) {
       pending.info();
+      unanswered.incrementAndGet();
       return null;
     } catch (CraqException e) {
       pending.fail(); // the client library raises only definite failures as other exceptions
+      unanswered.incrementAndGet();
       return -1L;
     } catch (RuntimeException e) {
       pending.info();
+      unanswered.incrementAndGet();
       return null;
     }
   }

@@ -252,6 +252,8 @@ class FaultSuitesTest {
               .toList();
       Map<String, List<Long>> takeovers = new TreeMap<>();
       long servedWithoutQuorum = 0;
+      long answeredInTakeovers = 0;
+      long unansweredInTakeovers = 0;
       int round = 0;
       while (run.running() || round < kinds.size()) {
         run.pace(1000, 2000);
@@ -264,10 +266,14 @@ class FaultSuitesTest {
         long start = System.nanoTime();
         switch (kind) {
           case "kill-9-leader" -> {
+            long okBefore = run.acknowledged();
+            long failedBefore = run.unanswered();
             run.cluster.killCoordinator(leader);
             takeovers
                 .computeIfAbsent(kind, k -> new ArrayList<>())
                 .add(awaitNewEpoch(run, epoch, start));
+            answeredInTakeovers += run.acknowledged() - okBefore;
+            unansweredInTakeovers += run.unanswered() - failedBefore;
             run.pace(0, 1000);
             run.cluster.startCoordinator(leader);
           }
@@ -333,6 +339,11 @@ class FaultSuitesTest {
       takeovers.forEach(
           (kind, millis) -> run.note("takeover after " + kind + " " + figures(millis)));
       run.note("operations answered without a ZooKeeper quorum " + servedWithoutQuorum);
+      run.note(
+          "operations while a standby took over after kill -9: answered "
+              + answeredInTakeovers
+              + ", failed or unknown "
+              + unansweredInTakeovers);
       run.finish(() -> {}).assertPassed(run.cluster);
     }
   }

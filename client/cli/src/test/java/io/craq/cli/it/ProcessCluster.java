@@ -35,7 +35,7 @@ import java.util.function.BooleanSupplier;
 public final class ProcessCluster implements AutoCloseable {
   private final Path directory;
   private String coordinatorAddress;
-  private final int failureTimeoutMillis;
+  private int failureTimeoutMillis;
   private final LocalProcesses processes;
   private Process coordinator;
   private final Map<String, NodeProcess> nodes = new LinkedHashMap<>();
@@ -176,6 +176,11 @@ public final class ProcessCluster implements AutoCloseable {
       throws IOException {
     this.sessionTimeoutMillis = sessionTimeoutMillis;
     this.leaderLeaseMillis = leaderLeaseMillis;
+    // Nodes' read lease longer than a failover, so the chain keeps serving through one; the
+    // coordinators' failure timeout above it.
+    int nodeLeaseMillis = sessionTimeoutMillis + 1500;
+    this.failureTimeoutMillis = nodeLeaseMillis + 500;
+    nodeArgs.addAll(List.of("--lease-millis", Integer.toString(nodeLeaseMillis)));
     ensemble =
         new ZooKeeperEnsemble(
             directory.resolve("zookeeper"),
