@@ -66,6 +66,17 @@ class NodeMainTest {
   }
 
   @Test
+  @DisplayName(
+      "--lease-millis not above the heartbeat interval (5 ticks) is a usage error naming the"
+          + " bound")
+  void leaseMillis() {
+    assertEquals(2, run("--lease-millis", "250"));
+    assertTrue(
+        err.toString().startsWith("craq-node: --lease-millis must be more than 5 ticks (250 ms"),
+        err.toString());
+  }
+
+  @Test
   void unknownStoreKind() {
     assertEquals(2, run("--store", "floppy"));
   }
