@@ -3,11 +3,8 @@ package io.craq.node;
 import io.craq.core.node.NodeSettings;
 import io.craq.transport.Addresses;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * Everything the node driver needs besides its store and transport. Immutable, validated.
@@ -47,7 +44,7 @@ public record NodeServerSettings(
     if (publicAddress != null) {
       Addresses.parse(publicAddress);
     }
-    coordinatorAddresses = checkCoordinatorAddresses(coordinatorAddresses);
+    coordinatorAddresses = Addresses.checkList(coordinatorAddresses, "coordinator");
     Objects.requireNonNull(machine, "machine");
     Objects.requireNonNull(coordinatorTimeout, "coordinatorTimeout");
     require(nodeId == null || !nodeId.isBlank(), "node id must not be blank");
@@ -180,27 +177,7 @@ public record NodeServerSettings(
    * @throws IllegalArgumentException saying which entry is wrong (malformed, empty, repeated)
    */
   public static List<String> parseCoordinatorAddresses(String list) {
-    Objects.requireNonNull(list, "coordinator addresses");
-    List<String> addresses = new ArrayList<>();
-    for (String part : list.split(",", -1)) {
-      addresses.add(part.strip());
-    }
-    return checkCoordinatorAddresses(addresses);
-  }
-
-  private static List<String> checkCoordinatorAddresses(List<String> addresses) {
-    Objects.requireNonNull(addresses, "coordinatorAddresses");
-    require(!addresses.isEmpty(), "no coordinator address given");
-    Set<String> seen = new HashSet<>();
-    for (String address : addresses) {
-      if (address == null || address.isEmpty()) {
-        throw new IllegalArgumentException(
-            "empty coordinator address in '" + String.join(",", addresses) + "'");
-      }
-      Addresses.parse(address);
-      require(seen.add(address), "coordinator address '" + address + "' is listed twice");
-    }
-    return List.copyOf(addresses);
+    return Addresses.parseList(list, "coordinator");
   }
 
   private static void require(boolean condition, String message) {

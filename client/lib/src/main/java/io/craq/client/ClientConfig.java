@@ -2,11 +2,7 @@ package io.craq.client;
 
 import io.craq.core.Limits;
 import io.craq.transport.Addresses;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Objects;
-import java.util.Set;
 
 /**
  * Immutable client settings with named defaults; units are in the names. Validated on construction
@@ -52,7 +48,7 @@ public record ClientConfig(
   public static final int READ_ALL_PAGE_KEYS_DEFAULT = 256;
 
   public ClientConfig {
-    coordinatorAddresses = checkCoordinatorAddresses(coordinatorAddresses);
+    coordinatorAddresses = Addresses.checkList(coordinatorAddresses, "coordinator");
     require(callTimeoutMillis > 0, "callTimeoutMillis must be > 0");
     require(readAttemptTimeoutMillis > 0, "readAttemptTimeoutMillis must be > 0");
     require(readAttemptsMax > 0, "readAttemptsMax must be > 0");
@@ -102,31 +98,7 @@ public record ClientConfig(
    * @throws IllegalArgumentException saying which entry is wrong (malformed, empty, repeated)
    */
   public static List<String> parseCoordinatorAddresses(String list) {
-    Objects.requireNonNull(list, "coordinator addresses");
-    List<String> addresses = new ArrayList<>();
-    for (String part : list.split(",", -1)) {
-      addresses.add(part.strip());
-    }
-    return checkCoordinatorAddresses(addresses);
-  }
-
-  private static List<String> checkCoordinatorAddresses(List<String> addresses) {
-    Objects.requireNonNull(addresses, "coordinatorAddresses");
-    if (addresses.isEmpty()) {
-      throw new IllegalArgumentException("no coordinator address given");
-    }
-    Set<String> seen = new HashSet<>();
-    for (String address : addresses) {
-      if (address == null || address.isEmpty()) {
-        throw new IllegalArgumentException(
-            "empty coordinator address in '" + String.join(",", addresses) + "'");
-      }
-      Addresses.parse(address);
-      if (!seen.add(address)) {
-        throw new IllegalArgumentException("coordinator address '" + address + "' is listed twice");
-      }
-    }
-    return List.copyOf(addresses);
+    return Addresses.parseList(list, "coordinator");
   }
 
   private static void require(boolean condition, String message) {

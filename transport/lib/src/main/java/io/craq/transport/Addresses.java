@@ -1,6 +1,11 @@
 package io.craq.transport;
 
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
 
 /**
  * Address syntax shared by every transport: {@code host:port}, where {@code :port} (empty host)
@@ -56,5 +61,45 @@ public final class Addresses {
       throw new IllegalArgumentException("address '" + address + "': port must be 0-65535");
     }
     return new HostPort(host, port);
+  }
+
+  /**
+   * Splits a list of {@code what} addresses, {@code A[,B...]}, and checks each one with {@link
+   * #checkList}; blanks around the commas are ignored.
+   *
+   * @throws IllegalArgumentException saying which entry is wrong (malformed, empty, repeated)
+   */
+  public static List<String> parseList(String list, String what) {
+    Objects.requireNonNull(list, what + " addresses");
+    List<String> addresses = new ArrayList<>();
+    for (String part : list.split(",", -1)) {
+      addresses.add(part.strip());
+    }
+    return checkList(addresses, what);
+  }
+
+  /**
+   * Checks a non-empty list of {@code what} addresses (each one {@link #parse}s, none is listed
+   * twice) and returns an immutable copy.
+   *
+   * @throws IllegalArgumentException saying which entry is wrong
+   */
+  public static List<String> checkList(List<String> addresses, String what) {
+    Objects.requireNonNull(addresses, what + " addresses");
+    if (addresses.isEmpty()) {
+      throw new IllegalArgumentException("no " + what + " address given");
+    }
+    Set<String> seen = new HashSet<>();
+    for (String address : addresses) {
+      if (address == null || address.isEmpty()) {
+        throw new IllegalArgumentException(
+            "empty " + what + " address in '" + String.join(",", addresses) + "'");
+      }
+      parse(address);
+      if (!seen.add(address)) {
+        throw new IllegalArgumentException(what + " address '" + address + "' is listed twice");
+      }
+    }
+    return List.copyOf(addresses);
   }
 }
