@@ -285,7 +285,7 @@ public final class NodeMain implements Callable<Integer> {
         .withNodeId(id)
         .withJoinPosition(position)
         .withTickMillis(tickMillis)
-        .withMachine(withLease(withValueBytesMax(defaults, valueMaxBytes), (int) leaseTicks));
+        .withMachine(machineSettings(defaults, (int) leaseTicks, valueMaxBytes));
   }
 
   private Storer openStore() {
@@ -325,22 +325,8 @@ public final class NodeMain implements Callable<Integer> {
         .withDialTrafficClass(TransportConfig.TRAFFIC_CLASS_LOW_DELAY);
   }
 
-  static NodeSettings withValueBytesMax(NodeSettings s, int valueBytesMax) {
-    return new NodeSettings(
-        s.heartbeatIntervalTicks(),
-        s.leaseTicks(),
-        s.retransmitTicks(),
-        s.writeTimeoutTicks(),
-        s.versionQueryTimeoutTicks(),
-        s.catchUpKeysMax(),
-        s.catchUpRetryTicks(),
-        s.pendingWritesMax(),
-        s.pendingReadsMax(),
-        s.resendBatchMax(),
-        valueBytesMax);
-  }
-
-  static NodeSettings withLease(NodeSettings s, int leaseTicks) {
+  /** {@code s} with the read lease and the largest value given on the command line. */
+  static NodeSettings machineSettings(NodeSettings s, int leaseTicks, int valueBytesMax) {
     return new NodeSettings(
         s.heartbeatIntervalTicks(),
         leaseTicks,
@@ -352,7 +338,7 @@ public final class NodeMain implements Callable<Integer> {
         s.pendingWritesMax(),
         s.pendingReadsMax(),
         s.resendBatchMax(),
-        s.valueBytesMax());
+        valueBytesMax);
   }
 
   private List<String> coordinatorAddresses() {
