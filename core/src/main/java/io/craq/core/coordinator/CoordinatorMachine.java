@@ -39,6 +39,12 @@ public final class CoordinatorMachine {
   /** Which members have caught up; mirrored in the persisted configuration's members. */
   private final Map<String, Boolean> caughtUp = new HashMap<>();
 
+  /**
+   * Until this tick (the quiet period after a takeover) no member leaves on request: a replaced
+   * leader may still renew its lease, so it must stay in the chain until that lease has ended.
+   */
+  private long quietUntilTick;
+
   /** The newest epoch {@link #checkInvariants} has seen: epochs never go back. */
   private long configEpochSeen;
 
@@ -114,6 +120,7 @@ public final class CoordinatorMachine {
     for (Member m : config.members()) {
       lastHeardTick.put(m.id(), now + quietTicks);
     }
+    quietUntilTick = now + quietTicks;
     install(new ArrayList<>(config.members()), true);
   }
 
@@ -139,6 +146,18 @@ public final class CoordinatorMachine {
         reply(ref, new HeartbeatReply(heartbeat.nodeId(), heartbeat.seq(), isMember, config));
       }
       case LeaveRequest leave -> {
+        if (config.contains(leave.nodeId()) && now < quietUntilTick) {
+          reply(
+              ref,
+              new ErrorReply(
+                  ErrorCode.UNAVAILABLE,
+                  "a new coordinator leader took over; it lets members leave once the previous leader's leases have ended"
+                      + " (in "
+                      + (quietUntilTick - now)
+                      + " ticks); try again then",
+                  ""));
+          return;
+        }
         if (config.contains(leave.nodeId()) && isOnlyCompleteCopy(leave.nodeId())) {
           reply(
               ref,
@@ -148,7 +167,9 @@ public final class CoordinatorMachine {
                       + " holds the only complete copy of the data while the other members catch up;"
                       + " try again when they have",
                   ""));
-        } else if (config.contains(leave.nodeId())) {
+          return;
+        }
+        if (config.contains(leave.nodeId())) {
           List<Member> next = new ArrayList<>(config.members());
           next.removeIf(m -> m.id().equals(leave.nodeId()));
           forget(leave.nodeId());

@@ -17,6 +17,7 @@ import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
 import io.craq.core.message.Message.HeartbeatReply;
 import io.craq.core.message.Message.JoinRequest;
+import io.craq.core.message.Message.LeaveRequest;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -203,5 +204,31 @@ class CoordinatorReplicaTest {
     assertFalse(replica.frozen());
     assertEquals(stored.epoch() + 1, replica.config().epoch());
     assertTrue(replica.acting(24));
+  }
+
+  @Test
+  @DisplayName(
+      "During a new leader's quiet period a member may not leave on request (the old leader may"
+          + " still renew its lease); afterwards it may")
+  void noLeaveDuringTheQuietPeriod() {
+    CoordinatorReplica replica = new CoordinatorReplica(SETTINGS, 100, 40); // quiet 70 ticks
+    replica.lead(STORED, true, 0);
+    replica.drain();
+    replica.onRequest(new Ref(1), new LeaveRequest("b"), 1);
+    List<Effects.Reply> refused = replica.drain().replies();
+    assertEquals(1, refused.size(), "one answer: " + refused);
+    assertEquals(ErrorCode.UNAVAILABLE, ((ErrorReply) refused.get(0).message()).code());
+    assertEquals(List.of("a", "b", "c"), ids(replica.config()));
+    for (long t = 1; t <= 70; t++) {
+      replica.confirmed(t);
+      replica.tick(t);
+      for (String id : List.of("a", "b", "c")) {
+        replica.onRequest(new Ref(2), new Heartbeat(id, replica.config().epoch(), t, true), t);
+      }
+    }
+    replica.drain();
+    replica.onRequest(new Ref(3), new LeaveRequest("b"), 71);
+    replica.drain();
+    assertEquals(List.of("a", "c"), ids(replica.config()));
   }
 }
