@@ -272,6 +272,9 @@ final class ZooKeeperConfigStore implements ConfigStore {
       if (zk.chroot().isEmpty()) {
         children.remove("zookeeper"); // ZooKeeper's own
       }
+      if (children.contains(ROOT.substring(1)) && attempt < 2) {
+        continue; // another coordinator created it between the two reads: check it again
+      }
       if (!children.isEmpty()) {
         children.sort(null);
         throw new ConfigStoreException(
