@@ -1,5 +1,6 @@
 package io.craq.core;
 
+import io.craq.core.chain.ChainSlice;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.VersionRecord;
@@ -76,9 +77,27 @@ public record Effects(List<StoreOp> persist, List<Send> sends, List<Reply> repli
   /** Version {@code version} of {@code key} is committed; older versions may be dropped. */
   public record CommitVersion(String key, long version) implements StoreOp {}
 
-  /** Throw away every dirty version (a node re-joining the chain starts from committed state). */
-  public record DiscardAllDirty() implements StoreOp {}
+  /**
+   * Throw away every dirty version of the keys of {@code slice} (a node re-joining a chain starts
+   * from committed state); {@link ChainSlice#ALL} is every key.
+   */
+  public record DiscardAllDirty(ChainSlice slice) implements StoreOp {
+    public DiscardAllDirty {
+      java.util.Objects.requireNonNull(slice, "slice");
+    }
+
+    /** Every dirty version of every key. */
+    public DiscardAllDirty() {
+      this(ChainSlice.ALL);
+    }
+  }
 
   /** The coordinator's chain configuration, to be stored durably. */
   public record PersistConfig(io.craq.core.message.ChainConfig config) implements StoreOp {}
+
+  /**
+   * The coordinator's chain map (every chain's configuration and the pool), to be stored durably as
+   * one unit before anything else of the same drain is sent.
+   */
+  public record PersistMap(io.craq.core.message.ChainMap map) implements StoreOp {}
 }

@@ -29,7 +29,13 @@ public enum ErrorCode {
    * This coordinator is a standby: the hint names the leading coordinator's address, or is empty
    * when no coordinator leads now; ask the leader, or retry later.
    */
-  NOT_LEADER(11, true);
+  NOT_LEADER(11, true),
+  /**
+   * The key (or chain) is not served by this node: it belongs to a chain this node is not a member
+   * of. The hint is the version of the chain map the node knows; fetch a map at least that new and
+   * route again.
+   */
+  WRONG_CHAIN(12, true);
 
   public final int code;
   private final boolean definite;

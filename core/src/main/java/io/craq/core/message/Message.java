@@ -13,12 +13,19 @@ import java.util.Objects;
  * every codec and handler knows it.
  *
  * <p>Tags 1-19: client requests and replies. 20-39: node to node. 40-59: node/client and
- * coordinator. Client requests travel as transport requests and are answered with a reply message
- * or {@link ErrorReply}; node-to-node messages are one-way and carry the sender's epoch and id,
- * with correlation ids inside the message where an answer is expected.
+ * coordinator. 60: the envelope that names a chain ({@link Chained}). Client requests travel as
+ * transport requests and are answered with a reply message or {@link ErrorReply}; node-to-node
+ * messages are one-way and carry the sender's epoch and id, with correlation ids inside the message
+ * where an answer is expected.
  */
 public sealed interface Message
-    permits Message.NodeRequest, Message.NodeMessage, Message.CoordinatorRequest, Message.Reply {
+    permits Message.NodeRequest,
+        Message.NodeMessage,
+        Message.CoordinatorRequest,
+        Message.Reply,
+        Message.MapRequest,
+        Message.NodeHello,
+        Message.Chained {
 
   /** The fixed wire tag of this message type. */
   int tag();
@@ -62,7 +69,8 @@ public sealed interface Message
           ErrorReply,
           ChainReply,
           StatsReply,
-          HeartbeatReply {}
+          HeartbeatReply,
+          MapReply {}
 
   /** Version constant for {@link WriteRequest#expectedVersion()}: write unconditionally. */
   long ANY_VERSION = -1;
@@ -516,6 +524,81 @@ public sealed interface Message
 
     public ConfigPush {
       Objects.requireNonNull(config, "config");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  // ---------------------------------------------------------------- many chains
+
+  /**
+   * Asks the coordinator (or any node) for the cluster's chain map; answered with {@link MapReply}.
+   */
+  record MapRequest() implements Message {
+    public static final int TAG = 45;
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** The cluster's chain map, as the answering process knows it. */
+  record MapReply(ChainMap map) implements Reply {
+    public static final int TAG = 46;
+
+    public MapReply {
+      Objects.requireNonNull(map, "map");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /**
+   * A node process tells the coordinator it is alive and where it listens: it joins the pool the
+   * chains are placed on, and stays in it while these keep coming. {@code incarnation} differs for
+   * every start of the process; {@code mapVersion} is the newest map the node knows. Answered with
+   * {@link MapReply}.
+   */
+  record NodeHello(String nodeId, String address, long incarnation, long mapVersion)
+      implements Message {
+    public static final int TAG = 47;
+
+    public NodeHello {
+      Objects.requireNonNull(nodeId, "nodeId");
+      Objects.requireNonNull(address, "address");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /**
+   * A message of one chain: node-to-node traffic, a node's join, heartbeat or leave for that chain
+   * and the coordinator's answers and pushes, and a client's read-all or chain request aimed at one
+   * chain. Each chain runs the protocol on its own (its own epoch and members), so every message
+   * that belongs to a chain travels in this envelope; client reads and writes do not need it (the
+   * key names its chain). Envelopes do not nest.
+   */
+  record Chained(int chain, Message message) implements Message {
+    public static final int TAG = 60;
+
+    public Chained {
+      Objects.requireNonNull(message, "message");
+      if (chain < 0) {
+        throw new IllegalArgumentException("chain must be >= 0: " + chain);
+      }
+      if (message instanceof Chained) {
+        throw new IllegalArgumentException("envelopes do not nest");
+      }
     }
 
     @Override
