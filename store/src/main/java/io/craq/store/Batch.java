@@ -1,6 +1,7 @@
 package io.craq.store;
 
 import io.craq.core.Limits;
+import io.craq.core.chain.ChainSlice;
 import io.craq.core.message.VersionRecord;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -50,11 +51,21 @@ public final class Batch {
   public record Commit(String key, long version) implements Op {}
 
   /**
-   * Drop every dirty version of every key; committed versions stay, and keys left without any
-   * version disappear. A restarting node does this before it catches up. Outcome: always {@link
-   * Outcome#APPLIED}; the count is in {@link BatchResult#dirtyVersionsDiscarded()}.
+   * Drop every dirty version of every key of {@code slice} (one chain's keys; {@link
+   * ChainSlice#ALL} is every key); committed versions stay, and keys left without any version
+   * disappear. A node (re-)joining a chain does this for that chain before it catches up. Outcome:
+   * always {@link Outcome#APPLIED}; the count is in {@link BatchResult#dirtyVersionsDiscarded()}.
    */
-  public record DiscardAllDirty() implements Op {}
+  public record DiscardAllDirty(ChainSlice slice) implements Op {
+    public DiscardAllDirty {
+      java.util.Objects.requireNonNull(slice, "slice");
+    }
+
+    /** Every dirty version of every key. */
+    public DiscardAllDirty() {
+      this(ChainSlice.ALL);
+    }
+  }
 
   /** {@link #logSequence()} of a batch that carries none. */
   public static final long NO_LOG_SEQUENCE = 0;
@@ -92,6 +103,11 @@ public final class Batch {
   /** Adds a discard of all dirty versions (see {@link DiscardAllDirty}). */
   public Batch discardAllDirty() {
     return add(new DiscardAllDirty());
+  }
+
+  /** Adds a discard of the dirty versions of {@code slice}'s keys (see {@link DiscardAllDirty}). */
+  public Batch discardDirty(ChainSlice slice) {
+    return add(new DiscardAllDirty(slice));
   }
 
   /**
