@@ -4,6 +4,7 @@ import io.craq.core.Effects;
 import io.craq.core.Effects.CommitVersion;
 import io.craq.core.Effects.DiscardAllDirty;
 import io.craq.core.Effects.PersistConfig;
+import io.craq.core.Effects.PersistMap;
 import io.craq.core.Effects.PutVersion;
 import io.craq.core.message.KeyRecord;
 import io.craq.core.message.VersionRecord;
@@ -47,8 +48,9 @@ public final class ModelStore implements StoreView {
           commit(r);
         }
       }
-      case DiscardAllDirty ignored -> dirty.clear();
+      case DiscardAllDirty discard -> dirty.keySet().removeIf(key -> discard.slice().contains(key));
       case PersistConfig ignored -> throw new IllegalArgumentException("nodes persist no config");
+      case PersistMap ignored -> throw new IllegalArgumentException("nodes persist no map");
     }
   }
 
