@@ -403,6 +403,24 @@ class NodeHostTest {
 
   @Test
   @DisplayName(
+      "a restarted node stops asking to join a chain once the chain no longer lists its earlier"
+          + " run: the coordinator removed it, and placement decides whether it comes back")
+  void restartedNodeStopsAskingWhenItsEarlierRunIsGone() {
+    TestHost t = new TestHost();
+    t.host.onMessage(new MapReply(map(3, chain(1, earlierSelf(), PEER))));
+    t.host.tick();
+    assertTrue(sentIn(t.drain(), 0).stream().anyMatch(JoinRequest.class::isInstance));
+    t.host.onMessage(new Chained(0, new ConfigPush(chain(2, PEER))));
+    for (int i = 0; i < SETTINGS.heartbeatIntervalTicks() * 4; i++) {
+      t.host.tick();
+      List<Message> chain0 = sentIn(t.drain(), 0);
+      assertTrue(chain0.isEmpty(), "silent until placed: " + chain0);
+    }
+    assertFalse(t.host.machine(0).placedBefore());
+  }
+
+  @Test
+  @DisplayName(
       "a machine whose chain dropped this node neither asks to join nor heartbeats; given the"
           + " chain back, it drops its slice's dirty versions and catches up from its predecessor")
   void removedMachineWaitsAndRejoinsWhenListed() {
