@@ -4,8 +4,8 @@ import io.craq.core.coordinator.CoordinatorReplica;
 import io.craq.core.message.ChainMap;
 
 /**
- * Where the coordinators keep the chain map, and which of them leads: the membership file
- * of a single coordinator ({@link FileConfigStore}), or ZooKeeper shared by several ({@link
+ * Where the coordinators keep the chain map, and which of them leads: the membership file of a
+ * single coordinator ({@link FileConfigStore}), or ZooKeeper shared by several ({@link
  * ZooKeeperConfigStore}). It drives the {@link CoordinatorReplica}: tells it when to lead, when its
  * lease is confirmed, when to freeze or stand by.
  *

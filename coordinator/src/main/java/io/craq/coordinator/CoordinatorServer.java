@@ -8,13 +8,13 @@ import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
-import io.craq.core.message.PoolNode;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.ReadAllRequest;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.PoolNode;
 import io.craq.transport.ConnectFailedException;
 import io.craq.transport.Connection;
 import io.craq.transport.MessageTooLargeException;
@@ -326,8 +326,7 @@ public final class CoordinatorServer implements AutoCloseable {
           replica.onRequest(request.ref(), chained, clock.ticks());
       case Chained chained ->
           refuse(request, chained.message(), "the coordinator does not answer a chain's");
-      case Message.CoordinatorRequest own ->
-          replica.onRequest(request.ref(), own, clock.ticks());
+      case Message.CoordinatorRequest own -> replica.onRequest(request.ref(), own, clock.ticks());
       case Message.MapRequest own -> replica.onRequest(request.ref(), own, clock.ticks());
       case Message.NodeHello own -> replica.onRequest(request.ref(), own, clock.ticks());
       case Message.StatsRequest stats ->
@@ -348,8 +347,7 @@ public final class CoordinatorServer implements AutoCloseable {
   private static void refuse(Request request, Message message, String why) {
     reply(
         request.ref().responder(),
-        new ErrorReply(
-            ErrorCode.UNSUPPORTED, why + " " + message.getClass().getSimpleName(), ""));
+        new ErrorReply(ErrorCode.UNSUPPORTED, why + " " + message.getClass().getSimpleName(), ""));
   }
 
   // ------------------------------------------------------------------------------- effects
@@ -401,7 +399,9 @@ public final class CoordinatorServer implements AutoCloseable {
     if (before == null || !before.pool().equals(map.pool())) {
       changes.add("pool " + describePool(map));
     }
-    if (map.chainCount() == 1 && changes.size() == 1 && changes.get(0).startsWith("configuration")) {
+    if (map.chainCount() == 1
+        && changes.size() == 1
+        && changes.get(0).startsWith("configuration")) {
       log.info("new {}", changes.get(0)); // a one-chain cluster's usual line
     } else {
       log.info(
@@ -593,8 +593,7 @@ public final class CoordinatorServer implements AutoCloseable {
   }
 
   private static String describe(ChainMap map) {
-    StringBuilder text =
-        new StringBuilder("map version ").append(map.version()).append(" (");
+    StringBuilder text = new StringBuilder("map version ").append(map.version()).append(" (");
     if (map.chainCount() == 1) {
       text.append("one chain, ").append(describe(map.chain(0)));
     } else {

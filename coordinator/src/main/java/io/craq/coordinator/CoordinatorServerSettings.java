@@ -17,8 +17,8 @@ import java.util.Objects;
  * @param failureTimeoutMillis a member not heard from for this long is removed; must exceed the
  *     nodes' read lease (30 node ticks, 1.5 s by default)
  * @param membersMax the longest chain accepted
- * @param chains how many chains a new cluster gets; a stored map must have as many (the chain
- *     count decides where keys live and never changes)
+ * @param chains how many chains a new cluster gets; a stored map must have as many (the chain count
+ *     decides where keys live and never changes)
  * @param replicas how many members each chain gets when the pool has that many nodes (at most
  *     {@code membersMax}); a stored map's count is replaced by it
  * @param movesMax how many chains may have a membership move in progress at once
@@ -112,8 +112,8 @@ public record CoordinatorServerSettings(
   }
 
   /**
-   * {@code chainCount} chains of {@code replicaCount} members each (0: the default, every node
-   * with one chain, {@link #REPLICAS_DEFAULT} with several).
+   * {@code chainCount} chains of {@code replicaCount} members each (0: the default, every node with
+   * one chain, {@link #REPLICAS_DEFAULT} with several).
    */
   public CoordinatorServerSettings withChains(int chainCount, int replicaCount) {
     int resolved =

@@ -16,8 +16,8 @@ final class FileConfigStore implements ConfigStore {
   private volatile ChainMap stored;
 
   /**
-   * Reads the membership file in {@code directory} (created if missing); without one, a new
-   * cluster of {@code machine.chains()} empty chains.
+   * Reads the membership file in {@code directory} (created if missing); without one, a new cluster
+   * of {@code machine.chains()} empty chains.
    *
    * @throws IllegalStateException if the file is damaged
    * @throws java.io.UncheckedIOException if it cannot be read

@@ -25,8 +25,8 @@ import java.util.zip.CRC32;
  * The coordinator's durable state: the chain map (every chain's epoch and ordered members, and the
  * pool of nodes) in one small text file, {@code membership} in the data directory. Each write
  * replaces the file atomically (temporary file, fsync, rename, fsync of the directory), so after a
- * crash the file holds either the old or the new map, never a mix. The ZooKeeper mode keeps the same
- * text in its configuration znode.
+ * crash the file holds either the old or the new map, never a mix. The ZooKeeper mode keeps the
+ * same text in its configuration znode.
  *
  * <p>Format 2, UTF-8 lines; ids and addresses are URL-encoded so any character survives; the last
  * line is the CRC-32 of every byte before it, so a damaged file is refused, not misread:

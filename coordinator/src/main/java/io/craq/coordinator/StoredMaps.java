@@ -8,8 +8,8 @@ import org.slf4j.LoggerFactory;
 /**
  * What a coordinator makes of the map it reads from its store before it leads with it: the chain
  * count must be the one it was given (it decides where keys live and never changes), and the
- * replica count it was given replaces the stored one (placement then grows or shrinks the chains
- * to it, one move at a time).
+ * replica count it was given replaces the stored one (placement then grows or shrinks the chains to
+ * it, one move at a time).
  */
 final class StoredMaps {
   private static final Logger log = LoggerFactory.getLogger(StoredMaps.class);

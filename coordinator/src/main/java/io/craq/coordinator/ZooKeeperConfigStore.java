@@ -51,8 +51,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li><b>Elected</b> (the latch grants leadership on a session): sync, read the configuration and
- *       its version on that session, then {@code lead(map, true, sentTick)}: the next epoch of every
- *       chain is written conditionally on the version read before anything is sent.
+ *       its version on that session, then {@code lead(map, true, sentTick)}: the next epoch of
+ *       every chain is written conditionally on the version read before anything is sent.
  *   <li><b>Every write</b> is {@code setData} conditional on the version last read or written, on
  *       the session that won the election, sent once (a retry after a lost connection could not
  *       tell our own write from another's): refused (BadVersion) means another coordinator wrote,
@@ -233,8 +233,7 @@ final class ZooKeeperConfigStore implements ConfigStore {
               ? Math.min(zk.sessionTimeoutMillis(), negotiated)
               : zk.sessionTimeoutMillis();
       ZooKeeperConfigStore store =
-          new ZooKeeperConfigStore(
-              settings, client, clock, wake, map, version[0], sessionMillis);
+          new ZooKeeperConfigStore(settings, client, clock, wake, map, version[0], sessionMillis);
       log.info(
           "ZooKeeper session timeout {} ms (asked for {} ms), leader lease {} ms: a new leader"
               + " counts no member silent for {} ms",
@@ -259,8 +258,7 @@ final class ZooKeeperConfigStore implements ConfigStore {
 
   /** Checks the chroot, creates {@code /craq} in an empty one, reads the configuration. */
   private static ChainMap readLayout(
-      CuratorFramework client, CoordinatorServerSettings settings, int[] version)
-      throws Exception {
+      CuratorFramework client, CoordinatorServerSettings settings, int[] version) throws Exception {
     ZooKeeperSettings zk = settings.zooKeeper();
     CoordinatorSettings machine = settings.machine();
     String where = "ZooKeeper " + zk.connectString();

@@ -5,7 +5,6 @@ import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
-import io.craq.core.message.PoolNode;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.CatchUpBatch;
 import io.craq.core.message.Message.CatchUpRequest;
@@ -26,6 +25,7 @@ import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.VersionQuery;
 import io.craq.core.message.Message.VersionReply;
 import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.PoolNode;
 import io.craq.core.message.VersionRecord;
 import io.craq.core.node.NodeHost;
 import io.craq.core.node.NodeMachine;
@@ -92,17 +92,17 @@ import org.slf4j.LoggerFactory;
  * them. So the members of a chain sync a write at the same time, and a node keeps forwarding
  * versions, passing commits up and answering reads while its disk syncs; nothing is committed
  * before every member holds it durably. Groups of commit markers only are written without a force
- * ({@link Storer#applyWithoutSync}), with the next forced group or after a tick, so they do not wake
- * the store thread on their own. A store that is not durable (memory) has nothing to wait for: its
- * changes are applied on the spot, without a store thread.
+ * ({@link Storer#applyWithoutSync}), with the next forced group or after a tick, so they do not
+ * wake the store thread on their own. A store that is not durable (memory) has nothing to wait for:
+ * its changes are applied on the spot, without a store thread.
  *
  * <p>A store that is full ({@link StoreFullException}) does not stop the node: the store thread
  * keeps the groups and tries again every {@link #STORE_FULL_RETRY_MILLIS} ms, writes are refused
  * with a clear error meanwhile, and reads go on. Nothing is acknowledged that is not durable.
  *
  * <p>Rounds run one at a time, under {@link #machineLock}. Inputs that only read (client reads,
- * chain, map and stats requests, version queries and their replies) wait in {@link #readInbox},
- * and the transport thread that queued one runs the round itself if no round is running (flat
+ * chain, map and stats requests, version queries and their replies) wait in {@link #readInbox}, and
+ * the transport thread that queued one runs the round itself if no round is running (flat
  * combining): a read is answered without waking another thread. Every other input (writes,
  * propagations, commits, the coordinator's answers) waits in {@link #inbox} for the loop thread,
  * which drains both queues in one round. The loop thread also runs a round at every tick (timers).
@@ -115,10 +115,10 @@ import org.slf4j.LoggerFactory;
  * and the coordinator's pushes of one chain).
  *
  * <p>The host sends its pool hello ({@link Message.NodeHello}) and each chain's joins, heartbeats
- * and leaves ({@code Chained(chain, request)}) to {@link Effects#COORDINATOR}; the driver sends them
- * as requests and hands the answer back: a {@link MapReply} as it is, a heartbeat reply wrapped in
- * the chain it answers (replies are never wrapped on the wire; the driver knows which chain it
- * asked for). The driver decides which coordinator that is. Given several ({@link
+ * and leaves ({@code Chained(chain, request)}) to {@link Effects#COORDINATOR}; the driver sends
+ * them as requests and hands the answer back: a {@link MapReply} as it is, a heartbeat reply
+ * wrapped in the chain it answers (replies are never wrapped on the wire; the driver knows which
+ * chain it asked for). The driver decides which coordinator that is. Given several ({@link
  * NodeServerSettings#coordinatorAddresses()}), one leads and the others stand by and refuse with
  * NOT_LEADER, naming the leader when they know it: the driver keeps a current coordinator ({@link
  * CoordinatorRoute}), follows such a redirect at once (sending the refused request there), and
