@@ -235,7 +235,10 @@ final class MembershipFile {
               + FORMAT
               + ")");
     }
-    require(!lines.hasNext(), "unexpected line '" + lines.peek() + "' after the last section");
+    if (lines.hasNext()) {
+      throw new IllegalArgumentException(
+          "unexpected line '" + lines.peek() + "' after the last section");
+    }
     return map;
   }
 
