@@ -333,14 +333,18 @@ public final class CoordinatorServer implements AutoCloseable {
       case Chained chained when chained.message() instanceof Message.CoordinatorRequest ->
           replica.onRequest(request.ref(), chained, clock.ticks());
       case Chained chained ->
-          refuse(request, chained.message(), "the coordinator does not answer a chain's");
+          refuse(
+              request,
+              "the coordinator does not answer "
+                  + chained.message().getClass().getSimpleName()
+                  + " of a chain");
       case Message.CoordinatorRequest own -> replica.onRequest(request.ref(), own, clock.ticks());
       case Message.MapRequest own -> replica.onRequest(request.ref(), own, clock.ticks());
       case Message.NodeHello own -> replica.onRequest(request.ref(), own, clock.ticks());
       case Message.StatsRequest stats ->
-          refuse(request, stats, "the coordinator keeps no counters; ask a node, not for");
-      case Message.NodeMessage other -> refuse(request, other, "the coordinator does not answer");
-      case Message.Reply other -> refuse(request, other, "the coordinator does not answer");
+          refuse(request, "the coordinator keeps no counters; ask a node");
+      case Message.NodeMessage other -> refuse(request, notAnswered(other));
+      case Message.Reply other -> refuse(request, notAnswered(other));
     }
   }
 
@@ -352,10 +356,12 @@ public final class CoordinatorServer implements AutoCloseable {
     }
   }
 
-  private static void refuse(Request request, Message message, String why) {
-    reply(
-        request.ref().responder(),
-        new ErrorReply(ErrorCode.UNSUPPORTED, why + " " + message.getClass().getSimpleName(), ""));
+  private static String notAnswered(Message message) {
+    return "the coordinator does not answer " + message.getClass().getSimpleName();
+  }
+
+  private static void refuse(Request request, String why) {
+    reply(request.ref().responder(), new ErrorReply(ErrorCode.UNSUPPORTED, why, ""));
   }
 
   // ------------------------------------------------------------------------------- effects
@@ -518,7 +524,7 @@ public final class CoordinatorServer implements AutoCloseable {
    * @throws IllegalArgumentException if it names no chain where it must, or a chain that does not
    *     exist
    */
-  static Route route(ChainMap map, Message request) {
+  private static Route route(ChainMap map, Message request) {
     return switch (request) {
       case WriteRequest write -> new Route(map.chainOf(write.key()), write, true);
       case ReadRequest read -> new Route(map.chainOf(read.key()), read, false);
