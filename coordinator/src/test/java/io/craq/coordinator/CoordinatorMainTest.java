@@ -36,7 +36,16 @@ class CoordinatorMainTest {
   void help() {
     assertEquals(0, run("--help"));
     for (String flag :
-        new String[] {"-a", "-d", "--failure-timeout-millis", "--tick-millis", "--config"}) {
+        new String[] {
+          "-a",
+          "-d",
+          "--failure-timeout-millis",
+          "--tick-millis",
+          "--config",
+          "--chains",
+          "--replicas",
+          "--moves-max"
+        }) {
       assertTrue(out.toString().contains(flag), flag + " missing from help:\n" + out);
     }
   }
