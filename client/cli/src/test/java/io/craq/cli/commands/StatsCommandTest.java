@@ -10,7 +10,7 @@ import io.craq.client.FakeEndpoint;
 import io.craq.client.FakeServersTest;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.Message;
-import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.MapRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
 import java.util.ArrayList;
@@ -75,7 +75,7 @@ class StatsCommandTest extends FakeServersTest {
     assertEquals("reads_after_query   0        3", lines[8]);
     assertEquals(9, lines.length, r.out());
     assertEquals(1, head.received(StatsRequest.class).size());
-    assertEquals(1, coordinator.received(ChainRequest.class).size());
+    assertEquals(1, coordinator.received(MapRequest.class).size());
 
     CraqRun json = craq("stats", "--json");
     assertEquals(ExitCodes.OK, json.exitCode(), json.err());
