@@ -31,8 +31,9 @@ import picocli.CommandLine.Spec;
  * {@code craq chain}: the chain map as the coordinator has it, a table of chains (slots, epoch,
  * members head first, those still catching up marked {@code *}), then the nodes (how many chains
  * each heads and is a member of, whether it is leaving, and its health: each is asked for its own
- * map), then how many chains are moving. Also a health check, as {@code etcdctl endpoint health}
- * is: exit code 0 only when every chain has members and every node answered, else UNAVAILABLE.
+ * view of the chain, or with several chains of the map), then how many chains are moving. Also a
+ * health check, as {@code etcdctl endpoint health} is: exit code 0 only when every chain has
+ * members and every node answered, else UNAVAILABLE.
  */
 @Command(
     name = "chain",
@@ -64,8 +65,10 @@ public final class ChainCommand implements Callable<Integer> {
             List<ChainMaps.Node> nodes = ChainMaps.nodes(map);
             List<CompletableFuture<Probe>> pending = new ArrayList<>();
             for (ChainMaps.Node node : nodes) {
+              boolean oneChain = map.chainCount() == 1;
               pending.add(
-                  CompletableFuture.supplyAsync(() -> probe(craq, node, probeTimeout), probes));
+                  CompletableFuture.supplyAsync(
+                      () -> probe(craq, node, oneChain, probeTimeout), probes));
             }
             Map<String, Probe> results = new LinkedHashMap<>();
             for (int i = 0; i < nodes.size(); i++) {
@@ -115,16 +118,23 @@ public final class ChainCommand implements Callable<Integer> {
     return code;
   }
 
-  private static Probe probe(CraqClient client, ChainMaps.Node node, Duration timeout) {
+  /**
+   * Asks a node for its own view: with one chain, of the chain (the configuration its chain's
+   * machine is in, as a single-chain node always answered); with several, of the map.
+   */
+  private static Probe probe(
+      CraqClient client, ChainMaps.Node node, boolean oneChain, Duration timeout) {
     try {
-      return new Probe(true, client.mapOf(node.address(), timeout), null);
+      return oneChain
+          ? new Probe(true, client.chainOf(node.address(), timeout), null, null)
+          : new Probe(true, null, client.mapOf(node.address(), timeout), null);
     } catch (CraqException e) {
-      return new Probe(false, null, e.getMessage());
+      return new Probe(false, null, null, e.getMessage());
     }
   }
 
-  /** A node's answer: the map it knows, or why it gave none. */
-  record Probe(boolean reachable, ChainMap map, String error) {}
+  /** A node's answer: the chain (one chain) or the map (several) it knows, or why it gave none. */
+  record Probe(boolean reachable, ChainConfig chain, ChainMap map, String error) {}
 
   // -------------------------------------------------------------------------------- text
 
@@ -198,16 +208,15 @@ public final class ChainCommand implements Callable<Integer> {
   }
 
   /**
-   * A node's health: with one chain, the chain's epoch in its own view (as a single-chain node
-   * reports it); with several, the version of its map.
+   * A node's health: with one chain, the chain's epoch in its own view; with several, the version
+   * of its map.
    */
   private static String health(ChainMap map, ChainMaps.Node node, Probe probe) {
     if (!probe.reachable()) {
       return "unreachable: " + probe.error();
     }
-    ChainMap own = probe.map();
-    if (map.chainCount() == 1 && own.chainCount() == 1) {
-      ChainConfig view = own.chain(0);
+    if (probe.chain() != null) {
+      ChainConfig view = probe.chain();
       return "reachable, epoch "
           + view.epoch()
           + (view.epoch() < map.chain(0).epoch() ? " (behind)" : "")
@@ -215,6 +224,7 @@ public final class ChainCommand implements Callable<Integer> {
               ? " (not a member in its own view)"
               : "");
     }
+    ChainMap own = probe.map();
     return "reachable, map version "
         + own.version()
         + (own.version() < map.version() ? " (behind)" : "");
@@ -248,7 +258,9 @@ public final class ChainCommand implements Callable<Integer> {
    * One line: {@code mapVersion}, {@code replicas}; with one chain, {@code epoch} and {@code
    * members} as a single-chain cluster always gave them; {@code chains} (each with its slots,
    * epoch, members head first and those catching up), {@code nodes} (each with the chains it heads
-   * and is a member of, {@code leaving}, and its health), and {@code moving} (the chains moving).
+   * and is a member of, {@code leaving}, and its health: {@code reachable} and its {@code epoch}
+   * with one chain, its {@code mapVersion} with several, or the {@code error}), and {@code moving}
+   * (the chains moving).
    */
   static String json(ChainMap map, List<ChainMaps.Node> nodes, Map<String, Probe> probes) {
     Json object = new Json().field("mapVersion", map.version()).field("replicas", map.replicas());
@@ -283,7 +295,9 @@ public final class ChainCommand implements Callable<Integer> {
               .field("memberOf", ChainMaps.memberOf(map, node.id()))
               .field("leaving", node.leaving())
               .field("reachable", probe.reachable());
-      if (probe.reachable()) {
+      if (probe.reachable() && probe.chain() != null) {
+        entry.field("epoch", probe.chain().epoch());
+      } else if (probe.reachable()) {
         entry.field("mapVersion", probe.map().version());
       } else {
         entry.field("error", probe.error());
@@ -308,7 +322,7 @@ public final class ChainCommand implements Callable<Integer> {
               .field("caughtUp", member.caughtUp())
               .field("reachable", probe.reachable());
       if (probe.reachable()) {
-        ChainConfig view = probe.map().chain(0);
+        ChainConfig view = probe.chain();
         object.field("epoch", view.epoch()).field("memberInOwnView", view.contains(member.id()));
       } else {
         object.field("error", probe.error());
