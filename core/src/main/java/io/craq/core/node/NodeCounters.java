@@ -113,6 +113,25 @@ public record NodeCounters(
     return Collections.unmodifiableMap(map);
   }
 
+  /** These counters and {@code other} added up (the counters of a node's machines, say). */
+  public NodeCounters plus(NodeCounters other) {
+    return new NodeCounters(
+        readsClean + other.readsClean,
+        readsAfterQuery + other.readsAfterQuery,
+        readsDirty + other.readsDirty,
+        readsRefused + other.readsRefused,
+        versionQueriesSent + other.versionQueriesSent,
+        versionQueryKeysSent + other.versionQueryKeysSent,
+        versionQueriesServed + other.versionQueriesServed,
+        versionQueryKeysServed + other.versionQueryKeysServed,
+        versionQueriesRefused + other.versionQueriesRefused,
+        writesAccepted + other.writesAccepted,
+        versionsCommitted + other.versionsCommitted,
+        propagationsReceived + other.propagationsReceived,
+        propagatedVersionsReceived + other.propagatedVersionsReceived,
+        versionsResent + other.versionsResent);
+  }
+
   /** Reads answered so far, refused ones included. */
   public long readsAnswered() {
     return readsClean + readsAfterQuery + readsDirty + readsRefused;

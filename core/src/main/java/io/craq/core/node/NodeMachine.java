@@ -8,6 +8,7 @@ import io.craq.core.Effects.CommitVersion;
 import io.craq.core.Effects.DiscardAllDirty;
 import io.craq.core.Effects.PutVersion;
 import io.craq.core.Limits;
+import io.craq.core.chain.ChainSlice;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.KeyRecord;
@@ -41,6 +42,7 @@ import io.craq.core.message.VersionRecord;
 import io.craq.core.store.KeyOrder;
 import io.craq.core.store.KeyPage;
 import io.craq.core.store.KeyPages;
+import io.craq.core.store.SliceView;
 import io.craq.core.store.StoreView;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -80,13 +82,34 @@ import java.util.TreeSet;
  * coordinator never fails out, nor lets leave, the last complete copy, and a returning one goes
  * back to the head with its recovered versions. If none ever returns, the chain stays unavailable
  * rather than serve partial data.
+ *
+ * <p>A machine serves one chain's keys, its {@link ChainSlice}: a node of a cluster of many chains
+ * runs one machine per chain over one store ({@link NodeHost}). The machine sees, copies and drops
+ * only its slice's keys (it reads the store through a {@link SliceView}) and refuses others.
  */
 public final class NodeMachine {
+
+  /** When a machine asks the coordinator to join its chain on its own ({@link JoinRequest}). */
+  public enum JoinPolicy {
+    /** Whenever it is not a member: a node of a single-chain cluster. */
+    WHENEVER_OUTSIDE,
+    /**
+     * Until the coordinator has placed this incarnation, and only while the chain still lists an
+     * earlier run of the process: a restarted node taking back its place. Once placed, as {@link
+     * #NEVER}.
+     */
+    UNTIL_PLACED,
+    /** Never: the coordinator's placement adds it to the chain and removes it. */
+    NEVER
+  }
+
   private final String selfId;
   private final String selfAddress;
   private final NodeSettings settings;
   private final int joinPosition;
   private final long incarnation;
+  private final ChainSlice slice;
+  private final JoinPolicy joinPolicy;
 
   private long now;
   private ChainConfig config = ChainConfig.EMPTY;
@@ -176,7 +199,9 @@ public final class NodeMachine {
   private record PendingWrite(ClientRef ref, long tick) {}
 
   /**
-   * A node that has not joined yet, over its store.
+   * A node of a single-chain cluster that has not joined yet, over its store: it serves every key
+   * ({@link ChainSlice#ALL}) and asks to join whenever it is not a member ({@link
+   * JoinPolicy#WHENEVER_OUTSIDE}).
    *
    * @param joinPosition where to ask to join (0 = head, -1 = tail)
    * @param incarnation different for every start of the process (the driver uses the start time)
@@ -194,15 +219,56 @@ public final class NodeMachine {
       long incarnation,
       StoreView store,
       Iterable<VersionRecord> recoveredDirty) {
+    this(
+        selfId,
+        selfAddress,
+        settings,
+        joinPosition,
+        incarnation,
+        store,
+        recoveredDirty,
+        ChainSlice.ALL,
+        JoinPolicy.WHENEVER_OUTSIDE);
+  }
+
+  /**
+   * A machine of one chain that has not joined yet, over the node's store.
+   *
+   * @param store the node's store, all chains; the machine reads it through a {@link SliceView} of
+   *     {@code slice}
+   * @param recoveredDirty the dirty versions the store holds of {@code slice}'s keys (every one of
+   *     them in {@code slice}); see the other constructor
+   * @param slice the keys of this machine's chain
+   * @param joinPolicy when the machine asks to join on its own
+   */
+  public NodeMachine(
+      String selfId,
+      String selfAddress,
+      NodeSettings settings,
+      int joinPosition,
+      long incarnation,
+      StoreView store,
+      Iterable<VersionRecord> recoveredDirty,
+      ChainSlice slice,
+      JoinPolicy joinPolicy) {
     this.incarnation = incarnation;
     this.selfId = selfId;
     this.selfAddress = selfAddress;
     this.settings = settings;
     this.joinPosition = joinPosition;
-    this.store = store;
+    this.slice = java.util.Objects.requireNonNull(slice, "slice");
+    this.joinPolicy = java.util.Objects.requireNonNull(joinPolicy, "joinPolicy");
+    this.store = SliceView.of(store, slice);
     this.retransmits = new Retransmits(settings.retransmitTicks());
     this.versionQueries = new VersionQueries(settings.pendingReadsMax());
     for (VersionRecord record : recoveredDirty) {
+      check(
+          slice.contains(record.key()),
+          "%s: recovered %s@%d, which is not of %s",
+          selfId,
+          record.key(),
+          record.version(),
+          slice);
       KeyState state = stateFor(record.key());
       if (record.version() > state.committedVersion()) {
         state.dirty.put(record.version(), record);
@@ -233,11 +299,14 @@ public final class NodeMachine {
   /** Advances time by one tick: heartbeats, joins, retransmits, timeouts, catch-up retries. */
   public void tick() {
     now++;
-    if (!member && now - lastJoinRequestTick >= settings.heartbeatIntervalTicks() * 2L) {
+    if (asksToJoin() && now - lastJoinRequestTick >= settings.heartbeatIntervalTicks() * 2L) {
       lastJoinRequestTick = now;
       send(Effects.COORDINATOR, new JoinRequest(selfId, selfAddress, joinPosition, incarnation));
     }
-    if (now - lastHeartbeatTick >= settings.heartbeatIntervalTicks()) {
+    if (now - lastHeartbeatTick >= settings.heartbeatIntervalTicks()
+        && (member || joinPolicy == JoinPolicy.WHENEVER_OUTSIDE || asksToJoin())) {
+      // A machine of a chain that does not list it waits to be placed: its node's map (and the
+      // coordinator's pushes) bring it every new configuration, so it keeps quiet.
       sendHeartbeat();
     }
     if (!member) {
@@ -251,6 +320,16 @@ public final class NodeMachine {
         && now - catchUpRequestTick >= settings.catchUpRetryTicks()) {
       requestCatchUp();
     }
+  }
+
+  /** True if the machine asks the coordinator to join now (see {@link JoinPolicy}). */
+  private boolean asksToJoin() {
+    return switch (joinPolicy) {
+      case WHENEVER_OUTSIDE -> !member;
+      // Not placed in this run yet, and the chain lists an earlier run (any entry of ours is one).
+      case UNTIL_PLACED -> !member && !joinedBefore && config.contains(selfId);
+      case NEVER -> false;
+    };
   }
 
   /** A request that expects an answer: writes, reads, read-all, chain, stats. */
@@ -332,6 +411,22 @@ public final class NodeMachine {
 
   public ChainConfig config() {
     return config;
+  }
+
+  /** The keys of this machine's chain. */
+  public ChainSlice slice() {
+    return slice;
+  }
+
+  public JoinPolicy joinPolicy() {
+    return joinPolicy;
+  }
+
+  /**
+   * True once the coordinator has placed this incarnation in the chain (it may have left since).
+   */
+  public boolean placedBefore() {
+    return joinedBefore;
   }
 
   public boolean isMember() {
@@ -494,6 +589,10 @@ public final class NodeMachine {
   // --------------------------------------------------------------------------------- writes
 
   private void onWrite(ClientRef ref, WriteRequest write) {
+    if (!slice.contains(write.key())) {
+      reply(ref, wrongChain(write.key()));
+      return;
+    }
     if (!isHead()) {
       Member head = config.head();
       reply(
@@ -736,6 +835,10 @@ public final class NodeMachine {
   // ---------------------------------------------------------------------------------- reads
 
   private void onRead(ClientRef ref, ReadRequest read) {
+    if (!slice.contains(read.key())) {
+      answerRead(ref, false, wrongChain(read.key()));
+      return;
+    }
     if (!member || catchingUp || (read.mode() != ReadMode.EVENTUAL && !hasLease())) {
       answerRead(ref, false, error(ErrorCode.UNAVAILABLE, unavailableReason()));
       return;
@@ -1036,7 +1139,7 @@ public final class NodeMachine {
     }
     durability.clear();
     if (!hadDirty.isEmpty()) {
-      long seq = persist(new DiscardAllDirty());
+      long seq = persist(new DiscardAllDirty(slice));
       for (String key : hadDirty) {
         keyChanged(keys.get(key), key, seq); // in memory until the store has dropped them too
       }
@@ -1376,6 +1479,17 @@ public final class NodeMachine {
 
   private void reply(ClientRef ref, Message message) {
     effects.replies().add(new Effects.Reply(ref, message));
+  }
+
+  /**
+   * The refusal of a key of another chain. The node routes keys to their chains' machines, so this
+   * is a defence only; the machine knows no map version, so its hint is 0 (any map).
+   */
+  private ErrorReply wrongChain(String key) {
+    return new ErrorReply(
+        ErrorCode.WRONG_CHAIN,
+        "key " + key + " is not of " + slice + ", the chain this machine of " + selfId + " serves",
+        "0");
   }
 
   private static ErrorReply error(ErrorCode code, String message) {

@@ -4,6 +4,8 @@ import static io.craq.core.Check.check;
 
 import io.craq.core.Effects;
 import io.craq.core.Effects.CommitVersion;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.Propagate;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -17,8 +19,9 @@ import java.util.List;
  * <p>The rules (parallel persistence, see {@link Effects}):
  *
  * <ol>
- *   <li>A drain's versions to pass down the chain ({@link Propagate}) go out at once, before its
- *       store changes are durable: the successor writes them while this node does.
+ *   <li>A drain's versions to pass down the chain ({@link Propagate}, in its chain's {@link
+ *       Chained} envelope or not) go out at once, before its store changes are durable: the
+ *       successor writes them while this node does.
  *   <li>A drain's store changes become one {@link Group}, written after every earlier group. A
  *       group must be made durable (one log force) unless it holds commit markers only: a lost
  *       commit marker only turns a committed version back into a dirty one every member holds,
@@ -75,7 +78,7 @@ public final class PersistSchedule {
     List<Effects.Send> propagates = new ArrayList<>();
     List<Effects.Send> others = new ArrayList<>(effects.sends().size());
     for (Effects.Send send : effects.sends()) {
-      (send.message() instanceof Propagate ? propagates : others).add(send);
+      (isPropagate(send.message()) ? propagates : others).add(send);
     }
     Group group = null;
     if (!effects.persist().isEmpty()) {
@@ -98,6 +101,14 @@ public final class PersistSchedule {
       release = Release.NONE;
     }
     return new Plan(propagates, group, release);
+  }
+
+  /**
+   * A {@link Propagate}, bare or in its chain's envelope (a node of many chains, {@link NodeHost}).
+   */
+  static boolean isPropagate(Message message) {
+    return message instanceof Propagate
+        || (message instanceof Chained chained && chained.message() instanceof Propagate);
   }
 
   /**
