@@ -158,18 +158,25 @@ public final class StatsCommand implements Callable<Integer> {
           .append(rows.size() == 1 ? " node" : " nodes")
           .append('\n');
     }
+    // Columns at least as wide as a single-chain node's; wider for the roles of several chains.
+    int roleWidth = 9;
+    int idWidth = 12;
+    int addressWidth = 21;
+    for (Row row : rows) {
+      roleWidth = Math.max(roleWidth, row.role().length());
+      idWidth = Math.max(idWidth, row.id().length());
+      addressWidth = Math.max(addressWidth, row.target().address().length());
+    }
+    String format = "%-" + roleWidth + "s %-" + idWidth + "s %-" + addressWidth + "s %-6s %s%n";
     if (!rows.isEmpty()) {
-      out.append(
-          String.format("%-9s %-12s %-21s %-6s %s%n", "ROLE", "ID", "ADDRESS", "EPOCH", "STATUS"));
+      out.append(String.format(format, "ROLE", "ID", "ADDRESS", "EPOCH", "STATUS"));
     }
     for (Row row : rows) {
       String epoch = row.answered() ? Long.toString(row.stats().epoch()) : "-";
       String status =
           row.answered() ? "ok" : (row.unreachable() ? "unreachable: " : "error: ") + row.error();
       out.append(
-          String.format(
-              "%-9s %-12s %-21s %-6s %s%n",
-              row.role(), row.id(), row.target().address(), epoch, status));
+          String.format(format, row.role(), row.id(), row.target().address(), epoch, status));
     }
     List<Row> answered = rows.stream().filter(Row::answered).toList();
     if (!answered.isEmpty()) {

@@ -120,6 +120,9 @@ class StatsCommandTest extends FakeServersTest {
     assertTrue(lines[2].matches("c0=head,c1=tail\\s+n1\\s+\\S+\\s+7\\s+ok"), lines[2]);
     assertTrue(lines[3].matches("c0=tail,c1=head\\s+n2\\s+\\S+\\s+7\\s+ok"), lines[3]);
     assertTrue(lines[4].matches("outside\\s+n3\\s+\\S+\\s+7\\s+ok"), lines[4]);
+    int id = lines[1].indexOf("ID");
+    assertEquals(id, lines[2].indexOf("n1"), "columns wide enough for the roles: " + r.out());
+    assertEquals(id, lines[4].indexOf("n3"), r.out());
     assertEquals(1, spare.received(StatsRequest.class).size());
     assertTrue(craq("--json", "stats").out().startsWith("{\"mapVersion\":9,\"nodes\":["));
   }
