@@ -162,7 +162,15 @@ public final class CoordinatorServer implements AutoCloseable {
     store.start(advertised);
     leading = replica.leading();
     updateLogContext();
-    if (settings.zooKeeper() == null) {
+    if (settings.zooKeeper() == null && recovered.version() == 0) {
+      log.info(
+          "coordinator starts a new cluster of {} ({}), listening on {}",
+          recovered.chainCount() == 1
+              ? "one chain"
+              : recovered.chainCount() + " chains of " + recovered.replicas() + " replicas",
+          store.describe(),
+          server.address());
+    } else if (settings.zooKeeper() == null) {
       log.info(
           "coordinator resumed {} from {}, listening on {}",
           describe(recovered),
@@ -470,6 +478,9 @@ public final class CoordinatorServer implements AutoCloseable {
    * key goes to a member of the chain it names. The node's answer is relayed as it is.
    */
   private void forwardClientRequests() {
+    if (forwards.isEmpty()) {
+      return;
+    }
     ChainMap map = replica.acting(clock.ticks()) ? replica.map() : null;
     for (Request request : forwards) {
       Responder responder = request.ref().responder();

@@ -1048,7 +1048,9 @@ public final class NodeServer implements AutoCloseable {
             describe(config));
       }
     }
-    if (map != contextMap && (contextMap == null || map.version() != contextMap.version())) {
+    if (map.version() > 0
+        && map != contextMap
+        && (contextMap == null || map.version() != contextMap.version())) {
       log.info("{}: chain map {}", nodeId, describe(map));
     }
     contextMap = map;

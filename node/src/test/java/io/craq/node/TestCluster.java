@@ -93,7 +93,8 @@ final class TestCluster implements AutoCloseable {
 
   private boolean chainReady(int size) throws Exception {
     ChainConfig config = coordinator.config();
-    if (config.size() != size) {
+    // The coordinator records a member as caught up in a configuration after the member said so.
+    if (config.size() != size || !config.members().stream().allMatch(m -> m.caughtUp())) {
       return false;
     }
     // A member serves reads only once it caught up and holds a lease: ask each one.
