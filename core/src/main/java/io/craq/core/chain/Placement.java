@@ -1,7 +1,15 @@
 package io.craq.core.chain;
 
+import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
+import io.craq.core.message.Member;
+import io.craq.core.message.PoolNode;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -10,14 +18,41 @@ import java.util.Set;
  * map. Because it reads only the map and the live set, a coordinator that restarts (or a new
  * leader) continues the moves in progress from the stored map.
  *
- * <p>Goals, in order: (1) every chain has {@code min(replicas, eligible nodes)} members (eligible:
- * live and not leaving); under-replicated chains are repaired first; (2) no chain keeps a member on
- * a leaving node once the chain has that many caught-up others; (3) every eligible node carries
- * about the same number of memberships (the most and the least loaded differ by at most one). A
- * move adds a member first (it catches up on that chain's keys only) and removes the member it
- * replaces only once every member is caught up, so a chain never has fewer complete copies than
- * before. Empty chains of a new cluster are laid out at once, members in rotated order, so heads
- * and tails spread over the nodes. At most {@code movesMax} chains move at once. Deterministic.
+ * <p>Goals, in order: (1) every chain has {@code t = min(replicas, eligible nodes)} members
+ * (eligible: live and not leaving); under-replicated chains are repaired first; (2) no chain keeps
+ * a member on a leaving node once the chain has that many caught-up others; (3) every eligible node
+ * carries about the same number of memberships (the most and the least loaded differ by at most
+ * one). A move adds a member first (it catches up on that chain's keys only) and removes the member
+ * it replaces only once every member is caught up, so a chain never has fewer complete copies than
+ * before. Empty chains (a new cluster) are laid out at once, members in rotated order, so heads and
+ * tails spread over the nodes. At most {@code movesMax} chains move at once. Deterministic.
+ *
+ * <p>The rules, applied in this order with at most one step per chain per call (except the layout
+ * of an empty chain):
+ *
+ * <ol>
+ *   <li><b>Layout.</b> An empty chain {@code c} gets {@code t} members at once: eligible node
+ *       {@code (c + j) mod n} for {@code j = 0..t-1} (eligible nodes sorted by id), head first. It
+ *       does not count against {@code movesMax}.
+ *   <li><b>Repair.</b> A chain with fewer than {@code t} members on eligible nodes gets the least
+ *       loaded eligible node not in it (ties by id); the most under-replicated chains first.
+ *   <li><b>Removal.</b> A chain with more than {@code t} members, all caught up, loses one: a
+ *       member on a node that is not eligible (leaving or silent) if there is one, else the most
+ *       loaded (ties: the one that joined the chain first, so that a move's new copy stays, then
+ *       the highest id). A member on a node that is not eligible is also removed, caught up or not,
+ *       once the chain has {@code t} caught-up members on eligible nodes besides it. No removal
+ *       leaves a chain without a caught-up member.
+ *   <li><b>Balance.</b> While the most and the least loaded eligible nodes differ by more than one,
+ *       the least loaded node is added to a chain (not moving) that holds a most loaded node and
+ *       not the least loaded one; the removal rule later takes the most loaded member off it.
+ * </ol>
+ *
+ * <p>A node's <em>load</em> is the number of chains it is a member of, not counting the memberships
+ * the removal rule will take off chains that have more than {@code t} members (so a move in
+ * progress is counted as done, and is not started twice). A chain is <em>moving</em> while it has a
+ * member that is not caught up or more than {@code t} members; repairs and balance moves may only
+ * start a move while fewer than {@code movesMax} chains are moving (a repair of a chain that is
+ * moving already starts nothing new).
  */
 public final class Placement {
 
@@ -41,8 +76,280 @@ public final class Placement {
    * is balanced or every allowed move is in progress.
    *
    * @param live the pool nodes heard from lately (leaving ones included; they are not placed on)
+   * @param movesMax how many chains may be moving at once, those already moving included
    */
   public static List<Step> next(ChainMap map, Set<String> live, int movesMax) {
-    throw new UnsupportedOperationException("not built yet");
+    if (movesMax < 1) {
+      throw new IllegalArgumentException("movesMax must be positive: " + movesMax);
+    }
+    return new Planner(map, live, movesMax).plan();
+  }
+
+  /** One call's working state: the loads as the steps planned so far will leave them. */
+  private static final class Planner {
+    private final ChainMap map;
+    private final int movesMax;
+    private final List<String> eligible;
+    private final Set<String> eligibleSet;
+    private final int target;
+    private final List<List<Member>> chains = new ArrayList<>();
+    private final boolean[] stepped;
+    private final boolean[] moving;
+    private int movingCount;
+
+    /** Per chain: the members the removal rule will take off it, in the order it will. */
+    private final List<List<String>> expected = new ArrayList<>();
+
+    /** Memberships per node, less those the removal rule will take (see the class comment). */
+    private final Map<String, Integer> load = new HashMap<>();
+
+    private final List<Step> steps = new ArrayList<>();
+
+    Planner(ChainMap map, Set<String> live, int movesMax) {
+      this.map = map;
+      this.movesMax = movesMax;
+      List<String> ids = new ArrayList<>();
+      for (PoolNode node : map.pool()) {
+        if (live.contains(node.id()) && !node.leaving()) {
+          ids.add(node.id());
+        }
+      }
+      ids.sort(Comparator.naturalOrder());
+      this.eligible = List.copyOf(ids);
+      this.eligibleSet = new HashSet<>(ids);
+      this.target = Math.min(map.replicas(), eligible.size());
+      int k = map.chainCount();
+      stepped = new boolean[k];
+      moving = new boolean[k];
+      for (ChainConfig config : map.chains()) {
+        chains.add(config.members());
+        for (Member m : config.members()) {
+          load.merge(m.id(), 1, Integer::sum);
+        }
+      }
+      for (int c = 0; c < k; c++) {
+        List<Member> members = chains.get(c);
+        moving[c] = members.size() > target || members.stream().anyMatch(m -> !m.caughtUp());
+        if (moving[c]) {
+          movingCount++;
+        }
+      }
+      for (int c = 0; c < k; c++) {
+        expected.add(List.of());
+        expect(c);
+      }
+    }
+
+    List<Step> plan() {
+      layout();
+      repair();
+      remove();
+      balance();
+      return List.copyOf(steps);
+    }
+
+    private void layout() {
+      int n = eligible.size();
+      for (int c = 0; c < chains.size() && target > 0; c++) {
+        if (!chains.get(c).isEmpty()) {
+          continue;
+        }
+        for (int j = 0; j < target; j++) {
+          add(c, eligible.get((c + j) % n));
+        }
+      }
+    }
+
+    private void repair() {
+      List<Integer> order = new ArrayList<>();
+      for (int c = 0; c < chains.size(); c++) {
+        if (!stepped[c] && eligibleMembers(c) < target) {
+          order.add(c);
+        }
+      }
+      order.sort(Comparator.comparingInt(this::eligibleMembers).thenComparing(c -> c));
+      for (int c : order) {
+        if (!moving[c] && movingCount >= movesMax) {
+          continue;
+        }
+        String node = leastLoaded(c);
+        if (node == null) {
+          continue;
+        }
+        startMove(c);
+        add(c, node);
+      }
+    }
+
+    private void remove() {
+      for (int c = 0; c < chains.size(); c++) {
+        if (stepped[c]) {
+          continue;
+        }
+        List<Member> members = chains.get(c);
+        String victim = null;
+        if (members.size() > target && members.stream().allMatch(Member::caughtUp)) {
+          victim = expected.get(c).isEmpty() ? null : expected.get(c).get(0);
+        } else {
+          long caughtUpEligible =
+              members.stream().filter(m -> m.caughtUp() && eligibleSet.contains(m.id())).count();
+          if (caughtUpEligible >= target) {
+            victim =
+                members.stream()
+                    .map(Member::id)
+                    .filter(id -> !eligibleSet.contains(id))
+                    .min(Comparator.naturalOrder())
+                    .orElse(null);
+          }
+        }
+        if (victim == null || !caughtUpRemainsWithout(members, victim)) {
+          continue;
+        }
+        String removed = victim;
+        stepped[c] = true;
+        steps.add(new Remove(c, removed));
+        List<String> rest = new ArrayList<>(expected.get(c));
+        if (!rest.remove(removed)) {
+          load.merge(removed, -1, Integer::sum); // not counted as expected yet
+        }
+        expected.set(c, List.copyOf(rest));
+        chains.set(c, members.stream().filter(m -> !m.id().equals(removed)).toList());
+      }
+    }
+
+    private void balance() {
+      while (movingCount < movesMax && !eligible.isEmpty()) {
+        int min = eligible.stream().mapToInt(this::load).min().orElseThrow();
+        int max = eligible.stream().mapToInt(this::load).max().orElseThrow();
+        if (max - min <= 1) {
+          return;
+        }
+        int chosen = -1;
+        String chosenNode = null;
+        for (String node : eligible) {
+          if (load(node) != min) {
+            continue;
+          }
+          for (int c = 0; c < chains.size() && chosen < 0; c++) {
+            List<Member> members = chains.get(c);
+            if (!stepped[c]
+                && !moving[c]
+                && members.stream().noneMatch(m -> m.id().equals(node))
+                && members.stream()
+                    .anyMatch(m -> eligibleSet.contains(m.id()) && load(m.id()) == max)) {
+              chosen = c;
+            }
+          }
+          if (chosen >= 0) {
+            chosenNode = node;
+            break;
+          }
+        }
+        if (chosen < 0) {
+          return;
+        }
+        startMove(chosen);
+        add(chosen, chosenNode);
+      }
+    }
+
+    /** Marks a chain as moving from now on, counting it against {@code movesMax} if it was not. */
+    private void startMove(int c) {
+      if (!moving[c]) {
+        moving[c] = true;
+        movingCount++;
+      }
+    }
+
+    /** Plans the addition of {@code node} to the tail of chain {@code c}. */
+    private void add(int c, String node) {
+      PoolNode pool = map.poolNode(node);
+      List<Member> members = new ArrayList<>(chains.get(c));
+      // Joined after every member (the removal rule keeps the newest copy among equals).
+      members.add(
+          new Member(node, pool.address(), Long.MAX_VALUE, pool.incarnation(), members.isEmpty()));
+      chains.set(c, members);
+      load.merge(node, 1, Integer::sum);
+      stepped[c] = true;
+      steps.add(new Add(c, node));
+      expect(c);
+    }
+
+    /**
+     * Works out again which members the removal rule will take off chain {@code c} (those beyond
+     * {@code t}, never the last one) and counts them out of the loads instead of the earlier guess.
+     */
+    private void expect(int c) {
+      for (String id : expected.get(c)) {
+        load.merge(id, 1, Integer::sum);
+      }
+      List<String> removals = new ArrayList<>();
+      List<Member> rest = new ArrayList<>(chains.get(c));
+      while (rest.size() > target && rest.size() > 1) {
+        String victim = pickRemoval(rest);
+        removals.add(victim);
+        load.merge(victim, -1, Integer::sum);
+        rest.removeIf(m -> m.id().equals(victim));
+      }
+      expected.set(c, List.copyOf(removals));
+    }
+
+    /**
+     * The member to remove next: one on a node that is not eligible (the lowest id), else the most
+     * loaded; among those the one that joined first (the newest member is the copy a move just
+     * made), then the highest id.
+     */
+    private String pickRemoval(List<Member> members) {
+      String notEligible = null;
+      Member mostLoaded = null;
+      for (Member m : members) {
+        String id = m.id();
+        if (!eligibleSet.contains(id)) {
+          if (notEligible == null || id.compareTo(notEligible) < 0) {
+            notEligible = id;
+          }
+        } else if (mostLoaded == null || removesBefore(m, mostLoaded)) {
+          mostLoaded = m;
+        }
+      }
+      return notEligible != null ? notEligible : mostLoaded == null ? null : mostLoaded.id();
+    }
+
+    private boolean removesBefore(Member m, Member other) {
+      if (load(m.id()) != load(other.id())) {
+        return load(m.id()) > load(other.id());
+      }
+      if (m.joinedEpoch() != other.joinedEpoch()) {
+        return m.joinedEpoch() < other.joinedEpoch();
+      }
+      return m.id().compareTo(other.id()) > 0;
+    }
+
+    /** The least loaded eligible node that is not a member of chain {@code c} (ties by id). */
+    private String leastLoaded(int c) {
+      List<Member> members = chains.get(c);
+      String best = null;
+      for (String node : eligible) {
+        if (members.stream().anyMatch(m -> m.id().equals(node))) {
+          continue;
+        }
+        if (best == null || load(node) < load(best)) {
+          best = node;
+        }
+      }
+      return best;
+    }
+
+    private int eligibleMembers(int c) {
+      return (int) chains.get(c).stream().filter(m -> eligibleSet.contains(m.id())).count();
+    }
+
+    private int load(String node) {
+      return load.getOrDefault(node, 0);
+    }
+
+    private static boolean caughtUpRemainsWithout(List<Member> members, String nodeId) {
+      return members.stream().anyMatch(m -> m.caughtUp() && !m.id().equals(nodeId));
+    }
   }
 }

@@ -146,39 +146,85 @@ public final class CoordinatorMachine {
         reply(ref, new HeartbeatReply(heartbeat.nodeId(), heartbeat.seq(), isMember, config));
       }
       case LeaveRequest leave -> {
-        if (config.contains(leave.nodeId()) && now < quietUntilTick) {
-          reply(
-              ref,
-              new ErrorReply(
-                  ErrorCode.UNAVAILABLE,
-                  "a new coordinator leader took over; it lets members leave once the previous leader's leases have ended"
-                      + " (in "
-                      + (quietUntilTick - now)
-                      + " ticks); try again then",
-                  ""));
-          return;
-        }
-        if (config.contains(leave.nodeId()) && isOnlyCompleteCopy(leave.nodeId())) {
-          reply(
-              ref,
-              new ErrorReply(
-                  ErrorCode.UNAVAILABLE,
-                  leave.nodeId()
-                      + " holds the only complete copy of the data while the other members catch up;"
-                      + " try again when they have",
-                  ""));
+        ErrorReply refusal = leaveRefusal(leave.nodeId());
+        if (refusal != null) {
+          reply(ref, refusal);
           return;
         }
         if (config.contains(leave.nodeId())) {
-          List<Member> next = new ArrayList<>(config.members());
-          next.removeIf(m -> m.id().equals(leave.nodeId()));
-          forget(leave.nodeId());
-          install(next);
+          drop(leave.nodeId());
         }
         reply(ref, new ChainReply(config));
       }
       case ChainRequest ignored -> reply(ref, new ChainReply(config));
     }
+  }
+
+  /**
+   * Adds {@code nodeId} at the tail, as the placement decided: it joins in the next epoch ({@code
+   * joinedEpoch}) and catches up from its predecessor, except the first member of an empty chain,
+   * which has nothing to copy and is caught up by definition. Refused (false, nothing changes) if
+   * it is a member already, if the chain has {@code membersMax} members, or if a member uses {@code
+   * address}, as a join would be.
+   */
+  public boolean admit(String nodeId, String address, long incarnation) {
+    if (config.contains(nodeId) || config.size() >= settings.membersMax()) {
+      return false;
+    }
+    for (Member m : config.members()) {
+      if (m.address().equals(address)) {
+        return false;
+      }
+    }
+    List<Member> next = new ArrayList<>(config.members());
+    next.add(new Member(nodeId, address, config.epoch() + 1, incarnation, false));
+    lastHeardTick.put(nodeId, now);
+    caughtUp.put(nodeId, next.size() == 1);
+    install(next);
+    return true;
+  }
+
+  /**
+   * Removes {@code nodeId}, as the placement decided (a member moved to another node, or off a
+   * leaving one). Refused (false, nothing changes) if it is no member, during the quiet period
+   * after a takeover (as a leave would be), if it holds the only complete copy, or if it is the
+   * last member.
+   */
+  public boolean remove(String nodeId) {
+    if (!config.contains(nodeId) || config.size() == 1 || leaveRefusal(nodeId) != null) {
+      return false;
+    }
+    drop(nodeId);
+    return true;
+  }
+
+  /** Why {@code nodeId} may not leave now, or null if it may (or is no member). */
+  private ErrorReply leaveRefusal(String nodeId) {
+    if (config.contains(nodeId) && now < quietUntilTick) {
+      return new ErrorReply(
+          ErrorCode.UNAVAILABLE,
+          "a new coordinator leader took over; it lets members leave once the previous leader's"
+              + " leases have ended (in "
+              + (quietUntilTick - now)
+              + " ticks); try again then",
+          "");
+    }
+    if (config.contains(nodeId) && isOnlyCompleteCopy(nodeId)) {
+      return new ErrorReply(
+          ErrorCode.UNAVAILABLE,
+          nodeId
+              + " holds the only complete copy of the data while the other members catch up;"
+              + " try again when they have",
+          "");
+    }
+    return null;
+  }
+
+  private void drop(String nodeId) {
+    List<Member> next = new ArrayList<>(config.members());
+    next.removeIf(m -> m.id().equals(nodeId));
+    forget(nodeId);
+    install(next);
   }
 
   /**

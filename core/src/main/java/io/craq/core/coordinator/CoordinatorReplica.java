@@ -3,34 +3,41 @@ package io.craq.core.coordinator;
 import io.craq.core.Effects;
 import io.craq.core.Effects.ClientRef;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
 import io.craq.core.message.Message.HeartbeatReply;
 import io.craq.core.message.Message.JoinRequest;
 import io.craq.core.message.Message.LeaveRequest;
+import io.craq.core.message.Message.MapReply;
+import io.craq.core.message.Message.MapRequest;
+import io.craq.core.message.Message.NodeHello;
 import java.util.Objects;
 
 /**
- * One of several coordinators that share a configuration store with conditional writes (ZooKeeper):
- * the {@link CoordinatorMachine} while this replica leads, a redirect to the leader while it stands
- * by. Deterministic and not thread-safe, like the machine; the driver (and the simulation) feed it
- * what the store and the election say.
+ * One of several coordinators that share a store with conditional writes (ZooKeeper) holding the
+ * cluster's chain map: the {@link MapMachine} while this replica leads, a redirect to the leader
+ * while it stands by. Deterministic and not thread-safe, like the machine; the driver (and the
+ * simulation) feed it what the store and the election say. The map is written as one unit, so every
+ * rule below holds for every chain of it at once; each chain keeps its own epoch, and a node judges
+ * each chain's messages by that chain's epoch only.
  *
  * <p>The rules that keep two coordinators from both acting:
  *
  * <ol>
- *   <li><b>Take over by a new epoch.</b> A replica granted leadership starts from the configuration
- *       it read from the store and at once installs the next epoch with the same members ({@link
- *       CoordinatorMachine#takeOver}). The driver writes every configuration with a conditional
- *       write on the version it last read or wrote; a refused write means another coordinator has
- *       written since, and the driver calls {@link #fenced} and sends nothing of that drain. Nodes
- *       ignore configurations older than the one they hold, and extend their read lease only on an
- *       answer in their own epoch, so a deposed leader is refused by every node that has heard of
- *       its successor.
+ *   <li><b>Take over by a new epoch.</b> A replica granted leadership starts from the map it read
+ *       from the store and at once installs the next epoch of every chain with the same members
+ *       ({@link MapMachine#takeOver}). The driver writes every map with a conditional write on the
+ *       version it last read or wrote; a refused write means another coordinator has written since,
+ *       and the driver calls {@link #fenced} and sends nothing of that drain. Nodes ignore a
+ *       chain's configurations older than the one they hold, and extend their read lease in a chain
+ *       only on an answer in that chain's epoch, so a deposed leader is refused by every member of
+ *       a chain that has heard of its successor's epoch of that chain.
  *   <li><b>Act only under a leader lease.</b> A replica answers members only while its lease runs:
  *       until {@code leaseTicks} after sending the last request on its leader session that the
  *       store answered ({@link #confirmed}). Such an answer proves the session was alive when the
@@ -39,21 +46,23 @@ import java.util.Objects;
  *       counted on the driver's real clock, never on the machine's ticks, which skip a pause, so a
  *       leader that was paused stops as soon as it runs again.
  *   <li><b>A new leader waits out the old one.</b> A leader elected by the store counts every
- *       member as heard from until the old leader's lease has certainly ended ({@code leaseTicks -
- *       sessionTicks} plus a tenth of the lease for clock-rate differences, never less than now),
- *       and removes a member only a full failure timeout after that. A node's read lease, granted
- *       by the old leader before its lease ended, ends before the failure timeout does (nodes'
- *       leases are shorter): a node cut off from every coordinator stops serving strong reads
- *       before a new leader can move the chain on without it.
+ *       member of every chain (and every pool node) as heard from until the old leader's lease has
+ *       certainly ended ({@code leaseTicks - sessionTicks} plus a tenth of the lease for clock-rate
+ *       differences, never less than now), removes a member only a full failure timeout after that,
+ *       and lets no member leave a chain, on request or by the placement, until the quiet period
+ *       has ended. A node's read lease, granted by the old leader before its lease ended, ends
+ *       before the failure timeout does (nodes' leases are shorter): a node cut off from every
+ *       coordinator stops serving strong reads before a new leader can move a chain on without it.
  *   <li><b>Ride out a store outage without changing anything.</b> When the store cannot be reached
- *       ({@link #storeLost}), the leader freezes: no membership change (joins and leaves are
- *       refused UNAVAILABLE, no member is removed), but members' heartbeats are still answered with
- *       the last stored configuration, so the chain keeps serving while the lease runs. A lease
- *       longer than the session timeout rides out longer outages, at the price of a longer wait
- *       (rule 3) after a real failover. The driver ends the freeze by leading again ({@link #lead})
- *       once the store answers on the same leader session, or the lease ends it. A configuration
- *       whose write had an unknown outcome may be the stored one: a member it left out gets no
- *       lease renewal while frozen.
+ *       ({@link #storeLost}), the leader freezes: no membership change (joins and leaves, wrapped
+ *       or not, are refused UNAVAILABLE, no member is removed, nothing is placed), but members'
+ *       heartbeats are still answered with the chain's configuration in the last stored map, so the
+ *       chains keep serving while the lease runs; hellos and map requests get the stored map. A
+ *       lease longer than the session timeout rides out longer outages, at the price of a longer
+ *       wait (rule 3) after a real failover. The driver ends the freeze by leading again ({@link
+ *       #lead}) once the store answers on the same leader session, or the lease ends it. A map
+ *       whose write had an unknown outcome may be the stored one: a member it left out of a chain
+ *       gets no lease renewal in that chain while frozen.
  * </ol>
  */
 public final class CoordinatorReplica {
@@ -63,11 +72,11 @@ public final class CoordinatorReplica {
   private final CoordinatorSettings settings;
   private final long leaseTicks;
   private final long quietTicks;
-  private CoordinatorMachine machine;
-  private ChainConfig stored;
+  private MapMachine machine;
+  private ChainMap stored;
 
-  /** While frozen: the newest configuration the machine had, which may or may not be stored. */
-  private ChainConfig maybeStored;
+  /** While frozen: the newest map the machine had, which may or may not be stored. */
+  private ChainMap maybeStored;
 
   private boolean frozen;
   private long leaseEndTick = Long.MIN_VALUE / 4;
@@ -97,13 +106,17 @@ public final class CoordinatorReplica {
 
   /**
    * Leadership granted (or a freeze ended): resume {@code stored}, read from the store by a request
-   * sent at {@code sentTick}. With {@code takeOver} the next epoch is installed at once (persist it
-   * before anything else is sent); without, the configuration is resumed as it is (a single
-   * coordinator restarting, nobody to fence).
+   * sent at {@code sentTick}. With {@code takeOver} the next epoch of every chain is installed at
+   * once (persist the map before anything else is sent); without, the map is resumed as it is (a
+   * single coordinator restarting, nobody to fence).
+   *
+   * @throws IllegalArgumentException if {@code stored} has another number of chains than the
+   *     settings
    */
-  public void lead(ChainConfig stored, boolean takeOver, long sentTick) {
-    this.stored = Objects.requireNonNull(stored, "stored");
-    machine = new CoordinatorMachine(settings, stored);
+  public void lead(ChainMap stored, boolean takeOver, long sentTick) {
+    Objects.requireNonNull(stored, "stored");
+    machine = new MapMachine(settings, stored);
+    this.stored = stored;
     frozen = false;
     leaseEndTick = leaseTicks >= FOREVER ? FOREVER : Math.max(leaseEndTick, sentTick + leaseTicks);
     releaseWanted = false;
@@ -133,23 +146,26 @@ public final class CoordinatorReplica {
   }
 
   /** The leader's machine, or null while standing by or frozen. */
-  public CoordinatorMachine machine() {
+  public MapMachine machine() {
     return machine;
   }
 
-  /** The configuration this replica leads with (the machine's), or null while standing by. */
-  public ChainConfig config() {
-    return machine != null ? machine.config() : stored;
+  /**
+   * The map this replica leads with (the machine's), the stored one while frozen, or null while
+   * standing by.
+   */
+  public ChainMap map() {
+    return machine != null ? machine.map() : stored;
   }
 
-  /** The driver made {@code config} durable in the store. */
-  public void persisted(ChainConfig config) {
+  /** The driver made {@code map} durable in the store. */
+  public void persisted(ChainMap map) {
     if (stored != null) {
-      stored = config;
+      stored = Objects.requireNonNull(map, "map");
     }
   }
 
-  /** A request on the leader session sent at {@code sentTick} succeeded; our configuration held. */
+  /** A request on the leader session sent at {@code sentTick} succeeded; our map held. */
   public void confirmed(long sentTick) {
     if (stored != null && leaseEndTick < FOREVER) {
       leaseEndTick = Math.max(leaseEndTick, sentTick + leaseTicks);
@@ -157,20 +173,20 @@ public final class CoordinatorReplica {
   }
 
   /**
-   * The store cannot be reached (or a write's outcome is unknown): freeze on the last stored
-   * configuration. Whatever the machine had not yet made durable is dropped with it.
+   * The store cannot be reached (or a write's outcome is unknown): freeze on the last stored map.
+   * Whatever the machine had not yet made durable is dropped with it.
    */
   public void storeLost() {
     if (stored != null && !frozen) {
       frozen = true;
-      maybeStored = machine.config();
+      maybeStored = machine.map();
       machine = null;
     }
   }
 
   /**
-   * Another coordinator wrote the configuration (a conditional write was refused, or a read found a
-   * version we did not write): stop at once and ask to be re-elected behind the others.
+   * Another coordinator wrote the map (a conditional write was refused, or a read found a version
+   * we did not write): stop at once and ask to be re-elected behind the others.
    */
   public void fenced(String why) {
     stepDown(why);
@@ -203,32 +219,60 @@ public final class CoordinatorReplica {
     }
   }
 
-  /** A request from a node or client: handled while acting, else redirected to the leader. */
-  public void onRequest(ClientRef ref, Message.CoordinatorRequest request, long clockTick) {
+  /**
+   * A request from a node or client (see {@link MapMachine#onRequest}): handled while acting, else
+   * redirected to the leader.
+   */
+  public void onRequest(ClientRef ref, Message request, long clockTick) {
     if (!acting(clockTick)) {
       reply(ref, notLeader());
     } else if (machine != null) {
       machine.onRequest(ref, request);
+    } else if (request instanceof Chained chained) {
+      if (chained.chain() >= stored.chainCount()) {
+        reply(ref, MapMachine.chainOutOfRange(chained.chain(), stored.chainCount()));
+      } else {
+        onRequestFrozen(ref, chained.chain(), chained.message());
+      }
+    } else if (request instanceof NodeHello || request instanceof MapRequest) {
+      reply(ref, new MapReply(stored));
+    } else if (request instanceof LeaveRequest) {
+      reply(ref, storeUnreachable());
+    } else if (request instanceof ChainRequest) {
+      reply(
+          ref,
+          stored.chainCount() == 1
+              ? new ChainReply(stored.chain(0))
+              : MapMachine.manyChains(stored.chainCount()));
+    } else if (request instanceof JoinRequest || request instanceof Heartbeat) {
+      if (stored.chainCount() == 1) {
+        onRequestFrozen(ref, 0, request);
+      } else {
+        reply(ref, MapMachine.unnamedChain(stored.chainCount()));
+      }
     } else {
-      onRequestFrozen(ref, request);
+      reply(ref, MapMachine.notForTheCoordinator(request));
     }
   }
 
-  private void onRequestFrozen(ClientRef ref, Message.CoordinatorRequest request) {
+  private void onRequestFrozen(ClientRef ref, int chain, Message request) {
+    ChainConfig config = stored.chain(chain);
     switch (request) {
       case Heartbeat heartbeat ->
           // A member removed by a write whose outcome is unknown may be out of the stored
-          // configuration, which the next leader starts from: its lease must not be renewed.
+          // map, which the next leader starts from: its lease must not be renewed.
           reply(
               ref,
               new HeartbeatReply(
                   heartbeat.nodeId(),
                   heartbeat.seq(),
-                  stored.contains(heartbeat.nodeId()) && maybeStored.contains(heartbeat.nodeId()),
-                  stored));
-      case ChainRequest ignored -> reply(ref, new ChainReply(stored));
+                  config.contains(heartbeat.nodeId())
+                      && maybeStored.chain(chain).contains(heartbeat.nodeId()),
+                  config));
+      case ChainRequest ignored -> reply(ref, new ChainReply(config));
       case JoinRequest ignored -> reply(ref, storeUnreachable());
       case LeaveRequest ignored -> reply(ref, storeUnreachable());
+      default -> reply(ref, MapMachine.notForTheCoordinator(request));
     }
   }
 

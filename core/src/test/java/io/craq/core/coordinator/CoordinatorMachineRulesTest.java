@@ -1,6 +1,7 @@
 package io.craq.core.coordinator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -164,5 +165,55 @@ class CoordinatorMachineRulesTest {
     assertEquals(persisted, restarted.config());
     assertTrue(restarted.config().member("a").caughtUp());
     assertTrue(!restarted.config().member("x").caughtUp());
+  }
+
+  @Test
+  @DisplayName(
+      "Placement adds at the tail in the next epoch (the first member of an empty chain caught up,"
+          + " the others copying) with the checks of a join")
+  void admitAddsAtTheTail() {
+    CoordinatorMachine c = new CoordinatorMachine(SETTINGS, ChainConfig.EMPTY);
+    assertTrue(c.admit("a", "a:1", 1));
+    assertTrue(c.config().member("a").caughtUp(), "nothing to copy in an empty chain");
+    assertTrue(c.admit("b", "b:1", 1));
+    Member b = c.config().member("b");
+    assertEquals(List.of("a", "b"), ids(c.config()));
+    assertEquals(c.config().epoch(), b.joinedEpoch());
+    assertFalse(b.caughtUp());
+    Effects effects = c.drain();
+    assertEquals(2, effects.persist().size());
+    assertTrue(effects.replies().isEmpty(), "nobody asked");
+
+    ChainConfig before = c.config();
+    assertFalse(c.admit("b", "b:2", 2), "already a member");
+    assertFalse(c.admit("x", "a:1", 1), "address used by a");
+    assertEquals(before, c.config());
+    assertTrue(c.drain().isEmpty());
+
+    CoordinatorMachine full = new CoordinatorMachine(new CoordinatorSettings(10, 2), before);
+    assertFalse(full.admit("x", "x:1", 1), "membersMax");
+  }
+
+  @Test
+  @DisplayName(
+      "Placement removes a member unless it is the last one, holds the only complete copy, or the"
+          + " quiet period after a takeover runs")
+  void removeRefusals() {
+    CoordinatorMachine c = chainOf("a");
+    assertFalse(c.remove("a"), "the last member");
+    assertTrue(c.admit("b", "b:1", 1));
+    assertFalse(c.remove("a"), "the only complete copy while b copies");
+    assertFalse(c.remove("x"), "no member");
+    assertTrue(c.remove("b"), "a member still copying may go");
+    assertEquals(List.of("a"), ids(c.config()));
+
+    CoordinatorMachine quiet = chainOf("a", "b", "c");
+    quiet.takeOver(5);
+    for (int t = 0; t < 5; t++) {
+      assertFalse(quiet.remove("b"), "quiet period, tick " + t);
+      quiet.tick();
+    }
+    assertTrue(quiet.remove("b"));
+    assertEquals(List.of("a", "c"), ids(quiet.config()));
   }
 }

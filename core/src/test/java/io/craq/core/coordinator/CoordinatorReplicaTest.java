@@ -8,16 +8,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.craq.core.Effects;
 import io.craq.core.Effects.ClientRef;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
+import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.ConfigPush;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
 import io.craq.core.message.Message.HeartbeatReply;
 import io.craq.core.message.Message.JoinRequest;
 import io.craq.core.message.Message.LeaveRequest;
+import io.craq.core.message.Message.MapReply;
+import io.craq.core.message.Message.NodeHello;
+import io.craq.core.message.PoolNode;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -25,7 +32,7 @@ import org.junit.jupiter.api.Test;
 /** Leadership rules of a coordinator among several: takeover epoch, lease, fencing, redirects. */
 class CoordinatorReplicaTest {
   private static final CoordinatorSettings SETTINGS = new CoordinatorSettings(10, 8);
-  private static final ChainConfig STORED =
+  private static final ChainConfig STORED_CHAIN =
       new ChainConfig(
           7,
           List.of(
@@ -33,10 +40,29 @@ class CoordinatorReplicaTest {
               new Member("b", "b:1", 2, 1, true),
               new Member("c", "c:1", 3, 1, true)));
 
+  /** One chain, as stored: replicas as the settings say, every member in the pool. */
+  private static final ChainMap STORED =
+      new ChainMap(
+          5,
+          SETTINGS.replicas(),
+          List.of(STORED_CHAIN),
+          List.of(
+              new PoolNode("a", "a:1", 1, false),
+              new PoolNode("b", "b:1", 1, false),
+              new PoolNode("c", "c:1", 1, false)));
+
   private record Ref(int id) implements ClientRef {}
 
   private static List<String> ids(ChainConfig config) {
     return config.members().stream().map(Member::id).toList();
+  }
+
+  private static ChainConfig chain0(CoordinatorReplica replica) {
+    return replica.map().chain(0);
+  }
+
+  private static Message heartbeat(String id, long epoch, long seq) {
+    return new Chained(0, new Heartbeat(id, epoch, seq, true));
   }
 
   @Test
@@ -63,13 +89,55 @@ class CoordinatorReplicaTest {
     CoordinatorReplica replica = new CoordinatorReplica(SETTINGS, 20, 30);
     replica.lead(STORED, true, 0);
     Effects effects = replica.drain();
-    assertEquals(8, replica.config().epoch());
-    assertEquals(STORED.members(), replica.config().members());
-    Effects.PersistConfig persisted =
-        assertInstanceOf(Effects.PersistConfig.class, effects.persist().get(0));
-    assertEquals(8, persisted.config().epoch());
+    assertEquals(8, chain0(replica).epoch());
+    assertEquals(STORED_CHAIN.members(), chain0(replica).members());
+    assertEquals(1, effects.persist().size(), "one map: " + effects.persist());
+    Effects.PersistMap persisted =
+        assertInstanceOf(Effects.PersistMap.class, effects.persist().get(0));
+    assertEquals(8, persisted.map().chain(0).epoch());
+    assertEquals(STORED.version() + 1, persisted.map().version());
     assertEquals(
-        3, effects.sends().stream().filter(s -> s.message() instanceof ConfigPush).count());
+        3,
+        effects.sends().stream()
+            .filter(s -> s.message() instanceof Chained(int c, ConfigPush push) && c == 0)
+            .count());
+  }
+
+  @Test
+  @DisplayName("A new leader of several chains bumps the epoch of every one of them, in one map")
+  void takeOverBumpsEveryChain() {
+    CoordinatorSettings settings = new CoordinatorSettings(10, 8, 3, 3, 2);
+    List<ChainConfig> chains = new ArrayList<>();
+    for (int c = 0; c < 3; c++) {
+      chains.add(new ChainConfig(10 + c, STORED_CHAIN.members()));
+    }
+    ChainMap stored = new ChainMap(9, 3, chains, STORED.pool());
+    CoordinatorReplica replica = new CoordinatorReplica(settings, 20, 30);
+    replica.lead(stored, true, 0);
+    Effects effects = replica.drain();
+    assertEquals(1, effects.persist().size());
+    ChainMap persisted = ((Effects.PersistMap) effects.persist().get(0)).map();
+    for (int c = 0; c < 3; c++) {
+      assertEquals(11 + c, persisted.chain(c).epoch());
+      int chain = c;
+      assertEquals(
+          3,
+          effects.sends().stream()
+              .filter(s -> s.message() instanceof Chained(int x, ConfigPush p) && x == chain)
+              .count());
+    }
+    assertEquals(persisted, replica.map());
+  }
+
+  @Test
+  @DisplayName("A stored map with another chain count than the settings is refused")
+  void chainCountMismatchRefused() {
+    CoordinatorReplica replica = new CoordinatorReplica(SETTINGS.withChains(2, 3), 20, 30);
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class, () -> replica.lead(STORED, true, 0));
+    assertTrue(e.getMessage().contains("1 chains"), e.getMessage());
+    assertFalse(replica.leading());
   }
 
   @Test
@@ -78,7 +146,8 @@ class CoordinatorReplicaTest {
     CoordinatorReplica replica = new CoordinatorReplica(SETTINGS, CoordinatorReplica.FOREVER, 30);
     replica.lead(STORED, false, 0);
     assertTrue(replica.drain().isEmpty());
-    assertEquals(7, replica.config().epoch());
+    assertEquals(7, chain0(replica).epoch());
+    assertEquals(STORED, replica.map());
     assertTrue(replica.acting(1_000_000_000L));
   }
 
@@ -95,7 +164,7 @@ class CoordinatorReplicaTest {
     assertFalse(replica.acting(130));
 
     // A paused leader wakes with requests queued: they are refused, not answered as leader.
-    replica.onRequest(new Ref(1), new Heartbeat("a", 8, 1, true), 500);
+    replica.onRequest(new Ref(1), heartbeat("a", 8, 1), 500);
     ErrorReply refused = (ErrorReply) replica.drain().replies().get(0).message();
     assertEquals(ErrorCode.NOT_LEADER, refused.code());
 
@@ -122,7 +191,7 @@ class CoordinatorReplicaTest {
     CoordinatorReplica replica = new CoordinatorReplica(SETTINGS, 20, 30);
     replica.lead(STORED, true, 0);
     replica.drain();
-    replica.onRequest(new Ref(1), new Heartbeat("a", 8, 1, true), 1);
+    replica.onRequest(new Ref(1), heartbeat("a", 8, 1), 1);
     HeartbeatReply reply = (HeartbeatReply) replica.drain().replies().get(0).message();
     assertTrue(reply.member());
     assertEquals(8, reply.config().epoch());
@@ -154,12 +223,12 @@ class CoordinatorReplicaTest {
     for (long t = 1; t <= 70 + SETTINGS.failureTimeoutTicks(); t++) {
       replica.confirmed(t);
       replica.tick(t);
-      replica.onRequest(new Ref(1), new Heartbeat("a", replica.config().epoch(), t, true), t);
+      replica.onRequest(new Ref(1), heartbeat("a", chain0(replica).epoch(), t), t);
     }
-    assertEquals(List.of("a", "b", "c"), ids(replica.config()), "nobody removed yet");
+    assertEquals(List.of("a", "b", "c"), ids(chain0(replica)), "nobody removed yet");
     replica.confirmed(81);
     replica.tick(81);
-    assertEquals(List.of("a"), ids(replica.config()));
+    assertEquals(List.of("a"), ids(chain0(replica)));
   }
 
   @Test
@@ -169,7 +238,7 @@ class CoordinatorReplicaTest {
   void frozenKeepsTheChainServing() {
     CoordinatorReplica replica = new CoordinatorReplica(SETTINGS, 20, 30);
     replica.lead(STORED, true, 0);
-    ChainConfig stored = replica.config();
+    ChainMap stored = replica.map();
     replica.persisted(stored);
     replica.drain();
     replica.storeLost();
@@ -177,15 +246,24 @@ class CoordinatorReplicaTest {
     for (long t = 1; t < 20; t++) {
       replica.tick(t);
     }
-    replica.onRequest(new Ref(1), new Heartbeat("a", 8, 1, true), 19);
-    replica.onRequest(new Ref(2), new JoinRequest("d", "d:1", -1, 1), 19);
-    replica.onRequest(new Ref(3), new ChainRequest(), 19);
+    replica.onRequest(new Ref(1), heartbeat("a", 8, 1), 19);
+    replica.onRequest(new Ref(2), new Chained(0, new JoinRequest("d", "d:1", -1, 1)), 19);
+    replica.onRequest(new Ref(3), new Chained(0, new ChainRequest()), 19);
+    replica.onRequest(new Ref(4), new NodeHello("d", "d:1", 1, 0), 19);
+    replica.onRequest(new Ref(5), new LeaveRequest("a"), 19);
+    replica.onRequest(new Ref(6), new Chained(1, new ChainRequest()), 19);
+    replica.onRequest(new Ref(7), new ChainRequest(), 19);
     List<Effects.Reply> replies = replica.drain().replies();
     HeartbeatReply heartbeat = (HeartbeatReply) replies.get(0).message();
     assertTrue(heartbeat.member());
-    assertEquals(stored, heartbeat.config());
+    assertEquals(stored.chain(0), heartbeat.config());
     assertEquals(ErrorCode.UNAVAILABLE, ((ErrorReply) replies.get(1).message()).code());
-    assertEquals(stored, ((ChainReply) replies.get(2).message()).config());
+    assertEquals(stored.chain(0), ((ChainReply) replies.get(2).message()).config());
+    assertEquals(stored, ((MapReply) replies.get(3).message()).map());
+    assertEquals(ErrorCode.UNAVAILABLE, ((ErrorReply) replies.get(4).message()).code());
+    assertEquals(ErrorCode.INVALID_REQUEST, ((ErrorReply) replies.get(5).message()).code());
+    assertEquals(stored.chain(0), ((ChainReply) replies.get(6).message()).config());
+    assertEquals(stored, replica.map(), "nothing changes while frozen");
 
     replica.tick(20);
     assertFalse(replica.leading());
@@ -196,13 +274,14 @@ class CoordinatorReplicaTest {
   void freezeEndsWithATakeover() {
     CoordinatorReplica replica = new CoordinatorReplica(SETTINGS, 20, 30);
     replica.lead(STORED, true, 0);
-    ChainConfig stored = replica.config();
+    ChainMap stored = replica.map();
     replica.persisted(stored);
     replica.drain();
     replica.storeLost();
     replica.lead(stored, true, 5);
     assertFalse(replica.frozen());
-    assertEquals(stored.epoch() + 1, replica.config().epoch());
+    assertEquals(stored.chain(0).epoch() + 1, chain0(replica).epoch());
+    assertEquals(stored.version() + 1, replica.map().version());
     assertTrue(replica.acting(24));
   }
 
@@ -214,21 +293,40 @@ class CoordinatorReplicaTest {
     CoordinatorReplica replica = new CoordinatorReplica(SETTINGS, 100, 40); // quiet 70 ticks
     replica.lead(STORED, true, 0);
     replica.drain();
-    replica.onRequest(new Ref(1), new LeaveRequest("b"), 1);
+    replica.onRequest(new Ref(1), new Chained(0, new LeaveRequest("b")), 1);
     List<Effects.Reply> refused = replica.drain().replies();
     assertEquals(1, refused.size(), "one answer: " + refused);
     assertEquals(ErrorCode.UNAVAILABLE, ((ErrorReply) refused.get(0).message()).code());
-    assertEquals(List.of("a", "b", "c"), ids(replica.config()));
+    assertEquals(List.of("a", "b", "c"), ids(chain0(replica)));
     for (long t = 1; t <= 70; t++) {
       replica.confirmed(t);
       replica.tick(t);
       for (String id : List.of("a", "b", "c")) {
-        replica.onRequest(new Ref(2), new Heartbeat(id, replica.config().epoch(), t, true), t);
+        replica.onRequest(new Ref(2), heartbeat(id, chain0(replica).epoch(), t), t);
       }
     }
     replica.drain();
-    replica.onRequest(new Ref(3), new LeaveRequest("b"), 71);
+    replica.onRequest(new Ref(3), new Chained(0, new LeaveRequest("b")), 71);
     replica.drain();
-    assertEquals(List.of("a", "c"), ids(replica.config()));
+    assertEquals(List.of("a", "c"), ids(chain0(replica)));
+  }
+
+  @Test
+  @DisplayName(
+      "Frozen after a change whose write had an unknown outcome: a member that change removed"
+          + " gets no lease renewal (the next leader may start from that map)")
+  void frozenDoesNotRenewAMemberMaybeRemoved() {
+    CoordinatorReplica replica = new CoordinatorReplica(SETTINGS, 20, 30);
+    replica.lead(STORED, true, 0);
+    replica.persisted(replica.map());
+    replica.drain();
+    replica.onRequest(new Ref(1), new Chained(0, new LeaveRequest("b")), 1);
+    replica.drain(); // the driver writes this map, and the outcome is unknown
+    replica.storeLost();
+    replica.onRequest(new Ref(2), heartbeat("b", 8, 1), 2);
+    replica.onRequest(new Ref(3), heartbeat("a", 8, 1), 2);
+    List<Effects.Reply> replies = replica.drain().replies();
+    assertFalse(((HeartbeatReply) replies.get(0).message()).member());
+    assertTrue(((HeartbeatReply) replies.get(1).message()).member());
   }
 }
