@@ -31,9 +31,12 @@ import java.util.Set;
  * of an empty chain):
  *
  * <ol>
- *   <li><b>Layout.</b> An empty chain {@code c} gets {@code t} members at once: eligible node
- *       {@code (c + j) mod n} for {@code j = 0..t-1} (eligible nodes sorted by id), head first. It
- *       does not count against {@code movesMax}.
+ *   <li><b>Layout.</b> An empty chain {@code c} gets {@code t} members at once, head first:
+ *       eligible nodes (sorted by id) {@code s + j mod n} for {@code j = 0..t-1}, where {@code s =
+ *       c mod n}, except in the last round of chains when the number of chains {@code K} is no
+ *       multiple of {@code n}: there the {@code r = K mod n} chains start evenly spread, {@code s =
+ *       (c mod n) * n / r}. So no node heads or tails more than {@code ceil(K / n)} chains, and the
+ *       loads of a new cluster are within one. It does not count against {@code movesMax}.
  *   <li><b>Repair.</b> A chain with fewer than {@code t} members on eligible nodes gets the least
  *       loaded eligible node not in it (ties by id); the most under-replicated chains first.
  *   <li><b>Removal.</b> A chain with more than {@code t} members, all caught up, loses one: a
@@ -149,15 +152,33 @@ public final class Placement {
     }
 
     private void layout() {
+      if (target == 0) {
+        return;
+      }
       int n = eligible.size();
-      for (int c = 0; c < chains.size() && target > 0; c++) {
+      int k = chains.size();
+      int partial = k % n; // chains in the last, incomplete round
+      for (int c = 0; c < k; c++) {
         if (!chains.get(c).isEmpty()) {
           continue;
         }
+        int start = layoutStart(c, k, n, partial);
         for (int j = 0; j < target; j++) {
-          add(c, eligible.get((c + j) % n));
+          add(c, eligible.get((start + j) % n));
         }
       }
+    }
+
+    /**
+     * Where chain {@code c}'s members start in the rotation: chain {@code c} starts at node {@code
+     * c mod n}, so each round of {@code n} chains heads every node once; the chains of the last,
+     * incomplete round ({@code partial} of them) start evenly spread ({@code i * n / partial}) so
+     * that they too have distinct heads and tails and every node's load is within one of the
+     * others.
+     */
+    private static int layoutStart(int c, int k, int n, int partial) {
+      int i = c % n;
+      return c < k - partial ? i : i * n / partial;
     }
 
     private void repair() {

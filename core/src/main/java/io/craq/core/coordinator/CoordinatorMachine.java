@@ -25,10 +25,12 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The coordinator as a deterministic state machine: owns the ordered chain and its epoch, admits
- * joins at any position, removes members it has not heard from within the failure timeout, and
+ * The coordinator of one chain as a deterministic state machine: owns the ordered chain and its
+ * epoch, admits joins at any position, adds and removes the members the placement chooses ({@link
+ * #admit}, {@link #remove}), removes members it has not heard from within the failure timeout, and
  * pushes every new configuration to every member (CRAQ §2.5, CR §3). Not thread-safe; drivers
- * persist {@link PersistConfig} before sending anything from the same {@link #drain()}.
+ * persist {@link PersistConfig} before sending anything from the same {@link #drain()} ({@link
+ * MapMachine}, which runs one of these per chain, persists its whole map instead).
  */
 public final class CoordinatorMachine {
   private final CoordinatorSettings settings;

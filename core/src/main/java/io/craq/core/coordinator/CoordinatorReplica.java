@@ -236,7 +236,7 @@ public final class CoordinatorReplica {
       }
     } else if (request instanceof NodeHello || request instanceof MapRequest) {
       reply(ref, new MapReply(stored));
-    } else if (request instanceof LeaveRequest) {
+    } else if (request instanceof LeaveRequest || request instanceof JoinRequest) {
       reply(ref, storeUnreachable());
     } else if (request instanceof ChainRequest) {
       reply(
@@ -244,7 +244,7 @@ public final class CoordinatorReplica {
           stored.chainCount() == 1
               ? new ChainReply(stored.chain(0))
               : MapMachine.manyChains(stored.chainCount()));
-    } else if (request instanceof JoinRequest || request instanceof Heartbeat) {
+    } else if (request instanceof Heartbeat) {
       if (stored.chainCount() == 1) {
         onRequestFrozen(ref, 0, request);
       } else {

@@ -63,6 +63,10 @@ import java.util.TreeMap;
  * and places nothing on a node that has not said hello since construction or the takeover (a
  * chain's members count as live until their silence is a failure timeout long).
  *
+ * <p>The map's chain count must be the settings' (it fixes where every key lives); its {@code
+ * replicas} is the settings' from the first drain on (a coordinator restarted with another
+ * replication factor persists the new one, and the placement moves toward it).
+ *
  * <p>With {@code settings.chains() == 1} and {@code replicas == membersMax} this is the single
  * chain of old: every node that says hello is placed in the one chain.
  */

@@ -62,8 +62,11 @@ import java.util.TreeMap;
  * INVALID_REQUEST}) otherwise. {@code MapRequest} is answered with the host's map, {@code
  * StatsRequest} with the counters of every machine summed. Everything a machine sends travels in a
  * {@link Message.Chained} envelope naming its chain; envelopes that arrive go to that chain's
- * machine (and are dropped, counted in {@link #messagesDropped()}, when there is none). Replies are
- * never wrapped (the requester knows what it asked).
+ * machine (and are dropped, counted in {@link #messagesDropped()}, when there is none, or before
+ * the first map: a machine's slice needs the chain count, and the next hello brings the map). Only
+ * {@link Message.NodeMessage}s are acted on in an envelope: a refusal of a machine's join request
+ * the driver hands back wrapped is dropped too (the machine asks again). Replies are never wrapped
+ * (the requester knows what it asked).
  *
  * <p><b>Recovered dirty versions</b> are split by chain once the first map gives the chain count;
  * each chain's share goes to its machine when that is created. The shares of chains without a

@@ -253,6 +253,7 @@ class CoordinatorReplicaTest {
     replica.onRequest(new Ref(5), new LeaveRequest("a"), 19);
     replica.onRequest(new Ref(6), new Chained(1, new ChainRequest()), 19);
     replica.onRequest(new Ref(7), new ChainRequest(), 19);
+    replica.onRequest(new Ref(8), new JoinRequest("d", "d:1", -1, 1), 19);
     List<Effects.Reply> replies = replica.drain().replies();
     HeartbeatReply heartbeat = (HeartbeatReply) replies.get(0).message();
     assertTrue(heartbeat.member());
@@ -263,6 +264,7 @@ class CoordinatorReplicaTest {
     assertEquals(ErrorCode.UNAVAILABLE, ((ErrorReply) replies.get(4).message()).code());
     assertEquals(ErrorCode.INVALID_REQUEST, ((ErrorReply) replies.get(5).message()).code());
     assertEquals(stored.chain(0), ((ChainReply) replies.get(6).message()).config());
+    assertEquals(ErrorCode.UNAVAILABLE, ((ErrorReply) replies.get(7).message()).code());
     assertEquals(stored, replica.map(), "nothing changes while frozen");
 
     replica.tick(20);

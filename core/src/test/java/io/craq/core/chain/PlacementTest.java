@@ -1,0 +1,466 @@
+package io.craq.core.chain;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.craq.core.chain.Placement.Add;
+import io.craq.core.chain.Placement.Remove;
+import io.craq.core.chain.Placement.Step;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
+import io.craq.core.message.Member;
+import io.craq.core.message.PoolNode;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Placement's rules and properties. The randomized tests run many seeded cases; a failure names its
+ * seed, and {@code -Dcraq.seed=N} replays that one case; {@code -Dcraq.placement.cases=N} runs N
+ * cases per test instead of 300.
+ */
+class PlacementTest {
+  private static final int CASES = Integer.getInteger("craq.placement.cases", 300);
+
+  // ------------------------------------------------------------------ a model cluster
+
+  /** A map being changed by the placement's steps, as the coordinator's chain machines would. */
+  private static final class Model {
+    final int replicas;
+    final List<List<Member>> chains = new ArrayList<>();
+    final List<PoolNode> pool = new ArrayList<>();
+    final Set<String> live = new HashSet<>();
+    long epoch = 1;
+
+    Model(int chainCount, int replicas) {
+      this.replicas = replicas;
+      for (int c = 0; c < chainCount; c++) {
+        chains.add(new ArrayList<>());
+      }
+    }
+
+    void node(String id, boolean isLive, boolean leaving) {
+      pool.add(new PoolNode(id, id + ":1", 1, leaving));
+      if (isLive) {
+        live.add(id);
+      }
+    }
+
+    ChainMap map() {
+      List<ChainConfig> configs = new ArrayList<>();
+      for (List<Member> members : chains) {
+        configs.add(new ChainConfig(epoch, members));
+      }
+      return new ChainMap(epoch, replicas, configs, pool);
+    }
+
+    List<String> eligible() {
+      List<String> ids = new ArrayList<>();
+      for (PoolNode node : pool) {
+        if (live.contains(node.id()) && !node.leaving()) {
+          ids.add(node.id());
+        }
+      }
+      Collections.sort(ids);
+      return ids;
+    }
+
+    int target() {
+      return Math.min(replicas, eligible().size());
+    }
+
+    boolean moving(int c) {
+      List<Member> members = chains.get(c);
+      return members.size() > target() || members.stream().anyMatch(m -> !m.caughtUp());
+    }
+
+    int load(String id) {
+      int n = 0;
+      for (List<Member> members : chains) {
+        if (members.stream().anyMatch(m -> m.id().equals(id))) {
+          n++;
+        }
+      }
+      return n;
+    }
+
+    /** Applies one step, checking it is one a coordinator could apply. */
+    void apply(Step step, String context) {
+      List<Member> members = chains.get(step.chain());
+      boolean isMember = members.stream().anyMatch(m -> m.id().equals(step.nodeId()));
+      epoch++;
+      switch (step) {
+        case Add add -> {
+          assertFalse(isMember, context + ": added a member again: " + step);
+          assertTrue(eligible().contains(add.nodeId()), context + ": added off the pool: " + step);
+          members.add(new Member(add.nodeId(), add.nodeId() + ":1", epoch, 1, members.isEmpty()));
+        }
+        case Remove remove -> {
+          assertTrue(isMember, context + ": removed a non-member: " + step);
+          members.removeIf(m -> m.id().equals(remove.nodeId()));
+          assertTrue(
+              members.stream().anyMatch(Member::caughtUp),
+              context + ": removed the last caught-up member: " + step);
+        }
+      }
+    }
+
+    /** Each member still copying catches up with the given chance. */
+    void catchUp(Random random, double chance) {
+      for (List<Member> members : chains) {
+        members.replaceAll(
+            m -> !m.caughtUp() && random.nextDouble() < chance ? m.withCaughtUp(true) : m);
+      }
+    }
+
+    /** True if every chain has t caught-up members on eligible nodes, loads within one. */
+    boolean balanced() {
+      List<String> eligible = eligible();
+      int t = target();
+      if (t == 0) {
+        return chains.stream().allMatch(members -> members.size() <= 1);
+      }
+      for (List<Member> members : chains) {
+        if (members.size() != t
+            || !members.stream().allMatch(m -> m.caughtUp() && eligible.contains(m.id()))) {
+          return false;
+        }
+      }
+      int min = eligible.stream().mapToInt(this::load).min().orElse(0);
+      int max = eligible.stream().mapToInt(this::load).max().orElse(0);
+      return max - min <= 1;
+    }
+  }
+
+  /**
+   * One call of the placement on the model, checking the per-call properties: deterministic (and
+   * independent of the pool's order), one step per chain except an empty chain's layout, at most
+   * {@code movesMax} chains moving (or as many as were moving already), never the last caught-up
+   * member removed.
+   */
+  private static List<Step> call(Model model, int movesMax, Random random, String context) {
+    ChainMap map = model.map();
+    List<Step> steps = Placement.next(map, model.live, movesMax);
+    List<PoolNode> shuffled = new ArrayList<>(map.pool());
+    Collections.shuffle(shuffled, random);
+    ChainMap reordered = new ChainMap(map.version(), map.replicas(), map.chains(), shuffled);
+    assertEquals(steps, Placement.next(reordered, model.live, movesMax), context + ": pool order");
+
+    Set<Integer> wasEmpty = new HashSet<>();
+    int movingBefore = 0;
+    for (int c = 0; c < model.chains.size(); c++) {
+      if (model.chains.get(c).isEmpty()) {
+        wasEmpty.add(c);
+      } else if (model.moving(c)) {
+        movingBefore++;
+      }
+    }
+    Map<Integer, Integer> perChain = new HashMap<>();
+    for (Step step : steps) {
+      perChain.merge(step.chain(), 1, Integer::sum);
+      model.apply(step, context);
+    }
+    for (Map.Entry<Integer, Integer> e : perChain.entrySet()) {
+      if (!wasEmpty.contains(e.getKey())) {
+        assertEquals(1, e.getValue(), context + ": one step per chain: " + steps);
+      }
+    }
+    int movingAfter = 0;
+    for (int c = 0; c < model.chains.size(); c++) {
+      if (!wasEmpty.contains(c) && model.moving(c)) {
+        movingAfter++;
+      }
+    }
+    assertTrue(
+        movingAfter <= Math.max(movesMax, movingBefore),
+        context + ": " + movingAfter + " chains moving, movesMax " + movesMax + ": " + steps);
+    return steps;
+  }
+
+  /** Calls the placement, letting members catch up between calls, until it is balanced. */
+  private static void converge(Model model, int movesMax, Random random, String context) {
+    int rounds = 0;
+    int limit = 40 * (model.chains.size() + 4) * (model.replicas + 1);
+    while (!model.balanced()) {
+      if (++rounds > limit) {
+        fail(context + ": not balanced after " + limit + " rounds: " + model.map());
+      }
+      call(model, movesMax, random, context + " round " + rounds);
+      model.catchUp(random, 0.5);
+    }
+    // Balanced means nothing left to do.
+    model.catchUp(random, 1);
+    assertEquals(List.of(), Placement.next(model.map(), model.live, movesMax), context);
+  }
+
+  private static List<Long> seeds() {
+    Long one = Long.getLong("craq.seed");
+    if (one != null) {
+      return List.of(one);
+    }
+    long base = new Random().nextLong() & 0xffff_ffffL;
+    System.out.println(
+        "PlacementTest: seeds " + base + ".." + (base + CASES - 1) + " (replay: -Dcraq.seed=N)");
+    List<Long> seeds = new ArrayList<>();
+    for (int i = 0; i < CASES; i++) {
+      seeds.add(base + i);
+    }
+    return seeds;
+  }
+
+  private static String nodeName(int i) {
+    return "n" + (char) ('a' + i);
+  }
+
+  /** A random map: chains with random members (one caught up at least), some nodes down. */
+  private static Model randomModel(Random random) {
+    int chainCount = 1 + random.nextInt(12);
+    int replicas = 1 + random.nextInt(4);
+    int nodes = 1 + random.nextInt(8);
+    Model model = new Model(chainCount, replicas);
+    for (int i = 0; i < nodes; i++) {
+      double r = random.nextDouble();
+      model.node(nodeName(i), r > 0.15, r > 0.85 && r < 0.95);
+    }
+    for (List<Member> members : model.chains) {
+      if (random.nextDouble() < 0.2) {
+        continue; // empty
+      }
+      int size = 1 + random.nextInt(Math.min(nodes, replicas + 2));
+      List<PoolNode> pool = new ArrayList<>(model.pool);
+      Collections.shuffle(pool, random);
+      for (int j = 0; j < size; j++) {
+        boolean caughtUp = j == 0 || random.nextDouble() < 0.7;
+        members.add(new Member(pool.get(j).id(), pool.get(j).address(), j + 1, 1, caughtUp));
+      }
+    }
+    return model;
+  }
+
+  // ------------------------------------------------------------------ properties
+
+  @Test
+  @DisplayName(
+      "From any map, applying the steps while members catch up converges to t caught-up members"
+          + " per chain on eligible nodes with loads within one; every call respects movesMax, one"
+          + " step per chain, and never removes the last caught-up member")
+  void convergesFromAnyMap() {
+    for (long seed : seeds()) {
+      Random random = new Random(seed);
+      Model model = randomModel(random);
+      int movesMax = 1 + random.nextInt(3);
+      converge(model, movesMax, random, "seed " + seed);
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "A balanced cluster that loses, gains or drains nodes converges again, never losing the"
+          + " last caught-up member of a chain")
+  void convergesAfterChanges() {
+    for (long seed : seeds()) {
+      Random random = new Random(seed);
+      Model model = randomModel(random);
+      int movesMax = 1 + random.nextInt(3);
+      String context = "seed " + seed;
+      converge(model, movesMax, random, context);
+      for (int change = 0; change < 4; change++) {
+        double r = random.nextDouble();
+        if (r < 0.3 || model.pool.size() < 2) {
+          model.node(nodeName(model.pool.size()), true, false);
+        } else {
+          int i = random.nextInt(model.pool.size());
+          PoolNode node = model.pool.get(i);
+          if (r < 0.6) {
+            model.pool.set(i, node.withLeaving(true));
+          } else if (r < 0.8) {
+            model.live.remove(node.id());
+          } else {
+            model.live.add(node.id());
+            model.pool.set(i, node.withLeaving(false));
+          }
+        }
+        converge(model, movesMax, random, context + " change " + change);
+      }
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "A new cluster is laid out in one call, t members per chain in rotated order: no node heads"
+          + " (or tails) more than ceil(K/n) chains, loads within one")
+  void initialLayoutSpreadsHeads() {
+    for (long seed : seeds()) {
+      Random random = new Random(seed);
+      int chainCount = 1 + random.nextInt(64);
+      int replicas = 1 + random.nextInt(5);
+      int nodes = 1 + random.nextInt(10);
+      int movesMax = 1 + random.nextInt(2);
+      Model model = new Model(chainCount, replicas);
+      List<Integer> order = new ArrayList<>();
+      for (int i = 0; i < nodes; i++) {
+        order.add(i);
+      }
+      Collections.shuffle(order, random);
+      for (int i : order) {
+        model.node(nodeName(i), true, false);
+      }
+      String context = "seed " + seed;
+      call(model, movesMax, random, context);
+      int t = Math.min(replicas, nodes);
+      int spread = (chainCount + nodes - 1) / nodes;
+      Map<String, Integer> heads = new HashMap<>();
+      Map<String, Integer> tails = new HashMap<>();
+      for (int c = 0; c < chainCount; c++) {
+        List<Member> members = model.chains.get(c);
+        assertEquals(t, members.size(), context + ": chain " + c);
+        assertTrue(members.get(0).caughtUp(), context + ": the head has nothing to copy");
+        heads.merge(members.get(0).id(), 1, Integer::sum);
+        tails.merge(members.get(members.size() - 1).id(), 1, Integer::sum);
+      }
+      for (int h : heads.values()) {
+        assertTrue(h <= spread, context + ": heads " + heads);
+      }
+      for (int h : tails.values()) {
+        assertTrue(h <= spread, context + ": tails " + tails);
+      }
+      model.catchUp(random, 1);
+      assertTrue(model.balanced(), context + ": " + model.map());
+    }
+  }
+
+  // ------------------------------------------------------------------ rules
+
+  private static Model cluster(int chainCount, int replicas, String... nodes) {
+    Model model = new Model(chainCount, replicas);
+    for (String id : nodes) {
+      model.node(id, true, false);
+    }
+    return model;
+  }
+
+  private static void members(Model model, int chain, String... ids) {
+    for (String id : ids) {
+      model.chains.get(chain).add(new Member(id, id + ":1", 1, 1, true));
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "An empty cluster: chain c gets eligible nodes c, c+1, ... in id order; the chains of an"
+          + " incomplete last round start evenly spread")
+  void layoutIsRotated() {
+    Model model = cluster(3, 2, "c", "a", "b");
+    assertEquals(
+        List.of(
+            new Add(0, "a"), new Add(0, "b"),
+            new Add(1, "b"), new Add(1, "c"),
+            new Add(2, "c"), new Add(2, "a")),
+        Placement.next(model.map(), model.live, 1));
+    // Fewer chains than nodes (the last round incomplete): starts spread evenly.
+    Model wide = cluster(2, 2, "a", "b", "c", "d");
+    assertEquals(
+        List.of(new Add(0, "a"), new Add(0, "b"), new Add(1, "c"), new Add(1, "d")),
+        Placement.next(wide.map(), wide.live, 1));
+  }
+
+  @Test
+  @DisplayName("A chain short of members gets the least loaded eligible node, before any balance")
+  void repairTakesTheLeastLoaded() {
+    Model model = cluster(3, 2, "a", "b", "c");
+    members(model, 0, "a", "b");
+    members(model, 1, "b", "c");
+    members(model, 2, "a");
+    assertEquals(List.of(new Add(2, "c")), Placement.next(model.map(), model.live, 1));
+  }
+
+  @Test
+  @DisplayName(
+      "A leaving node's member is replaced: first a new member, then (once it caught up) the"
+          + " leaving one goes; a leaving node gets nothing new")
+  void leavingNodeIsReplacedThenRemoved() {
+    Model model = cluster(1, 2, "a", "b", "c");
+    members(model, 0, "a", "b");
+    model.pool.set(0, model.pool.get(0).withLeaving(true));
+    assertEquals(List.of(new Add(0, "c")), Placement.next(model.map(), model.live, 1));
+    model.apply(new Add(0, "c"), "test");
+    assertEquals(List.of(), Placement.next(model.map(), model.live, 1), "c still copying");
+    model.catchUp(new Random(0), 1);
+    assertEquals(List.of(new Remove(0, "a")), Placement.next(model.map(), model.live, 1));
+  }
+
+  @Test
+  @DisplayName("A removal never takes the last caught-up member, even off a leaving node")
+  void lastCompleteCopyStays() {
+    Model model = cluster(1, 1, "a", "b");
+    members(model, 0, "a");
+    model.chains.get(0).add(new Member("b", "b:1", 2, 1, false));
+    model.pool.set(0, model.pool.get(0).withLeaving(true));
+    assertEquals(List.of(), Placement.next(model.map(), model.live, 1));
+    Model alone = cluster(1, 3, "a");
+    members(alone, 0, "a");
+    alone.pool.set(0, alone.pool.get(0).withLeaving(true));
+    assertEquals(List.of(), Placement.next(alone.map(), alone.live, 1), "nowhere to go");
+  }
+
+  @Test
+  @DisplayName(
+      "Balance moves a chain from the most to the least loaded node; the extra member that goes"
+          + " is the most loaded one, not the new copy")
+  void balanceMovesFromTheMostLoaded() {
+    Model model = cluster(2, 2, "a", "b", "c");
+    members(model, 0, "a", "b");
+    members(model, 1, "a", "b");
+    // c carries nothing: a chain of a and b gets c, then the most loaded member goes.
+    List<Step> steps = Placement.next(model.map(), model.live, 1);
+    assertEquals(List.of(new Add(0, "c")), steps);
+    model.apply(steps.get(0), "test");
+    model.catchUp(new Random(0), 1);
+    steps = Placement.next(model.map(), model.live, 1);
+    assertEquals(1, steps.size());
+    Remove remove = (Remove) steps.get(0);
+    assertFalse(remove.nodeId().equals("c"), "the new copy stays: " + steps);
+    model.apply(remove, "test");
+    assertEquals(List.of(), Placement.next(model.map(), model.live, 1));
+    assertTrue(model.balanced(), model.map().toString());
+  }
+
+  @Test
+  @DisplayName("A silent member is removed once the chain has t caught-up eligible others")
+  void silentMemberReplaced() {
+    Model model = cluster(1, 2, "a", "b", "c");
+    members(model, 0, "a", "b");
+    model.live.remove("b");
+    assertEquals(List.of(new Add(0, "c")), Placement.next(model.map(), model.live, 1));
+    model.apply(new Add(0, "c"), "test");
+    assertEquals(List.of(), Placement.next(model.map(), model.live, 1), "c copies first");
+    model.chains.get(0).replaceAll(m -> m.withCaughtUp(true));
+    assertEquals(List.of(new Remove(0, "b")), Placement.next(model.map(), model.live, 1));
+  }
+
+  @Test
+  @DisplayName("At most movesMax chains move at once; the others wait")
+  void movesMaxHolds() {
+    Model model = cluster(4, 1, "a", "b");
+    members(model, 0, "a");
+    members(model, 1, "a");
+    members(model, 2, "a");
+    members(model, 3, "a");
+    List<Step> steps = Placement.next(model.map(), model.live, 1);
+    assertEquals(List.of(new Add(0, "b")), steps);
+    assertEquals(
+        new TreeSet<>(List.of(0, 1)),
+        new TreeSet<>(
+            Placement.next(model.map(), model.live, 2).stream().map(Step::chain).toList()));
+  }
+}
