@@ -1,10 +1,9 @@
 package io.craq.core.sim;
 
 import io.craq.core.Effects;
-import io.craq.core.Effects.PersistConfig;
+import io.craq.core.Effects.PersistMap;
 import io.craq.core.coordinator.CoordinatorReplica;
-import io.craq.core.message.ChainConfig;
-import io.craq.core.message.Message;
+import io.craq.core.message.ChainMap;
 import io.craq.core.sim.SimZooKeeper.Connect;
 import io.craq.core.sim.SimZooKeeper.LeaderNotice;
 import io.craq.core.sim.SimZooKeeper.Op;
@@ -26,13 +25,13 @@ import java.util.Map;
  * network.
  *
  * <ul>
- *   <li>Granted leadership (its election entry is first): read the configuration and its version,
- *       then {@link CoordinatorReplica#lead lead(config, true, sentTick)}.
- *   <li>A drain with configurations to persist: one conditional write of the last one on the
- *       version last read or written, and nothing of the drain is sent before it succeeds. The
- *       driver blocks meanwhile (requests from nodes wait, as behind a synchronous call). Refused:
- *       {@link CoordinatorReplica#fenced}; no answer: {@link CoordinatorReplica#storeLost}, the
- *       write's outcome unknown; either way the drain is dropped.
+ *   <li>Granted leadership (its election entry is first): read the chain map and its version, then
+ *       {@link CoordinatorReplica#lead lead(map, true, sentTick)}.
+ *   <li>A drain with maps to persist: one conditional write of the last one on the version last
+ *       read or written, and nothing of the drain is sent before it succeeds. The driver blocks
+ *       meanwhile (requests from nodes wait, as behind a synchronous call). Refused: {@link
+ *       CoordinatorReplica#fenced}; no answer: {@link CoordinatorReplica#storeLost}, the write's
+ *       outcome unknown; either way the drain is dropped.
  *   <li>The client pings the store on its session; every answer on the session, while leading, is a
  *       {@link CoordinatorReplica#confirmed confirmation} from the request's send time.
  *   <li>A request without an answer in time is a connection loss: every request in flight fails and
@@ -64,17 +63,17 @@ final class SimCoordinator {
   /** A drain waiting for its conditional write. */
   private static final class Blocked {
     final Effects effects;
-    final List<ChainConfig> configs;
-    final ChainConfig last;
+    final List<ChainMap> maps;
+    final ChainMap last;
     final int expectedVersion;
     final long firstSentTick;
     long requestId;
     boolean retryOnNewSession;
 
-    Blocked(Effects effects, List<ChainConfig> configs, int expectedVersion, long now) {
+    Blocked(Effects effects, List<ChainMap> maps, int expectedVersion, long now) {
       this.effects = effects;
-      this.configs = configs;
-      this.last = configs.get(configs.size() - 1);
+      this.maps = maps;
+      this.last = maps.get(maps.size() - 1);
       this.expectedVersion = expectedVersion;
       this.firstSentTick = now;
     }
@@ -100,7 +99,7 @@ final class SimCoordinator {
   private boolean leadReadPending;
   private long nextPingTick;
   private int knownVersion = -1;
-  private ChainConfig unknownWrite;
+  private ChainMap unknownWrite;
   private String electedName = "";
   private long electedSession;
   private final Map<Long, Pending> pending = new LinkedHashMap<>();
@@ -244,7 +243,7 @@ final class SimCoordinator {
         if (wokeFromLeaderPause && acting()) {
           afterWake("answered-a-node-under-its-old-lease");
         }
-        replica.onRequest(routed.ref(), (Message.CoordinatorRequest) routed.message(), sim.now);
+        replica.onRequest(routed.ref(), routed.message(), sim.now);
       }
       default -> throw new AssertionError(name + " got " + payload + " from " + from);
     }
@@ -285,7 +284,7 @@ final class SimCoordinator {
     if (blocked != null
         && blocked.retryOnNewSession
         && sim.now - blocked.firstSentTick > 3 * timeoutTicks) {
-      sim.trace(name + " gives up retrying its write of epoch " + blocked.last.epoch());
+      sim.trace(name + " gives up retrying its write of map version " + blocked.last.version());
       sim.event("deposed-write-abandoned");
       blocked = null;
     }
@@ -315,7 +314,8 @@ final class SimCoordinator {
       }
     }
     if (blocked != null && pending.containsKey(blocked.requestId)) {
-      sim.trace(name + "'s write of epoch " + blocked.last.epoch() + " has an unknown outcome");
+      sim.trace(
+          name + "'s write of map version " + blocked.last.version() + " has an unknown outcome");
       sim.event("write-outcome-unknown");
       unknownWrite = blocked.last;
       blocked = null;
@@ -363,7 +363,11 @@ final class SimCoordinator {
         maintainSession();
         if (blocked != null && blocked.retryOnNewSession) {
           sim.trace(
-              name + " retries its write of epoch " + blocked.last.epoch() + " on " + session);
+              name
+                  + " retries its write of map version "
+                  + blocked.last.version()
+                  + " on "
+                  + session);
           blocked.requestId = send(Kind.WRITE, new Write(blocked.last, blocked.expectedVersion));
         }
       }
@@ -392,9 +396,9 @@ final class SimCoordinator {
         if (r.leaderSession() == session && mayLead()) {
           knownVersion = r.version();
           unknownWrite = null;
-          sim.trace(name + " leads from version " + r.version() + ": " + r.config());
+          sim.trace(name + " leads from version " + r.version() + ": " + r.map());
           sim.event("takeover");
-          replica.lead(r.config(), true, p.sentTick());
+          replica.lead(r.map(), true, p.sentTick());
         }
       }
       case RELEAD_READ -> {
@@ -404,16 +408,16 @@ final class SimCoordinator {
               r.version() == knownVersion
                   || (unknownWrite != null
                       && r.version() == knownVersion + 1
-                      && unknownWrite.equals(r.config()));
+                      && unknownWrite.equals(r.map()));
           if (ours) {
             knownVersion = r.version();
             unknownWrite = null;
             sim.trace(name + " reaches the store again; leads from version " + r.version());
             sim.event("freeze-ended");
-            replica.lead(r.config(), true, p.sentTick());
+            replica.lead(r.map(), true, p.sentTick());
           } else {
             sim.event("fenced-by-read");
-            replica.fenced("the stored configuration moved to version " + r.version());
+            replica.fenced("the stored map moved to version " + r.version());
           }
         }
       }
@@ -430,7 +434,7 @@ final class SimCoordinator {
     Blocked b = blocked;
     blocked = null;
     if (r.status() == Status.BAD_VERSION) {
-      sim.trace(name + "'s write of epoch " + b.last.epoch() + " was refused");
+      sim.trace(name + "'s write of map version " + b.last.version() + " was refused");
       sim.event(b.retryOnNewSession ? "deposed-write-refused" : "write-refused");
       afterWake("deposed-by-a-refused-write");
       if (replica.leading()) {
@@ -440,13 +444,13 @@ final class SimCoordinator {
     }
     knownVersion = r.version();
     unknownWrite = null;
-    sim.persistedByCoordinator(name, b.configs);
+    sim.persistedByCoordinator(name, b.maps);
     if (replica.leading()) {
       replica.persisted(b.last);
       release(b.effects);
     } else if (sim.random.nextBoolean()) {
       // The write went through on a new session after this replica lost leadership; a driver may
-      // still send what it had drained (the configurations are stored) or drop it.
+      // still send what it had drained (the maps are stored) or drop it.
       sim.trace(name + " sends the drain of its accepted write although it no longer leads");
       sim.event("deposed-write-accepted-sent");
       release(b.effects);
@@ -470,7 +474,7 @@ final class SimCoordinator {
     if (leaderSession == session && session != 0) {
       if (mayLead() && !leadReadPending) {
         leadReadPending = true;
-        sim.trace(name + " is first in the election: reads the configuration");
+        sim.trace(name + " is first in the election: reads the map");
         send(Kind.LEAD_READ, new Read());
       }
       return;
@@ -521,24 +525,25 @@ final class SimCoordinator {
       release(effects);
       return;
     }
-    List<ChainConfig> configs = new ArrayList<>();
+    List<ChainMap> maps = new ArrayList<>();
     for (Effects.StoreOp op : effects.persist()) {
-      configs.add(((PersistConfig) op).config());
+      maps.add(((PersistMap) op).map());
     }
-    blocked = new Blocked(effects, configs, knownVersion, sim.now);
+    blocked = new Blocked(effects, maps, knownVersion, sim.now);
     blocked.requestId = send(Kind.WRITE, new Write(blocked.last, knownVersion));
   }
 
   private void release(Effects effects) {
     for (Effects.Send send : effects.sends()) {
-      sim.checkSentConfig(name, send.message());
+      sim.checkSent(name, null, send.message());
       sim.network.send(sim.now, name, send.to().id(), send.message());
     }
     for (Effects.Reply reply : effects.replies()) {
-      sim.checkSentConfig(name, reply.message());
+      sim.checkSent(name, reply.ref(), reply.message());
       switch (reply.ref()) {
         case Simulation.NodeRef node ->
-            sim.network.send(sim.now, name, node.nodeId(), reply.message());
+            sim.network.send(
+                sim.now, name, node.nodeId(), new Simulation.Answer(node, reply.message()));
         case Simulation.Op op ->
             sim.network.send(
                 sim.now,
@@ -555,7 +560,7 @@ final class SimCoordinator {
     return name
         + (up ? "" : " down")
         + (paused ? " paused" : "")
-        + (blocked != null ? " blocked(epoch " + blocked.last.epoch() + ")" : "")
+        + (blocked != null ? " blocked(map version " + blocked.last.version() + ")" : "")
         + " session="
         + session
         + " leading="
@@ -566,7 +571,7 @@ final class SimCoordinator {
         + acting()
         + " version="
         + knownVersion
-        + " config="
-        + replica.config();
+        + " map="
+        + replica.map();
   }
 }

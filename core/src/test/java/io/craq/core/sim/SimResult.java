@@ -3,7 +3,10 @@ package io.craq.core.sim;
 import io.craq.check.History;
 import java.util.Map;
 
-/** What one simulated run produced. */
+/**
+ * What one simulated run produced; {@code problem} says why it did not settle or converge (empty if
+ * it did).
+ */
 record SimResult(
     long seed,
     History history,
@@ -14,4 +17,5 @@ record SimResult(
     boolean converged,
     long healToFirstWriteTicks,
     long ticks,
+    String problem,
     String trace) {}

@@ -1,6 +1,6 @@
 package io.craq.core.sim;
 
-import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -8,9 +8,9 @@ import java.util.Map;
 
 /**
  * ZooKeeper as the simulation sees it: one linearizable store on the network (process {@link
- * #NAME}) holding the chain configuration with a version (a conditional write on another version is
- * refused), sessions that expire when the store has not heard from their owner for their timeout,
- * and a leader election like Curator's LeaderLatch: ordered entries, one per session, the first one
+ * #NAME}) holding the chain map with a version (a conditional write on another version is refused),
+ * sessions that expire when the store has not heard from their owner for their timeout, and a
+ * leader election like Curator's LeaderLatch: ordered entries, one per session, the first one
  * leads, an entry dies with its session, and re-entering puts a session's entry at the back.
  *
  * <p>The store can lose its quorum for a while: meanwhile no request is answered (nor applied) and
@@ -29,11 +29,11 @@ final class SimZooKeeper {
   /** Keeps the session alive; answers with the election's state. */
   record Ping() implements Op {}
 
-  /** Reads the configuration and its version. */
+  /** Reads the map and its version. */
   record Read() implements Op {}
 
-  /** Writes {@code config} if the stored version is {@code expectedVersion}. */
-  record Write(ChainConfig config, int expectedVersion) implements Op {}
+  /** Writes {@code map} if the stored version is {@code expectedVersion}. */
+  record Write(ChainMap map, int expectedVersion) implements Op {}
 
   /** Removes this session's election entry, if any, and appends a new one at the back. */
   record Reenter(String participant) implements Op {}
@@ -48,14 +48,14 @@ final class SimZooKeeper {
   }
 
   /**
-   * An answer; every one carries the stored configuration and the election's first entry (its
-   * participant, "" if none, and its session).
+   * An answer; every one carries the stored map and the election's first entry (its participant, ""
+   * if none, and its session).
    */
   record Response(
       long requestId,
       long sessionId,
       Status status,
-      ChainConfig config,
+      ChainMap map,
       int version,
       String leader,
       long leaderSession) {}
@@ -63,9 +63,9 @@ final class SimZooKeeper {
   /** Sent to every live session when the election's first entry changes (a watch firing). */
   record LeaderNotice(long sessionId, String leader, long leaderSession) {}
 
-  /** Told about every configuration the store accepts, for the invariants. */
+  /** Told about every map the store accepts, for the invariants. */
   interface WriteListener {
-    void written(ChainConfig previous, ChainConfig written, int version, String by);
+    void written(ChainMap previous, ChainMap written, int version, String by);
   }
 
   private static final class Session {
@@ -90,14 +90,15 @@ final class SimZooKeeper {
   private final List<Entry> election = new ArrayList<>();
   private long nextSessionId = 1;
 
-  ChainConfig config = ChainConfig.EMPTY;
+  ChainMap map;
   int version;
   boolean up = true;
   long upAgainTick;
   long expiredSessions;
 
-  SimZooKeeper(Simulation sim, WriteListener listener) {
+  SimZooKeeper(Simulation sim, ChainMap initial, WriteListener listener) {
     this.sim = sim;
+    this.map = initial;
     this.listener = listener;
   }
 
@@ -173,19 +174,19 @@ final class SimZooKeeper {
           sim.trace(
               "zk refuses "
                   + session.owner
-                  + "'s write of epoch "
-                  + write.config().epoch()
+                  + "'s write of map version "
+                  + write.map().version()
                   + " on version "
                   + write.expectedVersion()
                   + " (now "
                   + version
                   + ")");
         } else {
-          ChainConfig previous = config;
-          config = write.config();
+          ChainMap previous = map;
+          map = write.map();
           version++;
-          sim.trace("zk stores version " + version + " from " + session.owner + ": " + config);
-          listener.written(previous, config, version, session.owner);
+          sim.trace("zk stores version " + version + " from " + session.owner + ": " + map);
+          listener.written(previous, map, version, session.owner);
         }
       }
       case Reenter reenter -> {
@@ -206,13 +207,7 @@ final class SimZooKeeper {
         NAME,
         to,
         new Response(
-            request.requestId(),
-            sessionId,
-            status,
-            config,
-            version,
-            leaderName(),
-            leaderSession()));
+            request.requestId(), sessionId, status, map, version, leaderName(), leaderSession()));
   }
 
   private void notifyIfChanged(String before, long beforeSession) {
@@ -240,7 +235,7 @@ final class SimZooKeeper {
         + " version "
         + version
         + " "
-        + config
+        + map
         + " sessions "
         + sessions.keySet()
         + " election "

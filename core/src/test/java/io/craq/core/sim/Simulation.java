@@ -3,26 +3,33 @@ package io.craq.core.sim;
 import io.craq.check.HistoryRecorder;
 import io.craq.core.Effects;
 import io.craq.core.Effects.ClientRef;
-import io.craq.core.Effects.PersistConfig;
+import io.craq.core.Effects.PersistMap;
 import io.craq.core.Effects.PutVersion;
-import io.craq.core.coordinator.CoordinatorMachine;
+import io.craq.core.chain.KeySlots;
+import io.craq.core.chain.Placement;
 import io.craq.core.coordinator.CoordinatorSettings;
+import io.craq.core.coordinator.MapMachine;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
-import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.MapReply;
+import io.craq.core.message.Message.MapRequest;
 import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.PoolNode;
 import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
 import io.craq.core.node.NodeCounters;
+import io.craq.core.node.NodeHost;
 import io.craq.core.node.NodeMachine;
 import io.craq.core.node.NodeSettings;
 import io.craq.core.node.PersistSchedule;
@@ -33,6 +40,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -41,19 +49,36 @@ import java.util.TreeMap;
 
 /**
  * A whole CRAQ cluster in one thread: a coordinator, nodes and clients over a {@link SimNetwork},
- * with crashes (storage keeps what was persisted), pauses, partitions, coordinator restarts, joins
- * and leaves, all drawn from one seed. Clients record a history for the linearizability checker.
+ * with crashes (storage keeps what was persisted), pauses, partitions, coordinator restarts, nodes
+ * joining the pool and leaving it, all drawn from one seed. Clients record a history for the
+ * linearizability checker.
+ *
+ * <p>The processes are driven as their real drivers drive them: each node is a {@link NodeHost} (a
+ * machine per chain over one store), the coordinator a {@link MapMachine} whose chain map is its
+ * disk. A node's sends to the coordinator are a {@link Message.NodeHello} (answered with the map)
+ * or a {@link Chained} join, heartbeat or leave of one chain, whose answer, never wrapped, the
+ * node's driver hands back in the chain it asked about; everything between nodes travels in {@link
+ * Chained} envelopes. Clients route each key by the chain map ({@link KeySlots}) and refresh it on
+ * {@code WRONG_CHAIN}. With one chain and the single-chain settings every node is a member of the
+ * one chain, as ever; with several ({@link SimOptions#manyChains}), the coordinator places chains
+ * on the pool, moves them onto nodes that join and off nodes that an operator asks to leave (the
+ * operator stops such a node once the map lists it in no chain).
  *
  * <p>With {@link SimOptions#zookeeper()}, the single file-based coordinator gives way to several
- * {@link SimCoordinator}s that keep the configuration in a {@link SimZooKeeper} and elect a leader
- * there; nodes and clients follow the leader by redirects. Further faults: coordinator crashes and
- * pauses (the leader past its session timeout), coordinators cut from the store or from nodes, and
- * the store losing its quorum. Further invariants, checked as the run goes: at most one
- * configuration per epoch among all that were stored, persisted or sent by any coordinator; nothing
- * sent before it was stored; the stored epoch only grows; no node adopts an older epoch; no member
- * is removed while it still holds a read lease (a node cut off from every coordinator stops serving
- * strong reads before a new leader moves the chain on without it); and no coordinator grants a
- * lease in an older epoch to a node that a newer stored configuration left out.
+ * {@link SimCoordinator}s that keep the map in a {@link SimZooKeeper} and elect a leader there;
+ * nodes and clients follow the leader by redirects. Further faults: coordinator crashes and pauses
+ * (the leader past its session timeout), coordinators cut from the store or from nodes, and the
+ * store losing its quorum.
+ *
+ * <p>Invariants checked as the run goes, per chain: at most one configuration per epoch among all
+ * that were stored, persisted or sent by any coordinator; nothing sent before it was stored; the
+ * stored epoch never goes back and the map version grows with every write; no node adopts an older
+ * epoch, nor one never stored; no member is removed while it still holds a read lease (a node cut
+ * off from every coordinator stops serving strong reads before the chain moves on without it, and a
+ * chain moved off a live node must not leave it serving); no coordinator grants a lease in an older
+ * epoch to a node that a newer stored configuration left out; a committed version has one value
+ * wherever it is held. After healing: every caught-up member of a chain holds the same committed
+ * state for that chain's keys, and the map is balanced as the placement rules say.
  */
 final class Simulation {
   static final String COORDINATOR = "coordinator";
@@ -63,14 +88,15 @@ final class Simulation {
   final Random random;
   final SimNetwork network;
   final NodeSettings nodeSettings = new NodeSettings(3, 12, 8, 120, 15, 8, 15, 64, 64, 64, 1024);
-  final CoordinatorSettings coordinatorSettings = new CoordinatorSettings(16, 16);
+  final CoordinatorSettings coordinatorSettings;
+  final int chainCount;
 
   long now;
   final HistoryRecorder recorder = new HistoryRecorder(() -> now);
 
   // coordinator
-  CoordinatorMachine coordinator;
-  ChainConfig coordinatorDisk = ChainConfig.EMPTY;
+  MapMachine coordinator;
+  ChainMap coordinatorDisk;
   boolean coordinatorUp = true;
   long coordinatorRestartTick;
 
@@ -80,8 +106,11 @@ final class Simulation {
   final List<String> coordinatorNames = new ArrayList<>();
   long nextRequestId = 1;
 
-  /** Every configuration stored, persisted or sent by any coordinator, by epoch (one per epoch). */
-  final Map<Long, ChainConfig> configsByEpoch = new HashMap<>();
+  /**
+   * Every configuration stored, persisted or sent by any coordinator, by chain and epoch (one per
+   * epoch of a chain).
+   */
+  final Map<String, ChainConfig> configsByEpoch = new HashMap<>();
 
   /** Counts of what the coordinators did (takeovers, fencing, freezes...), for the summary. */
   final Map<String, Integer> events = new TreeMap<>();
@@ -89,16 +118,16 @@ final class Simulation {
   /** Links whose messages were held over this tick: later ones on the link wait too (FIFO). */
   final Set<String> heldLinks = new HashSet<>();
 
-  /** When each heartbeat was sent, by node, incarnation and sequence number (ZooKeeper mode). */
+  /** When each heartbeat was sent, by node, chain, incarnation and sequence number. */
   final Map<String, Long> heartbeatSentTick = new HashMap<>();
 
-  /** When the store first left each node out of a configuration, by node and epoch. */
+  /** When the stored map first left each node out of a chain's configuration, by epoch. */
   final Map<String, TreeMap<Long, Long>> leftOutTick = new HashMap<>();
 
   /** The coordinators acting at the last step, for the trace. */
   String actingLeaders = "";
 
-  /** A node an operator asked to leave, waiting for the coordinators' answer. */
+  /** A node an operator asked to leave the pool, until the answer (or a time without one). */
   SimNode pendingLeave;
 
   long pendingLeaveUntil;
@@ -117,18 +146,28 @@ final class Simulation {
   final Map<String, long[]> committedValueCheck = new HashMap<>();
   long opsStarted;
   List<String> keys = new ArrayList<>();
+  final Set<String> allKeys = new LinkedHashSet<>();
   int keyGeneration;
+
+  /** Why the run did not settle or converge, for the failure message; empty if it did. */
+  String convergenceProblem = "";
 
   Simulation(long seed, SimOptions options) {
     this.seed = seed;
     this.options = options;
     this.random = new Random(seed);
     this.network = new SimNetwork(random);
-    this.coordinator = new CoordinatorMachine(coordinatorSettings, ChainConfig.EMPTY);
+    this.coordinatorSettings = options.coordinatorSettings();
+    this.chainCount = coordinatorSettings.chains();
+    ChainMap empty = ChainMap.empty(chainCount, coordinatorSettings.replicas());
+    this.coordinatorDisk = empty;
+    this.coordinator = new MapMachine(coordinatorSettings, empty);
+    for (int c = 0; c < chainCount; c++) {
+      configsByEpoch.put(c + "#0", ChainConfig.EMPTY);
+    }
     if (options.zookeeper()) {
-      store = new SimZooKeeper(this, this::onStoreWrite);
+      store = new SimZooKeeper(this, empty, this::onStoreWrite);
       network.exactlyOnce(SimZooKeeper.NAME);
-      configsByEpoch.put(0L, ChainConfig.EMPTY);
       for (int i = 1; i <= options.coordinators(); i++) {
         String name = "coord" + i;
         coordinatorNames.add(name);
@@ -144,6 +183,7 @@ final class Simulation {
               + options.leaseTicks()
               + " ticks");
     }
+    trace("cluster: " + options.describe());
     for (int i = 0; i < options.nodes(); i++) {
       addNode(-1);
     }
@@ -165,12 +205,12 @@ final class Simulation {
   final class SimNode {
     final String id;
     final int joinPosition;
-    NodeMachine machine;
+    NodeHost host;
 
     /** What survives a crash for certain: every change up to the last log force. */
     final ModelStore durable = new ModelStore();
 
-    /** What the store shows (the machine's view): {@link #durable} plus {@link #unforced}. */
+    /** What the store shows (the machines' view): {@link #durable} plus {@link #unforced}. */
     ModelStore applied;
 
     /** Changes written to the store after the last log force, in order. */
@@ -198,8 +238,8 @@ final class Simulation {
     /** When the first request since the coordinator's last answer was sent; -1 if none waits. */
     long awaitingSince = -1;
 
-    /** The newest epoch this incarnation held: a node never goes back to an older one. */
-    long epochSeen;
+    /** The newest epoch of each chain this incarnation held: a node never goes back to older. */
+    final Map<Integer, Long> epochSeen = new HashMap<>();
 
     NodeCounters lastCounters = NodeCounters.ZERO;
 
@@ -215,8 +255,8 @@ final class Simulation {
       unforced.clear();
       queued.clear();
       schedule = new PersistSchedule();
-      machine =
-          new NodeMachine(
+      host =
+          new NodeHost(
               id,
               id,
               nodeSettings,
@@ -231,12 +271,17 @@ final class Simulation {
       lastCounters = NodeCounters.ZERO;
       coordinatorIndex = 0;
       awaitingSince = -1;
-      epochSeen = 0;
+      epochSeen.clear();
     }
 
-    /** The machine's clock follows real time, paused or not (a monotonic clock does). */
+    /** The host's clock follows real time, paused or not (a monotonic clock does). */
     void catchUpClock() {
-      machine.advanceTo(now - startTick);
+      host.advanceTo(now - startTick);
+    }
+
+    /** The machine of {@code chain} if this process runs and has one, else null. */
+    NodeMachine machine(int chain) {
+      return host == null ? null : host.machine(chain);
     }
 
     /**
@@ -262,7 +307,7 @@ final class Simulation {
   /** A client process; an op whose outcome is unknown retires it (a new process id follows). */
   final class SimClient {
     long process;
-    ChainConfig known = ChainConfig.EMPTY;
+    ChainMap known;
     Op op;
     long nextRefreshTick;
     final Map<String, Long> lastVersionSeen = new HashMap<>();
@@ -276,7 +321,7 @@ final class Simulation {
   /** An operation in flight. */
   final class Op implements ClientRef {
     final SimClient client;
-    final HistoryRecorder.Pending pending; // null for unrecorded ops (chain refresh, eventual)
+    final HistoryRecorder.Pending pending; // null for unrecorded ops (map refresh, eventual)
     final Message request;
     final long deadline;
     final String target;
@@ -290,8 +335,12 @@ final class Simulation {
     }
   }
 
-  /** Routes a coordinator answer back to the node that asked. */
-  record NodeRef(String nodeId) implements ClientRef {}
+  /**
+   * Routes a coordinator answer back to the node that asked: {@code chain} is the chain its request
+   * was for (the node's driver hands the answer back in that chain), -1 for a request of no chain
+   * (a hello).
+   */
+  record NodeRef(String nodeId, int chain) implements ClientRef {}
 
   /** An operator's request (a leave) handed to the leading coordinator. */
   record OperatorRef(String nodeId) implements ClientRef {}
@@ -300,6 +349,7 @@ final class Simulation {
     String id = "n" + (++nextNodeNumber);
     SimNode node = new SimNode(id, position);
     nodes.put(id, node);
+    trace("start " + id);
     return node;
   }
 
@@ -325,11 +375,18 @@ final class Simulation {
       settleTicks++;
     }
     boolean settled = settled();
+    String problem = "";
     if (!settled) {
-      trace("did not settle:\n" + describe());
+      problem = "did not settle: " + convergenceProblem;
+      trace(problem + "\n" + describe());
     }
     finalReads();
     checkStatsReplies();
+    boolean converged = converged();
+    if (!converged) {
+      problem += (problem.isEmpty() ? "" : "; ") + "did not converge: " + convergenceProblem;
+      trace("did not converge: " + convergenceProblem + "\n" + describe());
+    }
     return new SimResult(
         seed,
         recorder.history(),
@@ -337,9 +394,10 @@ final class Simulation {
         events,
         network,
         settled,
-        converged(),
+        converged,
         firstWriteAfterHeal,
         now,
+        problem,
         traceText());
   }
 
@@ -347,10 +405,11 @@ final class Simulation {
 
   void step(boolean clientsActive) {
     now++;
+    if (pendingLeave != null && now > pendingLeaveUntil) {
+      trace("the operator hears nothing about the leave of " + pendingLeave.id);
+      pendingLeave = null; // its request was dropped with a drain; the operator may try again
+    }
     if (options.zookeeper()) {
-      if (pendingLeave != null && now > pendingLeaveUntil) {
-        pendingLeave = null; // its request was dropped with a drain: the node stays
-      }
       if (!store.up && now >= store.upAgainTick) {
         store.regainQuorum();
       }
@@ -407,7 +466,7 @@ final class Simulation {
           completeStore(node);
         }
         perform(node);
-        node.machine.checkInvariants();
+        node.host.checkInvariants();
       }
     }
     checkNodeEpochs();
@@ -418,6 +477,9 @@ final class Simulation {
   }
 
   private void deliver(SimNetwork.Envelope e) {
+    if (TRACE_NODE != null && (e.to().equals(TRACE_NODE) || e.from().equals(TRACE_NODE))) {
+      trace("deliver " + e.from() + " -> " + e.to() + ": " + e.payload());
+    }
     if (options.zookeeper()) {
       if (e.to().equals(SimZooKeeper.NAME)) {
         store.onRequest(e.from(), (SimZooKeeper.Request) e.payload());
@@ -434,7 +496,7 @@ final class Simulation {
         return;
       }
       Routed routed = (Routed) e.payload();
-      coordinator.onRequest(routed.ref(), (Message.CoordinatorRequest) routed.message());
+      coordinator.onRequest(routed.ref(), routed.message());
       performCoordinator();
       return;
     }
@@ -451,16 +513,33 @@ final class Simulation {
       if (options.zookeeper() && coordinators.containsKey(e.from())) {
         followCoordinator(node, e.from(), e.payload());
       }
-      if (e.payload() instanceof Routed routed) {
-        node.machine.onClientRequest(routed.ref(), (Message.NodeRequest) routed.message());
-      } else if (e.payload() instanceof Message.NodeMessage message) {
-        node.machine.onMessage(message);
-      } // else a refusal from the coordinator: the node's driver only logs it
+      switch (e.payload()) {
+        case Routed routed -> node.host.onClientRequest(routed.ref(), routed.message());
+        case Answer answer when answer.ref() instanceof NodeRef ref ->
+            onCoordinatorAnswer(node, ref, answer.message());
+        case Message message -> node.host.onMessage(message);
+        default -> throw new AssertionError(node.id + " got " + e.payload());
+      }
       perform(node);
       return;
     }
     if (e.payload() instanceof Answer answer && answer.ref() instanceof Op op) {
       completeOp(op, answer.message());
+    }
+  }
+
+  /**
+   * The node's driver hands the coordinator's answer to the host: in the chain its request was for
+   * (answers are never wrapped), or as it is for a hello. A refusal is only logged.
+   */
+  private void onCoordinatorAnswer(SimNode node, NodeRef ref, Message answer) {
+    if (answer instanceof ErrorReply) {
+      return;
+    }
+    if (ref.chain() >= 0) {
+      node.host.onMessage(new Chained(ref.chain(), answer));
+    } else {
+      node.host.onMessage(answer);
     }
   }
 
@@ -489,11 +568,11 @@ final class Simulation {
    * there is no hint. (A configuration push is no answer.)
    */
   private void followCoordinator(SimNode node, String from, Object payload) {
-    if (!from.equals(coordinatorOf(node)) || payload instanceof Message.ConfigPush) {
+    if (!from.equals(coordinatorOf(node)) || !(payload instanceof Answer answer)) {
       return;
     }
     node.awaitingSince = -1;
-    if (payload instanceof ErrorReply error && error.code() == ErrorCode.NOT_LEADER) {
+    if (answer.message() instanceof ErrorReply error && error.code() == ErrorCode.NOT_LEADER) {
       node.coordinatorIndex = nextCoordinator(node.coordinatorIndex, error.hint());
       event("node-redirect" + (error.hint().isEmpty() ? "-no-leader" : ""));
     }
@@ -522,12 +601,12 @@ final class Simulation {
    * they must wait for a queued store change.
    */
   private void perform(SimNode node) {
-    performEffects(node, node.machine.drain());
+    performEffects(node, node.host.drain());
     checkCounters(node);
   }
 
   private void performEffects(SimNode node, Effects effects) {
-    PersistSchedule.Plan plan = node.schedule.plan(effects, node.machine.drainSequence());
+    PersistSchedule.Plan plan = node.schedule.plan(effects, node.host.drainSequence());
     for (Effects.Send send : plan.propagates()) {
       network.send(now, node.id, send.to().id(), send.message());
     }
@@ -547,10 +626,11 @@ final class Simulation {
     }
     for (Effects.Reply reply : effects.replies()) {
       if (((Op) reply.ref()).request instanceof ReadRequest) {
-        node.readAnswers++; // answered by the machine, though the driver may hold the reply
+        node.readAnswers++; // answered by the host, though the driver may hold the reply
         if (TRACE_KEY != null
             && reply.message() instanceof ReadReply read
             && read.key().equals(TRACE_KEY)) {
+          NodeMachine m = node.machine(KeySlots.chainOf(read.key(), chainCount));
           trace(
               node.id
                   + " answers a read of "
@@ -559,11 +639,7 @@ final class Simulation {
                   + (read.found() ? new String(read.value(), StandardCharsets.UTF_8) : "absent")
                   + " @v"
                   + read.version()
-                  + " (epoch "
-                  + node.machine.config().epoch()
-                  + ", "
-                  + node.machine.role()
-                  + ")");
+                  + (m == null ? "" : " (epoch " + m.config().epoch() + ", " + m.role() + ")"));
         }
       }
     }
@@ -572,19 +648,25 @@ final class Simulation {
 
   private void sendAndReply(SimNode node, PersistSchedule.Release release) {
     for (Effects.Send send : release.sends()) {
-      if (send.to() == Effects.COORDINATOR && options.zookeeper()) {
-        if (send.message() instanceof Message.Heartbeat heartbeat) {
-          heartbeatSentTick.put(node.id + "#" + node.incarnation + "#" + heartbeat.seq(), now);
-        }
-        network.send(
-            now, node.id, coordinatorOf(node), new Routed(new NodeRef(node.id), send.message()));
+      if (!Effects.COORDINATOR.equals(send.to())) {
+        network.send(now, node.id, send.to().id(), send.message());
+        continue;
+      }
+      int chain = send.message() instanceof Chained chained ? chained.chain() : -1;
+      Message inner =
+          send.message() instanceof Chained chained ? chained.message() : send.message();
+      if (inner instanceof Message.Heartbeat heartbeat) {
+        heartbeatSentTick.put(
+            node.id + "#" + chain + "#" + node.incarnation + "#" + heartbeat.seq(), now);
+      }
+      Routed routed = new Routed(new NodeRef(node.id, chain), send.message());
+      if (options.zookeeper()) {
+        network.send(now, node.id, coordinatorOf(node), routed);
         if (node.awaitingSince < 0) {
           node.awaitingSince = now;
         }
-      } else if (send.to() == Effects.COORDINATOR) {
-        network.send(now, node.id, COORDINATOR, new Routed(new NodeRef(node.id), send.message()));
       } else {
-        network.send(now, node.id, send.to().id(), send.message());
+        network.send(now, node.id, COORDINATOR, routed);
       }
     }
     for (Effects.Reply reply : release.replies()) {
@@ -595,7 +677,7 @@ final class Simulation {
 
   /**
    * The node's store thread finishes a write: some of the queued groups (oldest first) are written;
-   * what waited for them is released, and the machine is told.
+   * what waited for them is released, and the host is told.
    */
   private void completeStore(SimNode node) {
     if (node.queued.isEmpty()) {
@@ -603,7 +685,7 @@ final class Simulation {
     }
     PersistSchedule.Group written = node.writeGroups(1 + random.nextInt(node.queued.size()));
     sendAndReply(node, node.schedule.done(written.id()));
-    node.machine.onPersisted(written.drainSequence());
+    node.host.onPersisted(written.drainSequence());
     perform(node);
   }
 
@@ -612,17 +694,20 @@ final class Simulation {
    * answered after a version query whose key was not sent to the tail.
    */
   private void checkCounters(SimNode node) {
-    NodeCounters current = node.machine.counters();
+    NodeCounters current = node.host.counters();
+    if (current.readsAnswered() != node.readAnswers) {
+      fail(node.id + " answered " + node.readAnswers + " reads but counted " + current);
+    }
+    if (current.equals(node.lastCounters)) {
+      return;
+    }
     Map<String, Long> before = node.lastCounters.toMap();
     current
         .toMap()
         .forEach((name, value) -> {
           if (value < before.get(name)) {
-            throw new AssertionError(
-                "seed "
-                    + seed
-                    + ": "
-                    + node.id
+            fail(
+                node.id
                     + " counter "
                     + name
                     + " went down from "
@@ -631,21 +716,9 @@ final class Simulation {
                     + value);
           }
         });
-    if (current.readsAnswered() != node.readAnswers) {
-      throw new AssertionError(
-          "seed "
-              + seed
-              + ": "
-              + node.id
-              + " answered "
-              + node.readAnswers
-              + " reads but counted "
-              + current);
-    }
     if (current.readsAfterQuery() > current.versionQueryKeysSent()
         || current.versionQueryKeysSent() < current.versionQueriesSent()) {
-      throw new AssertionError(
-          "seed " + seed + ": " + node.id + " version-query counters " + "disagree: " + current);
+      fail(node.id + " version-query counters disagree: " + current);
     }
     node.lastCounters = current;
   }
@@ -657,25 +730,26 @@ final class Simulation {
         continue;
       }
       perform(node);
-      node.machine.onClientRequest(new NodeRef("stats"), new StatsRequest());
-      Effects effects = node.machine.drain();
-      StatsReply expected =
-          new StatsReply(
-              node.id,
-              node.machine.config().epoch(),
-              node.machine.role(),
-              node.machine.counters().toMap());
-      if (effects.replies().size() != 1 || !expected.equals(effects.replies().get(0).message())) {
-        throw new AssertionError(
-            "seed "
-                + seed
-                + ": "
-                + node.id
-                + " answered a StatsRequest "
-                + "with "
+      node.host.onClientRequest(new NodeRef("stats", -1), new StatsRequest());
+      Effects effects = node.host.drain();
+      boolean ok =
+          effects.replies().size() == 1
+              && effects.replies().get(0).message() instanceof StatsReply stats
+              && stats.nodeId().equals(node.id)
+              && stats.role().equals(node.host.role())
+              && stats.counters().equals(node.host.counters().toMap())
+              && (chainCount > 1
+                  || node.machine(0) == null
+                  || stats.epoch() == node.machine(0).config().epoch());
+      if (!ok) {
+        fail(
+            node.id
+                + " answered a StatsRequest with "
                 + effects.replies()
-                + ", expected "
-                + expected);
+                + ", expected its role "
+                + node.host.role()
+                + " and counters "
+                + node.host.counters().toMap());
       }
     }
   }
@@ -686,18 +760,25 @@ final class Simulation {
 
   private void performCoordinator(Effects effects) {
     for (Effects.StoreOp op : effects.persist()) {
-      coordinatorDisk = ((PersistConfig) op).config();
-      trace("config " + coordinatorDisk);
+      ChainMap previous = coordinatorDisk;
+      coordinatorDisk = ((PersistMap) op).map();
+      trace("map " + coordinatorDisk);
+      onMapWritten(previous, coordinatorDisk, COORDINATOR);
     }
     for (Effects.Send send : effects.sends()) {
+      checkSent(COORDINATOR, null, send.message());
       network.send(now, COORDINATOR, send.to().id(), send.message());
     }
     for (Effects.Reply reply : effects.replies()) {
-      if (reply.ref() instanceof NodeRef nodeRef) {
-        network.send(now, COORDINATOR, nodeRef.nodeId(), reply.message());
-      } else if (reply.ref() instanceof Op op) {
-        network.send(
-            now, COORDINATOR, "client" + op.client.process, new Answer(op, reply.message()));
+      checkSent(COORDINATOR, reply.ref(), reply.message());
+      switch (reply.ref()) {
+        case NodeRef nodeRef ->
+            network.send(now, COORDINATOR, nodeRef.nodeId(), new Answer(nodeRef, reply.message()));
+        case Op op ->
+            network.send(
+                now, COORDINATOR, "client" + op.client.process, new Answer(op, reply.message()));
+        case OperatorRef operator -> onOperatorReply(operator, reply.message());
+        default -> throw new AssertionError("unknown reference " + reply.ref());
       }
     }
   }
@@ -723,23 +804,25 @@ final class Simulation {
       }
       return;
     }
-    if (client.known.size() == 0 || now >= client.nextRefreshTick) {
+    if (client.known == null || now >= client.nextRefreshTick) {
       client.nextRefreshTick = now + 30;
-      String target =
-          options.zookeeper() ? coordinatorNames.get(client.coordinatorIndex) : COORDINATOR;
-      issue(client, null, new ChainRequest(), target);
+      issue(client, null, new MapRequest(), mapSource(client));
       return;
     }
     if (!active || random.nextInt(3) != 0) {
       return;
     }
-    if (opsStarted > 0 && opsStarted % options.opsPerKeyGeneration() == 0) {
-      rotateKeys();
+    String key = keys.get(random.nextInt(keys.size()));
+    List<Member> members = client.known.chainFor(key).members();
+    if (members.isEmpty()) {
+      client.nextRefreshTick = now; // the map has no members for this chain yet
+      return;
     }
     opsStarted++;
-    String key = keys.get(random.nextInt(keys.size()));
+    if (opsStarted % options.opsPerKeyGeneration() == 0) {
+      rotateKeys(); // this operation is the last on the current keys
+    }
     int dice = random.nextInt(100);
-    List<Member> members = client.known.members();
     String anyNode = members.get(random.nextInt(members.size())).id();
     String head = members.get(0).id();
     if (dice < 45) {
@@ -775,6 +858,21 @@ final class Simulation {
     }
   }
 
+  /**
+   * Where a client fetches the map: its coordinator, or now and then (once it knows a map) any node
+   * of it, which answers with the map it knows.
+   */
+  private String mapSource(SimClient client) {
+    if (client.known != null && random.nextInt(4) == 0) {
+      List<String> members = new ArrayList<>();
+      client.known.chains().forEach(c -> c.members().forEach(m -> members.add(m.id())));
+      if (!members.isEmpty()) {
+        return members.get(random.nextInt(members.size()));
+      }
+    }
+    return options.zookeeper() ? coordinatorNames.get(client.coordinatorIndex) : COORDINATOR;
+  }
+
   private void issue(
       SimClient client, HistoryRecorder.Pending pending, Message request, String target) {
     Op op = new Op(client, pending, request, target);
@@ -788,17 +886,19 @@ final class Simulation {
       return; // timed out already
     }
     client.op = null;
-    if (answer instanceof ErrorReply error
-        && op.request instanceof ChainRequest
-        && coordinators.containsKey(op.target)) {
-      // A standby's refusal: ask the hinted leader at once, or the next one a little later.
-      client.coordinatorIndex = nextCoordinator(client.coordinatorIndex, error.hint());
-      client.nextRefreshTick = now + (error.hint().isEmpty() ? 5 : 0);
-      return;
-    }
-    if (answer instanceof ChainReply chain) {
-      if (chain.config().epoch() >= client.known.epoch()) {
-        client.known = chain.config();
+    if (op.request instanceof MapRequest) {
+      switch (answer) {
+        case MapReply reply -> {
+          if (client.known == null || reply.map().version() >= client.known.version()) {
+            client.known = reply.map();
+          }
+        }
+        case ErrorReply error when coordinators.containsKey(op.target) -> {
+          // A standby's refusal: ask the hinted leader at once, or the next one a little later.
+          client.coordinatorIndex = nextCoordinator(client.coordinatorIndex, error.hint());
+          client.nextRefreshTick = now + (error.hint().isEmpty() ? 5 : 0);
+        }
+        default -> client.nextRefreshTick = now + 5;
       }
       return;
     }
@@ -817,7 +917,9 @@ final class Simulation {
         lastWriteOkTick = now;
       }
       case ErrorReply error -> {
-        if (error.code() == ErrorCode.NOT_HEAD || error.code() == ErrorCode.STALE_EPOCH) {
+        if (error.code() == ErrorCode.NOT_HEAD
+            || error.code() == ErrorCode.STALE_EPOCH
+            || error.code() == ErrorCode.WRONG_CHAIN) {
           client.nextRefreshTick = now;
         }
         if (error.code().definite()) {
@@ -836,12 +938,21 @@ final class Simulation {
     client.lastVersionSeen.clear();
   }
 
+  /**
+   * Fresh keys. With several chains, two of them share a hash tag (so they share a chain), the
+   * others spread over the chains by their hash.
+   */
   private void rotateKeys() {
     keyGeneration++;
     keys = new ArrayList<>();
+    int tagged = chainCount > 1 ? Math.min(2, options.keysPerGeneration()) : 0;
     for (int i = 0; i < options.keysPerGeneration(); i++) {
-      keys.add("k" + keyGeneration + "-" + i);
+      keys.add(
+          i < options.keysPerGeneration() - tagged
+              ? "k" + keyGeneration + "-" + i
+              : "u{" + keyGeneration + "}:" + i);
     }
+    allKeys.addAll(keys);
   }
 
   private static byte[] bytes(String s) {
@@ -862,10 +973,10 @@ final class Simulation {
     List<SimNode> upNodes =
         nodes.values().stream().filter(n -> n.up && !n.paused && !n.left).toList();
     SimNode victim = upNodes.isEmpty() ? null : upNodes.get(random.nextInt(upNodes.size()));
-    // The fault model: at least one member stays caught up, running and reachable, or nothing
-    // can be promised (no acknowledged write is lost while one complete copy survives). Hurt the
-    // victim only if another such member remains.
-    boolean mayHurt = victim != null && healthyMembersOtherThan(victim) > 0;
+    // The fault model: in every chain, at least one member stays caught up, running and
+    // reachable, or nothing can be promised (no acknowledged write is lost while one complete
+    // copy survives). Hurt the victim only if each of its chains keeps another such member.
+    boolean mayHurt = victim != null && pendingLeave == null && othersHealthyInChainsOf(victim);
     boolean mayCrash = mayHurt || (options.crashLastCaughtUp() && victim != null);
     if (dice < 20 && mayCrash) {
       count("crash");
@@ -890,6 +1001,7 @@ final class Simulation {
       network.healAll();
     } else if (dice < 70 && coordinatorUp) {
       count("coordinator-crash");
+      trace("crash the coordinator");
       coordinatorUp = false;
       coordinatorRestartTick = now + 5 + random.nextInt(30);
       network.dropAllOf(COORDINATOR);
@@ -897,23 +1009,12 @@ final class Simulation {
       count("join");
       int position = random.nextBoolean() ? -1 : 1 + random.nextInt(Math.max(1, nodes.size()));
       addNode(position);
-    } else if (dice < 83
-        && mayHurt
-        && coordinatorUp
-        && nodes.values().stream().filter(n -> !n.left).count() > 2) {
+    } else if (dice < 83 && mayHurt && coordinatorUp && mayLeave()) {
       // An operator decommissions the node: the request is retried until answered, so it is
-      // handed to the coordinator directly; the node stops only if the leave was accepted.
-      coordinator.onRequest(new NodeRef(victim.id), new Message.LeaveRequest(victim.id));
-      Effects effects = coordinator.drain();
-      boolean accepted =
-          effects.replies().stream().noneMatch(r -> r.message() instanceof ErrorReply);
-      performCoordinator(effects);
-      if (accepted) {
-        count("leave");
-        trace("leave " + victim.id);
-        victim.left = true;
-        persistAndCrash(victim);
-      }
+      // handed to the coordinator directly; the node stops once the map lists it in no chain.
+      askToLeave(victim);
+      coordinator.onRequest(new OperatorRef(victim.id), new Message.LeaveRequest(victim.id));
+      performCoordinator();
     } else if (dice < 91) {
       count("lossy-network");
       network.dropProbability = random.nextDouble() * 0.05;
@@ -934,7 +1035,7 @@ final class Simulation {
         nodes.values().stream().filter(n -> n.up && !n.paused && !n.left).toList();
     SimNode victim = upNodes.isEmpty() ? null : upNodes.get(random.nextInt(upNodes.size()));
     // The fault model of the standard mode; a pending leave counts as hurting its node.
-    boolean mayHurt = victim != null && pendingLeave == null && healthyMembersOtherThan(victim) > 0;
+    boolean mayHurt = victim != null && pendingLeave == null && othersHealthyInChainsOf(victim);
     List<SimCoordinator> upCoordinators =
         coordinators.values().stream().filter(c -> c.up && !c.paused).toList();
     SimCoordinator leader =
@@ -969,16 +1070,11 @@ final class Simulation {
       count("join");
       int position = random.nextBoolean() ? -1 : 1 + random.nextInt(Math.max(1, nodes.size()));
       addNode(position);
-    } else if (dice < 45
-        && mayHurt
-        && leader != null
-        && leader.readyLeader()
-        && nodes.values().stream().filter(n -> !n.left).count() > 2) {
-      // An operator decommissions the node through the leader; the node stops once the
-      // configuration without it is stored (see onStoreWrite), or at the answer.
+    } else if (dice < 45 && mayHurt && leader != null && leader.readyLeader() && mayLeave()) {
+      // An operator decommissions the node through the leader; the node stops once a stored map
+      // lists it in no chain (see onMapWritten).
       trace("operator asks " + leader.name + " to let " + victim.id + " leave");
-      pendingLeave = victim;
-      pendingLeaveUntil = now + 120; // beyond a write retried on a new session
+      askToLeave(victim);
       leader.onMessage(
           "operator", new Routed(new OperatorRef(victim.id), new Message.LeaveRequest(victim.id)));
     } else if (dice < 50) {
@@ -1022,6 +1118,22 @@ final class Simulation {
     }
   }
 
+  /**
+   * An operator may decommission a node while more than a few remain: three with one chain of every
+   * node, one more than a chain's members with several chains (so chains keep their size).
+   */
+  private boolean mayLeave() {
+    long remaining = nodes.values().stream().filter(n -> !n.left && !leavingInMap(n)).count();
+    return remaining > (options.replicas() == 0 ? 2 : options.replicas());
+  }
+
+  private void askToLeave(SimNode victim) {
+    count("leave-requested");
+    trace("operator asks for " + victim.id + " to leave the pool");
+    pendingLeave = victim;
+    pendingLeaveUntil = now + 120; // beyond a write retried on a new session
+  }
+
   /** The leading coordinator answered an operator's request. */
   void onOperatorReply(OperatorRef ref, Message reply) {
     if (pendingLeave == null || !pendingLeave.id.equals(ref.nodeId())) {
@@ -1031,36 +1143,82 @@ final class Simulation {
     pendingLeave = null;
     if (reply instanceof ErrorReply error) {
       trace("leave of " + victim.id + " refused: " + error.message());
-    } else if (!victim.left
-        && reply instanceof ChainReply chain
-        && !chain.config().contains(victim.id)) {
-      leave(victim);
+      event("leave-refused");
+    } else {
+      trace("leave of " + victim.id + " accepted");
+      event("leave-accepted");
+      finishLeaves(storedMap());
     }
+  }
+
+  /** True if the stored map marks {@code node} as leaving the pool. */
+  private boolean leavingInMap(SimNode node) {
+    PoolNode entry = storedMap().poolNode(node.id);
+    return entry != null && entry.leaving();
+  }
+
+  /**
+   * The operator stops every node that {@code map} (a stored one) marks as leaving and lists in no
+   * chain: its chains have been moved off it.
+   */
+  private void finishLeaves(ChainMap map) {
+    for (SimNode node : nodes.values()) {
+      PoolNode entry = map.poolNode(node.id);
+      if (node.left || entry == null || !entry.leaving() || inAnyChain(map, node.id)) {
+        continue;
+      }
+      if (pendingLeave == node) {
+        pendingLeave = null;
+      }
+      leave(node);
+    }
+  }
+
+  private static boolean inAnyChain(ChainMap map, String nodeId) {
+    return map.chains().stream().anyMatch(c -> c.contains(nodeId));
   }
 
   private void leave(SimNode victim) {
     count("leave");
-    trace("leave " + victim.id);
+    trace("leave " + victim.id + ": the operator stops it");
     victim.left = true;
     if (victim.up) {
       persistAndCrash(victim);
     }
   }
 
-  private long healthyMembersOtherThan(SimNode victim) {
-    ChainConfig chain = chainConfig();
-    return nodes.values().stream()
-        .filter(n ->
-            n != victim
-                && n.up
-                && !n.paused
-                && !n.left
-                && chain.contains(n.id)
-                && n.machine.isMember()
-                && !n.machine.isCatchingUp()
-                && n.machine.config().epoch() == chain.epoch()
-                && network.cutCountOf(n.id) == 0)
-        .count();
+  /**
+   * True if every chain the stored map lists {@code victim} in has another member that is caught up
+   * in the stored epoch, running and reachable.
+   */
+  private boolean othersHealthyInChainsOf(SimNode victim) {
+    ChainMap map = storedMap();
+    for (int c = 0; c < map.chainCount(); c++) {
+      ChainConfig chain = map.chain(c);
+      if (chain.contains(victim.id) && healthyMembersOtherThan(victim, c, chain) == 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private long healthyMembersOtherThan(SimNode victim, int c, ChainConfig chain) {
+    long healthy = 0;
+    for (Member m : chain.members()) {
+      SimNode n = nodes.get(m.id());
+      if (n == null || n == victim || !n.up || n.paused || n.left) {
+        continue;
+      }
+      NodeMachine machine = n.machine(c);
+      if (machine != null
+          && machine.isMember()
+          && !machine.isCatchingUp()
+          && machine.config().epoch() == chain.epoch()
+          && network.cutCountOf(n.id) == 0) {
+        healthy++;
+      }
+    }
+    return healthy;
   }
 
   /**
@@ -1070,8 +1228,8 @@ final class Simulation {
   private void persistAndCrash(SimNode node) {
     if (random.nextBoolean()) {
       // crashed after sending versions on (the driver does that before queueing its store write)
-      Effects effects = node.machine.drain();
-      PersistSchedule.Plan plan = node.schedule.plan(effects, node.machine.drainSequence());
+      Effects effects = node.host.drain();
+      PersistSchedule.Plan plan = node.schedule.plan(effects, node.host.drainSequence());
       for (Effects.Send send : plan.propagates()) {
         network.send(now, node.id, send.to().id(), send.message());
       }
@@ -1087,12 +1245,13 @@ final class Simulation {
     node.unforced.clear();
     node.queued.clear();
     node.up = false;
-    node.machine = null;
+    node.host = null;
     network.dropAllOf(node.id);
   }
 
   private void restartCoordinator() {
-    coordinator = new CoordinatorMachine(coordinatorSettings, coordinatorDisk);
+    trace("restart the coordinator from " + coordinatorDisk);
+    coordinator = new MapMachine(coordinatorSettings, coordinatorDisk);
     coordinatorUp = true;
     coordinatorRestartTick = 0;
   }
@@ -1103,10 +1262,21 @@ final class Simulation {
   }
 
   /** Recent events, printed when a run fails (-Dcraq.sim.trace=true prints them as they come). */
-  final java.util.ArrayDeque<String> trace = new java.util.ArrayDeque<>();
+  final ArrayDeque<String> trace = new ArrayDeque<>();
 
   private static final String TRACE_KEY = System.getProperty("craq.sim.traceKey");
   private static final boolean TRACE_LIVE = Boolean.getBoolean("craq.sim.trace");
+
+  /**
+   * Whether a member removed from a chain while it still holds a read lease there fails the run
+   * (the default). {@code -Dcraq.sim.checkRemovedLeases=false} lets such runs go on, to see what
+   * else they find (the linearizability check still judges their histories).
+   */
+  private static final boolean CHECK_REMOVED_LEASES =
+      !"false".equals(System.getProperty("craq.sim.checkRemovedLeases"));
+
+  /** Every message delivered to or from this node goes to the trace. */
+  private static final String TRACE_NODE = System.getProperty("craq.sim.traceNode");
 
   void trace(String event) {
     String line = "t=" + now + " " + event;
@@ -1124,6 +1294,7 @@ final class Simulation {
   }
 
   private void heal() {
+    trace("heal");
     network.healAll();
     network.dropProbability = 0;
     network.duplicateProbability = 0;
@@ -1149,33 +1320,114 @@ final class Simulation {
 
   // --------------------------------------------------------------------------------- checks
 
-  /** The chain as the coordinators have it: the store's in ZooKeeper mode. */
-  ChainConfig chainConfig() {
-    return options.zookeeper() ? store.config : coordinator.config();
+  /** The map as the coordinators have it stored: on the coordinator's disk, or in ZooKeeper. */
+  ChainMap storedMap() {
+    return options.zookeeper() ? store.map : coordinatorDisk;
   }
 
+  /**
+   * Settled: a coordinator leads with the stored map, no leave is under way, the map is balanced,
+   * and every member of every chain is caught up in the chain's epoch, holds a lease and has
+   * nothing in flight.
+   */
   private boolean settled() {
-    ChainConfig chain = chainConfig();
+    ChainMap map = storedMap();
     if (options.zookeeper()
         && coordinators.values().stream()
             .noneMatch(
-                c -> c.readyLeader() && !c.replica.frozen() && c.replica.config().equals(chain))) {
-      return false;
+                c -> c.readyLeader() && !c.replica.frozen() && map.equals(c.replica.map()))) {
+      return unsettled("no coordinator leads with the stored map");
     }
+    if (!options.zookeeper() && !(coordinatorUp && map.equals(coordinator.map()))) {
+      return unsettled("the coordinator is down or has changes not yet persisted");
+    }
+    if (pendingLeave != null) {
+      return unsettled("the operator waits for the leave of " + pendingLeave.id);
+    }
+    String unbalanced = unbalanced(map);
+    if (unbalanced != null) {
+      return unsettled(unbalanced);
+    }
+    for (int c = 0; c < map.chainCount(); c++) {
+      ChainConfig chain = map.chain(c);
+      for (Member member : chain.members()) {
+        SimNode node = nodes.get(member.id());
+        NodeMachine m = node == null ? null : node.machine(c);
+        if (m == null
+            || node.paused
+            || !m.isMember()
+            || m.isCatchingUp()
+            || !m.hasLease()
+            || m.dirtyCount() > 0
+            || m.config().epoch() != chain.epoch()) {
+          return unsettled(
+              "chain "
+                  + c
+                  + " member "
+                  + member.id()
+                  + " is not caught up in epoch "
+                  + chain.epoch());
+        }
+      }
+    }
+    convergenceProblem = "";
+    return true;
+  }
+
+  private boolean unsettled(String why) {
+    convergenceProblem = why;
+    return false;
+  }
+
+  /**
+   * Why {@code map} is not balanced as the placement rules say, or null if it is: every running
+   * node is in the pool; every chain has min(replicas, eligible) members, all eligible (in the
+   * pool, running, not leaving); memberships per eligible node differ by at most one; and the
+   * placement has no step left to take.
+   */
+  private String unbalanced(ChainMap map) {
+    Set<String> live = new LinkedHashSet<>();
+    Set<String> eligible = new LinkedHashSet<>();
     for (SimNode node : nodes.values()) {
       if (node.left) {
         continue;
       }
-      NodeMachine m = node.machine;
-      if (!m.isMember()
-          || m.isCatchingUp()
-          || !m.hasLease()
-          || m.dirtyCount() > 0
-          || m.config().epoch() != chain.epoch()) {
-        return false;
+      PoolNode entry = map.poolNode(node.id);
+      if (entry == null) {
+        return node.id + " is not in the pool";
+      }
+      live.add(node.id);
+      if (!entry.leaving()) {
+        eligible.add(node.id);
       }
     }
-    return chain.size() > 0;
+    int wanted = Math.min(options.replicasWanted(), eligible.size());
+    Map<String, Integer> load = new TreeMap<>();
+    eligible.forEach(id -> load.put(id, 0));
+    for (int c = 0; c < map.chainCount(); c++) {
+      ChainConfig chain = map.chain(c);
+      if (chain.size() != wanted) {
+        return "chain " + c + " has " + chain.size() + " members, not " + wanted;
+      }
+      for (Member m : chain.members()) {
+        if (!eligible.contains(m.id())) {
+          return "chain " + c + " has " + m.id() + ", which is not an eligible pool node";
+        }
+        load.merge(m.id(), 1, Integer::sum);
+      }
+    }
+    if (!load.isEmpty()) {
+      int most = load.values().stream().max(Integer::compare).orElseThrow();
+      int least = load.values().stream().min(Integer::compare).orElseThrow();
+      if (most - least > 1) {
+        return "memberships per node are uneven: " + load;
+      }
+    }
+    List<Placement.Step> steps = Placement.next(map, live, coordinatorSettings.movesMax());
+    if (!steps.isEmpty()) {
+      return "placement still has steps to take: " + steps;
+    }
+    return null;
   }
 
   /** One line per process, for failure messages. */
@@ -1185,24 +1437,34 @@ final class Simulation {
       out.append(store.describe()).append('\n');
       coordinators.values().forEach(c -> out.append(c.describe()).append('\n'));
     } else {
-      out.append("coordinator " + (coordinatorUp ? "up " : "down ") + coordinator.config() + "\n");
+      out.append("coordinator ")
+          .append(coordinatorUp ? "up " : "down ")
+          .append(coordinator.map())
+          .append("\ncoordinator disk ")
+          .append(coordinatorDisk)
+          .append('\n');
     }
     for (SimNode node : nodes.values()) {
       out.append(node.id)
           .append(node.left ? " left" : node.up ? "" : " down")
           .append(node.paused ? " paused" : "");
-      if (node.machine != null) {
-        NodeMachine m = node.machine;
-        out.append(" member=")
-            .append(m.isMember())
-            .append(" catchingUp=")
-            .append(m.isCatchingUp())
-            .append(" lease=")
-            .append(m.hasLease())
-            .append(" dirty=")
-            .append(m.dirtyCount())
-            .append(" epoch=")
-            .append(m.config().epoch());
+      if (node.host != null) {
+        out.append(" map=").append(node.host.map().version());
+        node.host
+            .machines()
+            .forEach((c, m) ->
+                out.append(" | c")
+                    .append(c)
+                    .append(" member=")
+                    .append(m.isMember())
+                    .append(" catchingUp=")
+                    .append(m.isCatchingUp())
+                    .append(" lease=")
+                    .append(m.hasLease())
+                    .append(" dirty=")
+                    .append(m.dirtyCount())
+                    .append(" epoch=")
+                    .append(m.config().epoch()));
       }
       out.append('\n');
     }
@@ -1215,30 +1477,60 @@ final class Simulation {
 
   // ------------------------------------------------------------- coordinator invariants
 
+  /** The store accepted {@code written}: the invariants of {@link #onMapWritten}. */
+  private void onStoreWrite(ChainMap previous, ChainMap written, int version, String by) {
+    onMapWritten(previous, written, by + " (store version " + version + ")");
+  }
+
   /**
-   * The store accepted {@code written}: the stored epoch grows; one configuration per epoch; a
-   * member removed holds no read lease any more (unless it is leaving: its operator stops it now).
+   * A map was made durable (stored in ZooKeeper, or on the file-based coordinator's disk): its
+   * version grows; in every chain the epoch never goes back and an epoch keeps its configuration; a
+   * member removed from a chain holds no read lease in it any more (unless its operator stops it
+   * now: it was leaving and is in no chain any more).
    */
-  private void onStoreWrite(ChainConfig previous, ChainConfig written, int version, String by) {
-    if (written.epoch() <= previous.epoch()) {
+  private void onMapWritten(ChainMap previous, ChainMap written, String by) {
+    if (written.version() <= previous.version()) {
       fail(
-          "the stored epoch went from "
-              + previous.epoch()
+          "the stored map version went from "
+              + previous.version()
               + " to "
-              + written.epoch()
-              + " (version "
-              + version
-              + ", written by "
+              + written.version()
+              + " (written by "
               + by
               + ")");
     }
-    registerConfig(written, "stored by " + by);
-    if (pendingLeave != null
-        && previous.contains(pendingLeave.id)
-        && !written.contains(pendingLeave.id)) {
-      SimNode victim = pendingLeave;
-      pendingLeave = null;
-      leave(victim);
+    if (written.chainCount() != chainCount) {
+      fail(by + " stored a map of " + written.chainCount() + " chains, not " + chainCount);
+    }
+    for (int c = 0; c < chainCount; c++) {
+      ChainConfig before = previous.chain(c);
+      ChainConfig after = written.chain(c);
+      if (after.epoch() < before.epoch()
+          || (after.epoch() == before.epoch() && !after.equals(before))) {
+        fail(
+            by
+                + " stored chain "
+                + c
+                + " epoch "
+                + after.epoch()
+                + " "
+                + after
+                + " over epoch "
+                + before.epoch()
+                + " "
+                + before);
+      }
+      registerStored(c, after, "stored by " + by);
+    }
+    finishLeaves(written);
+    for (int c = 0; c < chainCount; c++) {
+      checkRemovals(c, previous.chain(c), written.chain(c), by);
+    }
+  }
+
+  private void checkRemovals(int c, ChainConfig previous, ChainConfig written, String by) {
+    if (written.epoch() == previous.epoch()) {
+      return;
     }
     for (Member m : written.members()) {
       if (!previous.contains(m.id())) {
@@ -1249,7 +1541,7 @@ final class Simulation {
       SimNode node = nodes.get(m.id());
       if (!written.contains(m.id())) {
         leftOutTick
-            .computeIfAbsent(m.id(), id -> new TreeMap<>())
+            .computeIfAbsent(m.id() + "#" + c, id -> new TreeMap<>())
             .putIfAbsent(written.epoch(), now);
         if (node == null || !node.left) {
           event("member-removed");
@@ -1260,36 +1552,53 @@ final class Simulation {
           || node.left
           || !node.up
           || node.paused
-          || node.machine == null) {
+          || node.machine(c) == null) {
         continue;
       }
       node.catchUpClock();
-      NodeMachine machine = node.machine;
-      if (machine.isMember() && machine.hasLease() && machine.config().epoch() < written.epoch()) {
+      NodeMachine machine = node.machine(c);
+      if (CHECK_REMOVED_LEASES
+          && machine.isMember()
+          && machine.hasLease()
+          && machine.config().epoch() < written.epoch()) {
         fail(
             by
-                + " stored epoch "
+                + " stored chain "
+                + c
+                + " epoch "
                 + written.epoch()
                 + " without "
                 + m.id()
-                + ", which still holds a read lease in epoch "
+                + ", which still holds a read lease in its epoch "
                 + machine.config().epoch());
       }
     }
   }
 
-  /** A coordinator's write succeeded: every configuration of its drain is persisted. */
-  void persistedByCoordinator(String by, List<ChainConfig> configs) {
-    for (ChainConfig config : configs) {
-      registerConfig(config, "persisted by " + by);
+  /** A coordinator's write succeeded: every map of its drain is persisted. */
+  void persistedByCoordinator(String by, List<ChainMap> maps) {
+    for (ChainMap map : maps) {
+      for (int c = 0; c < map.chainCount(); c++) {
+        registerStored(c, map.chain(c), "persisted by " + by);
+      }
     }
   }
 
-  private void registerConfig(ChainConfig config, String how) {
-    ChainConfig known = configsByEpoch.putIfAbsent(config.epoch(), config);
+  /** The newest epoch of each chain in a stored or persisted map. */
+  final Map<Integer, Long> storedEpochMax = new HashMap<>();
+
+  private void registerStored(int chain, ChainConfig config, String how) {
+    storedEpochMax.merge(chain, config.epoch(), Math::max);
+    registerConfig(chain, config, how);
+  }
+
+  private void registerConfig(int chain, ChainConfig config, String how) {
+    ChainConfig known = configsByEpoch.putIfAbsent(chain + "#" + config.epoch(), config);
     if (known != null && !known.equals(config)) {
       fail(
-          "two configurations for epoch "
+          "two configurations for chain "
+              + chain
+              + " epoch "
               + config.epoch()
               + ": "
               + known
@@ -1301,46 +1610,82 @@ final class Simulation {
   }
 
   /**
-   * A coordinator sends {@code message}: a configuration in it was stored, and is that epoch's; a
-   * lease it grants is for a node that no newer stored configuration has left out.
+   * A coordinator sends {@code message} (a reply to {@code ref}, or a push when {@code ref} is
+   * null): every configuration in it was stored, and is that epoch's; a lease it grants is for a
+   * node that no newer stored configuration of the chain has left out.
    */
-  void checkSentConfig(String by, Message message) {
-    ChainConfig config =
-        switch (message) {
-          case Message.ConfigPush push -> push.config();
-          case Message.HeartbeatReply reply -> reply.config();
-          case ChainReply reply -> reply.config();
-          default -> null;
-        };
-    if (config == null) {
-      return;
+  void checkSent(String by, ClientRef ref, Message message) {
+    int refChain = ref instanceof NodeRef nodeRef ? nodeRef.chain() : -1;
+    switch (message) {
+      case Chained chained when chained.message() instanceof Message.ConfigPush push ->
+          checkSentConfig(by, chained.chain(), push.config());
+      case Message.ConfigPush push -> fail(by + " pushed an unwrapped configuration " + push);
+      case Message.HeartbeatReply reply -> {
+        if (refChain < 0) {
+          fail(by + " answered " + reply + " to a request of no chain (" + ref + ")");
+        }
+        checkSentConfig(by, refChain, reply.config());
+        if (reply.member() && reply.seq() > 0) {
+          checkLeaseGrant(by, refChain, reply);
+        }
+      }
+      case MapReply reply -> {
+        for (int c = 0; c < reply.map().chainCount(); c++) {
+          checkSentConfig(by, c, reply.map().chain(c));
+        }
+      }
+      case ChainReply reply -> checkSentConfig(by, Math.max(0, refChain), reply.config());
+      default -> {}
     }
-    if (message instanceof Message.HeartbeatReply reply && reply.member() && reply.seq() > 0) {
-      checkLeaseGrant(by, reply);
-    }
-    ChainConfig known = configsByEpoch.get(config.epoch());
-    if (known == null) {
-      fail(by + " sent epoch " + config.epoch() + " before it was stored: " + config);
+  }
+
+  private void checkSentConfig(String by, int chain, ChainConfig config) {
+    ChainConfig known = configsByEpoch.get(chain + "#" + config.epoch());
+    if (known == null && config.epoch() <= storedEpochMax.getOrDefault(chain, 0L)) {
+      // An epoch the coordinator went through within one drain, whose map persisted a newer one:
+      // no coordinator can issue this epoch again (every one starts above a stored epoch), so it
+      // is this chain's from now on.
+      event("unstored-intermediate-epoch-sent");
+      registerConfig(chain, config, "sent by " + by);
+    } else if (known == null) {
+      fail(
+          by
+              + " sent chain "
+              + chain
+              + " epoch "
+              + config.epoch()
+              + " before it was stored: "
+              + config);
     } else if (!known.equals(config)) {
-      fail(by + " sent " + config + " but epoch " + config.epoch() + " is " + known + " elsewhere");
+      fail(
+          by
+              + " sent chain "
+              + chain
+              + " "
+              + config
+              + " but epoch "
+              + config.epoch()
+              + " is "
+              + known
+              + " elsewhere");
     }
   }
 
   /**
-   * A lease granted in an epoch must end before any newer stored configuration left the node out:
-   * once a leader moves the chain on from that configuration, a node that still holds a lease of an
-   * older epoch serves stale reads. The node counts its lease from when it sent the heartbeat the
-   * answer is for (a join's answer, sequence number 0, grants none), so a late answer to an old
-   * heartbeat grants nothing new.
+   * A lease granted in an epoch must end before any newer stored configuration of the chain left
+   * the node out: once a leader moves the chain on from that configuration, a node that still holds
+   * a lease of an older epoch serves stale reads. The node counts its lease from when it sent the
+   * heartbeat the answer is for (a join's answer, sequence number 0, grants none), so a late answer
+   * to an old heartbeat grants nothing new.
    */
-  private void checkLeaseGrant(String by, Message.HeartbeatReply reply) {
+  private void checkLeaseGrant(String by, int chain, Message.HeartbeatReply reply) {
     Member member = reply.config().member(reply.nodeId());
     Long sent =
         member == null
             ? null
             : heartbeatSentTick.get(
-                reply.nodeId() + "#" + member.incarnation() + "#" + reply.seq());
-    TreeMap<Long, Long> leftOut = leftOutTick.get(reply.nodeId());
+                reply.nodeId() + "#" + chain + "#" + member.incarnation() + "#" + reply.seq());
+    TreeMap<Long, Long> leftOut = leftOutTick.get(reply.nodeId() + "#" + chain);
     if (sent == null || leftOut == null) {
       return;
     }
@@ -1351,7 +1696,9 @@ final class Simulation {
           by
               + " grants "
               + reply.nodeId()
-              + " a lease in epoch "
+              + " a lease in chain "
+              + chain
+              + " epoch "
               + reply.config().epoch()
               + " until t="
               + leaseEnd
@@ -1362,27 +1709,42 @@ final class Simulation {
     }
   }
 
-  /** No node goes back to an older epoch; in ZooKeeper mode, each one it holds was stored. */
+  /** In every chain, no node goes back to an older epoch, nor holds one never stored. */
   private void checkNodeEpochs() {
     for (SimNode node : nodes.values()) {
-      if (node.machine == null) {
+      if (node.host == null) {
         continue;
       }
-      ChainConfig config = node.machine.config();
-      if (config.epoch() < node.epochSeen) {
-        fail(node.id + " went back from epoch " + node.epochSeen + " to " + config.epoch());
-      }
-      node.epochSeen = config.epoch();
-      if (options.zookeeper() && !config.equals(configsByEpoch.get(config.epoch()))) {
-        fail(
-            node.id
-                + " holds "
-                + config
-                + ", but epoch "
-                + config.epoch()
-                + " is "
-                + configsByEpoch.get(config.epoch()));
-      }
+      node.host
+          .machines()
+          .forEach((c, machine) -> {
+            ChainConfig config = machine.config();
+            long seen = node.epochSeen.getOrDefault(c, 0L);
+            if (config.epoch() < seen) {
+              fail(
+                  node.id
+                      + " went back in chain "
+                      + c
+                      + " from epoch "
+                      + seen
+                      + " to "
+                      + config.epoch());
+            }
+            node.epochSeen.put(c, config.epoch());
+            ChainConfig stored = configsByEpoch.get(c + "#" + config.epoch());
+            if (!config.equals(stored)) {
+              fail(
+                  node.id
+                      + " holds chain "
+                      + c
+                      + " "
+                      + config
+                      + ", but epoch "
+                      + config.epoch()
+                      + " is "
+                      + stored);
+            }
+          });
     }
   }
 
@@ -1395,7 +1757,9 @@ final class Simulation {
     throw new AssertionError(
         "seed "
             + seed
-            + ": "
+            + " ("
+            + options.describe()
+            + "): "
             + what
             + " at t="
             + now
@@ -1406,63 +1770,77 @@ final class Simulation {
             + traceText());
   }
 
-  /** Invariant 3: a committed (key, version) has one value, wherever it is held. */
+  /** A committed (key, version) has one value, wherever it is held. */
   private void checkCommittedAgreement() {
     for (SimNode node : nodes.values()) {
-      if (node.machine == null) {
+      if (node.host == null) {
         continue;
       }
-      for (VersionRecord r : node.machine.committedSnapshot()) {
-        String id = r.key() + "@" + r.version();
-        long[] fingerprint = {java.util.Arrays.hashCode(r.value()), r.tombstone() ? 1 : 0};
-        long[] seen = committedValueCheck.putIfAbsent(id, fingerprint);
-        if (seen != null && (seen[0] != fingerprint[0] || seen[1] != fingerprint[1])) {
-          throw new AssertionError(
-              "seed "
-                  + seed
-                  + ": "
-                  + id
-                  + " committed with two values at "
-                  + node.id
-                  + "\n"
-                  + traceText());
+      for (NodeMachine machine : node.host.machines().values()) {
+        for (VersionRecord r : machine.committedSnapshot()) {
+          String id = r.key() + "@" + r.version();
+          long[] fingerprint = {java.util.Arrays.hashCode(r.value()), r.tombstone() ? 1 : 0};
+          long[] seen = committedValueCheck.putIfAbsent(id, fingerprint);
+          if (seen != null && (seen[0] != fingerprint[0] || seen[1] != fingerprint[1])) {
+            fail(id + " committed with two values at " + node.id);
+          }
         }
       }
     }
   }
 
-  /** Invariant 5: every member holds the same committed state. */
+  /**
+   * Per chain of the stored map: every member caught up in it holds the same committed state for
+   * the chain's keys.
+   */
   private boolean converged() {
-    List<VersionRecord> reference = null;
-    for (SimNode node : nodes.values()) {
-      if (node.left || !node.machine.isMember()) {
-        continue;
-      }
-      List<VersionRecord> mine = node.machine.committedSnapshot();
-      if (reference == null) {
-        reference = mine;
-      } else if (!reference.equals(mine)) {
-        return false;
+    ChainMap map = storedMap();
+    for (int c = 0; c < map.chainCount(); c++) {
+      List<VersionRecord> reference = null;
+      String referenceNode = null;
+      for (Member member : map.chain(c).members()) {
+        SimNode node = nodes.get(member.id());
+        NodeMachine m = node == null ? null : node.machine(c);
+        if (node == null || node.left || m == null || !m.isMember() || m.isCatchingUp()) {
+          continue;
+        }
+        List<VersionRecord> mine = new ArrayList<>();
+        for (VersionRecord r : m.committedSnapshot()) {
+          if (KeySlots.chainOf(r.key(), chainCount) == c) {
+            mine.add(r);
+          }
+        }
+        if (reference == null) {
+          reference = mine;
+          referenceNode = node.id;
+        } else if (!reference.equals(mine)) {
+          convergenceProblem =
+              "chain "
+                  + c
+                  + ": "
+                  + node.id
+                  + " holds "
+                  + mine
+                  + " but "
+                  + referenceNode
+                  + " "
+                  + reference;
+          return false;
+        }
       }
     }
     return true;
   }
 
-  /** Strong reads of every key at every member, through the network, into the history. */
+  /** Strong reads of every key at every member of its chain, through the network, recorded. */
   private void finalReads() {
-    List<String> allKeys = new ArrayList<>();
-    for (int g = 1; g <= keyGeneration; g++) {
-      for (int i = 0; i < options.keysPerGeneration(); i++) {
-        allKeys.add("k" + g + "-" + i);
-      }
-    }
     SimClient reader = new SimClient(nextProcess++);
-    reader.known = chainConfig();
+    reader.known = storedMap();
     reader.nextRefreshTick = Long.MAX_VALUE;
     clients.clear();
     clients.add(reader);
     for (String key : allKeys) {
-      for (Member m : chainConfig().members()) {
+      for (Member m : storedMap().chainFor(key).members()) {
         issue(
             reader,
             recorder.read(reader.process, key),

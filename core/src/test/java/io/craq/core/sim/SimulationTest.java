@@ -1,14 +1,22 @@
 package io.craq.core.sim;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import io.craq.check.CheckReport;
 import io.craq.check.LinearizabilityChecker;
 import io.craq.check.Outcome;
 import io.craq.check.RegisterModel;
 import io.craq.check.Verdict;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongFunction;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -21,7 +29,9 @@ import org.junit.jupiter.api.Timeout;
  *
  * <p>Replay one seed: {@code bin/test -pl core -am -Dtest=SimulationTest
  * -Dsurefire.failIfNoSpecifiedTests=false -Dcraq.seed=N}. Run many: {@code -Dcraq.sim.seeds=5000
- * -Dcraq.sim.seedBase=100000} (see the README).
+ * -Dcraq.sim.seedBase=100000} (see the README). Every test runs all its seeds and then fails, if
+ * any failed, naming each failing seed with the first line of its failure and giving the whole
+ * message (trace included) of the first one.
  *
  * <p>ZooKeeper mode ({@link #zooKeeperRuns}: 2 or 3 coordinators over a simulated ZooKeeper, see
  * {@link Simulation}) runs {@value #ZOOKEEPER_SEEDS} seeds here; a long run takes the same
@@ -30,21 +40,27 @@ import org.junit.jupiter.api.Timeout;
  * a tenth of a second per seed). A failure names its seed; replay it with {@code
  * -Dtest=SimulationTest#zooKeeperRuns -Dcraq.seed=N}, and {@code -Dcraq.sim.trace=true} prints
  * every event as it comes ({@code -Dcraq.sim.traceKey=K} adds the store writes and read answers of
- * key K).
+ * key K, {@code -Dcraq.sim.traceNode=N} every message to or from node N).
+ *
+ * <p>Many chains ({@link #manyChains}: 2 to 6 chains of 3 members over 5 to 7 nodes that join and
+ * leave the pool, a third of the seeds over ZooKeeper) runs {@value #MANY_CHAINS_SEEDS} seeds here;
+ * the shape of each run is drawn from its seed ({@link SimOptions#manyChains}).
  */
 // Long runs (-Dcraq.sim.seeds) last as long as asked: the build's default timeout does not apply.
 @Timeout(value = 12, unit = TimeUnit.HOURS)
 class SimulationTest {
   private static final long SEED_BASE = 1000;
   private static final int ZOOKEEPER_SEEDS = 150;
+  private static final int MANY_CHAINS_SEEDS = 60;
 
   @Test
   @DisplayName("Without faults, a 3-node chain is linearizable and converges")
   void faultFreeRuns() {
+    Campaign campaign = new Campaign("fault-free");
     for (long seed : seeds(5)) {
-      SimResult result = new Simulation(seed, SimOptions.faultFree(3)).run();
-      assertRunOk(result);
+      campaign.run(seed, SimOptions.faultFree(3));
     }
+    campaign.finish();
   }
 
   @Test
@@ -52,24 +68,7 @@ class SimulationTest {
       "Under crashes, pauses, partitions, lossy links, coordinator restarts, joins and "
           + "leaves, every history is linearizable and the chain converges after healing")
   void faultyRuns() {
-    long ops = 0;
-    long keys = 0;
-    long unknown = 0;
-    java.util.Map<String, Integer> faults = new java.util.TreeMap<>();
-    long[] seeds = seeds(Integer.getInteger("craq.sim.seeds", 100));
-    for (long seed : seeds) {
-      int nodes = 3 + (int) (Math.abs(seed) % 3);
-      SimResult result = new Simulation(seed, SimOptions.standard(nodes)).run();
-      CheckReport report = assertRunOk(result);
-      ops += result.history().size();
-      keys += report.keysChecked();
-      unknown += report.count(Verdict.UNKNOWN);
-      result.faults().forEach((k, v) -> faults.merge(k, v, Integer::sum));
-    }
-    System.out.printf(
-        "simulation: %d seeds from %d, %d operations, %d keys checked, 0 illegal,"
-            + " %d unknown, faults %s%n",
-        seeds.length, seeds[0], ops, keys, unknown, faults);
+    runAll("standard", 100, seed -> SimOptions.standard(3 + (int) (Math.abs(seed) % 3)));
   }
 
   @Test
@@ -77,15 +76,7 @@ class SimulationTest {
       "When the last caught-up member crashes and restarts with its store while the "
           + "others are still catching up, histories stay linearizable")
   void lastCaughtUpMemberCrashes() {
-    long ops = 0;
-    long[] seeds = seeds(Integer.getInteger("craq.sim.seeds", 100));
-    for (long seed : seeds) {
-      SimResult result = new Simulation(seed, SimOptions.harsh(3)).run();
-      assertRunOk(result);
-      ops += result.history().size();
-    }
-    System.out.printf(
-        "simulation (harsh): %d seeds, %d operations, 0 illegal%n", seeds.length, ops);
+    runAll("harsh", 100, seed -> SimOptions.harsh(3));
   }
 
   @Test
@@ -95,27 +86,17 @@ class SimulationTest {
           + " standard faults, every history is linearizable, the chain converges, and no epoch"
           + " ever holds two configurations")
   void zooKeeperRuns() {
-    long ops = 0;
-    long keys = 0;
-    long unknown = 0;
-    java.util.Map<String, Integer> faults = new java.util.TreeMap<>();
-    java.util.Map<String, Integer> events = new java.util.TreeMap<>();
-    long[] seeds = seeds(Integer.getInteger("craq.sim.seeds", ZOOKEEPER_SEEDS));
-    for (long seed : seeds) {
-      SimOptions options = zooKeeperOptions(seed);
-      SimResult result = new Simulation(seed, options).run();
-      CheckReport report = assertRunOk(result);
-      ops += result.history().size();
-      keys += report.keysChecked();
-      unknown += report.count(Verdict.UNKNOWN);
-      result.faults().forEach((k, v) -> faults.merge(k, v, Integer::sum));
-      result.events().forEach((k, v) -> events.merge(k, v, Integer::sum));
-    }
-    System.out.printf(
-        "simulation (zookeeper): %d seeds from %d, %d operations, %d keys checked, 0 illegal,"
-            + " %d unknown, 0 invariant failures, faults %s%n",
-        seeds.length, seeds[0], ops, keys, unknown, faults);
-    System.out.printf("simulation (zookeeper): coordinator events %s%n", events);
+    runAll("zookeeper", ZOOKEEPER_SEEDS, SimulationTest::zooKeeperOptions);
+  }
+
+  @Test
+  @DisplayName(
+      "With 2 to 6 chains of 3 over 5 to 7 nodes, under the standard faults (a third of the seeds"
+          + " with coordinators over ZooKeeper and their faults), nodes joining the pool (chains"
+          + " move onto them) and leaving it (chains move off first), every history is"
+          + " linearizable, every chain converges and the map ends balanced")
+  void manyChains() {
+    runAll("many chains", MANY_CHAINS_SEEDS, SimOptions::manyChains);
   }
 
   /** 3 to 5 nodes, 2 or 3 coordinators, session and lease drawn from the seed. */
@@ -125,6 +106,21 @@ class SimulationTest {
     return SimOptions.zookeeper(nodes, coordinators, seed);
   }
 
+  /** Runs {@code count} seeds (or the one given with -Dcraq.seed) of one mode. */
+  private static void runAll(String name, int count, LongFunction<SimOptions> options) {
+    Campaign campaign = new Campaign(name);
+    long[] seeds = seeds(Integer.getInteger("craq.sim.seeds", count));
+    System.out.printf("simulation (%s): %d seeds from %d%n", name, seeds.length, seeds[0]);
+    for (long seed : seeds) {
+      SimOptions shape = options.apply(seed);
+      if (seeds.length == 1) {
+        System.out.println("seed " + seed + ": " + shape.describe());
+      }
+      campaign.run(seed, shape);
+    }
+    campaign.finish();
+  }
+
   private static long[] seeds(int count) {
     String replay = System.getProperty("craq.seed");
     if (replay != null && !replay.isBlank()) {
@@ -132,6 +128,89 @@ class SimulationTest {
     }
     long base = Long.getLong("craq.sim.seedBase", SEED_BASE);
     return LongStream.range(base, base + count).toArray();
+  }
+
+  /** The seeds of one test: totals, and every failure with its seed. */
+  private static final class Campaign {
+    final String name;
+    long firstSeed = -1;
+    int seeds;
+    int zookeeper;
+    long ops;
+    long keys;
+    long unknown;
+    final Map<String, Integer> faults = new TreeMap<>();
+    final Map<String, Integer> events = new TreeMap<>();
+    final List<String> failures = new ArrayList<>();
+    String firstFailure;
+
+    Campaign(String name) {
+      this.name = name;
+    }
+
+    void run(long seed, SimOptions options) {
+      if (firstSeed < 0) {
+        firstSeed = seed;
+      }
+      seeds++;
+      zookeeper += options.zookeeper() ? 1 : 0;
+      try {
+        SimResult result = new Simulation(seed, options).run();
+        CheckReport report = assertRunOk(result);
+        ops += result.history().size();
+        keys += report.keysChecked();
+        unknown += report.count(Verdict.UNKNOWN);
+        result.faults().forEach((k, v) -> faults.merge(k, v, Integer::sum));
+        result.events().forEach((k, v) -> events.merge(k, v, Integer::sum));
+      } catch (AssertionError | RuntimeException e) {
+        String message = String.valueOf(e.getMessage());
+        String firstLine = message.lines().findFirst().orElse("");
+        String line =
+            firstLine.startsWith("seed " + seed)
+                ? firstLine
+                : "seed " + seed + " (" + options.describe() + "): " + firstLine;
+        System.out.println("FAILED " + line);
+        failures.add(line);
+        if (firstFailure == null) {
+          StringWriter out = new StringWriter();
+          if (e instanceof AssertionError) {
+            out.append(message);
+          } else {
+            // a machine's own check (or a crash) inside the run: where it broke matters
+            e.printStackTrace(new PrintWriter(out));
+          }
+          firstFailure = "seed " + seed + ", replay: -Dcraq.seed=" + seed + "\n" + out;
+        }
+      }
+    }
+
+    void finish() {
+      System.out.printf(
+          "simulation (%s): %d seeds from %d%s, %d operations, %d keys checked, %d unknown,"
+              + " %d failed, faults %s%n",
+          name,
+          seeds,
+          firstSeed,
+          zookeeper > 0 ? " (" + zookeeper + " with zookeeper)" : "",
+          ops,
+          keys,
+          unknown,
+          failures.size(),
+          faults);
+      if (!events.isEmpty()) {
+        System.out.printf("simulation (%s): events %s%n", name, events);
+      }
+      if (!failures.isEmpty()) {
+        fail(
+            failures.size()
+                + " of "
+                + seeds
+                + " seeds failed:\n  "
+                + String.join("\n  ", failures)
+                + "\nThe first:\n"
+                + firstFailure);
+      }
+    }
   }
 
   private static CheckReport assertRunOk(SimResult result) {
@@ -152,8 +231,17 @@ class SimulationTest {
     }
     assertTrue(
         result.settled(),
-        "seed " + result.seed() + " did not settle after healing" + replay + "\n" + result.trace());
-    assertTrue(result.converged(), "seed " + result.seed() + " did not converge" + replay);
+        "seed "
+            + result.seed()
+            + " did not settle after healing ("
+            + result.problem()
+            + ")"
+            + replay
+            + "\n"
+            + result.trace());
+    assertTrue(
+        result.converged(),
+        "seed " + result.seed() + " " + result.problem() + replay + "\n" + result.trace());
     assertTrue(result.history().count(Outcome.OK) > 0, "no operation succeeded" + replay);
     return report;
   }
