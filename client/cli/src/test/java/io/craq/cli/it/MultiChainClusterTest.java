@@ -152,4 +152,41 @@ class MultiChainClusterTest {
             .append('\n'));
     assertEquals(expected.toString(), readall.out());
   }
+
+  @Test
+  @DisplayName(
+      "craq leave n4 --wait: n4's chains move to the other nodes first, then it is in no chain;"
+          + " every key is still read at every member of its chain; an unknown node is refused")
+  void nodeLeaves() throws InterruptedException {
+    try (CraqClient client =
+        CraqClient.connect(
+            ClientConfig.defaults(cluster.coordinatorAddress()).withCallTimeoutMillis(10_000))) {
+      for (int i = 0; i < KEYS; i++) {
+        assertTrue(client.write("key-" + i, value("key-" + i)) > 0);
+      }
+      CraqRun leave =
+          CraqRun.of(
+              "-c", cluster.coordinatorAddress(), "leave", "n4", "--wait-seconds", "120", "--wait");
+      assertEquals(0, leave.exitCode(), leave.out() + leave.err());
+      assertTrue(leave.out().startsWith("n4 is leaving"), leave.out());
+      assertTrue(leave.out().endsWith("n4 is in no chain: it can be stopped\n"), leave.out());
+      ChainMap map = client.map();
+      for (int c = 0; c < CHAINS; c++) {
+        ChainConfig config = map.chain(c);
+        assertTrue(!config.contains("n4") && config.size() == REPLICAS, map.toString());
+      }
+      assertTrue(map.poolNode("n4").leaving(), map.toString());
+      cluster.killNode("n4");
+      for (int i = 0; i < KEYS; i++) {
+        String key = "key-" + i;
+        for (Member member : map.chainFor(key).members()) {
+          Versioned read = client.readFrom(member.address(), key, ReadMode.STRONG, 0).orElseThrow();
+          assertEquals("value of " + key, new String(read.value(), StandardCharsets.UTF_8));
+        }
+      }
+    }
+    CraqRun unknown = CraqRun.of("-c", cluster.coordinatorAddress(), "leave", "n9");
+    assertEquals(1, unknown.exitCode(), unknown.out() + unknown.err());
+    assertTrue(unknown.err().contains("the cluster has no node n9"), unknown.err());
+  }
 }
