@@ -22,17 +22,24 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A cluster of several chains on real processes: a coordinator with {@code --chains 4 --replicas 3}
  * and four nodes as child JVMs on 127.0.0.1, driven through the client library and the {@code craq}
- * command line.
+ * command line. One cluster serves both tests (forming it takes most of their time), the leave
+ * last.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MultiChainClusterTest {
   private static final Duration FORM_TIMEOUT = Duration.ofSeconds(120);
   private static final int NODES = 4;
@@ -40,10 +47,10 @@ class MultiChainClusterTest {
   private static final int REPLICAS = 3;
   private static final int KEYS = 200;
 
-  @TempDir Path directory;
+  @TempDir static Path directory;
   private ProcessCluster cluster;
 
-  @BeforeEach
+  @BeforeAll
   void start() throws Exception {
     cluster = new ProcessCluster(directory, 2000).withChains(CHAINS, REPLICAS);
     cluster.startCoordinator();
@@ -70,7 +77,7 @@ class MultiChainClusterTest {
         });
   }
 
-  @AfterEach
+  @AfterAll
   void stop() {
     cluster.close();
   }
@@ -80,6 +87,7 @@ class MultiChainClusterTest {
   }
 
   @Test
+  @Order(1)
   @DisplayName(
       "4 chains of 3 over 4 nodes: 200 keys written, each read back at every member of its"
           + " chain, readall lists them all in key order, craq chain shows 4 chains of 3")
@@ -154,6 +162,7 @@ class MultiChainClusterTest {
   }
 
   @Test
+  @Order(2)
   @DisplayName(
       "craq leave n4 --wait: n4's chains move to the other nodes first, then it is in no chain;"
           + " every key is still read at every member of its chain; an unknown node is refused")
