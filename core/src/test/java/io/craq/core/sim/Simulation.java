@@ -660,6 +660,9 @@ final class Simulation {
             node.id + "#" + chain + "#" + node.incarnation + "#" + heartbeat.seq(), now);
       }
       Routed routed = new Routed(new NodeRef(node.id, chain), send.message());
+      if (node.id.equals(TRACE_NODE)) {
+        trace("send " + node.id + " -> coordinator: " + send.message());
+      }
       if (options.zookeeper()) {
         network.send(now, node.id, coordinatorOf(node), routed);
         if (node.awaitingSince < 0) {
