@@ -1,11 +1,11 @@
 package io.craq.coordinator;
 
 import io.craq.core.coordinator.CoordinatorReplica;
-import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 
 /**
- * Where the coordinators keep the chain configuration, and which of them leads: the membership file
- * of a single coordinator ({@link FileConfigStore}), or ZooKeeper shared by several ({@link
+ * Where the coordinators keep the chain map, and which of them leads: the membership file of a
+ * single coordinator ({@link FileConfigStore}), or ZooKeeper shared by several ({@link
  * ZooKeeperConfigStore}). It drives the {@link CoordinatorReplica}: tells it when to lead, when its
  * lease is confirmed, when to freeze or stand by.
  *
@@ -33,17 +33,20 @@ interface ConfigStore extends AutoCloseable {
   void poll(long clockTick);
 
   /**
-   * Makes {@code config} durable before anything of the same drain is sent (persist-before-send).
+   * Makes {@code map} durable before anything of the same drain is sent (persist-before-send).
    * False: it is not known to be durable; the replica was told why (fenced or frozen) and the
    * drain's sends and replies must be dropped.
    */
-  boolean persist(ChainConfig config);
+  boolean persist(ChainMap map);
 
   /** The replica stepped down on its own: leave the election and enter it again. */
   void release();
 
-  /** The newest configuration this process read from the store or wrote to it (any thread). */
-  ChainConfig stored();
+  /**
+   * The newest map this process read from the store or wrote to it (any thread); a new cluster's
+   * empty map before anything was written.
+   */
+  ChainMap stored();
 
   /** Where the configuration lives, for logs: a file name, a ZooKeeper connect string. */
   String describe();

@@ -2,10 +2,11 @@ package io.craq.coordinator;
 
 /**
  * The configuration store cannot be used as it is: unreachable at start-up, holding data that is
- * not ours, or a configuration that does not parse. An expected condition, reported in one line
- * (the message says what was found and what to do); the coordinator stops without writing.
+ * not ours, a map that does not parse, or a map of another chain count than the coordinator was
+ * given ({@link ChainCountException}). An expected condition, reported in one line (the message
+ * says what was found and what to do); the coordinator stops without writing.
  */
-final class ConfigStoreException extends RuntimeException {
+class ConfigStoreException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
   ConfigStoreException(String message) {

@@ -1,5 +1,6 @@
 package io.craq.coordinator;
 
+import io.craq.core.chain.KeySlots;
 import io.craq.transport.Addresses;
 import io.craq.transport.ListenFailedException;
 import io.craq.transport.TcpTransport;
@@ -27,11 +28,13 @@ import picocli.CommandLine.Spec;
     sortOptions = false,
     usageHelpAutoWidth = true,
     description = {
-      "Runs the CRAQ coordinator: owns the chain's membership and epoch, removes nodes that "
-          + "stop sending heartbeats, pushes each new configuration to the nodes, and forwards "
-          + "client writes to the head and reads to a node.",
-      "Two modes. By default one coordinator keeps the configuration in its data directory "
-          + "(-d), so a restart resumes the same chain. With --zookeeper, two or three "
+      "Runs the CRAQ coordinator: owns the chain map (the chains, each with its members and "
+          + "epoch, and the pool of nodes they are placed on), places nodes in chains and moves "
+          + "them as nodes come and go, removes nodes that stop sending heartbeats, pushes each "
+          + "new configuration to the nodes, and forwards client writes to the head of the key's "
+          + "chain and reads to a node of it.",
+      "Two modes. By default one coordinator keeps the map in its data directory "
+          + "(-d), so a restart resumes the same chains. With --zookeeper, two or three "
           + "coordinators keep it in ZooKeeper (the data directory is unused) and elect one "
           + "leader; the others stand by, answer with the leader's address, and take over "
           + "when its ZooKeeper session ends.",
@@ -42,9 +45,10 @@ import picocli.CommandLine.Spec;
     exitCodeList = {
       "0:stopped normally",
       "1:fatal error (cannot bind, damaged or unwritable membership file, ZooKeeper "
-          + "unreachable at start-up, a chroot holding other data, a configuration in "
+          + "unreachable at start-up, a chroot holding other data, a map in "
           + "ZooKeeper that does not parse); see the log",
-      "2:usage error (bad flag, bad address, bad connect string, bad config file)",
+      "2:usage error (bad flag, bad address, bad connect string, bad config file, a stored "
+          + "map with another chain count than --chains)",
       "130/143:stopped by Ctrl-C / SIGTERM after a clean shutdown (JVM convention)"
     })
 public final class CoordinatorMain implements Callable<Integer> {
@@ -77,10 +81,37 @@ public final class CoordinatorMain implements Callable<Integer> {
   Path data;
 
   @Option(
+      names = "--chains",
+      defaultValue = "1",
+      paramLabel = "K",
+      description =
+          "How many chains a new cluster gets; keys are spread over them by hash (default: "
+              + "${DEFAULT-VALUE}). Fixed once the cluster exists: a stored map with another count"
+              + " is refused.")
+  int chains;
+
+  @Option(
+      names = "--replicas",
+      paramLabel = "R",
+      description =
+          "Members per chain when there are enough nodes (default: 3 with several chains; with"
+              + " one chain, every node joins it). A stored map's count is replaced by this one.")
+  Integer replicas;
+
+  @Option(
+      names = "--moves-max",
+      defaultValue = "" + CoordinatorServerSettings.MOVES_MAX_DEFAULT,
+      paramLabel = "M",
+      description =
+          "How many chains may move a member (copy their keys to a new node) at once (default:"
+              + " ${DEFAULT-VALUE}).")
+  int movesMax;
+
+  @Option(
       names = "--zookeeper",
       paramLabel = "CONNECT",
       description =
-          "ZooKeeper mode: keep the configuration in ZooKeeper and elect a leader among the "
+          "ZooKeeper mode: keep the chain map in ZooKeeper and elect a leader among the "
               + "coordinators given the same CONNECT, HOST:PORT[,HOST:PORT...][/chroot]. The "
               + "chroot (created if missing) must be empty or hold a previous run's /craq.")
   String zookeeper;
@@ -196,8 +227,12 @@ public final class CoordinatorMain implements Callable<Integer> {
       // A port in use is the setup's fault: one line, no stack trace.
       log.error("cannot start: {}; choose another address with -a/--listen", e.getMessage());
       return EXIT_FATAL;
+    } catch (ChainCountException e) {
+      // The wrong --chains (or the wrong data directory or chroot): a usage error.
+      log.error("cannot start: {}", e.getMessage());
+      return CommandLine.ExitCode.USAGE;
     } catch (ConfigStoreException e) {
-      // ZooKeeper unreachable, a chroot that is not ours, a configuration that does not parse.
+      // ZooKeeper unreachable, a chroot that is not ours, a map that does not parse.
       log.error("cannot start: {}", e.getMessage());
       return EXIT_FATAL;
     } catch (RuntimeException e) {
@@ -233,11 +268,23 @@ public final class CoordinatorMain implements Callable<Integer> {
     if (forwardTimeoutMillis < 1) {
       throw usage("--forward-timeout-millis must be positive: " + forwardTimeoutMillis);
     }
+    if (chains < 1 || chains > KeySlots.CHAINS_MAX) {
+      throw usage("--chains must be 1.." + KeySlots.CHAINS_MAX + ": " + chains);
+    }
+    CoordinatorServerSettings defaults = CoordinatorServerSettings.defaults(listen, data);
+    if (replicas != null && (replicas < 1 || replicas > defaults.membersMax())) {
+      throw usage("--replicas must be 1.." + defaults.membersMax() + ": " + replicas);
+    }
+    if (movesMax < 1) {
+      throw usage("--moves-max must be positive: " + movesMax);
+    }
     CoordinatorServerSettings settings =
-        CoordinatorServerSettings.defaults(listen, data)
+        defaults
             .withTickMillis(tickMillis)
             .withFailureTimeoutMillis(failureTimeoutMillis)
-            .withForwardTimeout(Duration.ofMillis(forwardTimeoutMillis));
+            .withForwardTimeout(Duration.ofMillis(forwardTimeoutMillis))
+            .withChains(chains, replicas == null ? 0 : replicas)
+            .withMovesMax(movesMax);
     return zookeeper == null ? fileMode(settings) : settings.withZooKeeper(zooKeeperSettings());
   }
 
@@ -259,7 +306,7 @@ public final class CoordinatorMain implements Callable<Integer> {
   private ZooKeeperSettings zooKeeperSettings() {
     if (spec.commandLine().getParseResult().hasMatchedOption("--data")) {
       throw usage(
-          "--data is not used with --zookeeper: in ZooKeeper mode the configuration lives in"
+          "--data is not used with --zookeeper: in ZooKeeper mode the chain map lives in"
               + " ZooKeeper, not in a data directory");
     }
     ZooKeeperSettings.ConnectString connect;

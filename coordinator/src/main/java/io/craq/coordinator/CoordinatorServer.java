@@ -1,17 +1,20 @@
 package io.craq.coordinator;
 
 import io.craq.core.Effects;
-import io.craq.core.Effects.PersistConfig;
-import io.craq.core.coordinator.CoordinatorMachine;
+import io.craq.core.Effects.PersistMap;
 import io.craq.core.coordinator.CoordinatorReplica;
+import io.craq.core.coordinator.MapMachine;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
+import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.ReadAllRequest;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.PoolNode;
 import io.craq.transport.ConnectFailedException;
 import io.craq.transport.Connection;
 import io.craq.transport.MessageTooLargeException;
@@ -42,19 +45,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The coordinator driver: runs a {@link CoordinatorReplica} (the pure {@link CoordinatorMachine}
- * while it leads) on one event-loop thread. Requests go through one bounded inbox; after each batch
- * the loop makes the newest configuration durable in its {@link ConfigStore} before it pushes it to
- * members or answers anyone (persist-before-send), then forwards client writes to the head and
- * reads to a member.
+ * The coordinator driver: runs a {@link CoordinatorReplica} (the pure {@link MapMachine} while it
+ * leads: a machine per chain, the pool and the placement) on one event-loop thread. Requests go
+ * through one bounded inbox; after each batch the loop makes the newest chain map durable in its
+ * {@link ConfigStore} before it pushes anything to members or answers anyone (persist-before-send),
+ * then forwards client writes to the head of the key's chain and reads to a member of it.
  *
  * <p>Two stores: the membership file of the only coordinator ({@link FileConfigStore}, the
  * default), or ZooKeeper shared by several coordinators that elect one leader ({@link
  * ZooKeeperConfigStore}). A standby answers every request with NOT_LEADER and the leader's address.
  * ZooKeeper's threads only queue what they learn; the loop feeds it to the replica.
  *
- * <p>A failing disk, a configuration in ZooKeeper that does not parse, or a broken invariant stops
- * the loop; {@link #terminated()} completes with the cause. Thread-safe lifecycle methods.
+ * <p>A failing disk, a map in ZooKeeper that does not parse or has another chain count, or a broken
+ * invariant stops the loop; {@link #terminated()} completes with the cause. Thread-safe lifecycle
+ * methods.
  */
 public final class CoordinatorServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorServer.class);
@@ -89,6 +93,9 @@ public final class CoordinatorServer implements AutoCloseable {
   private long ticksSkipped;
   private String lastLogContext = "";
 
+  /** The map last logged; only the loop touches it. */
+  private ChainMap logged;
+
   private CoordinatorServer(
       CoordinatorServerSettings settings,
       Transport transport,
@@ -103,14 +110,16 @@ public final class CoordinatorServer implements AutoCloseable {
   }
 
   /**
-   * Reads the stored configuration (the membership file in the data directory, or ZooKeeper),
-   * listens and runs the loop: leading at once in the file mode, standing by until elected in the
-   * ZooKeeper mode. The server owns {@code transport} from now on.
+   * Reads the stored chain map (the membership file in the data directory, or ZooKeeper), listens
+   * and runs the loop: leading at once in the file mode, standing by until elected in the ZooKeeper
+   * mode. Without a stored map, a new cluster of {@code settings.chains()} empty chains starts. The
+   * server owns {@code transport} from now on.
    *
    * @throws IllegalStateException if the membership file is damaged
    * @throws java.io.UncheckedIOException if it cannot be read
+   * @throws ChainCountException if the stored map has another chain count than {@code settings}
    * @throws ConfigStoreException if ZooKeeper cannot be reached, its chroot holds other data, or
-   *     the configuration there does not parse
+   *     the map there does not parse
    * @throws io.craq.transport.TransportException if the address cannot be bound
    */
   public static CoordinatorServer start(
@@ -143,7 +152,8 @@ public final class CoordinatorServer implements AutoCloseable {
             ? new FileConfigStore(settings.dataDirectory(), settings.machine())
             : ZooKeeperConfigStore.open(settings, clock, this::wake);
     replica = store.replica();
-    ChainConfig recovered = store.stored();
+    ChainMap recovered = store.stored();
+    logged = recovered;
     server = transport.listen(settings.listenAddress(), this::onInbound);
     String advertised =
         settings.zooKeeper() != null && settings.zooKeeper().advertise() != null
@@ -152,7 +162,15 @@ public final class CoordinatorServer implements AutoCloseable {
     store.start(advertised);
     leading = replica.leading();
     updateLogContext();
-    if (settings.zooKeeper() == null) {
+    if (settings.zooKeeper() == null && recovered.version() == 0) {
+      log.info(
+          "coordinator starts a new cluster of {} ({}), listening on {}",
+          recovered.chainCount() == 1
+              ? "one chain"
+              : recovered.chainCount() + " chains of " + recovered.replicas() + " replicas",
+          store.describe(),
+          server.address());
+    } else if (settings.zooKeeper() == null) {
       log.info(
           "coordinator resumed {} from {}, listening on {}",
           describe(recovered),
@@ -301,19 +319,32 @@ public final class CoordinatorServer implements AutoCloseable {
   }
 
   /**
-   * The coordinator's own requests go to the replica (the machine while leading, a redirect while
-   * standing by); client reads and writes to the chain while leading, else a redirect.
+   * The coordinator's own requests (a chain's requests in their envelope, hellos, map and chain
+   * requests, leaves) go to the replica (the machines while leading, a redirect while standing by);
+   * client reads and writes to a chain while leading, else a redirect.
    */
   private void feed(Request request) {
     switch (request.message()) {
       case WriteRequest ignored -> forwardOrRedirect(request);
       case ReadRequest ignored -> forwardOrRedirect(request);
       case ReadAllRequest ignored -> forwardOrRedirect(request);
+      case Chained chained when chained.message() instanceof ReadAllRequest ->
+          forwardOrRedirect(request);
+      case Chained chained when chained.message() instanceof Message.CoordinatorRequest ->
+          replica.onRequest(request.ref(), chained, clock.ticks());
+      case Chained chained ->
+          refuse(
+              request,
+              "the coordinator does not answer "
+                  + chained.message().getClass().getSimpleName()
+                  + " of a chain");
       case Message.CoordinatorRequest own -> replica.onRequest(request.ref(), own, clock.ticks());
-      case Message.StatsRequest ignored ->
-          refuse(request, "the coordinator keeps no counters; " + "ask a node");
-      case Message.NodeMessage ignored -> refuse(request, "the coordinator does not answer");
-      case Message.Reply ignored -> refuse(request, "the coordinator does not answer");
+      case Message.MapRequest own -> replica.onRequest(request.ref(), own, clock.ticks());
+      case Message.NodeHello own -> replica.onRequest(request.ref(), own, clock.ticks());
+      case Message.StatsRequest stats ->
+          refuse(request, "the coordinator keeps no counters; ask a node");
+      case Message.NodeMessage other -> refuse(request, notAnswered(other));
+      case Message.Reply other -> refuse(request, notAnswered(other));
     }
   }
 
@@ -325,37 +356,34 @@ public final class CoordinatorServer implements AutoCloseable {
     }
   }
 
+  private static String notAnswered(Message message) {
+    return "the coordinator does not answer " + message.getClass().getSimpleName();
+  }
+
   private static void refuse(Request request, String why) {
-    request
-        .ref()
-        .responder()
-        .reply(
-            new ErrorReply(
-                ErrorCode.UNSUPPORTED,
-                why + " " + request.message().getClass().getSimpleName(),
-                ""));
+    reply(request.ref().responder(), new ErrorReply(ErrorCode.UNSUPPORTED, why, ""));
   }
 
   // ------------------------------------------------------------------------------- effects
 
   /**
-   * The newest configuration is made durable first; then pushes; then replies. If the store cannot
-   * say it is durable (fenced by another coordinator, or cut off from ZooKeeper), nothing of the
-   * drain is sent: the replica has been told and stands by or freezes.
+   * The newest map is made durable first; then pushes; then replies. If the store cannot say it is
+   * durable (fenced by another coordinator, or cut off from ZooKeeper), nothing of the drain is
+   * sent: the replica has been told and stands by or freezes.
    */
   private void perform(Effects effects) {
-    ChainConfig toPersist = null;
+    ChainMap toPersist = null;
     for (Effects.StoreOp op : effects.persist()) {
-      if (!(op instanceof PersistConfig persist)) {
+      if (!(op instanceof PersistMap persist)) {
         throw new IllegalStateException("the coordinator machine asked to persist " + op);
       }
-      toPersist = persist.config(); // each replaces the previous: only the newest matters
+      toPersist = persist.map(); // each replaces the previous: only the newest matters
     }
     if (toPersist != null) {
       if (!store.persist(toPersist)) {
         return;
       }
-      log.info("new configuration {}", describe(toPersist));
+      logChanges(toPersist);
     }
     closeUnusedConnections(effects.sends());
     for (Effects.Send send : effects.sends()) {
@@ -363,6 +391,37 @@ public final class CoordinatorServer implements AutoCloseable {
     }
     for (Effects.Reply reply : effects.replies()) {
       reply(((ResponderRef) reply.ref()).responder(), reply.message());
+    }
+  }
+
+  /** One INFO line per new map: the chains whose configuration changed, and the pool if it did. */
+  private void logChanges(ChainMap map) {
+    ChainMap before = logged;
+    logged = map;
+    List<String> changes = new ArrayList<>();
+    for (int chain = 0; chain < map.chainCount(); chain++) {
+      ChainConfig config = map.chain(chain);
+      boolean same =
+          before != null
+              && before.chainCount() == map.chainCount()
+              && before.chain(chain).equals(config);
+      if (!same) {
+        changes.add(
+            (map.chainCount() == 1 ? "configuration " : "chain " + chain + " ") + describe(config));
+      }
+    }
+    if (before == null || !before.pool().equals(map.pool())) {
+      changes.add("pool " + describePool(map));
+    }
+    if (map.chainCount() == 1
+        && changes.size() == 1
+        && changes.get(0).startsWith("configuration")) {
+      log.info("new {}", changes.get(0)); // a one-chain cluster's usual line
+    } else {
+      log.info(
+          "new map version {}: {}",
+          map.version(),
+          changes.isEmpty() ? "no change but the version" : String.join("; ", changes));
     }
   }
 
@@ -385,11 +444,14 @@ public final class CoordinatorServer implements AutoCloseable {
     return connections.computeIfAbsent(address, transport::connect);
   }
 
+  /** Keeps the connections to every chain's members and to whoever this drain sends to. */
   private void closeUnusedConnections(List<Effects.Send> sends) {
     Set<String> keep = new HashSet<>();
-    ChainConfig config = replica.config();
-    if (config != null) {
-      config.members().forEach(m -> keep.add(m.address()));
+    ChainMap map = replica.map();
+    if (map != null) {
+      for (ChainConfig config : map.chains()) {
+        config.members().forEach(m -> keep.add(m.address()));
+      }
     }
     sends.forEach(s -> keep.add(s.to().address()));
     connections
@@ -413,33 +475,88 @@ public final class CoordinatorServer implements AutoCloseable {
 
   // ------------------------------------------------------------------------ client requests
 
+  /** Where a client request goes: a chain, the message to send it, whether it is a write. */
+  private record Route(int chain, Message message, boolean write) {}
+
   /**
-   * Client writes go to the head and reads to a random member, as go-craq's coordinator does, so a
-   * client needs to know only the coordinator. The node's answer is relayed as it is.
+   * Client writes go to the head of the key's chain and reads to a random caught-up member of it,
+   * as go-craq's coordinator does, so a client needs to know only the coordinator; a read of every
+   * key goes to a member of the chain it names. The node's answer is relayed as it is.
    */
   private void forwardClientRequests() {
-    ChainConfig config = replica.acting(clock.ticks()) ? replica.config() : null;
+    if (forwards.isEmpty()) {
+      return;
+    }
+    ChainMap map = replica.acting(clock.ticks()) ? replica.map() : null;
     for (Request request : forwards) {
       Responder responder = request.ref().responder();
-      if (config == null) {
+      if (map == null) {
         reply(responder, replica.notLeader()); // stepped down since the request came in
         continue;
       }
-      if (config.size() == 0) {
-        reply(responder, new ErrorReply(ErrorCode.UNAVAILABLE, "the chain has no nodes", ""));
+      Route route;
+      try {
+        route = route(map, request.message());
+      } catch (IllegalArgumentException e) {
+        reply(responder, new ErrorReply(ErrorCode.INVALID_REQUEST, e.getMessage(), ""));
         continue;
       }
-      boolean write = request.message() instanceof WriteRequest;
-      Member target =
-          write
-              ? config.head()
-              : config.members().get(ThreadLocalRandom.current().nextInt(config.size()));
+      ChainConfig config = map.chain(route.chain());
+      if (config.size() == 0) {
+        String which = map.chainCount() == 1 ? "the chain" : "chain " + route.chain();
+        reply(responder, new ErrorReply(ErrorCode.UNAVAILABLE, which + " has no nodes", ""));
+        continue;
+      }
+      Member target = route.write() ? config.head() : someReader(config);
       connection(target.address())
-          .request(request.message(), settings.forwardTimeout())
+          .request(route.message(), settings.forwardTimeout())
           .whenComplete((answer, error) ->
-              reply(responder, answer != null ? answer : forwardFailure(error, write, target)));
+              reply(
+                  responder,
+                  answer != null ? answer : forwardFailure(error, route.write(), target)));
     }
     forwards.clear();
+  }
+
+  /**
+   * The chain a client request goes to, and what to send there.
+   *
+   * @throws IllegalArgumentException if it names no chain where it must, or a chain that does not
+   *     exist
+   */
+  private static Route route(ChainMap map, Message request) {
+    return switch (request) {
+      case WriteRequest write -> new Route(map.chainOf(write.key()), write, true);
+      case ReadRequest read -> new Route(map.chainOf(read.key()), read, false);
+      case ReadAllRequest readAll -> {
+        if (map.chainCount() != 1) {
+          throw new IllegalArgumentException(
+              "the cluster has "
+                  + map.chainCount()
+                  + " chains: name a chain (read every key one chain at a time)");
+        }
+        yield new Route(0, new Chained(0, readAll), false);
+      }
+      case Chained chained when chained.message() instanceof ReadAllRequest -> {
+        if (chained.chain() >= map.chainCount()) {
+          throw new IllegalArgumentException(
+              "there is no chain "
+                  + chained.chain()
+                  + ": the cluster has "
+                  + map.chainCount()
+                  + (map.chainCount() == 1 ? " chain" : " chains"));
+        }
+        yield new Route(chained.chain(), chained, false);
+      }
+      default -> throw new IllegalStateException("not a client request to forward: " + request);
+    };
+  }
+
+  /** A random caught-up member (one that serves reads), else any member. */
+  private static Member someReader(ChainConfig config) {
+    List<Member> caughtUp = config.members().stream().filter(Member::caughtUp).toList();
+    List<Member> from = caughtUp.isEmpty() ? config.members() : caughtUp;
+    return from.get(ThreadLocalRandom.current().nextInt(from.size()));
   }
 
   /**
@@ -477,12 +594,38 @@ public final class CoordinatorServer implements AutoCloseable {
   // ------------------------------------------------------------------------------ lifecycle
 
   private void updateLogContext() {
-    ChainConfig config = replica.config();
-    String who = config != null ? "coordinator e" + config.epoch() : "coordinator standby";
+    ChainMap map = replica.map();
+    String who;
+    if (map == null) {
+      who = "coordinator standby";
+    } else if (map.chainCount() == 1) {
+      who = "coordinator e" + map.chain(0).epoch();
+    } else {
+      who = "coordinator m" + map.version();
+    }
     if (!who.equals(lastLogContext)) {
       lastLogContext = who;
       logContext.accept(who);
     }
+  }
+
+  private static String describe(ChainMap map) {
+    StringBuilder text = new StringBuilder("map version ").append(map.version()).append(" (");
+    if (map.chainCount() == 1) {
+      text.append("one chain, ").append(describe(map.chain(0)));
+    } else {
+      int members = 0;
+      for (ChainConfig config : map.chains()) {
+        members += config.size();
+      }
+      text.append(map.chainCount())
+          .append(" chains, ")
+          .append(members)
+          .append(" memberships, ")
+          .append(map.replicas())
+          .append(" replicas each");
+    }
+    return text.append(", pool ").append(describePool(map)).append(')').toString();
   }
 
   private static String describe(ChainConfig config) {
@@ -493,12 +636,28 @@ public final class CoordinatorServer implements AutoCloseable {
     return "epoch " + config.epoch() + " " + members;
   }
 
+  private static String describePool(ChainMap map) {
+    List<String> nodes = new ArrayList<>();
+    for (PoolNode node : map.pool()) {
+      nodes.add(node.id() + "@" + node.address() + (node.leaving() ? " (leaving)" : ""));
+    }
+    return nodes.toString();
+  }
+
   /**
-   * The newest configuration this coordinator made durable or read from its store (readable from
-   * any thread).
+   * The newest chain map this coordinator made durable or read from its store (readable from any
+   * thread).
+   */
+  public ChainMap map() {
+    return store.stored();
+  }
+
+  /**
+   * The configuration of the first chain of {@link #map()}: the chain of a one-chain cluster
+   * (readable from any thread).
    */
   public ChainConfig config() {
-    return store.stored();
+    return store.stored().chain(0);
   }
 
   /**

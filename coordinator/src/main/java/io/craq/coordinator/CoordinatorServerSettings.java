@@ -1,5 +1,6 @@
 package io.craq.coordinator;
 
+import io.craq.core.chain.KeySlots;
 import io.craq.core.coordinator.CoordinatorSettings;
 import io.craq.transport.Addresses;
 import java.nio.file.Path;
@@ -16,6 +17,11 @@ import java.util.Objects;
  * @param failureTimeoutMillis a member not heard from for this long is removed; must exceed the
  *     nodes' read lease (30 node ticks, 1.5 s by default)
  * @param membersMax the longest chain accepted
+ * @param chains how many chains a new cluster gets; a stored map must have as many (the chain count
+ *     decides where keys live and never changes)
+ * @param replicas how many members each chain gets when the pool has that many nodes (at most
+ *     {@code membersMax}); a stored map's count is replaced by it
+ * @param movesMax how many chains may have a membership move in progress at once
  * @param forwardTimeout how long a client write or read forwarded to a node may take; a write
  *     unanswered by then is reported AMBIGUOUS. Longer than the nodes' own write timeout (200
  *     ticks, 10 s by default), so the node's definite answer arrives first when there is one
@@ -31,6 +37,9 @@ public record CoordinatorServerSettings(
     long tickMillis,
     long failureTimeoutMillis,
     int membersMax,
+    int chains,
+    int replicas,
+    int movesMax,
     Duration forwardTimeout,
     int inboxMax,
     int batchInputsMax,
@@ -41,6 +50,11 @@ public record CoordinatorServerSettings(
   public static final Duration FORWARD_TIMEOUT_DEFAULT = Duration.ofSeconds(15);
   public static final int INBOX_MAX_DEFAULT = 16_384;
   public static final int BATCH_INPUTS_MAX_DEFAULT = 1_024;
+
+  /** Members per chain by default when there are several chains. */
+  public static final int REPLICAS_DEFAULT = 3;
+
+  public static final int MOVES_MAX_DEFAULT = 2;
 
   public CoordinatorServerSettings {
     Addresses.parse(listenAddress);
@@ -55,6 +69,11 @@ public record CoordinatorServerSettings(
             + tickMillis
             + " ms)");
     require(membersMax > 0, "membersMax must be positive");
+    KeySlots.checkChains(chains);
+    require(
+        replicas >= 1 && replicas <= membersMax,
+        "replicas must be between 1 and " + membersMax + ": " + replicas);
+    require(movesMax >= 1, "movesMax must be positive: " + movesMax);
     require(forwardTimeout.toMillis() > 0, "forwardTimeout must be positive");
     require(inboxMax > 0, "inboxMax must be positive");
     require(batchInputsMax > 0, "batchInputsMax must be positive");
@@ -67,13 +86,18 @@ public record CoordinatorServerSettings(
             + "') needs an advertised address: where nodes and clients reach this coordinator");
   }
 
+  /** One chain that every node joins, as a single-chain cluster always did. */
   public static CoordinatorServerSettings defaults(String listenAddress, Path dataDirectory) {
+    int membersMax = CoordinatorSettings.defaults().membersMax();
     return new CoordinatorServerSettings(
         listenAddress,
         dataDirectory,
         TICK_MILLIS_DEFAULT,
         FAILURE_TIMEOUT_MILLIS_DEFAULT,
-        CoordinatorSettings.defaults().membersMax(),
+        membersMax,
+        1,
+        membersMax,
+        MOVES_MAX_DEFAULT,
         FORWARD_TIMEOUT_DEFAULT,
         INBOX_MAX_DEFAULT,
         BATCH_INPUTS_MAX_DEFAULT,
@@ -83,7 +107,48 @@ public record CoordinatorServerSettings(
   /** The machine's settings: the failure timeout rounded up to whole ticks. */
   public CoordinatorSettings machine() {
     long ticks = (failureTimeoutMillis + tickMillis - 1) / tickMillis;
-    return new CoordinatorSettings((int) Math.min(Integer.MAX_VALUE, ticks), membersMax);
+    return new CoordinatorSettings(
+        (int) Math.min(Integer.MAX_VALUE, ticks), membersMax, chains, replicas, movesMax);
+  }
+
+  /**
+   * {@code chainCount} chains of {@code replicaCount} members each (0: the default, every node with
+   * one chain, {@link #REPLICAS_DEFAULT} with several).
+   */
+  public CoordinatorServerSettings withChains(int chainCount, int replicaCount) {
+    int resolved =
+        replicaCount != 0
+            ? replicaCount
+            : chainCount == 1 ? membersMax : Math.min(REPLICAS_DEFAULT, membersMax);
+    return new CoordinatorServerSettings(
+        listenAddress,
+        dataDirectory,
+        tickMillis,
+        failureTimeoutMillis,
+        membersMax,
+        chainCount,
+        resolved,
+        movesMax,
+        forwardTimeout,
+        inboxMax,
+        batchInputsMax,
+        zooKeeper);
+  }
+
+  public CoordinatorServerSettings withMovesMax(int moves) {
+    return new CoordinatorServerSettings(
+        listenAddress,
+        dataDirectory,
+        tickMillis,
+        failureTimeoutMillis,
+        membersMax,
+        chains,
+        replicas,
+        moves,
+        forwardTimeout,
+        inboxMax,
+        batchInputsMax,
+        zooKeeper);
   }
 
   public CoordinatorServerSettings withTickMillis(long millis) {
@@ -93,6 +158,9 @@ public record CoordinatorServerSettings(
         millis,
         failureTimeoutMillis,
         membersMax,
+        chains,
+        replicas,
+        movesMax,
         forwardTimeout,
         inboxMax,
         batchInputsMax,
@@ -106,6 +174,9 @@ public record CoordinatorServerSettings(
         tickMillis,
         millis,
         membersMax,
+        chains,
+        replicas,
+        movesMax,
         forwardTimeout,
         inboxMax,
         batchInputsMax,
@@ -119,6 +190,9 @@ public record CoordinatorServerSettings(
         tickMillis,
         failureTimeoutMillis,
         membersMax,
+        chains,
+        replicas,
+        movesMax,
         timeout,
         inboxMax,
         batchInputsMax,
@@ -132,6 +206,9 @@ public record CoordinatorServerSettings(
         tickMillis,
         failureTimeoutMillis,
         membersMax,
+        chains,
+        replicas,
+        movesMax,
         forwardTimeout,
         inboxMax,
         batchInputsMax,
@@ -146,6 +223,9 @@ public record CoordinatorServerSettings(
         tickMillis,
         failureTimeoutMillis,
         membersMax,
+        chains,
+        replicas,
+        movesMax,
         forwardTimeout,
         inboxMax,
         batchInputsMax,

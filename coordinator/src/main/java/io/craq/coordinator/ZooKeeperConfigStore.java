@@ -1,7 +1,8 @@
 package io.craq.coordinator;
 
 import io.craq.core.coordinator.CoordinatorReplica;
-import io.craq.core.message.ChainConfig;
+import io.craq.core.coordinator.CoordinatorSettings;
+import io.craq.core.message.ChainMap;
 import io.craq.transport.process.TickClock;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -40,7 +41,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * /craq            "craq-coordinator 1": marks the chroot as ours
- * /craq/config     the configuration in the membership file's text format, CRC line included;
+ * /craq/config     the chain map in the membership file's text format, CRC line included;
  *                  its znode version is what every write is conditional on
  * /craq/election   the leader latch; participant id = the advertised address
  * </pre>
@@ -50,8 +51,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li><b>Elected</b> (the latch grants leadership on a session): sync, read the configuration and
- *       its version on that session, then {@code lead(config, true, sentTick)}: the next epoch is
- *       written conditionally on the version read before anything is sent.
+ *       its version on that session, then {@code lead(map, true, sentTick)}: the next epoch of
+ *       every chain is written conditionally on the version read before anything is sent.
  *   <li><b>Every write</b> is {@code setData} conditional on the version last read or written, on
  *       the session that won the election, sent once (a retry after a lost connection could not
  *       tell our own write from another's): refused (BadVersion) means another coordinator wrote,
@@ -118,7 +119,7 @@ final class ZooKeeperConfigStore implements ConfigStore {
   private record WriteDone(int rc, int version) {}
 
   /** A write whose outcome is unknown: it may have landed, making the version {@code from + 1}. */
-  private record Pending(int fromVersion, String text, ChainConfig config) {}
+  private record Pending(int fromVersion, String text, ChainMap map) {}
 
   private final ZooKeeperSettings zk;
   private final CuratorFramework client;
@@ -151,14 +152,15 @@ final class ZooKeeperConfigStore implements ConfigStore {
   private long otherLeaderSeenNanos;
   private String otherLeader = "";
   private String stepDownReason;
-  private volatile ChainConfig stored;
+  private final CoordinatorSettings machine;
+  private volatile ChainMap stored;
 
   private ZooKeeperConfigStore(
       CoordinatorServerSettings settings,
       CuratorFramework client,
       TickClock clock,
       Runnable wake,
-      ChainConfig config,
+      ChainMap map,
       int version,
       long sessionMillis) {
     this.zk = settings.zooKeeper();
@@ -166,7 +168,8 @@ final class ZooKeeperConfigStore implements ConfigStore {
     this.clock = clock;
     this.wake = wake;
     this.configPath = zk.chroot() + CONFIG;
-    this.stored = config;
+    this.machine = settings.machine();
+    this.stored = map;
     this.knownVersion = version;
     long started = System.nanoTime();
     this.grantedNanos = started;
@@ -223,15 +226,14 @@ final class ZooKeeperConfigStore implements ConfigStore {
                 + " address right?");
       }
       int[] version = new int[1];
-      ChainConfig config = readLayout(client, zk, version);
+      ChainMap map = readLayout(client, settings, version);
       int negotiated = client.getZookeeperClient().getZooKeeper().getSessionTimeout();
       long sessionMillis =
           negotiated > 0
               ? Math.min(zk.sessionTimeoutMillis(), negotiated)
               : zk.sessionTimeoutMillis();
       ZooKeeperConfigStore store =
-          new ZooKeeperConfigStore(
-              settings, client, clock, wake, config, version[0], sessionMillis);
+          new ZooKeeperConfigStore(settings, client, clock, wake, map, version[0], sessionMillis);
       log.info(
           "ZooKeeper session timeout {} ms (asked for {} ms), leader lease {} ms: a new leader"
               + " counts no member silent for {} ms",
@@ -255,8 +257,10 @@ final class ZooKeeperConfigStore implements ConfigStore {
   }
 
   /** Checks the chroot, creates {@code /craq} in an empty one, reads the configuration. */
-  private static ChainConfig readLayout(
-      CuratorFramework client, ZooKeeperSettings zk, int[] version) throws Exception {
+  private static ChainMap readLayout(
+      CuratorFramework client, CoordinatorServerSettings settings, int[] version) throws Exception {
+    ZooKeeperSettings zk = settings.zooKeeper();
+    CoordinatorSettings machine = settings.machine();
     String where = "ZooKeeper " + zk.connectString();
     String chroot = zk.chroot().isEmpty() ? "the root" : "chroot " + zk.chroot();
     for (int attempt = 0; ; attempt++) {
@@ -296,8 +300,17 @@ final class ZooKeeperConfigStore implements ConfigStore {
                 client
                     .transactionOp()
                     .create()
-                    .forPath(CONFIG, bytes(MembershipFile.encode(ChainConfig.EMPTY))));
-        log.info("{}: created {} and an empty configuration in {}", where, ROOT, chroot);
+                    .forPath(
+                        CONFIG,
+                        bytes(
+                            MembershipFile.encode(
+                                ChainMap.empty(machine.chains(), machine.replicas())))));
+        log.info(
+            "{}: created {} and an empty map of {} chain(s) in {}",
+            where,
+            ROOT,
+            machine.chains(),
+            chroot);
         break;
       } catch (KeeperException.NodeExistsException e) {
         if (attempt >= 2) {
@@ -336,10 +349,10 @@ final class ZooKeeperConfigStore implements ConfigStore {
           e);
     }
     version[0] = stat.getVersion();
-    return decode(where, data, "nothing was written");
+    return StoredMaps.resume(decode(where, data, "nothing was written"), machine, where);
   }
 
-  private static ChainConfig decode(String where, byte[] data, String consequence) {
+  private static ChainMap decode(String where, byte[] data, String consequence) {
     try {
       return MembershipFile.decode(
           new String(data == null ? new byte[0] : data, StandardCharsets.UTF_8));
@@ -354,7 +367,7 @@ final class ZooKeeperConfigStore implements ConfigStore {
               + consequence
               + ". Restore it from a backup, or remove "
               + ROOT
-              + " to start an empty chain",
+              + " to start an empty cluster",
           e);
     }
   }
@@ -432,20 +445,20 @@ final class ZooKeeperConfigStore implements ConfigStore {
   }
 
   @Override
-  public boolean persist(ChainConfig config) {
+  public boolean persist(ChainMap map) {
     ZooKeeper handle = connected() ? handle() : null;
     if (handle == null
         || leaderSession == 0
         || ledSession != leaderSession
         || handle.getSessionId() != leaderSession) {
       freeze(
-          "cannot write epoch "
-              + config.epoch()
+          "cannot write map version "
+              + map.version()
               + ": "
               + (handle == null ? "no connection to ZooKeeper" : "the leader session ended"));
       return false;
     }
-    String text = MembershipFile.encode(config);
+    String text = MembershipFile.encode(map);
     CompletableFuture<WriteDone> done = new CompletableFuture<>();
     int from = knownVersion;
     try {
@@ -475,19 +488,19 @@ final class ZooKeeperConfigStore implements ConfigStore {
     if (result != null && result.rc() == Code.OK.intValue()) {
       knownVersion = result.version();
       pending = null;
-      stored = config;
-      replica.persisted(config);
+      stored = map;
+      replica.persisted(map);
       if (takingOver) {
         takingOver = false;
-        logBecameLeader(config);
+        logBecameLeader(map);
       }
       return true;
     }
     if (result != null
         && (result.rc() == Code.BADVERSION.intValue() || result.rc() == Code.NONODE.intValue())) {
       fence(
-          "the conditional write of epoch "
-              + config.epoch()
+          "the conditional write of map version "
+              + map.version()
               + " on znode version "
               + from
               + " was refused ("
@@ -495,9 +508,13 @@ final class ZooKeeperConfigStore implements ConfigStore {
               + "): another coordinator changed the configuration");
       return false;
     }
-    pending = new Pending(from, text, config);
+    pending = new Pending(from, text, map);
     freeze(
-        "the write of epoch " + config.epoch() + " to ZooKeeper " + failure + "; outcome unknown");
+        "the write of map version "
+            + map.version()
+            + " to ZooKeeper "
+            + failure
+            + "; outcome unknown");
     return false;
   }
 
@@ -521,7 +538,7 @@ final class ZooKeeperConfigStore implements ConfigStore {
   }
 
   @Override
-  public ChainConfig stored() {
+  public ChainMap stored() {
     return stored;
   }
 
@@ -667,8 +684,11 @@ final class ZooKeeperConfigStore implements ConfigStore {
       }
       return;
     }
-    ChainConfig config =
-        decode(describe(), bytes(read.text()), "not taking over, nothing was written");
+    ChainMap map =
+        StoredMaps.resume(
+            decode(describe(), bytes(read.text()), "not taking over, nothing was written"),
+            machine,
+            describe());
     boolean resuming = replica.leading() && read.session() == ledSession;
     if (resuming && read.version() != read.expectedVersion() && !landed(read)) {
       fence(
@@ -683,18 +703,18 @@ final class ZooKeeperConfigStore implements ConfigStore {
     }
     knownVersion = read.version();
     pending = null;
-    stored = config;
-    replica.lead(config, true, read.sentTick());
+    stored = map;
+    replica.lead(map, true, read.sentTick());
     ledSession = read.session();
     takingOver = true;
     resumingAfterFreeze = resuming;
     nextConfirmNanos = System.nanoTime() + CONFIRM_INTERVAL_NANOS;
     log.info(
-        "{} epoch {} from ZooKeeper (znode version {}); taking over with epoch {}",
+        "{} map version {} from ZooKeeper (znode version {}); taking over with the next epoch of"
+            + " every chain",
         resuming ? "unfroze: ZooKeeper answers again on the leader session; read" : "read",
-        config.epoch(),
-        read.version(),
-        config.epoch() + 1);
+        map.version(),
+        read.version());
   }
 
   /** A lease confirmation: the leader session answered with the version we know. */
@@ -711,8 +731,8 @@ final class ZooKeeperConfigStore implements ConfigStore {
         replica.confirmed(read.sentTick());
       } else if (landed(read)) {
         knownVersion = read.version();
-        stored = pending.config();
-        replica.persisted(pending.config());
+        stored = pending.map();
+        replica.persisted(pending.map());
         pending = null;
         replica.confirmed(read.sentTick());
       } else {
@@ -749,18 +769,19 @@ final class ZooKeeperConfigStore implements ConfigStore {
     if (replica.leading() && !replica.frozen()) {
       replica.storeLost();
       log.info(
-          "froze: {}; answering heartbeats with epoch {} and refusing membership changes until"
+          "froze: {}; answering heartbeats with map version {} and refusing membership changes"
+              + " until"
               + " ZooKeeper answers again on the leader session or the leader lease ({} ms) runs"
               + " out",
           why,
-          replica.config().epoch(),
+          replica.map().version(),
           zk.leaderLeaseMillis());
     }
   }
 
-  private void logBecameLeader(ChainConfig config) {
+  private void logBecameLeader(ChainMap map) {
     if (resumingAfterFreeze) {
-      log.info("leading again at epoch {} after the freeze", config.epoch());
+      log.info("leading again at map version {} after the freeze", map.version());
       return;
     }
     long now = System.nanoTime();
@@ -773,8 +794,8 @@ final class ZooKeeperConfigStore implements ConfigStore {
                 + TimeUnit.NANOSECONDS.toMillis(now - otherLeaderSeenNanos)
                 + " ms ago";
     log.info(
-        "became leader at epoch {}: {} ms from the grant to the new epoch in ZooKeeper{}",
-        config.epoch(),
+        "became leader at map version {}: {} ms from the grant to the new epochs in ZooKeeper{}",
+        map.version(),
         TimeUnit.NANOSECONDS.toMillis(now - grantedNanos),
         previous);
   }

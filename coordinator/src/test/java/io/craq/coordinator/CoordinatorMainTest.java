@@ -1,8 +1,13 @@
 package io.craq.coordinator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.craq.core.message.ChainMap;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;
@@ -13,6 +18,7 @@ import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** The command line: help, version, and usage errors with exit code 2. */
 class CoordinatorMainTest {
@@ -30,7 +36,16 @@ class CoordinatorMainTest {
   void help() {
     assertEquals(0, run("--help"));
     for (String flag :
-        new String[] {"-a", "-d", "--failure-timeout-millis", "--tick-millis", "--config"}) {
+        new String[] {
+          "-a",
+          "-d",
+          "--failure-timeout-millis",
+          "--tick-millis",
+          "--config",
+          "--chains",
+          "--replicas",
+          "--moves-max"
+        }) {
       assertTrue(out.toString().contains(flag), flag + " missing from help:\n" + out);
     }
   }
@@ -90,6 +105,57 @@ class CoordinatorMainTest {
     Files.writeString(file, "listen=bad-address\n");
     assertEquals(2, run("--config=" + file));
     assertTrue(err.toString().contains("--listen"), err.toString());
+  }
+
+  @Test
+  @DisplayName("--chains, --replicas and --moves-max out of range are usage errors")
+  void chainFlagsOutOfRange() {
+    for (String[] args :
+        List.of(
+            new String[] {"--chains", "0"},
+            new String[] {"--chains", "1025"},
+            new String[] {"--replicas", "0"},
+            new String[] {"--replicas", "65"},
+            new String[] {"--moves-max", "0"})) {
+      assertEquals(2, run(args), String.join(" ", args));
+      assertTrue(err.toString().contains(args[0]), err.toString());
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "a stored map with another chain count than --chains: exit 2 before listening, the file"
+          + " untouched")
+  void otherChainCountRefused() throws Exception {
+    Path data = dir.resolve("coordinator");
+    new MembershipFile(data).write(ChainMap.empty(4, 3));
+    String before = Files.readString(data.resolve(MembershipFile.FILE_NAME));
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    root().addAppender(logged);
+    try {
+      assertEquals(2, run("-d", data.toString(), "-a", "127.0.0.1:0", "--chains", "2"));
+      assertEquals(2, run("-d", data.toString(), "-a", "127.0.0.1:0")); // --chains 1
+    } finally {
+      root().detachAppender(logged);
+    }
+    List<ILoggingEvent> problems =
+        logged.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN)).toList();
+    assertEquals(2, problems.size(), problems.toString());
+    for (ILoggingEvent problem : problems) {
+      String line = problem.getFormattedMessage();
+      assertNull(problem.getThrowableProxy(), "a stack trace for an expected condition");
+      assertEquals(1, line.lines().count(), line);
+      assertTrue(line.contains("has 4 chains but --chains is"), line);
+    }
+    assertTrue(problems.get(0).getFormattedMessage().contains("--chains is 2"));
+    assertTrue(problems.get(1).getFormattedMessage().contains("--chains is 1"));
+    assertEquals(before, Files.readString(data.resolve(MembershipFile.FILE_NAME)));
+  }
+
+  private static ch.qos.logback.classic.Logger root() {
+    return (ch.qos.logback.classic.Logger)
+        LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
   }
 
   @Test

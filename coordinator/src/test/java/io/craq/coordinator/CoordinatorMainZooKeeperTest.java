@@ -229,4 +229,25 @@ class CoordinatorMainZooKeeperTest {
     assertEquals(0, stat.getVersion());
     assertEquals(List.of("config"), inspector.getChildren().forPath("/y/craq"));
   }
+
+  @Test
+  @DisplayName(
+      "a map in ZooKeeper with another chain count than --chains: exit 2 naming both counts,"
+          + " nothing written")
+  void otherChainCount() throws Exception {
+    byte[] map =
+        MembershipFile.encode(io.craq.core.message.ChainMap.empty(4, 3))
+            .getBytes(StandardCharsets.UTF_8);
+    inspector
+        .create()
+        .creatingParentsIfNeeded()
+        .forPath("/z/craq", ZooKeeperConfigStore.MARKER_TEXT.getBytes(StandardCharsets.UTF_8));
+    inspector.create().forPath("/z/craq/config", map);
+    assertEquals(2, runAgainst("/z"));
+    String line = onlyProblemLogged();
+    assertTrue(line.contains("has 4 chains but --chains is 1"), line);
+    Stat stat = new Stat();
+    assertArrayEquals(map, inspector.getData().storingStatIn(stat).forPath("/z/craq/config"));
+    assertEquals(0, stat.getVersion());
+  }
 }

@@ -9,11 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.ConfigPush;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
@@ -169,19 +171,25 @@ class ZooKeeperCoordinatorTest {
         HeartbeatReply.class, request(coordinator, new JoinRequest(id, node.address(), -1, 1)));
   }
 
-  private record Znode(ChainConfig config, int version, String text) {}
+  /** The configuration znode: its map (null if it does not parse), text and version. */
+  private record Znode(ChainMap map, int version, String text) {
+    /** The one chain's configuration. */
+    ChainConfig config() {
+      return map == null ? null : map.chain(0);
+    }
+  }
 
   private Znode readZnode() throws Exception {
     Stat stat = new Stat();
     byte[] data = inspector.getData().storingStatIn(stat).forPath(ZooKeeperConfigStore.CONFIG);
     String text = new String(data, StandardCharsets.UTF_8);
-    ChainConfig config;
+    ChainMap map;
     try {
-      config = MembershipFile.decode(text);
+      map = MembershipFile.decode(text);
     } catch (RuntimeException e) {
-      config = null;
+      map = null;
     }
-    return new Znode(config, stat.getVersion(), text);
+    return new Znode(map, stat.getVersion(), text);
   }
 
   private static void recordTakeover(String how, long millis) {
@@ -194,7 +202,10 @@ class ZooKeeperCoordinatorTest {
     return config.members().stream().map(Member::id).toList();
   }
 
-  /** A chain member that never answers; it records every configuration pushed to it. */
+  /**
+   * A chain member that never answers; it records every configuration pushed to it (in the one
+   * chain's envelope).
+   */
   private final class FakeNode {
     record Push(ChainConfig config, long nanos) {}
 
@@ -206,7 +217,9 @@ class ZooKeeperCoordinatorTest {
           fakeNodes.listen(
               "127.0.0.1:0",
               (message, responder) -> {
-                if (message instanceof ConfigPush push) {
+                if (message instanceof Chained chained
+                    && chained.chain() == 0
+                    && chained.message() instanceof ConfigPush push) {
                   pushes.add(new Push(push.config(), System.nanoTime()));
                 }
               });
@@ -425,12 +438,19 @@ class ZooKeeperCoordinatorTest {
     Runnable resume = pair.leader().pauseForTest();
     // What a coordinator elected meanwhile would write: a later epoch, same members.
     ChainConfig written = new ChainConfig(pair.config().epoch() + 5, pair.config().members());
+    ChainMap writtenMap = before.map().withChain(0, written);
+    writtenMap =
+        new ChainMap(
+            writtenMap.version() + 5,
+            writtenMap.replicas(),
+            writtenMap.chains(),
+            writtenMap.pool());
     inspector
         .setData()
         .withVersion(before.version())
         .forPath(
             ZooKeeperConfigStore.CONFIG,
-            MembershipFile.encode(written).getBytes(StandardCharsets.UTF_8));
+            MembershipFile.encode(writtenMap).getBytes(StandardCharsets.UTF_8));
     FakeNode late = new FakeNode();
     CompletableFuture<Message> queued =
         send(pair.leader(), new JoinRequest("n9", late.address(), -1, 1));

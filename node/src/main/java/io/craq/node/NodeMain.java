@@ -34,9 +34,10 @@ import picocli.CommandLine.Spec;
     sortOptions = false,
     usageHelpAutoWidth = true,
     description = {
-      "Runs one CRAQ storage node: stores versions, serves reads, forwards writes along the "
-          + "chain. It joins the chain through the coordinator and retries until the "
-          + "coordinator answers, so start order does not matter.",
+      "Runs one CRAQ storage node: keeps the keys of every chain it is a member of in one "
+          + "store, serves reads, forwards writes along each chain. It registers with the "
+          + "coordinator, which places it in chains, and retries until the coordinator answers, "
+          + "so start order does not matter.",
       "Addresses are host:port; ':PORT' listens on all interfaces (dialled as 127.0.0.1). "
           + "Use 127.0.0.1:PORT to listen on loopback only."
     },
@@ -147,7 +148,9 @@ public final class NodeMain implements Callable<Integer> {
       defaultValue = "-1",
       paramLabel = "N",
       description =
-          "Position to join the chain at: 0 = head, -1 = tail (default: ${DEFAULT-VALUE}).")
+          "Position at which a restarted node asks to re-join each of its chains: 0 = head, -1"
+              + " = tail (default: ${DEFAULT-VALUE}). The coordinator adds new members at the"
+              + " tail.")
   int position;
 
   @Option(

@@ -2,17 +2,21 @@ package io.craq.node;
 
 import io.craq.core.Effects;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.CatchUpBatch;
 import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.Commit;
 import io.craq.core.message.Message.ConfigPush;
 import io.craq.core.message.Message.Durable;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.HeartbeatReply;
+import io.craq.core.message.Message.MapReply;
+import io.craq.core.message.Message.MapRequest;
 import io.craq.core.message.Message.Propagate;
 import io.craq.core.message.Message.ReadAllRequest;
 import io.craq.core.message.Message.ReadRequest;
@@ -21,7 +25,9 @@ import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.VersionQuery;
 import io.craq.core.message.Message.VersionReply;
 import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.PoolNode;
 import io.craq.core.message.VersionRecord;
+import io.craq.core.node.NodeHost;
 import io.craq.core.node.NodeMachine;
 import io.craq.core.node.PersistSchedule;
 import io.craq.store.Batch;
@@ -44,6 +50,7 @@ import io.craq.transport.process.ResponderRef;
 import io.craq.transport.process.TickClock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -69,46 +76,56 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node driver: a thin shell that runs the pure {@link NodeMachine} and performs its effects.
- * Every input (client request, peer or coordinator message, the passing of time) goes through one
- * of two bounded queues; a <em>round</em> feeds a batch of inputs, drains the effects once, sends
- * the versions to pass down the chain at once, queues the store changes for the store thread and
- * performs the other sends and replies (see {@link #perform} and {@link Effects} for what must wait
- * for the store).
+ * The node driver: a thin shell that runs the pure {@link NodeHost} (a {@link NodeMachine} for each
+ * chain this node serves, over one store) and performs its effects. Every input (client request,
+ * peer or coordinator message, the passing of time) goes through one of two bounded queues; a
+ * <em>round</em> feeds a batch of inputs, drains the effects once, sends the versions to pass down
+ * the chains at once, queues the store changes for the store thread and performs the other sends
+ * and replies (see {@link #perform} and {@link Effects} for what must wait for the store).
  *
  * <p>Parallel persistence: when to send what relative to the store is decided by {@link
- * PersistSchedule}, the class the simulation drives too. The <em>store thread</em> writes queued
- * store groups, all that are queued in one {@link Storer#apply} (group commit: one log force),
- * without holding the machine, and hands them back to the loop thread, whose next round tells the
- * schedule and the machine ({@link NodeMachine#onPersisted(long)}), which passes the versions on as
- * durable or, at the tail, commits them. So the members of a chain sync a write at the same time,
- * and a node keeps forwarding versions, passing commits up and answering reads while its disk
- * syncs; nothing is committed before every member holds it durably. Groups of commit markers only
- * are written without a force ({@link Storer#applyWithoutSync}), with the next forced group or
- * after a tick, so they do not wake the store thread on their own. A store that is not durable
- * (memory) has nothing to wait for: its changes are applied on the spot, without a store thread.
+ * PersistSchedule}, the class the simulation drives too; one schedule covers every chain, because
+ * the host has one drain sequence. The <em>store thread</em> writes queued store groups, all that
+ * are queued in one {@link Storer#apply} (group commit: one log force), without holding the host,
+ * and hands them back to the loop thread, whose next round tells the schedule and the host ({@link
+ * NodeHost#onPersisted(long)}), which passes the versions on as durable or, at a tail, commits
+ * them. So the members of a chain sync a write at the same time, and a node keeps forwarding
+ * versions, passing commits up and answering reads while its disk syncs; nothing is committed
+ * before every member holds it durably. Groups of commit markers only are written without a force
+ * ({@link Storer#applyWithoutSync}), with the next forced group or after a tick, so they do not
+ * wake the store thread on their own. A store that is not durable (memory) has nothing to wait for:
+ * its changes are applied on the spot, without a store thread.
  *
  * <p>A store that is full ({@link StoreFullException}) does not stop the node: the store thread
  * keeps the groups and tries again every {@link #STORE_FULL_RETRY_MILLIS} ms, writes are refused
  * with a clear error meanwhile, and reads go on. Nothing is acknowledged that is not durable.
  *
  * <p>Rounds run one at a time, under {@link #machineLock}. Inputs that only read (client reads,
- * chain and stats requests, version queries and their replies) wait in {@link #readInbox}, and the
- * transport thread that queued one runs the round itself if no round is running (flat combining): a
- * read is answered without waking another thread. Every other input (writes, propagations, commits,
- * the coordinator's answers) waits in {@link #inbox} for the loop thread, which drains both queues
- * in one round. The loop thread also runs a round at every tick (timers). After {@link
- * #COMBINE_ROUNDS_MAX} rounds in a row a transport thread leaves the rest to the loop thread. The
- * machine is thus only ever used by one thread at a time.
+ * chain, map and stats requests, version queries and their replies) wait in {@link #readInbox}, and
+ * the transport thread that queued one runs the round itself if no round is running (flat
+ * combining): a read is answered without waking another thread. Every other input (writes,
+ * propagations, commits, the coordinator's answers) waits in {@link #inbox} for the loop thread,
+ * which drains both queues in one round. The loop thread also runs a round at every tick (timers).
+ * After {@link #COMBINE_ROUNDS_MAX} rounds in a row a transport thread leaves the rest to the loop
+ * thread. The host is thus only ever used by one thread at a time.
  *
- * <p>The machine sends joins and heartbeats to {@link Effects#COORDINATOR}; the driver decides
- * which coordinator that is. Given several ({@link NodeServerSettings#coordinatorAddresses()}), one
- * leads and the others stand by and refuse with NOT_LEADER, naming the leader when they know it:
- * the driver keeps a current coordinator ({@link CoordinatorRoute}), follows such a redirect at
- * once (sending the refused request there), and moves to the next listed coordinator when none
- * leads, or when the current one cannot be reached or does not answer.
+ * <p>What arrives: client writes and reads (unwrapped: the host finds the key's chain), a {@link
+ * MapRequest}, and {@link Chained} envelopes, which are requests when the sender expects an answer
+ * (a client's read-all or chain request for one chain) and one-way messages otherwise (peer traffic
+ * and the coordinator's pushes of one chain).
  *
- * <p>A failing store or a broken invariant of the machine stops the node: it must not serve data it
+ * <p>The host sends its pool hello ({@link Message.NodeHello}) and each chain's joins, heartbeats
+ * and leaves ({@code Chained(chain, request)}) to {@link Effects#COORDINATOR}; the driver sends
+ * them as requests and hands the answer back: a {@link MapReply} as it is, a heartbeat reply
+ * wrapped in the chain it answers (replies are never wrapped on the wire; the driver knows which
+ * chain it asked for). The driver decides which coordinator that is. Given several ({@link
+ * NodeServerSettings#coordinatorAddresses()}), one leads and the others stand by and refuse with
+ * NOT_LEADER, naming the leader when they know it: the driver keeps a current coordinator ({@link
+ * CoordinatorRoute}), follows such a redirect at once (sending the refused request there), and
+ * moves to the next listed coordinator when none leads, or when the current one cannot be reached
+ * or does not answer.
+ *
+ * <p>A failing store or a broken invariant of the host stops the node: it must not serve data it
  * could not persist. {@link #terminated()} then completes with the cause.
  *
  * <p>Thread-safety: {@link #start}, {@link #close} and the accessors may be called from any thread.
@@ -150,9 +167,11 @@ public final class NodeServer implements AutoCloseable {
 
   private sealed interface Input {}
 
-  private record Request(ResponderRef ref, Message.NodeRequest message) implements Input {}
+  /** A request the host answers: a node request, a map request, or a chain's envelope of one. */
+  private record Request(ResponderRef ref, Message message) implements Input {}
 
-  private record OneWay(Message.NodeMessage message) implements Input {}
+  /** A one-way message for the host: a chain's envelope of a node message, or a map reply. */
+  private record OneWay(Message message) implements Input {}
 
   private final NodeServerSettings settings;
   private final Storer storer;
@@ -175,7 +194,7 @@ public final class NodeServer implements AutoCloseable {
 
   private volatile boolean running = true;
 
-  /** Held while a round runs; guards the machine, {@link #peers} and the log context. */
+  /** Held while a round runs; guards the host, {@link #peers} and the log context. */
   private final ReentrantLock machineLock = new ReentrantLock();
 
   /** Why the rounds stopped, if they stopped on their own (store failure, broken invariant). */
@@ -225,21 +244,25 @@ public final class NodeServer implements AutoCloseable {
   /** Connections to coordinators, by address (listed, or learnt from a redirect). */
   private final Map<String, Connection> coordinators = new ConcurrentHashMap<>();
 
-  private NodeMachine machine;
+  private NodeHost host;
 
-  /** Set once the machine exists; until then inputs only queue. */
+  /** Set once the host exists; until then inputs only queue. */
   private volatile Thread loop;
 
   private volatile String publicAddress;
   private volatile String nodeId;
   private String logPrefix = "";
-  private long knownEpoch = -1;
 
-  /** What the log context was last computed from (see updateLogContext). */
-  private ChainConfig contextConfig;
+  /**
+   * What the log context was last computed from, by chain (see updateLogContext); guarded by the
+   * lock.
+   */
+  private ChainMap contextMap;
 
-  private boolean contextMember;
-  private boolean contextCatchingUp;
+  private int contextMachines;
+  private ChainConfig[] contextConfigs = new ChainConfig[0];
+  private int[] contextFlags = new int[0];
+  private long[] loggedEpochs = new long[0];
 
   private NodeServer(
       NodeServerSettings settings,
@@ -295,15 +318,16 @@ public final class NodeServer implements AutoCloseable {
     nodeId = settings.nodeId() != null ? settings.nodeId() : publicAddress;
     long incarnation =
         System.currentTimeMillis() * 1000 + ThreadLocalRandom.current().nextInt(1000);
-    // The store holds the data; the machine reads it as it needs it. Dirty versions are
-    // recovered into memory: the machine keeps them only if it re-joins as head (it then held
-    // the only complete copy); anywhere else it drops them when it joins (CRAQ §2.5).
+    // The store holds the data; the machines read it as they need it. Dirty versions are
+    // recovered into memory: each chain's machine keeps those of its keys only if it re-joins as
+    // head (it then held the only complete copy); anywhere else it drops them when it joins
+    // (CRAQ §2.5).
     List<VersionRecord> dirty;
     try (Stream<VersionRecord> dirtyStream = storer.allDirty()) {
       dirty = dirtyStream.toList();
     }
-    machine =
-        new NodeMachine(
+    host =
+        new NodeHost(
             nodeId,
             publicAddress,
             settings.machine(),
@@ -352,11 +376,17 @@ public final class NodeServer implements AutoCloseable {
   private void onInbound(Message message, Responder responder) {
     switch (message) {
       case Message.NodeRequest request -> onRequest(request, responder);
-      case Message.NodeMessage oneWay -> {
+      case MapRequest request -> onRequest(request, responder);
+      case Chained chained when responder.expectsReply() -> onRequest(chained, responder);
+      case Chained chained when chained.message() instanceof Message.NodeMessage -> {
         if (running) {
-          offerOneWay(oneWay);
+          offerOneWay(chained);
         }
       }
+      case Chained chained -> refuse(chained.message(), responder);
+      // Every message of a chain travels in its envelope: a bare one names no chain.
+      case Message.NodeMessage other -> refuse(other, responder);
+      case Message.NodeHello other -> refuse(other, responder);
       case Message.CoordinatorRequest other -> refuse(other, responder);
       case Message.Reply other -> refuse(other, responder);
     }
@@ -373,13 +403,13 @@ public final class NodeServer implements AutoCloseable {
     } else {
       droppedWarning.warn(
           log,
-          "dropped a one-way {} from {}: nodes do not take it",
+          "dropped a one-way {} from {}: nodes take only chain messages in their envelope",
           message.getClass().getSimpleName(),
           responder.peer());
     }
   }
 
-  private void onRequest(Message.NodeRequest message, Responder responder) {
+  private void onRequest(Message message, Responder responder) {
     if (responder.expectsReply()) {
       StoreFullException full = storeFull;
       if (!running) {
@@ -402,15 +432,23 @@ public final class NodeServer implements AutoCloseable {
     }
   }
 
-  private void offerOneWay(Message.NodeMessage message) {
+  /** Queues a one-way input for the host: a chain's envelope, or a map reply. */
+  private void offerOneWay(Message message) {
     if (queueFor(message).offer(new OneWay(message))) {
       wake(message);
     } else {
       droppedWarning.warn(
           log,
           "input queue full: dropped a one-way {} (the sender retransmits)",
-          message.getClass().getSimpleName());
+          describeType(message));
     }
+  }
+
+  /** The message's type, and the type inside an envelope: for log lines. */
+  private static String describeType(Message message) {
+    return message instanceof Chained chained
+        ? chained.message().getClass().getSimpleName() + " of chain " + chained.chain()
+        : message.getClass().getSimpleName();
   }
 
   /** True for inputs whose handling never changes stored data (see the class comment). */
@@ -436,6 +474,10 @@ public final class NodeServer implements AutoCloseable {
             case ConfigPush push -> false;
             case HeartbeatReply reply -> false;
           };
+      case MapRequest request -> true;
+      case Chained chained -> onlyReads(chained.message());
+      case MapReply reply -> false; // may give the host machines for new chains
+      case Message.NodeHello other -> false;
       case Message.CoordinatorRequest other -> false;
       case Message.Reply other -> false;
     };
@@ -589,7 +631,7 @@ public final class NodeServer implements AutoCloseable {
       if (running) {
         transport.batchWrites(() -> {
           completeWritten();
-          perform(machine.drain());
+          perform(host.drain());
         });
       }
     } finally {
@@ -608,7 +650,7 @@ public final class NodeServer implements AutoCloseable {
       storeTransactions++;
       checkOutcomes(done.batch(), done.result());
       performRelease(schedule.done(done.group().id()));
-      machine.onPersisted(done.group().drainSequence());
+      host.onPersisted(done.group().drainSequence());
     }
   }
 
@@ -681,7 +723,7 @@ public final class NodeServer implements AutoCloseable {
       batch.clear();
     }
     catchUpClock();
-    perform(machine.drain());
+    perform(host.drain());
     updateLogContext();
   }
 
@@ -702,15 +744,15 @@ public final class NodeServer implements AutoCloseable {
     }
   }
 
-  /** The machine's clock follows the monotonic clock, even after a long pause (one jump). */
+  /** The host's clock follows the monotonic clock, even after a long pause (one jump). */
   private void catchUpClock() {
-    machine.advanceTo(clock.ticks());
+    host.advanceTo(clock.ticks());
   }
 
   private void feed(Input input) {
     switch (input) {
-      case Request request -> machine.onClientRequest(request.ref(), request.message());
-      case OneWay oneWay -> machine.onMessage(oneWay.message());
+      case Request request -> host.onClientRequest(request.ref(), request.message());
+      case OneWay oneWay -> host.onMessage(oneWay.message());
     }
   }
 
@@ -727,7 +769,7 @@ public final class NodeServer implements AutoCloseable {
   private void perform(Effects effects) {
     Effects next = effects;
     while (!next.isEmpty()) {
-      PersistSchedule.Plan plan = schedule.plan(next, machine.drainSequence());
+      PersistSchedule.Plan plan = schedule.plan(next, host.drainSequence());
       plan.propagates().forEach(send -> send(send.to(), send.message()));
       PersistSchedule.Group group = plan.group();
       if (group != null && storeThread != null) {
@@ -740,8 +782,8 @@ public final class NodeServer implements AutoCloseable {
         return;
       }
       performRelease(schedule.done(group.id()));
-      machine.onPersisted(group.drainSequence());
-      next = machine.drain();
+      host.onPersisted(group.drainSequence());
+      next = host.drain();
     }
   }
 
@@ -814,7 +856,7 @@ public final class NodeServer implements AutoCloseable {
       droppedWarning.warn(
           log,
           "could not send {} to {} ({}): {}",
-          message.getClass().getSimpleName(),
+          describeType(message),
           to.id(),
           to.address(),
           e.toString());
@@ -822,8 +864,8 @@ public final class NodeServer implements AutoCloseable {
   }
 
   /**
-   * Joins and heartbeats are requests to the current coordinator (see {@link CoordinatorRoute});
-   * their answers come back through the inbox.
+   * The pool hello and each chain's joins, heartbeats and leaves are requests to the current
+   * coordinator (see {@link CoordinatorRoute}); their answers come back through the inbox.
    */
   private void requestCoordinator(Message message) {
     String target = route.current();
@@ -835,7 +877,7 @@ public final class NodeServer implements AutoCloseable {
    * to so far, {@code target} last. A standby's redirect and a coordinator that cannot be reached
    * send it on to the next one at once (a join must not wait for the next retry), to each
    * coordinator at most once and over at most {@link #coordinatorHopsMax()} hops; a timeout only
-   * moves the route on, since the machine sends again on its own timers.
+   * moves the route on, since the host sends again on its own timers.
    */
   private void requestCoordinator(Message message, String target, List<String> asked) {
     Connection connection;
@@ -857,7 +899,7 @@ public final class NodeServer implements AutoCloseable {
       return;
     }
     String target = asked.get(asked.size() - 1);
-    String what = message.getClass().getSimpleName();
+    String what = describeType(message);
     if (error != null) {
       Throwable cause =
           error instanceof CompletionException c && c.getCause() != null ? c.getCause() : error;
@@ -896,8 +938,26 @@ public final class NodeServer implements AutoCloseable {
           what,
           refusal.code(),
           refusal.message());
-    } else if (reply instanceof Message.NodeMessage push) {
-      offerOneWay(push);
+    } else {
+      handOver(message, reply);
+    }
+  }
+
+  /**
+   * Gives the coordinator's answer to the host. Replies are never wrapped on the wire: an answer to
+   * a chain's request (a heartbeat reply) goes back in that chain's envelope; the map as it is.
+   */
+  private void handOver(Message request, Message reply) {
+    switch (reply) {
+      case MapReply map -> offerOneWay(map);
+      case Message.NodeMessage answer when request instanceof Chained chained ->
+          offerOneWay(new Chained(chained.chain(), answer));
+      default ->
+          coordinatorWarning.warn(
+              log,
+              "dropped the coordinator's {} to a {}: not an answer this node expects",
+              reply.getClass().getSimpleName(),
+              describeType(request));
     }
   }
 
@@ -932,7 +992,7 @@ public final class NodeServer implements AutoCloseable {
     }
   }
 
-  /** The machine's counters and then {@link #DRIVER_COUNTERS}. Caller holds the machine lock. */
+  /** The host's counters and then {@link #DRIVER_COUNTERS}. Caller holds the machine lock. */
   private StatsReply withDriverCounters(StatsReply stats) {
     Map<String, Long> counters = new LinkedHashMap<>(stats.counters());
     counters.put(STORE_TRANSACTIONS, storeTransactions);
@@ -949,26 +1009,78 @@ public final class NodeServer implements AutoCloseable {
     return new StatsReply(stats.nodeId(), stats.epoch(), stats.role(), counters);
   }
 
-  /** Log prefix and connection cache follow the configuration. */
+  /**
+   * Log prefix and connection cache follow the chains: checked after every round, cheaply (the
+   * host's map and each machine's configuration by identity, and its flags); the prefix and the
+   * INFO lines are computed only when something changed. Caller holds the lock.
+   */
   private void updateLogContext() {
-    ChainConfig config = machine.config();
-    boolean member = machine.isMember();
-    boolean catchingUp = machine.isCatchingUp();
-    if (config == contextConfig && member == contextMember && catchingUp == contextCatchingUp) {
+    Map<Integer, NodeMachine> machines = host.machines();
+    ChainMap map = host.map();
+    boolean changed = map != contextMap || machines.size() != contextMachines;
+    for (Map.Entry<Integer, NodeMachine> entry : machines.entrySet()) {
+      int chain = entry.getKey();
+      NodeMachine machine = entry.getValue();
+      ensureContextRoom(chain);
+      ChainConfig config = machine.config();
+      int flags = (machine.isMember() ? 1 : 0) | (machine.isCatchingUp() ? 2 : 0);
+      if (config != contextConfigs[chain] || flags != contextFlags[chain]) {
+        contextConfigs[chain] = config;
+        contextFlags[chain] = flags;
+        changed = true;
+      }
+    }
+    if (!changed) {
       return; // nothing changed since the last round: the common case, kept free of allocation
     }
-    contextConfig = config;
-    contextMember = member;
-    contextCatchingUp = catchingUp;
-    String prefix = nodeId + " " + machine.role() + " e" + config.epoch();
+    contextMachines = machines.size();
+    boolean epochsChanged = false;
+    for (Map.Entry<Integer, NodeMachine> entry : machines.entrySet()) {
+      int chain = entry.getKey();
+      ChainConfig config = entry.getValue().config();
+      if (config.epoch() != loggedEpochs[chain]) {
+        loggedEpochs[chain] = config.epoch();
+        epochsChanged = true;
+        log.info(
+            "{}: {}configuration {}",
+            nodeId,
+            map.chainCount() == 1 ? "" : "chain " + chain + " ",
+            describe(config));
+      }
+    }
+    if (map.version() > 0
+        && map != contextMap
+        && (contextMap == null || map.version() != contextMap.version())) {
+      log.info("{}: chain map {}", nodeId, describe(map));
+    }
+    contextMap = map;
+    String prefix = nodeId + " " + host.role() + " " + epochLabel(map, machines);
     if (!prefix.equals(logPrefix)) {
       logPrefix = prefix;
       logContext.accept(prefix);
-      log.info("{}: configuration {}", nodeId, describe(config));
     }
-    if (config.epoch() != knownEpoch) {
-      knownEpoch = config.epoch();
-      closeConnectionsToNonMembers(config);
+    if (epochsChanged) {
+      closeConnectionsToNonMembers(map, machines);
+    }
+  }
+
+  /** With one chain its epoch ({@code e7}), as before many chains; else the map's version. */
+  private static String epochLabel(ChainMap map, Map<Integer, NodeMachine> machines) {
+    if (map.chainCount() == 1) {
+      NodeMachine only = machines.get(0);
+      return "e" + (only == null ? map.chain(0).epoch() : only.config().epoch());
+    }
+    return "m" + map.version();
+  }
+
+  private void ensureContextRoom(int chain) {
+    if (chain >= contextConfigs.length) {
+      int size = Math.max(chain + 1, contextConfigs.length * 2);
+      contextConfigs = Arrays.copyOf(contextConfigs, size);
+      contextFlags = Arrays.copyOf(contextFlags, size);
+      int old = loggedEpochs.length;
+      loggedEpochs = Arrays.copyOf(loggedEpochs, size);
+      Arrays.fill(loggedEpochs, old, size, -1);
     }
   }
 
@@ -980,9 +1092,29 @@ public final class NodeServer implements AutoCloseable {
     return "epoch " + config.epoch() + " " + members;
   }
 
-  private void closeConnectionsToNonMembers(ChainConfig config) {
+  private static String describe(ChainMap map) {
+    List<String> pool = new ArrayList<>();
+    for (PoolNode node : map.pool()) {
+      pool.add(node.id() + "@" + node.address() + (node.leaving() ? " (leaving)" : ""));
+    }
+    return "version "
+        + map.version()
+        + ", "
+        + map.chainCount()
+        + (map.chainCount() == 1 ? " chain" : " chains")
+        + ", pool "
+        + pool;
+  }
+
+  /** Drops connections to nodes that are in none of the chains this node knows. */
+  private void closeConnectionsToNonMembers(ChainMap map, Map<Integer, NodeMachine> machines) {
     Set<String> addresses = new HashSet<>();
-    config.members().forEach(m -> addresses.add(m.address()));
+    for (ChainConfig chain : map.chains()) {
+      chain.members().forEach(m -> addresses.add(m.address()));
+    }
+    for (NodeMachine machine : machines.values()) {
+      machine.config().members().forEach(m -> addresses.add(m.address()));
+    }
     peers
         .entrySet()
         .removeIf(e -> {

@@ -3,6 +3,7 @@ package io.craq.node;
 import io.craq.core.Effects.CommitVersion;
 import io.craq.core.Effects.DiscardAllDirty;
 import io.craq.core.Effects.PersistConfig;
+import io.craq.core.Effects.PersistMap;
 import io.craq.core.Effects.PutVersion;
 import io.craq.core.Effects.StoreOp;
 import io.craq.core.message.VersionRecord;
@@ -27,11 +28,15 @@ final class StoreOps {
       case PutVersion put when put.committed() -> batch.putCommitted(put.version());
       case PutVersion put -> putDirty(batch, put.version());
       case CommitVersion commit -> batch.commit(commit.key(), commit.version());
-      case DiscardAllDirty ignored -> batch.discardAllDirty();
-      // Only the coordinator's machine emits this; a node emitting it is a bug in the core.
+      // A node joining one of its chains drops that chain's dirty versions only.
+      case DiscardAllDirty discard when discard.slice().isAll() -> batch.discardAllDirty();
+      case DiscardAllDirty discard -> batch.discardDirty(discard.slice());
+      // Only the coordinator's machines emit these; a node emitting one is a bug in the core.
       case PersistConfig ignored ->
           throw new IllegalStateException(
               "a node state machine asked to persist a chain configuration");
+      case PersistMap ignored ->
+          throw new IllegalStateException("a node state machine asked to persist a chain map");
     }
   }
 

@@ -68,8 +68,12 @@ final class FakeCoordinator implements AutoCloseable {
     return server.address();
   }
 
+  /** How many {@code type} messages it received, bare or in a chain's envelope. */
   <T extends Message> long count(Class<T> type) {
-    return received.stream().filter(type::isInstance).count();
+    return received.stream()
+        .map(m -> m instanceof Message.Chained chained ? chained.message() : m)
+        .filter(type::isInstance)
+        .count();
   }
 
   long count() {

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.core.message.Message.Heartbeat;
-import io.craq.core.message.Message.JoinRequest;
+import io.craq.core.message.Message.NodeHello;
 import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.ReadMode;
@@ -44,8 +44,8 @@ class NodeFollowsLeaderTest {
 
   @Test
   @DisplayName(
-      "a node given only a standby joins and heartbeats through its redirect, at the leader it "
-          + "names (not listed), and stays there")
+      "a node given only a standby says hello and heartbeats through its redirect, at the leader"
+          + " it names (not listed), and stays there")
   void joinsAndHeartbeatsThroughRedirect() throws Exception {
     try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"));
         FakeCoordinator leader = FakeCoordinator.forwarding(cluster.coordinator.listenAddress());
@@ -56,7 +56,7 @@ class NodeFollowsLeaderTest {
       cluster.awaitChain(1);
       await().atMost(TestCluster.WAIT).until(() -> leader.count(Heartbeat.class) >= HEARTBEATS);
 
-      assertTrue(leader.count(JoinRequest.class) >= 1);
+      assertTrue(leader.count(NodeHello.class) >= 1);
       assertTrue(
           standby.count() < HEARTBEATS / 2,
           "the node kept asking the standby: " + standby.count() + " requests");

@@ -9,11 +9,19 @@ import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
+import io.craq.core.message.Message.ChainReply;
+import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.Chained;
+import io.craq.core.message.Message.ConfigPush;
 import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.MapReply;
+import io.craq.core.message.Message.MapRequest;
+import io.craq.core.message.Message.NodeHello;
 import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.PoolNode;
 import io.craq.core.message.ReadMode;
 import io.craq.store.Batch;
 import io.craq.store.BatchResult;
@@ -23,6 +31,7 @@ import io.craq.store.StoreException;
 import io.craq.store.StoreFullException;
 import io.craq.transport.Connection;
 import io.craq.transport.TcpTransport;
+import io.craq.transport.Transport;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -83,6 +92,56 @@ class NodeServerTest {
         assertEquals("again", new String(read.value(), StandardCharsets.UTF_8), member.id());
       }
       assertEquals(config.epoch(), cluster.chainFrom(config.tail().address()).epoch());
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "a node answers a map request with the map it knows and a chain's request in its envelope;"
+          + " it refuses what is not for it, and drops a peer message that names no chain")
+  void mapAndEnvelopes() throws Exception {
+    try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
+      NodeServer node = cluster.startMemoryNode("n1");
+      ChainConfig config = cluster.awaitChain(1);
+
+      // The node learns the map from the answers to its hellos, so it may lag a little.
+      MapReply map =
+          await()
+              .atMost(TestCluster.WAIT)
+              .until(
+                  () ->
+                      assertInstanceOf(
+                          MapReply.class, cluster.request(node.publicAddress(), new MapRequest())),
+                  m -> m.map().chain(0).contains("n1"));
+      assertEquals(List.of("n1"), map.map().pool().stream().map(PoolNode::id).toList());
+      ChainReply chain =
+          assertInstanceOf(
+              ChainReply.class,
+              cluster.request(node.publicAddress(), new Chained(0, new ChainRequest())));
+      assertEquals(config.members(), chain.config().members());
+      ErrorReply hello =
+          assertInstanceOf(
+              ErrorReply.class,
+              cluster.request(node.publicAddress(), new NodeHello("x", "127.0.0.1:1", 1, 0)));
+      assertEquals(ErrorCode.UNSUPPORTED, hello.code());
+
+      // A push that would take n1 out of its chain, sent bare: dropped. The write after it on the
+      // same connection is queued behind it, and still finds n1 a member.
+      ConfigPush removal = new ConfigPush(new ChainConfig(config.epoch() + 100, List.of()));
+      try (Transport peer = new TcpTransport()) {
+        Connection connection = peer.connect(node.publicAddress());
+        connection.send(removal);
+        assertInstanceOf(
+            WriteReply.class,
+            connection.request(write("after", "ok"), TestCluster.REQUEST_TIMEOUT).get());
+        // The same push in its chain's envelope is taken (so the bare one would have shown).
+        connection.send(new Chained(0, removal));
+        ErrorReply refused =
+            assertInstanceOf(
+                ErrorReply.class,
+                connection.request(write("after", "no"), TestCluster.REQUEST_TIMEOUT).get());
+        assertEquals(ErrorCode.WRONG_CHAIN, refused.code());
+      }
     }
   }
 
@@ -245,6 +304,7 @@ class NodeServerTest {
           + "once the store has room")
   void fullStoreRefusesWritesUntilItHasRoom() throws Exception {
     AtomicBoolean full = new AtomicBoolean();
+    AtomicBoolean oldCommitted = new AtomicBoolean();
     try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
       NodeServer node =
           cluster.startNode(
@@ -255,7 +315,12 @@ class NodeServerTest {
                   if (full.get()) {
                     throw new StoreFullException("no space left on the test's device", null);
                   }
-                  return delegate.apply(batch);
+                  BatchResult result = delegate.apply(batch);
+                  if (batch.ops().stream()
+                      .anyMatch(op -> op instanceof Batch.Commit c && c.key().equals("old"))) {
+                    oldCommitted.set(true);
+                  }
+                  return result;
                 }
 
                 @Override
@@ -265,6 +330,9 @@ class NodeServerTest {
               });
       cluster.awaitChain(1);
       assertInstanceOf(WriteReply.class, cluster.request(node.publicAddress(), write("old", "v")));
+      // Its commit marker is written lazily, after the answer: the store fills up only after it,
+      // so that the next write is the first to meet the full store.
+      await().atMost(TestCluster.WAIT).untilTrue(oldCommitted);
 
       full.set(true);
       Connection connection = new TcpTransport().connect(node.publicAddress());

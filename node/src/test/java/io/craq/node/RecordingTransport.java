@@ -16,7 +16,7 @@ import java.util.concurrent.CompletableFuture;
  * Records every outbound message (one-way sends and replies) as "send propagate k@1", "send commit
  * k@1" or "reply write k@1" in a shared event list, at the moment the driver hands it to the
  * transport, and every message arriving at its server as "receive durable k@1" etc. before the
- * driver sees it.
+ * driver sees it. A chain's envelope is described by what it holds.
  */
 final class RecordingTransport implements Transport {
   private final Transport delegate;
@@ -29,6 +29,7 @@ final class RecordingTransport implements Transport {
 
   static void describe(String verb, Message message, List<String> events) {
     switch (message) {
+      case Message.Chained chained -> describe(verb, chained.message(), events);
       case Message.Propagate p -> {
         for (VersionRecord v : p.versions()) {
           events.add(verb + " propagate " + v.key() + "@" + v.version());

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 import io.craq.coordinator.CoordinatorServer;
 import io.craq.coordinator.CoordinatorServerSettings;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
@@ -28,14 +29,34 @@ final class TestCluster implements AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(20);
   static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
-  final CoordinatorServer coordinator;
+  /** The coordinator; replaced by {@link #restartCoordinator}. */
+  volatile CoordinatorServer coordinator;
+
   final List<NodeServer> nodes = new ArrayList<>();
   private final Transport client = new TcpTransport();
+  private final CoordinatorServerSettings coordinatorSettings;
 
+  /** A one-chain cluster, every node a member, as before many chains. */
   TestCluster(Path coordinatorData) {
-    coordinator =
-        CoordinatorServer.start(
-            CoordinatorServerSettings.defaults("127.0.0.1:0", coordinatorData), new TcpTransport());
+    this(CoordinatorServerSettings.defaults("127.0.0.1:0", coordinatorData));
+  }
+
+  TestCluster(CoordinatorServerSettings settings) {
+    coordinator = CoordinatorServer.start(settings, new TcpTransport());
+    // A restart listens where the nodes were told the coordinator is.
+    coordinatorSettings = settings.withListenAddress(coordinator.listenAddress());
+  }
+
+  /** Closes the coordinator; returns the map it stored last. */
+  ChainMap closeCoordinator() {
+    coordinator.close();
+    return coordinator.map();
+  }
+
+  /** Starts the coordinator again on the same address and data directory. */
+  CoordinatorServer startCoordinatorAgain() {
+    coordinator = CoordinatorServer.start(coordinatorSettings, new TcpTransport());
+    return coordinator;
   }
 
   NodeServer startNode(String id, Storer storer) {
@@ -61,7 +82,10 @@ final class TestCluster implements AutoCloseable {
     return startNode(id, new MemoryStorer());
   }
 
-  /** Waits until the chain has {@code size} members and every member has caught up. */
+  /**
+   * Waits until the (first) chain has {@code size} members and every member serves strong reads (it
+   * caught up and holds a lease).
+   */
   ChainConfig awaitChain(int size) {
     await().atMost(WAIT).until(() -> chainReady(size));
     return coordinator.config();
@@ -69,7 +93,8 @@ final class TestCluster implements AutoCloseable {
 
   private boolean chainReady(int size) throws Exception {
     ChainConfig config = coordinator.config();
-    if (config.size() != size) {
+    // The coordinator records a member as caught up in a configuration after the member said so.
+    if (config.size() != size || !config.members().stream().allMatch(m -> m.caughtUp())) {
       return false;
     }
     // A member serves reads only once it caught up and holds a lease: ask each one.

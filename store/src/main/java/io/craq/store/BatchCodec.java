@@ -1,6 +1,8 @@
 package io.craq.store;
 
 import io.craq.core.Limits;
+import io.craq.core.chain.ChainSlice;
+import io.craq.core.chain.KeySlots;
 import io.craq.core.message.VersionRecord;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
@@ -10,9 +12,12 @@ import java.nio.charset.StandardCharsets;
  * A {@link Batch} as the bytes of one write-ahead log record, and back.
  *
  * <p>Format 1, big-endian: format (1 byte) = 1, operation count (4), then each operation: its kind
- * (1 byte: 1 dirty put, 2 committed put, 3 commit, 4 discard all dirty), then for puts the key
- * (2-byte length + UTF-8), version (8), tombstone (1 byte, 0 or 1) and value (4-byte length +
- * bytes); for a commit the key and the version; nothing for a discard.
+ * (1 byte: 1 dirty put, 2 committed put, 3 commit, 4 discard all dirty, 5 discard the dirty
+ * versions of one chain's keys), then for puts the key (2-byte length + UTF-8), version (8),
+ * tombstone (1 byte, 0 or 1) and value (4-byte length + bytes); for a commit the key and the
+ * version; nothing for a discard of all; for a chain's discard the chain (4) and the chain count
+ * (4), with {@code 0 <= chain < count <= KeySlots.CHAINS_MAX}. A discard of {@link ChainSlice#ALL}
+ * is written as kind 4, so logs written before kind 5 existed replay the same.
  */
 final class BatchCodec {
   private static final byte FORMAT = 1;
@@ -20,6 +25,7 @@ final class BatchCodec {
   private static final byte PUT_COMMITTED = 2;
   private static final byte COMMIT = 3;
   private static final byte DISCARD_ALL_DIRTY = 4;
+  private static final byte DISCARD_SLICE_DIRTY = 5;
 
   private BatchCodec() {}
 
@@ -32,7 +38,15 @@ final class BatchCodec {
         case Batch.PutDirty put -> putVersion(out.put(PUT_DIRTY), put.record());
         case Batch.PutCommitted put -> putVersion(out.put(PUT_COMMITTED), put.record());
         case Batch.Commit commit -> putKey(out.put(COMMIT), commit.key()).putLong(commit.version());
-        case Batch.DiscardAllDirty discard -> out.put(DISCARD_ALL_DIRTY);
+        case Batch.DiscardAllDirty discard -> {
+          if (discard.slice().isAll()) {
+            out.put(DISCARD_ALL_DIRTY);
+          } else {
+            out.put(DISCARD_SLICE_DIRTY)
+                .putInt(discard.slice().chain())
+                .putInt(discard.slice().chains());
+          }
+        }
       }
     }
     return out.array();
@@ -63,6 +77,7 @@ final class BatchCodec {
           case PUT_COMMITTED -> batch.putCommitted(version(record));
           case COMMIT -> batch.commit(key(record), record.getLong());
           case DISCARD_ALL_DIRTY -> batch.discardAllDirty();
+          case DISCARD_SLICE_DIRTY -> batch.discardDirty(slice(record));
           default ->
               throw new StoreException("log record holds an operation of unknown kind " + kind);
         }
@@ -85,7 +100,7 @@ final class BatchCodec {
             case Batch.PutDirty put -> versionBytes(put.record());
             case Batch.PutCommitted put -> versionBytes(put.record());
             case Batch.Commit commit -> 1 + 2 + Limits.keyBytes(commit.key()).length + 8;
-            case Batch.DiscardAllDirty discard -> 1;
+            case Batch.DiscardAllDirty discard -> discard.slice().isAll() ? 1 : 1 + 4 + 4;
           };
     }
     if (bytes > Integer.MAX_VALUE - 8) {
@@ -119,6 +134,16 @@ final class BatchCodec {
     byte[] bytes = new byte[length];
     in.get(bytes);
     return new String(bytes, StandardCharsets.UTF_8);
+  }
+
+  private static ChainSlice slice(ByteBuffer in) {
+    int chain = in.getInt();
+    int chains = in.getInt();
+    if (chains < 1 || chains > KeySlots.CHAINS_MAX || chain < 0 || chain >= chains) {
+      throw new StoreException(
+          "log record: discard of chain " + chain + " of " + chains + " chains is not a chain");
+    }
+    return new ChainSlice(chain, chains);
   }
 
   private static VersionRecord version(ByteBuffer in) {

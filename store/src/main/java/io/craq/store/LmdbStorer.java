@@ -1,6 +1,7 @@
 package io.craq.store;
 
 import io.craq.core.Limits;
+import io.craq.core.chain.ChainSlice;
 import io.craq.core.message.KeyRecord;
 import io.craq.core.message.VersionRecord;
 import io.craq.core.store.KeyPage;
@@ -50,7 +51,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code versions}: key id (8, big-endian) + version (8, big-endian) → flags (1 byte, bit 0 =
  *       tombstone) + value. Big-endian makes LMDB's byte order the numeric order.
  *   <li>{@code dirty}: user key → nothing, for every key that holds a dirty version, so that
- *       finding or dropping the dirty versions costs what they hold, not the size of the store.
+ *       finding or dropping the dirty versions (all of them, or one chain's) costs the keys that
+ *       hold some, not the size of the store.
  *   <li>{@code meta}: {@code format} → 2; {@code nextKeyId} → the next key id to hand out; {@code
  *       logSequence} → the log sequence number of the last batch that carried one.
  * </ul>
@@ -197,7 +199,7 @@ public final class LmdbStorer implements Storer {
   /**
    * Opens (or creates) the store in {@code config.directory()}. Every version committed by an
    * earlier {@code apply} is there; dirty versions are too (a restarting node discards them with
-   * {@link Batch#discardAllDirty()}).
+   * {@link Batch#discardAllDirty()}, or one chain's with {@link Batch#discardDirty}).
    *
    * @throws StoreException if the directory cannot be used, is not an LMDB store of this format, or
    *     LMDB fails
@@ -550,7 +552,7 @@ public final class LmdbStorer implements Storer {
           case Batch.Commit commit ->
               outcomes.add(commitVersion(txn, buffers, commit.key(), commit.version()));
           case Batch.DiscardAllDirty discard -> {
-            discarded += discardAllDirty(txn, buffers);
+            discarded += discardDirty(txn, buffers, discard.slice());
             outcomes.add(Outcome.APPLIED);
           }
         }
@@ -648,12 +650,19 @@ public final class LmdbStorer implements Storer {
     return Outcome.APPLIED;
   }
 
-  private long discardAllDirty(Txn<ByteBuffer> txn, Buffers buffers) {
+  /**
+   * Drops the dirty versions of the keys of {@code slice}, found through the {@code dirty} table:
+   * the cost follows the keys holding dirty versions, not the size of the store.
+   */
+  private long discardDirty(Txn<ByteBuffer> txn, Buffers buffers, ChainSlice slice) {
     // Collect first, change after: modifying the table under a running cursor is error-prone.
     List<byte[]> dirtyKeyList = new ArrayList<>();
     try (Cursor<ByteBuffer> cursor = dirtyKeys.openCursor(txn)) {
       for (boolean positioned = cursor.first(); positioned; positioned = cursor.next()) {
-        dirtyKeyList.add(bytesOf(cursor.key()));
+        byte[] keyBytes = bytesOf(cursor.key());
+        if (slice.isAll() || slice.contains(new String(keyBytes, StandardCharsets.UTF_8))) {
+          dirtyKeyList.add(keyBytes);
+        }
       }
     }
     long discarded = 0;

@@ -1,6 +1,7 @@
 package io.craq.store;
 
 import io.craq.core.Limits;
+import io.craq.core.chain.ChainSlice;
 import io.craq.core.message.KeyRecord;
 import io.craq.core.message.VersionRecord;
 import io.craq.core.store.KeyOrder;
@@ -11,10 +12,12 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListSet;
@@ -129,8 +132,8 @@ public final class LoggedStorer implements Storer {
       long checkpoints, long checkpointNanos, long memoryBytes, WriteAheadLog.Counters log) {}
 
   /**
-   * A store's changes since a checkpoint: every key's state after them, whether they dropped all
-   * dirty versions, and an estimate of the memory they hold.
+   * A store's changes since a checkpoint: every key's state after them, the slices whose dirty
+   * versions they dropped, and an estimate of the memory they hold.
    */
   private static final class Memtable {
     /** Each changed key's state: looked up by hash on every read and write. */
@@ -139,8 +142,14 @@ public final class LoggedStorer implements Storer {
     /** The same keys in order, for pages; a key enters once, after its state. */
     final ConcurrentSkipListSet<String> order = new ConcurrentSkipListSet<>(KeyOrder.INSTANCE);
 
+    /**
+     * The slices whose dirty versions these changes dropped, in order; only {@link ChainSlice#ALL}
+     * once every key's were dropped. Written under the write lock, read by the checkpoint once the
+     * table is frozen.
+     */
+    final Set<ChainSlice> discardedSlices = new LinkedHashSet<>();
+
     final long startNanos = System.nanoTime();
-    boolean discardedAllDirty;
     long bytes;
     long lastSequence;
 
@@ -164,18 +173,28 @@ public final class LoggedStorer implements Storer {
       return state.isEmpty() ? null : copy(state.toRecord(key));
     }
 
+    void discarded(ChainSlice slice) {
+      if (discardedSlices.contains(ChainSlice.ALL)) {
+        return;
+      }
+      if (slice.isAll()) {
+        discardedSlices.clear();
+      }
+      discardedSlices.add(slice);
+    }
+
     /**
      * One batch that takes the base from its state before these changes to the state after them:
-     * the discard first if there was one (it dropped dirty versions of keys this table may no
-     * longer hold), then each key's final state. A checkpoint thus writes each key once, however
-     * often it changed: a version written and committed is one put, not a dirty put, a commit and
-     * two changes to the base's index of dirty keys.
+     * the discards first if there were any (they dropped dirty versions of keys this table may no
+     * longer hold), then each key's final state. Every key of a discarded slice that held a dirty
+     * version then is in this table, so discarding the whole slice in the base first loses nothing
+     * the table does not write back. A checkpoint thus writes each key once, however often it
+     * changed: a version written and committed is one put, not a dirty put, a commit and two
+     * changes to the base's index of dirty keys.
      */
     Batch checkpointBatch() {
       Batch batch = new Batch();
-      if (discardedAllDirty) {
-        batch.discardAllDirty();
-      }
+      discardedSlices.forEach(batch::discardDirty);
       for (String key : order) { // in key order: LMDB inserts in order fastest
         KeyVersions state = states.get(key);
         if (state.committed() != null) {
@@ -359,7 +378,7 @@ public final class LoggedStorer implements Storer {
         case Batch.Commit commit ->
             outcomes.add(change(table, commit.key(), state -> state.commit(commit.version())));
         case Batch.DiscardAllDirty discard -> {
-          discarded += discardAllDirty(table);
+          discarded += discardDirty(table, discard.slice());
           outcomes.add(Outcome.APPLIED);
         }
       }
@@ -378,11 +397,16 @@ public final class LoggedStorer implements Storer {
     return change.outcome();
   }
 
-  /** Drops every dirty version: the keys holding one are found through the base's index. */
-  private long discardAllDirty(Memtable table) {
+  /**
+   * Drops the dirty versions of {@code slice}'s keys: the keys holding one are found through the
+   * base's index and the tables in memory, so the cost follows the dirty keys, not the store.
+   */
+  private long discardDirty(Memtable table, ChainSlice slice) {
     Map<String, KeyVersions> dirtyKeys = new TreeMap<>(KeyOrder.INSTANCE);
     try (Stream<VersionRecord> dirty = allDirty()) {
-      dirty.forEach(record -> dirtyKeys.putIfAbsent(record.key(), current(record.key())));
+      dirty
+          .filter(record -> slice.contains(record.key()))
+          .forEach(record -> dirtyKeys.putIfAbsent(record.key(), current(record.key())));
     }
     long discarded = 0;
     for (Map.Entry<String, KeyVersions> entry : dirtyKeys.entrySet()) {
@@ -390,7 +414,7 @@ public final class LoggedStorer implements Storer {
       KeyVersions kept = entry.getValue().withoutDirty();
       table.put(entry.getKey(), kept.isEmpty() ? KeyVersions.NONE : kept);
     }
-    table.discardedAllDirty = true;
+    table.discarded(slice);
     return discarded;
   }
 

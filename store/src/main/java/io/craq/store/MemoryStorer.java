@@ -1,6 +1,7 @@
 package io.craq.store;
 
 import io.craq.core.Limits;
+import io.craq.core.chain.ChainSlice;
 import io.craq.core.message.KeyRecord;
 import io.craq.core.message.VersionRecord;
 import io.craq.core.store.KeyOrder;
@@ -93,7 +94,7 @@ public final class MemoryStorer implements Storer {
           case Batch.Commit commit ->
               outcomes.add(change(commit.key(), state -> state.commit(commit.version())));
           case Batch.DiscardAllDirty discard -> {
-            discarded += discardAllDirty();
+            discarded += discardDirty(discard.slice());
             outcomes.add(Outcome.APPLIED);
           }
         }
@@ -122,11 +123,12 @@ public final class MemoryStorer implements Storer {
     return change.outcome();
   }
 
-  private long discardAllDirty() {
+  /** Drops the dirty versions of the keys of {@code slice}; returns how many. */
+  private long discardDirty(ChainSlice slice) {
     long discarded = 0;
     for (Map.Entry<String, KeyVersions> entry : keys.entrySet()) {
       KeyVersions state = entry.getValue();
-      if (state.dirty().isEmpty()) {
+      if (state.dirty().isEmpty() || !slice.contains(entry.getKey())) {
         continue;
       }
       discarded += state.dirty().size();

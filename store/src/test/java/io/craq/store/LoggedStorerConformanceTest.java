@@ -3,6 +3,7 @@ package io.craq.store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.craq.core.chain.ChainSlice;
 import io.craq.core.message.KeyRecord;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -92,6 +93,65 @@ public abstract class LoggedStorerConformanceTest extends StorerConformanceTest 
   }
 
   @Test
+  @DisplayName(
+      "a slice discard replayed from the log after a crash, and one written by a checkpoint, "
+          + "drop that chain's dirty versions only, in memory and in the base")
+  void sliceDiscardRecoversAfterACrash() throws Exception {
+    ChainSlice mine = new ChainSlice(1, 2);
+    ChainSlice other = new ChainSlice(0, 2);
+    String mineOld = keyOfChain("mine-old-", mine);
+    String mineNew = keyOfChain("mine-new-", mine);
+    String otherOld = keyOfChain("other-old-", other);
+    String otherNew = keyOfChain("other-new-", other);
+    // Dirty versions of both chains in the base...
+    store.apply(
+        new Batch()
+            .putDirty(mineOld, 1, bytes("m1"))
+            .commit(mineOld, 1)
+            .putDirty(mineOld, 2, bytes("m2"))
+            .putDirty(otherOld, 1, bytes("o1")));
+    logged().checkpoint();
+    // ...and in memory, then the discard, then a version of the chain written after it.
+    store.apply(
+        new Batch()
+            .putDirty(mineOld, 3, bytes("m3"))
+            .putDirty(mineNew, 1, bytes("n1"))
+            .putDirty(otherNew, 1, bytes("p1")));
+    BatchResult discard = store.apply(new Batch().discardDirty(mine));
+    assertEquals(3, discard.dirtyVersionsDiscarded());
+    store.apply(new Batch().putDirty(mineNew, 2, bytes("n2")));
+    List<KeyRecord> expected =
+        List.of(
+            new KeyRecord(mineNew, null, List.of(value(mineNew, 2, "n2"))),
+            new KeyRecord(mineOld, value(mineOld, 1, "m1"), List.of()),
+            new KeyRecord(otherNew, null, List.of(value(otherNew, 1, "p1"))),
+            new KeyRecord(otherOld, null, List.of(value(otherOld, 1, "o1"))));
+    assertEquals(expected, records());
+
+    crashAndReopen(); // replays the discard over the base, then checkpoints it
+    assertEquals(expected, records());
+    crashAndReopen(); // now from the base alone
+    assertEquals(expected, records());
+    assertEquals(0, logged().stats().memoryBytes());
+
+    // A checkpoint that carries two slice discards and versions written between them.
+    store.apply(new Batch().putDirty(mineOld, 2, bytes("m2 again")).discardDirty(other));
+    store.apply(new Batch().putDirty(otherOld, 5, bytes("o5")).discardDirty(mine));
+    store.apply(new Batch().putDirty(mineNew, 7, bytes("n7")));
+    List<KeyRecord> later =
+        List.of(
+            new KeyRecord(mineNew, null, List.of(value(mineNew, 7, "n7"))),
+            new KeyRecord(mineOld, value(mineOld, 1, "m1"), List.of()),
+            new KeyRecord(otherOld, null, List.of(value(otherOld, 5, "o5"))));
+    assertEquals(later, records());
+    logged().checkpoint();
+    assertEquals(later, records());
+    assertEquals(later, recordsOf(logged().base()), "the checkpoint wrote the discards");
+    crashAndReopen();
+    assertEquals(later, records());
+  }
+
+  @Test
   @DisplayName("a torn log tail loses the torn batch whole and nothing before it")
   void tornTailLosesOnlyTheTornBatch() throws Exception {
     store.apply(new Batch().putDirty("a", 1, bytes("1")).commit("a", 1));
@@ -171,8 +231,10 @@ public abstract class LoggedStorerConformanceTest extends StorerConformanceTest 
         batch.putDirty(key, version, bytes("v" + version + "-" + random.nextInt(4)));
       } else if (kind < 58) {
         batch.putCommitted(value(key, version, "c" + version));
-      } else if (kind < 98) {
+      } else if (kind < 95) {
         batch.commit(key, version);
+      } else if (kind < 98) {
+        batch.discardDirty(new ChainSlice(random.nextInt(2), 2));
       } else {
         batch.discardAllDirty();
       }

@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.craq.core.Limits;
+import io.craq.core.chain.ChainSlice;
+import io.craq.core.chain.KeySlots;
 import io.craq.core.message.KeyRecord;
 import io.craq.core.message.VersionRecord;
 import io.craq.core.store.KeyOrder;
@@ -395,6 +397,110 @@ public abstract class StorerConformanceTest {
   }
 
   @Test
+  @DisplayName(
+      "discarding one chain's dirty versions drops only that chain's, keeps committed versions "
+          + "and every other chain's dirty versions, and counts only what it dropped")
+  void discardDirtyOfOneSlice() {
+    int chains = 4;
+    ChainSlice mine = new ChainSlice(1, chains);
+    ChainSlice other = new ChainSlice(2, chains);
+    String mineCommitted = keyOfChain("mine-committed-", mine);
+    String mineMixed = keyOfChain("mine-mixed-", mine);
+    String mineDirty = keyOfChain("mine-dirty-", mine);
+    String otherMixed = keyOfChain("other-mixed-", other);
+    String otherDirty = keyOfChain("other-dirty-", other);
+    store.apply(
+        new Batch()
+            .putDirty(mineCommitted, 1, bytes("c1"))
+            .commit(mineCommitted, 1)
+            .putDirty(mineMixed, 1, bytes("m1"))
+            .commit(mineMixed, 1)
+            .putDirty(mineMixed, 2, bytes("m2"))
+            .putDirty(mineMixed, 3, bytes("m3"))
+            .putDirty(mineDirty, 1, bytes("d1"))
+            .putDirtyTombstone(mineDirty, 2)
+            .putDirty(otherMixed, 1, bytes("o1"))
+            .commit(otherMixed, 1)
+            .putDirty(otherMixed, 2, bytes("o2"))
+            .putDirty(otherDirty, 4, bytes("x4")));
+    List<VersionRecord> otherDirtyBefore =
+        list(store.allDirty()).stream().filter(r -> other.contains(r.key())).toList();
+    assertEquals(2, otherDirtyBefore.size());
+
+    BatchResult result = store.apply(new Batch().discardDirty(mine));
+    assertEquals(List.of(Outcome.APPLIED), result.outcomes());
+    assertEquals(
+        4, result.dirtyVersionsDiscarded(), "two of " + mineMixed + ", two of " + mineDirty);
+    assertEquals(new Newest.Clean(value(mineCommitted, 1, "c1")), store.readNewest(mineCommitted));
+    assertEquals(new Newest.Clean(value(mineMixed, 1, "m1")), store.readNewest(mineMixed));
+    assertEquals(1, store.newestVersion(mineMixed));
+    assertEquals(Optional.empty(), store.readVersion(mineMixed, 2));
+    assertInstanceOf(Newest.Absent.class, store.readNewest(mineDirty));
+    assertEquals(Storer.NO_VERSION, store.newestVersion(mineDirty));
+    assertEquals(new Newest.Dirty(value(otherMixed, 2, "o2"), 1), store.readNewest(otherMixed));
+    assertEquals(
+        new Newest.Dirty(value(otherDirty, 4, "x4"), Storer.NO_VERSION),
+        store.readNewest(otherDirty));
+    assertEquals(otherDirtyBefore, list(store.allDirty()));
+    assertEquals(
+        sorted(List.of(mineCommitted, mineMixed, otherMixed, otherDirty)),
+        keys(list(store.records(null))));
+
+    assertEquals(0, store.apply(new Batch().discardDirty(mine)).dirtyVersionsDiscarded());
+    assertEquals(
+        0,
+        store.apply(new Batch().discardDirty(new ChainSlice(0, chains))).dirtyVersionsDiscarded(),
+        "a chain without dirty versions");
+    assertEquals(otherDirtyBefore, list(store.allDirty()));
+    // The chain's keys take new versions again, and a later discard of another chain spares them.
+    assertEquals(Outcome.APPLIED, store.writeDirty(mineMixed, 2, bytes("m2 again")));
+    assertEquals(Outcome.APPLIED, store.writeDirty(mineDirty, 1, bytes("d1 again")));
+    BatchResult otherResult = store.apply(new Batch().discardDirty(other));
+    assertEquals(2, otherResult.dirtyVersionsDiscarded());
+    assertInstanceOf(Newest.Absent.class, store.readNewest(otherDirty));
+    assertEquals(new Newest.Clean(value(otherMixed, 1, "o1")), store.readNewest(otherMixed));
+    assertEquals(
+        sortedByKey(List.of(value(mineDirty, 1, "d1 again"), value(mineMixed, 2, "m2 again"))),
+        list(store.allDirty()));
+    assertEquals(2, store.apply(new Batch().discardDirty(ChainSlice.ALL)).dirtyVersionsDiscarded());
+    assertEquals(List.of(), list(store.allDirty()));
+  }
+
+  @Test
+  @DisplayName(
+      "a batch's slice discards each see the operations before them: a version written after "
+          + "the discard in the same batch stays")
+  void sliceDiscardInsideABatch() {
+    ChainSlice first = new ChainSlice(0, 2);
+    ChainSlice second = new ChainSlice(1, 2);
+    String a = keyOfChain("a-", first);
+    String b = keyOfChain("b-", second);
+    BatchResult result =
+        store.apply(
+            new Batch()
+                .putDirty(a, 1, bytes("a1"))
+                .putDirty(b, 1, bytes("b1"))
+                .discardDirty(first)
+                .putDirty(a, 2, bytes("a2"))
+                .discardDirty(second)
+                .putDirty(b, 3, bytes("b3")));
+    assertEquals(
+        List.of(
+            Outcome.APPLIED,
+            Outcome.APPLIED,
+            Outcome.APPLIED,
+            Outcome.APPLIED,
+            Outcome.APPLIED,
+            Outcome.APPLIED),
+        result.outcomes());
+    assertEquals(2, result.dirtyVersionsDiscarded());
+    assertEquals(Optional.empty(), store.readVersion(a, 1));
+    assertEquals(new Newest.Dirty(value(a, 2, "a2"), Storer.NO_VERSION), store.readNewest(a));
+    assertEquals(Optional.empty(), store.readVersion(b, 1));
+    assertEquals(new Newest.Dirty(value(b, 3, "b3"), Storer.NO_VERSION), store.readNewest(b));
+  }
+
+  @Test
   @DisplayName("operations of one batch apply in order and each reports its outcome")
   void batchOrderAndOutcomes() {
     BatchResult result =
@@ -499,6 +605,50 @@ public abstract class StorerConformanceTest {
     assertEquals(new Newest.Dirty(value("b", 2, "b2 again"), 1), store.readNewest("b"));
     assertInstanceOf(Newest.Absent.class, store.readNewest("d"));
     assertEquals(List.of("a", "b", "c", "e"), keys(list(store.records(null))));
+  }
+
+  @Test
+  @DisplayName("a slice discard survives a reopen, and the dirty versions it spared do too")
+  void sliceDiscardSurvivesReopen() throws Exception {
+    assumeTrue(store.durable(), "volatile store: nothing to reopen");
+    ChainSlice mine = new ChainSlice(0, 3);
+    ChainSlice other = new ChainSlice(2, 3);
+    String mineMixed = keyOfChain("mine-mixed-", mine);
+    String mineDirty = keyOfChain("mine-dirty-", mine);
+    String otherMixed = keyOfChain("other-mixed-", other);
+    String otherDirty = keyOfChain("other-dirty-", other);
+    store.apply(
+        new Batch()
+            .putDirty(mineMixed, 1, bytes("m1"))
+            .commit(mineMixed, 1)
+            .putDirty(mineMixed, 2, bytes("m2"))
+            .putDirty(mineDirty, 1, bytes("d1"))
+            .putDirty(otherMixed, 1, bytes("o1"))
+            .commit(otherMixed, 1)
+            .putDirty(otherMixed, 2, bytes("o2"))
+            .putDirty(otherDirty, 1, bytes("x1")));
+    store.close();
+    store = reopen(directory);
+    assertNotNull(store, "a durable store must override reopen(Path)");
+    // A node re-joining one of its chains discards that chain's dirty versions only.
+    assertEquals(2, store.apply(new Batch().discardDirty(mine)).dirtyVersionsDiscarded());
+    List<KeyRecord> afterDiscard = list(store.records(null));
+    store.close();
+    store = reopen(directory);
+    assertEquals(afterDiscard, list(store.records(null)));
+    assertEquals(new Newest.Clean(value(mineMixed, 1, "m1")), store.readNewest(mineMixed));
+    assertInstanceOf(Newest.Absent.class, store.readNewest(mineDirty));
+    assertEquals(new Newest.Dirty(value(otherMixed, 2, "o2"), 1), store.readNewest(otherMixed));
+    assertEquals(
+        new Newest.Dirty(value(otherDirty, 1, "x1"), Storer.NO_VERSION),
+        store.readNewest(otherDirty));
+    // The dirty versions spared are still found (and counted) by a later discard.
+    assertEquals(0, store.apply(new Batch().discardDirty(mine)).dirtyVersionsDiscarded());
+    assertEquals(2, store.apply(new Batch().discardDirty(other)).dirtyVersionsDiscarded());
+    store.close();
+    store = reopen(directory);
+    assertEquals(List.of(), list(store.allDirty()));
+    assertEquals(sorted(List.of(mineMixed, otherMixed)), keys(list(store.records(null))));
   }
 
   // ------------------------------------------------------------ concurrency and scale
@@ -683,6 +833,13 @@ public abstract class StorerConformanceTest {
             + ")");
     Random random = new Random(seed);
     Model model = new Model();
+    assertTrue(
+        Stream.of("k0", "k1", "k2", "k3", "k4", "k5")
+                .map(key -> KeySlots.chainOf(key, RANDOM_CHAINS))
+                .distinct()
+                .count()
+            > 1,
+        "the keys must span several chains for the slice discards to mean something");
     for (int step = 0; step < 300; step++) {
       Batch batch = new Batch();
       int ops = 1 + random.nextInt(5);
@@ -698,8 +855,10 @@ public abstract class StorerConformanceTest {
           batch.putDirty(record);
         } else if (kind < 55) {
           batch.putCommitted(record);
-        } else if (kind < 98) {
+        } else if (kind < 95) {
           batch.commit(key, version);
+        } else if (kind < 98) {
+          batch.discardDirty(new ChainSlice(random.nextInt(RANDOM_CHAINS), RANDOM_CHAINS));
         } else {
           batch.discardAllDirty();
         }
@@ -720,6 +879,9 @@ public abstract class StorerConformanceTest {
     }
   }
 
+  /** The chain count of the slices the randomized test discards. */
+  private static final int RANDOM_CHAINS = 3;
+
   /** The reference semantics, written as plainly as possible. */
   private static final class Model {
     private final TreeMap<String, TreeMap<Long, VersionRecord>> held =
@@ -736,6 +898,9 @@ public abstract class StorerConformanceTest {
           case Batch.Commit commit -> outcomes.add(commit(commit.key(), commit.version()));
           case Batch.DiscardAllDirty discard -> {
             for (String key : List.copyOf(held.keySet())) {
+              if (!discard.slice().contains(key)) {
+                continue;
+              }
               long c = committed.getOrDefault(key, 0L);
               TreeMap<Long, VersionRecord> versions = held.get(key);
               discarded += versions.tailMap(c, false).size();
@@ -823,6 +988,32 @@ public abstract class StorerConformanceTest {
 
   protected static VersionRecord value(String key, long version, String text) {
     return new VersionRecord(key, version, false, bytes(text));
+  }
+
+  /**
+   * The first of {@code prefix + 0}, {@code prefix + 1}, ... that lies in {@code slice}: keys of a
+   * known chain without relying on what the hash gives for any particular key.
+   */
+  protected static String keyOfChain(String prefix, ChainSlice slice) {
+    for (int i = 0; i < 100_000; i++) {
+      String key = prefix + i;
+      if (KeySlots.chainOf(key, slice.chains()) == slice.chain()) {
+        return key;
+      }
+    }
+    throw new AssertionError("no key " + prefix + "N lies in " + slice);
+  }
+
+  private static List<String> sorted(List<String> keys) {
+    return keys.stream().sorted(KeyOrder.INSTANCE).toList();
+  }
+
+  private static List<VersionRecord> sortedByKey(List<VersionRecord> records) {
+    return records.stream()
+        .sorted(
+            java.util.Comparator.comparing(VersionRecord::key, KeyOrder.INSTANCE)
+                .thenComparingLong(VersionRecord::version))
+        .toList();
   }
 
   private static String key(int i) {

@@ -11,6 +11,7 @@ import io.craq.cli.commands.WriteCommand;
 import io.craq.cli.common.ExitCodes;
 import io.craq.client.AmbiguousWriteException;
 import io.craq.client.CraqException;
+import io.craq.client.FakeChainNode;
 import io.craq.client.FakeEndpoint;
 import io.craq.client.FakeNode;
 import io.craq.client.FakeServersTest;
@@ -18,11 +19,14 @@ import io.craq.client.InvalidRequestException;
 import io.craq.client.UnavailableException;
 import io.craq.client.VersionMismatchException;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
+import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.PoolNode;
 import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
 import java.io.PrintWriter;
@@ -32,8 +36,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Function;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -575,7 +581,9 @@ class CraqMainTest extends FakeServersTest {
   }
 
   @Test
-  @DisplayName("chain lists members head first with roles and health")
+  @DisplayName(
+      "chain with one chain: a one-row table of chains, then each node with its health in its"
+          + " own view, then whether the chain is moving")
   void chainCommand() {
     FakeEndpoint head = node(new FakeNode(chainRef::get));
     FakeEndpoint middle = node(new FakeNode(() -> chain(6, head.member("n1"))));
@@ -586,20 +594,29 @@ class CraqMainTest extends FakeServersTest {
     CraqRun r = craq("chain");
     assertEquals(ExitCodes.UNAVAILABLE, r.exitCode(), r.err());
     assertEquals(List.of("craq: 1 of 3 members did not answer"), r.errLines());
-    String[] lines = r.out().split("\n");
-    assertEquals("epoch 7, 3 members", lines[0]);
-    assertTrue(lines[1].matches("head\\s+n1\\s+\\S+\\s+reachable, epoch 7"), lines[1]);
+    String[] lines = r.out().split("\n", -1);
+    assertEquals("map version 7, 1 chain, 3 nodes", lines[0]);
+    assertEquals("CHAIN  SLOTS    EPOCH  MEMBERS (head first, * catching up)", lines[1]);
+    assertEquals("0      0-16383  7      n1 n2 n3", lines[2]);
+    assertEquals("", lines[3]);
+    assertTrue(lines[4].matches("NODE\\s+ADDRESS\\s+HEADS\\s+CHAINS\\s+STATUS"), lines[4]);
+    assertTrue(lines[5].matches("n1\\s+\\S+\\s+1\\s+1\\s+reachable, epoch 7"), lines[5]);
     assertTrue(
-        lines[2].matches(
-            "middle\\s+n2\\s+\\S+\\s+reachable, epoch 6 \\(behind\\) \\(not a member in its own view\\)"),
-        lines[2]);
-    assertTrue(lines[3].matches("tail\\s+n3\\s+\\S+\\s+unreachable: .*"), lines[3]);
+        lines[6].matches(
+            "n2\\s+\\S+\\s+0\\s+1\\s+reachable, epoch 6 \\(behind\\) \\(not a member in its"
+                + " own view\\)"),
+        lines[6]);
+    assertTrue(lines[7].matches("n3\\s+\\S+\\s+0\\s+1\\s+unreachable: .*"), lines[7]);
+    assertEquals("", lines[8]);
+    assertEquals("the chain is not moving", lines[9]);
+    assertEquals(11, lines.length, r.out());
 
     CraqRun json = craq("--json", "chain");
     assertTrue(
         json.out()
             .startsWith(
-                "{\"epoch\":7,\"members\":[{\"id\":\"n1\",\"address\":\""
+                "{\"mapVersion\":7,\"replicas\":3,\"epoch\":7,\"members\":[{\"id\":\"n1\","
+                    + "\"address\":\""
                     + head.address()
                     + "\",\"role\":\"head\",\"caughtUp\":true,\"reachable\":true,\"epoch\":7,"
                     + "\"memberInOwnView\":true},"),
@@ -607,6 +624,134 @@ class CraqMainTest extends FakeServersTest {
     assertTrue(
         json.out().contains("\"role\":\"tail\",\"caughtUp\":true,\"reachable\":false,\"error\":"),
         json.out());
+    assertTrue(
+        json.out()
+            .contains(
+                "\"chains\":[{\"chain\":0,\"firstSlot\":0,\"endSlot\":16384,\"epoch\":7,"
+                    + "\"members\":[\"n1\",\"n2\",\"n3\"],\"catchingUp\":[]}]"),
+        json.out());
+    assertTrue(json.out().endsWith(",\"moving\":[]}\n"), json.out());
+  }
+
+  @Test
+  @DisplayName(
+      "chain with several chains: each chain's slots, epoch and members (* catching up), each"
+          + " node's heads, chains, leaving and health, and which chains are moving")
+  void chainTableOfSeveralChains() {
+    List<FakeEndpoint> fakes = new ArrayList<>();
+    for (int i = 1; i <= 4; i++) {
+      String id = "n" + i;
+      fakes.add(node(new FakeChainNode(id, this::currentMap, new FakeNode(chainRef::get))));
+    }
+    Member n1 = fakes.get(0).member("n1");
+    Member n2 = fakes.get(1).member("n2");
+    Member n3 = fakes.get(2).member("n3");
+    Member n4 = fakes.get(3).member("n4").withCaughtUp(false);
+    List<ChainConfig> chains =
+        List.of(
+            new ChainConfig(5, List.of(n1, n2, n3)),
+            new ChainConfig(7, List.of(n2, n3, n4)),
+            new ChainConfig(4, List.of(n3, n1, n2, fakes.get(3).member("n4"))),
+            new ChainConfig(4, List.of(n1, n2, n3)));
+    List<PoolNode> pool = new ArrayList<>(FakeEndpoint.poolOf(chains));
+    pool.set(2, pool.get(2).withLeaving(true));
+    mapRef.set(new ChainMap(12, 3, chains, pool));
+    fakes.get(3).stop();
+
+    CraqRun r = craq("chain");
+    assertEquals(ExitCodes.UNAVAILABLE, r.exitCode(), r.err());
+    assertEquals(List.of("craq: 1 of 4 nodes did not answer"), r.errLines());
+    String[] lines = r.out().split("\n", -1);
+    assertEquals("map version 12, 4 chains of 3 replicas, 4 nodes", lines[0]);
+    assertEquals("CHAIN  SLOTS        EPOCH  MEMBERS (head first, * catching up)", lines[1]);
+    assertEquals("0      0-4095       5      n1 n2 n3", lines[2]);
+    assertEquals("1      4096-8191    7      n2 n3 n4*", lines[3]);
+    assertEquals("2      8192-12287   4      n3 n1 n2 n4", lines[4]);
+    assertEquals("3      12288-16383  4      n1 n2 n3", lines[5]);
+    assertEquals("", lines[6]);
+    int width = fakes.get(0).address().length();
+    String format = "%-4s  %-" + width + "s  %-5s  %-6s  %s";
+    assertEquals(String.format(format, "NODE", "ADDRESS", "HEADS", "CHAINS", "STATUS"), lines[7]);
+    assertEquals(
+        String.format(format, "n1", n1.address(), 2, 3, "reachable, map version 12"), lines[8]);
+    assertEquals(
+        String.format(format, "n2", n2.address(), 1, 4, "reachable, map version 12"), lines[9]);
+    assertEquals(
+        String.format(format, "n3", n3.address(), 1, 4, "leaving, reachable, map version 12"),
+        lines[10]);
+    assertTrue(
+        lines[11].startsWith(String.format(format, "n4", n4.address(), 0, 2, "unreachable: ")),
+        lines[11]);
+    assertEquals("", lines[12]);
+    assertEquals("2 chains are moving: 1, 2", lines[13]);
+    assertEquals(15, lines.length, r.out());
+
+    CraqRun json = craq("--json", "chain");
+    assertTrue(json.out().startsWith("{\"mapVersion\":12,\"replicas\":3,\"chains\":["), json.out());
+    assertTrue(
+        json.out()
+            .contains(
+                "{\"chain\":1,\"firstSlot\":4096,\"endSlot\":8192,\"epoch\":7,"
+                    + "\"members\":[\"n2\",\"n3\",\"n4\"],\"catchingUp\":[\"n4\"]}"),
+        json.out());
+    assertTrue(
+        json.out()
+            .contains(
+                "{\"id\":\"n3\",\"address\":\""
+                    + n3.address()
+                    + "\",\"heads\":1,\"memberOf\":4,\"leaving\":true,\"reachable\":true,"
+                    + "\"mapVersion\":12}"),
+        json.out());
+    assertTrue(json.out().endsWith(",\"moving\":[1,2]}\n"), json.out());
+  }
+
+  @Test
+  @DisplayName(
+      "write, read and readall across chains: each key at its chain's head, readall in key"
+          + " order; -n names any node of the cluster, and a stranger is refused")
+  void severalChains() {
+    List<FakeEndpoint> fakes = new ArrayList<>();
+    FakeNode store = new FakeNode(chainRef::get);
+    for (int i = 1; i <= 3; i++) {
+      fakes.add(node(new FakeChainNode("n" + i, this::currentMap, store)));
+    }
+    Member n1 = fakes.get(0).member("n1");
+    Member n2 = fakes.get(1).member("n2");
+    Member n3 = fakes.get(2).member("n3");
+    List<ChainConfig> chains =
+        List.of(
+            new ChainConfig(1, List.of(n1, n2)),
+            new ChainConfig(1, List.of(n2, n3)),
+            new ChainConfig(1, List.of(n3, n1)));
+    mapRef.set(new ChainMap(3, 2, chains, FakeEndpoint.poolOf(chains)));
+    TreeMap<String, String> keys = new TreeMap<>();
+    for (int i = 0; i < 12; i++) {
+      keys.put("key" + i, "value " + i);
+    }
+    StringBuilder expected = new StringBuilder();
+    for (Map.Entry<String, String> e : keys.entrySet()) {
+      CraqRun write = run("-c", coordinator.address(), "write", e.getKey(), e.getValue());
+      assertEquals("1\n", write.out(), write.err());
+      expected.append(e.getKey()).append('\t').append(e.getValue()).append('\n');
+    }
+    for (int i = 0; i < 3; i++) {
+      assertFalse(
+          fakes.get(i).received(WriteRequest.class).isEmpty(), "n" + (i + 1) + " took writes");
+    }
+
+    CraqRun all = run("-c", coordinator.address(), "-n", fakes.get(0).address(), "readall");
+    assertEquals(0, all.exitCode(), all.err());
+    assertEquals(expected.toString(), all.out());
+    assertEquals("", all.err());
+    for (Map.Entry<String, String> e : keys.entrySet()) {
+      CraqRun read = run("-c", coordinator.address(), "read", e.getKey());
+      assertEquals(e.getValue() + "\n", read.out(), read.err());
+    }
+
+    FakeEndpoint stranger = valueNode("out");
+    assertUsageError(
+        run("-c", coordinator.address(), "-n", stranger.address(), "read", "key1"),
+        "-n " + stranger.address() + " is not a node of the cluster at coordinator ");
   }
 
   @Test
@@ -622,7 +767,13 @@ class CraqMainTest extends FakeServersTest {
     chainRef.set(new ChainConfig(4, List.of()));
     CraqRun empty = craq("chain");
     assertEquals(ExitCodes.UNAVAILABLE, empty.exitCode());
-    assertEquals("epoch 4, 0 members (no node has joined)\n", empty.out());
+    assertEquals(
+        "map version 4, 1 chain, 0 nodes (no node has joined)\n"
+            + "CHAIN  SLOTS    EPOCH  MEMBERS (head first, * catching up)\n"
+            + "0      0-16383  4      (none)\n"
+            + "\n"
+            + "the chain is not moving\n",
+        empty.out());
     assertTrue(empty.err().contains("no members"), empty.err());
 
     a.stop();

@@ -1,13 +1,18 @@
 package io.craq.client;
 
 import io.craq.core.Limits;
+import io.craq.core.chain.KeySlots;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.MapReply;
+import io.craq.core.message.Message.MapRequest;
 import io.craq.core.message.Message.ReadAllReply;
 import io.craq.core.message.Message.ReadAllRequest;
 import io.craq.core.message.Message.ReadReply;
@@ -16,6 +21,7 @@ import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.PoolNode;
 import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
 import io.craq.core.store.KeyOrder;
@@ -34,12 +40,15 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.Spliterator;
 import java.util.Spliterators;
@@ -52,15 +61,19 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import java.util.function.ToIntFunction;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A client of a CRAQ chain. It learns the chain from the coordinator, sends writes to the head (or
- * through the coordinator, see {@link ClientConfig#writeViaCoordinator()}) and reads from any
- * member, which CRAQ makes linearizable for strong reads (CRAQ §2.3).
+ * A client of a CRAQ cluster: one chain, or several chains over a pool of nodes (CRAQ §3). It
+ * learns the chain map from the coordinator, sends each write to the head of the chain that holds
+ * its key (or through the coordinator, see {@link ClientConfig#writeViaCoordinator()}) and each
+ * read to any member of that chain, which CRAQ makes linearizable for strong reads (CRAQ §2.3). A
+ * key's chain is {@link KeySlots#chainOf}: fixed for the life of the cluster, so only the members
+ * of a chain can change under the client, never the chain of a key.
  *
  * <p>Thread-safe; one instance is meant to be shared. Every call blocks for at most {@link
  * ClientConfig#callTimeoutMillis()} (plus scheduling noise); the {@code *Async} variants run the
@@ -70,27 +83,30 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>Reads are idempotent, so they are retried at other members on transport errors and on
- *       UNAVAILABLE/BUSY/STALE_EPOCH, bounded by {@link ClientConfig#readAttemptsMax()} and the
- *       call's deadline; then {@link UnavailableException}.
+ *       UNAVAILABLE/BUSY/STALE_EPOCH/WRONG_CHAIN, bounded by {@link ClientConfig#readAttemptsMax()}
+ *       and the call's deadline; then {@link UnavailableException}.
  *   <li>A write is repeated only when it certainly did not happen: it was never sent (connection
  *       refused, queue full) or it was refused with a definite error code (NOT_HEAD, STALE_EPOCH,
- *       UNAVAILABLE, BUSY). A write that was sent and whose fate is unknown (timeout, connection
- *       lost while waiting, a non-definite error such as AMBIGUOUS or INTERNAL) raises {@link
- *       AmbiguousWriteException} and is never retried, so it cannot be applied twice.
+ *       WRONG_CHAIN, UNAVAILABLE, BUSY). A write that was sent and whose fate is unknown (timeout,
+ *       connection lost while waiting, a non-definite error such as AMBIGUOUS or INTERNAL) raises
+ *       {@link AmbiguousWriteException} and is never retried, so it cannot be applied twice.
  *   <li>{@link VersionMismatchException} for a refused conditional write, {@link
  *       InvalidRequestException} for bad input (checked with {@link Limits} before sending).
  * </ul>
  *
- * <p>The chain is learnt from the coordinator at the first call and then kept: reads and writes go
- * straight to the members and do not ask the coordinator again while the members answer. It is
- * refreshed when a member answers NOT_HEAD or STALE_EPOCH and when a member cannot be reached; if
- * no coordinator can answer either, the known members are asked for their view (nodes answer {@link
- * ChainRequest} too).
+ * <p>The map is learnt from the coordinator ({@link MapRequest}) at the first call and then kept:
+ * reads and writes go straight to the members and do not ask the coordinator again while the
+ * members answer. It is refreshed when a member answers NOT_HEAD, STALE_EPOCH or WRONG_CHAIN (the
+ * key's chain is not served there; the hint is the map version that node knows, and the client
+ * fetches a map at least that new, from the coordinator or else from that node) and when a member
+ * cannot be reached; if no coordinator can answer either, the known nodes are asked for their map
+ * (nodes answer {@link MapRequest} too). The known map never goes back: an older version is not
+ * adopted, and no chain goes back to an older epoch.
  *
  * <p>Several coordinators ({@link ClientConfig#coordinatorAddresses()}): one leads, the others
  * stand by and refuse with NOT_LEADER, naming the leader when they know it. Every request meant for
- * the coordinator (chain refreshes, writes sent through it) follows that redirect, or goes on to
- * the next listed coordinator when the hint is empty (no leader now) or a coordinator cannot be
+ * the coordinator (map refreshes, writes sent through it) follows that redirect, or goes on to the
+ * next listed coordinator when the hint is empty (no leader now) or a coordinator cannot be
  * reached; each coordinator is asked at most once per request, over at most the number listed plus
  * two. The client remembers the last coordinator that answered and asks it first next time. When
  * none leads, the call fails with an {@link UnavailableException} saying so (code NOT_LEADER).
@@ -106,7 +122,10 @@ public final class CraqClient implements AutoCloseable {
   private final boolean ownsTransport;
   private final ConcurrentHashMap<String, Connection> connections = new ConcurrentHashMap<>();
   private final ExecutorService asyncExecutor = Executors.newVirtualThreadPerTaskExecutor();
-  private volatile ChainConfig chain = ChainConfig.EMPTY;
+
+  /** The chain map as last learned; null before the first answer. */
+  private volatile ChainMap map;
+
   private volatile boolean closed;
 
   /**
@@ -226,7 +245,7 @@ public final class CraqClient implements AutoCloseable {
         target = hintedHead;
         hintedHead = null;
       } else {
-        target = headAddress(deadline);
+        target = headAddress(request.key(), deadline);
       }
       // Decide to send only with time left: a write never sent is definite, one sent is not.
       long left = millisLeft(deadline);
@@ -324,6 +343,11 @@ public final class CraqClient implements AutoCloseable {
               "write of key '" + request.key() + "' refused by " + target + ": " + error.message(),
               code,
               null);
+      case WRONG_CHAIN -> {
+        // The node is not (or no longer, or not yet) in the key's chain: route again.
+        refreshAtLeast(parseVersion(error.hint()), target, deadline);
+        return null;
+      }
       case NOT_HEAD, STALE_EPOCH, NOT_TAIL -> {
         refreshQuietly(deadline);
         String hint = error.hint();
@@ -409,7 +433,8 @@ public final class CraqClient implements AutoCloseable {
                 route,
                 new ReadRequest(key, mode, bound),
                 "read of key '" + key + "'",
-                ReadReply.class)
+                ReadReply.class,
+                known -> known.chainOf(key))
             .reply();
     return found(reply);
   }
@@ -423,12 +448,14 @@ public final class CraqClient implements AutoCloseable {
 
   /**
    * Every key with a committed version, in key order, each read in {@code mode} as {@link #read}
-   * reads it: the scan lists a page of {@link ClientConfig#readAllPageKeys()} keys at a member,
-   * then reads each of them there (pipelined on one connection). So a strong scan answers only
-   * while strong reads do (a member without its lease refuses both), and each value is one a strong
-   * read could have returned during the scan. Not a snapshot: keys written while the scan runs may
-   * or may not appear. Keys deleted or never committed are left out. Fetched lazily; iterating can
-   * throw {@link UnavailableException}.
+   * reads it. Each chain is scanned on its own: a page of {@link ClientConfig#readAllPageKeys()}
+   * keys is listed at a member of the chain, then each of them is read there (pipelined on one
+   * connection); the chains' keys are merged into one stream in key order. So a strong scan answers
+   * only while strong reads do (a member without its lease refuses both), and each value is one a
+   * strong read could have returned during the scan. Not a snapshot: keys written while the scan
+   * runs may or may not appear. Keys deleted or never committed are left out. Fetched lazily (the
+   * first page of every chain when the stream is first asked for an element); iterating can throw
+   * {@link UnavailableException}.
    */
   public Stream<Versioned> readAll(ReadMode mode, long bound) {
     return readAllPreferring(null, mode, bound, ReadFallback.IGNORE);
@@ -439,7 +466,11 @@ public final class CraqClient implements AutoCloseable {
     return readAll(ReadMode.STRONG, 0);
   }
 
-  /** As {@link #readAll(ReadMode, long)}, at the node {@code nodeAddress} only. */
+  /**
+   * As {@link #readAll(ReadMode, long)}, at the node {@code nodeAddress} only. With several chains,
+   * the keys of the chains the map lists that node in (a node holds no others); {@link
+   * UnavailableException} when it is in none.
+   */
   public Stream<Versioned> readAllFrom(String nodeAddress, ReadMode mode, long bound) {
     checkAddress(nodeAddress);
     return scan(new Route(nodeAddress, true, ReadFallback.IGNORE), mode, bound);
@@ -448,7 +479,9 @@ public final class CraqClient implements AutoCloseable {
   /**
    * As {@link #readAll(ReadMode, long)}, starting at {@code nodeAddress} (null = a random member)
    * and going on at other members when it cannot answer, as {@link #readPreferring} does; once
-   * another member answered, the rest of the scan stays there.
+   * another member answered, the rest of the chain's scan stays there. With several chains, {@code
+   * nodeAddress} is asked first for the chains it is a member of; the other chains are scanned at
+   * random members of theirs. {@code fallback} hears of the first fallback of the whole scan only.
    */
   public Stream<Versioned> readAllPreferring(
       String nodeAddress, ReadMode mode, long bound, ReadFallback fallback) {
@@ -458,10 +491,10 @@ public final class CraqClient implements AutoCloseable {
   private Stream<Versioned> scan(Route route, ReadMode mode, long bound) {
     checkMode(mode, bound);
     checkOpen();
-    Iterator<Versioned> pages = new PageIterator(route, mode, bound);
+    Iterator<Versioned> entries = new ScanIterator(route, mode, bound);
     return StreamSupport.stream(
         Spliterators.spliteratorUnknownSize(
-            pages, Spliterator.ORDERED | Spliterator.NONNULL | Spliterator.DISTINCT),
+            entries, Spliterator.ORDERED | Spliterator.NONNULL | Spliterator.DISTINCT),
         false);
   }
 
@@ -482,8 +515,146 @@ public final class CraqClient implements AutoCloseable {
     return Optional.empty();
   }
 
-  /** Fetches the next page when the current one is used up; stops after a page without more. */
+  /**
+   * The node of {@code map} at {@code address} (compared as {@link #memberAt(ChainConfig, String)}
+   * does): a member of any chain (the first found, in chain order), else a node of the pool that is
+   * in no chain (as a {@link Member} with only its id and address).
+   *
+   * @throws InvalidRequestException for a malformed address
+   */
+  public static Optional<Member> nodeAt(ChainMap map, String address) {
+    checkAddress(address);
+    for (ChainConfig chain : map.chains()) {
+      Optional<Member> member = memberAt(chain, address);
+      if (member.isPresent()) {
+        return member;
+      }
+    }
+    for (PoolNode node : map.pool()) {
+      if (sameEndpoint(node.address(), address)) {
+        return Optional.of(new Member(node.id(), node.address()));
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Tells {@code fallback} of the first fallback only, not of every page or chain after it. */
+  private static ReadFallback once(ReadFallback fallback) {
+    return new ReadFallback() {
+      private boolean told;
+
+      @Override
+      public synchronized void answeredElsewhere(
+          String firstTried, String reason, String answeredBy) {
+        if (!told) {
+          told = true;
+          fallback.answeredElsewhere(firstTried, reason, answeredBy);
+        }
+      }
+    };
+  }
+
+  /**
+   * The scan of every chain, merged in key order. Each chain's keys are disjoint from the others'
+   * (a key lives in one chain), so the merge is a K-way merge of K ordered streams.
+   */
+  private final class ScanIterator implements Iterator<Versioned> {
+    private final Route route;
+    private final ReadMode mode;
+    private final long bound;
+
+    /** One scan per chain, null until the first element is asked for. */
+    private List<PageIterator> chains;
+
+    /** The next element of every chain that has one, smallest key first. */
+    private final PriorityQueue<Head> heads =
+        new PriorityQueue<>(
+            Comparator.comparing((Head head) -> head.entry().key(), KeyOrder.INSTANCE));
+
+    private record Head(Versioned entry, PageIterator from) {}
+
+    ScanIterator(Route route, ReadMode mode, long bound) {
+      this.route = new Route(route.first(), route.firstOnly(), once(route.fallback()));
+      this.mode = mode;
+      this.bound = bound;
+    }
+
+    @Override
+    public boolean hasNext() {
+      if (chains == null) {
+        start();
+      }
+      if (chains.size() == 1) {
+        return chains.get(0).hasNext();
+      }
+      return !heads.isEmpty();
+    }
+
+    @Override
+    public Versioned next() {
+      if (!hasNext()) {
+        throw new NoSuchElementException();
+      }
+      if (chains.size() == 1) {
+        return chains.get(0).next();
+      }
+      Head head = heads.remove();
+      if (head.from().hasNext()) {
+        heads.add(new Head(head.from().next(), head.from()));
+      }
+      return head.entry();
+    }
+
+    private void start() {
+      ChainMap known = map;
+      if (known == null) {
+        known = refreshMap(deadlineNanos(), route.first());
+      }
+      List<PageIterator> scans = new ArrayList<>();
+      if (known.chainCount() == 1) {
+        // One chain: the unwrapped request every node has always answered, at the first node
+        // whether or not the client has heard of it as a member.
+        scans.add(new PageIterator(route, -1, mode, bound));
+      } else {
+        for (int c = 0; c < known.chainCount(); c++) {
+          boolean atFirst =
+              route.first() != null && memberAt(known.chain(c), route.first()).isPresent();
+          if (atFirst) {
+            scans.add(new PageIterator(route, c, mode, bound));
+          } else if (!route.firstOnly()) {
+            scans.add(new PageIterator(new Route(null, false, route.fallback()), c, mode, bound));
+          }
+        }
+        if (scans.isEmpty()) {
+          throw new UnavailableException(
+              "scan at "
+                  + route.first()
+                  + ": that node is a member of none of the "
+                  + known.chainCount()
+                  + " chains (map version "
+                  + known.version()
+                  + ")",
+              ErrorCode.WRONG_CHAIN,
+              null);
+        }
+        for (PageIterator scan : scans) {
+          if (scan.hasNext()) {
+            heads.add(new Head(scan.next(), scan));
+          }
+        }
+      }
+      chains = scans;
+    }
+  }
+
+  /**
+   * One chain's scan: fetches the next page when the current one is used up; stops after a page
+   * without more.
+   */
   private final class PageIterator implements Iterator<Versioned> {
+    /** The chain scanned, or -1 for the unwrapped request of a cluster of one chain. */
+    private final int chain;
+
     private final ReadMode mode;
     private final long bound;
     private final ArrayDeque<Versioned> buffered = new ArrayDeque<>();
@@ -494,23 +665,11 @@ public final class CraqClient implements AutoCloseable {
     private String afterKey = "";
     private boolean more = true;
 
-    PageIterator(Route route, ReadMode mode, long bound) {
+    PageIterator(Route route, int chain, ReadMode mode, long bound) {
+      this.route = route;
+      this.chain = chain;
       this.mode = mode;
       this.bound = bound;
-      // The caller hears of the first fallback only, not of every page that follows it.
-      ReadFallback once =
-          new ReadFallback() {
-            private boolean told;
-
-            @Override
-            public void answeredElsewhere(String firstTried, String reason, String answeredBy) {
-              if (!told) {
-                told = true;
-                route.fallback().answeredElsewhere(firstTried, reason, answeredBy);
-              }
-            }
-          };
-      this.route = new Route(route.first(), route.firstOnly(), once);
     }
 
     @Override
@@ -530,16 +689,18 @@ public final class CraqClient implements AutoCloseable {
     }
 
     private void fetch() {
-      Answered<ReadAllReply> page =
+      ReadAllRequest page = new ReadAllRequest(afterKey, config.readAllPageKeys());
+      Answered<ReadAllReply> answer =
           retryingRead(
               route,
-              new ReadAllRequest(afterKey, config.readAllPageKeys()),
-              "scan after key '" + afterKey + "'",
-              ReadAllReply.class);
-      route = new Route(page.address(), route.firstOnly(), route.fallback());
+              chain < 0 ? page : new Chained(chain, page),
+              (chain < 0 ? "scan" : "scan of chain " + chain) + " after key '" + afterKey + "'",
+              ReadAllReply.class,
+              known -> Math.max(chain, 0));
+      route = new Route(answer.address(), route.firstOnly(), route.fallback());
       List<String> keys = new ArrayList<>();
       String last = afterKey;
-      for (VersionRecord entry : page.reply().entries()) {
+      for (VersionRecord entry : answer.reply().entries()) {
         // The node's key order decides paging; a key at or before the cursor would loop forever.
         if (KeyOrder.INSTANCE.compare(entry.key(), last) <= 0) {
           throw new UnavailableException(
@@ -553,7 +714,7 @@ public final class CraqClient implements AutoCloseable {
       readEach(keys).forEach(v -> v.ifPresent(buffered::addLast));
       afterKey = last;
       // A page without entries cannot advance the cursor; stop rather than ask forever.
-      more = page.reply().more() && !page.reply().entries().isEmpty();
+      more = answer.reply().more() && !answer.reply().entries().isEmpty();
     }
 
     /**
@@ -608,10 +769,16 @@ public final class CraqClient implements AutoCloseable {
 
   /**
    * Sends an idempotent request until one member answers with {@code replyType}, at the members
-   * {@code route} names.
+   * {@code route} names: random ones are members of the chain {@code chainOf} picks in the map. A
+   * first node the known map shows outside that chain is passed over (it would refuse), and the
+   * fallback hears why.
    */
   private <R extends Message> Answered<R> retryingRead(
-      Route route, Message request, String what, Class<R> replyType) {
+      Route route,
+      Message request,
+      String what,
+      Class<R> replyType,
+      ToIntFunction<ChainMap> chainOf) {
     checkOpen();
     long deadline = deadlineNanos();
     Throwable lastCause = null;
@@ -628,10 +795,21 @@ public final class CraqClient implements AutoCloseable {
       if (left <= 0) {
         break;
       }
-      String target =
-          route.firstOnly() || (attempt == 1 && route.first() != null)
-              ? route.first()
-              : randomMember(deadline, tried);
+      String target;
+      if (route.firstOnly()) {
+        target = route.first();
+      } else if (attempt == 1 && route.first() != null) {
+        target = route.first();
+        String outside = outsideItsChain(target, chainOf);
+        if (outside != null) {
+          firstTarget = target;
+          firstFailure = outside;
+          tried.add(target);
+          target = randomMember(deadline, tried, chainOf);
+        }
+      } else {
+        target = randomMember(deadline, tried, chainOf);
+      }
       firstTarget = firstTarget == null ? target : firstTarget;
       left = millisLeft(deadline);
       if (left <= 0) {
@@ -674,6 +852,7 @@ public final class CraqClient implements AutoCloseable {
               throw new InvalidRequestException(
                   what + " refused by " + target + ": " + error.message(), error.code(), null);
           case STALE_EPOCH, NOT_HEAD, NOT_TAIL -> refreshQuietly(deadline);
+          case WRONG_CHAIN -> refreshAtLeast(parseVersion(error.hint()), target, deadline);
           default -> {
             // UNAVAILABLE, BUSY, AMBIGUOUS, INTERNAL: reads have no side effect, so try again.
           }
@@ -697,42 +876,126 @@ public final class CraqClient implements AutoCloseable {
         lastCause);
   }
 
+  /**
+   * Why {@code address} would refuse a request of the chain {@code chainOf} picks (it is not among
+   * that chain's members in the known map), or null if it may answer: it is a member, the map or
+   * the chain's members are not known yet, or the cluster has one chain (a node outside it is asked
+   * anyway, as a single-chain client always did).
+   */
+  private String outsideItsChain(String address, ToIntFunction<ChainMap> chainOf) {
+    ChainMap known = map;
+    if (known == null || known.chainCount() == 1) {
+      return null;
+    }
+    int c = chainOf.applyAsInt(known);
+    ChainConfig chain = known.chain(c);
+    if (chain.members().isEmpty() || memberAt(chain, address).isPresent()) {
+      return null;
+    }
+    return "not a member of chain " + c + ", which holds the key";
+  }
+
   // ------------------------------------------------------------------------------------- chain
 
   /**
-   * The current chain, freshly asked from the coordinator (or, if it cannot be reached, from a
-   * known member).
+   * The chain map, freshly asked from the coordinator (or, if it cannot be reached, from a known
+   * node).
    *
    * @throws UnavailableException if nobody answered in time
    */
-  public ChainConfig chain() {
+  public ChainMap map() {
     checkOpen();
-    return refreshChain(deadlineNanos());
+    return refreshMap(deadlineNanos(), null);
   }
 
-  /** The chain as last learned, without asking anyone ({@link ChainConfig#EMPTY} at first). */
+  /**
+   * The chain map as last learned, without asking anyone: before the first answer, a map of one
+   * empty chain at version 0.
+   */
+  public ChainMap knownMap() {
+    ChainMap known = map;
+    return known != null ? known : ChainMap.empty(1, 1);
+  }
+
+  /**
+   * The chain of a cluster of one chain, freshly asked from the coordinator (or, if it cannot be
+   * reached, from a known node): chain 0 of {@link #map()}.
+   *
+   * @throws UnavailableException if nobody answered in time
+   * @throws IllegalStateException if the cluster has several chains (use {@link #map()})
+   */
+  public ChainConfig chain() {
+    return onlyChain(map());
+  }
+
+  /**
+   * The chain of a cluster of one chain as last learned, no network ({@link ChainConfig#EMPTY} at
+   * first): chain 0 of {@link #knownMap()}.
+   *
+   * @throws IllegalStateException if the cluster has several chains (use {@link #knownMap()})
+   */
   public ChainConfig knownChain() {
-    return chain;
+    return onlyChain(knownMap());
+  }
+
+  private static ChainConfig onlyChain(ChainMap known) {
+    if (known.chainCount() != 1) {
+      throw new IllegalStateException(
+          "the cluster has "
+              + known.chainCount()
+              + " chains: ask for the chain map (map()) instead of the chain");
+    }
+    return known.chain(0);
   }
 
   /**
    * Asks the process at {@code address} (a node or the coordinator) for its own view of the chain,
    * waiting at most {@code timeout}. Useful for health checks: the answer shows the process is up
-   * and which epoch it is in.
+   * and which epoch it is in. A coordinator of several chains refuses (use {@link #mapOf}).
    *
    * @throws UnavailableException if it did not answer in time or could not be reached
    */
   public ChainConfig chainOf(String address, Duration timeout) {
+    return ask(address, new ChainRequest(), ChainReply.class, timeout).config();
+  }
+
+  /**
+   * Asks the node at {@code address} for its own view of chain {@code chain}, waiting at most
+   * {@code timeout}.
+   *
+   * @throws UnavailableException if it did not answer in time or could not be reached
+   */
+  public ChainConfig chainOf(String address, int chain, Duration timeout) {
+    return ask(address, new Chained(chain, new ChainRequest()), ChainReply.class, timeout).config();
+  }
+
+  /**
+   * Asks the process at {@code address} (a node or the coordinator) for the chain map it knows,
+   * waiting at most {@code timeout}: a health check, as {@link #chainOf} is. The answer is not
+   * adopted as the client's map.
+   *
+   * @throws UnavailableException if it did not answer in time or could not be reached
+   */
+  public ChainMap mapOf(String address, Duration timeout) {
+    return ask(address, new MapRequest(), MapReply.class, timeout).map();
+  }
+
+  private <R extends Message> R ask(
+      String address, Message request, Class<R> replyType, Duration timeout) {
     checkOpen();
     checkAddress(address);
     long timeoutMillis = Math.max(1, timeout.toMillis());
     try {
-      Message reply = call(address, new ChainRequest(), timeoutMillis);
-      if (reply instanceof ChainReply chainReply) {
-        return chainReply.config();
+      Message reply = call(address, request, timeoutMillis);
+      if (replyType.isInstance(reply)) {
+        return replyType.cast(reply);
       }
       throw new UnavailableException(
-          address + " answered the chain request with " + describeReply(reply),
+          address
+              + " answered the "
+              + (request instanceof MapRequest ? "map" : "chain")
+              + " request with "
+              + describeReply(reply),
           reply instanceof ErrorReply error ? error.code() : null,
           null);
     } catch (TransportException e) {
@@ -762,7 +1025,8 @@ public final class CraqClient implements AutoCloseable {
                 new Route(nodeAddress, true, ReadFallback.IGNORE),
                 new StatsRequest(),
                 "stats of " + nodeAddress,
-                StatsReply.class)
+                StatsReply.class,
+                known -> 0)
             .reply();
     return new NodeStats(reply.nodeId(), reply.epoch(), reply.role(), reply.counters());
   }
@@ -771,47 +1035,71 @@ public final class CraqClient implements AutoCloseable {
     return async(() -> stats(nodeAddress));
   }
 
-  private ChainConfig refreshChain(long deadline) {
+  /**
+   * Asks the coordinator for the map and adopts it; if no coordinator can answer, asks {@code
+   * alsoAsk} (if not null), then the known nodes.
+   */
+  private ChainMap refreshMap(long deadline, String alsoAsk) {
     CoordinatorUnavailableException coordinatorFailure;
     try {
-      CoordinatorAnswer answer = askCoordinator(new ChainRequest(), deadline, true);
+      CoordinatorAnswer answer = askCoordinator(new MapRequest(), deadline, true);
       if (answer.failure() != null) {
         throw answer.failure();
       }
-      if (answer.reply() instanceof ChainReply chainReply) {
-        return adopt(chainReply.config());
+      if (answer.reply() instanceof MapReply mapReply) {
+        return adopt(mapReply.map());
       }
       throw new UnavailableException(
-          "cannot learn the chain: the coordinator at "
+          "cannot learn the chain map: the coordinator at "
               + answer.address()
               + " answered with "
               + describeReply(answer.reply()));
     } catch (CoordinatorUnavailableException e) {
       coordinatorFailure = e;
     } catch (TransportException e) {
-      throw new UnavailableException("cannot learn the chain: " + e.getMessage(), null, e);
+      throw new UnavailableException("cannot learn the chain map: " + e.getMessage(), null, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new UnavailableException("interrupted while asking the coordinator", null, e);
     }
-    // No coordinator could answer (unreachable, or none leads now); the members know the chain too
+    // No coordinator could answer (unreachable, or none leads now); the nodes know the map too
     // (possibly a bit late).
-    for (Member member : chain.members()) {
+    Set<String> nodes = knownNodes();
+    if (alsoAsk != null) {
+      Set<String> first = new LinkedHashSet<>();
+      first.add(alsoAsk);
+      first.addAll(nodes);
+      nodes = first;
+    }
+    for (String node : nodes) {
       if (millisLeft(deadline) <= 0) {
         break;
       }
       try {
-        return adopt(chainOf(member.address(), Duration.ofMillis(millisLeft(deadline))));
+        return adopt(mapOf(node, Duration.ofMillis(millisLeft(deadline))));
       } catch (UnavailableException ignored) {
-        // try the next member
+        // try the next node
       }
     }
     throw new UnavailableException(
-        "cannot learn the chain: "
+        "cannot learn the chain map: "
             + coordinatorFailure.getMessage()
-            + (chain.members().isEmpty() ? "" : ", and no known member answered"),
+            + (nodes.isEmpty() ? "" : ", and no known node answered"),
         coordinatorFailure.code(),
         coordinatorFailure);
+  }
+
+  /** The addresses of every node of the known map: chain members first, then the pool. */
+  private Set<String> knownNodes() {
+    Set<String> nodes = new LinkedHashSet<>();
+    ChainMap known = map;
+    if (known != null) {
+      for (ChainConfig chain : known.chains()) {
+        chain.members().forEach(member -> nodes.add(member.address()));
+      }
+      known.pool().forEach(node -> nodes.add(node.address()));
+    }
+    return nodes;
   }
 
   /** What the coordinator answered, as a request meant for it gets it. */
@@ -963,59 +1251,122 @@ public final class CraqClient implements AutoCloseable {
         : reply.getClass().getSimpleName();
   }
 
-  /** Keeps the newest configuration seen: an answer from a lagging process must not undo it. */
-  private ChainConfig adopt(ChainConfig candidate) {
+  /**
+   * Keeps the newest map seen: an answer from a lagging process must not undo it. The newer version
+   * wins; a chain that the other map knows at a later epoch keeps that configuration (a node may
+   * have heard of a chain's new configuration before its map caught up).
+   */
+  private ChainMap adopt(ChainMap candidate) {
     synchronized (this) {
-      if (candidate.epoch() >= chain.epoch()) {
-        chain = candidate;
-      }
-      return chain;
+      map = newer(map, candidate);
+      return map;
     }
+  }
+
+  static ChainMap newer(ChainMap known, ChainMap candidate) {
+    if (known == null) {
+      return candidate;
+    }
+    ChainMap base = candidate.version() >= known.version() ? candidate : known;
+    if (known.chainCount() != candidate.chainCount()) {
+      return base;
+    }
+    ChainMap other = base == candidate ? known : candidate;
+    for (int c = 0; c < base.chainCount(); c++) {
+      if (other.chain(c).epoch() > base.chain(c).epoch()) {
+        base = base.withChain(c, other.chain(c));
+      }
+    }
+    return base;
   }
 
   private void refreshQuietly(long deadline) {
     try {
-      refreshChain(deadline);
+      refreshMap(deadline, null);
     } catch (UnavailableException e) {
-      log.debug("chain refresh failed: {}", e.getMessage());
+      log.debug("chain map refresh failed: {}", e.getMessage());
     }
   }
 
-  private String headAddress(long deadline) {
-    ChainConfig known = chain;
-    if (known.members().isEmpty()) {
-      known = refreshChain(deadline);
+  /**
+   * After a WRONG_CHAIN refusal from {@code node}, which knows map version {@code version}: fetches
+   * the map from the coordinator and, if that is older, from {@code node} itself. A node that knows
+   * an older map than the client (it has not heard yet that it joined the chain) needs no refresh:
+   * the next attempt goes on.
+   */
+  private void refreshAtLeast(long version, String node, long deadline) {
+    refreshQuietly(deadline);
+    ChainMap known = map;
+    if ((known == null || known.version() < version) && millisLeft(deadline) > 0) {
+      try {
+        adopt(
+            mapOf(
+                node,
+                Duration.ofMillis(
+                    Math.min(millisLeft(deadline), config.readAttemptTimeoutMillis()))));
+      } catch (UnavailableException e) {
+        log.debug("chain map of {} not learnt: {}", node, e.getMessage());
+      }
     }
-    if (known.members().isEmpty()) {
-      throw emptyChain(known);
-    }
-    return known.head().address();
   }
 
-  /** A random member, one not in {@code tried} while there is one (CRAQ §2.3: any will do). */
-  private String randomMember(long deadline, Set<String> tried) {
-    ChainConfig known = chain;
-    if (known.members().isEmpty()) {
-      known = refreshChain(deadline);
+  /** The head of the chain that holds {@code key}. */
+  private String headAddress(String key, long deadline) {
+    ChainMap known = map;
+    if (known == null || known.chainFor(key).members().isEmpty()) {
+      known = refreshMap(deadline, null);
     }
-    if (known.members().isEmpty()) {
-      throw emptyChain(known);
+    ChainConfig chain = known.chainFor(key);
+    if (chain.members().isEmpty()) {
+      throw emptyChain(known, known.chainOf(key));
+    }
+    return chain.head().address();
+  }
+
+  /**
+   * A random member of the chain {@code chainOf} picks, one not in {@code tried} while there is one
+   * (CRAQ §2.3: any will do).
+   */
+  private String randomMember(long deadline, Set<String> tried, ToIntFunction<ChainMap> chainOf) {
+    ChainMap known = map;
+    if (known == null || known.chain(chainOf.applyAsInt(known)).members().isEmpty()) {
+      known = refreshMap(deadline, null);
+    }
+    int c = chainOf.applyAsInt(known);
+    ChainConfig chain = known.chain(c);
+    if (chain.members().isEmpty()) {
+      throw emptyChain(known, c);
     }
     List<Member> untried =
-        known.members().stream()
+        chain.members().stream()
             .filter(m -> tried.stream().noneMatch(t -> sameEndpoint(t, m.address())))
             .toList();
-    List<Member> pool = untried.isEmpty() ? known.members() : untried;
+    List<Member> pool = untried.isEmpty() ? chain.members() : untried;
     return pool.get(ThreadLocalRandom.current().nextInt(pool.size())).address();
   }
 
-  private UnavailableException emptyChain(ChainConfig known) {
+  private UnavailableException emptyChain(ChainMap known, int c) {
+    ChainConfig chain = known.chain(c);
+    if (known.chainCount() == 1) {
+      return new UnavailableException(
+          "the chain has no members (epoch "
+              + chain.epoch()
+              + "): no node has joined the coordinator at "
+              + coordinator
+              + " yet");
+    }
     return new UnavailableException(
-        "the chain has no members (epoch "
-            + known.epoch()
-            + "): no node has joined the coordinator at "
+        "chain "
+            + c
+            + " of "
+            + known.chainCount()
+            + " has no members (epoch "
+            + chain.epoch()
+            + ", map version "
+            + known.version()
+            + " from the coordinator at "
             + coordinator
-            + " yet");
+            + "): no node serves its keys yet");
   }
 
   // ----------------------------------------------------------------------------------- helpers

@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Message;
-import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.MapRequest;
 import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.ReadMode;
@@ -97,8 +97,8 @@ class CoordinatorListTest extends FakeServersTest {
     assertEquals(3, client.chain().epoch());
     assertEquals(3, client.chain().epoch());
 
-    assertEquals(1, standby.received(ChainRequest.class).size());
-    assertEquals(2, coordinator.received(ChainRequest.class).size());
+    assertEquals(1, standby.received(MapRequest.class).size());
+    assertEquals(2, coordinator.received(MapRequest.class).size());
   }
 
   @Test
@@ -110,8 +110,8 @@ class CoordinatorListTest extends FakeServersTest {
 
     assertEquals(3, client.chain().epoch());
 
-    assertEquals(1, standby.received(ChainRequest.class).size());
-    assertEquals(1, coordinator.received(ChainRequest.class).size());
+    assertEquals(1, standby.received(MapRequest.class).size());
+    assertEquals(1, coordinator.received(MapRequest.class).size());
   }
 
   @Test
@@ -124,7 +124,7 @@ class CoordinatorListTest extends FakeServersTest {
     assertEquals(3, client.chain().epoch());
     assertEquals(3, client.chain().epoch());
 
-    assertEquals(2, coordinator.received(ChainRequest.class).size());
+    assertEquals(2, coordinator.received(MapRequest.class).size());
   }
 
   @Test
@@ -254,7 +254,7 @@ class CoordinatorListTest extends FakeServersTest {
 
     assertEquals(3, client.chain().epoch());
 
-    assertTrue(node.received(ChainRequest.class).size() >= 1);
+    assertTrue(node.received(MapRequest.class).size() >= 1);
   }
 
   @Test

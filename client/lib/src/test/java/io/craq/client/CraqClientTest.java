@@ -308,7 +308,7 @@ class CraqClientTest {
     coordinator.behave(m ->
         m instanceof WriteRequest w
             ? new WriteReply(w.key(), 3)
-            : new Message.ChainReply(chainRef.get()));
+            : new Message.MapReply(FakeEndpoint.singleChainMap(chainRef.get())));
 
     assertEquals(3, client(config().withWriteViaCoordinator(true)).write("k", VALUE));
     assertEquals(1, coordinator.received(WriteRequest.class).size());

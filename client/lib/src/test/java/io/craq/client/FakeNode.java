@@ -6,6 +6,8 @@ import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.MapReply;
+import io.craq.core.message.Message.MapRequest;
 import io.craq.core.message.Message.ReadAllReply;
 import io.craq.core.message.Message.ReadAllRequest;
 import io.craq.core.message.Message.ReadReply;
@@ -18,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -37,6 +40,7 @@ public final class FakeNode implements Function<Message, Message> {
   public synchronized Message apply(Message message) {
     return switch (message) {
       case ChainRequest ignored -> new ChainReply(chain.get());
+      case MapRequest ignored -> new MapReply(FakeEndpoint.singleChainMap(chain.get()));
       case WriteRequest write -> write(write);
       case ReadRequest read -> {
         VersionRecord record = data.get(read.key());
@@ -46,23 +50,26 @@ public final class FakeNode implements Function<Message, Message> {
         }
         yield new ReadReply(read.key(), true, record.version(), record.value(), false);
       }
-      case ReadAllRequest scan -> {
-        List<VersionRecord> page = new ArrayList<>();
-        boolean more = false;
-        for (Map.Entry<String, VersionRecord> e : data.tailMap(scan.afterKey(), false).entrySet()) {
-          if (e.getValue().tombstone()) {
-            continue;
-          }
-          if (page.size() == scan.limit()) {
-            more = true;
-            break;
-          }
-          page.add(e.getValue());
-        }
-        yield new ReadAllReply(page, more);
-      }
+      case ReadAllRequest scan -> scan(scan, key -> true);
       default -> new ErrorReply(ErrorCode.UNSUPPORTED, "fake node: " + message, "");
     };
+  }
+
+  /** A page of the keys {@code keys} accepts, after {@code scan.afterKey()}. */
+  public synchronized ReadAllReply scan(ReadAllRequest scan, Predicate<String> keys) {
+    List<VersionRecord> page = new ArrayList<>();
+    boolean more = false;
+    for (Map.Entry<String, VersionRecord> e : data.tailMap(scan.afterKey(), false).entrySet()) {
+      if (e.getValue().tombstone() || !keys.test(e.getKey())) {
+        continue;
+      }
+      if (page.size() == scan.limit()) {
+        more = true;
+        break;
+      }
+      page.add(e.getValue());
+    }
+    return new ReadAllReply(page, more);
   }
 
   private Message write(WriteRequest write) {

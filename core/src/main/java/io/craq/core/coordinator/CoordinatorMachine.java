@@ -47,6 +47,17 @@ public final class CoordinatorMachine {
    */
   private long quietUntilTick;
 
+  /**
+   * Members on their way out (a leave, or a placement move), with the tick their release began.
+   * Until a failure timeout has passed since then, they stay in the chain but get no new read lease
+   * (their heartbeats are answered as a non-member's): a member removed at once could go on serving
+   * strong reads under its last lease, unaware that the chain has moved on without it.
+   */
+  private final Map<String, Long> releasing = new HashMap<>();
+
+  /** The members of {@link #releasing} that asked to leave themselves. */
+  private final Set<String> leaveRequested = new HashSet<>();
+
   /** The newest epoch {@link #checkInvariants} has seen: epochs never go back. */
   private long configEpochSeen;
 
@@ -99,6 +110,7 @@ public final class CoordinatorMachine {
       dead.forEach(this::forget);
       install(next);
     }
+    finishReleases();
   }
 
   /**
@@ -145,7 +157,9 @@ public final class CoordinatorMachine {
             install(new ArrayList<>(config.members()));
           }
         }
-        reply(ref, new HeartbeatReply(heartbeat.nodeId(), heartbeat.seq(), isMember, config));
+        // A member on its way out gets no new lease: it leaves once the last one has ended.
+        boolean renew = isMember && !releasing.containsKey(heartbeat.nodeId());
+        reply(ref, new HeartbeatReply(heartbeat.nodeId(), heartbeat.seq(), renew, config));
       }
       case LeaveRequest leave -> {
         ErrorReply refusal = leaveRefusal(leave.nodeId());
@@ -153,8 +167,9 @@ public final class CoordinatorMachine {
           reply(ref, refusal);
           return;
         }
-        if (config.contains(leave.nodeId())) {
-          drop(leave.nodeId());
+        if (config.contains(leave.nodeId()) && config.size() > 1) {
+          releasing.putIfAbsent(leave.nodeId(), now);
+          leaveRequested.add(leave.nodeId());
         }
         reply(ref, new ChainReply(config));
       }
@@ -187,17 +202,59 @@ public final class CoordinatorMachine {
   }
 
   /**
-   * Removes {@code nodeId}, as the placement decided (a member moved to another node, or off a
-   * leaving one). Refused (false, nothing changes) if it is no member, during the quiet period
-   * after a takeover (as a leave would be), if it holds the only complete copy, or if it is the
-   * last member.
+   * Starts removing {@code nodeId}, as the placement decided (a member moved to another node, or
+   * off a leaving one): from now on its heartbeats renew no read lease, and once a failure timeout
+   * has passed it leaves the chain (a new epoch). A leave request does the same. Refused (false,
+   * nothing changes) if it is no member, during the quiet period after a takeover (as a leave would
+   * be), if it holds the only complete copy, or if it is the last member; true again while the
+   * removal is under way.
    */
   public boolean remove(String nodeId) {
     if (!config.contains(nodeId) || config.size() == 1 || leaveRefusal(nodeId) != null) {
       return false;
     }
-    drop(nodeId);
+    releasing.putIfAbsent(nodeId, now);
     return true;
+  }
+
+  /**
+   * Calls off the removal of {@code nodeId} the placement started (it no longer wants it: the chain
+   * lost another member meanwhile, say); its heartbeats renew its lease again. A removal the node
+   * asked for with a leave request is not called off.
+   */
+  public void cancelRemoval(String nodeId) {
+    if (!leaveRequested.contains(nodeId)) {
+      releasing.remove(nodeId);
+    }
+  }
+
+  /** True while {@code nodeId} is on its way out of the chain (see {@link #remove}). */
+  public boolean releasing(String nodeId) {
+    return releasing.containsKey(nodeId);
+  }
+
+  /**
+   * Ends the releases whose wait is over: a member on its way out has had no lease renewed since
+   * its release began, so once a failure timeout (longer than any node's lease) has passed it
+   * serves no strong read any more, and the chain may move on without it. A release that would now
+   * take the only complete copy, or the last member, waits.
+   */
+  private void finishReleases() {
+    releasing.keySet().removeIf(id -> !config.contains(id));
+    leaveRequested.retainAll(releasing.keySet());
+    List<String> done = new ArrayList<>();
+    for (Map.Entry<String, Long> e : releasing.entrySet()) {
+      if (now - e.getValue() > settings.failureTimeoutTicks()
+          && config.size() > 1
+          && leaveRefusal(e.getKey()) == null) {
+        done.add(e.getKey());
+      }
+    }
+    for (String id : done) {
+      if (config.contains(id) && config.size() > 1 && leaveRefusal(id) == null) {
+        drop(id);
+      }
+    }
   }
 
   /** Why {@code nodeId} may not leave now, or null if it may (or is no member). */
@@ -298,6 +355,8 @@ public final class CoordinatorMachine {
   }
 
   private void forget(String nodeId) {
+    releasing.remove(nodeId);
+    leaveRequested.remove(nodeId);
     lastHeardTick.remove(nodeId);
     caughtUp.remove(nodeId);
   }

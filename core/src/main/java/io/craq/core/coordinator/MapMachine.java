@@ -380,7 +380,17 @@ public final class MapMachine {
         live.add(id);
       }
     }
-    for (Placement.Step step : Placement.next(map(), live, settings.movesMax())) {
+    List<Placement.Step> steps = Placement.next(map(), live, settings.movesMax());
+    // A removal under way waits out the member's lease; one the placement no longer asks for (the
+    // chain lost another member meanwhile) is called off, or the chain would end up short.
+    for (int c = 0; c < chains.size(); c++) {
+      for (Member m : chains.get(c).config().members()) {
+        if (chains.get(c).releasing(m.id()) && !steps.contains(new Placement.Remove(c, m.id()))) {
+          chains.get(c).cancelRemoval(m.id());
+        }
+      }
+    }
+    for (Placement.Step step : steps) {
       CoordinatorMachine chain = chains.get(step.chain());
       switch (step) {
         case Placement.Add add -> {

@@ -582,11 +582,12 @@ public sealed interface Message
   }
 
   /**
-   * A message of one chain: node-to-node traffic, a node's join, heartbeat or leave for that chain
-   * and the coordinator's answers and pushes, and a client's read-all or chain request aimed at one
+   * A message of one chain: node-to-node traffic, a node's join, heartbeat or leave for that chain,
+   * the coordinator's configuration pushes, and a client's read-all or chain request aimed at one
    * chain. Each chain runs the protocol on its own (its own epoch and members), so every message
-   * that belongs to a chain travels in this envelope; client reads and writes do not need it (the
-   * key names its chain). Envelopes do not nest.
+   * that belongs to a chain travels in this envelope. Replies are never wrapped (the requester
+   * knows what it asked), and client reads and writes need no envelope (the key names its chain).
+   * Envelopes do not nest.
    */
   record Chained(int chain, Message message) implements Message {
     public static final int TAG = 60;

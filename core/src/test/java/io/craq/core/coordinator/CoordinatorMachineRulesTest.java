@@ -147,6 +147,8 @@ class CoordinatorMachineRulesTest {
     long bJoined = c.config().member("b").joinedEpoch();
     long cJoined = c.config().member("c").joinedEpoch();
     c.onRequest(new Ref(0), new LeaveRequest("a"));
+    assertEquals(List.of("a", "b", "c"), ids(c.config()), "a stays until its lease has ended");
+    awaitRelease(c, "a");
     assertEquals(List.of("c", "b"), ids(c.config()));
     assertTrue(c.config().member("b").joinedEpoch() > bJoined, "b copies again");
     assertEquals(cJoined, c.config().member("c").joinedEpoch(), "c keeps its data");
@@ -205,6 +207,7 @@ class CoordinatorMachineRulesTest {
     assertFalse(c.remove("a"), "the only complete copy while b copies");
     assertFalse(c.remove("x"), "no member");
     assertTrue(c.remove("b"), "a member still copying may go");
+    awaitRelease(c, "b");
     assertEquals(List.of("a"), ids(c.config()));
 
     CoordinatorMachine quiet = chainOf("a", "b", "c");
@@ -214,6 +217,45 @@ class CoordinatorMachineRulesTest {
       quiet.tick();
     }
     assertTrue(quiet.remove("b"));
+    awaitRelease(quiet, "b");
     assertEquals(List.of("a", "c"), ids(quiet.config()));
+  }
+
+  @Test
+  @DisplayName(
+      "A member being removed gets no new read lease, and leaves only a failure timeout later")
+  void removalWaitsOutTheLease() {
+    CoordinatorMachine c = chainOf("a", "b", "c");
+    c.drain();
+    assertTrue(c.remove("b"));
+    assertTrue(c.releasing("b"));
+    for (int t = 0; t <= SETTINGS.failureTimeoutTicks(); t++) {
+      assertEquals(List.of("a", "b", "c"), ids(c.config()), "tick " + t);
+      c.onRequest(new Ref(t), new Heartbeat("b", c.config().epoch(), t, true));
+      HeartbeatReply reply = (HeartbeatReply) c.drain().replies().get(0).message();
+      assertFalse(reply.member(), "no lease renewed for b at tick " + t);
+      heartbeatOthers(c, "b");
+      c.tick();
+    }
+    assertEquals(List.of("a", "c"), ids(c.config()));
+    assertFalse(c.releasing("b"));
+  }
+
+  /** Ticks {@code c} until {@code id}'s release is over, the other members heard every tick. */
+  private static void awaitRelease(CoordinatorMachine c, String id) {
+    for (int t = 0; t <= SETTINGS.failureTimeoutTicks() + 1 && c.config().contains(id); t++) {
+      heartbeatOthers(c, id);
+      c.tick();
+    }
+    assertFalse(c.config().contains(id), id + " left within a failure timeout");
+  }
+
+  private static void heartbeatOthers(CoordinatorMachine c, String except) {
+    for (Member m : c.config().members()) {
+      if (!m.id().equals(except)) {
+        c.onRequest(new Ref(-1), new Heartbeat(m.id(), c.config().epoch(), 0, m.caughtUp()));
+      }
+    }
+    c.drain();
   }
 }

@@ -310,7 +310,29 @@ class CoordinatorReplicaTest {
     replica.drain();
     replica.onRequest(new Ref(3), new Chained(0, new LeaveRequest("b")), 71);
     replica.drain();
+    awaitRelease(replica, "b", 71);
     assertEquals(List.of("a", "c"), ids(chain0(replica)));
+  }
+
+  /**
+   * Ticks {@code replica} from {@code tick} until {@code id} has left chain 0 (a failure timeout
+   * after its leave), with the store confirming and the other members heard every tick.
+   */
+  private static long awaitRelease(CoordinatorReplica replica, String id, long tick) {
+    long t = tick;
+    while (chain0(replica).contains(id) && t <= tick + SETTINGS.failureTimeoutTicks() + 1) {
+      t++;
+      replica.confirmed(t);
+      replica.tick(t);
+      for (Member m : chain0(replica).members()) {
+        if (!m.id().equals(id)) {
+          replica.onRequest(new Ref(9), heartbeat(m.id(), chain0(replica).epoch(), t), t);
+        }
+      }
+      replica.drain();
+    }
+    assertFalse(chain0(replica).contains(id), id + " left within a failure timeout");
+    return t;
   }
 
   @Test
@@ -323,10 +345,12 @@ class CoordinatorReplicaTest {
     replica.persisted(replica.map());
     replica.drain();
     replica.onRequest(new Ref(1), new Chained(0, new LeaveRequest("b")), 1);
-    replica.drain(); // the driver writes this map, and the outcome is unknown
+    replica.drain();
+    long t =
+        awaitRelease(replica, "b", 1); // the driver writes this map, and the outcome is unknown
     replica.storeLost();
-    replica.onRequest(new Ref(2), heartbeat("b", 8, 1), 2);
-    replica.onRequest(new Ref(3), heartbeat("a", 8, 1), 2);
+    replica.onRequest(new Ref(2), heartbeat("b", 8, 1), t);
+    replica.onRequest(new Ref(3), heartbeat("a", 8, 1), t);
     List<Effects.Reply> replies = replica.drain().replies();
     assertFalse(((HeartbeatReply) replies.get(0).message()).member());
     assertTrue(((HeartbeatReply) replies.get(1).message()).member());

@@ -1,5 +1,6 @@
 package io.craq.core.sim;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -196,8 +197,13 @@ class MovedMemberLeaseTest {
     String off = movedNode[0];
     NodeMachine stale = c.hosts.get(off).machine(chain);
     assertTrue(
-        stale.isMember() && stale.hasLease(),
-        "set-up: " + off + " still a member of chain " + chain + " with a lease");
+        stale.isMember(), "set-up: " + off + " still believes it is a member of chain " + chain);
+    assertFalse(
+        stale.hasLease(),
+        off
+            + " still holds a read lease in chain "
+            + chain
+            + ", which the chain moved on without it");
 
     // A write of a key of that chain, at its new head: acknowledged without the moved node.
     String key = keyOf(chain);

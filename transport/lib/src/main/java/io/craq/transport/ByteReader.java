@@ -47,6 +47,13 @@ final class ByteReader {
     return v == 1;
   }
 
+  int u16(String what) {
+    need(2, what);
+    int v = ((bytes[position] & 0xff) << 8) | (bytes[position + 1] & 0xff);
+    position += 2;
+    return v;
+  }
+
   int i32(String what) {
     need(4, what);
     int v = Frames.readInt(bytes, position);

@@ -66,6 +66,12 @@ final class ByteWriter {
     u8(v ? 1 : 0);
   }
 
+  void u16(int v) {
+    ensure(2);
+    bytes[length++] = (byte) (v >>> 8);
+    bytes[length++] = (byte) v;
+  }
+
   void i32(int v) {
     ensure(4);
     Frames.writeInt(bytes, length, v);

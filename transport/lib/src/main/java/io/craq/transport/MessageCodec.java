@@ -1,6 +1,8 @@
 package io.craq.transport;
 
+import io.craq.core.chain.KeySlots;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.KeyRecord;
 import io.craq.core.message.KeyVersion;
@@ -10,6 +12,7 @@ import io.craq.core.message.Message.CatchUpBatch;
 import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.Commit;
 import io.craq.core.message.Message.ConfigPush;
 import io.craq.core.message.Message.Durable;
@@ -18,6 +21,9 @@ import io.craq.core.message.Message.Heartbeat;
 import io.craq.core.message.Message.HeartbeatReply;
 import io.craq.core.message.Message.JoinRequest;
 import io.craq.core.message.Message.LeaveRequest;
+import io.craq.core.message.Message.MapReply;
+import io.craq.core.message.Message.MapRequest;
+import io.craq.core.message.Message.NodeHello;
 import io.craq.core.message.Message.Propagate;
 import io.craq.core.message.Message.ReadAllReply;
 import io.craq.core.message.Message.ReadAllRequest;
@@ -29,6 +35,7 @@ import io.craq.core.message.Message.VersionQuery;
 import io.craq.core.message.Message.VersionReply;
 import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.PoolNode;
 import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
 import java.util.ArrayList;
@@ -56,6 +63,8 @@ public final class MessageCodec {
   private static final int KEY_RECORD_BYTES_MIN = KEY_BYTES_MIN + 1 + 4;
   private static final int MEMBER_BYTES_MIN = 2 * STRING_BYTES_MIN + 17;
   private static final int COUNTER_BYTES_MIN = STRING_BYTES_MIN + 1 + 8;
+  private static final int CHAIN_CONFIG_BYTES_MIN = 8 + 4;
+  private static final int POOL_NODE_BYTES_MIN = 2 * STRING_BYTES_MIN + 8 + 1;
 
   /**
    * Frames are encoded into one buffer per platform thread (virtual threads, which may be many and
@@ -266,6 +275,19 @@ public final class MessageCodec {
       }
       case LeaveRequest m -> out.string(m.nodeId());
       case ConfigPush m -> chainConfig(m.config(), out);
+      case MapRequest m -> {}
+      case MapReply m -> chainMap(m.map(), out);
+      case NodeHello m -> {
+        out.string(m.nodeId());
+        out.string(m.address());
+        out.i64(m.incarnation());
+        out.i64(m.mapVersion());
+      }
+      case Chained m -> {
+        out.i32(m.chain());
+        out.u16(m.message().tag());
+        encodeBody(m.message(), out);
+      }
     }
   }
 
@@ -308,6 +330,20 @@ public final class MessageCodec {
     }
   }
 
+  private static void chainMap(ChainMap map, ByteWriter out) {
+    out.i64(map.version());
+    out.i32(map.replicas());
+    out.i32(map.chains().size());
+    map.chains().forEach(c -> chainConfig(c, out));
+    out.i32(map.pool().size());
+    for (PoolNode node : map.pool()) {
+      out.string(node.id());
+      out.string(node.address());
+      out.i64(node.incarnation());
+      out.bool(node.leaving());
+    }
+  }
+
   // ---------------------------------------------------------------------------------- decoding
 
   /** True if {@code type} is a known message tag. */
@@ -335,7 +371,11 @@ public final class MessageCodec {
           Heartbeat.TAG,
           HeartbeatReply.TAG,
           LeaveRequest.TAG,
-          ConfigPush.TAG ->
+          ConfigPush.TAG,
+          MapRequest.TAG,
+          MapReply.TAG,
+          NodeHello.TAG,
+          Chained.TAG ->
           true;
       default -> false;
     };
@@ -418,9 +458,34 @@ public final class MessageCodec {
           new HeartbeatReply(text(in, "nodeId"), in.i64("seq"), in.bool("member"), chainConfig(in));
       case LeaveRequest.TAG -> new LeaveRequest(text(in, "nodeId"));
       case ConfigPush.TAG -> new ConfigPush(chainConfig(in));
+      case MapRequest.TAG -> new MapRequest();
+      case MapReply.TAG -> new MapReply(chainMap(in));
+      case NodeHello.TAG ->
+          new NodeHello(
+              text(in, "nodeId"), text(in, "address"), in.i64("incarnation"), in.i64("mapVersion"));
+      case Chained.TAG -> chained(in);
       default ->
           throw new ProtocolException(ErrorCode.UNSUPPORTED, false, "unknown message type " + type);
     };
+  }
+
+  /**
+   * An envelope: the chain, then the inner message's tag and body, which takes the rest of the
+   * frame. The inner message may be of any known type but {@link Chained}: envelopes do not nest.
+   */
+  private Message chained(ByteReader in) {
+    int chain = in.i32("chain");
+    if (chain < 0) {
+      throw ProtocolException.invalid("chain must be >= 0: " + chain);
+    }
+    int tag = in.u16("inner message type");
+    if (tag == Chained.TAG) {
+      throw ProtocolException.invalid("envelopes do not nest: a Chained inside a Chained");
+    }
+    if (!knownType(tag)) {
+      throw ProtocolException.invalid("unknown inner message type " + tag + " in a Chained");
+    }
+    return new Chained(chain, decodeKnown(tag, in));
   }
 
   private static String typeName(int type) {
@@ -552,5 +617,43 @@ public final class MessageCodec {
               in.bool("member caughtUp")));
     }
     return new ChainConfig(epoch, members);
+  }
+
+  /**
+   * A chain map: the chain count is checked against {@link KeySlots#CHAINS_MAX} and both counts
+   * against the bytes that remain before anything is allocated.
+   */
+  private static ChainMap chainMap(ByteReader in) {
+    long version = in.i64("map version");
+    if (version < 0) {
+      throw ProtocolException.invalid("map version must be >= 0: " + version);
+    }
+    int replicas = in.i32("replicas");
+    if (replicas < 1) {
+      throw ProtocolException.invalid("replicas must be >= 1: " + replicas);
+    }
+    int chainCount = in.count("chains", CHAIN_CONFIG_BYTES_MIN);
+    if (chainCount < 1 || chainCount > KeySlots.CHAINS_MAX) {
+      throw ProtocolException.invalid(
+          "chains: the chain count must be between 1 and "
+              + KeySlots.CHAINS_MAX
+              + ": "
+              + chainCount);
+    }
+    List<ChainConfig> chains = new ArrayList<>(chainCount);
+    for (int i = 0; i < chainCount; i++) {
+      chains.add(chainConfig(in));
+    }
+    int poolCount = in.count("pool nodes", POOL_NODE_BYTES_MIN);
+    List<PoolNode> pool = new ArrayList<>(poolCount);
+    for (int i = 0; i < poolCount; i++) {
+      pool.add(
+          new PoolNode(
+              text(in, "pool node id"),
+              text(in, "pool node address"),
+              in.i64("pool node incarnation"),
+              in.bool("pool node leaving")));
+    }
+    return new ChainMap(version, replicas, chains, pool);
   }
 }

@@ -4,19 +4,34 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.core.Limits;
+import io.craq.core.chain.KeySlots;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
+import io.craq.core.message.Member;
 import io.craq.core.message.Message;
+import io.craq.core.message.Message.Chained;
+import io.craq.core.message.Message.MapReply;
+import io.craq.core.message.Message.MapRequest;
+import io.craq.core.message.Message.NodeHello;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.PoolNode;
 import io.craq.core.message.ReadMode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -336,6 +351,288 @@ class MessageCodecTest {
     ProtocolException e = assertThrows(ProtocolException.class, () -> codec.decode(frame));
     assertEquals(ErrorCode.UNSUPPORTED, e.code());
     assertFalse(e.fatal());
+  }
+
+  @Test
+  @DisplayName("the chain map messages have tags 45, 46, 47 and 60; a MapRequest has an empty body")
+  void chainMapTags() {
+    assertEquals(45, new MapRequest().tag());
+    assertEquals(46, MapReply.TAG);
+    assertEquals(47, NodeHello.TAG);
+    assertEquals(60, Chained.TAG);
+    byte[] request = codec.encodeFrame(Frames.KIND_REQUEST, 3, new MapRequest());
+    assertEquals(Frames.HEADER_BYTES, request.length);
+    assertEquals(new MapRequest(), codec.decode(request));
+    for (int tag : new int[] {48, 59, 61}) {
+      assertFalse(MessageCodec.knownType(tag), "tag " + tag);
+    }
+  }
+
+  @Test
+  @DisplayName("a NodeHello and a MapReply round-trip with every field kept")
+  void chainMapRoundTrip() {
+    NodeHello hello = new NodeHello("n1", "127.0.0.1:7001", 1234, 0);
+    assertEquals(hello, codec.decode(codec.encodeFrame(Frames.KIND_REQUEST, 1, hello)));
+    NodeHello extreme = new NodeHello("", "", Long.MIN_VALUE, Long.MAX_VALUE);
+    assertEquals(extreme, codec.decode(codec.encode(extreme)));
+
+    ChainMap map =
+        new ChainMap(
+            9,
+            2,
+            List.of(
+                new ChainConfig(
+                    4,
+                    List.of(
+                        new Member("n1", "127.0.0.1:7001", 1, 11, true),
+                        new Member("n2", "127.0.0.1:7002", 3, 12, false))),
+                ChainConfig.EMPTY,
+                new ChainConfig(1, List.of(new Member("n3", "127.0.0.1:7003", 1, 13, true)))),
+            List.of(
+                new PoolNode("n1", "127.0.0.1:7001", 11, false),
+                new PoolNode("n2", "127.0.0.1:7002", 12, true),
+                new PoolNode("n3", "127.0.0.1:7003", 13, false)));
+    MapReply reply = new MapReply(map);
+    assertEquals(reply, codec.decode(codec.encodeFrame(Frames.KIND_REPLY, 1, reply)));
+    MapReply empty = new MapReply(ChainMap.empty(1, 1));
+    assertEquals(empty, codec.decode(codec.encode(empty)));
+  }
+
+  @Test
+  @DisplayName(
+      "a map of the most chains, each with 5 members, over 64 nodes fits the default frame")
+  void largestMapFits() {
+    List<PoolNode> pool = new ArrayList<>();
+    for (int i = 0; i < 64; i++) {
+      pool.add(new PoolNode("node-" + i, "host-" + i + ".example.org:7000", i, i % 7 == 0));
+    }
+    List<ChainConfig> chains = new ArrayList<>();
+    for (int c = 0; c < KeySlots.CHAINS_MAX; c++) {
+      List<Member> members = new ArrayList<>();
+      for (int j = 0; j < 5; j++) {
+        PoolNode node = pool.get((c + j * 13) % pool.size());
+        members.add(new Member(node.id(), node.address(), c, node.incarnation(), j != 4));
+      }
+      chains.add(new ChainConfig(c + 1, members));
+    }
+    MapReply reply = new MapReply(new ChainMap(Long.MAX_VALUE, 5, chains, pool));
+    byte[] frame = codec.encode(reply);
+    assertTrue(frame.length < TransportConfig.FRAME_BYTES_MAX_DEFAULT, frame.length + " bytes");
+    assertEquals(reply, codec.decode(frame));
+  }
+
+  @Test
+  @DisplayName(
+      "a Chained carries every other message type: its body is the chain, the inner tag and the "
+          + "inner body exactly as the inner message alone")
+  void chainedCarriesEveryType() {
+    int carried = 0;
+    for (Message inner : Samples.all()) {
+      if (inner instanceof Chained) {
+        continue;
+      }
+      for (int chain : new int[] {0, 7, KeySlots.CHAINS_MAX - 1, Integer.MAX_VALUE}) {
+        Chained envelope = new Chained(chain, inner);
+        byte[] frame = codec.encodeFrame(Frames.KIND_REQUEST, 5, envelope);
+        byte[] alone = codec.encode(inner);
+        ByteWriter prefix = new ByteWriter(16, 16);
+        prefix.i32(chain);
+        prefix.u16(inner.tag());
+        byte[] expected =
+            concat(
+                Arrays.copyOf(frame, Frames.HEADER_BYTES),
+                prefix.toByteArray(),
+                Arrays.copyOfRange(alone, Frames.HEADER_BYTES, alone.length));
+        assertArrayEquals(expected, frame, inner.toString());
+        Message decoded = codec.decode(frame);
+        Chained back = assertInstanceOf(Chained.class, decoded);
+        assertEquals(chain, back.chain());
+        assertTrue(Samples.sameMessage(inner, back.message()), inner.toString());
+        carried++;
+      }
+    }
+    assertEquals(4 * (Samples.tags().length - 1), carried);
+  }
+
+  @Test
+  @DisplayName("the Chained example of docs/PROTOCOL.md §3 is byte for byte what the codec writes")
+  void documentedChainedExample() {
+    String expected =
+        "43524151"
+            + "01"
+            + "00"
+            + "003c"
+            + "0000000000000000"
+            + "0000001d"
+            + "00000002"
+            + "0029"
+            + "000000026e31"
+            + "0000000000000003"
+            + "0000000000000007"
+            + "01";
+    assertEquals(
+        expected,
+        HexFormat.of()
+            .formatHex(codec.encode(new Chained(2, new Message.Heartbeat("n1", 3, 7, true)))));
+  }
+
+  @Test
+  @DisplayName("an error reply with WRONG_CHAIN (code 12) round-trips; its hint is the map version")
+  void wrongChainCode() {
+    assertEquals(12, ErrorCode.WRONG_CHAIN.code);
+    Message.ErrorReply reply =
+        new Message.ErrorReply(ErrorCode.WRONG_CHAIN, "key k is on chain 3", "17");
+    byte[] frame = codec.encode(reply);
+    assertEquals(12, frame[Frames.HEADER_BYTES]);
+    assertEquals(reply, codec.decode(frame));
+  }
+
+  @Test
+  @DisplayName(
+      "a nested envelope, an unknown or truncated inner tag, a negative chain, and trailing bytes "
+          + "after the inner body are refused, not fatal")
+  void chainedBadInput() {
+    Message heartbeat = new Message.Heartbeat("n1", 3, 7, true);
+    assertRefused(chainedFrame(1, Chained.TAG, codec.encode(new Chained(2, heartbeat))), "nest");
+    assertRefused(chainedFrame(1, Chained.TAG, new byte[Frames.HEADER_BYTES]), "nest");
+    assertRefused(chainedFrame(1, 999, codec.encode(heartbeat)), "unknown inner message type 999");
+    assertRefused(chainedFrame(1, 0, codec.encode(new MapRequest())), "unknown inner");
+    assertRefused(chainedFrame(-1, Message.Heartbeat.TAG, codec.encode(heartbeat)), "chain");
+    assertRefused(
+        chainedFrame(Integer.MIN_VALUE, Message.Heartbeat.TAG, codec.encode(heartbeat)), "chain");
+
+    byte[] good = chainedFrame(1, Message.Heartbeat.TAG, codec.encode(heartbeat));
+    assertEquals(new Chained(1, heartbeat), codec.decode(good));
+    byte[] longer = Arrays.copyOf(good, good.length + 1);
+    Frames.writeInt(longer, 16, longer.length - Frames.HEADER_BYTES);
+    assertRefused(longer, "unexpected bytes");
+    byte[] emptyInner =
+        chainedFrame(1, MapRequest.TAG, Arrays.copyOf(codec.encode(new MapRequest()), 21));
+    assertRefused(emptyInner, "unexpected bytes");
+
+    // Only the chain and one byte of the inner tag.
+    byte[] cut = Arrays.copyOf(good, Frames.HEADER_BYTES + 5);
+    Frames.writeInt(cut, 16, 5);
+    assertRefused(cut, "inner message type");
+    // A malformed inner body is refused like the same body alone.
+    byte[] badInner = good.clone();
+    badInner[badInner.length - 1] = 2; // the heartbeat's caughtUp flag
+    assertRefused(badInner, "boolean");
+  }
+
+  @Test
+  @DisplayName(
+      "a chain map is refused with no chains or more than KeySlots.CHAINS_MAX, replicas below 1, "
+          + "a negative version, or counts that cannot fit")
+  void chainMapBadInput() {
+    assertEquals(new MapReply(ChainMap.empty(1, 1)), codec.decode(mapFrame(0, 1, 1, 0)));
+    codec.decode(mapFrame(0, 1, KeySlots.CHAINS_MAX, 0));
+    assertRefused(mapFrame(0, 1, 0, 0), "between 1 and 1024: 0");
+    assertRefused(mapFrame(0, 1, KeySlots.CHAINS_MAX + 1, 0), "between 1 and 1024: 1025");
+    assertRefused(mapFrame(0, 0, 1, 0), "replicas");
+    assertRefused(mapFrame(0, -3, 1, 0), "replicas");
+    assertRefused(mapFrame(-1, 1, 1, 0), "version");
+    assertRefused(mapFrame(Long.MIN_VALUE, 1, 1, 0), "version");
+
+    // Counts are checked against the bytes that remain before a list is sized for them.
+    byte[] chains = mapFrame(0, 1, 1, 0);
+    Frames.writeInt(chains, Frames.HEADER_BYTES + 12, Integer.MAX_VALUE);
+    assertRefused(chains, "cannot fit");
+    Frames.writeInt(chains, Frames.HEADER_BYTES + 12, -1);
+    assertRefused(chains, "negative count");
+    byte[] pool = mapFrame(0, 1, 1, 0);
+    Frames.writeInt(pool, pool.length - 4, Integer.MAX_VALUE);
+    assertRefused(pool, "cannot fit");
+    byte[] onePool = mapFrame(0, 1, 1, 1);
+    onePool[onePool.length - 1] = 2; // the pool node's leaving flag
+    assertRefused(onePool, "boolean");
+    byte[] trailing = Arrays.copyOf(onePool, onePool.length + 3);
+    trailing[onePool.length - 1] = 1;
+    Frames.writeInt(trailing, 16, trailing.length - Frames.HEADER_BYTES);
+    assertRefused(trailing, "unexpected bytes");
+
+    // The same checks hold inside an envelope.
+    byte[] inner = mapFrame(0, 1, 0, 0);
+    assertRefused(chainedFrame(4, MapReply.TAG, inner), "between 1 and 1024: 0");
+  }
+
+  @Test
+  @DisplayName(
+      "every message type has a committed fuzz seed, a valid frame of that type that re-encodes"
+          + " to itself")
+  void fuzzSeedOfEveryType() throws IOException {
+    Path directory =
+        Path.of("src/test/resources/io/craq/transport/MessageCodecFuzzTestInputs/decodeFrame");
+    MessageCodec fuzzCodec =
+        new MessageCodec(
+            TransportConfig.DEFAULT.withFrameBytesMax(1 << 16).withValueBytesMax(1024));
+    for (int tag : Samples.tags()) {
+      Path file = directory.resolve(FuzzSeeds.fileName(tag));
+      assertTrue(Files.exists(file), file + " is missing: run FuzzSeeds (see its Javadoc)");
+      byte[] seed = Files.readAllBytes(file);
+      MessageCodec.Frame frame = fuzzCodec.decodeFrame(seed);
+      assertEquals(tag, frame.message().tag(), file.toString());
+      assertArrayEquals(
+          seed,
+          fuzzCodec.encodeFrame(
+              frame.header().kind(), frame.header().requestId(), frame.message()));
+    }
+  }
+
+  /** A Chained frame around the body of {@code innerFrame}, with any chain and inner tag. */
+  private static byte[] chainedFrame(int chain, int innerTag, byte[] innerFrame) {
+    ByteWriter out = new ByteWriter(256, 1 << 20);
+    out.skip(Frames.HEADER_BYTES);
+    out.i32(chain);
+    out.u16(innerTag);
+    byte[] frame =
+        concat(
+            out.toByteArray(),
+            Arrays.copyOfRange(innerFrame, Frames.HEADER_BYTES, innerFrame.length));
+    Frames.writeHeader(
+        frame, Frames.KIND_ONE_WAY, Chained.TAG, 0, frame.length - Frames.HEADER_BYTES);
+    return frame;
+  }
+
+  /**
+   * A MapReply frame written field by field: {@code chains} empty chains and {@code poolNodes}
+   * nodes that are not leaving, so it can hold what the record would refuse.
+   */
+  private static byte[] mapFrame(long version, int replicas, int chains, int poolNodes) {
+    ByteWriter out = new ByteWriter(256, 1 << 20);
+    out.skip(Frames.HEADER_BYTES);
+    out.i64(version);
+    out.i32(replicas);
+    out.i32(chains);
+    for (int i = 0; i < chains; i++) {
+      out.i64(0);
+      out.i32(0);
+    }
+    out.i32(poolNodes);
+    for (int i = 0; i < poolNodes; i++) {
+      out.string("n" + i);
+      out.string("127.0.0.1:" + (7000 + i));
+      out.i64(i);
+      out.bool(false);
+    }
+    byte[] frame = out.toByteArray();
+    Frames.writeHeader(
+        frame, Frames.KIND_REPLY, MapReply.TAG, 1, frame.length - Frames.HEADER_BYTES);
+    return frame;
+  }
+
+  private static byte[] concat(byte[]... parts) {
+    int length = 0;
+    for (byte[] part : parts) {
+      length += part.length;
+    }
+    byte[] all = new byte[length];
+    int at = 0;
+    for (byte[] part : parts) {
+      System.arraycopy(part, 0, all, at, part.length);
+      at += part.length;
+    }
+    return all;
   }
 
   /** A StatsReply frame written field by field, so it can hold what the record would refuse. */

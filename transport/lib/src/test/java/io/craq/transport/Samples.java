@@ -1,6 +1,7 @@
 package io.craq.transport;
 
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.KeyRecord;
 import io.craq.core.message.KeyVersion;
@@ -10,6 +11,7 @@ import io.craq.core.message.Message.CatchUpBatch;
 import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.Commit;
 import io.craq.core.message.Message.ConfigPush;
 import io.craq.core.message.Message.Durable;
@@ -18,6 +20,9 @@ import io.craq.core.message.Message.Heartbeat;
 import io.craq.core.message.Message.HeartbeatReply;
 import io.craq.core.message.Message.JoinRequest;
 import io.craq.core.message.Message.LeaveRequest;
+import io.craq.core.message.Message.MapReply;
+import io.craq.core.message.Message.MapRequest;
+import io.craq.core.message.Message.NodeHello;
 import io.craq.core.message.Message.Propagate;
 import io.craq.core.message.Message.ReadAllReply;
 import io.craq.core.message.Message.ReadAllRequest;
@@ -29,6 +34,7 @@ import io.craq.core.message.Message.VersionQuery;
 import io.craq.core.message.Message.VersionReply;
 import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.PoolNode;
 import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
 import java.util.ArrayList;
@@ -88,7 +94,11 @@ public final class Samples {
       Heartbeat.TAG,
       HeartbeatReply.TAG,
       LeaveRequest.TAG,
-      ConfigPush.TAG
+      ConfigPush.TAG,
+      MapRequest.TAG,
+      MapReply.TAG,
+      NodeHello.TAG,
+      Chained.TAG
     };
   }
 
@@ -145,8 +155,25 @@ public final class Samples {
           new HeartbeatReply(text(r), r.nextLong(), r.nextBoolean(), config(r));
       case LeaveRequest.TAG -> new LeaveRequest(text(r));
       case ConfigPush.TAG -> new ConfigPush(config(r));
+      case MapRequest.TAG -> new MapRequest();
+      case MapReply.TAG -> new MapReply(map(r));
+      case NodeHello.TAG -> new NodeHello(text(r), text(r), r.nextLong(), r.nextLong());
+      case Chained.TAG ->
+          new Chained(
+              r.nextInt(3) == 0 ? r.nextInt() & Integer.MAX_VALUE : r.nextInt(8),
+              random(r, innerTag(r)));
       default -> throw new IllegalArgumentException("no sample for tag " + tag);
     };
+  }
+
+  /** A random tag of a message that may travel in a {@link Chained}: any but Chained itself. */
+  static int innerTag(Random r) {
+    int[] tags = tags();
+    int tag;
+    do {
+      tag = tags[r.nextInt(tags.length)];
+    } while (tag == Chained.TAG);
+    return tag;
   }
 
   private static final String[] ROLES = {
@@ -221,5 +248,18 @@ public final class Samples {
       members.add(new Member("n" + i, "127.0.0.1:" + (7000 + i), i, 100 + i, i % 2 == 0));
     }
     return new ChainConfig(r.nextLong() & Long.MAX_VALUE, members);
+  }
+
+  /** A map of 1 to 5 random chains over a pool of up to 4 nodes. */
+  static ChainMap map(Random r) {
+    List<ChainConfig> chains = new ArrayList<>();
+    for (int i = 1 + r.nextInt(5); i > 0; i--) {
+      chains.add(config(r));
+    }
+    List<PoolNode> pool = new ArrayList<>();
+    for (int i = r.nextInt(5); i > 0; i--) {
+      pool.add(new PoolNode(text(r), "127.0.0.1:" + (7000 + i), r.nextLong(), r.nextBoolean()));
+    }
+    return new ChainMap(r.nextLong() & Long.MAX_VALUE, 1 + r.nextInt(5), chains, pool);
   }
 }

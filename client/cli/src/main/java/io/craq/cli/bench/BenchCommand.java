@@ -15,6 +15,7 @@ import io.craq.client.CraqClient;
 import io.craq.client.CraqException;
 import io.craq.client.ReadConsistency;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.transport.TcpTransport;
 import io.craq.transport.TransportConfig;
 import java.io.IOException;
@@ -284,7 +285,15 @@ public final class BenchCommand implements Callable<Integer> {
                   ClientConfig.defaults(coordinator)
                       .withCallTimeoutMillis(settings.timeoutMillis()),
                   transport)) {
-        ChainConfig chain = client.chain();
+        ChainMap map = client.map();
+        if (map.chainCount() != 1) {
+          throw new IOException(
+              "craq bench measures a cluster of one chain; the cluster at "
+                  + coordinator
+                  + " has "
+                  + map.chainCount());
+        }
+        ChainConfig chain = map.chain(0);
         if (chain.members().isEmpty()) {
           throw new IOException("the chain at " + coordinator + " has no members");
         }

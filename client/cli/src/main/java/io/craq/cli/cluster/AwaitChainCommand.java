@@ -16,17 +16,18 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code craq await-chain}: waits until the coordinator lists N nodes, all caught up, the readiness
- * wait of {@link LocalProcesses} for a script that starts its processes itself. Hidden: scripts are
- * its users.
+ * {@code craq await-chain}: waits until the cluster of N nodes has formed (every chain with its
+ * members, all caught up: {@link LocalProcesses#caughtUp}), the readiness wait of {@link
+ * LocalProcesses} for a script that starts its processes itself. Hidden: scripts are its users.
  */
 @Command(
     name = "await-chain",
     hidden = true,
     mixinStandardHelpOptions = true,
     description =
-        "Wait until the chain at -c has N members, all caught up (exit 0), or fail"
-            + " (exit 3) after --wait-seconds or when a --watch process exits.")
+        "Wait until every chain at -c has min(R, N) members, all caught up (R: the"
+            + " replicas of the map; with one chain, every node), and the map lists N nodes"
+            + " (exit 0), or fail (exit 3) after --wait-seconds or when a --watch process exits.")
 public final class AwaitChainCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ClientOptions client;
@@ -35,7 +36,7 @@ public final class AwaitChainCommand implements Callable<Integer> {
       names = "--nodes",
       paramLabel = "N",
       required = true,
-      description = "Members the chain must have.")
+      description = "Nodes of the cluster.")
   int nodes;
 
   @Option(

@@ -5,6 +5,9 @@ import io.craq.cli.cluster.LocalProcesses.Role;
 import io.craq.client.ClientConfig;
 import io.craq.client.CraqClient;
 import io.craq.client.CraqException;
+import io.craq.core.chain.KeySlots;
+import io.craq.core.coordinator.CoordinatorSettings;
+import io.craq.core.message.ChainMap;
 import io.craq.transport.process.CommandLineConventions;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -51,8 +54,8 @@ import picocli.CommandLine.Spec;
     usageHelpWidth = 100,
     description = {
       "Starts a coordinator on 127.0.0.1:PORT and N nodes on 127.0.0.1:PORT+1, PORT+2, ..."
-          + " (loopback only), waits until all nodes are in the chain, prints the chain, and runs"
-          + " until Ctrl-C.",
+          + " (loopback only), waits until every chain has its members, all caught up, prints the"
+          + " chains, and runs until Ctrl-C.",
       ""
     },
     footer = {
@@ -112,6 +115,23 @@ public final class ClusterCommand implements Callable<Integer> {
   String nodes;
 
   @Option(
+      names = "--chains",
+      paramLabel = "K",
+      description =
+          "Chains of a new cluster, 1-"
+              + KeySlots.CHAINS_MAX
+              + " (default: 1); keys are spread over them by hash. Passed to the coordinator.")
+  String chains;
+
+  @Option(
+      names = "--replicas",
+      paramLabel = "R",
+      description =
+          "Members of each chain (default: 3 with several chains; with one chain, every"
+              + " node). Passed to the coordinator.")
+  String replicas;
+
+  @Option(
       names = "--memory",
       description = "Nodes keep data in memory (lost at exit) instead of LMDB.")
   boolean memory;
@@ -136,8 +156,15 @@ public final class ClusterCommand implements Callable<Integer> {
       description = "How the user called this command, for the hint of a usage error.")
   String usageName = "craq cluster";
 
-  /** The options, checked. */
-  record Settings(int basePort, int nodes, int waitSeconds) {}
+  /** The most members a chain may have (the coordinator's longest chain). */
+  static final int REPLICAS_MAX = CoordinatorSettings.defaults().membersMax();
+
+  /** The options, checked; {@code chains} and {@code replicas} are 0 when not given. */
+  record Settings(int basePort, int nodes, int waitSeconds, int chains, int replicas) {
+    Settings(int basePort, int nodes, int waitSeconds) {
+      this(basePort, nodes, waitSeconds, 0, 0);
+    }
+  }
 
   /**
    * Where each process of a cluster listens on 127.0.0.1, from the base port B. The default mode:
@@ -258,6 +285,21 @@ public final class ClusterCommand implements Callable<Integer> {
   /** The numbers of the options, or the usage error they make, with or without ZooKeeper. */
   static Settings settings(String basePort, String nodes, String waitSeconds, boolean zookeeper)
       throws UsageError {
+    return settings(basePort, nodes, waitSeconds, zookeeper, null, null);
+  }
+
+  /**
+   * The numbers of the options, or the usage error they make; {@code chains} and {@code replicas}
+   * may be null (not given).
+   */
+  static Settings settings(
+      String basePort,
+      String nodes,
+      String waitSeconds,
+      boolean zookeeper,
+      String chains,
+      String replicas)
+      throws UsageError {
     if (!NUMBER.matcher(nodes).matches()
         || Integer.parseInt(nodes) < 1
         || Integer.parseInt(nodes) > 20) {
@@ -279,7 +321,31 @@ public final class ClusterCommand implements Callable<Integer> {
               + basePort
               + "'");
     }
-    return new Settings(Integer.parseInt(basePort), n, Integer.parseInt(waitSeconds));
+    int k = 0;
+    if (chains != null) {
+      if (!NUMBER.matcher(chains).matches()
+          || Integer.parseInt(chains) < 1
+          || Integer.parseInt(chains) > KeySlots.CHAINS_MAX) {
+        throw new UsageError(
+            "--chains must be a number from 1 to "
+                + KeySlots.CHAINS_MAX
+                + ", got '"
+                + chains
+                + "'");
+      }
+      k = Integer.parseInt(chains);
+    }
+    int r = 0;
+    if (replicas != null) {
+      if (!NUMBER.matcher(replicas).matches()
+          || Integer.parseInt(replicas) < 1
+          || Integer.parseInt(replicas) > REPLICAS_MAX) {
+        throw new UsageError(
+            "--replicas must be a number from 1 to " + REPLICAS_MAX + ", got '" + replicas + "'");
+      }
+      r = Integer.parseInt(replicas);
+    }
+    return new Settings(Integer.parseInt(basePort), n, Integer.parseInt(waitSeconds), k, r);
   }
 
   /**
@@ -410,7 +476,7 @@ public final class ClusterCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     Settings settings;
     try {
-      settings = settings(basePort, nodes, waitSeconds, zookeeper);
+      settings = settings(basePort, nodes, waitSeconds, zookeeper, chains, replicas);
     } catch (UsageError e) {
       return usageError(err, e.getMessage(), usageName);
     }
@@ -466,15 +532,17 @@ public final class ClusterCommand implements Callable<Integer> {
                 "c" + i,
                 Kind.COORDINATOR,
                 Role.COORDINATOR,
-                List.of(
-                    "--zookeeper",
-                    ensemble.connectString(CHROOT),
-                    "--listen",
-                    address,
-                    "--advertise",
-                    address,
-                    "--failure-timeout-millis",
-                    Long.toString(ZOOKEEPER_FAILURE_TIMEOUT_MILLIS)),
+                withChains(
+                    List.of(
+                        "--zookeeper",
+                        ensemble.connectString(CHROOT),
+                        "--listen",
+                        address,
+                        "--advertise",
+                        address,
+                        "--failure-timeout-millis",
+                        Long.toString(ZOOKEEPER_FAILURE_TIMEOUT_MILLIS)),
+                    settings),
                 address,
                 coordinatorJar));
       }
@@ -485,7 +553,10 @@ public final class ClusterCommand implements Callable<Integer> {
               "coordinator",
               Kind.COORDINATOR,
               Role.COORDINATOR,
-              LocalProcesses.coordinatorArgs(coordinators.get(0), dataDir.resolve("coordinator")),
+              withChains(
+                  LocalProcesses.coordinatorArgs(
+                      coordinators.get(0), dataDir.resolve("coordinator")),
+                  settings),
               dataDir.resolve("coordinator").toString(),
               coordinatorJar));
     }
@@ -601,7 +672,9 @@ public final class ClusterCommand implements Callable<Integer> {
             + settings.waitSeconds()
             + "s for "
             + settings.nodes()
-            + " node(s) to join the chain ...");
+            + " node(s) to join "
+            + (settings.chains() > 1 ? "the " + settings.chains() + " chains" : "the chain")
+            + " ...");
     err.flush();
     LocalProcesses.AliveCheck alive =
         () -> {
@@ -612,6 +685,7 @@ public final class ClusterCommand implements Callable<Integer> {
           }
         };
     String leaderAddress = coordinators.get(0);
+    ChainMap ready;
     try {
       if (zookeeper) {
         LocalProcesses.Leading leading =
@@ -623,13 +697,15 @@ public final class ClusterCommand implements Callable<Integer> {
                 alive);
         leader = leading.index();
         leaderAddress = leading.address();
+        ready = leading.map();
       } else {
-        LocalProcesses.awaitChain(
-            leaderAddress,
-            LocalProcesses.caughtUp(settings.nodes()),
-            Duration.ofSeconds(settings.waitSeconds()),
-            200,
-            alive);
+        ready =
+            LocalProcesses.awaitChain(
+                leaderAddress,
+                LocalProcesses.caughtUp(settings.nodes()),
+                Duration.ofSeconds(settings.waitSeconds()),
+                200,
+                alive);
       }
     } catch (IOException e) {
       for (Member member : members) {
@@ -645,11 +721,17 @@ public final class ClusterCommand implements Callable<Integer> {
       }
       err.println(
           NAME
-              + "the chain did not reach "
-              + settings.nodes()
-              + " caught-up member(s) in "
+              + (settings.chains() > 1
+                  ? "the chains did not all reach their caught-up members in "
+                  : "the chain did not reach "
+                      + Math.min(
+                          settings.nodes(),
+                          settings.replicas() > 0 ? settings.replicas() : settings.nodes())
+                      + " caught-up member(s) in ")
               + settings.waitSeconds()
-              + "s; logs in "
+              + "s ("
+              + e.getMessage()
+              + "); logs in "
               + logs);
       err.flush();
       return 1;
@@ -669,7 +751,9 @@ public final class ClusterCommand implements Callable<Integer> {
               + coordinators.size()
               + " coordinators, "
               + settings.nodes()
-              + " node(s), store "
+              + " node(s), "
+              + describeChains(ready)
+              + ", store "
               + store
               + ", data "
               + dataDir
@@ -692,7 +776,9 @@ public final class ClusterCommand implements Callable<Integer> {
               + leaderAddress
               + ", "
               + settings.nodes()
-              + " node(s), store "
+              + " node(s), "
+              + describeChains(ready)
+              + ", store "
               + store
               + ", data "
               + dataDir
@@ -708,6 +794,26 @@ public final class ClusterCommand implements Callable<Integer> {
 
     watch(processes);
     return 0;
+  }
+
+  /** {@code args} with the coordinator's --chains and --replicas, when given. */
+  private static List<String> withChains(List<String> args, Settings settings) {
+    List<String> all = new ArrayList<>(args);
+    all.addAll(LocalProcesses.chainArgs(settings.chains(), settings.replicas()));
+    return List.copyOf(all);
+  }
+
+  /**
+   * The chains of the map the cluster formed with, for its summary line: {@code 1 chain}, {@code 1
+   * chain of 2 replicas} (when fewer than every node), or {@code 4 chains of 3 replicas}.
+   */
+  static String describeChains(ChainMap map) {
+    int chains = map.chainCount();
+    int size = map.chain(0).size();
+    if (chains == 1) {
+      return map.replicas() > size ? "1 chain" : "1 chain of " + map.replicas() + " replicas";
+    }
+    return chains + " chains of " + map.replicas() + " replicas";
   }
 
   private void printStarted(Member member, Process process, List<String> line, Path log) {
@@ -835,7 +941,7 @@ public final class ClusterCommand implements Callable<Integer> {
   private void trackLeader(CraqClient client) {
     if (leader >= 0) {
       try {
-        client.chainOf(coordinators.get(leader), Duration.ofSeconds(1));
+        client.mapOf(coordinators.get(leader), Duration.ofSeconds(1));
         return;
       } catch (CraqException e) {
         // it no longer leads, or is down: who does?

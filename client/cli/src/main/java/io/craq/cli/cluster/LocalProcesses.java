@@ -1,10 +1,10 @@
 package io.craq.cli.cluster;
 
+import io.craq.cli.common.ChainMaps;
 import io.craq.client.ClientConfig;
 import io.craq.client.CraqClient;
 import io.craq.client.CraqException;
-import io.craq.core.message.ChainConfig;
-import io.craq.core.message.Member;
+import io.craq.core.message.ChainMap;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -28,7 +28,7 @@ import java.util.stream.Stream;
 /**
  * Starts the coordinator and nodes of a local cluster as child JVMs and stops them by their own
  * PID: their command lines, ports, data folders, logs (one file per process, appended) and the wait
- * until the chain has formed. {@link #close()} stops the nodes (SIGCONT first, for a paused one,
+ * until the chains have formed. {@link #close()} stops the nodes (SIGCONT first, for a paused one,
  * then SIGTERM, then SIGKILL after {@link #STOP_WAIT_MILLIS}), then the coordinator, so that it
  * does not reconfigure the chain for nothing.
  */
@@ -173,6 +173,22 @@ public final class LocalProcesses implements AutoCloseable {
   }
 
   /**
+   * The arguments that give a new cluster {@code chains} chains of {@code replicas} members each
+   * ({@code craq-coordinator --chains K --replicas R}); 0 leaves a flag out (the coordinator's
+   * default: one chain; with one chain, every node joins it).
+   */
+  public static List<String> chainArgs(int chains, int replicas) {
+    List<String> args = new ArrayList<>();
+    if (chains > 0) {
+      args.addAll(List.of("--chains", Integer.toString(chains)));
+    }
+    if (replicas > 0) {
+      args.addAll(List.of("--replicas", Integer.toString(replicas)));
+    }
+    return args;
+  }
+
+  /**
    * The arguments of node {@code id} listening on {@code listen}, known to the others as {@code
    * advertised}, joining the coordinator at {@code coordinator}, its store in {@code data}.
    */
@@ -270,26 +286,45 @@ public final class LocalProcesses implements AutoCloseable {
     }
   }
 
-  /** What {@link #awaitChain} is waiting for, checked against each chain the coordinator sends. */
+  /** What {@link #awaitChain} is waiting for, checked against each map the coordinator sends. */
   @FunctionalInterface
   public interface Readiness {
-    boolean ready(ChainConfig chain);
-  }
+    boolean ready(ChainMap map);
 
-  /** Ready when the chain has exactly {@code nodes} members, all caught up. */
-  public static Readiness caughtUp(int nodes) {
-    return chain -> chain.size() == nodes && chain.members().stream().allMatch(Member::caughtUp);
+    /** How far {@code map} is from ready, in a few words (for the error when time runs out). */
+    default String progress(ChainMap map) {
+      return map.chainCount() + " chain(s), map version " + map.version();
+    }
   }
 
   /**
-   * Asks the coordinator at {@code coordinator} for the chain every {@code pollMillis} until it is
-   * {@code ready}; before each question {@code alive} may throw to give up (a process exited).
-   *
-   * @return the chain that was ready
-   * @throws IOException from {@code alive}, or if the chain is not ready within {@code timeout}
-   *     (the message says what the coordinator last answered)
+   * Ready when the cluster of {@code nodes} nodes has formed: every chain has exactly {@code min(R,
+   * nodes)} members, all caught up, where R is the map's replica count (with one chain that every
+   * node joins, all {@code nodes}), and the map knows every node.
    */
-  public static ChainConfig awaitChain(
+  public static Readiness caughtUp(int nodes) {
+    return new Readiness() {
+      @Override
+      public boolean ready(ChainMap map) {
+        return ChainMaps.formed(map, nodes, map.replicas());
+      }
+
+      @Override
+      public String progress(ChainMap map) {
+        return ChainMaps.progress(map, nodes, map.replicas());
+      }
+    };
+  }
+
+  /**
+   * Asks the coordinator at {@code coordinator} for the chain map every {@code pollMillis} until it
+   * is {@code ready}; before each question {@code alive} may throw to give up (a process exited).
+   *
+   * @return the map that was ready
+   * @throws IOException from {@code alive}, or if the map is not ready within {@code timeout} (the
+   *     message says what the coordinator last answered)
+   */
+  public static ChainMap awaitChain(
       String coordinator, Readiness ready, Duration timeout, long pollMillis, AliveCheck alive)
       throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -299,15 +334,11 @@ public final class LocalProcesses implements AutoCloseable {
       while (true) {
         alive.check();
         try {
-          ChainConfig chain = client.chain();
-          if (ready.ready(chain)) {
-            return chain;
+          ChainMap map = client.map();
+          if (ready.ready(map)) {
+            return map;
           }
-          last =
-              chain.size()
-                  + " member(s), "
-                  + chain.members().stream().filter(Member::caughtUp).count()
-                  + " caught up";
+          last = ready.progress(map);
         } catch (CraqException e) {
           last = e.getMessage();
         }
@@ -326,12 +357,12 @@ public final class LocalProcesses implements AutoCloseable {
     }
   }
 
-  /** The coordinator that answered as the leader: its place in the list, address and chain. */
-  public record Leading(int index, String address, ChainConfig chain) {}
+  /** The coordinator that answered as the leader: its place in the list, address and map. */
+  public record Leading(int index, String address, ChainMap map) {}
 
   /**
-   * Asks each of {@code coordinators} in turn for the chain, directly (a redirect is not followed):
-   * a standby refuses with NOT_LEADER, the leader answers.
+   * Asks each of {@code coordinators} in turn for the chain map, directly (a redirect is not
+   * followed): a standby refuses with NOT_LEADER, the leader answers.
    *
    * @return the first that answered within {@code perCall}, or empty if none did
    */
@@ -339,8 +370,8 @@ public final class LocalProcesses implements AutoCloseable {
       CraqClient client, List<String> coordinators, Duration perCall) {
     for (int i = 0; i < coordinators.size(); i++) {
       try {
-        ChainConfig chain = client.chainOf(coordinators.get(i), perCall);
-        return Optional.of(new Leading(i, coordinators.get(i), chain));
+        ChainMap map = client.mapOf(coordinators.get(i), perCall);
+        return Optional.of(new Leading(i, coordinators.get(i), map));
       } catch (CraqException e) {
         // a standby, or down: ask the next
       }
@@ -350,11 +381,11 @@ public final class LocalProcesses implements AutoCloseable {
 
   /**
    * {@link #awaitChain(String, Readiness, Duration, long, AliveCheck)} for several coordinators,
-   * one of which leads: asks each in turn ({@link #leading}) until the leader's chain is {@code
+   * one of which leads: asks each in turn ({@link #leading}) until the leader's map is {@code
    * ready}.
    *
-   * @return the leader and the chain that was ready
-   * @throws IOException from {@code alive}, or if no leader's chain is ready within {@code timeout}
+   * @return the leader and the map that was ready
+   * @throws IOException from {@code alive}, or if no leader's map is ready within {@code timeout}
    */
   public static Leading awaitChain(
       List<String> coordinators,
@@ -372,17 +403,11 @@ public final class LocalProcesses implements AutoCloseable {
         alive.check();
         Optional<Leading> leader = leading(client, coordinators, Duration.ofSeconds(1));
         if (leader.isPresent()) {
-          ChainConfig chain = leader.get().chain();
-          if (ready.ready(chain)) {
+          ChainMap map = leader.get().map();
+          if (ready.ready(map)) {
             return leader.get();
           }
-          last =
-              leader.get().address()
-                  + " leads, "
-                  + chain.size()
-                  + " member(s), "
-                  + chain.members().stream().filter(Member::caughtUp).count()
-                  + " caught up";
+          last = leader.get().address() + " leads, " + ready.progress(map);
         }
         if (System.nanoTime() >= deadline) {
           throw new IOException(

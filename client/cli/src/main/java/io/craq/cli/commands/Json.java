@@ -36,6 +36,29 @@ final class Json {
     return this;
   }
 
+  /** Adds an array of strings. */
+  Json strings(String name, java.util.List<String> values) {
+    name(name);
+    out.append('[');
+    for (int i = 0; i < values.size(); i++) {
+      out.append(i == 0 ? "" : ",");
+      quote(values.get(i));
+    }
+    out.append(']');
+    return this;
+  }
+
+  /** Adds an array of numbers. */
+  Json numbers(String name, java.util.List<? extends Number> values) {
+    name(name);
+    out.append('[');
+    for (int i = 0; i < values.size(); i++) {
+      out.append(i == 0 ? "" : ",").append(values.get(i));
+    }
+    out.append(']');
+    return this;
+  }
+
   /** Adds a pre-rendered JSON value (an array or object). */
   Json raw(String name, String json) {
     name(name);

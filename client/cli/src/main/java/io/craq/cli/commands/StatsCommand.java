@@ -1,5 +1,6 @@
 package io.craq.cli.commands;
 
+import io.craq.cli.common.ChainMaps;
 import io.craq.cli.common.ChainRoles;
 import io.craq.cli.common.ClientOptions;
 import io.craq.cli.common.Diagnostics;
@@ -10,6 +11,7 @@ import io.craq.client.CraqException;
 import io.craq.client.NodeStats;
 import io.craq.client.UnavailableException;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.Member;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -26,24 +28,28 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code craq stats}: the event counters of every chain member (learned from the coordinator), or
- * of the one node given with {@code -n}, asked in parallel. A node that does not answer is reported
- * in its row; the exit code is UNAVAILABLE only if none answered. See docs/CLIENT.md.
+ * {@code craq stats}: the event counters of every node of the cluster (learned from the
+ * coordinator's chain map: the chain's members, then the rest of the pool), or of the one node
+ * given with {@code -n}, asked in parallel. A node that does not answer is reported in its row; the
+ * exit code is UNAVAILABLE only if none answered. See docs/CLIENT.md.
  */
 @Command(
     name = "stats",
     mixinStandardHelpOptions = true,
     description = {
-      "Show each chain member's counters since it started: clean and dirty reads,"
+      "Show each node's counters since it started: clean and dirty reads,"
           + " version queries sent and served, writes accepted, versions committed.",
-      "Asks every member the coordinator lists, or only the node given with -n ADDRESS."
+      "Asks every node the coordinator lists, or only the node given with -n ADDRESS."
     })
 public final class StatsCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ClientOptions client;
   @Mixin JsonOption json;
 
-  /** Whom to ask: from the chain (id and role known) or from -n (both null). */
+  /**
+   * Whom to ask: from the map (id known; the role too for a member of a cluster's one chain) or
+   * from -n (both null).
+   */
   record Target(String address, String id, String chainRole) {}
 
   /** One target's answer: {@code stats}, or the failure and whether it was unreachable. */
@@ -69,15 +75,12 @@ public final class StatsCommand implements Callable<Integer> {
         () -> {
           try (CraqClient craq = client.openClient();
               ExecutorService askers = Executors.newVirtualThreadPerTaskExecutor()) {
-            ChainConfig chain = client.node() != null ? null : craq.chain();
+            ChainMap map = client.node() != null ? null : craq.map();
             List<Target> targets = new ArrayList<>();
-            if (chain == null) {
+            if (map == null) {
               targets.add(new Target(client.node(), null, null));
             } else {
-              for (int i = 0; i < chain.size(); i++) {
-                Member member = chain.members().get(i);
-                targets.add(new Target(member.address(), member.id(), ChainRoles.of(chain, i)));
-              }
+              targets.addAll(targets(map));
             }
             List<CompletableFuture<Row>> pending = new ArrayList<>();
             for (Target target : targets) {
@@ -85,7 +88,7 @@ public final class StatsCommand implements Callable<Integer> {
             }
             List<Row> rows = pending.stream().map(CompletableFuture::join).toList();
             PrintWriter out = spec.commandLine().getOut();
-            out.println(json.enabled() ? json(chain, rows) : text(chain, rows));
+            out.println(json.enabled() ? json(map, rows) : text(map, rows));
             out.flush();
             if (!rows.isEmpty() && rows.stream().noneMatch(Row::answered)) {
               Diagnostics.warn(spec, "no node answered the stats request");
@@ -94,6 +97,29 @@ public final class StatsCommand implements Callable<Integer> {
             return ExitCodes.OK;
           }
         });
+  }
+
+  /**
+   * Every node of the map: with one chain its members in chain order (with their roles), then any
+   * other node of the pool; with several chains the pool (each node's role is its own view).
+   */
+  static List<Target> targets(ChainMap map) {
+    List<Target> targets = new ArrayList<>();
+    Set<String> listed = new LinkedHashSet<>();
+    if (map.chainCount() == 1) {
+      ChainConfig chain = map.chain(0);
+      for (int i = 0; i < chain.size(); i++) {
+        Member member = chain.members().get(i);
+        targets.add(new Target(member.address(), member.id(), ChainRoles.of(chain, i)));
+        listed.add(member.id());
+      }
+    }
+    for (ChainMaps.Node node : ChainMaps.nodes(map)) {
+      if (listed.add(node.id())) {
+        targets.add(new Target(node.address(), node.id(), null));
+      }
+    }
+    return targets;
   }
 
   private static Row ask(CraqClient client, Target target) {
@@ -110,9 +136,10 @@ public final class StatsCommand implements Callable<Integer> {
    * A status row per node, then (if any answered) a counter per line with one column per node that
    * answered, in chain order.
    */
-  static String text(ChainConfig chain, List<Row> rows) {
+  static String text(ChainMap map, List<Row> rows) {
     StringBuilder out = new StringBuilder();
-    if (chain != null) {
+    if (map != null && map.chainCount() == 1) {
+      ChainConfig chain = map.chain(0);
       out.append("epoch ")
           .append(chain.epoch())
           .append(", ")
@@ -121,19 +148,35 @@ public final class StatsCommand implements Callable<Integer> {
           .append(chain.size() == 1 ? "" : "s")
           .append(chain.size() == 0 ? " (no node has joined)" : "")
           .append('\n');
+    } else if (map != null) {
+      out.append("map version ")
+          .append(map.version())
+          .append(", ")
+          .append(map.chainCount())
+          .append(" chains, ")
+          .append(rows.size())
+          .append(rows.size() == 1 ? " node" : " nodes")
+          .append('\n');
     }
+    // Columns at least as wide as a single-chain node's; wider for the roles of several chains.
+    int roleWidth = 9;
+    int idWidth = 12;
+    int addressWidth = 21;
+    for (Row row : rows) {
+      roleWidth = Math.max(roleWidth, row.role().length());
+      idWidth = Math.max(idWidth, row.id().length());
+      addressWidth = Math.max(addressWidth, row.target().address().length());
+    }
+    String format = "%-" + roleWidth + "s %-" + idWidth + "s %-" + addressWidth + "s %-6s %s%n";
     if (!rows.isEmpty()) {
-      out.append(
-          String.format("%-9s %-12s %-21s %-6s %s%n", "ROLE", "ID", "ADDRESS", "EPOCH", "STATUS"));
+      out.append(String.format(format, "ROLE", "ID", "ADDRESS", "EPOCH", "STATUS"));
     }
     for (Row row : rows) {
       String epoch = row.answered() ? Long.toString(row.stats().epoch()) : "-";
       String status =
           row.answered() ? "ok" : (row.unreachable() ? "unreachable: " : "error: ") + row.error();
       out.append(
-          String.format(
-              "%-9s %-12s %-21s %-6s %s%n",
-              row.role(), row.id(), row.target().address(), epoch, status));
+          String.format(format, row.role(), row.id(), row.target().address(), epoch, status));
     }
     List<Row> answered = rows.stream().filter(Row::answered).toList();
     if (!answered.isEmpty()) {
@@ -170,11 +213,12 @@ public final class StatsCommand implements Callable<Integer> {
   }
 
   /**
-   * One line: {@code {"epoch":E,"nodes":[...]}} ({@code epoch} only when the chain was asked), each
-   * node {@code {"id","address","role","reachable",...}} with {@code epoch} and {@code counters} if
-   * it answered, else {@code error}.
+   * One line: {@code {"epoch":E,"nodes":[...]}} ({@code epoch} only when the map was asked and has
+   * one chain, {@code mapVersion} instead when it has several), each node {@code
+   * {"id","address","role","reachable",...}} with {@code epoch} and {@code counters} if it
+   * answered, else {@code error}.
    */
-  static String json(ChainConfig chain, List<Row> rows) {
+  static String json(ChainMap map, List<Row> rows) {
     StringBuilder nodes = new StringBuilder("[");
     for (Row row : rows) {
       Json node =
@@ -194,8 +238,10 @@ public final class StatsCommand implements Callable<Integer> {
     }
     nodes.append(']');
     Json object = new Json();
-    if (chain != null) {
-      object.field("epoch", chain.epoch());
+    if (map != null && map.chainCount() == 1) {
+      object.field("epoch", map.chain(0).epoch());
+    } else if (map != null) {
+      object.field("mapVersion", map.version());
     }
     return object.raw("nodes", nodes.toString()).toString();
   }

@@ -6,6 +6,7 @@ import io.craq.client.ReadFallback;
 import io.craq.client.UnavailableException;
 import io.craq.core.Limits;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.Member;
 import io.craq.transport.Addresses;
 import java.util.List;
@@ -56,7 +57,9 @@ public final class ClientOptions {
       names = {"-n", "--node"},
       paramLabel = "ADDRESS",
       description =
-          "Node read and readall ask first; it must be a member of the chain -c names."
+          "Node read and readall ask first; it must be a member of the chain -c names"
+              + " (with several chains: a node of the cluster; keys of chains it is not in are"
+              + " read elsewhere)."
               + " If it cannot answer, another member answers (said on stderr)."
               + " Default: a random member.")
   String node;
@@ -187,36 +190,59 @@ public final class ClientOptions {
   }
 
   /**
-   * The node reads go to first: the member {@code -n} names (by the address the chain knows it by),
-   * or null for a random member (no {@code -n}, or {@code --any-node}).
+   * The node reads go to first: the member {@code -n} names (by the address the chain map knows it
+   * by), or null for a random member (no {@code -n}, or {@code --any-node}). With several chains, a
+   * key of a chain the node is not a member of is read at a member of that chain (said on stderr).
    *
-   * @throws ParameterException if {@code -n} names no member of the chain {@code -c} names
+   * @throws ParameterException if {@code -n} names no member of the chain {@code -c} names (with
+   *     several chains: no node of the cluster)
    */
   public String firstReadNode(CraqClient client) {
     String node = node();
     if (node == null || anyNode()) {
       return null;
     }
-    ChainConfig chain;
+    ChainMap map;
     try {
-      chain = client.chain();
+      map = client.map();
     } catch (UnavailableException e) {
       // Without the coordinator the check cannot be made; the node itself may still answer.
       Diagnostics.warn(
           mixee, "cannot check that " + node + " is a member of the chain: " + e.getMessage());
       return node;
     }
-    return CraqClient.memberAt(chain, node)
+    if (map.chainCount() == 1) {
+      ChainConfig chain = map.chain(0);
+      return CraqClient.memberAt(chain, node)
+          .map(Member::address)
+          .orElseThrow(() ->
+              usageError(
+                  "-n "
+                      + node
+                      + " is not a member of the chain at coordinator "
+                      + coordinator()
+                      + " (members: "
+                      + describe(chain.members())
+                      + "); leave out -n to read from any member"));
+    }
+    return CraqClient.nodeAt(map, node)
         .map(Member::address)
         .orElseThrow(() ->
             usageError(
                 "-n "
                     + node
-                    + " is not a member of the chain at coordinator "
+                    + " is not a node of the cluster at coordinator "
                     + coordinator()
-                    + " (members: "
-                    + describe(chain.members())
+                    + " (nodes: "
+                    + describeNodes(map)
                     + "); leave out -n to read from any member"));
+  }
+
+  private static String describeNodes(ChainMap map) {
+    List<ChainMaps.Node> nodes = ChainMaps.nodes(map);
+    return nodes.isEmpty()
+        ? "none"
+        : nodes.stream().map(n -> n.id() + " " + n.address()).collect(Collectors.joining(", "));
   }
 
   private static String describe(List<Member> members) {

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.cli.CraqRun;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
+import io.craq.core.message.Member;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -44,6 +47,52 @@ class ClusterCommandTest {
         assertThrows(
                 ClusterCommand.UsageError.class, () -> ClusterCommand.settings("65533", "3", "60"))
             .getMessage());
+  }
+
+  @Test
+  @DisplayName(
+      "--chains and --replicas: numbers in range, passed to the coordinator when given, and the"
+          + " summary names the chains the cluster formed with")
+  void chainsAndReplicas() throws Exception {
+    assertEquals(
+        new ClusterCommand.Settings(1234, 4, 60, 4, 3),
+        ClusterCommand.settings("1234", "4", "60", false, "4", "3"));
+    assertEquals(
+        new ClusterCommand.Settings(1234, 4, 60, 0, 2),
+        ClusterCommand.settings("1234", "4", "60", false, null, "2"));
+    assertEquals(
+        "--chains must be a number from 1 to 1024, got '0'",
+        assertThrows(
+                ClusterCommand.UsageError.class,
+                () -> ClusterCommand.settings("1234", "3", "60", false, "0", null))
+            .getMessage());
+    assertEquals(
+        "--replicas must be a number from 1 to 64, got 'x'",
+        assertThrows(
+                ClusterCommand.UsageError.class,
+                () -> ClusterCommand.settings("1234", "3", "60", false, null, "x"))
+            .getMessage());
+    assertEquals(List.of(), LocalProcesses.chainArgs(0, 0));
+    assertEquals(List.of("--chains", "4", "--replicas", "3"), LocalProcesses.chainArgs(4, 3));
+
+    Member a = new Member("a", "127.0.0.1:1", 1, 1, true);
+    Member b = new Member("b", "127.0.0.1:2", 1, 1, true);
+    ChainConfig ab = new ChainConfig(1, List.of(a, b));
+    assertEquals(
+        "1 chain", ClusterCommand.describeChains(new ChainMap(1, 64, List.of(ab), List.of())));
+    assertEquals(
+        "1 chain of 2 replicas",
+        ClusterCommand.describeChains(new ChainMap(1, 2, List.of(ab), List.of())));
+    assertEquals(
+        "2 chains of 2 replicas",
+        ClusterCommand.describeChains(new ChainMap(1, 2, List.of(ab, ab), List.of())));
+
+    CraqRun range = CraqRun.of("cluster", "--chains", "2000");
+    assertEquals(2, range.exitCode(), range.err());
+    assertEquals(
+        "craq-cluster: --chains must be a number from 1 to 1024, got '2000'",
+        range.err().lines().findFirst().orElseThrow());
+    assertTrue(CraqRun.of("cluster", "--help").out().contains("--replicas"));
   }
 
   @Test

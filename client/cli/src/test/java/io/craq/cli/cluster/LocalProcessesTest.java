@@ -9,9 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.craq.cli.CraqRun;
 import io.craq.cli.cluster.LocalProcesses.Role;
 import io.craq.cli.common.ExitCodes;
+import io.craq.client.FakeEndpoint;
 import io.craq.client.FakeServersTest;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.Member;
+import io.craq.core.message.PoolNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,13 +66,61 @@ class LocalProcessesTest extends FakeServersTest {
             "n1", "127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:1", home.resolve("n1")));
   }
 
+  private static boolean ready(int nodes, ChainConfig chain) {
+    return LocalProcesses.caughtUp(nodes).ready(FakeEndpoint.singleChainMap(chain));
+  }
+
+  /** A map of {@code chains} whose pool is every member, R = {@code replicas}. */
+  private static ChainMap map(int replicas, ChainConfig... chains) {
+    return new ChainMap(9, replicas, List.of(chains), FakeEndpoint.poolOf(List.of(chains)));
+  }
+
   @Test
-  @DisplayName("a chain is ready with exactly N members, all caught up")
+  @DisplayName(
+      "one chain that every node joins is ready with exactly N members, all caught up; with R"
+          + " replicas, min(R, N)")
   void readiness() {
-    assertTrue(LocalProcesses.caughtUp(2).ready(chain(1, member("a", true), member("b", true))));
-    assertFalse(LocalProcesses.caughtUp(2).ready(chain(1, member("a", true), member("b", false))));
-    assertFalse(LocalProcesses.caughtUp(2).ready(chain(1, member("a", true))));
-    assertFalse(LocalProcesses.caughtUp(1).ready(ChainConfig.EMPTY));
+    assertTrue(ready(2, chain(1, member("a", true), member("b", true))));
+    assertFalse(ready(2, chain(1, member("a", true), member("b", false))));
+    assertFalse(ready(2, chain(1, member("a", true))));
+    assertFalse(ready(1, ChainConfig.EMPTY));
+    ChainConfig two = chain(1, member("a", true), member("b", true));
+    ChainMap twoOfThree =
+        new ChainMap(
+            3,
+            2,
+            List.of(two),
+            List.of(
+                new PoolNode("a", "127.0.0.1:1", 1, false),
+                new PoolNode("b", "127.0.0.1:1", 1, false),
+                new PoolNode("c", "127.0.0.1:1", 1, false)));
+    assertTrue(LocalProcesses.caughtUp(3).ready(twoOfThree));
+    assertFalse(LocalProcesses.caughtUp(4).ready(twoOfThree), "the map lists 3 nodes of 4");
+  }
+
+  @Test
+  @DisplayName(
+      "several chains: ready when every chain has min(R, N) members, all caught up, and no"
+          + " more; the error says how many chains are there")
+  void readinessOfSeveralChains() {
+    Member a = member("a", true);
+    Member b = member("b", true);
+    Member c = member("c", true);
+    Member d = member("d", true);
+    ChainMap formed =
+        map(3, chain(1, a, b, c), chain(1, b, c, d), chain(1, c, d, a), chain(1, d, a, b));
+    assertTrue(LocalProcesses.caughtUp(4).ready(formed));
+    assertFalse(LocalProcesses.caughtUp(5).ready(formed));
+    ChainMap catchingUp =
+        map(3, chain(1, a, b, c), chain(1, b, c, member("d", false)), chain(1, c, d, a));
+    assertFalse(LocalProcesses.caughtUp(4).ready(catchingUp));
+    assertEquals(
+        "4 node(s); 2 of 3 chains with 3 caught-up member(s)",
+        LocalProcesses.caughtUp(4).progress(catchingUp));
+    assertFalse(
+        LocalProcesses.caughtUp(4).ready(map(3, chain(1, a, b, c), chain(1, b, c, d, a))),
+        "a chain with an extra member is still moving");
+    assertTrue(LocalProcesses.caughtUp(2).ready(map(3, chain(1, a, b), chain(1, b, a))));
   }
 
   @Test

@@ -9,10 +9,12 @@ import io.craq.cli.common.ExitCodes;
 import io.craq.client.FakeEndpoint;
 import io.craq.client.FakeServersTest;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.Message;
-import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.MapRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
+import io.craq.core.message.PoolNode;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -75,7 +77,7 @@ class StatsCommandTest extends FakeServersTest {
     assertEquals("reads_after_query   0        3", lines[8]);
     assertEquals(9, lines.length, r.out());
     assertEquals(1, head.received(StatsRequest.class).size());
-    assertEquals(1, coordinator.received(ChainRequest.class).size());
+    assertEquals(1, coordinator.received(MapRequest.class).size());
 
     CraqRun json = craq("stats", "--json");
     assertEquals(ExitCodes.OK, json.exitCode(), json.err());
@@ -95,6 +97,34 @@ class StatsCommandTest extends FakeServersTest {
                     + tail.address()
                     + "\",\"role\":\"tail\",\"reachable\":false,\"error\":\""),
         json.out());
+  }
+
+  @Test
+  @DisplayName(
+      "with several chains craq stats asks every node of the pool, each giving its own roles,"
+          + " a node in no chain too")
+  void everyNodeOfSeveralChains() {
+    FakeEndpoint a = statsNode("n1", "c0=head,c1=tail", counters(5, 0));
+    FakeEndpoint b = statsNode("n2", "c0=tail,c1=head", counters(6, 1));
+    FakeEndpoint spare = statsNode("n3", "outside", counters(0, 0));
+    List<ChainConfig> chains =
+        List.of(chain(4, a.member("n1"), b.member("n2")), chain(2, b.member("n2"), a.member("n1")));
+    List<PoolNode> pool = new ArrayList<>(FakeEndpoint.poolOf(chains));
+    pool.add(new PoolNode("n3", spare.address(), 1, false));
+    mapRef.set(new ChainMap(9, 2, chains, pool));
+
+    CraqRun r = craq("stats");
+    assertEquals(ExitCodes.OK, r.exitCode(), r.err());
+    String[] lines = r.out().split("\n");
+    assertEquals("map version 9, 2 chains, 3 nodes", lines[0]);
+    assertTrue(lines[2].matches("c0=head,c1=tail\\s+n1\\s+\\S+\\s+7\\s+ok"), lines[2]);
+    assertTrue(lines[3].matches("c0=tail,c1=head\\s+n2\\s+\\S+\\s+7\\s+ok"), lines[3]);
+    assertTrue(lines[4].matches("outside\\s+n3\\s+\\S+\\s+7\\s+ok"), lines[4]);
+    int id = lines[1].indexOf("ID");
+    assertEquals(id, lines[2].indexOf("n1"), "columns wide enough for the roles: " + r.out());
+    assertEquals(id, lines[4].indexOf("n3"), r.out());
+    assertEquals(1, spare.received(StatsRequest.class).size());
+    assertTrue(craq("--json", "stats").out().startsWith("{\"mapVersion\":9,\"nodes\":["));
   }
 
   @Test

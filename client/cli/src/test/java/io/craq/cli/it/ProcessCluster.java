@@ -4,9 +4,12 @@ import io.craq.cli.cluster.LocalProcesses;
 import io.craq.cli.cluster.LocalProcesses.Role;
 import io.craq.cli.cluster.ZooKeeperEnsemble;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
+import io.craq.core.message.Message.MapReply;
+import io.craq.core.message.Message.MapRequest;
 import io.craq.transport.Connection;
 import io.craq.transport.TcpTransport;
 import java.io.IOException;
@@ -47,6 +50,8 @@ public final class ProcessCluster implements AutoCloseable {
   private final List<CoordinatorProcess> coordinators = new ArrayList<>();
   private int sessionTimeoutMillis;
   private int leaderLeaseMillis;
+  private int chains;
+  private int replicas;
 
   /** A coordinator in ZooKeeper mode, and the proxies it reaches the ZooKeeper servers through. */
   public static final class CoordinatorProcess {
@@ -161,6 +166,17 @@ public final class ProcessCluster implements AutoCloseable {
     return this;
   }
 
+  /**
+   * A cluster of {@code chains} chains of {@code replicas} members each: {@code --chains} and
+   * {@code --replicas} for every coordinator started from now on (0 leaves a flag out). Call before
+   * starting.
+   */
+  public ProcessCluster withChains(int chains, int replicas) {
+    this.chains = chains;
+    this.replicas = replicas;
+    return this;
+  }
+
   /** Adds {@code args} to the command line of every node started from now on. */
   public ProcessCluster withNodeArgs(String... args) {
     nodeArgs.addAll(List.of(args));
@@ -272,6 +288,7 @@ public final class ProcessCluster implements AutoCloseable {
         new ArrayList<>(
             LocalProcesses.coordinatorArgs(coordinatorAddress, directory.resolve("coordinator")));
     args.addAll(List.of("--failure-timeout-millis", Integer.toString(failureTimeoutMillis)));
+    args.addAll(LocalProcesses.chainArgs(chains, replicas));
     coordinator = processes.start("coordinator", Role.COORDINATOR, args);
   }
 
@@ -296,6 +313,7 @@ public final class ProcessCluster implements AutoCloseable {
             Integer.toString(sessionTimeoutMillis),
             "--leader-lease-millis",
             Integer.toString(leaderLeaseMillis)));
+    args.addAll(LocalProcesses.chainArgs(chains, replicas));
     c.process = processes.start(c.name, Role.COORDINATOR, args);
   }
 
@@ -316,20 +334,20 @@ public final class ProcessCluster implements AutoCloseable {
   }
 
   /**
-   * The coordinator of ZooKeeper mode that answers as leader (a chain request answered with a
-   * chain), or null if none does now.
+   * The coordinator of ZooKeeper mode that answers as leader (a map request answered with a map),
+   * or null if none does now.
    */
   public CoordinatorProcess leader() {
     CoordinatorProcess best = null;
-    long bestEpoch = -1;
+    long bestVersion = -1;
     for (CoordinatorProcess c : coordinators) {
       if (!c.alive()) {
         continue;
       }
-      ChainConfig chain = askChain(c.address);
-      if (chain != null && chain.epoch() > bestEpoch) {
+      ChainMap map = askMap(c.address);
+      if (map != null && map.version() > bestVersion) {
         best = c;
-        bestEpoch = chain.epoch();
+        bestVersion = map.version();
       }
     }
     return best;
@@ -439,6 +457,42 @@ public final class ProcessCluster implements AutoCloseable {
     } catch (Exception e) {
       return null;
     }
+  }
+
+  /** The chain map as the (leading) coordinator sees it, or null if it does not answer. */
+  public ChainMap map() {
+    if (ensemble != null) {
+      CoordinatorProcess leader = leader();
+      return leader == null ? null : askMap(leader.address);
+    }
+    return askMap(coordinatorAddress);
+  }
+
+  /** The chain map as {@code address} (a node or the coordinator) sees it, or null. */
+  public ChainMap askMap(String address) {
+    try (Connection connection = transport.connect(address)) {
+      Message reply =
+          connection.request(new MapRequest(), Duration.ofSeconds(2)).get(3, TimeUnit.SECONDS);
+      return reply instanceof MapReply mapReply ? mapReply.map() : null;
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  /**
+   * Waits until the cluster of {@code nodes} nodes has formed: every chain with min(R, nodes)
+   * members, all caught up ({@link LocalProcesses#caughtUp}).
+   */
+  public ChainMap awaitChains(int nodes, Duration timeout) {
+    LocalProcesses.Readiness ready = LocalProcesses.caughtUp(nodes);
+    awaitCondition(
+        nodes + " node(s) in every chain",
+        timeout,
+        () -> {
+          ChainMap map = map();
+          return map != null && ready.ready(map);
+        });
+    return map();
   }
 
   /** Waits until the coordinator's chain has exactly {@code ids}, in any order, all caught up. */

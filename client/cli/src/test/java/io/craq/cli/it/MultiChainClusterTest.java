@@ -1,0 +1,155 @@
+package io.craq.cli.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.craq.cli.CraqRun;
+import io.craq.cli.common.ChainMaps;
+import io.craq.client.ClientConfig;
+import io.craq.client.CraqClient;
+import io.craq.client.Versioned;
+import io.craq.core.chain.KeySlots;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
+import io.craq.core.message.Member;
+import io.craq.core.message.ReadMode;
+import io.craq.core.store.KeyOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A cluster of several chains on real processes: a coordinator with {@code --chains 4 --replicas 3}
+ * and four nodes as child JVMs on 127.0.0.1, driven through the client library and the {@code craq}
+ * command line.
+ */
+class MultiChainClusterTest {
+  private static final Duration FORM_TIMEOUT = Duration.ofSeconds(120);
+  private static final int NODES = 4;
+  private static final int CHAINS = 4;
+  private static final int REPLICAS = 3;
+  private static final int KEYS = 200;
+
+  @TempDir Path directory;
+  private ProcessCluster cluster;
+
+  @BeforeEach
+  void start() throws Exception {
+    cluster = new ProcessCluster(directory, 2000).withChains(CHAINS, REPLICAS);
+    cluster.startCoordinator();
+    for (int i = 1; i <= NODES; i++) {
+      cluster.startNode("n" + i);
+    }
+    cluster.awaitChains(NODES, FORM_TIMEOUT);
+    // The placement spreads the chains over the nodes that joined after the first ones: wait
+    // until it is done (no chain moving, the nodes' memberships within one of each other).
+    cluster.awaitCondition(
+        "the chains spread over every node",
+        FORM_TIMEOUT,
+        () -> {
+          ChainMap map = cluster.map();
+          if (map == null || !ChainMaps.moving(map).isEmpty()) {
+            return false;
+          }
+          List<Integer> loads =
+              ChainMaps.nodes(map).stream().map(n -> ChainMaps.memberOf(map, n.id())).toList();
+          return loads.size() == NODES
+              && loads.stream().mapToInt(Integer::intValue).max().orElse(0)
+                      - loads.stream().mapToInt(Integer::intValue).min().orElse(0)
+                  <= 1;
+        });
+  }
+
+  @AfterEach
+  void stop() {
+    cluster.close();
+  }
+
+  private static byte[] value(String key) {
+    return ("value of " + key).getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  @DisplayName(
+      "4 chains of 3 over 4 nodes: 200 keys written, each read back at every member of its"
+          + " chain, readall lists them all in key order, craq chain shows 4 chains of 3")
+  void keysSpreadOverChains() {
+    TreeMap<String, byte[]> written = new TreeMap<>(KeyOrder.INSTANCE);
+    try (CraqClient client =
+        CraqClient.connect(
+            ClientConfig.defaults(cluster.coordinatorAddress()).withCallTimeoutMillis(10_000))) {
+      for (int i = 0; i < KEYS; i++) {
+        String key = "key-" + i;
+        assertTrue(client.write(key, value(key)) > 0);
+        written.put(key, value(key));
+      }
+      ChainMap map = client.map();
+      assertEquals(CHAINS, map.chainCount());
+      Map<Integer, Integer> perChain = new HashMap<>();
+      for (String key : written.keySet()) {
+        int chain = KeySlots.chainOf(key, CHAINS);
+        perChain.merge(chain, 1, Integer::sum);
+        ChainConfig config = map.chain(chain);
+        assertEquals(REPLICAS, config.size(), "chain " + chain + ": " + config);
+        for (Member member : config.members()) {
+          Versioned read = client.readFrom(member.address(), key, ReadMode.STRONG, 0).orElseThrow();
+          assertEquals(
+              new String(written.get(key), StandardCharsets.UTF_8),
+              new String(read.value(), StandardCharsets.UTF_8),
+              key + " at " + member.id());
+        }
+      }
+      assertEquals(CHAINS, perChain.size(), "every chain holds keys: " + perChain);
+
+      List<String> listed = new ArrayList<>();
+      client.readAll().forEach(entry -> listed.add(entry.key()));
+      assertEquals(List.copyOf(written.keySet()), listed);
+    }
+
+    CraqRun chain = CraqRun.of("-c", cluster.coordinatorAddress(), "chain");
+    assertEquals(0, chain.exitCode(), chain.out() + chain.err());
+    String[] lines = chain.out().split("\n");
+    assertTrue(
+        lines[0].startsWith("map version ")
+            && lines[0].endsWith(", 4 chains of 3 replicas, 4 nodes"),
+        chain.out());
+    for (int c = 0; c < CHAINS; c++) {
+      String row = lines[2 + c];
+      String[] cells = row.trim().split("\\s+");
+      assertEquals(Integer.toString(c), cells[0], row);
+      assertEquals(
+          KeySlots.firstSlot(c, CHAINS) + "-" + (KeySlots.endSlot(c, CHAINS) - 1), cells[1], row);
+      assertEquals(3 + REPLICAS, cells.length, "three members, none catching up: " + row);
+    }
+    assertEquals("no chain is moving", lines[lines.length - 1], chain.out());
+    ChainMap map = cluster.map();
+    assertTrue(ChainMaps.moving(map).isEmpty(), map.toString());
+    for (ChainMaps.Node node : ChainMaps.nodes(map)) {
+      assertEquals(
+          CHAINS * REPLICAS / NODES,
+          ChainMaps.memberOf(map, node.id()),
+          node.id() + "'s chains: " + map);
+    }
+
+    CraqRun readall = CraqRun.of("-c", cluster.coordinatorAddress(), "readall");
+    assertEquals(0, readall.exitCode(), readall.err());
+    StringBuilder expected = new StringBuilder();
+    written.forEach((key, bytes) ->
+        expected
+            .append(key)
+            .append('\t')
+            .append(new String(bytes, StandardCharsets.UTF_8))
+            .append('\n'));
+    assertEquals(expected.toString(), readall.out());
+  }
+}
