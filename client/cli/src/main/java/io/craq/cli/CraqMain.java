@@ -8,6 +8,7 @@ import io.craq.cli.cluster.ClusterCommand;
 import io.craq.cli.commands.ChainCommand;
 import io.craq.cli.commands.CheckCommand;
 import io.craq.cli.commands.DeleteCommand;
+import io.craq.cli.commands.LeaveCommand;
 import io.craq.cli.commands.ReadAllCommand;
 import io.craq.cli.commands.ReadCommand;
 import io.craq.cli.commands.StatsCommand;
@@ -65,6 +66,7 @@ public final class CraqMain implements Callable<Integer> {
     all.put("delete", streams -> new DeleteCommand());
     all.put("readall", streams -> new ReadAllCommand());
     all.put("chain", streams -> new ChainCommand());
+    all.put("leave", streams -> new LeaveCommand());
     all.put("stats", streams -> new StatsCommand());
     all.put("check", streams -> new CheckCommand());
     all.put("bench", streams -> new BenchCommand());

@@ -11,6 +11,7 @@ import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.LeaveRequest;
 import io.craq.core.message.Message.MapReply;
 import io.craq.core.message.Message.MapRequest;
 import io.craq.core.message.Message.ReadAllReply;
@@ -915,6 +916,46 @@ public final class CraqClient implements AutoCloseable {
   public ChainMap knownMap() {
     ChainMap known = map;
     return known != null ? known : ChainMap.empty(1, 1);
+  }
+
+  /**
+   * Asks the coordinator to let node {@code nodeId} leave the cluster: it is marked leaving, its
+   * chains get members on other nodes, and it leaves each chain once the replacement has caught up
+   * and its own read lease has ended. Returns at once with the map as the coordinator has it then;
+   * poll {@link #map()} until no chain lists the node before stopping it. Asking again is harmless.
+   * A node the coordinator does not know is ignored (the map comes back unchanged).
+   *
+   * @throws UnavailableException if no coordinator took the request in time
+   */
+  public ChainMap leave(String nodeId) {
+    checkOpen();
+    long deadline = deadlineNanos();
+    try {
+      CoordinatorAnswer answer = askCoordinator(new LeaveRequest(nodeId), deadline, true);
+      if (answer.failure() != null) {
+        throw answer.failure();
+      }
+      if (answer.reply() instanceof MapReply mapReply) {
+        return adopt(mapReply.map());
+      }
+      throw new UnavailableException(
+          "the coordinator at "
+              + answer.address()
+              + " answered the leave of "
+              + nodeId
+              + " with "
+              + describeReply(answer.reply()),
+          answer.reply() instanceof ErrorReply error ? error.code() : null,
+          null);
+    } catch (CoordinatorUnavailableException e) {
+      throw e;
+    } catch (TransportException e) {
+      throw new UnavailableException(
+          "cannot ask the coordinator to let " + nodeId + " leave: " + e.getMessage(), null, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new UnavailableException("interrupted while asking the coordinator", null, e);
+    }
   }
 
   /**

@@ -25,7 +25,8 @@ import java.util.Set;
  * one). A move adds a member first (it catches up on that chain's keys only) and removes the member
  * it replaces only once every member is caught up, so a chain never has fewer complete copies than
  * before. Empty chains (a new cluster) are laid out at once, members in rotated order, so heads and
- * tails spread over the nodes. At most {@code movesMax} chains move at once. Deterministic.
+ * tails spread over the nodes. At most {@code movesMax} chains move at once for balance; repairs do
+ * not wait for that limit. Deterministic.
  *
  * <p>The rules, applied in this order with at most one step per chain per call (except the layout
  * of an empty chain):
@@ -53,9 +54,9 @@ import java.util.Set;
  * <p>A node's <em>load</em> is the number of chains it is a member of, not counting the memberships
  * the removal rule will take off chains that have more than {@code t} members (so a move in
  * progress is counted as done, and is not started twice). A chain is <em>moving</em> while it has a
- * member that is not caught up or more than {@code t} members; repairs and balance moves may only
- * start a move while fewer than {@code movesMax} chains are moving (a repair of a chain that is
- * moving already starts nothing new).
+ * member that is not caught up or more than {@code t} members; balance moves may only start a move
+ * while fewer than {@code movesMax} chains are moving, while repairs start whenever a chain is
+ * short of members (they count as moving for the balance limit).
  */
 public final class Placement {
 
@@ -189,10 +190,9 @@ public final class Placement {
         }
       }
       order.sort(Comparator.comparingInt(this::eligibleMembers).thenComparing(c -> c));
+      // Repairs do not wait for the moves limit: a chain short of copies goes first, whatever
+      // balance moves are under way (they still count against the limit for new balance moves).
       for (int c : order) {
-        if (!moving[c] && movingCount >= movesMax) {
-          continue;
-        }
         String node = leastLoaded(c);
         if (node == null) {
           continue;

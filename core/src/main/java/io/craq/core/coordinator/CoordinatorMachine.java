@@ -244,17 +244,37 @@ public final class CoordinatorMachine {
     leaveRequested.retainAll(releasing.keySet());
     List<String> done = new ArrayList<>();
     for (Map.Entry<String, Long> e : releasing.entrySet()) {
-      if (now - e.getValue() > settings.failureTimeoutTicks()
-          && config.size() > 1
-          && leaveRefusal(e.getKey()) == null) {
+      if (now - e.getValue() > settings.failureTimeoutTicks()) {
         done.add(e.getKey());
       }
     }
     for (String id : done) {
-      if (config.contains(id) && config.size() > 1 && leaveRefusal(id) == null) {
+      if (config.contains(id)
+          && config.size() > 1
+          && leaveRefusal(id) == null
+          && anotherCompleteCopyHeardLately(id)) {
         drop(id);
       }
     }
+  }
+
+  /**
+   * True if a caught-up member other than {@code nodeId} was heard from within the last quarter of
+   * a failure timeout. The caught-up flags alone are not enough to let a member go: the others may
+   * have crashed a moment ago, and failure detection has not noticed yet; letting the member go
+   * then would leave the chain with no live complete copy, where without the release it would have
+   * kept one.
+   */
+  private boolean anotherCompleteCopyHeardLately(String nodeId) {
+    long recent = Math.max(1, settings.failureTimeoutTicks() / 4);
+    for (Member m : config.members()) {
+      if (!m.id().equals(nodeId)
+          && caughtUp.getOrDefault(m.id(), false)
+          && now - lastHeardTick.getOrDefault(m.id(), Long.MIN_VALUE / 2) <= recent) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Why {@code nodeId} may not leave now, or null if it may (or is no member). */

@@ -145,8 +145,8 @@ class PlacementTest {
   /**
    * One call of the placement on the model, checking the per-call properties: deterministic (and
    * independent of the pool's order), one step per chain except an empty chain's layout, at most
-   * {@code movesMax} chains moving (or as many as were moving already), never the last caught-up
-   * member removed.
+   * {@code movesMax} chains moving (or as many as were moving already) besides the repairs of
+   * chains short of members, never the last caught-up member removed.
    */
   private static List<Step> call(Model model, int movesMax, Random random, String context) {
     ChainMap map = model.map();
@@ -158,11 +158,19 @@ class PlacementTest {
 
     Set<Integer> wasEmpty = new HashSet<>();
     int movingBefore = 0;
+    int shortBefore = 0; // repairs do not wait for the moves limit
+    List<String> eligible = model.eligible();
     for (int c = 0; c < model.chains.size(); c++) {
       if (model.chains.get(c).isEmpty()) {
         wasEmpty.add(c);
-      } else if (model.moving(c)) {
-        movingBefore++;
+      } else {
+        if (model.moving(c)) {
+          movingBefore++;
+        }
+        if (model.chains.get(c).stream().filter(m -> eligible.contains(m.id())).count()
+            < model.target()) {
+          shortBefore++;
+        }
       }
     }
     Map<Integer, Integer> perChain = new HashMap<>();
@@ -182,7 +190,7 @@ class PlacementTest {
       }
     }
     assertTrue(
-        movingAfter <= Math.max(movesMax, movingBefore),
+        movingAfter <= Math.max(movesMax, movingBefore) + shortBefore,
         context + ": " + movingAfter + " chains moving, movesMax " + movesMax + ": " + steps);
     return steps;
   }
@@ -462,5 +470,29 @@ class PlacementTest {
         new TreeSet<>(List.of(0, 1)),
         new TreeSet<>(
             Placement.next(model.map(), model.live, 2).stream().map(Step::chain).toList()));
+  }
+
+  @Test
+  @DisplayName("A chain short of members is repaired even while movesMax chains are moving")
+  void repairsDoNotWaitForMoves() {
+    List<PoolNode> pool = new ArrayList<>();
+    for (String id : List.of("a", "b", "c", "d")) {
+      pool.add(new PoolNode(id, id + ":1", 1, false));
+    }
+    ChainConfig moving =
+        new ChainConfig(
+            3,
+            List.of(
+                new Member("a", "a:1", 1, 1, true),
+                new Member("b", "b:1", 2, 1, true),
+                new Member("c", "c:1", 3, 1, false)));
+    ChainConfig shortOfOne =
+        new ChainConfig(
+            2, List.of(new Member("a", "a:1", 1, 1, true), new Member("d", "d:1", 2, 1, true)));
+    ChainMap map = new ChainMap(5, 3, List.of(moving, shortOfOne), pool);
+    List<Step> steps = Placement.next(map, Set.of("a", "b", "c", "d"), 1);
+    assertTrue(
+        steps.stream().anyMatch(step -> step instanceof Placement.Add && step.chain() == 1),
+        "chain 1 repaired: " + steps);
   }
 }

@@ -258,4 +258,24 @@ class CoordinatorMachineRulesTest {
     }
     c.drain();
   }
+
+  @Test
+  @DisplayName(
+      "A release does not end while the other complete copies have gone silent: the member being"
+          + " released stays, and is the chain's last complete copy once the others are failed out")
+  void releaseKeepsTheLastLiveCopy() {
+    CoordinatorMachine c = chainOf("b", "n", "a");
+    c.drain();
+    assertTrue(c.remove("a"));
+    for (int t = 0; t <= 2 * SETTINGS.failureTimeoutTicks() + 2; t++) {
+      if (t < 3) {
+        heartbeatOthers(c, "a"); // b and n answer a little, then crash
+      }
+      c.onRequest(new Ref(t), new Heartbeat("a", c.config().epoch(), t, true));
+      c.drain();
+      c.tick();
+      assertTrue(c.config().contains("a"), "a let go while b and n were silent, tick " + t);
+    }
+    assertEquals(List.of("a"), ids(c.config()), "b and n failed out, a holds the data");
+  }
 }

@@ -22,17 +22,24 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A cluster of several chains on real processes: a coordinator with {@code --chains 4 --replicas 3}
  * and four nodes as child JVMs on 127.0.0.1, driven through the client library and the {@code craq}
- * command line.
+ * command line. One cluster serves both tests (forming it takes most of their time), the leave
+ * last.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MultiChainClusterTest {
   private static final Duration FORM_TIMEOUT = Duration.ofSeconds(120);
   private static final int NODES = 4;
@@ -40,10 +47,10 @@ class MultiChainClusterTest {
   private static final int REPLICAS = 3;
   private static final int KEYS = 200;
 
-  @TempDir Path directory;
+  @TempDir static Path directory;
   private ProcessCluster cluster;
 
-  @BeforeEach
+  @BeforeAll
   void start() throws Exception {
     cluster = new ProcessCluster(directory, 2000).withChains(CHAINS, REPLICAS);
     cluster.startCoordinator();
@@ -70,7 +77,7 @@ class MultiChainClusterTest {
         });
   }
 
-  @AfterEach
+  @AfterAll
   void stop() {
     cluster.close();
   }
@@ -80,6 +87,7 @@ class MultiChainClusterTest {
   }
 
   @Test
+  @Order(1)
   @DisplayName(
       "4 chains of 3 over 4 nodes: 200 keys written, each read back at every member of its"
           + " chain, readall lists them all in key order, craq chain shows 4 chains of 3")
@@ -151,5 +159,43 @@ class MultiChainClusterTest {
             .append(new String(bytes, StandardCharsets.UTF_8))
             .append('\n'));
     assertEquals(expected.toString(), readall.out());
+  }
+
+  @Test
+  @Order(2)
+  @DisplayName(
+      "craq leave n4 --wait: n4's chains move to the other nodes first, then it is in no chain;"
+          + " every key is still read at every member of its chain; an unknown node is refused")
+  void nodeLeaves() throws InterruptedException {
+    try (CraqClient client =
+        CraqClient.connect(
+            ClientConfig.defaults(cluster.coordinatorAddress()).withCallTimeoutMillis(10_000))) {
+      for (int i = 0; i < KEYS; i++) {
+        assertTrue(client.write("key-" + i, value("key-" + i)) > 0);
+      }
+      CraqRun leave =
+          CraqRun.of(
+              "-c", cluster.coordinatorAddress(), "leave", "n4", "--wait-seconds", "120", "--wait");
+      assertEquals(0, leave.exitCode(), leave.out() + leave.err());
+      assertTrue(leave.out().startsWith("n4 is leaving"), leave.out());
+      assertTrue(leave.out().endsWith("n4 is in no chain: it can be stopped\n"), leave.out());
+      ChainMap map = client.map();
+      for (int c = 0; c < CHAINS; c++) {
+        ChainConfig config = map.chain(c);
+        assertTrue(!config.contains("n4") && config.size() == REPLICAS, map.toString());
+      }
+      assertTrue(map.poolNode("n4").leaving(), map.toString());
+      cluster.killNode("n4");
+      for (int i = 0; i < KEYS; i++) {
+        String key = "key-" + i;
+        for (Member member : map.chainFor(key).members()) {
+          Versioned read = client.readFrom(member.address(), key, ReadMode.STRONG, 0).orElseThrow();
+          assertEquals("value of " + key, new String(read.value(), StandardCharsets.UTF_8));
+        }
+      }
+    }
+    CraqRun unknown = CraqRun.of("-c", cluster.coordinatorAddress(), "leave", "n9");
+    assertEquals(1, unknown.exitCode(), unknown.out() + unknown.err());
+    assertTrue(unknown.err().contains("the cluster has no node n9"), unknown.err());
   }
 }
