@@ -71,14 +71,16 @@ import java.util.TreeMap;
  * store losing its quorum.
  *
  * <p>Invariants checked as the run goes, per chain: at most one configuration per epoch among all
- * that were stored, persisted or sent by any coordinator; nothing sent before it was stored; the
- * stored epoch never goes back and the map version grows with every write; no node adopts an older
- * epoch, nor one never stored; no member is removed while it still holds a read lease (a node cut
- * off from every coordinator stops serving strong reads before the chain moves on without it, and a
- * chain moved off a live node must not leave it serving); no coordinator grants a lease in an older
- * epoch to a node that a newer stored configuration left out; a committed version has one value
- * wherever it is held. After healing: every caught-up member of a chain holds the same committed
- * state for that chain's keys, and the map is balanced as the placement rules say.
+ * that were stored, persisted or sent by any coordinator; nothing sent beyond the newest stored
+ * epoch (an epoch a coordinator passed through within one drain goes out once a map with a newer
+ * one is stored); the stored epoch never goes back and the map version grows with every write; no
+ * node adopts an older epoch, nor one never stored or sent; no member is removed while it still
+ * holds a read lease (a node cut off from every coordinator stops serving strong reads before the
+ * chain moves on without it, and a chain moved off a live node must not leave it serving); no
+ * coordinator grants a lease in an older epoch to a node that a newer stored configuration left
+ * out; a committed version has one value wherever it is held. After healing: every caught-up member
+ * of a chain holds the same committed state for that chain's keys, and the map is balanced as the
+ * placement rules say.
  */
 final class Simulation {
   static final String COORDINATOR = "coordinator";
@@ -660,6 +662,9 @@ final class Simulation {
             node.id + "#" + chain + "#" + node.incarnation + "#" + heartbeat.seq(), now);
       }
       Routed routed = new Routed(new NodeRef(node.id, chain), send.message());
+      if (node.id.equals(TRACE_NODE)) {
+        trace("send " + node.id + " -> coordinator: " + send.message());
+      }
       if (options.zookeeper()) {
         network.send(now, node.id, coordinatorOf(node), routed);
         if (node.awaitingSince < 0) {

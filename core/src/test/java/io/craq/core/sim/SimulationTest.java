@@ -51,7 +51,7 @@ import org.junit.jupiter.api.Timeout;
 class SimulationTest {
   private static final long SEED_BASE = 1000;
   private static final int ZOOKEEPER_SEEDS = 150;
-  private static final int MANY_CHAINS_SEEDS = 60;
+  private static final int MANY_CHAINS_SEEDS = 100;
 
   @Test
   @DisplayName("Without faults, a 3-node chain is linearizable and converges")
