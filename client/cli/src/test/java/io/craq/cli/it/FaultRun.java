@@ -12,6 +12,10 @@ import io.craq.client.CraqClient;
 import io.craq.client.CraqException;
 import io.craq.client.Versioned;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
+import io.craq.core.message.Member;
+import io.craq.core.message.Message;
+import io.craq.core.message.PoolNode;
 import io.craq.core.message.ReadMode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +25,8 @@ import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,13 +37,21 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongFunction;
+import java.util.stream.Collectors;
 
 /**
  * One fault-suite run: a cluster of child JVMs, clients in this JVM recording a history (an
  * operation certainly not applied is {@code fail}, one that may have been is {@code info}, as
  * docs/CHECK.md describes), a fault counter, and the end of every run: heal, quiet, final reads of
- * every key at every node, the linearizability check, the lost-write and convergence figures, and
- * one summary line.
+ * every key at every member of its chain, the linearizability check, the lost-write and (per chain)
+ * convergence figures, and one summary line.
+ *
+ * <p>Chain-aware throughout: "quiet" is read from the coordinator's chain map (every chain with
+ * {@code min(replicas, live nodes)} members, all on live nodes, caught up with their current
+ * process, nothing moving, the loads even), and a key is read at the members of its chain only (a
+ * node that left a chain keeps data it no longer serves).
  *
  * <p>The history is written to {@code target/fault-histories/<suite>-<timestamp>.log} (relative to
  * the module directory surefire runs in) in {@link HistoryLog}'s format, which {@code craq check}
@@ -46,7 +60,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class FaultRun implements AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(60);
 
-  /** Operations on one key before the workload moves to a fresh key. */
+  /** Operations on one key before the workload moves to a fresh key (the default). */
   private static final int OPS_PER_KEY = 200;
 
   /**
@@ -77,6 +91,15 @@ final class FaultRun implements AutoCloseable {
   private final List<CraqClient> clients = new ArrayList<>();
   private CraqClient probeClient;
 
+  /** The workload's key of round {@code r} (it moves to round r+1 every opsPerKey operations). */
+  private volatile LongFunction<String> keyOfRound;
+
+  private volatile int opsPerKey = OPS_PER_KEY;
+  private volatile Duration quietTimeout = WAIT;
+
+  /** The map {@link #awaitQuiet} last saw quiet (null before). */
+  private volatile ChainMap quietMap;
+
   FaultRun(String suite, Path directory, boolean proxies) throws IOException {
     this.suite = suite;
     this.seed = Long.getLong("craq.seed", System.nanoTime());
@@ -88,15 +111,65 @@ final class FaultRun implements AutoCloseable {
     if (proxies) {
       cluster.withProxies();
     }
+    keyOfRound = round -> suite + "-" + round;
   }
 
-  /** Starts the coordinator and {@code ids}, and waits for the chain. */
-  void startCluster(List<String> ids) throws IOException {
-    cluster.startCoordinator();
+  /**
+   * The workload's keys: {@code opsPerKey} operations on each, the key of round {@code r} being
+   * {@code keyOfRound.apply(r)}. Call before {@link #startWorkload}.
+   */
+  FaultRun withKeys(int opsPerKey, LongFunction<String> keyOfRound) {
+    this.opsPerKey = opsPerKey;
+    this.keyOfRound = keyOfRound;
+    return this;
+  }
+
+  /** How long {@link #awaitQuiet} waits ({@link #WAIT} unless set). */
+  FaultRun withQuietTimeout(Duration timeout) {
+    this.quietTimeout = timeout;
+    return this;
+  }
+
+  /**
+   * Starts the coordinator and {@code ids}, and waits until the chains are quiet. With several
+   * chains ({@code chains > 1}) the nodes say their first hello together: a new cluster lays its
+   * chains out over the nodes that have said hello once {@code replicas} of them have, and nodes
+   * that come later get chains only by moves (on a busy machine the JVMs start seconds apart, and
+   * the moves to spread 12 chains over 6 nodes took half a minute). So the nodes start first, are
+   * stopped ({@code kill -STOP}) once each answers, the coordinator starts, and once it answers the
+   * nodes are resumed at once, their hellos overdue.
+   */
+  void startCluster(List<String> ids, int chains) throws IOException, InterruptedException {
+    if (chains <= 1) {
+      cluster.startCoordinator();
+    }
     for (String id : ids) {
       cluster.startNode(id);
     }
-    cluster.awaitChain(ids, WAIT);
+    if (chains > 1) {
+      for (String id : ids) {
+        String address = cluster.node(id).address();
+        cluster.awaitCondition(id + " answers", WAIT, () -> cluster.askMap(address) != null);
+        cluster.pauseNode(id);
+      }
+      cluster.startCoordinator();
+      cluster.awaitCondition("the coordinator answers", WAIT, () -> cluster.map() != null);
+      for (String id : ids) {
+        cluster.resumeNode(id);
+      }
+      log("every node answered; the coordinator started");
+    }
+    awaitQuiet();
+  }
+
+  /** {@link #startCluster(List, int)} of one chain. */
+  void startCluster(List<String> ids) throws IOException, InterruptedException {
+    startCluster(ids, 1);
+  }
+
+  /** The workload's current key. */
+  String currentKey() {
+    return keyOfRound.apply(ops.get() / opsPerKey);
   }
 
   /** Operations of the workload answered with a result so far (reads and writes). */
@@ -124,6 +197,48 @@ final class FaultRun implements AutoCloseable {
     return System.nanoTime() - startNanos < runNanos;
   }
 
+  /** Prints {@code text} with the suite and the time, as fault lines are printed. */
+  void log(String text) {
+    System.out.printf("[%s %6.1fs] %s%n", suite, (System.nanoTime() - startNanos) / 1e9, text);
+  }
+
+  /**
+   * Asks the coordinator to let {@code id} leave the pool until the map it answers with marks the
+   * node leaving.
+   */
+  void requestLeave(String id) {
+    cluster.awaitCondition(
+        "the coordinator marks " + id + " leaving",
+        WAIT,
+        () -> cluster.leave(id) instanceof Message.MapReply reply && leaving(reply.map(), id));
+  }
+
+  /**
+   * Waits until {@code id}, asked to leave, is a member of no chain; asks again whenever the map
+   * shows it no longer leaving (a restart of the node clears the mark).
+   */
+  void awaitLeft(String id) {
+    cluster.awaitCondition(
+        id + " in no chain",
+        quietTimeout,
+        () -> {
+          ChainMap map = cluster.map();
+          if (map == null) {
+            return false;
+          }
+          if (map.poolNode(id) != null && !leaving(map, id)) {
+            cluster.leave(id);
+            return false;
+          }
+          return map.chains().stream().noneMatch(chain -> chain.contains(id));
+        });
+  }
+
+  private static boolean leaving(ChainMap map, String id) {
+    PoolNode node = map.poolNode(id);
+    return node != null && node.leaving();
+  }
+
   synchronized void fault(String type) {
     faults.merge(type, 1, Integer::sum);
     System.out.printf(
@@ -143,16 +258,116 @@ final class FaultRun implements AutoCloseable {
         .toList();
   }
 
-  /** Waits until the chain has every live node, all caught up. */
-  void awaitQuiet() {
-    cluster.awaitChain(liveIds(), WAIT);
-    ChainConfig chain = chain();
+  /**
+   * Waits until the chains are quiet ({@link #unquiet}), prints one line of them and returns the
+   * map.
+   */
+  ChainMap awaitQuiet() {
+    long deadline = System.nanoTime() + quietTimeout.toNanos();
+    ChainMap map = cluster.map();
+    String why = unquiet(map);
+    while (why != null) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            "timed out waiting for quiet chains ("
+                + why
+                + ")\n"
+                + (map == null ? "" : describe(map) + "\n")
+                + cluster.logs());
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+      map = cluster.map();
+      why = unquiet(map);
+    }
+    quietMap = map;
     System.out.printf(
-        "[%s %6.1fs] quiet: epoch %d, chain %s%n",
-        suite,
-        (System.nanoTime() - startNanos) / 1e9,
-        chain.epoch(),
-        chain.members().stream().map(m -> m.id()).toList());
+        "[%s %6.1fs] quiet: %s%n", suite, (System.nanoTime() - startNanos) / 1e9, describe(map));
+    return map;
+  }
+
+  /**
+   * Null if {@code map} is quiet, else why not: with E the live nodes that are not leaving, every
+   * chain has exactly {@code min(replicas, |E|)} members, all in E, all caught up and joined with
+   * their node's current process; every live node is in the pool with its current process; with
+   * several chains, the loads (memberships) of the nodes of E differ by at most one, so the
+   * placement has nothing left to move.
+   */
+  String unquiet(ChainMap map) {
+    if (map == null) {
+      return "the coordinator does not answer";
+    }
+    Map<String, ProcessCluster.NodeProcess> nodes = cluster.nodes();
+    Set<String> eligible = new HashSet<>();
+    for (String id : liveIds()) {
+      PoolNode pooled = map.poolNode(id);
+      if (pooled == null || !nodes.get(id).current(pooled.incarnation())) {
+        return id + " has not said hello since it started";
+      }
+      if (!pooled.leaving()) {
+        eligible.add(id);
+      }
+    }
+    int size = Math.min(map.replicas(), eligible.size());
+    Map<String, Integer> loads = new HashMap<>();
+    eligible.forEach(id -> loads.put(id, 0));
+    for (int c = 0; c < map.chainCount(); c++) {
+      ChainConfig chain = map.chain(c);
+      if (chain.size() != size) {
+        return "chain " + c + " has " + chain.size() + " member(s), not " + size;
+      }
+      for (Member m : chain.members()) {
+        if (!eligible.contains(m.id())) {
+          return "chain " + c + " has " + m.id() + ", which is down or leaving";
+        }
+        if (!m.caughtUp()) {
+          return "chain " + c + ": " + m.id() + " is catching up";
+        }
+        if (!nodes.get(m.id()).current(m.incarnation())) {
+          return "chain " + c + ": " + m.id() + " has not joined since it restarted";
+        }
+        loads.merge(m.id(), 1, Integer::sum);
+      }
+    }
+    if (map.chainCount() > 1 && !loads.isEmpty()) {
+      int min = loads.values().stream().mapToInt(Integer::intValue).min().orElseThrow();
+      int max = loads.values().stream().mapToInt(Integer::intValue).max().orElseThrow();
+      if (max - min > 1) {
+        return "loads from " + min + " to " + max + " chains: " + new TreeMap<>(loads);
+      }
+    }
+    return null;
+  }
+
+  /**
+   * One short line of {@code map}: its version, then each chain's epoch and members head first
+   * ({@code 0:e7 n1,n2,n3}), a member catching up marked {@code +}, a leaving node {@code -}.
+   */
+  static String describe(ChainMap map) {
+    StringBuilder out =
+        new StringBuilder("map v")
+            .append(map.version())
+            .append(", ")
+            .append(
+                map.chainCount() == 1
+                    ? "1 chain"
+                    : map.chainCount() + " chains of " + map.replicas())
+            .append(", pool ")
+            .append(map.pool().size())
+            .append(':');
+    for (int c = 0; c < map.chainCount(); c++) {
+      ChainConfig chain = map.chain(c);
+      out.append(' ').append(c).append(":e").append(chain.epoch()).append(' ');
+      out.append(
+          chain.members().stream()
+              .map(m -> {
+                PoolNode pooled = map.poolNode(m.id());
+                return m.id()
+                    + (m.caughtUp() ? "" : "+")
+                    + (pooled != null && pooled.leaving() ? "-" : "");
+              })
+              .collect(Collectors.joining(",")));
+    }
+    return out.toString();
   }
 
   private CraqClient newClient() {
@@ -180,7 +395,7 @@ final class FaultRun implements AutoCloseable {
                 long process = nextProcess.getAndIncrement();
                 while (!stopping) {
                   long n = ops.getAndIncrement();
-                  String key = suite + "-" + (n / OPS_PER_KEY);
+                  String key = keyOfRound.apply(n / opsPerKey);
                   if (runOne(client, workerRandom, process, key, n)) {
                     process =
                         nextProcess.getAndIncrement(); // unknown outcome: retire the process id
@@ -205,11 +420,26 @@ final class FaultRun implements AutoCloseable {
     }
   }
 
-  private String[] nodeAddresses() {
-    return cluster.nodes().values().stream()
-        .filter(ProcessCluster.NodeProcess::alive)
-        .map(ProcessCluster.NodeProcess::address)
-        .toArray(String[]::new);
+  /**
+   * The direct addresses of the live nodes a strong read of {@code key} goes to: with several
+   * chains, those {@code client}'s map lists as members of the key's chain (all live nodes if it
+   * lists none); with one chain, every live node (a node that is joining or was just removed
+   * included).
+   */
+  private List<String> readTargets(CraqClient client, String key) {
+    List<ProcessCluster.NodeProcess> live =
+        cluster.nodes().values().stream().filter(ProcessCluster.NodeProcess::alive).toList();
+    ChainMap known = client.knownMap();
+    if (known.chainCount() > 1) {
+      Set<String> members =
+          known.chainFor(key).members().stream().map(Member::id).collect(Collectors.toSet());
+      List<ProcessCluster.NodeProcess> inChain =
+          live.stream().filter(n -> members.contains(n.id())).toList();
+      if (!inChain.isEmpty()) {
+        live = inChain;
+      }
+    }
+    return live.stream().map(ProcessCluster.NodeProcess::address).toList();
   }
 
   /** One recorded operation; returns true if its outcome is unknown. */
@@ -217,11 +447,11 @@ final class FaultRun implements AutoCloseable {
     keys.add(key);
     int dice = random.nextInt(20);
     if (dice < 10) {
-      String[] addresses = nodeAddresses();
-      if (addresses.length == 0) {
+      List<String> addresses = readTargets(client, key);
+      if (addresses.isEmpty()) {
         return false;
       }
-      read(client, process, key, addresses[random.nextInt(addresses.length)]);
+      read(client, process, key, addresses.get(random.nextInt(addresses.size())));
       return false;
     }
     boolean delete = dice == 19;
@@ -313,7 +543,8 @@ final class FaultRun implements AutoCloseable {
         });
     awaitQuiet();
     List<String> live = liveIds();
-    Map<String, Map<String, Optional<Versioned>>> finalReads = finalReads(client, live);
+    Map<String, Map<String, Optional<Versioned>>> finalReads =
+        finalReads(client, keys.stream().sorted().toList());
     // A key read as absent (never written, or deleted last) shows no version: a recorded probe
     // write must then get a version above every acknowledged one, and is read again everywhere.
     List<String> absent =
@@ -339,8 +570,9 @@ final class FaultRun implements AutoCloseable {
     }
     if (!absent.isEmpty()) {
       awaitQuiet();
-      finalReads.putAll(finalReads(client, live, absent));
+      finalReads.putAll(finalReads(client, absent));
     }
+    int chains = quietMap.chainCount();
     int lost = 0;
     int diverged = 0;
     StringBuilder problems = new StringBuilder();
@@ -406,7 +638,7 @@ final class FaultRun implements AutoCloseable {
     String summary =
         String.format(
             "FAULT SUITE %s: seed %d, %s, %s, faults %s, acknowledged writes lost %d, heal to first "
-                + "write %d ms, converged %s (%d nodes)%s, history %s",
+                + "write %d ms, converged %s (%s%d nodes)%s, history %s",
             suite,
             seed,
             recorder.history().summary(),
@@ -415,6 +647,7 @@ final class FaultRun implements AutoCloseable {
             lost,
             TimeUnit.NANOSECONDS.toMillis(firstWrite[0]),
             diverged == 0 ? "yes" : "NO (" + diverged + " keys)",
+            chains == 1 ? "" : "per chain, " + chains + " chains, ",
             live.size(),
             notesText(),
             historyFile.toAbsolutePath());
@@ -433,32 +666,59 @@ final class FaultRun implements AutoCloseable {
     return faults.toString();
   }
 
+  /**
+   * Reads each key (recorded) at every member of its chain in the map last seen quiet: the nodes
+   * that serve it (a node that left the chain keeps data it no longer serves). A failed read is
+   * retried until the timeout; after a failure the map is asked again, and if the key's chain has
+   * other members now, the key is read at those.
+   */
   private Map<String, Map<String, Optional<Versioned>>> finalReads(
-      CraqClient client, List<String> live) {
-    return finalReads(client, live, keys.stream().sorted().toList());
-  }
-
-  /** Reads each key at each live node (recorded), retrying a failed read until the timeout. */
-  private Map<String, Map<String, Optional<Versioned>>> finalReads(
-      CraqClient client, List<String> live, List<String> which) {
+      CraqClient client, List<String> which) {
     Map<String, Map<String, Optional<Versioned>>> reads = new TreeMap<>();
     for (String key : which) {
-      Map<String, Optional<Versioned>> atNodes = new LinkedHashMap<>();
-      for (String id : live) {
-        String address = cluster.nodes().get(id).address();
-        cluster.awaitCondition(
-            "final read of " + key + " at " + id,
-            WAIT,
-            () -> {
-              Optional<Optional<Versioned>> read =
-                  read(client, nextProcess.getAndIncrement(), key, address);
-              read.ifPresent(r -> atNodes.put(id, r));
-              return read.isPresent();
-            });
-      }
-      reads.put(key, atNodes);
+      reads.put(key, readAtChain(client, key));
     }
     return reads;
+  }
+
+  private Map<String, Optional<Versioned>> readAtChain(CraqClient client, String key) {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (true) {
+      ChainMap map = quietMap;
+      int chain = map.chainOf(key);
+      List<String> members = map.chain(chain).members().stream().map(Member::id).toList();
+      Map<String, Optional<Versioned>> atMembers = new LinkedHashMap<>();
+      for (String id : members) {
+        ProcessCluster.NodeProcess node = cluster.node(id);
+        Optional<Optional<Versioned>> read =
+            node == null
+                ? Optional.empty()
+                : read(client, nextProcess.getAndIncrement(), key, node.address());
+        if (read.isEmpty()) {
+          break;
+        }
+        atMembers.put(id, read.get());
+      }
+      if (!members.isEmpty() && atMembers.size() == members.size()) {
+        return atMembers;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            "timed out reading "
+                + key
+                + " at the members of chain "
+                + chain
+                + " "
+                + members
+                + "\n"
+                + cluster.logs());
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+      ChainMap fresh = cluster.map();
+      if (fresh != null) {
+        quietMap = fresh;
+      }
+    }
   }
 
   @Override
@@ -484,9 +744,9 @@ final class FaultRun implements AutoCloseable {
       probeClient = newClient();
     }
     CraqClient client = probeClient;
-    String address = cluster.nodes().get(id).address();
+    String address = cluster.node(id).address();
     for (int i = 0; i < count; i++) {
-      String key = suite + "-" + (ops.get() / OPS_PER_KEY);
+      String key = currentKey();
       keys.add(key);
       read(client, nextProcess.getAndIncrement(), key, address);
     }
@@ -515,9 +775,12 @@ final class FaultRun implements AutoCloseable {
     }
   }
 
-  /** The chain as the coordinator sees it, or {@link ChainConfig#EMPTY}. */
+  /**
+   * The chain of a cluster of one chain as the coordinator sees it, or {@link ChainConfig#EMPTY}
+   * (no answer, or several chains).
+   */
   ChainConfig chain() {
-    ChainConfig chain = cluster.chain();
-    return chain == null ? ChainConfig.EMPTY : chain;
+    ChainMap map = cluster.map();
+    return map == null || map.chainCount() != 1 ? ChainConfig.EMPTY : map.chain(0);
   }
 }

@@ -2,8 +2,8 @@ package io.craq.cli.it;
 
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.Member;
-import io.craq.core.message.Message;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -176,8 +176,9 @@ class FaultSuitesTest {
 
   @Test
   @DisplayName(
-      "membership: nodes join at the tail and in the middle, leave and are removed "
-          + "while clients write and read")
+      "membership: nodes join (one of them asks for a --position, which placement ignores: it"
+          + " joins at the tail too), leave the pool (then are stopped) and are removed by kill -9"
+          + " while clients write and read")
   void membership() throws Exception {
     try (FaultRun run = new FaultRun("membership", directory, false)) {
       run.startCluster(IDS);
@@ -194,23 +195,20 @@ class FaultSuitesTest {
             run.cluster.startNode("n" + next++);
           }
           case 1 -> {
+            // Placement puts a new member at the tail whatever position the node asks for: this
+            // is one more join.
             int position = 1 + run.random.nextInt(Math.max(1, chain.size() - 1));
-            run.fault("join middle");
+            run.fault("join --position");
             run.cluster.startNode("n" + next++, position);
           }
           case 2 -> {
-            // A clean leave through the coordinator, then the process is stopped for good.
+            // A clean leave of the pool: the coordinator marks the node leaving and removes it
+            // from the chain (after its read lease ran out); then the process is stopped.
             String id = pick(run, live);
             run.fault("leave " + role(chain, id));
-            run.cluster.awaitCondition(
-                "coordinator accepts the leave of " + id,
-                FaultRun.WAIT,
-                () -> {
-                  Message reply = run.cluster.leave(id);
-                  return reply instanceof Message.ChainReply chainReply
-                      && !chainReply.config().contains(id);
-                });
-            run.cluster.killNode(id);
+            run.requestLeave(id);
+            run.awaitLeft(id);
+            run.cluster.stopNode(id);
           }
           default -> {
             String id = pick(run, live);
@@ -219,6 +217,67 @@ class FaultSuitesTest {
           }
         }
         run.awaitQuiet();
+      }
+      run.finish(() -> {}).assertPassed(run.cluster);
+    }
+  }
+
+  /** The rebalance suite: 12 chains of 3 over 6 nodes at first, 4 to 9 nodes as it goes. */
+  private static final int REBALANCE_CHAINS = 12;
+
+  private static final int REBALANCE_REPLICAS = 3;
+  private static final int REBALANCE_NODES = 6;
+  private static final int REBALANCE_NODES_MIN = 4;
+  private static final int REBALANCE_NODES_MAX = 9;
+
+  /** Operations per key: the workload goes round the 12 chains every 600 operations. */
+  private static final int REBALANCE_OPS_PER_KEY = 50;
+
+  @Test
+  @DisplayName(
+      "rebalance: 12 chains of 3 over 6 nodes (4 to 9 as it goes): nodes added and removed"
+          + " (a pool leave) while nodes are killed and restarted, some in the middle of a move,"
+          + " and the coordinator is killed in the middle of a move")
+  void rebalance() throws Exception {
+    try (FaultRun run = new FaultRun("rebalance", directory, false)) {
+      run.cluster.withChains(REBALANCE_CHAINS, REBALANCE_REPLICAS);
+      run.withKeys(REBALANCE_OPS_PER_KEY, RebalanceSchedule.keys(run.suite, REBALANCE_CHAINS))
+          .withQuietTimeout(Duration.ofSeconds(120));
+      List<String> ids = new ArrayList<>();
+      for (int i = 1; i <= REBALANCE_NODES; i++) {
+        ids.add("n" + i);
+      }
+      run.startCluster(ids, REBALANCE_CHAINS);
+      RebalanceSchedule schedule =
+          new RebalanceSchedule(run, REBALANCE_NODES + 1, REBALANCE_NODES_MIN, REBALANCE_NODES_MAX);
+      run.startWorkload(CLIENTS);
+      try (MapWatch watch = MapWatch.start(run, run.cluster.map())) {
+        // First a kill -9 of a node in a move and one of the coordinator in a move, one of them
+        // in an add and the other in a leave (at a coin's toss), so that a run at CI length has
+        // every kind of action; then actions at random.
+        boolean killInAdd = run.random.nextBoolean();
+        boolean nodeFirst = run.random.nextBoolean();
+        List<String> kinds =
+            List.of("add", "remove", "kill-9", "kill-9-in-move", "kill-9-coordinator-in-move");
+        int round = 0;
+        while (run.running() || round < 2) {
+          run.pace(500, 1500);
+          String kind =
+              round == 0 || round == 1
+                  ? (nodeFirst == (round == 0) ? "kill-9-in-move" : "kill-9-coordinator-in-move")
+                  : kinds.get(run.random.nextInt(kinds.size()));
+          Boolean add = round < 2 ? (kind.equals("kill-9-in-move") == killInAdd) : null;
+          round++;
+          switch (kind) {
+            case "add" -> schedule.add();
+            case "remove" -> schedule.remove();
+            case "kill-9" -> schedule.killAndRestart();
+            case "kill-9-in-move" -> schedule.killInMove(add);
+            default -> schedule.killCoordinatorInMove(add);
+          }
+        }
+        watch.stop(run.cluster.map());
+        schedule.note(watch);
       }
       run.finish(() -> {}).assertPassed(run.cluster);
     }

@@ -41,7 +41,10 @@ public final class ProcessCluster implements AutoCloseable {
   private int failureTimeoutMillis;
   private final LocalProcesses processes;
   private Process coordinator;
+
+  /** Every node started, in start order; guarded by itself (clients read it while nodes start). */
   private final Map<String, NodeProcess> nodes = new LinkedHashMap<>();
+
   private final TcpTransport transport = new TcpTransport();
   private boolean proxied;
   private final List<String> nodeArgs = new ArrayList<>();
@@ -98,6 +101,13 @@ public final class ProcessCluster implements AutoCloseable {
     final Path data;
     Process process;
 
+    /**
+     * {@link System#currentTimeMillis()} just before the current process was started: the
+     * incarnation it registers with is above this times 1000 (a node's incarnation is its start
+     * time in milliseconds times 1000 plus a random part).
+     */
+    volatile long startedMillis;
+
     /** In front of the node: the address it advertises ({@code -p}); null when not proxied. */
     FaultProxy nodeProxy;
 
@@ -137,6 +147,14 @@ public final class ProcessCluster implements AutoCloseable {
 
     public Process process() {
       return process;
+    }
+
+    /**
+     * Whether {@code incarnation} (of a pool entry or a chain member) is the current process's: it
+     * registered or joined since this process started.
+     */
+    public boolean current(long incarnation) {
+      return incarnation >= startedMillis * 1000;
     }
   }
 
@@ -232,7 +250,7 @@ public final class ProcessCluster implements AutoCloseable {
   /** Every proxy, node proxies and coordinator proxies. */
   public List<FaultProxy> proxies() {
     List<FaultProxy> all = new ArrayList<>();
-    for (NodeProcess node : nodes.values()) {
+    for (NodeProcess node : nodes().values()) {
       if (node.nodeProxy != null) {
         all.add(node.nodeProxy);
         all.add(node.coordinatorProxy);
@@ -253,8 +271,18 @@ public final class ProcessCluster implements AutoCloseable {
     return coordinator;
   }
 
+  /** The nodes started so far, in start order (a snapshot: nodes started later are not in it). */
   public Map<String, NodeProcess> nodes() {
-    return nodes;
+    synchronized (nodes) {
+      return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(nodes));
+    }
+  }
+
+  /** The node {@code id}, or null if it was never started. */
+  public NodeProcess node(String id) {
+    synchronized (nodes) {
+      return nodes.get(id);
+    }
   }
 
   public Path directory() {
@@ -365,14 +393,16 @@ public final class ProcessCluster implements AutoCloseable {
 
   /** Starts (or restarts, same id and data) a node joining at {@code position} (-1 = tail). */
   public NodeProcess startNode(String id, int position) throws IOException {
-    NodeProcess node = nodes.get(id);
+    NodeProcess node = node(id);
     if (node == null) {
       node = new NodeProcess(id, "127.0.0.1:" + LocalProcesses.freePort(), directory.resolve(id));
       if (proxied) {
         node.nodeProxy = new FaultProxy(id, node.address);
         node.coordinatorProxy = new FaultProxy(id + "-coordinator", coordinatorAddress);
       }
-      nodes.put(id, node);
+      synchronized (nodes) {
+        nodes.put(id, node);
+      }
     }
     List<String> args =
         new ArrayList<>(
@@ -388,18 +418,19 @@ public final class ProcessCluster implements AutoCloseable {
       args.addAll(List.of("--position", Integer.toString(position)));
     }
     args.addAll(nodeArgs);
+    node.startedMillis = System.currentTimeMillis();
     node.process = processes.start(id, Role.NODE, args);
     return node;
   }
 
   /** Stops a node with SIGSTOP (it keeps its sockets but does nothing). */
   public void pauseNode(String id) throws IOException, InterruptedException {
-    signal(nodes.get(id).process, "-STOP");
+    signal(node(id).process, "-STOP");
   }
 
   /** Resumes a node stopped by {@link #pauseNode} with SIGCONT. */
   public void resumeNode(String id) throws IOException, InterruptedException {
-    signal(nodes.get(id).process, "-CONT");
+    signal(node(id).process, "-CONT");
   }
 
   private static void signal(Process process, String signal)
@@ -415,12 +446,28 @@ public final class ProcessCluster implements AutoCloseable {
 
   /** Kills a node with SIGKILL (its LMDB directory stays) and waits for it to die. */
   public void killNode(String id) throws InterruptedException {
-    Process process = nodes.get(id).process;
+    Process process = node(id).process;
     process.toHandle().destroyForcibly();
     process.waitFor(30, TimeUnit.SECONDS);
   }
 
-  /** Asks the coordinator to remove {@code id} (a clean leave); the reply, or null. */
+  /**
+   * Stops a node cleanly (SIGTERM; SIGKILL if it has not stopped after {@link
+   * LocalProcesses#STOP_WAIT_MILLIS}) and waits for it to die.
+   */
+  public void stopNode(String id) throws InterruptedException {
+    Process process = node(id).process;
+    process.destroy();
+    if (!process.waitFor(LocalProcesses.STOP_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+      process.toHandle().destroyForcibly();
+      process.waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * Asks the coordinator to let {@code id} leave the pool (its chains get replacements, then it is
+   * removed from them); the reply (a {@link MapReply} when accepted), or null.
+   */
   public Message leave(String id) {
     String address = coordinatorAddress;
     if (ensemble != null) {
