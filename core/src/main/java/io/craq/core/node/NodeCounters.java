@@ -40,6 +40,10 @@ import java.util.Map;
  *     and resends of versions held already are not counted)
  * @param versionsResent versions sent to the successor again because no commit came back within the
  *     retransmit timeout (lost messages; a chain that is only slow adapts its timeout)
+ * @param catchUpPagesReceived catch-up pages from the predecessor applied while this node caught up
+ *     on a chain it joined (right epoch and request; a late or repeated page is not counted)
+ * @param catchUpKeysReceived keys in those pages: what a join or a move copied to this node (a key
+ *     it already held at the same or a newer version is counted too: it was sent)
  */
 public record NodeCounters(
     long readsClean,
@@ -55,7 +59,9 @@ public record NodeCounters(
     long versionsCommitted,
     long propagationsReceived,
     long propagatedVersionsReceived,
-    long versionsResent) {
+    long versionsResent,
+    long catchUpPagesReceived,
+    long catchUpKeysReceived) {
 
   public static final String READS_CLEAN = "reads_clean";
   public static final String READS_AFTER_QUERY = "reads_after_query";
@@ -71,6 +77,8 @@ public record NodeCounters(
   public static final String PROPAGATIONS_RECEIVED = "propagations_received";
   public static final String PROPAGATED_VERSIONS_RECEIVED = "propagated_versions_received";
   public static final String VERSIONS_RESENT = "versions_resent";
+  public static final String CATCH_UP_PAGES_RECEIVED = "catch_up_pages_received";
+  public static final String CATCH_UP_KEYS_RECEIVED = "catch_up_keys_received";
 
   /** Every counter name, in the order of {@link #toMap()}. */
   public static final List<String> NAMES =
@@ -88,7 +96,9 @@ public record NodeCounters(
           VERSIONS_COMMITTED,
           PROPAGATIONS_RECEIVED,
           PROPAGATED_VERSIONS_RECEIVED,
-          VERSIONS_RESENT);
+          VERSIONS_RESENT,
+          CATCH_UP_PAGES_RECEIVED,
+          CATCH_UP_KEYS_RECEIVED);
 
   /** All zero: a machine that has seen nothing yet. */
   public static final NodeCounters ZERO = new Tally().snapshot();
@@ -110,6 +120,8 @@ public record NodeCounters(
     map.put(PROPAGATIONS_RECEIVED, propagationsReceived);
     map.put(PROPAGATED_VERSIONS_RECEIVED, propagatedVersionsReceived);
     map.put(VERSIONS_RESENT, versionsResent);
+    map.put(CATCH_UP_PAGES_RECEIVED, catchUpPagesReceived);
+    map.put(CATCH_UP_KEYS_RECEIVED, catchUpKeysReceived);
     return Collections.unmodifiableMap(map);
   }
 
@@ -129,7 +141,9 @@ public record NodeCounters(
         versionsCommitted + other.versionsCommitted,
         propagationsReceived + other.propagationsReceived,
         propagatedVersionsReceived + other.propagatedVersionsReceived,
-        versionsResent + other.versionsResent);
+        versionsResent + other.versionsResent,
+        catchUpPagesReceived + other.catchUpPagesReceived,
+        catchUpKeysReceived + other.catchUpKeysReceived);
   }
 
   /** Reads answered so far, refused ones included. */
@@ -153,6 +167,8 @@ public record NodeCounters(
     long propagationsReceived;
     long propagatedVersionsReceived;
     long versionsResent;
+    long catchUpPagesReceived;
+    long catchUpKeysReceived;
 
     NodeCounters snapshot() {
       return new NodeCounters(
@@ -169,7 +185,9 @@ public record NodeCounters(
           versionsCommitted,
           propagationsReceived,
           propagatedVersionsReceived,
-          versionsResent);
+          versionsResent,
+          catchUpPagesReceived,
+          catchUpKeysReceived);
     }
   }
 }

@@ -1270,6 +1270,8 @@ public final class NodeMachine {
     if (!catchingUp || batch.epoch() != config.epoch() || batch.requestId() != catchUpRequestId) {
       return;
     }
+    counts.catchUpPagesReceived++;
+    counts.catchUpKeysReceived += batch.keys().size();
     for (KeyRecord record : batch.keys()) {
       applyCatchUp(record);
     }

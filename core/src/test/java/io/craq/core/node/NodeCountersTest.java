@@ -1,5 +1,7 @@
 package io.craq.core.node;
 
+import static io.craq.core.node.NodeCounters.CATCH_UP_KEYS_RECEIVED;
+import static io.craq.core.node.NodeCounters.CATCH_UP_PAGES_RECEIVED;
 import static io.craq.core.node.NodeCounters.PROPAGATED_VERSIONS_RECEIVED;
 import static io.craq.core.node.NodeCounters.PROPAGATIONS_RECEIVED;
 import static io.craq.core.node.NodeCounters.READS_AFTER_QUERY;
@@ -27,13 +29,17 @@ import static io.craq.core.node.NodeMachineRulesTest.only;
 import static io.craq.core.node.NodeMachineRulesTest.replies;
 import static io.craq.core.node.NodeMachineRulesTest.sent;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.core.Effects;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
+import io.craq.core.message.KeyRecord;
 import io.craq.core.message.KeyVersion;
+import io.craq.core.message.Message.CatchUpBatch;
+import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.Commit;
 import io.craq.core.message.Message.ConfigPush;
 import io.craq.core.message.Message.ErrorReply;
@@ -334,6 +340,58 @@ class NodeCountersTest {
     middle.onMessage(new ConfigPush(new ChainConfig(6, List.of(A, B))));
     drain(middle);
     assertMoved(before, middle, Map.of(VERSIONS_COMMITTED, 2L));
+  }
+
+  @Test
+  @DisplayName(
+      "CR §3: a joining node counts each catch-up page it applies and the keys in it; a page"
+          + " of an older request moves nothing")
+  void catchUpPages() {
+    NodeMachine joiner = machine("c", -1, 1);
+    joiner.tick();
+    joiner.onMessage(new ConfigPush(CHAIN));
+    joiner.onMessage(new HeartbeatReply("c", 1, true, CHAIN));
+    CatchUpRequest first = only(sent(drain(joiner)), CatchUpRequest.class);
+    NodeCounters before = joiner.counters();
+    joiner.onMessage(
+        new CatchUpBatch(
+            5,
+            "b",
+            first.requestId(),
+            List.of(
+                new KeyRecord("k1", version("k1", 3, "one"), List.of()),
+                new KeyRecord("k2", version("k2", 1, "two"), List.of())),
+            false));
+    CatchUpRequest second = only(sent(drain(joiner)), CatchUpRequest.class);
+    assertMoved(
+        before,
+        joiner,
+        Map.of(CATCH_UP_PAGES_RECEIVED, 1L, CATCH_UP_KEYS_RECEIVED, 2L, VERSIONS_COMMITTED, 2L));
+
+    before = joiner.counters();
+    joiner.onMessage(
+        new CatchUpBatch(
+            5,
+            "b",
+            first.requestId(),
+            List.of(new KeyRecord("k9", version("k9", 1, "late"), List.of())),
+            false));
+    drain(joiner);
+    assertNothingMoved(before, joiner);
+
+    joiner.onMessage(
+        new CatchUpBatch(
+            5,
+            "b",
+            second.requestId(),
+            List.of(new KeyRecord("k3", version("k3", 2, "three"), List.of())),
+            true));
+    drain(joiner);
+    assertMoved(
+        before,
+        joiner,
+        Map.of(CATCH_UP_PAGES_RECEIVED, 1L, CATCH_UP_KEYS_RECEIVED, 1L, VERSIONS_COMMITTED, 1L));
+    assertFalse(joiner.isCatchingUp(), "the last page ends the catch-up");
   }
 
   @Test

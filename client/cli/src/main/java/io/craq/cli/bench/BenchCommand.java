@@ -5,6 +5,7 @@ import io.craq.cli.bench.BenchReport.OpResult;
 import io.craq.cli.bench.BenchReport.Phase;
 import io.craq.cli.bench.BenchSettings.Mode;
 import io.craq.cli.bench.BenchSettings.Workload;
+import io.craq.cli.common.ChainMaps;
 import io.craq.cli.common.ChainRoles;
 import io.craq.cli.common.ClientOptions;
 import io.craq.cli.common.ConsistencyConverter;
@@ -14,6 +15,7 @@ import io.craq.client.ClientConfig;
 import io.craq.client.CraqClient;
 import io.craq.client.CraqException;
 import io.craq.client.ReadConsistency;
+import io.craq.core.chain.KeySlots;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
 import io.craq.transport.TcpTransport;
@@ -46,15 +48,16 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code craq bench}: load generator and latency/throughput report for a CRAQ chain, against a
- * running cluster ({@code -c}) or a local one it starts ({@code --spawn N}), with an optional echo
+ * {@code craq bench}: load generator and latency/throughput report for a CRAQ cluster of one chain
+ * or several (each key routed by the chain map), against a running cluster ({@code -c}) or a local
+ * one it starts ({@code --spawn N}, with {@code --chains K --replicas R}), with an optional echo
  * baseline of the machine's raw loopback capacity. See docs/BENCH.md.
  */
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
     description = {
-      "Measure throughput and latency of a CRAQ chain (like redis-benchmark).",
+      "Measure throughput and latency of a CRAQ cluster (like redis-benchmark).",
       "Targets a running cluster (-c) or spawns a local one (--spawn N). See docs/BENCH.md."
     })
 public final class BenchCommand implements Callable<Integer> {
@@ -70,6 +73,22 @@ public final class BenchCommand implements Callable<Integer> {
           "Start a local cluster of N nodes and a coordinator on 127.0.0.1 free ports"
               + " (stopped at the end); default: use the running cluster at -c.")
   int spawn;
+
+  @Option(
+      names = "--chains",
+      paramLabel = "K",
+      description =
+          "Chains of the spawned cluster (craq-coordinator --chains; default: 1); the keys"
+              + " spread over them by hash. Only with --spawn.")
+  Integer chains;
+
+  @Option(
+      names = "--replicas",
+      paramLabel = "R",
+      description =
+          "Members of each spawned chain (default: 3 with several chains; with one chain,"
+              + " every node). Only with --spawn.")
+  Integer replicas;
 
   @Option(
       names = "--store",
@@ -235,11 +254,22 @@ public final class BenchCommand implements Callable<Integer> {
             "--plot " + plotFile + ": the folder " + folder + " does not exist");
       }
     }
+    if (chains != null && chains < 1) {
+      throw new ParameterException(
+          spec.commandLine(), "--chains must be 1-" + KeySlots.CHAINS_MAX + ", got " + chains);
+    }
+    if (replicas != null && replicas < 1) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--replicas must be 1-" + BenchSettings.REPLICAS_MAX + ", got " + replicas);
+    }
     try {
       return new BenchSettings(
           spawn > 0 ? null : client.coordinator(),
           spawn,
           store,
+          chains == null ? 0 : chains,
+          replicas == null ? 0 : replicas,
           workload,
           mode,
           consistency,
@@ -274,7 +304,12 @@ public final class BenchCommand implements Callable<Integer> {
       if (settings.spawnNodes() > 0) {
         cluster =
             LocalCluster.start(
-                LocalCluster.findHome(home), settings.spawnNodes(), settings.store(), err);
+                LocalCluster.findHome(home),
+                settings.spawnNodes(),
+                settings.chains(),
+                settings.replicas(),
+                settings.store(),
+                err);
         coordinator = cluster.coordinatorAddress();
         measured.addAll(cluster.processes());
       }
@@ -286,27 +321,23 @@ public final class BenchCommand implements Callable<Integer> {
                       .withCallTimeoutMillis(settings.timeoutMillis()),
                   transport)) {
         ChainMap map = client.map();
-        if (map.chainCount() != 1) {
-          throw new IOException(
-              "craq bench measures a cluster of one chain; the cluster at "
-                  + coordinator
-                  + " has "
-                  + map.chainCount());
+        for (int c = 0; c < map.chainCount(); c++) {
+          if (map.chain(c).members().isEmpty()) {
+            throw new IOException(
+                (map.chainCount() == 1 ? "the chain" : "chain " + c)
+                    + " at "
+                    + coordinator
+                    + " has no members");
+          }
         }
-        ChainConfig chain = map.chain(0);
-        if (chain.members().isEmpty()) {
-          throw new IOException("the chain at " + coordinator + " has no members");
-        }
-        measured = withRoles(measured, chain);
+        measured = withRoles(measured, map);
         target =
             (cluster != null ? "spawned " + settings.store() + " cluster" : "cluster")
                 + " at "
                 + coordinator
                 + ", "
-                + chain.size()
-                + " node(s), epoch "
-                + chain.epoch();
-        CraqLoad load = new CraqLoad(settings, chain, transport);
+                + describeMap(map);
+        CraqLoad load = new CraqLoad(settings, map, transport);
         err.println(
             "craq bench: "
                 + target
@@ -332,7 +363,7 @@ public final class BenchCommand implements Callable<Integer> {
               settings.keys() / seconds,
               settings.keys() * (double) settings.valueBytes() / seconds / 1e6);
           err.flush();
-          probe = new NodeCounterProbe(client, chain, settings.timeoutMillis());
+          probe = new NodeCounterProbe(client, map, settings.timeoutMillis());
           phases.add(measure("craq", load, settings, measured, probe, err));
         } finally {
           if (cleanup != null) {
@@ -466,17 +497,67 @@ public final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  /** Names spawned nodes with their place in the chain, e.g. {@code n2 (tail)}. */
+  /**
+   * What the bench runs against: {@code 3 node(s), epoch 4} for one chain, {@code 6 node(s), 6
+   * chains of 3 replicas, map version 12} for several.
+   */
+  static String describeMap(ChainMap map) {
+    if (map.chainCount() == 1) {
+      ChainConfig chain = map.chain(0);
+      return chain.size() + " node(s), epoch " + chain.epoch();
+    }
+    return ChainMaps.nodes(map).size()
+        + " node(s), "
+        + map.chainCount()
+        + " chains of "
+        + map.replicas()
+        + " replicas, map version "
+        + map.version();
+  }
+
+  /**
+   * A node's place in the map as the tables show it: with one chain its role ({@code head}, {@code
+   * middle}, {@code tail}, {@code head+tail}), with several how many chains it heads, is a middle
+   * of and tails ({@code h2 m1 t2}); {@code -} if it is in no chain.
+   */
+  static String place(ChainMap map, String nodeId) {
+    if (map.chainCount() == 1) {
+      int index = map.chain(0).indexOf(nodeId);
+      return index < 0 ? "-" : ChainRoles.of(map.chain(0), index);
+    }
+    int heads = 0;
+    int middles = 0;
+    int tails = 0;
+    for (ChainConfig chain : map.chains()) {
+      int index = chain.indexOf(nodeId);
+      if (index < 0) {
+        continue;
+      }
+      if (index == 0) {
+        heads++;
+      }
+      if (index == chain.size() - 1) {
+        tails++;
+      }
+      if (index > 0 && index < chain.size() - 1) {
+        middles++;
+      }
+    }
+    return heads + middles + tails == 0 ? "-" : "h" + heads + " m" + middles + " t" + tails;
+  }
+
+  /**
+   * Names spawned nodes with their place in the map, e.g. {@code n2 (tail)}, {@code n2 (h2 m2 t2)}.
+   */
   static List<LocalCluster.NamedProcess> withRoles(
-      List<LocalCluster.NamedProcess> processes, ChainConfig chain) {
+      List<LocalCluster.NamedProcess> processes, ChainMap map) {
     List<LocalCluster.NamedProcess> named = new ArrayList<>();
     for (LocalCluster.NamedProcess p : processes) {
-      int index = chain.indexOf(p.name());
+      String place = place(map, p.name());
       named.add(
-          index < 0
+          place.equals("-")
               ? p
-              : new LocalCluster.NamedProcess(
-                  p.name() + " (" + ChainRoles.of(chain, index) + ")", p.handle()));
+              : new LocalCluster.NamedProcess(p.name() + " (" + place + ")", p.handle()));
     }
     return named;
   }
@@ -601,6 +682,12 @@ public final class BenchCommand implements Callable<Integer> {
     m.put("spawn", s.spawnNodes());
     if (s.spawnNodes() > 0) {
       m.put("store", s.store());
+      if (s.chains() > 0) {
+        m.put("chains", s.chains());
+      }
+      if (s.replicas() > 0) {
+        m.put("replicas", s.replicas());
+      }
     }
     m.put("threads", s.threads());
     m.put("inFlight", s.inFlightEffective());

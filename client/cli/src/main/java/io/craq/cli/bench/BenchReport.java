@@ -255,14 +255,14 @@ record BenchReport(
         "per-node counters during the measured time (reads by how they were answered; "
             + "version queries; writes numbered at the head):");
     StringBuilder heading =
-        new StringBuilder(String.format(Locale.ROOT, "  %-12s %-10s", "node", "role"));
+        new StringBuilder(String.format(Locale.ROOT, "  %-12s %-12s", "node", "role"));
     for (String[] column : NODE_COUNTER_COLUMNS) {
       heading.append(String.format(Locale.ROOT, " %14s", column[1]));
     }
     out.println(heading);
     for (NodeCounterRow row : nodeCounters) {
       StringBuilder line =
-          new StringBuilder(String.format(Locale.ROOT, "  %-12s %-10s", row.node(), row.role()));
+          new StringBuilder(String.format(Locale.ROOT, "  %-12s %-12s", row.node(), row.role()));
       if (row.error() != null) {
         line.append(" unknown: ").append(row.error());
       } else {

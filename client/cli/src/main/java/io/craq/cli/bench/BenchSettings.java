@@ -1,6 +1,8 @@
 package io.craq.cli.bench;
 
 import io.craq.client.ReadConsistency;
+import io.craq.core.chain.KeySlots;
+import io.craq.core.coordinator.CoordinatorSettings;
 import java.time.Duration;
 import java.util.Locale;
 
@@ -10,6 +12,10 @@ import java.util.Locale;
  * @param coordinator the coordinator of a running cluster; null when {@code spawnNodes > 0}
  * @param spawnNodes nodes of a local cluster to start (0 = use {@code coordinator})
  * @param store the spawned nodes' store: {@code lmdb} or {@code memory}
+ * @param chains chains of the spawned cluster ({@code craq-coordinator --chains}); 0 = not given
+ *     (the coordinator's default, one chain)
+ * @param replicas members of each spawned chain ({@code --replicas}); 0 = not given (3 with several
+ *     chains; with one chain, every node)
  * @param writesPerSecond the fixed write rate of the mixed workload (0 otherwise)
  * @param inFlight requests in flight per thread (forced to 1 for {@code cas})
  */
@@ -17,6 +23,8 @@ record BenchSettings(
     String coordinator,
     int spawnNodes,
     String store,
+    int chains,
+    int replicas,
     Workload workload,
     Mode mode,
     ReadConsistency consistency,
@@ -35,6 +43,7 @@ record BenchSettings(
   static final int THREADS_MAX = 4_096;
   static final int IN_FLIGHT_MAX = 1_024;
   static final int VALUE_BYTES_MAX = 1 << 20;
+  static final int REPLICAS_MAX = CoordinatorSettings.defaults().membersMax();
 
   /** What the client threads do. */
   enum Workload {
@@ -72,6 +81,15 @@ record BenchSettings(
         spawnNodes >= 0 && spawnNodes <= SPAWN_NODES_MAX,
         "--spawn must be 1-" + SPAWN_NODES_MAX + ", got " + spawnNodes);
     check(spawnNodes > 0 || coordinator != null, "give -c ADDRESS or --spawn N");
+    check(
+        spawnNodes > 0 || (chains == 0 && replicas == 0),
+        "--chains and --replicas shape a spawned cluster (--spawn N); a running one has its own");
+    check(
+        chains >= 0 && chains <= KeySlots.CHAINS_MAX,
+        "--chains must be 1-" + KeySlots.CHAINS_MAX + ", got " + chains);
+    check(
+        replicas >= 0 && replicas <= REPLICAS_MAX,
+        "--replicas must be 1-" + REPLICAS_MAX + ", got " + replicas);
     check(
         store.equals("lmdb") || store.equals("memory"),
         "--store must be lmdb or memory, got '" + store + "'");

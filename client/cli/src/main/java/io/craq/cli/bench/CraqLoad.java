@@ -3,7 +3,9 @@ package io.craq.cli.bench;
 import io.craq.cli.bench.BenchSettings.Mode;
 import io.craq.cli.bench.BenchSettings.Workload;
 import io.craq.client.CraqException;
+import io.craq.core.chain.KeySlots;
 import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
@@ -16,7 +18,10 @@ import io.craq.transport.Connection;
 import io.craq.transport.Transport;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -30,9 +35,10 @@ import java.util.function.Function;
 /**
  * The CRAQ workloads, sent as raw protocol messages over the transport so that each thread can keep
  * {@code --in-flight} requests pipelined on its own connections (the blocking client would cost a
- * thread per request). Writes go to the head; reads to a random member ({@code craq}) or to the
- * tail only ({@code cr}). The chain is taken once at the start: a reconfiguration during the run
- * shows up as failures (NOT_HEAD, STALE_EPOCH, ...), never as retries.
+ * thread per request). Each key is routed by the chain map as {@code CraqClient} routes it: writes
+ * go to the head of the key's chain; reads to a random member of it ({@code craq}) or to its tail
+ * only ({@code cr}). The map is taken once at the start: a reconfiguration during the run shows up
+ * as failures (NOT_HEAD, WRONG_CHAIN, STALE_EPOCH, ...), never as retries.
  */
 final class CraqLoad implements LoadRunner {
   /** Writes of the mixed workload that may be outstanding before the pacer skips one. */
@@ -58,10 +64,19 @@ final class CraqLoad implements LoadRunner {
 
   private final BenchSettings settings;
   private final Transport transport;
-  private final String head;
-  private final List<String> readTargets;
+
+  /** Per chain: the address of its head. */
+  private final String[] heads;
+
+  /** Per chain: the addresses its reads go to. */
+  private final String[][] readTargets;
+
   private final String keyPrefix;
   private final String[] keys;
+
+  /** Per key (same index as {@link #keys}): its chain. */
+  private final int[] keyChains;
+
   private final byte[] value;
   private final Duration timeout;
   private final Meter reads = new Meter("read");
@@ -72,23 +87,30 @@ final class CraqLoad implements LoadRunner {
   private volatile boolean running;
   private Pacer pacer;
 
-  CraqLoad(BenchSettings settings, ChainConfig chain, Transport transport) {
-    if (chain.members().isEmpty()) {
-      throw new IllegalArgumentException("the chain has no members");
-    }
+  CraqLoad(BenchSettings settings, ChainMap map, Transport transport) {
     this.settings = settings;
     this.transport = transport;
-    this.head = chain.head().address();
-    // CR serves reads at the tail only; CRAQ at every member (CRAQ §2.3).
-    this.readTargets =
-        settings.mode() == Mode.CR
-            ? List.of(chain.tail().address())
-            : chain.members().stream().map(Member::address).toList();
+    int chains = map.chainCount();
+    this.heads = new String[chains];
+    this.readTargets = new String[chains][];
+    for (int c = 0; c < chains; c++) {
+      ChainConfig chain = map.chain(c);
+      if (chain.members().isEmpty()) {
+        throw new IllegalArgumentException("chain " + c + " has no members");
+      }
+      heads[c] = chain.head().address();
+      // CR serves reads at the tail only; CRAQ at every member (CRAQ §2.3).
+      readTargets[c] =
+          settings.mode() == Mode.CR
+              ? new String[] {chain.tail().address()}
+              : chain.members().stream().map(Member::address).toArray(String[]::new);
+    }
     ThreadLocalRandom random = ThreadLocalRandom.current();
     this.keyPrefix = KEY_PREFIX + String.format("%06x", random.nextInt(1 << 24)) + "/";
-    this.keys = new String[settings.keys()];
+    this.keys = chooseKeys(keyPrefix, settings.keys(), chains);
+    this.keyChains = new int[keys.length];
     for (int i = 0; i < keys.length; i++) {
-      keys[i] = keyPrefix + i;
+      keyChains[i] = map.chainOf(keys[i]);
     }
     // Printable, so that a user's `craq readall` shows text, never binary junk.
     this.value = new byte[settings.valueBytes()];
@@ -106,6 +128,36 @@ final class CraqLoad implements LoadRunner {
       case MIXED -> List.of(reads, writes);
       case CAS -> List.of(cas);
     };
+  }
+
+  /**
+   * The keys of a run: {@code prefix + i} for i = 0, 1, 2, ..., {@code count} of them. With several
+   * chains only those that keep the chains even are taken: each chain gets {@code count / chains}
+   * keys, the first {@code count % chains} chains one more (so the numbers have gaps), and every
+   * chain, hence every node, gets the same share of the load.
+   */
+  static String[] chooseKeys(String prefix, int count, int chains) {
+    String[] keys = new String[count];
+    if (chains == 1) {
+      for (int i = 0; i < count; i++) {
+        keys[i] = prefix + i;
+      }
+      return keys;
+    }
+    int[] left = new int[chains];
+    for (int c = 0; c < chains; c++) {
+      left[c] = count / chains + (c < count % chains ? 1 : 0);
+    }
+    int chosen = 0;
+    for (long i = 0; chosen < count; i++) {
+      String key = prefix + i;
+      int c = KeySlots.chainOf(key, chains);
+      if (left[c] > 0) {
+        left[c]--;
+        keys[chosen++] = key;
+      }
+    }
+    return keys;
   }
 
   /** The prefix of this run's keys, {@code craq-bench/RUNID/}. */
@@ -126,21 +178,21 @@ final class CraqLoad implements LoadRunner {
   }
 
   /**
-   * Sends {@code request} for every key to the head, {@link #PRELOAD_IN_FLIGHT_MAX} at a time. A
-   * refusal that passes (the head without a lease for a moment, a full queue) is retried after
-   * {@link #REFUSED_RETRY_MILLIS} until the key's deadline; any other failure ends the run with a
-   * message naming how many writes failed and why.
+   * Sends {@code request} for every key to its chain's head, {@link #PRELOAD_IN_FLIGHT_MAX} at a
+   * time. A refusal that passes (the head without a lease for a moment, a full queue) is retried
+   * after {@link #REFUSED_RETRY_MILLIS} until the key's deadline; any other failure ends the run
+   * with a message naming how many writes failed and why.
    */
   private void writeEveryKey(String what, Function<String, WriteRequest> request)
       throws InterruptedException {
-    Connection connection = connect(head);
+    Routes routes = routes(true, false);
     Semaphore permits = new Semaphore(PRELOAD_IN_FLIGHT_MAX);
     Meter failures = new Meter(what);
     failures.startMeasuring();
-    for (String key : keys) {
+    for (int i = 0; i < keys.length; i++) {
       permits.acquire();
       long deadline = System.nanoTime() + timeout.toNanos();
-      writeOnce(connection, request.apply(key), deadline, failures, permits);
+      writeOnce(routes.heads()[keyChains[i]], request.apply(keys[i]), deadline, failures, permits);
     }
     if (!permits.tryAcquire(
         PRELOAD_IN_FLIGHT_MAX, 2 * settings.timeoutMillis() + 1_000, TimeUnit.MILLISECONDS)) {
@@ -202,13 +254,12 @@ final class CraqLoad implements LoadRunner {
   private void pipelined(boolean read) {
     int inFlight = settings.inFlightEffective();
     Semaphore idleSlots = new Semaphore(inFlight);
-    List<Connection> targets =
-        read ? readTargets.stream().map(this::connect).toList() : List.of(connect(head));
+    Routes routes = routes(!read, read);
     Meter meter = read ? reads : writes;
     try {
       while (running) {
         if (idleSlots.tryAcquire(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS)) {
-          sendNext(read, targets, meter, idleSlots);
+          sendNext(read, routes, meter, idleSlots);
         }
       }
       idleSlots.tryAcquire(inFlight, settings.timeoutMillis() + 1_000, TimeUnit.MILLISECONDS);
@@ -218,10 +269,11 @@ final class CraqLoad implements LoadRunner {
   }
 
   /** Sends one request of a slot; its reply sends the next one while the run lasts. */
-  private void sendNext(boolean read, List<Connection> targets, Meter meter, Semaphore idleSlots) {
+  private void sendNext(boolean read, Routes routes, Meter meter, Semaphore idleSlots) {
     ThreadLocalRandom random = ThreadLocalRandom.current();
-    Connection target = targets.get(random.nextInt(targets.size()));
-    String key = keys[random.nextInt(keys.length)];
+    int k = random.nextInt(keys.length);
+    String key = keys[k];
+    Connection target = read ? routes.reader(keyChains[k], random) : routes.heads()[keyChains[k]];
     Message request =
         read
             ? new ReadRequest(key, settings.consistency().mode(), settings.consistency().bound())
@@ -238,7 +290,7 @@ final class CraqLoad implements LoadRunner {
     reply.whenComplete((message, failure) -> {
       boolean ok = record(meter, start, message, failure);
       if (ok && running) {
-        sendNext(read, targets, meter, idleSlots);
+        sendNext(read, routes, meter, idleSlots);
       } else {
         idleSlots.release();
       }
@@ -247,7 +299,7 @@ final class CraqLoad implements LoadRunner {
 
   /** Writes at {@code --write-rate}, open loop, beside the reading threads (CRAQ Fig. 6). */
   private void pacedWrites() {
-    Connection connection = connect(head);
+    Routes routes = routes(true, false);
     Semaphore permits = new Semaphore(MIXED_WRITES_IN_FLIGHT_MAX);
     Pacer local =
         new Pacer(settings.writesPerSecond(), System.nanoTime(), PACER_CATCH_UP_SECONDS_MAX);
@@ -265,9 +317,11 @@ final class CraqLoad implements LoadRunner {
           writes.note("skipped: " + MIXED_WRITES_IN_FLIGHT_MAX + " writes in flight");
           continue;
         }
-        String key = keys[ThreadLocalRandom.current().nextInt(keys.length)];
+        int k = ThreadLocalRandom.current().nextInt(keys.length);
+        String key = keys[k];
         long start = System.nanoTime();
-        connection
+        routes
+            .heads()[keyChains[k]]
             .request(new WriteRequest(key, value, false, Message.ANY_VERSION), timeout)
             .whenComplete((reply, failure) -> {
               record(writes, start, reply, failure);
@@ -290,16 +344,16 @@ final class CraqLoad implements LoadRunner {
    * as a conflict, not a failure; the latency covers the read and the write.
    */
   private void testAndSetLoop() {
-    List<Connection> targets = readTargets.stream().map(this::connect).toList();
-    Connection headConnection = connect(head);
+    Routes routes = routes(true, true);
     while (running) {
       ThreadLocalRandom random = ThreadLocalRandom.current();
-      String key = keys[random.nextInt(keys.length)];
+      int k = random.nextInt(keys.length);
+      String key = keys[k];
       long start = System.nanoTime();
       try {
         Message read =
             call(
-                targets.get(random.nextInt(targets.size())),
+                routes.reader(keyChains[k], random),
                 new ReadRequest(
                     key, settings.consistency().mode(), settings.consistency().bound()));
         if (!(read instanceof ReadReply readReply)) {
@@ -307,7 +361,8 @@ final class CraqLoad implements LoadRunner {
           continue;
         }
         long expected = readReply.found() ? readReply.version() : 0;
-        Message write = call(headConnection, new WriteRequest(key, value, false, expected));
+        Message write =
+            call(routes.heads()[keyChains[k]], new WriteRequest(key, value, false, expected));
         if (write instanceof ErrorReply error && error.code() == ErrorCode.VERSION_MISMATCH) {
           cas.note("conflicts (version changed between read and write)");
         } else if (write instanceof WriteReply) {
@@ -362,6 +417,40 @@ final class CraqLoad implements LoadRunner {
       return error.code().name();
     }
     return reply == null ? "no reply" : "unexpected " + reply.getClass().getSimpleName();
+  }
+
+  /**
+   * One thread's connections, one per node it talks to, by chain: to each chain's head ({@code
+   * heads}, null if not asked for) and to the members each chain's reads go to ({@code readers},
+   * null if not asked for). Fixed once made, so reply threads read it without locks.
+   */
+  private record Routes(Connection[] heads, Connection[][] readers) {
+    Connection reader(int chain, ThreadLocalRandom random) {
+      Connection[] members = readers[chain];
+      return members.length == 1 ? members[0] : members[random.nextInt(members.length)];
+    }
+  }
+
+  /** New connections for one thread: to the heads, the read targets, or both. */
+  private Routes routes(boolean toHeads, boolean toReaders) {
+    Map<String, Connection> byAddress = new HashMap<>();
+    Function<String, Connection> open =
+        address -> byAddress.computeIfAbsent(address, this::connect);
+    Connection[] headConnections = null;
+    Connection[][] readerConnections = null;
+    if (toHeads) {
+      headConnections = new Connection[heads.length];
+      for (int c = 0; c < heads.length; c++) {
+        headConnections[c] = open.apply(heads[c]);
+      }
+    }
+    if (toReaders) {
+      readerConnections = new Connection[readTargets.length][];
+      for (int c = 0; c < readTargets.length; c++) {
+        readerConnections[c] = Arrays.stream(readTargets[c]).map(open).toArray(Connection[]::new);
+      }
+    }
+    return new Routes(headConnections, readerConnections);
   }
 
   private Connection connect(String address) {

@@ -20,7 +20,7 @@ import java.util.stream.Stream;
  * Ctrl-C.
  */
 final class LocalCluster implements AutoCloseable {
-  static final long CHAIN_WAIT_MILLIS = 60_000;
+  static final long CHAIN_WAIT_MILLIS = 120_000;
 
   private final Path folder;
   private final LocalProcesses processes;
@@ -34,14 +34,19 @@ final class LocalCluster implements AutoCloseable {
   }
 
   /**
-   * Starts the processes and waits until the coordinator lists all {@code nodes} as caught up.
+   * Starts the processes and waits until the cluster has formed: every chain has its {@code
+   * min(replicas, nodes)} members, all caught up, and the map knows every node ({@link
+   * LocalProcesses#caughtUp}).
    *
    * @param home the project folder holding node/target/craq-node.jar and
    *     coordinator/target/craq-coordinator.jar
-   * @throws IOException if a process cannot be started, exits, or the chain does not form in {@link
+   * @param chains the coordinator's {@code --chains}, 0 for its default (one chain)
+   * @param replicas the coordinator's {@code --replicas}, 0 for its default
+   * @throws IOException if a process cannot be started, exits, or the chains do not form in {@link
    *     #CHAIN_WAIT_MILLIS}; every process started is stopped first
    */
-  static LocalCluster start(Path home, int nodes, String store, PrintWriter err)
+  static LocalCluster start(
+      Path home, int nodes, int chains, int replicas, String store, PrintWriter err)
       throws IOException, InterruptedException {
     LocalProcesses.Program program = LocalProcesses.jars(home);
     Path folder = Files.createTempDirectory("craq-bench-");
@@ -50,11 +55,12 @@ final class LocalCluster implements AutoCloseable {
     Runtime.getRuntime().addShutdownHook(cluster.shutdownHook);
     try {
       cluster.coordinatorAddress = "127.0.0.1:" + LocalProcesses.freePort();
-      cluster.processes.start(
-          "coordinator",
-          Role.COORDINATOR,
-          LocalProcesses.coordinatorArgs(
-              cluster.coordinatorAddress, folder.resolve("coordinator")));
+      List<String> coordinatorArgs =
+          new ArrayList<>(
+              LocalProcesses.coordinatorArgs(
+                  cluster.coordinatorAddress, folder.resolve("coordinator")));
+      coordinatorArgs.addAll(LocalProcesses.chainArgs(chains, replicas));
+      cluster.processes.start("coordinator", Role.COORDINATOR, coordinatorArgs);
       for (int i = 1; i <= nodes; i++) {
         String address = "127.0.0.1:" + LocalProcesses.freePort();
         List<String> args =
@@ -75,7 +81,9 @@ final class LocalCluster implements AutoCloseable {
               + store
               + " node(s) in "
               + folder
-              + "; waiting for the chain ...");
+              + (chains > 1
+                  ? "; waiting for the " + chains + " chains ..."
+                  : "; waiting for the chain ..."));
       err.flush();
       try {
         LocalProcesses.awaitChain(

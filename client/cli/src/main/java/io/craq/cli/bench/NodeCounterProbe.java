@@ -1,10 +1,10 @@
 package io.craq.cli.bench;
 
 import io.craq.cli.bench.BenchReport.NodeCounterRow;
+import io.craq.cli.common.ChainMaps;
 import io.craq.client.CraqClient;
 import io.craq.client.NodeStats;
-import io.craq.core.message.ChainConfig;
-import io.craq.core.message.Member;
+import io.craq.core.message.ChainMap;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,20 +15,23 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Reads every chain member's counters ({@link CraqClient#stats}) before and after the measured
- * time, so the report can say per node how many reads were clean, how many needed a version query,
- * and how many queries each node sent and served during the measurement.
+ * Reads the counters of every node of the map ({@link CraqClient#stats}; a node's counters add up
+ * all its chains) before and after the measured time, so the report can say per node how many reads
+ * were clean, how many needed a version query, and how many queries each node sent and served
+ * during the measurement.
  */
 final class NodeCounterProbe {
   private final CraqClient client;
-  private final List<Member> members;
+  private final ChainMap map;
+  private final List<ChainMaps.Node> members;
   private final long timeoutMillis;
   private Map<String, Object> before = Map.of();
   private Map<String, Object> after = Map.of();
 
-  NodeCounterProbe(CraqClient client, ChainConfig chain, long timeoutMillis) {
+  NodeCounterProbe(CraqClient client, ChainMap map, long timeoutMillis) {
     this.client = client;
-    this.members = chain.members();
+    this.map = map;
+    this.members = ChainMaps.nodes(map);
     this.timeoutMillis = timeoutMillis;
   }
 
@@ -42,36 +45,44 @@ final class NodeCounterProbe {
     after = snapshot();
   }
 
-  /**
-   * The growth of each member's counters from {@link #start()} to {@link #end()}, or why unknown.
-   */
+  /** The growth of each node's counters from {@link #start()} to {@link #end()}, or why unknown. */
   List<NodeCounterRow> rows() {
     List<NodeCounterRow> rows = new ArrayList<>();
-    for (Member member : members) {
-      rows.add(row(member, before.get(member.address()), after.get(member.address())));
+    for (ChainMaps.Node member : members) {
+      rows.add(row(map, member, before.get(member.address()), after.get(member.address())));
     }
     return rows;
   }
 
-  static NodeCounterRow row(Member member, Object start, Object end) {
+  /**
+   * One node's row: with one chain its role as it reported it, with several its place in the map
+   * ({@link BenchCommand#place}).
+   */
+  static NodeCounterRow row(ChainMap map, ChainMaps.Node member, Object start, Object end) {
+    String place = map.chainCount() == 1 ? "?" : BenchCommand.place(map, member.id());
     if (!(start instanceof NodeStats first)) {
-      return NodeCounterRow.failed(member.id(), member.address(), "before: " + start);
+      return new NodeCounterRow(member.id(), member.address(), place, Map.of(), "before: " + start);
     }
     if (!(end instanceof NodeStats last)) {
-      return NodeCounterRow.failed(member.id(), member.address(), "after: " + end);
+      return new NodeCounterRow(member.id(), member.address(), place, Map.of(), "after: " + end);
     }
     Map<String, Long> delta = last.since(first);
     if (delta.values().stream().anyMatch(v -> v < 0)) {
-      return NodeCounterRow.failed(
-          member.id(), member.address(), "the node restarted during the measurement");
+      return new NodeCounterRow(
+          member.id(),
+          member.address(),
+          place,
+          Map.of(),
+          "the node restarted during the measurement");
     }
-    return new NodeCounterRow(member.id(), member.address(), last.role(), delta, null);
+    String role = map.chainCount() == 1 ? last.role() : place;
+    return new NodeCounterRow(member.id(), member.address(), role, delta, null);
   }
 
   /** Address to NodeStats, or to a String saying why that node did not answer. */
   private Map<String, Object> snapshot() {
     Map<String, CompletableFuture<NodeStats>> asked = new LinkedHashMap<>();
-    for (Member member : members) {
+    for (ChainMaps.Node member : members) {
       asked.put(member.address(), client.statsAsync(member.address()));
     }
     Map<String, Object> answers = new LinkedHashMap<>();

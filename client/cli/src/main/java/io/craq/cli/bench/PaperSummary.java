@@ -37,6 +37,18 @@ final class PaperSummary {
    */
   static final double FIG6_LOADED_TARGET = 1.9;
 
+  /**
+   * What 6 nodes must reach over 3 in the scale-out figure, for reads and for writes: chains spread
+   * over twice the nodes, hence twice the links, with some loss to imbalance and overhead.
+   */
+  static final double SCALEOUT_6_TARGET = 1.7;
+
+  /** What 9 nodes must reach over 3 in the scale-out figure, for reads and for writes. */
+  static final double SCALEOUT_9_TARGET = 2.4;
+
+  /** The replication factor of the scale-out figure's chains. */
+  static final int SCALEOUT_REPLICAS = 3;
+
   /** A mixed run whose writes reached less than this share of the rate asked was starved. */
   static final double WRITES_STARVED_BELOW = 0.9;
 
@@ -52,10 +64,12 @@ final class PaperSummary {
    * @param queue the tbf queue length (tc syntax)
    * @param chainTrafficFirst whether the nodes' chain traffic went before read replies
    * @param scaleWrites whether the paper's write rates were scaled by cap / 100 Mbit/s when run
-   * @param figures the figures run: fig5, fig6, fig7, fig9
+   * @param figures the figures run: fig5, fig6, fig7, fig9, scaleout
    * @param chains the chain lengths, in the order run
    * @param writeRates the paper's write rates of figures 6 and 7, besides 0
    * @param failedRuns the runs that produced no results
+   * @param scaleoutNodes the node counts of the scale-out figure, in the order run
+   * @param scaleoutChainsPerNode chains per node of the scale-out figure (chains = nodes x this)
    */
   record Settings(
       String date,
@@ -77,7 +91,9 @@ final class PaperSummary {
       Set<String> figures,
       List<String> chains,
       List<String> writeRates,
-      List<String> failedRuns) {
+      List<String> failedRuns,
+      List<String> scaleoutNodes,
+      int scaleoutChainsPerNode) {
     String cap(String figure) {
       return caps.getOrDefault(figure, "-");
     }
@@ -119,6 +135,7 @@ final class PaperSummary {
             + s.cap("fig7")
             + ", fig9 "
             + s.cap("fig9")
+            + (s.figures().contains("scaleout") ? ", scaleout " + s.cap("scaleout") : "")
             + "**; coordinator and client links uncapped.");
     line(
         "Store "
@@ -161,6 +178,9 @@ final class PaperSummary {
     }
     if (s.figures().contains("fig9")) {
       figure9();
+    }
+    if (s.figures().contains("scaleout")) {
+      scaleout();
     }
     line("");
     if (!s.failedRuns().isEmpty()) {
@@ -328,6 +348,77 @@ final class PaperSummary {
     line(
         "(The paper's write figures are not in paper.tsv: no published numbers were"
             + " transcribed.)");
+  }
+
+  /**
+   * The scale-out figure: total reads and total writes of clusters of N nodes with chains spread
+   * over them (R = 3), against those of 3 nodes.
+   */
+  private void scaleout() {
+    Settings s = settings;
+    line("");
+    line(
+        "## Scale-out: chains of "
+            + SCALEOUT_REPLICAS
+            + " over N nodes, "
+            + s.scaleoutChainsPerNode()
+            + " chain(s) per node, 500-byte values (egress "
+            + s.cap("scaleout")
+            + " per node)");
+    line("");
+    line(
+        "| nodes | chains | reads/s | reads x 3 nodes | target | writes/s | writes x 3 nodes |"
+            + " target | CPU busy (read / write run) |");
+    line("|---|---|---|---|---|---|---|---|---|");
+    String reads3 = ops(ours, "scaleout", "craq", "3", "500", "-", "read");
+    String writes3 = ops(ours, "scaleout", "craq", "3", "500", "-", "write");
+    for (String n : s.scaleoutNodes()) {
+      String reads = ops(ours, "scaleout", "craq", n, "500", "-", "read");
+      String writes = ops(ours, "scaleout", "craq", n, "500", "-", "write");
+      String readRatio = ratio(reads, reads3);
+      String writeRatio = ratio(writes, writes3);
+      Double target =
+          switch (n) {
+            case "6" -> SCALEOUT_6_TARGET;
+            case "9" -> SCALEOUT_9_TARGET;
+            default -> null;
+          };
+      String run = "scaleout-craq-n" + n + "-v500-w-";
+      line(
+          "| "
+              + n
+              + " | "
+              + chainsOf(n)
+              + " | "
+              + thousands(reads)
+              + " | "
+              + readRatio
+              + " | "
+              + (target == null ? "-" : verdict(readRatio, target))
+              + " | "
+              + thousands(writes)
+              + " | "
+              + writeRatio
+              + " | "
+              + (target == null ? "-" : verdict(writeRatio, target))
+              + " | "
+              + busy(run + "-read")
+              + " / "
+              + busy(run + "-write")
+              + " |");
+    }
+    if (reads3 == null && writes3 == null) {
+      line("(no 3-node run, so no ratios)");
+    }
+  }
+
+  /** The chains of the scale-out cluster of {@code nodes} nodes, or {@code -}. */
+  private String chainsOf(String nodes) {
+    try {
+      return Integer.toString(Integer.parseInt(nodes) * settings.scaleoutChainsPerNode());
+    } catch (NumberFormatException e) {
+      return "-";
+    }
   }
 
   /**

@@ -73,6 +73,20 @@ public final class PaperSummaryCommand implements Callable<Integer> {
   String chains;
 
   @Option(
+      names = "--scaleout-nodes",
+      paramLabel = "\"N ...\"",
+      defaultValue = "3 6 9",
+      description = "Node counts of the scale-out figure (default: ${DEFAULT-VALUE}).")
+  String scaleoutNodes;
+
+  @Option(
+      names = "--scaleout-chains-per-node",
+      paramLabel = "M",
+      defaultValue = "1",
+      description = "Chains per node of the scale-out figure (default: ${DEFAULT-VALUE}).")
+  int scaleoutChainsPerNode;
+
+  @Option(
       names = "--write-rates",
       paramLabel = "\"R ...\"",
       defaultValue = "50 100 150 200 250",
@@ -173,7 +187,9 @@ public final class PaperSummaryCommand implements Callable<Integer> {
               new LinkedHashSet<>(figures),
               words(chains),
               words(writeRates),
-              failed);
+              failed,
+              words(scaleoutNodes),
+              scaleoutChainsPerNode);
       out.print(PaperSummary.render(settings, ours, published, perRun));
       out.flush();
       return ExitCodes.OK;

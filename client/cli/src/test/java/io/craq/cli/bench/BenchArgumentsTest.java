@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.cli.CraqMain;
+import io.craq.cli.CraqRun;
 import io.craq.cli.bench.BenchSettings.Mode;
 import io.craq.cli.bench.BenchSettings.Workload;
 import io.craq.cli.common.ExitCodes;
@@ -116,6 +117,26 @@ class BenchArgumentsTest {
   }
 
   @Test
+  @DisplayName(
+      "--chains and --replicas shape the spawned cluster and show in the settings; without them"
+          + " the coordinator's defaults apply")
+  void chainsAndReplicas() {
+    BenchSettings s = parse("--spawn", "6", "--chains", "12", "--replicas", "3");
+    assertEquals(6, s.spawnNodes());
+    assertEquals(12, s.chains());
+    assertEquals(3, s.replicas());
+    assertEquals(12, BenchCommand.describe(s).get("chains"));
+    assertEquals(3, BenchCommand.describe(s).get("replicas"));
+    BenchSettings plain = parse("--spawn", "3");
+    assertEquals(0, plain.chains());
+    assertEquals(0, plain.replicas());
+    assertFalse(BenchCommand.describe(plain).containsKey("chains"));
+    assertFalse(BenchCommand.describe(plain).containsKey("replicas"));
+    assertEquals(1, parse("--spawn", "2", "--chains", "1").chains());
+    assertEquals(1024, parse("--spawn", "2", "--chains", "1024").chains());
+  }
+
+  @Test
   @DisplayName("cas is one test-and-set at a time per thread whatever --in-flight says")
   void casIsOneAtATime() {
     assertEquals(1, parse("--workload", "cas", "--in-flight", "8").inFlightEffective());
@@ -149,6 +170,15 @@ class BenchArgumentsTest {
       {"stray.json"},
       {"--json", "out.json"},
       {"--spawn", "21"},
+      {"--chains", "4"},
+      {"--replicas", "3"},
+      {"-c", "127.0.0.1:1234", "--chains", "4"},
+      {"--spawn", "3", "--chains", "0"},
+      {"--spawn", "3", "--chains", "1025"},
+      {"--spawn", "3", "--chains", "many"},
+      {"--spawn", "3", "--replicas", "0"},
+      {"--spawn", "3", "--replicas", "-1"},
+      {"--spawn", "3", "--replicas", "100"},
     };
     for (String[] args : bad) {
       assertThrows(ParameterException.class, () -> parse(args), String.join(" ", args));
@@ -207,6 +237,15 @@ class BenchArgumentsTest {
                     + " does not exist"),
         err.toString());
     assertEquals("", out.toString());
+  }
+
+  @Test
+  @DisplayName("--chains against a running cluster is refused in one line: it has its own chains")
+  void chainsNeedSpawn() {
+    CraqRun.of("bench", "-c", "127.0.0.1:1", "--chains", "4")
+        .assertUsageError("--chains and --replicas shape a spawned cluster (--spawn N)");
+    CraqRun.of("bench", "--spawn", "3", "--replicas", "0")
+        .assertUsageError("--replicas must be 1-");
   }
 
   @Test

@@ -105,4 +105,72 @@ class BenchEndToEndTest {
         ProcessHandle.current().children().filter(ProcessHandle::isAlive).count(),
         "every spawned process is stopped");
   }
+
+  @Test
+  @Timeout(180)
+  @DisplayName(
+      "bench --spawn 4 --chains 4 --replicas 3: the coordinator gets the flags, the run waits for"
+          + " every chain, and reads reach every node (each a member of some chains)")
+  void spawnedChains(@TempDir Path folder) throws IOException {
+    try {
+      LocalCluster.findHome(null);
+    } catch (IOException e) {
+      Assumptions.abort("node and coordinator jars not built: " + e.getMessage());
+    }
+    Path json = folder.resolve("bench.json");
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine commandLine = CraqMain.newCommandLine();
+    commandLine.setOut(new PrintWriter(out));
+    commandLine.setErr(new PrintWriter(err));
+    long childrenBefore = ProcessHandle.current().children().count();
+
+    int code =
+        commandLine.execute(
+            "bench",
+            "--spawn",
+            "4",
+            "--chains",
+            "4",
+            "--replicas",
+            "3",
+            "--store",
+            "memory",
+            "--duration",
+            "2s",
+            "--warmup",
+            "0",
+            "--threads",
+            "4",
+            "--keys",
+            "100",
+            "--json-file",
+            json.toString());
+
+    assertEquals(ExitCodes.OK, code, "stdout:\n" + out + "\nstderr:\n" + err);
+    String text = Files.readString(json);
+    assertTrue(text.contains("4 node(s), 4 chains of 3 replicas"), text);
+    assertTrue(text.contains("\"chains\": 4"), text);
+    // Each spawned node is named with its place in the map: heads, middles and tails.
+    Matcher named =
+        Pattern.compile("\"process\": \"n[1-4] \\(h\\d+ m\\d+ t\\d+\\)\"").matcher(text);
+    int namedNodes = 0;
+    while (named.find()) {
+      namedNodes++;
+    }
+    assertEquals(4, namedNodes, text);
+    // Every node is a member of three chains of four and serves reads of their keys.
+    Matcher clean = Pattern.compile("\"reads_clean\": (\\d+)").matcher(text);
+    int nodes = 0;
+    while (clean.find()) {
+      assertTrue(Long.parseLong(clean.group(1)) > 0, text);
+      nodes++;
+    }
+    assertEquals(4, nodes, text);
+    assertFalse(Pattern.compile("\"failures\": [1-9]").matcher(text).find(), text);
+    assertEquals(
+        childrenBefore,
+        ProcessHandle.current().children().filter(ProcessHandle::isAlive).count(),
+        "every spawned process is stopped");
+  }
 }

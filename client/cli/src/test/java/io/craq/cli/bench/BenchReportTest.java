@@ -164,7 +164,7 @@ class BenchReportTest {
     assertTrue(
         table.matches("(?s).*\\n  n3 +tail +120 +0 +- +- +- +37 +- +- +- +- +-\\n.*"), table);
     assertTrue(
-        table.contains("  n2           ?          unknown: after: no answer within 5000 ms"),
+        table.contains("  n2           ?            unknown: after: no answer within 5000 ms"),
         table);
   }
 

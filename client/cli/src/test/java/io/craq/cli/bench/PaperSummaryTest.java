@@ -62,7 +62,9 @@ class PaperSummaryTest {
         new LinkedHashSet<>(List.of("fig5", "fig6", "fig7", "fig9")),
         chains,
         List.of("50", "100", "150", "200", "250"),
-        failed);
+        failed,
+        List.of("3", "6", "9"),
+        1);
   }
 
   static ResultsTable table(String name, String text) throws Exception {
@@ -194,6 +196,79 @@ class PaperSummaryTest {
     assertTrue(without.contains("| 5 | 900 | - | - | - | 4.84 | - |\n"), without);
     assertTrue(without.contains("| 7 | - | - | - | - | 6.76 | no data |\n"), without);
     assertTrue(without.contains("(no CR-3 run: --chains has no 3, so no ratios)\n"), without);
+  }
+
+  @Test
+  @DisplayName(
+      "the scale-out figure: reads and writes of 6 and 9 nodes against 3, PASS or MISS against"
+          + " 1.7x and 2.4x, the chains of each cluster and the CPU of each run")
+  void scaleout() throws Exception {
+    ResultsTable ours =
+        table(
+            "results.tsv",
+            HEADER
+                + "\n"
+                + "scaleout\tcraq\t3\t500\t-\tread\t300\t1\t2\t0\n"
+                + "scaleout\tcraq\t3\t500\t-\twrite\t100\t1\t2\t0\n"
+                + "scaleout\tcraq\t6\t500\t-\tread\t590\t1\t2\t0\n"
+                + "scaleout\tcraq\t6\t500\t-\twrite\t160\t1\t2\t0\n"
+                + "scaleout\tcraq\t9\t500\t-\tread\t870\t1\t2\t0\n");
+    ResultsTable runs =
+        table(
+            "runs.tsv",
+            "run\tmachineCpuBusyPct\n"
+                + "scaleout-craq-n3-v500-w--read\t40\n"
+                + "scaleout-craq-n3-v500-w--write\t55\n"
+                + "scaleout-craq-n9-v500-w--read\t90\n");
+    PaperSummary.Settings base = settings(List.of("3"), List.of());
+    PaperSummary.Settings settings =
+        new PaperSummary.Settings(
+            base.date(),
+            Map.of("scaleout", "500kbit"),
+            Map.of("scaleout", 500_000L),
+            base.queue(),
+            false,
+            base.store(),
+            base.duration(),
+            base.warmup(),
+            base.threads(),
+            base.inFlight(),
+            base.keys(),
+            base.writeThreads(),
+            true,
+            2,
+            base.loadBefore(),
+            base.loadAfter(),
+            new LinkedHashSet<>(List.of("scaleout")),
+            base.chains(),
+            base.writeRates(),
+            List.of(),
+            List.of("3", "6", "9"),
+            2);
+    String summary = PaperSummary.render(settings, ours, table("paper.tsv", PAPER_TSV), runs);
+    assertTrue(summary.contains(", scaleout 500kbit**"), summary);
+    assertTrue(
+        summary.contains(
+            "## Scale-out: chains of 3 over N nodes, 2 chain(s) per node, 500-byte values"
+                + " (egress 500kbit per node)\n"),
+        summary);
+    assertTrue(
+        summary.contains("| 3 | 6 | 300 | 1.00 | - | 100 | 1.00 | - | 40% / 55% |\n"), summary);
+    assertTrue(
+        summary.contains(
+            "| 6 | 12 | 590 | 1.97 | PASS (>= 1.7x) | 160 | 1.60 | MISS (< 1.7x) | - / - |\n"),
+        summary);
+    assertTrue(
+        summary.contains("| 9 | 18 | 870 | 2.90 | PASS (>= 2.4x) | - | - | no data | 90% / - |\n"),
+        summary);
+    assertFalse(summary.contains("## Fig. 5"), summary);
+    String withoutThree =
+        PaperSummary.render(
+            settings,
+            table("results.tsv", HEADER + "\nscaleout\tcraq\t6\t500\t-\tread\t590\t1\t2\t0\n"),
+            table("paper.tsv", PAPER_TSV),
+            null);
+    assertTrue(withoutThree.contains("(no 3-node run, so no ratios)\n"), withoutThree);
   }
 
   @Test
