@@ -285,13 +285,13 @@ final class RebalanceSchedule {
         + (pooled != null && pooled.leaving() ? ", leaving" : "");
   }
 
-  /** The summary's notes: nodes added and removed, and the times from add or leave to quiet. */
+  /**
+   * The summary's notes: nodes added and removed, the moves {@code watch} saw, and the times from
+   * an add or a leave (a new node's start-up included) to quiet.
+   */
   void note(MapWatch watch) {
     run.note("nodes added " + added + ", removed " + removed);
-    run.note(
-        "moves completed "
-            + watch.completed()
-            + (watch.calledOff() > 0 ? " (called off " + watch.calledOff() + ")" : ""));
+    run.note(watch.summary());
     if (!settled.isEmpty()) {
       run.note("add/leave to settled " + FaultSuitesTest.figures(settled));
     }
