@@ -2,6 +2,8 @@ package io.craq.cli.bench;
 
 import io.craq.cli.cluster.LocalProcesses;
 import io.craq.cli.cluster.LocalProcesses.Role;
+import io.craq.cli.common.ChainMaps;
+import io.craq.core.message.ChainMap;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -88,7 +90,7 @@ final class LocalCluster implements AutoCloseable {
       try {
         LocalProcesses.awaitChain(
             cluster.coordinatorAddress,
-            LocalProcesses.caughtUp(nodes),
+            settled(nodes),
             Duration.ofMillis(CHAIN_WAIT_MILLIS),
             200,
             cluster.processes::checkAlive);
@@ -100,6 +102,50 @@ final class LocalCluster implements AutoCloseable {
       cluster.close();
       throw e;
     }
+  }
+
+  /**
+   * Ready to measure: the cluster has formed ({@link LocalProcesses#caughtUp}) and, with several
+   * chains, the coordinator has finished placing them: nothing is moving and every node carries
+   * about the same number of memberships (at most one apart, as placement balances them). A run
+   * that started while chains still move onto a late node would count WRONG_CHAIN refusals.
+   */
+  static LocalProcesses.Readiness settled(int nodes) {
+    LocalProcesses.Readiness formed = LocalProcesses.caughtUp(nodes);
+    return new LocalProcesses.Readiness() {
+      @Override
+      public boolean ready(ChainMap map) {
+        return formed.ready(map) && (map.chainCount() == 1 || balanced(map));
+      }
+
+      @Override
+      public String progress(ChainMap map) {
+        if (!formed.ready(map)) {
+          return formed.progress(map);
+        }
+        return "placing: "
+            + ChainMaps.moving(map).size()
+            + " chain(s) moving, memberships per node "
+            + ChainMaps.nodes(map).stream()
+                .map(n -> n.id() + "=" + ChainMaps.memberOf(map, n.id()))
+                .toList();
+      }
+    };
+  }
+
+  /** Nothing moves and every node's memberships are within one of every other node's. */
+  static boolean balanced(ChainMap map) {
+    if (!ChainMaps.moving(map).isEmpty()) {
+      return false;
+    }
+    int least = Integer.MAX_VALUE;
+    int most = 0;
+    for (ChainMaps.Node node : ChainMaps.nodes(map)) {
+      int memberships = ChainMaps.memberOf(map, node.id());
+      least = Math.min(least, memberships);
+      most = Math.max(most, memberships);
+    }
+    return most - least <= 1;
   }
 
   String coordinatorAddress() {

@@ -195,6 +195,51 @@ class BenchChainsTest extends FakeServersTest {
     assertEquals(4, ChainMaps.nodes(map).size());
   }
 
+  /** A map of chains over {@code pool}, each chain given by its members' ids, head first. */
+  private static ChainMap mapOf(List<String> pool, boolean caughtUp, String... chains) {
+    List<ChainConfig> configs = new ArrayList<>();
+    for (String chain : chains) {
+      List<Member> members = new ArrayList<>();
+      for (String id : chain.split(",")) {
+        members.add(new Member(id, id + ":1", 1, 1, caughtUp));
+      }
+      configs.add(new ChainConfig(1, members));
+    }
+    return new ChainMap(
+        5,
+        3,
+        configs,
+        pool.stream()
+            .map(id -> new io.craq.core.message.PoolNode(id, id + ":1", 1, false))
+            .toList());
+  }
+
+  @Test
+  @DisplayName(
+      "a spawned cluster of several chains is measured only once placed: every chain formed,"
+          + " nothing moving, every node within one membership of the others")
+  void spawnedClusterWaitsForPlacement() {
+    List<String> four = List.of("a", "b", "c", "d");
+    // Formed, but d is in no chain yet: the coordinator is about to move chains onto it.
+    ChainMap late = mapOf(four, true, "a,b,c", "b,c,a", "c,a,b", "a,b,c");
+    assertFalse(LocalCluster.settled(4).ready(late));
+    assertTrue(
+        LocalCluster.settled(4).progress(late).contains("d=0"),
+        LocalCluster.settled(4).progress(late));
+    // A chain with a fourth member: moving.
+    ChainMap moving = mapOf(four, true, "a,b,c,d", "b,c,d", "c,d,a", "d,a,b");
+    assertFalse(LocalCluster.settled(4).ready(moving));
+    // A member still catching up: not formed.
+    ChainMap catchingUp = mapOf(four, false, "a,b,c", "b,c,d", "c,d,a", "d,a,b");
+    assertFalse(LocalCluster.settled(4).ready(catchingUp));
+    ChainMap placed = mapOf(four, true, "a,b,c", "b,c,d", "c,d,a", "d,a,b");
+    assertTrue(LocalCluster.settled(4).ready(placed));
+    // Four chains of three over five nodes: 12 memberships, 3 or 2 each, is as even as it gets.
+    ChainMap five =
+        mapOf(List.of("a", "b", "c", "d", "e"), true, "a,b,c", "d,e,a", "b,c,d", "e,a,b");
+    assertTrue(LocalCluster.settled(5).ready(five));
+  }
+
   @Test
   @DisplayName(
       "keys: with one chain craq-bench/RUNID/0..N-1; with several, distinct and spread evenly"
