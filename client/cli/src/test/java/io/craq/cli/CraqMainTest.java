@@ -175,6 +175,7 @@ class CraqMainTest extends FakeServersTest {
             "delete",
             "readall",
             "chain",
+            "leave",
             "stats",
             "check",
             "bench",
