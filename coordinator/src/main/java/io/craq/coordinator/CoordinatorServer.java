@@ -326,6 +326,7 @@ public final class CoordinatorServer implements AutoCloseable {
   private void feed(Request request) {
     switch (request.message()) {
       case WriteRequest ignored -> forwardOrRedirect(request);
+      case Message.MultiWriteRequest ignored -> forwardOrRedirect(request);
       case ReadRequest ignored -> forwardOrRedirect(request);
       case ReadAllRequest ignored -> forwardOrRedirect(request);
       case Chained chained when chained.message() instanceof ReadAllRequest ->
@@ -528,6 +529,13 @@ public final class CoordinatorServer implements AutoCloseable {
     return switch (request) {
       case WriteRequest write -> new Route(map.chainOf(write.key()), write, true);
       case ReadRequest read -> new Route(map.chainOf(read.key()), read, false);
+      case Message.MultiWriteRequest multi -> {
+        if (multi.writes().isEmpty()) {
+          throw new IllegalArgumentException("a multi-key write needs at least one key");
+        }
+        // The head checks that every key is of this chain.
+        yield new Route(map.chainOf(multi.writes().get(0).key()), multi, true);
+      }
       case ReadAllRequest readAll -> {
         if (map.chainCount() != 1) {
           throw new IllegalArgumentException(

@@ -12,6 +12,12 @@ public final class Limits {
   /** LMDB's maximum key size; every store enforces it so stores stay interchangeable. */
   public static final int KEY_BYTES_MAX = 511;
 
+  /**
+   * Most keys in one multi-key write. Every version of such a write carries the list of all of
+   * them, so the bound keeps a write's versions within a frame.
+   */
+  public static final int MULTI_WRITE_KEYS_MAX = 16;
+
   /** Default largest value (1 MiB); configurable per process. */
   public static final int VALUE_BYTES_MAX_DEFAULT = 1 << 20;
 

@@ -460,6 +460,7 @@ public final class NodeServer implements AutoCloseable {
             case ChainRequest chain -> true;
             case StatsRequest stats -> true;
             case WriteRequest write -> false;
+            case Message.MultiWriteRequest multi -> false;
             case ReadAllRequest readAll -> false; // pages the store: left to the loop thread
           };
       case Message.NodeMessage oneWay ->

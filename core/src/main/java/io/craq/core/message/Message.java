@@ -36,7 +36,12 @@ public sealed interface Message
 
   /** A request a node answers (from a client, or forwarded by the coordinator). */
   sealed interface NodeRequest extends Message
-      permits WriteRequest, ReadRequest, ReadAllRequest, ChainRequest, StatsRequest {}
+      permits WriteRequest,
+          MultiWriteRequest,
+          ReadRequest,
+          ReadAllRequest,
+          ChainRequest,
+          StatsRequest {}
 
   /** A one-way message a node acts on: from a peer, or pushed by the coordinator. */
   sealed interface NodeMessage extends Message permits PeerMessage, CoordinatorPush {}
@@ -64,6 +69,7 @@ public sealed interface Message
   /** The answer to a request. */
   sealed interface Reply extends Message
       permits WriteReply,
+          MultiWriteReply,
           ReadReply,
           ReadAllReply,
           ErrorReply,
@@ -123,6 +129,42 @@ public sealed interface Message
   /** A write or delete committed as {@code version}. */
   record WriteReply(String key, long version) implements Reply {
     public static final int TAG = 2;
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /**
+   * A multi-key write of keys that share one chain (CRAQ §4.2 single-chain mini-transaction): every
+   * write applies, or none does. The head takes it as one step and gives each key its next version;
+   * the tail commits those versions together. Each write may be conditional on its key's version
+   * ({@link WriteRequest#expectedVersion()}); if any condition fails, nothing is written and the
+   * answer is {@link ErrorCode#VERSION_MISMATCH} naming the key. Keys must be distinct, at most
+   * {@link io.craq.core.Limits#MULTI_WRITE_KEYS_MAX}, and of one chain (a shared {@code {hash tag}}
+   * makes sure of it); keys of different chains are refused with {@link ErrorCode#INVALID_REQUEST}.
+   */
+  record MultiWriteRequest(List<WriteRequest> writes) implements NodeRequest {
+    public static final int TAG = 12;
+
+    public MultiWriteRequest {
+      writes = List.copyOf(writes);
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /** A multi-key write committed: each key's version, in the order of the request. */
+  record MultiWriteReply(List<KeyVersion> versions) implements Reply {
+    public static final int TAG = 13;
+
+    public MultiWriteReply {
+      versions = List.copyOf(versions);
+    }
 
     @Override
     public int tag() {

@@ -1,16 +1,40 @@
 package io.craq.core.message;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 /**
  * One version of a key as it travels down the chain: a value, or a tombstone for a delete. A
  * tombstone carries an empty value.
+ *
+ * <p>{@code group} is empty for a single-key write. A version written by a multi-key write (a
+ * single-chain mini-transaction) lists every version of that write, its own included, in key order:
+ * the tail commits them in one step, and only once all of them are durable, so a reader sees all of
+ * the write or none of it. The group travels with the version between nodes (propagation,
+ * retransmits, catch-up pages); stores do not keep it.
  */
-public record VersionRecord(String key, long version, boolean tombstone, byte[] value) {
+public record VersionRecord(
+    String key, long version, boolean tombstone, byte[] value, List<KeyVersion> group) {
   public VersionRecord {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(value, "value");
+    group = List.copyOf(group);
+  }
+
+  /** A version of a single-key write. */
+  public VersionRecord(String key, long version, boolean tombstone, byte[] value) {
+    this(key, version, tombstone, value, List.of());
+  }
+
+  /** True if this version was written by a multi-key write. */
+  public boolean grouped() {
+    return !group.isEmpty();
+  }
+
+  /** The same version without its group (as a store keeps it). */
+  public VersionRecord ungrouped() {
+    return group.isEmpty() ? this : new VersionRecord(key, version, tombstone, value);
   }
 
   @Override
@@ -19,7 +43,8 @@ public record VersionRecord(String key, long version, boolean tombstone, byte[] 
         && version == that.version
         && tombstone == that.tombstone
         && key.equals(that.key)
-        && Arrays.equals(value, that.value);
+        && Arrays.equals(value, that.value)
+        && group.equals(that.group);
   }
 
   @Override
@@ -36,6 +61,8 @@ public record VersionRecord(String key, long version, boolean tombstone, byte[] 
         + (tombstone ? " tombstone" : "")
         + " "
         + value.length
-        + " bytes]";
+        + " bytes"
+        + (group.isEmpty() ? "" : " of a write of " + group.size() + " keys")
+        + "]";
   }
 }

@@ -182,6 +182,14 @@ public final class NodeHost {
   public void onClientRequest(ClientRef ref, Message request) {
     switch (request) {
       case WriteRequest write -> toKeyChain(ref, write.key(), write, false);
+      case Message.MultiWriteRequest multi -> {
+        if (multi.writes().isEmpty()) {
+          reply(ref, error(ErrorCode.INVALID_REQUEST, "a multi-key write needs a key", ""));
+        } else {
+          // The chain's machine checks that every key is of its chain.
+          toKeyChain(ref, multi.writes().get(0).key(), multi, false);
+        }
+      }
       case ReadRequest read -> toKeyChain(ref, read.key(), read, true);
       case ReadAllRequest readAll -> toOnlyChain(ref, readAll);
       case ChainRequest chainRequest -> toOnlyChain(ref, chainRequest);

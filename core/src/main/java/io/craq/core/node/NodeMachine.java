@@ -26,6 +26,7 @@ import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
 import io.craq.core.message.Message.HeartbeatReply;
 import io.craq.core.message.Message.JoinRequest;
+import io.craq.core.message.Message.MultiWriteRequest;
 import io.craq.core.message.Message.Propagate;
 import io.craq.core.message.Message.ReadAllReply;
 import io.craq.core.message.Message.ReadAllRequest;
@@ -336,6 +337,8 @@ public final class NodeMachine {
   public void onClientRequest(ClientRef ref, Message.NodeRequest request) {
     switch (request) {
       case WriteRequest write -> onWrite(ref, write);
+      case MultiWriteRequest multi ->
+          reply(ref, error(ErrorCode.UNSUPPORTED, "multi-key writes are not built yet"));
       case ReadRequest read -> onRead(ref, read);
       case ReadAllRequest readAll -> onReadAll(ref, readAll);
       case ChainRequest ignored -> reply(ref, new ChainReply(config));

@@ -1,5 +1,6 @@
 package io.craq.transport;
 
+import io.craq.core.Limits;
 import io.craq.core.chain.KeySlots;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
@@ -23,6 +24,8 @@ import io.craq.core.message.Message.JoinRequest;
 import io.craq.core.message.Message.LeaveRequest;
 import io.craq.core.message.Message.MapReply;
 import io.craq.core.message.Message.MapRequest;
+import io.craq.core.message.Message.MultiWriteReply;
+import io.craq.core.message.Message.MultiWriteRequest;
 import io.craq.core.message.Message.NodeHello;
 import io.craq.core.message.Message.Propagate;
 import io.craq.core.message.Message.ReadAllReply;
@@ -57,6 +60,11 @@ public final class MessageCodec {
   public static final int TEXT_BYTES_MAX = 64 << 10;
 
   private static final int STRING_BYTES_MIN = 4;
+
+  /** Bits of a version's flags byte (once a tombstone boolean, which bit 0 still is). */
+  private static final int FLAG_TOMBSTONE = 1;
+
+  private static final int FLAG_GROUPED = 2;
   private static final int KEY_BYTES_MIN = 5;
   private static final int VERSION_RECORD_BYTES_MIN = KEY_BYTES_MIN + 8 + 1 + 4;
   private static final int KEY_VERSION_BYTES_MIN = KEY_BYTES_MIN + 8;
@@ -173,6 +181,19 @@ public final class MessageCodec {
       case WriteReply m -> {
         out.string(m.key());
         out.i64(m.version());
+      }
+      case MultiWriteRequest m -> {
+        out.i32(m.writes().size());
+        for (WriteRequest w : m.writes()) {
+          out.string(w.key());
+          out.bytes(w.value());
+          out.bool(w.delete());
+          out.i64(w.expectedVersion());
+        }
+      }
+      case MultiWriteReply m -> {
+        out.i32(m.versions().size());
+        m.versions().forEach(v -> keyVersion(v, out));
       }
       case ReadRequest m -> {
         out.string(m.key());
@@ -299,8 +320,12 @@ public final class MessageCodec {
   private static void versionRecord(VersionRecord v, ByteWriter out) {
     out.string(v.key());
     out.i64(v.version());
-    out.bool(v.tombstone());
+    out.u8((v.tombstone() ? FLAG_TOMBSTONE : 0) | (v.grouped() ? FLAG_GROUPED : 0));
     out.bytes(v.value());
+    if (v.grouped()) {
+      out.i32(v.group().size());
+      v.group().forEach(k -> keyVersion(k, out));
+    }
   }
 
   private static void keyVersion(KeyVersion v, ByteWriter out) {
@@ -351,6 +376,8 @@ public final class MessageCodec {
     return switch (type) {
       case WriteRequest.TAG,
           WriteReply.TAG,
+          MultiWriteRequest.TAG,
+          MultiWriteReply.TAG,
           ReadRequest.TAG,
           ReadReply.TAG,
           ReadAllRequest.TAG,
@@ -410,6 +437,8 @@ public final class MessageCodec {
       case WriteRequest.TAG ->
           new WriteRequest(in.key("key"), value(in), in.bool("delete"), in.i64("expectedVersion"));
       case WriteReply.TAG -> new WriteReply(in.key("key"), in.i64("version"));
+      case MultiWriteRequest.TAG -> new MultiWriteRequest(multiWrites(in));
+      case MultiWriteReply.TAG -> new MultiWriteReply(keyVersions(in));
       case ReadRequest.TAG -> new ReadRequest(in.key("key"), readMode(in), in.i64("bound"));
       case ReadReply.TAG ->
           new ReadReply(
@@ -536,7 +565,29 @@ public final class MessageCodec {
   }
 
   private VersionRecord versionRecord(ByteReader in) {
-    return new VersionRecord(in.key("key"), in.i64("version"), in.bool("tombstone"), value(in));
+    String key = in.key("key");
+    long version = in.i64("version");
+    int flags = in.u8("version flags");
+    if ((flags & ~(FLAG_TOMBSTONE | FLAG_GROUPED)) != 0) {
+      throw ProtocolException.invalid("version flags: unknown bits in " + flags);
+    }
+    byte[] value = value(in);
+    if ((flags & FLAG_GROUPED) == 0) {
+      return new VersionRecord(key, version, (flags & FLAG_TOMBSTONE) != 0, value);
+    }
+    List<KeyVersion> group = keyVersions(in);
+    if (group.size() < 2 || group.size() > Limits.MULTI_WRITE_KEYS_MAX) {
+      throw ProtocolException.invalid(
+          "a multi-key write's group has 2 to "
+              + Limits.MULTI_WRITE_KEYS_MAX
+              + " versions, not "
+              + group.size());
+    }
+    if (!group.contains(new KeyVersion(key, version))) {
+      throw ProtocolException.invalid(
+          "the group of " + key + "@" + version + " does not contain that version");
+    }
+    return new VersionRecord(key, version, (flags & FLAG_TOMBSTONE) != 0, value, group);
   }
 
   private List<VersionRecord> versionRecords(ByteReader in) {
@@ -544,6 +595,20 @@ public final class MessageCodec {
     List<VersionRecord> list = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       list.add(versionRecord(in));
+    }
+    return list;
+  }
+
+  private List<WriteRequest> multiWrites(ByteReader in) {
+    int count = in.count("writes", KEY_BYTES_MIN + 4 + 1 + 8);
+    if (count > Limits.MULTI_WRITE_KEYS_MAX) {
+      throw ProtocolException.invalid(
+          "a multi-key write has at most " + Limits.MULTI_WRITE_KEYS_MAX + " keys, not " + count);
+    }
+    List<WriteRequest> list = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      list.add(
+          new WriteRequest(in.key("key"), value(in), in.bool("delete"), in.i64("expectedVersion")));
     }
     return list;
   }
