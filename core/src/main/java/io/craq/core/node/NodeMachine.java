@@ -214,7 +214,10 @@ public final class NodeMachine {
    */
   private final Set<KeyVersion> blockedGroups = new LinkedHashSet<>();
 
-  /** Versions put in {@link #outPropagate} since the last flush (a group is added at once). */
+  /**
+   * Versions of multi-key writes put in {@link #outPropagate} since the last flush: a group is
+   * added at once, and only once.
+   */
   private final Set<KeyVersion> outPropagateIds = new HashSet<>();
 
   /**
@@ -867,23 +870,19 @@ public final class NodeMachine {
    */
   private void forward(VersionRecord record) {
     if (!record.grouped()) {
-      forwardOne(record);
+      forwardOne(record, new KeyVersion(record.key(), record.version()));
       return;
     }
     for (KeyVersion member : record.group()) {
       KeyState state = keys.get(member.key());
       VersionRecord held = state == null ? null : state.dirty.get(member.version());
-      if (held != null) {
-        forwardOne(held);
+      if (held != null && outPropagateIds.add(member)) {
+        forwardOne(held, member);
       }
     }
   }
 
-  private void forwardOne(VersionRecord record) {
-    KeyVersion id = new KeyVersion(record.key(), record.version());
-    if (!outPropagateIds.add(id)) {
-      return;
-    }
+  private void forwardOne(VersionRecord record, KeyVersion id) {
     outPropagate.add(record);
     retransmits.sent(id, now);
     if (isDurableHereAndAbove(id)) {
