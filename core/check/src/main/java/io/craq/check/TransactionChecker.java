@@ -37,10 +37,12 @@ import java.util.stream.Collectors;
  * <ul>
  *   <li>{@link TransactionViolation.Kind#TORN_READS}: a read of key K1 sees it, and a read of
  *       another key K2 invoked after the first completed sees an older value;
- *   <li>{@link TransactionViolation.Kind#TORN_FINAL_READS}: among the final reads (invoked after
- *       every other operation of the history was invoked and every one with a known outcome
- *       completed, on a store assumed quiet by then), one sees it and another, of another key, an
- *       older value;
+ *   <li>{@link TransactionViolation.Kind#TORN_FINAL_READS}: the final read of one of its keys sees
+ *       it, and the final read of another an older value. A key's final read is its last read, when
+ *       that was invoked after every operation other than a read was invoked and, unless its
+ *       outcome is unknown, completed; the store is assumed quiet by then (every request has taken
+ *       effect or never will), as the simulation and the fault suites ensure before their final
+ *       reads;
  *   <li>{@link TransactionViolation.Kind#ORDER}: another transaction sharing two of its keys comes
  *       after it on one key and before it on the other;
  *   <li>{@link TransactionViolation.Kind#FAILED_VISIBLE}: it failed, yet a read returned a value
@@ -116,8 +118,8 @@ public final class TransactionChecker {
   }
 
   /**
-   * Where the final reads begin: after the last invoke of every operation other than a read, and
-   * the last completion of every such operation with a known outcome.
+   * After what time a key's last read is its final read: the last invoke of every operation other
+   * than a read, and the last completion of every such operation with a known outcome.
    */
   static long finalReadsFrom(History history) {
     long from = Long.MIN_VALUE;
@@ -227,8 +229,7 @@ public final class TransactionChecker {
           Seen onSecond = orders.get(second.member.key()).relation(otherMember, second.member);
           if (onSecond != Seen.UNKNOWN && onSecond != onFirst) {
             String text =
-                "transactions "
-                    + describe(id, members)
+                describe(id, members)
                     + " and "
                     + describe(other.transaction(), transactions.get(other.transaction()))
                     + " are ordered differently on two keys: on "
@@ -454,10 +455,16 @@ public final class TransactionChecker {
     /** What the reads of the key saw of {@code member}'s write. */
     View view(Operation member, long finalFrom) {
       View view = new View(member);
+      Operation last = null;
+      for (Read read : reads) {
+        if (last == null || read.operation.invokeNanos() > last.invokeNanos()) {
+          last = read.operation;
+        }
+      }
       for (Read read : reads) {
         Operation operation = read.operation;
         Seen seen = seen(read, member);
-        boolean isFinal = operation.invokeNanos() > finalFrom;
+        boolean isFinal = operation == last && operation.invokeNanos() > finalFrom;
         if (seen == Seen.AFTER) {
           if (view.firstAfter == null
               || operation.completeNanos() < view.firstAfter.completeNanos()) {
