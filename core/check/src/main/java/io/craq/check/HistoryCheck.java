@@ -17,7 +17,8 @@ import java.util.Map;
  *
  * <p>The file is read by {@link HistoryLog} (its format is described there): the logs the fault
  * suites write, Jepsen's register logs, or EDN kv logs; any system can write one. Keys are checked
- * one after another against the chosen {@link CheckModel}, each within the search budget.
+ * one after another against the chosen {@link CheckModel}, each within the search budget, then the
+ * multi-key writes for all or nothing ({@link TransactionChecker}).
  *
  * <p>Exit codes: {@link #LINEARIZABLE} 0, {@link #NOT_LINEARIZABLE} 1, {@link #UNKNOWN} 3 (2 is
  * left to the command line's usage errors), {@link #BAD_INPUT} 65. Bad input gets one line on
@@ -27,7 +28,10 @@ public final class HistoryCheck {
   /** Every key is linearizable. */
   public static final int LINEARIZABLE = 0;
 
-  /** At least one key is not linearizable: no order of its operations fits real time and model. */
+  /**
+   * At least one key is not linearizable (no order of its operations fits real time and model), or
+   * a multi-key write was not all or nothing.
+   */
   public static final int NOT_LINEARIZABLE = 1;
 
   /**
@@ -52,7 +56,7 @@ public final class HistoryCheck {
     try {
       History history = read(historyFile);
       List<KeyResult> results = check(historyFile, history, options);
-      CheckReport report = new CheckReport(results);
+      CheckReport report = LinearizabilityChecker.report(history, results);
       int code = exitCode(report);
       out.println(
           options.json()
@@ -132,7 +136,7 @@ public final class HistoryCheck {
   }
 
   private static int exitCode(CheckReport report) {
-    if (report.count(Verdict.ILLEGAL) > 0) {
+    if (!report.noneIllegal()) {
       return NOT_LINEARIZABLE;
     }
     return report.count(Verdict.UNKNOWN) > 0 ? UNKNOWN : LINEARIZABLE;
@@ -161,6 +165,15 @@ public final class HistoryCheck {
         text.append("    ").append(result.explanation()).append('\n');
       }
     }
+    for (TransactionViolation violation : report.violations()) {
+      text.append("transaction ")
+          .append(violation.transaction())
+          .append(": NOT ALL OR NOTHING (")
+          .append(kind(violation.kind()))
+          .append(")\n    ")
+          .append(violation.explanation())
+          .append('\n');
+    }
     text.append(file)
         .append(": ")
         .append(history.summary())
@@ -171,7 +184,15 @@ public final class HistoryCheck {
         .append(
             switch (code) {
               case NOT_LINEARIZABLE ->
-                  "NOT LINEARIZABLE (" + keys(report.count(Verdict.ILLEGAL)) + ")";
+                  "NOT LINEARIZABLE ("
+                      + keys(report.count(Verdict.ILLEGAL))
+                      + (report.violations().isEmpty()
+                          ? ""
+                          : ", "
+                              + report.violations().size()
+                              + (report.violations().size() == 1 ? " transaction" : " transactions")
+                              + " not all or nothing")
+                      + ")";
               case UNKNOWN ->
                   "unknown (the search budget ran out on "
                       + keys(report.count(Verdict.UNKNOWN))
@@ -179,6 +200,11 @@ public final class HistoryCheck {
               default -> "linearizable";
             });
     return text.toString();
+  }
+
+  /** The name of a violation kind in the report: {@code torn-reads}. */
+  private static String kind(TransactionViolation.Kind kind) {
+    return kind.name().toLowerCase(Locale.ROOT).replace('_', '-');
   }
 
   private static String keys(long count) {
@@ -239,7 +265,27 @@ public final class HistoryCheck {
       }
       json.append('}');
     }
-    return json.append("]}").toString();
+    json.append(']');
+    if (report.transactions() > 0 || !report.violations().isEmpty()) {
+      json.append(",\"transactions\":")
+          .append(report.transactions())
+          .append(",\"torn\":")
+          .append(report.violations().size())
+          .append(",\"violations\":[");
+      for (int i = 0; i < report.violations().size(); i++) {
+        TransactionViolation violation = report.violations().get(i);
+        json.append(i > 0 ? "," : "")
+            .append("{\"transaction\":")
+            .append(violation.transaction())
+            .append(",\"kind\":")
+            .append(quote(kind(violation.kind())))
+            .append(",\"explanation\":")
+            .append(quote(violation.explanation()))
+            .append('}');
+      }
+      json.append(']');
+    }
+    return json.append('}').toString();
   }
 
   private static String quote(String value) {

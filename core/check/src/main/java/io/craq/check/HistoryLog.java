@@ -16,6 +16,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.regex.Pattern;
@@ -47,12 +48,25 @@ import java.util.regex.Pattern;
  *       the time. An {@code :info} completion has no time: it returns at infinity.
  *   <li>{@code :version N} on an {@code :ok}: the version the store reported. {@code :applied
  *       false} on an {@code :ok} of a conditional write: its condition did not hold.
+ *   <li>{@code :txn N} (N &gt; 0) on every line of a member of multi-key write N: one {@code
+ *       :write} or {@code :delete} per key, all invoked together (their invoke lines first, then
+ *       their completion lines), with the same times and outcome.
  * </ul>
  *
- * <p>An invoke and its completion are paired by process; an invoke with no completion by the end of
- * the file is {@code :info}. The reader also reads the unmodified Jepsen etcd logs (single
- * register, line order is time) and the kv logs of EDN maps, {@code {:process 0, :type :ok, :f
- * :append, :key "4", :value "x 0 1 y"}} with {@code :get :put :append}. Other lines are ignored.
+ * <pre>
+ * INFO  jepsen.util - 2	:invoke	:write	x	:key	"a{7}"	:txn	4	:time	1600
+ * INFO  jepsen.util - 2	:invoke	:delete	nil	:key	"b{7}"	:txn	4	:time	1600
+ * INFO  jepsen.util - 2	:ok	:write	x	:key	"a{7}"	:txn	4	:time	1700	:version	3
+ * INFO  jepsen.util - 2	:ok	:delete	nil	:key	"b{7}"	:txn	4	:time	1700	:version	9
+ * </pre>
+ *
+ * <p>An invoke and its completion are paired by process (the members of a multi-key write, which
+ * one process has in flight together, by process and key); an invoke with no completion by the end
+ * of the file is {@code :info}. The format has no version number: {@code :txn} is an optional
+ * field, and files without it read as they always did. The reader also reads the unmodified Jepsen
+ * etcd logs (single register, line order is time) and the kv logs of EDN maps, {@code {:process 0,
+ * :type :ok, :f :append, :key "4", :value "x 0 1 y"}} with {@code :get :put :append}. Other lines
+ * are ignored.
  */
 public final class HistoryLog {
   /** The key of lines that name none (the single-register reference logs). */
@@ -95,18 +109,36 @@ public final class HistoryLog {
    * invoke and its completion paired even when a tick clock gives them the same time.
    */
   private static List<Line> lines(History history) {
-    Map<Long, List<Operation>> byProcess = new LinkedHashMap<>();
+    // A unit is what a process sends in one request: one operation, or a multi-key write's members.
+    Map<Long, List<List<Operation>>> byProcess = new LinkedHashMap<>();
+    Map<Long, List<Operation>> transactions = new HashMap<>();
     for (Operation operation : history.operations()) {
-      byProcess.computeIfAbsent(operation.process(), p -> new ArrayList<>()).add(operation);
+      if (operation.inTransaction()) {
+        List<Operation> members = transactions.get(operation.transaction());
+        if (members != null) {
+          members.add(operation);
+          continue;
+        }
+        members = new ArrayList<>(List.of(operation));
+        transactions.put(operation.transaction(), members);
+        byProcess.computeIfAbsent(operation.process(), p -> new ArrayList<>()).add(members);
+      } else {
+        byProcess
+            .computeIfAbsent(operation.process(), p -> new ArrayList<>())
+            .add(List.of(operation));
+      }
     }
     Map<Long, List<Line>> streams = new HashMap<>();
     long sequence = 0;
-    for (Map.Entry<Long, List<Operation>> entry : byProcess.entrySet()) {
-      List<Operation> operations = new ArrayList<>(entry.getValue());
-      operations.sort(Comparator.comparingLong(Operation::invokeNanos));
+    for (Map.Entry<Long, List<List<Operation>>> entry : byProcess.entrySet()) {
+      List<List<Operation>> units = new ArrayList<>(entry.getValue());
+      units.sort(Comparator.comparingLong(unit -> unit.get(0).invokeNanos()));
       List<Line> stream = new ArrayList<>();
       long freeFromNanos = Long.MIN_VALUE;
-      for (Operation operation : operations) {
+      for (List<Operation> unit : units) {
+        List<Operation> members = new ArrayList<>(unit);
+        members.sort(Comparator.comparing(Operation::key));
+        Operation operation = members.get(0);
         if (operation.invokeNanos() < freeFromNanos) {
           throw new IllegalArgumentException(
               "process "
@@ -114,22 +146,26 @@ public final class HistoryLog {
                   + " has overlapping operations at "
                   + operation.describe());
         }
-        stream.add(
-            new Line(
-                operation.invokeNanos(),
-                1,
-                sequence++,
-                entry.getKey(),
-                line(operation, "invoke", operation.invokeNanos())));
+        for (Operation member : members) {
+          stream.add(
+              new Line(
+                  member.invokeNanos(),
+                  1,
+                  sequence++,
+                  entry.getKey(),
+                  line(member, "invoke", member.invokeNanos())));
+        }
         boolean info = operation.outcome() == Outcome.INFO;
         long endNanos = info ? operation.invokeNanos() : operation.completeNanos();
-        stream.add(
-            new Line(
-                endNanos,
-                0,
-                sequence++,
-                entry.getKey(),
-                line(operation, operation.outcome().name().toLowerCase(), endNanos)));
+        for (Operation member : members) {
+          stream.add(
+              new Line(
+                  endNanos,
+                  0,
+                  sequence++,
+                  entry.getKey(),
+                  line(member, member.outcome().name().toLowerCase(Locale.ROOT), endNanos)));
+        }
         freeFromNanos = endNanos;
       }
       streams.put(entry.getKey(), stream);
@@ -180,6 +216,9 @@ public final class HistoryLog {
         .append(value)
         .append("\t:key\t")
         .append(token(operation.key()));
+    if (operation.inTransaction()) {
+      text.append("\t:txn\t").append(operation.transaction());
+    }
     if (!type.equals("info")) {
       text.append("\t:time\t").append(timeNanos);
     }
@@ -299,7 +338,11 @@ public final class HistoryLog {
             sourceName + ":" + lineNumber + ": " + e.getMessage() + ": " + excerpt(text), e);
       }
     }
-    return pairing.finish();
+    try {
+      return pairing.finish();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(sourceName + ": " + e.getMessage(), e);
+    }
   }
 
   /** A line for an error message: whole when short, else its start. */
@@ -315,8 +358,10 @@ public final class HistoryLog {
       Object value,
       String key,
       long timeNanos,
+      boolean timed,
       long version,
-      boolean applied) {}
+      boolean applied,
+      long transaction) {}
 
   private static Event parse(String text, int lineNumber) {
     String trimmed = text.strip();
@@ -362,8 +407,23 @@ public final class HistoryLog {
             ? number(fields.get("version"), "version")
             : Output.UNKNOWN_VERSION;
     boolean applied = !"false".equals(fields.get("applied"));
+    long transaction =
+        fields.containsKey("txn") ? number(fields.get("txn"), "txn") : Operation.NO_TRANSACTION;
+    if (transaction < Operation.NO_TRANSACTION
+        || (transaction == Operation.NO_TRANSACTION && fields.containsKey("txn"))) {
+      throw new IllegalArgumentException("txn is not a positive number: " + transaction);
+    }
     return new Event(
-        process, type, operation, fields.get("value"), string(key, "key"), time, version, applied);
+        process,
+        type,
+        operation,
+        fields.get("value"),
+        string(key, "key"),
+        time,
+        fields.containsKey("time"),
+        version,
+        applied,
+        transaction);
   }
 
   private static String keyword(Object value, String what) {
@@ -389,25 +449,68 @@ public final class HistoryLog {
     throw new IllegalArgumentException(what + " is not a plain value: " + value);
   }
 
-  /** Pairs invokes with completions by process. */
+  /**
+   * Pairs invokes with completions by process (and, for the members of a multi-key write, which a
+   * process has in flight together, by key).
+   */
   private static final class Pairing {
     private final List<Operation> operations = new ArrayList<>();
-    private final Map<Long, Event> invoked = new LinkedHashMap<>();
+    private final Map<Long, List<Event>> invoked = new LinkedHashMap<>();
+
+    /** Per process, the time of the first completion of its multi-key write in flight. */
+    private final Map<Long, Long> memberCompletionNanos = new HashMap<>();
 
     void add(Event event) {
+      List<Event> inFlight = invoked.computeIfAbsent(event.process, p -> new ArrayList<>());
       if (event.type.equals("invoke")) {
-        Event previous = invoked.put(event.process, event);
-        if (previous != null) {
-          throw new IllegalArgumentException("process " + event.process + " invokes twice");
+        if (!inFlight.isEmpty()) {
+          Event first = inFlight.get(0);
+          boolean member =
+              event.transaction != Operation.NO_TRANSACTION
+                  && first.transaction == event.transaction
+                  && !memberCompletionNanos.containsKey(event.process)
+                  && inFlight.stream().noneMatch(e -> e.key.equals(event.key));
+          if (!member) {
+            throw new IllegalArgumentException("process " + event.process + " invokes twice");
+          }
+          // The members of a multi-key write share one invoke: a line without a time takes it.
+          inFlight.add(event.timed ? event : withTime(event, first.timeNanos));
+          return;
         }
+        inFlight.add(event);
         return;
       }
-      Event invoke = invoked.remove(event.process);
-      if (invoke == null) {
+      Event invoke = null;
+      for (Event candidate : inFlight) {
+        if (candidate.key.equals(event.key)) {
+          invoke = candidate;
+        }
+      }
+      if (invoke == null && inFlight.size() == 1 && inFlight.get(0).transaction == 0) {
+        invoke = inFlight.get(0);
+      }
+      if (inFlight.isEmpty()) {
         throw new IllegalArgumentException("completion without invoke");
       }
-      if (!invoke.operation.equals(event.operation) || !invoke.key.equals(event.key)) {
+      if (invoke == null
+          || !invoke.operation.equals(event.operation)
+          || !invoke.key.equals(event.key)
+          || invoke.transaction != event.transaction) {
         throw new IllegalArgumentException("completion does not match its invoke");
+      }
+      inFlight.remove(invoke);
+      long completeNanos = event.timeNanos;
+      if (invoke.transaction != Operation.NO_TRANSACTION) {
+        Long first = memberCompletionNanos.putIfAbsent(event.process, event.timeNanos);
+        if (first != null && !event.timed) {
+          completeNanos = first;
+        }
+        if (inFlight.isEmpty()) {
+          memberCompletionNanos.remove(event.process);
+        }
+      }
+      if (inFlight.isEmpty()) {
+        invoked.remove(event.process);
       }
       Input input = input(invoke);
       Operation operation =
@@ -418,21 +521,50 @@ public final class HistoryLog {
                     invoke.key,
                     input,
                     invoke.timeNanos,
-                    event.timeNanos,
+                    completeNanos,
                     output(input, event));
             case "fail" ->
-                Operation.fail(event.process, invoke.key, input, invoke.timeNanos, event.timeNanos);
+                Operation.fail(event.process, invoke.key, input, invoke.timeNanos, completeNanos);
             case "info" -> Operation.info(event.process, invoke.key, input, invoke.timeNanos);
             default -> throw new IllegalArgumentException("unknown event type :" + event.type);
           };
-      operations.add(operation);
+      operations.add(
+          invoke.transaction == Operation.NO_TRANSACTION
+              ? operation
+              : operation.inTransaction(invoke.transaction));
     }
 
+    /**
+     * The history.
+     *
+     * @throws IllegalArgumentException if the members of a multi-key write do not agree
+     */
     History finish() {
-      for (Event invoke : invoked.values()) {
-        operations.add(Operation.info(invoke.process, invoke.key, input(invoke), invoke.timeNanos));
+      for (List<Event> inFlight : invoked.values()) {
+        for (Event invoke : inFlight) {
+          Operation operation =
+              Operation.info(invoke.process, invoke.key, input(invoke), invoke.timeNanos);
+          operations.add(
+              invoke.transaction == Operation.NO_TRANSACTION
+                  ? operation
+                  : operation.inTransaction(invoke.transaction));
+        }
       }
       return new History(operations);
+    }
+
+    private static Event withTime(Event event, long timeNanos) {
+      return new Event(
+          event.process,
+          event.type,
+          event.operation,
+          event.value,
+          event.key,
+          timeNanos,
+          true,
+          event.version,
+          event.applied,
+          event.transaction);
     }
 
     private static Input input(Event invoke) {

@@ -16,7 +16,9 @@ import java.util.Set;
  * Decides whether a history is linearizable with respect to a {@link Model}: the Wing &amp; Gong
  * search with Lowe's cache of visited configurations, as Porcupine does it.
  *
- * <p>Linearizability is local, so each key is checked alone, with its own time budget.
+ * <p>Linearizability is local, so each key is checked alone, with its own time budget. The member
+ * of a multi-key write on a key is checked there as a write of that key; that the write took effect
+ * on all its keys at one instant is checked afterwards, by {@link TransactionChecker}.
  *
  * <ul>
  *   <li>{@link Outcome#FAIL} operations certainly did not happen: they are dropped first, so a read
@@ -41,13 +43,22 @@ public final class LinearizabilityChecker {
 
   private LinearizabilityChecker() {}
 
-  /** Checks every key of {@code history}, each within {@code budgetPerKey}, one after another. */
+  /**
+   * Checks every key of {@code history}, each within {@code budgetPerKey}, one after another, then
+   * its multi-key writes for all or nothing ({@link TransactionChecker}).
+   */
   public static <S> CheckReport check(History history, Model<S> model, Duration budgetPerKey) {
     List<KeyResult> results = new ArrayList<>();
     for (Map.Entry<String, List<Operation>> entry : history.byKey().entrySet()) {
       results.add(checkKey(entry.getKey(), entry.getValue(), model, budgetPerKey));
     }
-    return new CheckReport(results);
+    return report(history, results);
+  }
+
+  /** The report on {@code history} given its per-key results: adds the multi-key writes' check. */
+  public static CheckReport report(History history, List<KeyResult> results) {
+    return new CheckReport(
+        results, history.transactions().size(), TransactionChecker.check(history, results));
   }
 
   /**

@@ -107,6 +107,101 @@ class HistoryLogTest {
   }
 
   @Test
+  @DisplayName(
+      "multi-key writes round-trip: members linked by :txn, every outcome, with and without"
+          + " versions, next to single-key operations of the same process")
+  void multiKeyRoundTrip() throws IOException {
+    History history =
+        new History(
+            List.of(
+                Operation.ok(1, "a{1}", Input.write("x"), 10, 20, Output.done(3)).inTransaction(1),
+                Operation.ok(1, "b{1}", Input.delete(), 10, 20, Output.done(9)).inTransaction(1),
+                Operation.ok(1, "a{1}", Input.read(), 20, 21, Output.read("x", 3)),
+                Operation.ok(2, "a{1}", Input.write("y"), 12, 12, Output.done()).inTransaction(2),
+                Operation.ok(2, "c{1}", Input.write("z w"), 12, 12, Output.done()).inTransaction(2),
+                Operation.fail(3, "a{1}", Input.write("f"), 30, 40).inTransaction(3),
+                Operation.fail(3, "b{1}", Input.write("g"), 30, 40).inTransaction(3),
+                Operation.info(4, "a{1}", Input.write("u"), 50).inTransaction(4),
+                Operation.info(4, "c{1}", Input.delete(), 50).inTransaction(4),
+                Operation.ok(5, "b{1}", Input.write("s"), 5, 60, Output.done()).inTransaction(5)));
+    String text = HistoryLog.toText(history);
+    assertTrue(text.contains("\t:txn\t4"), text);
+    History back = read(text);
+    assertEquals(sorted(history), sorted(back));
+    assertEquals(history.transactions(), back.transactions());
+  }
+
+  @Test
+  @DisplayName(
+      "a hand-written multi-key write without times: its members share the first invoke and"
+          + " completion line's number")
+  void multiKeyLineNumbers() throws IOException {
+    History history =
+        read(
+            """
+            INFO  jepsen.util - 2\t:invoke\t:write\tx\t:key\ta\t:txn\t7
+            INFO  jepsen.util - 2\t:invoke\t:delete\tnil\t:key\tb\t:txn\t7
+            INFO  jepsen.util - 3\t:invoke\t:read\tnil\t:key\ta
+            INFO  jepsen.util - 2\t:ok\t:write\tx\t:key\ta\t:txn\t7
+            INFO  jepsen.util - 2\t:ok\t:delete\tnil\t:key\tb\t:txn\t7
+            INFO  jepsen.util - 3\t:ok\t:read\tx\t:key\ta
+            """);
+    assertEquals(
+        List.of(
+            Operation.ok(2, "a", Input.write("x"), 1, 4, Output.done()).inTransaction(7),
+            Operation.ok(2, "b", Input.delete(), 1, 4, Output.done()).inTransaction(7),
+            Operation.ok(3, "a", Input.read(), 3, 6, Output.read("x"))),
+        history.operations());
+  }
+
+  @Test
+  @DisplayName(
+      "only the members of one multi-key write may be in flight together, and they must agree")
+  void multiKeyMisuseRefused() {
+    IllegalArgumentException other =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                read(
+                    """
+                    INFO  jepsen.util - 2\t:invoke\t:write\tx\t:key\ta\t:txn\t7
+                    INFO  jepsen.util - 2\t:invoke\t:write\ty\t:key\tb\t:txn\t8
+                    """));
+    assertTrue(
+        other.getMessage().startsWith("test:2: process 2 invokes twice"), other.getMessage());
+    IllegalArgumentException sameKey =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                read(
+                    """
+                    INFO  jepsen.util - 2\t:invoke\t:write\tx\t:key\ta\t:txn\t7
+                    INFO  jepsen.util - 2\t:invoke\t:write\ty\t:key\ta\t:txn\t7
+                    """));
+    assertTrue(sameKey.getMessage().startsWith("test:2:"), sameKey.getMessage());
+    IllegalArgumentException differ =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                read(
+                    """
+                    INFO  jepsen.util - 2\t:invoke\t:write\tx\t:key\ta\t:txn\t7\t:time\t1
+                    INFO  jepsen.util - 2\t:invoke\t:write\ty\t:key\tb\t:txn\t7\t:time\t1
+                    INFO  jepsen.util - 2\t:ok\t:write\tx\t:key\ta\t:txn\t7\t:time\t5
+                    INFO  jepsen.util - 2\t:fail\t:write\ty\t:key\tb\t:txn\t7\t:time\t5
+                    """));
+    assertTrue(
+        differ.getMessage().startsWith("test: the members of transaction 7 differ"),
+        differ.getMessage());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> read("INFO  jepsen.util - 2\t:invoke\t:write\tx\t:key\ta\t:txn\t0\n"));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> Operation.ok(1, "a", Input.read(), 1, 2, Output.read(null)).inTransaction(3));
+  }
+
+  @Test
   @DisplayName("overlapping operations of one process are refused by the writer")
   void overlapRefused() {
     History history =
@@ -117,7 +212,7 @@ class HistoryLogTest {
     assertThrows(IllegalArgumentException.class, () -> HistoryLog.toText(history));
   }
 
-  private static List<Operation> sorted(History history) {
+  static List<Operation> sorted(History history) {
     return history.operations().stream()
         .sorted((a, b) -> a.describe().concat(a.key()).compareTo(b.describe().concat(b.key())))
         .toList();

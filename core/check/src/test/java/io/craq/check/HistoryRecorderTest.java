@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -65,6 +68,54 @@ class HistoryRecorderTest {
     pending.okRead(null);
     assertThrows(IllegalStateException.class, pending::fail);
     assertThrows(IllegalStateException.class, () -> recorder.read(2, "k").ok());
+  }
+
+  @Test
+  @DisplayName(
+      "a multi-key write is one operation per key (null value: delete) with one transaction id,"
+          + " ended all at once")
+  void multiWrite() {
+    AtomicLong ticks = new AtomicLong();
+    HistoryRecorder recorder = new HistoryRecorder(() -> ticks.addAndGet(10));
+    SortedMap<String, String> writes = new TreeMap<>();
+    writes.put("b{1}", null);
+    writes.put("a{1}", "x");
+    HistoryRecorder.Pending first = recorder.multiWrite(1, writes);
+    assertThrows(IllegalStateException.class, () -> recorder.read(1, "a{1}"));
+    HistoryRecorder.Pending second = recorder.multiWrite(2, writes);
+    assertEquals(2, recorder.inFlight());
+    assertEquals(4, recorder.history().count(Outcome.INFO)); // in flight: unknown, each key
+    first.ok(Map.of("a{1}", 4L));
+    second.info();
+    recorder.multiWrite(3, new TreeMap<>(Map.of("c{1}", "y"))).fail();
+    recorder.multiWrite(4, writes).ok();
+    History history = recorder.history();
+    assertEquals(7, history.size());
+    Map<Long, List<Operation>> transactions = history.transactions();
+    assertEquals(List.of(1L, 2L, 3L, 4L), List.copyOf(transactions.keySet()));
+    List<Operation> members = transactions.get(1L);
+    assertEquals(
+        List.of(
+            new Operation(1, "a{1}", Input.write("x"), 10, 30, Outcome.OK, Output.done(4), 1),
+            new Operation(1, "b{1}", Input.delete(), 10, 30, Outcome.OK, Output.done(), 1)),
+        members);
+    assertTrue(transactions.get(2L).stream().allMatch(o -> o.outcome() == Outcome.INFO));
+    assertEquals(Outcome.FAIL, transactions.get(3L).get(0).outcome());
+    assertEquals(Output.done(), transactions.get(4L).get(1).output());
+  }
+
+  @Test
+  @DisplayName("a multi-key write refuses a read's completion, versions of other keys, no keys")
+  void multiWriteMisuseRefused() {
+    HistoryRecorder recorder = new HistoryRecorder();
+    SortedMap<String, String> writes = new TreeMap<>(Map.of("a", "x", "b", "y"));
+    HistoryRecorder.Pending pending = recorder.multiWrite(1, writes);
+    assertThrows(IllegalStateException.class, () -> pending.okRead("x"));
+    assertThrows(IllegalArgumentException.class, () -> pending.ok(Map.of("c", 1L)));
+    assertThrows(IllegalStateException.class, () -> recorder.write(2, "a", "z").ok(Map.of()));
+    pending.ok(Map.of("a", 1L, "b", 2L));
+    assertThrows(IllegalStateException.class, pending::ok);
+    assertThrows(IllegalArgumentException.class, () -> recorder.multiWrite(3, new TreeMap<>()));
   }
 
   @Test
