@@ -48,6 +48,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
@@ -331,25 +332,12 @@ final class Simulation {
     final long deadline;
     final String target;
 
-    /** A multi-key write: the recorded writes of its other keys, in request order. */
-    List<HistoryRecorder.Pending> others = List.of();
-
     Op(SimClient client, HistoryRecorder.Pending pending, Message request, String target) {
       this.client = client;
       this.pending = pending;
       this.request = request;
       this.target = target;
       this.deadline = now + 40;
-    }
-
-    void fail() {
-      pending.fail();
-      others.forEach(HistoryRecorder.Pending::fail);
-    }
-
-    void info() {
-      pending.info();
-      others.forEach(HistoryRecorder.Pending::info);
     }
   }
 
@@ -816,9 +804,9 @@ final class Simulation {
         }
         if (op.pending != null) {
           if (op.request instanceof ReadRequest) {
-            op.fail(); // a read has no effect: a lost one simply did not happen
+            op.pending.fail(); // a read has no effect: a lost one simply did not happen
           } else {
-            op.info();
+            op.pending.info();
             retire(client);
           }
         }
@@ -883,8 +871,7 @@ final class Simulation {
 
   /**
    * Writes {@code key} and one to three other keys of its chain in one multi-key write, if there
-   * are such keys (a few keys share a hash tag). Each key's write is recorded on its own; the
-   * multi-key write ends them together.
+   * are such keys (a few keys share a hash tag); now and then one of them is deleted.
    */
   private boolean multiWrite(SimClient client, String key, String head) {
     int chain = KeySlots.chainOf(key, chainCount);
@@ -902,19 +889,19 @@ final class Simulation {
     chosen.add(key);
     chosen.addAll(sameChain.subList(0, Math.min(sameChain.size(), 1 + random.nextInt(3))));
     List<WriteRequest> writes = new ArrayList<>();
-    List<HistoryRecorder.Pending> recorded = new ArrayList<>();
+    SortedMap<String, String> recorded = new TreeMap<>();
     for (String k : chosen) {
       if (random.nextInt(8) == 0) {
         writes.add(new WriteRequest(k, new byte[0], true, Message.ANY_VERSION));
-        recorded.add(recorder.delete(recorded.isEmpty() ? client.process : nextProcess++, k));
+        recorded.put(k, null);
       } else {
         String value = "m" + client.process + "-" + opsStarted + "-" + k;
         writes.add(new WriteRequest(k, bytes(value), false, Message.ANY_VERSION));
-        recorded.add(recorder.write(recorded.isEmpty() ? client.process : nextProcess++, k, value));
+        recorded.put(k, value);
       }
     }
-    issue(client, recorded.get(0), new MultiWriteRequest(writes), head);
-    client.op.others = recorded.subList(1, recorded.size());
+    issue(
+        client, recorder.multiWrite(client.process, recorded), new MultiWriteRequest(writes), head);
     return true;
   }
 
@@ -977,12 +964,12 @@ final class Simulation {
         lastWriteOkTick = now;
       }
       case MultiWriteReply multi -> {
-        for (int i = 0; i < multi.versions().size(); i++) {
-          KeyVersion version = multi.versions().get(i);
-          (i == 0 ? op.pending : op.others.get(i - 1))
-              .ok(io.craq.check.Output.done(version.version()));
+        Map<String, Long> versions = new HashMap<>();
+        for (KeyVersion version : multi.versions()) {
+          versions.put(version.key(), version.version());
           client.lastVersionSeen.put(version.key(), version.version());
         }
+        op.pending.ok(versions);
         lastWriteOkTick = now;
         event("multi-write-committed");
       }
@@ -996,9 +983,9 @@ final class Simulation {
           client.nextRefreshTick = now;
         }
         if (error.code().definite()) {
-          op.fail();
+          op.pending.fail();
         } else {
-          op.info();
+          op.pending.info();
           retire(client);
         }
       }

@@ -138,6 +138,7 @@ class SimulationTest {
     int zookeeper;
     long ops;
     long keys;
+    long transactions;
     long unknown;
     final Map<String, Integer> faults = new TreeMap<>();
     final Map<String, Integer> events = new TreeMap<>();
@@ -159,6 +160,7 @@ class SimulationTest {
         CheckReport report = assertRunOk(result);
         ops += result.history().size();
         keys += report.keysChecked();
+        transactions += report.transactions();
         unknown += report.count(Verdict.UNKNOWN);
         result.faults().forEach((k, v) -> faults.merge(k, v, Integer::sum));
         result.events().forEach((k, v) -> events.merge(k, v, Integer::sum));
@@ -186,14 +188,15 @@ class SimulationTest {
 
     void finish() {
       System.out.printf(
-          "simulation (%s): %d seeds from %d%s, %d operations, %d keys checked, %d unknown,"
-              + " %d failed, faults %s%n",
+          "simulation (%s): %d seeds from %d%s, %d operations, %d keys and %d multi-key writes"
+              + " checked, %d unknown, %d failed, faults %s%n",
           name,
           seeds,
           firstSeed,
           zookeeper > 0 ? " (" + zookeeper + " with zookeeper)" : "",
           ops,
           keys,
+          transactions,
           unknown,
           failures.size(),
           faults);
