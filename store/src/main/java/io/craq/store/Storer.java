@@ -31,6 +31,10 @@ import java.util.stream.StreamSupport;
  * makes each key's change visible atomically. Call {@code apply} from platform threads (LMDB's
  * write lock belongs to an OS thread).
  *
+ * <p><b>Crashes.</b> A durable store applies each batch atomically across a crash: after a reopen,
+ * all of a batch is there or none of it. A node stores the versions of a multi-key write in one
+ * batch, so this is what keeps such a write whole when every copy crashes at once.
+ *
  * <p><b>Blocking.</b> {@code apply} blocks until the storage transaction is done and, for a durable
  * store, flushed as its {@link Durability} says. Reads do not wait for writers.
  *

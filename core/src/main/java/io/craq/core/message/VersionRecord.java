@@ -32,6 +32,19 @@ public record VersionRecord(
     return !group.isEmpty();
   }
 
+  /**
+   * Bytes this version adds to a message beyond its fixed fields, for splitting batches: its value
+   * and, if grouped, the group's keys (their UTF-16 length bounds a third of their UTF-8 bytes, so
+   * this is an estimate) and versions.
+   */
+  public long payloadBytes() {
+    long bytes = value.length;
+    for (KeyVersion member : group) {
+      bytes += 3L * member.key().length() + 12;
+    }
+    return bytes;
+  }
+
   /** The same version without its group (as a store keeps it). */
   public VersionRecord ungrouped() {
     return group.isEmpty() ? this : new VersionRecord(key, version, tombstone, value);

@@ -40,6 +40,8 @@ import java.util.Map;
  *     and resends of versions held already are not counted)
  * @param versionsResent versions sent to the successor again because no commit came back within the
  *     retransmit timeout (lost messages; a chain that is only slow adapts its timeout)
+ * @param multiWritesCommitted multi-key writes this node committed as the tail (each once, in the
+ *     step that committed all its versions)
  * @param catchUpPagesReceived catch-up pages from the predecessor applied while this node caught up
  *     on a chain it joined (right epoch and request; a late or repeated page is not counted)
  * @param catchUpKeysReceived keys in those pages: what a join or a move copied to this node (a key
@@ -61,7 +63,8 @@ public record NodeCounters(
     long propagatedVersionsReceived,
     long versionsResent,
     long catchUpPagesReceived,
-    long catchUpKeysReceived) {
+    long catchUpKeysReceived,
+    long multiWritesCommitted) {
 
   public static final String READS_CLEAN = "reads_clean";
   public static final String READS_AFTER_QUERY = "reads_after_query";
@@ -78,6 +81,7 @@ public record NodeCounters(
   public static final String PROPAGATED_VERSIONS_RECEIVED = "propagated_versions_received";
   public static final String VERSIONS_RESENT = "versions_resent";
   public static final String CATCH_UP_PAGES_RECEIVED = "catch_up_pages_received";
+  public static final String MULTI_WRITES_COMMITTED = "multi_writes_committed";
   public static final String CATCH_UP_KEYS_RECEIVED = "catch_up_keys_received";
 
   /** Every counter name, in the order of {@link #toMap()}. */
@@ -98,7 +102,8 @@ public record NodeCounters(
           PROPAGATED_VERSIONS_RECEIVED,
           VERSIONS_RESENT,
           CATCH_UP_PAGES_RECEIVED,
-          CATCH_UP_KEYS_RECEIVED);
+          CATCH_UP_KEYS_RECEIVED,
+          MULTI_WRITES_COMMITTED);
 
   /** All zero: a machine that has seen nothing yet. */
   public static final NodeCounters ZERO = new Tally().snapshot();
@@ -122,6 +127,7 @@ public record NodeCounters(
     map.put(VERSIONS_RESENT, versionsResent);
     map.put(CATCH_UP_PAGES_RECEIVED, catchUpPagesReceived);
     map.put(CATCH_UP_KEYS_RECEIVED, catchUpKeysReceived);
+    map.put(MULTI_WRITES_COMMITTED, multiWritesCommitted);
     return Collections.unmodifiableMap(map);
   }
 
@@ -143,7 +149,8 @@ public record NodeCounters(
         propagatedVersionsReceived + other.propagatedVersionsReceived,
         versionsResent + other.versionsResent,
         catchUpPagesReceived + other.catchUpPagesReceived,
-        catchUpKeysReceived + other.catchUpKeysReceived);
+        catchUpKeysReceived + other.catchUpKeysReceived,
+        multiWritesCommitted + other.multiWritesCommitted);
   }
 
   /** Reads answered so far, refused ones included. */
@@ -168,6 +175,7 @@ public record NodeCounters(
     long propagatedVersionsReceived;
     long versionsResent;
     long catchUpPagesReceived;
+    long multiWritesCommitted;
     long catchUpKeysReceived;
 
     NodeCounters snapshot() {
@@ -187,7 +195,8 @@ public record NodeCounters(
           propagatedVersionsReceived,
           versionsResent,
           catchUpPagesReceived,
-          catchUpKeysReceived);
+          catchUpKeysReceived,
+          multiWritesCommitted);
     }
   }
 }

@@ -9,6 +9,7 @@ import io.craq.core.Effects.DiscardAllDirty;
 import io.craq.core.Effects.PutVersion;
 import io.craq.core.Limits;
 import io.craq.core.chain.ChainSlice;
+import io.craq.core.chain.KeySlots;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.KeyRecord;
@@ -26,6 +27,7 @@ import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
 import io.craq.core.message.Message.HeartbeatReply;
 import io.craq.core.message.Message.JoinRequest;
+import io.craq.core.message.Message.MultiWriteReply;
 import io.craq.core.message.Message.MultiWriteRequest;
 import io.craq.core.message.Message.Propagate;
 import io.craq.core.message.Message.ReadAllReply;
@@ -48,6 +50,7 @@ import io.craq.core.store.StoreView;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -197,7 +200,22 @@ public final class NodeMachine {
   /** Event counters since creation, each moved in the one place its event happens. */
   private final NodeCounters.Tally counts = new NodeCounters.Tally();
 
-  private record PendingWrite(ClientRef ref, long tick) {}
+  /**
+   * A client write waiting for its commit. {@code multi} is null for a single-key write; for a
+   * multi-key write it lists the versions to answer with (request order), and the write waits under
+   * its first version only: its versions commit together (see {@link #commitGroupAtTail}).
+   */
+  private record PendingWrite(ClientRef ref, long tick, List<KeyVersion> multi) {}
+
+  /**
+   * Versions of multi-key writes durable here and above at the tail whose group was not complete
+   * then. The last of a group to become durable commits it; this covers the rest (a version of the
+   * group committed by a catch-up page, or this node becoming the tail), retried every tick.
+   */
+  private final Set<KeyVersion> blockedGroups = new LinkedHashSet<>();
+
+  /** Versions put in {@link #outPropagate} since the last flush (a group is added at once). */
+  private final Set<KeyVersion> outPropagateIds = new HashSet<>();
 
   /**
    * A node of a single-chain cluster that has not joined yet, over its store: it serves every key
@@ -314,6 +332,7 @@ public final class NodeMachine {
       return;
     }
     retransmit();
+    retryBlockedGroups();
     expireWrites();
     expireQueries();
     if (catchingUp
@@ -337,8 +356,7 @@ public final class NodeMachine {
   public void onClientRequest(ClientRef ref, Message.NodeRequest request) {
     switch (request) {
       case WriteRequest write -> onWrite(ref, write);
-      case MultiWriteRequest multi ->
-          reply(ref, error(ErrorCode.UNSUPPORTED, "multi-key writes are not built yet"));
+      case MultiWriteRequest multi -> onMultiWrite(ref, multi);
       case ReadRequest read -> onRead(ref, read);
       case ReadAllRequest readAll -> onReadAll(ref, readAll);
       case ChainRequest ignored -> reply(ref, new ChainReply(config));
@@ -624,6 +642,10 @@ public final class NodeMachine {
       return;
     }
     KeyState state = stateFor(write.key());
+    if (inMultiWrite(state)) {
+      reply(ref, multiWriteInFlight(write.key()));
+      return;
+    }
     if (write.expectedVersion() != Message.ANY_VERSION && !conditionHolds(state, write)) {
       reply(
           ref,
@@ -644,9 +666,171 @@ public final class NodeMachine {
         new VersionRecord(
             write.key(), version, write.delete(), write.delete() ? new byte[0] : write.value());
     KeyVersion id = new KeyVersion(write.key(), version);
-    pendingWrites.put(id, new PendingWrite(ref, now));
+    pendingWrites.put(id, new PendingWrite(ref, now, null));
     counts.writesAccepted++;
     acceptVersion(state, record);
+  }
+
+  /**
+   * CRAQ §4.2 single-chain mini-transaction: checks every write, then gives each key its next
+   * version in one step. The versions carry their group, and the tail commits them together.
+   */
+  private void onMultiWrite(ClientRef ref, MultiWriteRequest multi) {
+    List<WriteRequest> writes = multi.writes();
+    ErrorReply refusal = checkMultiWrite(writes);
+    if (refusal != null) {
+      reply(ref, refusal);
+      return;
+    }
+    if (pendingWrites.size() + writes.size() > settings.pendingWritesMax()) {
+      reply(
+          ref,
+          error(ErrorCode.BUSY, "too many writes in flight (" + settings.pendingWritesMax() + ")"));
+      return;
+    }
+    List<KeyState> states = new ArrayList<>(writes.size());
+    for (WriteRequest write : writes) {
+      states.add(stateFor(write.key()));
+    }
+    ErrorReply conflict = null;
+    for (int i = 0; i < writes.size() && conflict == null; i++) {
+      WriteRequest write = writes.get(i);
+      KeyState state = states.get(i);
+      if (inMultiWrite(state)) {
+        conflict = multiWriteInFlight(write.key());
+      } else if (write.expectedVersion() != Message.ANY_VERSION && !conditionHolds(state, write)) {
+        conflict =
+            new ErrorReply(
+                ErrorCode.VERSION_MISMATCH,
+                "nothing written: key "
+                    + write.key()
+                    + " is at version "
+                    + state.committedVersion()
+                    + (state.dirty.isEmpty() ? "" : " with writes in flight")
+                    + ", not "
+                    + write.expectedVersion(),
+                Long.toString(state.committedVersion()));
+      }
+    }
+    if (conflict != null) {
+      reply(ref, conflict);
+      for (int i = 0; i < writes.size(); i++) {
+        releaseIfIdle(writes.get(i).key(), states.get(i));
+      }
+      return;
+    }
+    List<KeyVersion> versions = new ArrayList<>(writes.size());
+    for (int i = 0; i < writes.size(); i++) {
+      // CRAQ §2.3: the head numbers from the highest version it holds, clean or dirty.
+      versions.add(new KeyVersion(writes.get(i).key(), states.get(i).highestVersion() + 1));
+    }
+    List<KeyVersion> group = writes.size() == 1 ? List.of() : sortedByKey(versions);
+    pendingWrites.put(versions.get(0), new PendingWrite(ref, now, versions));
+    counts.writesAccepted++;
+    for (int i = 0; i < writes.size(); i++) {
+      WriteRequest write = writes.get(i);
+      acceptVersion(
+          states.get(i),
+          new VersionRecord(
+              write.key(),
+              versions.get(i).version(),
+              write.delete(),
+              write.delete() ? new byte[0] : write.value(),
+              group));
+    }
+  }
+
+  /** Why a multi-key write cannot be taken here, or null if it can. */
+  private ErrorReply checkMultiWrite(List<WriteRequest> writes) {
+    if (writes.isEmpty()) {
+      return error(ErrorCode.INVALID_REQUEST, "a multi-key write needs at least one key");
+    }
+    if (writes.size() > Limits.MULTI_WRITE_KEYS_MAX) {
+      return error(
+          ErrorCode.INVALID_REQUEST,
+          "a multi-key write has at most "
+              + Limits.MULTI_WRITE_KEYS_MAX
+              + " keys, this one has "
+              + writes.size());
+    }
+    Set<String> seen = new HashSet<>();
+    long valueBytes = 0;
+    for (WriteRequest write : writes) {
+      try {
+        Limits.checkKey(write.key());
+        if (!write.delete()) {
+          Limits.checkValue(write.value(), settings.valueBytesMax());
+          valueBytes += write.value().length;
+        }
+      } catch (Limits.InvalidInputException e) {
+        return error(ErrorCode.INVALID_REQUEST, e.getMessage());
+      }
+      if (!seen.add(write.key())) {
+        return error(
+            ErrorCode.INVALID_REQUEST,
+            "key " + write.key() + " appears twice in a multi-key write");
+      }
+      if (!slice.contains(write.key())) {
+        String first = writes.get(0).key();
+        if (!slice.contains(first)) {
+          return wrongChain(first);
+        }
+        return error(
+            ErrorCode.INVALID_REQUEST,
+            "keys "
+                + first
+                + " and "
+                + write.key()
+                + " are of different chains ("
+                + slice.chain()
+                + " and "
+                + KeySlots.chainOf(write.key(), slice.chains())
+                + "); a multi-key write needs keys of one chain: give them a common {hash tag}");
+      }
+    }
+    if (valueBytes > settings.valueBytesMax()) {
+      return error(
+          ErrorCode.INVALID_REQUEST,
+          "the values of a multi-key write are "
+              + valueBytes
+              + " bytes together, the limit is "
+              + settings.valueBytesMax());
+    }
+    if (!isHead()) {
+      Member head = config.head();
+      return new ErrorReply(
+          ErrorCode.NOT_HEAD, selfId + " is not the head", head == null ? "" : head.address());
+    }
+    if (!canServe()) {
+      return error(ErrorCode.UNAVAILABLE, unavailableReason());
+    }
+    return null;
+  }
+
+  /**
+   * True if a version of this key written by a multi-key write is in flight. The head takes no
+   * other write of such a key until it is committed: a newer version committing first would make
+   * part of the multi-key write visible before the rest.
+   */
+  private static boolean inMultiWrite(KeyState state) {
+    for (VersionRecord record : state.dirty.values()) {
+      if (record.grouped()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private ErrorReply multiWriteInFlight(String key) {
+    return error(
+        ErrorCode.BUSY,
+        "key " + key + " is being written by a multi-key write that is not committed yet");
+  }
+
+  private static List<KeyVersion> sortedByKey(List<KeyVersion> versions) {
+    List<KeyVersion> sorted = new ArrayList<>(versions);
+    sorted.sort((a, b) -> KeyOrder.INSTANCE.compare(a.key(), b.key()));
+    return List.copyOf(sorted);
   }
 
   /** CRAQ §4.1 test-and-set: the committed version matches and nothing is in flight. */
@@ -676,9 +860,31 @@ public final class NodeMachine {
     }
   }
 
+  /**
+   * Puts a version in the next propagation. A version of a multi-key write takes the others of its
+   * group that this node holds along, so a group travels in one message (see {@link
+   * #sendPropagates}) and a node holds all of it or none.
+   */
   private void forward(VersionRecord record) {
-    outPropagate.add(record);
+    if (!record.grouped()) {
+      forwardOne(record);
+      return;
+    }
+    for (KeyVersion member : record.group()) {
+      KeyState state = keys.get(member.key());
+      VersionRecord held = state == null ? null : state.dirty.get(member.version());
+      if (held != null) {
+        forwardOne(held);
+      }
+    }
+  }
+
+  private void forwardOne(VersionRecord record) {
     KeyVersion id = new KeyVersion(record.key(), record.version());
+    if (!outPropagateIds.add(id)) {
+      return;
+    }
+    outPropagate.add(record);
     retransmits.sent(id, now);
     if (isDurableHereAndAbove(id)) {
       outDurable.add(id); // a resend: the successor may have missed that it is durable, too
@@ -699,11 +905,41 @@ public final class NodeMachine {
     if (record == null) {
       return; // superseded meanwhile
     }
-    if (isTail()) {
-      commitHere(state, record, new CommitVersion(id.key(), id.version()), true);
-    } else {
+    if (!isTail()) {
       outDurable.add(id);
+    } else if (record.grouped()) {
+      commitGroupAtTail(record);
+    } else {
+      commitHere(state, record, new CommitVersion(id.key(), id.version()), true);
     }
+  }
+
+  /**
+   * CRAQ §4.2: the tail commits the versions of a multi-key write in one step, once every one of
+   * them is durable here and above (or committed here already); until then it commits none of them.
+   * Returns whether it committed them.
+   */
+  private boolean commitGroupAtTail(VersionRecord record) {
+    List<VersionRecord> toCommit = new ArrayList<>(record.group().size());
+    for (KeyVersion member : record.group()) {
+      KeyState state = keys.get(member.key());
+      long committed =
+          state == null ? store.committedVersion(member.key()) : state.committedVersion();
+      if (committed >= member.version()) {
+        continue;
+      }
+      VersionRecord held = state == null ? null : state.dirty.get(member.version());
+      if (held == null || !isDurableHereAndAbove(member)) {
+        blockedGroups.add(new KeyVersion(record.key(), record.version()));
+        return false;
+      }
+      toCommit.add(held);
+    }
+    counts.multiWritesCommitted++;
+    for (VersionRecord held : toCommit) {
+      commitHere(keys.get(held.key()), held, new CommitVersion(held.key(), held.version()), true);
+    }
+    return true;
   }
 
   private void onDurable(Durable durable) {
@@ -774,11 +1010,34 @@ public final class NodeMachine {
       PendingWrite pending = pendingWrites.remove(id);
       if (pending != null) {
         // Versions of one key commit in order: an older one is superseded, so it took effect.
-        reply(pending.ref(), new WriteReply(key, version));
+        // A multi-key write's versions commit together: one of them committed, all did.
+        reply(
+            pending.ref(),
+            pending.multi() == null
+                ? new WriteReply(key, version)
+                : new MultiWriteReply(pending.multi()));
       }
     }
     if (tellPredecessor && predecessor() != null) {
       outCommit.add(new KeyVersion(key, record.version()));
+    }
+  }
+
+  private void retryBlockedGroups() {
+    if (blockedGroups.isEmpty()) {
+      return;
+    }
+    List<KeyVersion> blocked = new ArrayList<>(blockedGroups);
+    blockedGroups.clear();
+    if (!isTail()) {
+      return; // the next tail commits them when it becomes the tail (commitAllDirty)
+    }
+    for (KeyVersion id : blocked) {
+      KeyState state = keys.get(id.key());
+      VersionRecord record = state == null ? null : state.dirty.get(id.version());
+      if (record != null && isDurableHereAndAbove(id)) {
+        commitGroupAtTail(record); // puts it back if still blocked
+      }
     }
   }
 
@@ -1180,15 +1439,18 @@ public final class NodeMachine {
   private void commitAllDirty() {
     for (Map.Entry<String, KeyState> e : keys.entrySet()) {
       KeyState state = e.getValue();
-      VersionRecord newest = null;
-      for (VersionRecord record : state.dirty.descendingMap().values()) {
-        if (isDurableHereAndAbove(new KeyVersion(e.getKey(), record.version()))) {
-          newest = record;
+      for (VersionRecord record : new ArrayList<>(state.dirty.descendingMap().values())) {
+        if (!isDurableHereAndAbove(new KeyVersion(e.getKey(), record.version()))) {
+          continue;
+        }
+        if (!record.grouped()) {
+          commitHere(state, record, new CommitVersion(e.getKey(), record.version()), true);
           break;
         }
-      }
-      if (newest != null) {
-        commitHere(state, newest, new CommitVersion(e.getKey(), newest.version()), true);
+        if (commitGroupAtTail(record)) {
+          break;
+        }
+        // Not all of its multi-key write is here and durable: an older version may commit.
       }
     }
     retransmits.clear();
@@ -1402,6 +1664,7 @@ public final class NodeMachine {
       sendPropagates(successor);
     }
     outPropagate.clear();
+    outPropagateIds.clear();
     Member predecessor = predecessor();
     if (!outCommit.isEmpty() && predecessor != null) {
       send(predecessor, new Commit(config.epoch(), selfId, new ArrayList<>(outCommit)));
@@ -1431,14 +1694,19 @@ public final class NodeMachine {
   private void sendPropagates(Member successor) {
     List<VersionRecord> chunk = new ArrayList<>();
     long bytes = 0;
+    List<KeyVersion> previousGroup = List.of();
     for (VersionRecord record : outPropagate) {
-      if (!chunk.isEmpty() && bytes + record.value().length > PAGE_BYTES_SOFT_MAX) {
+      // The versions of one multi-key write are next to each other (see forward) and stay in
+      // one message; the group bound keeps such a message within a frame.
+      boolean sameGroup = record.grouped() && record.group().equals(previousGroup);
+      if (!chunk.isEmpty() && !sameGroup && bytes + record.payloadBytes() > PAGE_BYTES_SOFT_MAX) {
         send(successor, new Propagate(config.epoch(), selfId, chunk));
         chunk = new ArrayList<>();
         bytes = 0;
       }
       chunk.add(record);
-      bytes += record.value().length;
+      bytes += record.payloadBytes();
+      previousGroup = record.group();
     }
     send(successor, new Propagate(config.epoch(), selfId, chunk));
   }

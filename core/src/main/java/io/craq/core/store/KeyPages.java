@@ -73,11 +73,14 @@ public final class KeyPages {
     return new KeyPage(records, resume, below.done());
   }
 
-  /** The bytes of the values a record holds, committed and dirty. */
+  /**
+   * The bytes of the values a record holds, committed and dirty (with the groups of dirty versions
+   * of multi-key writes, see {@link io.craq.core.message.VersionRecord#payloadBytes()}).
+   */
   public static long valueBytes(KeyRecord record) {
-    long bytes = record.committed() == null ? 0 : record.committed().value().length;
+    long bytes = record.committed() == null ? 0 : record.committed().payloadBytes();
     for (var version : record.dirty()) {
-      bytes += version.value().length;
+      bytes += version.payloadBytes();
     }
     return bytes;
   }

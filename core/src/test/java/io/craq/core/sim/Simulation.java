@@ -12,6 +12,7 @@ import io.craq.core.coordinator.MapMachine;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
+import io.craq.core.message.KeyVersion;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
@@ -19,6 +20,8 @@ import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.MapReply;
 import io.craq.core.message.Message.MapRequest;
+import io.craq.core.message.Message.MultiWriteReply;
+import io.craq.core.message.Message.MultiWriteRequest;
 import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
@@ -328,12 +331,25 @@ final class Simulation {
     final long deadline;
     final String target;
 
+    /** A multi-key write: the recorded writes of its other keys, in request order. */
+    List<HistoryRecorder.Pending> others = List.of();
+
     Op(SimClient client, HistoryRecorder.Pending pending, Message request, String target) {
       this.client = client;
       this.pending = pending;
       this.request = request;
       this.target = target;
       this.deadline = now + 40;
+    }
+
+    void fail() {
+      pending.fail();
+      others.forEach(HistoryRecorder.Pending::fail);
+    }
+
+    void info() {
+      pending.info();
+      others.forEach(HistoryRecorder.Pending::info);
     }
   }
 
@@ -800,9 +816,9 @@ final class Simulation {
         }
         if (op.pending != null) {
           if (op.request instanceof ReadRequest) {
-            op.pending.fail(); // a read has no effect: a lost one simply did not happen
+            op.fail(); // a read has no effect: a lost one simply did not happen
           } else {
-            op.pending.info();
+            op.info();
             retire(client);
           }
         }
@@ -839,6 +855,8 @@ final class Simulation {
     } else if (dice < 50) {
       ReadMode mode = random.nextBoolean() ? ReadMode.EVENTUAL : ReadMode.BOUNDED;
       issue(client, null, new ReadRequest(key, mode, 1), anyNode);
+    } else if (dice < 80 && dice >= 72 && multiWrite(client, key, head)) {
+      return;
     } else if (dice < 80) {
       String value = "v" + client.process + "-" + opsStarted;
       issue(
@@ -861,6 +879,43 @@ final class Simulation {
           new WriteRequest(key, bytes(value), false, expected),
           head);
     }
+  }
+
+  /**
+   * Writes {@code key} and one to three other keys of its chain in one multi-key write, if there
+   * are such keys (a few keys share a hash tag). Each key's write is recorded on its own; the
+   * multi-key write ends them together.
+   */
+  private boolean multiWrite(SimClient client, String key, String head) {
+    int chain = KeySlots.chainOf(key, chainCount);
+    List<String> sameChain = new ArrayList<>();
+    for (String other : keys) {
+      if (!other.equals(key) && KeySlots.chainOf(other, chainCount) == chain) {
+        sameChain.add(other);
+      }
+    }
+    if (sameChain.isEmpty()) {
+      return false;
+    }
+    java.util.Collections.shuffle(sameChain, random);
+    List<String> chosen = new ArrayList<>();
+    chosen.add(key);
+    chosen.addAll(sameChain.subList(0, Math.min(sameChain.size(), 1 + random.nextInt(3))));
+    List<WriteRequest> writes = new ArrayList<>();
+    List<HistoryRecorder.Pending> recorded = new ArrayList<>();
+    for (String k : chosen) {
+      if (random.nextInt(8) == 0) {
+        writes.add(new WriteRequest(k, new byte[0], true, Message.ANY_VERSION));
+        recorded.add(recorder.delete(recorded.isEmpty() ? client.process : nextProcess++, k));
+      } else {
+        String value = "m" + client.process + "-" + opsStarted + "-" + k;
+        writes.add(new WriteRequest(k, bytes(value), false, Message.ANY_VERSION));
+        recorded.add(recorder.write(recorded.isEmpty() ? client.process : nextProcess++, k, value));
+      }
+    }
+    issue(client, recorded.get(0), new MultiWriteRequest(writes), head);
+    client.op.others = recorded.subList(1, recorded.size());
+    return true;
   }
 
   /**
@@ -921,16 +976,29 @@ final class Simulation {
         client.lastVersionSeen.put(write.key(), write.version());
         lastWriteOkTick = now;
       }
+      case MultiWriteReply multi -> {
+        for (int i = 0; i < multi.versions().size(); i++) {
+          KeyVersion version = multi.versions().get(i);
+          (i == 0 ? op.pending : op.others.get(i - 1))
+              .ok(io.craq.check.Output.done(version.version()));
+          client.lastVersionSeen.put(version.key(), version.version());
+        }
+        lastWriteOkTick = now;
+        event("multi-write-committed");
+      }
       case ErrorReply error -> {
+        if (op.request instanceof MultiWriteRequest) {
+          event("multi-write-" + error.code().name().toLowerCase(java.util.Locale.ROOT));
+        }
         if (error.code() == ErrorCode.NOT_HEAD
             || error.code() == ErrorCode.STALE_EPOCH
             || error.code() == ErrorCode.WRONG_CHAIN) {
           client.nextRefreshTick = now;
         }
         if (error.code().definite()) {
-          op.pending.fail();
+          op.fail();
         } else {
-          op.pending.info();
+          op.info();
           retire(client);
         }
       }
@@ -944,13 +1012,13 @@ final class Simulation {
   }
 
   /**
-   * Fresh keys. With several chains, two of them share a hash tag (so they share a chain), the
+   * Fresh keys. With several chains, three of them share a hash tag (so they share a chain), the
    * others spread over the chains by their hash.
    */
   private void rotateKeys() {
     keyGeneration++;
     keys = new ArrayList<>();
-    int tagged = chainCount > 1 ? Math.min(2, options.keysPerGeneration()) : 0;
+    int tagged = chainCount > 1 ? Math.min(3, options.keysPerGeneration()) : 0;
     for (int i = 0; i < options.keysPerGeneration(); i++) {
       keys.add(
           i < options.keysPerGeneration() - tagged
