@@ -519,8 +519,8 @@ class CraqMainTest extends FakeServersTest {
             new ChainConfig(1, List.of(fakes.get(0).member("n1"))),
             new ChainConfig(1, List.of(fakes.get(1).member("n2"))));
     mapRef.set(new ChainMap(3, 1, chains, FakeEndpoint.poolOf(chains)));
-    String k0 = keyOfChain(0, 2);
-    String k1 = keyOfChain(1, 2);
+    String k0 = keyOfChain(0, 2, "key");
+    String k1 = keyOfChain(1, 2, "key");
 
     CraqRun r = run("-c", coordinator.address(), "mwrite", k0, "v", k1, "v");
 
@@ -538,14 +538,6 @@ class CraqMainTest extends FakeServersTest {
     assertTrue(fakes.stream().allMatch(f -> f.received().isEmpty()), "nothing sent");
     CraqRun tagged = run("-c", coordinator.address(), "mwrite", "{x}" + k0, "v", "{x}" + k1, "v");
     assertEquals(0, tagged.exitCode(), tagged.err());
-  }
-
-  private static String keyOfChain(int chain, int chains) {
-    for (int i = 0; ; i++) {
-      if (io.craq.core.chain.KeySlots.chainOf("key" + i, chains) == chain) {
-        return "key" + i;
-      }
-    }
   }
 
   @ParameterizedTest

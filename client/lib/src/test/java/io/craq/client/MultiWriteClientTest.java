@@ -27,7 +27,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -39,24 +38,6 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class MultiWriteClientTest extends FakeServersTest {
   private static final byte[] VALUE = "v".getBytes(StandardCharsets.UTF_8);
-
-  private final List<CraqClient> clients = new ArrayList<>();
-
-  @AfterEach
-  void closeClients() {
-    clients.forEach(CraqClient::close);
-  }
-
-  private CraqClient client() {
-    return client(ClientConfig.defaults(coordinator.address()));
-  }
-
-  private CraqClient client(ClientConfig config) {
-    CraqClient client =
-        new CraqClient(config.withCallTimeoutMillis(3_000).withRetryBackoffMillis(1, 5), transport);
-    clients.add(client);
-    return client;
-  }
 
   private FakeEndpoint node(Function<Message, Message> behaviour) {
     FakeEndpoint node = new FakeEndpoint(transport, behaviour);
@@ -80,15 +61,6 @@ class MultiWriteClientTest extends FakeServersTest {
     return new MultiWrite().put("user:{42}:name", VALUE).delete("user:{42}:mail");
   }
 
-  /** The first of {@code prefix}N held by chain {@code chain} of {@code chains}. */
-  private static String keyOf(int chain, int chains, String prefix) {
-    for (int i = 0; ; i++) {
-      if (KeySlots.chainOf(prefix + i, chains) == chain) {
-        return prefix + i;
-      }
-    }
-  }
-
   // ----------------------------------------------------------------------- before sending
 
   @Test
@@ -102,9 +74,9 @@ class MultiWriteClientTest extends FakeServersTest {
     List<ChainConfig> chains =
         List.of(chain(1, a.member("a")), chain(1, b.member("b")), chain(1, a.member("a")));
     mapRef.set(new ChainMap(4, 1, chains, FakeEndpoint.poolOf(chains)));
-    String k0 = keyOf(0, 3, "k");
-    String k2 = keyOf(2, 3, "k");
-    CraqClient client = client();
+    String k0 = keyOfChain(0, 3, "k");
+    String k2 = keyOfChain(2, 3, "k");
+    CraqClient client = fakeClient();
 
     InvalidRequestException e =
         assertThrows(
@@ -144,7 +116,7 @@ class MultiWriteClientTest extends FakeServersTest {
     for (String field : List.of("name", "mail", "phone")) {
       values.put("user:{7}:" + field, field.getBytes(StandardCharsets.UTF_8));
     }
-    CraqClient client = client();
+    CraqClient client = fakeClient();
     client.write("user:{7}:mail", VALUE);
 
     Map<String, Long> versions = client.multiWrite(values);
@@ -166,7 +138,8 @@ class MultiWriteClientTest extends FakeServersTest {
       "an empty write, a repeated key, too many keys, bad keys and values too large together are"
           + " refused before anything is sent")
   void boundsCheckedBeforeSending() {
-    CraqClient client = client(ClientConfig.defaults(coordinator.address()).withValueBytesMax(10));
+    CraqClient client =
+        fakeClient(ClientConfig.defaults(coordinator.address()).withValueBytesMax(10));
     MultiWrite tooMany = new MultiWrite();
     for (int i = 0; i <= Limits.MULTI_WRITE_KEYS_MAX; i++) {
       tooMany.put("{t}" + i, VALUE);
@@ -217,7 +190,7 @@ class MultiWriteClientTest extends FakeServersTest {
     chainRef.set(chain(1, head.member("a"), tail.member("b")));
 
     Map<String, Long> versions =
-        client()
+        fakeClient()
             .multiWrite(
                 new MultiWrite()
                     .putIfVersion("a", VALUE, 0)
@@ -244,7 +217,7 @@ class MultiWriteClientTest extends FakeServersTest {
     FakeEndpoint oldHead = node(m -> new ErrorReply(ErrorCode.NOT_HEAD, "not the head", ""));
     FakeEndpoint newHead = node(MultiWriteClientTest::committed);
     chainRef.set(chain(1, oldHead.member("a"), newHead.member("b")));
-    CraqClient client = client();
+    CraqClient client = fakeClient();
     client.chain();
     chainRef.set(chain(2, newHead.member("b")));
 
@@ -268,7 +241,7 @@ class MultiWriteClientTest extends FakeServersTest {
                 : committed(m));
     chainRef.set(chain(1, head.member("a")));
 
-    assertEquals(2, client().multiWrite(twoKeys()).size());
+    assertEquals(2, fakeClient().multiWrite(twoKeys()).size());
     assertEquals(3, head.received(MultiWriteRequest.class).size());
   }
 
@@ -282,7 +255,7 @@ class MultiWriteClientTest extends FakeServersTest {
         assertThrows(
             UnavailableException.class,
             () ->
-                client(ClientConfig.defaults(coordinator.address()).withWriteAttemptsMax(3))
+                fakeClient(ClientConfig.defaults(coordinator.address()).withWriteAttemptsMax(3))
                     .multiWrite(twoKeys()));
 
     assertEquals(ErrorCode.BUSY, e.code());
@@ -304,7 +277,7 @@ class MultiWriteClientTest extends FakeServersTest {
     chainRef.set(chain(1, head.member("a")));
 
     AmbiguousWriteException e =
-        assertThrows(AmbiguousWriteException.class, () -> client().multiWrite(twoKeys()));
+        assertThrows(AmbiguousWriteException.class, () -> fakeClient().multiWrite(twoKeys()));
 
     assertEquals(code, e.code());
     assertEquals(List.of("user:{42}:name", "user:{42}:mail"), e.keys());
@@ -317,13 +290,12 @@ class MultiWriteClientTest extends FakeServersTest {
   void timeoutIsAmbiguous() throws InterruptedException {
     FakeEndpoint head = node(m -> null);
     chainRef.set(chain(1, head.member("a")));
-    // Not client(): it sets a timeout of its own.
-    CraqClient quick =
+    // Not fakeClient(): it sets a timeout of its own.
+    try (CraqClient quick =
         new CraqClient(
-            ClientConfig.defaults(coordinator.address()).withCallTimeoutMillis(300), transport);
-    clients.add(quick);
-
-    assertThrows(AmbiguousWriteException.class, () -> quick.multiWrite(twoKeys()));
+            ClientConfig.defaults(coordinator.address()).withCallTimeoutMillis(300), transport)) {
+      assertThrows(AmbiguousWriteException.class, () -> quick.multiWrite(twoKeys()));
+    }
 
     assertTrue(head.awaitReceived(1, 5_000));
     assertEquals(1, head.received(MultiWriteRequest.class).size());
@@ -336,7 +308,7 @@ class MultiWriteClientTest extends FakeServersTest {
         node(m -> new MultiWriteReply(List.of(new KeyVersion("user:{42}:name", 3))));
     chainRef.set(chain(1, head.member("a")));
 
-    assertThrows(AmbiguousWriteException.class, () -> client().multiWrite(twoKeys()));
+    assertThrows(AmbiguousWriteException.class, () -> fakeClient().multiWrite(twoKeys()));
   }
 
   @Test
@@ -346,7 +318,7 @@ class MultiWriteClientTest extends FakeServersTest {
     FakeNode store = new FakeNode(chainRef::get);
     FakeEndpoint head = node(store);
     chainRef.set(chain(1, head.member("a")));
-    CraqClient client = client();
+    CraqClient client = fakeClient();
     client.write("{u}a", VALUE);
     client.write("{u}b", VALUE);
     client.write("{u}b", VALUE);
@@ -383,7 +355,7 @@ class MultiWriteClientTest extends FakeServersTest {
         assertThrows(
             VersionMismatchException.class,
             () ->
-                client()
+                fakeClient()
                     .multiWrite(
                         new MultiWrite()
                             .putIfVersion("{u}a", VALUE, 1)
@@ -404,7 +376,7 @@ class MultiWriteClientTest extends FakeServersTest {
     chainRef.set(chain(1, head.member("a")));
 
     InvalidRequestException e =
-        assertThrows(InvalidRequestException.class, () -> client().multiWrite(twoKeys()));
+        assertThrows(InvalidRequestException.class, () -> fakeClient().multiWrite(twoKeys()));
 
     assertEquals(code, e.code());
     assertTrue(e.getMessage().endsWith(": multi-key writes are not built yet"), e.getMessage());
@@ -422,7 +394,7 @@ class MultiWriteClientTest extends FakeServersTest {
             : new Message.MapReply(FakeEndpoint.singleChainMap(chainRef.get())));
 
     CraqClient client =
-        client(ClientConfig.defaults(coordinator.address()).withWriteViaCoordinator(true));
+        fakeClient(ClientConfig.defaults(coordinator.address()).withWriteViaCoordinator(true));
     assertEquals(
         Map.of("user:{42}:name", 7L, "user:{42}:mail", 8L),
         client.multiWriteAsync(twoKeys()).get(5, TimeUnit.SECONDS));

@@ -8,6 +8,7 @@ import io.craq.cli.common.ChainMaps;
 import io.craq.cli.common.ExitCodes;
 import io.craq.client.ClientConfig;
 import io.craq.client.CraqClient;
+import io.craq.client.FakeServersTest;
 import io.craq.client.Versioned;
 import io.craq.core.chain.KeySlots;
 import io.craq.core.message.ChainConfig;
@@ -182,13 +183,8 @@ class MultiChainClusterTest {
         readAtEveryMember(List.of(name, mail, phone)));
 
     // Untagged keys of two chains: refused before anything is sent, in one line.
-    String first = "mw-0";
-    String second = null;
-    for (int i = 1; second == null; i++) {
-      if (KeySlots.chainOf("mw-" + i, CHAINS) != KeySlots.chainOf(first, CHAINS)) {
-        second = "mw-" + i;
-      }
-    }
+    String first = FakeServersTest.keyOfChain(0, CHAINS, "mw-");
+    String second = FakeServersTest.keyOfChain(1, CHAINS, "mw-");
     CraqRun across = CraqRun.of("-c", coordinator, "mwrite", first, "a", second, "b");
     assertEquals(ExitCodes.INVALID_REQUEST, across.exitCode(), across.out() + across.err());
     assertEquals(
