@@ -100,6 +100,8 @@ import org.slf4j.LoggerFactory;
  *       {@link AmbiguousWriteException} and is never retried, so it cannot be applied twice.
  *   <li>{@link VersionMismatchException} for a refused conditional write, {@link
  *       InvalidRequestException} for bad input (checked with {@link Limits} before sending).
+ *   <li>A multi-key write ({@link #multiWrite(MultiWrite)}) of keys of one chain is routed, retried
+ *       and reported by the same rules, as one write: all of it applies or none of it.
  * </ul>
  *
  * <p>The map is learnt from the coordinator ({@link MapRequest}) at the first call and then kept:
@@ -191,9 +193,7 @@ public final class CraqClient implements AutoCloseable {
    */
   public long write(String key, byte[] value) {
     checkValue(key, value);
-    return submitWrite(
-            WriteCall.of(new WriteRequest(key, value, false, Message.ANY_VERSION)), deadlineNanos())
-        .get(0);
+    return submitWrite(new WriteRequest(key, value, false, Message.ANY_VERSION));
   }
 
   /**
@@ -207,9 +207,7 @@ public final class CraqClient implements AutoCloseable {
   public long writeIfVersion(String key, byte[] value, long expectedVersion) {
     checkValue(key, value);
     MultiWrite.checkExpected(expectedVersion);
-    return submitWrite(
-            WriteCall.of(new WriteRequest(key, value, false, expectedVersion)), deadlineNanos())
-        .get(0);
+    return submitWrite(new WriteRequest(key, value, false, expectedVersion));
   }
 
   /**
@@ -218,10 +216,7 @@ public final class CraqClient implements AutoCloseable {
    */
   public long delete(String key) {
     checkKey(key);
-    return submitWrite(
-            WriteCall.of(new WriteRequest(key, new byte[0], true, Message.ANY_VERSION)),
-            deadlineNanos())
-        .get(0);
+    return submitWrite(new WriteRequest(key, new byte[0], true, Message.ANY_VERSION));
   }
 
   public CompletableFuture<Long> writeAsync(String key, byte[] value) {
@@ -420,6 +415,10 @@ public final class CraqClient implements AutoCloseable {
     private static String quoted(List<String> keys) {
       return keys.stream().map(k -> "'" + k + "'").collect(Collectors.joining(", "));
     }
+  }
+
+  private long submitWrite(WriteRequest request) {
+    return submitWrite(WriteCall.of(request), deadlineNanos()).get(0);
   }
 
   /**
