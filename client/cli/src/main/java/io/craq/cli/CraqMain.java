@@ -9,6 +9,7 @@ import io.craq.cli.commands.ChainCommand;
 import io.craq.cli.commands.CheckCommand;
 import io.craq.cli.commands.DeleteCommand;
 import io.craq.cli.commands.LeaveCommand;
+import io.craq.cli.commands.MultiWriteCommand;
 import io.craq.cli.commands.ReadAllCommand;
 import io.craq.cli.commands.ReadCommand;
 import io.craq.cli.commands.StatsCommand;
@@ -33,10 +34,10 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code craq} command: writes, reads, deletes and scans keys of a CRAQ chain and shows the
- * chain. Values go to stdout unadorned; diagnostics to stderr; exit codes from {@link ExitCodes}.
- * The options every subcommand shares may come before or after the subcommand ({@link
- * ClientOptions}, {@link JsonOption}). See docs/CLIENT.md.
+ * The {@code craq} command: writes (one key or several of one chain at once), reads, deletes and
+ * scans keys of a CRAQ store and shows its chains. Values go to stdout unadorned; diagnostics to
+ * stderr; exit codes from {@link ExitCodes}. The options every subcommand shares may come before or
+ * after the subcommand ({@link ClientOptions}, {@link JsonOption}). See docs/CLIENT.md.
  */
 @Command(
     name = "craq",
@@ -64,6 +65,7 @@ public final class CraqMain implements Callable<Integer> {
     all.put("write", WriteCommand::new);
     all.put("read", ReadCommand::new);
     all.put("delete", streams -> new DeleteCommand());
+    all.put("mwrite", streams -> new MultiWriteCommand());
     all.put("readall", streams -> new ReadAllCommand());
     all.put("chain", streams -> new ChainCommand());
     all.put("leave", streams -> new LeaveCommand());

@@ -91,7 +91,8 @@ class CraqMainTest extends FakeServersTest {
   @Test
   @DisplayName("no subcommand: a usage error that names the subcommands")
   void noArguments() {
-    assertUsageError(run(), "missing subcommand; one of: write, read, delete, readall, chain");
+    assertUsageError(
+        run(), "missing subcommand; one of: write, read, delete, mwrite, readall, chain");
   }
 
   @ParameterizedTest
@@ -173,6 +174,7 @@ class CraqMainTest extends FakeServersTest {
             "write",
             "read",
             "delete",
+            "mwrite",
             "readall",
             "chain",
             "leave",
@@ -450,6 +452,136 @@ class CraqMainTest extends FakeServersTest {
     assertEquals(ExitCodes.VERSION_MISMATCH, stale.exitCode());
     assertTrue(stale.err().contains("expected version 1"), stale.err());
     assertEquals("v2\n", craq("read", "k").out());
+  }
+
+  @Test
+  @DisplayName(
+      "mwrite writes every key at once and prints KEY<TAB>VERSION per key, puts then deletes;"
+          + " --json prints one object per key")
+  void multiWrite() {
+    storeNode();
+    craq("write", "{u}gone", "x");
+    CraqRun r = craq("mwrite", "{u}a", "one two", "{u}b", "2", "--delete", "{u}gone");
+    assertEquals(0, r.exitCode(), r.err());
+    assertEquals("{u}a\t1\n{u}b\t1\n{u}gone\t2\n", r.out());
+    assertEquals("", r.err());
+    assertEquals("one two\n", craq("read", "{u}a").out());
+    assertEquals(ExitCodes.NOT_FOUND, craq("read", "{u}gone").exitCode());
+    assertEquals(
+        "{\"key\":\"{u}a\",\"version\":2}\n{\"key\":\"{u}b\",\"version\":2,\"deleted\":true}\n",
+        craq("--json", "mwrite", "{u}a", "v", "--delete", "{u}b").out());
+  }
+
+  @Test
+  @DisplayName(
+      "mwrite --if-version KEY=N makes the whole write conditional: a stale version exits 5"
+          + " naming the key, and nothing is written")
+  void conditionalMultiWrite() {
+    storeNode();
+    assertEquals(0, craq("mwrite", "{u}a", "1", "{u}b", "1").exitCode());
+    CraqRun stale =
+        craq(
+            "mwrite", "--if-version", "{u}a=1", "--if-version", "{u}b=0", "{u}a", "2", "{u}b", "2");
+    assertEquals(ExitCodes.VERSION_MISMATCH, stale.exitCode());
+    assertEquals(
+        List.of(
+            "craq: multi-key write of keys '{u}a', '{u}b': conditional write of key '{u}b'"
+                + " expected version 0: key {u}b is at version 1"),
+        stale.errLines());
+    assertEquals("", stale.out());
+    assertEquals("1\n", craq("read", "{u}a").out());
+    CraqRun fresh =
+        craq(
+            "mwrite",
+            "--if-version",
+            "{u}a=1",
+            "{u}a",
+            "2",
+            "--delete",
+            "{u}b",
+            "--if-version",
+            "{u}b=1");
+    assertEquals("{u}a\t2\n{u}b\t2\n", fresh.out(), fresh.err());
+  }
+
+  @Test
+  @DisplayName(
+      "mwrite of keys on different chains exits 6 with one line naming two keys, their chains"
+          + " and the hash-tag remedy; nothing is sent to a node")
+  void multiWriteAcrossChains() {
+    FakeNode store = new FakeNode(chainRef::get);
+    List<FakeEndpoint> fakes = new ArrayList<>();
+    for (int i = 1; i <= 2; i++) {
+      fakes.add(node(new FakeChainNode("n" + i, this::currentMap, store)));
+    }
+    List<ChainConfig> chains =
+        List.of(
+            new ChainConfig(1, List.of(fakes.get(0).member("n1"))),
+            new ChainConfig(1, List.of(fakes.get(1).member("n2"))));
+    mapRef.set(new ChainMap(3, 1, chains, FakeEndpoint.poolOf(chains)));
+    String k0 = keyOfChain(0, 2, "key");
+    String k1 = keyOfChain(1, 2, "key");
+
+    CraqRun r = run("-c", coordinator.address(), "mwrite", k0, "v", k1, "v");
+
+    assertEquals(ExitCodes.INVALID_REQUEST, r.exitCode(), r.err());
+    assertEquals(
+        List.of(
+            "craq: keys '"
+                + k0
+                + "' (chain 0) and '"
+                + k1
+                + "' (chain 1) are on different chains: a multi-key write takes the keys of one"
+                + " chain; give them a shared {hash tag}, as in user:{42}:name and"
+                + " user:{42}:mail"),
+        r.errLines());
+    assertTrue(fakes.stream().allMatch(f -> f.received().isEmpty()), "nothing sent");
+    CraqRun tagged = run("-c", coordinator.address(), "mwrite", "{x}" + k0, "v", "{x}" + k1, "v");
+    assertEquals(0, tagged.exitCode(), tagged.err());
+  }
+
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "mwrite",
+        "mwrite k",
+        "mwrite a 1 b",
+        "mwrite --if-version a a 1",
+        "mwrite --if-version a=-1 a 1",
+        "mwrite --if-version =1 a 1",
+        "mwrite --if-version a=x a 1",
+        "mwrite --if-version b=1 a 1",
+        "mwrite --if-version a=1 --if-version a=2 a 1",
+        "mwrite --delete"
+      })
+  @DisplayName("mwrite misuse is a usage error (exit 2), before anything is sent")
+  void multiWriteMisuse(String line) {
+    List<String> args = new ArrayList<>(List.of("-c", coordinator.address()));
+    args.addAll(List.of(line.split(" ")));
+    assertUsageError(run(args.toArray(String[]::new)), "");
+    assertTrue(coordinator.received().isEmpty());
+  }
+
+  @Test
+  @DisplayName("mwrite refuses repeated keys and more keys than the limit with exit 6")
+  void multiWriteBounds() {
+    storeNode();
+    CraqRun twice = craq("mwrite", "a", "1", "--delete", "a");
+    assertEquals(ExitCodes.INVALID_REQUEST, twice.exitCode());
+    assertEquals(
+        List.of("craq: key 'a' is twice in the multi-key write: its keys must be distinct"),
+        twice.errLines());
+    List<String> many = new ArrayList<>(List.of("mwrite"));
+    for (int i = 0; i <= io.craq.core.Limits.MULTI_WRITE_KEYS_MAX; i++) {
+      many.addAll(List.of("{m}" + i, "v"));
+    }
+    CraqRun tooMany = craq(many.toArray(String[]::new));
+    assertEquals(ExitCodes.INVALID_REQUEST, tooMany.exitCode());
+    assertTrue(tooMany.err().contains("at most 16 keys, not 17"), tooMany.err());
+    CraqRun help = run("help", "mwrite");
+    assertEquals(0, help.exitCode(), help.err());
+    assertTrue(help.out().startsWith("Usage: craq mwrite"), help.out());
+    assertTrue(help.out().contains("{hash tag}"), help.out());
   }
 
   @Test

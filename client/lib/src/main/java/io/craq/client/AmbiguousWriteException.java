@@ -1,6 +1,7 @@
 package io.craq.client;
 
 import io.craq.core.message.ErrorCode;
+import java.util.List;
 
 /**
  * A write (or delete) was sent but its fate is unknown: the reply timed out, the connection was
@@ -11,15 +12,32 @@ import io.craq.core.message.ErrorCode;
  * find out, or make the write idempotent with {@link CraqClient#writeIfVersion}.
  */
 public class AmbiguousWriteException extends CraqException {
-  private final String key;
+  private final List<String> keys;
 
   public AmbiguousWriteException(String key, String message, ErrorCode code, Throwable cause) {
-    super(message, code, cause);
-    this.key = key;
+    this(List.of(key), message, code, cause);
   }
 
-  /** The key of the write whose fate is unknown. */
+  /**
+   * A write of several keys ({@link CraqClient#multiWrite(MultiWrite)}) whose fate is unknown: all
+   * of its writes may have applied, or none (never some).
+   */
+  public AmbiguousWriteException(
+      List<String> keys, String message, ErrorCode code, Throwable cause) {
+    super(message, code, cause);
+    if (keys.isEmpty()) {
+      throw new IllegalArgumentException("an ambiguous write has a key");
+    }
+    this.keys = List.copyOf(keys);
+  }
+
+  /** The key of the write whose fate is unknown (the first one of a multi-key write). */
   public String key() {
-    return key;
+    return keys.get(0);
+  }
+
+  /** Every key of the write whose fate is unknown, in the order of the request. */
+  public List<String> keys() {
+    return keys;
   }
 }

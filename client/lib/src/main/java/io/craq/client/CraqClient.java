@@ -5,6 +5,7 @@ import io.craq.core.chain.KeySlots;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
+import io.craq.core.message.KeyVersion;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
@@ -14,6 +15,8 @@ import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.LeaveRequest;
 import io.craq.core.message.Message.MapReply;
 import io.craq.core.message.Message.MapRequest;
+import io.craq.core.message.Message.MultiWriteReply;
+import io.craq.core.message.Message.MultiWriteRequest;
 import io.craq.core.message.Message.ReadAllReply;
 import io.craq.core.message.Message.ReadAllRequest;
 import io.craq.core.message.Message.ReadReply;
@@ -41,11 +44,14 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
@@ -63,6 +69,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import java.util.function.ToIntFunction;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 import org.slf4j.Logger;
@@ -93,6 +100,8 @@ import org.slf4j.LoggerFactory;
  *       {@link AmbiguousWriteException} and is never retried, so it cannot be applied twice.
  *   <li>{@link VersionMismatchException} for a refused conditional write, {@link
  *       InvalidRequestException} for bad input (checked with {@link Limits} before sending).
+ *   <li>A multi-key write ({@link #multiWrite(MultiWrite)}) of keys of one chain is routed, retried
+ *       and reported by the same rules, as one write: all of it applies or none of it.
  * </ul>
  *
  * <p>The map is learnt from the coordinator ({@link MapRequest}) at the first call and then kept:
@@ -197,10 +206,7 @@ public final class CraqClient implements AutoCloseable {
    */
   public long writeIfVersion(String key, byte[] value, long expectedVersion) {
     checkValue(key, value);
-    if (expectedVersion < 0) {
-      throw new InvalidRequestException(
-          "expected version must be >= 0 (0 = key absent): " + expectedVersion);
-    }
+    MultiWrite.checkExpected(expectedVersion);
     return submitWrite(new WriteRequest(key, value, false, expectedVersion));
   }
 
@@ -226,9 +232,202 @@ public final class CraqClient implements AutoCloseable {
     return async(() -> delete(key));
   }
 
-  private long submitWrite(WriteRequest request) {
+  /**
+   * Writes every entry of {@code values} in one multi-key write ({@link #multiWrite(MultiWrite)}),
+   * in the map's iteration order; returns each key's committed version in that order.
+   */
+  public Map<String, Long> multiWrite(Map<String, byte[]> values) {
+    MultiWrite write = new MultiWrite();
+    values.forEach(write::put);
+    return multiWrite(write);
+  }
+
+  /**
+   * Applies the writes of {@code write} all or none (CRAQ §4.2 single-chain mini-transaction) and
+   * returns each key's committed version, in the order the writes were added. A reader never sees
+   * some of them and not the others. The keys must be distinct, at most {@link
+   * Limits#MULTI_WRITE_KEYS_MAX}, and of one chain, which keys sharing a hash tag are ({@code
+   * user:{42}:name}, {@code user:{42}:mail}); their values together at most {@link
+   * ClientConfig#valueBytesMax()}. The write goes to the chain's head and is retried, reported as
+   * ambiguous or as unavailable exactly as {@link #write} is.
+   *
+   * @throws InvalidRequestException before sending for keys of different chains (naming two of them
+   *     and their chains), a repeated key, too many keys, or a bad key or value; from the node if
+   *     it refuses the write as a whole
+   * @throws VersionMismatchException if a conditional write's key was not at its expected version
+   *     (definite: none of the writes applied); {@link VersionMismatchException#key()} names it
+   * @throws AmbiguousWriteException if the write was sent and its fate is unknown: all of it may
+   *     have applied, or none of it (never a part)
+   * @throws UnavailableException if the write certainly did not happen
+   */
+  public Map<String, Long> multiWrite(MultiWrite write) {
+    List<WriteRequest> writes = write.writes();
+    checkMultiWrite(writes);
     checkOpen();
     long deadline = deadlineNanos();
+    checkOneChain(writes, deadline);
+    List<Long> versions = submitWrite(new WriteCall(writes, true), deadline);
+    Map<String, Long> byKey = new LinkedHashMap<>();
+    for (int i = 0; i < writes.size(); i++) {
+      byKey.put(writes.get(i).key(), versions.get(i));
+    }
+    return Collections.unmodifiableMap(byKey);
+  }
+
+  public CompletableFuture<Map<String, Long>> multiWriteAsync(MultiWrite write) {
+    return async(() -> multiWrite(write));
+  }
+
+  /** The checks of {@link #multiWrite(MultiWrite)} that need no map. */
+  private void checkMultiWrite(List<WriteRequest> writes) {
+    if (writes.isEmpty()) {
+      throw new InvalidRequestException("a multi-key write needs at least one key");
+    }
+    if (writes.size() > Limits.MULTI_WRITE_KEYS_MAX) {
+      throw new InvalidRequestException(
+          "a multi-key write has at most "
+              + Limits.MULTI_WRITE_KEYS_MAX
+              + " keys, not "
+              + writes.size());
+    }
+    Set<String> seen = new HashSet<>();
+    long valueBytes = 0;
+    for (WriteRequest w : writes) {
+      checkValue(w.key(), w.value());
+      if (!seen.add(w.key())) {
+        throw new InvalidRequestException(
+            "key '" + w.key() + "' is twice in the multi-key write: its keys must be distinct");
+      }
+      valueBytes += w.value().length;
+    }
+    if (valueBytes > config.valueBytesMax()) {
+      throw new InvalidRequestException(
+          "the values of the multi-key write are "
+              + valueBytes
+              + " bytes together, more than the limit of "
+              + config.valueBytesMax()
+              + " bytes");
+    }
+  }
+
+  /**
+   * Refuses keys of different chains before sending: a node would refuse them too, and the caller
+   * needs to know which keys to put under one hash tag.
+   */
+  private void checkOneChain(List<WriteRequest> writes, long deadline) {
+    ChainMap known = map;
+    if (known == null) {
+      known = refreshMap(deadline, null);
+    }
+    String first = writes.get(0).key();
+    int chain = known.chainOf(first);
+    for (WriteRequest w : writes) {
+      int other = known.chainOf(w.key());
+      if (other != chain) {
+        throw new InvalidRequestException(
+            "keys '"
+                + first
+                + "' (chain "
+                + chain
+                + ") and '"
+                + w.key()
+                + "' (chain "
+                + other
+                + ") are on different chains: a multi-key write takes the keys of one chain;"
+                + " give them a shared {hash tag},"
+                + " as in user:{42}:name and user:{42}:mail");
+      }
+    }
+  }
+
+  /**
+   * A write as the write loop sends it: one key ({@link WriteRequest}) or several ({@link
+   * MultiWriteRequest}, sent even for one key so the node answers with a {@link MultiWriteReply}).
+   */
+  private record WriteCall(List<WriteRequest> writes, boolean multi) {
+    static WriteCall of(WriteRequest write) {
+      return new WriteCall(List.of(write), false);
+    }
+
+    Message request() {
+      return multi ? new MultiWriteRequest(writes) : writes.get(0);
+    }
+
+    /** The key the write is routed by: every key of a multi-key write is of its chain. */
+    String routeKey() {
+      return writes.get(0).key();
+    }
+
+    List<String> keys() {
+      return writes.stream().map(WriteRequest::key).toList();
+    }
+
+    /** "write of key 'k'", "multi-key write of keys 'a', 'b'", for messages. */
+    String describe() {
+      return multi
+          ? "multi-key write of keys " + quoted(keys())
+          : "write of key '" + routeKey() + "'";
+    }
+
+    /** As {@link #describe}, saying "delete" for a delete of one key. */
+    String describeKind() {
+      return !multi && writes.get(0).delete() ? "delete of key '" + routeKey() + "'" : describe();
+    }
+
+    /** The committed versions in request order, or null if {@code reply} does not answer this. */
+    List<Long> versions(Message reply) {
+      if (!multi) {
+        return reply instanceof WriteReply written ? List.of(written.version()) : null;
+      }
+      if (!(reply instanceof MultiWriteReply written)
+          || !written.versions().stream().map(KeyVersion::key).toList().equals(keys())) {
+        return null;
+      }
+      return written.versions().stream().map(KeyVersion::version).toList();
+    }
+
+    /**
+     * The refused condition: the key the node names among the conditional writes (its message says
+     * "key K ..."), else the only conditional one.
+     */
+    VersionMismatchException mismatch(ErrorReply error) {
+      List<WriteRequest> conditional =
+          writes.stream().filter(w -> w.expectedVersion() != Message.ANY_VERSION).toList();
+      WriteRequest named =
+          conditional.stream()
+              .filter(w -> error.message().contains("key " + w.key() + " "))
+              .max(Comparator.comparingInt(w -> w.key().length()))
+              .orElse(conditional.size() == 1 ? conditional.get(0) : null);
+      String key = named != null ? named.key() : null;
+      long expected = named != null ? named.expectedVersion() : Message.ANY_VERSION;
+      return new VersionMismatchException(
+          key,
+          expected,
+          parseVersion(error.hint()),
+          (multi
+                  ? "multi-key write of keys " + quoted(keys()) + ": conditional write"
+                  : "conditional write")
+              + (named != null ? " of key '" + key + "' expected version " + expected : " refused")
+              + ": "
+              + error.message());
+    }
+
+    private static String quoted(List<String> keys) {
+      return keys.stream().map(k -> "'" + k + "'").collect(Collectors.joining(", "));
+    }
+  }
+
+  private long submitWrite(WriteRequest request) {
+    return submitWrite(WriteCall.of(request), deadlineNanos()).get(0);
+  }
+
+  /**
+   * Sends a write to the head of its key's chain (or through the coordinator) and returns the
+   * committed versions, retrying only while it certainly did not happen (see the class comment).
+   */
+  private List<Long> submitWrite(WriteCall call, long deadline) {
+    checkOpen();
+    Message request = call.request();
     String hintedHead = null;
     Throwable lastCause = null;
     ErrorCode lastCode = null;
@@ -246,7 +445,7 @@ public final class CraqClient implements AutoCloseable {
         target = hintedHead;
         hintedHead = null;
       } else {
-        target = headAddress(request.key(), deadline);
+        target = headAddress(call.routeKey(), deadline);
       }
       // Decide to send only with time left: a write never sent is definite, one sent is not.
       long left = millisLeft(deadline);
@@ -280,29 +479,27 @@ public final class CraqClient implements AutoCloseable {
         continue;
       } catch (MessageTooLargeException e) {
         throw new InvalidRequestException(
-            "write of key '" + request.key() + "' is too large: " + e.getMessage(), null, e);
+            call.describe() + " is too large: " + e.getMessage(), null, e);
       } catch (TransportException e) {
-        throw ambiguous(request, target, e.getMessage(), null, e);
+        throw ambiguous(call, target, e.getMessage(), null, e);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw ambiguous(request, target, "interrupted while waiting for the reply", null, e);
+        throw ambiguous(call, target, "interrupted while waiting for the reply", null, e);
       }
-      switch (reply) {
-        case WriteReply written -> {
-          return written.version();
-        }
-        case ErrorReply error -> {
-          lastCode = error.code();
-          lastCause = null;
-          hintedHead = onWriteRefused(request, target, error, deadline);
-        }
-        default -> throw ambiguous(request, target, "unexpected reply " + reply, null, null);
+      List<Long> versions = call.versions(reply);
+      if (versions != null) {
+        return versions;
       }
+      if (!(reply instanceof ErrorReply error)) {
+        throw ambiguous(call, target, "unexpected reply " + reply, null, null);
+      }
+      lastCode = error.code();
+      lastCause = null;
+      hintedHead = onWriteRefused(call, target, error, deadline);
     }
     throw new UnavailableException(
-        "write of key '"
-            + request.key()
-            + "' was not applied: "
+        call.describe()
+            + " was not applied: "
             + (lastCause instanceof CoordinatorUnavailableException
                 ? lastCause.getMessage()
                 : lastCode != null
@@ -321,29 +518,16 @@ public final class CraqClient implements AutoCloseable {
    * Handles a refused write: throws if the refusal is final, else refreshes what is needed for the
    * next attempt and returns the head address to try next (null = the chain's head).
    */
-  private String onWriteRefused(
-      WriteRequest request, String target, ErrorReply error, long deadline) {
+  private String onWriteRefused(WriteCall call, String target, ErrorReply error, long deadline) {
     ErrorCode code = error.code();
     if (!code.definite()) {
-      throw ambiguous(request, target, error.message(), code, null);
+      throw ambiguous(call, target, error.message(), code, null);
     }
     switch (code) {
-      case VERSION_MISMATCH ->
-          throw new VersionMismatchException(
-              request.key(),
-              request.expectedVersion(),
-              parseVersion(error.hint()),
-              "conditional write of key '"
-                  + request.key()
-                  + "' expected version "
-                  + request.expectedVersion()
-                  + ": "
-                  + error.message());
+      case VERSION_MISMATCH -> throw call.mismatch(error);
       case INVALID_REQUEST, UNSUPPORTED ->
           throw new InvalidRequestException(
-              "write of key '" + request.key() + "' refused by " + target + ": " + error.message(),
-              code,
-              null);
+              call.describe() + " refused by " + target + ": " + error.message(), code, null);
       case WRONG_CHAIN -> {
         // The node is not (or no longer, or not yet) in the key's chain: route again.
         refreshAtLeast(parseVersion(error.hint()), target, deadline);
@@ -367,16 +551,16 @@ public final class CraqClient implements AutoCloseable {
     }
   }
 
-  private AmbiguousWriteException ambiguous(
-      WriteRequest request, String target, String reason, ErrorCode code, Throwable cause) {
+  private static AmbiguousWriteException ambiguous(
+      WriteCall call, String target, String reason, ErrorCode code, Throwable cause) {
     return new AmbiguousWriteException(
-        request.key(),
-        (request.delete() ? "delete" : "write")
-            + " of key '"
-            + request.key()
-            + "' sent to "
+        call.keys(),
+        call.describeKind()
+            + " sent to "
             + target
-            + " has an unknown outcome (it may or may not be applied): "
+            + " has an unknown outcome (it may or may not be applied"
+            + (call.multi() ? ", all of it or none" : "")
+            + "): "
             + reason,
         code,
         cause);

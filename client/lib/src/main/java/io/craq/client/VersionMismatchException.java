@@ -3,9 +3,10 @@ package io.craq.client;
 import io.craq.core.message.ErrorCode;
 
 /**
- * A conditional write ({@link CraqClient#writeIfVersion}) was refused: the key's committed version
- * differs from the expected one, or other writes of the key were still in flight (CRAQ §4.1
- * test-and-set). Definite: the write did not and will not happen.
+ * A conditional write ({@link CraqClient#writeIfVersion}, or a conditional write of a {@link
+ * MultiWrite}) was refused: the key's committed version differs from the expected one, or other
+ * writes of the key were still in flight (CRAQ §4.1 test-and-set). Definite: the write did not and
+ * will not happen (for a multi-key write: none of its writes).
  */
 public class VersionMismatchException extends CraqException {
   /** {@link #currentVersion()} when the server did not say. */
@@ -23,6 +24,10 @@ public class VersionMismatchException extends CraqException {
     this.currentVersion = currentVersion;
   }
 
+  /**
+   * The key whose condition failed; for a multi-key write, the one the head named (null if its
+   * answer named none of the conditional keys and there were several).
+   */
   public String key() {
     return key;
   }

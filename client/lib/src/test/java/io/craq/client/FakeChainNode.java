@@ -9,6 +9,7 @@ import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.MapReply;
 import io.craq.core.message.Message.MapRequest;
+import io.craq.core.message.Message.MultiWriteRequest;
 import io.craq.core.message.Message.ReadAllRequest;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.WriteRequest;
@@ -38,15 +39,16 @@ public final class FakeChainNode implements Function<Message, Message> {
     ChainMap map = view.get();
     return switch (message) {
       case MapRequest request -> new MapReply(map);
-      case WriteRequest write -> {
-        int chain = map.chainOf(write.key());
-        if (!map.chain(chain).contains(id)) {
-          yield wrongChain(map, chain);
+      case WriteRequest write -> atHead(map, write.key(), write);
+      case MultiWriteRequest multi -> {
+        int chain = map.chainOf(multi.writes().get(0).key());
+        for (WriteRequest write : multi.writes()) {
+          if (map.chainOf(write.key()) != chain) {
+            yield new ErrorReply(
+                ErrorCode.INVALID_REQUEST, "keys of chains " + chain + " and others", "");
+          }
         }
-        if (!map.chain(chain).head().id().equals(id)) {
-          yield new ErrorReply(ErrorCode.NOT_HEAD, id + " is not the head of chain " + chain, "");
-        }
-        yield store.apply(write);
+        yield atHead(map, multi.writes().get(0).key(), multi);
       }
       case ReadRequest read -> {
         int chain = map.chainOf(read.key());
@@ -61,6 +63,18 @@ public final class FakeChainNode implements Function<Message, Message> {
       case ReadAllRequest scan when map.chainCount() == 1 -> store.apply(scan);
       default -> new ErrorReply(ErrorCode.UNSUPPORTED, "fake chain node: " + message, "");
     };
+  }
+
+  /** {@code write} applied if this node heads the chain of {@code key}, else refused. */
+  private Message atHead(ChainMap map, String key, Message write) {
+    int chain = map.chainOf(key);
+    if (!map.chain(chain).contains(id)) {
+      return wrongChain(map, chain);
+    }
+    if (!map.chain(chain).head().id().equals(id)) {
+      return new ErrorReply(ErrorCode.NOT_HEAD, id + " is not the head of chain " + chain, "");
+    }
+    return store.apply(write);
   }
 
   private ErrorReply wrongChain(ChainMap map, int chain) {

@@ -2,12 +2,15 @@ package io.craq.client;
 
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ErrorCode;
+import io.craq.core.message.KeyVersion;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.ChainRequest;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.MapReply;
 import io.craq.core.message.Message.MapRequest;
+import io.craq.core.message.Message.MultiWriteReply;
+import io.craq.core.message.Message.MultiWriteRequest;
 import io.craq.core.message.Message.ReadAllReply;
 import io.craq.core.message.Message.ReadAllRequest;
 import io.craq.core.message.Message.ReadReply;
@@ -25,8 +28,8 @@ import java.util.function.Supplier;
 
 /**
  * A one-node "chain" with a map for storage: enough of a node to drive the client end to end
- * (versions per key, deletes as tombstones, conditional writes, paged scans). Not CRAQ: there is no
- * replication, every version is committed at once.
+ * (versions per key, deletes as tombstones, conditional and multi-key writes, paged scans). Not
+ * CRAQ: there is no replication, every version is committed at once.
  */
 public final class FakeNode implements Function<Message, Message> {
   private final TreeMap<String, VersionRecord> data = new TreeMap<>();
@@ -42,6 +45,7 @@ public final class FakeNode implements Function<Message, Message> {
       case ChainRequest ignored -> new ChainReply(chain.get());
       case MapRequest ignored -> new MapReply(FakeEndpoint.singleChainMap(chain.get()));
       case WriteRequest write -> write(write);
+      case MultiWriteRequest multi -> multiWrite(multi);
       case ReadRequest read -> {
         VersionRecord record = data.get(read.key());
         if (record == null || record.tombstone()) {
@@ -73,17 +77,55 @@ public final class FakeNode implements Function<Message, Message> {
   }
 
   private Message write(WriteRequest write) {
-    VersionRecord old = data.get(write.key());
-    long committed = old == null || old.tombstone() ? 0 : old.version();
+    ErrorReply refused = refusal(write);
+    return refused != null ? refused : new WriteReply(write.key(), apply(write));
+  }
+
+  /**
+   * All or nothing, as a head applies a multi-key write: every condition is checked first, and the
+   * refusal names the key as a node's does ("key K is at version V"). Distinct keys are the
+   * client's to ensure; a repeated key is refused as a node refuses it.
+   */
+  private Message multiWrite(MultiWriteRequest multi) {
+    if (multi.writes().stream().map(WriteRequest::key).distinct().count()
+        != multi.writes().size()) {
+      return new ErrorReply(ErrorCode.INVALID_REQUEST, "a key is repeated", "");
+    }
+    for (WriteRequest write : multi.writes()) {
+      ErrorReply refused = refusal(write);
+      if (refused != null) {
+        return refused;
+      }
+    }
+    return new MultiWriteReply(
+        multi.writes().stream().map(w -> new KeyVersion(w.key(), apply(w))).toList());
+  }
+
+  /** The refusal of a conditional write whose condition fails, else null. */
+  private ErrorReply refusal(WriteRequest write) {
+    long committed = committedVersion(write.key());
     if (write.expectedVersion() != Message.ANY_VERSION && write.expectedVersion() != committed) {
       return new ErrorReply(
-          ErrorCode.VERSION_MISMATCH, "key is at version " + committed, Long.toString(committed));
+          ErrorCode.VERSION_MISMATCH,
+          "key " + write.key() + " is at version " + committed,
+          Long.toString(committed));
     }
+    return null;
+  }
+
+  /** The key's committed version, 0 if absent or deleted. */
+  public synchronized long committedVersion(String key) {
+    VersionRecord old = data.get(key);
+    return old == null || old.tombstone() ? 0 : old.version();
+  }
+
+  private long apply(WriteRequest write) {
+    VersionRecord old = data.get(write.key());
     long version = (old == null ? 0 : old.version()) + 1;
     data.put(
         write.key(),
         new VersionRecord(
             write.key(), version, write.delete(), write.delete() ? new byte[0] : write.value()));
-    return new WriteReply(write.key(), version);
+    return version;
   }
 }

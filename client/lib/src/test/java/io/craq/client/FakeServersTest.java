@@ -1,5 +1,6 @@
 package io.craq.client;
 
+import io.craq.core.chain.KeySlots;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
 import io.craq.transport.TcpTransport;
@@ -27,6 +28,7 @@ public abstract class FakeServersTest {
 
   protected FakeEndpoint coordinator;
   protected final List<FakeEndpoint> nodes = new ArrayList<>();
+  private final List<CraqClient> clients = new ArrayList<>();
 
   @BeforeEach
   public void startFakeServers() {
@@ -40,8 +42,31 @@ public abstract class FakeServersTest {
     return map != null ? map : FakeEndpoint.singleChainMap(chainRef.get());
   }
 
+  /** A client of the fake coordinator with a 3 s deadline and short backoffs, closed after. */
+  protected CraqClient fakeClient() {
+    return fakeClient(ClientConfig.defaults(coordinator.address()));
+  }
+
+  /** As {@link #fakeClient()}, with the other settings of {@code config}. */
+  protected CraqClient fakeClient(ClientConfig config) {
+    CraqClient client =
+        new CraqClient(config.withCallTimeoutMillis(3_000).withRetryBackoffMillis(1, 5), transport);
+    clients.add(client);
+    return client;
+  }
+
+  /** The first key {@code prefix}N (N = 0, 1, ...) of chain {@code chain} of {@code chains}. */
+  public static String keyOfChain(int chain, int chains, String prefix) {
+    for (int i = 0; ; i++) {
+      if (KeySlots.chainOf(prefix + i, chains) == chain) {
+        return prefix + i;
+      }
+    }
+  }
+
   @AfterEach
   public void stopFakeServers() {
+    clients.forEach(CraqClient::close);
     nodes.forEach(FakeEndpoint::close);
     coordinator.close();
     transport.close();

@@ -24,7 +24,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -39,23 +38,6 @@ class MultiChainClientTest extends FakeServersTest {
   private final FakeNode store = new FakeNode(() -> ChainConfig.EMPTY);
   private final Map<String, FakeEndpoint> byId = new HashMap<>();
   private final Map<String, AtomicReference<ChainMap>> views = new HashMap<>();
-  private final List<CraqClient> clients = new ArrayList<>();
-
-  @AfterEach
-  void closeClients() {
-    clients.forEach(CraqClient::close);
-  }
-
-  private CraqClient client() {
-    return client(ClientConfig.defaults(coordinator.address()));
-  }
-
-  private CraqClient client(ClientConfig config) {
-    CraqClient client =
-        new CraqClient(config.withCallTimeoutMillis(3_000).withRetryBackoffMillis(1, 5), transport);
-    clients.add(client);
-    return client;
-  }
 
   /**
    * Fake nodes with these ids, each with a map view of its own that follows the coordinator's
@@ -91,15 +73,6 @@ class MultiChainClientTest extends FakeServersTest {
     return new ChainMap(version, 3, List.of(chains), FakeEndpoint.poolOf(List.of(chains)));
   }
 
-  /** A key held by chain {@code chain} of {@code chains}, the first of {@code prefix}N. */
-  private static String keyOf(int chain, int chains, String prefix) {
-    for (int i = 0; ; i++) {
-      if (KeySlots.chainOf(prefix + i, chains) == chain) {
-        return prefix + i;
-      }
-    }
-  }
-
   private static List<String> writeKeys(FakeEndpoint node) {
     return node.received(WriteRequest.class).stream().map(WriteRequest::key).toList();
   }
@@ -109,9 +82,9 @@ class MultiChainClientTest extends FakeServersTest {
   void writesGoToTheirChainsHead() {
     nodes("a", "b", "c");
     mapRef.set(map(5, chain(1, "a", "b"), chain(1, "b", "c")));
-    String k0 = keyOf(0, 2, "k");
-    String k1 = keyOf(1, 2, "k");
-    CraqClient client = client();
+    String k0 = keyOfChain(0, 2, "k");
+    String k1 = keyOfChain(1, 2, "k");
+    CraqClient client = fakeClient();
 
     assertEquals(1, client.write(k0, VALUE));
     assertEquals(1, client.write(k1, VALUE));
@@ -133,8 +106,8 @@ class MultiChainClientTest extends FakeServersTest {
   void wrongChainRefreshesAndRetries() {
     nodes("a", "b", "c");
     mapRef.set(map(1, chain(1, "a"), chain(1, "a")));
-    String k1 = keyOf(1, 2, "k");
-    CraqClient client = client();
+    String k1 = keyOfChain(1, 2, "k");
+    CraqClient client = fakeClient();
     assertEquals(1, client.map().version());
     // Chain 1 moved from a to c; the client learns it only from a's refusal.
     mapRef.set(map(2, chain(1, "a"), chain(2, "c")));
@@ -165,8 +138,8 @@ class MultiChainClientTest extends FakeServersTest {
     mapRef.set(old);
     views.get("a").set(moved);
     views.get("c").set(moved);
-    String k1 = keyOf(1, 2, "k");
-    CraqClient client = client();
+    String k1 = keyOfChain(1, 2, "k");
+    CraqClient client = fakeClient();
 
     assertEquals(1, client.write(k1, VALUE));
 
@@ -181,7 +154,8 @@ class MultiChainClientTest extends FakeServersTest {
     nodes("a", "b", "c");
     mapRef.set(
         map(7, chain(1, "a", "b"), chain(1, "b", "c"), chain(1, "c", "a"), chain(1, "a", "c")));
-    CraqClient client = client(ClientConfig.defaults(coordinator.address()).withReadAllPageKeys(3));
+    CraqClient client =
+        fakeClient(ClientConfig.defaults(coordinator.address()).withReadAllPageKeys(3));
     Set<String> written = new TreeSet<>(KeyOrder.INSTANCE);
     for (int i = 0; i < 40; i++) {
       String key = "key-" + i + (i % 3 == 0 ? "" : "/" + (char) ('a' + i % 26));
@@ -212,7 +186,7 @@ class MultiChainClientTest extends FakeServersTest {
   void readAllPreferringAndFrom() {
     nodes("a", "b", "c");
     mapRef.set(map(7, chain(1, "a", "b"), chain(1, "b", "c"), chain(1, "c", "a")));
-    CraqClient client = client();
+    CraqClient client = fakeClient();
     Map<Integer, Set<String>> keysByChain = new HashMap<>();
     for (int i = 0; i < 30; i++) {
       String key = "p" + i;
@@ -248,8 +222,8 @@ class MultiChainClientTest extends FakeServersTest {
   void readPreferringANodeOutsideTheChain() {
     nodes("a", "b");
     mapRef.set(map(3, chain(1, "a"), chain(1, "b")));
-    String k1 = keyOf(1, 2, "k");
-    CraqClient client = client();
+    String k1 = keyOfChain(1, 2, "k");
+    CraqClient client = fakeClient();
     client.write(k1, VALUE);
     List<String> notices = new ArrayList<>();
 
@@ -275,11 +249,11 @@ class MultiChainClientTest extends FakeServersTest {
   void emptyChainAndSingleChainApi() {
     nodes("a");
     mapRef.set(map(4, chain(1, "a"), new ChainConfig(0, List.of())));
-    CraqClient client = client();
+    CraqClient client = fakeClient();
     UnavailableException e =
-        assertThrows(UnavailableException.class, () -> client.write(keyOf(1, 2, "k"), VALUE));
+        assertThrows(UnavailableException.class, () -> client.write(keyOfChain(1, 2, "k"), VALUE));
     assertTrue(e.getMessage().startsWith("chain 1 of 2 has no members"), e.getMessage());
-    assertEquals(1, client.write(keyOf(0, 2, "k"), VALUE));
+    assertEquals(1, client.write(keyOfChain(0, 2, "k"), VALUE));
 
     assertThrows(IllegalStateException.class, client::chain);
     assertThrows(IllegalStateException.class, client::knownChain);

@@ -13,11 +13,15 @@ import io.craq.core.chain.KeySlots;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
+import io.craq.core.message.KeyRecord;
+import io.craq.core.message.KeyVersion;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.MapReply;
 import io.craq.core.message.Message.MapRequest;
+import io.craq.core.message.Message.MultiWriteReply;
+import io.craq.core.message.Message.MultiWriteRequest;
 import io.craq.core.message.Message.NodeHello;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
@@ -25,6 +29,7 @@ import io.craq.core.message.Message.StatsRequest;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.PoolNode;
 import io.craq.core.message.ReadMode;
+import io.craq.core.message.VersionRecord;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -342,12 +347,15 @@ class MessageCodecTest {
   }
 
   @Test
-  @DisplayName("the tag after the stats messages is unknown: skipped with UNSUPPORTED, not fatal")
-  void tagAfterStatsUnknown() {
-    assertFalse(MessageCodec.knownType(StatsReply.TAG + 1));
+  @DisplayName(
+      "the tag after the client messages (stats, then multi-key writes) is unknown: skipped with"
+          + " UNSUPPORTED, not fatal")
+  void tagAfterClientMessagesUnknown() {
+    assertEquals(StatsReply.TAG + 1, MultiWriteRequest.TAG);
+    assertFalse(MessageCodec.knownType(MultiWriteReply.TAG + 1));
     byte[] frame = codec.encode(new StatsRequest());
     frame[6] = 0;
-    frame[7] = (byte) (StatsReply.TAG + 1);
+    frame[7] = (byte) (MultiWriteReply.TAG + 1);
     ProtocolException e = assertThrows(ProtocolException.class, () -> codec.decode(frame));
     assertEquals(ErrorCode.UNSUPPORTED, e.code());
     assertFalse(e.fatal());
@@ -554,6 +562,148 @@ class MessageCodecTest {
     // The same checks hold inside an envelope.
     byte[] inner = mapFrame(0, 1, 0, 0);
     assertRefused(chainedFrame(4, MapReply.TAG, inner), "between 1 and 1024: 0");
+  }
+
+  @Test
+  @DisplayName(
+      "MultiWriteRequest and MultiWriteReply have tags 12 and 13 and round-trip with every"
+          + " write's delete flag and condition, up to the most keys a write may have")
+  void multiWriteRoundTrip() {
+    assertEquals(12, MultiWriteRequest.TAG);
+    assertEquals(13, MultiWriteReply.TAG);
+    List<WriteRequest> writes = new ArrayList<>();
+    List<KeyVersion> versions = new ArrayList<>();
+    for (int i = 0; i < Limits.MULTI_WRITE_KEYS_MAX; i++) {
+      writes.add(
+          new WriteRequest(
+              "user:{42}:" + i,
+              i % 3 == 0 ? new byte[0] : new byte[] {(byte) i},
+              i % 3 == 0,
+              i % 2 == 0 ? Message.ANY_VERSION : i));
+      versions.add(new KeyVersion("user:{42}:" + i, 100 + i));
+    }
+    MultiWriteRequest request = new MultiWriteRequest(writes);
+    assertEquals(request, codec.decode(codec.encode(request)));
+    MultiWriteRequest one = new MultiWriteRequest(writes.subList(0, 1));
+    assertEquals(one, codec.decode(codec.encode(one)));
+    MultiWriteReply reply = new MultiWriteReply(versions);
+    assertEquals(reply, codec.decode(codec.encodeFrame(Frames.KIND_REPLY, 3, reply)));
+  }
+
+  @Test
+  @DisplayName(
+      "a version's flags byte: a single-key version encodes as the old tombstone boolean (0 or"
+          + " 1); a grouped one sets bit 1 and its group follows the value, kept in order")
+  void groupedVersionRoundTrip() {
+    VersionRecord plain = new VersionRecord("k", 5, false, new byte[] {7});
+    VersionRecord tombstone = new VersionRecord("k", 6, true, new byte[0]);
+    List<KeyVersion> group =
+        List.of(new KeyVersion("{u}a", 4), new KeyVersion("{u}b", 9), new KeyVersion("{u}c", 1));
+    VersionRecord grouped = new VersionRecord("{u}b", 9, true, new byte[0], group);
+    // Propagate(epoch, from "n", versions): the first version's flags byte follows its key and
+    // version, after the epoch (8), from (4 + 1), the count (4), the key (4 + 1) and version (8).
+    int flagsAt = Frames.HEADER_BYTES + 8 + 5 + 4 + 5 + 8;
+    assertEquals(0, propagate(plain)[flagsAt]);
+    assertEquals(1, propagate(tombstone)[flagsAt]);
+    byte[] frame = propagate(new VersionRecord("k", 6, true, new byte[0], group.subList(0, 2)));
+    assertEquals(3, frame[flagsAt], "tombstone and grouped");
+
+    for (VersionRecord v : List.of(plain, tombstone, grouped)) {
+      Message.Propagate decoded = (Message.Propagate) codec.decode(propagate(v));
+      assertEquals(List.of(v), decoded.versions());
+      assertEquals(v.group(), decoded.versions().get(0).group());
+    }
+    Message.CatchUpBatch batch =
+        new Message.CatchUpBatch(
+            1, "n", 2, List.of(new KeyRecord("{u}b", grouped, List.of(grouped))), true);
+    assertEquals(batch, codec.decode(codec.encode(batch)));
+  }
+
+  @Test
+  @DisplayName(
+      "refused: more writes than a multi-key write may have (before allocating), unknown bits in"
+          + " a version's flags, a group without its own version, a group of 1 or of 17")
+  void multiWriteBadInput() {
+    assertRefused(multiWriteFrame(Limits.MULTI_WRITE_KEYS_MAX + 1), "at most 16 keys, not 17");
+    codec.decode(multiWriteFrame(Limits.MULTI_WRITE_KEYS_MAX));
+    byte[] huge = multiWriteFrame(1);
+    Frames.writeInt(huge, Frames.HEADER_BYTES, Integer.MAX_VALUE);
+    assertRefused(huge, "cannot fit");
+    byte[] badDelete = multiWriteFrame(1);
+    // The only write: key "k0" (4 + 2), value "v" (4 + 1), then its delete flag.
+    badDelete[Frames.HEADER_BYTES + 4 + 6 + 5] = 2;
+    assertRefused(badDelete, "boolean");
+
+    KeyVersion own = new KeyVersion("{u}a", 3);
+    KeyVersion other = new KeyVersion("{u}b", 8);
+    for (int flags : new int[] {4, 0x80, 0xff, 5}) {
+      assertRefused(propagateFrame(flags, List.of()), "unknown bits in " + flags);
+    }
+    codec.decode(propagateFrame(2, List.of(own, other)));
+    codec.decode(propagateFrame(3, List.of(other, own)));
+    assertRefused(
+        propagateFrame(2, List.of(other, new KeyVersion("{u}a", 4))),
+        "does not contain that version");
+    assertRefused(propagateFrame(2, List.of(own)), "2 to 16 versions, not 1");
+    assertRefused(propagateFrame(2, List.of()), "2 to 16 versions, not 0");
+    List<KeyVersion> seventeen = new ArrayList<>(List.of(own));
+    for (int i = 0; i < Limits.MULTI_WRITE_KEYS_MAX; i++) {
+      seventeen.add(new KeyVersion("{u}x" + i, i));
+    }
+    assertRefused(propagateFrame(2, seventeen), "2 to 16 versions, not 17");
+    codec.decode(propagateFrame(2, seventeen.subList(0, Limits.MULTI_WRITE_KEYS_MAX)));
+    byte[] hugeGroup = propagateFrame(2, List.of(own, other));
+    // The group's count is the last field but its two entries (4 + 4 + 8 each).
+    Frames.writeInt(hugeGroup, hugeGroup.length - 2 * 16 - 4, Integer.MAX_VALUE);
+    assertRefused(hugeGroup, "cannot fit");
+  }
+
+  private byte[] propagate(VersionRecord version) {
+    return codec.encode(new Message.Propagate(1, "n", List.of(version)));
+  }
+
+  /** A MultiWriteRequest frame of {@code count} writes, written field by field. */
+  private static byte[] multiWriteFrame(int count) {
+    ByteWriter out = new ByteWriter(256, 1 << 20);
+    out.skip(Frames.HEADER_BYTES);
+    out.i32(count);
+    for (int i = 0; i < count; i++) {
+      out.string("k" + i);
+      out.bytes("v".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      out.bool(false);
+      out.i64(Message.ANY_VERSION);
+    }
+    byte[] frame = out.toByteArray();
+    Frames.writeHeader(
+        frame, Frames.KIND_REQUEST, MultiWriteRequest.TAG, 1, frame.length - Frames.HEADER_BYTES);
+    return frame;
+  }
+
+  /**
+   * A Propagate frame of one version of key "{u}a" at 3 with an empty value, written field by field
+   * with the flags byte {@code flags} and, if bit 1 is set, {@code group}.
+   */
+  private static byte[] propagateFrame(int flags, List<KeyVersion> group) {
+    ByteWriter out = new ByteWriter(256, 1 << 20);
+    out.skip(Frames.HEADER_BYTES);
+    out.i64(1);
+    out.string("n");
+    out.i32(1);
+    out.string("{u}a");
+    out.i64(3);
+    out.u8(flags);
+    out.bytes(new byte[0]);
+    if ((flags & 2) != 0) {
+      out.i32(group.size());
+      for (KeyVersion v : group) {
+        out.string(v.key());
+        out.i64(v.version());
+      }
+    }
+    byte[] frame = out.toByteArray();
+    Frames.writeHeader(
+        frame, Frames.KIND_ONE_WAY, Message.Propagate.TAG, 0, frame.length - Frames.HEADER_BYTES);
+    return frame;
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.craq.transport;
 
+import io.craq.core.Limits;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
@@ -22,6 +23,8 @@ import io.craq.core.message.Message.JoinRequest;
 import io.craq.core.message.Message.LeaveRequest;
 import io.craq.core.message.Message.MapReply;
 import io.craq.core.message.Message.MapRequest;
+import io.craq.core.message.Message.MultiWriteReply;
+import io.craq.core.message.Message.MultiWriteRequest;
 import io.craq.core.message.Message.NodeHello;
 import io.craq.core.message.Message.Propagate;
 import io.craq.core.message.Message.ReadAllReply;
@@ -74,6 +77,8 @@ public final class Samples {
     return new int[] {
       WriteRequest.TAG,
       WriteReply.TAG,
+      MultiWriteRequest.TAG,
+      MultiWriteReply.TAG,
       ReadRequest.TAG,
       ReadReply.TAG,
       ReadAllRequest.TAG,
@@ -111,6 +116,8 @@ public final class Samples {
     return switch (tag) {
       case WriteRequest.TAG -> new WriteRequest(key(r), bytes(r), r.nextBoolean(), r.nextLong());
       case WriteReply.TAG -> new WriteReply(key(r), r.nextLong());
+      case MultiWriteRequest.TAG -> new MultiWriteRequest(writes(r));
+      case MultiWriteReply.TAG -> new MultiWriteReply(keyVersions(r));
       case ReadRequest.TAG ->
           new ReadRequest(
               key(r), ReadMode.values()[r.nextInt(ReadMode.values().length)], r.nextLong());
@@ -221,9 +228,33 @@ public final class Samples {
     return b;
   }
 
+  /** A version of a single-key write, or one in four times of a multi-key write (grouped). */
   static VersionRecord version(Random r) {
     boolean tombstone = r.nextInt(4) == 0;
-    return new VersionRecord(key(r), r.nextLong(), tombstone, tombstone ? new byte[0] : bytes(r));
+    String key = key(r);
+    long version = r.nextLong();
+    byte[] value = tombstone ? new byte[0] : bytes(r);
+    if (r.nextInt(4) != 0) {
+      return new VersionRecord(key, version, tombstone, value);
+    }
+    // The group holds this version and 1 to 15 others (rarely the most a group may have).
+    int size = r.nextInt(8) == 0 ? Limits.MULTI_WRITE_KEYS_MAX : 2 + r.nextInt(3);
+    List<KeyVersion> group = new ArrayList<>();
+    for (int i = 1; i < size; i++) {
+      group.add(new KeyVersion(key(r) + i, r.nextLong()));
+    }
+    group.add(r.nextInt(size), new KeyVersion(key, version));
+    return new VersionRecord(key, version, tombstone, value, group);
+  }
+
+  /** The writes of a multi-key write: 1 to 4, or rarely the most one may have. */
+  static List<WriteRequest> writes(Random r) {
+    int count = r.nextInt(8) == 0 ? Limits.MULTI_WRITE_KEYS_MAX : 1 + r.nextInt(4);
+    List<WriteRequest> writes = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      writes.add(new WriteRequest(key(r) + i, bytes(r), r.nextBoolean(), r.nextLong()));
+    }
+    return writes;
   }
 
   static List<VersionRecord> versions(Random r) {

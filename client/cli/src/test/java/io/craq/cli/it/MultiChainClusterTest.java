@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.cli.CraqRun;
 import io.craq.cli.common.ChainMaps;
+import io.craq.cli.common.ExitCodes;
 import io.craq.client.ClientConfig;
 import io.craq.client.CraqClient;
+import io.craq.client.FakeServersTest;
 import io.craq.client.Versioned;
 import io.craq.core.chain.KeySlots;
 import io.craq.core.message.ChainConfig;
@@ -35,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A cluster of several chains on real processes: a coordinator with {@code --chains 4 --replicas 3}
  * and four nodes as child JVMs on 127.0.0.1, driven through the client library and the {@code craq}
- * command line. One cluster serves both tests (forming it takes most of their time), the leave
+ * command line. One cluster serves every test (forming it takes most of their time), the leave
  * last.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -163,6 +165,121 @@ class MultiChainClusterTest {
 
   @Test
   @Order(2)
+  @DisplayName(
+      "craq mwrite of hash-tagged keys writes them all on their chain; keys of different chains"
+          + " are refused with one clear line; a conditional mwrite with one stale version"
+          + " changes nothing")
+  void multiKeyWrites() {
+    String name = "user:{42}:name";
+    String mail = "user:{42}:mail";
+    String phone = "user:{42}:phone";
+    String coordinator = cluster.coordinatorAddress();
+    CraqRun written =
+        CraqRun.of("-c", coordinator, "mwrite", name, "Ada", mail, "ada@example.org", phone, "555");
+    assertEquals(0, written.exitCode(), written.out() + written.err());
+    assertEquals(name + "\t1\n" + mail + "\t1\n" + phone + "\t1\n", written.out());
+    assertEquals(
+        Map.of(name, "Ada", mail, "ada@example.org", phone, "555"),
+        readAtEveryMember(List.of(name, mail, phone)));
+
+    // Untagged keys of two chains: refused before anything is sent, in one line.
+    String first = FakeServersTest.keyOfChain(0, CHAINS, "mw-");
+    String second = FakeServersTest.keyOfChain(1, CHAINS, "mw-");
+    CraqRun across = CraqRun.of("-c", coordinator, "mwrite", first, "a", second, "b");
+    assertEquals(ExitCodes.INVALID_REQUEST, across.exitCode(), across.out() + across.err());
+    assertEquals(
+        List.of(
+            "craq: keys '"
+                + first
+                + "' (chain "
+                + KeySlots.chainOf(first, CHAINS)
+                + ") and '"
+                + second
+                + "' (chain "
+                + KeySlots.chainOf(second, CHAINS)
+                + ") are on different chains: a multi-key write takes the keys of one chain;"
+                + " give them a shared {hash tag}, as in user:{42}:name and user:{42}:mail"),
+        across.errLines());
+    assertEquals("", across.out());
+    assertEquals(ExitCodes.NOT_FOUND, CraqRun.of("-c", coordinator, "read", first).exitCode());
+
+    // name is at 1 as expected, mail is not at 0: nothing is written, name included.
+    CraqRun stale =
+        CraqRun.of(
+            "-c",
+            coordinator,
+            "mwrite",
+            "--if-version",
+            name + "=1",
+            "--if-version",
+            mail + "=0",
+            name,
+            "Bob",
+            mail,
+            "bob@example.org");
+    assertEquals(ExitCodes.VERSION_MISMATCH, stale.exitCode(), stale.out() + stale.err());
+    assertEquals(1, stale.errLines().size(), stale.err());
+    assertTrue(
+        stale.err().contains("conditional write of key '" + mail + "' expected version 0"),
+        stale.err());
+    assertEquals(
+        Map.of(name, "Ada", mail, "ada@example.org", phone, "555"),
+        readAtEveryMember(List.of(name, mail, phone)));
+
+    // The same with the right versions, and a delete: all of it applies.
+    CraqRun fresh =
+        CraqRun.of(
+            "-c",
+            coordinator,
+            "mwrite",
+            "--if-version",
+            name + "=1",
+            "--if-version",
+            mail + "=1",
+            name,
+            "Bob",
+            mail,
+            "bob@example.org",
+            "--delete",
+            phone);
+    assertEquals(0, fresh.exitCode(), fresh.out() + fresh.err());
+    assertEquals(name + "\t2\n" + mail + "\t2\n" + phone + "\t2\n", fresh.out());
+    assertEquals(
+        Map.of(name, "Bob", mail, "bob@example.org"),
+        readAtEveryMember(List.of(name, mail, phone)));
+  }
+
+  /**
+   * The value of each key found by a strong read at every member of its chain, which must all
+   * agree; keys absent everywhere are left out.
+   */
+  private Map<String, String> readAtEveryMember(List<String> keys) {
+    Map<String, String> found = new HashMap<>();
+    try (CraqClient client =
+        CraqClient.connect(
+            ClientConfig.defaults(cluster.coordinatorAddress()).withCallTimeoutMillis(10_000))) {
+      ChainMap map = client.map();
+      for (String key : keys) {
+        List<String> seen = new ArrayList<>();
+        for (Member member : map.chainFor(key).members()) {
+          seen.add(
+              client
+                  .readFrom(member.address(), key, ReadMode.STRONG, 0)
+                  .map(Versioned::valueAsString)
+                  .orElse(null));
+        }
+        assertEquals(REPLICAS, seen.size(), key + ": " + map.chainFor(key));
+        assertTrue(seen.stream().distinct().count() == 1, key + " at the members: " + seen);
+        if (seen.get(0) != null) {
+          found.put(key, seen.get(0));
+        }
+      }
+    }
+    return found;
+  }
+
+  @Test
+  @Order(3)
   @DisplayName(
       "craq leave n4 --wait: n4's chains move to the other nodes first, then it is in no chain;"
           + " every key is still read at every member of its chain; an unknown node is refused")
