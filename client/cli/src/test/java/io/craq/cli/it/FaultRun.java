@@ -10,6 +10,7 @@ import io.craq.client.AmbiguousWriteException;
 import io.craq.client.ClientConfig;
 import io.craq.client.CraqClient;
 import io.craq.client.CraqException;
+import io.craq.client.MultiWrite;
 import io.craq.client.Versioned;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
@@ -33,6 +34,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -442,20 +444,76 @@ final class FaultRun implements AutoCloseable {
     return live.stream().map(ProcessCluster.NodeProcess::address).toList();
   }
 
-  /** One recorded operation; returns true if its outcome is unknown. */
+  /**
+   * One recorded operation on the round's key or one of its two companions (keys that share its
+   * chain through a hash tag); returns true if its outcome is unknown.
+   */
   private boolean runOne(CraqClient client, Random random, long process, String key, long n) {
     keys.add(key);
     int dice = random.nextInt(20);
     if (dice < 10) {
-      List<String> addresses = readTargets(client, key);
+      String target = dice < 7 ? key : companion(key, dice % 2);
+      keys.add(target);
+      List<String> addresses = readTargets(client, target);
       if (addresses.isEmpty()) {
         return false;
       }
-      read(client, process, key, addresses.get(random.nextInt(addresses.size())));
+      read(client, process, target, addresses.get(random.nextInt(addresses.size())));
       return false;
     }
-    boolean delete = dice == 19;
+    if (dice >= 17) {
+      return multiWrite(client, random, process, key, n);
+    }
+    boolean delete = dice == 16;
     return write(client, process, key, delete ? null : "p" + process + "-" + n) == null;
+  }
+
+  /** Companion {@code i} of {@code key}: its hash tag is the key, so it is of the key's chain. */
+  private static String companion(String key, int i) {
+    return "{" + key + "}:m" + i;
+  }
+
+  /**
+   * A recorded multi-key write of {@code key} and one or both companions, now and then deleting a
+   * companion; returns true if its outcome is unknown.
+   */
+  private boolean multiWrite(CraqClient client, Random random, long process, String key, long n) {
+    SortedMap<String, String> values = new TreeMap<>();
+    values.put(key, "p" + process + "-" + n);
+    int companions = 1 + random.nextInt(2);
+    for (int i = 0; i < companions; i++) {
+      String other = companion(key, i);
+      keys.add(other);
+      values.put(other, random.nextInt(8) == 0 ? null : "p" + process + "-" + n + "-m" + i);
+    }
+    MultiWrite write = new MultiWrite();
+    values.forEach((k, v) -> {
+      if (v == null) {
+        write.delete(k);
+      } else {
+        write.put(k, v.getBytes(StandardCharsets.UTF_8));
+      }
+    });
+    HistoryRecorder.Pending pending = recorder.multiWrite(process, values);
+    try {
+      Map<String, Long> versions = client.multiWrite(write);
+      pending.ok(versions);
+      acknowledged.incrementAndGet();
+      versions.forEach((k, version) -> maxAcked.merge(k, version, Math::max));
+      return false;
+    } catch (AmbiguousWriteException e) {
+      pending.info();
+      unanswered.incrementAndGet();
+      return true;
+    } catch (CraqException e) {
+      pending.fail(); // definite: nothing of it was written
+      unanswered.incrementAndGet();
+      return false;
+    } catch (RuntimeException e) {
+      pending.info();
+      unanswered.incrementAndGet();
+      return true;
+    }
   }
 
   /**
