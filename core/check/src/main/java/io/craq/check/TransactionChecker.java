@@ -3,6 +3,7 @@ package io.craq.check;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -86,10 +87,12 @@ public final class TransactionChecker {
             .collect(Collectors.toSet());
     Map<String, List<Operation>> byKey = history.byKey();
     long finalFrom = finalReadsFrom(history);
+    Set<String> written = new HashSet<>();
+    transactions.values().forEach(members -> members.forEach(m -> written.add(m.key())));
     Map<String, KeyOrder> orders = new HashMap<>();
-    for (String key : byKey.keySet()) {
+    for (String key : written) {
       if (linearizable.contains(key)) {
-        KeyOrder order = KeyOrder.of(key, byKey.get(key));
+        KeyOrder order = KeyOrder.of(byKey.get(key));
         if (order != null) {
           orders.put(key, order);
         }
@@ -411,7 +414,7 @@ public final class TransactionChecker {
     final List<Operation> members = new ArrayList<>();
 
     /** The key's order, or null when its operations are not a register's (appends). */
-    static KeyOrder of(String key, List<Operation> operations) {
+    static KeyOrder of(List<Operation> operations) {
       KeyOrder order = new KeyOrder();
       Producer initial = new Producer(0, null, null, 0, Long.MIN_VALUE, Long.MIN_VALUE);
       order.producers.add(initial);
