@@ -1,8 +1,9 @@
 package io.craq.check;
 
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -86,10 +87,12 @@ public final class TransactionChecker {
             .collect(Collectors.toSet());
     Map<String, List<Operation>> byKey = history.byKey();
     long finalFrom = finalReadsFrom(history);
+    Set<String> written = new HashSet<>();
+    transactions.values().forEach(members -> members.forEach(m -> written.add(m.key())));
     Map<String, KeyOrder> orders = new HashMap<>();
-    for (String key : byKey.keySet()) {
+    for (String key : written) {
       if (linearizable.contains(key)) {
-        KeyOrder order = KeyOrder.of(key, byKey.get(key));
+        KeyOrder order = KeyOrder.of(byKey.get(key));
         if (order != null) {
           orders.put(key, order);
         }
@@ -217,7 +220,7 @@ public final class TransactionChecker {
         if (other.transaction() <= id) {
           continue; // each pair once, from its smaller id
         }
-        Seen onFirst = firstOrder.relation(other, first.member);
+        Seen onFirst = firstOrder.relation(other, first.position);
         if (onFirst == Seen.UNKNOWN) {
           continue;
         }
@@ -226,7 +229,7 @@ public final class TransactionChecker {
           if (second == null || second == first) {
             continue;
           }
-          Seen onSecond = orders.get(second.member.key()).relation(otherMember, second.member);
+          Seen onSecond = orders.get(second.member.key()).relation(otherMember, second.position);
           if (onSecond != Seen.UNKNOWN && onSecond != onFirst) {
             String text =
                 describe(id, members)
@@ -329,13 +332,15 @@ public final class TransactionChecker {
   /** What the reads of one key saw of one member's write. */
   private static final class View {
     final Operation member;
+    final Position position;
     Operation firstAfter; // the AFTER read that completed first
     Operation lastBefore; // the BEFORE read invoked last
     Operation finalAfter;
     Operation finalBefore;
 
-    View(Operation member) {
+    View(Operation member, Position position) {
       this.member = member;
+      this.position = position;
     }
   }
 
@@ -346,10 +351,16 @@ public final class TransactionChecker {
     long version;
     long minComplete; // over the write and the reads that saw it
     long maxInvoke;
-    Set<Producer> after;
-    Set<Producer> before;
+    final int index;
 
-    Producer(Operation operation, String value, long version, long minComplete, long maxInvoke) {
+    Producer(
+        int index,
+        Operation operation,
+        String value,
+        long version,
+        long minComplete,
+        long maxInvoke) {
+      this.index = index;
       this.operation = operation;
       this.value = value;
       this.version = version;
@@ -365,16 +376,47 @@ public final class TransactionChecker {
   /** A read with what it saw, when that is certain. */
   private record Read(Operation operation, Producer saw, long version) {}
 
+  /** One write's place in its key's certain order. */
+  private static final class Position {
+    final Producer target;
+    final boolean[] after; // by producer index: certainly after the target
+    final boolean[] before; // certainly before it
+
+    Position(Producer target, boolean[] after, boolean[] before) {
+      this.target = target;
+      this.after = after;
+      this.before = before;
+    }
+
+    /** Whether {@code producer} is the target or certainly later, or certainly earlier. */
+    Seen compare(Producer producer) {
+      if (producer == target) {
+        return Seen.AFTER;
+      }
+      if (producer.versioned() && target.versioned()) {
+        return producer.version >= target.version ? Seen.AFTER : Seen.BEFORE;
+      }
+      if (after[producer.index]) {
+        return Seen.AFTER;
+      }
+      return before[producer.index] ? Seen.BEFORE : Seen.UNKNOWN;
+    }
+  }
+
   private static final class KeyOrder {
     final List<Producer> producers = new ArrayList<>();
+    Operation lastRead;
+    private List<Producer> byMaxInvokeDescending;
+    private List<Producer> byMinCompleteAscending;
+    private List<Producer> versionedAscending;
     final Map<Operation, Producer> byOperation = new IdentityHashMap<>();
     final List<Read> reads = new ArrayList<>();
     final List<Operation> members = new ArrayList<>();
 
     /** The key's order, or null when its operations are not a register's (appends). */
-    static KeyOrder of(String key, List<Operation> operations) {
+    static KeyOrder of(List<Operation> operations) {
       KeyOrder order = new KeyOrder();
-      Producer initial = new Producer(null, null, 0, Long.MIN_VALUE, Long.MIN_VALUE);
+      Producer initial = new Producer(0, null, null, 0, Long.MIN_VALUE, Long.MIN_VALUE);
       order.producers.add(initial);
       Map<String, List<Producer>> byValue = new HashMap<>(); // a null key: absent
       byValue.computeIfAbsent(null, v -> new ArrayList<>()).add(initial);
@@ -399,6 +441,7 @@ public final class TransactionChecker {
         Output output = operation.output();
         Producer producer =
             new Producer(
+                order.producers.size(),
                 operation,
                 operation.input().value(),
                 output == null ? Output.UNKNOWN_VERSION : output.version(),
@@ -444,6 +487,9 @@ public final class TransactionChecker {
         order.reads.add(new Read(operation, saw, version));
       }
       for (Read read : order.reads) {
+        if (order.lastRead == null || read.operation.invokeNanos() > order.lastRead.invokeNanos()) {
+          order.lastRead = read.operation;
+        }
         if (read.saw != null) {
           read.saw.minComplete = Math.min(read.saw.minComplete, read.operation.completeNanos());
           read.saw.maxInvoke = Math.max(read.saw.maxInvoke, read.operation.invokeNanos());
@@ -454,17 +500,12 @@ public final class TransactionChecker {
 
     /** What the reads of the key saw of {@code member}'s write. */
     View view(Operation member, long finalFrom) {
-      View view = new View(member);
-      Operation last = null;
-      for (Read read : reads) {
-        if (last == null || read.operation.invokeNanos() > last.invokeNanos()) {
-          last = read.operation;
-        }
-      }
+      Position position = position(byOperation.get(member));
+      View view = new View(member, position);
       for (Read read : reads) {
         Operation operation = read.operation;
-        Seen seen = seen(read, member);
-        boolean isFinal = operation == last && operation.invokeNanos() > finalFrom;
+        Seen seen = seen(read, position);
+        boolean isFinal = operation == lastRead && operation.invokeNanos() > finalFrom;
         if (seen == Seen.AFTER) {
           if (view.firstAfter == null
               || operation.completeNanos() < view.firstAfter.completeNanos()) {
@@ -485,82 +526,84 @@ public final class TransactionChecker {
       return view;
     }
 
-    /** Whether {@code read} saw {@code member}'s write or a later one, or an older one. */
-    Seen seen(Read read, Operation member) {
-      Producer target = byOperation.get(member);
+    /** Whether {@code read} saw the write at {@code position} or a later one, or an older one. */
+    private static Seen seen(Read read, Position position) {
+      Producer target = position.target;
       if (read.version != Output.UNKNOWN_VERSION && target.versioned()) {
         return read.version >= target.version ? Seen.AFTER : Seen.BEFORE;
       }
-      return read.saw == null ? Seen.UNKNOWN : compare(read.saw, target);
+      return read.saw == null ? Seen.UNKNOWN : position.compare(read.saw);
     }
 
-    /** Whether {@code other}'s write comes after {@code member}'s, or before it. */
-    Seen relation(Operation other, Operation member) {
-      return compare(byOperation.get(other), byOperation.get(member));
+    /** Whether {@code other}'s write comes after the write at {@code position}, or before it. */
+    Seen relation(Operation other, Position position) {
+      return position.compare(byOperation.get(other));
     }
 
-    /** Whether {@code producer} is {@code target} or certainly later, or certainly earlier. */
-    private Seen compare(Producer producer, Producer target) {
-      if (producer == target) {
-        return Seen.AFTER;
+    /** Where the writes certainly before and after {@code target} are. */
+    private Position position(Producer target) {
+      if (byMaxInvokeDescending == null) {
+        byMaxInvokeDescending =
+            producers.stream()
+                .sorted(Comparator.comparingLong((Producer p) -> p.maxInvoke).reversed())
+                .toList();
+        byMinCompleteAscending =
+            producers.stream().sorted(Comparator.comparingLong(p -> p.minComplete)).toList();
+        versionedAscending =
+            producers.stream()
+                .filter(Producer::versioned)
+                .sorted(Comparator.comparingLong(p -> p.version))
+                .toList();
       }
-      if (producer.versioned() && target.versioned()) {
-        return producer.version >= target.version ? Seen.AFTER : Seen.BEFORE;
-      }
-      if (after(target).contains(producer)) {
-        return Seen.AFTER;
-      }
-      return before(target).contains(producer) ? Seen.BEFORE : Seen.UNKNOWN;
+      return new Position(target, closure(target, true), closure(target, false));
     }
 
     /**
-     * The writes certainly after {@code start}: Q follows P when an operation of P's cluster
-     * completes before one of Q's is invoked, or P's version is lower; closed transitively.
+     * The writes certainly after {@code start} (forward) or before it: Q follows P when an
+     * operation of P's cluster completes before one of Q's is invoked, or P's version is lower;
+     * closed transitively. Linear: forward, whatever was reached lowers the earliest completion and
+     * lowest version so far, which only lets more writes in, walked in sorted order.
      */
-    private Set<Producer> after(Producer start) {
-      if (start.after == null) {
-        start.after = closure(start, true);
-      }
-      return start.after;
-    }
-
-    /** The writes certainly before {@code start}, as {@link #after} the other way round. */
-    private Set<Producer> before(Producer start) {
-      if (start.before == null) {
-        start.before = closure(start, false);
-      }
-      return start.before;
-    }
-
-    private Set<Producer> closure(Producer start, boolean forward) {
-      Set<Producer> reached = Collections.newSetFromMap(new IdentityHashMap<>());
-      // Forward: the earliest completion and lowest version reached so far; backward: the latest
-      // invoke and highest version.
+    private boolean[] closure(Producer start, boolean forward) {
+      boolean[] reached = new boolean[producers.size()];
+      List<Producer> byTime = forward ? byMaxInvokeDescending : byMinCompleteAscending;
+      int versions = versionedAscending.size();
       long time = forward ? start.minComplete : start.maxInvoke;
       long version = start.versioned() ? start.version : (forward ? Long.MAX_VALUE : -1);
+      int i = 0;
+      int j = 0;
       boolean grew = true;
       while (grew) {
         grew = false;
-        for (Producer producer : producers) {
-          if (producer == start || reached.contains(producer)) {
-            continue;
-          }
-          boolean follows =
-              forward
-                  ? producer.maxInvoke > time
-                      || (producer.versioned() && producer.version > version)
-                  : producer.minComplete < time
-                      || (producer.versioned() && producer.version < version);
-          if (follows) {
-            reached.add(producer);
-            grew = true;
-            if (forward) {
-              time = Math.min(time, producer.minComplete);
-              version = producer.versioned() ? Math.min(version, producer.version) : version;
-            } else {
-              time = Math.max(time, producer.maxInvoke);
-              version = producer.versioned() ? Math.max(version, producer.version) : version;
+        while (i < byTime.size()
+            && (forward ? byTime.get(i).maxInvoke > time : byTime.get(i).minComplete < time)) {
+          Producer producer = byTime.get(i++);
+          grew = true;
+          if (producer != start && !reached[producer.index]) {
+            reached[producer.index] = true;
+            time =
+                forward ? Math.min(time, producer.minComplete) : Math.max(time, producer.maxInvoke);
+            if (producer.versioned()) {
+              version =
+                  forward
+                      ? Math.min(version, producer.version)
+                      : Math.max(version, producer.version);
             }
+          }
+        }
+        while (j < versions) {
+          Producer producer = versionedAscending.get(forward ? versions - 1 - j : j);
+          if (forward ? producer.version <= version : producer.version >= version) {
+            break;
+          }
+          j++;
+          grew = true;
+          if (producer != start && !reached[producer.index]) {
+            reached[producer.index] = true;
+            time =
+                forward ? Math.min(time, producer.minComplete) : Math.max(time, producer.maxInvoke);
+            version =
+                forward ? Math.min(version, producer.version) : Math.max(version, producer.version);
           }
         }
       }

@@ -14,6 +14,9 @@
  *       against a {@link io.craq.check.Model} ({@link io.craq.check.RegisterModel} for a versioned
  *       register such as a CRAQ key, {@link io.craq.check.KvModel} for Jepsen's kv histories),
  *       giving a {@link io.craq.check.CheckReport}.
+ *   <li>{@link io.craq.check.TransactionChecker}: multi-key writes (one operation per key, linked
+ *       by a transaction id) are all or nothing, judged from the orders of writes every
+ *       linearization of a key agrees on.
  * </ul>
  *
  * <p>A library of its own, so that the protocol library ({@code craq-core}) keeps no file I/O,

@@ -139,15 +139,15 @@ class RandomTransactionHistoriesTest {
       long seed = baseSeed + i;
       Random random = new Random(seed);
       List<Shell> shells = RandomTransactionHistories.shells(random, 1, 60);
-      Realized legal = RandomTransactionHistories.realize(shells, null, null, false);
       Optional<Part> victim = Optional.empty();
       Shell torn = null;
       List<Shell> candidates = new ArrayList<>(shells);
       Collections.shuffle(candidates, random);
       // Unknown-outcome writes first: a key alone shows the tear of one that completed.
       candidates.sort(Comparator.comparing(c -> c.outcome != Outcome.INFO));
+      List<Shell> byEffect = byEffect(shells);
       for (Shell shell : candidates) {
-        victim = certainlyVisibleTear(shell, shells, legal);
+        victim = certainlyVisibleTear(shell, shells, byEffect);
         if (victim.isPresent()) {
           torn = shell;
           break;
@@ -266,7 +266,7 @@ class RandomTransactionHistoriesTest {
    * explains. Returns K1's part.
    */
   private static Optional<Part> certainlyVisibleTear(
-      Shell shell, List<Shell> shells, Realized legal) {
+      Shell shell, List<Shell> shells, List<Shell> byEffect) {
     if (shell.transaction == Operation.NO_TRANSACTION
         || shell.effectAt < 0
         || shell.parts.size() < 2) {
@@ -274,7 +274,7 @@ class RandomTransactionHistoriesTest {
     }
     List<Part> last = new ArrayList<>();
     for (Part part : shell.parts) {
-      if (lastEffectOn(part.key(), shells) == shell) {
+      if (lastEffectOn(part.key(), byEffect) == shell) {
         last.add(part);
       }
     }
@@ -288,7 +288,7 @@ class RandomTransactionHistoriesTest {
     for (Part part : last) {
       boolean othersWrite =
           last.stream().anyMatch(p -> p != part && p.input().kind() == OpKind.WRITE);
-      Shell previous = previousEffectOn(part.key(), shell, shells);
+      Shell previous = previousEffectOn(part.key(), shell, byEffect);
       if (othersWrite && certainlyBefore(previous, part.key(), shell, shells)) {
         return Optional.of(part);
       }
@@ -304,9 +304,9 @@ class RandomTransactionHistoriesTest {
         .toList();
   }
 
-  private static Shell lastEffectOn(String key, List<Shell> shells) {
+  private static Shell lastEffectOn(String key, List<Shell> byEffect) {
     Shell last = null;
-    for (Shell s : byEffect(shells)) {
+    for (Shell s : byEffect) {
       if (s.isWrite() && writes(s, key)) {
         last = s;
       }
@@ -314,9 +314,9 @@ class RandomTransactionHistoriesTest {
     return last;
   }
 
-  private static Shell previousEffectOn(String key, Shell shell, List<Shell> shells) {
+  private static Shell previousEffectOn(String key, Shell shell, List<Shell> byEffect) {
     Shell previous = null;
-    for (Shell s : byEffect(shells)) {
+    for (Shell s : byEffect) {
       if (s == shell) {
         return previous;
       }

@@ -258,6 +258,22 @@ class TransactionCheckTest {
   }
 
   @Test
+  @DisplayName(
+      "an unknown-outcome multi-key write never seen raises no alarm, even when later writes of"
+          + " one key are seen before a read of the other misses it")
+  void unknownNeverSeenNoAlarm() {
+    assertPasses(
+        new Tx()
+            .multi(1, 1, 10, 20, Outcome.INFO, "a", "a1", "b", "b1")
+            .write(2, "a", 30, 31, "a2")
+            .read(3, "a", 40, 41, "a2")
+            .read(3, "b", 50, 51, null)
+            .read(3, "a", 60, 61, "a2") // final reads
+            .read(3, "b", 62, 63, null)
+            .check());
+  }
+
+  @Test
   @DisplayName("an unknown-outcome multi-key write seen on a, then missed on b, is torn")
   void unknownPartlyVisibleTorn() {
     TransactionViolation violation =

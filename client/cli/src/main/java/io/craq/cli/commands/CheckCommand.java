@@ -24,10 +24,11 @@ import picocli.CommandLine.Spec;
     name = "check",
     mixinStandardHelpOptions = true,
     description = {
-      "Check a history file for linearizability, key by key: the logs the fault"
-          + " suites write, or any file in the same format (see docs/CHECK.md). Needs no cluster.",
-      "Exit codes: 0 linearizable, 1 not linearizable, 2 usage error, 3 unknown (the search"
-          + " budget ran out), 65 bad input (missing file, malformed line, empty file)."
+      "Check a history file for linearizability, key by key, and its multi-key writes for all"
+          + " or nothing: the logs the fault suites write, or any file in the same format (see"
+          + " docs/CHECK.md). Needs no cluster.",
+      "Exit codes: 0 linearizable, 1 not linearizable (or a multi-key write torn), 2 usage"
+          + " error, 3 unknown (the search budget ran out), 65 bad input (missing file, malformed line, empty file)."
     })
 public final class CheckCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
