@@ -12,6 +12,7 @@ import io.craq.client.CraqClient;
 import io.craq.client.CraqException;
 import io.craq.client.MultiWrite;
 import io.craq.client.Versioned;
+import io.craq.core.chain.KeySlots;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
 import io.craq.core.message.Member;
@@ -468,9 +469,12 @@ final class FaultRun implements AutoCloseable {
     return write(client, process, key, delete ? null : "p" + process + "-" + n) == null;
   }
 
-  /** Companion {@code i} of {@code key}: its hash tag is the key, so it is of the key's chain. */
+  /**
+   * Companion {@code i} of {@code key}, of the key's chain: it keeps the key's hash tag if the key
+   * has one, else its tag is the key.
+   */
   private static String companion(String key, int i) {
-    return "{" + key + "}:m" + i;
+    return KeySlots.hashTag(key).equals(key) ? "{" + key + "}:m" + i : key + ":m" + i;
   }
 
   /**
