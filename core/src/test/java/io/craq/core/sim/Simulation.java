@@ -219,8 +219,12 @@ final class Simulation {
     /** What the store shows (the machines' view): {@link #durable} plus {@link #unforced}. */
     ModelStore applied;
 
-    /** Changes written to the store after the last log force, in order. */
-    final List<Effects.StoreOp> unforced = new ArrayList<>();
+    /**
+     * Batches written to the store after the last log force, in order. A store applies a batch
+     * atomically across a crash (a log record, a storage transaction), so a crash keeps a prefix of
+     * whole batches.
+     */
+    final List<List<Effects.StoreOp>> unforced = new ArrayList<>();
 
     /** The driver's schedule, the same class the real node uses. */
     PersistSchedule schedule;
@@ -301,9 +305,9 @@ final class Simulation {
       }
       PersistSchedule.Group merged = PersistSchedule.merge(groups);
       applied.applyAll(merged.ops());
-      unforced.addAll(merged.ops());
+      unforced.add(merged.ops());
       if (merged.force()) {
-        durable.applyAll(unforced);
+        unforced.forEach(durable::applyAll);
         unforced.clear();
       }
       return merged;
@@ -1282,8 +1286,9 @@ final class Simulation {
   }
 
   /**
-   * Crashes a node: everything up to its last log force survives, then any prefix of what was
-   * written after it or was being written (queued groups); the rest and all memory are lost.
+   * Crashes a node: everything up to its last log force survives, then any prefix of the batches
+   * written after it or being written (queued groups, each a batch); the rest and all memory are
+   * lost.
    */
   private void persistAndCrash(SimNode node) {
     if (random.nextBoolean()) {
@@ -1297,11 +1302,11 @@ final class Simulation {
         node.queued.addLast(plan.group());
       }
     }
-    List<Effects.StoreOp> notForced = new ArrayList<>(node.unforced);
-    node.queued.forEach(group -> notForced.addAll(group.ops()));
+    List<List<Effects.StoreOp>> notForced = new ArrayList<>(node.unforced);
+    node.queued.forEach(group -> notForced.add(group.ops()));
     int reachedDisk = random.nextInt(notForced.size() + 1);
-    node.durable.applyAll(notForced.subList(0, reachedDisk));
-    trace("crash keeps " + reachedDisk + " of " + notForced.size() + " unforced store changes");
+    notForced.subList(0, reachedDisk).forEach(node.durable::applyAll);
+    trace("crash keeps " + reachedDisk + " of " + notForced.size() + " unforced store batches");
     node.unforced.clear();
     node.queued.clear();
     node.up = false;
