@@ -188,6 +188,13 @@ public final class NodeMachine {
   private boolean catchingUp;
 
   private String catchUpCursor = "";
+
+  /**
+   * The store change that the last catch-up page asked for, while waiting for it to be durable; -1
+   * otherwise (see {@link #finishCatchUpIfDurable}).
+   */
+  private long catchUpDurableSeq = -1;
+
   private long catchUpRequestId;
   private long catchUpRequestTick;
   private long nextCatchUpRequestId = 1;
@@ -421,6 +428,7 @@ public final class NodeMachine {
       return;
     }
     persistedSeq = drainSequence;
+    finishCatchUpIfDurable();
     releaseKeysDoneBy(drainSequence);
     for (KeyVersion id : durability.persisted(drainSequence)) {
       becameDurable(id);
@@ -685,7 +693,7 @@ public final class NodeMachine {
       reply(ref, refusal);
       return;
     }
-    if (pendingWrites.size() + writes.size() > settings.pendingWritesMax()) {
+    if (pendingWrites.size() >= settings.pendingWritesMax()) {
       reply(
           ref,
           error(ErrorCode.BUSY, "too many writes in flight (" + settings.pendingWritesMax() + ")"));
@@ -1081,7 +1089,10 @@ public final class NodeMachine {
           e.getValue().ref(),
           error(
               ErrorCode.AMBIGUOUS,
-              "write " + e.getKey() + " not committed in time; it may still take effect"));
+              (e.getValue().multi() == null
+                      ? "write " + e.getKey()
+                      : "multi-key write of " + e.getValue().multi())
+                  + " not committed in time; it may still take effect"));
       it.remove();
     }
   }
@@ -1409,6 +1420,7 @@ public final class NodeMachine {
       releaseIfIdle(key, keys.get(key));
     }
     catchingUp = true;
+    catchUpDurableSeq = -1;
     catchUpCursor = "";
     requestCatchUp();
   }
@@ -1478,6 +1490,14 @@ public final class NodeMachine {
 
   // ---------------------------------------------------------------------------------- catch-up
 
+  /** Ends a catch-up whose last page has arrived once all its pages are durable here. */
+  private void finishCatchUpIfDurable() {
+    if (catchingUp && catchUpDurableSeq >= 0 && persistedSeq >= catchUpDurableSeq) {
+      catchingUp = false;
+      catchUpDurableSeq = -1;
+    }
+  }
+
   private void requestCatchUp() {
     // Catch up from the predecessor: it holds a superset of everything downstream. The
     // coordinator keeps a caught-up node at the head whenever one exists, so a head has nothing
@@ -1540,8 +1560,13 @@ public final class NodeMachine {
       applyCatchUp(record);
     }
     if (batch.done() || batch.keys().isEmpty()) {
-      catchingUp = false;
       catchUpRequestId = 0;
+      // Caught up once every page is durable here: pages are separate store batches, and a
+      // multi-key write's versions may come in two of them. A member that said it was caught up
+      // with only some of a group durable could, after every copy crashed, come back as the only
+      // complete copy and commit part of it.
+      catchUpDurableSeq = persistSeq;
+      finishCatchUpIfDurable();
       return;
     }
     catchUpCursor = batch.keys().get(batch.keys().size() - 1).key();

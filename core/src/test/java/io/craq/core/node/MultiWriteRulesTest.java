@@ -18,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.craq.core.Effects;
 import io.craq.core.Limits;
 import io.craq.core.message.ErrorCode;
+import io.craq.core.message.KeyRecord;
 import io.craq.core.message.KeyVersion;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.Commit;
@@ -158,6 +159,33 @@ class MultiWriteRulesTest {
         GROUP, only(sent(effects), Commit.class).versions(), "both commits go up in one message");
     assertEquals(0, tail.dirtyCount());
     assertEquals(1, tail.counters().multiWritesCommitted());
+  }
+
+  @Test
+  @DisplayName(
+      "A node catching up is caught up only once every page is durable in its store: the "
+          + "versions of a multi-key write may come in two pages, two store batches, and a copy "
+          + "holding one of them must never count as complete")
+  void caughtUpOnlyOnceEveryPageIsDurable() {
+    NodeMachine joining = NodeMachineRulesTest.machine("c", -1, 1);
+    joining.tick();
+    joining.onMessage(new Message.ConfigPush(CHAIN));
+    Message.CatchUpRequest first = only(sent(drain(joining)), Message.CatchUpRequest.class);
+    joining.onMessage(
+        new Message.CatchUpBatch(
+            5, "b", first.requestId(), List.of(new KeyRecord("j", null, List.of(J1))), false));
+    Message.CatchUpRequest second = only(sent(drain(joining)), Message.CatchUpRequest.class);
+    joining.onMessage(
+        new Message.CatchUpBatch(
+            5, "b", second.requestId(), List.of(new KeyRecord("k", null, List.of(K1))), true));
+    drain(joining);
+    assertTrue(joining.isCatchingUp(), "the last page is not durable yet");
+    joining.advanceTo(joining.now() + NodeSettings.defaults().heartbeatIntervalTicks());
+    Message.Heartbeat heartbeat = only(sent(drain(joining)), Message.Heartbeat.class);
+    assertFalse(heartbeat.caughtUp(), "no heartbeat says caught up before the pages are durable");
+
+    joining.onPersisted(joining.drainSequence());
+    assertFalse(joining.isCatchingUp(), "every page durable: caught up");
   }
 
   @Test

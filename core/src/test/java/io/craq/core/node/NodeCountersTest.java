@@ -391,7 +391,8 @@ class NodeCountersTest {
         before,
         joiner,
         Map.of(CATCH_UP_PAGES_RECEIVED, 1L, CATCH_UP_KEYS_RECEIVED, 1L, VERSIONS_COMMITTED, 1L));
-    assertFalse(joiner.isCatchingUp(), "the last page ends the catch-up");
+    joiner.onPersisted(joiner.drainSequence());
+    assertFalse(joiner.isCatchingUp(), "the last page, once durable, ends the catch-up");
   }
 
   @Test

@@ -485,6 +485,12 @@ class NodeMachineRulesTest {
     joiner.onMessage(new Message.CatchUpBatch(5, "b", second.requestId(), List.of(), true));
     drain(joiner);
     joiner.onClientRequest(new Ref(2), new ReadRequest("k1", ReadMode.STRONG, 0));
+    assertEquals(
+        ErrorCode.UNAVAILABLE,
+        only(replies(drain(joiner)), ErrorReply.class).code(),
+        "caught up only once the pages are durable");
+    joiner.onPersisted(joiner.drainSequence());
+    joiner.onClientRequest(new Ref(3), new ReadRequest("k1", ReadMode.STRONG, 0));
     ReadReply reply = only(replies(drain(joiner)), ReadReply.class);
     assertEquals(3, reply.version());
   }
