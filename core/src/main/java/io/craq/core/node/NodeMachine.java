@@ -626,11 +626,7 @@ public final class NodeMachine {
       return;
     }
     if (!isHead()) {
-      Member head = config.head();
-      reply(
-          ref,
-          new ErrorReply(
-              ErrorCode.NOT_HEAD, selfId + " is not the head", head == null ? "" : head.address()));
+      reply(ref, notHead());
       return;
     }
     if (!canServe()) {
@@ -808,9 +804,7 @@ public final class NodeMachine {
               + settings.valueBytesMax());
     }
     if (!isHead()) {
-      Member head = config.head();
-      return new ErrorReply(
-          ErrorCode.NOT_HEAD, selfId + " is not the head", head == null ? "" : head.address());
+      return notHead();
     }
     if (!canServe()) {
       return error(ErrorCode.UNAVAILABLE, unavailableReason());
@@ -830,6 +824,13 @@ public final class NodeMachine {
       }
     }
     return false;
+  }
+
+  /** The refusal of a write sent to a node that is not the head; the hint is the head's address. */
+  private ErrorReply notHead() {
+    Member head = config.head();
+    return new ErrorReply(
+        ErrorCode.NOT_HEAD, selfId + " is not the head", head == null ? "" : head.address());
   }
 
   private ErrorReply multiWriteInFlight(String key) {
