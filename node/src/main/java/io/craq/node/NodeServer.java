@@ -409,6 +409,49 @@ public final class NodeServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Answers a request made inside this process, as if a client had sent it over a connection: the
+   * same queues, the same refusals (stopping, store full, queue full) and the same answers. For
+   * front-ends that live in the node process, such as another protocol's port or the metrics
+   * endpoint. The future completes with exactly one reply ({@link ErrorReply} for refusals) on
+   * whichever thread answers, often the node's loop thread: callers must not block in its
+   * continuations. A request that names another node's chain is refused here exactly as over the
+   * wire ({@code WRONG_CHAIN}, or the head's address for a write sent elsewhere).
+   */
+  public CompletableFuture<Message> request(Message request) {
+    InProcessResponder responder = new InProcessResponder();
+    onRequest(request, responder);
+    return responder.answer;
+  }
+
+  /** The way back of an in-process request: one reply completes the future. */
+  private static final class InProcessResponder implements Responder {
+    final CompletableFuture<Message> answer = new CompletableFuture<>();
+
+    @Override
+    public boolean expectsReply() {
+      return true;
+    }
+
+    @Override
+    public boolean reply(Message reply) {
+      if (!answer.complete(reply)) {
+        throw new IllegalStateException("a second reply to an in-process request: " + reply);
+      }
+      return true;
+    }
+
+    @Override
+    public boolean send(Message message) {
+      return false; // an in-process requester takes no one-way messages
+    }
+
+    @Override
+    public String peer() {
+      return "in-process";
+    }
+  }
+
   private void onRequest(Message message, Responder responder) {
     if (responder.expectsReply()) {
       StoreFullException full = storeFull;

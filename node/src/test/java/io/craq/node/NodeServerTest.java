@@ -97,6 +97,44 @@ class NodeServerTest {
 
   @Test
   @DisplayName(
+      "a request made inside the node process is answered like one over a connection: the tail"
+          + " reads, the middle refuses a write with the head's address")
+  void inProcessRequests() throws Exception {
+    try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
+      List<NodeServer> nodes = new ArrayList<>();
+      for (String id : List.of("n1", "n2", "n3")) {
+        nodes.add(cluster.startMemoryNode(id));
+      }
+      ChainConfig config = cluster.awaitChain(3);
+      NodeServer head = serverAt(nodes, config.head().address());
+      NodeServer middle = serverAt(nodes, config.members().get(1).address());
+      NodeServer tail = serverAt(nodes, config.tail().address());
+
+      WriteReply written =
+          assertInstanceOf(
+              WriteReply.class, head.request(write("inside", "yes")).get(10, TimeUnit.SECONDS));
+      ReadReply read =
+          assertInstanceOf(
+              ReadReply.class, tail.request(strongRead("inside")).get(10, TimeUnit.SECONDS));
+      assertEquals(written.version(), read.version());
+      assertEquals("yes", new String(read.value(), StandardCharsets.UTF_8));
+      ErrorReply refused =
+          assertInstanceOf(
+              ErrorReply.class, middle.request(write("inside", "no")).get(10, TimeUnit.SECONDS));
+      assertEquals(ErrorCode.NOT_HEAD, refused.code());
+      assertEquals(config.head().address(), refused.hint());
+    }
+  }
+
+  private static NodeServer serverAt(List<NodeServer> nodes, String address) {
+    return nodes.stream()
+        .filter(n -> n.publicAddress().equals(address))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no node at " + address));
+  }
+
+  @Test
+  @DisplayName(
       "a node answers a map request with the map it knows and a chain's request in its envelope;"
           + " it refuses what is not for it, and drops a peer message that names no chain")
   void mapAndEnvelopes() throws Exception {
