@@ -60,10 +60,11 @@ import java.util.TreeMap;
  * several chains that are all empty (a new cluster) once no node has said hello for the first time
  * in a quiet period ({@link #LAYOUT_QUIET_TICKS}, or a failure timeout if shorter: nodes started
  * together are laid out together, with even roles), or five quiet periods after the first hello;
- * otherwise a failure timeout after construction or {@link #takeOver}, so the pool has said hello.
- * Placement counts a node as live while its hellos come, and places nothing on a node that has not
- * said hello since construction or the takeover (a chain's members count as live until their
- * silence is a failure timeout long).
+ * when the settings expect a number of nodes, once that many have said hello (or {@link
+ * #EXPECT_WAIT_TICKS} after the first hello); otherwise a failure timeout after construction or
+ * {@link #takeOver}, so the pool has said hello. Placement counts a node as live while its hellos
+ * come, and places nothing on a node that has not said hello since construction or the takeover (a
+ * chain's members count as live until their silence is a failure timeout long).
  *
  * <p>The map's chain count must be the settings' (it fixes where every key lives); its {@code
  * replicas} is the settings' from the first drain on (a coordinator restarted with another
@@ -99,6 +100,12 @@ public final class MapMachine {
 
   /** The longest a new cluster's layout waits for more nodes, in quiet periods. */
   static final int LAYOUT_WAIT_PERIODS = 5;
+
+  /**
+   * The longest a new cluster waits for the nodes it expects ({@code
+   * CoordinatorSettings.expectNodes}): 600 ticks, 30 s at the servers' 50 ms tick.
+   */
+  static final int EXPECT_WAIT_TICKS = 600;
 
   /** Placement waits until this tick unless the rules of the class comment say otherwise. */
   private long placeFromTick;
@@ -393,6 +400,10 @@ public final class MapMachine {
     // the first hello. Nodes that come later join by moves, and take tail places first.
     if (firstHelloTick < 0) {
       return false;
+    }
+    if (settings.expectNodes() > 0) {
+      long eligible = greeted.stream().filter(id -> isLive(id) && !pool.get(id).leaving()).count();
+      return eligible >= settings.expectNodes() || now - firstHelloTick >= EXPECT_WAIT_TICKS;
     }
     long quiet = layoutQuietTicks();
     return now - lastNewHelloTick >= quiet || now - firstHelloTick >= LAYOUT_WAIT_PERIODS * quiet;

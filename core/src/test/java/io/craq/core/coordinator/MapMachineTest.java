@@ -245,6 +245,27 @@ class MapMachineTest {
 
   @Test
   @DisplayName(
+      "A coordinator that expects N nodes lays a new cluster out as soon as N have said hello, even"
+          + " with pauses between them longer than the quiet period")
+  void layoutWaitsForTheExpectedNodes() {
+    Cluster cluster = new Cluster(several(6, 3, 2).withExpectNodes(6), ChainMap.empty(6, 3), 3);
+    List<String> nodes = List.of("a", "b", "c", "d", "e", "f");
+    for (int i = 0; i < nodes.size(); i++) {
+      cluster.start(nodes.get(i));
+      for (int t = 0; t < 2 * TIMEOUT; t++) {
+        cluster.step();
+        boolean laidOut = cluster.map().chains().stream().anyMatch(c -> c.size() > 0);
+        assertEquals(i == nodes.size() - 1 && t > 0, laidOut, "node " + i + " tick " + t);
+      }
+    }
+    ChainMap map = cluster.map();
+    for (int c = 0; c < 6; c++) {
+      assertEquals(nodes.get(c), map.chain(c).head().id(), "every node heads one chain");
+    }
+  }
+
+  @Test
+  @DisplayName(
       "Nodes that keep arriving delay a new cluster's layout by at most five quiet periods"
           + " after the first hello")
   void layoutWaitsAtMostFiveTimeouts() {
