@@ -478,7 +478,7 @@ public final class NodeServer implements AutoCloseable {
       } else if (!queueFor(message)
           .offer(
               new Request(
-                  new TimedRef(responder, System.nanoTime(), instruments.requestTimer(message)),
+                  new TimedRef(responder, arrivalNanos(), instruments.requestTimer(message)),
                   message))) {
         responder.reply(
             new ErrorReply(
@@ -682,15 +682,17 @@ public final class NodeServer implements AutoCloseable {
    */
   private void writeGroups(PersistSchedule.Group group) throws InterruptedException {
     Batch batch = StoreOps.toBatch(group.ops());
-    WriteAheadLog.Counters logBefore = logCounters();
+    WriteAheadLog.Counters logBefore = instruments.enabled() ? logCounters() : null;
     long start = System.nanoTime();
     BatchResult result = applyRetryingWhileFull(batch, group.force());
     long nanos = System.nanoTime() - start;
     written.add(new Written(group, batch, result, nanos));
     instruments.storeApplied(nanos, batch.size(), group.force());
-    WriteAheadLog.Counters logAfter = logCounters();
-    if (logBefore != null && logAfter.forces() > logBefore.forces()) {
-      instruments.logForced(logAfter.forceNanos() - logBefore.forceNanos());
+    if (logBefore != null) {
+      WriteAheadLog.Counters logAfter = logCounters();
+      if (logAfter.forces() > logBefore.forces()) {
+        instruments.logForced(logAfter.forceNanos() - logBefore.forceNanos());
+      }
     }
     if (!machineLock.tryLock()) {
       LockSupport.unpark(loop);
@@ -1062,7 +1064,7 @@ public final class NodeServer implements AutoCloseable {
     } catch (RuntimeException e) {
       droppedWarning.warn(log, "could not reply to {}: {}", ref.responder().peer(), e.toString());
     }
-    NodeInstruments.observeNanos(ref.timer(), System.nanoTime() - ref.arrivalNanos());
+    NodeInstruments.replied(ref.timer(), ref.arrivalNanos());
   }
 
   /** The host's counters and then {@link #DRIVER_COUNTERS}. Caller holds the machine lock. */
@@ -1211,6 +1213,11 @@ public final class NodeServer implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** When a request arrived, for its latency; 0 (no clock read) while metrics are off. */
+  private long arrivalNanos() {
+    return instruments.enabled() ? System.nanoTime() : 0;
   }
 
   /** The write-ahead log's counters, or null for a store without one. Store thread only. */

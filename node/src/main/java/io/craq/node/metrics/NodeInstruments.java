@@ -9,9 +9,10 @@ import java.util.Locale;
 
 /**
  * The histograms the node driver feeds as it works: request latency per operation, store writes
- * (time and size), log forces, inputs per round. They cost an observation each (the Prometheus
- * client's lock-free histogram, classic buckets only, no exemplars), whether or not anyone scrapes
- * them; {@link NodeMetrics} registers them when {@code --metrics-listen} is given.
+ * (time and size), log forces, inputs per round. Off until {@link #enable()} ({@link NodeMetrics}
+ * enables and registers them when {@code --metrics-listen} is given): a node without metrics pays
+ * one volatile read per event. On, each event costs an observation (the Prometheus client's
+ * lock-free histogram, classic buckets only, no exemplars) and a clock read.
  *
  * <p>Thread-safe: the loop, the store thread and transport threads observe concurrently.
  */
@@ -82,6 +83,8 @@ public final class NodeInstruments {
           .withoutExemplars()
           .build();
 
+  private volatile boolean enabled;
+
   private final DistributionDataPoint storeSynced = storeApplySeconds.labelValues("true");
   private final DistributionDataPoint storeUnsynced = storeApplySeconds.labelValues("false");
 
@@ -94,6 +97,16 @@ public final class NodeInstruments {
         }
       };
 
+  /** From now on the histograms are fed. */
+  public void enable() {
+    enabled = true;
+  }
+
+  /** True once {@link #enable()} was called. */
+  public boolean enabled() {
+    return enabled;
+  }
+
   /** Registers every histogram with {@code registry}. */
   public void registerWith(PrometheusRegistry registry) {
     registry.register(requestSeconds);
@@ -103,30 +116,50 @@ public final class NodeInstruments {
     registry.register(roundInputs);
   }
 
-  /** The series to observe {@code request}'s latency in (a chain's envelope: its content's). */
+  /**
+   * The series to observe {@code request}'s latency in (a chain's envelope: its content's), or null
+   * while not enabled.
+   */
   public DistributionDataPoint requestTimer(Message request) {
+    if (!enabled) {
+      return null;
+    }
     Message inner = request instanceof Chained chained ? chained.message() : request;
     return byType.get(inner.getClass());
   }
 
-  /** The request took {@code nanos} from arrival to reply. */
-  public static void observeNanos(DistributionDataPoint timer, long nanos) {
-    timer.observe(nanos / 1e9);
+  /**
+   * A request that arrived at {@code arrivalNanos} ({@link System#nanoTime}) and was to be counted
+   * in {@code timer} ({@link #requestTimer}; null: not counted) has been answered.
+   */
+  public static void replied(DistributionDataPoint timer, long arrivalNanos) {
+    if (timer != null) {
+      timer.observe((System.nanoTime() - arrivalNanos) / 1e9);
+    }
   }
 
   /** A store write of {@code ops} changes took {@code nanos}; {@code force}: it was synced. */
   public void storeApplied(long nanos, int ops, boolean force) {
+    if (!enabled) {
+      return;
+    }
     (force ? storeSynced : storeUnsynced).observe(nanos / 1e9);
     storeApplyOps.observe(ops);
   }
 
   /** A store write forced the log, which took {@code nanos} in all. */
   public void logForced(long nanos) {
+    if (!enabled) {
+      return;
+    }
     logForceSeconds.observe(nanos / 1e9);
   }
 
   /** A round of the state machine took {@code inputs} inputs. */
   public void round(int inputs) {
+    if (!enabled) {
+      return;
+    }
     roundInputs.observe(inputs);
   }
 

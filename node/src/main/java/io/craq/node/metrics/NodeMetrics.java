@@ -50,6 +50,7 @@ public final class NodeMetrics implements MultiCollector {
   public static MetricsServer start(String address, NodeServer node) {
     PrometheusRegistry registry = MetricsServer.newRegistry();
     node.instruments().registerWith(registry);
+    node.instruments().enable();
     registry.register(new NodeMetrics(node));
     return MetricsServer.start(address, registry, () -> health(node), () -> ready(node));
   }
