@@ -17,7 +17,10 @@ import io.craq.metrics.Scrape;
 import io.craq.node.metrics.NodeMetrics;
 import io.craq.store.MemoryStorer;
 import io.craq.transport.TcpTransport;
-import java.net.http.HttpResponse;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -105,9 +108,9 @@ class NodeMetricsTest {
         await()
             .atMost(TestCluster.WAIT)
             .until(() -> Scrape.get(metrics.url() + "/health").statusCode() == 200);
-        HttpResponse<String> health = Scrape.get(metrics.url() + "/health");
+        Scrape.Response health = Scrape.get(metrics.url() + "/health");
         assertEquals("ok: member of chain 0\n", health.body());
-        HttpResponse<String> ready = Scrape.get(metrics.url() + "/ready");
+        Scrape.Response ready = Scrape.get(metrics.url() + "/ready");
         assertEquals(200, ready.statusCode(), ready.body());
 
         Scrape before = Scrape.of(metrics.url());
@@ -167,7 +170,7 @@ class NodeMetricsTest {
         assertEquals(1, coordinator.value("craq_coordinator_chain_members{chain=\"0\"}"));
         assertEquals(1, coordinator.value("craq_coordinator_pool_nodes"));
         assertEquals(1, coordinator.value("craq_coordinator_node_chains{node_id=\"n1\"}"));
-        HttpResponse<String> coordinatorHealth = Scrape.get(coordinatorMetrics.url() + "/health");
+        Scrape.Response coordinatorHealth = Scrape.get(coordinatorMetrics.url() + "/health");
         assertEquals(200, coordinatorHealth.statusCode());
         assertEquals("ok: leader\n", coordinatorHealth.body());
         assertEquals(200, Scrape.get(coordinatorMetrics.url() + "/ready").statusCode());
@@ -175,7 +178,7 @@ class NodeMetricsTest {
         assertDashboardQueriesExist(after, coordinator);
 
         cluster.coordinator.close();
-        HttpResponse<String> stopped = Scrape.get(coordinatorMetrics.url() + "/health");
+        Scrape.Response stopped = Scrape.get(coordinatorMetrics.url() + "/health");
         assertEquals(503, stopped.statusCode());
         assertEquals("stopping\n", stopped.body());
         assertEquals(0, Scrape.of(coordinatorMetrics.url()).value("craq_coordinator_up"));
@@ -194,10 +197,10 @@ class NodeMetricsTest {
             new MemoryStorer(),
             new TcpTransport());
     try (MetricsServer metrics = NodeMetrics.start("127.0.0.1:0", node)) {
-      HttpResponse<String> health = Scrape.get(metrics.url() + "/health");
+      Scrape.Response health = Scrape.get(metrics.url() + "/health");
       assertEquals(503, health.statusCode());
       assertTrue(health.body().startsWith("not placed: "), health.body());
-      HttpResponse<String> ready = Scrape.get(metrics.url() + "/ready");
+      Scrape.Response ready = Scrape.get(metrics.url() + "/ready");
       assertEquals(503, ready.statusCode());
       assertTrue(ready.body().startsWith("starting: "), ready.body());
       Scrape scrape = Scrape.of(metrics.url());
@@ -206,12 +209,46 @@ class NodeMetricsTest {
       assertTrue(scrape.value("craq_node_reads_clean_total") >= 0, scrape.text);
 
       node.close();
-      HttpResponse<String> stopped = Scrape.get(metrics.url() + "/health");
+      Scrape.Response stopped = Scrape.get(metrics.url() + "/health");
       assertEquals(503, stopped.statusCode());
       assertEquals("stopping\n", stopped.body());
       assertEquals(0, Scrape.of(metrics.url()).value("craq_node_up"));
     } finally {
       node.close();
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "craq-node --metrics-listen: a malformed address is a usage error (exit 2), a port in use"
+          + " exit 1")
+  void commandLine() throws Exception {
+    StringWriter err = new StringWriter();
+    assertEquals(
+        2,
+        NodeMain.run(
+            new String[] {"--store", "memory", "--metrics-listen", "no-port"},
+            new PrintWriter(new StringWriter(), true),
+            new PrintWriter(err, true)));
+    assertTrue(
+        err.toString().startsWith("craq-node: --metrics-listen: address 'no-port' has no port"),
+        err.toString());
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      assertEquals(
+          1,
+          NodeMain.run(
+              new String[] {
+                "--store",
+                "memory",
+                "-a",
+                "127.0.0.1:0",
+                "-c",
+                "127.0.0.1:1",
+                "--metrics-listen",
+                "127.0.0.1:" + taken.getLocalPort()
+              },
+              new PrintWriter(new StringWriter(), true),
+              new PrintWriter(new StringWriter(), true)));
     }
   }
 

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.UncheckedIOException;
-import java.net.http.HttpResponse;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -31,10 +30,10 @@ class MetricsServerTest {
       assertTrue(scrape.names.contains("jvm_memory_used_bytes"), scrape.names.toString());
       scrape.checkWithPromtool();
 
-      HttpResponse<String> ok = Scrape.get(server.url() + "/health");
+      Scrape.Response ok = Scrape.get(server.url() + "/health");
       assertEquals(200, ok.statusCode());
       assertEquals("ok\n", ok.body());
-      HttpResponse<String> notReady = Scrape.get(server.url() + "/ready");
+      Scrape.Response notReady = Scrape.get(server.url() + "/ready");
       assertEquals(503, notReady.statusCode());
       assertEquals("starting: not yet\n", notReady.body());
 
