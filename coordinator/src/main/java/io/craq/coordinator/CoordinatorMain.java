@@ -1,6 +1,8 @@
 package io.craq.coordinator;
 
+import io.craq.coordinator.metrics.CoordinatorMetrics;
 import io.craq.core.chain.KeySlots;
+import io.craq.metrics.MetricsServer;
 import io.craq.transport.Addresses;
 import io.craq.transport.ListenFailedException;
 import io.craq.transport.TcpTransport;
@@ -8,6 +10,7 @@ import io.craq.transport.process.CommandLineConventions;
 import io.craq.transport.process.OptionsFile;
 import io.craq.transport.process.ShutdownHook;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -189,6 +192,15 @@ public final class CoordinatorMain implements Callable<Integer> {
   long forwardTimeoutMillis;
 
   @Option(
+      names = "--metrics-listen",
+      paramLabel = "ADDRESS",
+      description =
+          "Serve Prometheus metrics at http://ADDRESS/metrics, and /health (200 when this"
+              + " coordinator leads or knows the leader, else 503 and why) and /ready (200 once"
+              + " started). Off by default. See docs/METRICS.md.")
+  String metricsListen;
+
+  @Option(
       names = OptionsFile.OPTION,
       paramLabel = "FILE",
       description =
@@ -249,8 +261,21 @@ public final class CoordinatorMain implements Callable<Integer> {
       log.error("cannot start: {}", e.getMessage(), e);
       return EXIT_FATAL;
     }
+    MetricsServer metrics = null;
+    if (metricsListen != null) {
+      try {
+        metrics = CoordinatorMetrics.start(metricsListen, coordinator);
+      } catch (UncheckedIOException e) {
+        log.error("cannot start: {}; choose another address with --metrics-listen", e.getMessage());
+        coordinator.close();
+        return EXIT_FATAL;
+      }
+    }
     ShutdownHook.install("craq-coordinator-shutdown", coordinator::close, log);
     Throwable failure = coordinator.terminated().join();
+    if (metrics != null) {
+      metrics.close();
+    }
     if (failure != null) {
       coordinator.close();
       return EXIT_FATAL;
@@ -263,6 +288,13 @@ public final class CoordinatorMain implements Callable<Integer> {
       Addresses.parse(listen);
     } catch (IllegalArgumentException e) {
       throw usage("--listen: " + e.getMessage());
+    }
+    if (metricsListen != null) {
+      try {
+        Addresses.parse(metricsListen);
+      } catch (IllegalArgumentException e) {
+        throw usage("--metrics-listen: " + e.getMessage());
+      }
     }
     if (tickMillis < 1 || tickMillis > 10_000) {
       throw usage("--tick-millis must be 1..10000: " + tickMillis);

@@ -39,6 +39,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -85,6 +86,12 @@ public final class CoordinatorServer implements AutoCloseable {
   private volatile boolean running = true;
   private volatile CountDownLatch pausedForTest;
   private volatile boolean leading;
+
+  /** What the loop last published for the metrics endpoint: see {@link #standing()}. */
+  private volatile Standing standing = new Standing(false, false, false, "starting", "");
+
+  private final AtomicLong requestsReceived = new AtomicLong();
+  private final AtomicLong heartbeatsReceived = new AtomicLong();
   private ConfigStore store;
   private CoordinatorReplica replica;
   private Server server;
@@ -242,6 +249,7 @@ public final class CoordinatorServer implements AutoCloseable {
         }
         forwardClientRequests();
         leading = replica.leading();
+        publishStanding();
         updateLogContext();
       }
     } catch (ConfigStoreException e) {
@@ -324,6 +332,11 @@ public final class CoordinatorServer implements AutoCloseable {
    * client reads and writes to a chain while leading, else a redirect.
    */
   private void feed(Request request) {
+    requestsReceived.incrementAndGet();
+    if (request.message() instanceof Chained chained
+        && chained.message() instanceof Message.Heartbeat) {
+      heartbeatsReceived.incrementAndGet();
+    }
     switch (request.message()) {
       case WriteRequest ignored -> forwardOrRedirect(request);
       case Message.MultiWriteRequest ignored -> forwardOrRedirect(request);
@@ -674,6 +687,63 @@ public final class CoordinatorServer implements AutoCloseable {
    */
   public boolean leading() {
     return leading;
+  }
+
+  /**
+   * This coordinator's part in the election as the loop last saw it, for the metrics endpoint.
+   *
+   * @param leading it holds leadership (always in the file mode)
+   * @param acting it leads and its lease runs: it answers members
+   * @param frozen it leads but cannot reach its store: heartbeats are answered, nothing changes
+   * @param standbyReason while standing by, why (the leader's address when known)
+   * @param leaderAddress while standing by, where the leader listens; empty if unknown
+   */
+  public record Standing(
+      boolean leading,
+      boolean acting,
+      boolean frozen,
+      String standbyReason,
+      String leaderAddress) {}
+
+  private void publishStanding() {
+    boolean acts = replica.acting(clock.ticks());
+    Standing now = standing;
+    if (leading && now.leading() && now.acting() == acts && now.frozen() == replica.frozen()) {
+      return; // the common case of a leader: nothing new, nothing allocated
+    }
+    ErrorReply refusal = leading ? null : replica.notLeader();
+    standing =
+        new Standing(
+            leading,
+            acts,
+            replica.frozen(),
+            refusal == null ? "" : refusal.message(),
+            refusal == null ? "" : refusal.hint());
+  }
+
+  /** See {@link Standing}; any thread. */
+  public Standing standing() {
+    return standing;
+  }
+
+  /** Requests the loop has taken since the start (every kind, heartbeats included). */
+  public long requestsReceived() {
+    return requestsReceived.get();
+  }
+
+  /** Heartbeats of chain members the loop has taken since the start. */
+  public long heartbeatsReceived() {
+    return heartbeatsReceived.get();
+  }
+
+  /** Requests waiting for the loop now. */
+  public int inboxDepth() {
+    return inbox.size();
+  }
+
+  /** False once the loop has stopped or is stopping. */
+  public boolean running() {
+    return running;
   }
 
   /** The address actually bound (with the real port after binding port 0). */

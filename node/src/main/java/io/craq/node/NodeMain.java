@@ -1,6 +1,8 @@
 package io.craq.node;
 
 import io.craq.core.node.NodeSettings;
+import io.craq.metrics.MetricsServer;
+import io.craq.node.metrics.NodeMetrics;
 import io.craq.store.LmdbStorer;
 import io.craq.store.LoggedStorer;
 import io.craq.store.MemoryStorer;
@@ -14,6 +16,7 @@ import io.craq.transport.process.CommandLineConventions;
 import io.craq.transport.process.OptionsFile;
 import io.craq.transport.process.ShutdownHook;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -182,6 +185,15 @@ public final class NodeMain implements Callable<Integer> {
   int valueMaxBytes;
 
   @Option(
+      names = "--metrics-listen",
+      paramLabel = "ADDRESS",
+      description =
+          "Serve Prometheus metrics at http://ADDRESS/metrics, and /health (200 when this node"
+              + " serves strong reads, else 503 and why) and /ready (200 once the coordinator"
+              + " placed it in the pool). Off by default. See docs/METRICS.md.")
+  String metricsListen;
+
+  @Option(
       names = OptionsFile.OPTION,
       paramLabel = "FILE",
       description =
@@ -239,8 +251,21 @@ public final class NodeMain implements Callable<Integer> {
       log.error("cannot start: {}", e.getMessage(), e);
       return EXIT_FATAL;
     }
+    MetricsServer metrics = null;
+    if (metricsListen != null) {
+      try {
+        metrics = NodeMetrics.start(metricsListen, node);
+      } catch (UncheckedIOException e) {
+        log.error("cannot start: {}; choose another address with --metrics-listen", e.getMessage());
+        node.close();
+        return EXIT_FATAL;
+      }
+    }
     ShutdownHook.install("craq-node-shutdown", node::close, log);
     Throwable failure = node.terminated().join();
+    if (metrics != null) {
+      metrics.close();
+    }
     if (failure != null) {
       node.close();
       return EXIT_FATAL;
@@ -250,6 +275,9 @@ public final class NodeMain implements Callable<Integer> {
 
   private NodeServerSettings settings() {
     checkAddress("--listen", listen);
+    if (metricsListen != null) {
+      checkAddress("--metrics-listen", metricsListen);
+    }
     List<String> coordinators = coordinatorAddresses();
     if (publicAddress != null) {
       checkAddress("--public", publicAddress);

@@ -1,6 +1,7 @@
 package io.craq.node;
 
 import io.craq.core.Effects;
+import io.craq.core.Effects.ClientRef;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
@@ -30,6 +31,7 @@ import io.craq.core.message.VersionRecord;
 import io.craq.core.node.NodeHost;
 import io.craq.core.node.NodeMachine;
 import io.craq.core.node.PersistSchedule;
+import io.craq.node.metrics.NodeInstruments;
 import io.craq.store.Batch;
 import io.craq.store.BatchResult;
 import io.craq.store.LoggedStorer;
@@ -37,6 +39,7 @@ import io.craq.store.Outcome;
 import io.craq.store.StoreException;
 import io.craq.store.StoreFullException;
 import io.craq.store.Storer;
+import io.craq.store.wal.WriteAheadLog;
 import io.craq.transport.Addresses;
 import io.craq.transport.ConnectFailedException;
 import io.craq.transport.Connection;
@@ -46,8 +49,8 @@ import io.craq.transport.RequestTimeoutException;
 import io.craq.transport.Responder;
 import io.craq.transport.Server;
 import io.craq.transport.Transport;
-import io.craq.transport.process.ResponderRef;
 import io.craq.transport.process.TickClock;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -168,7 +171,14 @@ public final class NodeServer implements AutoCloseable {
   private sealed interface Input {}
 
   /** A request the host answers: a node request, a map request, or a chain's envelope of one. */
-  private record Request(ResponderRef ref, Message message) implements Input {}
+  private record Request(TimedRef ref, Message message) implements Input {}
+
+  /**
+   * A request's way back, handed to the host as its opaque reference: with when it arrived and the
+   * latency series it is counted in (see {@link NodeInstruments}).
+   */
+  private record TimedRef(Responder responder, long arrivalNanos, DistributionDataPoint timer)
+      implements ClientRef {}
 
   /** A one-way message for the host: a chain's envelope of a node message, or a map reply. */
   private record OneWay(Message message) implements Input {}
@@ -179,6 +189,10 @@ public final class NodeServer implements AutoCloseable {
   private final LongSupplier nanoClock;
   private final TickClock clock;
   private final Consumer<String> logContext;
+  private final NodeInstruments instruments = new NodeInstruments();
+
+  /** What the loop last published about this node's place in the cluster (see placement()). */
+  private volatile Placement placement = new Placement(0, false, List.of());
 
   /** Inputs that may need the store; rounds of the loop thread take them. */
   private final BlockingQueue<Input> inbox;
@@ -461,7 +475,11 @@ public final class NodeServer implements AutoCloseable {
         responder.reply(
             new ErrorReply(
                 ErrorCode.UNAVAILABLE, nodeId + " refuses writes: " + full.getMessage(), ""));
-      } else if (!queueFor(message).offer(new Request(new ResponderRef(responder), message))) {
+      } else if (!queueFor(message)
+          .offer(
+              new Request(
+                  new TimedRef(responder, arrivalNanos(), instruments.requestTimer(message)),
+                  message))) {
         responder.reply(
             new ErrorReply(
                 ErrorCode.BUSY,
@@ -664,9 +682,18 @@ public final class NodeServer implements AutoCloseable {
    */
   private void writeGroups(PersistSchedule.Group group) throws InterruptedException {
     Batch batch = StoreOps.toBatch(group.ops());
+    WriteAheadLog.Counters logBefore = instruments.enabled() ? logCounters() : null;
     long start = System.nanoTime();
     BatchResult result = applyRetryingWhileFull(batch, group.force());
-    written.add(new Written(group, batch, result, System.nanoTime() - start));
+    long nanos = System.nanoTime() - start;
+    written.add(new Written(group, batch, result, nanos));
+    instruments.storeApplied(nanos, batch.size(), group.force());
+    if (logBefore != null) {
+      WriteAheadLog.Counters logAfter = logCounters();
+      if (logAfter.forces() > logBefore.forces()) {
+        instruments.logForced(logAfter.forceNanos() - logBefore.forceNanos());
+      }
+    }
     if (!machineLock.tryLock()) {
       LockSupport.unpark(loop);
       return;
@@ -758,6 +785,7 @@ public final class NodeServer implements AutoCloseable {
       inbox.drainTo(batch, settings.batchInputsMax());
     }
     readInbox.drainTo(batch, settings.batchInputsMax() - batch.size());
+    instruments.round(batch.size());
     try {
       for (Input input : batch) {
         catchUpClock(); // before every input: a message buffered during a pause must not be
@@ -865,8 +893,10 @@ public final class NodeServer implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new StoreException("interrupted while applying to the store", e);
     }
-    storeApplyNanos += System.nanoTime() - start;
+    long nanos = System.nanoTime() - start;
+    storeApplyNanos += nanos;
     storeTransactions++;
+    instruments.storeApplied(nanos, batch.size(), group.force());
     checkOutcomes(batch, result);
   }
 
@@ -1026,7 +1056,7 @@ public final class NodeServer implements AutoCloseable {
   }
 
   private void reply(Effects.Reply reply) {
-    ResponderRef ref = (ResponderRef) reply.ref();
+    TimedRef ref = (TimedRef) reply.ref();
     Message message =
         reply.message() instanceof StatsReply stats ? withDriverCounters(stats) : reply.message();
     try {
@@ -1034,6 +1064,7 @@ public final class NodeServer implements AutoCloseable {
     } catch (RuntimeException e) {
       droppedWarning.warn(log, "could not reply to {}: {}", ref.responder().peer(), e.toString());
     }
+    NodeInstruments.replied(ref.timer(), ref.arrivalNanos());
   }
 
   /** The host's counters and then {@link #DRIVER_COUNTERS}. Caller holds the machine lock. */
@@ -1098,6 +1129,7 @@ public final class NodeServer implements AutoCloseable {
       log.info("{}: chain map {}", nodeId, describe(map));
     }
     contextMap = map;
+    placement = placement(map, machines);
     String prefix = nodeId + " " + host.role() + " " + epochLabel(map, machines);
     if (!prefix.equals(logPrefix)) {
       logPrefix = prefix;
@@ -1181,6 +1213,88 @@ public final class NodeServer implements AutoCloseable {
         }
       }
     }
+  }
+
+  /** When a request arrived, for its latency; 0 (no clock read) while metrics are off. */
+  private long arrivalNanos() {
+    return instruments.enabled() ? System.nanoTime() : 0;
+  }
+
+  /** The write-ahead log's counters, or null for a store without one. Store thread only. */
+  private WriteAheadLog.Counters logCounters() {
+    return storer instanceof LoggedStorer logged ? logged.stats().log() : null;
+  }
+
+  // -------------------------------------------------------------------------------- metrics
+
+  /**
+   * This node's place in the cluster as the loop last published it, after a round that changed it:
+   * the chain map's version, whether the map's pool lists this node (the coordinator accepted it),
+   * and each chain it has a machine for. For the metrics endpoint; any thread.
+   */
+  public record Placement(long mapVersion, boolean inPool, List<ChainState> chains) {
+    public Placement {
+      chains = List.copyOf(chains);
+    }
+  }
+
+  /**
+   * One chain as this node's machine sees it: its epoch, this node's role there ({@code head},
+   * {@code middle}, {@code tail}, {@code head+tail}, {@code catching-up} or {@code outside}),
+   * whether it is a member and whether it still catches up.
+   */
+  public record ChainState(
+      int chain, long epoch, String role, boolean member, boolean catchingUp) {}
+
+  private Placement placement(ChainMap map, Map<Integer, NodeMachine> machines) {
+    List<ChainState> chains = new ArrayList<>(machines.size());
+    for (Map.Entry<Integer, NodeMachine> entry : machines.entrySet()) {
+      NodeMachine machine = entry.getValue();
+      chains.add(
+          new ChainState(
+              entry.getKey(),
+              machine.config().epoch(),
+              machine.role(),
+              machine.isMember(),
+              machine.isCatchingUp()));
+    }
+    return new Placement(map.version(), map.poolNode(nodeId) != null, chains);
+  }
+
+  /** See {@link Placement}; any thread. */
+  public Placement placement() {
+    return placement;
+  }
+
+  /** The histograms this node feeds (see {@link NodeInstruments}). */
+  public NodeInstruments instruments() {
+    return instruments;
+  }
+
+  /** Inputs waiting for the loop thread (writes, chain messages): its queue's depth now. */
+  public int inboxDepth() {
+    return inbox.size();
+  }
+
+  /** Read-only inputs waiting for a round (see the class comment): that queue's depth now. */
+  public int readInboxDepth() {
+    return readInbox.size();
+  }
+
+  /** False once the node stops: closed, or stopped by a failure ({@link #failure()}). */
+  public boolean running() {
+    return running;
+  }
+
+  /** Why the node stopped on its own (store failure, broken invariant), or null. */
+  public Throwable failure() {
+    return failure;
+  }
+
+  /** Why the store refuses writes (it is full), or null; reads go on meanwhile. */
+  public String storeFullReason() {
+    StoreFullException full = storeFull;
+    return full == null ? null : full.getMessage();
   }
 
   // ------------------------------------------------------------------------------ lifecycle
