@@ -1,6 +1,7 @@
 package io.craq.node;
 
 import io.craq.core.node.NodeSettings;
+import io.craq.node.redis.RedisServer;
 import io.craq.store.LmdbStorer;
 import io.craq.store.LoggedStorer;
 import io.craq.store.MemoryStorer;
@@ -13,6 +14,7 @@ import io.craq.transport.TransportConfig;
 import io.craq.transport.process.CommandLineConventions;
 import io.craq.transport.process.OptionsFile;
 import io.craq.transport.process.ShutdownHook;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -182,6 +184,15 @@ public final class NodeMain implements Callable<Integer> {
   int valueMaxBytes;
 
   @Option(
+      names = "--redis-listen",
+      paramLabel = "ADDRESS",
+      description =
+          "Also serve the Redis protocol (RESP2/RESP3) on this address, so redis-cli, "
+              + "redis-benchmark and Redis client libraries read and write the cluster through "
+              + "this node, every read strong (default: off). See docs/REDIS.md.")
+  String redisListen;
+
+  @Option(
       names = OptionsFile.OPTION,
       paramLabel = "FILE",
       description =
@@ -239,9 +250,32 @@ public final class NodeMain implements Callable<Integer> {
       log.error("cannot start: {}", e.getMessage(), e);
       return EXIT_FATAL;
     }
-    ShutdownHook.install("craq-node-shutdown", node::close, log);
+    RedisServer redis = null;
+    if (redisListen != null) {
+      try {
+        redis =
+            RedisServer.start(redisListen, node, settings.coordinatorAddresses(), valueMaxBytes);
+      } catch (IOException e) {
+        log.error("cannot start: {}; choose another address with --redis-listen", e.getMessage());
+        node.close();
+        return EXIT_FATAL;
+      }
+    }
+    RedisServer redisPort = redis;
+    ShutdownHook.install(
+        "craq-node-shutdown",
+        () -> {
+          if (redisPort != null) {
+            redisPort.close();
+          }
+          node.close();
+        },
+        log);
     Throwable failure = node.terminated().join();
     if (failure != null) {
+      if (redisPort != null) {
+        redisPort.close();
+      }
       node.close();
       return EXIT_FATAL;
     }
@@ -250,6 +284,9 @@ public final class NodeMain implements Callable<Integer> {
 
   private NodeServerSettings settings() {
     checkAddress("--listen", listen);
+    if (redisListen != null) {
+      checkAddress("--redis-listen", redisListen);
+    }
     List<String> coordinators = coordinatorAddresses();
     if (publicAddress != null) {
       checkAddress("--public", publicAddress);
