@@ -43,9 +43,9 @@ class ClusterCommandTest {
                 ClusterCommand.UsageError.class, () -> ClusterCommand.settings("1234", "3", "0"))
             .getMessage());
     assertEquals(
-        "--base-port must be a port from 1 to 65532, got '65533'",
+        "--base-port must be a port from 1 to 65472, got '65473'",
         assertThrows(
-                ClusterCommand.UsageError.class, () -> ClusterCommand.settings("65533", "3", "60"))
+                ClusterCommand.UsageError.class, () -> ClusterCommand.settings("65473", "3", "60"))
             .getMessage());
   }
 
@@ -132,10 +132,10 @@ class ClusterCommandTest {
         new ClusterCommand.Settings(65492, 3, 60),
         ClusterCommand.settings("65492", "3", "60", true));
     assertEquals(
-        "--base-port must be a port from 1 to 65492 with --zookeeper, got '65493'",
+        "--base-port must be a port from 1 to 65452 with --zookeeper, got '65453'",
         assertThrows(
                 ClusterCommand.UsageError.class,
-                () -> ClusterCommand.settings("65493", "3", "60", true))
+                () -> ClusterCommand.settings("65453", "3", "60", true))
             .getMessage());
   }
 
