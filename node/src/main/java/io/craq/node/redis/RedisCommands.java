@@ -439,18 +439,20 @@ final class RedisCommands {
         });
   }
 
-  /** Deletes {@code key} if present (read, then delete at that version); the value it had. */
+  /**
+   * Deletes {@code key} and returns the value it had: a strong read, then a delete conditional on
+   * the version read (0 if absent). The delete is written even for an absent key, as every delete
+   * of this store is (a tombstone version), so DEL counts as one write whatever it finds.
+   */
   private CompletableFuture<ChainAccess.Value> delete(String key, int attempt) {
     return access
         .read(key)
-        .thenCompose(old -> {
-          if (!old.found()) {
-            return CompletableFuture.completedFuture(old);
-          }
-          return onMismatch(
-              access.write(key, new byte[0], true, old.version()).thenApply(v -> old),
-              () -> retry(key, attempt, () -> delete(key, attempt + 1)));
-        });
+        .thenCompose(old ->
+            onMismatch(
+                access
+                    .write(key, new byte[0], true, old.found() ? old.version() : 0)
+                    .thenApply(v -> old),
+                () -> retry(key, attempt, () -> delete(key, attempt + 1))));
   }
 
   private CompletableFuture<Object> del(List<byte[]> a) {

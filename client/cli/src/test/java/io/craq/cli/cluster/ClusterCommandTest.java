@@ -115,12 +115,14 @@ class ClusterCommandTest {
             + " 1265-1267; nodes 1275-1277 (127.0.0.1)",
         layout.describe());
     List<Integer> ports = layout.ports();
-    assertEquals(9 + 3 + 3, ports.size());
+    assertEquals("127.0.0.1:1315", layout.redis(1));
+    assertEquals(9 + 3 + 3 + 3, ports.size());
     assertEquals(ports.size(), new HashSet<>(ports).size(), ports.toString());
-    // The default mode with the most nodes on the same base: 1234..1254.
+    // The default mode with the most nodes on the same base: 1234..1254, Redis ports 1295..1314.
     List<Integer> defaults = new ClusterCommand.Layout(1234, 20, false).ports();
     assertEquals(1234, defaults.getFirst());
-    assertEquals(1254, defaults.getLast());
+    assertEquals(1314, defaults.getLast());
+    assertEquals("127.0.0.1:1295", new ClusterCommand.Layout(1234, 20, false).redis(1));
     for (int port : new ClusterCommand.Layout(1234, 20, true).ports()) {
       assertFalse(defaults.contains(port), port + " is a port of the default mode");
     }
@@ -129,8 +131,8 @@ class ClusterCommandTest {
     assertEquals(List.of(), new ClusterCommand.Layout(1234, 3, false).zooKeeper());
 
     assertEquals(
-        new ClusterCommand.Settings(65492, 3, 60),
-        ClusterCommand.settings("65492", "3", "60", true));
+        new ClusterCommand.Settings(65452, 3, 60),
+        ClusterCommand.settings("65452", "3", "60", true));
     assertEquals(
         "--base-port must be a port from 1 to 65452 with --zookeeper, got '65453'",
         assertThrows(
