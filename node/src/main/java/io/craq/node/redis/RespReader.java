@@ -91,7 +91,10 @@ final class RespReader {
             "expected '$', got " + describe(type) + " (commands are arrays of bulk strings)");
       }
       long length = readNumber('$');
-      if (length < 0 || length > bulkBytesMax) {
+      if (length < 0) {
+        throw new RespProtocolException("invalid bulk length " + length);
+      }
+      if (length > bulkBytesMax) {
         throw new RespProtocolException(
             "bulk string of " + length + " bytes, the limit is " + bulkBytesMax);
       }

@@ -100,7 +100,7 @@ class RespReaderTest {
     Map<String, String> cases =
         Map.of(
             "*1\r\n$-5\r\n",
-            "bulk string of -5 bytes",
+            "invalid bulk length -5",
             "*1\r\n$1073741824\r\n",
             "bulk string of 1073741824 bytes, the limit is 1024",
             "*9\r\n",
