@@ -51,9 +51,8 @@ class RedisToolsScriptIT {
       int p1 = cluster.redisPort(1);
       int p2 = cluster.redisPort(2);
       int p3 = cluster.redisPort(3);
-      assertTrue(
-          cluster.script.out().contains("n1 127.0.0.1:" + p1 + ", n2 127.0.0.1:" + p2),
-          cluster.script.out());
+      String ports = cluster.script.awaitLine(line -> line.startsWith("Redis protocol"), WAIT);
+      assertTrue(ports.contains("n1 127.0.0.1:" + p1 + ", n2 127.0.0.1:" + p2), ports);
 
       assertEquals("OK", run(shell, "redis-cli -p " + p3 + " set greeting hello"));
       assertEquals("hello", run(shell, "redis-cli -p " + p1 + " get greeting"));
@@ -68,8 +67,13 @@ class RedisToolsScriptIT {
               .toList());
       String keys = run(shell, "redis-cli -p " + p2 + " --scan --pattern 'g*'");
       assertEquals("greeting", keys);
-      String info = run(shell, "redis-cli -p " + p1 + " info replication");
-      assertTrue(info.contains("chain0:role=head"), info);
+      // One node of the chain says it is the head, one the tail.
+      String infos = "";
+      for (int port : List.of(p1, p2, p3)) {
+        infos += run(shell, "redis-cli -p " + port + " info replication") + "\n";
+      }
+      assertEquals(1, infos.split("chain0:role=head,", -1).length - 1, infos);
+      assertEquals(1, infos.split("chain0:role=tail,", -1).length - 1, infos);
       assertTrue(run(shell, "redis-cli -p " + p1 + " flushall").startsWith("ERR unknown command"));
 
       String bench = run(shell, "redis-benchmark -p " + p1 + " -t get,set -d 100 -c 8 -n 2000 -q");
