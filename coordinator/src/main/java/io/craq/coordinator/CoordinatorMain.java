@@ -108,6 +108,16 @@ public final class CoordinatorMain implements Callable<Integer> {
   int movesMax;
 
   @Option(
+      names = "--expect-nodes",
+      defaultValue = "0",
+      paramLabel = "N",
+      description =
+          "With several chains: lay a new cluster out once N nodes have said hello (at most 30 s"
+              + " after the first), so that all of them get even shares of heads, middles and"
+              + " tails. 0 (the default): once no new node has said hello for 2 s.")
+  int expectNodes;
+
+  @Option(
       names = "--zookeeper",
       paramLabel = "CONNECT",
       description =
@@ -278,13 +288,17 @@ public final class CoordinatorMain implements Callable<Integer> {
     if (movesMax < 1) {
       throw usage("--moves-max must be positive: " + movesMax);
     }
+    if (expectNodes < 0) {
+      throw usage("--expect-nodes must not be negative: " + expectNodes);
+    }
     CoordinatorServerSettings settings =
         defaults
             .withTickMillis(tickMillis)
             .withFailureTimeoutMillis(failureTimeoutMillis)
             .withForwardTimeout(Duration.ofMillis(forwardTimeoutMillis))
             .withChains(chains, replicas == null ? 0 : replicas)
-            .withMovesMax(movesMax);
+            .withMovesMax(movesMax)
+            .withExpectNodes(expectNodes);
     return zookeeper == null ? fileMode(settings) : settings.withZooKeeper(zooKeeperSettings());
   }
 

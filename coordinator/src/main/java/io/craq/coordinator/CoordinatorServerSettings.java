@@ -27,6 +27,8 @@ import java.util.Objects;
  *     ticks, 10 s by default), so the node's definite answer arrives first when there is one
  * @param inboxMax requests waiting for the event loop before new ones are refused BUSY
  * @param batchInputsMax requests handled per persisted batch at most
+ * @param expectNodes how many nodes a new cluster of several chains waits for before it is laid out
+ *     (0: until they stop arriving)
  * @param zooKeeper null for the file mode (one coordinator, the configuration in {@code
  *     dataDirectory}); else the ZooKeeper mode (several coordinators, the configuration in
  *     ZooKeeper, {@code dataDirectory} unused)
@@ -43,7 +45,8 @@ public record CoordinatorServerSettings(
     Duration forwardTimeout,
     int inboxMax,
     int batchInputsMax,
-    ZooKeeperSettings zooKeeper) {
+    ZooKeeperSettings zooKeeper,
+    int expectNodes) {
 
   public static final long TICK_MILLIS_DEFAULT = 50;
   public static final long FAILURE_TIMEOUT_MILLIS_DEFAULT = 2_000;
@@ -77,6 +80,7 @@ public record CoordinatorServerSettings(
     require(forwardTimeout.toMillis() > 0, "forwardTimeout must be positive");
     require(inboxMax > 0, "inboxMax must be positive");
     require(batchInputsMax > 0, "batchInputsMax must be positive");
+    require(expectNodes >= 0, "expectNodes must not be negative: " + expectNodes);
     require(
         zooKeeper == null
             || zooKeeper.advertise() != null
@@ -101,14 +105,20 @@ public record CoordinatorServerSettings(
         FORWARD_TIMEOUT_DEFAULT,
         INBOX_MAX_DEFAULT,
         BATCH_INPUTS_MAX_DEFAULT,
-        null);
+        null,
+        0);
   }
 
   /** The machine's settings: the failure timeout rounded up to whole ticks. */
   public CoordinatorSettings machine() {
     long ticks = (failureTimeoutMillis + tickMillis - 1) / tickMillis;
     return new CoordinatorSettings(
-        (int) Math.min(Integer.MAX_VALUE, ticks), membersMax, chains, replicas, movesMax);
+        (int) Math.min(Integer.MAX_VALUE, ticks),
+        membersMax,
+        chains,
+        replicas,
+        movesMax,
+        expectNodes);
   }
 
   /**
@@ -132,7 +142,8 @@ public record CoordinatorServerSettings(
         forwardTimeout,
         inboxMax,
         batchInputsMax,
-        zooKeeper);
+        zooKeeper,
+        expectNodes);
   }
 
   public CoordinatorServerSettings withMovesMax(int moves) {
@@ -148,7 +159,8 @@ public record CoordinatorServerSettings(
         forwardTimeout,
         inboxMax,
         batchInputsMax,
-        zooKeeper);
+        zooKeeper,
+        expectNodes);
   }
 
   public CoordinatorServerSettings withTickMillis(long millis) {
@@ -164,7 +176,8 @@ public record CoordinatorServerSettings(
         forwardTimeout,
         inboxMax,
         batchInputsMax,
-        zooKeeper);
+        zooKeeper,
+        expectNodes);
   }
 
   public CoordinatorServerSettings withFailureTimeoutMillis(long millis) {
@@ -180,7 +193,8 @@ public record CoordinatorServerSettings(
         forwardTimeout,
         inboxMax,
         batchInputsMax,
-        zooKeeper);
+        zooKeeper,
+        expectNodes);
   }
 
   public CoordinatorServerSettings withForwardTimeout(Duration timeout) {
@@ -196,7 +210,8 @@ public record CoordinatorServerSettings(
         timeout,
         inboxMax,
         batchInputsMax,
-        zooKeeper);
+        zooKeeper,
+        expectNodes);
   }
 
   public CoordinatorServerSettings withListenAddress(String address) {
@@ -212,7 +227,26 @@ public record CoordinatorServerSettings(
         forwardTimeout,
         inboxMax,
         batchInputsMax,
-        zooKeeper);
+        zooKeeper,
+        expectNodes);
+  }
+
+  /** A new cluster of several chains waits for {@code nodes} nodes before it is laid out. */
+  public CoordinatorServerSettings withExpectNodes(int nodes) {
+    return new CoordinatorServerSettings(
+        listenAddress,
+        dataDirectory,
+        tickMillis,
+        failureTimeoutMillis,
+        membersMax,
+        chains,
+        replicas,
+        movesMax,
+        forwardTimeout,
+        inboxMax,
+        batchInputsMax,
+        zooKeeper,
+        nodes);
   }
 
   /** The ZooKeeper mode with {@code settings}; null for the file mode. */
@@ -229,7 +263,8 @@ public record CoordinatorServerSettings(
         forwardTimeout,
         inboxMax,
         batchInputsMax,
-        settings);
+        settings,
+        expectNodes);
   }
 
   private static void require(boolean condition, String message) {

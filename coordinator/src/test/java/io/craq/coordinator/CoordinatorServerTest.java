@@ -270,11 +270,15 @@ class CoordinatorServerTest {
     Server n1 = numberedNode(1, received1);
     Server n2 = numberedNode(2, received2);
     try (CoordinatorServer coordinator = startCoordinator(2, 2)) {
-      hello(coordinator, "n1", n1.address());
-      hello(coordinator, "n2", n2.address());
+      // Nodes say hello every heartbeat interval; a new cluster is laid out once no new node
+      // has for a failure timeout.
       await()
           .atMost(WAIT)
-          .until(() -> coordinator.map().chains().stream().allMatch(c -> c.size() == 2));
+          .until(() -> {
+            hello(coordinator, "n1", n1.address());
+            hello(coordinator, "n2", n2.address());
+            return coordinator.map().chains().stream().allMatch(c -> c.size() == 2);
+          });
       ChainMap map = coordinator.map();
       assertNotEquals(
           map.chain(0).head().id(),
@@ -326,11 +330,15 @@ class CoordinatorServerTest {
     Server n2 = fakeNodes.listen("127.0.0.1:0", (m, r) -> {});
     ChainMap before;
     try (CoordinatorServer coordinator = startCoordinator(2, 2)) {
-      hello(coordinator, "n1", n1.address());
-      hello(coordinator, "n2", n2.address());
+      // Nodes say hello every heartbeat interval; a new cluster is laid out once no new node
+      // has for a failure timeout.
       await()
           .atMost(WAIT)
-          .until(() -> coordinator.map().chains().stream().allMatch(c -> c.size() == 2));
+          .until(() -> {
+            hello(coordinator, "n1", n1.address());
+            hello(coordinator, "n2", n2.address());
+            return coordinator.map().chains().stream().allMatch(c -> c.size() == 2);
+          });
       coordinator.close();
       before = coordinator.map();
     }

@@ -22,11 +22,12 @@ import java.util.Set;
  * (eligible: live and not leaving); under-replicated chains are repaired first; (2) no chain keeps
  * a member on a leaving node once the chain has that many caught-up others; (3) every eligible node
  * carries about the same number of memberships (the most and the least loaded differ by at most
- * one). A move adds a member first (it catches up on that chain's keys only) and removes the member
- * it replaces only once every member is caught up, so a chain never has fewer complete copies than
- * before. Empty chains (a new cluster) are laid out at once, members in rotated order, so heads and
- * tails spread over the nodes. At most {@code movesMax} chains move at once for balance; repairs do
- * not wait for that limit. Deterministic.
+ * one); (4) the head and middle places (a write crosses those members) spread over the nodes as
+ * evenly as moves that keep (3) can make them. A move adds a member first (it catches up on that
+ * chain's keys only) and removes the member it replaces only once every member is caught up, so a
+ * chain never has fewer complete copies than before. Empty chains (a new cluster) are laid out at
+ * once, members in rotated order, so heads and tails spread over the nodes. At most {@code
+ * movesMax} chains move at once for balance; repairs do not wait for that limit. Deterministic.
  *
  * <p>The rules, applied in this order with at most one step per chain per call (except the layout
  * of an empty chain):
@@ -48,7 +49,13 @@ import java.util.Set;
  *       leaves a chain without a caught-up member.
  *   <li><b>Balance.</b> While the most and the least loaded eligible nodes differ by more than one,
  *       the least loaded node is added to a chain (not moving) that holds a most loaded node and
- *       not the least loaded one; the removal rule later takes the most loaded member off it.
+ *       not the least loaded one; the removal rule later takes the most loaded member off it. Of
+ *       the chains and least loaded nodes that qualify, the move that spreads the roles best.
+ *   <li><b>Roles.</b> Once the loads are within one (and not all equal), a least loaded node is
+ *       added to a chain whose most loaded member then leaves, if that hands a head or middle place
+ *       from a node with at least two more of them to the chain's old tail. A node joins as a tail
+ *       and moves up only when members ahead of it leave, so a node added to a cluster whose loads
+ *       end up all equal keeps the tail places it was given.
  * </ol>
  *
  * <p>A node's <em>load</em> is the number of chains it is a member of, not counting the memberships
@@ -149,6 +156,7 @@ public final class Placement {
       repair();
       remove();
       balance();
+      balanceRoles();
       return List.copyOf(steps);
     }
 
@@ -247,23 +255,27 @@ public final class Placement {
         }
         int chosen = -1;
         String chosenNode = null;
+        long chosenCost = Long.MAX_VALUE;
+        // Any least loaded node and any chain with a most loaded one will do for the loads; among
+        // them, the move that leaves the roles most even (see roleCost).
         for (String node : eligible) {
           if (load(node) != min) {
             continue;
           }
-          for (int c = 0; c < chains.size() && chosen < 0; c++) {
+          for (int c = 0; c < chains.size(); c++) {
             List<Member> members = chains.get(c);
             if (!stepped[c]
                 && !moving[c]
                 && members.stream().noneMatch(m -> m.id().equals(node))
                 && members.stream()
                     .anyMatch(m -> eligibleSet.contains(m.id()) && load(m.id()) == max)) {
-              chosen = c;
+              long cost = roleCost(c, node);
+              if (cost < chosenCost) {
+                chosen = c;
+                chosenNode = node;
+                chosenCost = cost;
+              }
             }
-          }
-          if (chosen >= 0) {
-            chosenNode = node;
-            break;
           }
         }
         if (chosen < 0) {
@@ -272,6 +284,120 @@ public final class Placement {
         startMove(chosen);
         add(chosen, chosenNode);
       }
+    }
+
+    /**
+     * Once the loads are within one: moves that spread the roles. A write crosses its chain's head
+     * and middle members, so a node that is the head or a middle of more chains than another
+     * carries more of the write traffic although both are members of as many chains. A node joins a
+     * chain as its tail, and when a member leaves, those behind it move up; so the only way to hand
+     * a non-tail role to a node is to replace a member ahead of that node's place in a chain. A
+     * role move adds a node {@code x} less loaded than the member the removal rule then takes off,
+     * so the loads stay within one, and is made only if that removal hands a non-tail role from a
+     * node that has at least two more of them to the chain's tail (see {@link #roleCost}): every
+     * role move makes the sum of squares of the nodes' non-tail roles smaller, so they end. With
+     * all loads equal no role move is possible (it would unbalance the loads); a new cluster is
+     * laid out with even roles, so this matters after nodes joined or left.
+     */
+    private void balanceRoles() {
+      while (movingCount < movesMax && !eligible.isEmpty()) {
+        int min = eligible.stream().mapToInt(this::load).min().orElseThrow();
+        int max = eligible.stream().mapToInt(this::load).max().orElseThrow();
+        if (max - min > 1 || max == min) {
+          return;
+        }
+        int chosen = -1;
+        String chosenNode = null;
+        long chosenCost = 0; // only moves that make the roles more even
+        for (String node : eligible) {
+          if (load(node) != min) {
+            continue;
+          }
+          for (int c = 0; c < chains.size(); c++) {
+            List<Member> members = chains.get(c);
+            if (stepped[c]
+                || moving[c]
+                || members.stream().anyMatch(m -> m.id().equals(node))
+                || members.stream().noneMatch(m -> load(m.id()) == max)) {
+              continue;
+            }
+            long cost = roleCost(c, node);
+            if (cost < chosenCost) {
+              chosen = c;
+              chosenNode = node;
+              chosenCost = cost;
+            }
+          }
+        }
+        if (chosen < 0) {
+          return;
+        }
+        startMove(chosen);
+        add(chosen, chosenNode);
+      }
+    }
+
+    /**
+     * How a move of chain {@code c} (add {@code node} as its tail, then the removal rule takes a
+     * member off) changes how evenly the roles are spread: the change of the sum of squares of the
+     * nodes' non-tail roles (head or middle; times a thousand) plus that of their heads. Negative
+     * is better. Removing the head hands the head role to the second member and a non-tail role to
+     * the old tail; removing a middle hands a non-tail role to the old tail; removing the tail
+     * changes no roles. {@link Long#MAX_VALUE} if the removal rule would take {@code node} itself.
+     */
+    private long roleCost(int c, String node) {
+      List<Member> members = chains.get(c);
+      List<Member> after = new ArrayList<>(members);
+      after.add(new Member(node, node, Long.MAX_VALUE, 0, false));
+      load.merge(node, 1, Integer::sum);
+      String victim = pickRemoval(after);
+      load.merge(node, -1, Integer::sum);
+      if (victim == null || victim.equals(node)) {
+        return Long.MAX_VALUE;
+      }
+      int at = 0;
+      while (!members.get(at).id().equals(victim)) {
+        at++;
+      }
+      int size = members.size();
+      if (size < 2 || at == size - 1) {
+        return 0;
+      }
+      String tail = members.get(size - 1).id();
+      long cost = 1000L * squaresChange(nonTailRoles(victim), nonTailRoles(tail));
+      if (at == 0) {
+        cost += squaresChange(heads(victim), heads(members.get(1).id()));
+      }
+      return cost;
+    }
+
+    /** The change of {@code a^2 + b^2} when one unit goes from {@code a} to {@code b}. */
+    private static long squaresChange(int from, int to) {
+      return 2L * (to - from) + 2;
+    }
+
+    /** How many chains have {@code node} as their head or a middle member (not the tail). */
+    private int nonTailRoles(String node) {
+      int n = 0;
+      for (List<Member> members : chains) {
+        for (int j = 0; j < members.size() - 1; j++) {
+          if (members.get(j).id().equals(node)) {
+            n++;
+          }
+        }
+      }
+      return n;
+    }
+
+    /** How many chains {@code node} heads. */
+    private int heads(String node) {
+      int n = 0;
+      for (List<Member> members : chains) {
+        if (members.size() > 1 && members.get(0).id().equals(node)) {
+          n++;
+        }
+      }
+      return n;
     }
 
     /** Marks a chain as moving from now on, counting it against {@code movesMax} if it was not. */

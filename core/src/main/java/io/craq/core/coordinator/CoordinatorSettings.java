@@ -13,10 +13,20 @@ import io.craq.core.chain.KeySlots;
  * @param replicas how many members each chain gets when the pool has that many nodes
  * @param movesMax how many chains may have a membership move in progress at once (a member being
  *     added to copy the chain's keys, or an extra member waiting to be removed)
+ * @param expectNodes how many nodes a new cluster of several chains waits for before it is laid out
+ *     (0: until no new node has said hello for a quiet period; see {@link MapMachine})
  */
 public record CoordinatorSettings(
-    int failureTimeoutTicks, int membersMax, int chains, int replicas, int movesMax) {
+    int failureTimeoutTicks,
+    int membersMax,
+    int chains,
+    int replicas,
+    int movesMax,
+    int expectNodes) {
   public CoordinatorSettings {
+    if (expectNodes < 0) {
+      throw new IllegalArgumentException("expectNodes must not be negative: " + expectNodes);
+    }
     if (failureTimeoutTicks <= 0) {
       throw new IllegalArgumentException("failureTimeoutTicks must be positive");
     }
@@ -31,6 +41,12 @@ public record CoordinatorSettings(
     if (movesMax < 1) {
       throw new IllegalArgumentException("movesMax must be positive");
     }
+  }
+
+  /** Settings that lay a new cluster out once its nodes have stopped arriving. */
+  public CoordinatorSettings(
+      int failureTimeoutTicks, int membersMax, int chains, int replicas, int movesMax) {
+    this(failureTimeoutTicks, membersMax, chains, replicas, movesMax, 0);
   }
 
   /**
@@ -48,10 +64,16 @@ public record CoordinatorSettings(
 
   public CoordinatorSettings withChains(int chainCount, int replicaCount) {
     return new CoordinatorSettings(
-        failureTimeoutTicks, membersMax, chainCount, replicaCount, movesMax);
+        failureTimeoutTicks, membersMax, chainCount, replicaCount, movesMax, expectNodes);
   }
 
   public CoordinatorSettings withMovesMax(int moves) {
-    return new CoordinatorSettings(failureTimeoutTicks, membersMax, chains, replicas, moves);
+    return new CoordinatorSettings(
+        failureTimeoutTicks, membersMax, chains, replicas, moves, expectNodes);
+  }
+
+  public CoordinatorSettings withExpectNodes(int nodes) {
+    return new CoordinatorSettings(
+        failureTimeoutTicks, membersMax, chains, replicas, movesMax, nodes);
   }
 }

@@ -57,10 +57,13 @@ import java.util.TreeMap;
  * it again.
  *
  * <p>Placement runs every tick, once this machine has heard enough: with one chain at once; with
- * several chains that are all empty (a new cluster) once {@code replicas} nodes have said hello or
- * a failure timeout after the first hello; otherwise a failure timeout after construction or {@link
- * #takeOver}, so the pool has said hello. Placement counts a node as live while its hellos come,
- * and places nothing on a node that has not said hello since construction or the takeover (a
+ * several chains that are all empty (a new cluster) once no node has said hello for the first time
+ * in a quiet period ({@link #LAYOUT_QUIET_TICKS}, or a failure timeout if shorter: nodes started
+ * together are laid out together, with even roles), or five quiet periods after the first hello;
+ * when the settings expect a number of nodes, once that many have said hello (or {@link
+ * #EXPECT_WAIT_TICKS} after the first hello); otherwise a failure timeout after construction or
+ * {@link #takeOver}, so the pool has said hello. Placement counts a node as live while its hellos
+ * come, and places nothing on a node that has not said hello since construction or the takeover (a
  * chain's members count as live until their silence is a failure timeout long).
  *
  * <p>The map's chain count must be the settings' (it fixes where every key lives); its {@code
@@ -84,6 +87,25 @@ public final class MapMachine {
 
   private long now;
   private long firstHelloTick = -1;
+
+  /** When a node said hello first since construction or the last takeover. */
+  private long lastNewHelloTick = -1;
+
+  /**
+   * How long a new cluster waits for one more node to say hello before it is laid out: 40 ticks (2
+   * s at the servers' 50 ms tick), or a failure timeout if that is shorter. Nodes say hello every
+   * heartbeat interval, and nodes started together say their first within that.
+   */
+  static final int LAYOUT_QUIET_TICKS = 40;
+
+  /** The longest a new cluster's layout waits for more nodes, in quiet periods. */
+  static final int LAYOUT_WAIT_PERIODS = 5;
+
+  /**
+   * The longest a new cluster waits for the nodes it expects ({@code
+   * CoordinatorSettings.expectNodes}): 600 ticks, 30 s at the servers' 50 ms tick.
+   */
+  static final int EXPECT_WAIT_TICKS = 600;
 
   /** Placement waits until this tick unless the rules of the class comment say otherwise. */
   private long placeFromTick;
@@ -195,6 +217,7 @@ public final class MapMachine {
     }
     greeted.clear();
     firstHelloTick = -1;
+    lastNewHelloTick = -1;
     placeFromTick = now + settings.failureTimeoutTicks();
   }
 
@@ -287,7 +310,9 @@ public final class MapMachine {
       reply(ref, refusal);
       return;
     }
-    greeted.add(hello.nodeId());
+    if (greeted.add(hello.nodeId())) {
+      lastNewHelloTick = now;
+    }
     if (firstHelloTick < 0) {
       firstHelloTick = now;
     }
@@ -359,6 +384,10 @@ public final class MapMachine {
 
   // ------------------------------------------------------------------ placement
 
+  private long layoutQuietTicks() {
+    return Math.min(settings.failureTimeoutTicks(), LAYOUT_QUIET_TICKS);
+  }
+
   private boolean placementDue() {
     if (chains.size() == 1) {
       return true;
@@ -366,9 +395,18 @@ public final class MapMachine {
     if (chains.stream().anyMatch(c -> c.config().size() > 0)) {
       return now >= placeFromTick;
     }
-    long eligible = greeted.stream().filter(id -> isLive(id) && !pool.get(id).leaving()).count();
-    return eligible >= settings.replicas()
-        || (firstHelloTick >= 0 && now - firstHelloTick >= settings.failureTimeoutTicks());
+    // A new cluster is laid out once the nodes starting together have all said hello: when no
+    // new one has for a quiet period, or at the latest LAYOUT_WAIT_PERIODS quiet periods after
+    // the first hello. Nodes that come later join by moves, and take tail places first.
+    if (firstHelloTick < 0) {
+      return false;
+    }
+    if (settings.expectNodes() > 0) {
+      long eligible = greeted.stream().filter(id -> isLive(id) && !pool.get(id).leaving()).count();
+      return eligible >= settings.expectNodes() || now - firstHelloTick >= EXPECT_WAIT_TICKS;
+    }
+    long quiet = layoutQuietTicks();
+    return now - lastNewHelloTick >= quiet || now - firstHelloTick >= LAYOUT_WAIT_PERIODS * quiet;
   }
 
   private void place() {

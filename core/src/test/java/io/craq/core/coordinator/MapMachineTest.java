@@ -210,17 +210,23 @@ class MapMachineTest {
 
   @Test
   @DisplayName(
-      "A new cluster of several chains is laid out once replicas nodes said hello: every chain at"
-          + " once, heads rotated, pushed in chain envelopes after one persisted map")
+      "A new cluster of several chains is laid out once no new node has said hello for a failure"
+          + " timeout: every chain at once, heads rotated over all nodes that came, pushed in chain"
+          + " envelopes after one persisted map")
   void newClusterLayout() {
     Cluster cluster = new Cluster(several(6, 3, 2), ChainMap.empty(6, 3), 3);
     cluster.start("a", "b");
     cluster.step();
     cluster.step();
-    assertTrue(cluster.map().chains().stream().allMatch(c -> c.size() == 0), "2 < 3 replicas");
     cluster.start("c");
     cluster.step(); // c says hello
-    Effects laid = cluster.step(); // placement sees three nodes
+    for (int i = 1; i < TIMEOUT; i++) {
+      cluster.step();
+      assertTrue(
+          cluster.map().chains().stream().allMatch(c -> c.size() == 0),
+          "waits for more nodes, tick " + i);
+    }
+    Effects laid = cluster.step(); // a failure timeout without a new node
     ChainMap map = cluster.map();
     List<String> nodes = List.of("a", "b", "c");
     for (int c = 0; c < 6; c++) {
@@ -235,6 +241,48 @@ class MapMachineTest {
         laid.sends().stream()
             .anyMatch(s -> s.message() instanceof Chained(int c, ConfigPush p) && c == 5));
     cluster.stepUntil(10, () -> settled(cluster.map(), 3), "every member caught up");
+  }
+
+  @Test
+  @DisplayName(
+      "A coordinator that expects N nodes lays a new cluster out as soon as N have said hello, even"
+          + " with pauses between them longer than the quiet period")
+  void layoutWaitsForTheExpectedNodes() {
+    Cluster cluster = new Cluster(several(6, 3, 2).withExpectNodes(6), ChainMap.empty(6, 3), 3);
+    List<String> nodes = List.of("a", "b", "c", "d", "e", "f");
+    for (int i = 0; i < nodes.size(); i++) {
+      cluster.start(nodes.get(i));
+      for (int t = 0; t < 2 * TIMEOUT; t++) {
+        cluster.step();
+        boolean laidOut = cluster.map().chains().stream().anyMatch(c -> c.size() > 0);
+        assertEquals(i == nodes.size() - 1 && t > 0, laidOut, "node " + i + " tick " + t);
+      }
+    }
+    ChainMap map = cluster.map();
+    for (int c = 0; c < 6; c++) {
+      assertEquals(nodes.get(c), map.chain(c).head().id(), "every node heads one chain");
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "Nodes that keep arriving delay a new cluster's layout by at most five quiet periods"
+          + " after the first hello")
+  void layoutWaitsAtMostFiveTimeouts() {
+    Cluster cluster = new Cluster(several(4, 2, 2), ChainMap.empty(4, 2), 2);
+    cluster.start("a");
+    int laidOutAt = -1;
+    for (int i = 1; i <= 8 * TIMEOUT && laidOutAt < 0; i++) {
+      if (i % (TIMEOUT - 1) == 0) {
+        cluster.start("n" + i); // a new node just before each quiet period ends
+      }
+      cluster.step();
+      if (cluster.map().chains().stream().anyMatch(c -> c.size() > 0)) {
+        laidOutAt = i;
+      }
+    }
+    assertTrue(
+        laidOutAt >= 5 * TIMEOUT && laidOutAt <= 5 * TIMEOUT + 2, "laid out at " + laidOutAt);
   }
 
   @Test
@@ -258,7 +306,7 @@ class MapMachineTest {
   void growthMovesChains() {
     Cluster cluster = new Cluster(several(6, 2, 1), ChainMap.empty(6, 2), 3);
     cluster.start("a", "b", "c");
-    cluster.stepUntil(5, () -> settled(cluster.map(), 2), "laid out");
+    cluster.stepUntil(TIMEOUT + 5, () -> settled(cluster.map(), 2), "laid out");
     cluster.start("d");
     int maxMoving = 0;
     for (int i = 0; i < 200; i++) {
@@ -288,7 +336,7 @@ class MapMachineTest {
   void leaveMovesChainsOff() {
     Cluster cluster = new Cluster(several(4, 2, 2), ChainMap.empty(4, 2), 2);
     cluster.start("a", "b", "c");
-    cluster.stepUntil(5, () -> settled(cluster.map(), 2), "laid out");
+    cluster.stepUntil(TIMEOUT + 5, () -> settled(cluster.map(), 2), "laid out");
     cluster.machine.onRequest(new Ref(9), new LeaveRequest("b"));
     Effects asked = cluster.drain();
     assertTrue(((MapReply) asked.replies().get(0).message()).map().poolNode("b").leaving());
@@ -443,7 +491,7 @@ class MapMachineTest {
   void quietPeriodHoldsRemovals() {
     Cluster cluster = new Cluster(several(2, 2, 2), ChainMap.empty(2, 2), 1);
     cluster.start("a", "b", "c");
-    cluster.stepUntil(5, () -> settled(cluster.map(), 2), "laid out");
+    cluster.stepUntil(TIMEOUT + 5, () -> settled(cluster.map(), 2), "laid out");
     cluster.machine.takeOver(30);
     cluster.machine.onRequest(new Ref(1), new LeaveRequest("a"));
     cluster.drain();

@@ -62,6 +62,7 @@ final class LocalCluster implements AutoCloseable {
               LocalProcesses.coordinatorArgs(
                   cluster.coordinatorAddress, folder.resolve("coordinator")));
       coordinatorArgs.addAll(LocalProcesses.chainArgs(chains, replicas));
+      coordinatorArgs.addAll(LocalProcesses.expectArgs(chains, nodes));
       cluster.processes.start("coordinator", Role.COORDINATOR, coordinatorArgs);
       for (int i = 1; i <= nodes; i++) {
         String address = "127.0.0.1:" + LocalProcesses.freePort();

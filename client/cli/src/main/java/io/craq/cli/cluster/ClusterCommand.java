@@ -821,10 +821,14 @@ public final class ClusterCommand implements Callable<Integer> {
     return String.join(", ", ports);
   }
 
-  /** {@code args} with the coordinator's --chains and --replicas, when given. */
+  /**
+   * {@code args} with the coordinator's --chains and --replicas, when given, and with several
+   * chains --expect-nodes: the nodes this command starts are laid out together.
+   */
   private static List<String> withChains(List<String> args, Settings settings) {
     List<String> all = new ArrayList<>(args);
     all.addAll(LocalProcesses.chainArgs(settings.chains(), settings.replicas()));
+    all.addAll(LocalProcesses.expectArgs(settings.chains(), settings.nodes()));
     return List.copyOf(all);
   }
 

@@ -189,6 +189,15 @@ public final class LocalProcesses implements AutoCloseable {
   }
 
   /**
+   * The coordinator's {@code --expect-nodes} for a new cluster of {@code chains} chains over the
+   * {@code nodes} nodes started with it: laid out once all of them said hello, so every node gets
+   * its share of heads, middles and tails; nothing with one chain.
+   */
+  public static List<String> expectArgs(int chains, int nodes) {
+    return chains > 1 ? List.of("--expect-nodes", Integer.toString(nodes)) : List.of();
+  }
+
+  /**
    * The arguments of node {@code id} listening on {@code listen}, known to the others as {@code
    * advertised}, joining the coordinator at {@code coordinator}, its store in {@code data}.
    */

@@ -74,6 +74,8 @@ class ClusterCommandTest {
             .getMessage());
     assertEquals(List.of(), LocalProcesses.chainArgs(0, 0));
     assertEquals(List.of("--chains", "4", "--replicas", "3"), LocalProcesses.chainArgs(4, 3));
+    assertEquals(List.of(), LocalProcesses.expectArgs(1, 3));
+    assertEquals(List.of("--expect-nodes", "6"), LocalProcesses.expectArgs(4, 6));
 
     Member a = new Member("a", "127.0.0.1:1", 1, 1, true);
     Member b = new Member("b", "127.0.0.1:2", 1, 1, true);
