@@ -3,6 +3,7 @@ package io.craq.node;
 import io.craq.core.node.NodeSettings;
 import io.craq.metrics.MetricsServer;
 import io.craq.node.metrics.NodeMetrics;
+import io.craq.node.redis.RedisServer;
 import io.craq.store.LmdbStorer;
 import io.craq.store.LoggedStorer;
 import io.craq.store.MemoryStorer;
@@ -15,6 +16,7 @@ import io.craq.transport.TransportConfig;
 import io.craq.transport.process.CommandLineConventions;
 import io.craq.transport.process.OptionsFile;
 import io.craq.transport.process.ShutdownHook;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -194,6 +196,15 @@ public final class NodeMain implements Callable<Integer> {
   String metricsListen;
 
   @Option(
+      names = "--redis-listen",
+      paramLabel = "ADDRESS",
+      description =
+          "Also serve the Redis protocol (RESP2/RESP3) on this address, so redis-cli, "
+              + "redis-benchmark and Redis client libraries read and write the cluster through "
+              + "this node, every read strong (default: off). See docs/REDIS.md.")
+  String redisListen;
+
+  @Option(
       names = OptionsFile.OPTION,
       paramLabel = "FILE",
       description =
@@ -261,12 +272,38 @@ public final class NodeMain implements Callable<Integer> {
         return EXIT_FATAL;
       }
     }
-    ShutdownHook.install("craq-node-shutdown", node::close, log);
+    RedisServer redis = null;
+    if (redisListen != null) {
+      try {
+        redis =
+            RedisServer.start(redisListen, node, settings.coordinatorAddresses(), valueMaxBytes);
+      } catch (IOException e) {
+        log.error("cannot start: {}; choose another address with --redis-listen", e.getMessage());
+        if (metrics != null) {
+          metrics.close();
+        }
+        node.close();
+        return EXIT_FATAL;
+      }
+    }
+    RedisServer redisPort = redis;
+    ShutdownHook.install(
+        "craq-node-shutdown",
+        () -> {
+          if (redisPort != null) {
+            redisPort.close();
+          }
+          node.close();
+        },
+        log);
     Throwable failure = node.terminated().join();
     if (metrics != null) {
       metrics.close();
     }
     if (failure != null) {
+      if (redisPort != null) {
+        redisPort.close();
+      }
       node.close();
       return EXIT_FATAL;
     }
@@ -277,6 +314,9 @@ public final class NodeMain implements Callable<Integer> {
     checkAddress("--listen", listen);
     if (metricsListen != null) {
       checkAddress("--metrics-listen", metricsListen);
+    }
+    if (redisListen != null) {
+      checkAddress("--redis-listen", redisListen);
     }
     List<String> coordinators = coordinatorAddresses();
     if (publicAddress != null) {

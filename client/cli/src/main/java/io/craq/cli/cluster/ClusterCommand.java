@@ -171,7 +171,7 @@ public final class ClusterCommand implements Callable<Integer> {
    * the coordinator on B, node nI on B+I (up to B+20). With ZooKeeper, ports apart from those, so
    * that both kinds of cluster can run side by side on one base port: ZooKeeper server zkI on
    * B+20+I (clients), B+23+I (followers) and B+26+I (elections), coordinator cI on B+30+I, node nI
-   * on B+40+I.
+   * on B+40+I. Node nI's Redis-protocol port: B+60+I, or B+80+I with ZooKeeper.
    */
   record Layout(int basePort, int nodes, boolean zookeeper) {
     static final int ZOOKEEPER_SERVERS = 3;
@@ -179,7 +179,17 @@ public final class ClusterCommand implements Callable<Integer> {
 
     /** The highest port offset a cluster of {@code nodes} nodes uses. */
     static int span(int nodes, boolean zookeeper) {
-      return zookeeper ? 40 + nodes : nodes;
+      return redisOffset(zookeeper) + nodes;
+    }
+
+    /** Node nI's Redis-protocol port is the base port plus this plus I. */
+    private static int redisOffset(boolean zookeeper) {
+      return zookeeper ? 80 : 60;
+    }
+
+    /** The address of node nI's Redis-protocol port (1..N). */
+    String redis(int i) {
+      return HOST + ":" + (basePort + redisOffset(zookeeper) + i);
     }
 
     /** The coordinators' addresses: one, or with ZooKeeper c1, c2, c3. */
@@ -220,6 +230,7 @@ public final class ClusterCommand implements Callable<Integer> {
       }
       for (int i = 1; i <= nodes; i++) {
         all.add(port(node(i)));
+        all.add(port(redis(i)));
       }
       return all;
     }
@@ -581,7 +592,9 @@ public final class ClusterCommand implements Callable<Integer> {
               "--store",
               store,
               "-f",
-              dataDir.resolve("n" + i).toString()));
+              dataDir.resolve("n" + i).toString(),
+              "--redis-listen",
+              layout.redis(i)));
       members.add(
           new Member(
               "n" + i,
@@ -784,16 +797,28 @@ public final class ClusterCommand implements Callable<Integer> {
               + dataDir
               + ").");
     }
+    out.println(
+        "Redis protocol (redis-cli, redis-benchmark, client libraries): " + redisPorts(layout));
     out.println("Try, in another terminal:");
     out.println("  " + client + " write hello world");
     out.println("  " + client + " read hello");
     out.println("  " + client + " readall");
     out.println("  " + client + " chain");
+    out.println("  redis-cli -p " + Layout.port(layout.redis(1)) + " set hello world");
     out.println("Press Ctrl-C to stop the cluster.");
     out.flush();
 
     watch(processes);
     return 0;
+  }
+
+  /** Every node's Redis-protocol port, as {@code n1 127.0.0.1:P1, n2 ...}. */
+  private static String redisPorts(Layout layout) {
+    List<String> ports = new ArrayList<>();
+    for (int i = 1; i <= layout.nodes(); i++) {
+      ports.add("n" + i + " " + layout.redis(i));
+    }
+    return String.join(", ", ports);
   }
 
   /**
@@ -853,7 +878,7 @@ public final class ClusterCommand implements Callable<Integer> {
       }
       default -> {
         address = layout.node(number);
-        role = "node";
+        role = "node, Redis protocol on " + layout.redis(number);
       }
     }
     return String.format(

@@ -43,9 +43,9 @@ class ClusterCommandTest {
                 ClusterCommand.UsageError.class, () -> ClusterCommand.settings("1234", "3", "0"))
             .getMessage());
     assertEquals(
-        "--base-port must be a port from 1 to 65532, got '65533'",
+        "--base-port must be a port from 1 to 65472, got '65473'",
         assertThrows(
-                ClusterCommand.UsageError.class, () -> ClusterCommand.settings("65533", "3", "60"))
+                ClusterCommand.UsageError.class, () -> ClusterCommand.settings("65473", "3", "60"))
             .getMessage());
   }
 
@@ -117,12 +117,14 @@ class ClusterCommandTest {
             + " 1265-1267; nodes 1275-1277 (127.0.0.1)",
         layout.describe());
     List<Integer> ports = layout.ports();
-    assertEquals(9 + 3 + 3, ports.size());
+    assertEquals("127.0.0.1:1315", layout.redis(1));
+    assertEquals(9 + 3 + 3 + 3, ports.size());
     assertEquals(ports.size(), new HashSet<>(ports).size(), ports.toString());
-    // The default mode with the most nodes on the same base: 1234..1254.
+    // The default mode with the most nodes on the same base: 1234..1254, Redis ports 1295..1314.
     List<Integer> defaults = new ClusterCommand.Layout(1234, 20, false).ports();
     assertEquals(1234, defaults.getFirst());
-    assertEquals(1254, defaults.getLast());
+    assertEquals(1314, defaults.getLast());
+    assertEquals("127.0.0.1:1295", new ClusterCommand.Layout(1234, 20, false).redis(1));
     for (int port : new ClusterCommand.Layout(1234, 20, true).ports()) {
       assertFalse(defaults.contains(port), port + " is a port of the default mode");
     }
@@ -131,13 +133,13 @@ class ClusterCommandTest {
     assertEquals(List.of(), new ClusterCommand.Layout(1234, 3, false).zooKeeper());
 
     assertEquals(
-        new ClusterCommand.Settings(65492, 3, 60),
-        ClusterCommand.settings("65492", "3", "60", true));
+        new ClusterCommand.Settings(65452, 3, 60),
+        ClusterCommand.settings("65452", "3", "60", true));
     assertEquals(
-        "--base-port must be a port from 1 to 65492 with --zookeeper, got '65493'",
+        "--base-port must be a port from 1 to 65452 with --zookeeper, got '65453'",
         assertThrows(
                 ClusterCommand.UsageError.class,
-                () -> ClusterCommand.settings("65493", "3", "60", true))
+                () -> ClusterCommand.settings("65453", "3", "60", true))
             .getMessage());
   }
 

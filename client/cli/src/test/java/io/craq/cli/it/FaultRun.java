@@ -43,6 +43,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongFunction;
 import java.util.stream.Collectors;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.exceptions.JedisDataException;
 
 /**
  * One fault-suite run: a cluster of child JVMs, clients in this JVM recording a history (an
@@ -126,6 +130,20 @@ final class FaultRun implements AutoCloseable {
     this.keyOfRound = keyOfRound;
     return this;
   }
+
+  /**
+   * The workload goes through the nodes' Redis ports (Jedis: GET, SET, DEL, MSET) instead of the
+   * client library, each worker at a random live node, switching now and then and after a failure.
+   * Redis replies carry no versions, so the history has none; the checker needs none. Call before
+   * {@link #startCluster}.
+   */
+  FaultRun withRedisWorkload() {
+    this.redis = true;
+    cluster.withRedisPorts();
+    return this;
+  }
+
+  private volatile boolean redis;
 
   /** How long {@link #awaitQuiet} waits ({@link #WAIT} unless set). */
   FaultRun withQuietTimeout(Duration timeout) {
@@ -391,6 +409,7 @@ final class FaultRun implements AutoCloseable {
     for (int w = 0; w < count; w++) {
       Random workerRandom = new Random(seed * 31 + w);
       CraqClient client = newClient();
+      RedisWorker redisWorker = redis ? new RedisWorker(workerRandom) : null;
       Thread thread =
           Thread.ofPlatform()
               .name(suite + "-client-" + w)
@@ -399,7 +418,11 @@ final class FaultRun implements AutoCloseable {
                 while (!stopping) {
                   long n = ops.getAndIncrement();
                   String key = keyOfRound.apply(n / opsPerKey);
-                  if (runOne(client, workerRandom, process, key, n)) {
+                  boolean unknown =
+                      redisWorker != null
+                          ? redisWorker.runOne(process, key, n)
+                          : runOne(client, workerRandom, process, key, n);
+                  if (unknown) {
                     process =
                         nextProcess.getAndIncrement(); // unknown outcome: retire the process id
                     if (!pauseAfterUnknown()) {
@@ -407,8 +430,125 @@ final class FaultRun implements AutoCloseable {
                     }
                   }
                 }
+                if (redisWorker != null) {
+                  redisWorker.drop();
+                }
               });
       workers.add(thread);
+    }
+  }
+
+  /** One worker's connection to a node's Redis port, and its recorded operations. */
+  private final class RedisWorker {
+    private final Random random;
+    private Jedis jedis;
+    private int uses;
+
+    RedisWorker(Random random) {
+      this.random = random;
+    }
+
+    /** A connection to a random live node's port; a new one every 50 operations. */
+    private Jedis jedis() {
+      if (jedis != null && uses++ < 50) {
+        return jedis;
+      }
+      drop();
+      List<String> ports =
+          cluster.nodes().values().stream()
+              .filter(ProcessCluster.NodeProcess::alive)
+              .map(ProcessCluster.NodeProcess::redisAddress)
+              .toList();
+      if (ports.isEmpty()) {
+        throw new IllegalStateException("no live node");
+      }
+      String address = ports.get(random.nextInt(ports.size()));
+      int colon = address.lastIndexOf(':');
+      jedis =
+          new Jedis(
+              new HostAndPort(
+                  address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))),
+              DefaultJedisClientConfig.builder()
+                  .connectionTimeoutMillis(1000)
+                  .socketTimeoutMillis(10_000)
+                  .autoNegotiateProtocol(false)
+                  .build());
+      uses = 0;
+      return jedis;
+    }
+
+    private void drop() {
+      if (jedis != null) {
+        try {
+          jedis.close();
+        } catch (RuntimeException ignored) {
+          // a broken connection: nothing to close cleanly
+        }
+        jedis = null;
+      }
+    }
+
+    /** As {@link FaultRun#runOne}, through the Redis port; true if the outcome is unknown. */
+    boolean runOne(long process, String key, long n) {
+      keys.add(key);
+      int dice = random.nextInt(20);
+      if (dice < 10) {
+        String target = dice < 7 ? key : companion(key, dice % 2);
+        keys.add(target);
+        HistoryRecorder.Pending pending = recorder.read(process, target);
+        try {
+          String value = jedis().get(target);
+          pending.okRead(value);
+          acknowledged.incrementAndGet();
+        } catch (RuntimeException e) {
+          pending.fail(); // a read has no effect
+          unanswered.incrementAndGet();
+          drop();
+        }
+        return false;
+      }
+      HistoryRecorder.Pending pending;
+      Runnable send;
+      if (dice >= 17) {
+        SortedMap<String, String> values = new TreeMap<>();
+        values.put(key, "p" + process + "-" + n);
+        int companions = 1 + random.nextInt(2);
+        for (int i = 0; i < companions; i++) {
+          String other = companion(key, i);
+          keys.add(other);
+          values.put(other, "p" + process + "-" + n + "-m" + i);
+        }
+        pending = recorder.multiWrite(process, values);
+        List<String> pairs = new ArrayList<>();
+        values.forEach((k, v) -> pairs.addAll(List.of(k, v)));
+        send = () -> jedis().mset(pairs.toArray(String[]::new));
+      } else if (dice == 16) {
+        pending = recorder.delete(process, key);
+        send = () -> jedis().del(key);
+      } else {
+        String value = "p" + process + "-" + n;
+        pending = recorder.write(process, key, value);
+        send = () -> jedis().set(key, value);
+      }
+      try {
+        send.run();
+        pending.ok();
+        acknowledged.incrementAndGet();
+        return false;
+      } catch (JedisDataException e) {
+        unanswered.incrementAndGet();
+        if (e.getMessage() != null && e.getMessage().startsWith("TRYAGAIN")) {
+          pending.fail(); // the port says it certainly did not happen
+          return false;
+        }
+        pending.info();
+        return true;
+      } catch (RuntimeException e) {
+        pending.info(); // the connection broke: sent or not, applied or not
+        unanswered.incrementAndGet();
+        drop();
+        return true;
+      }
     }
   }
 

@@ -56,6 +56,28 @@ class FaultSuitesTest {
 
   @Test
   @DisplayName(
+      "redis: the workload goes through the nodes' Redis ports (Jedis: GET, SET, DEL, MSET at"
+          + " random nodes) while a random node is killed with kill -9 and restarted")
+  void redis() throws Exception {
+    try (FaultRun run = new FaultRun("redis", directory, false)) {
+      run.withRedisWorkload();
+      run.startCluster(IDS);
+      run.startWorkload(CLIENTS);
+      while (run.running()) {
+        run.pace(1500, 3500);
+        String id = pick(run, IDS);
+        run.fault("kill-9 " + role(run.chain(), id));
+        run.cluster.killNode(id);
+        run.pace(500, 2500);
+        run.cluster.startNode(id);
+        run.awaitQuiet();
+      }
+      run.finish(() -> {}).assertPassed(run.cluster);
+    }
+  }
+
+  @Test
+  @DisplayName(
       "crash points: kill -9 nodes at short random intervals while they append to their "
           + "log, force it, apply and checkpoint (a checkpoint every 64 KiB), restart them at once; "
           + "nothing acknowledged is lost")

@@ -47,6 +47,7 @@ public final class ProcessCluster implements AutoCloseable {
 
   private final TcpTransport transport = new TcpTransport();
   private boolean proxied;
+  private boolean redisPorts;
   private final List<String> nodeArgs = new ArrayList<>();
   private ZooKeeperEnsemble ensemble;
   private boolean ensembleStarted;
@@ -113,6 +114,13 @@ public final class ProcessCluster implements AutoCloseable {
 
     /** Between the node and the coordinator (the node dials the coordinator through it). */
     FaultProxy coordinatorProxy;
+
+    /** Where the node serves the Redis protocol; null unless {@link #withRedisPorts}. */
+    String redisAddress;
+
+    public String redisAddress() {
+      return redisAddress;
+    }
 
     NodeProcess(String id, String address, Path data) {
       this.id = id;
@@ -192,6 +200,12 @@ public final class ProcessCluster implements AutoCloseable {
   public ProcessCluster withChains(int chains, int replicas) {
     this.chains = chains;
     this.replicas = replicas;
+    return this;
+  }
+
+  /** Every node started from now on serves the Redis protocol on a port of its own. */
+  public ProcessCluster withRedisPorts() {
+    this.redisPorts = true;
     return this;
   }
 
@@ -400,6 +414,9 @@ public final class ProcessCluster implements AutoCloseable {
         node.nodeProxy = new FaultProxy(id, node.address);
         node.coordinatorProxy = new FaultProxy(id + "-coordinator", coordinatorAddress);
       }
+      if (redisPorts) {
+        node.redisAddress = "127.0.0.1:" + LocalProcesses.freePort();
+      }
       synchronized (nodes) {
         nodes.put(id, node);
       }
@@ -416,6 +433,9 @@ public final class ProcessCluster implements AutoCloseable {
                 node.data));
     if (position >= 0) {
       args.addAll(List.of("--position", Integer.toString(position)));
+    }
+    if (node.redisAddress != null) {
+      args.addAll(List.of("--redis-listen", node.redisAddress));
     }
     args.addAll(nodeArgs);
     node.startedMillis = System.currentTimeMillis();

@@ -39,7 +39,8 @@ final class ClusterScript implements AutoCloseable {
         sigintIgnored(),
         "SIGINT is ignored in this test JVM (the build was started in the background), so"
             + " Ctrl-C cannot stop bin/craq-cluster; run bin/test in the foreground to test it");
-    this.basePort = Shell.freePorts(4);
+    // Nodes' Redis-protocol ports are base + 61 and up.
+    this.basePort = Shell.freePorts(64);
     this.script =
         shell.start(
             "exec bin/craq-cluster --base-port "
@@ -79,6 +80,11 @@ final class ClusterScript implements AutoCloseable {
   /** Node nI's port (n1 = base + 1). */
   int nodePort(int i) {
     return basePort + i;
+  }
+
+  /** Node nI's Redis-protocol port (n1 = base + 61). */
+  int redisPort(int i) {
+    return basePort + 60 + i;
   }
 
   Started started(String name) {

@@ -90,7 +90,7 @@ class CraqClusterScriptIT {
             "Try 'bin/craq-cluster --help' for more information."),
         usage.errLines());
 
-    int base = Shell.freePorts(4);
+    int base = Shell.freePorts(64);
     try (ServerSocket taken = new ServerSocket(base + 2, 1, InetAddress.getLoopbackAddress())) {
       Shell.Result inUse =
           shell.run(

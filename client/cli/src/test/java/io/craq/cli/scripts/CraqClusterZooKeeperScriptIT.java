@@ -49,7 +49,7 @@ class CraqClusterZooKeeperScriptIT {
             + " Ctrl-C cannot stop bin/craq-cluster; run bin/test in the foreground to test it");
     Shell shell = new Shell(dir);
     // The ZooKeeper layout uses BASE+21..BASE+40+N.
-    int base = Shell.freePorts(44);
+    int base = Shell.freePorts(84);
     Shell.Running script =
         shell.start(
             "exec bin/craq-cluster --zookeeper --base-port "

@@ -1,0 +1,967 @@
+package io.craq.node.redis;
+
+import io.craq.core.Limits;
+import io.craq.core.message.ChainConfig;
+import io.craq.core.message.ChainMap;
+import io.craq.core.message.Message;
+import io.craq.core.message.Message.ReadAllReply;
+import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.VersionRecord;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The commands of the Redis port: what each one asks of the chains ({@link ChainAccess}) and how
+ * its answer is shaped. {@link #dispatch} never blocks: it returns a future of the reply value (see
+ * {@link Resp}); the connection writes replies in the order the commands came.
+ */
+final class RedisCommands {
+  /** Conditional writes that lose a race to another write are retried this often, then refused. */
+  static final int CONDITIONAL_ATTEMPTS_MAX = 16;
+
+  /** Keys a SCAN page or DBSIZE asks a chain for at once. */
+  static final int SCAN_PAGE_KEYS_MAX = 1000;
+
+  /** Cursors a node remembers (oldest forgotten first); each one is a key. */
+  static final int CURSORS_MAX = 10_000;
+
+  /** The Redis version whose commands and replies this port follows, for clients that ask. */
+  static final String REDIS_VERSION = "7.2.0";
+
+  /** A command's name, arity (Redis's: negative = at least), flags, first key, last key, step. */
+  record Spec(
+      String name,
+      int arity,
+      List<String> flags,
+      int firstKey,
+      int lastKey,
+      int step,
+      String group,
+      String summary) {}
+
+  static final Map<String, Spec> SPECS = specs();
+
+  private static Map<String, Spec> specs() {
+    Map<String, Spec> m = new LinkedHashMap<>();
+    List<String> read = List.of("readonly", "fast");
+    List<String> write = List.of("write");
+    List<String> none = List.of("fast");
+    add(m, "get", 2, read, 1, 1, 1, "string", "Returns the value of a key (a strong read).");
+    add(m, "mget", -2, read, 1, -1, 1, "string", "Returns the values of keys.");
+    add(m, "exists", -2, read, 1, -1, 1, "keyspace", "Counts the given keys that exist.");
+    add(m, "strlen", 2, read, 1, 1, 1, "string", "Returns the length of a value.");
+    add(m, "ttl", 2, read, 1, 1, 1, "keyspace", "-1 for a key (no expiry exists), -2 if absent.");
+    add(m, "pttl", 2, read, 1, 1, 1, "keyspace", "As TTL, in milliseconds.");
+    add(m, "set", -3, write, 1, 1, 1, "string", "Sets a key (NX, XX and GET supported).");
+    add(m, "getset", 3, write, 1, 1, 1, "string", "Sets a key and returns its old value.");
+    add(m, "getdel", 2, write, 1, 1, 1, "string", "Deletes a key and returns its value.");
+    add(m, "del", -2, write, 1, -1, 1, "keyspace", "Deletes keys; returns how many existed.");
+    add(m, "mset", -3, write, 1, -1, 2, "string", "Sets keys of one chain atomically.");
+    add(m, "incr", 2, write, 1, 1, 1, "string", "Adds 1 to an integer value, at the head.");
+    add(m, "incrby", 3, write, 1, 1, 1, "string", "Adds to an integer value, at the head.");
+    add(m, "decr", 2, write, 1, 1, 1, "string", "Subtracts 1 from an integer value.");
+    add(m, "decrby", 3, write, 1, 1, 1, "string", "Subtracts from an integer value.");
+    add(m, "append", 3, write, 1, 1, 1, "string", "Appends to a value, at the head.");
+    add(m, "ping", -1, none, 0, 0, 0, "connection", "Answers PONG.");
+    add(m, "echo", 2, none, 0, 0, 0, "connection", "Returns its argument.");
+    add(m, "select", 2, none, 0, 0, 0, "connection", "Only database 0 exists.");
+    add(m, "quit", -1, none, 0, 0, 0, "connection", "Closes the connection.");
+    add(m, "hello", -1, none, 0, 0, 0, "connection", "Chooses RESP2 or RESP3.");
+    add(m, "client", -2, none, 0, 0, 0, "connection", "SETNAME, GETNAME, ID, SETINFO, INFO.");
+    add(m, "info", -1, List.of(), 0, 0, 0, "server", "Server, replication, stats, keyspace.");
+    add(m, "dbsize", 1, List.of("readonly"), 0, 0, 0, "server", "Keys of this node's chains.");
+    add(m, "scan", -2, List.of("readonly"), 0, 0, 0, "keyspace", "Iterates this node's keys.");
+    add(m, "config", -2, List.of(), 0, 0, 0, "server", "CONFIG GET of fixed answers.");
+    add(m, "command", -1, List.of(), 0, 0, 0, "server", "Describes the commands.");
+    return Map.copyOf(m);
+  }
+
+  private static void add(
+      Map<String, Spec> m,
+      String name,
+      int arity,
+      List<String> flags,
+      int first,
+      int last,
+      int step,
+      String group,
+      String summary) {
+    m.put(name, new Spec(name, arity, flags, first, last, step, group, summary));
+  }
+
+  /** What {@code CONFIG GET} answers: what redis-benchmark and redis-cli ask for at start. */
+  private final Map<String, String> config;
+
+  private final ChainAccess access;
+  private final RedisServer server;
+  private final int valueBytesMax;
+  private final AtomicLong nextCursor = new AtomicLong(1);
+  private final LinkedHashMap<Long, String> cursors = new LinkedHashMap<>();
+
+  RedisCommands(ChainAccess access, RedisServer server, int valueBytesMax) {
+    this.access = access;
+    this.server = server;
+    this.valueBytesMax = valueBytesMax;
+    Map<String, String> c = new LinkedHashMap<>();
+    c.put("save", "");
+    c.put("appendonly", "no");
+    c.put("appendfsync", "no");
+    c.put("databases", "1");
+    c.put("maxmemory", "0");
+    c.put("maxmemory-policy", "noeviction");
+    c.put("maxclients", Integer.toString(RedisServer.CONNECTIONS_MAX));
+    c.put("timeout", "0");
+    c.put("proto-max-bulk-len", Integer.toString(valueBytesMax + Limits.KEY_BYTES_MAX));
+    c.put("cluster-enabled", "no");
+    this.config = Map.copyOf(c);
+  }
+
+  /** How a command is ordered with the connection's earlier commands. */
+  private enum Kind {
+    /** Touches no key: answered at once. */
+    NONE,
+    /** Reads keys: starts once the connection's earlier writes completed. */
+    READ,
+    /**
+     * One write request: sent once earlier reads completed, right after earlier writes (the node's
+     * queue keeps their order; forwarding waits for the previous write).
+     */
+    WRITE,
+    /** Reads, then writes: starts once every earlier command completed. */
+    READ_WRITE
+  }
+
+  private static Kind kind(String name, int args) {
+    return switch (name) {
+      case "get", "mget", "exists", "strlen", "ttl", "pttl", "dbsize", "scan" -> Kind.READ;
+      case "set" -> args == 3 ? Kind.WRITE : Kind.READ_WRITE;
+      case "mset", "incr", "decr", "incrby", "decrby", "append" -> Kind.WRITE;
+      case "getset", "getdel", "del" -> Kind.READ_WRITE;
+      default -> Kind.NONE;
+    };
+  }
+
+  private static final CompletableFuture<Object> DONE = CompletableFuture.completedFuture(null);
+
+  /**
+   * The reply to {@code args} (name first) on {@code connection}; never blocks. A connection's
+   * commands take effect in the order they came, as on Redis: a read sees the connection's earlier
+   * writes, a write does not overtake its earlier reads, and writes apply in order.
+   */
+  CompletableFuture<Object> dispatch(RedisConnection connection, List<byte[]> args) {
+    String name = new String(args.get(0), StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT);
+    Spec spec = SPECS.get(name);
+    if (spec == null) {
+      return done(unknownCommand(args));
+    }
+    int n = args.size();
+    if (spec.arity() > 0 ? n != spec.arity() : n < -spec.arity()) {
+      return done(Resp.err("wrong number of arguments for '" + name + "' command"));
+    }
+    RedisConnection c = connection;
+    CompletableFuture<?> previousWrite = c.lastWrite;
+    CompletableFuture<Object> reply;
+    switch (kind(name, n)) {
+      case NONE -> reply = start(c, name, args, DONE);
+      case READ -> {
+        reply = startAfter(previousWrite, () -> start(c, name, args, DONE));
+        c.readsSinceWrite.add(reply);
+      }
+      case WRITE -> {
+        reply = startAfter(readsSinceWrite(c), () -> start(c, name, args, previousWrite));
+        c.lastWrite = reply;
+        c.readsSinceWrite.clear();
+      }
+      case READ_WRITE -> {
+        c.readsSinceWrite.add(previousWrite);
+        reply = startAfter(readsSinceWrite(c), () -> start(c, name, args, DONE));
+        c.lastWrite = reply;
+        c.readsSinceWrite.clear();
+      }
+      default -> throw new IllegalStateException();
+    }
+    return reply;
+  }
+
+  private static CompletableFuture<?> readsSinceWrite(RedisConnection c) {
+    List<CompletableFuture<?>> reads = c.readsSinceWrite;
+    reads.removeIf(CompletableFuture::isDone);
+    if (reads.isEmpty()) {
+      return DONE;
+    }
+    return CompletableFuture.allOf(
+        reads.stream().map(f -> f.handle((r, e) -> null)).toArray(CompletableFuture[]::new));
+  }
+
+  private static CompletableFuture<Object> startAfter(
+      CompletableFuture<?> barrier, java.util.function.Supplier<CompletableFuture<Object>> start) {
+    if (barrier.isDone()) {
+      return start.get();
+    }
+    return barrier.handle((r, e) -> null).thenCompose(ignored -> start.get());
+  }
+
+  private CompletableFuture<Object> start(
+      RedisConnection c, String name, List<byte[]> args, CompletableFuture<?> forwardAfter) {
+    try {
+      return run(c, name, args, forwardAfter).exceptionally(RedisCommands::errorReply);
+    } catch (RedisException e) {
+      return done(e.reply());
+    } catch (RuntimeException e) {
+      return done(ChainAccess.translate(e).reply());
+    }
+  }
+
+  private static Object errorReply(Throwable failure) {
+    return ChainAccess.translate(failure).reply();
+  }
+
+  private static CompletableFuture<Object> done(Object reply) {
+    return CompletableFuture.completedFuture(reply);
+  }
+
+  private static Resp.Err unknownCommand(List<byte[]> args) {
+    StringBuilder b = new StringBuilder("unknown command '");
+    b.append(printable(args.get(0), 128)).append("', with args beginning with: ");
+    for (int i = 1; i < args.size() && i <= 8; i++) {
+      b.append('\'').append(printable(args.get(i), 64)).append("' ");
+    }
+    return Resp.err(b.toString());
+  }
+
+  /** At most {@code max} bytes of {@code bytes} for an error line, control bytes as '?'. */
+  private static String printable(byte[] bytes, int max) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < Math.min(bytes.length, max); i++) {
+      int c = bytes[i] & 0xff;
+      b.append(c >= 0x20 && c < 0x7f ? (char) c : '?');
+    }
+    return b.toString();
+  }
+
+  private CompletableFuture<Object> run(
+      RedisConnection c, String name, List<byte[]> a, CompletableFuture<?> forwardAfter) {
+    return switch (name) {
+      case "get" -> access.read(key(a.get(1))).thenApply(v -> v.found() ? v.value() : null);
+      case "mget" -> mget(a);
+      case "exists" -> exists(a);
+      case "strlen" -> access.read(key(a.get(1))).thenApply(v -> (Object) (long) v.value().length);
+      case "ttl", "pttl" ->
+          access.read(key(a.get(1))).thenApply(v -> (Object) (v.found() ? -1L : -2L));
+      case "set" -> set(a, forwardAfter);
+      case "getset" -> setConditional(key(a.get(1)), value(a.get(2)), Cond.ANY, true, 1);
+      case "getdel" -> delete(key(a.get(1)), 1).thenApply(v -> v.found() ? v.value() : null);
+      case "del" -> del(a);
+      case "mset" -> mset(a, forwardAfter);
+      case "incr", "decr", "incrby", "decrby", "append" -> readModifyWrite(name, a);
+      case "ping" -> done(a.size() == 1 ? Resp.PONG : a.size() == 2 ? a.get(1) : wrongArgs(name));
+      case "echo" -> done(a.get(1));
+      case "select" -> done(select(a.get(1)));
+      case "quit" -> {
+        c.closeAfterReply();
+        yield done(Resp.OK);
+      }
+      case "hello" -> done(hello(c, a));
+      case "client" -> done(client(c, a));
+      case "info" -> info(c, a);
+      case "dbsize" -> dbsize().thenApply(n -> (Object) n);
+      case "scan" -> scan(a);
+      case "config" -> done(config(a));
+      case "command" -> done(command(a));
+      default -> throw new IllegalStateException("no handler for " + name);
+    };
+  }
+
+  private static Resp.Err wrongArgs(String name) {
+    return Resp.err("wrong number of arguments for '" + name + "' command");
+  }
+
+  // ------------------------------------------------------------------------ keys and values
+
+  /**
+   * The store's key for a Redis key: keys are strings of UTF-8 in this store, so a key that is not
+   * valid UTF-8 is refused (mapping bytes to text would make two keys one); empty keys and keys
+   * over {@link Limits#KEY_BYTES_MAX} bytes too.
+   */
+  static String key(byte[] bytes) {
+    String key;
+    boolean ascii = true;
+    for (byte b : bytes) {
+      if (b < 0) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      key = new String(bytes, StandardCharsets.US_ASCII);
+    } else {
+      try {
+        key =
+            StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(ByteBuffer.wrap(bytes))
+                .toString();
+      } catch (CharacterCodingException e) {
+        throw RedisException.err("invalid key: keys must be valid UTF-8 in this store");
+      }
+    }
+    try {
+      Limits.checkKey(key);
+    } catch (Limits.InvalidInputException e) {
+      throw RedisException.err("invalid key: " + e.getMessage());
+    }
+    return key;
+  }
+
+  private byte[] value(byte[] value) {
+    if (value.length > valueBytesMax) {
+      throw RedisException.err(
+          "value is " + value.length + " bytes, the limit is " + valueBytesMax + " bytes");
+    }
+    return value;
+  }
+
+  // ----------------------------------------------------------------------------------- reads
+
+  private CompletableFuture<Object> mget(List<byte[]> a) {
+    List<CompletableFuture<ChainAccess.Value>> reads = new ArrayList<>();
+    for (int i = 1; i < a.size(); i++) {
+      reads.add(access.read(key(a.get(i))));
+    }
+    return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new))
+        .thenApply(ignored -> {
+          List<Object> values = new ArrayList<>(reads.size());
+          for (var read : reads) {
+            ChainAccess.Value v = read.join();
+            values.add(v.found() ? v.value() : null);
+          }
+          return values;
+        });
+  }
+
+  private CompletableFuture<Object> exists(List<byte[]> a) {
+    List<CompletableFuture<ChainAccess.Value>> reads = new ArrayList<>();
+    for (int i = 1; i < a.size(); i++) {
+      reads.add(access.read(key(a.get(i))));
+    }
+    return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new))
+        .thenApply(ignored -> (Object) reads.stream().filter(r -> r.join().found()).count());
+  }
+
+  // ---------------------------------------------------------------------------------- writes
+
+  enum Cond {
+    ANY,
+    NX,
+    XX
+  }
+
+  private CompletableFuture<Object> set(List<byte[]> a, CompletableFuture<?> forwardAfter) {
+    String key = key(a.get(1));
+    byte[] value = value(a.get(2));
+    Cond cond = Cond.ANY;
+    boolean get = false;
+    for (int i = 3; i < a.size(); i++) {
+      String option = new String(a.get(i), StandardCharsets.ISO_8859_1).toUpperCase(Locale.ROOT);
+      switch (option) {
+        case "NX", "XX" -> {
+          Cond wanted = option.equals("NX") ? Cond.NX : Cond.XX;
+          if (cond != Cond.ANY && cond != wanted) {
+            throw new RedisException("ERR syntax error");
+          }
+          cond = wanted;
+        }
+        case "GET" -> get = true;
+        case "EX", "PX", "EXAT", "PXAT", "KEEPTTL" ->
+            throw RedisException.err("expiry is not supported: keys in this store never expire");
+        default -> throw new RedisException("ERR syntax error");
+      }
+    }
+    if (cond == Cond.ANY && !get) {
+      return access
+          .write(key, value, false, Message.ANY_VERSION, forwardAfter)
+          .thenApply(v -> Resp.OK);
+    }
+    return setConditional(key, value, cond, get, 1);
+  }
+
+  /**
+   * SET with its options. NX without GET is one conditional write on "absent" (version 0); the rest
+   * reads the key (strongly), then writes if its version is still the one read: a write of the key
+   * in between makes the write fail, and the command starts again, at most {@link
+   * #CONDITIONAL_ATTEMPTS_MAX} times.
+   */
+  private CompletableFuture<Object> setConditional(
+      String key, byte[] value, Cond cond, boolean get, int attempt) {
+    if (cond == Cond.ANY && !get) {
+      return access.write(key, value, false, Message.ANY_VERSION).thenApply(v -> Resp.OK);
+    }
+    if (cond == Cond.NX && !get) {
+      return this.<Object>onMismatch(
+          access.write(key, value, false, 0).thenApply(v -> Resp.OK),
+          () ->
+              access
+                  .read(key)
+                  .thenCompose(now ->
+                      now.found()
+                          ? done(null)
+                          : retry(
+                              key,
+                              attempt,
+                              () -> setConditional(key, value, cond, get, attempt + 1))));
+    }
+    return access
+        .read(key)
+        .thenCompose(old -> {
+          Object oldReply = get ? (old.found() ? old.value() : null) : null;
+          if ((cond == Cond.NX && old.found()) || (cond == Cond.XX && !old.found())) {
+            return done(oldReply);
+          }
+          long expected = old.found() ? old.version() : 0;
+          return onMismatch(
+              access
+                  .write(key, value, false, expected)
+                  .thenApply(v -> get ? oldReply : (Object) Resp.OK),
+              () -> retry(key, attempt, () -> setConditional(key, value, cond, get, attempt + 1)));
+        });
+  }
+
+  /**
+   * Deletes {@code key} and returns the value it had: a strong read, then a delete conditional on
+   * the version read (0 if absent). The delete is written even for an absent key, as every delete
+   * of this store is (a tombstone version), so DEL counts as one write whatever it finds.
+   */
+  private CompletableFuture<ChainAccess.Value> delete(String key, int attempt) {
+    return access
+        .read(key)
+        .thenCompose(old ->
+            onMismatch(
+                access
+                    .write(key, new byte[0], true, old.found() ? old.version() : 0)
+                    .thenApply(v -> old),
+                () -> retry(key, attempt, () -> delete(key, attempt + 1))));
+  }
+
+  private CompletableFuture<Object> del(List<byte[]> a) {
+    List<String> keys = new ArrayList<>();
+    for (int i = 1; i < a.size(); i++) {
+      keys.add(key(a.get(i)));
+    }
+    List<CompletableFuture<ChainAccess.Value>> deletes = new ArrayList<>();
+    for (String key : new java.util.LinkedHashSet<>(keys)) {
+      deletes.add(delete(key, 1));
+    }
+    return CompletableFuture.allOf(deletes.toArray(CompletableFuture[]::new))
+        .thenApply(ignored -> (Object) deletes.stream().filter(d -> d.join().found()).count());
+  }
+
+  private CompletableFuture<Object> mset(List<byte[]> a, CompletableFuture<?> forwardAfter) {
+    if (a.size() % 2 != 1) {
+      return done(wrongArgs("mset"));
+    }
+    Map<String, byte[]> values = new LinkedHashMap<>();
+    for (int i = 1; i < a.size(); i += 2) {
+      values.put(key(a.get(i)), value(a.get(i + 1)));
+    }
+    if (values.size() > Limits.MULTI_WRITE_KEYS_MAX) {
+      throw RedisException.err(
+          "MSET takes at most "
+              + Limits.MULTI_WRITE_KEYS_MAX
+              + " keys here (it is one atomic multi-key write), not "
+              + values.size());
+    }
+    List<WriteRequest> writes = new ArrayList<>();
+    values.forEach((k, v) -> writes.add(new WriteRequest(k, v, false, Message.ANY_VERSION)));
+    return access.multiWrite(writes, forwardAfter).thenApply(v -> Resp.OK);
+  }
+
+  private CompletableFuture<Object> readModifyWrite(String name, List<byte[]> a) {
+    throw RedisException.err(
+        name.toUpperCase(Locale.ROOT) + " is not supported yet by this store's Redis port");
+  }
+
+  /** {@code write}, or {@code onMismatch} if it failed because the key's version moved. */
+  private <T> CompletableFuture<T> onMismatch(
+      CompletableFuture<T> write, java.util.function.Supplier<CompletableFuture<T>> onMismatch) {
+    return write.exceptionallyCompose(failure -> {
+      RedisException e = ChainAccess.translate(failure);
+      if (e instanceof RedisException.VersionMismatch) {
+        return onMismatch.get();
+      }
+      return CompletableFuture.failedFuture(e);
+    });
+  }
+
+  /** Runs {@code again} after a short pause that grows with {@code attempt}, or gives up. */
+  private static <T> CompletableFuture<T> retry(
+      String key, int attempt, java.util.function.Supplier<CompletableFuture<T>> again) {
+    if (attempt >= CONDITIONAL_ATTEMPTS_MAX) {
+      return CompletableFuture.failedFuture(
+          RedisException.err(
+              "key '"
+                  + key
+                  + "' kept changing under a conditional write ("
+                  + attempt
+                  + " attempts); retry"));
+    }
+    return CompletableFuture.supplyAsync(
+            () -> null,
+            CompletableFuture.delayedExecutor(Math.min(50, attempt * 2L), TimeUnit.MILLISECONDS))
+        .thenCompose(ignored -> again.get());
+  }
+
+  // ----------------------------------------------------------------------------- connection
+
+  private static Object select(byte[] db) {
+    String index = new String(db, StandardCharsets.ISO_8859_1);
+    if (index.equals("0")) {
+      return Resp.OK;
+    }
+    return Resp.err("DB index is out of range (this store has only database 0)");
+  }
+
+  private Object hello(RedisConnection c, List<byte[]> a) {
+    int i = 1;
+    if (a.size() > 1) {
+      String version = new String(a.get(1), StandardCharsets.ISO_8859_1);
+      if (!version.equals("2") && !version.equals("3")) {
+        return new Resp.Err("NOPROTO unsupported protocol version (2 and 3 are supported)");
+      }
+      i = 2;
+      String name = null;
+      while (i < a.size()) {
+        String option = new String(a.get(i), StandardCharsets.ISO_8859_1).toUpperCase(Locale.ROOT);
+        if (option.equals("SETNAME") && i + 1 < a.size()) {
+          name = new String(a.get(i + 1), StandardCharsets.UTF_8);
+          Object refused = checkName(name);
+          if (refused != null) {
+            return refused;
+          }
+          i += 2;
+        } else if (option.equals("AUTH") && i + 2 < a.size()) {
+          return Resp.err("AUTH is not supported: this port has no passwords");
+        } else {
+          return Resp.err("syntax error in HELLO option '" + printable(a.get(i), 64) + "'");
+        }
+      }
+      c.protocol = Integer.parseInt(version);
+      if (name != null) {
+        c.name = name;
+      }
+    }
+    return Resp.map(
+        Resp.bulk("server"),
+        Resp.bulk("redis"),
+        Resp.bulk("version"),
+        Resp.bulk(REDIS_VERSION),
+        Resp.bulk("proto"),
+        (long) c.protocol,
+        Resp.bulk("id"),
+        c.id,
+        Resp.bulk("mode"),
+        Resp.bulk("standalone"),
+        Resp.bulk("role"),
+        Resp.bulk("master"),
+        Resp.bulk("modules"),
+        List.of());
+  }
+
+  private static Object checkName(String name) {
+    for (int i = 0; i < name.length(); i++) {
+      char ch = name.charAt(i);
+      if (ch < '!' || ch > '~') {
+        return Resp.err("Client names cannot contain spaces, newlines or special characters.");
+      }
+    }
+    return null;
+  }
+
+  private Object client(RedisConnection c, List<byte[]> a) {
+    String sub = new String(a.get(1), StandardCharsets.ISO_8859_1).toUpperCase(Locale.ROOT);
+    switch (sub) {
+      case "SETNAME" -> {
+        if (a.size() != 3) {
+          return wrongArgs("client|setname");
+        }
+        String name = new String(a.get(2), StandardCharsets.UTF_8);
+        Object refused = checkName(name);
+        if (refused != null) {
+          return refused;
+        }
+        c.name = name.isEmpty() ? null : name;
+        return Resp.OK;
+      }
+      case "GETNAME" -> {
+        return c.name == null ? null : Resp.bulk(c.name);
+      }
+      case "ID" -> {
+        return c.id;
+      }
+      case "SETINFO" -> {
+        return a.size() == 4 ? Resp.OK : wrongArgs("client|setinfo");
+      }
+      case "INFO" -> {
+        return Resp.bulk(c.describe() + "\n");
+      }
+      default -> {
+        return Resp.err(
+            "unknown subcommand '"
+                + printable(a.get(1), 64)
+                + "'. CLIENT takes SETNAME, GETNAME, ID, SETINFO and INFO here.");
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------- server
+
+  private Object config(List<byte[]> a) {
+    String sub = new String(a.get(1), StandardCharsets.ISO_8859_1).toUpperCase(Locale.ROOT);
+    if (!sub.equals("GET")) {
+      return Resp.err(
+          "CONFIG "
+              + printable(a.get(1), 32)
+              + " is not supported: this port's settings are craq-node's command-line flags");
+    }
+    if (a.size() < 3) {
+      return wrongArgs("config|get");
+    }
+    Map<Object, Object> found = new LinkedHashMap<>();
+    for (int i = 2; i < a.size(); i++) {
+      String pattern = new String(a.get(i), StandardCharsets.UTF_8).toLowerCase(Locale.ROOT);
+      config.entrySet().stream()
+          .sorted(Map.Entry.comparingByKey())
+          .filter(e -> Glob.matches(pattern, e.getKey()))
+          .forEach(e -> found.put(e.getKey(), e.getValue()));
+    }
+    Map<Object, Object> reply = new LinkedHashMap<>();
+    found.forEach((k, v) -> reply.put(Resp.bulk((String) k), Resp.bulk((String) v)));
+    return reply;
+  }
+
+  private static Object command(List<byte[]> a) {
+    if (a.size() == 1) {
+      List<Object> all = new ArrayList<>();
+      SPECS.values().stream()
+          .sorted(java.util.Comparator.comparing(Spec::name))
+          .forEach(s -> all.add(info(s)));
+      return all;
+    }
+    String sub = new String(a.get(1), StandardCharsets.ISO_8859_1).toUpperCase(Locale.ROOT);
+    switch (sub) {
+      case "COUNT" -> {
+        return (long) SPECS.size();
+      }
+      case "INFO" -> {
+        List<Object> infos = new ArrayList<>();
+        for (int i = 2; i < a.size(); i++) {
+          Spec s =
+              SPECS.get(new String(a.get(i), StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT));
+          infos.add(s == null ? Resp.NULL_ARRAY : info(s));
+        }
+        return infos;
+      }
+      case "DOCS" -> {
+        Map<Object, Object> docs = new LinkedHashMap<>();
+        List<Spec> wanted = new ArrayList<>();
+        if (a.size() == 2) {
+          SPECS.values().stream()
+              .sorted(java.util.Comparator.comparing(Spec::name))
+              .forEach(wanted::add);
+        } else {
+          for (int i = 2; i < a.size(); i++) {
+            Spec s =
+                SPECS.get(
+                    new String(a.get(i), StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT));
+            if (s != null) {
+              wanted.add(s);
+            }
+          }
+        }
+        for (Spec s : wanted) {
+          docs.put(
+              Resp.bulk(s.name()),
+              Resp.map(
+                  Resp.bulk("summary"),
+                  Resp.bulk(s.summary()),
+                  Resp.bulk("since"),
+                  Resp.bulk("1.0.0"),
+                  Resp.bulk("group"),
+                  Resp.bulk(s.group())));
+        }
+        return docs;
+      }
+      default -> {
+        return Resp.err(
+            "unknown subcommand '"
+                + printable(a.get(1), 64)
+                + "'. COMMAND takes no argument, COUNT, INFO or DOCS here.");
+      }
+    }
+  }
+
+  private static List<Object> info(Spec s) {
+    List<Object> flags = new ArrayList<>();
+    for (String flag : s.flags()) {
+      flags.add(new Resp.Simple(flag));
+    }
+    return Resp.array(
+        Resp.bulk(s.name()),
+        (long) s.arity(),
+        flags,
+        (long) s.firstKey(),
+        (long) s.lastKey(),
+        (long) s.step(),
+        List.of(new Resp.Simple("@" + s.group())),
+        List.of(),
+        List.of(),
+        List.of());
+  }
+
+  private CompletableFuture<Object> info(RedisConnection c, List<byte[]> a) {
+    List<String> sections = new ArrayList<>();
+    for (int i = 1; i < a.size(); i++) {
+      sections.add(new String(a.get(i), StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT));
+    }
+    boolean all =
+        sections.isEmpty()
+            || sections.contains("all")
+            || sections.contains("default")
+            || sections.contains("everything");
+    boolean keyspace = all || sections.contains("keyspace");
+    return access
+        .map()
+        .thenCombine(access.stats(), (map, stats) -> new Object[] {map, stats})
+        .thenCompose(pair ->
+            (keyspace ? dbsize() : CompletableFuture.completedFuture(-1L))
+                .thenApply(keys -> {
+                  ChainMap map = (ChainMap) pair[0];
+                  Message.StatsReply stats = (Message.StatsReply) pair[1];
+                  StringBuilder b = new StringBuilder();
+                  if (all || sections.contains("server")) {
+                    server.describeServer(b);
+                  }
+                  if (all || sections.contains("clients")) {
+                    server.describeClients(b);
+                  }
+                  if (all || sections.contains("replication")) {
+                    describeReplication(b, map, stats);
+                  }
+                  if (all || sections.contains("stats")) {
+                    server.describeStats(b, access.forwarded.get());
+                  }
+                  if (keyspace) {
+                    b.append("# Keyspace\r\n");
+                    if (keys > 0) {
+                      b.append("db0:keys=").append(keys).append(",expires=0,avg_ttl=0\r\n");
+                    }
+                    b.append("\r\n");
+                  }
+                  return (Object) Resp.bulk(b.toString());
+                }));
+  }
+
+  private void describeReplication(StringBuilder b, ChainMap map, Message.StatsReply stats) {
+    b.append("# Replication\r\n");
+    // Clients that look for a writable server see one: every node takes writes (the head of the
+    // key's chain applies them).
+    b.append("role:master\r\n");
+    b.append("connected_slaves:0\r\n");
+    b.append("craq_node_id:").append(access.nodeId()).append("\r\n");
+    b.append("craq_node_address:").append(access.publicAddress()).append("\r\n");
+    b.append("craq_role:").append(stats.role()).append("\r\n");
+    b.append("craq_map_version:").append(map.version()).append("\r\n");
+    b.append("craq_chains:").append(map.chainCount()).append("\r\n");
+    for (int i = 0; i < map.chainCount(); i++) {
+      ChainConfig chain = map.chain(i);
+      int index = chain.indexOf(access.nodeId());
+      if (index < 0) {
+        continue;
+      }
+      String role =
+          chain.size() == 1
+              ? "head+tail"
+              : index == 0 ? "head" : index == chain.size() - 1 ? "tail" : "middle";
+      b.append("chain")
+          .append(i)
+          .append(":role=")
+          .append(role)
+          .append(",epoch=")
+          .append(chain.epoch())
+          .append(",position=")
+          .append(index)
+          .append(",members=")
+          .append(chain.size())
+          .append(",head=")
+          .append(chain.head().address())
+          .append(",tail=")
+          .append(chain.tail().address())
+          .append("\r\n");
+    }
+    b.append("\r\n");
+  }
+
+  // --------------------------------------------------------------------- scan and dbsize
+
+  /** The chains this node is a member of, in the map it knows. */
+  private List<Integer> localChains(ChainMap map) {
+    List<Integer> chains = new ArrayList<>();
+    for (int i = 0; i < map.chainCount(); i++) {
+      if (map.chain(i).contains(access.nodeId())) {
+        chains.add(i);
+      }
+    }
+    return chains;
+  }
+
+  /** The keys of this node's chains, counted page by page. */
+  CompletableFuture<Long> dbsize() {
+    return access
+        .map()
+        .thenCompose(map -> {
+          CompletableFuture<Long> total = CompletableFuture.completedFuture(0L);
+          for (int chain : localChains(map)) {
+            total = total.thenCompose(sum -> count(chain, "", sum));
+          }
+          return total;
+        });
+  }
+
+  private CompletableFuture<Long> count(int chain, String after, long sum) {
+    return access
+        .page(chain, after, SCAN_PAGE_KEYS_MAX)
+        .thenCompose(page -> {
+          long n = sum;
+          String last = after;
+          for (VersionRecord r : page.entries()) {
+            if (!r.tombstone()) {
+              n++;
+            }
+            last = r.key();
+          }
+          return page.more() && !last.equals(after)
+              ? count(chain, last, n)
+              : CompletableFuture.completedFuture(n);
+        });
+  }
+
+  private CompletableFuture<Object> scan(List<byte[]> a) {
+    String cursorText = new String(a.get(1), StandardCharsets.ISO_8859_1);
+    long cursor;
+    try {
+      cursor = Long.parseUnsignedLong(cursorText);
+    } catch (NumberFormatException e) {
+      throw RedisException.err("invalid cursor");
+    }
+    String after;
+    if (cursor == 0) {
+      after = "";
+    } else {
+      synchronized (cursors) {
+        after = cursors.get(cursor);
+      }
+      if (after == null) {
+        throw RedisException.err("invalid cursor (unknown here, or forgotten: start again at 0)");
+      }
+    }
+    String match = null;
+    int count = 10;
+    boolean stringsOnly = true;
+    for (int i = 2; i < a.size(); i += 2) {
+      String option = new String(a.get(i), StandardCharsets.ISO_8859_1).toUpperCase(Locale.ROOT);
+      if (i + 1 >= a.size()) {
+        throw new RedisException("ERR syntax error");
+      }
+      String arg = new String(a.get(i + 1), StandardCharsets.UTF_8);
+      switch (option) {
+        case "MATCH" -> match = arg;
+        case "COUNT" -> {
+          try {
+            count = Integer.parseInt(arg);
+          } catch (NumberFormatException e) {
+            throw RedisException.err("value is not an integer or out of range");
+          }
+          if (count < 1) {
+            throw new RedisException("ERR syntax error");
+          }
+          count = Math.min(count, SCAN_PAGE_KEYS_MAX);
+        }
+        case "TYPE" -> stringsOnly = arg.equalsIgnoreCase("string");
+        default -> throw new RedisException("ERR syntax error");
+      }
+    }
+    String pattern = match;
+    int limit = count;
+    boolean any = stringsOnly;
+    return access.map().thenCompose(map -> scanPage(localChains(map), after, limit, pattern, any));
+  }
+
+  private CompletableFuture<Object> scanPage(
+      List<Integer> chains, String after, int count, String pattern, boolean any) {
+    List<CompletableFuture<ReadAllReply>> pages = new ArrayList<>();
+    for (int chain : chains) {
+      pages.add(access.page(chain, after, count));
+    }
+    return CompletableFuture.allOf(pages.toArray(CompletableFuture[]::new))
+        .thenApply(ignored -> {
+          // A chain with more keys than its page covers bounds what may be answered now.
+          String bound = null;
+          TreeSet<String> keys = new TreeSet<>();
+          for (var future : pages) {
+            ReadAllReply page = future.join();
+            String last = null;
+            for (VersionRecord r : page.entries()) {
+              if (!r.tombstone() && r.key().compareTo(after) > 0) {
+                keys.add(r.key());
+              }
+              last = r.key();
+            }
+            if (page.more() && last != null && (bound == null || last.compareTo(bound) < 0)) {
+              bound = last;
+            }
+          }
+          List<String> taken = new ArrayList<>();
+          boolean more = false;
+          for (String key : keys) {
+            if ((bound != null && key.compareTo(bound) > 0) || taken.size() == count) {
+              more = true;
+              break;
+            }
+            taken.add(key);
+          }
+          more |= bound != null;
+          String last = taken.isEmpty() ? bound : taken.get(taken.size() - 1);
+          long next = more && last != null ? remember(last) : 0;
+          List<Object> matched = new ArrayList<>();
+          for (String key : taken) {
+            if (any && (pattern == null || Glob.matches(pattern, key))) {
+              matched.add(Resp.bulk(key));
+            }
+          }
+          return Resp.array(Resp.bulk(Long.toUnsignedString(next)), matched);
+        });
+  }
+
+  private long remember(String key) {
+    long id = nextCursor.getAndIncrement();
+    synchronized (cursors) {
+      cursors.put(id, key);
+      if (cursors.size() > CURSORS_MAX) {
+        cursors.remove(cursors.keySet().iterator().next());
+      }
+    }
+    return id;
+  }
+}
