@@ -340,6 +340,8 @@ public final class CoordinatorServer implements AutoCloseable {
     switch (request.message()) {
       case WriteRequest ignored -> forwardOrRedirect(request);
       case Message.MultiWriteRequest ignored -> forwardOrRedirect(request);
+      case Message.IncrementRequest ignored -> forwardOrRedirect(request);
+      case Message.AppendRequest ignored -> forwardOrRedirect(request);
       case ReadRequest ignored -> forwardOrRedirect(request);
       case ReadAllRequest ignored -> forwardOrRedirect(request);
       case Chained chained when chained.message() instanceof ReadAllRequest ->
@@ -542,6 +544,9 @@ public final class CoordinatorServer implements AutoCloseable {
     return switch (request) {
       case WriteRequest write -> new Route(map.chainOf(write.key()), write, true);
       case ReadRequest read -> new Route(map.chainOf(read.key()), read, false);
+      case Message.IncrementRequest increment ->
+          new Route(map.chainOf(increment.key()), increment, true);
+      case Message.AppendRequest append -> new Route(map.chainOf(append.key()), append, true);
       case Message.MultiWriteRequest multi -> {
         if (multi.writes().isEmpty()) {
           throw new IllegalArgumentException("a multi-key write needs at least one key");

@@ -471,7 +471,7 @@ public final class NodeServer implements AutoCloseable {
       StoreFullException full = storeFull;
       if (!running) {
         responder.reply(new ErrorReply(ErrorCode.UNAVAILABLE, "the node is stopping", ""));
-      } else if (full != null && message instanceof WriteRequest) {
+      } else if (full != null && changesData(message)) {
         responder.reply(
             new ErrorReply(
                 ErrorCode.UNAVAILABLE, nodeId + " refuses writes: " + full.getMessage(), ""));
@@ -512,6 +512,14 @@ public final class NodeServer implements AutoCloseable {
         : message.getClass().getSimpleName();
   }
 
+  /** True for the client requests that write: refused while the store is full. */
+  private static boolean changesData(Message message) {
+    return message instanceof WriteRequest
+        || message instanceof Message.MultiWriteRequest
+        || message instanceof Message.IncrementRequest
+        || message instanceof Message.AppendRequest;
+  }
+
   /** True for inputs whose handling never changes stored data (see the class comment). */
   static boolean onlyReads(Message message) {
     return switch (message) {
@@ -522,6 +530,8 @@ public final class NodeServer implements AutoCloseable {
             case StatsRequest stats -> true;
             case WriteRequest write -> false;
             case Message.MultiWriteRequest multi -> false;
+            case Message.IncrementRequest increment -> false;
+            case Message.AppendRequest append -> false;
             case ReadAllRequest readAll -> false; // pages the store: left to the loop thread
           };
       case Message.NodeMessage oneWay ->

@@ -126,6 +126,78 @@ class NodeServerTest {
     }
   }
 
+  @Test
+  @DisplayName(
+      "increments and appends on a 3-node chain: through the coordinator and at the head, 200"
+          + " concurrent increments over 4 connections return 1..200 exactly once each and every"
+          + " member then reads 200; a non-integer is refused, the middle refuses with the head's"
+          + " address")
+  void incrementsAndAppendsOnAChain() throws Exception {
+    try (TestCluster cluster = new TestCluster(dir.resolve("coordinator"))) {
+      for (String id : List.of("n1", "n2", "n3")) {
+        cluster.startMemoryNode(id);
+      }
+      ChainConfig config = cluster.awaitChain(3);
+      String head = config.head().address();
+
+      Message.UpdateReply viaCoordinator =
+          assertInstanceOf(
+              Message.UpdateReply.class,
+              cluster.request(
+                  cluster.coordinator.listenAddress(),
+                  new Message.AppendRequest("log", bytes("ab"))));
+      assertEquals(2, viaCoordinator.result());
+      assertEquals(
+          5,
+          assertInstanceOf(
+                  Message.UpdateReply.class,
+                  cluster.request(head, new Message.AppendRequest("log", bytes("cde"))))
+              .result());
+
+      List<Connection> connections = new ArrayList<>();
+      List<CompletableFuture<Message>> answers = new ArrayList<>();
+      for (int c = 0; c < 4; c++) {
+        connections.add(new TcpTransport().connect(head));
+      }
+      for (int i = 0; i < 200; i++) {
+        answers.add(
+            connections
+                .get(i % 4)
+                .request(new Message.IncrementRequest("hits", 1), Duration.ofSeconds(20)));
+      }
+      List<Long> results = new ArrayList<>();
+      for (CompletableFuture<Message> answer : answers) {
+        results.add(
+            assertInstanceOf(Message.UpdateReply.class, answer.get(30, TimeUnit.SECONDS)).result());
+      }
+      Collections.sort(results);
+      assertEquals(java.util.stream.LongStream.rangeClosed(1, 200).boxed().toList(), results);
+      for (Member member : config.members()) {
+        ReadReply read =
+            assertInstanceOf(
+                ReadReply.class, cluster.request(member.address(), strongRead("hits")));
+        assertEquals("200", new String(read.value(), StandardCharsets.UTF_8), member.id());
+        ReadReply log =
+            assertInstanceOf(ReadReply.class, cluster.request(member.address(), strongRead("log")));
+        assertEquals("abcde", new String(log.value(), StandardCharsets.UTF_8), member.id());
+      }
+      ErrorReply notInteger =
+          assertInstanceOf(
+              ErrorReply.class, cluster.request(head, new Message.IncrementRequest("log", 1)));
+      assertEquals(ErrorCode.NOT_AN_INTEGER, notInteger.code());
+      ErrorReply notHead =
+          assertInstanceOf(
+              ErrorReply.class,
+              cluster.request(
+                  config.members().get(1).address(), new Message.IncrementRequest("hits", 1)));
+      assertEquals(ErrorCode.NOT_HEAD, notHead.code());
+      assertEquals(head, notHead.hint());
+      for (Connection connection : connections) {
+        connection.close();
+      }
+    }
+  }
+
   private static NodeServer serverAt(List<NodeServer> nodes, String address) {
     return nodes.stream()
         .filter(n -> n.publicAddress().equals(address))
@@ -382,6 +454,15 @@ class NodeServerTest {
               ErrorReply.class, cluster.request(node.publicAddress(), write("refused", "y")));
       assertEquals(ErrorCode.UNAVAILABLE, refused.code());
       assertTrue(refused.message().contains("no space left"), refused.message());
+      for (Message update :
+          List.<Message>of(
+              new Message.IncrementRequest("refused", 1),
+              new Message.AppendRequest("refused", bytes("y")),
+              new Message.MultiWriteRequest(List.of(write("refused", "y"))))) {
+        ErrorReply alsoRefused =
+            assertInstanceOf(ErrorReply.class, cluster.request(node.publicAddress(), update));
+        assertEquals(ErrorCode.UNAVAILABLE, alsoRefused.code(), update.toString());
+      }
       ReadReply read =
           assertInstanceOf(
               ReadReply.class, cluster.request(node.publicAddress(), strongRead("old")));

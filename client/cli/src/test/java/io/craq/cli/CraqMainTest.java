@@ -92,7 +92,8 @@ class CraqMainTest extends FakeServersTest {
   @DisplayName("no subcommand: a usage error that names the subcommands")
   void noArguments() {
     assertUsageError(
-        run(), "missing subcommand; one of: write, read, delete, mwrite, readall, chain");
+        run(),
+        "missing subcommand; one of: write, read, delete, mwrite, incr, append, readall, chain");
   }
 
   @ParameterizedTest
@@ -175,6 +176,8 @@ class CraqMainTest extends FakeServersTest {
             "read",
             "delete",
             "mwrite",
+            "incr",
+            "append",
             "readall",
             "chain",
             "leave",
@@ -585,6 +588,66 @@ class CraqMainTest extends FakeServersTest {
   }
 
   @Test
+  @DisplayName(
+      "incr adds N (default 1, negative allowed) and prints the new integer; append prints the"
+          + " new length; the value reads back; --json gives key and value or length")
+  void incrementAndAppend() {
+    storeNode();
+    assertEquals("1\n", craq("incr", "n").out());
+    assertEquals("11\n", craq("incr", "n", "10").out());
+    CraqRun down = craq("incr", "n", "-20");
+    assertEquals(0, down.exitCode(), down.err());
+    assertEquals("-9\n", down.out());
+    assertEquals("-9\n", craq("read", "n").out());
+    assertEquals("{\"key\":\"n\",\"value\":-8}\n", craq("--json", "incr", "n").out());
+
+    assertEquals("5\n", craq("append", "log", "hello").out());
+    assertEquals("14\n", craq("append", "log", "big", "world").out(), "words joined");
+    assertEquals("hellobig world\n", craq("read", "log").out());
+    assertEquals("{\"key\":\"log\",\"length\":15}\n", craq("--json", "append", "log", "!").out());
+    CraqRun fromStdin =
+        runWithInput(
+            new byte[] {0, 1, 2},
+            "-c",
+            coordinator.address(),
+            "-n",
+            nodes.get(0).address(),
+            "append",
+            "bin",
+            "-");
+    assertEquals("3\n", fromStdin.out(), fromStdin.err());
+  }
+
+  @Test
+  @DisplayName(
+      "incr of a value that is not an integer, or that would overflow, exits 7 with one line"
+          + " giving the reason; a bad N or a missing key is a usage error")
+  void incrementRefusals() {
+    storeNode();
+    craq("write", "s", "abc");
+    CraqRun notInteger = craq("incr", "s");
+    assertEquals(ExitCodes.NOT_AN_INTEGER, notInteger.exitCode());
+    assertEquals("", notInteger.out());
+    assertTrue(
+        notInteger
+            .err()
+            .matches(
+                "craq: increment of key 's' refused by \\S+: value is not an"
+                    + " integer or out of range\\R"),
+        notInteger.err());
+    craq("write", "max", "9223372036854775807");
+    CraqRun overflow = craq("incr", "max");
+    assertEquals(ExitCodes.NOT_AN_INTEGER, overflow.exitCode());
+    assertTrue(overflow.err().endsWith("increment or decrement would overflow\n"), overflow.err());
+    assertEquals("9223372036854775807\n", craq("read", "max").out(), "nothing written");
+    assertUsageError(run("incr"), "");
+    assertUsageError(run("incr", "k", "1.5"), "N must be a 64-bit decimal integer");
+    assertUsageError(run("incr", "k", "+1"), "N must be a 64-bit decimal integer");
+    assertUsageError(run("incr", "k", "1", "2"), "");
+    assertUsageError(run("append", "k"), "missing the value");
+  }
+
+  @Test
   @DisplayName("an ambiguous write exits 4, an unavailable chain 3, an invalid request 6")
   void failureExitCodes() {
     FakeEndpoint head =
@@ -940,11 +1003,12 @@ class CraqMainTest extends FakeServersTest {
     assertEquals(4, ExitCodes.of(new AmbiguousWriteException("k", "m", null, null)));
     assertEquals(5, ExitCodes.of(new VersionMismatchException("k", 1, 2, "m")));
     assertEquals(6, ExitCodes.of(new InvalidRequestException("m")));
+    assertEquals(7, ExitCodes.of(new io.craq.client.NotAnIntegerException("m", "r")));
     assertEquals(3, ExitCodes.of(new UnavailableException("m")));
     assertEquals(3, ExitCodes.of(new CraqException("m")));
     assertEquals(70, ExitCodes.of(new IllegalStateException("bug")));
     assertEquals(
-        List.of("0", "1", "2", "3", "4", "5", "6", "70"),
+        List.of("0", "1", "2", "3", "4", "5", "6", "7", "70"),
         List.copyOf(ExitCodes.descriptions().keySet()));
   }
 }

@@ -23,6 +23,7 @@ import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
+import io.craq.core.message.Message.UpdateReply;
 import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.PoolNode;
@@ -102,6 +103,10 @@ import org.slf4j.LoggerFactory;
  *       InvalidRequestException} for bad input (checked with {@link Limits} before sending).
  *   <li>A multi-key write ({@link #multiWrite(MultiWrite)}) of keys of one chain is routed, retried
  *       and reported by the same rules, as one write: all of it applies or none of it.
+ *   <li>An increment or append ({@link #increment}, {@link #append}) is routed, retried and
+ *       reported as a write: it is not idempotent, so an unknown outcome raises {@link
+ *       AmbiguousWriteException} and is never retried. {@link NotAnIntegerException} for an
+ *       increment of a value that is not an integer, or whose result would overflow.
  * </ul>
  *
  * <p>The map is learnt from the coordinator ({@link MapRequest}) at the first call and then kept:
@@ -233,6 +238,49 @@ public final class CraqClient implements AutoCloseable {
   }
 
   /**
+   * Adds {@code delta} (negative to decrement) to the integer value of {@code key} and returns the
+   * new value (CRAQ §4.1 read-modify-write, applied atomically at the head). An absent or deleted
+   * key counts as 0. The value must be a signed 64-bit decimal integer as Redis's {@code INCRBY}
+   * reads it (no spaces, no '+', no leading zeros); the new value is written in decimal and commits
+   * as a new version like a write.
+   *
+   * @throws NotAnIntegerException if the value is not such an integer or the sum would overflow
+   *     (definite: nothing was written)
+   * @throws AmbiguousWriteException if the increment was sent and its fate is unknown; it is never
+   *     retried, since applying it twice would add twice
+   * @throws UnavailableException, InvalidRequestException as {@link #write}
+   */
+  public long increment(String key, long delta) {
+    checkKey(key);
+    return submitWrite(WriteCall.of(new Message.IncrementRequest(key, delta)), deadlineNanos())
+        .get(0);
+  }
+
+  /**
+   * Appends {@code suffix} to the value of {@code key} (an absent or deleted key counts as empty)
+   * and returns the new value's length in bytes (CRAQ §4.1 read-modify-write, applied atomically at
+   * the head).
+   *
+   * @throws InvalidRequestException if the suffix, or the value it would make, is over {@link
+   *     ClientConfig#valueBytesMax()} (the latter from the node: nothing was written)
+   * @throws AmbiguousWriteException if the append was sent and its fate is unknown; never retried
+   * @throws UnavailableException as {@link #write}
+   */
+  public long append(String key, byte[] suffix) {
+    checkValue(key, suffix);
+    return submitWrite(WriteCall.of(new Message.AppendRequest(key, suffix)), deadlineNanos())
+        .get(0);
+  }
+
+  public CompletableFuture<Long> incrementAsync(String key, long delta) {
+    return async(() -> increment(key, delta));
+  }
+
+  public CompletableFuture<Long> appendAsync(String key, byte[] suffix) {
+    return async(() -> append(key, suffix));
+  }
+
+  /**
    * Writes every entry of {@code values} in one multi-key write ({@link #multiWrite(MultiWrite)}),
    * in the map's iteration order; returns each key's committed version in that order.
    */
@@ -341,29 +389,56 @@ public final class CraqClient implements AutoCloseable {
   }
 
   /**
-   * A write as the write loop sends it: one key ({@link WriteRequest}) or several ({@link
-   * MultiWriteRequest}, sent even for one key so the node answers with a {@link MultiWriteReply}).
+   * A write as the write loop sends it: one key ({@link WriteRequest}), several ({@link
+   * MultiWriteRequest}, sent even for one key so the node answers with a {@link MultiWriteReply}),
+   * or an increment or append ({@code update}; then {@code writes} is empty).
    */
-  private record WriteCall(List<WriteRequest> writes, boolean multi) {
+  private record WriteCall(List<WriteRequest> writes, boolean multi, Message.NodeRequest update) {
+    WriteCall(List<WriteRequest> writes, boolean multi) {
+      this(writes, multi, null);
+    }
+
     static WriteCall of(WriteRequest write) {
       return new WriteCall(List.of(write), false);
     }
 
+    static WriteCall of(Message.IncrementRequest increment) {
+      return new WriteCall(List.of(), false, increment);
+    }
+
+    static WriteCall of(Message.AppendRequest append) {
+      return new WriteCall(List.of(), false, append);
+    }
+
     Message request() {
+      if (update != null) {
+        return update;
+      }
       return multi ? new MultiWriteRequest(writes) : writes.get(0);
     }
 
     /** The key the write is routed by: every key of a multi-key write is of its chain. */
     String routeKey() {
-      return writes.get(0).key();
+      return keys().get(0);
     }
 
     List<String> keys() {
-      return writes.stream().map(WriteRequest::key).toList();
+      return switch (update) {
+        case Message.IncrementRequest increment -> List.of(increment.key());
+        case Message.AppendRequest append -> List.of(append.key());
+        case null, default -> writes.stream().map(WriteRequest::key).toList();
+      };
     }
 
     /** "write of key 'k'", "multi-key write of keys 'a', 'b'", for messages. */
     String describe() {
+      if (update != null) {
+        return (update instanceof Message.IncrementRequest
+                ? "increment of key '"
+                : "append to key '")
+            + routeKey()
+            + "'";
+      }
       return multi
           ? "multi-key write of keys " + quoted(keys())
           : "write of key '" + routeKey() + "'";
@@ -371,11 +446,21 @@ public final class CraqClient implements AutoCloseable {
 
     /** As {@link #describe}, saying "delete" for a delete of one key. */
     String describeKind() {
-      return !multi && writes.get(0).delete() ? "delete of key '" + routeKey() + "'" : describe();
+      return update == null && !multi && writes.get(0).delete()
+          ? "delete of key '" + routeKey() + "'"
+          : describe();
     }
 
-    /** The committed versions in request order, or null if {@code reply} does not answer this. */
+    /**
+     * The committed versions in request order (for an increment or append, its result), or null if
+     * {@code reply} does not answer this.
+     */
     List<Long> versions(Message reply) {
+      if (update != null) {
+        return reply instanceof UpdateReply updated && updated.key().equals(routeKey())
+            ? List.of(updated.result())
+            : null;
+      }
       if (!multi) {
         return reply instanceof WriteReply written ? List.of(written.version()) : null;
       }
@@ -525,6 +610,9 @@ public final class CraqClient implements AutoCloseable {
     }
     switch (code) {
       case VERSION_MISMATCH -> throw call.mismatch(error);
+      case NOT_AN_INTEGER ->
+          throw new NotAnIntegerException(
+              call.describe() + " refused by " + target + ": " + error.message(), error.message());
       case INVALID_REQUEST, UNSUPPORTED ->
           throw new InvalidRequestException(
               call.describe() + " refused by " + target + ": " + error.message(), code, null);

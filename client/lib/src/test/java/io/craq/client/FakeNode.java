@@ -28,8 +28,8 @@ import java.util.function.Supplier;
 
 /**
  * A one-node "chain" with a map for storage: enough of a node to drive the client end to end
- * (versions per key, deletes as tombstones, conditional and multi-key writes, paged scans). Not
- * CRAQ: there is no replication, every version is committed at once.
+ * (versions per key, deletes as tombstones, conditional and multi-key writes, increments and
+ * appends, paged scans). Not CRAQ: there is no replication, every version is committed at once.
  */
 public final class FakeNode implements Function<Message, Message> {
   private final TreeMap<String, VersionRecord> data = new TreeMap<>();
@@ -46,6 +46,8 @@ public final class FakeNode implements Function<Message, Message> {
       case MapRequest ignored -> new MapReply(FakeEndpoint.singleChainMap(chain.get()));
       case WriteRequest write -> write(write);
       case MultiWriteRequest multi -> multiWrite(multi);
+      case Message.IncrementRequest increment -> increment(increment);
+      case Message.AppendRequest append -> append(append);
       case ReadRequest read -> {
         VersionRecord record = data.get(read.key());
         if (record == null || record.tombstone()) {
@@ -127,5 +129,34 @@ public final class FakeNode implements Function<Message, Message> {
         new VersionRecord(
             write.key(), version, write.delete(), write.delete() ? new byte[0] : write.value()));
     return version;
+  }
+
+  /** As a head increments: absent or deleted counts as 0; Redis's integers and errors. */
+  private Message increment(Message.IncrementRequest increment) {
+    VersionRecord old = data.get(increment.key());
+    long sum;
+    try {
+      long current = old == null || old.tombstone() ? 0 : io.craq.core.Int64Text.parse(old.value());
+      sum = Math.addExact(current, increment.delta());
+    } catch (NumberFormatException e) {
+      return new ErrorReply(ErrorCode.NOT_AN_INTEGER, io.craq.core.Int64Text.NOT_AN_INTEGER, "");
+    } catch (ArithmeticException e) {
+      return new ErrorReply(ErrorCode.NOT_AN_INTEGER, io.craq.core.Int64Text.OVERFLOW, "");
+    }
+    long version =
+        apply(
+            new WriteRequest(
+                increment.key(), io.craq.core.Int64Text.format(sum), false, Message.ANY_VERSION));
+    return new Message.UpdateReply(increment.key(), version, sum);
+  }
+
+  /** As a head appends: absent or deleted counts as empty. */
+  private Message append(Message.AppendRequest append) {
+    VersionRecord old = data.get(append.key());
+    byte[] current = old == null || old.tombstone() ? new byte[0] : old.value();
+    byte[] value = java.util.Arrays.copyOf(current, current.length + append.suffix().length);
+    System.arraycopy(append.suffix(), 0, value, current.length, append.suffix().length);
+    long version = apply(new WriteRequest(append.key(), value, false, Message.ANY_VERSION));
+    return new Message.UpdateReply(append.key(), version, value.length);
   }
 }

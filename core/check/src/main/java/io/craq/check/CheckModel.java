@@ -12,7 +12,10 @@ public enum CheckModel {
    * fault suites' histories and of Jepsen's single-register logs.
    */
   REGISTER(new RegisterModel()),
-  /** A string per key with get, put and append ({@link KvModel}); versions are not modelled. */
+  /**
+   * A string per key with get, put, append, delete and incr ({@link KvModel}); versions are not
+   * modelled.
+   */
   KV(new KvModel());
 
   private final Model<?> model;

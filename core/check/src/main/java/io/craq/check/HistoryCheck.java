@@ -130,7 +130,7 @@ public final class HistoryCheck {
 
   private static String hint(CheckModel model) {
     return switch (model) {
-      case REGISTER -> " (the kv model checks get, put and append)";
+      case REGISTER -> " (the kv model checks get, put, append, delete and incr)";
       case KV -> " (the register model checks read, write, delete, cas and cas-version)";
     };
   }

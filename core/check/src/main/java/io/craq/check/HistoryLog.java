@@ -39,8 +39,8 @@ import java.util.regex.Pattern;
  *
  * <ul>
  *   <li>Columns: process, event type ({@code :invoke :ok :fail :info}), operation ({@code :read
- *       :write :delete :cas :cas-version :append}), value: {@code nil} (absent, or no value), a
- *       bare token ({@code [A-Za-z0-9_.+-]+}), a double-quoted string with {@code \\ \" \t \n \r}
+ *       :write :delete :cas :cas-version :append :incr}), value: {@code nil} (absent, or no value),
+ *       a bare token ({@code [A-Za-z0-9_.+-]+}), a double-quoted string with {@code \\ \" \t \n \r}
  *       escapes, or a vector: {@code :cas [expected new]}, {@code :cas-version [version new]}. On a
  *       read's completion the value is what it read.
  *   <li>{@code :key K}: the key; without it the line belongs to {@link #DEFAULT_KEY}.
@@ -48,6 +48,9 @@ import java.util.regex.Pattern;
  *       the time. An {@code :info} completion has no time: it returns at infinity.
  *   <li>{@code :version N} on an {@code :ok}: the version the store reported. {@code :applied
  *       false} on an {@code :ok} of a conditional write: its condition did not hold.
+ *   <li>{@code :incr D}: add the integer D to the key's integer value; {@code :result N} on its
+ *       {@code :ok} is the new value the store returned (without it, only the effect is checked):
+ *       {@code 3 :ok :incr -2 :key c :time 1800 :result 40}.
  *   <li>{@code :txn N} (N &gt; 0) on every line of a member of multi-key write N: one {@code
  *       :write} or {@code :delete} per key, all invoked together (their invoke lines first, then
  *       their completion lines), with the same times and outcome.
@@ -224,6 +227,9 @@ public final class HistoryLog {
     }
     Output output = operation.output();
     if (completion && output != null) {
+      if (input.kind() == OpKind.INCREMENT && output.value() != null) {
+        text.append("\t:result\t").append(output.value());
+      }
       if (output.version() != Output.UNKNOWN_VERSION) {
         text.append("\t:version\t").append(output.version());
       }
@@ -242,13 +248,14 @@ public final class HistoryLog {
       case CAS -> "cas";
       case WRITE_IF_VERSION -> "cas-version";
       case APPEND -> "append";
+      case INCREMENT -> "incr";
     };
   }
 
   private static String inputValue(Input input) {
     return switch (input.kind()) {
       case READ, DELETE -> "nil";
-      case WRITE, APPEND -> token(input.value());
+      case WRITE, APPEND, INCREMENT -> token(input.value());
       case CAS -> "[" + token(input.expected()) + " " + token(input.value()) + "]";
       case WRITE_IF_VERSION -> "[" + input.expectedVersion() + " " + token(input.value()) + "]";
     };
@@ -361,7 +368,8 @@ public final class HistoryLog {
       boolean timed,
       long version,
       boolean applied,
-      long transaction) {}
+      long transaction,
+      Object result) {}
 
   private static Event parse(String text, int lineNumber) {
     String trimmed = text.strip();
@@ -423,7 +431,8 @@ public final class HistoryLog {
         fields.containsKey("time"),
         version,
         applied,
-        transaction);
+        transaction,
+        fields.get("result"));
   }
 
   private static String keyword(Object value, String what) {
@@ -564,7 +573,8 @@ public final class HistoryLog {
           true,
           event.version,
           event.applied,
-          event.transaction);
+          event.transaction,
+          event.result);
     }
 
     private static Input input(Event invoke) {
@@ -573,6 +583,7 @@ public final class HistoryLog {
         case "read", "get" -> Input.read();
         case "write", "put" -> Input.write(string(value, "value"));
         case "append" -> Input.append(string(value, "value"));
+        case "incr" -> Input.increment(number(value, "the delta"));
         case "delete" -> Input.delete();
         case "cas" -> Input.cas(pair(value).get(0), pair(value).get(1));
         case "cas-version" ->
@@ -585,6 +596,12 @@ public final class HistoryLog {
       if (input.kind() == OpKind.READ) {
         Object value = completion.value;
         return Output.read(value == null ? null : string(value, "value"), completion.version);
+      }
+      if (input.kind() == OpKind.INCREMENT) {
+        return new Output(
+            completion.result == null ? null : Long.toString(number(completion.result, "result")),
+            completion.version,
+            true);
       }
       return new Output(null, completion.version, completion.applied);
     }

@@ -106,6 +106,15 @@ public final class HistoryRecorder {
     return invoke(process, key, Input.writeIfVersion(expectedVersion, value));
   }
 
+  /** An increment by {@code delta}; complete it with {@link Pending#okIncremented}. */
+  public Pending increment(long process, String key, long delta) {
+    return invoke(process, key, Input.increment(delta));
+  }
+
+  public Pending append(long process, String key, String suffix) {
+    return invoke(process, key, Input.append(suffix));
+  }
+
   /**
    * A snapshot of everything recorded so far. Operations still in flight are included as {@link
    * Outcome#INFO}: they may yet take effect.
@@ -250,6 +259,16 @@ public final class HistoryRecorder {
     /** A read returned {@code value} at {@code version}. */
     public void okRead(String value, long version) {
       ok(Output.read(value, version));
+    }
+
+    /** An increment made the key's value {@code value}. */
+    public void okIncremented(long value) {
+      ok(Output.incremented(value));
+    }
+
+    /** An increment made the key's value {@code value} at {@code version}. */
+    public void okIncremented(long value, long version) {
+      ok(Output.incremented(value, version));
     }
 
     /** A conditional write answered that its condition did not hold. */

@@ -8,7 +8,8 @@ import java.util.Objects;
  *
  * @param kind what to do
  * @param value the value to write ({@link OpKind#WRITE}, {@link OpKind#CAS}, {@link
- *     OpKind#WRITE_IF_VERSION}) or to append ({@link OpKind#APPEND}); {@code null} otherwise
+ *     OpKind#WRITE_IF_VERSION}), to append ({@link OpKind#APPEND}), or the delta to add in decimal
+ *     ({@link OpKind#INCREMENT}); {@code null} otherwise
  * @param expected for {@link OpKind#CAS}: the value the key must hold ({@code null} = absent)
  * @param expectedVersion for {@link OpKind#WRITE_IF_VERSION}: the version the key must have (0 =
  *     never written); {@link #NO_VERSION} otherwise
@@ -22,6 +23,10 @@ public record Input(OpKind kind, String value, String expected, long expectedVer
     switch (kind) {
       case READ, DELETE -> require(value == null && expected == null, kind + " takes no value");
       case WRITE, APPEND -> require(value != null && expected == null, kind + " needs a value");
+      case INCREMENT ->
+          require(
+              value != null && expected == null && isLong(value),
+              "INCREMENT needs a delta, a 64-bit integer: " + value);
       case CAS -> require(value != null, "CAS needs a new value");
       case WRITE_IF_VERSION ->
           require(
@@ -59,11 +64,38 @@ public record Input(OpKind kind, String value, String expected, long expectedVer
     return new Input(OpKind.APPEND, suffix, null, NO_VERSION);
   }
 
+  /** Adds {@code delta} to the key's integer value; its {@link #value} is the delta in decimal. */
+  public static Input increment(long delta) {
+    return new Input(OpKind.INCREMENT, Long.toString(delta), null, NO_VERSION);
+  }
+
+  /**
+   * The delta of an {@link OpKind#INCREMENT}.
+   *
+   * @throws IllegalStateException for any other kind
+   */
+  public long delta() {
+    if (kind != OpKind.INCREMENT) {
+      throw new IllegalStateException(kind + " has no delta");
+    }
+    return Long.parseLong(value);
+  }
+
+  private static boolean isLong(String text) {
+    try {
+      Long.parseLong(text);
+      return true;
+    } catch (NumberFormatException e) {
+      return false;
+    }
+  }
+
   /** Short form for messages: {@code WRITE "x"}, {@code CAS "a"->"b"}, {@code READ}. */
   public String describe() {
     return switch (kind) {
       case READ, DELETE -> kind.name();
       case WRITE, APPEND -> kind + " " + quote(value);
+      case INCREMENT -> "INCREMENT " + value;
       case CAS -> "CAS " + quote(expected) + "->" + quote(value);
       case WRITE_IF_VERSION -> "WRITE_IF_VERSION v" + expectedVersion + " " + quote(value);
     };

@@ -15,5 +15,10 @@ public enum OpKind {
   /** Version-conditioned write: set the value only if the key's current version is N. */
   WRITE_IF_VERSION,
   /** Concatenate to the key's value (the kv reference histories' {@code :append}). */
-  APPEND
+  APPEND,
+  /**
+   * Add a delta to the key's integer value (absent = 0) and return the new value (CRAQ §4.1
+   * read-modify-write, Redis's {@code INCRBY}); {@code :incr} in the log.
+   */
+  INCREMENT
 }

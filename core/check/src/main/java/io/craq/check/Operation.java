@@ -53,8 +53,19 @@ public record Operation(
         && input.kind() != OpKind.WRITE_IF_VERSION) {
       throw new IllegalArgumentException("only conditional writes can be not applied");
     }
-    if (output != null && output.value() != null && input.kind() != OpKind.READ) {
-      throw new IllegalArgumentException("only reads return a value");
+    if (output != null
+        && output.value() != null
+        && input.kind() != OpKind.READ
+        && input.kind() != OpKind.INCREMENT) {
+      throw new IllegalArgumentException("only reads and increments return a value");
+    }
+    if (output != null && output.value() != null && input.kind() == OpKind.INCREMENT) {
+      try {
+        Long.parseLong(output.value());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(
+            "an increment returns a 64-bit integer, not " + Input.quote(output.value()));
+      }
     }
     if (transaction < NO_TRANSACTION) {
       throw new IllegalArgumentException("a transaction id is positive: " + transaction);

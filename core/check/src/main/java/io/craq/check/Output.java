@@ -3,8 +3,9 @@ package io.craq.check;
 /**
  * What an operation that completed {@link Outcome#OK} returned.
  *
- * @param value for {@link OpKind#READ}: the value read ({@code null} = absent); {@code null} for
- *     every other kind
+ * @param value for {@link OpKind#READ}: the value read ({@code null} = absent); for {@link
+ *     OpKind#INCREMENT}: the new integer in decimal, or {@code null} when the store reported none;
+ *     {@code null} for every other kind
  * @param version the key's version the store reported (the version read, or the version the write
  *     created), or {@link #UNKNOWN_VERSION} when it reported none; checked when present
  * @param applied for {@link OpKind#CAS} and {@link OpKind#WRITE_IF_VERSION}: {@code false} when the
@@ -42,6 +43,16 @@ public record Output(String value, long version, boolean applied) {
     return new Output(null, version, true);
   }
 
+  /** An increment that made the key's value {@code value}. */
+  public static Output incremented(long value) {
+    return new Output(Long.toString(value), UNKNOWN_VERSION, true);
+  }
+
+  /** An increment that made the key's value {@code value} at {@code version}. */
+  public static Output incremented(long value, long version) {
+    return new Output(Long.toString(value), version, true);
+  }
+
   /** A conditional write whose condition did not hold. */
   public static Output notApplied() {
     return new Output(null, UNKNOWN_VERSION, false);
@@ -51,6 +62,7 @@ public record Output(String value, long version, boolean applied) {
     String versionText = version == UNKNOWN_VERSION ? "" : " @v" + version;
     return switch (kind) {
       case READ -> Input.quote(value) + versionText;
+      case INCREMENT -> (value == null ? "done" : value) + versionText;
       default -> (applied ? "done" : "not applied") + versionText;
     };
   }

@@ -75,7 +75,8 @@ public final class RegisterModel implements Model<RegisterModel.State> {
               state,
               next,
               output);
-      case APPEND -> throw new IllegalArgumentException("the register model has no APPEND");
+      case APPEND, INCREMENT ->
+          throw new IllegalArgumentException("the register model has no " + input.kind());
     };
   }
 

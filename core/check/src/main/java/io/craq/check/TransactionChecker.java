@@ -53,7 +53,8 @@ import java.util.stream.Collectors;
  * <p>An unknown-outcome transaction is only judged once it is known to have happened: "sees it"
  * needs its own value read (or its version known), so a transaction that may never have happened
  * raises no alarm. Keys whose per-key verdict is not {@link Verdict#LINEARIZABLE}, and keys with
- * {@link OpKind#APPEND} operations, are left out (an illegal key already fails the history).
+ * {@link OpKind#APPEND} or {@link OpKind#INCREMENT} operations, are left out (an illegal key
+ * already fails the history).
  */
 public final class TransactionChecker {
   private TransactionChecker() {}
@@ -425,7 +426,7 @@ public final class TransactionChecker {
           continue;
         }
         OpKind kind = operation.input().kind();
-        if (kind == OpKind.APPEND) {
+        if (kind == OpKind.APPEND || kind == OpKind.INCREMENT) {
           return null;
         }
         boolean writes =
@@ -433,7 +434,7 @@ public final class TransactionChecker {
               case WRITE, DELETE -> true;
               case CAS, WRITE_IF_VERSION ->
                   operation.outcome() == Outcome.INFO || operation.output().applied();
-              case READ, APPEND -> false;
+              case READ, APPEND, INCREMENT -> false;
             };
         if (!writes) {
           continue;

@@ -212,7 +212,7 @@ class HistoryCheckTest {
         List.of(
             file
                 + ": key 4: the register model has no APPEND"
-                + " (the kv model checks get, put and append)"),
+                + " (the kv model checks get, put, append, delete and incr)"),
         register.errLines());
     Run kv = run(file, CheckOptions.defaults().withModel(CheckModel.parse("KV")));
     assertEquals(HistoryCheck.LINEARIZABLE, kv.code(), kv.out() + kv.err());

@@ -34,7 +34,11 @@ class HistoryLogTest {
                 Operation.fail(6, "k2", Input.delete(), 50, 60),
                 Operation.info(7, "k2", Input.cas("x", "z"), 55),
                 Operation.ok(7, "k2", Input.read(), 56, 57, Output.read("")),
-                Operation.ok(8, "k3", Input.append("s"), 1, 2, Output.done())));
+                Operation.ok(8, "k3", Input.append("s"), 1, 2, Output.done()),
+                Operation.ok(9, "c", Input.increment(-5), 3, 4, Output.incremented(-5, 1)),
+                Operation.ok(9, "c", Input.increment(Long.MAX_VALUE), 5, 6, Output.done()),
+                Operation.fail(10, "c", Input.increment(2), 5, 7),
+                Operation.info(11, "c", Input.increment(3), 8)));
     History back = read(HistoryLog.toText(history));
     assertEquals(sorted(history), sorted(back));
   }

@@ -261,7 +261,7 @@ class RandomHistoriesTest {
     return switch (o.input().kind()) {
       case WRITE, CAS, WRITE_IF_VERSION -> !o.input().value().equals(value);
       case DELETE -> true;
-      case READ, APPEND -> false;
+      case READ, APPEND, INCREMENT -> false;
     };
   }
 

@@ -35,7 +35,12 @@ public enum ErrorCode {
    * of. The hint is the version of the chain map the node knows; fetch a map at least that new and
    * route again.
    */
-  WRONG_CHAIN(12, true);
+  WRONG_CHAIN(12, true),
+  /**
+   * An increment found a value that is not a signed 64-bit decimal integer, or its result would
+   * overflow; nothing was written.
+   */
+  NOT_AN_INTEGER(13, true);
 
   public final int code;
   private final boolean definite;

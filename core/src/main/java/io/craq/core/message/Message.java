@@ -38,6 +38,8 @@ public sealed interface Message
   sealed interface NodeRequest extends Message
       permits WriteRequest,
           MultiWriteRequest,
+          IncrementRequest,
+          AppendRequest,
           ReadRequest,
           ReadAllRequest,
           ChainRequest,
@@ -70,6 +72,7 @@ public sealed interface Message
   sealed interface Reply extends Message
       permits WriteReply,
           MultiWriteReply,
+          UpdateReply,
           ReadReply,
           ReadAllReply,
           ErrorReply,
@@ -164,6 +167,80 @@ public sealed interface Message
 
     public MultiWriteReply {
       versions = List.copyOf(versions);
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /**
+   * CRAQ §4.1 read-modify-write: adds {@code delta} to the key's integer value, atomically at the
+   * head. The head reads the key's newest version (dirty included; absent or deleted counts as 0),
+   * parses it as a signed 64-bit decimal integer as Redis does (no spaces, no '+', no leading
+   * zeros, no "-0", at most 20 bytes), and writes the sum as a new version, in decimal. Answered
+   * with {@link UpdateReply} (the new integer) once that version is committed; a value that is not
+   * such an integer, or a sum that overflows, is refused with {@link ErrorCode#NOT_AN_INTEGER}.
+   */
+  record IncrementRequest(String key, long delta) implements NodeRequest {
+    public static final int TAG = 14;
+
+    public IncrementRequest {
+      Objects.requireNonNull(key, "key");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  /**
+   * CRAQ §4.1 read-modify-write: appends {@code suffix} to the key's value, atomically at the head.
+   * The head writes the newest version's value (dirty included; absent or deleted counts as empty)
+   * followed by {@code suffix} as a new version. Answered with {@link UpdateReply} (the new length
+   * in bytes) once that version is committed; a result over the value limit is refused with {@link
+   * ErrorCode#INVALID_REQUEST}.
+   */
+  record AppendRequest(String key, byte[] suffix) implements NodeRequest {
+    public static final int TAG = 15;
+
+    public AppendRequest {
+      Objects.requireNonNull(key, "key");
+      Objects.requireNonNull(suffix, "suffix");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof AppendRequest a && key.equals(a.key) && Arrays.equals(suffix, a.suffix);
+    }
+
+    @Override
+    public int hashCode() {
+      return key.hashCode() * 31 + Arrays.hashCode(suffix);
+    }
+
+    @Override
+    public String toString() {
+      return "AppendRequest[" + key + " " + suffix.length + " bytes]";
+    }
+  }
+
+  /**
+   * An increment or append committed as {@code version}: {@code result} is the new integer for an
+   * {@link IncrementRequest}, the new value's length in bytes for an {@link AppendRequest}.
+   */
+  record UpdateReply(String key, long version, long result) implements Reply {
+    public static final int TAG = 16;
+
+    public UpdateReply {
+      Objects.requireNonNull(key, "key");
     }
 
     @Override

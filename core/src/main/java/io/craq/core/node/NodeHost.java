@@ -182,6 +182,8 @@ public final class NodeHost {
   public void onClientRequest(ClientRef ref, Message request) {
     switch (request) {
       case WriteRequest write -> toKeyChain(ref, write.key(), write, false);
+      case Message.IncrementRequest increment -> toKeyChain(ref, increment.key(), increment, false);
+      case Message.AppendRequest append -> toKeyChain(ref, append.key(), append, false);
       case Message.MultiWriteRequest multi -> {
         if (multi.writes().isEmpty()) {
           reply(ref, error(ErrorCode.INVALID_REQUEST, "a multi-key write needs a key", ""));

@@ -7,6 +7,7 @@ import io.craq.core.Effects.ClientRef;
 import io.craq.core.Effects.CommitVersion;
 import io.craq.core.Effects.DiscardAllDirty;
 import io.craq.core.Effects.PutVersion;
+import io.craq.core.Int64Text;
 import io.craq.core.Limits;
 import io.craq.core.chain.ChainSlice;
 import io.craq.core.chain.KeySlots;
@@ -16,6 +17,7 @@ import io.craq.core.message.KeyRecord;
 import io.craq.core.message.KeyVersion;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
+import io.craq.core.message.Message.AppendRequest;
 import io.craq.core.message.Message.CatchUpBatch;
 import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.ChainReply;
@@ -26,6 +28,7 @@ import io.craq.core.message.Message.Durable;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
 import io.craq.core.message.Message.HeartbeatReply;
+import io.craq.core.message.Message.IncrementRequest;
 import io.craq.core.message.Message.JoinRequest;
 import io.craq.core.message.Message.MultiWriteReply;
 import io.craq.core.message.Message.MultiWriteRequest;
@@ -36,6 +39,7 @@ import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
+import io.craq.core.message.Message.UpdateReply;
 import io.craq.core.message.Message.VersionQuery;
 import io.craq.core.message.Message.VersionReply;
 import io.craq.core.message.Message.WriteReply;
@@ -49,6 +53,7 @@ import io.craq.core.store.SliceView;
 import io.craq.core.store.StoreView;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -210,9 +215,27 @@ public final class NodeMachine {
   /**
    * A client write waiting for its commit. {@code multi} is null for a single-key write; for a
    * multi-key write it lists the versions to answer with (request order), and the write waits under
-   * its first version only: its versions commit together (see {@link #commitGroupAtTail}).
+   * its first version only: its versions commit together (see {@link #commitGroupAtTail}). An
+   * increment or append ({@code update}) is answered with {@code result}.
    */
-  private record PendingWrite(ClientRef ref, long tick, List<KeyVersion> multi) {}
+  private record PendingWrite(
+      ClientRef ref, long tick, List<KeyVersion> multi, boolean update, long result) {
+    static PendingWrite single(ClientRef ref, long tick) {
+      return new PendingWrite(ref, tick, null, false, 0);
+    }
+
+    static PendingWrite update(ClientRef ref, long tick, long result) {
+      return new PendingWrite(ref, tick, null, true, result);
+    }
+
+    /** The answer once the version {@code version} of {@code key} it waits for is committed. */
+    Message.Reply answer(String key, long version) {
+      if (multi != null) {
+        return new MultiWriteReply(multi);
+      }
+      return update ? new UpdateReply(key, version, result) : new WriteReply(key, version);
+    }
+  }
 
   /**
    * Versions of multi-key writes durable here and above at the tail whose group was not complete
@@ -367,6 +390,8 @@ public final class NodeMachine {
     switch (request) {
       case WriteRequest write -> onWrite(ref, write);
       case MultiWriteRequest multi -> onMultiWrite(ref, multi);
+      case IncrementRequest increment -> onIncrement(ref, increment);
+      case AppendRequest append -> onAppend(ref, append);
       case ReadRequest read -> onRead(ref, read);
       case ReadAllRequest readAll -> onReadAll(ref, readAll);
       case ChainRequest ignored -> reply(ref, new ChainReply(config));
@@ -621,36 +646,8 @@ public final class NodeMachine {
   // --------------------------------------------------------------------------------- writes
 
   private void onWrite(ClientRef ref, WriteRequest write) {
-    if (!slice.contains(write.key())) {
-      reply(ref, wrongChain(write.key()));
-      return;
-    }
-    if (!isHead()) {
-      reply(ref, notHead());
-      return;
-    }
-    if (!canServe()) {
-      reply(ref, error(ErrorCode.UNAVAILABLE, unavailableReason()));
-      return;
-    }
-    try {
-      Limits.checkKey(write.key());
-      if (!write.delete()) {
-        Limits.checkValue(write.value(), settings.valueBytesMax());
-      }
-    } catch (Limits.InvalidInputException e) {
-      reply(ref, error(ErrorCode.INVALID_REQUEST, e.getMessage()));
-      return;
-    }
-    if (pendingWrites.size() >= settings.pendingWritesMax()) {
-      reply(
-          ref,
-          error(ErrorCode.BUSY, "too many writes in flight (" + settings.pendingWritesMax() + ")"));
-      return;
-    }
-    KeyState state = stateFor(write.key());
-    if (inMultiWrite(state)) {
-      reply(ref, multiWriteInFlight(write.key()));
+    KeyState state = admitWrite(ref, write.key(), write.delete() ? null : write.value());
+    if (state == null) {
       return;
     }
     if (write.expectedVersion() != Message.ANY_VERSION && !conditionHolds(state, write)) {
@@ -667,15 +664,132 @@ public final class NodeMachine {
       releaseIfIdle(write.key(), state);
       return;
     }
+    newVersion(
+        state,
+        write.delete(),
+        write.delete() ? new byte[0] : write.value(),
+        PendingWrite.single(ref, now));
+  }
+
+  /**
+   * The checks every single-key write, increment and append takes, in order: the key is of this
+   * chain, this node is the head and serves, the key (and {@code value}, unless null) are within
+   * the limits, the in-flight table has room, and no multi-key write of the key is in flight.
+   * Returns the key's state, or null after answering with the refusal.
+   */
+  private KeyState admitWrite(ClientRef ref, String key, byte[] value) {
+    if (!slice.contains(key)) {
+      reply(ref, wrongChain(key));
+      return null;
+    }
+    if (!isHead()) {
+      reply(ref, notHead());
+      return null;
+    }
+    if (!canServe()) {
+      reply(ref, error(ErrorCode.UNAVAILABLE, unavailableReason()));
+      return null;
+    }
+    try {
+      Limits.checkKey(key);
+      if (value != null) {
+        Limits.checkValue(value, settings.valueBytesMax());
+      }
+    } catch (Limits.InvalidInputException e) {
+      reply(ref, error(ErrorCode.INVALID_REQUEST, e.getMessage()));
+      return null;
+    }
+    if (pendingWrites.size() >= settings.pendingWritesMax()) {
+      reply(
+          ref,
+          error(ErrorCode.BUSY, "too many writes in flight (" + settings.pendingWritesMax() + ")"));
+      return null;
+    }
+    KeyState state = stateFor(key);
+    if (inMultiWrite(state)) {
+      reply(ref, multiWriteInFlight(key));
+      return null; // not idle: a version is in flight
+    }
+    return state;
+  }
+
+  /**
+   * Gives the key its next version with {@code value} (or a tombstone), passes it down the chain,
+   * and answers {@code pending} once it is committed.
+   */
+  private void newVersion(KeyState state, boolean delete, byte[] value, PendingWrite pending) {
     // CRAQ §2.3: the head numbers from the highest version it holds, clean or dirty.
     long version = state.highestVersion() + 1;
-    VersionRecord record =
-        new VersionRecord(
-            write.key(), version, write.delete(), write.delete() ? new byte[0] : write.value());
-    KeyVersion id = new KeyVersion(write.key(), version);
-    pendingWrites.put(id, new PendingWrite(ref, now, null));
+    VersionRecord record = new VersionRecord(state.key, version, delete, value);
+    pendingWrites.put(new KeyVersion(state.key, version), pending);
     counts.writesAccepted++;
     acceptVersion(state, record);
+  }
+
+  /**
+   * CRAQ §4.1 read-modify-write: the head adds to the newest value it holds (dirty included), so
+   * increments in flight build on each other, and writes the sum as the key's next version. The
+   * head orders every version of a key, so the increment takes effect at one point between the
+   * versions before and after it, whatever happens to them later: it commits with them, or fails
+   * over with them (an outcome then unknown, like a write's).
+   */
+  private void onIncrement(ClientRef ref, IncrementRequest increment) {
+    KeyState state = admitWrite(ref, increment.key(), null);
+    if (state == null) {
+      return;
+    }
+    VersionRecord newest = state.newest();
+    long sum;
+    try {
+      long current = newest == null || newest.tombstone() ? 0 : Int64Text.parse(newest.value());
+      sum = Math.addExact(current, increment.delta());
+    } catch (NumberFormatException e) {
+      refuseUpdate(ref, state, error(ErrorCode.NOT_AN_INTEGER, Int64Text.NOT_AN_INTEGER));
+      return;
+    } catch (ArithmeticException e) {
+      refuseUpdate(ref, state, error(ErrorCode.NOT_AN_INTEGER, Int64Text.OVERFLOW));
+      return;
+    }
+    byte[] value = Int64Text.format(sum);
+    if (value.length > settings.valueBytesMax()) {
+      refuseUpdate(ref, state, tooLarge(increment.key(), value.length));
+      return;
+    }
+    newVersion(state, false, value, PendingWrite.update(ref, now, sum));
+  }
+
+  /** CRAQ §4.1 read-modify-write: as {@link #onIncrement}, appending to the newest value. */
+  private void onAppend(ClientRef ref, AppendRequest append) {
+    KeyState state = admitWrite(ref, append.key(), append.suffix());
+    if (state == null) {
+      return;
+    }
+    VersionRecord newest = state.newest();
+    byte[] current = newest == null || newest.tombstone() ? new byte[0] : newest.value();
+    long length = (long) current.length + append.suffix().length;
+    if (length > settings.valueBytesMax()) {
+      refuseUpdate(ref, state, tooLarge(append.key(), length));
+      return;
+    }
+    byte[] value = Arrays.copyOf(current, (int) length);
+    System.arraycopy(append.suffix(), 0, value, current.length, append.suffix().length);
+    newVersion(state, false, value, PendingWrite.update(ref, now, length));
+  }
+
+  private void refuseUpdate(ClientRef ref, KeyState state, ErrorReply refusal) {
+    reply(ref, refusal);
+    releaseIfIdle(state.key, state);
+  }
+
+  private ErrorReply tooLarge(String key, long bytes) {
+    return error(
+        ErrorCode.INVALID_REQUEST,
+        "nothing written: the value of "
+            + key
+            + " would be "
+            + bytes
+            + " bytes, the limit is "
+            + settings.valueBytesMax());
   }
 
   /**
@@ -732,7 +846,7 @@ public final class NodeMachine {
       versions.add(new KeyVersion(writes.get(i).key(), states.get(i).highestVersion() + 1));
     }
     List<KeyVersion> group = writes.size() == 1 ? List.of() : sortedByKey(versions);
-    pendingWrites.put(versions.get(0), new PendingWrite(ref, now, versions));
+    pendingWrites.put(versions.get(0), new PendingWrite(ref, now, versions, false, 0));
     counts.writesAccepted++;
     for (int i = 0; i < writes.size(); i++) {
       WriteRequest write = writes.get(i);
@@ -1019,11 +1133,7 @@ public final class NodeMachine {
       if (pending != null) {
         // Versions of one key commit in order: an older one is superseded, so it took effect.
         // A multi-key write's versions commit together: one of them committed, all did.
-        reply(
-            pending.ref(),
-            pending.multi() == null
-                ? new WriteReply(key, version)
-                : new MultiWriteReply(pending.multi()));
+        reply(pending.ref(), pending.answer(key, version));
       }
     }
     if (tellPredecessor && predecessor() != null) {

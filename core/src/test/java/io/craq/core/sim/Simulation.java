@@ -15,9 +15,11 @@ import io.craq.core.message.ErrorCode;
 import io.craq.core.message.KeyVersion;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
+import io.craq.core.message.Message.AppendRequest;
 import io.craq.core.message.Message.ChainReply;
 import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.IncrementRequest;
 import io.craq.core.message.Message.MapReply;
 import io.craq.core.message.Message.MapRequest;
 import io.craq.core.message.Message.MultiWriteReply;
@@ -26,6 +28,7 @@ import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
+import io.craq.core.message.Message.UpdateReply;
 import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.PoolNode;
@@ -152,6 +155,14 @@ final class Simulation {
   final Map<String, long[]> committedValueCheck = new HashMap<>();
   long opsStarted;
   List<String> keys = new ArrayList<>();
+
+  /**
+   * Keys that take increments and appends (CRAQ §4.1) besides reads, writes and deletes; their
+   * histories are checked against the kv model ({@link #isCounterKey}), the others' against the
+   * register model.
+   */
+  List<String> counterKeys = new ArrayList<>();
+
   final Set<String> allKeys = new LinkedHashSet<>();
   int keyGeneration;
 
@@ -825,7 +836,11 @@ final class Simulation {
     if (!active || random.nextInt(3) != 0) {
       return;
     }
-    String key = keys.get(random.nextInt(keys.size()));
+    boolean counter = random.nextInt(4) == 0;
+    String key =
+        counter
+            ? counterKeys.get(random.nextInt(counterKeys.size()))
+            : keys.get(random.nextInt(keys.size()));
     List<Member> members = client.known.chainFor(key).members();
     if (members.isEmpty()) {
       client.nextRefreshTick = now; // the map has no members for this chain yet
@@ -838,7 +853,9 @@ final class Simulation {
     int dice = random.nextInt(100);
     String anyNode = members.get(random.nextInt(members.size())).id();
     String head = members.get(0).id();
-    if (dice < 45) {
+    if (counter) {
+      counterStep(client, key, dice, anyNode, head);
+    } else if (dice < 45) {
       issue(
           client,
           recorder.read(client.process, key),
@@ -871,6 +888,64 @@ final class Simulation {
           new WriteRequest(key, bytes(value), false, expected),
           head);
     }
+  }
+
+  /**
+   * One operation on a counter key: a strong read, an increment (now and then one that overflows),
+   * an append of a digit (which may leave a value that is not an integer, "07") or of a letter, a
+   * write of a small or a near-overflow integer or of a non-integer, or a delete. Values are never
+   * empty: the kv model does not tell an empty value from an absent key.
+   */
+  private void counterStep(SimClient client, String key, int dice, String anyNode, String head) {
+    if (dice < 40) {
+      issue(
+          client,
+          recorder.read(client.process, key),
+          new ReadRequest(key, ReadMode.STRONG, 0),
+          anyNode);
+    } else if (dice < 75) {
+      long delta =
+          switch (random.nextInt(20)) {
+            case 0 -> Long.MAX_VALUE - random.nextInt(3);
+            case 1 -> Long.MIN_VALUE + random.nextInt(3);
+            default -> random.nextInt(11) - 3;
+          };
+      issue(
+          client,
+          recorder.increment(client.process, key, delta),
+          new IncrementRequest(key, delta),
+          head);
+    } else if (dice < 88) {
+      String suffix = random.nextInt(6) == 0 ? "x" : Integer.toString(random.nextInt(10));
+      issue(
+          client,
+          recorder.append(client.process, key, suffix),
+          new AppendRequest(key, bytes(suffix)),
+          head);
+    } else if (dice < 95) {
+      String value =
+          switch (random.nextInt(8)) {
+            case 0 -> Long.toString(Long.MAX_VALUE - random.nextInt(5));
+            case 1 -> "w" + client.process + "-" + opsStarted;
+            default -> Integer.toString(random.nextInt(100) - 50);
+          };
+      issue(
+          client,
+          recorder.write(client.process, key, value),
+          new WriteRequest(key, bytes(value), false, Message.ANY_VERSION),
+          head);
+    } else {
+      issue(
+          client,
+          recorder.delete(client.process, key),
+          new WriteRequest(key, new byte[0], true, Message.ANY_VERSION),
+          head);
+    }
+  }
+
+  /** True for the keys that take increments and appends (see {@link #counterKeys}). */
+  static boolean isCounterKey(String key) {
+    return key.startsWith("n");
   }
 
   /**
@@ -967,6 +1042,17 @@ final class Simulation {
         client.lastVersionSeen.put(write.key(), write.version());
         lastWriteOkTick = now;
       }
+      case UpdateReply update -> {
+        if (op.request instanceof IncrementRequest) {
+          op.pending.okIncremented(update.result(), update.version());
+          event("increment-ok");
+        } else {
+          op.pending.ok(io.craq.check.Output.done(update.version()));
+          event("append-ok");
+        }
+        client.lastVersionSeen.put(update.key(), update.version());
+        lastWriteOkTick = now;
+      }
       case MultiWriteReply multi -> {
         Map<String, Long> versions = new HashMap<>();
         for (KeyVersion version : multi.versions()) {
@@ -980,6 +1066,11 @@ final class Simulation {
       case ErrorReply error -> {
         if (op.request instanceof MultiWriteRequest) {
           event("multi-write-" + error.code().name().toLowerCase(java.util.Locale.ROOT));
+        }
+        if (op.request instanceof IncrementRequest || op.request instanceof AppendRequest) {
+          event(
+              (op.request instanceof IncrementRequest ? "increment-" : "append-")
+                  + error.code().name().toLowerCase(java.util.Locale.ROOT));
         }
         if (error.code() == ErrorCode.NOT_HEAD
             || error.code() == ErrorCode.STALE_EPOCH
@@ -1017,6 +1108,8 @@ final class Simulation {
               : "u{" + keyGeneration + "}:" + i);
     }
     allKeys.addAll(keys);
+    counterKeys = List.of("n" + keyGeneration + "-0", "n" + keyGeneration + "-1");
+    allKeys.addAll(counterKeys);
   }
 
   private static byte[] bytes(String s) {

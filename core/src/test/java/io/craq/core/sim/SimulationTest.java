@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.craq.check.CheckReport;
+import io.craq.check.History;
+import io.craq.check.KvModel;
 import io.craq.check.LinearizabilityChecker;
+import io.craq.check.Operation;
 import io.craq.check.Outcome;
 import io.craq.check.RegisterModel;
 import io.craq.check.Verdict;
@@ -17,6 +20,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongFunction;
+import java.util.stream.Collectors;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -138,6 +142,7 @@ class SimulationTest {
     int zookeeper;
     long ops;
     long keys;
+    long counterKeys;
     long transactions;
     long unknown;
     final Map<String, Integer> faults = new TreeMap<>();
@@ -157,11 +162,13 @@ class SimulationTest {
       zookeeper += options.zookeeper() ? 1 : 0;
       try {
         SimResult result = new Simulation(seed, options).run();
-        CheckReport report = assertRunOk(result);
+        Checked checked = assertRunOk(result);
+        CheckReport report = checked.registers();
         ops += result.history().size();
         keys += report.keysChecked();
+        counterKeys += checked.counters().keysChecked();
         transactions += report.transactions();
-        unknown += report.count(Verdict.UNKNOWN);
+        unknown += report.count(Verdict.UNKNOWN) + checked.counters().count(Verdict.UNKNOWN);
         result.faults().forEach((k, v) -> faults.merge(k, v, Integer::sum));
         result.events().forEach((k, v) -> events.merge(k, v, Integer::sum));
       } catch (AssertionError | RuntimeException e) {
@@ -188,14 +195,15 @@ class SimulationTest {
 
     void finish() {
       System.out.printf(
-          "simulation (%s): %d seeds from %d%s, %d operations, %d keys and %d multi-key writes"
-              + " checked, %d unknown, %d failed, faults %s%n",
+          "simulation (%s): %d seeds from %d%s, %d operations, %d keys, %d counter keys and %d"
+              + " multi-key writes checked, %d unknown, %d failed, faults %s%n",
           name,
           seeds,
           firstSeed,
           zookeeper > 0 ? " (" + zookeeper + " with zookeeper)" : "",
           ops,
           keys,
+          counterKeys,
           transactions,
           unknown,
           failures.size(),
@@ -216,13 +224,40 @@ class SimulationTest {
     }
   }
 
-  private static CheckReport assertRunOk(SimResult result) {
+  /** The verdicts of one run: register keys, and counter keys (kv model). */
+  private record Checked(CheckReport registers, CheckReport counters) {}
+
+  private static Checked assertRunOk(SimResult result) {
     String replay = " (replay: -Dcraq.seed=" + result.seed() + ")";
+    // Counter keys (increments and appends) against the kv model, the others as registers.
+    Map<Boolean, List<Operation>> byModel =
+        result.history().operations().stream()
+            .collect(Collectors.partitioningBy(o -> Simulation.isCounterKey(o.key())));
+    CheckReport counters =
+        LinearizabilityChecker.check(
+            new History(byModel.get(true)), new KvModel(), Duration.ofSeconds(10));
+    assertTrue(
+        counters.noneIllegal(),
+        "seed "
+            + result.seed()
+            + " not linearizable (counter keys, kv model)"
+            + replay
+            + "\n"
+            + counters.failureMessage());
     CheckReport report =
-        LinearizabilityChecker.check(result.history(), new RegisterModel(), Duration.ofSeconds(10));
+        LinearizabilityChecker.check(
+            new History(byModel.get(false)), new RegisterModel(), Duration.ofSeconds(10));
     assertTrue(
         report.noneIllegal(),
         "seed " + result.seed() + " not linearizable" + replay + "\n" + report.failureMessage());
+    if (counters.count(Verdict.UNKNOWN) > 0) {
+      System.out.println(
+          "seed "
+              + result.seed()
+              + ": "
+              + counters.count(Verdict.UNKNOWN)
+              + " counter key(s) unknown (checker budget exceeded)");
+    }
     if (report.count(Verdict.UNKNOWN) > 0) {
       // Unknown (budget exceeded) says nothing either way: reported apart; only illegal fails.
       System.out.println(
@@ -246,6 +281,6 @@ class SimulationTest {
         result.converged(),
         "seed " + result.seed() + " " + result.problem() + replay + "\n" + result.trace());
     assertTrue(result.history().count(Outcome.OK) > 0, "no operation succeeded" + replay);
-    return report;
+    return new Checked(report, counters);
   }
 }

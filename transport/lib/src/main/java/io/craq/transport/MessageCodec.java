@@ -9,6 +9,7 @@ import io.craq.core.message.KeyRecord;
 import io.craq.core.message.KeyVersion;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
+import io.craq.core.message.Message.AppendRequest;
 import io.craq.core.message.Message.CatchUpBatch;
 import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.ChainReply;
@@ -20,6 +21,7 @@ import io.craq.core.message.Message.Durable;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
 import io.craq.core.message.Message.HeartbeatReply;
+import io.craq.core.message.Message.IncrementRequest;
 import io.craq.core.message.Message.JoinRequest;
 import io.craq.core.message.Message.LeaveRequest;
 import io.craq.core.message.Message.MapReply;
@@ -34,6 +36,7 @@ import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
+import io.craq.core.message.Message.UpdateReply;
 import io.craq.core.message.Message.VersionQuery;
 import io.craq.core.message.Message.VersionReply;
 import io.craq.core.message.Message.WriteReply;
@@ -194,6 +197,19 @@ public final class MessageCodec {
       case MultiWriteReply m -> {
         out.i32(m.versions().size());
         m.versions().forEach(v -> keyVersion(v, out));
+      }
+      case IncrementRequest m -> {
+        out.string(m.key());
+        out.i64(m.delta());
+      }
+      case AppendRequest m -> {
+        out.string(m.key());
+        out.bytes(m.suffix());
+      }
+      case UpdateReply m -> {
+        out.string(m.key());
+        out.i64(m.version());
+        out.i64(m.result());
       }
       case ReadRequest m -> {
         out.string(m.key());
@@ -378,6 +394,9 @@ public final class MessageCodec {
           WriteReply.TAG,
           MultiWriteRequest.TAG,
           MultiWriteReply.TAG,
+          IncrementRequest.TAG,
+          AppendRequest.TAG,
+          UpdateReply.TAG,
           ReadRequest.TAG,
           ReadReply.TAG,
           ReadAllRequest.TAG,
@@ -439,6 +458,9 @@ public final class MessageCodec {
       case WriteReply.TAG -> new WriteReply(in.key("key"), in.i64("version"));
       case MultiWriteRequest.TAG -> new MultiWriteRequest(multiWrites(in));
       case MultiWriteReply.TAG -> new MultiWriteReply(keyVersions(in));
+      case IncrementRequest.TAG -> new IncrementRequest(in.key("key"), in.i64("delta"));
+      case AppendRequest.TAG -> new AppendRequest(in.key("key"), value(in));
+      case UpdateReply.TAG -> new UpdateReply(in.key("key"), in.i64("version"), in.i64("result"));
       case ReadRequest.TAG -> new ReadRequest(in.key("key"), readMode(in), in.i64("bound"));
       case ReadReply.TAG ->
           new ReadReply(

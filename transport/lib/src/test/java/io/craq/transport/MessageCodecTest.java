@@ -348,14 +348,15 @@ class MessageCodecTest {
 
   @Test
   @DisplayName(
-      "the tag after the client messages (stats, then multi-key writes) is unknown: skipped with"
-          + " UNSUPPORTED, not fatal")
+      "the tag after the client messages (stats, multi-key writes, increment and append) is"
+          + " unknown: skipped with UNSUPPORTED, not fatal")
   void tagAfterClientMessagesUnknown() {
     assertEquals(StatsReply.TAG + 1, MultiWriteRequest.TAG);
-    assertFalse(MessageCodec.knownType(MultiWriteReply.TAG + 1));
+    assertEquals(MultiWriteReply.TAG + 1, Message.IncrementRequest.TAG);
+    assertFalse(MessageCodec.knownType(Message.UpdateReply.TAG + 1));
     byte[] frame = codec.encode(new StatsRequest());
     frame[6] = 0;
-    frame[7] = (byte) (MultiWriteReply.TAG + 1);
+    frame[7] = (byte) (Message.UpdateReply.TAG + 1);
     ProtocolException e = assertThrows(ProtocolException.class, () -> codec.decode(frame));
     assertEquals(ErrorCode.UNSUPPORTED, e.code());
     assertFalse(e.fatal());
@@ -588,6 +589,45 @@ class MessageCodecTest {
     assertEquals(one, codec.decode(codec.encode(one)));
     MultiWriteReply reply = new MultiWriteReply(versions);
     assertEquals(reply, codec.decode(codec.encodeFrame(Frames.KIND_REPLY, 3, reply)));
+  }
+
+  @Test
+  @DisplayName(
+      "IncrementRequest, AppendRequest and UpdateReply have tags 14, 15 and 16 and round-trip"
+          + " with extreme deltas and results, an empty suffix and one of the largest value size;"
+          + " NOT_AN_INTEGER is error code 13")
+  void readModifyWriteRoundTrip() {
+    assertEquals(14, Message.IncrementRequest.TAG);
+    assertEquals(15, Message.AppendRequest.TAG);
+    assertEquals(16, Message.UpdateReply.TAG);
+    assertEquals(13, ErrorCode.NOT_AN_INTEGER.code);
+    assertTrue(ErrorCode.NOT_AN_INTEGER.definite());
+    for (long n : new long[] {0, 1, -1, Long.MAX_VALUE, Long.MIN_VALUE}) {
+      Message.IncrementRequest increment = new Message.IncrementRequest("counter:{7}", n);
+      assertEquals(increment, codec.decode(codec.encode(increment)));
+      Message.UpdateReply reply = new Message.UpdateReply("counter:{7}", 3, n);
+      assertEquals(reply, codec.decode(codec.encodeFrame(Frames.KIND_REPLY, 9, reply)));
+    }
+    Message.AppendRequest empty = new Message.AppendRequest("log", new byte[0]);
+    assertEquals(empty, codec.decode(codec.encode(empty)));
+    Message.AppendRequest largest =
+        new Message.AppendRequest("log", new byte[TransportConfig.DEFAULT.valueBytesMax()]);
+    assertEquals(largest, codec.decode(codec.encode(largest)));
+    Message.ErrorReply error =
+        new Message.ErrorReply(
+            ErrorCode.NOT_AN_INTEGER, "value is not an integer or out of range", "");
+    assertEquals(error, codec.decode(codec.encodeFrame(Frames.KIND_REPLY, 4, error)));
+  }
+
+  @Test
+  @DisplayName("an AppendRequest whose suffix is over the value limit is refused, not fatal")
+  void appendOverValueLimitRefused() {
+    Message.AppendRequest tooLarge =
+        new Message.AppendRequest("log", new byte[TransportConfig.DEFAULT.valueBytesMax() + 1]);
+    byte[] frame = codec.encode(tooLarge);
+    ProtocolException e = assertThrows(ProtocolException.class, () -> codec.decode(frame));
+    assertEquals(ErrorCode.INVALID_REQUEST, e.code());
+    assertFalse(e.fatal());
   }
 
   @Test

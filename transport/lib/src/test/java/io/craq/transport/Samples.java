@@ -8,6 +8,7 @@ import io.craq.core.message.KeyRecord;
 import io.craq.core.message.KeyVersion;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
+import io.craq.core.message.Message.AppendRequest;
 import io.craq.core.message.Message.CatchUpBatch;
 import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.ChainReply;
@@ -19,6 +20,7 @@ import io.craq.core.message.Message.Durable;
 import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.Heartbeat;
 import io.craq.core.message.Message.HeartbeatReply;
+import io.craq.core.message.Message.IncrementRequest;
 import io.craq.core.message.Message.JoinRequest;
 import io.craq.core.message.Message.LeaveRequest;
 import io.craq.core.message.Message.MapReply;
@@ -33,6 +35,7 @@ import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
+import io.craq.core.message.Message.UpdateReply;
 import io.craq.core.message.Message.VersionQuery;
 import io.craq.core.message.Message.VersionReply;
 import io.craq.core.message.Message.WriteReply;
@@ -79,6 +82,9 @@ public final class Samples {
       WriteReply.TAG,
       MultiWriteRequest.TAG,
       MultiWriteReply.TAG,
+      IncrementRequest.TAG,
+      AppendRequest.TAG,
+      UpdateReply.TAG,
       ReadRequest.TAG,
       ReadReply.TAG,
       ReadAllRequest.TAG,
@@ -118,6 +124,9 @@ public final class Samples {
       case WriteReply.TAG -> new WriteReply(key(r), r.nextLong());
       case MultiWriteRequest.TAG -> new MultiWriteRequest(writes(r));
       case MultiWriteReply.TAG -> new MultiWriteReply(keyVersions(r));
+      case IncrementRequest.TAG -> new IncrementRequest(key(r), r.nextLong());
+      case AppendRequest.TAG -> new AppendRequest(key(r), bytes(r));
+      case UpdateReply.TAG -> new UpdateReply(key(r), r.nextLong(), r.nextLong());
       case ReadRequest.TAG ->
           new ReadRequest(
               key(r), ReadMode.values()[r.nextInt(ReadMode.values().length)], r.nextLong());

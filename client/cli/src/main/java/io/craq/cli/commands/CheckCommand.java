@@ -44,7 +44,7 @@ public final class CheckCommand implements Callable<Integer> {
       paramLabel = "MODEL",
       description =
           "register (read, write, delete, cas, cas-version; default) or kv (get, put,"
-              + " append).")
+              + " append, delete, incr).")
   String model;
 
   @Option(

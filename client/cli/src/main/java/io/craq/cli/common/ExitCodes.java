@@ -3,6 +3,7 @@ package io.craq.cli.common;
 import io.craq.client.AmbiguousWriteException;
 import io.craq.client.CraqException;
 import io.craq.client.InvalidRequestException;
+import io.craq.client.NotAnIntegerException;
 import io.craq.client.VersionMismatchException;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -39,6 +40,12 @@ public final class ExitCodes {
   /** The server or the client refused the request itself (e.g. key or value too large). */
   public static final int INVALID_REQUEST = 6;
 
+  /**
+   * An increment ({@code incr}) was refused: the value is not a 64-bit decimal integer, or the
+   * result would overflow. Nothing was written.
+   */
+  public static final int NOT_AN_INTEGER = 7;
+
   /** An unexpected failure inside the client (a bug); a stack trace goes to stderr. */
   public static final int INTERNAL_ERROR = 70;
 
@@ -49,6 +56,9 @@ public final class ExitCodes {
     }
     if (failure instanceof VersionMismatchException) {
       return VERSION_MISMATCH;
+    }
+    if (failure instanceof NotAnIntegerException) {
+      return NOT_AN_INTEGER;
     }
     if (failure instanceof InvalidRequestException) {
       return INVALID_REQUEST;
@@ -73,6 +83,8 @@ public final class ExitCodes {
         Integer.toString(AMBIGUOUS_WRITE), "ambiguous write (it may or may not have been applied)");
     lines.put(Integer.toString(VERSION_MISMATCH), "version mismatch (--if-version)");
     lines.put(Integer.toString(INVALID_REQUEST), "invalid request (key or value refused)");
+    lines.put(
+        Integer.toString(NOT_AN_INTEGER), "not an integer (incr of a non-integer, or overflow)");
     lines.put(Integer.toString(INTERNAL_ERROR), "internal error (a bug in the client)");
     return lines;
   }
