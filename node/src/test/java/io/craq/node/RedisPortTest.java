@@ -189,6 +189,40 @@ class RedisPortTest {
   }
 
   @Test
+  @DisplayName(
+      "INCR, INCRBY, DECR, DECRBY and APPEND at a middle and the tail: applied at the head, Redis's"
+          + " errors for values that are not integers and for overflow, nothing written then")
+  void readModifyWrite() {
+    try (Jedis middle = jedisAt(chain.members().get(1).id());
+        Jedis tail = tail()) {
+      assertEquals(1, middle.incr("rmw:n"));
+      assertEquals(11, tail.incrBy("rmw:n", 10));
+      assertEquals(10, middle.decr("rmw:n"));
+      assertEquals(-5, tail.decrBy("rmw:n", 15));
+      assertEquals("-5", middle.get("rmw:n"));
+      assertEquals(2, tail.append("rmw:s", "ab"));
+      assertEquals(5, middle.append("rmw:s", "cde"));
+      assertEquals("abcde", tail.get("rmw:s"));
+
+      JedisDataException notInteger =
+          assertThrows(JedisDataException.class, () -> middle.incr("rmw:s"));
+      assertEquals("ERR value is not an integer or out of range", notInteger.getMessage());
+      assertEquals("abcde", tail.get("rmw:s"));
+      middle.set("rmw:max", Long.toString(Long.MAX_VALUE));
+      JedisDataException overflow =
+          assertThrows(JedisDataException.class, () -> tail.incr("rmw:max"));
+      assertEquals("ERR increment or decrement would overflow", overflow.getMessage());
+      assertEquals(Long.toString(Long.MAX_VALUE), middle.get("rmw:max"));
+      JedisDataException badArgument =
+          assertThrows(
+              JedisDataException.class,
+              () -> middle.sendCommand(redis.clients.jedis.Protocol.Command.INCRBY, "rmw:n", "1x"));
+      assertEquals("ERR value is not an integer or out of range", badArgument.getMessage());
+      assertEquals("-5", tail.get("rmw:n"));
+    }
+  }
+
+  @Test
   @DisplayName("connection and server commands; unknown commands leave the connection usable")
   void serverCommands() {
     try (Jedis jedis = head()) {

@@ -4,13 +4,16 @@ import io.craq.client.AmbiguousWriteException;
 import io.craq.client.CraqClient;
 import io.craq.client.InvalidRequestException;
 import io.craq.client.MultiWrite;
+import io.craq.client.NotAnIntegerException;
 import io.craq.client.UnavailableException;
 import io.craq.client.VersionMismatchException;
 import io.craq.core.message.ChainMap;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Message;
+import io.craq.core.message.Message.AppendRequest;
 import io.craq.core.message.Message.Chained;
 import io.craq.core.message.Message.ErrorReply;
+import io.craq.core.message.Message.IncrementRequest;
 import io.craq.core.message.Message.MapReply;
 import io.craq.core.message.Message.MapRequest;
 import io.craq.core.message.Message.MultiWriteReply;
@@ -21,6 +24,7 @@ import io.craq.core.message.Message.ReadReply;
 import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
+import io.craq.core.message.Message.UpdateReply;
 import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.ReadMode;
@@ -130,6 +134,36 @@ final class ChainAccess {
         throw translate(failure);
       }
       return version;
+    });
+  }
+
+  /**
+   * An increment ({@code suffix} null) or an append, applied at the head of the key's chain: the
+   * new integer, or the new length. Forwarded as {@link #write} is.
+   */
+  CompletableFuture<Long> update(
+      String key, long delta, byte[] suffix, CompletableFuture<?> forwardAfter) {
+    Message request =
+        suffix == null ? new IncrementRequest(key, delta) : new AppendRequest(key, suffix);
+    return node.request(request)
+        .thenCompose(reply -> {
+          if (reply instanceof UpdateReply u) {
+            return CompletableFuture.completedFuture(u.result());
+          }
+          refusal(reply);
+          return after(forwardAfter).thenCompose(x -> forwardUpdate(key, delta, suffix));
+        });
+  }
+
+  private CompletableFuture<Long> forwardUpdate(String key, long delta, byte[] suffix) {
+    forwarded.incrementAndGet();
+    CompletableFuture<Long> sent =
+        suffix == null ? client.incrementAsync(key, delta) : client.appendAsync(key, suffix);
+    return sent.handle((result, failure) -> {
+      if (failure != null) {
+        throw translate(failure);
+      }
+      return result;
     });
   }
 
@@ -257,6 +291,7 @@ final class ChainAccess {
       case AmbiguousWriteException a ->
           RedisException.err(
               "the outcome is unknown (it may or may not be applied): " + a.getMessage());
+      case NotAnIntegerException n -> RedisException.err(n.reason());
       case InvalidRequestException i -> RedisException.err(i.getMessage());
       case UnavailableException u -> new RedisException("TRYAGAIN " + u.getMessage());
       default -> RedisException.err("internal error: " + t);

@@ -1,5 +1,6 @@
 package io.craq.node.redis;
 
+import io.craq.core.Int64Text;
 import io.craq.core.Limits;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
@@ -264,7 +265,7 @@ final class RedisCommands {
       case "getdel" -> delete(key(a.get(1)), 1).thenApply(v -> v.found() ? v.value() : null);
       case "del" -> del(a);
       case "mset" -> mset(a, forwardAfter);
-      case "incr", "decr", "incrby", "decrby", "append" -> readModifyWrite(name, a);
+      case "incr", "decr", "incrby", "decrby", "append" -> readModifyWrite(name, a, forwardAfter);
       case "ping" -> done(a.size() == 1 ? Resp.PONG : a.size() == 2 ? a.get(1) : wrongArgs(name));
       case "echo" -> done(a.get(1));
       case "select" -> done(select(a.get(1)));
@@ -488,9 +489,42 @@ final class RedisCommands {
     return access.multiWrite(writes, forwardAfter).thenApply(v -> Resp.OK);
   }
 
-  private CompletableFuture<Object> readModifyWrite(String name, List<byte[]> a) {
-    throw RedisException.err(
-        name.toUpperCase(Locale.ROOT) + " is not supported yet by this store's Redis port");
+  /**
+   * INCR, INCRBY, DECR, DECRBY and APPEND: one increment or append applied at the head of the key's
+   * chain on its newest value (CRAQ's read-modify-write), answered with the new integer or length.
+   * The node's refusals carry Redis's own wording (not an integer, overflow).
+   */
+  private CompletableFuture<Object> readModifyWrite(
+      String name, List<byte[]> a, CompletableFuture<?> forwardAfter) {
+    String key = key(a.get(1));
+    if (name.equals("append")) {
+      return access.update(key, 0, value(a.get(2)), forwardAfter).thenApply(n -> (Object) n);
+    }
+    long delta =
+        switch (name) {
+          case "incr" -> 1;
+          case "decr" -> -1;
+          default -> {
+            long by = integerArgument(a.get(2));
+            if (name.equals("decrby")) {
+              if (by == Long.MIN_VALUE) {
+                throw RedisException.err("decrement would overflow");
+              }
+              by = -by;
+            }
+            yield by;
+          }
+        };
+    return access.update(key, delta, null, forwardAfter).thenApply(n -> (Object) n);
+  }
+
+  /** A command's integer argument, read as Redis reads one. */
+  private static long integerArgument(byte[] argument) {
+    try {
+      return Int64Text.parse(argument);
+    } catch (NumberFormatException e) {
+      throw RedisException.err(Int64Text.NOT_AN_INTEGER);
+    }
   }
 
   /** {@code write}, or {@code onMismatch} if it failed because the key's version moved. */
