@@ -475,11 +475,7 @@ public final class NodeServer implements AutoCloseable {
         responder.reply(
             new ErrorReply(
                 ErrorCode.UNAVAILABLE, nodeId + " refuses writes: " + full.getMessage(), ""));
-      } else if (!queueFor(message)
-          .offer(
-              new Request(
-                  new TimedRef(responder, arrivalNanos(), instruments.requestTimer(message)),
-                  message))) {
+      } else if (!queueFor(message).offer(new Request(timedRef(responder, message), message))) {
         responder.reply(
             new ErrorReply(
                 ErrorCode.BUSY,
@@ -1225,9 +1221,13 @@ public final class NodeServer implements AutoCloseable {
     }
   }
 
-  /** When a request arrived, for its latency; 0 (no clock read) while metrics are off. */
-  private long arrivalNanos() {
-    return instruments.enabled() ? System.nanoTime() : 0;
+  /**
+   * The way back of a request, with its arrival time and latency series while metrics are on (the
+   * series first: metrics turned on between the two reads must not time a request from 0).
+   */
+  private TimedRef timedRef(Responder responder, Message message) {
+    DistributionDataPoint timer = instruments.requestTimer(message);
+    return new TimedRef(responder, timer == null ? 0 : System.nanoTime(), timer);
   }
 
   /** The write-ahead log's counters, or null for a store without one. Store thread only. */

@@ -298,6 +298,37 @@ class RedisPortTest {
   }
 
   @Test
+  @DisplayName(
+      "pipelined writes apply in the order sent, also after commands that read before they write"
+          + " (DEL, GETDEL, SET NX, SET GET)")
+  void pipelinedWritesKeepTheirOrder() {
+    try (Jedis middle = jedisAt(chain.members().get(1).id())) {
+      Pipeline pipeline = middle.pipelined();
+      List<Response<String>> finals = new ArrayList<>();
+      List<Response<Long>> counters = new ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        String key = "order:" + i;
+        pipeline.set(key, "old");
+        pipeline.del(key);
+        pipeline.set(key, "new");
+        pipeline.getDel(key);
+        pipeline.set(key, "a", SetParams.setParams().nx());
+        pipeline.setGet(key, "b");
+        pipeline.append(key, "c");
+        finals.add(pipeline.get(key));
+        pipeline.del("order:n" + i);
+        pipeline.incr("order:n" + i);
+        counters.add(pipeline.incr("order:n" + i));
+      }
+      pipeline.sync();
+      for (int i = 0; i < 50; i++) {
+        assertEquals("bc", finals.get(i).get(), "key order:" + i);
+        assertEquals(2, counters.get(i).get(), "key order:n" + i);
+      }
+    }
+  }
+
+  @Test
   @DisplayName("HELLO 3 switches the connection to RESP3")
   void resp3() {
     int port = ports.get(0).port();

@@ -57,14 +57,15 @@ import java.util.TreeMap;
  * it again.
  *
  * <p>Placement runs every tick, once this machine has heard enough: with one chain at once; with
- * several chains that are all empty (a new cluster) once no node has said hello for the first time
- * in a quiet period ({@link #LAYOUT_QUIET_TICKS}, or a failure timeout if shorter: nodes started
- * together are laid out together, with even roles), or five quiet periods after the first hello;
- * when the settings expect a number of nodes, once that many have said hello (or {@link
- * #EXPECT_WAIT_TICKS} after the first hello); otherwise a failure timeout after construction or
- * {@link #takeOver}, so the pool has said hello. Placement counts a node as live while its hellos
- * come, and places nothing on a node that has not said hello since construction or the takeover (a
- * chain's members count as live until their silence is a failure timeout long).
+ * several chains that are all empty (a new cluster) once {@code replicas} nodes have said hello and
+ * no node has said hello for the first time in a quiet period ({@link #LAYOUT_QUIET_TICKS}, or a
+ * failure timeout if shorter: nodes started together are laid out together, with even roles), or
+ * five quiet periods after the first hello; when the settings expect a number of nodes, once that
+ * many have said hello (or {@link #EXPECT_WAIT_TICKS} after the first hello); otherwise a failure
+ * timeout after construction or {@link #takeOver}, so the pool has said hello. Placement counts a
+ * node as live while its hellos come, and places nothing on a node that has not said hello since
+ * construction or the takeover (a chain's members count as live until their silence is a failure
+ * timeout long).
  *
  * <p>The map's chain count must be the settings' (it fixes where every key lives); its {@code
  * replicas} is the settings' from the first drain on (a coordinator restarted with another
@@ -395,9 +396,10 @@ public final class MapMachine {
     if (chains.stream().anyMatch(c -> c.config().size() > 0)) {
       return now >= placeFromTick;
     }
-    // A new cluster is laid out once the nodes starting together have all said hello: when no
-    // new one has for a quiet period, or at the latest LAYOUT_WAIT_PERIODS quiet periods after
-    // the first hello. Nodes that come later join by moves, and take tail places first.
+    // A new cluster is laid out once the nodes starting together have all said hello: when at
+    // least `replicas` have and no new one has for a quiet period, or at the latest
+    // LAYOUT_WAIT_PERIODS quiet periods after the first hello. Nodes that come later join by
+    // moves, and take tail places first.
     if (firstHelloTick < 0) {
       return false;
     }
@@ -406,7 +408,9 @@ public final class MapMachine {
       return eligible >= settings.expectNodes() || now - firstHelloTick >= EXPECT_WAIT_TICKS;
     }
     long quiet = layoutQuietTicks();
-    return now - lastNewHelloTick >= quiet || now - firstHelloTick >= LAYOUT_WAIT_PERIODS * quiet;
+    long eligible = greeted.stream().filter(id -> isLive(id) && !pool.get(id).leaving()).count();
+    return (eligible >= settings.replicas() && now - lastNewHelloTick >= quiet)
+        || now - firstHelloTick >= LAYOUT_WAIT_PERIODS * quiet;
   }
 
   private void place() {

@@ -104,7 +104,7 @@ final class ChainAccess {
           if (reply instanceof WriteReply w) {
             return CompletableFuture.completedFuture(w.version());
           }
-          refusal(reply);
+          writeRefusal(reply);
           return after(forwardAfter)
               .thenCompose(x -> forwardWrite(key, value, delete, expectedVersion));
         });
@@ -150,7 +150,7 @@ final class ChainAccess {
           if (reply instanceof UpdateReply u) {
             return CompletableFuture.completedFuture(u.result());
           }
-          refusal(reply);
+          writeRefusal(reply);
           return after(forwardAfter).thenCompose(x -> forwardUpdate(key, delta, suffix));
         });
   }
@@ -174,7 +174,7 @@ final class ChainAccess {
           if (reply instanceof MultiWriteReply) {
             return CompletableFuture.completedFuture(null);
           }
-          refusal(reply);
+          writeRefusal(reply);
           return after(forwardAfter).thenCompose(x -> forwardMultiWrite(writes));
         });
   }
@@ -237,6 +237,20 @@ final class ChainAccess {
 
   String publicAddress() {
     return node.publicAddress();
+  }
+
+  /**
+   * The refusal of a write in {@code reply} if it goes elsewhere (another chain's node, the head);
+   * otherwise throws the error the Redis client gets. A passing refusal (BUSY, UNAVAILABLE) is not
+   * forwarded but answered ({@code TRYAGAIN}, nothing written): forwarded, the write would apply
+   * after the connection's next write, which this node may accept meanwhile.
+   */
+  private static ErrorReply writeRefusal(Message reply) {
+    if (reply instanceof ErrorReply e
+        && (e.code() == ErrorCode.NOT_HEAD || e.code() == ErrorCode.WRONG_CHAIN)) {
+      return e;
+    }
+    throw failure(reply);
   }
 
   /**

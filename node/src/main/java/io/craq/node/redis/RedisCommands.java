@@ -180,14 +180,30 @@ final class RedisCommands {
         c.readsSinceWrite.add(reply);
       }
       case WRITE -> {
-        reply = startAfter(readsSinceWrite(c), () -> start(c, name, args, previousWrite));
+        // After the reads since the last write, and after the last write reached the node: a
+        // write that reads first (DEL, SET NX ...) writes only at its end, and one that waits for
+        // it must not let the next write reach the node before it.
+        c.readsSinceWrite.add(c.lastWriteIssued);
+        CompletableFuture<Void> issued = new CompletableFuture<>();
+        reply =
+            startAfter(
+                readsSinceWrite(c),
+                () -> {
+                  try {
+                    return start(c, name, args, previousWrite);
+                  } finally {
+                    issued.complete(null);
+                  }
+                });
         c.lastWrite = reply;
+        c.lastWriteIssued = issued;
         c.readsSinceWrite.clear();
       }
       case READ_WRITE -> {
         c.readsSinceWrite.add(previousWrite);
         reply = startAfter(readsSinceWrite(c), () -> start(c, name, args, DONE));
         c.lastWrite = reply;
+        c.lastWriteIssued = reply;
         c.readsSinceWrite.clear();
       }
       default -> throw new IllegalStateException();

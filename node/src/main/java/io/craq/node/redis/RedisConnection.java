@@ -39,6 +39,13 @@ final class RedisConnection implements Runnable {
   /** The last write command's reply, and the reads started since (see RedisCommands#dispatch). */
   CompletableFuture<?> lastWrite = CompletableFuture.completedFuture(null);
 
+  /**
+   * Completes once the last write command has been handed to the node in order: at once for a plain
+   * write (the node's queue keeps the order from there), at its end for one that reads first (see
+   * RedisCommands#dispatch).
+   */
+  CompletableFuture<?> lastWriteIssued = CompletableFuture.completedFuture(null);
+
   final List<CompletableFuture<?>> readsSinceWrite = new java.util.ArrayList<>();
 
   RedisConnection(long id, Socket socket, RedisServer server) {
@@ -125,6 +132,7 @@ final class RedisConnection implements Runnable {
   /** Writes every waiting reply in order (waiting for each), then flushes. */
   private void flushReplies() throws IOException {
     Pending next;
+    boolean allDone = true;
     while ((next = pending.poll()) != null) {
       Object reply;
       try {
@@ -132,6 +140,7 @@ final class RedisConnection implements Runnable {
       } catch (ExecutionException e) {
         reply = ChainAccess.translate(e).reply();
       } catch (TimeoutException e) {
+        allDone = false; // still running: later commands must keep waiting for it
         reply = Resp.err("no answer within " + RedisServer.REPLY_TIMEOUT.toSeconds() + " s");
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -139,8 +148,9 @@ final class RedisConnection implements Runnable {
       }
       writer.write(reply, next.protocol());
     }
-    // Every command started so far completed: nothing to wait for.
-    readsSinceWrite.clear();
+    if (allDone) {
+      readsSinceWrite.clear(); // every command started so far completed: nothing to wait for
+    }
     writer.flush();
   }
 }
