@@ -148,8 +148,15 @@ public final class CoordinatorMachine {
           lastHeardTick.merge(heartbeat.nodeId(), now, Math::max);
           boolean was = caughtUp.getOrDefault(heartbeat.nodeId(), false);
           // A report sent before the node knew of its (re-)join says nothing about this join.
-          if (heartbeat.epoch() >= config.member(heartbeat.nodeId()).joinedEpoch()) {
-            caughtUp.put(heartbeat.nodeId(), heartbeat.caughtUp());
+          // A heartbeat only ever marks a member caught up: a caught-up member stops being one
+          // only when the coordinator places it again (a restart's join, an admission), which
+          // clears its flag. A "not caught up" from a member recorded as caught up comes from a
+          // restarted process not placed yet (a heartbeat does not say which run sent it): its
+          // store still holds the earlier run's copy, maybe the only complete one, and taking
+          // the report would let the chain fail that copy out and go on without it.
+          if (heartbeat.caughtUp()
+              && heartbeat.epoch() >= config.member(heartbeat.nodeId()).joinedEpoch()) {
+            caughtUp.put(heartbeat.nodeId(), true);
           }
           if (was != caughtUp.get(heartbeat.nodeId())) {
             // Recorded in the configuration (a new epoch) so a restarted coordinator knows which

@@ -88,6 +88,45 @@ class CoordinatorMachineRulesTest {
 
   @Test
   @DisplayName(
+      "A restarted holder of the only complete copy, not placed yet, reports itself not caught"
+          + " up: the coordinator keeps it as the complete copy, never fails it out while the"
+          + " others copy, and puts it back at the head when it joins")
+  void unplacedRestartKeepsTheCompleteCopy() {
+    CoordinatorMachine c = chainOf("a");
+    c.onRequest(new Ref(0), new JoinRequest("b", "b:1", -1, 1)); // b is still catching up
+    c.onRequest(new Ref(0), new JoinRequest("c", "c:1", -1, 1)); // so is c
+    // a restarts; its heartbeat reaches the coordinator before its join (lost, or late). The
+    // new run ignores the earlier run's entry until placed, so it says it is not caught up.
+    c.onRequest(new Ref(1), new Heartbeat("a", c.config().epoch(), 1, false));
+    assertTrue(c.config().member("a").caughtUp(), "a's store still holds the complete copy");
+    assertEquals("a", c.config().head().id());
+    ChainConfig persisted = null;
+    for (Effects.StoreOp op : c.drain().persist()) {
+      persisted = ((Effects.PersistConfig) op).config();
+    }
+    // The coordinator restarts, and a crashes again before its join is placed: b and c copy
+    // on, a stays silent for several failure timeouts.
+    CoordinatorMachine restarted =
+        new CoordinatorMachine(SETTINGS, persisted == null ? c.config() : persisted);
+    for (int t = 0; t <= SETTINGS.failureTimeoutTicks() * 3; t++) {
+      restarted.tick();
+      restarted.onRequest(new Ref(2), new Heartbeat("b", restarted.config().epoch(), t, false));
+      restarted.onRequest(new Ref(2), new Heartbeat("c", restarted.config().epoch(), t, false));
+      restarted.drain();
+    }
+    assertTrue(restarted.config().contains("a"), "the only complete copy is never failed out");
+    assertEquals("a", restarted.config().head().id(), "no member still copying becomes head");
+    assertTrue(restarted.config().member("a").caughtUp());
+    // a's next run joins: it goes back to the head as the complete copy, b and c copy again.
+    long bJoined = restarted.config().member("b").joinedEpoch();
+    restarted.onRequest(new Ref(3), new JoinRequest("a", "a:1", -1, 3));
+    assertEquals(List.of("a", "b", "c"), ids(restarted.config()));
+    assertTrue(restarted.config().member("a").caughtUp());
+    assertTrue(restarted.config().member("b").joinedEpoch() > bJoined);
+  }
+
+  @Test
+  @DisplayName(
       "A duplicated join is answered with the current chain; a restart (new "
           + "incarnation) moves the member to the tail with a new joined epoch")
   void duplicateJoinVersusRestart() {

@@ -1642,9 +1642,11 @@ final class Simulation {
 
   /**
    * A map was made durable (stored in ZooKeeper, or on the file-based coordinator's disk): its
-   * version grows; in every chain the epoch never goes back and an epoch keeps its configuration; a
-   * member removed from a chain holds no read lease in it any more (unless its operator stops it
-   * now: it was leaving and is in no chain any more).
+   * version grows; in every chain the epoch never goes back and an epoch keeps its configuration,
+   * and a chain with members counts one of them caught up (once a chain has a complete copy, it
+   * never goes on without one: it waits for that member to come back); a member removed from a
+   * chain holds no read lease in it any more (unless its operator stops it now: it was leaving and
+   * is in no chain any more).
    */
   private void onMapWritten(ChainMap previous, ChainMap written, String by) {
     if (written.version() <= previous.version()) {
@@ -1677,6 +1679,9 @@ final class Simulation {
                 + before.epoch()
                 + " "
                 + before);
+      }
+      if (after.size() > 0 && after.members().stream().noneMatch(Member::caughtUp)) {
+        fail(by + " stored chain " + c + " with no caught-up member: " + after);
       }
       registerStored(c, after, "stored by " + by);
     }
