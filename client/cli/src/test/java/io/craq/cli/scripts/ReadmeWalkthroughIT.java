@@ -149,7 +149,7 @@ class ReadmeWalkthroughIT {
               "bin/craq --timeout-millis 1000 -n " + node + " readall --consistency eventual",
               WAIT);
       assertEquals(0, eventual.exitCode(), eventual.toString());
-      assertEquals("notes\ttwo\\nlines\n", eventual.out());
+      assertEquals("notes\ttwo\\nlines\nvisits\t10\n", eventual.out());
       Shell.Result chain =
           shell.run("bin/craq --timeout-millis 1000 -c " + cluster.coordinator() + " chain", WAIT);
       assertEquals(3, chain.exitCode(), chain.toString());
