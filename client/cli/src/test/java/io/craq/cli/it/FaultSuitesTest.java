@@ -39,19 +39,24 @@ class FaultSuitesTest {
   @DisplayName("kill: kill -9 a random node every few seconds, restart it (same id and data)")
   void kill() throws Exception {
     try (FaultRun run = new FaultRun("kill", directory, false)) {
-      run.startCluster(IDS);
-      run.startWorkload(CLIENTS);
-      while (run.running()) {
-        run.pace(1500, 3500);
-        String id = pick(run, IDS);
-        run.fault("kill-9 " + role(run.chain(), id));
-        run.cluster.killNode(id);
-        run.pace(500, 2500);
-        run.cluster.startNode(id);
-        run.awaitQuiet();
-      }
-      run.finish(() -> {}).assertPassed(run.cluster);
+      killAndRestart(run);
     }
+  }
+
+  /** Every 1.5-3.5 s kill -9 a random node, restart it 0.5-2.5 s later, wait for quiet. */
+  private void killAndRestart(FaultRun run) throws Exception {
+    run.startCluster(IDS);
+    run.startWorkload(CLIENTS);
+    while (run.running()) {
+      run.pace(1500, 3500);
+      String id = pick(run, IDS);
+      run.fault("kill-9 " + role(run.chain(), id));
+      run.cluster.killNode(id);
+      run.pace(500, 2500);
+      run.cluster.startNode(id);
+      run.awaitQuiet();
+    }
+    run.finish(() -> {}).assertPassed(run.cluster);
   }
 
   @Test
@@ -61,18 +66,7 @@ class FaultSuitesTest {
   void redis() throws Exception {
     try (FaultRun run = new FaultRun("redis", directory, false)) {
       run.withRedisWorkload();
-      run.startCluster(IDS);
-      run.startWorkload(CLIENTS);
-      while (run.running()) {
-        run.pace(1500, 3500);
-        String id = pick(run, IDS);
-        run.fault("kill-9 " + role(run.chain(), id));
-        run.cluster.killNode(id);
-        run.pace(500, 2500);
-        run.cluster.startNode(id);
-        run.awaitQuiet();
-      }
-      run.finish(() -> {}).assertPassed(run.cluster);
+      killAndRestart(run);
     }
   }
 
