@@ -13,9 +13,10 @@ import java.util.List;
  * <p>Memory stays bounded whatever the peer sends: the read buffer has a fixed size, a bulk string
  * is refused if it announces more than {@code bulkBytesMax} bytes, an array if it announces more
  * than {@code argsMax} elements, and a command if its bulk strings announce more than {@code
- * commandBytesMax} bytes together; a bulk string's bytes are allocated only once its announced
- * length passed these checks. Malformed input throws {@link RespProtocolException}; the caller
- * answers with an error and closes the connection, as Redis does.
+ * commandBytesMax} bytes together; a bulk string's array grows as its bytes arrive (see {@link
+ * #readBulk}), so an announced length alone allocates nothing beyond the read buffer's size.
+ * Malformed input throws {@link RespProtocolException}; the caller answers with an error and closes
+ * the connection, as Redis does.
  *
  * <p>Not thread-safe: one connection's thread reads.
  */
@@ -103,8 +104,7 @@ final class RespReader {
         throw new RespProtocolException(
             "command of more than " + commandBytesMax + " bytes of arguments");
       }
-      byte[] arg = new byte[(int) length];
-      readFully(arg);
+      byte[] arg = readBulk((int) length);
       if (nextByte() != '\r' || nextByte() != '\n') {
         throw new RespProtocolException("bulk string not followed by CRLF");
       }
@@ -174,17 +174,27 @@ final class RespReader {
     return buffer[start++];
   }
 
-  private void readFully(byte[] into) throws IOException {
+  /**
+   * A bulk string of {@code length} bytes. Its array starts at {@link #BUFFER_BYTES} at most and
+   * doubles as bytes arrive, so a length that is announced but not sent costs no memory: what a
+   * connection holds is at most twice what it sent.
+   */
+  private byte[] readBulk(int length) throws IOException {
+    byte[] into = new byte[Math.min(length, BUFFER_BYTES)];
     int done = 0;
-    while (done < into.length) {
+    while (done < length) {
       if (start == end && !fill()) {
         throw new EOFException("the stream ended inside a bulk string");
+      }
+      if (done == into.length) {
+        into = java.util.Arrays.copyOf(into, (int) Math.min(length, 2L * into.length));
       }
       int n = Math.min(end - start, into.length - done);
       System.arraycopy(buffer, start, into, done, n);
       start += n;
       done += n;
     }
+    return into;
   }
 
   /** Refills the empty buffer; false at the end of the stream. */

@@ -1,6 +1,7 @@
 package io.craq.node.redis;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -131,6 +132,29 @@ class RespReaderTest {
             RespProtocolException.class,
             () -> readAll(reader("x".repeat(RespReader.INLINE_BYTES_MAX + 1))));
     assertTrue(inline.getMessage().contains("too big inline"), inline.getMessage());
+  }
+
+  @Test
+  @DisplayName(
+      "a bulk string larger than the read buffer arrives whole; one announced but not sent ends"
+          + " the stream inside it")
+  void largeBulkStrings() throws Exception {
+    byte[] value = new byte[100_000];
+    new java.util.Random(7).nextBytes(value);
+    byte[] header = ("*2\r\n$3\r\nSET\r\n$" + value.length + "\r\n").getBytes(UTF_8);
+    ByteArrayOutputStream frame = new ByteArrayOutputStream();
+    frame.write(header);
+    frame.write(value);
+    frame.write("\r\n".getBytes(UTF_8));
+    RespReader reader =
+        new RespReader(new ByteArrayInputStream(frame.toByteArray()), 200_000, 8, 400_000);
+    List<byte[]> args = reader.read(() -> {});
+    assertEquals("SET", new String(args.get(0), UTF_8));
+    assertArrayEquals(value, args.get(1));
+
+    RespReader announcedOnly =
+        new RespReader(new ByteArrayInputStream(header), 200_000, 8, 400_000);
+    assertThrows(EOFException.class, () -> announcedOnly.read(() -> {}));
   }
 
   @Test
