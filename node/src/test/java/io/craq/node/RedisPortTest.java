@@ -261,6 +261,12 @@ class RedisPortTest {
         jedis.set("scan:" + i, "v");
         written.add("scan:" + i);
       }
+      // Ordered one way as UTF-16 units and the other as UTF-8 bytes (the stores' order): a page
+      // boundary between them must neither skip nor repeat one.
+      for (String key : List.of("scan:\uE000", "scan:\uD83D\uDE00", "scan:\uFFFD")) {
+        jedis.set(key, "v");
+        written.add(key);
+      }
       Set<String> seen = new HashSet<>();
       String cursor = ScanParams.SCAN_POINTER_START;
       int pages = 0;
@@ -274,7 +280,17 @@ class RedisPortTest {
       } while (!cursor.equals("0"));
       assertEquals(written, seen);
       assertTrue(pages >= 6, "pages: " + pages);
-      assertTrue(jedis.dbSize() >= 57);
+      Set<String> oneByOne = new HashSet<>();
+      cursor = ScanParams.SCAN_POINTER_START;
+      do {
+        ScanResult<String> page = jedis.scan(cursor, new ScanParams().match("scan:*").count(1));
+        for (String key : page.getResult()) {
+          assertTrue(oneByOne.add(key), "seen twice: " + key);
+        }
+        cursor = page.getCursor();
+      } while (!cursor.equals("0"));
+      assertEquals(written, oneByOne, "a page of one key at a time");
+      assertTrue(jedis.dbSize() >= 60);
     }
   }
 

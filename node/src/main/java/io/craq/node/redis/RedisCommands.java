@@ -8,6 +8,7 @@ import io.craq.core.message.Message;
 import io.craq.core.message.Message.ReadAllReply;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.VersionRecord;
+import io.craq.core.store.KeyOrder;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -968,24 +969,28 @@ final class RedisCommands {
         .thenApply(ignored -> {
           // A chain with more keys than its page covers bounds what may be answered now.
           String bound = null;
-          TreeSet<String> keys = new TreeSet<>();
+          // The stores page in KeyOrder (UTF-8 bytes), not String order: compare alike.
+          TreeSet<String> keys = new TreeSet<>(KeyOrder.INSTANCE);
           for (var future : pages) {
             ReadAllReply page = future.join();
             String last = null;
             for (VersionRecord r : page.entries()) {
-              if (!r.tombstone() && r.key().compareTo(after) > 0) {
+              if (!r.tombstone() && KeyOrder.INSTANCE.compare(r.key(), after) > 0) {
                 keys.add(r.key());
               }
               last = r.key();
             }
-            if (page.more() && last != null && (bound == null || last.compareTo(bound) < 0)) {
+            if (page.more()
+                && last != null
+                && (bound == null || KeyOrder.INSTANCE.compare(last, bound) < 0)) {
               bound = last;
             }
           }
           List<String> taken = new ArrayList<>();
           boolean more = false;
           for (String key : keys) {
-            if ((bound != null && key.compareTo(bound) > 0) || taken.size() == count) {
+            if ((bound != null && KeyOrder.INSTANCE.compare(key, bound) > 0)
+                || taken.size() == count) {
               more = true;
               break;
             }
