@@ -253,36 +253,14 @@ public final class Placement {
         if (max - min <= 1) {
           return;
         }
-        int chosen = -1;
-        String chosenNode = null;
-        long chosenCost = Long.MAX_VALUE;
         // Any least loaded node and any chain with a most loaded one will do for the loads; among
-        // them, the move that leaves the roles most even (see roleCost).
-        for (String node : eligible) {
-          if (load(node) != min) {
-            continue;
-          }
-          for (int c = 0; c < chains.size(); c++) {
-            List<Member> members = chains.get(c);
-            if (!stepped[c]
-                && !moving[c]
-                && members.stream().noneMatch(m -> m.id().equals(node))
-                && members.stream()
-                    .anyMatch(m -> eligibleSet.contains(m.id()) && load(m.id()) == max)) {
-              long cost = roleCost(c, node);
-              if (cost < chosenCost) {
-                chosen = c;
-                chosenNode = node;
-                chosenCost = cost;
-              }
-            }
-          }
-        }
-        if (chosen < 0) {
+        // them, the move that spreads the roles best (see roleCost).
+        Move move = cheapestMove(min, max, Long.MAX_VALUE, true);
+        if (move == null) {
           return;
         }
-        startMove(chosen);
-        add(chosen, chosenNode);
+        startMove(move.chain());
+        add(move.chain(), move.node());
       }
     }
 
@@ -306,35 +284,49 @@ public final class Placement {
         if (max - min > 1 || max == min) {
           return;
         }
-        int chosen = -1;
-        String chosenNode = null;
-        long chosenCost = 0; // only moves that make the roles more even
-        for (String node : eligible) {
-          if (load(node) != min) {
-            continue;
-          }
-          for (int c = 0; c < chains.size(); c++) {
-            List<Member> members = chains.get(c);
-            if (stepped[c]
-                || moving[c]
-                || members.stream().anyMatch(m -> m.id().equals(node))
-                || members.stream().noneMatch(m -> load(m.id()) == max)) {
-              continue;
-            }
-            long cost = roleCost(c, node);
-            if (cost < chosenCost) {
-              chosen = c;
-              chosenNode = node;
-              chosenCost = cost;
-            }
-          }
-        }
-        if (chosen < 0) {
+        Move move = cheapestMove(min, max, 0, false); // only moves that make roles more even
+        if (move == null) {
           return;
         }
-        startMove(chosen);
-        add(chosen, chosenNode);
+        startMove(move.chain());
+        add(move.chain(), move.node());
       }
+    }
+
+    /** Adding {@code node} to {@code chain}. */
+    private record Move(int chain, String node) {}
+
+    /**
+     * Of the moves that add a node of load {@code min} to a chain (not moving, not stepped) that
+     * holds a node of load {@code max} (an eligible one if {@code eligibleMax}), the one of least
+     * {@link #roleCost} below {@code costBelow} (the first in node and chain order among equals);
+     * null if none.
+     */
+    private Move cheapestMove(int min, int max, long costBelow, boolean eligibleMax) {
+      Move chosen = null;
+      long chosenCost = costBelow;
+      for (String node : eligible) {
+        if (load(node) != min) {
+          continue;
+        }
+        for (int c = 0; c < chains.size(); c++) {
+          List<Member> members = chains.get(c);
+          if (stepped[c]
+              || moving[c]
+              || members.stream().anyMatch(m -> m.id().equals(node))
+              || members.stream()
+                  .noneMatch(
+                      m -> (!eligibleMax || eligibleSet.contains(m.id())) && load(m.id()) == max)) {
+            continue;
+          }
+          long cost = roleCost(c, node);
+          if (cost < chosenCost) {
+            chosen = new Move(c, node);
+            chosenCost = cost;
+          }
+        }
+      }
+      return chosen;
     }
 
     /**
