@@ -357,6 +357,8 @@ public final class CoordinatorServer implements AutoCloseable {
       case Message.CoordinatorRequest own -> replica.onRequest(request.ref(), own, clock.ticks());
       case Message.MapRequest own -> replica.onRequest(request.ref(), own, clock.ticks());
       case Message.NodeHello own -> replica.onRequest(request.ref(), own, clock.ticks());
+      // The transport answers authentication itself; one reaching here is out of place.
+      case Message.AuthRequest auth -> refuse(request, notAnswered(auth));
       case Message.StatsRequest stats ->
           refuse(request, "the coordinator keeps no counters; ask a node");
       case Message.NodeMessage other -> refuse(request, notAnswered(other));

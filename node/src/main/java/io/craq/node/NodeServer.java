@@ -401,6 +401,8 @@ public final class NodeServer implements AutoCloseable {
       // Every message of a chain travels in its envelope: a bare one names no chain.
       case Message.NodeMessage other -> refuse(other, responder);
       case Message.NodeHello other -> refuse(other, responder);
+      // The transport answers authentication itself; one reaching here is out of place.
+      case Message.AuthRequest other -> refuse(other, responder);
       case Message.CoordinatorRequest other -> refuse(other, responder);
       case Message.Reply other -> refuse(other, responder);
     }
@@ -546,6 +548,7 @@ public final class NodeServer implements AutoCloseable {
       case Chained chained -> onlyReads(chained.message());
       case MapReply reply -> false; // may give the host machines for new chains
       case Message.NodeHello other -> false;
+      case Message.AuthRequest other -> false;
       case Message.CoordinatorRequest other -> false;
       case Message.Reply other -> false;
     };

@@ -40,7 +40,14 @@ public enum ErrorCode {
    * An increment found a value that is not a signed 64-bit decimal integer, or its result would
    * overflow; nothing was written.
    */
-  NOT_AN_INTEGER(13, true);
+  NOT_AN_INTEGER(13, true),
+  /**
+   * The connection has not authenticated (this endpoint requires it), or the credentials it
+   * presented were refused; nothing was done. Retrying with the same credentials will not help.
+   */
+  UNAUTHENTICATED(14, true),
+  /** The authenticated user's role does not allow this request; nothing was done. */
+  PERMISSION_DENIED(15, true);
 
   public final int code;
   private final boolean definite;

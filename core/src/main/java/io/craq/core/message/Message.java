@@ -25,6 +25,7 @@ public sealed interface Message
         Message.Reply,
         Message.MapRequest,
         Message.NodeHello,
+        Message.AuthRequest,
         Message.Chained {
 
   /** The fixed wire tag of this message type. */
@@ -79,7 +80,8 @@ public sealed interface Message
           ChainReply,
           StatsReply,
           HeartbeatReply,
-          MapReply {}
+          MapReply,
+          AuthReply {}
 
   /** Version constant for {@link WriteRequest#expectedVersion()}: write unconditionally. */
   long ANY_VERSION = -1;
@@ -643,6 +645,58 @@ public sealed interface Message
 
     public ConfigPush {
       Objects.requireNonNull(config, "config");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+  }
+
+  // ---------------------------------------------------------------- authentication
+
+  /**
+   * Authenticates the connection it arrives on as {@code user} with the password or token {@code
+   * secret}. The transport answers it itself, before any later message of the connection is
+   * handled: {@link AuthReply} on success, {@link ErrorReply} with {@link
+   * ErrorCode#UNAUTHENTICATED} otherwise. The secret never appears in {@link #toString()}.
+   */
+  record AuthRequest(String user, byte[] secret) implements Message {
+    public static final int TAG = 17;
+
+    public AuthRequest {
+      Objects.requireNonNull(user, "user");
+      Objects.requireNonNull(secret, "secret");
+    }
+
+    @Override
+    public int tag() {
+      return TAG;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof AuthRequest a && user.equals(a.user) && Arrays.equals(secret, a.secret);
+    }
+
+    @Override
+    public int hashCode() {
+      return user.hashCode() * 31 + Arrays.hashCode(secret);
+    }
+
+    @Override
+    public String toString() {
+      return "AuthRequest[" + user + " (secret hidden)]";
+    }
+  }
+
+  /** The connection is now authenticated as {@code user}, whose role is {@code role}. */
+  record AuthReply(String user, String role) implements Reply {
+    public static final int TAG = 18;
+
+    public AuthReply {
+      Objects.requireNonNull(user, "user");
+      Objects.requireNonNull(role, "role");
     }
 
     @Override

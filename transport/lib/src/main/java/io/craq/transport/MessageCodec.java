@@ -10,6 +10,8 @@ import io.craq.core.message.KeyVersion;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.AppendRequest;
+import io.craq.core.message.Message.AuthReply;
+import io.craq.core.message.Message.AuthRequest;
 import io.craq.core.message.Message.CatchUpBatch;
 import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.ChainReply;
@@ -211,6 +213,14 @@ public final class MessageCodec {
         out.i64(m.version());
         out.i64(m.result());
       }
+      case AuthRequest m -> {
+        out.string(m.user());
+        out.bytes(m.secret());
+      }
+      case AuthReply m -> {
+        out.string(m.user());
+        out.string(m.role());
+      }
       case ReadRequest m -> {
         out.string(m.key());
         out.u8(m.mode().code);
@@ -397,6 +407,8 @@ public final class MessageCodec {
           IncrementRequest.TAG,
           AppendRequest.TAG,
           UpdateReply.TAG,
+          AuthRequest.TAG,
+          AuthReply.TAG,
           ReadRequest.TAG,
           ReadReply.TAG,
           ReadAllRequest.TAG,
@@ -461,6 +473,9 @@ public final class MessageCodec {
       case IncrementRequest.TAG -> new IncrementRequest(in.key("key"), in.i64("delta"));
       case AppendRequest.TAG -> new AppendRequest(in.key("key"), value(in));
       case UpdateReply.TAG -> new UpdateReply(in.key("key"), in.i64("version"), in.i64("result"));
+      case AuthRequest.TAG ->
+          new AuthRequest(text(in, "user"), in.bytes("secret", AUTH_SECRET_BYTES_MAX));
+      case AuthReply.TAG -> new AuthReply(text(in, "user"), text(in, "role"));
       case ReadRequest.TAG -> new ReadRequest(in.key("key"), readMode(in), in.i64("bound"));
       case ReadReply.TAG ->
           new ReadReply(
@@ -542,6 +557,9 @@ public final class MessageCodec {
   private static String typeName(int type) {
     return "message type " + type;
   }
+
+  /** A password or token longer than this is refused before it is read. */
+  static final int AUTH_SECRET_BYTES_MAX = 4096;
 
   private byte[] value(ByteReader in) {
     return in.bytes("value", valueBytesMax);

@@ -1,6 +1,7 @@
 package io.craq.transport;
 
 import io.craq.core.message.Message;
+import io.craq.transport.security.LinkSession;
 
 /**
  * The way back to the sender of one inbound message. Thread-safe; may be kept and used after {@link
@@ -29,4 +30,12 @@ public interface Responder {
 
   /** The peer's address as seen by this side ({@code host:port}, or a name for in-memory links). */
   String peer();
+
+  /**
+   * The connection the message arrived on: who the peer proved to be. {@link LinkSession#OPEN}
+   * where authentication is off.
+   */
+  default LinkSession session() {
+    return LinkSession.OPEN;
+  }
 }

@@ -1,6 +1,7 @@
 package io.craq.transport;
 
 import io.craq.core.Limits;
+import io.craq.transport.security.Security;
 
 /**
  * Immutable transport settings with named defaults; units are in the names. Validated on
@@ -31,6 +32,8 @@ import io.craq.core.Limits;
  *     queue on a saturated link can send it ahead of read replies
  * @param acceptedConnectionsMax connections a server keeps open at once; one more is closed as soon
  *     as it is accepted (each connection costs a descriptor and buffers)
+ * @param security TLS, and how connections authenticate: {@link Security#NONE} (the default) is
+ *     plain TCP with no authentication
  */
 public record TransportConfig(
     int frameBytesMax,
@@ -44,7 +47,8 @@ public record TransportConfig(
     boolean inlineWrites,
     int ioThreads,
     int acceptedConnectionsMax,
-    int dialTrafficClass) {
+    int dialTrafficClass,
+    Security security) {
 
   /** 2 MiB + 64 KiB: a 1 MiB value fits with room for the key and headers. */
   public static final int FRAME_BYTES_MAX_DEFAULT = (2 << 20) + (64 << 10);
@@ -80,7 +84,8 @@ public record TransportConfig(
           true,
           IO_THREADS_AUTO,
           ACCEPTED_CONNECTIONS_MAX_DEFAULT,
-          DIAL_TRAFFIC_CLASS_NONE);
+          DIAL_TRAFFIC_CLASS_NONE,
+          Security.NONE);
 
   public TransportConfig {
     require(
@@ -99,6 +104,7 @@ public record TransportConfig(
     require(
         dialTrafficClass >= -1 && dialTrafficClass <= 255,
         "dialTrafficClass must be -1 (none) or 0..255");
+    require(security != null, "security must not be null (Security.NONE for none)");
   }
 
   private static void require(boolean condition, String message) {
@@ -128,7 +134,8 @@ public record TransportConfig(
         inlineWrites,
         ioThreads,
         acceptedConnectionsMax,
-        dialTrafficClass);
+        dialTrafficClass,
+        security);
   }
 
   public TransportConfig withValueBytesMax(int value) {
@@ -144,7 +151,8 @@ public record TransportConfig(
         inlineWrites,
         ioThreads,
         acceptedConnectionsMax,
-        dialTrafficClass);
+        dialTrafficClass,
+        security);
   }
 
   public TransportConfig withReadDeadlineMillis(long value) {
@@ -160,7 +168,8 @@ public record TransportConfig(
         inlineWrites,
         ioThreads,
         acceptedConnectionsMax,
-        dialTrafficClass);
+        dialTrafficClass,
+        security);
   }
 
   public TransportConfig withOutboundQueueMessagesMax(int value) {
@@ -176,7 +185,8 @@ public record TransportConfig(
         inlineWrites,
         ioThreads,
         acceptedConnectionsMax,
-        dialTrafficClass);
+        dialTrafficClass,
+        security);
   }
 
   public TransportConfig withOutboundQueueBytesMax(long value) {
@@ -192,7 +202,8 @@ public record TransportConfig(
         inlineWrites,
         ioThreads,
         acceptedConnectionsMax,
-        dialTrafficClass);
+        dialTrafficClass,
+        security);
   }
 
   public TransportConfig withInFlightRequestsMax(int value) {
@@ -208,7 +219,8 @@ public record TransportConfig(
         inlineWrites,
         ioThreads,
         acceptedConnectionsMax,
-        dialTrafficClass);
+        dialTrafficClass,
+        security);
   }
 
   public TransportConfig withConnectTimeoutMillis(long value) {
@@ -224,7 +236,8 @@ public record TransportConfig(
         inlineWrites,
         ioThreads,
         acceptedConnectionsMax,
-        dialTrafficClass);
+        dialTrafficClass,
+        security);
   }
 
   public TransportConfig withWriteBatchBytesMax(int value) {
@@ -240,7 +253,8 @@ public record TransportConfig(
         inlineWrites,
         ioThreads,
         acceptedConnectionsMax,
-        dialTrafficClass);
+        dialTrafficClass,
+        security);
   }
 
   public TransportConfig withInlineWrites(boolean value) {
@@ -256,7 +270,8 @@ public record TransportConfig(
         value,
         ioThreads,
         acceptedConnectionsMax,
-        dialTrafficClass);
+        dialTrafficClass,
+        security);
   }
 
   public TransportConfig withIoThreads(int value) {
@@ -272,7 +287,8 @@ public record TransportConfig(
         inlineWrites,
         value,
         acceptedConnectionsMax,
-        dialTrafficClass);
+        dialTrafficClass,
+        security);
   }
 
   public TransportConfig withAcceptedConnectionsMax(int value) {
@@ -288,7 +304,8 @@ public record TransportConfig(
         inlineWrites,
         ioThreads,
         value,
-        dialTrafficClass);
+        dialTrafficClass,
+        security);
   }
 
   public TransportConfig withDialTrafficClass(int value) {
@@ -304,6 +321,24 @@ public record TransportConfig(
         inlineWrites,
         ioThreads,
         acceptedConnectionsMax,
+        value,
+        security);
+  }
+
+  public TransportConfig withSecurity(Security value) {
+    return new TransportConfig(
+        frameBytesMax,
+        valueBytesMax,
+        readDeadlineMillis,
+        outboundQueueMessagesMax,
+        outboundQueueBytesMax,
+        inFlightRequestsMax,
+        connectTimeoutMillis,
+        writeBatchBytesMax,
+        inlineWrites,
+        ioThreads,
+        acceptedConnectionsMax,
+        dialTrafficClass,
         value);
   }
 }

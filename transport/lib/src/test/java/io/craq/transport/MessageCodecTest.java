@@ -348,15 +348,16 @@ class MessageCodecTest {
 
   @Test
   @DisplayName(
-      "the tag after the client messages (stats, multi-key writes, increment and append) is"
-          + " unknown: skipped with UNSUPPORTED, not fatal")
+      "the tag after the client messages (stats, multi-key writes, increment and append,"
+          + " authentication) is unknown: skipped with UNSUPPORTED, not fatal")
   void tagAfterClientMessagesUnknown() {
     assertEquals(StatsReply.TAG + 1, MultiWriteRequest.TAG);
     assertEquals(MultiWriteReply.TAG + 1, Message.IncrementRequest.TAG);
-    assertFalse(MessageCodec.knownType(Message.UpdateReply.TAG + 1));
+    assertEquals(Message.UpdateReply.TAG + 1, Message.AuthRequest.TAG);
+    assertFalse(MessageCodec.knownType(Message.AuthReply.TAG + 1));
     byte[] frame = codec.encode(new StatsRequest());
     frame[6] = 0;
-    frame[7] = (byte) (Message.UpdateReply.TAG + 1);
+    frame[7] = (byte) (Message.AuthReply.TAG + 1);
     ProtocolException e = assertThrows(ProtocolException.class, () -> codec.decode(frame));
     assertEquals(ErrorCode.UNSUPPORTED, e.code());
     assertFalse(e.fatal());

@@ -9,6 +9,8 @@ import io.craq.core.message.KeyVersion;
 import io.craq.core.message.Member;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.AppendRequest;
+import io.craq.core.message.Message.AuthReply;
+import io.craq.core.message.Message.AuthRequest;
 import io.craq.core.message.Message.CatchUpBatch;
 import io.craq.core.message.Message.CatchUpRequest;
 import io.craq.core.message.Message.ChainReply;
@@ -85,6 +87,8 @@ public final class Samples {
       IncrementRequest.TAG,
       AppendRequest.TAG,
       UpdateReply.TAG,
+      AuthRequest.TAG,
+      AuthReply.TAG,
       ReadRequest.TAG,
       ReadReply.TAG,
       ReadAllRequest.TAG,
@@ -127,6 +131,8 @@ public final class Samples {
       case IncrementRequest.TAG -> new IncrementRequest(key(r), r.nextLong());
       case AppendRequest.TAG -> new AppendRequest(key(r), bytes(r));
       case UpdateReply.TAG -> new UpdateReply(key(r), r.nextLong(), r.nextLong());
+      case AuthRequest.TAG -> new AuthRequest(key(r), bytes(r));
+      case AuthReply.TAG -> new AuthReply(key(r), key(r));
       case ReadRequest.TAG ->
           new ReadRequest(
               key(r), ReadMode.values()[r.nextInt(ReadMode.values().length)], r.nextLong());
