@@ -5,10 +5,15 @@ import io.craq.core.chain.KeySlots;
 import io.craq.metrics.MetricsServer;
 import io.craq.transport.Addresses;
 import io.craq.transport.ListenFailedException;
-import io.craq.transport.TcpTransport;
+import io.craq.transport.TransportConfig;
+import io.craq.transport.Transports;
 import io.craq.transport.process.CommandLineConventions;
 import io.craq.transport.process.OptionsFile;
+import io.craq.transport.process.ServerSecurityOptions;
 import io.craq.transport.process.ShutdownHook;
+import io.craq.transport.security.Authorization;
+import io.craq.transport.security.Security;
+import io.craq.transport.security.SecuritySetup;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -18,6 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -200,6 +206,8 @@ public final class CoordinatorMain implements Callable<Integer> {
               + " started). Off by default. See docs/METRICS.md.")
   String metricsListen;
 
+  @Mixin ServerSecurityOptions securityOptions;
+
   @Option(
       names = OptionsFile.OPTION,
       paramLabel = "FILE",
@@ -229,6 +237,16 @@ public final class CoordinatorMain implements Callable<Integer> {
   @Override
   public Integer call() {
     CoordinatorServerSettings settings = settings();
+    Security security = securityOptions.security(spec.commandLine(), System.getenv());
+    for (String warning :
+        SecuritySetup.exposureWarnings(
+            "craq-coordinator",
+            listen,
+            security,
+            "read and write every key through it, add or remove nodes, and push chain"
+                + " configurations")) {
+      log.warn(warning);
+    }
     if (failureTimeoutMillis <= NODE_LEASE_MILLIS_DEFAULT) {
       log.warn(
           "--failure-timeout-millis {} does not exceed the nodes' default read lease ({} ms):"
@@ -242,9 +260,10 @@ public final class CoordinatorMain implements Callable<Integer> {
       coordinator =
           CoordinatorServer.start(
               settings,
-              new TcpTransport(),
+              Transports.open(TransportConfig.DEFAULT.withSecurity(security)),
               System::nanoTime,
-              who -> System.setProperty(LOG_CONTEXT_PROPERTY, who));
+              who -> System.setProperty(LOG_CONTEXT_PROPERTY, who),
+              Authorization.of(security.authenticator()));
     } catch (ListenFailedException e) {
       // A port in use is the setup's fault: one line, no stack trace.
       log.error("cannot start: {}; choose another address with -a/--listen", e.getMessage());

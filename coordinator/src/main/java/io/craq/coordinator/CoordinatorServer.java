@@ -25,6 +25,7 @@ import io.craq.transport.Server;
 import io.craq.transport.Transport;
 import io.craq.transport.process.ResponderRef;
 import io.craq.transport.process.TickClock;
+import io.craq.transport.security.Authorization;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -81,6 +82,8 @@ public final class CoordinatorServer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CompletableFuture<Throwable> terminated = new CompletableFuture<>();
   private final RateLimitedWarning sendWarning = new RateLimitedWarning(WARN_INTERVAL_NANOS);
+  private final RateLimitedWarning refusedWarning = new RateLimitedWarning(WARN_INTERVAL_NANOS);
+  private final Authorization authorization;
   private final long pauseTicks;
 
   private volatile boolean running = true;
@@ -107,8 +110,10 @@ public final class CoordinatorServer implements AutoCloseable {
       CoordinatorServerSettings settings,
       Transport transport,
       LongSupplier nanoClock,
-      Consumer<String> logContext) {
+      Consumer<String> logContext,
+      Authorization authorization) {
     this.settings = settings;
+    this.authorization = authorization;
     this.transport = transport;
     this.clock = new TickClock(nanoClock, settings.tickMillis());
     this.logContext = logContext;
@@ -134,9 +139,25 @@ public final class CoordinatorServer implements AutoCloseable {
       Transport transport,
       LongSupplier nanoClock,
       Consumer<String> logContext) {
+    return start(settings, transport, nanoClock, logContext, Authorization.OPEN);
+  }
+
+  /**
+   * {@link #start}, with {@code authorization} deciding what each connection may send: the role
+   * {@link io.craq.transport.security.Permissions} names for each request, checked before it is
+   * queued, so a write the coordinator forwards to a head under its own identity was allowed for
+   * the client first ({@link Authorization#OPEN} where authentication is off).
+   */
+  public static CoordinatorServer start(
+      CoordinatorServerSettings settings,
+      Transport transport,
+      LongSupplier nanoClock,
+      Consumer<String> logContext,
+      Authorization authorization) {
     CoordinatorServer coordinator = null;
     try {
-      coordinator = new CoordinatorServer(settings, transport, nanoClock, logContext);
+      coordinator =
+          new CoordinatorServer(settings, transport, nanoClock, logContext, authorization);
       coordinator.startInternal();
     } catch (RuntimeException e) {
       if (coordinator != null && coordinator.store != null) {
@@ -204,11 +225,24 @@ public final class CoordinatorServer implements AutoCloseable {
     }
   }
 
-  /** Runs on transport threads: only queues. Nothing one-way is addressed to the coordinator. */
+  /**
+   * Runs on transport threads: refuses what the connection's role does not allow, else only queues.
+   * Nothing one-way is addressed to the coordinator.
+   */
   private void onInbound(Message message, Responder responder) {
-    if (!responder.expectsReply()) {
+    ErrorReply refusal = authorization.refusal(responder.session(), message);
+    if (!responder.expectsReply() && refusal != null) {
+      refusedWarning.warn(
+          log,
+          "dropped a one-way {} from {}: {}",
+          message.getClass().getSimpleName(),
+          responder.peer(),
+          refusal.message());
+    } else if (!responder.expectsReply()) {
       log.debug(
           "dropped a one-way {} from {}", message.getClass().getSimpleName(), responder.peer());
+    } else if (refusal != null) {
+      responder.reply(refusal);
     } else if (!running) {
       responder.reply(new ErrorReply(ErrorCode.UNAVAILABLE, "the coordinator is stopping", ""));
     } else if (!inbox.offer(new Request(new ResponderRef(responder), message))) {

@@ -11,11 +11,15 @@ import io.craq.store.StoreException;
 import io.craq.store.Storer;
 import io.craq.transport.Addresses;
 import io.craq.transport.ListenFailedException;
-import io.craq.transport.TcpTransport;
 import io.craq.transport.TransportConfig;
+import io.craq.transport.Transports;
 import io.craq.transport.process.CommandLineConventions;
 import io.craq.transport.process.OptionsFile;
+import io.craq.transport.process.ServerSecurityOptions;
 import io.craq.transport.process.ShutdownHook;
+import io.craq.transport.security.Authorization;
+import io.craq.transport.security.Security;
+import io.craq.transport.security.SecuritySetup;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -26,6 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -44,7 +49,10 @@ import picocli.CommandLine.Spec;
           + "coordinator, which places it in chains, and retries until the coordinator answers, "
           + "so start order does not matter.",
       "Addresses are host:port; ':PORT' listens on all interfaces (dialled as 127.0.0.1). "
-          + "Use 127.0.0.1:PORT to listen on loopback only."
+          + "Use 127.0.0.1:PORT to listen on loopback only.",
+      "Listening beyond loopback without --tls-cert/--tls-key/--tls-ca or without --users "
+          + "prints a warning: anyone who can reach the port could read and write every key. "
+          + "See docs/SECURITY.md."
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
@@ -204,6 +212,8 @@ public final class NodeMain implements Callable<Integer> {
               + "this node, every read strong (default: off). See docs/REDIS.md.")
   String redisListen;
 
+  @Mixin ServerSecurityOptions securityOptions;
+
   @Option(
       names = OptionsFile.OPTION,
       paramLabel = "FILE",
@@ -233,6 +243,15 @@ public final class NodeMain implements Callable<Integer> {
   @Override
   public Integer call() {
     NodeServerSettings settings = settings();
+    Security security = securityOptions.security(spec.commandLine(), System.getenv());
+    for (String warning :
+        SecuritySetup.exposureWarnings(
+            "craq-node",
+            listen,
+            security,
+            "read and write every key, and pose as a member of its chains")) {
+      log.warn(warning);
+    }
     Storer storer;
     try {
       storer = openStore();
@@ -251,9 +270,10 @@ public final class NodeMain implements Callable<Integer> {
           NodeServer.start(
               settings,
               storer,
-              new TcpTransport(transportConfig()),
+              Transports.open(transportConfig().withSecurity(security)),
               System::nanoTime,
-              who -> System.setProperty(LOG_CONTEXT_PROPERTY, who));
+              who -> System.setProperty(LOG_CONTEXT_PROPERTY, who),
+              Authorization.of(security.authenticator()));
     } catch (ListenFailedException e) {
       // A port in use is the setup's fault: one line, no stack trace.
       log.error("cannot start: {}; choose another address with -a/--listen", e.getMessage());

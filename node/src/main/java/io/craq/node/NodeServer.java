@@ -50,6 +50,7 @@ import io.craq.transport.Responder;
 import io.craq.transport.Server;
 import io.craq.transport.Transport;
 import io.craq.transport.process.TickClock;
+import io.craq.transport.security.Authorization;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -204,6 +205,8 @@ public final class NodeServer implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CompletableFuture<Throwable> terminated = new CompletableFuture<>();
   private final RateLimitedWarning droppedWarning = new RateLimitedWarning(WARN_INTERVAL_NANOS);
+  private final RateLimitedWarning refusedWarning = new RateLimitedWarning(WARN_INTERVAL_NANOS);
+  private final Authorization authorization;
   private final RateLimitedWarning coordinatorWarning = new RateLimitedWarning(WARN_INTERVAL_NANOS);
 
   private volatile boolean running = true;
@@ -283,8 +286,10 @@ public final class NodeServer implements AutoCloseable {
       Storer storer,
       Transport transport,
       LongSupplier nanoClock,
-      Consumer<String> logContext) {
+      Consumer<String> logContext,
+      Authorization authorization) {
     this.settings = settings;
+    this.authorization = authorization;
     this.storer = storer;
     this.transport = transport;
     this.nanoClock = nanoClock;
@@ -308,7 +313,23 @@ public final class NodeServer implements AutoCloseable {
       Transport transport,
       LongSupplier nanoClock,
       Consumer<String> logContext) {
-    NodeServer node = new NodeServer(settings, storer, transport, nanoClock, logContext);
+    return start(settings, storer, transport, nanoClock, logContext, Authorization.OPEN);
+  }
+
+  /**
+   * {@link #start}, with {@code authorization} deciding what each connection may send: the role
+   * {@link io.craq.transport.security.Permissions} names for each message, checked before anything
+   * is queued ({@link Authorization#OPEN} where authentication is off).
+   */
+  public static NodeServer start(
+      NodeServerSettings settings,
+      Storer storer,
+      Transport transport,
+      LongSupplier nanoClock,
+      Consumer<String> logContext,
+      Authorization authorization) {
+    NodeServer node =
+        new NodeServer(settings, storer, transport, nanoClock, logContext, authorization);
     try {
       node.startInternal();
     } catch (RuntimeException e) {
@@ -388,6 +409,11 @@ public final class NodeServer implements AutoCloseable {
 
   /** Runs on transport threads: queues, then runs a round or wakes the loop (see class doc). */
   private void onInbound(Message message, Responder responder) {
+    ErrorReply refusal = authorization.refusal(responder.session(), message);
+    if (refusal != null) {
+      refuseUnauthorized(message, responder, refusal);
+      return;
+    }
     switch (message) {
       case Message.NodeRequest request -> onRequest(request, responder);
       case MapRequest request -> onRequest(request, responder);
@@ -405,6 +431,23 @@ public final class NodeServer implements AutoCloseable {
       case Message.AuthRequest other -> refuse(other, responder);
       case Message.CoordinatorRequest other -> refuse(other, responder);
       case Message.Reply other -> refuse(other, responder);
+    }
+  }
+
+  /**
+   * A message the connection's role does not allow: a request is answered with the refusal, a
+   * one-way message dropped with a warning (rate-limited: a flood cannot fill the log).
+   */
+  private void refuseUnauthorized(Message message, Responder responder, ErrorReply refusal) {
+    if (responder.expectsReply()) {
+      responder.reply(refusal);
+    } else {
+      refusedWarning.warn(
+          log,
+          "dropped a one-way {} from {}: {}",
+          describeType(message),
+          responder.peer(),
+          refusal.message());
     }
   }
 
