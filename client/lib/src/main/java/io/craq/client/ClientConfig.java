@@ -2,6 +2,7 @@ package io.craq.client;
 
 import io.craq.core.Limits;
 import io.craq.transport.Addresses;
+import io.craq.transport.security.Security;
 import java.util.List;
 
 /**
@@ -25,6 +26,8 @@ import java.util.List;
  *     go-craq's client does), instead of straight to the head
  * @param valueBytesMax largest value the client sends (checked before sending)
  * @param readAllPageKeys keys asked for per page by {@link CraqClient#readAll}
+ * @param security TLS and the credentials presented on every connection ({@link Security#NONE} by
+ *     default: plain TCP, none); never printed
  */
 public record ClientConfig(
     List<String> coordinatorAddresses,
@@ -36,7 +39,8 @@ public record ClientConfig(
     long retryBackoffMillisMax,
     boolean writeViaCoordinator,
     int valueBytesMax,
-    int readAllPageKeys) {
+    int readAllPageKeys,
+    Security security) {
 
   public static final String COORDINATOR_ADDRESS_DEFAULT = ":1234";
   public static final long CALL_TIMEOUT_MILLIS_DEFAULT = 5_000;
@@ -59,6 +63,7 @@ public record ClientConfig(
         "retryBackoffMillisMax must be >= retryBackoffMillis");
     require(valueBytesMax >= 0, "valueBytesMax must be >= 0");
     require(readAllPageKeys > 0, "readAllPageKeys must be > 0");
+    require(security != null, "security must not be null (Security.NONE for none)");
   }
 
   /**
@@ -83,7 +88,8 @@ public record ClientConfig(
         RETRY_BACKOFF_MILLIS_MAX_DEFAULT,
         false,
         Limits.VALUE_BYTES_MAX_DEFAULT,
-        READ_ALL_PAGE_KEYS_DEFAULT);
+        READ_ALL_PAGE_KEYS_DEFAULT,
+        Security.NONE);
   }
 
   /** The coordinators as one comma-separated string, as {@code -c} takes them. */
@@ -118,7 +124,8 @@ public record ClientConfig(
         retryBackoffMillisMax,
         writeViaCoordinator,
         valueBytesMax,
-        readAllPageKeys);
+        readAllPageKeys,
+        security);
   }
 
   public ClientConfig withCallTimeoutMillis(long value) {
@@ -132,7 +139,8 @@ public record ClientConfig(
         retryBackoffMillisMax,
         writeViaCoordinator,
         valueBytesMax,
-        readAllPageKeys);
+        readAllPageKeys,
+        security);
   }
 
   public ClientConfig withReadAttemptTimeoutMillis(long value) {
@@ -146,7 +154,8 @@ public record ClientConfig(
         retryBackoffMillisMax,
         writeViaCoordinator,
         valueBytesMax,
-        readAllPageKeys);
+        readAllPageKeys,
+        security);
   }
 
   public ClientConfig withReadAttemptsMax(int value) {
@@ -160,7 +169,8 @@ public record ClientConfig(
         retryBackoffMillisMax,
         writeViaCoordinator,
         valueBytesMax,
-        readAllPageKeys);
+        readAllPageKeys,
+        security);
   }
 
   public ClientConfig withWriteAttemptsMax(int value) {
@@ -174,7 +184,8 @@ public record ClientConfig(
         retryBackoffMillisMax,
         writeViaCoordinator,
         valueBytesMax,
-        readAllPageKeys);
+        readAllPageKeys,
+        security);
   }
 
   public ClientConfig withRetryBackoffMillis(long value, long valueMax) {
@@ -188,7 +199,8 @@ public record ClientConfig(
         valueMax,
         writeViaCoordinator,
         valueBytesMax,
-        readAllPageKeys);
+        readAllPageKeys,
+        security);
   }
 
   public ClientConfig withWriteViaCoordinator(boolean value) {
@@ -202,7 +214,8 @@ public record ClientConfig(
         retryBackoffMillisMax,
         value,
         valueBytesMax,
-        readAllPageKeys);
+        readAllPageKeys,
+        security);
   }
 
   public ClientConfig withValueBytesMax(int value) {
@@ -216,7 +229,27 @@ public record ClientConfig(
         retryBackoffMillisMax,
         writeViaCoordinator,
         value,
-        readAllPageKeys);
+        readAllPageKeys,
+        security);
+  }
+
+  /**
+   * TLS and the credentials the client presents on every connection ({@link Security#NONE}: plain
+   * TCP, no credentials). Its authenticator is not used: a client listens nowhere.
+   */
+  public ClientConfig withSecurity(Security value) {
+    return new ClientConfig(
+        coordinatorAddresses,
+        callTimeoutMillis,
+        readAttemptTimeoutMillis,
+        readAttemptsMax,
+        writeAttemptsMax,
+        retryBackoffMillis,
+        retryBackoffMillisMax,
+        writeViaCoordinator,
+        valueBytesMax,
+        readAllPageKeys,
+        value);
   }
 
   public ClientConfig withReadAllPageKeys(int value) {
@@ -230,6 +263,7 @@ public record ClientConfig(
         retryBackoffMillisMax,
         writeViaCoordinator,
         valueBytesMax,
-        value);
+        value,
+        security);
   }
 }

@@ -37,10 +37,10 @@ import io.craq.transport.ConnectionClosedException;
 import io.craq.transport.MessageTooLargeException;
 import io.craq.transport.QueueFullException;
 import io.craq.transport.RequestTimeoutException;
-import io.craq.transport.TcpTransport;
 import io.craq.transport.Transport;
 import io.craq.transport.TransportConfig;
 import io.craq.transport.TransportException;
+import io.craq.transport.Transports;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -174,7 +174,8 @@ public final class CraqClient implements AutoCloseable {
               .withFrameBytesMax(Math.addExact(config.valueBytesMax(), 64 << 10))
               .withValueBytesMax(config.valueBytesMax());
     }
-    return new CraqClient(config, new TcpTransport(transportConfig), true);
+    return new CraqClient(
+        config, Transports.open(transportConfig.withSecurity(config.security())), true);
   }
 
   /** A client with its own TCP transport and default settings. */
@@ -1696,9 +1697,15 @@ public final class CraqClient implements AutoCloseable {
     }
     CompletableFuture<Message> reply =
         connection(address).request(request, Duration.ofMillis(timeoutMillis));
+    Message answer;
     try {
-      return reply.get(timeoutMillis + TRANSPORT_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+      answer = reply.get(timeoutMillis + TRANSPORT_GRACE_MILLIS, TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
+      if (isAuthenticationFailure(e.getCause())) {
+        throw new NotAuthenticatedException(
+            address + " refused this client's credentials: " + e.getCause().getMessage(),
+            e.getCause());
+      }
       if (e.getCause() instanceof TransportException t) {
         throw t;
       }
@@ -1709,6 +1716,46 @@ public final class CraqClient implements AutoCloseable {
       throw new RequestTimeoutException(
           "no reply from " + address + " within " + timeoutMillis + " ms");
     }
+    refuseIfDenied(address, answer);
+    return answer;
+  }
+
+  /**
+   * Throws if {@code reply} refuses the request for who this client is: retrying cannot help, so no
+   * retry loop may swallow it. Nothing was done in either case.
+   *
+   * @throws NotAuthenticatedException for UNAUTHENTICATED
+   * @throws PermissionDeniedException for PERMISSION_DENIED
+   */
+  static void refuseIfDenied(String address, Message reply) {
+    if (reply instanceof ErrorReply error) {
+      if (error.code() == ErrorCode.UNAUTHENTICATED) {
+        throw new NotAuthenticatedException(
+            address
+                + " requires authentication: "
+                + error.message()
+                + " (give --user and --password-file, or a client certificate)",
+            null);
+      }
+      if (error.code() == ErrorCode.PERMISSION_DENIED) {
+        throw new PermissionDeniedException(address + " refused: " + error.message());
+      }
+    }
+  }
+
+  /**
+   * True if {@code failure} is the transport's report that a server refused this client's
+   * credentials (its {@code AuthenticationFailedException}, a {@link TransportException}).
+   */
+  static boolean isAuthenticationFailure(Throwable failure) {
+    for (Class<?> type = failure == null ? null : failure.getClass();
+        type != null;
+        type = type.getSuperclass()) {
+      if (type.getSimpleName().equals("AuthenticationFailedException")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private Connection connection(String address) {
