@@ -20,6 +20,7 @@ import io.craq.cli.common.ClientOptions;
 import io.craq.cli.common.ExitCodes;
 import io.craq.cli.common.JsonOption;
 import io.craq.cli.common.StandardStreams;
+import io.craq.cli.users.UserCommand;
 import io.craq.transport.process.CommandLineConventions;
 import java.io.PrintWriter;
 import java.util.Collections;
@@ -50,7 +51,9 @@ import picocli.CommandLine.Spec;
     footer = {
       "",
       "Addresses are host:port; ':PORT' dials 127.0.0.1:PORT.",
-      "Environment: " + ClientOptions.COORDINATOR_ENV + " is the default of -c.%n"
+      "Environment: "
+          + ClientOptions.COORDINATOR_ENV
+          + " is the default of -c; CRAQ_USER and CRAQ_PASSWORD of --user and --password-file.%n"
     })
 public final class CraqMain implements Callable<Integer> {
   /** Every subcommand by name, in the order {@code --help} lists them. */
@@ -74,6 +77,7 @@ public final class CraqMain implements Callable<Integer> {
     all.put("chain", streams -> new ChainCommand());
     all.put("leave", streams -> new LeaveCommand());
     all.put("stats", streams -> new StatsCommand());
+    all.put("user", UserCommand::new);
     all.put("check", streams -> new CheckCommand());
     all.put("bench", streams -> new BenchCommand());
     all.put("plot", streams -> new PlotCommand());

@@ -182,6 +182,7 @@ class CraqMainTest extends FakeServersTest {
             "chain",
             "leave",
             "stats",
+            "user",
             "check",
             "bench",
             "plot",
@@ -1006,9 +1007,11 @@ class CraqMainTest extends FakeServersTest {
     assertEquals(7, ExitCodes.of(new io.craq.client.NotAnIntegerException("m", "r")));
     assertEquals(3, ExitCodes.of(new UnavailableException("m")));
     assertEquals(3, ExitCodes.of(new CraqException("m")));
+    assertEquals(8, ExitCodes.of(new io.craq.client.NotAuthenticatedException("m", null)));
+    assertEquals(9, ExitCodes.of(new io.craq.client.PermissionDeniedException("m")));
     assertEquals(70, ExitCodes.of(new IllegalStateException("bug")));
     assertEquals(
-        List.of("0", "1", "2", "3", "4", "5", "6", "7", "70"),
+        List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "70"),
         List.copyOf(ExitCodes.descriptions().keySet()));
   }
 }

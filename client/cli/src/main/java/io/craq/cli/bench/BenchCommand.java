@@ -18,8 +18,10 @@ import io.craq.client.ReadConsistency;
 import io.craq.core.chain.KeySlots;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
-import io.craq.transport.TcpTransport;
+import io.craq.transport.Transport;
 import io.craq.transport.TransportConfig;
+import io.craq.transport.Transports;
+import io.craq.transport.security.Security;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
@@ -314,11 +316,13 @@ public final class BenchCommand implements Callable<Integer> {
         measured.addAll(cluster.processes());
       }
       measured.add(new LocalCluster.NamedProcess("bench (this JVM)", ProcessHandle.current()));
-      try (TcpTransport transport = new TcpTransport(TransportConfig.DEFAULT);
+      Security security = client.security();
+      try (Transport transport = Transports.open(TransportConfig.DEFAULT.withSecurity(security));
           CraqClient client =
               new CraqClient(
                   ClientConfig.defaults(coordinator)
-                      .withCallTimeoutMillis(settings.timeoutMillis()),
+                      .withCallTimeoutMillis(settings.timeoutMillis())
+                      .withSecurity(security),
                   transport)) {
         ChainMap map = client.map();
         for (int c = 0; c < map.chainCount(); c++) {

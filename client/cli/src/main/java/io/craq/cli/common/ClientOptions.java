@@ -9,7 +9,13 @@ import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
 import io.craq.core.message.Member;
 import io.craq.transport.Addresses;
+import io.craq.transport.security.Credentials;
+import io.craq.transport.security.Security;
+import io.craq.transport.security.SecuritySetup;
+import io.craq.transport.security.TlsSettings;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,11 +25,12 @@ import picocli.CommandLine.Spec;
 
 /**
  * The options that name the cluster and say how to talk to it: {@code -c}, {@code -n}, {@code
- * --any-node}, {@code --timeout-millis}, {@code --via-coordinator}, {@code --value-max-bytes}. A
- * mixin of {@code craq} and of every subcommand that talks to a cluster, so that they may come
- * before or after the subcommand's name; given in both places, the one after it wins. What nobody
- * gave has the default named in its description. A malformed value is a usage error of the command
- * this mixin belongs to.
+ * --any-node}, {@code --timeout-millis}, {@code --via-coordinator}, {@code --value-max-bytes}, and
+ * TLS and credentials ({@code --tls-cert}, {@code --tls-key}, {@code --tls-ca}, {@code --user},
+ * {@code --password-file}; see docs/SECURITY.md). A mixin of {@code craq} and of every subcommand
+ * that talks to a cluster, so that they may come before or after the subcommand's name; given in
+ * both places, the one after it wins. What nobody gave has the default named in its description. A
+ * malformed value is a usage error of the command this mixin belongs to.
  */
 public final class ClientOptions {
   /** The environment variable that replaces the built-in default of {@code -c}. */
@@ -93,6 +100,42 @@ public final class ClientOptions {
               + Limits.VALUE_BYTES_MAX_DEFAULT
               + "; the nodes' --value-max-bytes is the real limit).")
   Integer valueMaxBytes;
+
+  @Option(
+      names = "--tls-cert",
+      paramLabel = "FILE",
+      description =
+          "TLS: this client's certificate (PEM); with --tls-key and --tls-ca. Its CN names the"
+              + " user when the servers take client certificates.")
+  Path tlsCert;
+
+  @Option(
+      names = "--tls-key",
+      paramLabel = "FILE",
+      description = "The private key of --tls-cert (PEM); must be readable by its owner only.")
+  Path tlsKey;
+
+  @Option(
+      names = "--tls-ca",
+      paramLabel = "FILE",
+      description = "TLS: the CA certificates (PEM) the servers' certificates must chain to.")
+  Path tlsCa;
+
+  @Option(
+      names = "--user",
+      paramLabel = "NAME",
+      description =
+          "Authenticate as this user (default: $" + SecuritySetup.USER_ENV + "; none if unset).")
+  String user;
+
+  @Option(
+      names = "--password-file",
+      paramLabel = "FILE",
+      description =
+          "The password or token of --user, in a file readable by its owner only (default: $"
+              + SecuritySetup.PASSWORD_ENV
+              + ").")
+  Path passwordFile;
 
   private <V> V given(Function<ClientOptions, V> field) {
     return Mixins.nearest(mixee, ClientOptions.class, field);
@@ -167,6 +210,30 @@ public final class ClientOptions {
     return bytes;
   }
 
+  /**
+   * TLS and credentials from {@code --tls-*}, {@code --user} and {@code --password-file}, else
+   * {@code $CRAQ_USER} and {@code $CRAQ_PASSWORD}; {@link Security#NONE} if none is given.
+   *
+   * @throws ParameterException naming the flag and the fix (a missing or empty password file, one
+   *     readable by others, a user without a password)
+   */
+  public Security security() {
+    return security(System.getenv());
+  }
+
+  /** {@link #security()} with {@code environment} in place of the process's. */
+  public Security security(Map<String, String> environment) {
+    try {
+      TlsSettings tls =
+          SecuritySetup.tls(given(o -> o.tlsCert), given(o -> o.tlsKey), given(o -> o.tlsCa), null);
+      Credentials credentials =
+          SecuritySetup.credentials(given(o -> o.user), given(o -> o.passwordFile), environment);
+      return new Security(tls, null, credentials);
+    } catch (IllegalArgumentException e) {
+      throw usageError(e.getMessage());
+    }
+  }
+
   /** A client for these options; a malformed address or timeout is a usage error. */
   public CraqClient openClient() {
     long timeout = timeoutMillis();
@@ -182,7 +249,8 @@ public final class ClientOptions {
               .withReadAttemptTimeoutMillis(
                   Math.min(timeout, ClientConfig.READ_ATTEMPT_TIMEOUT_MILLIS_DEFAULT))
               .withWriteViaCoordinator(viaCoordinator())
-              .withValueBytesMax(valueMaxBytes());
+              .withValueBytesMax(valueMaxBytes())
+              .withSecurity(security());
     } catch (IllegalArgumentException e) {
       throw usageError(e.getMessage());
     }

@@ -4,6 +4,8 @@ import io.craq.client.AmbiguousWriteException;
 import io.craq.client.CraqException;
 import io.craq.client.InvalidRequestException;
 import io.craq.client.NotAnIntegerException;
+import io.craq.client.NotAuthenticatedException;
+import io.craq.client.PermissionDeniedException;
 import io.craq.client.VersionMismatchException;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -46,6 +48,17 @@ public final class ExitCodes {
    */
   public static final int NOT_AN_INTEGER = 7;
 
+  /**
+   * The server requires authentication, and the client gave no credentials or credentials it
+   * refused (unknown user, wrong password, a removed user). Nothing was done.
+   */
+  public static final int NOT_AUTHENTICATED = 8;
+
+  /**
+   * The user's role does not allow the request (e.g. a read-only user writing). Nothing was done.
+   */
+  public static final int PERMISSION_DENIED = 9;
+
   /** An unexpected failure inside the client (a bug); a stack trace goes to stderr. */
   public static final int INTERNAL_ERROR = 70;
 
@@ -59,6 +72,12 @@ public final class ExitCodes {
     }
     if (failure instanceof NotAnIntegerException) {
       return NOT_AN_INTEGER;
+    }
+    if (failure instanceof NotAuthenticatedException) {
+      return NOT_AUTHENTICATED;
+    }
+    if (failure instanceof PermissionDeniedException) {
+      return PERMISSION_DENIED;
     }
     if (failure instanceof InvalidRequestException) {
       return INVALID_REQUEST;
@@ -85,6 +104,12 @@ public final class ExitCodes {
     lines.put(Integer.toString(INVALID_REQUEST), "invalid request (key or value refused)");
     lines.put(
         Integer.toString(NOT_AN_INTEGER), "not an integer (incr of a non-integer, or overflow)");
+    lines.put(
+        Integer.toString(NOT_AUTHENTICATED),
+        "not authenticated (no credentials, or refused ones; nothing was done)");
+    lines.put(
+        Integer.toString(PERMISSION_DENIED),
+        "permission denied (the user's role does not allow it; nothing was done)");
     lines.put(Integer.toString(INTERNAL_ERROR), "internal error (a bug in the client)");
     return lines;
   }
