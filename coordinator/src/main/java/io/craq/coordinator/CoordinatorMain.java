@@ -247,6 +247,10 @@ public final class CoordinatorMain implements Callable<Integer> {
                 + " configurations")) {
       log.warn(warning);
     }
+    String dialWarning = SecuritySetup.dialWarning("craq-coordinator", security);
+    if (dialWarning != null) {
+      log.warn(dialWarning);
+    }
     if (failureTimeoutMillis <= NODE_LEASE_MILLIS_DEFAULT) {
       log.warn(
           "--failure-timeout-millis {} does not exceed the nodes' default read lease ({} ms):"

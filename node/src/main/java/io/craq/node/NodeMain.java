@@ -252,6 +252,10 @@ public final class NodeMain implements Callable<Integer> {
             "read and write every key, and pose as a member of its chains")) {
       log.warn(warning);
     }
+    String dialWarning = SecuritySetup.dialWarning("craq-node", security);
+    if (dialWarning != null) {
+      log.warn(dialWarning);
+    }
     Storer storer;
     try {
       storer = openStore();

@@ -51,6 +51,7 @@ import io.craq.transport.Server;
 import io.craq.transport.Transport;
 import io.craq.transport.process.TickClock;
 import io.craq.transport.security.Authorization;
+import io.craq.transport.security.LinkSession;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -481,6 +482,17 @@ public final class NodeServer implements AutoCloseable {
     InProcessResponder responder = new InProcessResponder();
     onRequest(request, responder);
     return responder.answer;
+  }
+
+  /**
+   * {@link #request(Message)} on behalf of a client of another front-end that authenticated it
+   * itself ({@code session}): refused as over the wire if its role does not allow the request
+   * (PERMISSION_DENIED, or UNAUTHENTICATED for a session without principal or a user since
+   * removed), with nothing done.
+   */
+  public CompletableFuture<Message> request(Message request, LinkSession session) {
+    ErrorReply refusal = authorization.refusal(session, request);
+    return refusal != null ? CompletableFuture.completedFuture(refusal) : request(request);
   }
 
   /** The way back of an in-process request: one reply completes the future. */

@@ -95,6 +95,17 @@ class NodeAuthorizationTest {
       ReadReply after = assertInstanceOf(ReadReply.class, cluster.request(address, read));
       assertEquals("v", new String(after.value(), StandardCharsets.UTF_8));
 
+      // Another front-end in the process (the Redis port) passes its client's session.
+      ErrorReply inProcess =
+          assertInstanceOf(
+              ErrorReply.class,
+              node.request(write, new LinkSession(null, new Principal("reader", Role.READ)))
+                  .get(10, java.util.concurrent.TimeUnit.SECONDS));
+      assertEquals(ErrorCode.PERMISSION_DENIED, inProcess.code());
+      assertInstanceOf(
+          WriteReply.class,
+          node.request(write, client).get(10, java.util.concurrent.TimeUnit.SECONDS));
+
       // The writer is removed: refused from the next request once the check is due.
       UsersFile.write(usersPath, List.of(user("reader", Role.READ)));
       now.addAndGet(UsersFile.RECHECK_NANOS);

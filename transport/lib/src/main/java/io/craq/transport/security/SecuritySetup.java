@@ -170,6 +170,23 @@ public final class SecuritySetup {
     return warnings;
   }
 
+  /**
+   * The warning a server prints at start when it requires authentication but presents nothing when
+   * it dials other nodes and coordinators (no {@code --user}, no TLS certificate): if they require
+   * authentication too, they refuse it. Null if there is nothing to say.
+   */
+  public static String dialWarning(String process, Security security) {
+    if (!security.authenticationRequired()
+        || security.credentials() != null
+        || security.tlsEnabled()) {
+      return null;
+    }
+    return process
+        + " requires authentication (--users) but presents no credentials when it dials other"
+        + " nodes and coordinators: if they require authentication too they will refuse it; give"
+        + " --user NAME (a member) and --password-file FILE, or TLS certificates";
+  }
+
   /** True for an empty host or a wildcard address (every interface). */
   static boolean isWildcard(String host) {
     return host.isEmpty() || host.equals("0.0.0.0") || host.equals("::") || host.equals("*");

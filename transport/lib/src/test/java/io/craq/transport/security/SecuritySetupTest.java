@@ -139,6 +139,12 @@ class SecuritySetupTest {
                 return Principal.OPEN;
               }
             });
+    String dialing = SecuritySetup.dialWarning("craq-node", authenticated);
+    assertTrue(dialing.contains("--user NAME"), dialing);
+    assertNull(
+        SecuritySetup.dialWarning(
+            "craq-node", authenticated.withCredentials(new Credentials("n1", new byte[] {1}))));
+    assertNull(SecuritySetup.dialWarning("craq-node", Security.NONE));
     List<String> onlyTls = SecuritySetup.exposureWarnings("craq-node", ":1", authenticated, risk);
     assertEquals(1, onlyTls.size());
     assertTrue(onlyTls.get(0).contains("without TLS"), onlyTls.get(0));
