@@ -10,6 +10,8 @@ import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.MapReply;
 import io.craq.transport.TcpTransport;
 import io.craq.transport.Transport;
+import io.craq.transport.security.AuthenticationException;
+import io.craq.transport.security.Authenticator;
 import io.craq.transport.security.Authorization;
 import io.craq.transport.security.LinkSession;
 import io.craq.transport.security.Principal;
@@ -27,6 +29,20 @@ import org.junit.jupiter.api.io.TempDir;
  * come from {@link SessionTransport}, as an authenticating transport would give them.
  */
 class CoordinatorAuthorizationTest {
+  /** Authentication is on; the sessions themselves come from {@link SessionTransport}. */
+  private static final Authenticator NOBODY =
+      new Authenticator() {
+        @Override
+        public Principal authenticate(String user, byte[] secret) throws AuthenticationException {
+          throw new AuthenticationException("nobody");
+        }
+
+        @Override
+        public Principal forCertificate(String commonName) throws AuthenticationException {
+          throw new AuthenticationException("nobody");
+        }
+      };
+
   @TempDir Path dir;
 
   private volatile LinkSession session = new LinkSession(null, new Principal("reader", Role.READ));
@@ -46,7 +62,7 @@ class CoordinatorAuthorizationTest {
                 new SessionTransport(new TcpTransport(), message -> session),
                 System::nanoTime,
                 who -> {},
-                Authorization.of(null))) {
+                Authorization.of(NOBODY))) {
       String address = coordinator.listenAddress();
       long mapVersion = coordinator.map().version();
       Message write =
@@ -87,6 +103,10 @@ class CoordinatorAuthorizationTest {
 
       // Not authenticated at all.
       session = new LinkSession(null, null);
+      assertEquals(
+          ErrorCode.UNAUTHENTICATED, refusal(client, address, new Message.MapRequest()).code());
+      // A transport that authenticated nobody on a guarded endpoint: refused (fails closed).
+      session = LinkSession.OPEN;
       assertEquals(
           ErrorCode.UNAUTHENTICATED, refusal(client, address, new Message.MapRequest()).code());
     }

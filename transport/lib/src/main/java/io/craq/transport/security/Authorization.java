@@ -14,17 +14,25 @@ import io.craq.core.message.Message.ErrorReply;
  */
 public final class Authorization {
   /** Authentication off: every connection is {@link Principal#OPEN} and may do everything. */
-  public static final Authorization OPEN = new Authorization(null);
+  public static final Authorization OPEN = new Authorization(false, null);
 
+  private final boolean required;
   private final UsersFile users;
 
-  private Authorization(UsersFile users) {
+  private Authorization(boolean required, UsersFile users) {
+    this.required = required;
     this.users = users;
   }
 
-  /** Authorization for a server whose transport authenticates with {@code authenticator}. */
+  /**
+   * Authorization for a server whose transport authenticates with {@code authenticator}; {@link
+   * #OPEN} for null (authentication off).
+   */
   public static Authorization of(Authenticator authenticator) {
-    return new Authorization(authenticator instanceof UsersFile file ? file : null);
+    if (authenticator == null) {
+      return OPEN;
+    }
+    return new Authorization(true, authenticator instanceof UsersFile file ? file : null);
   }
 
   /**
@@ -38,6 +46,13 @@ public final class Authorization {
       return null;
     }
     Principal principal = session.principal();
+    if (required && session == LinkSession.OPEN) {
+      // Fail closed: a transport that authenticates nobody must not open a guarded endpoint.
+      return new ErrorReply(
+          ErrorCode.UNAUTHENTICATED,
+          "this endpoint requires authentication, but the connection was not authenticated",
+          "");
+    }
     if (principal == null) {
       return new ErrorReply(
           ErrorCode.UNAUTHENTICATED,
@@ -69,7 +84,7 @@ public final class Authorization {
   }
 
   private Role currentRole(LinkSession session, Principal principal) {
-    if (users == null || principal == Principal.OPEN) {
+    if (users == null) {
       return principal.role();
     }
     boolean certifiedMember =

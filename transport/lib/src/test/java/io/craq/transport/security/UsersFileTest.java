@@ -194,6 +194,11 @@ class UsersFileTest {
     LinkSession certified = new LinkSession("CN=n7", new Principal("n7", Role.MEMBER));
     assertNull(authorization.refusal(certified, join));
 
+    assertEquals(
+        ErrorCode.UNAUTHENTICATED,
+        authorization.refusal(LinkSession.OPEN, read).code(),
+        "authentication required: a session nobody authenticated fails closed");
+
     LinkSession anonymous = new LinkSession(null, null);
     assertEquals(ErrorCode.UNAUTHENTICATED, authorization.refusal(anonymous, read).code());
     assertNull(
