@@ -97,7 +97,7 @@ public final class Placement {
    * How many swaps one call may look at to find a swap that opens the way for a better one: bounds
    * the work of a call (the coordinator places every tick) when the roles cannot be made more even.
    */
-  private static final long LOOKAHEAD_BUDGET = 20_000;
+  private static final long LOOKAHEAD_BUDGET = 5_000;
 
   private Placement() {}
 

@@ -467,21 +467,25 @@ class PlacementTest {
 
   @Test
   @DisplayName(
-      "3 nodes with 6 chains of 3 grow to 6: loads end all equal, and every node heads one chain"
-          + " and has two non-tail places")
+      "3 nodes with 6 chains of 3 grow to 6: loads end all equal, and every node has two non-tail"
+          + " places (the newcomers joined as tails) and at most two heads")
   void growingThreeToSixSpreadsRoles() {
-    Model model = cluster(6, 3, "a", "b", "c");
-    Random random = new Random(1);
-    converge(model, 2, random, "3 nodes");
-    for (String id : List.of("d", "e", "f")) {
-      model.node(id, true, false);
-    }
-    converge(model, 2, random, "6 nodes");
-    Map<String, int[]> roles = roles(model);
-    for (String id : List.of("a", "b", "c", "d", "e", "f")) {
-      assertEquals(3, model.load(id), id + ": " + chainsText(model));
-      assertEquals(1, roles.get(id)[1], id + " heads: " + chainsText(model));
-      assertEquals(2, roles.get(id)[0], id + " non-tail places: " + chainsText(model));
+    for (long seed = 1; seed <= 5; seed++) {
+      Model model = cluster(6, 3, "a", "b", "c");
+      Random random = new Random(seed); // the order in which members catch up
+      String context = "seed " + seed;
+      converge(model, 2, random, context + ", 3 nodes");
+      for (String id : List.of("d", "e", "f")) {
+        model.node(id, true, false);
+      }
+      converge(model, 2, random, context + ", 6 nodes");
+      Map<String, int[]> roles = roles(model);
+      for (String id : List.of("a", "b", "c", "d", "e", "f")) {
+        String where = context + ", " + id + ": " + chainsText(model);
+        assertEquals(3, model.load(id), where);
+        assertEquals(2, roles.get(id)[0], "non-tail places, " + where);
+        assertTrue(roles.get(id)[1] <= 2, "heads, " + where);
+      }
     }
   }
 
