@@ -1,5 +1,7 @@
 package io.craq.core.chain;
 
+import static io.craq.core.Check.check;
+
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
 import io.craq.core.message.Member;
@@ -23,10 +25,12 @@ import java.util.Set;
  * a member on a leaving node once the chain has that many caught-up others; (3) every eligible node
  * carries about the same number of memberships (the most and the least loaded differ by at most
  * one); (4) the head and middle places (a write crosses those members) spread over the nodes as
- * evenly as moves that keep (3) can make them. A move adds a member first (it catches up on that
- * chain's keys only) and removes the member it replaces only once every member is caught up, so a
- * chain never has fewer complete copies than before. Empty chains (a new cluster) are laid out at
- * once, members in rotated order, so heads and tails spread over the nodes. At most {@code
+ * evenly as moves that keep (3) can make them (non-tail places within one whenever there are at
+ * least two nodes more than replicas and the loads end equal, a property test checks; heads as
+ * close as the moves reach, not always within one). A move adds a member first (it catches up on
+ * that chain's keys only) and removes the member it replaces only once every member is caught up,
+ * so a chain never has fewer complete copies than before. Empty chains (a new cluster) are laid out
+ * at once, members in rotated order, so heads and tails spread over the nodes. At most {@code
  * movesMax} chains move at once for balance; repairs do not wait for that limit. Deterministic.
  *
  * <p>The rules, applied in this order with at most one step per chain per call (except the layout
@@ -52,18 +56,27 @@ import java.util.Set;
  *       not the least loaded one; the removal rule later takes the most loaded member off it. Of
  *       the chains and least loaded nodes that qualify, the move that spreads the roles best.
  *   <li><b>Roles.</b> Once the loads are within one (and not all equal), a least loaded node is
- *       added to a chain whose most loaded member then leaves, if that hands a head or middle place
- *       from a node with at least two more of them to the chain's old tail. A node joins as a tail
- *       and moves up only when members ahead of it leave, so a node added to a cluster whose loads
- *       end up all equal keeps the tail places it was given.
+ *       added to a chain whose most loaded member then leaves, if that makes the head and non-tail
+ *       places more even (see {@code roleChange}): removing a member ahead of the chain's tail
+ *       hands the tail a non-tail place, and removing the head hands the second member the head.
+ *   <li><b>Swaps.</b> When no chain is moving and no rule above applies, two nodes {@code p} and
+ *       {@code w} of equal load trade places: {@code w} is added to a chain {@code Z} of {@code p}
+ *       and {@code p} to a chain {@code W} of {@code w}, in the same call, and the removal rule
+ *       then takes {@code p} off {@code Z} and {@code w} off {@code W}, so the loads end as they
+ *       were and the roles more even. This is what spreads roles when the loads are all equal (say
+ *       3 nodes grown to 6 with 6 chains: the newcomers joined as tails, and no single move can
+ *       hand them a head without unbalancing the loads). A swap that does not itself make the roles
+ *       more even is taken only if a swap after it then does by more (roles may have to pass
+ *       through a node on their way). Needs {@code movesMax >= 2}.
  * </ol>
  *
  * <p>A node's <em>load</em> is the number of chains it is a member of, not counting the memberships
  * the removal rule will take off chains that have more than {@code t} members (so a move in
- * progress is counted as done, and is not started twice). A chain is <em>moving</em> while it has a
- * member that is not caught up or more than {@code t} members; balance moves may only start a move
- * while fewer than {@code movesMax} chains are moving, while repairs start whenever a chain is
- * short of members (they count as moving for the balance limit).
+ * progress is counted as done, and is not started twice). Roles are counted the same way: as the
+ * chains will be once those removals are done, not with a moving chain's extra member. A chain is
+ * <em>moving</em> while it has a member that is not caught up or more than {@code t} members;
+ * balance moves may only start a move while fewer than {@code movesMax} chains are moving, while
+ * repairs start whenever a chain is short of members (they count as moving for the balance limit).
  */
 public final class Placement {
 
@@ -79,6 +92,12 @@ public final class Placement {
 
   /** Remove {@code nodeId} from {@code chain}. */
   public record Remove(int chain, String nodeId) implements Step {}
+
+  /**
+   * How many swaps one call may look at to find a swap that opens the way for a better one: bounds
+   * the work of a call (the coordinator places every tick) when the roles cannot be made more even.
+   */
+  private static final long LOOKAHEAD_BUDGET = 5_000;
 
   private Placement() {}
 
@@ -157,6 +176,7 @@ public final class Placement {
       remove();
       balance();
       balanceRoles();
+      swapRoles();
       return List.copyOf(steps);
     }
 
@@ -274,8 +294,8 @@ public final class Placement {
      * so the loads stay within one, and is made only if that removal hands a non-tail role from a
      * node that has at least two more of them to the chain's tail (see {@link #roleCost}): every
      * role move makes the sum of squares of the nodes' non-tail roles smaller, so they end. With
-     * all loads equal no role move is possible (it would unbalance the loads); a new cluster is
-     * laid out with even roles, so this matters after nodes joined or left.
+     * all loads equal no role move is possible (it would unbalance the loads); swaps do that (see
+     * {@link #swapRoles}).
      */
     private void balanceRoles() {
       while (movingCount < movesMax && !eligible.isEmpty()) {
@@ -303,6 +323,7 @@ public final class Placement {
      * null if none.
      */
     private Move cheapestMove(int min, int max, long costBelow, boolean eligibleMax) {
+      Map<String, int[]> roles = roles();
       Move chosen = null;
       long chosenCost = costBelow;
       for (String node : eligible) {
@@ -319,7 +340,7 @@ public final class Placement {
                       m -> (!eligibleMax || eligibleSet.contains(m.id())) && load(m.id()) == max)) {
             continue;
           }
-          long cost = roleCost(c, node);
+          long cost = roleCost(roles, c, node);
           if (cost < chosenCost) {
             chosen = new Move(c, node);
             chosenCost = cost;
@@ -331,13 +352,10 @@ public final class Placement {
 
     /**
      * How a move of chain {@code c} (add {@code node} as its tail, then the removal rule takes a
-     * member off) changes how evenly the roles are spread: the change of the sum of squares of the
-     * nodes' non-tail roles (head or middle; times a thousand) plus that of their heads. Negative
-     * is better. Removing the head hands the head role to the second member and a non-tail role to
-     * the old tail; removing a middle hands a non-tail role to the old tail; removing the tail
-     * changes no roles. {@link Long#MAX_VALUE} if the removal rule would take {@code node} itself.
+     * member off) changes how evenly the roles are spread (see {@link #roleChange}). Negative is
+     * better. {@link Long#MAX_VALUE} if the removal rule would take {@code node} itself.
      */
-    private long roleCost(int c, String node) {
+    private long roleCost(Map<String, int[]> roles, int c, String node) {
       List<Member> members = chains.get(c);
       List<Member> after = new ArrayList<>(members);
       after.add(new Member(node, node, Long.MAX_VALUE, 0, false));
@@ -347,49 +365,268 @@ public final class Placement {
       if (victim == null || victim.equals(node)) {
         return Long.MAX_VALUE;
       }
+      Map<String, int[]> change = new HashMap<>();
+      removalEffect(members, victim, change);
+      return roleChange(roles, change);
+    }
+
+    /**
+     * Once the loads are all equal and no chain is moving: swaps that spread the roles (any single
+     * move would unbalance the loads). A swap of nodes {@code p} and {@code w} over chains {@code
+     * Z} (has {@code p}, not {@code w}) and {@code W} (has {@code w}, not {@code p}) is two
+     * ordinary moves started together: {@code w} joins {@code Z} and {@code p} joins {@code W},
+     * each as the tail, and once each has caught up the removal rule takes {@code p} off {@code Z}
+     * and {@code w} off {@code W}. So no load changes in the end, and during the swap only {@code
+     * p} and {@code w} carry one more. The removal rule picks exactly those victims because every
+     * other member of both chains is less loaded than {@code p} and {@code w} are during the swap,
+     * and of the two, the one that joined first goes; this holds whichever chain finishes first. It
+     * needs two chains free to move ({@code movesMax >= 2}) and none moving; with the loads all
+     * equal, no balance or role move starts meanwhile to shift the loads the removal rule reads.
+     *
+     * <p>The swap that makes {@link #roleChange} most negative goes first. If none does, a swap
+     * that makes it worse by {@code d} is taken if a swap after it then makes it better by more
+     * than {@code d} (a role may have to pass through a node to reach the one short of it: a node
+     * that is ahead of nobody's tail cannot hand a role on directly). The next call then takes the
+     * best swap, which gains at least that much; so every two swaps make the roles strictly more
+     * even, and swaps end.
+     */
+    private void swapRoles() {
+      if (movingCount != 0
+          || movesMax < 2
+          || target < 2
+          || eligible.size() < 2
+          || eligible.stream().mapToInt(this::load).distinct().count() != 1) {
+        return;
+      }
+      Map<String, int[]> roles = roles();
+      if (spread(roles, 0) <= 1 && spread(roles, 1) <= 1) {
+        return;
+      }
+      List<Swap> swaps = swaps(chains, roles);
+      Swap best = null;
+      for (Swap swap : swaps) {
+        if (swap.cost() < 0 && (best == null || swap.cost() < best.cost())) {
+          best = swap;
+        }
+      }
+      if (best == null) {
+        best = opening(swaps, roles);
+        if (best == null) {
+          return;
+        }
+      }
+      startMove(best.z());
+      add(best.z(), best.w());
+      startMove(best.y());
+      add(best.y(), best.p());
+      // Each add worked out its chain's removal before the other add raised the other node's
+      // load; work both out again from the loads with both adds, as the next call will.
+      for (int c : new int[] {best.z(), best.y()}) {
+        for (String id : expected.get(c)) {
+          load.merge(id, 1, Integer::sum);
+        }
+        expected.set(c, List.of());
+      }
+      expect(Math.min(best.z(), best.y()));
+      expect(Math.max(best.z(), best.y()));
+      check(
+          expected.get(best.z()).equals(List.of(best.p()))
+              && expected.get(best.y()).equals(List.of(best.w())),
+          "a role swap %s expects other removals: %s",
+          best,
+          expected);
+    }
+
+    /**
+     * A swap: {@code w} replaces {@code p} on chain {@code z}, {@code p} replaces {@code w} on
+     * chain {@code y}; {@code change} is what it does to the roles, {@code cost} its {@link
+     * #roleChange}.
+     */
+    private record Swap(String p, String w, int z, int y, long cost, Map<String, int[]> change) {}
+
+    /** {@code members} without {@code out}, with {@code in} at the tail. */
+    private static List<Member> swapped(List<Member> members, String out, String in) {
+      List<Member> after = new ArrayList<>();
+      for (Member m : members) {
+        if (!m.id().equals(out)) {
+          after.add(m);
+        }
+      }
+      after.add(new Member(in, in, Long.MAX_VALUE, 0, true));
+      return after;
+    }
+
+    /**
+     * Of {@code swaps} (none of negative cost), the first of least cost after which a swap of cost
+     * below minus its own exists (so the two together make the roles more even); null if none
+     * within {@link #LOOKAHEAD_BUDGET} swaps looked at.
+     */
+    private Swap opening(List<Swap> swaps, Map<String, int[]> roles) {
+      List<Swap> order = new ArrayList<>(swaps);
+      order.removeIf(swap -> swap.change().isEmpty());
+      order.sort(Comparator.comparingLong(Swap::cost));
+      long budget = LOOKAHEAD_BUDGET;
+      for (Swap first : order) {
+        List<List<Member>> after = new ArrayList<>(chains);
+        after.set(first.z(), swapped(chains.get(first.z()), first.p(), first.w()));
+        after.set(first.y(), swapped(chains.get(first.y()), first.w(), first.p()));
+        Map<String, int[]> rolesAfter = new HashMap<>();
+        roles.forEach((id, r) -> rolesAfter.put(id, r.clone()));
+        first
+            .change()
+            .forEach((id, d) -> {
+              int[] r = rolesAfter.computeIfAbsent(id, x -> new int[2]);
+              r[0] += d[0];
+              r[1] += d[1];
+            });
+        List<Swap> next = swaps(after, rolesAfter);
+        if (next.stream().anyMatch(swap -> swap.cost() < -first.cost())) {
+          return first;
+        }
+        budget -= next.size() + 1;
+        if (budget <= 0) {
+          return null;
+        }
+      }
+      return null;
+    }
+
+    /**
+     * Every swap over {@code chains} (not moving: see {@link #swappable}), in order of {@code p},
+     * {@code w}, {@code z}, {@code y}; the loads are this call's (a swap changes none).
+     */
+    private List<Swap> swaps(List<List<Member>> chains, Map<String, int[]> roles) {
+      Map<String, List<Integer>> chainsOf = new HashMap<>();
+      for (int c = 0; c < chains.size(); c++) {
+        for (Member m : chains.get(c)) {
+          chainsOf.computeIfAbsent(m.id(), id -> new ArrayList<>()).add(c);
+        }
+      }
+      List<Swap> swaps = new ArrayList<>();
+      for (String p : eligible) {
+        for (String w : eligible) {
+          if (w.equals(p) || load(w) != load(p)) {
+            continue;
+          }
+          int level = load(p);
+          for (int z : chainsOf.getOrDefault(p, List.of())) {
+            if (!swappable(chains.get(z), level) || contains(chains.get(z), w)) {
+              continue;
+            }
+            for (int y : chainsOf.getOrDefault(w, List.of())) {
+              if (!swappable(chains.get(y), level) || contains(chains.get(y), p)) {
+                continue;
+              }
+              Map<String, int[]> change = new HashMap<>();
+              removalEffect(chains.get(z), p, change);
+              removalEffect(chains.get(y), w, change);
+              change.values().removeIf(d -> d[0] == 0 && d[1] == 0);
+              swaps.add(new Swap(p, w, z, y, roleChange(roles, change), change));
+            }
+          }
+        }
+      }
+      return swaps;
+    }
+
+    /**
+     * True if a chain of these members may take part in a swap of two nodes of load {@code level}:
+     * all its members on eligible nodes and less loaded than {@code level + 1}.
+     */
+    private boolean swappable(List<Member> members, int level) {
+      for (Member m : members) {
+        if (!eligibleSet.contains(m.id()) || load(m.id()) > level) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private static boolean contains(List<Member> members, String node) {
+      return members.stream().anyMatch(m -> m.id().equals(node));
+    }
+
+    /** The most minus the fewest roles of kind {@code kind} (0 non-tail, 1 head) over eligible. */
+    private int spread(Map<String, int[]> roles, int kind) {
+      int min = Integer.MAX_VALUE;
+      int max = Integer.MIN_VALUE;
+      for (String node : eligible) {
+        int n = roles.getOrDefault(node, new int[2])[kind];
+        min = Math.min(min, n);
+        max = Math.max(max, n);
+      }
+      return max - min;
+    }
+
+    /**
+     * The roles per node (non-tail places, heads) on the chains as they will be once the removal
+     * rule has taken off the members it expects to (a chain in the middle of a move has one member
+     * more for a while; counting that member's role as well would make roles look more uneven than
+     * they will be, and start role moves no one needs).
+     */
+    private Map<String, int[]> roles() {
+      Map<String, int[]> roles = new HashMap<>();
+      for (int c = 0; c < chains.size(); c++) {
+        List<String> gone = expected.get(c);
+        List<Member> members =
+            gone.isEmpty()
+                ? chains.get(c)
+                : chains.get(c).stream().filter(m -> !gone.contains(m.id())).toList();
+        for (int j = 0; j < members.size() - 1; j++) {
+          int[] r = roles.computeIfAbsent(members.get(j).id(), id -> new int[2]);
+          r[0]++;
+          if (j == 0) {
+            r[1]++;
+          }
+        }
+      }
+      return roles;
+    }
+
+    /**
+     * Adds to {@code change} (per node: non-tail places, heads) what removing {@code victim} from
+     * {@code members} (after a new member joined at the tail) does to the roles: removing the head
+     * hands the head to the second member and a non-tail place to the old tail; removing a middle
+     * hands a non-tail place to the old tail; removing the tail changes no roles (the new member
+     * takes the tail).
+     */
+    private static void removalEffect(
+        List<Member> members, String victim, Map<String, int[]> change) {
+      int size = members.size();
       int at = 0;
       while (!members.get(at).id().equals(victim)) {
         at++;
       }
-      int size = members.size();
       if (size < 2 || at == size - 1) {
-        return 0;
+        return;
       }
-      String tail = members.get(size - 1).id();
-      long cost = 1000L * squaresChange(nonTailRoles(victim), nonTailRoles(tail));
+      change.computeIfAbsent(victim, id -> new int[2])[0]--;
+      change.computeIfAbsent(members.get(size - 1).id(), id -> new int[2])[0]++;
       if (at == 0) {
-        cost += squaresChange(heads(victim), heads(members.get(1).id()));
+        change.computeIfAbsent(victim, id -> new int[2])[1]--;
+        change.computeIfAbsent(members.get(1).id(), id -> new int[2])[1]++;
+      }
+    }
+
+    /**
+     * How {@code change} alters how evenly the roles are spread: the change of the sum of squares
+     * of the nodes' non-tail places (head or middle; times a thousand) plus that of their heads.
+     * Negative is better; every role move and swap makes it negative, and neither changes the
+     * loads, so they end.
+     */
+    private static long roleChange(Map<String, int[]> roles, Map<String, int[]> change) {
+      long cost = 0;
+      for (Map.Entry<String, int[]> e : change.entrySet()) {
+        int[] now = roles.getOrDefault(e.getKey(), new int[2]);
+        int[] d = e.getValue();
+        cost += 1000L * squaresChange(now[0], d[0]) + squaresChange(now[1], d[1]);
       }
       return cost;
     }
 
-    /** The change of {@code a^2 + b^2} when one unit goes from {@code a} to {@code b}. */
-    private static long squaresChange(int from, int to) {
-      return 2L * (to - from) + 2;
-    }
-
-    /** How many chains have {@code node} as their head or a middle member (not the tail). */
-    private int nonTailRoles(String node) {
-      int n = 0;
-      for (List<Member> members : chains) {
-        for (int j = 0; j < members.size() - 1; j++) {
-          if (members.get(j).id().equals(node)) {
-            n++;
-          }
-        }
-      }
-      return n;
-    }
-
-    /** How many chains {@code node} heads. */
-    private int heads(String node) {
-      int n = 0;
-      for (List<Member> members : chains) {
-        if (members.size() > 1 && members.get(0).id().equals(node)) {
-          n++;
-        }
-      }
-      return n;
+    /** The change of {@code a^2} when {@code a} changes by {@code d}. */
+    private static long squaresChange(int a, int d) {
+      return (long) (a + d) * (a + d) - (long) a * a;
     }
 
     /** Marks a chain as moving from now on, counting it against {@code movesMax} if it was not. */

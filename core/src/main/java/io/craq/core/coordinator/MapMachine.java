@@ -116,6 +116,16 @@ public final class MapMachine {
 
   private long versionSeen;
 
+  /**
+   * The placement's last input and answer: placement is a pure function of the map and the live
+   * nodes, and both often stay the same for many ticks (a removal waiting out a lease, a settled
+   * cluster), so the answer is computed again only when either changed.
+   */
+  private ChainMap placedMap;
+
+  private Set<String> placedLive = Set.of();
+  private List<Placement.Step> placedSteps = List.of();
+
   private final List<Effects.Send> sends = new ArrayList<>();
 
   /** Replies in order; a null message is a {@link MapReply} of the map as the drain persists it. */
@@ -422,7 +432,13 @@ public final class MapMachine {
         live.add(id);
       }
     }
-    List<Placement.Step> steps = Placement.next(map(), live, settings.movesMax());
+    ChainMap current = map();
+    if (!current.equals(placedMap) || !live.equals(placedLive)) {
+      placedSteps = Placement.next(current, live, settings.movesMax());
+      placedMap = current;
+      placedLive = live;
+    }
+    List<Placement.Step> steps = placedSteps;
     // A removal under way waits out the member's lease; one the placement no longer asks for (the
     // chain lost another member meanwhile) is called off, or the chain would end up short.
     for (int c = 0; c < chains.size(); c++) {

@@ -331,6 +331,43 @@ class MapMachineTest {
 
   @Test
   @DisplayName(
+      "3 nodes with 6 chains of 3 grown to 6: the chains move and then swap until every node holds"
+          + " two head or middle places (and heads at most two), never without a complete copy")
+  void growthSpreadsRoles() {
+    Cluster cluster = new Cluster(several(6, 3, 2), ChainMap.empty(6, 3), 3);
+    cluster.start("a", "b", "c");
+    cluster.stepUntil(TIMEOUT + 5, () -> settled(cluster.map(), 3), "laid out");
+    cluster.start("d", "e", "f");
+    List<String> nodes = List.of("a", "b", "c", "d", "e", "f");
+    cluster.stepUntil(
+        2000,
+        () -> {
+          ChainMap map = cluster.map();
+          if (!settled(map, 3)) {
+            return false;
+          }
+          for (String id : nodes) {
+            long heads = map.chains().stream().filter(c -> ids(c).get(0).equals(id)).count();
+            long nonTail =
+                map.chains().stream()
+                    .filter(c -> ids(c).indexOf(id) == 0 || ids(c).indexOf(id) == 1)
+                    .count();
+            if (load(map, id) != 3 || heads > 2 || nonTail != 2) {
+              return false;
+            }
+          }
+          return true;
+        },
+        "loads 3 and two non-tail places each");
+    long version = cluster.map().version();
+    for (int i = 0; i < 3 * TIMEOUT; i++) {
+      cluster.step();
+    }
+    assertEquals(version, cluster.map().version(), "no more moves: " + cluster.map());
+  }
+
+  @Test
+  @DisplayName(
       "A node asked to leave is moved off its chains first, then leaves the pool once it has"
           + " stopped saying hello for a failure timeout")
   void leaveMovesChainsOff() {
