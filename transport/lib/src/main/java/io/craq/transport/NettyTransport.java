@@ -340,7 +340,10 @@ public final class NettyTransport implements Transport {
       SslHandler ssl = null;
       if (material != null) {
         ssl = material.server.newHandler(child.alloc());
-        ssl.setHandshakeTimeoutMillis(config.readDeadlineMillis());
+        // A handshake is a few frames' worth of work: the read deadline, but never less than a
+        // connect may take.
+        ssl.setHandshakeTimeoutMillis(
+            Math.max(config.readDeadlineMillis(), config.connectTimeoutMillis()));
       } else {
         link.admit(admission.plain(), admission);
       }

@@ -55,6 +55,38 @@ final class TlsContexts implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TlsContexts.class);
 
   static final String PROTOCOL = "TLSv1.3";
+
+  /**
+   * The TLS implementation: {@code jdk} (the default) or {@code openssl} (Netty's tcnative, used
+   * when its native library is on the class path; else the JDK's, with a warning).
+   */
+  static final String PROVIDER_PROPERTY = "craq.tls.provider";
+
+  /** The provider this process uses, decided once. */
+  static final SslProvider PROVIDER = provider();
+
+  private static SslProvider provider() {
+    String wanted = System.getProperty(PROVIDER_PROPERTY, "jdk");
+    if (!wanted.equalsIgnoreCase("openssl")) {
+      return SslProvider.JDK;
+    }
+    try {
+      if (io.netty.handler.ssl.OpenSsl.isAvailable()) {
+        return SslProvider.OPENSSL;
+      }
+      log.warn(
+          "{}=openssl but OpenSSL is not available ({}); using the JDK's TLS",
+          PROVIDER_PROPERTY,
+          io.netty.handler.ssl.OpenSsl.unavailabilityCause().toString());
+    } catch (LinkageError e) {
+      log.warn(
+          "{}=openssl but OpenSSL is not available ({}); using the JDK's TLS",
+          PROVIDER_PROPERTY,
+          e.toString());
+    }
+    return SslProvider.JDK;
+  }
+
   private static final long CHECK_INTERVAL_MILLIS = 1_000;
   private static final String ALIAS = "self";
 
@@ -213,14 +245,14 @@ final class TlsContexts implements AutoCloseable {
     FixedKeyManager keyManager = new FixedKeyManager(key, ownChain);
     SslContext server =
         SslContextBuilder.forServer(keyManager)
-            .sslProvider(SslProvider.JDK)
+            .sslProvider(PROVIDER)
             .protocols(PROTOCOL)
             .clientAuth(ClientAuth.OPTIONAL)
             .trustManager(new ServerTrust(cluster, clients))
             .build();
     SslContext client =
         SslContextBuilder.forClient()
-            .sslProvider(SslProvider.JDK)
+            .sslProvider(PROVIDER)
             .protocols(PROTOCOL)
             .keyManager(keyManager)
             .trustManager(new ClusterTrust(cluster))
