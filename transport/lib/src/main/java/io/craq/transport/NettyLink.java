@@ -304,7 +304,15 @@ final class NettyLink extends Endpoint {
     if (t instanceof ClosedChannelException) {
       return "the peer closed the connection during the handshake (it may not speak TLS)";
     }
+    // Our trust managers say exactly what is wrong with a certificate: prefer their words to
+    // the engine's wrapping and the certificate-path library's.
+    for (Throwable c = t; c != null && c.getCause() != c; c = c.getCause()) {
+      if (c instanceof java.security.cert.CertificateException && c.getMessage() != null) {
+        return c.getMessage();
+      }
+    }
     String message = t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    message = message.replace("General OpenSslEngine problem: ", "");
     Throwable root = t;
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
@@ -312,8 +320,8 @@ final class NettyLink extends Endpoint {
     if (root != t && root.getMessage() != null && !message.contains(root.getMessage())) {
       message = message + ": " + root.getMessage();
     }
-    if (message.contains("fatal alert") && message.contains("certificate")) {
-      message += " (the peer refused this process's certificate; its log says why)";
+    if (message.contains("ALERT") || message.contains("fatal alert")) {
+      message += " (the peer refused the handshake; its log says why)";
     }
     return message;
   }

@@ -63,12 +63,16 @@ public final class TransportBenchmark {
           Transport clientSide = open(kind, config)) {
         Server server = serverSide.listen("127.0.0.1:0", (m, responder) -> responder.reply(m));
         Connection connection = clientSide.connect(server.address());
+        double share = (warmupNanos + measureNanos) / (double) measureNanos;
+        long cpu = cpuNanos();
         Result s1 = serial(connection, warmupNanos, measureNanos);
-        System.out.println(s1.line());
+        System.out.println(s1.line() + cpuPerOperation(cpu, s1, share));
+        cpu = cpuNanos();
         Result p1 = pipelined(connection, 64, warmupNanos, measureNanos);
-        System.out.println(p1.line());
+        System.out.println(p1.line() + cpuPerOperation(cpu, p1, share));
+        cpu = cpuNanos();
         Result many = manyConnections(clientSide, server.address(), 32, warmupNanos, measureNanos);
-        System.out.println(many.line());
+        System.out.println(many.line() + cpuPerOperation(cpu, many, share));
         if (serial == null) {
           serial = s1;
           pipelined = p1;
@@ -92,6 +96,22 @@ public final class TransportBenchmark {
    */
   private static List<String> kinds() {
     return List.of(System.getProperty("craq.bench.transports", "tcp").split(","));
+  }
+
+  /** CPU time of this process (both ends of every connection). */
+  private static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean)
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
+
+  /**
+   * Process CPU per request since {@code startCpu}, client and server together; warm-up included,
+   * its operations estimated from the measured rate ({@code share} = whole run / measured part).
+   */
+  private static String cpuPerOperation(long startCpu, Result result, double share) {
+    double operations = result.operations() * share;
+    return String.format("   cpu %6.1f us/req", (cpuNanos() - startCpu) / operations / 1000.0);
   }
 
   private static java.nio.file.Path pkiDir;
