@@ -2,7 +2,10 @@ package io.craq.transport;
 
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Message;
+import io.craq.transport.security.Credentials;
+import io.craq.transport.security.LinkSession;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,6 +25,17 @@ abstract class Endpoint {
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile TransportException closeCause;
 
+  /**
+   * Who the peer is; see {@link Admission}. Links this side dialed stay {@link LinkSession#OPEN}.
+   */
+  private volatile LinkSession session = LinkSession.OPEN;
+
+  /** How an accepted link answers authentication; null for a link this side dialed. */
+  private volatile Admission admission;
+
+  /** The text of the refusal of requests while the session has no principal. */
+  volatile String refusal = Admission.AUTHENTICATE_FIRST;
+
   Endpoint(MessageCodec codec, Handler handler, PendingRequests pending, String peer) {
     this.codec = codec;
     this.handler = handler;
@@ -34,6 +48,63 @@ abstract class Endpoint {
 
   /** Releases the link's resources; called once, by {@link #close}. */
   abstract void closeLink();
+
+  /**
+   * Gives an accepted link its session; called before its first frame is dispatched (for TLS, when
+   * the handshake completed).
+   */
+  final void admit(LinkSession value, Admission by) {
+    session = value;
+    admission = by;
+  }
+
+  final LinkSession session() {
+    return session;
+  }
+
+  /**
+   * Queues an {@link Message.AuthRequest} with {@code credentials}; called on a link this side
+   * dialed before anything else is queued on it, so that it is the link's first frame. Frames
+   * queued next follow right behind it. If the peer refuses, the link closes with {@link
+   * AuthenticationFailedException}, which every request pending on it then fails with.
+   */
+  final void authenticateFirst(Credentials credentials, long timeoutNanos) {
+    byte[] frame =
+        codec.encodeFrame(
+            Frames.KIND_REQUEST,
+            0,
+            new Message.AuthRequest(credentials.user(), credentials.secret()));
+    request(frame, timeoutNanos)
+        .whenComplete((reply, failure) -> {
+          if (failure instanceof RequestTimeoutException) {
+            close(
+                new ConnectFailedException(
+                    peer
+                        + " did not answer the authentication of user '"
+                        + credentials.user()
+                        + "' within "
+                        + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+                        + " ms",
+                    failure));
+          } else if (reply instanceof Message.ErrorReply error) {
+            log.warn(
+                "{} refused the credentials of user '{}': {}",
+                peer,
+                credentials.user(),
+                error.message());
+            close(
+                new AuthenticationFailedException(
+                    peer
+                        + " refused the credentials of user '"
+                        + credentials.user()
+                        + "': "
+                        + error.message()));
+          } else if (reply != null && !(reply instanceof Message.AuthReply)) {
+            close(
+                new ConnectionClosedException(peer + " answered the authentication with " + reply));
+          }
+        });
+  }
 
   final boolean isClosed() {
     return closed.get();
@@ -60,6 +131,9 @@ abstract class Endpoint {
     TransportException cause = closeCause;
     if (cause instanceof ConnectFailedException) {
       return new ConnectFailedException(cause.getMessage(), cause.getCause());
+    }
+    if (cause instanceof AuthenticationFailedException) {
+      return new AuthenticationFailedException(cause.getMessage(), cause);
     }
     String why = cause == null ? "closed" : cause.getMessage();
     return new ConnectionClosedException("connection to " + peer + " lost: " + why, cause);
@@ -118,6 +192,29 @@ abstract class Endpoint {
       pending.complete(header.requestId(), message);
       return;
     }
+    if (message instanceof Message.AuthRequest auth) {
+      // Answered here, in order: the connection's next frame sees the new principal.
+      Admission by = admission;
+      Message answer =
+          by != null
+              ? by.authenticate(auth, session, peer)
+              : new Message.AuthReply(auth.user(), principalRole());
+      if (header.kind() == Frames.KIND_REQUEST) {
+        offerFrame(codec.encodeFrame(Frames.KIND_REPLY, header.requestId(), answer));
+      }
+      return;
+    }
+    if (session.principal() == null) {
+      if (header.kind() == Frames.KIND_REQUEST) {
+        refuse(header.requestId(), ErrorCode.UNAUTHENTICATED, refusal);
+      } else {
+        Admission by = admission;
+        if (by != null) {
+          by.dropped(message, peer);
+        }
+      }
+      return;
+    }
     FrameResponder responder =
         new FrameResponder(header.kind() == Frames.KIND_REQUEST, header.requestId());
     try {
@@ -129,6 +226,13 @@ abstract class Endpoint {
             new Message.ErrorReply(ErrorCode.INTERNAL, "handler failed: " + e.getMessage(), ""));
       }
     }
+  }
+
+  private String principalRole() {
+    var principal = session.principal();
+    return principal == null
+        ? io.craq.transport.security.Role.READ.label()
+        : principal.role().label();
   }
 
   /** Answers request {@code requestId} with an error reply (best effort). */
@@ -197,6 +301,11 @@ abstract class Endpoint {
     @Override
     public String peer() {
       return peer;
+    }
+
+    @Override
+    public LinkSession session() {
+      return session;
     }
   }
 }

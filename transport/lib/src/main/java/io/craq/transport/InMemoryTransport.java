@@ -25,6 +25,7 @@ public final class InMemoryTransport implements Transport {
   private final InMemoryNetwork network;
   private final TransportConfig config;
   private final MessageCodec codec;
+  private final Admission admission;
   private final Set<MemServer> servers = ConcurrentHashMap.newKeySet();
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
@@ -33,6 +34,7 @@ public final class InMemoryTransport implements Transport {
     this.network = Objects.requireNonNull(network, "network");
     this.config = Objects.requireNonNull(config, "config");
     this.codec = new MessageCodec(config);
+    this.admission = new Admission(config.security());
   }
 
   public InMemoryTransport(InMemoryNetwork network) {
@@ -85,6 +87,9 @@ public final class InMemoryTransport implements Transport {
       client.close(
           new ConnectFailedException(
               "cannot connect to " + address + ": nothing listens there", null));
+    } else if (config.security().credentials() != null) {
+      client.authenticateFirst(
+          config.security().credentials(), TcpTransport.authTimeoutNanos(config));
     }
     return client;
   }
@@ -124,6 +129,7 @@ public final class InMemoryTransport implements Transport {
         return false;
       }
       MemEndpoint serverSide = new MemEndpoint(handler, clientName, codec, pending(clientName));
+      serverSide.admit(admission.plain(), admission);
       serverSide.peerEndpoint = client;
       client.peerEndpoint = serverSide;
       accepted.add(serverSide);

@@ -37,8 +37,22 @@ public final class TcpTransport implements Transport {
   private final java.util.concurrent.atomic.LongAdder flushes =
       new java.util.concurrent.atomic.LongAdder();
 
+  private final Admission admission;
+
+  /**
+   * A plain TCP transport. Authentication ({@link
+   * io.craq.transport.security.Security#authenticator} and {@code credentials}) works as over TLS;
+   * TLS itself is {@link NettyTransport}'s.
+   *
+   * @throws IllegalArgumentException if the configuration asks for TLS
+   */
   public TcpTransport(TransportConfig config) {
     this.config = Objects.requireNonNull(config, "config");
+    if (config.security().tls() != null) {
+      throw new IllegalArgumentException(
+          "TcpTransport does not speak TLS: open the transport with Transports.open");
+    }
+    this.admission = new Admission(config.security());
     this.codec = new MessageCodec(config);
     this.sweeper = new TimeoutSweeper("craq-tcp-timer");
     this.loops = new EventLoop[config.effectiveIoThreads()];
@@ -135,12 +149,21 @@ public final class TcpTransport implements Transport {
             TcpSession session =
                 TcpSession.dial(TcpTransport.this, nextLoop(), handler, address, dial);
             sessions.add(session);
+            if (config.security().credentials() != null) {
+              session.authenticateFirst(config.security().credentials(), authTimeoutNanos(config));
+            }
             return session;
           }
         };
     self[0] = connection;
     connections.add(connection);
     return connection;
+  }
+
+  /** How long a dialed link waits for the answer to its credentials: connect, then a frame. */
+  static long authTimeoutNanos(TransportConfig config) {
+    return java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(
+        config.connectTimeoutMillis() + config.readDeadlineMillis());
   }
 
   @Override
@@ -218,6 +241,7 @@ public final class TcpTransport implements Transport {
           closeQuietly(socket);
           continue;
         }
+        session.admit(admission.plain(), admission);
         // Registered before it runs, and checked against a concurrent close() afterwards, so
         // close() never misses a session that has already served requests.
         sessions.add(session);

@@ -42,14 +42,31 @@ class TcpBadInputTest {
   private final TransportConfig serverConfig =
       TransportConfig.DEFAULT.withReadDeadlineMillis(READ_DEADLINE_MILLIS).withValueBytesMax(1000);
   private final MessageCodec codec = new MessageCodec(TransportConfig.DEFAULT);
-  private TcpTransport serverTransport;
-  private TcpTransport clientTransport;
+  private Transport serverTransport;
+  private Transport clientTransport;
   private Server server;
+
+  /** The transport under test, for both sides; subclasses run the suite on other ones. */
+  protected Transport newTransport(TransportConfig config) {
+    return new TcpTransport(config);
+  }
+
+  /** A raw connection to {@code port}, below the transport (a subclass may wrap it in TLS). */
+  protected Socket rawSocket(int port) throws IOException {
+    Socket socket = new Socket();
+    socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+    return socket;
+  }
+
+  /** A server socket playing a broken peer for the client side. */
+  protected java.net.ServerSocket fakeServer() throws IOException {
+    return new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+  }
 
   @BeforeEach
   void start() {
-    serverTransport = new TcpTransport(serverConfig);
-    clientTransport = new TcpTransport();
+    serverTransport = newTransport(serverConfig);
+    clientTransport = newTransport(TransportConfig.DEFAULT);
     server =
         serverTransport.listen(
             "127.0.0.1:0",
@@ -67,8 +84,7 @@ class TcpBadInputTest {
   }
 
   private Socket raw() throws IOException {
-    Socket socket = new Socket();
-    socket.connect(new InetSocketAddress("127.0.0.1", port()), 5000);
+    Socket socket = rawSocket(port());
     socket.setSoTimeout(10_000);
     return socket;
   }
@@ -125,10 +141,10 @@ class TcpBadInputTest {
           return;
         }
       }
-    } catch (SocketException e) {
-      return; // connection reset: closed too
     } catch (java.net.SocketTimeoutException e) {
       fail("the server did not close the connection");
+    } catch (SocketException | javax.net.ssl.SSLException e) {
+      return; // connection reset, or a TLS alert: closed too
     }
   }
 
@@ -183,7 +199,7 @@ class TcpBadInputTest {
   void memoryDoesNotJump() throws Exception {
     serverTransport.close();
     serverTransport =
-        new TcpTransport(
+        newTransport(
             TransportConfig.DEFAULT
                 .withFrameBytesMax(BIG_FRAME_BYTES_MAX)
                 .withReadDeadlineMillis(READ_DEADLINE_MILLIS));
@@ -376,8 +392,7 @@ class TcpBadInputTest {
   @Test
   @DisplayName("a client that receives a malformed reply fails that request with ProtocolException")
   void malformedReplyToClient() throws Exception {
-    try (java.net.ServerSocket fake =
-        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+    try (java.net.ServerSocket fake = fakeServer()) {
       Connection connection = clientTransport.connect("127.0.0.1:" + fake.getLocalPort());
       var future = connection.request(new Message.ChainRequest(), Duration.ofSeconds(10));
       try (Socket peer = fake.accept()) {

@@ -20,7 +20,8 @@ import org.HdrHistogram.Histogram;
  * Loopback benchmark, not a test (docs/PROTOCOL.md §7): (a) a raw Java socket echo baseline, (b)
  * the TCP transport one request at a time on one connection, (c) 64 pipelined requests in flight on
  * one connection, (d) 32 connections each doing one request at a time. Prints latency percentiles
- * and request rates, then the two target ratios.
+ * and request rates, then the two target ratios (of the first transport). (b) to (d) run for each
+ * transport of {@code -Dcraq.bench.transports=tcp,netty,tls} (default {@code tcp}).
  *
  * <p>Arguments: {@code [warmupSeconds=2] [measureSeconds=3]}.
  */
@@ -53,16 +54,32 @@ public final class TransportBenchmark {
 
     Result echo = rawEcho(frameBytes, warmupNanos, measureNanos);
     System.out.println(echo.line());
-    try (TcpTransport serverSide = new TcpTransport();
-        TcpTransport clientSide = new TcpTransport()) {
-      Server server = serverSide.listen("127.0.0.1:0", (m, responder) -> responder.reply(m));
-      Connection connection = clientSide.connect(server.address());
-      Result serial = serial(connection, warmupNanos, measureNanos);
-      System.out.println(serial.line());
-      Result pipelined = pipelined(connection, 64, warmupNanos, measureNanos);
-      System.out.println(pipelined.line());
-      Result many = manyConnections(clientSide, server.address(), 32, warmupNanos, measureNanos);
-      System.out.println(many.line());
+    Result serial = null;
+    Result pipelined = null;
+    for (String kind : kinds()) {
+      TransportConfig config = config(kind);
+      System.out.println("-- " + kind);
+      try (Transport serverSide = open(kind, config);
+          Transport clientSide = open(kind, config)) {
+        Server server = serverSide.listen("127.0.0.1:0", (m, responder) -> responder.reply(m));
+        Connection connection = clientSide.connect(server.address());
+        double share = (warmupNanos + measureNanos) / (double) measureNanos;
+        long cpu = cpuNanos();
+        Result s1 = serial(connection, warmupNanos, measureNanos);
+        System.out.println(s1.line() + cpuPerOperation(cpu, s1, share));
+        cpu = cpuNanos();
+        Result p1 = pipelined(connection, 64, warmupNanos, measureNanos);
+        System.out.println(p1.line() + cpuPerOperation(cpu, p1, share));
+        cpu = cpuNanos();
+        Result many = manyConnections(clientSide, server.address(), 32, warmupNanos, measureNanos);
+        System.out.println(many.line() + cpuPerOperation(cpu, many, share));
+        if (serial == null) {
+          serial = s1;
+          pipelined = p1;
+        }
+      }
+    }
+    if (serial != null) {
       System.out.printf(
           "(b)/(a) p50 latency ratio: %.2f (target <= 1.5)%n",
           serial.latency().getValueAtPercentile(50)
@@ -70,6 +87,65 @@ public final class TransportBenchmark {
       System.out.printf(
           "(c)/(b) request rate ratio: %.2f (target >= 5)%n", pipelined.rate() / serial.rate());
     }
+  }
+
+  /**
+   * The transports to compare, from {@code -Dcraq.bench.transports} (comma-separated): {@code tcp}
+   * (the event-loop TcpTransport), {@code netty} (NettyTransport without TLS), {@code tls}
+   * (NettyTransport with TLS 1.3 and certificates made for the run). Default: {@code tcp}.
+   */
+  private static List<String> kinds() {
+    return List.of(System.getProperty("craq.bench.transports", "tcp").split(","));
+  }
+
+  /** CPU time of this process (both ends of every connection). */
+  private static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean)
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
+
+  /**
+   * Process CPU per request since {@code startCpu}, client and server together; warm-up included,
+   * its operations estimated from the measured rate ({@code share} = whole run / measured part).
+   */
+  private static String cpuPerOperation(long startCpu, Result result, double share) {
+    double operations = result.operations() * share;
+    return String.format("   cpu %6.1f us/req", (cpuNanos() - startCpu) / operations / 1000.0);
+  }
+
+  private static java.nio.file.Path pkiDir;
+  private static io.craq.transport.security.CertificateTool.Issued node;
+  private static io.craq.transport.security.CertificateTool.Ca ca;
+
+  private static TransportConfig config(String kind) throws IOException {
+    if (!kind.equals("tls")) {
+      return TransportConfig.DEFAULT;
+    }
+    if (pkiDir == null) {
+      pkiDir = java.nio.file.Files.createTempDirectory("craq-bench-pki-");
+      ca = io.craq.transport.security.CertificateTool.newCa(pkiDir, "bench-ca");
+      java.time.Instant now = java.time.Instant.now();
+      node =
+          ca.issue(
+              pkiDir,
+              "bench-node",
+              List.of("127.0.0.1"),
+              now.minusSeconds(3600),
+              now.plus(Duration.ofDays(1)));
+    }
+    return TransportConfig.DEFAULT.withSecurity(
+        io.craq.transport.security.Security.NONE.withTls(
+            new io.craq.transport.security.TlsSettings(
+                node.certificate(), node.privateKey(), ca.certificate(), null)));
+  }
+
+  private static Transport open(String kind, TransportConfig config) {
+    return switch (kind) {
+      case "tcp" -> new TcpTransport(config);
+      case "netty", "tls" -> new NettyTransport(config);
+      default -> throw new IllegalArgumentException("unknown transport kind " + kind);
+    };
   }
 
   // --------------------------------------------------------------------- (a) raw socket echo

@@ -117,12 +117,18 @@ public abstract class TransportContractTest {
   }
 
   @Test
-  @DisplayName("every message type travels as a request and comes back intact")
+  @DisplayName(
+      "every message type travels as a request and comes back intact (AuthRequest is answered)")
   void everyMessageTypeRoundTrips() throws Exception {
     Server server = transport().listen(freshListenAddress(), new Echo());
     Connection connection = transport().connect(server.address());
     for (Message m : Samples.all()) {
       Message reply = await(connection.request(m, TIMEOUT));
+      if (m instanceof Message.AuthRequest auth) {
+        // Answered by the transport itself, never by the handler.
+        assertEquals(new Message.AuthReply(auth.user(), "member"), reply);
+        continue;
+      }
       assertTrue(Samples.sameMessage(m, reply), () -> m + " came back as " + reply);
     }
   }
