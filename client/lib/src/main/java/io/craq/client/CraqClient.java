@@ -31,6 +31,7 @@ import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
 import io.craq.core.store.KeyOrder;
 import io.craq.transport.Addresses;
+import io.craq.transport.AuthenticationFailedException;
 import io.craq.transport.ConnectFailedException;
 import io.craq.transport.Connection;
 import io.craq.transport.ConnectionClosedException;
@@ -1743,19 +1744,9 @@ public final class CraqClient implements AutoCloseable {
     }
   }
 
-  /**
-   * True if {@code failure} is the transport's report that a server refused this client's
-   * credentials (its {@code AuthenticationFailedException}, a {@link TransportException}).
-   */
+  /** True if {@code failure} is the transport's report that a server refused our credentials. */
   static boolean isAuthenticationFailure(Throwable failure) {
-    for (Class<?> type = failure == null ? null : failure.getClass();
-        type != null;
-        type = type.getSuperclass()) {
-      if (type.getSimpleName().equals("AuthenticationFailedException")) {
-        return true;
-      }
-    }
-    return false;
+    return failure instanceof AuthenticationFailedException;
   }
 
   private Connection connection(String address) {
