@@ -35,6 +35,12 @@ final class RedisCommands {
   /** Keys a SCAN page or DBSIZE asks a chain for at once. */
   static final int SCAN_PAGE_KEYS_MAX = 1000;
 
+  /** The values one MGET returns, at most, in bytes; more is refused with an error. */
+  static final int MGET_REPLY_BYTES_MAX = 64 << 20;
+
+  /** Keys an MGET reads at once. */
+  static final int MGET_WINDOW = 64;
+
   /** Cursors a node remembers (oldest forgotten first); each one is a key. */
   static final int CURSORS_MAX = 10_000;
 
@@ -354,19 +360,43 @@ final class RedisCommands {
 
   // ----------------------------------------------------------------------------------- reads
 
+  /**
+   * MGET: the keys' strong reads, {@link #MGET_WINDOW} at a time, refused with an error naming the
+   * limit as soon as the values read add up to more than {@link #MGET_REPLY_BYTES_MAX} bytes, so an
+   * MGET of many large values holds at most the limit and one window's values, never the whole.
+   */
   private CompletableFuture<Object> mget(List<byte[]> a) {
-    List<CompletableFuture<ChainAccess.Value>> reads = new ArrayList<>();
+    List<String> keys = new ArrayList<>(a.size() - 1);
     for (int i = 1; i < a.size(); i++) {
-      reads.add(access.read(key(a.get(i))));
+      keys.add(key(a.get(i)));
+    }
+    return mgetFrom(keys, 0, new ArrayList<>(keys.size()), 0);
+  }
+
+  private CompletableFuture<Object> mgetFrom(
+      List<String> keys, int from, List<Object> values, long bytes) {
+    int to = Math.min(keys.size(), from + MGET_WINDOW);
+    List<CompletableFuture<ChainAccess.Value>> reads = new ArrayList<>(to - from);
+    for (int i = from; i < to; i++) {
+      reads.add(access.read(keys.get(i)));
     }
     return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new))
-        .thenApply(ignored -> {
-          List<Object> values = new ArrayList<>(reads.size());
+        .thenCompose(ignored -> {
+          long total = bytes;
           for (var read : reads) {
             ChainAccess.Value v = read.join();
             values.add(v.found() ? v.value() : null);
+            total += v.value().length;
           }
-          return values;
+          if (total > MGET_REPLY_BYTES_MAX) {
+            return done(
+                Resp.err(
+                    "MGET reply over "
+                        + MGET_REPLY_BYTES_MAX
+                        + " bytes (the limit of one MGET's values here); ask for fewer keys at a"
+                        + " time"));
+          }
+          return to == keys.size() ? done(values) : mgetFrom(keys, to, values, total);
         });
   }
 
