@@ -162,6 +162,20 @@ final class RedisCommands {
 
   private static final CompletableFuture<Object> DONE = CompletableFuture.completedFuture(null);
 
+  /** How many stored values the reply to {@code args} (name first) may return. */
+  static int valuesReturned(List<byte[]> args) {
+    byte[] name = args.get(0);
+    if (name.length < 3 || name.length > 6) {
+      return 0;
+    }
+    return switch (new String(name, StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT)) {
+      case "get", "getset", "getdel" -> 1;
+      case "set" -> args.size() > 3 ? 1 : 0; // SET ... GET
+      case "mget" -> args.size() - 1;
+      default -> 0;
+    };
+  }
+
   /**
    * The reply to {@code args} (name first) on {@code connection}; never blocks. A connection's
    * commands take effect in the order they came, as on Redis: a read sees the connection's earlier

@@ -36,6 +36,9 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
     final CompletableFuture<Object> reply;
     final int protocol;
 
+    /** The most its reply may take before it completes: counted in {@link #inFlightBytes}. */
+    final long potential;
+
     /** Its size once it completed and was counted in {@link #heldBytes}, else -1. */
     long size = -1;
 
@@ -43,9 +46,10 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
     boolean timedOut;
     ScheduledFuture<?> timeout;
 
-    Pending(CompletableFuture<Object> reply, int protocol) {
+    Pending(CompletableFuture<Object> reply, int protocol, long potential) {
       this.reply = reply;
       this.protocol = protocol;
+      this.potential = potential;
     }
   }
 
@@ -61,6 +65,12 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
 
   /** Bytes of completed replies held in {@link #pending}, not yet written. */
   private long heldBytes;
+
+  /** The most the replies of {@link #pending} that did not complete yet may take. */
+  private long inFlightBytes;
+
+  /** A command read but not started: the budget had no room for its reply. */
+  private List<byte[]> deferred;
 
   /** No more commands are taken: QUIT, a protocol error, or the client's end of input. */
   private boolean closing;
@@ -140,6 +150,8 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
     }
     pending.clear();
     heldBytes = 0;
+    inFlightBytes = 0;
+    deferred = null;
     closing = true;
     server.closed(this);
   }
@@ -160,7 +172,7 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
         in.release();
       }
     }
-    parse();
+    serve();
   }
 
   /** {@code in} after {@code buffered}'s unread bytes, in one buffer. */
@@ -196,34 +208,59 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
     ctx.close();
   }
 
-  /** Starts the commands that {@link #buffered} holds, while the budgets allow. */
+  /**
+   * Starts the commands that {@link #buffered} holds, in batches the node answers together (one
+   * read-only round for all the reads of a batch), while the budgets allow; stops reading from the
+   * client when they do not.
+   */
+  private void serve() {
+    while (!closing) {
+      server.batch(this::parse);
+      if (!blocked()) {
+        return; // every command of this read started
+      }
+      writeReady(); // what completed goes to the client; then there may be room again
+      if (blocked()) {
+        pause(); // reading goes on when replies complete or the client takes them (drain)
+        return;
+      }
+    }
+  }
+
+  /** Starts commands while input and room for their replies last. */
   private void parse() {
-    while (!closing && buffered != null) {
-      if (overBudget()) {
-        writeReady(); // what is ready goes to the client; read on only if that was enough
-        if (overBudget()) {
-          pause();
+    while (!closing && !overBudget()) {
+      List<byte[]> args = deferred;
+      if (args == null) {
+        if (buffered == null) {
           break;
         }
+        try {
+          args = reader.next(buffered);
+        } catch (RespProtocolException e) {
+          server.protocolError(this, e.getMessage());
+          closing = true;
+          add(
+              CompletableFuture.completedFuture(
+                  new Resp.Err("ERR Protocol error: " + e.getMessage())),
+              0);
+          break;
+        }
+        if (args == null) {
+          break;
+        }
+        if (args.isEmpty()) {
+          continue;
+        }
       }
-      List<byte[]> args;
-      try {
-        args = reader.next(buffered);
-      } catch (RespProtocolException e) {
-        server.protocolError(this, e.getMessage());
-        closing = true;
-        add(
-            CompletableFuture.completedFuture(
-                new Resp.Err("ERR Protocol error: " + e.getMessage())));
+      if (!fits(args)) {
+        deferred = args; // started once the replies before it completed or were written
         break;
       }
-      if (args == null) {
-        break;
-      }
-      if (!args.isEmpty()) {
-        server.commandStarted();
-        add(server.commands().dispatch(this, args));
-      }
+      deferred = null;
+      server.commandStarted();
+      long potential = potential(args);
+      add(server.commands().dispatch(this, args), potential);
     }
     if (buffered != null && !buffered.isReadable()) {
       buffered.release();
@@ -231,29 +268,50 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void add(CompletableFuture<Object> reply) {
-    Pending p = new Pending(reply, protocol);
+  /** The most bytes the reply to {@code args} may take: the values it may return. */
+  private long potential(List<byte[]> args) {
+    return Math.min(
+        (long) RedisCommands.valuesReturned(args) * server.valueBytesMax(),
+        RedisCommands.MGET_REPLY_BYTES_MAX);
+  }
+
+  /** True if the reply to {@code args} fits in the byte budget; always when nothing is held. */
+  private boolean fits(List<byte[]> args) {
+    return pending.isEmpty()
+        || heldBytes + inFlightBytes + potential(args) <= RedisServer.HELD_BYTES_MAX;
+  }
+
+  private void add(CompletableFuture<Object> reply, long potential) {
+    Pending p = new Pending(reply, protocol, potential);
     pending.add(p);
+    inFlightBytes += potential;
     count(p);
   }
 
-  /** Counts a completed reply's bytes in {@link #heldBytes} (once). */
+  /** Counts a completed reply's bytes in {@link #heldBytes} (once), instead of its potential. */
   private void count(Pending p) {
     if (p.size < 0 && p.reply.isDone()) {
       p.size = RespWriter.size(value(p.reply));
       heldBytes += p.size;
+      inFlightBytes -= p.potential;
     }
+  }
+
+  /** True while the budgets leave no room for the next command (read, or still to read). */
+  private boolean blocked() {
+    return overBudget() || (deferred != null && !fits(deferred));
   }
 
   private boolean overBudget() {
     return pending.size() >= RedisServer.PENDING_MAX
-        || heldBytes > RedisServer.HELD_BYTES_MAX
+        || heldBytes + inFlightBytes > RedisServer.HELD_BYTES_MAX
         || !ctx.channel().isWritable();
   }
 
   private void pause() {
     if (!paused) {
       paused = true;
+      server.readsPaused();
       ctx.channel().config().setAutoRead(false);
     }
   }
@@ -267,16 +325,13 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     writeReady();
-    while (paused && !overBudget()) {
+    if (paused && !blocked()) {
       paused = false;
-      int before = pending.size();
-      parse();
-      if (pending.size() > before) {
-        writeReady();
-      }
+      serve();
       if (!paused && !closing) {
         ctx.channel().config().setAutoRead(true);
       }
+      writeReady();
     }
     closeIfDone();
   }
@@ -302,8 +357,10 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
         break;
       }
       pending.poll();
-      if (p.size > 0) {
+      if (p.size >= 0) {
         heldBytes -= p.size;
+      } else {
+        inFlightBytes -= p.potential; // not counted yet (completed just now, or timed out)
       }
       if (out == null) {
         out = ctx.alloc().ioBuffer();

@@ -81,6 +81,7 @@ public final class RedisServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RedisServer.class);
 
   private final EventLoopGroup group;
+  private final NodeServer node;
   private final Channel listener;
   private final CraqClient client;
   private final RedisCommands commands;
@@ -92,6 +93,7 @@ public final class RedisServer implements AutoCloseable {
   private final AtomicLong connectionsRejected = new AtomicLong();
   private final AtomicLong commandsProcessed = new AtomicLong();
   private final AtomicLong protocolErrors = new AtomicLong();
+  private final AtomicLong readsPaused = new AtomicLong();
   private final RateLimitedWarning protocolWarning =
       new RateLimitedWarning(TimeUnit.SECONDS.toNanos(1));
   private final long startedNanos = System.nanoTime();
@@ -108,6 +110,7 @@ public final class RedisServer implements AutoCloseable {
       SslContext tls)
       throws IOException {
     this.group = group;
+    this.node = node;
     this.client = client;
     this.valueBytesMax = valueBytesMax;
     this.nodeId = node.nodeId();
@@ -215,6 +218,10 @@ public final class RedisServer implements AutoCloseable {
     return commands;
   }
 
+  int valueBytesMax() {
+    return valueBytesMax;
+  }
+
   int bulkBytesMax() {
     return valueBytesMax + Limits.KEY_BYTES_MAX;
   }
@@ -246,8 +253,18 @@ public final class RedisServer implements AutoCloseable {
     pipeline.addLast("redis", connection);
   }
 
+  /** Runs {@code issue}; the node takes the requests it makes together (see NodeServer#batch). */
+  void batch(Runnable issue) {
+    node.batch(issue);
+  }
+
   void commandStarted() {
     commandsProcessed.incrementAndGet();
+  }
+
+  /** A connection stopped reading: its replies filled its budget. */
+  void readsPaused() {
+    readsPaused.incrementAndGet();
   }
 
   void protocolError(RedisConnection connection, String reason) {
@@ -299,6 +316,7 @@ public final class RedisServer implements AutoCloseable {
     b.append("rejected_connections:").append(connectionsRejected.get()).append("\r\n");
     b.append("craq_protocol_errors:").append(protocolErrors.get()).append("\r\n");
     b.append("craq_forwarded_requests:").append(forwarded).append("\r\n");
+    b.append("craq_reads_paused:").append(readsPaused.get()).append("\r\n");
     b.append("\r\n");
   }
 
