@@ -216,13 +216,14 @@ final class RedisCommands {
                     issued.complete(null);
                   }
                 });
+        reply = countedWrite(reply);
         c.lastWrite = reply;
         c.lastWriteIssued = issued;
         c.readsSinceWrite.clear();
       }
       case READ_WRITE -> {
         c.readsSinceWrite.add(previousWrite);
-        reply = startAfter(readsSinceWrite(c), () -> start(c, name, args, DONE));
+        reply = countedWrite(startAfter(readsSinceWrite(c), () -> start(c, name, args, DONE)));
         c.lastWrite = reply;
         c.lastWriteIssued = reply;
         c.readsSinceWrite.clear();
@@ -230,6 +231,11 @@ final class RedisCommands {
       default -> throw new IllegalStateException();
     }
     return reply;
+  }
+
+  /** {@code reply}, completing once the write is counted (before what waits for it runs). */
+  private CompletableFuture<Object> countedWrite(CompletableFuture<Object> reply) {
+    return reply.whenComplete((r, e) -> writesCompleted.incrementAndGet());
   }
 
   private static CompletableFuture<?> readsSinceWrite(RedisConnection c) {
@@ -921,8 +927,42 @@ final class RedisCommands {
     return chains;
   }
 
-  /** The keys of this node's chains, counted page by page. */
+  /** How long a key count is answered again before the store is paged anew. */
+  static final long COUNT_REUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /** Write commands of this port completed (so a count made before one is not reused). */
+  private final AtomicLong writesCompleted = new AtomicLong();
+
+  /** The last key count (running or done), when it started, and the writes completed then. */
+  private CompletableFuture<Long> lastCount;
+
+  private long lastCountNanos;
+  private long lastCountWrites;
+
+  /**
+   * The keys of this node's chains (DBSIZE, INFO keyspace). Counting pages the store, so a count is
+   * shared: callers within {@link #COUNT_REUSE_NANOS} of its start get it too, unless a write
+   * command of this port completed since it started (a connection always sees its own writes
+   * counted). Writes through other ports or clients show within a second.
+   */
   CompletableFuture<Long> dbsize() {
+    synchronized (this) {
+      long now = System.nanoTime();
+      if (lastCount != null
+          && !lastCount.isCompletedExceptionally()
+          && now - lastCountNanos < COUNT_REUSE_NANOS
+          && writesCompleted.get() == lastCountWrites) {
+        return lastCount;
+      }
+      lastCountNanos = now;
+      lastCountWrites = writesCompleted.get();
+      lastCount = countKeys();
+      return lastCount;
+    }
+  }
+
+  /** The keys of this node's chains, counted page by page. */
+  private CompletableFuture<Long> countKeys() {
     return access
         .map()
         .thenCompose(map -> {
