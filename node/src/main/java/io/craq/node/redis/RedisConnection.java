@@ -1,6 +1,7 @@
 package io.craq.node.redis;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -77,6 +78,7 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
 
   private boolean inputClosed;
   private boolean paused;
+  private boolean closeRequested;
 
   /** 2 or 3, as HELLO chose. */
   int protocol = 2;
@@ -404,14 +406,14 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     if (inputClosed && !closing) {
-      if (reader.inCommand(buffered == null ? io.netty.buffer.Unpooled.EMPTY_BUFFER : buffered)) {
+      if (reader.inCommand(buffered == null ? Unpooled.EMPTY_BUFFER : buffered)) {
         server.protocolError(this, "the client closed the connection inside a command");
       }
       closing = true;
     }
-    if (closing) {
-      ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER)
-          .addListener(ChannelFutureListener.CLOSE);
+    if (closing && !closeRequested) {
+      closeRequested = true; // once the replies written before are flushed
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
   }
 
