@@ -50,6 +50,7 @@ import io.craq.transport.Responder;
 import io.craq.transport.Server;
 import io.craq.transport.Transport;
 import io.craq.transport.process.TickClock;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -445,7 +446,14 @@ public final class NodeServer implements AutoCloseable {
     boolean loop;
   }
 
-  private static final ThreadLocal<HeldWakes> heldWakes = ThreadLocal.withInitial(HeldWakes::new);
+  /** Netty's thread-local: an array slot on the event-loop threads that call {@link #batch}. */
+  private static final FastThreadLocal<HeldWakes> heldWakes =
+      new FastThreadLocal<>() {
+        @Override
+        protected HeldWakes initialValue() {
+          return new HeldWakes();
+        }
+      };
 
   /**
    * Runs {@code issue}, which makes in-process {@link #request}s, holding their wake-ups until it

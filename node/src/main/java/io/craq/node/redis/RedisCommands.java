@@ -165,15 +165,26 @@ final class RedisCommands {
   /** How many stored values the reply to {@code args} (name first) may return. */
   static int valuesReturned(List<byte[]> args) {
     byte[] name = args.get(0);
-    if (name.length < 3 || name.length > 6) {
-      return 0;
+    if (is(name, "get") || is(name, "getset") || is(name, "getdel")) {
+      return 1;
     }
-    return switch (new String(name, StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT)) {
-      case "get", "getset", "getdel" -> 1;
-      case "set" -> args.size() > 3 ? 1 : 0; // SET ... GET
-      case "mget" -> args.size() - 1;
-      default -> 0;
-    };
+    if (is(name, "mget")) {
+      return args.size() - 1;
+    }
+    return is(name, "set") && args.size() > 3 ? 1 : 0; // SET ... GET
+  }
+
+  /** True if {@code name} is {@code lower} (lowercase letters) in any case; allocates nothing. */
+  private static boolean is(byte[] name, String lower) {
+    if (name.length != lower.length()) {
+      return false;
+    }
+    for (int i = 0; i < name.length; i++) {
+      if ((name[i] | 0x20) != lower.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -348,7 +359,17 @@ final class RedisCommands {
       }
     }
     if (ascii) {
-      key = new String(bytes, StandardCharsets.US_ASCII);
+      if (bytes.length == 0 || bytes.length > Limits.KEY_BYTES_MAX) {
+        throw RedisException.err(
+            "invalid key: "
+                + (bytes.length == 0
+                    ? "key must not be empty"
+                    : "key is "
+                        + bytes.length
+                        + " bytes of UTF-8, the limit is "
+                        + Limits.KEY_BYTES_MAX));
+      }
+      return new String(bytes, StandardCharsets.US_ASCII); // ASCII: one byte a char, no surrogate
     } else {
       try {
         key =
