@@ -176,7 +176,8 @@ class RedisPortMalformedTest {
   @Test
   @DisplayName(
       "a client that pipelines GETs of a large value without reading is slowed down, not refused:"
-          + " the port stops reading, then answers every GET in order once the client reads")
+          + " the port stops reading, then answers every GET in order once the client reads, even"
+          + " after the client ended its input")
   void backpressure() throws Exception {
     byte[] big = new byte[Limits.VALUE_BYTES_MAX_DEFAULT - 100];
     new Random(SEED).nextBytes(big);
@@ -195,6 +196,7 @@ class RedisPortMalformedTest {
       OutputStream out = socket.getOutputStream();
       out.write("GET big\r\n".repeat(gets).getBytes(UTF_8));
       out.flush();
+      socket.shutdownOutput(); // the end of input while paused: every GET is still answered
       await()
           .atMost(Duration.ofSeconds(20))
           .until(() -> {
@@ -216,11 +218,7 @@ class RedisPortMalformedTest {
         assertEquals('\r', in.read());
         assertEquals('\n', in.read());
       }
-      out.write("PING\r\n".getBytes(UTF_8));
-      out.flush();
-      byte[] pong = new byte[7];
-      in.readFully(pong);
-      assertEquals("+PONG\r\n", new String(pong, UTF_8));
+      assertEquals(-1, in.read(), "then the port closes the connection");
     }
   }
 

@@ -402,8 +402,8 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void closeIfDone() {
-    if (!pending.isEmpty()) {
-      return;
+    if (!pending.isEmpty() || paused || deferred != null) {
+      return; // replies to write, or commands still to start from what the client sent
     }
     if (inputClosed && !closing) {
       if (reader.inCommand(buffered == null ? Unpooled.EMPTY_BUFFER : buffered)) {

@@ -78,6 +78,14 @@ public final class RedisServer implements AutoCloseable {
   /** Event-loop threads serving the connections; at most the processors, at most 4. */
   static final int IO_THREADS = Math.min(4, Runtime.getRuntime().availableProcessors());
 
+  /**
+   * Native epoll instead of NIO ({@code -Dcraq.redis.epoll=true}). Off by default: with epoll, a
+   * connection that stopped reading (backpressure) and whose client ended its input could lose its
+   * epoll registration (Netty 4.2.18: {@code epoll_ctl} fails with ENOENT), cutting its last
+   * replies short.
+   */
+  static final boolean EPOLL = Boolean.getBoolean("craq.redis.epoll");
+
   private static final Logger log = LoggerFactory.getLogger(RedisServer.class);
 
   private final EventLoopGroup group;
@@ -168,7 +176,7 @@ public final class RedisServer implements AutoCloseable {
       SslContext tls)
       throws IOException {
     Addresses.HostPort address = Addresses.parse(listenAddress);
-    boolean epoll = Epoll.isAvailable();
+    boolean epoll = EPOLL && Epoll.isAvailable();
     EventLoopGroup group =
         new MultiThreadIoEventLoopGroup(
             IO_THREADS,
