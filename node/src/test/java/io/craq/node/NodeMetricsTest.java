@@ -24,6 +24,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -182,6 +183,14 @@ class NodeMetricsTest {
         assertEquals(503, stopped.statusCode());
         assertEquals("stopping\n", stopped.body());
         assertEquals(0, Scrape.of(coordinatorMetrics.url()).value("craq_coordinator_up"));
+
+        // Without its coordinator the node's read lease runs out: it refuses strong reads, and
+        // says so.
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> Scrape.get(metrics.url() + "/health").statusCode() == 503);
+        Scrape.Response noLease = Scrape.get(metrics.url() + "/health");
+        assertTrue(noLease.body().startsWith("no read lease on chain 0: "), noLease.body());
       }
     }
   }

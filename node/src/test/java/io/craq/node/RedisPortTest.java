@@ -295,6 +295,24 @@ class RedisPortTest {
   }
 
   @Test
+  @DisplayName(
+      "DBSIZE reuses a recent count, yet counts a connection's own writes at once and other"
+          + " ports' writes within a second")
+  void dbsizeCountsReused() {
+    try (Jedis tail = tail();
+        Jedis head = head()) {
+      long before = tail.dbSize();
+      assertEquals(before, tail.dbSize(), "nothing written: the same count");
+      tail.set("dbsize:own", "v");
+      assertEquals(before + 1, tail.dbSize(), "a write of this port is counted at once");
+      head.set("dbsize:other", "v");
+      org.awaitility.Awaitility.await()
+          .atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> tail.dbSize() == before + 2);
+    }
+  }
+
+  @Test
   @DisplayName("a pipeline of 2,000 commands gets its replies in order")
   void pipelining() {
     try (Jedis jedis = tail()) {

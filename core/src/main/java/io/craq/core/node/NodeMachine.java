@@ -148,6 +148,9 @@ public final class NodeMachine {
   /** Head only: client writes waiting for their commit, in assignment order. */
   private final LinkedHashMap<KeyVersion, PendingWrite> pendingWrites = new LinkedHashMap<>();
 
+  /** Bytes of the values of {@link #pendingWrites}: bounded by {@link #bytesFit}. */
+  private long pendingBytes;
+
   /** Non-tail: dirty versions sent to the successor and not yet committed, and when to resend. */
   private final Retransmits retransmits;
 
@@ -219,13 +222,13 @@ public final class NodeMachine {
    * increment or append ({@code update}) is answered with {@code result}.
    */
   private record PendingWrite(
-      ClientRef ref, long tick, List<KeyVersion> multi, boolean update, long result) {
-    static PendingWrite single(ClientRef ref, long tick) {
-      return new PendingWrite(ref, tick, null, false, 0);
+      ClientRef ref, long tick, List<KeyVersion> multi, boolean update, long result, long bytes) {
+    static PendingWrite single(ClientRef ref, long tick, long bytes) {
+      return new PendingWrite(ref, tick, null, false, 0, bytes);
     }
 
-    static PendingWrite update(ClientRef ref, long tick, long result) {
-      return new PendingWrite(ref, tick, null, true, result);
+    static PendingWrite update(ClientRef ref, long tick, long result, long bytes) {
+      return new PendingWrite(ref, tick, null, true, result, bytes);
     }
 
     /** The answer once the version {@code version} of {@code key} it waits for is committed. */
@@ -576,6 +579,11 @@ public final class NodeMachine {
         "%s: pending writes over bound",
         selfId);
     check(
+        pendingBytes >= 0 && (!pendingWrites.isEmpty() || pendingBytes == 0),
+        "%s: pending bytes %s do not match the pending writes",
+        selfId,
+        pendingBytes);
+    check(
         !member || !isTail() || retransmits.isEmpty(),
         "%s: the tail has unacknowledged versions",
         selfId);
@@ -614,6 +622,16 @@ public final class NodeMachine {
     for (KeyVersion id : durability.tracked()) {
       check(holdsDirty(id), "%s: tracks the durability of %s, not held dirty", selfId, id);
     }
+    long bytes = 0;
+    for (PendingWrite pending : pendingWrites.values()) {
+      bytes += pending.bytes();
+    }
+    check(
+        bytes == pendingBytes,
+        "%s: pending bytes %s, the writes hold %s",
+        selfId,
+        pendingBytes,
+        bytes);
   }
 
   private boolean holdsDirty(KeyVersion id) {
@@ -664,11 +682,8 @@ public final class NodeMachine {
       releaseIfIdle(write.key(), state);
       return;
     }
-    newVersion(
-        state,
-        write.delete(),
-        write.delete() ? new byte[0] : write.value(),
-        PendingWrite.single(ref, now));
+    byte[] value = write.delete() ? new byte[0] : write.value();
+    newVersion(state, write.delete(), value, PendingWrite.single(ref, now, value.length));
   }
 
   /**
@@ -705,6 +720,10 @@ public final class NodeMachine {
           error(ErrorCode.BUSY, "too many writes in flight (" + settings.pendingWritesMax() + ")"));
       return null;
     }
+    if (value != null && !bytesFit(value.length)) {
+      reply(ref, bytesBusy());
+      return null;
+    }
     KeyState state = stateFor(key);
     if (inMultiWrite(state)) {
       reply(ref, multiWriteInFlight(key));
@@ -722,6 +741,7 @@ public final class NodeMachine {
     long version = state.highestVersion() + 1;
     VersionRecord record = new VersionRecord(state.key, version, delete, value);
     pendingWrites.put(new KeyVersion(state.key, version), pending);
+    pendingBytes += pending.bytes();
     counts.writesAccepted++;
     acceptVersion(state, record);
   }
@@ -755,7 +775,7 @@ public final class NodeMachine {
       refuseUpdate(ref, state, tooLarge(increment.key(), value.length));
       return;
     }
-    newVersion(state, false, value, PendingWrite.update(ref, now, sum));
+    newVersion(state, false, value, PendingWrite.update(ref, now, sum, value.length));
   }
 
   /** CRAQ §4.1 read-modify-write: as {@link #onIncrement}, appending to the newest value. */
@@ -771,9 +791,32 @@ public final class NodeMachine {
       refuseUpdate(ref, state, tooLarge(append.key(), length));
       return;
     }
+    if (!bytesFit(length)) {
+      refuseUpdate(ref, state, bytesBusy()); // each append in flight is a whole new value
+      return;
+    }
     byte[] value = Arrays.copyOf(current, (int) length);
     System.arraycopy(append.suffix(), 0, value, current.length, append.suffix().length);
-    newVersion(state, false, value, PendingWrite.update(ref, now, length));
+    newVersion(state, false, value, PendingWrite.update(ref, now, length, length));
+  }
+
+  /**
+   * True if a write of {@code bytes} more fits in the head's in-flight budget ({@link
+   * NodeSettings#pendingBytesMax()}); one write always fits when none is in flight, so every value
+   * within the limits can be written.
+   */
+  private boolean bytesFit(long bytes) {
+    return pendingWrites.isEmpty() || pendingBytes + bytes <= settings.pendingBytesMax();
+  }
+
+  private ErrorReply bytesBusy() {
+    return error(
+        ErrorCode.BUSY,
+        "too many bytes of writes in flight ("
+            + pendingBytes
+            + ", the limit is "
+            + settings.pendingBytesMax()
+            + "); retry later");
   }
 
   private void refuseUpdate(ClientRef ref, KeyState state, ErrorReply refusal) {
@@ -807,6 +850,14 @@ public final class NodeMachine {
       reply(
           ref,
           error(ErrorCode.BUSY, "too many writes in flight (" + settings.pendingWritesMax() + ")"));
+      return;
+    }
+    long bytes = 0;
+    for (WriteRequest write : writes) {
+      bytes += write.delete() ? 0 : write.value().length;
+    }
+    if (!bytesFit(bytes)) {
+      reply(ref, bytesBusy());
       return;
     }
     List<KeyState> states = new ArrayList<>(writes.size());
@@ -846,7 +897,8 @@ public final class NodeMachine {
       versions.add(new KeyVersion(writes.get(i).key(), states.get(i).highestVersion() + 1));
     }
     List<KeyVersion> group = writes.size() == 1 ? List.of() : sortedByKey(versions);
-    pendingWrites.put(versions.get(0), new PendingWrite(ref, now, versions, false, 0));
+    pendingWrites.put(versions.get(0), new PendingWrite(ref, now, versions, false, 0, bytes));
+    pendingBytes += bytes;
     counts.writesAccepted++;
     for (int i = 0; i < writes.size(); i++) {
       WriteRequest write = writes.get(i);
@@ -1131,6 +1183,7 @@ public final class NodeMachine {
       retransmits.done(id, now, version == record.version());
       PendingWrite pending = pendingWrites.remove(id);
       if (pending != null) {
+        pendingBytes -= pending.bytes();
         // Versions of one key commit in order: an older one is superseded, so it took effect.
         // A multi-key write's versions commit together: one of them committed, all did.
         reply(pending.ref(), pending.answer(key, version));
@@ -1204,6 +1257,7 @@ public final class NodeMachine {
                       ? "write " + e.getKey()
                       : "multi-key write of " + e.getValue().multi())
                   + " not committed in time; it may still take effect"));
+      pendingBytes -= e.getValue().bytes();
       it.remove();
     }
   }
@@ -1213,6 +1267,7 @@ public final class NodeMachine {
       reply(pending.ref(), error(ErrorCode.AMBIGUOUS, why + "; the write may still take effect"));
     }
     pendingWrites.clear();
+    pendingBytes = 0;
   }
 
   // ---------------------------------------------------------------------------------- reads

@@ -57,6 +57,22 @@ public record NodeSettings(
     }
   }
 
+  /**
+   * Largest values in flight at the head at once, as a byte budget: see {@link #pendingBytesMax}.
+   */
+  public static final int PENDING_LARGEST_VALUES = 64;
+
+  /**
+   * Bytes of values in flight at the head (accepted, not yet committed) before new writes are
+   * refused BUSY: {@value #PENDING_LARGEST_VALUES} values of the largest size. Every version in
+   * flight is a whole value (an append to a large value makes a new large version), so this bounds
+   * the dirty versions' memory down the chain; a single write always fits when nothing is in
+   * flight.
+   */
+  public long pendingBytesMax() {
+    return (long) PENDING_LARGEST_VALUES * valueBytesMax;
+  }
+
   /** Defaults for a 50 ms tick: heartbeat 250 ms, lease 1.5 s (coordinator timeout 2 s). */
   public static NodeSettings defaults() {
     return new NodeSettings(

@@ -227,4 +227,48 @@ class UpdateRulesTest {
     ErrorReply answer = only(replies(drain(head)), ErrorReply.class);
     assertEquals(ErrorCode.AMBIGUOUS, answer.code());
   }
+
+  @Test
+  @DisplayName(
+      "Appends to a large value each put a whole new value in flight: past the head's byte budget"
+          + " they are refused BUSY (nothing written), and so are other writes, until commits free"
+          + " the budget")
+  void appendsStopAtTheInFlightByteBudget() {
+    NodeSettings settings = NodeSettings.defaults();
+    NodeMachine head = member(A, CHAIN);
+    int base = settings.valueBytesMax() / 2;
+    send(head, new WriteRequest("big", new byte[base], false, Message.ANY_VERSION));
+    commit(head, "big", 1);
+
+    // The k-th append in flight holds base + k bytes: they fit while the sum stays in the budget.
+    long expected = 0;
+    long sum = 0;
+    while (sum + base + expected + 1 <= settings.pendingBytesMax()) {
+      expected++;
+      sum += base + expected;
+    }
+    assertTrue(expected > 1 && expected < 1000, "budget of " + expected + " appends");
+    for (int i = 1; i <= expected; i++) {
+      assertEquals(base + i, send(head, append("big", "x")).get(0).value().length);
+    }
+    ErrorReply busy = refusal(head, append("big", "x"));
+    assertEquals(ErrorCode.BUSY, busy.code());
+    assertTrue(busy.message().contains("bytes of writes in flight"), busy.message());
+    ErrorReply other = refusal(head, new WriteRequest("k", new byte[base], false, -1));
+    assertEquals(ErrorCode.BUSY, other.code());
+    assertEquals(
+        ErrorCode.BUSY,
+        refusal(head, new MultiWriteRequest(List.of(put("k", "x".repeat(base)), put("j", "y"))))
+            .code());
+    head.checkInvariants();
+
+    // The first append commits (version 2): its bytes are freed, and the next append fits.
+    assertEquals(1, commit(head, "big", 2).size());
+    assertEquals(base + expected + 1, send(head, append("big", "x")).get(0).value().length);
+    head.checkInvariants();
+    // All commit: the budget is empty again.
+    assertEquals(expected, commit(head, "big", expected + 2).size());
+    head.checkInvariants();
+    send(head, put("k", "v"));
+  }
 }

@@ -57,7 +57,8 @@ public final class NodeMetrics implements MultiCollector {
 
   /**
    * {@code /health}: ok when the node can serve strong reads: it runs, and is a caught-up member of
-   * at least one chain. Otherwise the reason.
+   * at least one chain whose read lease it holds (as the node refuses strong reads without it).
+   * Otherwise the reason.
    */
   public static Status health(NodeServer node) {
     Status stopped = stopped(node);
@@ -67,14 +68,24 @@ public final class NodeMetrics implements MultiCollector {
     Placement placement = node.placement();
     List<String> serving = new ArrayList<>();
     List<String> catchingUp = new ArrayList<>();
+    List<String> noLease = new ArrayList<>();
     for (ChainState chain : placement.chains()) {
-      if (chain.member() && !chain.catchingUp()) {
+      if (chain.member() && !chain.catchingUp() && chain.lease()) {
         serving.add(String.valueOf(chain.chain()));
+      } else if (chain.member() && !chain.catchingUp()) {
+        noLease.add(String.valueOf(chain.chain()));
       } else if (chain.member()) {
         catchingUp.add(String.valueOf(chain.chain()));
       }
     }
     if (serving.isEmpty()) {
+      if (!noLease.isEmpty()) {
+        return Status.failing(
+            "no read lease on chain "
+                + String.join(",", noLease)
+                + ": the coordinator has not answered its heartbeats in time, strong reads are"
+                + " refused");
+      }
       if (!catchingUp.isEmpty()) {
         return Status.failing("catching up on chain " + String.join(",", catchingUp));
       }

@@ -35,6 +35,12 @@ final class RedisCommands {
   /** Keys a SCAN page or DBSIZE asks a chain for at once. */
   static final int SCAN_PAGE_KEYS_MAX = 1000;
 
+  /** The values one MGET returns, at most, in bytes; more is refused with an error. */
+  static final int MGET_REPLY_BYTES_MAX = 64 << 20;
+
+  /** Keys an MGET reads at once. */
+  static final int MGET_WINDOW = 64;
+
   /** Cursors a node remembers (oldest forgotten first); each one is a key. */
   static final int CURSORS_MAX = 10_000;
 
@@ -156,6 +162,31 @@ final class RedisCommands {
 
   private static final CompletableFuture<Object> DONE = CompletableFuture.completedFuture(null);
 
+  /** How many stored values the reply to {@code args} (name first) may return. */
+  static int valuesReturned(List<byte[]> args) {
+    byte[] name = args.get(0);
+    if (is(name, "get") || is(name, "getset") || is(name, "getdel")) {
+      return 1;
+    }
+    if (is(name, "mget")) {
+      return args.size() - 1;
+    }
+    return is(name, "set") && args.size() > 3 ? 1 : 0; // SET ... GET
+  }
+
+  /** True if {@code name} is {@code lower} (lowercase letters) in any case; allocates nothing. */
+  private static boolean is(byte[] name, String lower) {
+    if (name.length != lower.length()) {
+      return false;
+    }
+    for (int i = 0; i < name.length; i++) {
+      if ((name[i] | 0x20) != lower.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /**
    * The reply to {@code args} (name first) on {@code connection}; never blocks. A connection's
    * commands take effect in the order they came, as on Redis: a read sees the connection's earlier
@@ -196,13 +227,14 @@ final class RedisCommands {
                     issued.complete(null);
                   }
                 });
+        reply = countedWrite(reply);
         c.lastWrite = reply;
         c.lastWriteIssued = issued;
         c.readsSinceWrite.clear();
       }
       case READ_WRITE -> {
         c.readsSinceWrite.add(previousWrite);
-        reply = startAfter(readsSinceWrite(c), () -> start(c, name, args, DONE));
+        reply = countedWrite(startAfter(readsSinceWrite(c), () -> start(c, name, args, DONE)));
         c.lastWrite = reply;
         c.lastWriteIssued = reply;
         c.readsSinceWrite.clear();
@@ -210,6 +242,11 @@ final class RedisCommands {
       default -> throw new IllegalStateException();
     }
     return reply;
+  }
+
+  /** {@code reply}, completing once the write is counted (before what waits for it runs). */
+  private CompletableFuture<Object> countedWrite(CompletableFuture<Object> reply) {
+    return reply.whenComplete((r, e) -> writesCompleted.incrementAndGet());
   }
 
   private static CompletableFuture<?> readsSinceWrite(RedisConnection c) {
@@ -322,7 +359,17 @@ final class RedisCommands {
       }
     }
     if (ascii) {
-      key = new String(bytes, StandardCharsets.US_ASCII);
+      if (bytes.length == 0 || bytes.length > Limits.KEY_BYTES_MAX) {
+        throw RedisException.err(
+            "invalid key: "
+                + (bytes.length == 0
+                    ? "key must not be empty"
+                    : "key is "
+                        + bytes.length
+                        + " bytes of UTF-8, the limit is "
+                        + Limits.KEY_BYTES_MAX));
+      }
+      return new String(bytes, StandardCharsets.US_ASCII); // ASCII: one byte a char, no surrogate
     } else {
       try {
         key =
@@ -354,19 +401,43 @@ final class RedisCommands {
 
   // ----------------------------------------------------------------------------------- reads
 
+  /**
+   * MGET: the keys' strong reads, {@link #MGET_WINDOW} at a time, refused with an error naming the
+   * limit as soon as the values read add up to more than {@link #MGET_REPLY_BYTES_MAX} bytes, so an
+   * MGET of many large values holds at most the limit and one window's values, never the whole.
+   */
   private CompletableFuture<Object> mget(List<byte[]> a) {
-    List<CompletableFuture<ChainAccess.Value>> reads = new ArrayList<>();
+    List<String> keys = new ArrayList<>(a.size() - 1);
     for (int i = 1; i < a.size(); i++) {
-      reads.add(access.read(key(a.get(i))));
+      keys.add(key(a.get(i)));
+    }
+    return mgetFrom(keys, 0, new ArrayList<>(keys.size()), 0);
+  }
+
+  private CompletableFuture<Object> mgetFrom(
+      List<String> keys, int from, List<Object> values, long bytes) {
+    int to = Math.min(keys.size(), from + MGET_WINDOW);
+    List<CompletableFuture<ChainAccess.Value>> reads = new ArrayList<>(to - from);
+    for (int i = from; i < to; i++) {
+      reads.add(access.read(keys.get(i)));
     }
     return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new))
-        .thenApply(ignored -> {
-          List<Object> values = new ArrayList<>(reads.size());
+        .thenCompose(ignored -> {
+          long total = bytes;
           for (var read : reads) {
             ChainAccess.Value v = read.join();
             values.add(v.found() ? v.value() : null);
+            total += v.value().length;
           }
-          return values;
+          if (total > MGET_REPLY_BYTES_MAX) {
+            return done(
+                Resp.err(
+                    "MGET reply over "
+                        + MGET_REPLY_BYTES_MAX
+                        + " bytes (the limit of one MGET's values here); ask for fewer keys at a"
+                        + " time"));
+          }
+          return to == keys.size() ? done(values) : mgetFrom(keys, to, values, total);
         });
   }
 
@@ -877,8 +948,42 @@ final class RedisCommands {
     return chains;
   }
 
-  /** The keys of this node's chains, counted page by page. */
+  /** How long a key count is answered again before the store is paged anew. */
+  static final long COUNT_REUSE_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /** Write commands of this port completed (so a count made before one is not reused). */
+  private final AtomicLong writesCompleted = new AtomicLong();
+
+  /** The last key count (running or done), when it started, and the writes completed then. */
+  private CompletableFuture<Long> lastCount;
+
+  private long lastCountNanos;
+  private long lastCountWrites;
+
+  /**
+   * The keys of this node's chains (DBSIZE, INFO keyspace). Counting pages the store, so a count is
+   * shared: callers within {@link #COUNT_REUSE_NANOS} of its start get it too, unless a write
+   * command of this port completed since it started (a connection always sees its own writes
+   * counted). Writes through other ports or clients show within a second.
+   */
   CompletableFuture<Long> dbsize() {
+    synchronized (this) {
+      long now = System.nanoTime();
+      if (lastCount != null
+          && !lastCount.isCompletedExceptionally()
+          && now - lastCountNanos < COUNT_REUSE_NANOS
+          && writesCompleted.get() == lastCountWrites) {
+        return lastCount;
+      }
+      lastCountNanos = now;
+      lastCountWrites = writesCompleted.get();
+      lastCount = countKeys();
+      return lastCount;
+    }
+  }
+
+  /** The keys of this node's chains, counted page by page. */
+  private CompletableFuture<Long> countKeys() {
     return access
         .map()
         .thenCompose(map -> {

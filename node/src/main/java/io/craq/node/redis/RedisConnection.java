@@ -1,37 +1,86 @@
 package io.craq.node.redis;
 
-import java.io.BufferedOutputStream;
-import java.io.EOFException;
-import java.io.IOException;
-import java.io.InterruptedIOException;
-import java.net.Socket;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
- * One client connection, served by one virtual thread: it reads commands, starts each one (a future
- * of its reply), and writes the replies in the order the commands came. Pipelined commands run
- * concurrently; their replies are written when the reader would otherwise wait for input, or when
- * {@link RedisServer#PENDING_MAX} replies wait, so a client that sends without reading holds at
- * most that many replies here.
+ * One client connection, served on its channel's event loop: every byte that one read brought is
+ * parsed into commands, each command is started (a future of its reply), and the replies are
+ * written in the order the commands came, all that are ready in one write and one flush. Pipelined
+ * commands run concurrently; a reply that is not ready holds back the later ones (in order) until
+ * it completes, when its completion hands the connection back to the event loop.
+ *
+ * <p>Memory per connection is bounded (see {@link RedisServer#PENDING_MAX} and {@link
+ * RedisServer#HELD_BYTES_MAX}): while more replies wait than the count or the byte budget allow
+ * (held here behind a reply that is not ready, or written and not yet taken by the client), the
+ * connection stops reading, so a client that sends without reading is slowed down, not refused.
+ *
+ * <p>Only the channel's event loop touches the fields (replies complete on other threads and hand
+ * over to it), so nothing here is locked.
  */
-final class RedisConnection implements Runnable {
-  /** A reply the connection waits for, and the protocol it is written in. */
-  private record Pending(CompletableFuture<Object> reply, int protocol) {}
+final class RedisConnection extends ChannelInboundHandlerAdapter {
+  /** A reply the connection waits for, the protocol it is written in, and what it holds. */
+  private static final class Pending {
+    final CompletableFuture<Object> reply;
+    final int protocol;
+
+    /** The most its reply may take before it completes: counted in {@link #inFlightBytes}. */
+    final long potential;
+
+    /** Its size once it completed and was counted in {@link #heldBytes}, else -1. */
+    long size = -1;
+
+    boolean watched;
+    boolean timedOut;
+    ScheduledFuture<?> timeout;
+
+    Pending(CompletableFuture<Object> reply, int protocol, long potential) {
+      this.reply = reply;
+      this.protocol = protocol;
+      this.potential = potential;
+    }
+  }
 
   final long id;
-  final Socket socket;
   private final RedisServer server;
+  private final RespReader reader;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
   private final long startedNanos = System.nanoTime();
-  private RespWriter writer;
+  private ChannelHandlerContext ctx;
+
+  /** Input not parsed yet (the rest of a read while reading is paused, or a partial line). */
+  private ByteBuf buffered;
+
+  /** Bytes of completed replies held in {@link #pending}, not yet written. */
+  private long heldBytes;
+
+  /** The most the replies of {@link #pending} that did not complete yet may take. */
+  private long inFlightBytes;
+
+  /** A command read but not started: the budget had no room for its reply. */
+  private List<byte[]> deferred;
+
+  /** No more commands are taken: QUIT, a protocol error, or the client's end of input. */
   private boolean closing;
 
-  /** 2 or 3, as HELLO chose; only this connection's thread reads or writes the fields below. */
+  private boolean inputClosed;
+  private boolean paused;
+  private boolean closeRequested;
+
+  /** 2 or 3, as HELLO chose. */
   int protocol = 2;
 
   volatile String name;
@@ -46,12 +95,13 @@ final class RedisConnection implements Runnable {
    */
   CompletableFuture<?> lastWriteIssued = CompletableFuture.completedFuture(null);
 
-  final List<CompletableFuture<?>> readsSinceWrite = new java.util.ArrayList<>();
+  final List<CompletableFuture<?>> readsSinceWrite = new ArrayList<>();
 
-  RedisConnection(long id, Socket socket, RedisServer server) {
+  RedisConnection(long id, RedisServer server) {
     this.id = id;
-    this.socket = socket;
     this.server = server;
+    this.reader =
+        new RespReader(server.bulkBytesMax(), RedisServer.ARGS_MAX, server.commandBytesMax());
   }
 
   /** QUIT: the connection closes once this command's reply is written. */
@@ -60,7 +110,7 @@ final class RedisConnection implements Runnable {
   }
 
   String peer() {
-    return String.valueOf(socket.getRemoteSocketAddress());
+    return ctx == null ? "?" : String.valueOf(ctx.channel().remoteAddress());
   }
 
   String describe() {
@@ -77,80 +127,301 @@ final class RedisConnection implements Runnable {
         + protocol;
   }
 
+  /** Closes the connection from any thread. */
+  void close() {
+    if (ctx != null) {
+      ctx.close();
+    }
+  }
+
   @Override
-  public void run() {
-    try (socket) {
-      socket.setTcpNoDelay(true);
-      writer = new RespWriter(new BufferedOutputStream(socket.getOutputStream(), 16 << 10));
-      RespReader reader =
-          new RespReader(
-              socket.getInputStream(),
-              server.bulkBytesMax(),
-              RedisServer.ARGS_MAX,
-              server.commandBytesMax());
-      serve(reader);
-    } catch (IOException e) {
-      server.connectionFailed(this, e);
-    } finally {
-      server.closed(this);
-    }
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
   }
 
-  private void serve(RespReader reader) throws IOException {
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (buffered != null) {
+      buffered.release();
+      buffered = null;
+    }
+    for (Pending p : pending) {
+      if (p.timeout != null) {
+        p.timeout.cancel(false);
+      }
+    }
+    pending.clear();
+    heldBytes = 0;
+    inFlightBytes = 0;
+    deferred = null;
+    closing = true;
+    server.closed(this);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    ByteBuf in = (ByteBuf) msg;
+    if (closing) {
+      in.release();
+      return;
+    }
+    if (buffered == null) {
+      buffered = in;
+    } else {
+      try {
+        buffered = appended(buffered, in);
+      } finally {
+        in.release();
+      }
+    }
+    serve();
+  }
+
+  /** {@code in} after {@code buffered}'s unread bytes, in one buffer. */
+  private ByteBuf appended(ByteBuf buffered, ByteBuf in) {
+    ByteBuf all = ctx.alloc().buffer(buffered.readableBytes() + in.readableBytes());
+    all.writeBytes(buffered).writeBytes(in);
+    buffered.release();
+    return all;
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    drain();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    drain(); // the client took replies: reading may go on
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+    if (event instanceof ChannelInputShutdownEvent) {
+      inputClosed = true;
+      drain();
+    }
+    ReferenceCountUtil.release(event);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    server.connectionFailed(this, cause);
+    ctx.close();
+  }
+
+  /**
+   * Starts the commands that {@link #buffered} holds, in batches the node answers together (one
+   * read-only round for all the reads of a batch), while the budgets allow; stops reading from the
+   * client when they do not.
+   */
+  private void serve() {
     while (!closing) {
-      List<byte[]> args;
-      try {
-        args = reader.read(this::flushReplies);
-      } catch (RespProtocolException e) {
-        flushReplies();
-        writer.write(new Resp.Err("ERR Protocol error: " + e.getMessage()), protocol);
-        writer.flush();
-        server.protocolError(this, e.getMessage());
-        return;
-      } catch (EOFException e) {
-        flushReplies();
-        server.protocolError(this, "the client closed the connection inside a command");
-        return;
+      server.batch(this::parse);
+      if (!blocked()) {
+        return; // every command of this read started
       }
-      if (args == null) {
-        flushReplies();
+      writeReady(); // what completed goes to the client; then there may be room again
+      if (blocked()) {
+        pause(); // reading goes on when replies complete or the client takes them (drain)
         return;
-      }
-      if (args.isEmpty()) {
-        continue;
-      }
-      server.commandStarted();
-      CompletableFuture<Object> reply = server.commands().dispatch(this, args);
-      pending.add(new Pending(reply, protocol));
-      if (pending.size() >= RedisServer.PENDING_MAX) {
-        flushReplies();
       }
     }
-    flushReplies();
   }
 
-  /** Writes every waiting reply in order (waiting for each), then flushes. */
-  private void flushReplies() throws IOException {
-    Pending next;
+  /** Starts commands while input and room for their replies last. */
+  private void parse() {
+    while (!closing && !overBudget()) {
+      List<byte[]> args = deferred;
+      if (args == null) {
+        if (buffered == null) {
+          break;
+        }
+        try {
+          args = reader.next(buffered);
+        } catch (RespProtocolException e) {
+          server.protocolError(this, e.getMessage());
+          closing = true;
+          add(
+              CompletableFuture.completedFuture(
+                  new Resp.Err("ERR Protocol error: " + e.getMessage())),
+              0);
+          break;
+        }
+        if (args == null) {
+          break;
+        }
+        if (args.isEmpty()) {
+          continue;
+        }
+      }
+      if (!fits(args)) {
+        deferred = args; // started once the replies before it completed or were written
+        break;
+      }
+      deferred = null;
+      server.commandStarted();
+      long potential = potential(args);
+      add(server.commands().dispatch(this, args), potential);
+    }
+    if (buffered != null && !buffered.isReadable()) {
+      buffered.release();
+      buffered = null;
+    }
+  }
+
+  /** The most bytes the reply to {@code args} may take: the values it may return. */
+  private long potential(List<byte[]> args) {
+    return Math.min(
+        (long) RedisCommands.valuesReturned(args) * server.valueBytesMax(),
+        RedisCommands.MGET_REPLY_BYTES_MAX);
+  }
+
+  /** True if the reply to {@code args} fits in the byte budget; always when nothing is held. */
+  private boolean fits(List<byte[]> args) {
+    return pending.isEmpty()
+        || heldBytes + inFlightBytes + potential(args) <= RedisServer.HELD_BYTES_MAX;
+  }
+
+  private void add(CompletableFuture<Object> reply, long potential) {
+    Pending p = new Pending(reply, protocol, potential);
+    pending.add(p);
+    inFlightBytes += potential;
+    count(p);
+  }
+
+  /** Counts a completed reply's bytes in {@link #heldBytes} (once), instead of its potential. */
+  private void count(Pending p) {
+    if (p.size < 0 && p.reply.isDone()) {
+      p.size = RespWriter.size(value(p.reply));
+      heldBytes += p.size;
+      inFlightBytes -= p.potential;
+    }
+  }
+
+  /** True while the budgets leave no room for the next command (read, or still to read). */
+  private boolean blocked() {
+    return overBudget() || (deferred != null && !fits(deferred));
+  }
+
+  private boolean overBudget() {
+    return pending.size() >= RedisServer.PENDING_MAX
+        || heldBytes + inFlightBytes > RedisServer.HELD_BYTES_MAX
+        || !ctx.channel().isWritable();
+  }
+
+  private void pause() {
+    if (!paused) {
+      paused = true;
+      server.readsPaused();
+      ctx.channel().config().setAutoRead(false);
+    }
+  }
+
+  /**
+   * Writes what is ready, takes input that waited for the budget, and closes the connection once
+   * nothing more is to come; on the event loop.
+   */
+  private void drain() {
+    if (!ctx.channel().isActive()) {
+      return;
+    }
+    writeReady();
+    if (paused && !blocked()) {
+      paused = false;
+      serve();
+      if (!paused && !closing) {
+        ctx.channel().config().setAutoRead(true);
+      }
+      writeReady();
+    }
+    closeIfDone();
+  }
+
+  /** Writes every reply that is ready, in order, in one write and one flush. */
+  private void writeReady() {
+    ByteBuf out = null;
+    RespWriter writer = null;
     boolean allDone = true;
-    while ((next = pending.poll()) != null) {
+    Pending p;
+    while ((p = pending.peek()) != null) {
       Object reply;
-      try {
-        reply = next.reply().get(RedisServer.REPLY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (ExecutionException e) {
-        reply = ChainAccess.translate(e).reply();
-      } catch (TimeoutException e) {
+      if (p.reply.isDone()) {
+        reply = value(p.reply);
+        if (p.timeout != null) {
+          p.timeout.cancel(false);
+        }
+      } else if (p.timedOut) {
         allDone = false; // still running: later commands must keep waiting for it
         reply = Resp.err("no answer within " + RedisServer.REPLY_TIMEOUT.toSeconds() + " s");
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new InterruptedIOException("stopping");
+      } else {
+        watch(p);
+        break;
       }
-      writer.write(reply, next.protocol());
+      pending.poll();
+      if (p.size >= 0) {
+        heldBytes -= p.size;
+      } else {
+        inFlightBytes -= p.potential; // not counted yet (completed just now, or timed out)
+      }
+      if (out == null) {
+        out = ctx.alloc().ioBuffer();
+        writer = new RespWriter(out);
+      }
+      writer.write(reply, p.protocol);
     }
-    if (allDone) {
+    if (pending.isEmpty() && allDone) {
       readsSinceWrite.clear(); // every command started so far completed: nothing to wait for
     }
-    writer.flush();
+    if (!pending.isEmpty()) {
+      for (Pending later : pending) {
+        count(later); // replies done behind the one that is not: held here
+      }
+    }
+    if (out != null) {
+      ctx.writeAndFlush(out, ctx.voidPromise());
+    }
+  }
+
+  /** Hands the connection back to the event loop when {@code p} completes or times out. */
+  private void watch(Pending p) {
+    if (p.watched) {
+      return;
+    }
+    p.watched = true;
+    p.reply.whenComplete((r, t) -> ctx.executor().execute(this::drain));
+    p.timeout =
+        ctx.executor()
+            .schedule(
+                () -> {
+                  p.timedOut = true;
+                  drain();
+                },
+                RedisServer.REPLY_TIMEOUT.toMillis(),
+                TimeUnit.MILLISECONDS);
+  }
+
+  private void closeIfDone() {
+    if (!pending.isEmpty() || paused || deferred != null) {
+      return; // replies to write, or commands still to start from what the client sent
+    }
+    if (inputClosed && !closing) {
+      if (reader.inCommand(buffered == null ? Unpooled.EMPTY_BUFFER : buffered)) {
+        server.protocolError(this, "the client closed the connection inside a command");
+      }
+      closing = true;
+    }
+    if (closing && !closeRequested) {
+      closeRequested = true; // once the replies written before are flushed
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  private static Object value(CompletableFuture<Object> reply) {
+    try {
+      return reply.join();
+    } catch (CompletionException | CancellationException e) {
+      return ChainAccess.translate(e).reply();
+    }
   }
 }

@@ -6,12 +6,27 @@ import io.craq.core.Limits;
 import io.craq.node.NodeServer;
 import io.craq.transport.Addresses;
 import io.craq.transport.RateLimitedWarning;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -28,10 +43,17 @@ import org.slf4j.LoggerFactory;
  * cluster through it, every read strong. See docs/REDIS.md for the commands and what differs from
  * Redis.
  *
- * <p>One virtual thread per connection (see {@link RedisConnection}); commands are answered by the
- * node in this process ({@link NodeServer#request}) or, for keys of chains this node does not lead
- * or hold, by a {@link CraqClient} this port keeps, so no node thread ever waits on a Redis client.
- * Memory per connection is bounded: see {@link RespReader} and {@link #PENDING_MAX}.
+ * <p>Connections are served by a few event-loop threads (Netty; epoll where available): each read
+ * of a connection is parsed into commands, which start at once, and the replies that are ready go
+ * out in one write (see {@link RedisConnection}). Commands are answered by the node in this process
+ * ({@link NodeServer#request}; a strong read of a clean key usually completes on the event loop
+ * itself, in the node's read-only round) or, for keys of chains this node does not lead or hold, by
+ * a {@link CraqClient} this port keeps, so no thread ever waits on a Redis client. Memory per
+ * connection is bounded: see {@link RespReader}, {@link #PENDING_MAX} and {@link #HELD_BYTES_MAX}.
+ *
+ * <p>TLS: a {@link SslContext} given to {@link #start(String, NodeServer, List, int, SslContext)}
+ * puts its handler first in every connection's pipeline; the RESP handler sees plain bytes either
+ * way.
  */
 public final class RedisServer implements AutoCloseable {
   /** Connections at once; more are answered with an error and closed. */
@@ -40,15 +62,35 @@ public final class RedisServer implements AutoCloseable {
   /** Replies a connection holds for a client that pipelines without reading. */
   static final int PENDING_MAX = 256;
 
+  /**
+   * Reply bytes a connection holds before it stops reading from its client: replies that wait
+   * behind one not ready yet, and, as much again, replies written but not yet taken by the client.
+   * Reading goes on once the client took them (backpressure, not an error).
+   */
+  static final int HELD_BYTES_MAX = 16 << 20;
+
   /** Arguments of one command at most (MGET, DEL, EXISTS take many keys). */
   static final int ARGS_MAX = 4096;
 
   /** The longest a reply is waited for; the client's own deadlines end it much earlier. */
   static final Duration REPLY_TIMEOUT = Duration.ofSeconds(60);
 
+  /** Event-loop threads serving the connections; at most the processors, at most 4. */
+  static final int IO_THREADS = Math.min(4, Runtime.getRuntime().availableProcessors());
+
+  /**
+   * Native epoll instead of NIO ({@code -Dcraq.redis.epoll=true}). Off by default: with epoll, a
+   * connection that stopped reading (backpressure) and whose client ended its input could lose its
+   * epoll registration (Netty 4.2.18: {@code epoll_ctl} fails with ENOENT), cutting its last
+   * replies short.
+   */
+  static final boolean EPOLL = Boolean.getBoolean("craq.redis.epoll");
+
   private static final Logger log = LoggerFactory.getLogger(RedisServer.class);
 
-  private final ServerSocket listener;
+  private final EventLoopGroup group;
+  private final NodeServer node;
+  private final Channel listener;
   private final CraqClient client;
   private final RedisCommands commands;
   private final int valueBytesMax;
@@ -59,20 +101,52 @@ public final class RedisServer implements AutoCloseable {
   private final AtomicLong connectionsRejected = new AtomicLong();
   private final AtomicLong commandsProcessed = new AtomicLong();
   private final AtomicLong protocolErrors = new AtomicLong();
+  private final AtomicLong readsPaused = new AtomicLong();
   private final RateLimitedWarning protocolWarning =
       new RateLimitedWarning(TimeUnit.SECONDS.toNanos(1));
   private final long startedNanos = System.nanoTime();
-  private final Thread acceptor;
   private volatile boolean closed;
 
   private RedisServer(
-      ServerSocket listener, NodeServer node, CraqClient client, int valueBytesMax) {
-    this.listener = listener;
+      EventLoopGroup group,
+      Class<? extends ServerChannel> channelType,
+      InetSocketAddress bindAddress,
+      String listenAddress,
+      NodeServer node,
+      CraqClient client,
+      int valueBytesMax,
+      SslContext tls)
+      throws IOException {
+    this.group = group;
+    this.node = node;
     this.client = client;
     this.valueBytesMax = valueBytesMax;
     this.nodeId = node.nodeId();
     this.commands = new RedisCommands(new ChainAccess(node, client), this, valueBytesMax);
-    this.acceptor = Thread.ofPlatform().daemon().name("redis-accept").unstarted(this::accept);
+    ServerBootstrap bootstrap =
+        new ServerBootstrap()
+            .group(group)
+            .channel(channelType)
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .childOption(
+                ChannelOption.WRITE_BUFFER_WATER_MARK,
+                new WriteBufferWaterMark(HELD_BYTES_MAX / 2, HELD_BYTES_MAX))
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel channel) {
+                    accept(channel, tls);
+                  }
+                });
+    try {
+      this.listener = bootstrap.bind(bindAddress).syncUninterruptibly().channel();
+    } catch (RuntimeException e) {
+      throw new IOException(
+          "cannot listen for Redis clients on " + listenAddress + ": " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -85,37 +159,75 @@ public final class RedisServer implements AutoCloseable {
   public static RedisServer start(
       String listenAddress, NodeServer node, List<String> coordinators, int valueBytesMax)
       throws IOException {
+    return start(listenAddress, node, coordinators, valueBytesMax, null);
+  }
+
+  /**
+   * As {@link #start(String, NodeServer, List, int)}; with {@code tls} not null, every connection
+   * speaks TLS first (its handler is the first of the pipeline).
+   *
+   * @throws IOException if the address cannot be bound
+   */
+  public static RedisServer start(
+      String listenAddress,
+      NodeServer node,
+      List<String> coordinators,
+      int valueBytesMax,
+      SslContext tls)
+      throws IOException {
     Addresses.HostPort address = Addresses.parse(listenAddress);
-    ServerSocket listener = new ServerSocket();
+    boolean epoll = EPOLL && Epoll.isAvailable();
+    EventLoopGroup group =
+        new MultiThreadIoEventLoopGroup(
+            IO_THREADS,
+            new DefaultThreadFactory("redis-io", true),
+            epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    CraqClient client = null;
     try {
-      listener.setReuseAddress(true);
-      listener.bind(address.bindAddress(), 1024);
-    } catch (IOException e) {
-      listener.close();
-      throw new IOException(
-          "cannot listen for Redis clients on " + listenAddress + ": " + e.getMessage(), e);
+      client =
+          CraqClient.connect(ClientConfig.defaults(coordinators).withValueBytesMax(valueBytesMax));
+      RedisServer server =
+          new RedisServer(
+              group,
+              epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class,
+              address.bindAddress(),
+              listenAddress,
+              node,
+              client,
+              valueBytesMax,
+              tls);
+      log.info(
+          "Redis protocol port listening on {} ({} event loops, {})",
+          server.listenAddress(),
+          IO_THREADS,
+          epoll ? "epoll" : "NIO");
+      return server;
+    } catch (IOException | RuntimeException e) {
+      if (client != null) {
+        client.close();
+      }
+      group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+      throw e;
     }
-    CraqClient client =
-        CraqClient.connect(ClientConfig.defaults(coordinators).withValueBytesMax(valueBytesMax));
-    RedisServer server = new RedisServer(listener, node, client, valueBytesMax);
-    server.acceptor.start();
-    log.info("Redis protocol port listening on {}", server.listenAddress());
-    return server;
   }
 
   /** The bound address as host:port (the port chosen if 0 was asked). */
   public String listenAddress() {
-    InetSocketAddress bound = (InetSocketAddress) listener.getLocalSocketAddress();
+    InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
     String host = bound.getAddress().isAnyLocalAddress() ? "" : bound.getAddress().getHostAddress();
     return host + ":" + bound.getPort();
   }
 
   public int port() {
-    return listener.getLocalPort();
+    return ((InetSocketAddress) listener.localAddress()).getPort();
   }
 
   RedisCommands commands() {
     return commands;
+  }
+
+  int valueBytesMax() {
+    return valueBytesMax;
   }
 
   int bulkBytesMax() {
@@ -127,41 +239,40 @@ public final class RedisServer implements AutoCloseable {
     return (long) valueBytesMax + (1 << 20);
   }
 
-  private void accept() {
-    while (!closed) {
-      Socket socket;
-      try {
-        socket = listener.accept();
-      } catch (IOException e) {
-        if (!closed) {
-          log.error("Redis port stopped accepting connections: {}", e.getMessage());
-        }
-        return;
-      }
-      connectionsReceived.incrementAndGet();
-      if (connections.size() >= CONNECTIONS_MAX) {
-        connectionsRejected.incrementAndGet();
-        refuse(socket);
-        continue;
-      }
-      RedisConnection connection = new RedisConnection(nextId.getAndIncrement(), socket, this);
-      connections.add(connection);
-      Thread.ofVirtual().name("redis-" + connection.id).start(connection);
+  private void accept(SocketChannel channel, SslContext tls) {
+    connectionsReceived.incrementAndGet();
+    if (closed || connections.size() >= CONNECTIONS_MAX) {
+      connectionsRejected.incrementAndGet();
+      ByteBuf refusal =
+          channel
+              .alloc()
+              .buffer()
+              .writeBytes(
+                  "-ERR max number of clients reached\r\n".getBytes(StandardCharsets.US_ASCII));
+      channel.writeAndFlush(refusal).addListener(ChannelFutureListener.CLOSE);
+      return;
     }
+    RedisConnection connection = new RedisConnection(nextId.getAndIncrement(), this);
+    connections.add(connection);
+    ChannelPipeline pipeline = channel.pipeline();
+    if (tls != null) {
+      pipeline.addLast("tls", tls.newHandler(channel.alloc()));
+    }
+    pipeline.addLast("redis", connection);
   }
 
-  private static void refuse(Socket socket) {
-    try (socket) {
-      OutputStream out = socket.getOutputStream();
-      out.write("-ERR max number of clients reached\r\n".getBytes(StandardCharsets.US_ASCII));
-      out.flush();
-    } catch (IOException ignored) {
-      // it is being closed anyway
-    }
+  /** Runs {@code issue}; the node takes the requests it makes together (see NodeServer#batch). */
+  void batch(Runnable issue) {
+    node.batch(issue);
   }
 
   void commandStarted() {
     commandsProcessed.incrementAndGet();
+  }
+
+  /** A connection stopped reading: its replies filled its budget. */
+  void readsPaused() {
+    readsPaused.incrementAndGet();
   }
 
   void protocolError(RedisConnection connection, String reason) {
@@ -170,8 +281,8 @@ public final class RedisServer implements AutoCloseable {
         log, "closed Redis connection {} from {}: {}", connection.id, connection.peer(), reason);
   }
 
-  void connectionFailed(RedisConnection connection, IOException e) {
-    if (!closed && !(e instanceof SocketException)) {
+  void connectionFailed(RedisConnection connection, Throwable e) {
+    if (!closed && !(e instanceof IOException)) {
       protocolWarning.warn(
           log,
           "Redis connection {} from {} failed: {}",
@@ -213,6 +324,7 @@ public final class RedisServer implements AutoCloseable {
     b.append("rejected_connections:").append(connectionsRejected.get()).append("\r\n");
     b.append("craq_protocol_errors:").append(protocolErrors.get()).append("\r\n");
     b.append("craq_forwarded_requests:").append(forwarded).append("\r\n");
+    b.append("craq_reads_paused:").append(readsPaused.get()).append("\r\n");
     b.append("\r\n");
   }
 
@@ -230,23 +342,11 @@ public final class RedisServer implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    try {
-      listener.close();
-    } catch (IOException ignored) {
-      // closing
-    }
+    listener.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
     for (RedisConnection connection : connections) {
-      try {
-        connection.socket.close();
-      } catch (IOException ignored) {
-        // closing
-      }
+      connection.close();
     }
-    try {
-      acceptor.join(5_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    group.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
     client.close();
   }
 }

@@ -4,15 +4,12 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
-import java.io.EOFException;
-import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,29 +18,37 @@ import org.junit.jupiter.api.Test;
 
 /** The RESP parser and writer, and the glob patterns, without a network. */
 class RespReaderTest {
-  private static RespReader reader(String input) {
-    return reader(input.getBytes(UTF_8), false);
+  /** A stream of bytes fed to a reader in chunks, as reads of a connection bring them. */
+  private static final class Feed {
+    final RespReader reader;
+    final ByteBuf buffer = Unpooled.buffer();
+
+    Feed(RespReader reader) {
+      this.reader = reader;
+    }
+
+    /** Feeds {@code input} whole, or a byte at a time ({@code trickle}); the commands it held. */
+    List<List<String>> feed(byte[] input, boolean trickle) throws RespProtocolException {
+      List<List<String>> commands = new ArrayList<>();
+      int step = trickle ? 1 : Math.max(1, input.length);
+      for (int i = 0; i < input.length; i += step) {
+        buffer.writeBytes(input, i, Math.min(step, input.length - i));
+        List<byte[]> args;
+        while ((args = reader.next(buffer)) != null) {
+          commands.add(words(args));
+        }
+        buffer.discardReadBytes();
+      }
+      return commands;
+    }
+
+    boolean inCommand() {
+      return reader.inCommand(buffer);
+    }
   }
 
-  /** {@code trickle}: the stream hands out one byte per read, as a slow network might. */
-  private static RespReader reader(byte[] input, boolean trickle) {
-    InputStream in = new ByteArrayInputStream(input);
-    if (trickle) {
-      InputStream whole = in;
-      in =
-          new InputStream() {
-            @Override
-            public int read() throws IOException {
-              return whole.read();
-            }
-
-            @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-              return whole.read(b, off, Math.min(len, 1));
-            }
-          };
-    }
-    return new RespReader(in, 1024, 8, 2048);
+  private static Feed feed() {
+    return new Feed(new RespReader(1024, 8, 2048));
   }
 
   private static List<String> words(List<byte[]> args) {
@@ -52,13 +57,8 @@ class RespReaderTest {
     return out;
   }
 
-  private static List<List<String>> readAll(RespReader reader) throws IOException {
-    List<List<String>> commands = new ArrayList<>();
-    List<byte[]> args;
-    while ((args = reader.read(() -> {})) != null) {
-      commands.add(words(args));
-    }
-    return commands;
+  private static List<List<String>> readAll(String input) throws RespProtocolException {
+    return feed().feed(input.getBytes(UTF_8), false);
   }
 
   @Test
@@ -79,20 +79,12 @@ class RespReaderTest {
             List.of("set", "a b", "c'd", "A\n"),
             List.of(),
             List.of());
-    assertEquals(expected, readAll(reader(input)));
-    assertEquals(expected, readAll(reader(input.getBytes(UTF_8), true)));
-  }
-
-  @Test
-  @DisplayName("the reader asks to flush replies only before it would block")
-  void flushesBeforeBlocking() throws Exception {
-    int[] flushes = {0};
-    RespReader reader = reader("PING\r\nPING\r\n");
-    assertEquals(List.of("PING"), words(reader.read(() -> flushes[0]++)));
-    assertEquals(List.of("PING"), words(reader.read(() -> flushes[0]++)));
-    assertEquals(0, flushes[0], "input was available: the reader did not wait");
-    assertNull(reader.read(() -> flushes[0]++));
-    assertEquals(1, flushes[0], "the stream had nothing more: the reader flushed, then waited");
+    Feed whole = feed();
+    assertEquals(expected, whole.feed(input.getBytes(UTF_8), false));
+    assertFalse(whole.inCommand());
+    Feed trickled = feed();
+    assertEquals(expected, trickled.feed(input.getBytes(UTF_8), true));
+    assertFalse(trickled.inCommand());
   }
 
   @Test
@@ -124,20 +116,20 @@ class RespReaderTest {
             "unbalanced quotes");
     cases.forEach((input, reason) -> {
       RespProtocolException e =
-          assertThrows(RespProtocolException.class, () -> readAll(reader(input)), input);
+          assertThrows(RespProtocolException.class, () -> readAll(input), input);
       assertTrue(e.getMessage().contains(reason), input + " -> " + e.getMessage());
     });
     RespProtocolException inline =
         assertThrows(
             RespProtocolException.class,
-            () -> readAll(reader("x".repeat(RespReader.INLINE_BYTES_MAX + 1))));
+            () -> readAll("x".repeat(RespReader.INLINE_BYTES_MAX + 1)));
     assertTrue(inline.getMessage().contains("too big inline"), inline.getMessage());
   }
 
   @Test
   @DisplayName(
-      "a bulk string larger than the read buffer arrives whole; one announced but not sent ends"
-          + " the stream inside it")
+      "a bulk string larger than one read arrives whole, taken as it comes; one announced but not"
+          + " sent leaves the reader waiting inside the command")
   void largeBulkStrings() throws Exception {
     byte[] value = new byte[100_000];
     new java.util.Random(7).nextBytes(value);
@@ -146,29 +138,40 @@ class RespReaderTest {
     frame.write(header);
     frame.write(value);
     frame.write("\r\n".getBytes(UTF_8));
-    RespReader reader =
-        new RespReader(new ByteArrayInputStream(frame.toByteArray()), 200_000, 8, 400_000);
-    List<byte[]> args = reader.read(() -> {});
-    assertEquals("SET", new String(args.get(0), UTF_8));
-    assertArrayEquals(value, args.get(1));
+    for (boolean trickle : new boolean[] {false, true}) {
+      Feed feed = new Feed(new RespReader(200_000, 8, 400_000));
+      ByteBuf buffer = feed.buffer;
+      byte[] bytes = frame.toByteArray();
+      List<byte[]> args = null;
+      for (int i = 0; i < bytes.length && args == null; i += trickle ? 1000 : bytes.length) {
+        buffer.writeBytes(bytes, i, Math.min(trickle ? 1000 : bytes.length, bytes.length - i));
+        args = feed.reader.next(buffer);
+        assertTrue(buffer.readableBytes() < 1000, "the bulk string's bytes are taken as they come");
+        buffer.discardReadBytes();
+      }
+      assertEquals("SET", new String(args.get(0), UTF_8));
+      assertArrayEquals(value, args.get(1));
+    }
 
-    RespReader announcedOnly =
-        new RespReader(new ByteArrayInputStream(header), 200_000, 8, 400_000);
-    assertThrows(EOFException.class, () -> announcedOnly.read(() -> {}));
+    Feed announcedOnly = new Feed(new RespReader(200_000, 8, 400_000));
+    assertEquals(List.of(), announcedOnly.feed(header, false));
+    assertTrue(announcedOnly.inCommand(), "waits inside the command, holding nothing more");
   }
 
   @Test
-  @DisplayName("a stream that ends inside a command is an EOF, not a command")
-  void halfFrames() {
+  @DisplayName("bytes that end inside a command are no command: the reader waits for the rest")
+  void halfFrames() throws Exception {
     for (String half : List.of("*2\r\n$3\r\nGET\r\n", "*1\r\n$5\r\nab", "*1\r", "PIN")) {
-      assertThrows(EOFException.class, () -> readAll(reader(half)), half);
+      Feed feed = feed();
+      assertEquals(List.of(), feed.feed(half.getBytes(UTF_8), false), half);
+      assertTrue(feed.inCommand(), half);
     }
   }
 
   @Test
   @DisplayName("replies in RESP2 and RESP3; CR and LF never end an error line early")
   void writes() throws Exception {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteBuf out = Unpooled.buffer();
     RespWriter writer = new RespWriter(out);
     writer.write(Resp.OK, 2);
     writer.write(new Resp.Err("ERR a\r\nb"), 2);
@@ -180,11 +183,11 @@ class RespReaderTest {
     writer.write(Resp.map(Resp.bulk("k"), 1L), 2);
     writer.write(Resp.map(Resp.bulk("k"), 1L), 3);
     writer.write(Resp.NULL_ARRAY, 2);
-    writer.flush();
     assertEquals(
         "+OK\r\n-ERR a  b\r\n:-42\r\n$3\r\nhé\r\n$-1\r\n_\r\n*2\r\n$1\r\na\r\n$-1\r\n"
             + "*2\r\n$1\r\nk\r\n:1\r\n%1\r\n$1\r\nk\r\n:1\r\n*-1\r\n",
         out.toString(UTF_8));
+    assertTrue(RespWriter.size(Resp.array(new byte[1000], null)) >= 1000);
   }
 
   @Test
