@@ -156,6 +156,10 @@ public final class NettyTransport implements Transport {
     Objects.requireNonNull(handler, "handler");
     Addresses.HostPort hostPort = Addresses.parse(address);
     checkOpen();
+    if (tls != null && !config.security().tls().hasCertificate()) {
+      throw new IllegalArgumentException(
+          "TLS: listening needs this process's certificate and key (--tls-cert, --tls-key)");
+    }
     NettyServer server = new NettyServer(hostPort, handler);
     ServerBootstrap bootstrap =
         new ServerBootstrap()

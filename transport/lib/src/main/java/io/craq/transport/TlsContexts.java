@@ -89,7 +89,9 @@ final class TlsContexts implements AutoCloseable {
 
   /** One generation of loaded material. */
   static final class Material {
+    /** Null when the settings have no certificate (a dial-only client). */
     final SslContext server;
+
     final SslContext client;
     final X509Certificate certificate;
     private final X509ExtendedTrustManager cluster;
@@ -160,8 +162,10 @@ final class TlsContexts implements AutoCloseable {
 
   private List<Path> files() {
     List<Path> files = new ArrayList<>();
-    files.add(settings.certificate());
-    files.add(settings.privateKey());
+    if (settings.hasCertificate()) {
+      files.add(settings.certificate());
+      files.add(settings.privateKey());
+    }
     files.add(settings.clusterCa());
     if (settings.clientCa() != null) {
       files.add(settings.clientCa());
@@ -207,11 +211,15 @@ final class TlsContexts implements AutoCloseable {
       current = fresh;
       loadedState = state;
       failedState = null;
-      log.info(
-          "TLS certificates reloaded from {}: now {} (valid until {})",
-          settings.certificate(),
-          fresh.certificate.getSubjectX500Principal().getName(X500Principal.RFC2253),
-          fresh.certificate.getNotAfter().toInstant());
+      if (fresh.certificate == null) {
+        log.info("TLS trusted CA reloaded from {}", settings.clusterCa());
+      } else {
+        log.info(
+            "TLS certificates reloaded from {}: now {} (valid until {})",
+            settings.certificate(),
+            fresh.certificate.getSubjectX500Principal().getName(X500Principal.RFC2253),
+            fresh.certificate.getNotAfter().toInstant());
+      }
     } catch (RuntimeException e) {
       log.error("checking the TLS files for changes failed", e);
     }
@@ -220,6 +228,17 @@ final class TlsContexts implements AutoCloseable {
   // ---------------------------------------------------------------------------- loading
 
   static Material load(TlsSettings settings) throws IOException, GeneralSecurityException {
+    if (!settings.hasCertificate()) {
+      X509ExtendedTrustManager cluster = trustManager(settings.clusterCa());
+      SslContext client =
+          SslContextBuilder.forClient()
+              .sslProvider(PROVIDER)
+              .protocols(PROTOCOL)
+              .trustManager(new ClusterTrust(cluster))
+              .endpointIdentificationAlgorithm(null)
+              .build();
+      return new Material(null, client, null, cluster);
+    }
     List<X509Certificate> chain = Pem.readCertificates(settings.certificate());
     PrivateKey key = Pem.readPrivateKey(settings.privateKey());
     checkKeyMatches(settings, chain.get(0), key);

@@ -132,6 +132,22 @@ class TlsHandshakeTest {
   }
 
   @Test
+  @DisplayName(
+      "a client with only the CA presents no certificate: anonymous, never a member; it cannot"
+          + " listen")
+  void trustOnlyClient() throws Exception {
+    TlsSettings trustOnly = TlsSettings.trustOnly(pki.clusterCa.certificate());
+    Transport client = open(trustOnly);
+    assertEquals(PING, await(client.connect(server.address())));
+    LinkSession session = sessions.poll(10, TimeUnit.SECONDS);
+    assertNull(session.certificateSubject());
+    assertFalse(session.allows(Role.MEMBER));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> client.listen("127.0.0.1:0", recording));
+    assertTrue(e.getMessage().contains("--tls-cert"), e.getMessage());
+  }
+
+  @Test
   @DisplayName("a certificate of another CA is refused: ConnectFailedException, server serves on")
   void wrongCa() throws Exception {
     Connection connection =

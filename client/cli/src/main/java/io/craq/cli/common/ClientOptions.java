@@ -118,7 +118,9 @@ public final class ClientOptions {
   @Option(
       names = "--tls-ca",
       paramLabel = "FILE",
-      description = "TLS: the CA certificates (PEM) the servers' certificates must chain to.")
+      description =
+          "TLS: the CA certificates (PEM) the servers' certificates must chain to. Alone, the"
+              + " client presents no certificate (authenticate with --user then).")
   Path tlsCa;
 
   @Option(
@@ -225,7 +227,7 @@ public final class ClientOptions {
   public Security security(Map<String, String> environment) {
     try {
       TlsSettings tls =
-          SecuritySetup.tls(given(o -> o.tlsCert), given(o -> o.tlsKey), given(o -> o.tlsCa), null);
+          SecuritySetup.clientTls(given(o -> o.tlsCert), given(o -> o.tlsKey), given(o -> o.tlsCa));
       Credentials credentials =
           SecuritySetup.credentials(given(o -> o.user), given(o -> o.passwordFile), environment);
       return new Security(tls, null, credentials);

@@ -33,6 +33,19 @@ public final class SecuritySetup {
    * @throws IllegalArgumentException if some but not all of cert, key and CA are given, a file is
    *     missing, or the key is readable by others
    */
+  /**
+   * A client's TLS from its flags: like {@link #tls} without a client CA, except that {@code
+   * --tls-ca} alone is enough (the client checks the servers and presents no certificate; it may
+   * still authenticate with a password).
+   */
+  public static TlsSettings clientTls(Path certificate, Path privateKey, Path clusterCa) {
+    if (certificate == null && privateKey == null && clusterCa != null) {
+      requireFile(clusterCa, "--tls-ca");
+      return TlsSettings.trustOnly(clusterCa);
+    }
+    return tls(certificate, privateKey, clusterCa, null);
+  }
+
   public static TlsSettings tls(Path certificate, Path privateKey, Path clusterCa, Path clientCa) {
     if (certificate == null && privateKey == null && clusterCa == null) {
       if (clientCa != null) {
