@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.craq.core.message.Message;
 import io.craq.transport.security.LinkSession;
 import io.craq.transport.security.Role;
@@ -266,9 +268,24 @@ class TlsHandshakeTest {
     assertEquals(PING, await(old), "a connection opened before the rotation still works");
     assertEquals(PING, await(open(pki.member()).connect(rotating.address())));
 
-    // An unusable replacement keeps the current material.
-    Files.writeString(certificate, "not a certificate");
-    Thread.sleep(1500); // longer than the check interval: the broken file has been looked at
+    // An unusable replacement keeps the current material: once the check has looked at it (its
+    // error is logged), the server still presents the second certificate.
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(TlsContexts.class);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    logger.addAppender(logged);
+    try {
+      Files.writeString(certificate, "not a certificate");
+      long refused = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (logged.list.stream()
+          .noneMatch(e -> e.getFormattedMessage().contains("cannot be used"))) {
+        assertTrue(System.nanoTime() < refused, "the broken file was never looked at");
+        Thread.sleep(50); // polling interval of a condition wait
+      }
+    } finally {
+      logger.detachAppender(logged);
+    }
     assertEquals("node-2", RawTls.serverName(observer, rotating.address()));
   }
 
