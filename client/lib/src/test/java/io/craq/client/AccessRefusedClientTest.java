@@ -62,12 +62,9 @@ class AccessRefusedClientTest extends FakeServersTest {
 
   @Test
   void theTransportsAuthenticationFailureIsRecognised() {
-    class AuthenticationFailedException extends io.craq.transport.TransportException {
-      AuthenticationFailedException() {
-        super("refused");
-      }
-    }
-    assertTrue(CraqClient.isAuthenticationFailure(new AuthenticationFailedException()));
+    assertTrue(
+        CraqClient.isAuthenticationFailure(
+            new io.craq.transport.AuthenticationFailedException("refused")));
     assertTrue(
         !CraqClient.isAuthenticationFailure(new io.craq.transport.TransportException("other")));
     Message ok = new Message.WriteReply("k", 1);
