@@ -114,6 +114,26 @@ public final class TlsInitCommand implements Callable<Integer> {
           clientCa.certificate().toString());
     }
 
+    /** The TLS settings of the client certificate: trusts the cluster CA. */
+    public TlsSettings clientSettings() {
+      return new TlsSettings(client.certificate(), client.privateKey(), ca.certificate(), null);
+    }
+
+    /**
+     * The certificate of node or coordinator {@code name} (n1.., coordinator, c1..).
+     *
+     * @throws IllegalArgumentException if there is none of that name
+     */
+    public CertificateTool.Issued issued(String name) {
+      for (CertificateTool.Issued issued :
+          Stream.concat(nodes.stream(), coordinators.stream()).toList()) {
+        if (issued.certificate().getFileName().toString().equals(name + ".pem")) {
+          return issued;
+        }
+      }
+      throw new IllegalArgumentException("no certificate for " + name);
+    }
+
     /** The flags of the CLI, with the client certificate. */
     public List<String> clientArgs() {
       return List.of(
