@@ -5,6 +5,7 @@ import io.craq.cli.bench.PaperSummaryCommand;
 import io.craq.cli.bench.PlotCommand;
 import io.craq.cli.cluster.AwaitChainCommand;
 import io.craq.cli.cluster.ClusterCommand;
+import io.craq.cli.cluster.TlsInitCommand;
 import io.craq.cli.commands.AppendCommand;
 import io.craq.cli.commands.ChainCommand;
 import io.craq.cli.commands.CheckCommand;
@@ -84,6 +85,7 @@ public final class CraqMain implements Callable<Integer> {
     all.put("paper-summary", streams -> new PaperSummaryCommand());
     all.put("cluster", streams -> new ClusterCommand());
     all.put("await-chain", streams -> new AwaitChainCommand());
+    all.put("tls-init", streams -> new TlsInitCommand());
     all.put("help", streams -> new CommandLine.HelpCommand());
     return Collections.unmodifiableMap(all);
   }

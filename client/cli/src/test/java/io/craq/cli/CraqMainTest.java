@@ -189,6 +189,7 @@ class CraqMainTest extends FakeServersTest {
             "paper-summary",
             "cluster",
             "await-chain",
+            "tls-init",
             "help"),
         List.copyOf(all));
     for (String[] args :

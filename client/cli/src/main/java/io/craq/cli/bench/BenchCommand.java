@@ -93,6 +93,14 @@ public final class BenchCommand implements Callable<Integer> {
   Integer replicas;
 
   @Option(
+      names = "--spawn-tls",
+      description =
+          "TLS on every link of the spawned cluster: certificates from craq tls-init in its"
+              + " folder, each process its own; the bench's clients use its client certificate."
+              + " Only with --spawn.")
+  boolean spawnTls;
+
+  @Option(
       names = "--store",
       paramLabel = "lmdb|memory",
       defaultValue = "lmdb",
@@ -239,6 +247,9 @@ public final class BenchCommand implements Callable<Integer> {
       throw new ParameterException(
           spec.commandLine(), "--baseline must be 'echo', got '" + baseline + "'");
     }
+    if (spawnTls && spawn == 0) {
+      throw new ParameterException(spec.commandLine(), "--spawn-tls needs --spawn N");
+    }
     if (spawn > 0 && client.coordinatorGiven()) {
       throw new ParameterException(spec.commandLine(), "give -c ADDRESS or --spawn N, not both");
     }
@@ -311,12 +322,14 @@ public final class BenchCommand implements Callable<Integer> {
                 settings.chains(),
                 settings.replicas(),
                 settings.store(),
+                spawnTls,
                 err);
         coordinator = cluster.coordinatorAddress();
         measured.addAll(cluster.processes());
       }
       measured.add(new LocalCluster.NamedProcess("bench (this JVM)", ProcessHandle.current()));
-      Security security = client.security();
+      Security security =
+          cluster != null && spawnTls ? cluster.clientSecurity() : client.security();
       try (Transport transport = Transports.open(TransportConfig.DEFAULT.withSecurity(security));
           CraqClient client =
               new CraqClient(

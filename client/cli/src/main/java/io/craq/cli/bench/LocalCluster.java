@@ -2,8 +2,10 @@ package io.craq.cli.bench;
 
 import io.craq.cli.cluster.LocalProcesses;
 import io.craq.cli.cluster.LocalProcesses.Role;
+import io.craq.cli.cluster.TlsInitCommand;
 import io.craq.cli.common.ChainMaps;
 import io.craq.core.message.ChainMap;
+import io.craq.transport.security.Security;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -30,6 +32,14 @@ final class LocalCluster implements AutoCloseable {
   private String coordinatorAddress;
   private boolean closed;
 
+  /** How clients connect to it: with TLS, the client certificate of its tls-init. */
+  private Security clientSecurity = Security.NONE;
+
+  /** How clients connect: plain, or with TLS the client certificate its tls-init made. */
+  Security clientSecurity() {
+    return clientSecurity;
+  }
+
   private LocalCluster(Path folder, LocalProcesses processes) {
     this.folder = folder;
     this.processes = processes;
@@ -50,6 +60,17 @@ final class LocalCluster implements AutoCloseable {
   static LocalCluster start(
       Path home, int nodes, int chains, int replicas, String store, PrintWriter err)
       throws IOException, InterruptedException {
+    return start(home, nodes, chains, replicas, store, false, err);
+  }
+
+  /**
+   * As {@link #start(Path, int, int, int, String, PrintWriter)}; with {@code tls}, TLS on every
+   * link: certificates from {@code craq tls-init} in the cluster's folder, each process its own,
+   * and {@link #clientSecurity} with the client certificate.
+   */
+  static LocalCluster start(
+      Path home, int nodes, int chains, int replicas, String store, boolean tls, PrintWriter err)
+      throws IOException, InterruptedException {
     LocalProcesses.Program program = LocalProcesses.jars(home);
     Path folder = Files.createTempDirectory("craq-bench-");
     LocalCluster cluster =
@@ -57,12 +78,20 @@ final class LocalCluster implements AutoCloseable {
     Runtime.getRuntime().addShutdownHook(cluster.shutdownHook);
     try {
       cluster.coordinatorAddress = "127.0.0.1:" + LocalProcesses.freePort();
+      TlsInitCommand.Result certificates =
+          tls ? TlsInitCommand.generate(folder.resolve("tls"), nodes, 1, List.of()) : null;
+      if (certificates != null) {
+        cluster.clientSecurity = Security.NONE.withTls(certificates.clientSettings());
+      }
       List<String> coordinatorArgs =
           new ArrayList<>(
               LocalProcesses.coordinatorArgs(
                   cluster.coordinatorAddress, folder.resolve("coordinator")));
       coordinatorArgs.addAll(LocalProcesses.chainArgs(chains, replicas));
       coordinatorArgs.addAll(LocalProcesses.expectArgs(chains, nodes));
+      if (certificates != null) {
+        coordinatorArgs.addAll(certificates.serverArgs(certificates.issued("coordinator")));
+      }
       cluster.processes.start("coordinator", Role.COORDINATOR, coordinatorArgs);
       for (int i = 1; i <= nodes; i++) {
         String address = "127.0.0.1:" + LocalProcesses.freePort();
@@ -75,6 +104,9 @@ final class LocalCluster implements AutoCloseable {
                     cluster.coordinatorAddress,
                     folder.resolve("n" + i)));
         args.addAll(List.of("--store", store));
+        if (certificates != null) {
+          args.addAll(certificates.serverArgs(certificates.issued("n" + i)));
+        }
         cluster.processes.start("n" + i, Role.NODE, args);
       }
       err.println(
@@ -82,7 +114,9 @@ final class LocalCluster implements AutoCloseable {
               + nodes
               + " "
               + store
-              + " node(s) in "
+              + " node(s)"
+              + (tls ? " with TLS on every link" : "")
+              + " in "
               + folder
               + (chains > 1
                   ? "; waiting for the " + chains + " chains ..."
@@ -91,6 +125,7 @@ final class LocalCluster implements AutoCloseable {
       try {
         LocalProcesses.awaitChain(
             cluster.coordinatorAddress,
+            cluster.clientSecurity,
             settled(nodes),
             Duration.ofMillis(CHAIN_WAIT_MILLIS),
             200,

@@ -9,6 +9,7 @@ import io.craq.core.chain.KeySlots;
 import io.craq.core.coordinator.CoordinatorSettings;
 import io.craq.core.message.ChainMap;
 import io.craq.transport.process.CommandLineConventions;
+import io.craq.transport.security.Security;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
@@ -130,6 +131,14 @@ public final class ClusterCommand implements Callable<Integer> {
           "Members of each chain (default: 3 with several chains; with one chain, every"
               + " node). Passed to the coordinator.")
   String replicas;
+
+  @Option(
+      names = "--tls",
+      description =
+          "TLS on every link: make a throwaway CA and certificates in DATA/tls (craq tls-init),"
+              + " start every process with its own certificate, and print the craq flags that use"
+              + " the client certificate.")
+  boolean tls;
 
   @Option(
       names = "--memory",
@@ -478,6 +487,22 @@ public final class ClusterCommand implements Callable<Integer> {
   /** The coordinators' addresses. */
   private List<String> coordinators;
 
+  /** With --tls: the certificates of every process and of the client. */
+  private TlsInitCommand.Result certificates;
+
+  /** How this command's own client connects: with --tls, with the client certificate. */
+  private Security clientSecurity = Security.NONE;
+
+  /** {@code args} with the TLS flags of member {@code name}, with --tls. */
+  private List<String> withTls(List<String> args, String name) {
+    if (certificates == null) {
+      return args;
+    }
+    List<String> all = new ArrayList<>(args);
+    all.addAll(certificates.serverArgs(certificates.issued(name)));
+    return all;
+  }
+
   /** Which coordinator (index) was last seen leading, -1 for none; with --zookeeper. */
   private int leader = -1;
 
@@ -514,6 +539,20 @@ public final class ClusterCommand implements Callable<Integer> {
     Path logs = dataDir.resolve("logs");
     Files.createDirectories(logs);
     String coordinatorJar = realProject.resolve(Role.COORDINATOR.jar()).toString();
+    if (tls) {
+      Path tlsDir = dataDir.resolve("tls");
+      err.println(NAME + "making a throwaway CA and certificates in " + tlsDir + " ...");
+      err.flush();
+      try {
+        certificates =
+            TlsInitCommand.generate(tlsDir, settings.nodes(), coordinators.size(), List.of());
+      } catch (IOException e) {
+        err.println(NAME + "cannot make the certificates: " + e.getMessage());
+        err.flush();
+        return 1;
+      }
+      clientSecurity = Security.NONE.withTls(certificates.clientSettings());
+    }
 
     if (zookeeper) {
       try {
@@ -543,17 +582,19 @@ public final class ClusterCommand implements Callable<Integer> {
                 "c" + i,
                 Kind.COORDINATOR,
                 Role.COORDINATOR,
-                withChains(
-                    List.of(
-                        "--zookeeper",
-                        ensemble.connectString(CHROOT),
-                        "--listen",
-                        address,
-                        "--advertise",
-                        address,
-                        "--failure-timeout-millis",
-                        Long.toString(ZOOKEEPER_FAILURE_TIMEOUT_MILLIS)),
-                    settings),
+                withTls(
+                    withChains(
+                        List.of(
+                            "--zookeeper",
+                            ensemble.connectString(CHROOT),
+                            "--listen",
+                            address,
+                            "--advertise",
+                            address,
+                            "--failure-timeout-millis",
+                            Long.toString(ZOOKEEPER_FAILURE_TIMEOUT_MILLIS)),
+                        settings),
+                    "c" + i),
                 address,
                 coordinatorJar));
       }
@@ -564,10 +605,12 @@ public final class ClusterCommand implements Callable<Integer> {
               "coordinator",
               Kind.COORDINATOR,
               Role.COORDINATOR,
-              withChains(
-                  LocalProcesses.coordinatorArgs(
-                      coordinators.get(0), dataDir.resolve("coordinator")),
-                  settings),
+              withTls(
+                  withChains(
+                      LocalProcesses.coordinatorArgs(
+                          coordinators.get(0), dataDir.resolve("coordinator")),
+                      settings),
+                  "coordinator"),
               dataDir.resolve("coordinator").toString(),
               coordinatorJar));
     }
@@ -600,7 +643,7 @@ public final class ClusterCommand implements Callable<Integer> {
               "n" + i,
               Kind.NODE,
               Role.NODE,
-              args,
+              withTls(args, "n" + i),
               dataDir.resolve("n" + i).toString(),
               realProject.resolve(Role.NODE.jar()).toString()));
     }
@@ -704,6 +747,7 @@ public final class ClusterCommand implements Callable<Integer> {
         LocalProcesses.Leading leading =
             LocalProcesses.awaitChain(
                 coordinators,
+                clientSecurity,
                 LocalProcesses.caughtUp(settings.nodes()),
                 Duration.ofSeconds(settings.waitSeconds()),
                 200,
@@ -715,6 +759,7 @@ public final class ClusterCommand implements Callable<Integer> {
         ready =
             LocalProcesses.awaitChain(
                 leaderAddress,
+                clientSecurity,
                 LocalProcesses.caughtUp(settings.nodes()),
                 Duration.ofSeconds(settings.waitSeconds()),
                 200,
@@ -750,11 +795,19 @@ public final class ClusterCommand implements Callable<Integer> {
       return 1;
     }
 
-    CraqMain.newCommandLine().execute("-c", leaderAddress, "chain");
+    List<String> chainCommand = new ArrayList<>(List.of("-c", leaderAddress));
+    if (certificates != null) {
+      chainCommand.addAll(certificates.clientArgs());
+    }
+    chainCommand.add("chain");
+    CraqMain.newCommandLine().execute(chainCommand.toArray(String[]::new));
     String client =
         !zookeeper && settings.basePort() == 1234
             ? "bin/craq"
             : "bin/craq -c " + String.join(",", coordinators);
+    if (certificates != null) {
+      client += " " + String.join(" ", certificates.clientArgs());
+    }
     out.println();
     if (zookeeper) {
       out.println(
@@ -900,7 +953,9 @@ public final class ClusterCommand implements Callable<Integer> {
     CraqClient client =
         zookeeper
             ? CraqClient.connect(
-                ClientConfig.defaults(coordinators.get(0)).withCallTimeoutMillis(1_000))
+                ClientConfig.defaults(coordinators.get(0))
+                    .withCallTimeoutMillis(1_000)
+                    .withSecurity(clientSecurity))
             : null;
     while (!stopping) {
       if (client != null) {

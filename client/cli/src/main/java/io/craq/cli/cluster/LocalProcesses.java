@@ -5,6 +5,7 @@ import io.craq.client.ClientConfig;
 import io.craq.client.CraqClient;
 import io.craq.client.CraqException;
 import io.craq.core.message.ChainMap;
+import io.craq.transport.security.Security;
 import java.io.File;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -336,10 +337,28 @@ public final class LocalProcesses implements AutoCloseable {
   public static ChainMap awaitChain(
       String coordinator, Readiness ready, Duration timeout, long pollMillis, AliveCheck alive)
       throws IOException, InterruptedException {
+    return awaitChain(coordinator, Security.NONE, ready, timeout, pollMillis, alive);
+  }
+
+  /**
+   * {@link #awaitChain(String, Readiness, Duration, long, AliveCheck)} asking with {@code security}
+   * (TLS and credentials of the client).
+   */
+  public static ChainMap awaitChain(
+      String coordinator,
+      Security security,
+      Readiness ready,
+      Duration timeout,
+      long pollMillis,
+      AliveCheck alive)
+      throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     String last = "no answer yet";
     try (CraqClient client =
-        CraqClient.connect(ClientConfig.defaults(coordinator).withCallTimeoutMillis(1_000))) {
+        CraqClient.connect(
+            ClientConfig.defaults(coordinator)
+                .withCallTimeoutMillis(1_000)
+                .withSecurity(security))) {
       while (true) {
         alive.check();
         try {
@@ -403,11 +422,28 @@ public final class LocalProcesses implements AutoCloseable {
       long pollMillis,
       AliveCheck alive)
       throws IOException, InterruptedException {
+    return awaitChain(coordinators, Security.NONE, ready, timeout, pollMillis, alive);
+  }
+
+  /**
+   * {@link #awaitChain(List, Readiness, Duration, long, AliveCheck)} asking with {@code security}
+   * (TLS and credentials of the client).
+   */
+  public static Leading awaitChain(
+      List<String> coordinators,
+      Security security,
+      Readiness ready,
+      Duration timeout,
+      long pollMillis,
+      AliveCheck alive)
+      throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     String last = "no coordinator leads yet";
     try (CraqClient client =
         CraqClient.connect(
-            ClientConfig.defaults(coordinators.get(0)).withCallTimeoutMillis(1_000))) {
+            ClientConfig.defaults(coordinators.get(0))
+                .withCallTimeoutMillis(1_000)
+                .withSecurity(security))) {
       while (true) {
         alive.check();
         Optional<Leading> leader = leading(client, coordinators, Duration.ofSeconds(1));

@@ -63,6 +63,14 @@ class BenchArgumentsTest {
   }
 
   @Test
+  @DisplayName("--spawn-tls needs --spawn: a usage error naming it")
+  void spawnTlsNeedsSpawn() {
+    ParameterException e = assertThrows(ParameterException.class, () -> parse("--spawn-tls"));
+    assertTrue(e.getMessage().contains("--spawn-tls needs --spawn"), e.getMessage());
+    assertEquals(3, parse("--spawn", "3", "--spawn-tls").spawnNodes());
+  }
+
+  @Test
   @DisplayName("every flag reaches the settings")
   void allFlags() {
     BenchSettings s =

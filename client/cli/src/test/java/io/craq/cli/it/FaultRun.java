@@ -395,7 +395,8 @@ final class FaultRun implements AutoCloseable {
     ClientConfig config =
         ClientConfig.defaults(cluster.coordinatorAddress())
             .withCallTimeoutMillis(2500)
-            .withReadAttemptTimeoutMillis(1000);
+            .withReadAttemptTimeoutMillis(1000)
+            .withSecurity(cluster.clientSecurity());
     CraqClient client = CraqClient.connect(config);
     synchronized (clients) {
       clients.add(client);

@@ -43,6 +43,15 @@ class FaultSuitesTest {
     }
   }
 
+  @Test
+  @DisplayName("kill-tls: the kill suite with TLS on every link (member and client certificates)")
+  void killTls() throws Exception {
+    try (FaultRun run = new FaultRun("kill-tls", directory, false)) {
+      run.cluster.withTls(directory.resolve("tls"), IDS.size());
+      killAndRestart(run);
+    }
+  }
+
   /** Every 1.5-3.5 s kill -9 a random node, restart it 0.5-2.5 s later, wait for quiet. */
   private void killAndRestart(FaultRun run) throws Exception {
     run.startCluster(IDS);

@@ -2,6 +2,7 @@ package io.craq.cli.it;
 
 import io.craq.cli.cluster.LocalProcesses;
 import io.craq.cli.cluster.LocalProcesses.Role;
+import io.craq.cli.cluster.TlsInitCommand;
 import io.craq.cli.cluster.ZooKeeperEnsemble;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
@@ -12,6 +13,10 @@ import io.craq.core.message.Message.MapReply;
 import io.craq.core.message.Message.MapRequest;
 import io.craq.transport.Connection;
 import io.craq.transport.TcpTransport;
+import io.craq.transport.Transport;
+import io.craq.transport.TransportConfig;
+import io.craq.transport.Transports;
+import io.craq.transport.security.Security;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,7 +50,14 @@ public final class ProcessCluster implements AutoCloseable {
   /** Every node started, in start order; guarded by itself (clients read it while nodes start). */
   private final Map<String, NodeProcess> nodes = new LinkedHashMap<>();
 
-  private final TcpTransport transport = new TcpTransport();
+  private Transport transport = new TcpTransport();
+
+  /** With {@link #withTls}: every process's certificate and the client's; else null. */
+  private TlsInitCommand.Result certificates;
+
+  /** How clients of this cluster connect: with {@link #withTls}, with the client certificate. */
+  private Security clientSecurity = Security.NONE;
+
   private boolean proxied;
   private boolean redisPorts;
   private final List<String> nodeArgs = new ArrayList<>();
@@ -203,6 +215,29 @@ public final class ProcessCluster implements AutoCloseable {
     return this;
   }
 
+  /**
+   * TLS on every link: a CA and certificates ({@code craq tls-init}) in {@code dir} for {@code
+   * nodes} nodes n1..nN and the coordinator; every process started from now on gets its own, and
+   * clients ({@link #clientSecurity}, and this cluster's own questions) the client certificate. Not
+   * with ZooKeeper or proxies. Call before starting.
+   */
+  public ProcessCluster withTls(Path dir, int nodes) throws IOException {
+    certificates = TlsInitCommand.generate(dir, nodes, 1, List.of());
+    clientSecurity = Security.NONE.withTls(certificates.clientSettings());
+    transport.close();
+    transport = Transports.open(TransportConfig.DEFAULT.withSecurity(clientSecurity));
+    return this;
+  }
+
+  /** How a client of this cluster connects (TLS with {@link #withTls}, else plain). */
+  public Security clientSecurity() {
+    return clientSecurity;
+  }
+
+  private List<String> tlsArgs(String name) {
+    return certificates == null ? List.of() : certificates.serverArgs(certificates.issued(name));
+  }
+
   /** Every node started from now on serves the Redis protocol on a port of its own. */
   public ProcessCluster withRedisPorts() {
     this.redisPorts = true;
@@ -331,6 +366,7 @@ public final class ProcessCluster implements AutoCloseable {
             LocalProcesses.coordinatorArgs(coordinatorAddress, directory.resolve("coordinator")));
     args.addAll(List.of("--failure-timeout-millis", Integer.toString(failureTimeoutMillis)));
     args.addAll(LocalProcesses.chainArgs(chains, replicas));
+    args.addAll(tlsArgs("coordinator"));
     coordinator = processes.start("coordinator", Role.COORDINATOR, args);
   }
 
@@ -438,6 +474,7 @@ public final class ProcessCluster implements AutoCloseable {
       args.addAll(List.of("--redis-listen", node.redisAddress));
     }
     args.addAll(nodeArgs);
+    args.addAll(tlsArgs(id));
     node.startedMillis = System.currentTimeMillis();
     node.process = processes.start(id, Role.NODE, args);
     return node;
