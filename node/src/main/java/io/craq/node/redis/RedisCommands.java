@@ -4,11 +4,17 @@ import io.craq.core.Int64Text;
 import io.craq.core.Limits;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
+import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Message;
+import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.ReadAllReply;
+import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
 import io.craq.core.store.KeyOrder;
+import io.craq.transport.security.LinkSession;
+import io.craq.transport.security.Principal;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -85,6 +91,7 @@ final class RedisCommands {
     add(m, "echo", 2, none, 0, 0, 0, "connection", "Returns its argument.");
     add(m, "select", 2, none, 0, 0, 0, "connection", "Only database 0 exists.");
     add(m, "quit", -1, none, 0, 0, 0, "connection", "Closes the connection.");
+    add(m, "auth", -2, none, 0, 0, 0, "connection", "Authenticates the connection.");
     add(m, "hello", -1, none, 0, 0, 0, "connection", "Chooses RESP2 or RESP3.");
     add(m, "client", -2, none, 0, 0, 0, "connection", "SETNAME, GETNAME, ID, SETINFO, INFO.");
     add(m, "info", -1, List.of(), 0, 0, 0, "server", "Server, replication, stats, keyspace.");
@@ -194,6 +201,14 @@ final class RedisCommands {
    */
   CompletableFuture<Object> dispatch(RedisConnection connection, List<byte[]> args) {
     String name = new String(args.get(0), StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT);
+    boolean guarded = server.authenticationRequired();
+    if (guarded
+        && connection.session.principal() == null
+        && !name.equals("auth")
+        && !name.equals("hello")
+        && !name.equals("quit")) {
+      return done(NOAUTH); // nothing else is answered, not even which commands exist
+    }
     Spec spec = SPECS.get(name);
     if (spec == null) {
       return done(unknownCommand(args));
@@ -201,6 +216,12 @@ final class RedisCommands {
     int n = args.size();
     if (spec.arity() > 0 ? n != spec.arity() : n < -spec.arity()) {
       return done(Resp.err("wrong number of arguments for '" + name + "' command"));
+    }
+    if (guarded && !name.equals("auth") && !name.equals("hello") && !name.equals("quit")) {
+      Resp.Err refused = refusal(connection.session, spec);
+      if (refused != null) {
+        return done(refused);
+      }
     }
     RedisConnection c = connection;
     CompletableFuture<?> previousWrite = c.lastWrite;
@@ -242,6 +263,66 @@ final class RedisCommands {
       default -> throw new IllegalStateException();
     }
     return reply;
+  }
+
+  static final Resp.Err NOAUTH = new Resp.Err("NOAUTH Authentication required.");
+
+  static final Resp.Err WRONGPASS =
+      new Resp.Err("WRONGPASS invalid username-password pair or user is disabled.");
+
+  /** What the role table is asked about a command that writes, and one that reads or describes. */
+  private static final Message WRITE_PROBE =
+      new WriteRequest("", new byte[0], false, Message.ANY_VERSION);
+
+  private static final Message READ_PROBE = new ReadRequest("", ReadMode.STRONG, 0);
+
+  /**
+   * Null if {@code session}'s user may run {@code spec}'s command, else the error line: the node's
+   * role table decides (writes need readwrite, everything else read), before anything is asked of
+   * the node or forwarded through the port's client, and a user since removed from the users file
+   * must authenticate again.
+   */
+  private Resp.Err refusal(LinkSession session, Spec spec) {
+    Message probe = spec.flags().contains("write") ? WRITE_PROBE : READ_PROBE;
+    ErrorReply refusal = server.authorization().refusal(session, probe);
+    if (refusal == null) {
+      return null;
+    }
+    if (refusal.code() == ErrorCode.PERMISSION_DENIED) {
+      return new Resp.Err(
+          "NOPERM this user has no permissions to run the '" + spec.name() + "' command");
+    }
+    return NOAUTH;
+  }
+
+  /**
+   * AUTH [user] password: the one-argument form is the user named {@code default}. Without a users
+   * file, as Redis without a password: the one-argument form is refused, {@code default} with any
+   * password accepted.
+   */
+  private Object auth(RedisConnection c, List<byte[]> a) {
+    if (a.size() > 3) {
+      return Resp.err("syntax error");
+    }
+    String user = a.size() == 2 ? "default" : new String(a.get(1), StandardCharsets.UTF_8);
+    return authenticate(c, user, a.get(a.size() - 1), a.size() == 2);
+  }
+
+  private Object authenticate(RedisConnection c, String user, byte[] password, boolean oneArg) {
+    if (!server.authenticationRequired()) {
+      if (oneArg) {
+        return Resp.err(
+            "AUTH <password> called without any password configured for the default user. Are"
+                + " you sure your configuration is correct?");
+      }
+      return user.equals("default") ? Resp.OK : WRONGPASS;
+    }
+    Principal principal = server.authenticate(c, user, password);
+    if (principal == null) {
+      return WRONGPASS;
+    }
+    c.session = new LinkSession(null, principal);
+    return Resp.OK;
   }
 
   /** {@code reply}, completing once the write is counted (before what waits for it runs). */
@@ -327,6 +408,7 @@ final class RedisCommands {
         c.closeAfterReply();
         yield done(Resp.OK);
       }
+      case "auth" -> done(auth(c, a));
       case "hello" -> done(hello(c, a));
       case "client" -> done(client(c, a));
       case "info" -> info(c, a);
@@ -674,15 +756,29 @@ final class RedisCommands {
           }
           i += 2;
         } else if (option.equals("AUTH") && i + 2 < a.size()) {
-          return Resp.err("AUTH is not supported: this port has no passwords");
+          Object auth =
+              authenticate(
+                  c, new String(a.get(i + 1), StandardCharsets.UTF_8), a.get(i + 2), false);
+          if (auth != Resp.OK) {
+            return auth;
+          }
+          i += 3;
         } else {
           return Resp.err("syntax error in HELLO option '" + printable(a.get(i), 64) + "'");
         }
+      }
+      if (server.authenticationRequired() && c.session.principal() == null) {
+        return new Resp.Err(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the"
+                + " HELLO <proto> AUTH <user> <pass> option can be used to authenticate the"
+                + " client and select the RESP protocol version at the same time");
       }
       c.protocol = Integer.parseInt(version);
       if (name != null) {
         c.name = name;
       }
+    } else if (server.authenticationRequired() && c.session.principal() == null) {
+      return NOAUTH;
     }
     return Resp.map(
         Resp.bulk("server"),

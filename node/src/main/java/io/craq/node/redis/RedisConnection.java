@@ -1,13 +1,19 @@
 package io.craq.node.redis;
 
+import io.craq.transport.security.LinkSession;
+import io.craq.transport.security.Principal;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +21,11 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import javax.naming.InvalidNameException;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.security.auth.x500.X500Principal;
 
 /**
  * One client connection, served on its channel's event loop: every byte that one read brought is
@@ -80,6 +91,12 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
   private boolean paused;
   private boolean closeRequested;
 
+  /**
+   * Who the client proved to be: {@link LinkSession#OPEN} without authentication; else without a
+   * principal until AUTH (or a client certificate) succeeds.
+   */
+  LinkSession session;
+
   /** 2 or 3, as HELLO chose. */
   int protocol = 2;
 
@@ -97,9 +114,10 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
 
   final List<CompletableFuture<?>> readsSinceWrite = new ArrayList<>();
 
-  RedisConnection(long id, RedisServer server) {
+  RedisConnection(long id, RedisServer server, LinkSession session) {
     this.id = id;
     this.server = server;
+    this.session = session;
     this.reader =
         new RespReader(server.bulkBytesMax(), RedisServer.ARGS_MAX, server.commandBytesMax());
   }
@@ -197,11 +215,58 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+    if (event instanceof SslHandshakeCompletionEvent done) {
+      if (done.isSuccess()) {
+        admitCertificate(ctx);
+      } else {
+        server.tlsFailed(this, done.cause());
+        ctx.close();
+      }
+      return;
+    }
     if (event instanceof ChannelInputShutdownEvent) {
       inputClosed = true;
       drain();
     }
     ReferenceCountUtil.release(event);
+  }
+
+  /**
+   * After the TLS handshake: a client certificate (verified against the client CA) names the user
+   * the connection is, as on the node's own port; without one, or when authentication is off,
+   * nothing changes.
+   */
+  private void admitCertificate(ChannelHandlerContext ctx) {
+    SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+    if (ssl == null || !server.authenticationRequired()) {
+      return;
+    }
+    X509Certificate leaf;
+    try {
+      Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
+      leaf = (X509Certificate) chain[0];
+    } catch (SSLPeerUnverifiedException e) {
+      return; // no client certificate: AUTH it is
+    }
+    String subject = leaf.getSubjectX500Principal().getName(X500Principal.RFC2253);
+    String commonName = commonName(subject);
+    Principal principal = commonName == null ? null : server.forCertificate(this, commonName);
+    if (principal != null) {
+      session = new LinkSession(subject, principal);
+    }
+  }
+
+  private static String commonName(String subject) {
+    try {
+      for (Rdn rdn : new LdapName(subject).getRdns()) {
+        if (rdn.getType().equalsIgnoreCase("CN")) {
+          return String.valueOf(rdn.getValue());
+        }
+      }
+    } catch (InvalidNameException e) {
+      return null;
+    }
+    return null;
   }
 
   @Override

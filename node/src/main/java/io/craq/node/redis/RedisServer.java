@@ -6,6 +6,12 @@ import io.craq.core.Limits;
 import io.craq.node.NodeServer;
 import io.craq.transport.Addresses;
 import io.craq.transport.RateLimitedWarning;
+import io.craq.transport.security.AuthenticationException;
+import io.craq.transport.security.Authenticator;
+import io.craq.transport.security.Authorization;
+import io.craq.transport.security.LinkSession;
+import io.craq.transport.security.Principal;
+import io.craq.transport.security.Security;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -95,6 +101,11 @@ public final class RedisServer implements AutoCloseable {
   private final RedisCommands commands;
   private final int valueBytesMax;
   private final String nodeId;
+  private final Authenticator authenticator;
+  private final Authorization authorization;
+  private final RateLimitedWarning authWarning =
+      new RateLimitedWarning(TimeUnit.SECONDS.toNanos(1));
+  private final AtomicLong authFailures = new AtomicLong();
   private final Set<RedisConnection> connections = ConcurrentHashMap.newKeySet();
   private final AtomicLong nextId = new AtomicLong(1);
   private final AtomicLong connectionsReceived = new AtomicLong();
@@ -115,9 +126,12 @@ public final class RedisServer implements AutoCloseable {
       NodeServer node,
       CraqClient client,
       int valueBytesMax,
+      Authenticator authenticator,
       SslContext tls)
       throws IOException {
     this.group = group;
+    this.authenticator = authenticator;
+    this.authorization = Authorization.of(authenticator);
     this.node = node;
     this.client = client;
     this.valueBytesMax = valueBytesMax;
@@ -164,7 +178,7 @@ public final class RedisServer implements AutoCloseable {
 
   /**
    * As {@link #start(String, NodeServer, List, int)}; with {@code tls} not null, every connection
-   * speaks TLS first (its handler is the first of the pipeline).
+   * speaks TLS first (its handler is the first of the pipeline). No authentication.
    *
    * @throws IOException if the address cannot be bound
    */
@@ -173,6 +187,26 @@ public final class RedisServer implements AutoCloseable {
       NodeServer node,
       List<String> coordinators,
       int valueBytesMax,
+      SslContext tls)
+      throws IOException {
+    return start(listenAddress, node, coordinators, valueBytesMax, Security.NONE, tls);
+  }
+
+  /**
+   * As {@link #start(String, NodeServer, List, int)}, secured as the node is: with an authenticator
+   * in {@code security}, every connection must {@code AUTH} (or present a client certificate)
+   * before any other command, and its user's role decides what it may do; the port's own client of
+   * the cluster (for keys this node does not answer) dials with the TLS settings and credentials of
+   * {@code security}. With {@code tls} not null, every connection speaks TLS first.
+   *
+   * @throws IOException if the address cannot be bound
+   */
+  public static RedisServer start(
+      String listenAddress,
+      NodeServer node,
+      List<String> coordinators,
+      int valueBytesMax,
+      Security security,
       SslContext tls)
       throws IOException {
     Addresses.HostPort address = Addresses.parse(listenAddress);
@@ -185,7 +219,10 @@ public final class RedisServer implements AutoCloseable {
     CraqClient client = null;
     try {
       client =
-          CraqClient.connect(ClientConfig.defaults(coordinators).withValueBytesMax(valueBytesMax));
+          CraqClient.connect(
+              ClientConfig.defaults(coordinators)
+                  .withValueBytesMax(valueBytesMax)
+                  .withSecurity(security));
       RedisServer server =
           new RedisServer(
               group,
@@ -195,12 +232,15 @@ public final class RedisServer implements AutoCloseable {
               node,
               client,
               valueBytesMax,
+              security.authenticator(),
               tls);
       log.info(
-          "Redis protocol port listening on {} ({} event loops, {})",
+          "Redis protocol port listening on {} ({} event loops, {}{}{})",
           server.listenAddress(),
           IO_THREADS,
-          epoll ? "epoll" : "NIO");
+          epoll ? "epoll" : "NIO",
+          tls != null ? ", TLS" : "",
+          security.authenticationRequired() ? ", AUTH required" : "");
       return server;
     } catch (IOException | RuntimeException e) {
       if (client != null) {
@@ -252,13 +292,77 @@ public final class RedisServer implements AutoCloseable {
       channel.writeAndFlush(refusal).addListener(ChannelFutureListener.CLOSE);
       return;
     }
-    RedisConnection connection = new RedisConnection(nextId.getAndIncrement(), this);
+    RedisConnection connection =
+        new RedisConnection(
+            nextId.getAndIncrement(),
+            this,
+            authenticator == null ? LinkSession.OPEN : new LinkSession(null, null));
     connections.add(connection);
     ChannelPipeline pipeline = channel.pipeline();
     if (tls != null) {
       pipeline.addLast("tls", tls.newHandler(channel.alloc()));
     }
     pipeline.addLast("redis", connection);
+  }
+
+  /** True if connections must authenticate before their commands are served. */
+  boolean authenticationRequired() {
+    return authenticator != null;
+  }
+
+  Authorization authorization() {
+    return authorization;
+  }
+
+  /**
+   * The principal of {@code user} if {@code password} is theirs, else null (logged, rate-limited:
+   * the user and the peer, never the password). Must not be called without an authenticator.
+   */
+  Principal authenticate(RedisConnection connection, String user, byte[] password) {
+    try {
+      return authenticator.authenticate(user, password);
+    } catch (AuthenticationException e) {
+      authFailures.incrementAndGet();
+      authWarning.warn(
+          log,
+          "Redis connection {} from {}: AUTH refused for user '{}'",
+          connection.id,
+          connection.peer(),
+          user);
+      return null;
+    }
+  }
+
+  /**
+   * The principal of a client whose verified certificate names {@code commonName}, else null
+   * (logged, rate-limited); null too without an authenticator.
+   */
+  Principal forCertificate(RedisConnection connection, String commonName) {
+    if (authenticator == null) {
+      return null;
+    }
+    try {
+      return authenticator.forCertificate(commonName);
+    } catch (AuthenticationException e) {
+      authFailures.incrementAndGet();
+      authWarning.warn(
+          log,
+          "Redis connection {} from {}: client certificate refused: {}",
+          connection.id,
+          connection.peer(),
+          e.getMessage());
+      return null;
+    }
+  }
+
+  void tlsFailed(RedisConnection connection, Throwable cause) {
+    protocolErrors.incrementAndGet();
+    protocolWarning.warn(
+        log,
+        "closed Redis connection {} from {}: TLS handshake failed: {}",
+        connection.id,
+        connection.peer(),
+        cause.getMessage());
   }
 
   /** Runs {@code issue}; the node takes the requests it makes together (see NodeServer#batch). */
@@ -325,6 +429,7 @@ public final class RedisServer implements AutoCloseable {
     b.append("craq_protocol_errors:").append(protocolErrors.get()).append("\r\n");
     b.append("craq_forwarded_requests:").append(forwarded).append("\r\n");
     b.append("craq_reads_paused:").append(readsPaused.get()).append("\r\n");
+    b.append("craq_auth_failures:").append(authFailures.get()).append("\r\n");
     b.append("\r\n");
   }
 
