@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -24,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import javax.naming.InvalidNameException;
 import javax.naming.ldap.LdapName;
 import javax.naming.ldap.Rdn;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.security.auth.x500.X500Principal;
 
@@ -90,6 +92,7 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
   private boolean inputClosed;
   private boolean paused;
   private boolean closeRequested;
+  private boolean tlsFailed;
 
   /**
    * Who the client proved to be: {@link LinkSession#OPEN} without authentication; else without a
@@ -219,7 +222,11 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
       if (done.isSuccess()) {
         admitCertificate(ctx);
       } else {
-        server.tlsFailed(this, done.cause());
+        Throwable cause = done.cause();
+        while (cause instanceof DecoderException && cause.getCause() != null) {
+          cause = cause.getCause();
+        }
+        tlsFailed(cause);
         ctx.close();
       }
       return;
@@ -271,8 +278,24 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    server.connectionFailed(this, cause);
+    Throwable tls = cause;
+    while (tls instanceof DecoderException && tls.getCause() != null) {
+      tls = tls.getCause();
+    }
+    if (tls instanceof SSLException) {
+      tlsFailed(tls); // not TLS (a plaintext client), or a bad record: this connection only
+    } else {
+      server.connectionFailed(this, cause);
+    }
     ctx.close();
+  }
+
+  /** One log line per connection whose TLS failed (the handshake event may follow the error). */
+  private void tlsFailed(Throwable cause) {
+    if (!tlsFailed) {
+      tlsFailed = true;
+      server.tlsFailed(this, cause);
+    }
   }
 
   /**

@@ -29,6 +29,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.NotSslRecordException;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
@@ -359,10 +360,16 @@ public final class RedisServer implements AutoCloseable {
     protocolErrors.incrementAndGet();
     protocolWarning.warn(
         log,
-        "closed Redis connection {} from {}: TLS handshake failed: {}",
+        "closed Redis connection {} from {}: {}",
         connection.id,
         connection.peer(),
-        cause.getMessage());
+        cause instanceof NotSslRecordException
+            ? "not TLS (a plaintext client on the TLS port?)"
+            : "TLS failed: " + shortened(String.valueOf(cause.getMessage())));
+  }
+
+  private static String shortened(String text) {
+    return text.length() <= 200 ? text : text.substring(0, 200) + "...";
   }
 
   /** Runs {@code issue}; the node takes the requests it makes together (see NodeServer#batch). */
