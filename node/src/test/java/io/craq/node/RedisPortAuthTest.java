@@ -6,7 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.craq.core.Limits;
 import io.craq.node.redis.RedisServer;
+import io.craq.store.MemoryStorer;
+import io.craq.transport.TcpTransport;
+import io.craq.transport.security.Authorization;
+import io.craq.transport.security.LinkSession;
 import io.craq.transport.security.PasswordHashes;
+import io.craq.transport.security.Principal;
 import io.craq.transport.security.Role;
 import io.craq.transport.security.Security;
 import io.craq.transport.security.UsersFile;
@@ -38,6 +43,7 @@ class RedisPortAuthTest {
   @TempDir static Path dir;
 
   private TestCluster cluster;
+  private TestCluster openCluster;
   private RedisServer secured;
   private RedisServer open;
 
@@ -49,8 +55,6 @@ class RedisPortAuthTest {
   @BeforeAll
   void start() throws Exception {
     cluster = new TestCluster(dir.resolve("coordinator"));
-    NodeServer node = cluster.startMemoryNode("n1");
-    cluster.awaitChain(1);
     Path users = dir.resolve("users");
     UsersFile.write(
         users,
@@ -58,6 +62,20 @@ class RedisPortAuthTest {
             user("default", Role.READ_WRITE, "default-secret"),
             user("reader", Role.READ, "reader-secret"),
             user("writer", Role.READ_WRITE, "writer-secret")));
+    UsersFile usersFile = UsersFile.open(users);
+    // The node enforces the same users itself, as craq-node --users does; its chain traffic comes
+    // from a member.
+    LinkSession member = new LinkSession("CN=member", new Principal("member", Role.MEMBER));
+    NodeServer node =
+        NodeServer.start(
+            cluster.settings("n1"),
+            new MemoryStorer(),
+            new SessionTransport(new TcpTransport(), message -> member),
+            System::nanoTime,
+            who -> {},
+            Authorization.of(usersFile));
+    cluster.nodes.add(node);
+    cluster.awaitChain(1);
     List<String> coordinators = List.of(cluster.coordinator.listenAddress());
     secured =
         RedisServer.start(
@@ -65,9 +83,18 @@ class RedisPortAuthTest {
             node,
             coordinators,
             Limits.VALUE_BYTES_MAX_DEFAULT,
-            Security.NONE.withAuthenticator(UsersFile.open(users)),
+            Security.NONE.withAuthenticator(usersFile),
             null);
-    open = RedisServer.start("127.0.0.1:0", node, coordinators, Limits.VALUE_BYTES_MAX_DEFAULT);
+    // A node without users, and its port: open, as Redis without a password.
+    openCluster = new TestCluster(dir.resolve("open-coordinator"));
+    NodeServer openNode = openCluster.startMemoryNode("o1");
+    openCluster.awaitChain(1);
+    open =
+        RedisServer.start(
+            "127.0.0.1:0",
+            openNode,
+            List.of(openCluster.coordinator.listenAddress()),
+            Limits.VALUE_BYTES_MAX_DEFAULT);
   }
 
   @AfterAll
@@ -80,6 +107,9 @@ class RedisPortAuthTest {
     }
     if (cluster != null) {
       cluster.close();
+    }
+    if (openCluster != null) {
+      openCluster.close();
     }
   }
 

@@ -321,7 +321,7 @@ final class RedisCommands {
     if (principal == null) {
       return WRONGPASS;
     }
-    c.session = new LinkSession(null, principal);
+    c.authenticated(new LinkSession(null, principal));
     return Resp.OK;
   }
 
@@ -388,19 +388,22 @@ final class RedisCommands {
 
   private CompletableFuture<Object> run(
       RedisConnection c, String name, List<byte[]> a, CompletableFuture<?> forwardAfter) {
+    ChainAccess access = c.access; // the client's session: the node applies its role table too
     return switch (name) {
       case "get" -> access.read(key(a.get(1))).thenApply(v -> v.found() ? v.value() : null);
-      case "mget" -> mget(a);
-      case "exists" -> exists(a);
+      case "mget" -> mget(access, a);
+      case "exists" -> exists(access, a);
       case "strlen" -> access.read(key(a.get(1))).thenApply(v -> (Object) (long) v.value().length);
       case "ttl", "pttl" ->
           access.read(key(a.get(1))).thenApply(v -> (Object) (v.found() ? -1L : -2L));
-      case "set" -> set(a, forwardAfter);
-      case "getset" -> setConditional(key(a.get(1)), value(a.get(2)), Cond.ANY, true, 1);
-      case "getdel" -> delete(key(a.get(1)), 1).thenApply(v -> v.found() ? v.value() : null);
-      case "del" -> del(a);
-      case "mset" -> mset(a, forwardAfter);
-      case "incr", "decr", "incrby", "decrby", "append" -> readModifyWrite(name, a, forwardAfter);
+      case "set" -> set(access, a, forwardAfter);
+      case "getset" -> setConditional(access, key(a.get(1)), value(a.get(2)), Cond.ANY, true, 1);
+      case "getdel" ->
+          delete(access, key(a.get(1)), 1).thenApply(v -> v.found() ? v.value() : null);
+      case "del" -> del(access, a);
+      case "mset" -> mset(access, a, forwardAfter);
+      case "incr", "decr", "incrby", "decrby", "append" ->
+          readModifyWrite(access, name, a, forwardAfter);
       case "ping" -> done(a.size() == 1 ? Resp.PONG : a.size() == 2 ? a.get(1) : wrongArgs(name));
       case "echo" -> done(a.get(1));
       case "select" -> done(select(a.get(1)));
@@ -488,16 +491,16 @@ final class RedisCommands {
    * limit as soon as the values read add up to more than {@link #MGET_REPLY_BYTES_MAX} bytes, so an
    * MGET of many large values holds at most the limit and one window's values, never the whole.
    */
-  private CompletableFuture<Object> mget(List<byte[]> a) {
+  private CompletableFuture<Object> mget(ChainAccess access, List<byte[]> a) {
     List<String> keys = new ArrayList<>(a.size() - 1);
     for (int i = 1; i < a.size(); i++) {
       keys.add(key(a.get(i)));
     }
-    return mgetFrom(keys, 0, new ArrayList<>(keys.size()), 0);
+    return mgetFrom(access, keys, 0, new ArrayList<>(keys.size()), 0);
   }
 
   private CompletableFuture<Object> mgetFrom(
-      List<String> keys, int from, List<Object> values, long bytes) {
+      ChainAccess access, List<String> keys, int from, List<Object> values, long bytes) {
     int to = Math.min(keys.size(), from + MGET_WINDOW);
     List<CompletableFuture<ChainAccess.Value>> reads = new ArrayList<>(to - from);
     for (int i = from; i < to; i++) {
@@ -519,11 +522,11 @@ final class RedisCommands {
                         + " bytes (the limit of one MGET's values here); ask for fewer keys at a"
                         + " time"));
           }
-          return to == keys.size() ? done(values) : mgetFrom(keys, to, values, total);
+          return to == keys.size() ? done(values) : mgetFrom(access, keys, to, values, total);
         });
   }
 
-  private CompletableFuture<Object> exists(List<byte[]> a) {
+  private CompletableFuture<Object> exists(ChainAccess access, List<byte[]> a) {
     List<CompletableFuture<ChainAccess.Value>> reads = new ArrayList<>();
     for (int i = 1; i < a.size(); i++) {
       reads.add(access.read(key(a.get(i))));
@@ -540,7 +543,8 @@ final class RedisCommands {
     XX
   }
 
-  private CompletableFuture<Object> set(List<byte[]> a, CompletableFuture<?> forwardAfter) {
+  private CompletableFuture<Object> set(
+      ChainAccess access, List<byte[]> a, CompletableFuture<?> forwardAfter) {
     String key = key(a.get(1));
     byte[] value = value(a.get(2));
     Cond cond = Cond.ANY;
@@ -566,7 +570,7 @@ final class RedisCommands {
           .write(key, value, false, Message.ANY_VERSION, forwardAfter)
           .thenApply(v -> Resp.OK);
     }
-    return setConditional(key, value, cond, get, 1);
+    return setConditional(access, key, value, cond, get, 1);
   }
 
   /**
@@ -576,7 +580,7 @@ final class RedisCommands {
    * #CONDITIONAL_ATTEMPTS_MAX} times.
    */
   private CompletableFuture<Object> setConditional(
-      String key, byte[] value, Cond cond, boolean get, int attempt) {
+      ChainAccess access, String key, byte[] value, Cond cond, boolean get, int attempt) {
     if (cond == Cond.ANY && !get) {
       return access.write(key, value, false, Message.ANY_VERSION).thenApply(v -> Resp.OK);
     }
@@ -592,7 +596,7 @@ final class RedisCommands {
                           : retry(
                               key,
                               attempt,
-                              () -> setConditional(key, value, cond, get, attempt + 1))));
+                              () -> setConditional(access, key, value, cond, get, attempt + 1))));
     }
     return access
         .read(key)
@@ -606,7 +610,11 @@ final class RedisCommands {
               access
                   .write(key, value, false, expected)
                   .thenApply(v -> get ? oldReply : (Object) Resp.OK),
-              () -> retry(key, attempt, () -> setConditional(key, value, cond, get, attempt + 1)));
+              () ->
+                  retry(
+                      key,
+                      attempt,
+                      () -> setConditional(access, key, value, cond, get, attempt + 1)));
         });
   }
 
@@ -615,7 +623,7 @@ final class RedisCommands {
    * the version read (0 if absent). The delete is written even for an absent key, as every delete
    * of this store is (a tombstone version), so DEL counts as one write whatever it finds.
    */
-  private CompletableFuture<ChainAccess.Value> delete(String key, int attempt) {
+  private CompletableFuture<ChainAccess.Value> delete(ChainAccess access, String key, int attempt) {
     return access
         .read(key)
         .thenCompose(old ->
@@ -623,23 +631,24 @@ final class RedisCommands {
                 access
                     .write(key, new byte[0], true, old.found() ? old.version() : 0)
                     .thenApply(v -> old),
-                () -> retry(key, attempt, () -> delete(key, attempt + 1))));
+                () -> retry(key, attempt, () -> delete(access, key, attempt + 1))));
   }
 
-  private CompletableFuture<Object> del(List<byte[]> a) {
+  private CompletableFuture<Object> del(ChainAccess access, List<byte[]> a) {
     List<String> keys = new ArrayList<>();
     for (int i = 1; i < a.size(); i++) {
       keys.add(key(a.get(i)));
     }
     List<CompletableFuture<ChainAccess.Value>> deletes = new ArrayList<>();
     for (String key : new java.util.LinkedHashSet<>(keys)) {
-      deletes.add(delete(key, 1));
+      deletes.add(delete(access, key, 1));
     }
     return CompletableFuture.allOf(deletes.toArray(CompletableFuture[]::new))
         .thenApply(ignored -> (Object) deletes.stream().filter(d -> d.join().found()).count());
   }
 
-  private CompletableFuture<Object> mset(List<byte[]> a, CompletableFuture<?> forwardAfter) {
+  private CompletableFuture<Object> mset(
+      ChainAccess access, List<byte[]> a, CompletableFuture<?> forwardAfter) {
     if (a.size() % 2 != 1) {
       return done(wrongArgs("mset"));
     }
@@ -665,7 +674,7 @@ final class RedisCommands {
    * The node's refusals carry Redis's own wording (not an integer, overflow).
    */
   private CompletableFuture<Object> readModifyWrite(
-      String name, List<byte[]> a, CompletableFuture<?> forwardAfter) {
+      ChainAccess access, String name, List<byte[]> a, CompletableFuture<?> forwardAfter) {
     String key = key(a.get(1));
     if (name.equals("append")) {
       return access.update(key, 0, value(a.get(2)), forwardAfter).thenApply(n -> (Object) n);

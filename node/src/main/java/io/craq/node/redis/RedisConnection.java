@@ -100,6 +100,15 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
    */
   LinkSession session;
 
+  /** The cluster, on behalf of {@link #session}. */
+  ChainAccess access;
+
+  /** The client proved to be {@code value}: its commands from now on are made on its behalf. */
+  void authenticated(LinkSession value) {
+    session = value;
+    access = server.access(value);
+  }
+
   /** 2 or 3, as HELLO chose. */
   int protocol = 2;
 
@@ -121,6 +130,7 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
     this.id = id;
     this.server = server;
     this.session = session;
+    this.access = server.access(session);
     this.reader =
         new RespReader(server.bulkBytesMax(), RedisServer.ARGS_MAX, server.commandBytesMax());
   }
@@ -259,7 +269,7 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
     String commonName = commonName(subject);
     Principal principal = commonName == null ? null : server.forCertificate(this, commonName);
     if (principal != null) {
-      session = new LinkSession(subject, principal);
+      authenticated(new LinkSession(subject, principal));
     }
   }
 

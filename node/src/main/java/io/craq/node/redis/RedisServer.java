@@ -100,6 +100,7 @@ public final class RedisServer implements AutoCloseable {
   private final Channel listener;
   private final CraqClient client;
   private final RedisCommands commands;
+  private final ChainAccess access;
   private final int valueBytesMax;
   private final String nodeId;
   private final Authenticator authenticator;
@@ -137,7 +138,8 @@ public final class RedisServer implements AutoCloseable {
     this.client = client;
     this.valueBytesMax = valueBytesMax;
     this.nodeId = node.nodeId();
-    this.commands = new RedisCommands(new ChainAccess(node, client), this, valueBytesMax);
+    this.access = new ChainAccess(node, client);
+    this.commands = new RedisCommands(access, this, valueBytesMax);
     ServerBootstrap bootstrap =
         new ServerBootstrap()
             .group(group)
@@ -304,6 +306,11 @@ public final class RedisServer implements AutoCloseable {
       pipeline.addLast("tls", tls.newHandler(channel.alloc()));
     }
     pipeline.addLast("redis", connection);
+  }
+
+  /** Access to the cluster on behalf of a client that is {@code session}. */
+  ChainAccess access(LinkSession session) {
+    return access.as(session);
   }
 
   /** True if connections must authenticate before their commands are served. */
