@@ -28,6 +28,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -254,7 +255,7 @@ public final class NodeMain implements Callable<Integer> {
   public Integer call() {
     NodeServerSettings settings = settings();
     Security security = securityOptions.security(spec.commandLine(), System.getenv());
-    SslContext redisTlsContext = null;
+    Supplier<SslContext> redisTlsContext = null;
     if (redisTls) {
       if (redisListen == null) {
         throw usage("--redis-tls needs --redis-listen");
@@ -263,7 +264,7 @@ public final class NodeMain implements Callable<Integer> {
         throw usage("--redis-tls needs --tls-cert, --tls-key and --tls-ca");
       }
       try {
-        redisTlsContext = RedisTls.serverContext(security.tls());
+        redisTlsContext = RedisTls.reloading(security.tls());
       } catch (IllegalArgumentException e) {
         throw usage(e.getMessage());
       }

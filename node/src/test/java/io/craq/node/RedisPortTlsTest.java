@@ -1,5 +1,6 @@
 package io.craq.node;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,7 +20,9 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -28,6 +31,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
@@ -56,6 +60,8 @@ class RedisPortTlsTest {
   private RedisServer port;
   private Path clusterCa;
   private CertificateTool.Issued writerCertificate;
+  private CertificateTool.Ca clusterAuthority;
+  private CertificateTool.Issued nodeCertificate;
 
   @BeforeAll
   void start() throws Exception {
@@ -65,6 +71,8 @@ class RedisPortTlsTest {
     CertificateTool.Ca clients = CertificateTool.newCa(dir, "client-ca");
     CertificateTool.Issued node = cluster.issue(dir, "n1", List.of("127.0.0.1"), from, to);
     writerCertificate = clients.issue(dir, "writer", List.of(), from, to);
+    clusterAuthority = cluster;
+    nodeCertificate = node;
     clusterCa = cluster.certificate();
     Path users = dir.resolve("users");
     UsersFile.write(
@@ -86,7 +94,7 @@ class RedisPortTlsTest {
             List.of(this.cluster.coordinator.listenAddress()),
             Limits.VALUE_BYTES_MAX_DEFAULT,
             Security.NONE.withAuthenticator(UsersFile.open(users)),
-            RedisTls.serverContext(tls));
+            RedisTls.reloading(tls));
   }
 
   @AfterAll
@@ -152,6 +160,35 @@ class RedisPortTlsTest {
     try (Jedis jedis = overTls(writerCertificate)) {
       assertEquals("OK", jedis.set("t:cert", "by-certificate"));
       assertEquals("by-certificate", jedis.get("t:cert"));
+    }
+  }
+
+  /** The subject of the certificate a new TLS connection to the port is shown. */
+  private String servedSubject() throws Exception {
+    try (SSLSocket socket = (SSLSocket) tlsClient(null).createSocket("127.0.0.1", port.port())) {
+      socket.setSoTimeout(10_000);
+      socket.startHandshake();
+      X509Certificate served = (X509Certificate) socket.getSession().getPeerCertificates()[0];
+      return served.getSubjectX500Principal().getName();
+    }
+  }
+
+  @Test
+  @DisplayName("new certificate files are served to new connections without a restart")
+  void certificatesRotate() throws Exception {
+    assertTrue(servedSubject().contains("CN=n1"), servedSubject());
+    Instant from = Instant.now().minus(Duration.ofHours(1));
+    Path next = dir.resolve("next");
+    CertificateTool.Issued rotated =
+        clusterAuthority.issue(
+            next, "n1-rotated", List.of("127.0.0.1"), from, from.plus(Duration.ofDays(2)));
+    Files.copy(
+        rotated.privateKey(), nodeCertificate.privateKey(), StandardCopyOption.REPLACE_EXISTING);
+    Files.copy(
+        rotated.certificate(), nodeCertificate.certificate(), StandardCopyOption.REPLACE_EXISTING);
+    await().atMost(Duration.ofSeconds(20)).until(() -> servedSubject().contains("CN=n1-rotated"));
+    try (Jedis jedis = overTls(writerCertificate)) {
+      assertEquals("PONG", jedis.ping());
     }
   }
 

@@ -41,6 +41,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -129,7 +130,7 @@ public final class RedisServer implements AutoCloseable {
       CraqClient client,
       int valueBytesMax,
       Authenticator authenticator,
-      SslContext tls)
+      Supplier<SslContext> tls)
       throws IOException {
     this.group = group;
     this.authenticator = authenticator;
@@ -192,7 +193,13 @@ public final class RedisServer implements AutoCloseable {
       int valueBytesMax,
       SslContext tls)
       throws IOException {
-    return start(listenAddress, node, coordinators, valueBytesMax, Security.NONE, tls);
+    return start(
+        listenAddress,
+        node,
+        coordinators,
+        valueBytesMax,
+        Security.NONE,
+        tls == null ? null : () -> tls);
   }
 
   /**
@@ -210,7 +217,7 @@ public final class RedisServer implements AutoCloseable {
       List<String> coordinators,
       int valueBytesMax,
       Security security,
-      SslContext tls)
+      Supplier<SslContext> tls)
       throws IOException {
     Addresses.HostPort address = Addresses.parse(listenAddress);
     boolean epoll = EPOLL && Epoll.isAvailable();
@@ -282,7 +289,7 @@ public final class RedisServer implements AutoCloseable {
     return (long) valueBytesMax + (1 << 20);
   }
 
-  private void accept(SocketChannel channel, SslContext tls) {
+  private void accept(SocketChannel channel, Supplier<SslContext> tls) {
     connectionsReceived.incrementAndGet();
     if (closed || connections.size() >= CONNECTIONS_MAX) {
       connectionsRejected.incrementAndGet();
@@ -303,7 +310,7 @@ public final class RedisServer implements AutoCloseable {
     connections.add(connection);
     ChannelPipeline pipeline = channel.pipeline();
     if (tls != null) {
-      pipeline.addLast("tls", tls.newHandler(channel.alloc()));
+      pipeline.addLast("tls", tls.get().newHandler(channel.alloc()));
     }
     pipeline.addLast("redis", connection);
   }
