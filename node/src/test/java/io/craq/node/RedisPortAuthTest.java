@@ -1,9 +1,14 @@
 package io.craq.node;
 
+import static java.util.stream.Collectors.joining;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.craq.core.Limits;
 import io.craq.node.redis.RedisServer;
 import io.craq.store.MemoryStorer;
@@ -26,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
@@ -146,6 +152,10 @@ class RedisPortAuthTest {
   @Test
   @DisplayName("a wrong password or an unknown user gets WRONGPASS and stays unauthenticated")
   void wrongPassword() {
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    Logger serverLog = (Logger) LoggerFactory.getLogger(RedisServer.class);
+    logged.start();
+    serverLog.addAppender(logged);
     try (Jedis jedis = securedPort()) {
       for (Runnable attempt :
           List.<Runnable>of(
@@ -158,7 +168,15 @@ class RedisPortAuthTest {
       }
       JedisDataException e = assertThrows(JedisDataException.class, () -> jedis.get("k"));
       assertEquals("NOAUTH Authentication required.", e.getMessage());
+    } finally {
+      serverLog.detachAppender(logged);
     }
+    String lines =
+        logged.list.stream().map(ILoggingEvent::getFormattedMessage).collect(joining("\n"));
+    assertTrue(lines.contains("AUTH refused for user 'writer'"), lines);
+    assertTrue(lines.contains("127.0.0.1"), "names the peer: " + lines);
+    assertFalse(lines.contains("not-the-secret"), lines);
+    assertFalse(lines.contains("writer-secret"), lines);
   }
 
   @Test
