@@ -4,6 +4,7 @@ import io.craq.core.node.NodeSettings;
 import io.craq.metrics.MetricsServer;
 import io.craq.node.metrics.NodeMetrics;
 import io.craq.node.redis.RedisServer;
+import io.craq.node.redis.RedisTls;
 import io.craq.store.LmdbStorer;
 import io.craq.store.LoggedStorer;
 import io.craq.store.MemoryStorer;
@@ -20,12 +21,14 @@ import io.craq.transport.process.ShutdownHook;
 import io.craq.transport.security.Authorization;
 import io.craq.transport.security.Security;
 import io.craq.transport.security.SecuritySetup;
+import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -212,6 +215,14 @@ public final class NodeMain implements Callable<Integer> {
               + "this node, every read strong (default: off). See docs/REDIS.md.")
   String redisListen;
 
+  @Option(
+      names = "--redis-tls",
+      description =
+          "Serve TLS 1.3 on --redis-listen with this node's certificate (needs --tls-cert,"
+              + " --tls-key and --tls-ca); a client certificate of --tls-client-ca authenticates"
+              + " as the user its CN names (default: off, plaintext). See docs/REDIS.md.")
+  boolean redisTls;
+
   @Mixin ServerSecurityOptions securityOptions;
 
   @Option(
@@ -244,6 +255,20 @@ public final class NodeMain implements Callable<Integer> {
   public Integer call() {
     NodeServerSettings settings = settings();
     Security security = securityOptions.security(spec.commandLine(), System.getenv());
+    Supplier<SslContext> redisTlsContext = null;
+    if (redisTls) {
+      if (redisListen == null) {
+        throw usage("--redis-tls needs --redis-listen");
+      }
+      if (!security.tlsEnabled()) {
+        throw usage("--redis-tls needs --tls-cert, --tls-key and --tls-ca");
+      }
+      try {
+        redisTlsContext = RedisTls.reloading(security.tls());
+      } catch (IllegalArgumentException e) {
+        throw usage(e.getMessage());
+      }
+    }
     for (String warning :
         SecuritySetup.exposureWarnings(
             "craq-node",
@@ -300,7 +325,13 @@ public final class NodeMain implements Callable<Integer> {
     if (redisListen != null) {
       try {
         redis =
-            RedisServer.start(redisListen, node, settings.coordinatorAddresses(), valueMaxBytes);
+            RedisServer.start(
+                redisListen,
+                node,
+                settings.coordinatorAddresses(),
+                valueMaxBytes,
+                security,
+                redisTlsContext);
       } catch (IOException e) {
         log.error("cannot start: {}; choose another address with --redis-listen", e.getMessage());
         if (metrics != null) {

@@ -81,6 +81,15 @@ class NodeMainSecurityTest {
   }
 
   @Test
+  void redisTlsWithoutTheNodesCertificateIsAUsageErrorNamingTheFlags() {
+    assertEquals(
+        2, run("--store", "memory", "--redis-listen", "127.0.0.1:0", "--redis-tls").code());
+    assertTrue(err.toString().contains("--redis-tls needs --tls-cert"), err.toString());
+    assertEquals(2, run("--store", "memory", "--redis-tls").code());
+    assertTrue(err.toString().contains("--redis-tls needs --redis-listen"), err.toString());
+  }
+
+  @Test
   void aPasswordFileOthersMayReadIsRefusedWithoutPrintingIt() throws Exception {
     Path password = secretFile("pw", SECRET, "rw-r-----");
     Run refused = run("--store", "memory", "--user", "n1", "--password-file", password.toString());

@@ -29,6 +29,7 @@ import io.craq.core.message.Message.WriteReply;
 import io.craq.core.message.Message.WriteRequest;
 import io.craq.core.message.ReadMode;
 import io.craq.node.NodeServer;
+import io.craq.transport.security.LinkSession;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -54,15 +55,38 @@ final class ChainAccess {
 
   private final NodeServer node;
   private final CraqClient client;
-  final AtomicLong forwarded = new AtomicLong();
+  final AtomicLong forwarded;
+
+  /** The Redis client's session, or null for the port's own requests (counts, descriptions). */
+  private final LinkSession session;
 
   ChainAccess(NodeServer node, CraqClient client) {
+    this(node, client, new AtomicLong(), null);
+  }
+
+  private ChainAccess(
+      NodeServer node, CraqClient client, AtomicLong forwarded, LinkSession session) {
     this.node = node;
     this.client = client;
+    this.forwarded = forwarded;
+    this.session = session;
+  }
+
+  /**
+   * This access on behalf of a Redis client that authenticated as {@code session}: the node refuses
+   * what its role does not allow (PERMISSION_DENIED, UNAUTHENTICATED), nothing done, and such a
+   * refusal is never forwarded.
+   */
+  ChainAccess as(LinkSession session) {
+    return new ChainAccess(node, client, forwarded, session);
+  }
+
+  private CompletableFuture<Message> ask(Message request) {
+    return session == null ? node.request(request) : node.request(request, session);
   }
 
   CompletableFuture<Value> read(String key) {
-    return node.request(new ReadRequest(key, ReadMode.STRONG, 0))
+    return ask(new ReadRequest(key, ReadMode.STRONG, 0))
         .thenCompose(reply -> {
           if (reply instanceof ReadReply r) {
             return CompletableFuture.completedFuture(
@@ -99,7 +123,7 @@ final class ChainAccess {
       boolean delete,
       long expectedVersion,
       CompletableFuture<?> forwardAfter) {
-    return node.request(new WriteRequest(key, value, delete, expectedVersion))
+    return ask(new WriteRequest(key, value, delete, expectedVersion))
         .thenCompose(reply -> {
           if (reply instanceof WriteReply w) {
             return CompletableFuture.completedFuture(w.version());
@@ -145,7 +169,7 @@ final class ChainAccess {
       String key, long delta, byte[] suffix, CompletableFuture<?> forwardAfter) {
     Message request =
         suffix == null ? new IncrementRequest(key, delta) : new AppendRequest(key, suffix);
-    return node.request(request)
+    return ask(request)
         .thenCompose(reply -> {
           if (reply instanceof UpdateReply u) {
             return CompletableFuture.completedFuture(u.result());
@@ -169,7 +193,7 @@ final class ChainAccess {
 
   /** The writes all or none (keys of one chain); forwarded as {@link #write} is. */
   CompletableFuture<Void> multiWrite(List<WriteRequest> writes, CompletableFuture<?> forwardAfter) {
-    return node.request(new MultiWriteRequest(writes))
+    return ask(new MultiWriteRequest(writes))
         .thenCompose(reply -> {
           if (reply instanceof MultiWriteReply) {
             return CompletableFuture.completedFuture(null);
@@ -201,7 +225,7 @@ final class ChainAccess {
 
   /** The map this node knows. */
   CompletableFuture<ChainMap> map() {
-    return node.request(new MapRequest())
+    return ask(new MapRequest())
         .thenApply(reply -> {
           if (reply instanceof MapReply m) {
             return m.map();
@@ -211,7 +235,7 @@ final class ChainAccess {
   }
 
   CompletableFuture<StatsReply> stats() {
-    return node.request(new StatsRequest())
+    return ask(new StatsRequest())
         .thenApply(reply -> {
           if (reply instanceof StatsReply s) {
             return s;
@@ -222,7 +246,7 @@ final class ChainAccess {
 
   /** One page of chain {@code chain}'s committed keys after {@code afterKey}, at this node. */
   CompletableFuture<ReadAllReply> page(int chain, String afterKey, int limit) {
-    return node.request(new Chained(chain, new ReadAllRequest(afterKey, limit)))
+    return ask(new Chained(chain, new ReadAllRequest(afterKey, limit)))
         .thenApply(reply -> {
           if (reply instanceof ReadAllReply page) {
             return page;
@@ -276,6 +300,8 @@ final class ChainAccess {
     }
     return switch (e.code()) {
       case INVALID_REQUEST, UNSUPPORTED -> RedisException.err(e.message());
+      case PERMISSION_DENIED -> new RedisException("NOPERM " + e.message());
+      case UNAUTHENTICATED -> new RedisException("NOAUTH " + e.message());
       case VERSION_MISMATCH -> new RedisException.VersionMismatch(e.message());
       case AMBIGUOUS, INTERNAL ->
           RedisException.err(

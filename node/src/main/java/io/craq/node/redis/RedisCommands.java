@@ -4,11 +4,17 @@ import io.craq.core.Int64Text;
 import io.craq.core.Limits;
 import io.craq.core.message.ChainConfig;
 import io.craq.core.message.ChainMap;
+import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Message;
+import io.craq.core.message.Message.ErrorReply;
 import io.craq.core.message.Message.ReadAllReply;
+import io.craq.core.message.Message.ReadRequest;
 import io.craq.core.message.Message.WriteRequest;
+import io.craq.core.message.ReadMode;
 import io.craq.core.message.VersionRecord;
 import io.craq.core.store.KeyOrder;
+import io.craq.transport.security.LinkSession;
+import io.craq.transport.security.Principal;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -85,6 +91,7 @@ final class RedisCommands {
     add(m, "echo", 2, none, 0, 0, 0, "connection", "Returns its argument.");
     add(m, "select", 2, none, 0, 0, 0, "connection", "Only database 0 exists.");
     add(m, "quit", -1, none, 0, 0, 0, "connection", "Closes the connection.");
+    add(m, "auth", -2, none, 0, 0, 0, "connection", "Authenticates the connection.");
     add(m, "hello", -1, none, 0, 0, 0, "connection", "Chooses RESP2 or RESP3.");
     add(m, "client", -2, none, 0, 0, 0, "connection", "SETNAME, GETNAME, ID, SETINFO, INFO.");
     add(m, "info", -1, List.of(), 0, 0, 0, "server", "Server, replication, stats, keyspace.");
@@ -194,6 +201,14 @@ final class RedisCommands {
    */
   CompletableFuture<Object> dispatch(RedisConnection connection, List<byte[]> args) {
     String name = new String(args.get(0), StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT);
+    boolean guarded = server.authenticationRequired();
+    if (guarded
+        && connection.session.principal() == null
+        && !name.equals("auth")
+        && !name.equals("hello")
+        && !name.equals("quit")) {
+      return done(NOAUTH); // nothing else is answered, not even which commands exist
+    }
     Spec spec = SPECS.get(name);
     if (spec == null) {
       return done(unknownCommand(args));
@@ -201,6 +216,12 @@ final class RedisCommands {
     int n = args.size();
     if (spec.arity() > 0 ? n != spec.arity() : n < -spec.arity()) {
       return done(Resp.err("wrong number of arguments for '" + name + "' command"));
+    }
+    if (guarded && !name.equals("auth") && !name.equals("hello") && !name.equals("quit")) {
+      Resp.Err refused = refusal(connection.session, spec);
+      if (refused != null) {
+        return done(refused);
+      }
     }
     RedisConnection c = connection;
     CompletableFuture<?> previousWrite = c.lastWrite;
@@ -242,6 +263,66 @@ final class RedisCommands {
       default -> throw new IllegalStateException();
     }
     return reply;
+  }
+
+  static final Resp.Err NOAUTH = new Resp.Err("NOAUTH Authentication required.");
+
+  static final Resp.Err WRONGPASS =
+      new Resp.Err("WRONGPASS invalid username-password pair or user is disabled.");
+
+  /** What the role table is asked about a command that writes, and one that reads or describes. */
+  private static final Message WRITE_PROBE =
+      new WriteRequest("", new byte[0], false, Message.ANY_VERSION);
+
+  private static final Message READ_PROBE = new ReadRequest("", ReadMode.STRONG, 0);
+
+  /**
+   * Null if {@code session}'s user may run {@code spec}'s command, else the error line: the node's
+   * role table decides (writes need readwrite, everything else read), before anything is asked of
+   * the node or forwarded through the port's client, and a user since removed from the users file
+   * must authenticate again.
+   */
+  private Resp.Err refusal(LinkSession session, Spec spec) {
+    Message probe = spec.flags().contains("write") ? WRITE_PROBE : READ_PROBE;
+    ErrorReply refusal = server.authorization().refusal(session, probe);
+    if (refusal == null) {
+      return null;
+    }
+    if (refusal.code() == ErrorCode.PERMISSION_DENIED) {
+      return new Resp.Err(
+          "NOPERM this user has no permissions to run the '" + spec.name() + "' command");
+    }
+    return NOAUTH;
+  }
+
+  /**
+   * AUTH [user] password: the one-argument form is the user named {@code default}. Without a users
+   * file, as Redis without a password: the one-argument form is refused, {@code default} with any
+   * password accepted.
+   */
+  private Object auth(RedisConnection c, List<byte[]> a) {
+    if (a.size() > 3) {
+      return Resp.err("syntax error");
+    }
+    String user = a.size() == 2 ? "default" : new String(a.get(1), StandardCharsets.UTF_8);
+    return authenticate(c, user, a.get(a.size() - 1), a.size() == 2);
+  }
+
+  private Object authenticate(RedisConnection c, String user, byte[] password, boolean oneArg) {
+    if (!server.authenticationRequired()) {
+      if (oneArg) {
+        return Resp.err(
+            "AUTH <password> called without any password configured for the default user. Are"
+                + " you sure your configuration is correct?");
+      }
+      return user.equals("default") ? Resp.OK : WRONGPASS;
+    }
+    Principal principal = server.authenticate(c, user, password);
+    if (principal == null) {
+      return WRONGPASS;
+    }
+    c.authenticated(new LinkSession(null, principal));
+    return Resp.OK;
   }
 
   /** {@code reply}, completing once the write is counted (before what waits for it runs). */
@@ -307,19 +388,22 @@ final class RedisCommands {
 
   private CompletableFuture<Object> run(
       RedisConnection c, String name, List<byte[]> a, CompletableFuture<?> forwardAfter) {
+    ChainAccess access = c.access; // the client's session: the node applies its role table too
     return switch (name) {
       case "get" -> access.read(key(a.get(1))).thenApply(v -> v.found() ? v.value() : null);
-      case "mget" -> mget(a);
-      case "exists" -> exists(a);
+      case "mget" -> mget(access, a);
+      case "exists" -> exists(access, a);
       case "strlen" -> access.read(key(a.get(1))).thenApply(v -> (Object) (long) v.value().length);
       case "ttl", "pttl" ->
           access.read(key(a.get(1))).thenApply(v -> (Object) (v.found() ? -1L : -2L));
-      case "set" -> set(a, forwardAfter);
-      case "getset" -> setConditional(key(a.get(1)), value(a.get(2)), Cond.ANY, true, 1);
-      case "getdel" -> delete(key(a.get(1)), 1).thenApply(v -> v.found() ? v.value() : null);
-      case "del" -> del(a);
-      case "mset" -> mset(a, forwardAfter);
-      case "incr", "decr", "incrby", "decrby", "append" -> readModifyWrite(name, a, forwardAfter);
+      case "set" -> set(access, a, forwardAfter);
+      case "getset" -> setConditional(access, key(a.get(1)), value(a.get(2)), Cond.ANY, true, 1);
+      case "getdel" ->
+          delete(access, key(a.get(1)), 1).thenApply(v -> v.found() ? v.value() : null);
+      case "del" -> del(access, a);
+      case "mset" -> mset(access, a, forwardAfter);
+      case "incr", "decr", "incrby", "decrby", "append" ->
+          readModifyWrite(access, name, a, forwardAfter);
       case "ping" -> done(a.size() == 1 ? Resp.PONG : a.size() == 2 ? a.get(1) : wrongArgs(name));
       case "echo" -> done(a.get(1));
       case "select" -> done(select(a.get(1)));
@@ -327,6 +411,7 @@ final class RedisCommands {
         c.closeAfterReply();
         yield done(Resp.OK);
       }
+      case "auth" -> done(auth(c, a));
       case "hello" -> done(hello(c, a));
       case "client" -> done(client(c, a));
       case "info" -> info(c, a);
@@ -406,16 +491,16 @@ final class RedisCommands {
    * limit as soon as the values read add up to more than {@link #MGET_REPLY_BYTES_MAX} bytes, so an
    * MGET of many large values holds at most the limit and one window's values, never the whole.
    */
-  private CompletableFuture<Object> mget(List<byte[]> a) {
+  private CompletableFuture<Object> mget(ChainAccess access, List<byte[]> a) {
     List<String> keys = new ArrayList<>(a.size() - 1);
     for (int i = 1; i < a.size(); i++) {
       keys.add(key(a.get(i)));
     }
-    return mgetFrom(keys, 0, new ArrayList<>(keys.size()), 0);
+    return mgetFrom(access, keys, 0, new ArrayList<>(keys.size()), 0);
   }
 
   private CompletableFuture<Object> mgetFrom(
-      List<String> keys, int from, List<Object> values, long bytes) {
+      ChainAccess access, List<String> keys, int from, List<Object> values, long bytes) {
     int to = Math.min(keys.size(), from + MGET_WINDOW);
     List<CompletableFuture<ChainAccess.Value>> reads = new ArrayList<>(to - from);
     for (int i = from; i < to; i++) {
@@ -437,11 +522,11 @@ final class RedisCommands {
                         + " bytes (the limit of one MGET's values here); ask for fewer keys at a"
                         + " time"));
           }
-          return to == keys.size() ? done(values) : mgetFrom(keys, to, values, total);
+          return to == keys.size() ? done(values) : mgetFrom(access, keys, to, values, total);
         });
   }
 
-  private CompletableFuture<Object> exists(List<byte[]> a) {
+  private CompletableFuture<Object> exists(ChainAccess access, List<byte[]> a) {
     List<CompletableFuture<ChainAccess.Value>> reads = new ArrayList<>();
     for (int i = 1; i < a.size(); i++) {
       reads.add(access.read(key(a.get(i))));
@@ -458,7 +543,8 @@ final class RedisCommands {
     XX
   }
 
-  private CompletableFuture<Object> set(List<byte[]> a, CompletableFuture<?> forwardAfter) {
+  private CompletableFuture<Object> set(
+      ChainAccess access, List<byte[]> a, CompletableFuture<?> forwardAfter) {
     String key = key(a.get(1));
     byte[] value = value(a.get(2));
     Cond cond = Cond.ANY;
@@ -484,7 +570,7 @@ final class RedisCommands {
           .write(key, value, false, Message.ANY_VERSION, forwardAfter)
           .thenApply(v -> Resp.OK);
     }
-    return setConditional(key, value, cond, get, 1);
+    return setConditional(access, key, value, cond, get, 1);
   }
 
   /**
@@ -494,7 +580,7 @@ final class RedisCommands {
    * #CONDITIONAL_ATTEMPTS_MAX} times.
    */
   private CompletableFuture<Object> setConditional(
-      String key, byte[] value, Cond cond, boolean get, int attempt) {
+      ChainAccess access, String key, byte[] value, Cond cond, boolean get, int attempt) {
     if (cond == Cond.ANY && !get) {
       return access.write(key, value, false, Message.ANY_VERSION).thenApply(v -> Resp.OK);
     }
@@ -510,7 +596,7 @@ final class RedisCommands {
                           : retry(
                               key,
                               attempt,
-                              () -> setConditional(key, value, cond, get, attempt + 1))));
+                              () -> setConditional(access, key, value, cond, get, attempt + 1))));
     }
     return access
         .read(key)
@@ -524,7 +610,11 @@ final class RedisCommands {
               access
                   .write(key, value, false, expected)
                   .thenApply(v -> get ? oldReply : (Object) Resp.OK),
-              () -> retry(key, attempt, () -> setConditional(key, value, cond, get, attempt + 1)));
+              () ->
+                  retry(
+                      key,
+                      attempt,
+                      () -> setConditional(access, key, value, cond, get, attempt + 1)));
         });
   }
 
@@ -533,7 +623,7 @@ final class RedisCommands {
    * the version read (0 if absent). The delete is written even for an absent key, as every delete
    * of this store is (a tombstone version), so DEL counts as one write whatever it finds.
    */
-  private CompletableFuture<ChainAccess.Value> delete(String key, int attempt) {
+  private CompletableFuture<ChainAccess.Value> delete(ChainAccess access, String key, int attempt) {
     return access
         .read(key)
         .thenCompose(old ->
@@ -541,23 +631,24 @@ final class RedisCommands {
                 access
                     .write(key, new byte[0], true, old.found() ? old.version() : 0)
                     .thenApply(v -> old),
-                () -> retry(key, attempt, () -> delete(key, attempt + 1))));
+                () -> retry(key, attempt, () -> delete(access, key, attempt + 1))));
   }
 
-  private CompletableFuture<Object> del(List<byte[]> a) {
+  private CompletableFuture<Object> del(ChainAccess access, List<byte[]> a) {
     List<String> keys = new ArrayList<>();
     for (int i = 1; i < a.size(); i++) {
       keys.add(key(a.get(i)));
     }
     List<CompletableFuture<ChainAccess.Value>> deletes = new ArrayList<>();
     for (String key : new java.util.LinkedHashSet<>(keys)) {
-      deletes.add(delete(key, 1));
+      deletes.add(delete(access, key, 1));
     }
     return CompletableFuture.allOf(deletes.toArray(CompletableFuture[]::new))
         .thenApply(ignored -> (Object) deletes.stream().filter(d -> d.join().found()).count());
   }
 
-  private CompletableFuture<Object> mset(List<byte[]> a, CompletableFuture<?> forwardAfter) {
+  private CompletableFuture<Object> mset(
+      ChainAccess access, List<byte[]> a, CompletableFuture<?> forwardAfter) {
     if (a.size() % 2 != 1) {
       return done(wrongArgs("mset"));
     }
@@ -583,7 +674,7 @@ final class RedisCommands {
    * The node's refusals carry Redis's own wording (not an integer, overflow).
    */
   private CompletableFuture<Object> readModifyWrite(
-      String name, List<byte[]> a, CompletableFuture<?> forwardAfter) {
+      ChainAccess access, String name, List<byte[]> a, CompletableFuture<?> forwardAfter) {
     String key = key(a.get(1));
     if (name.equals("append")) {
       return access.update(key, 0, value(a.get(2)), forwardAfter).thenApply(n -> (Object) n);
@@ -674,15 +765,29 @@ final class RedisCommands {
           }
           i += 2;
         } else if (option.equals("AUTH") && i + 2 < a.size()) {
-          return Resp.err("AUTH is not supported: this port has no passwords");
+          Object auth =
+              authenticate(
+                  c, new String(a.get(i + 1), StandardCharsets.UTF_8), a.get(i + 2), false);
+          if (auth != Resp.OK) {
+            return auth;
+          }
+          i += 3;
         } else {
           return Resp.err("syntax error in HELLO option '" + printable(a.get(i), 64) + "'");
         }
+      }
+      if (server.authenticationRequired() && c.session.principal() == null) {
+        return new Resp.Err(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the"
+                + " HELLO <proto> AUTH <user> <pass> option can be used to authenticate the"
+                + " client and select the RESP protocol version at the same time");
       }
       c.protocol = Integer.parseInt(version);
       if (name != null) {
         c.name = name;
       }
+    } else if (server.authenticationRequired() && c.session.principal() == null) {
+      return NOAUTH;
     }
     return Resp.map(
         Resp.bulk("server"),

@@ -1,13 +1,20 @@
 package io.craq.node.redis;
 
+import io.craq.transport.security.LinkSession;
+import io.craq.transport.security.Principal;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +22,12 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import javax.naming.InvalidNameException;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.security.auth.x500.X500Principal;
 
 /**
  * One client connection, served on its channel's event loop: every byte that one read brought is
@@ -79,6 +92,22 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
   private boolean inputClosed;
   private boolean paused;
   private boolean closeRequested;
+  private boolean tlsFailed;
+
+  /**
+   * Who the client proved to be: {@link LinkSession#OPEN} without authentication; else without a
+   * principal until AUTH (or a client certificate) succeeds.
+   */
+  LinkSession session;
+
+  /** The cluster, on behalf of {@link #session}. */
+  ChainAccess access;
+
+  /** The client proved to be {@code value}: its commands from now on are made on its behalf. */
+  void authenticated(LinkSession value) {
+    session = value;
+    access = server.access(value);
+  }
 
   /** 2 or 3, as HELLO chose. */
   int protocol = 2;
@@ -97,9 +126,11 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
 
   final List<CompletableFuture<?>> readsSinceWrite = new ArrayList<>();
 
-  RedisConnection(long id, RedisServer server) {
+  RedisConnection(long id, RedisServer server, LinkSession session) {
     this.id = id;
     this.server = server;
+    this.session = session;
+    this.access = server.access(session);
     this.reader =
         new RespReader(server.bulkBytesMax(), RedisServer.ARGS_MAX, server.commandBytesMax());
   }
@@ -197,6 +228,19 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+    if (event instanceof SslHandshakeCompletionEvent done) {
+      if (done.isSuccess()) {
+        admitCertificate(ctx);
+      } else {
+        Throwable cause = done.cause();
+        while (cause instanceof DecoderException && cause.getCause() != null) {
+          cause = cause.getCause();
+        }
+        tlsFailed(cause);
+        ctx.close();
+      }
+      return;
+    }
     if (event instanceof ChannelInputShutdownEvent) {
       inputClosed = true;
       drain();
@@ -204,10 +248,64 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
     ReferenceCountUtil.release(event);
   }
 
+  /**
+   * After the TLS handshake: a client certificate (verified against the client CA) names the user
+   * the connection is, as on the node's own port; without one, or when authentication is off,
+   * nothing changes.
+   */
+  private void admitCertificate(ChannelHandlerContext ctx) {
+    SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+    if (ssl == null || !server.authenticationRequired()) {
+      return;
+    }
+    X509Certificate leaf;
+    try {
+      Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
+      leaf = (X509Certificate) chain[0];
+    } catch (SSLPeerUnverifiedException e) {
+      return; // no client certificate: AUTH it is
+    }
+    String subject = leaf.getSubjectX500Principal().getName(X500Principal.RFC2253);
+    String commonName = commonName(subject);
+    Principal principal = commonName == null ? null : server.forCertificate(this, commonName);
+    if (principal != null) {
+      authenticated(new LinkSession(subject, principal));
+    }
+  }
+
+  private static String commonName(String subject) {
+    try {
+      for (Rdn rdn : new LdapName(subject).getRdns()) {
+        if (rdn.getType().equalsIgnoreCase("CN")) {
+          return String.valueOf(rdn.getValue());
+        }
+      }
+    } catch (InvalidNameException e) {
+      return null;
+    }
+    return null;
+  }
+
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    server.connectionFailed(this, cause);
+    Throwable tls = cause;
+    while (tls instanceof DecoderException && tls.getCause() != null) {
+      tls = tls.getCause();
+    }
+    if (tls instanceof SSLException) {
+      tlsFailed(tls); // not TLS (a plaintext client), or a bad record: this connection only
+    } else {
+      server.connectionFailed(this, cause);
+    }
     ctx.close();
+  }
+
+  /** One log line per connection whose TLS failed (the handshake event may follow the error). */
+  private void tlsFailed(Throwable cause) {
+    if (!tlsFailed) {
+      tlsFailed = true;
+      server.tlsFailed(this, cause);
+    }
   }
 
   /**

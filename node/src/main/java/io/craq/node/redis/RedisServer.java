@@ -6,6 +6,12 @@ import io.craq.core.Limits;
 import io.craq.node.NodeServer;
 import io.craq.transport.Addresses;
 import io.craq.transport.RateLimitedWarning;
+import io.craq.transport.security.AuthenticationException;
+import io.craq.transport.security.Authenticator;
+import io.craq.transport.security.Authorization;
+import io.craq.transport.security.LinkSession;
+import io.craq.transport.security.Principal;
+import io.craq.transport.security.Security;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -23,6 +29,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.NotSslRecordException;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
@@ -34,6 +41,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -93,8 +101,14 @@ public final class RedisServer implements AutoCloseable {
   private final Channel listener;
   private final CraqClient client;
   private final RedisCommands commands;
+  private final ChainAccess access;
   private final int valueBytesMax;
   private final String nodeId;
+  private final Authenticator authenticator;
+  private final Authorization authorization;
+  private final RateLimitedWarning authWarning =
+      new RateLimitedWarning(TimeUnit.SECONDS.toNanos(1));
+  private final AtomicLong authFailures = new AtomicLong();
   private final Set<RedisConnection> connections = ConcurrentHashMap.newKeySet();
   private final AtomicLong nextId = new AtomicLong(1);
   private final AtomicLong connectionsReceived = new AtomicLong();
@@ -115,14 +129,18 @@ public final class RedisServer implements AutoCloseable {
       NodeServer node,
       CraqClient client,
       int valueBytesMax,
-      SslContext tls)
+      Authenticator authenticator,
+      Supplier<SslContext> tls)
       throws IOException {
     this.group = group;
+    this.authenticator = authenticator;
+    this.authorization = Authorization.of(authenticator);
     this.node = node;
     this.client = client;
     this.valueBytesMax = valueBytesMax;
     this.nodeId = node.nodeId();
-    this.commands = new RedisCommands(new ChainAccess(node, client), this, valueBytesMax);
+    this.access = new ChainAccess(node, client);
+    this.commands = new RedisCommands(access, this, valueBytesMax);
     ServerBootstrap bootstrap =
         new ServerBootstrap()
             .group(group)
@@ -164,7 +182,7 @@ public final class RedisServer implements AutoCloseable {
 
   /**
    * As {@link #start(String, NodeServer, List, int)}; with {@code tls} not null, every connection
-   * speaks TLS first (its handler is the first of the pipeline).
+   * speaks TLS first (its handler is the first of the pipeline). No authentication.
    *
    * @throws IOException if the address cannot be bound
    */
@@ -174,6 +192,32 @@ public final class RedisServer implements AutoCloseable {
       List<String> coordinators,
       int valueBytesMax,
       SslContext tls)
+      throws IOException {
+    return start(
+        listenAddress,
+        node,
+        coordinators,
+        valueBytesMax,
+        Security.NONE,
+        tls == null ? null : () -> tls);
+  }
+
+  /**
+   * As {@link #start(String, NodeServer, List, int)}, secured as the node is: with an authenticator
+   * in {@code security}, every connection must {@code AUTH} (or present a client certificate)
+   * before any other command, and its user's role decides what it may do; the port's own client of
+   * the cluster (for keys this node does not answer) dials with the TLS settings and credentials of
+   * {@code security}. With {@code tls} not null, every connection speaks TLS first.
+   *
+   * @throws IOException if the address cannot be bound
+   */
+  public static RedisServer start(
+      String listenAddress,
+      NodeServer node,
+      List<String> coordinators,
+      int valueBytesMax,
+      Security security,
+      Supplier<SslContext> tls)
       throws IOException {
     Addresses.HostPort address = Addresses.parse(listenAddress);
     boolean epoll = EPOLL && Epoll.isAvailable();
@@ -185,7 +229,10 @@ public final class RedisServer implements AutoCloseable {
     CraqClient client = null;
     try {
       client =
-          CraqClient.connect(ClientConfig.defaults(coordinators).withValueBytesMax(valueBytesMax));
+          CraqClient.connect(
+              ClientConfig.defaults(coordinators)
+                  .withValueBytesMax(valueBytesMax)
+                  .withSecurity(security));
       RedisServer server =
           new RedisServer(
               group,
@@ -195,12 +242,15 @@ public final class RedisServer implements AutoCloseable {
               node,
               client,
               valueBytesMax,
+              security.authenticator(),
               tls);
       log.info(
-          "Redis protocol port listening on {} ({} event loops, {})",
+          "Redis protocol port listening on {} ({} event loops, {}{}{})",
           server.listenAddress(),
           IO_THREADS,
-          epoll ? "epoll" : "NIO");
+          epoll ? "epoll" : "NIO",
+          tls != null ? ", TLS" : "",
+          security.authenticationRequired() ? ", AUTH required" : "");
       return server;
     } catch (IOException | RuntimeException e) {
       if (client != null) {
@@ -239,7 +289,7 @@ public final class RedisServer implements AutoCloseable {
     return (long) valueBytesMax + (1 << 20);
   }
 
-  private void accept(SocketChannel channel, SslContext tls) {
+  private void accept(SocketChannel channel, Supplier<SslContext> tls) {
     connectionsReceived.incrementAndGet();
     if (closed || connections.size() >= CONNECTIONS_MAX) {
       connectionsRejected.incrementAndGet();
@@ -252,13 +302,88 @@ public final class RedisServer implements AutoCloseable {
       channel.writeAndFlush(refusal).addListener(ChannelFutureListener.CLOSE);
       return;
     }
-    RedisConnection connection = new RedisConnection(nextId.getAndIncrement(), this);
+    RedisConnection connection =
+        new RedisConnection(
+            nextId.getAndIncrement(),
+            this,
+            authenticator == null ? LinkSession.OPEN : new LinkSession(null, null));
     connections.add(connection);
     ChannelPipeline pipeline = channel.pipeline();
     if (tls != null) {
-      pipeline.addLast("tls", tls.newHandler(channel.alloc()));
+      pipeline.addLast("tls", tls.get().newHandler(channel.alloc()));
     }
     pipeline.addLast("redis", connection);
+  }
+
+  /** Access to the cluster on behalf of a client that is {@code session}. */
+  ChainAccess access(LinkSession session) {
+    return access.as(session);
+  }
+
+  /** True if connections must authenticate before their commands are served. */
+  boolean authenticationRequired() {
+    return authenticator != null;
+  }
+
+  Authorization authorization() {
+    return authorization;
+  }
+
+  /**
+   * The principal of {@code user} if {@code password} is theirs, else null (logged, rate-limited:
+   * the user and the peer, never the password). Must not be called without an authenticator.
+   */
+  Principal authenticate(RedisConnection connection, String user, byte[] password) {
+    try {
+      return authenticator.authenticate(user, password);
+    } catch (AuthenticationException e) {
+      authFailures.incrementAndGet();
+      authWarning.warn(
+          log,
+          "Redis connection {} from {}: AUTH refused for user '{}'",
+          connection.id,
+          connection.peer(),
+          user);
+      return null;
+    }
+  }
+
+  /**
+   * The principal of a client whose verified certificate names {@code commonName}, else null
+   * (logged, rate-limited); null too without an authenticator.
+   */
+  Principal forCertificate(RedisConnection connection, String commonName) {
+    if (authenticator == null) {
+      return null;
+    }
+    try {
+      return authenticator.forCertificate(commonName);
+    } catch (AuthenticationException e) {
+      authFailures.incrementAndGet();
+      authWarning.warn(
+          log,
+          "Redis connection {} from {}: client certificate refused: {}",
+          connection.id,
+          connection.peer(),
+          e.getMessage());
+      return null;
+    }
+  }
+
+  void tlsFailed(RedisConnection connection, Throwable cause) {
+    protocolErrors.incrementAndGet();
+    protocolWarning.warn(
+        log,
+        "closed Redis connection {} from {}: {}",
+        connection.id,
+        connection.peer(),
+        cause instanceof NotSslRecordException
+            ? "not TLS (a plaintext client on the TLS port?)"
+            : "TLS failed: " + shortened(String.valueOf(cause.getMessage())));
+  }
+
+  private static String shortened(String text) {
+    return text.length() <= 200 ? text : text.substring(0, 200) + "...";
   }
 
   /** Runs {@code issue}; the node takes the requests it makes together (see NodeServer#batch). */
@@ -325,6 +450,7 @@ public final class RedisServer implements AutoCloseable {
     b.append("craq_protocol_errors:").append(protocolErrors.get()).append("\r\n");
     b.append("craq_forwarded_requests:").append(forwarded).append("\r\n");
     b.append("craq_reads_paused:").append(readsPaused.get()).append("\r\n");
+    b.append("craq_auth_failures:").append(authFailures.get()).append("\r\n");
     b.append("\r\n");
   }
 
