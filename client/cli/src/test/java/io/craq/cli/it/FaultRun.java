@@ -111,7 +111,7 @@ final class FaultRun implements AutoCloseable {
     this.suite = suite;
     this.seed = Long.getLong("craq.seed", System.nanoTime());
     this.random = new Random(seed);
-    this.runNanos = TimeUnit.SECONDS.toNanos(Long.getLong("craq.fault.seconds", 20));
+    this.runNanos = TimeUnit.SECONDS.toNanos(Long.getLong("craq.fault.seconds", 15));
     System.out.println(
         "fault suite " + suite + " seed " + seed + " (replay: -Dcraq.seed=" + seed + ")");
     cluster = new ProcessCluster(directory, 2000);

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The real-process fault suites: a coordinator (three on a ZooKeeper ensemble in the {@code
  * zookeeper} suite) and three nodes as child JVMs, five clients in this JVM recording a history,
- * faults injected on a seeded schedule. Each suite runs {@code -Dcraq.fault.seconds} (default 20)
+ * faults injected on a seeded schedule. Each suite runs {@code -Dcraq.fault.seconds} (default 15)
  * of faults, then heals, checks and prints one summary line (see {@link FaultRun}); it passes on 0
  * illegal keys, 0 lost acknowledged writes and convergence. Replay a schedule with {@code
  * -Dcraq.seed}. See docs/FAULTS.md.
