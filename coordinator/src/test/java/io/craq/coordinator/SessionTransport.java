@@ -12,13 +12,13 @@ import java.util.function.Function;
 /**
  * Gives every message arriving at its servers the session {@code sessions} picks for it, as an
  * authenticating transport would give the session of the connection it came on: lets tests drive a
- * server's authorization over a plain transport.
+ * server's authorization over a plain transport. Shared with the node's tests (test-jar).
  */
-final class SessionTransport implements Transport {
+public final class SessionTransport implements Transport {
   private final Transport delegate;
   private final Function<Message, LinkSession> sessions;
 
-  SessionTransport(Transport delegate, Function<Message, LinkSession> sessions) {
+  public SessionTransport(Transport delegate, Function<Message, LinkSession> sessions) {
     this.delegate = delegate;
     this.sessions = sessions;
   }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
+import io.craq.coordinator.SessionTransport;
 import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Message;
 import io.craq.core.message.Message.ErrorReply;

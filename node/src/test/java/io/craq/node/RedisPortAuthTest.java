@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import io.craq.coordinator.SessionTransport;
 import io.craq.core.Limits;
 import io.craq.node.redis.RedisServer;
 import io.craq.store.MemoryStorer;
