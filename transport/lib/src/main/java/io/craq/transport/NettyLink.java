@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -150,20 +149,7 @@ final class NettyLink extends Endpoint {
    * connection's to its loop at once (see {@link Transport#batchWrites}).
    */
   static void batchWrites(Runnable action) {
-    if (HELD.get() != null) {
-      action.run();
-      return;
-    }
-    List<NettyLink> held = new ArrayList<>();
-    HELD.set(held);
-    try {
-      action.run();
-    } finally {
-      HELD.remove();
-      for (NettyLink link : held) {
-        link.scheduleDrain();
-      }
-    }
+    HeldWrites.run(HELD, action, NettyLink::scheduleDrain);
   }
 
   private void scheduleDrain() {

@@ -7,7 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -325,20 +324,7 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
    * connection's in one go (see {@link Transport#batchWrites}). Nested calls join the outer one.
    */
   static void batchWrites(Runnable action) {
-    if (HELD.get() != null) {
-      action.run();
-      return;
-    }
-    List<TcpSession> held = new ArrayList<>();
-    HELD.set(held);
-    try {
-      action.run();
-    } finally {
-      HELD.remove();
-      for (TcpSession session : held) {
-        session.writeHeld();
-      }
-    }
+    HeldWrites.run(HELD, action, TcpSession::writeHeld);
   }
 
   /** Writes the frames a batch held back: inline if the connection allows it, else by the loop. */
