@@ -314,6 +314,33 @@ final class NettyLink extends Endpoint {
 
   // ------------------------------------------------------------------------------ reading
 
+  @Override
+  boolean pauseReads() {
+    Channel ch = channel;
+    if (ch == null) {
+      return false;
+    }
+    ch.config().setAutoRead(false);
+    return true;
+  }
+
+  @Override
+  void resumeReads() {
+    Channel ch = channel;
+    if (ch != null && !readingStopped) {
+      ch.config().setAutoRead(true);
+    }
+  }
+
+  @Override
+  void onLinkThread(Runnable task) {
+    try {
+      loop.execute(task);
+    } catch (RejectedExecutionException e) {
+      close(new ConnectionClosedException("transport closed"));
+    }
+  }
+
   private void checkDeadline() {
     deadlineCheck = null;
     if (isClosed() || frameStartNanos == 0) {
