@@ -280,6 +280,7 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
       connectFailed(
           new IOException("connect timed out after " + config.connectTimeoutMillis() + " ms"));
     } else if (frameStartNanos != 0
+        && !readsPaused
         && nowNanos - frameStartNanos
             >= TimeUnit.MILLISECONDS.toNanos(config.readDeadlineMillis())) {
       log.warn(
@@ -495,6 +496,9 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
   @Override
   void resumeReads() {
     readsPaused = false;
+    if (frameStartNanos != 0) {
+      frameStartNanos = System.nanoTime(); // the pause does not count against the read deadline
+    }
     updateInterest();
   }
 
