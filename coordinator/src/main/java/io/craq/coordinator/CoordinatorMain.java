@@ -2,6 +2,7 @@ package io.craq.coordinator;
 
 import io.craq.coordinator.metrics.CoordinatorMetrics;
 import io.craq.core.chain.KeySlots;
+import io.craq.metrics.MetricsSecurity;
 import io.craq.metrics.MetricsServer;
 import io.craq.transport.Addresses;
 import io.craq.transport.ListenFailedException;
@@ -18,6 +19,8 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -206,6 +209,14 @@ public final class CoordinatorMain implements Callable<Integer> {
               + " started). Off by default. See docs/METRICS.md.")
   String metricsListen;
 
+  @Option(
+      names = "--metrics-tls",
+      description =
+          "Serve --metrics-listen over HTTPS (TLS 1.3) with this coordinator's certificate (needs"
+              + " --tls-cert, --tls-key and --tls-ca; default: off, plain HTTP). With --users,"
+              + " /metrics asks for a user's credentials either way. See docs/METRICS.md.")
+  boolean metricsTls;
+
   @Mixin ServerSecurityOptions securityOptions;
 
   @Option(
@@ -238,13 +249,28 @@ public final class CoordinatorMain implements Callable<Integer> {
   public Integer call() {
     CoordinatorServerSettings settings = settings();
     Security security = securityOptions.security(spec.commandLine(), System.getenv());
-    for (String warning :
-        SecuritySetup.exposureWarnings(
-            "craq-coordinator",
-            listen,
-            security,
-            "read and write every key through it, add or remove nodes, and push chain"
-                + " configurations")) {
+    if (metricsTls) {
+      if (metricsListen == null) {
+        throw usage("--metrics-tls needs --metrics-listen");
+      }
+      if (!security.tlsEnabled()) {
+        throw usage("--metrics-tls needs --tls-cert, --tls-key and --tls-ca");
+      }
+    }
+    List<String> warnings =
+        new ArrayList<>(
+            SecuritySetup.exposureWarnings(
+                "craq-coordinator",
+                listen,
+                security,
+                "read and write every key through it, add or remove nodes, and push chain"
+                    + " configurations"));
+    if (metricsListen != null) {
+      warnings.addAll(
+          SecuritySetup.metricsExposureWarnings(
+              "craq-coordinator", metricsListen, metricsTls, security));
+    }
+    for (String warning : warnings) {
       log.warn(warning);
     }
     String dialWarning = SecuritySetup.dialWarning("craq-coordinator", security);
@@ -287,9 +313,17 @@ public final class CoordinatorMain implements Callable<Integer> {
     MetricsServer metrics = null;
     if (metricsListen != null) {
       try {
-        metrics = CoordinatorMetrics.start(metricsListen, coordinator);
+        metrics =
+            CoordinatorMetrics.start(
+                metricsListen,
+                coordinator,
+                new MetricsSecurity(metricsTls ? security.tls() : null, security.authenticator()));
       } catch (UncheckedIOException e) {
         log.error("cannot start: {}; choose another address with --metrics-listen", e.getMessage());
+        coordinator.close();
+        return EXIT_FATAL;
+      } catch (IllegalArgumentException e) {
+        log.error("cannot start the metrics port: {}", e.getMessage());
         coordinator.close();
         return EXIT_FATAL;
       }

@@ -55,6 +55,14 @@ class CoordinatorMainSecurityTest {
   }
 
   @Test
+  void metricsTlsWithoutTheCertificateIsAUsageErrorNamingTheFlags() {
+    assertEquals(2, run("-d", dir.toString(), "--metrics-listen", "127.0.0.1:0", "--metrics-tls"));
+    assertTrue(err.toString().contains("--metrics-tls needs --tls-cert"), err.toString());
+    assertEquals(2, run("-d", dir.toString(), "--metrics-tls"));
+    assertTrue(err.toString().contains("--metrics-tls needs --metrics-listen"), err.toString());
+  }
+
+  @Test
   void helpListsTheSecurityFlags() {
     assertEquals(0, run("--help"));
     assertTrue(out.toString().contains("--users=FILE"), out.toString());

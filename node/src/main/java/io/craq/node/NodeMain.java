@@ -1,6 +1,7 @@
 package io.craq.node;
 
 import io.craq.core.node.NodeSettings;
+import io.craq.metrics.MetricsSecurity;
 import io.craq.metrics.MetricsServer;
 import io.craq.node.metrics.NodeMetrics;
 import io.craq.node.redis.RedisServer;
@@ -26,6 +27,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
@@ -207,6 +209,14 @@ public final class NodeMain implements Callable<Integer> {
   String metricsListen;
 
   @Option(
+      names = "--metrics-tls",
+      description =
+          "Serve --metrics-listen over HTTPS (TLS 1.3) with this node's certificate (needs"
+              + " --tls-cert, --tls-key and --tls-ca; default: off, plain HTTP). With --users,"
+              + " /metrics asks for a user's credentials either way. See docs/METRICS.md.")
+  boolean metricsTls;
+
+  @Option(
       names = "--redis-listen",
       paramLabel = "ADDRESS",
       description =
@@ -269,12 +279,30 @@ public final class NodeMain implements Callable<Integer> {
         throw usage(e.getMessage());
       }
     }
-    for (String warning :
-        SecuritySetup.exposureWarnings(
-            "craq-node",
-            listen,
-            security,
-            "read and write every key, and pose as a member of its chains")) {
+    if (metricsTls) {
+      if (metricsListen == null) {
+        throw usage("--metrics-tls needs --metrics-listen");
+      }
+      if (!security.tlsEnabled()) {
+        throw usage("--metrics-tls needs --tls-cert, --tls-key and --tls-ca");
+      }
+    }
+    List<String> warnings =
+        new ArrayList<>(
+            SecuritySetup.exposureWarnings(
+                "craq-node",
+                listen,
+                security,
+                "read and write every key, and pose as a member of its chains"));
+    if (redisListen != null) {
+      warnings.addAll(
+          SecuritySetup.redisExposureWarnings("craq-node", redisListen, redisTls, security));
+    }
+    if (metricsListen != null) {
+      warnings.addAll(
+          SecuritySetup.metricsExposureWarnings("craq-node", metricsListen, metricsTls, security));
+    }
+    for (String warning : warnings) {
       log.warn(warning);
     }
     String dialWarning = SecuritySetup.dialWarning("craq-node", security);
@@ -314,9 +342,17 @@ public final class NodeMain implements Callable<Integer> {
     MetricsServer metrics = null;
     if (metricsListen != null) {
       try {
-        metrics = NodeMetrics.start(metricsListen, node);
+        metrics =
+            NodeMetrics.start(
+                metricsListen,
+                node,
+                new MetricsSecurity(metricsTls ? security.tls() : null, security.authenticator()));
       } catch (UncheckedIOException e) {
         log.error("cannot start: {}; choose another address with --metrics-listen", e.getMessage());
+        node.close();
+        return EXIT_FATAL;
+      } catch (IllegalArgumentException e) {
+        log.error("cannot start the metrics port: {}", e.getMessage());
         node.close();
         return EXIT_FATAL;
       }

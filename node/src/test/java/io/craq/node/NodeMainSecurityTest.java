@@ -90,6 +90,58 @@ class NodeMainSecurityTest {
   }
 
   @Test
+  void metricsTlsWithoutTheNodesCertificateIsAUsageErrorNamingTheFlags() {
+    assertEquals(
+        2, run("--store", "memory", "--metrics-listen", "127.0.0.1:0", "--metrics-tls").code());
+    assertTrue(err.toString().contains("--metrics-tls needs --tls-cert"), err.toString());
+    assertEquals(2, run("--store", "memory", "--metrics-tls").code());
+    assertTrue(err.toString().contains("--metrics-tls needs --metrics-listen"), err.toString());
+  }
+
+  @Test
+  void exposedRedisAndMetricsPortsWarnNamingTheRiskAndTheFlag() throws Exception {
+    // The node's own port is held on loopback: the start stops there, after the warnings.
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      Run exposed =
+          run(
+              "--store",
+              "memory",
+              "-a",
+              "127.0.0.1:" + taken.getLocalPort(),
+              "--redis-listen",
+              ":0",
+              "--metrics-listen",
+              ":0");
+      assertEquals(NodeMain.EXIT_FATAL, exposed.code(), "the port is taken");
+      String logged = exposed.logged();
+      assertFalse(logged.contains("craq-node listens on"), logged);
+      assertTrue(
+          logged.contains("serves the Redis protocol on :0 (every interface) without TLS"), logged);
+      assertTrue(logged.contains("AUTH passwords travel in plain text"), logged);
+      assertTrue(logged.contains("give --redis-tls"), logged);
+      assertTrue(logged.contains("serves metrics on :0 (every interface) over plain HTTP"), logged);
+      assertTrue(logged.contains("give --metrics-tls"), logged);
+      assertTrue(logged.contains("can read the metrics"), logged);
+      assertTrue(logged.contains("--users FILE"), logged);
+    }
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      Run loopback =
+          run(
+              "--store",
+              "memory",
+              "-a",
+              "127.0.0.1:" + taken.getLocalPort(),
+              "--redis-listen",
+              "127.0.0.1:0",
+              "--metrics-listen",
+              "localhost:0");
+      assertEquals(NodeMain.EXIT_FATAL, loopback.code());
+      assertFalse(loopback.logged().contains("serves the Redis protocol"), loopback.logged());
+      assertFalse(loopback.logged().contains("serves metrics"), loopback.logged());
+    }
+  }
+
+  @Test
   void aPasswordFileOthersMayReadIsRefusedWithoutPrintingIt() throws Exception {
     Path password = secretFile("pw", SECRET, "rw-r-----");
     Run refused = run("--store", "memory", "--user", "n1", "--password-file", password.toString());

@@ -68,7 +68,9 @@ class RedisPortAuthTest {
         List.of(
             user("default", Role.READ_WRITE, "default-secret"),
             user("reader", Role.READ, "reader-secret"),
-            user("writer", Role.READ_WRITE, "writer-secret")));
+            user("writer", Role.READ_WRITE, "writer-secret"),
+            user("piper", Role.READ_WRITE, "piper-secret"),
+            user("greeter", Role.READ, "greeter-secret")));
     UsersFile usersFile = UsersFile.open(users);
     // The node enforces the same users itself, as craq-node --users does; its chain traffic comes
     // from a member.
@@ -178,6 +180,46 @@ class RedisPortAuthTest {
     assertTrue(lines.contains("127.0.0.1"), "names the peer: " + lines);
     assertFalse(lines.contains("not-the-secret"), lines);
     assertFalse(lines.contains("writer-secret"), lines);
+  }
+
+  /** Writes {@code request} at once and reads until {@code expected} bytes came (or times out). */
+  private String exchange(String request, int expected) throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", secured.port())) {
+      socket.setSoTimeout(20_000);
+      socket.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
+      socket.getOutputStream().flush();
+      java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+      java.io.InputStream in = socket.getInputStream();
+      byte[] buffer = new byte[4096];
+      while (got.size() < expected) {
+        int n = in.read(buffer);
+        if (n < 0) {
+          break;
+        }
+        got.write(buffer, 0, n);
+      }
+      return got.toString(StandardCharsets.UTF_8);
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "commands pipelined behind an AUTH whose password is checked off the loop run as its user,"
+          + " in order; HELLO 3 AUTH answers in RESP3")
+  void pipelinedBehindAuth() throws Exception {
+    String expected = "+OK\r\n+OK\r\n$2\r\nv1\r\n";
+    assertEquals(
+        expected,
+        exchange("AUTH piper piper-secret\r\nSET pipe:k v1\r\nGET pipe:k\r\n", expected.length()));
+    String refused = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+    String noauth = "-NOAUTH Authentication required.\r\n";
+    assertEquals(
+        refused + noauth,
+        exchange("AUTH piper wrong\r\nGET pipe:k\r\n", refused.length() + noauth.length()));
+    String hello = exchange("HELLO 3 AUTH greeter greeter-secret\r\nGET pipe:k\r\n", 1);
+    assertTrue(hello.startsWith("%"), "a RESP3 map: " + hello);
+    String wrongHello = exchange("HELLO 3 AUTH greeter nope\r\nPING\r\n", refused.length());
+    assertTrue(wrongHello.startsWith(refused), wrongHello);
   }
 
   @Test

@@ -7,6 +7,7 @@ import io.craq.core.message.ChainMap;
 import io.craq.core.message.Member;
 import io.craq.core.message.PoolNode;
 import io.craq.metrics.Families;
+import io.craq.metrics.MetricsSecurity;
 import io.craq.metrics.MetricsServer;
 import io.craq.metrics.Status;
 import io.prometheus.metrics.model.registry.MultiCollector;
@@ -33,10 +34,21 @@ public final class CoordinatorMetrics implements MultiCollector {
    * @throws java.io.UncheckedIOException if the address cannot be bound
    */
   public static MetricsServer start(String address, CoordinatorServer coordinator) {
+    return start(address, coordinator, MetricsSecurity.NONE);
+  }
+
+  /**
+   * As {@link #start(String, CoordinatorServer)}, secured by {@code security} (HTTPS, users).
+   *
+   * @throws java.io.UncheckedIOException if the address cannot be bound
+   * @throws IllegalArgumentException if the TLS files cannot be used
+   */
+  public static MetricsServer start(
+      String address, CoordinatorServer coordinator, MetricsSecurity security) {
     PrometheusRegistry registry = MetricsServer.newRegistry();
     registry.register(new CoordinatorMetrics(coordinator));
     return MetricsServer.start(
-        address, registry, () -> health(coordinator), () -> ready(coordinator));
+        address, registry, () -> health(coordinator), () -> ready(coordinator), security);
   }
 
   /**

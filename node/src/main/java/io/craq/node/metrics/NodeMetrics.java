@@ -4,6 +4,7 @@ import io.craq.core.message.Message;
 import io.craq.core.message.Message.StatsReply;
 import io.craq.core.message.Message.StatsRequest;
 import io.craq.metrics.Families;
+import io.craq.metrics.MetricsSecurity;
 import io.craq.metrics.MetricsServer;
 import io.craq.metrics.Status;
 import io.craq.node.NodeServer;
@@ -48,11 +49,21 @@ public final class NodeMetrics implements MultiCollector {
    * @throws java.io.UncheckedIOException if the address cannot be bound
    */
   public static MetricsServer start(String address, NodeServer node) {
+    return start(address, node, MetricsSecurity.NONE);
+  }
+
+  /**
+   * As {@link #start(String, NodeServer)}, secured by {@code security} (HTTPS, users).
+   *
+   * @throws java.io.UncheckedIOException if the address cannot be bound
+   * @throws IllegalArgumentException if the TLS files cannot be used
+   */
+  public static MetricsServer start(String address, NodeServer node, MetricsSecurity security) {
     PrometheusRegistry registry = MetricsServer.newRegistry();
     node.instruments().registerWith(registry);
     node.instruments().enable();
     registry.register(new NodeMetrics(node));
-    return MetricsServer.start(address, registry, () -> health(node), () -> ready(node));
+    return MetricsServer.start(address, registry, () -> health(node), () -> ready(node), security);
   }
 
   /**

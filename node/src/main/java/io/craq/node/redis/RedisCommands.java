@@ -28,6 +28,7 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * The commands of the Redis port: what each one asks of the chains ({@link ChainAccess}) and how
@@ -300,29 +301,60 @@ final class RedisCommands {
    * file, as Redis without a password: the one-argument form is refused, {@code default} with any
    * password accepted.
    */
-  private Object auth(RedisConnection c, List<byte[]> a) {
+  private CompletableFuture<Object> auth(RedisConnection c, List<byte[]> a) {
     if (a.size() > 3) {
-      return Resp.err("syntax error");
+      return done(Resp.err("syntax error"));
     }
     String user = a.size() == 2 ? "default" : new String(a.get(1), StandardCharsets.UTF_8);
-    return authenticate(c, user, a.get(a.size() - 1), a.size() == 2);
+    return authenticate(c, user, a.get(a.size() - 1), a.size() == 2, () -> Resp.OK, () -> {});
   }
 
-  private Object authenticate(RedisConnection c, String user, byte[] password, boolean oneArg) {
+  /**
+   * Checks {@code user}'s password; on success the connection becomes that user and the reply is
+   * {@code then}'s, else {@code WRONGPASS} after {@code refused} ran. A password that needs the
+   * slow hash is checked off the event loop ({@link io.craq.transport.security.PasswordChecks}):
+   * the connection reads no further command until it is answered ({@link
+   * RedisConnection#authInFlight}), and the outcome is applied on its loop.
+   */
+  private CompletableFuture<Object> authenticate(
+      RedisConnection c,
+      String user,
+      byte[] password,
+      boolean oneArg,
+      Supplier<Object> then,
+      Runnable refused) {
     if (!server.authenticationRequired()) {
       if (oneArg) {
-        return Resp.err(
-            "AUTH <password> called without any password configured for the default user. Are"
-                + " you sure your configuration is correct?");
+        return done(
+            Resp.err(
+                "AUTH <password> called without any password configured for the default user."
+                    + " Are you sure your configuration is correct?"));
       }
-      return user.equals("default") ? Resp.OK : WRONGPASS;
+      if (!user.equals("default")) {
+        refused.run();
+        return done(WRONGPASS);
+      }
+      return done(then.get());
     }
-    Principal principal = server.authenticate(c, user, password);
+    CompletableFuture<Principal> check = server.authenticate(c, user, password);
+    if (check.isDone()) {
+      return done(authenticated(c, check.join(), then, refused));
+    }
+    CompletableFuture<Object> reply =
+        check.thenApplyAsync(principal -> authenticated(c, principal, then, refused), c.loop());
+    c.authInFlight = reply;
+    return reply;
+  }
+
+  /** On the loop: the outcome of a password check ({@code principal} null if refused). */
+  private static Object authenticated(
+      RedisConnection c, Principal principal, Supplier<Object> then, Runnable refused) {
     if (principal == null) {
+      refused.run();
       return WRONGPASS;
     }
     c.authenticated(new LinkSession(null, principal));
-    return Resp.OK;
+    return then.get();
   }
 
   /** {@code reply}, completing once the write is counted (before what waits for it runs). */
@@ -411,8 +443,8 @@ final class RedisCommands {
         c.closeAfterReply();
         yield done(Resp.OK);
       }
-      case "auth" -> done(auth(c, a));
-      case "hello" -> done(hello(c, a));
+      case "auth" -> auth(c, a);
+      case "hello" -> hello(c, a);
       case "client" -> done(client(c, a));
       case "info" -> info(c, a);
       case "dbsize" -> dbsize().thenApply(n -> (Object) n);
@@ -746,49 +778,72 @@ final class RedisCommands {
     return Resp.err("DB index is out of range (this store has only database 0)");
   }
 
-  private Object hello(RedisConnection c, List<byte[]> a) {
-    int i = 1;
-    if (a.size() > 1) {
-      String version = new String(a.get(1), StandardCharsets.ISO_8859_1);
-      if (!version.equals("2") && !version.equals("3")) {
-        return new Resp.Err("NOPROTO unsupported protocol version (2 and 3 are supported)");
-      }
-      i = 2;
-      String name = null;
-      while (i < a.size()) {
-        String option = new String(a.get(i), StandardCharsets.ISO_8859_1).toUpperCase(Locale.ROOT);
-        if (option.equals("SETNAME") && i + 1 < a.size()) {
-          name = new String(a.get(i + 1), StandardCharsets.UTF_8);
-          Object refused = checkName(name);
-          if (refused != null) {
-            return refused;
-          }
-          i += 2;
-        } else if (option.equals("AUTH") && i + 2 < a.size()) {
-          Object auth =
-              authenticate(
-                  c, new String(a.get(i + 1), StandardCharsets.UTF_8), a.get(i + 2), false);
-          if (auth != Resp.OK) {
-            return auth;
-          }
-          i += 3;
-        } else {
-          return Resp.err("syntax error in HELLO option '" + printable(a.get(i), 64) + "'");
-        }
-      }
-      if (server.authenticationRequired() && c.session.principal() == null) {
-        return new Resp.Err(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the"
-                + " HELLO <proto> AUTH <user> <pass> option can be used to authenticate the"
-                + " client and select the RESP protocol version at the same time");
-      }
-      c.protocol = Integer.parseInt(version);
-      if (name != null) {
-        c.name = name;
-      }
-    } else if (server.authenticationRequired() && c.session.principal() == null) {
-      return NOAUTH;
+  private CompletableFuture<Object> hello(RedisConnection c, List<byte[]> a) {
+    if (a.size() == 1) {
+      return done(
+          server.authenticationRequired() && c.session.principal() == null
+              ? NOAUTH
+              : helloReply(c));
     }
+    String version = new String(a.get(1), StandardCharsets.ISO_8859_1);
+    if (!version.equals("2") && !version.equals("3")) {
+      return done(new Resp.Err("NOPROTO unsupported protocol version (2 and 3 are supported)"));
+    }
+    String name = null;
+    String user = null;
+    byte[] password = null;
+    int i = 2;
+    while (i < a.size()) {
+      String option = new String(a.get(i), StandardCharsets.ISO_8859_1).toUpperCase(Locale.ROOT);
+      if (option.equals("SETNAME") && i + 1 < a.size()) {
+        name = new String(a.get(i + 1), StandardCharsets.UTF_8);
+        Object refused = checkName(name);
+        if (refused != null) {
+          return done(refused);
+        }
+        i += 2;
+      } else if (option.equals("AUTH") && i + 2 < a.size()) {
+        user = new String(a.get(i + 1), StandardCharsets.UTF_8);
+        password = a.get(i + 2);
+        i += 3;
+      } else {
+        return done(Resp.err("syntax error in HELLO option '" + printable(a.get(i), 64) + "'"));
+      }
+    }
+    int protocol = Integer.parseInt(version);
+    String newName = name;
+    if (user == null) {
+      if (server.authenticationRequired() && c.session.principal() == null) {
+        return done(
+            new Resp.Err(
+                "NOAUTH HELLO must be called with the client already authenticated, otherwise"
+                    + " the HELLO <proto> AUTH <user> <pass> option can be used to authenticate"
+                    + " the client and select the RESP protocol version at the same time"));
+      }
+      return done(helloApplied(c, protocol, newName));
+    }
+    // The reply is written in the protocol asked for (the connection reads nothing more until
+    // the password is checked); a refusal, an error line in either protocol, restores it.
+    int previous = c.protocol;
+    c.protocol = protocol;
+    return authenticate(
+        c,
+        user,
+        password,
+        false,
+        () -> helloApplied(c, protocol, newName),
+        () -> c.protocol = previous);
+  }
+
+  private Object helloApplied(RedisConnection c, int protocol, String name) {
+    c.protocol = protocol;
+    if (name != null) {
+      c.name = name;
+    }
+    return helloReply(c);
+  }
+
+  private Object helloReply(RedisConnection c) {
     return Resp.map(
         Resp.bulk("server"),
         Resp.bulk("redis"),

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import javax.naming.InvalidNameException;
 import javax.naming.ldap.LdapName;
@@ -103,6 +104,12 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
   /** The cluster, on behalf of {@link #session}. */
   ChainAccess access;
 
+  /**
+   * The reply to an AUTH (or HELLO ... AUTH) whose password is checked off the loop, or null: no
+   * further command is read until it completes, so that the next one runs as the user it names.
+   */
+  CompletableFuture<Object> authInFlight;
+
   /** The client proved to be {@code value}: its commands from now on are made on its behalf. */
   void authenticated(LinkSession value) {
     session = value;
@@ -138,6 +145,11 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
   /** QUIT: the connection closes once this command's reply is written. */
   void closeAfterReply() {
     closing = true;
+  }
+
+  /** The channel's event loop, which alone touches this connection's fields. */
+  Executor loop() {
+    return ctx.executor();
   }
 
   String peer() {
@@ -403,7 +415,8 @@ final class RedisConnection extends ChannelInboundHandlerAdapter {
   }
 
   private boolean overBudget() {
-    return pending.size() >= RedisServer.PENDING_MAX
+    return (authInFlight != null && !authInFlight.isDone())
+        || pending.size() >= RedisServer.PENDING_MAX
         || heldBytes + inFlightBytes > RedisServer.HELD_BYTES_MAX
         || !ctx.channel().isWritable();
   }

@@ -10,6 +10,7 @@ import io.craq.transport.security.AuthenticationException;
 import io.craq.transport.security.Authenticator;
 import io.craq.transport.security.Authorization;
 import io.craq.transport.security.LinkSession;
+import io.craq.transport.security.PasswordChecks;
 import io.craq.transport.security.Principal;
 import io.craq.transport.security.Security;
 import io.netty.bootstrap.ServerBootstrap;
@@ -38,6 +39,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -106,6 +109,10 @@ public final class RedisServer implements AutoCloseable {
   private final String nodeId;
   private final Authenticator authenticator;
   private final Authorization authorization;
+
+  /** Null without TLS; closed with the server when it is {@link AutoCloseable}. */
+  private final Supplier<SslContext> tls;
+
   private final RateLimitedWarning authWarning =
       new RateLimitedWarning(TimeUnit.SECONDS.toNanos(1));
   private final AtomicLong authFailures = new AtomicLong();
@@ -133,6 +140,7 @@ public final class RedisServer implements AutoCloseable {
       Supplier<SslContext> tls)
       throws IOException {
     this.group = group;
+    this.tls = tls;
     this.authenticator = authenticator;
     this.authorization = Authorization.of(authenticator);
     this.node = node;
@@ -330,22 +338,42 @@ public final class RedisServer implements AutoCloseable {
   }
 
   /**
-   * The principal of {@code user} if {@code password} is theirs, else null (logged, rate-limited:
-   * the user and the peer, never the password). Must not be called without an authenticator.
+   * Completes with the principal of {@code user} if {@code password} is theirs, else with null
+   * (logged, rate-limited: the user and the peer, never the password). Checked by the process's
+   * {@link PasswordChecks}: at once for a password verified before, else off the event loop, a
+   * refusal only after its delay. Must not be called without an authenticator.
    */
-  Principal authenticate(RedisConnection connection, String user, byte[] password) {
-    try {
-      return authenticator.authenticate(user, password);
-    } catch (AuthenticationException e) {
-      authFailures.incrementAndGet();
-      authWarning.warn(
-          log,
-          "Redis connection {} from {}: AUTH refused for user '{}'",
-          connection.id,
-          connection.peer(),
-          user);
-      return null;
-    }
+  CompletableFuture<Principal> authenticate(
+      RedisConnection connection, String user, byte[] password) {
+    String peer = connection.peer();
+    return PasswordChecks.shared()
+        .authenticate(authenticator, user, password)
+        .handle((principal, failure) -> {
+          if (failure == null) {
+            return principal;
+          }
+          Throwable cause =
+              failure instanceof CompletionException && failure.getCause() != null
+                  ? failure.getCause()
+                  : failure;
+          authFailures.incrementAndGet();
+          if (cause instanceof AuthenticationException) {
+            authWarning.warn(
+                log,
+                "Redis connection {} from {}: AUTH refused for user '{}'",
+                connection.id,
+                peer,
+                user);
+          } else {
+            log.error(
+                "Redis connection {} from {}: checking the password of user '{}' failed",
+                connection.id,
+                peer,
+                user,
+                cause);
+          }
+          return null;
+        });
   }
 
   /**
@@ -474,5 +502,12 @@ public final class RedisServer implements AutoCloseable {
     }
     group.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
     client.close();
+    if (tls instanceof AutoCloseable reloading) {
+      try {
+        reloading.close();
+      } catch (Exception e) {
+        log.debug("stopping the TLS file checks", e);
+      }
+    }
   }
 }

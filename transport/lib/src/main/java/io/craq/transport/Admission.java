@@ -5,10 +5,13 @@ import io.craq.core.message.Message;
 import io.craq.transport.security.AuthenticationException;
 import io.craq.transport.security.Authenticator;
 import io.craq.transport.security.LinkSession;
+import io.craq.transport.security.PasswordChecks;
 import io.craq.transport.security.Principal;
 import io.craq.transport.security.Role;
 import io.craq.transport.security.Security;
 import java.security.cert.X509Certificate;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import javax.security.auth.x500.X500Principal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,11 +40,17 @@ final class Admission {
   static final String AUTHENTICATE_FIRST = "authenticate first";
 
   private final Authenticator authenticator;
+  private final PasswordChecks checks;
   private final RateLimitedWarning refusals = new RateLimitedWarning(1_000_000_000L);
   private final RateLimitedWarning drops = new RateLimitedWarning(1_000_000_000L);
 
   Admission(Security security) {
+    this(security, PasswordChecks.shared());
+  }
+
+  Admission(Security security, PasswordChecks checks) {
     this.authenticator = security.authenticator();
+    this.checks = checks;
   }
 
   /** The session of a connection accepted without TLS. */
@@ -87,30 +96,41 @@ final class Admission {
 
   /**
    * Answers an {@code AuthRequest}: with an authenticator the session becomes the principal it
-   * returns, else the session stays as it is and the reply names its role.
+   * returns, else the session stays as it is and the reply names its role. The answer is complete
+   * at once when no slow hash is needed (no authenticator, or a secret it remembers); else it
+   * completes on a thread of {@link PasswordChecks}, a refusal only after its delay. It never
+   * completes exceptionally.
    */
-  Message authenticate(Message.AuthRequest request, LinkSession session, String peer) {
+  CompletableFuture<Message> authenticate(
+      Message.AuthRequest request, LinkSession session, String peer) {
     if (authenticator == null) {
       Principal current = session.principal();
-      return new Message.AuthReply(
-          request.user(), current == null ? Role.READ.label() : current.role().label());
+      return CompletableFuture.completedFuture(
+          new Message.AuthReply(
+              request.user(), current == null ? Role.READ.label() : current.role().label()));
     }
-    try {
-      Principal principal = authenticator.authenticate(request.user(), request.secret());
+    return checks
+        .authenticate(authenticator, request.user(), request.secret())
+        .handle((principal, failure) -> answer(request.user(), principal, failure, session, peer));
+  }
+
+  private Message answer(
+      String user, Principal principal, Throwable failure, LinkSession session, String peer) {
+    if (failure == null) {
       session.authenticated(principal);
       return new Message.AuthReply(principal.name(), principal.role().label());
-    } catch (AuthenticationException e) {
-      refusals.warn(
-          log,
-          "authentication of user '{}' from {} refused: {}",
-          request.user(),
-          peer,
-          e.getMessage());
-      return new Message.ErrorReply(ErrorCode.UNAUTHENTICATED, e.getMessage(), "");
-    } catch (RuntimeException e) {
-      log.error("the authenticator failed on user '{}' from {}", request.user(), peer, e);
-      return new Message.ErrorReply(ErrorCode.INTERNAL, "authentication failed", "");
     }
+    Throwable cause =
+        failure instanceof CompletionException && failure.getCause() != null
+            ? failure.getCause()
+            : failure;
+    if (cause instanceof AuthenticationException e) {
+      refusals.warn(
+          log, "authentication of user '{}' from {} refused: {}", user, peer, e.getMessage());
+      return new Message.ErrorReply(ErrorCode.UNAUTHENTICATED, e.getMessage(), "");
+    }
+    log.error("the authenticator failed on user '{}' from {}", user, peer, cause);
+    return new Message.ErrorReply(ErrorCode.INTERNAL, "authentication failed", "");
   }
 
   /** A one-way message from a connection that has not authenticated was dropped. */

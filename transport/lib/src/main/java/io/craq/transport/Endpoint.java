@@ -4,6 +4,8 @@ import io.craq.core.message.ErrorCode;
 import io.craq.core.message.Message;
 import io.craq.transport.security.Credentials;
 import io.craq.transport.security.LinkSession;
+import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -35,6 +37,15 @@ abstract class Endpoint {
 
   /** The text of the refusal of requests while the session has no principal. */
   volatile String refusal = Admission.AUTHENTICATE_FIRST;
+
+  /** A frame that came while an authentication was checked, with a copy of its body. */
+  private record HeldFrame(Frames.Header header, byte[] body) {}
+
+  // ---- the link's thread only
+  /** An authentication is checked off the link's thread: frames are held until it is answered. */
+  private boolean authenticating;
+
+  private final ArrayDeque<HeldFrame> heldFrames = new ArrayDeque<>();
 
   Endpoint(MessageCodec codec, Handler handler, PendingRequests pending, String peer) {
     this.codec = codec;
@@ -176,6 +187,11 @@ abstract class Endpoint {
 
   /** Handles one inbound frame whose header was already checked. */
   final void dispatch(Frames.Header header, byte[] bytes, int offset) {
+    if (authenticating) {
+      heldFrames.add(
+          new HeldFrame(header, Arrays.copyOfRange(bytes, offset, offset + header.bodyLength())));
+      return;
+    }
     Message message;
     try {
       message = codec.decodeBody(header.type(), bytes, offset, header.bodyLength());
@@ -195,13 +211,21 @@ abstract class Endpoint {
     if (message instanceof Message.AuthRequest auth) {
       // Answered here, in order: the connection's next frame sees the new principal.
       Admission by = admission;
-      Message answer =
-          by != null
-              ? by.authenticate(auth, session, peer)
-              : new Message.AuthReply(auth.user(), principalRole());
-      if (header.kind() == Frames.KIND_REQUEST) {
-        offerFrame(codec.encodeFrame(Frames.KIND_REPLY, header.requestId(), answer));
+      boolean request = header.kind() == Frames.KIND_REQUEST;
+      long requestId = header.requestId();
+      if (by == null) {
+        answerAuth(request, requestId, new Message.AuthReply(auth.user(), principalRole()));
+        return;
       }
+      CompletableFuture<Message> answer = by.authenticate(auth, session, peer);
+      if (answer.isDone() || !pauseReads()) {
+        answerAuth(request, requestId, answer.join());
+        return;
+      }
+      // A slow hash on another thread: this link's later frames wait for it, unread or held.
+      authenticating = true;
+      answer.whenComplete(
+          (reply, failure) -> onLinkThread(() -> authenticated(request, requestId, reply)));
       return;
     }
     if (session.principal() == null) {
@@ -226,6 +250,55 @@ abstract class Endpoint {
             new Message.ErrorReply(ErrorCode.INTERNAL, "handler failed: " + e.getMessage(), ""));
       }
     }
+  }
+
+  private void answerAuth(boolean request, long requestId, Message answer) {
+    if (request) {
+      offerFrame(codec.encodeFrame(Frames.KIND_REPLY, requestId, answer));
+    }
+  }
+
+  /**
+   * On the link's thread, once an authentication checked elsewhere is answered: the answer, then
+   * the frames held meanwhile, in order, then reading again (unless one of them is another
+   * authentication that waits).
+   */
+  private void authenticated(boolean request, long requestId, Message answer) {
+    authenticating = false;
+    if (isClosed()) {
+      heldFrames.clear();
+      return;
+    }
+    answerAuth(
+        request,
+        requestId,
+        answer != null
+            ? answer
+            : new Message.ErrorReply(ErrorCode.INTERNAL, "authentication failed", ""));
+    HeldFrame next;
+    while (!authenticating && !isClosed() && (next = heldFrames.poll()) != null) {
+      dispatch(next.header(), next.body(), 0);
+    }
+    if (!authenticating && !isClosed()) {
+      resumeReads();
+    }
+  }
+
+  /**
+   * Stops reading from the peer until {@link #resumeReads}, while an authentication is checked off
+   * the link's thread; on the link's thread. False if this link cannot pause: the check is then
+   * waited for on the link's thread.
+   */
+  boolean pauseReads() {
+    return false;
+  }
+
+  /** Reads from the peer again after {@link #pauseReads}; on the link's thread. */
+  void resumeReads() {}
+
+  /** Runs {@code task} on the link's thread (the one that dispatches its frames). */
+  void onLinkThread(Runnable task) {
+    task.run();
   }
 
   private String principalRole() {

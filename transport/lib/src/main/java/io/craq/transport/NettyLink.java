@@ -70,6 +70,10 @@ final class NettyLink extends Endpoint {
   private boolean receivedFrame;
   private boolean admitted;
   private boolean readingStopped;
+
+  /** Reading waits for an authentication checked off the loop (see Endpoint#pauseReads). */
+  private boolean readsPaused;
+
   private long frameStartNanos;
   private ScheduledFuture<?> deadlineCheck;
   private final byte[] header = new byte[Frames.HEADER_BYTES];
@@ -314,10 +318,43 @@ final class NettyLink extends Endpoint {
 
   // ------------------------------------------------------------------------------ reading
 
+  @Override
+  boolean pauseReads() {
+    Channel ch = channel;
+    if (ch == null) {
+      return false;
+    }
+    readsPaused = true;
+    ch.config().setAutoRead(false);
+    return true;
+  }
+
+  @Override
+  void resumeReads() {
+    readsPaused = false;
+    Channel ch = channel;
+    if (ch != null && !readingStopped) {
+      if (frameStartNanos != 0) {
+        frameStartNanos = System.nanoTime(); // the pause does not count against the read deadline
+        armDeadline();
+      }
+      ch.config().setAutoRead(true);
+    }
+  }
+
+  @Override
+  void onLinkThread(Runnable task) {
+    try {
+      loop.execute(task);
+    } catch (RejectedExecutionException e) {
+      close(new ConnectionClosedException("transport closed"));
+    }
+  }
+
   private void checkDeadline() {
     deadlineCheck = null;
-    if (isClosed() || frameStartNanos == 0) {
-      return;
+    if (isClosed() || frameStartNanos == 0 || readsPaused) {
+      return; // after a pause, resumeReads arms it again
     }
     long deadlineNanos = TimeUnit.MILLISECONDS.toNanos(config.readDeadlineMillis());
     long elapsed = System.nanoTime() - frameStartNanos;

@@ -77,6 +77,9 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
   /** After a framing error nothing more is read. */
   private boolean readingStopped;
 
+  /** Reading waits for an authentication checked off the loop (see Endpoint#pauseReads). */
+  private boolean readsPaused;
+
   // ---- guarded by writeLock
   private final ReentrantLock writeLock = new ReentrantLock();
 
@@ -242,7 +245,7 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
       ops = SelectionKey.OP_CONNECT;
     } else {
       ops =
-          (readingStopped ? 0 : SelectionKey.OP_READ)
+          (readingStopped || readsPaused ? 0 : SelectionKey.OP_READ)
               | (waitingForWritable ? SelectionKey.OP_WRITE : 0);
     }
     try {
@@ -277,6 +280,7 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
       connectFailed(
           new IOException("connect timed out after " + config.connectTimeoutMillis() + " ms"));
     } else if (frameStartNanos != 0
+        && !readsPaused
         && nowNanos - frameStartNanos
             >= TimeUnit.MILLISECONDS.toNanos(config.readDeadlineMillis())) {
       log.warn(
@@ -481,6 +485,27 @@ final class TcpSession extends Endpoint implements EventLoop.Ready {
   }
 
   // ------------------------------------------------------------------------------ reading
+
+  @Override
+  boolean pauseReads() {
+    readsPaused = true;
+    updateInterest();
+    return true;
+  }
+
+  @Override
+  void resumeReads() {
+    readsPaused = false;
+    if (frameStartNanos != 0) {
+      frameStartNanos = System.nanoTime(); // the pause does not count against the read deadline
+    }
+    updateInterest();
+  }
+
+  @Override
+  void onLinkThread(Runnable task) {
+    loop.execute(task);
+  }
 
   private void onReadable() {
     int n;

@@ -96,15 +96,36 @@ final class TlsContexts implements AutoCloseable {
     final X509Certificate certificate;
     private final X509ExtendedTrustManager cluster;
 
+    /**
+     * What a server built on the JDK's TLS (not Netty) needs to follow the same rules: this
+     * process's key and certificate, and the verification of client certificates. Null when the
+     * settings have no certificate.
+     */
+    final X509ExtendedKeyManager keyManager;
+
+    final X509ExtendedTrustManager serverTrust;
+
     Material(
         SslContext server,
         SslContext client,
         X509Certificate certificate,
         X509ExtendedTrustManager cluster) {
+      this(server, client, certificate, cluster, null, null);
+    }
+
+    Material(
+        SslContext server,
+        SslContext client,
+        X509Certificate certificate,
+        X509ExtendedTrustManager cluster,
+        X509ExtendedKeyManager keyManager,
+        X509ExtendedTrustManager serverTrust) {
       this.server = server;
       this.client = client;
       this.certificate = certificate;
       this.cluster = cluster;
+      this.keyManager = keyManager;
+      this.serverTrust = serverTrust;
     }
 
     /** True if the verified client chain {@code chain} chains to the cluster CA. */
@@ -259,12 +280,13 @@ final class TlsContexts implements AutoCloseable {
         settings.clientCa() == null ? null : trustManager(settings.clientCa());
     X509Certificate[] ownChain = chain.toArray(new X509Certificate[0]);
     FixedKeyManager keyManager = new FixedKeyManager(key, ownChain);
+    ServerTrust serverTrust = new ServerTrust(cluster, clients);
     SslContext server =
         SslContextBuilder.forServer(keyManager)
             .sslProvider(PROVIDER)
             .protocols(PROTOCOL)
             .clientAuth(ClientAuth.OPTIONAL)
-            .trustManager(new ServerTrust(cluster, clients))
+            .trustManager(serverTrust)
             .build();
     SslContext client =
         SslContextBuilder.forClient()
@@ -274,7 +296,7 @@ final class TlsContexts implements AutoCloseable {
             .trustManager(new ClusterTrust(cluster))
             .endpointIdentificationAlgorithm(null)
             .build();
-    return new Material(server, client, own, cluster);
+    return new Material(server, client, own, cluster, keyManager, serverTrust);
   }
 
   private static X509ExtendedTrustManager trustManager(Path caFile)

@@ -1,9 +1,15 @@
 package io.craq.metrics;
 
+import com.sun.net.httpserver.HttpContext;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsParameters;
+import com.sun.net.httpserver.HttpsServer;
 import io.craq.transport.Addresses;
+import io.craq.transport.ServerTls;
+import io.craq.transport.security.PasswordChecks;
 import io.prometheus.metrics.exporter.httpserver.MetricsHandler;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -32,23 +38,34 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code /ready}: the same for having started (see each process).
  * </ul>
  *
- * Requests are served by two daemon threads of their own, never by the process's event loop: a
+ * Requests are served by a few daemon threads of their own, never by the process's event loop: a
  * scrape reads what the loop publishes, or asks it as any client would.
+ *
+ * <p>Secured by a {@link MetricsSecurity}: HTTPS (TLS 1.3 only, by {@link ServerTls}: the rules and
+ * the reloading of the process's other ports) instead of HTTP, and {@code /metrics} only for the
+ * users of a users file (see {@link ScrapeAuthenticator}). The probes stay open: they say only ok
+ * or not and why.
  */
 public final class MetricsServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MetricsServer.class);
 
-  /** Threads serving HTTP requests: a scrape and a probe at once. */
-  private static final int THREADS = 2;
+  /**
+   * Threads serving HTTP requests: a scrape and a probe at once, and as many more while a wrong
+   * password's answer is held back.
+   */
+  private static final int THREADS = 4;
 
   private final HttpServer server;
   private final ExecutorService executor;
   private final String address;
+  private final ServerTls tls;
 
-  private MetricsServer(HttpServer server, ExecutorService executor, String address) {
+  private MetricsServer(
+      HttpServer server, ExecutorService executor, String address, ServerTls tls) {
     this.server = server;
     this.executor = executor;
     this.address = address;
+    this.tls = tls;
   }
 
   /**
@@ -73,15 +90,47 @@ public final class MetricsServer implements AutoCloseable {
       PrometheusRegistry registry,
       Supplier<Status> health,
       Supplier<Status> ready) {
+    return start(address, registry, health, ready, MetricsSecurity.NONE);
+  }
+
+  /**
+   * As {@link #start(String, PrometheusRegistry, Supplier, Supplier)}, secured by {@code security}.
+   *
+   * @throws IllegalArgumentException if the address is malformed or the TLS files cannot be used
+   *     (naming the file and the problem)
+   * @throws UncheckedIOException if it cannot be bound (the message says which and why)
+   */
+  public static MetricsServer start(
+      String address,
+      PrometheusRegistry registry,
+      Supplier<Status> health,
+      Supplier<Status> ready,
+      MetricsSecurity security) {
     Addresses.HostPort hostPort = Addresses.parse(address);
     InetSocketAddress bind =
         hostPort.host().isEmpty()
             ? new InetSocketAddress(hostPort.port())
             : new InetSocketAddress(hostPort.host(), hostPort.port());
+    ServerTls tls = security.tlsEnabled() ? ServerTls.open(security.tls()) : null;
     HttpServer server;
     try {
-      server = HttpServer.create(bind, 16);
+      if (tls == null) {
+        server = HttpServer.create(bind, 16);
+      } else {
+        HttpsServer https = HttpsServer.create(bind, 16);
+        https.setHttpsConfigurator(
+            new HttpsConfigurator(tls.jdkContext()) {
+              @Override
+              public void configure(HttpsParameters parameters) {
+                parameters.setSSLParameters(tls.jdkParameters());
+              }
+            });
+        server = https;
+      }
     } catch (IOException e) {
+      if (tls != null) {
+        tls.close();
+      }
       throw new UncheckedIOException(
           "cannot listen for metrics on " + address + ": " + e.getMessage(), e);
     }
@@ -95,15 +144,23 @@ public final class MetricsServer implements AutoCloseable {
                     .name("craq-metrics-http-" + threads.incrementAndGet())
                     .unstarted(task));
     server.setExecutor(executor);
-    server.createContext("/metrics", new MetricsHandler(registry));
+    HttpContext metrics = server.createContext("/metrics", new MetricsHandler(registry));
+    if (security.authenticationRequired()) {
+      metrics.setAuthenticator(
+          new ScrapeAuthenticator(security.users(), tls, PasswordChecks.shared()));
+    }
     server.createContext("/health", new StatusHandler("/health", health));
     server.createContext("/ready", new StatusHandler("/ready", ready));
     server.createContext("/", MetricsServer::index);
     server.start();
     String bound =
         (hostPort.host().isEmpty() ? "" : hostPort.host()) + ":" + server.getAddress().getPort();
-    log.info("metrics on http://{}/metrics, /health and /ready", dialable(bound));
-    return new MetricsServer(server, executor, bound);
+    log.info(
+        "metrics on {}://{}/metrics{}, /health and /ready",
+        tls == null ? "http" : "https",
+        dialable(bound),
+        security.authenticationRequired() ? " (users of the users file only)" : "");
+    return new MetricsServer(server, executor, bound, tls);
   }
 
   /** The address bound ({@code :PORT} for every interface), with the real port after port 0. */
@@ -116,9 +173,9 @@ public final class MetricsServer implements AutoCloseable {
     return server.getAddress().getPort();
   }
 
-  /** {@code http://host:port} to reach this server from this machine. */
+  /** {@code http://host:port} (or {@code https://}) to reach this server from this machine. */
   public String url() {
-    return "http://" + dialable(address);
+    return (tls == null ? "http://" : "https://") + dialable(address);
   }
 
   private static String dialable(String address) {
@@ -130,6 +187,9 @@ public final class MetricsServer implements AutoCloseable {
   public void close() {
     server.stop(0);
     executor.shutdownNow();
+    if (tls != null) {
+      tls.close();
+    }
     try {
       if (!executor.awaitTermination(1, TimeUnit.SECONDS)) {
         log.debug("metrics threads still busy after 1 s");

@@ -4,11 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.craq.transport.security.PasswordHashes;
+import io.craq.transport.security.Role;
+import io.craq.transport.security.UsersFile;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class MetricsServerTest {
   @Test
@@ -44,6 +55,53 @@ class MetricsServerTest {
       assertEquals("ok: started\n", Scrape.get(server.url() + "/ready").body());
       assertEquals(404, Scrape.get(server.url() + "/nothing").statusCode());
       assertEquals(404, Scrape.get(server.url() + "/healthz").statusCode());
+    }
+  }
+
+  @Test
+  @DisplayName(
+      "with users over plain HTTP: /metrics needs a user's Basic credentials (401 and"
+          + " WWW-Authenticate otherwise); the probes stay open")
+  void usersOverPlainHttp(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("users");
+    UsersFile.write(
+        file,
+        List.of(
+            new UsersFile.User(
+                "scraper",
+                Role.READ,
+                PasswordHashes.hash("pw".getBytes(StandardCharsets.UTF_8), 1_000))));
+    PrometheusRegistry registry = new PrometheusRegistry();
+    registry.register(
+        () -> new Families().gauge("craq_test_answer", "A constant for the test", 42).build());
+    try (MetricsServer server =
+        MetricsServer.start(
+            "127.0.0.1:0",
+            registry,
+            () -> Status.ok(""),
+            () -> Status.ok(""),
+            new MetricsSecurity(null, UsersFile.open(file)))) {
+      assertTrue(server.url().startsWith("http://"), server.url());
+      HttpURLConnection anonymous =
+          (HttpURLConnection) URI.create(server.url() + "/metrics").toURL().openConnection();
+      assertEquals(401, anonymous.getResponseCode());
+      assertTrue(
+          String.valueOf(anonymous.getHeaderField("WWW-Authenticate")).startsWith("Basic realm="));
+      anonymous.disconnect();
+      HttpURLConnection scraper =
+          (HttpURLConnection) URI.create(server.url() + "/metrics").toURL().openConnection();
+      scraper.setRequestProperty(
+          "Authorization",
+          "Basic "
+              + Base64.getEncoder().encodeToString("scraper:pw".getBytes(StandardCharsets.UTF_8)));
+      assertEquals(200, scraper.getResponseCode());
+      try (InputStream in = scraper.getInputStream()) {
+        assertTrue(
+            new String(in.readAllBytes(), StandardCharsets.UTF_8).contains("craq_test_answer 42"));
+      }
+      scraper.disconnect();
+      assertEquals(200, Scrape.get(server.url() + "/health").statusCode());
+      assertEquals(200, Scrape.get(server.url() + "/ready").statusCode());
     }
   }
 

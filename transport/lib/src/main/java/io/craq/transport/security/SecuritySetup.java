@@ -184,6 +184,73 @@ public final class SecuritySetup {
   }
 
   /**
+   * The warnings a node prints at start for its Redis-protocol port on {@code listenAddress}: none
+   * on a loopback address; else one line without TLS on it ({@code --redis-tls}) and one without
+   * authentication ({@code --users}), each naming the risk and the flag that fixes it.
+   */
+  public static List<String> redisExposureWarnings(
+      String process, String listenAddress, boolean redisTls, Security security) {
+    List<String> warnings = new ArrayList<>();
+    String where = exposedAt(process + " serves the Redis protocol on ", listenAddress);
+    if (where == null) {
+      return warnings;
+    }
+    if (!redisTls) {
+      warnings.add(
+          where
+              + " without TLS: commands, values and AUTH passwords travel in plain text, and"
+              + " anyone on the path can read and change them; give --redis-tls (with --tls-cert,"
+              + " --tls-key and --tls-ca), or listen on 127.0.0.1");
+    }
+    if (!security.authenticationRequired()) {
+      warnings.add(
+          where
+              + " without authentication: anyone who can reach the port can read and write every"
+              + " key; give --users FILE (see docs/SECURITY.md), or listen on 127.0.0.1");
+    }
+    return warnings;
+  }
+
+  /**
+   * The warnings a server prints at start for its metrics port on {@code listenAddress}: none on a
+   * loopback address; else one line without TLS on it ({@code --metrics-tls}) and one without
+   * authentication ({@code --users}), each naming the risk and the flag that fixes it.
+   */
+  public static List<String> metricsExposureWarnings(
+      String process, String listenAddress, boolean metricsTls, Security security) {
+    List<String> warnings = new ArrayList<>();
+    String where = exposedAt(process + " serves metrics on ", listenAddress);
+    if (where == null) {
+      return warnings;
+    }
+    if (!metricsTls) {
+      warnings.add(
+          where
+              + " over plain HTTP: scrapes"
+              + (security.authenticationRequired() ? ", and the passwords of scrapers," : "")
+              + " travel in plain text; give --metrics-tls (with --tls-cert, --tls-key and"
+              + " --tls-ca), or listen on 127.0.0.1");
+    }
+    if (!security.authenticationRequired()) {
+      warnings.add(
+          where
+              + " without authentication: anyone who can reach the port can read the metrics"
+              + " (traffic, keys and members of the cluster); give --users FILE (see"
+              + " docs/SECURITY.md), or listen on 127.0.0.1");
+    }
+    return warnings;
+  }
+
+  /** {@code prefix + address} and "(every interface)" if it goes beyond loopback, else null. */
+  private static String exposedAt(String prefix, String listenAddress) {
+    Addresses.HostPort hostPort = Addresses.parse(listenAddress);
+    if (isLoopback(hostPort.host())) {
+      return null;
+    }
+    return prefix + listenAddress + (isWildcard(hostPort.host()) ? " (every interface)" : "");
+  }
+
+  /**
    * The warning a server prints at start when it requires authentication but presents nothing when
    * it dials other nodes and coordinators (no {@code --user}, no TLS certificate): if they require
    * authentication too, they refuse it. Null if there is nothing to say.

@@ -155,6 +155,17 @@ public final class UsersFile implements Authenticator {
   }
 
   @Override
+  public Principal remembered(String user, byte[] secret) {
+    refresh();
+    User known = snapshot.users().get(user);
+    byte[] remembered = known == null ? null : verified.get(user);
+    if (remembered == null || !MessageDigest.isEqual(remembered, mac(user, known.hash(), secret))) {
+      return null;
+    }
+    return new Principal(user, known.role());
+  }
+
+  @Override
   public Principal forCertificate(String commonName) throws AuthenticationException {
     refresh();
     User known = snapshot.users().get(commonName);

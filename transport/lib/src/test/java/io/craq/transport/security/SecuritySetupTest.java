@@ -148,6 +148,37 @@ class SecuritySetupTest {
     List<String> onlyTls = SecuritySetup.exposureWarnings("craq-node", ":1", authenticated, risk);
     assertEquals(1, onlyTls.size());
     assertTrue(onlyTls.get(0).contains("without TLS"), onlyTls.get(0));
+
+    List<String> redis =
+        SecuritySetup.redisExposureWarnings("craq-node", "10.0.0.5:6379", false, Security.NONE);
+    assertEquals(2, redis.size(), redis.toString());
+    assertTrue(redis.get(0).contains("Redis protocol on 10.0.0.5:6379 without TLS"), redis.get(0));
+    assertTrue(redis.get(0).contains("--redis-tls"), redis.get(0));
+    assertTrue(redis.get(1).contains("--users FILE"), redis.get(1));
+    assertEquals(
+        List.of(),
+        SecuritySetup.redisExposureWarnings("craq-node", "127.0.0.1:6379", false, Security.NONE));
+    List<String> redisTls =
+        SecuritySetup.redisExposureWarnings("craq-node", ":6379", true, authenticated);
+    assertEquals(List.of(), redisTls);
+
+    List<String> metrics =
+        SecuritySetup.metricsExposureWarnings("craq-node", ":9235", false, Security.NONE);
+    assertEquals(2, metrics.size(), metrics.toString());
+    assertTrue(metrics.get(0).contains("over plain HTTP"), metrics.get(0));
+    assertTrue(metrics.get(0).contains("--metrics-tls"), metrics.get(0));
+    assertTrue(metrics.get(1).contains("can read the metrics"), metrics.get(1));
+    List<String> metricsWithUsers =
+        SecuritySetup.metricsExposureWarnings("craq-node", ":9235", false, authenticated);
+    assertEquals(1, metricsWithUsers.size(), metricsWithUsers.toString());
+    assertTrue(
+        metricsWithUsers.get(0).contains("the passwords of scrapers"), metricsWithUsers.get(0));
+    assertEquals(
+        List.of(),
+        SecuritySetup.metricsExposureWarnings("craq-node", ":9235", true, authenticated));
+    assertEquals(
+        List.of(),
+        SecuritySetup.metricsExposureWarnings("craq-node", "[::1]:9235", false, Security.NONE));
   }
 
   private interface Action {
