@@ -25,14 +25,15 @@ import java.util.Set;
  * (eligible: live and not leaving); under-replicated chains are repaired first; (2) no chain keeps
  * a member on a leaving node once the chain has that many caught-up others; (3) every eligible node
  * carries about the same number of memberships (the most and the least loaded differ by at most
- * one); (4) the head and middle places (a write crosses those members) spread over the nodes as
- * evenly as moves that keep (3) can make them (non-tail places within one whenever there are at
- * least two nodes more than replicas and the loads end equal, a property test checks; heads as
- * close as the moves reach, not always within one). A move adds a member first (it catches up on
- * that chain's keys only) and removes the member it replaces only once every member is caught up,
- * so a chain never has fewer complete copies than before. Empty chains (a new cluster) are laid out
- * at once, members in rotated order, so heads and tails spread over the nodes. At most {@code
- * movesMax} chains move at once for balance; repairs do not wait for that limit. Deterministic.
+ * one); (4) the heads and the other non-tail places (a write crosses those members) spread over the
+ * nodes as evenly as moves that keep (3) can make them: whenever the loads end equal and there are
+ * at least two nodes more than replicas, every node ends within one of the others in heads and in
+ * non-tail places (a property test checks; with fewer nodes, or loads not all equal, as close as
+ * the moves reach). A move adds a member first (it catches up on that chain's keys only) and
+ * removes the member it replaces only once every member is caught up, so a chain never has fewer
+ * complete copies than before. Empty chains (a new cluster) are laid out at once, members in
+ * rotated order, so heads and tails spread over the nodes. At most {@code movesMax} chains move at
+ * once for balance; repairs do not wait for that limit. Deterministic.
  *
  * <p>The rules, applied in this order with at most one step per chain per call (except the layout
  * of an empty chain):
@@ -55,10 +56,11 @@ import java.util.Set;
  *   <li><b>Balance.</b> While the most and the least loaded eligible nodes differ by more than one,
  *       the least loaded node is added to a chain (not moving) that holds a most loaded node and
  *       not the least loaded one; the removal rule later takes the most loaded member off it. Of
- *       the chains and least loaded nodes that qualify, the move that spreads the roles best.
+ *       the chains and least loaded nodes that qualify, the move that spreads the roles best (heads
+ *       first, then non-tail places).
  *   <li><b>Roles.</b> Once the loads are within one (and not all equal), a least loaded node is
- *       added to a chain whose most loaded member then leaves, if that makes the head and non-tail
- *       places more even (see {@code roleChange}): removing a member ahead of the chain's tail
+ *       added to a chain whose most loaded member then leaves, if that makes the heads, or else the
+ *       non-tail places, more even (see {@code Score}): removing a member ahead of the chain's tail
  *       hands the tail a non-tail place, and removing the head hands the second member the head.
  *   <li><b>Swaps.</b> When no chain is moving and no rule above applies, two nodes {@code p} and
  *       {@code w} of equal load trade places: {@code w} is added to a chain {@code Z} of {@code p}
@@ -66,9 +68,17 @@ import java.util.Set;
  *       then takes {@code p} off {@code Z} and {@code w} off {@code W}, so the loads end as they
  *       were and the roles more even. This is what spreads roles when the loads are all equal (say
  *       3 nodes grown to 6 with 6 chains: the newcomers joined as tails, and no single move can
- *       hand them a head without unbalancing the loads). A swap that does not itself make the roles
- *       more even is taken only if a swap after it then does by more (roles may have to pass
- *       through a node on their way). Needs {@code movesMax >= 2}.
+ *       hand them a head without unbalancing the loads). The swap taken is the one that lowers most
+ *       a potential compared heads first: the spread of the heads, then how many swaps at least
+ *       until a head can pass from a node with too many to one with too few (it passes only to the
+ *       member right behind it, so that node may first have to join the chain and move up as the
+ *       members ahead of it are swapped out), then the spread of the non-tail places and their own
+ *       such distance. A swap that does not lower it is taken only if a swap after it then lowers
+ *       it by more. So swaps end, and each costs two chains' copies. Needs {@code movesMax >= 2};
+ *       with {@code replicas + 1} nodes or fewer it cannot always even the roles (with as many
+ *       nodes as replicas every node is in every chain and no swap exists; with one more, a swap
+ *       must use the chains that lack each of its two nodes, and some placements, such as 3 nodes
+ *       with 3 chains of 2 where one node heads two chains, reach no even one).
  * </ol>
  *
  * <p>A node's <em>load</em> is the number of chains it is a member of, not counting the memberships
@@ -328,11 +338,11 @@ public final class Placement {
      * chain as its tail, and when a member leaves, those behind it move up; so the only way to hand
      * a non-tail role to a node is to replace a member ahead of that node's place in a chain. A
      * role move adds a node {@code x} less loaded than the member the removal rule then takes off,
-     * so the loads stay within one, and is made only if that removal hands a non-tail role from a
-     * node that has at least two more of them to the chain's tail (see {@link #roleCost}): every
-     * role move makes the sum of squares of the nodes' non-tail roles smaller, so they end. With
-     * all loads equal no role move is possible (it would unbalance the loads); swaps do that (see
-     * {@link #swapRoles}).
+     * so the loads stay within one, and is made only if that removal makes the heads more even, or
+     * keeps them as even and makes the non-tail places more even (see {@link #roleCost}): every
+     * role move lowers the sums of squares of the nodes' heads and non-tail places (compared in
+     * that order, see {@link Score}), so they end. With all loads equal no role move is possible
+     * (it would unbalance the loads); swaps do that (see {@link #swapRoles}).
      */
     private void balanceRoles() {
       while (movingCount < movesMax && !eligible.isEmpty()) {
