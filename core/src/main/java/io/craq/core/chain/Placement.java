@@ -452,7 +452,7 @@ public final class Placement {
       if (spread(roles, 0) <= 1 && spread(roles, 1) <= 1) {
         return;
       }
-      int[] reach = {reach(chains, roles, 0), reach(chains, roles, 1)};
+      int[] reach = {reach(chains, roles, Map.of(), 0), reach(chains, roles, Map.of(), 1)};
       List<Swap> swaps = swaps(chains, roles, reach);
       Swap best = null;
       for (Swap swap : swaps) {
@@ -589,7 +589,7 @@ public final class Placement {
               int[] after = new int[2];
               for (int kind = 0; kind < 2; kind++) {
                 if (reach[kind] != 0 || spreadAfter(roles, change, kind) > 1) {
-                  after[kind] = reach(afterSwap(chains, swap), changed(roles, change), kind);
+                  after[kind] = reach(afterSwap(chains, swap), roles, change, kind);
                 }
               }
               swaps.add(
@@ -623,20 +623,26 @@ public final class Placement {
      * the real number, not always reached; what matters is that it is a function of the chains
      * alone, so that lowering it ends.
      */
-    private int reach(List<List<Member>> chains, Map<String, int[]> roles, int kind) {
+    private int reach(
+        List<List<Member>> chains, Map<String, int[]> roles, Map<String, int[]> change, int kind) {
+      Map<String, Integer> level = new HashMap<>();
       int max = Integer.MIN_VALUE;
       int min = Integer.MAX_VALUE;
       for (String node : eligible) {
-        int n = roles.getOrDefault(node, NONE)[kind];
+        int n = roles.getOrDefault(node, NONE)[kind] + change.getOrDefault(node, NONE)[kind];
+        level.put(node, n);
         max = Math.max(max, n);
         min = Math.min(min, n);
       }
       if (max - min <= 1) {
         return 0;
       }
+      int shortOfIt = 0; // nodes short of the role: to tell at once whether one is outside a chain
       Map<String, Integer> dist = new HashMap<>();
       for (String node : eligible) {
-        if (roles.getOrDefault(node, NONE)[kind] == max) {
+        if (level.get(node) <= max - 2) {
+          shortOfIt++;
+        } else if (level.get(node) == max) {
           dist.put(node, 0);
         }
       }
@@ -651,8 +657,8 @@ public final class Placement {
             x = node;
           }
         }
-        if (x == null || dist.get(x) >= best) {
-          break;
+        if (x == null || dist.get(x) + 1 >= best) {
+          break; // every way on from here takes at least one more swap
         }
         settled.add(x);
         int d = dist.get(x);
@@ -665,24 +671,26 @@ public final class Placement {
           if (at >= size - 1 || (kind == 1 && at != 0)) {
             continue; // x has no role of this kind here to hand on
           }
-          for (int i = kind == 1 ? 1 : size - 1; i < size; i++) {
-            String y = members.get(i).id();
-            int n = roles.getOrDefault(y, NONE)[kind];
-            int cost = d + (kind == 1 ? i : 1);
-            if (!eligibleSet.contains(y)) {
+          int shortHere = 0;
+          for (int i = 0; i < size; i++) {
+            Integer n = level.get(members.get(i).id()); // null: not eligible
+            if (n == null) {
               continue;
             }
             if (n <= max - 2) {
-              best = Math.min(best, cost);
-            } else if (n == max - 1 && cost < dist.getOrDefault(y, Integer.MAX_VALUE)) {
-              dist.put(y, cost);
+              shortHere++;
+            }
+            if (i >= (kind == 1 ? 1 : size - 1)) {
+              int cost = d + (kind == 1 ? i : 1);
+              if (n <= max - 2) {
+                best = Math.min(best, cost);
+              } else if (n == max - 1 && cost < dist.getOrDefault(members.get(i).id(), cost + 1)) {
+                dist.put(members.get(i).id(), cost);
+              }
             }
           }
-          for (String u : eligible) {
-            if (roles.getOrDefault(u, NONE)[kind] <= max - 2 && !contains(members, u)) {
-              best = Math.min(best, d + (kind == 1 ? size : 2));
-              break;
-            }
+          if (shortHere < shortOfIt) {
+            best = Math.min(best, d + (kind == 1 ? size : 2)); // one short of it joins first
           }
         }
       }
