@@ -7,6 +7,7 @@ import io.craq.core.message.ChainMap;
 import io.craq.core.message.Member;
 import io.craq.core.message.PoolNode;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -24,14 +25,15 @@ import java.util.Set;
  * (eligible: live and not leaving); under-replicated chains are repaired first; (2) no chain keeps
  * a member on a leaving node once the chain has that many caught-up others; (3) every eligible node
  * carries about the same number of memberships (the most and the least loaded differ by at most
- * one); (4) the head and middle places (a write crosses those members) spread over the nodes as
- * evenly as moves that keep (3) can make them (non-tail places within one whenever there are at
- * least two nodes more than replicas and the loads end equal, a property test checks; heads as
- * close as the moves reach, not always within one). A move adds a member first (it catches up on
- * that chain's keys only) and removes the member it replaces only once every member is caught up,
- * so a chain never has fewer complete copies than before. Empty chains (a new cluster) are laid out
- * at once, members in rotated order, so heads and tails spread over the nodes. At most {@code
- * movesMax} chains move at once for balance; repairs do not wait for that limit. Deterministic.
+ * one); (4) the heads and the other non-tail places (a write crosses those members) spread over the
+ * nodes as evenly as moves that keep (3) can make them: whenever the loads end equal and there are
+ * at least two nodes more than replicas, every node ends within one of the others in heads and in
+ * non-tail places (a property test checks; with fewer nodes, or loads not all equal, as close as
+ * the moves reach). A move adds a member first (it catches up on that chain's keys only) and
+ * removes the member it replaces only once every member is caught up, so a chain never has fewer
+ * complete copies than before. Empty chains (a new cluster) are laid out at once, members in
+ * rotated order, so heads and tails spread over the nodes. At most {@code movesMax} chains move at
+ * once for balance; repairs do not wait for that limit. Deterministic.
  *
  * <p>The rules, applied in this order with at most one step per chain per call (except the layout
  * of an empty chain):
@@ -54,10 +56,11 @@ import java.util.Set;
  *   <li><b>Balance.</b> While the most and the least loaded eligible nodes differ by more than one,
  *       the least loaded node is added to a chain (not moving) that holds a most loaded node and
  *       not the least loaded one; the removal rule later takes the most loaded member off it. Of
- *       the chains and least loaded nodes that qualify, the move that spreads the roles best.
+ *       the chains and least loaded nodes that qualify, the move that spreads the roles best (heads
+ *       first, then non-tail places).
  *   <li><b>Roles.</b> Once the loads are within one (and not all equal), a least loaded node is
- *       added to a chain whose most loaded member then leaves, if that makes the head and non-tail
- *       places more even (see {@code roleChange}): removing a member ahead of the chain's tail
+ *       added to a chain whose most loaded member then leaves, if that makes the heads, or else the
+ *       non-tail places, more even (see {@code Score}): removing a member ahead of the chain's tail
  *       hands the tail a non-tail place, and removing the head hands the second member the head.
  *   <li><b>Swaps.</b> When no chain is moving and no rule above applies, two nodes {@code p} and
  *       {@code w} of equal load trade places: {@code w} is added to a chain {@code Z} of {@code p}
@@ -65,9 +68,17 @@ import java.util.Set;
  *       then takes {@code p} off {@code Z} and {@code w} off {@code W}, so the loads end as they
  *       were and the roles more even. This is what spreads roles when the loads are all equal (say
  *       3 nodes grown to 6 with 6 chains: the newcomers joined as tails, and no single move can
- *       hand them a head without unbalancing the loads). A swap that does not itself make the roles
- *       more even is taken only if a swap after it then does by more (roles may have to pass
- *       through a node on their way). Needs {@code movesMax >= 2}.
+ *       hand them a head without unbalancing the loads). The swap taken is the one that lowers most
+ *       a potential compared heads first: the spread of the heads, then how many swaps at least
+ *       until a head can pass from a node with too many to one with too few (it passes only to the
+ *       member right behind it, so that node may first have to join the chain and move up as the
+ *       members ahead of it are swapped out), then the spread of the non-tail places and their own
+ *       such distance. A swap that does not lower it is taken only if a swap after it then lowers
+ *       it by more. So swaps end, and each costs two chains' copies. Needs {@code movesMax >= 2};
+ *       with {@code replicas + 1} nodes or fewer it cannot always even the roles (with as many
+ *       nodes as replicas every node is in every chain and no swap exists; with one more, a swap
+ *       must use the chains that lack each of its two nodes, and some placements, such as 3 nodes
+ *       with 3 chains of 2 where one node heads two chains, reach no even one).
  * </ol>
  *
  * <p>A node's <em>load</em> is the number of chains it is a member of, not counting the memberships
@@ -98,6 +109,42 @@ public final class Placement {
    * the work of a call (the coordinator places every tick) when the roles cannot be made more even.
    */
   private static final long LOOKAHEAD_BUDGET = 5_000;
+
+  /**
+   * A change of the potential that role moves and swaps lower, compared in this order: the sum of
+   * squares of the nodes' heads (lowest when every node heads within one as many chains as every
+   * other), then the heads' {@code reach} (how many swaps at least until one that lowers the first;
+   * 0 when the heads are even), then the sum of squares of the nodes' non-tail places (head or
+   * middle: a write crosses those members), then their reach. Heads come first because they are the
+   * hardest to move (a head passes only to the member right behind it) and take the clients'
+   * writes; non-tail places pass to any chain's tail. Negative is better.
+   */
+  private record Score(long heads, long headsReach, long nonTail, long nonTailReach)
+      implements Comparable<Score> {
+    static final Score ZERO = new Score(0, 0, 0, 0);
+
+    Score plus(Score o) {
+      return new Score(
+          heads + o.heads,
+          headsReach + o.headsReach,
+          nonTail + o.nonTail,
+          nonTailReach + o.nonTailReach);
+    }
+
+    @Override
+    public int compareTo(Score o) {
+      if (heads != o.heads) {
+        return Long.compare(heads, o.heads);
+      }
+      if (headsReach != o.headsReach) {
+        return Long.compare(headsReach, o.headsReach);
+      }
+      if (nonTail != o.nonTail) {
+        return Long.compare(nonTail, o.nonTail);
+      }
+      return Long.compare(nonTailReach, o.nonTailReach);
+    }
+  }
 
   private Placement() {}
 
@@ -275,7 +322,7 @@ public final class Placement {
         }
         // Any least loaded node and any chain with a most loaded one will do for the loads; among
         // them, the move that spreads the roles best (see roleCost).
-        Move move = cheapestMove(min, max, Long.MAX_VALUE, true);
+        Move move = cheapestMove(min, max, null, true);
         if (move == null) {
           return;
         }
@@ -291,11 +338,11 @@ public final class Placement {
      * chain as its tail, and when a member leaves, those behind it move up; so the only way to hand
      * a non-tail role to a node is to replace a member ahead of that node's place in a chain. A
      * role move adds a node {@code x} less loaded than the member the removal rule then takes off,
-     * so the loads stay within one, and is made only if that removal hands a non-tail role from a
-     * node that has at least two more of them to the chain's tail (see {@link #roleCost}): every
-     * role move makes the sum of squares of the nodes' non-tail roles smaller, so they end. With
-     * all loads equal no role move is possible (it would unbalance the loads); swaps do that (see
-     * {@link #swapRoles}).
+     * so the loads stay within one, and is made only if that removal makes the heads more even, or
+     * keeps them as even and makes the non-tail places more even (see {@link #roleCost}): every
+     * role move lowers the sums of squares of the nodes' heads and non-tail places (compared in
+     * that order, see {@link Score}), so they end. With all loads equal no role move is possible
+     * (it would unbalance the loads); swaps do that (see {@link #swapRoles}).
      */
     private void balanceRoles() {
       while (movingCount < movesMax && !eligible.isEmpty()) {
@@ -304,7 +351,8 @@ public final class Placement {
         if (max - min > 1 || max == min) {
           return;
         }
-        Move move = cheapestMove(min, max, 0, false); // only moves that make roles more even
+        // Only moves that make the roles more even.
+        Move move = cheapestMove(min, max, Score.ZERO, false);
         if (move == null) {
           return;
         }
@@ -319,13 +367,13 @@ public final class Placement {
     /**
      * Of the moves that add a node of load {@code min} to a chain (not moving, not stepped) that
      * holds a node of load {@code max} (an eligible one if {@code eligibleMax}), the one of least
-     * {@link #roleCost} below {@code costBelow} (the first in node and chain order among equals);
-     * null if none.
+     * {@link #roleCost} below {@code costBelow} (any, if null; the first in node and chain order
+     * among equals); null if none.
      */
-    private Move cheapestMove(int min, int max, long costBelow, boolean eligibleMax) {
+    private Move cheapestMove(int min, int max, Score costBelow, boolean eligibleMax) {
       Map<String, int[]> roles = roles();
       Move chosen = null;
-      long chosenCost = costBelow;
+      Score chosenCost = costBelow;
       for (String node : eligible) {
         if (load(node) != min) {
           continue;
@@ -340,8 +388,8 @@ public final class Placement {
                       m -> (!eligibleMax || eligibleSet.contains(m.id())) && load(m.id()) == max)) {
             continue;
           }
-          long cost = roleCost(roles, c, node);
-          if (cost < chosenCost) {
+          Score cost = roleCost(roles, c, node);
+          if (cost != null && (chosenCost == null || cost.compareTo(chosenCost) < 0)) {
             chosen = new Move(c, node);
             chosenCost = cost;
           }
@@ -353,9 +401,9 @@ public final class Placement {
     /**
      * How a move of chain {@code c} (add {@code node} as its tail, then the removal rule takes a
      * member off) changes how evenly the roles are spread (see {@link #roleChange}). Negative is
-     * better. {@link Long#MAX_VALUE} if the removal rule would take {@code node} itself.
+     * better. Null if the removal rule would take {@code node} itself.
      */
-    private long roleCost(Map<String, int[]> roles, int c, String node) {
+    private Score roleCost(Map<String, int[]> roles, int c, String node) {
       List<Member> members = chains.get(c);
       List<Member> after = new ArrayList<>(members);
       after.add(new Member(node, node, Long.MAX_VALUE, 0, false));
@@ -363,11 +411,11 @@ public final class Placement {
       String victim = pickRemoval(after);
       load.merge(node, -1, Integer::sum);
       if (victim == null || victim.equals(node)) {
-        return Long.MAX_VALUE;
+        return null;
       }
       Map<String, int[]> change = new HashMap<>();
       removalEffect(members, victim, change);
-      return roleChange(roles, change);
+      return roleChange(roles, change, 0, 0);
     }
 
     /**
@@ -383,12 +431,14 @@ public final class Placement {
      * needs two chains free to move ({@code movesMax >= 2}) and none moving; with the loads all
      * equal, no balance or role move starts meanwhile to shift the loads the removal rule reads.
      *
-     * <p>The swap that makes {@link #roleChange} most negative goes first. If none does, a swap
-     * that makes it worse by {@code d} is taken if a swap after it then makes it better by more
-     * than {@code d} (a role may have to pass through a node to reach the one short of it: a node
-     * that is ahead of nobody's tail cannot hand a role on directly). The next call then takes the
-     * best swap, which gains at least that much; so every two swaps make the roles strictly more
-     * even, and swaps end.
+     * <p>Swaps are scored by what they do to a potential (see {@link Score}): the heads' spread
+     * first, then how many swaps away the nearest swap that evens the heads is ({@link #reach}: a
+     * head passes only to the member right behind it, so a node short of heads must first move up
+     * behind the head of a node with too many), then the non-tail places' spread. The swap that
+     * lowers it most goes first. If none does, a swap that raises it is taken if a swap after it
+     * then lowers it by more (a non-tail place may have to pass through a node to reach the one
+     * short of it). The next call then takes the best swap, which gains at least that much; so
+     * every swap, or every two, lower the potential, and swaps end.
      */
     private void swapRoles() {
       if (movingCount != 0
@@ -402,15 +452,17 @@ public final class Placement {
       if (spread(roles, 0) <= 1 && spread(roles, 1) <= 1) {
         return;
       }
-      List<Swap> swaps = swaps(chains, roles);
+      int[] reach = {reach(chains, roles, Map.of(), 0), reach(chains, roles, Map.of(), 1)};
+      List<Swap> swaps = swaps(chains, roles, reach);
       Swap best = null;
       for (Swap swap : swaps) {
-        if (swap.cost() < 0 && (best == null || swap.cost() < best.cost())) {
+        if (swap.cost().compareTo(Score.ZERO) < 0
+            && (best == null || swap.cost().compareTo(best.cost()) < 0)) {
           best = swap;
         }
       }
       if (best == null) {
-        best = opening(swaps, roles);
+        best = opening(swaps, roles, reach);
         if (best == null) {
           return;
         }
@@ -439,10 +491,11 @@ public final class Placement {
 
     /**
      * A swap: {@code w} replaces {@code p} on chain {@code z}, {@code p} replaces {@code w} on
-     * chain {@code y}; {@code change} is what it does to the roles, {@code cost} its {@link
-     * #roleChange}.
+     * chain {@code y}; {@code change} is what it does to the roles, {@code cost} what it does to
+     * the potential, {@code reach} the {@link #reach} of each kind of role after it.
      */
-    private record Swap(String p, String w, int z, int y, long cost, Map<String, int[]> change) {}
+    private record Swap(
+        String p, String w, int z, int y, Score cost, Map<String, int[]> change, int[] reach) {}
 
     /** {@code members} without {@code out}, with {@code in} at the tail. */
     private static List<Member> swapped(List<Member> members, String out, String in) {
@@ -456,31 +509,41 @@ public final class Placement {
       return after;
     }
 
+    /** {@code chains} after {@code swap}. */
+    private static List<List<Member>> afterSwap(List<List<Member>> chains, Swap swap) {
+      List<List<Member>> after = new ArrayList<>(chains);
+      after.set(swap.z(), swapped(chains.get(swap.z()), swap.p(), swap.w()));
+      after.set(swap.y(), swapped(chains.get(swap.y()), swap.w(), swap.p()));
+      return after;
+    }
+
+    /** {@code roles} after {@code change}. */
+    private static Map<String, int[]> changed(Map<String, int[]> roles, Map<String, int[]> change) {
+      Map<String, int[]> after = new HashMap<>();
+      roles.forEach((id, r) -> after.put(id, r.clone()));
+      change.forEach((id, d) -> {
+        int[] r = after.computeIfAbsent(id, x -> new int[2]);
+        r[0] += d[0];
+        r[1] += d[1];
+      });
+      return after;
+    }
+
     /**
-     * Of {@code swaps} (none of negative cost), the first of least cost after which a swap of cost
-     * below minus its own exists (so the two together make the roles more even); null if none
-     * within {@link #LOOKAHEAD_BUDGET} swaps looked at.
+     * Of {@code swaps} (none lowering the potential), the first of least cost after which a swap
+     * exists that lowers it by more than the first raised it; null if none within {@link
+     * #LOOKAHEAD_BUDGET} swaps looked at.
      */
-    private Swap opening(List<Swap> swaps, Map<String, int[]> roles) {
+    private Swap opening(List<Swap> swaps, Map<String, int[]> roles, int[] reach) {
       List<Swap> order = new ArrayList<>(swaps);
-      order.removeIf(swap -> swap.change().isEmpty());
-      order.sort(Comparator.comparingLong(Swap::cost));
+      order.removeIf(swap -> swap.change().isEmpty() && Arrays.equals(swap.reach(), reach));
+      order.sort(Comparator.comparing(Swap::cost));
       long budget = LOOKAHEAD_BUDGET;
       for (Swap first : order) {
-        List<List<Member>> after = new ArrayList<>(chains);
-        after.set(first.z(), swapped(chains.get(first.z()), first.p(), first.w()));
-        after.set(first.y(), swapped(chains.get(first.y()), first.w(), first.p()));
-        Map<String, int[]> rolesAfter = new HashMap<>();
-        roles.forEach((id, r) -> rolesAfter.put(id, r.clone()));
-        first
-            .change()
-            .forEach((id, d) -> {
-              int[] r = rolesAfter.computeIfAbsent(id, x -> new int[2]);
-              r[0] += d[0];
-              r[1] += d[1];
-            });
-        List<Swap> next = swaps(after, rolesAfter);
-        if (next.stream().anyMatch(swap -> swap.cost() < -first.cost())) {
+        List<Swap> next =
+            swaps(afterSwap(chains, first), changed(roles, first.change()), first.reach());
+        if (next.stream()
+            .anyMatch(swap -> swap.cost().plus(first.cost()).compareTo(Score.ZERO) < 0)) {
           return first;
         }
         budget -= next.size() + 1;
@@ -493,9 +556,10 @@ public final class Placement {
 
     /**
      * Every swap over {@code chains} (not moving: see {@link #swappable}), in order of {@code p},
-     * {@code w}, {@code z}, {@code y}; the loads are this call's (a swap changes none).
+     * {@code w}, {@code z}, {@code y}, scored against {@code roles} and {@code reach}, those of
+     * {@code chains}; the loads are this call's (a swap changes none).
      */
-    private List<Swap> swaps(List<List<Member>> chains, Map<String, int[]> roles) {
+    private List<Swap> swaps(List<List<Member>> chains, Map<String, int[]> roles, int[] reach) {
       Map<String, List<Integer>> chainsOf = new HashMap<>();
       for (int c = 0; c < chains.size(); c++) {
         for (Member m : chains.get(c)) {
@@ -521,12 +585,116 @@ public final class Placement {
               removalEffect(chains.get(z), p, change);
               removalEffect(chains.get(y), w, change);
               change.values().removeIf(d -> d[0] == 0 && d[1] == 0);
-              swaps.add(new Swap(p, w, z, y, roleChange(roles, change), change));
+              Swap swap = new Swap(p, w, z, y, Score.ZERO, change, reach);
+              int[] after = new int[2];
+              for (int kind = 0; kind < 2; kind++) {
+                if (reach[kind] != 0 || spreadAfter(roles, change, kind) > 1) {
+                  after[kind] = reach(afterSwap(chains, swap), roles, change, kind);
+                }
+              }
+              swaps.add(
+                  new Swap(
+                      p,
+                      w,
+                      z,
+                      y,
+                      roleChange(roles, change, after[1] - reach[1], after[0] - reach[0]),
+                      change,
+                      after));
             }
           }
         }
       }
       return swaps;
+    }
+
+    /**
+     * How many swaps at least until one that evens the roles of {@code kind} (1 heads, 0 non-tail
+     * places): 0 if every eligible node has within one as many of them as every other. Else, with
+     * {@code M} the most such roles of a node, a swap evens them when it removes a member on a node
+     * of {@code M} from a chain where that hands the role to a node of {@code M - 2} or fewer. A
+     * head passes only to the member right behind it: a node is {@code i} swaps away if it is at
+     * place {@code i} (head 0) of a chain headed by a node of {@code M} (the members between first
+     * leave, one swap each), and {@code t} swaps away if it is not in such a chain (one swap to
+     * join as the tail). A non-tail place passes from any member but the tail to the tail: the tail
+     * of a chain where a node of {@code M} is not the tail is one swap away, another node two (one
+     * to join as the tail). A node of {@code M - 1} can take the role on (after which it has {@code
+     * M} and hands one on in turn). The least number of swaps over all such ways: a lower bound of
+     * the real number, not always reached; what matters is that it is a function of the chains
+     * alone, so that lowering it ends.
+     */
+    private int reach(
+        List<List<Member>> chains, Map<String, int[]> roles, Map<String, int[]> change, int kind) {
+      Map<String, Integer> level = new HashMap<>();
+      int max = Integer.MIN_VALUE;
+      int min = Integer.MAX_VALUE;
+      for (String node : eligible) {
+        int n = roles.getOrDefault(node, NONE)[kind] + change.getOrDefault(node, NONE)[kind];
+        level.put(node, n);
+        max = Math.max(max, n);
+        min = Math.min(min, n);
+      }
+      if (max - min <= 1) {
+        return 0;
+      }
+      int shortOfIt = 0; // nodes short of the role: to tell at once whether one is outside a chain
+      Map<String, Integer> dist = new HashMap<>();
+      for (String node : eligible) {
+        if (level.get(node) <= max - 2) {
+          shortOfIt++;
+        } else if (level.get(node) == max) {
+          dist.put(node, 0);
+        }
+      }
+      Set<String> settled = new HashSet<>();
+      int best = Integer.MAX_VALUE;
+      while (true) {
+        String x = null;
+        for (String node : eligible) {
+          if (dist.containsKey(node)
+              && !settled.contains(node)
+              && (x == null || dist.get(node) < dist.get(x))) {
+            x = node;
+          }
+        }
+        if (x == null || dist.get(x) + 1 >= best) {
+          break; // every way on from here takes at least one more swap
+        }
+        settled.add(x);
+        int d = dist.get(x);
+        for (List<Member> members : chains) {
+          int size = members.size();
+          int at = 0;
+          while (at < size && !members.get(at).id().equals(x)) {
+            at++;
+          }
+          if (at >= size - 1 || (kind == 1 && at != 0)) {
+            continue; // x has no role of this kind here to hand on
+          }
+          int shortHere = 0;
+          for (int i = 0; i < size; i++) {
+            Integer n = level.get(members.get(i).id()); // null: not eligible
+            if (n == null) {
+              continue;
+            }
+            if (n <= max - 2) {
+              shortHere++;
+            }
+            if (i >= (kind == 1 ? 1 : size - 1)) {
+              int cost = d + (kind == 1 ? i : 1);
+              if (n <= max - 2) {
+                best = Math.min(best, cost);
+              } else if (n == max - 1 && cost < dist.getOrDefault(members.get(i).id(), cost + 1)) {
+                dist.put(members.get(i).id(), cost);
+              }
+            }
+          }
+          if (shortHere < shortOfIt) {
+            best = Math.min(best, d + (kind == 1 ? size : 2)); // one short of it joins first
+          }
+        }
+      }
+      return Math.min(best, chains.size() * (target + 1));
     }
 
     /**
@@ -546,12 +714,19 @@ public final class Placement {
       return members.stream().anyMatch(m -> m.id().equals(node));
     }
 
+    private static final int[] NONE = new int[2];
+
     /** The most minus the fewest roles of kind {@code kind} (0 non-tail, 1 head) over eligible. */
     private int spread(Map<String, int[]> roles, int kind) {
+      return spreadAfter(roles, Map.of(), kind);
+    }
+
+    /** {@link #spread} after {@code change}. */
+    private int spreadAfter(Map<String, int[]> roles, Map<String, int[]> change, int kind) {
       int min = Integer.MAX_VALUE;
       int max = Integer.MIN_VALUE;
       for (String node : eligible) {
-        int n = roles.getOrDefault(node, new int[2])[kind];
+        int n = roles.getOrDefault(node, NONE)[kind] + change.getOrDefault(node, NONE)[kind];
         min = Math.min(min, n);
         max = Math.max(max, n);
       }
@@ -609,19 +784,23 @@ public final class Placement {
     }
 
     /**
-     * How {@code change} alters how evenly the roles are spread: the change of the sum of squares
-     * of the nodes' non-tail places (head or middle; times a thousand) plus that of their heads.
-     * Negative is better; every role move and swap makes it negative, and neither changes the
-     * loads, so they end.
+     * What {@code change} (and changes of the {@link #reach} of heads and of non-tail places) does
+     * to the potential: see {@link Score}.
      */
-    private static long roleChange(Map<String, int[]> roles, Map<String, int[]> change) {
-      long cost = 0;
+    private static Score roleChange(
+        Map<String, int[]> roles,
+        Map<String, int[]> change,
+        int headsReachChange,
+        int nonTailReachChange) {
+      long heads = 0;
+      long nonTail = 0;
       for (Map.Entry<String, int[]> e : change.entrySet()) {
-        int[] now = roles.getOrDefault(e.getKey(), new int[2]);
+        int[] now = roles.getOrDefault(e.getKey(), NONE);
         int[] d = e.getValue();
-        cost += 1000L * squaresChange(now[0], d[0]) + squaresChange(now[1], d[1]);
+        nonTail += squaresChange(now[0], d[0]);
+        heads += squaresChange(now[1], d[1]);
       }
-      return cost;
+      return new Score(heads, headsReachChange, nonTail, nonTailReachChange);
     }
 
     /** The change of {@code a^2} when {@code a} changes by {@code d}. */
