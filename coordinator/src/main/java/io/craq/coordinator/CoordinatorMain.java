@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -249,13 +250,10 @@ public final class CoordinatorMain implements Callable<Integer> {
   public Integer call() {
     CoordinatorServerSettings settings = settings();
     Security security = securityOptions.security(spec.commandLine(), System.getenv());
-    if (metricsTls) {
-      if (metricsListen == null) {
-        throw usage("--metrics-tls needs --metrics-listen");
-      }
-      if (!security.tlsEnabled()) {
-        throw usage("--metrics-tls needs --tls-cert, --tls-key and --tls-ca");
-      }
+    Optional<String> metricsTlsProblem =
+        SecuritySetup.metricsTlsProblem(metricsTls, metricsListen, security);
+    if (metricsTlsProblem.isPresent()) {
+      throw usage(metricsTlsProblem.get());
     }
     List<String> warnings =
         new ArrayList<>(

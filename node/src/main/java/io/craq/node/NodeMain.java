@@ -29,6 +29,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -279,13 +280,10 @@ public final class NodeMain implements Callable<Integer> {
         throw usage(e.getMessage());
       }
     }
-    if (metricsTls) {
-      if (metricsListen == null) {
-        throw usage("--metrics-tls needs --metrics-listen");
-      }
-      if (!security.tlsEnabled()) {
-        throw usage("--metrics-tls needs --tls-cert, --tls-key and --tls-ca");
-      }
+    Optional<String> metricsTlsProblem =
+        SecuritySetup.metricsTlsProblem(metricsTls, metricsListen, security);
+    if (metricsTlsProblem.isPresent()) {
+      throw usage(metricsTlsProblem.get());
     }
     List<String> warnings =
         new ArrayList<>(

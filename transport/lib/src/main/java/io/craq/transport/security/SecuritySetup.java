@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Turns the security flags every craq process shares into a {@link Security}, checking them: the
@@ -209,6 +210,25 @@ public final class SecuritySetup {
               + " key; give --users FILE (see docs/SECURITY.md), or listen on 127.0.0.1");
     }
     return warnings;
+  }
+
+  /**
+   * What is wrong with asking for {@code --metrics-tls}, as a usage error's text: it needs a
+   * metrics port and the process's own certificate. Empty when nothing is (or TLS was not asked
+   * for).
+   */
+  public static Optional<String> metricsTlsProblem(
+      boolean metricsTls, String metricsListen, Security security) {
+    if (!metricsTls) {
+      return Optional.empty();
+    }
+    if (metricsListen == null) {
+      return Optional.of("--metrics-tls needs --metrics-listen");
+    }
+    if (!security.tlsEnabled()) {
+      return Optional.of("--metrics-tls needs --tls-cert, --tls-key and --tls-ca");
+    }
+    return Optional.empty();
   }
 
   /**
