@@ -168,7 +168,7 @@ public final class TransportBenchmark {
   }
 
   /** Sets the properties a kind carries ({@code kind@name=value@name=value}); the old values. */
-  private static Map<String, String> setProperties(String kind) {
+  static Map<String, String> setProperties(String kind) {
     Map<String, String> saved = new LinkedHashMap<>();
     String[] parts = kind.split("@");
     for (int i = 1; i < parts.length; i++) {
@@ -183,7 +183,7 @@ public final class TransportBenchmark {
     return saved;
   }
 
-  private static void restoreProperties(Map<String, String> saved) {
+  static void restoreProperties(Map<String, String> saved) {
     saved.forEach((name, value) -> {
       if (value == null) {
         System.clearProperty(name);
@@ -246,7 +246,7 @@ public final class TransportBenchmark {
   private static io.craq.transport.security.CertificateTool.Issued node;
   private static io.craq.transport.security.CertificateTool.Ca ca;
 
-  private static TransportConfig config(String kind) throws IOException {
+  static TransportConfig config(String kind) throws IOException {
     if (!kind.equals("tls")) {
       return TransportConfig.DEFAULT;
     }
