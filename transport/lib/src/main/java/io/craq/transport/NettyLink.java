@@ -8,6 +8,7 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.NotSslRecordException;
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -63,6 +64,14 @@ final class NettyLink extends Endpoint {
 
   // ---- loop thread only
   private boolean tls;
+
+  /**
+   * Batches in heap buffers, for the JDK's SSLEngine, which encrypts them faster; BoringSSL and
+   * plain sockets take direct ones (given a heap batch, SslHandler copies it into a direct buffer
+   * before encrypting it).
+   */
+  private boolean heapBatches;
+
   private TlsContexts.Material material;
   private SslHandler ssl;
   private byte[] carry;
@@ -112,6 +121,7 @@ final class NettyLink extends Endpoint {
     ssl = sslHandler;
     material = tlsMaterial;
     tls = sslHandler != null;
+    heapBatches = tls && !(sslHandler.engine() instanceof ReferenceCountedOpenSslEngine);
     if (sslHandler != null) {
       value.pipeline().addLast("tls", sslHandler);
     }
@@ -205,9 +215,10 @@ final class NettyLink extends Endpoint {
       }
       if (batch == null) {
         int initial = Math.min(batchMax, Math.max(BATCH_BYTES_INITIAL, frame.length));
-        // The JDK's SSLEngine encrypts heap buffers faster; plain sockets want direct ones.
         batch =
-            tls ? ch.alloc().heapBuffer(initial, batchMax) : ch.alloc().ioBuffer(initial, batchMax);
+            heapBatches
+                ? ch.alloc().heapBuffer(initial, batchMax)
+                : ch.alloc().ioBuffer(initial, batchMax);
       }
       batch.writeBytes(frame);
     }

@@ -9,7 +9,9 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -23,70 +25,172 @@ import org.HdrHistogram.Histogram;
  * and request rates, then the two target ratios (of the first transport). (b) to (d) run for each
  * transport of {@code -Dcraq.bench.transports=tcp,netty,tls} (default {@code tcp}).
  *
+ * <p>Each line also gives the process CPU per request (client and server ends together), taken over
+ * the measured window only. For comparisons within one run:
+ *
+ * <ul>
+ *   <li>a transport may carry system properties, set while it runs and restored after: {@code
+ *       netty@craq.netty.epoll=false} is Netty on NIO;
+ *   <li>{@code -Dcraq.bench.rounds=N} runs the list of transports N times, interleaved, then prints
+ *       each one's median rate and CPU per request and their ranges;
+ *   <li>{@code -Dcraq.bench.cases=cd} runs only some of the cases (b), (c), (d); (a) runs only with
+ *       (b), whose latency it is the baseline of.
+ * </ul>
+ *
  * <p>Arguments: {@code [warmupSeconds=2] [measureSeconds=3]}.
  */
 public final class TransportBenchmark {
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
   private static final Message REQUEST = new Message.WriteReply("benchmark-key", 12345);
 
-  private record Result(String name, long operations, double seconds, Histogram latency) {
+  /** A case's outcome; {@code cpuNanos} is the process CPU over the measured window. */
+  private record Result(
+      String name, long operations, double seconds, Histogram latency, long cpuNanos) {
     double rate() {
       return operations / seconds;
     }
 
+    double cpuMicrosPerOperation() {
+      return cpuNanos < 0 ? Double.NaN : cpuNanos / (double) operations / 1000.0;
+    }
+
     String line() {
       return String.format(
-          "%-34s %10.0f req/s   p50 %7.1f us   p99 %7.1f us",
+          "%-34s %10.0f req/s   p50 %7.1f us   p99 %7.1f us   cpu %6.2f us/req",
           name,
           rate(),
           latency == null ? Double.NaN : latency.getValueAtPercentile(50) / 1000.0,
-          latency == null ? Double.NaN : latency.getValueAtPercentile(99) / 1000.0);
+          latency == null ? Double.NaN : latency.getValueAtPercentile(99) / 1000.0,
+          cpuMicrosPerOperation());
     }
   }
 
   public static void main(String[] args) throws Exception {
     long warmupNanos = TimeUnit.SECONDS.toNanos(args.length > 0 ? Long.parseLong(args[0]) : 2);
     long measureNanos = TimeUnit.SECONDS.toNanos(args.length > 1 ? Long.parseLong(args[1]) : 3);
+    int rounds = Integer.getInteger("craq.bench.rounds", 1);
+    String cases = System.getProperty("craq.bench.cases", "bcd");
     int frameBytes = new MessageCodec(TransportConfig.DEFAULT).encode(REQUEST).length;
     System.out.printf(
         "java %s, %d cores, frame %d bytes%n",
         Runtime.version(), Runtime.getRuntime().availableProcessors(), frameBytes);
 
-    Result echo = rawEcho(frameBytes, warmupNanos, measureNanos);
-    System.out.println(echo.line());
+    Result echo = null;
+    if (cases.contains("b")) {
+      echo = rawEcho(frameBytes, warmupNanos, measureNanos);
+      System.out.println(echo.line());
+    }
     Result serial = null;
     Result pipelined = null;
-    for (String kind : kinds()) {
-      TransportConfig config = config(kind);
-      System.out.println("-- " + kind);
-      try (Transport serverSide = open(kind, config);
-          Transport clientSide = open(kind, config)) {
-        Server server = serverSide.listen("127.0.0.1:0", (m, responder) -> responder.reply(m));
-        Connection connection = clientSide.connect(server.address());
-        double share = (warmupNanos + measureNanos) / (double) measureNanos;
-        long cpu = cpuNanos();
-        Result s1 = serial(connection, warmupNanos, measureNanos);
-        System.out.println(s1.line() + cpuPerOperation(cpu, s1, share));
-        cpu = cpuNanos();
-        Result p1 = pipelined(connection, 64, warmupNanos, measureNanos);
-        System.out.println(p1.line() + cpuPerOperation(cpu, p1, share));
-        cpu = cpuNanos();
-        Result many = manyConnections(clientSide, server.address(), 32, warmupNanos, measureNanos);
-        System.out.println(many.line() + cpuPerOperation(cpu, many, share));
-        if (serial == null) {
-          serial = s1;
-          pipelined = p1;
+    Map<String, List<Result>> results = new LinkedHashMap<>();
+    for (int round = 1; round <= rounds; round++) {
+      for (String kind : kinds()) {
+        System.out.println("-- " + kind + (rounds > 1 ? " (round " + round + ")" : ""));
+        Map<String, String> saved = setProperties(kind);
+        String base = kind.split("@")[0];
+        TransportConfig config = config(base);
+        try (Transport serverSide = open(base, config);
+            Transport clientSide = open(base, config)) {
+          Server server = serverSide.listen("127.0.0.1:0", (m, responder) -> responder.reply(m));
+          Connection connection = clientSide.connect(server.address());
+          List<Result> mine = results.computeIfAbsent(kind, k -> new ArrayList<>());
+          if (cases.contains("b")) {
+            Result s1 = serial(connection, warmupNanos, measureNanos);
+            System.out.println(s1.line());
+            mine.add(s1);
+            if (serial == null) {
+              serial = s1;
+            }
+          }
+          if (cases.contains("c")) {
+            Result p1 = pipelined(connection, 64, warmupNanos, measureNanos);
+            System.out.println(p1.line());
+            mine.add(p1);
+            if (pipelined == null) {
+              pipelined = p1;
+            }
+          }
+          if (cases.contains("d")) {
+            Result many =
+                manyConnections(clientSide, server.address(), 32, warmupNanos, measureNanos);
+            System.out.println(many.line());
+            mine.add(many);
+          }
+        } finally {
+          restoreProperties(saved);
         }
       }
     }
-    if (serial != null) {
+    if (rounds > 1) {
+      summarize(results);
+    }
+    if (serial != null && echo != null) {
       System.out.printf(
           "(b)/(a) p50 latency ratio: %.2f (target <= 1.5)%n",
           serial.latency().getValueAtPercentile(50)
               / (double) echo.latency().getValueAtPercentile(50));
+    }
+    if (serial != null && pipelined != null) {
       System.out.printf(
           "(c)/(b) request rate ratio: %.2f (target >= 5)%n", pipelined.rate() / serial.rate());
     }
+  }
+
+  /** Per transport and case: the median rate and CPU per request over the rounds, and ranges. */
+  private static void summarize(Map<String, List<Result>> results) {
+    System.out.println("-- medians over the rounds (min-max)");
+    for (var entry : results.entrySet()) {
+      Map<String, List<Result>> byCase = new LinkedHashMap<>();
+      for (Result r : entry.getValue()) {
+        byCase.computeIfAbsent(r.name(), k -> new ArrayList<>()).add(r);
+      }
+      for (var c : byCase.entrySet()) {
+        double[] rates = c.getValue().stream().mapToDouble(Result::rate).sorted().toArray();
+        double[] cpus =
+            c.getValue().stream().mapToDouble(Result::cpuMicrosPerOperation).sorted().toArray();
+        System.out.printf(
+            "%-30s %-32s %9.0f req/s (%.0f-%.0f)   cpu %6.2f us/req (%.2f-%.2f)%n",
+            entry.getKey(),
+            c.getKey(),
+            median(rates),
+            rates[0],
+            rates[rates.length - 1],
+            median(cpus),
+            cpus[0],
+            cpus[cpus.length - 1]);
+      }
+    }
+  }
+
+  private static double median(double[] sorted) {
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  /** Sets the properties a kind carries ({@code kind@name=value@name=value}); the old values. */
+  static Map<String, String> setProperties(String kind) {
+    Map<String, String> saved = new LinkedHashMap<>();
+    String[] parts = kind.split("@");
+    for (int i = 1; i < parts.length; i++) {
+      int eq = parts[i].indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException("expected name=value after @ in " + kind);
+      }
+      String name = parts[i].substring(0, eq);
+      saved.put(name, System.getProperty(name));
+      System.setProperty(name, parts[i].substring(eq + 1));
+    }
+    return saved;
+  }
+
+  static void restoreProperties(Map<String, String> saved) {
+    saved.forEach((name, value) -> {
+      if (value == null) {
+        System.clearProperty(name);
+      } else {
+        System.setProperty(name, value);
+      }
+    });
   }
 
   /**
@@ -106,19 +210,43 @@ public final class TransportBenchmark {
   }
 
   /**
-   * Process CPU per request since {@code startCpu}, client and server together; warm-up included,
-   * its operations estimated from the measured rate ({@code share} = whole run / measured part).
+   * The process CPU over {@code [from, to)} (System.nanoTime instants), sampled at both instants by
+   * a thread of its own, so that warm-up and set-up do not count.
    */
-  private static String cpuPerOperation(long startCpu, Result result, double share) {
-    double operations = result.operations() * share;
-    return String.format("   cpu %6.1f us/req", (cpuNanos() - startCpu) / operations / 1000.0);
+  private static final class CpuWindow {
+    private final long[] samples = {-1, -1};
+    private final Thread sampler;
+
+    CpuWindow(long from, long to) {
+      sampler =
+          Thread.ofPlatform()
+              .daemon()
+              .start(() -> {
+                sleepUntil(from);
+                samples[0] = TransportBenchmark.cpuNanos();
+                sleepUntil(to);
+                samples[1] = TransportBenchmark.cpuNanos();
+              });
+    }
+
+    private static void sleepUntil(long deadline) {
+      for (long left; (left = deadline - System.nanoTime()) > 0; ) {
+        java.util.concurrent.locks.LockSupport.parkNanos(left);
+      }
+    }
+
+    /** Waits for the second sample; the CPU between the two. */
+    long measured() throws InterruptedException {
+      sampler.join();
+      return samples[1] - samples[0];
+    }
   }
 
   private static java.nio.file.Path pkiDir;
   private static io.craq.transport.security.CertificateTool.Issued node;
   private static io.craq.transport.security.CertificateTool.Ca ca;
 
-  private static TransportConfig config(String kind) throws IOException {
+  static TransportConfig config(String kind) throws IOException {
     if (!kind.equals("tls")) {
       return TransportConfig.DEFAULT;
     }
@@ -182,6 +310,7 @@ public final class TransportBenchmark {
         long start = System.nanoTime();
         long measureFrom = start + warmupNanos;
         long end = measureFrom + measureNanos;
+        CpuWindow cpu = new CpuWindow(measureFrom, end);
         long now = start;
         while (now < end) {
           long t0 = System.nanoTime();
@@ -195,7 +324,11 @@ public final class TransportBenchmark {
         }
         result =
             new Result(
-                "(a) raw socket echo, 1 at a time", operations, measureNanos / 1e9, histogram);
+                "(a) raw socket echo, 1 at a time",
+                operations,
+                measureNanos / 1e9,
+                histogram,
+                cpu.measured());
       }
       echoThread.join(1000);
       return result;
@@ -211,6 +344,7 @@ public final class TransportBenchmark {
     long start = System.nanoTime();
     long measureFrom = start + warmupNanos;
     long end = measureFrom + measureNanos;
+    CpuWindow cpu = new CpuWindow(measureFrom, end);
     long now = start;
     while (now < end) {
       long t0 = System.nanoTime();
@@ -221,7 +355,8 @@ public final class TransportBenchmark {
         operations++;
       }
     }
-    return new Result("(b) transport, 1 at a time", operations, measureNanos / 1e9, histogram);
+    return new Result(
+        "(b) transport, 1 at a time", operations, measureNanos / 1e9, histogram, cpu.measured());
   }
 
   // ----------------------------------------------------------------- (c) transport, pipelined
@@ -234,6 +369,7 @@ public final class TransportBenchmark {
     long start = System.nanoTime();
     long measureFrom = start + warmupNanos;
     long end = measureFrom + measureNanos;
+    CpuWindow cpu = new CpuWindow(measureFrom, end);
     while (System.nanoTime() < end) {
       permits.acquire();
       long t0 = System.nanoTime();
@@ -255,7 +391,8 @@ public final class TransportBenchmark {
         "(c) transport, " + inFlight + " in flight",
         operations.get(),
         measureNanos / 1e9,
-        histogram);
+        histogram,
+        cpu.measured());
   }
 
   // ---------------------------------------------------------------- (d) transport, N conns
@@ -266,6 +403,7 @@ public final class TransportBenchmark {
     long start = System.nanoTime();
     long measureFrom = start + warmupNanos;
     long end = measureFrom + measureNanos;
+    CpuWindow cpu = new CpuWindow(measureFrom, end);
     AtomicLong operations = new AtomicLong();
     Histogram histogram = new Histogram(3);
     List<Thread> threads = new ArrayList<>();
@@ -304,6 +442,7 @@ public final class TransportBenchmark {
         "(d) transport, " + count + " connections",
         operations.get(),
         measureNanos / 1e9,
-        histogram);
+        histogram,
+        cpu.measured());
   }
 }
